@@ -1,0 +1,141 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/split"
+	"github.com/urfave/cli/v2"
+)
+
+// inputFlags are the flags every command that reads captures shares.
+func inputFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "read", Aliases: []string{"r"}, Usage: "capture `FILE` to read (repeatable; or give files as arguments; - is standard input)"},
+		&cli.IntSliceFlag{Name: "port", Usage: "take only connections with one of these TCP `PORT`s (default: 25, 465, 587, 2525 and anything that looks like SMTP)"},
+		&cli.BoolFlag{Name: "all", Usage: "take every TCP connection"},
+	}
+}
+
+// inputNames returns the capture files named by -r and the arguments.
+func inputNames(c *cli.Context) ([]string, error) {
+	names := append(slices.Clone(c.StringSlice("read")), c.Args().Slice()...)
+	if len(names) == 0 {
+		return nil, errors.New("no capture given: smtpcap " + c.Command.Name + " FILE [FILE…]")
+	}
+	return names, nil
+}
+
+// selection decides which connections a command looks at.
+type selection struct {
+	ports []uint16 // explicit --port list; nil means the default rule
+	all   bool
+}
+
+func newSelection(c *cli.Context) (selection, error) {
+	sel := selection{all: c.Bool("all")}
+	for _, p := range c.IntSlice("port") {
+		if p < 1 || p > 65535 {
+			return sel, fmt.Errorf("--port %d: not a TCP port", p)
+		}
+		sel.ports = append(sel.ports, uint16(p))
+	}
+	return sel, nil
+}
+
+// decide implements the selection rule. By default a connection is taken
+// when one end uses an SMTP port or when its first bytes look like SMTP (a
+// 220 greeting from the server or EHLO/HELO from the client); --port
+// replaces that rule with the given ports, --all takes everything.
+func (s selection) decide(c *reassembly.Conn, final bool) split.Decision {
+	if s.all {
+		return split.Take
+	}
+	ports := s.ports
+	if ports == nil {
+		ports = reassembly.DefaultServerPorts()
+	}
+	if slices.Contains(ports, c.Client().Port()) || slices.Contains(ports, c.Server().Port()) {
+		return split.Take
+	}
+	if s.ports != nil {
+		return split.Skip
+	}
+	server, client := c.Head(reassembly.ServerToClient), c.Head(reassembly.ClientToServer)
+	if looksLikeGreeting(server) || looksLikeClientStart(client) {
+		return split.Take
+	}
+	if server != nil || client != nil || final {
+		return split.Skip
+	}
+	return split.Undecided
+}
+
+// sniffSMTP lets the tracker recognise the server of a connection seen
+// without its handshake by who speaks SMTP first.
+func sniffSMTP(b []byte) (server, client bool) {
+	return looksLikeGreeting(b), looksLikeClientStart(b)
+}
+
+// newTracker returns a tracker that knows SMTP's ports and first words.
+func newTracker() *reassembly.Tracker {
+	return reassembly.NewTracker(reassembly.TrackerOptions{Sniff: sniffSMTP})
+}
+
+// progress prints a status line on stderr while a long capture is read,
+// but only when stderr is a terminal.
+type progress struct {
+	w     io.Writer
+	on    bool
+	last  time.Time
+	shown bool
+}
+
+func newProgress(w io.Writer) *progress {
+	f, ok := w.(*os.File)
+	if !ok {
+		return &progress{w: w}
+	}
+	fi, err := f.Stat()
+	return &progress{w: w, on: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+}
+
+func (p *progress) tick(packets, conns int, bytes int64) {
+	if !p.on || packets&0x3fff != 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < 500*time.Millisecond {
+		return
+	}
+	p.last, p.shown = now, true
+	fmt.Fprintf(p.w, "\rread %d packets, %.1f MB, %d connections   ", packets, float64(bytes)/1e6, conns)
+}
+
+func (p *progress) done() {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// reportProblems prints the input faults and decode warnings of a walk and
+// returns the error that makes the command exit with status 2, if any.
+func reportProblems(stderr io.Writer, capture *reassembly.Capture, st *reassembly.Stats) error {
+	errs, warnings := st.Problems(capture.Inputs)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "smtpcap: warning: %v\n", w)
+	}
+	errs = append(capture.Errors(), errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	for _, e := range errs[:len(errs)-1] {
+		fmt.Fprintf(stderr, "smtpcap: %v\n", e)
+	}
+	return inputFailure(errs[len(errs)-1])
+}

@@ -1,0 +1,83 @@
+// Command smtpcap explains SMTP failures from packet captures: it splits a
+// capture into its SMTP connections, shows each dialogue with the frames
+// that carried it, and finds what broke.
+//
+// Exit status: 0 on success, 1 when analyze found something at or above
+// --fail-on, 2 for usage errors and unreadable input.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitInput    = 2
+)
+
+// exitError carries the exit status a command wants with its message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// inputFailure marks err as bad input or usage (exit status 2).
+func inputFailure(err error) error { return &exitError{code: exitInput, err: err} }
+
+// run is main without the process: it returns the exit status, so that
+// tests can drive the whole CLI.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintf(stderr, "smtpcap: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "smtpcap: %v\n", err)
+	return exitInput
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:    "smtpcap",
+		Usage:   "explain SMTP failures from packet captures",
+		Version: version,
+		Description: "smtpcap reads tcpdump/Wireshark captures (pcap, pcapng, gzip) and finds what broke in the\n" +
+			"SMTP conversations they hold: firewall fixups, bare-LF bodies, pipelining errors, lost connections.",
+		Reader:          stdin,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return inputFailure(err)
+		},
+		Commands: []*cli.Command{
+			splitCommand(),
+			streamsCommand(),
+		},
+	}
+}

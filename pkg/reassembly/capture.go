@@ -1,0 +1,313 @@
+package reassembly
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Format is the container format of a capture file.
+type Format uint8
+
+// The capture formats smtpcap reads and writes.
+const (
+	FormatPcap Format = iota + 1
+	FormatPcapNG
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatPcap:
+		return "pcap"
+	case FormatPcapNG:
+		return "pcapng"
+	}
+	return "unknown"
+}
+
+// ErrNotCapture is returned (wrapped in an *InputError) when a file is
+// neither pcap nor pcapng, compressed or not.
+var ErrNotCapture = errors.New("not a pcap or pcapng capture")
+
+// ErrEmpty is returned (wrapped in an *InputError) for a file with no bytes.
+var ErrEmpty = errors.New("empty file")
+
+// ErrTruncated is returned (wrapped in an *InputError) when a file ends
+// inside a record.
+var ErrTruncated = errors.New("file ends inside a record (truncated capture)")
+
+// InputError is a fault in one input file. It names the file and, when the
+// fault is inside a record, the frame and the byte offset of that record, so
+// the user can look at the spot with a hex editor.
+type InputError struct {
+	File   string // the name the user gave
+	Frame  int    // 1-based frame number in that file of the record at fault; 0 if before the first
+	Offset int64  // byte offset in the (decompressed) file; -1 if unknown
+	Gzip   bool   // the offset counts decompressed bytes
+	Err    error
+}
+
+func (e *InputError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Frame > 0 {
+		fmt.Fprintf(&b, ": frame %d", e.Frame)
+	}
+	if e.Offset >= 0 {
+		fmt.Fprintf(&b, " (offset %#x", e.Offset)
+		if e.Gzip {
+			b.WriteString(" in the decompressed data")
+		}
+		b.WriteString(")")
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return b.String()
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Input describes one capture file of a Capture.
+type Input struct {
+	Name       string   // as the user gave it; "-" is standard input
+	Format     Format   // pcap or pcapng
+	Gzip       bool     // the file was gzip-compressed
+	LinkType   LinkType // pcap: the file's link type; pcapng: the first interface's
+	Snaplen    uint32   // pcap: the file's snaplen; pcapng: the first interface's
+	Nanosecond bool     // pcap: nanosecond timestamps
+	BigEndian  bool     // pcap: the header was written big-endian
+	Packets    int      // records read so far
+}
+
+// Packet is one record of a capture. Data is owned by the Capture and is
+// valid only until the next call to Next.
+type Packet struct {
+	Frame     int       // 1-based position in the merged capture; Wireshark's frame.number for a single file
+	Input     int       // index of the file in Capture.Inputs
+	FileFrame int       // 1-based position in its own file
+	Offset    int64     // byte offset of the record in its (decompressed) file
+	Timestamp time.Time // capture time
+	Length    int       // original length on the wire
+	LinkType  LinkType  // link type of the interface it was captured on
+	Snaplen   uint32    // snaplen of that interface
+	Section   int       // pcapng: 0-based section number
+	Interface int       // pcapng: interface id within the section
+	Data      []byte    // captured bytes; len(Data) < Length means snaplen cut it
+	Truncated bool      // len(Data) < Length
+}
+
+// Capture reads one or more capture files as one capture. With several
+// files (a rotated tcpdump -C / -G set) packets come in timestamp order,
+// ties broken by file order, as mergecap would write them.
+//
+// A fault in one file ends the reading of that file only: Next goes on
+// with the others and Errors reports every fault at the end, so whatever
+// could be read is still analysed.
+type Capture struct {
+	Inputs []*Input
+	files  []*fileReader
+	frame  int
+	errs   []error
+}
+
+// Open opens the named files ("-" is standard input) as one Capture.
+// A file that cannot be opened or is not a capture is an error; nothing is
+// read from the others then.
+func Open(names ...string) (*Capture, error) {
+	c := &Capture{}
+	for i, name := range names {
+		fr, err := openFile(name, i)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.Inputs = append(c.Inputs, fr.input)
+		c.files = append(c.files, fr)
+	}
+	return c, nil
+}
+
+// Close releases the files.
+func (c *Capture) Close() error {
+	var first error
+	for _, f := range c.files {
+		if err := f.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Errors returns the faults met while reading, one per file at most.
+func (c *Capture) Errors() []error { return c.errs }
+
+// Next fills p with the next packet and returns nil, or returns io.EOF when
+// every file is exhausted or has failed (see Errors).
+func (c *Capture) Next(p *Packet) error {
+	best := -1
+	for i, f := range c.files {
+		if f.done {
+			continue
+		}
+		if !f.ready {
+			if err := f.advance(); err != nil {
+				f.done = true
+				if !errors.Is(err, io.EOF) {
+					c.errs = append(c.errs, err)
+				}
+				continue
+			}
+		}
+		if best < 0 || f.pkt.Timestamp.Before(c.files[best].pkt.Timestamp) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return io.EOF
+	}
+	f := c.files[best]
+	f.ready = false
+	c.frame++
+	*p = f.pkt
+	p.Frame = c.frame
+	return nil
+}
+
+// recordReader is a capture format reader.
+type recordReader interface {
+	next(rec *record) error
+}
+
+// fileReader reads one file and holds its next packet for the merge.
+type fileReader struct {
+	input  *Input
+	index  int
+	closer io.Closer
+	gz     *gzip.Reader
+	rr     recordReader
+	rec    record
+	ready  bool
+	done   bool
+	pkt    Packet
+}
+
+const (
+	pcapMagicMicro    = 0xa1b2c3d4
+	pcapMagicNano     = 0xa1b23c4d
+	readerBufferBytes = 1 << 16
+)
+
+func openFile(name string, index int) (*fileReader, error) {
+	fr := &fileReader{input: &Input{Name: name}, index: index}
+	var src io.Reader
+	if name == "-" {
+		src = os.Stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, &InputError{File: name, Offset: -1, Err: err}
+		}
+		fr.closer = f
+		src = f
+	}
+	buf := bufio.NewReaderSize(src, readerBufferBytes)
+	magic, _ := buf.Peek(4)
+	if len(magic) == 0 {
+		fr.close()
+		return nil, &InputError{File: name, Offset: -1, Err: ErrEmpty}
+	}
+	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(buf)
+		if err != nil {
+			fr.close()
+			return nil, &InputError{File: name, Offset: 0, Err: fmt.Errorf("gzip: %w", err)}
+		}
+		fr.gz = gz
+		fr.input.Gzip = true
+		buf = bufio.NewReaderSize(gz, readerBufferBytes)
+		magic, _ = buf.Peek(4)
+		if len(magic) == 0 {
+			fr.close()
+			return nil, &InputError{File: name, Offset: -1, Gzip: true, Err: ErrEmpty}
+		}
+	}
+	if len(magic) < 4 {
+		fr.close()
+		return nil, &InputError{File: name, Offset: 0, Gzip: fr.input.Gzip,
+			Err: fmt.Errorf("%w: only %d bytes", ErrNotCapture, len(magic))}
+	}
+	le := binary.LittleEndian.Uint32(magic)
+	be := binary.BigEndian.Uint32(magic)
+	switch {
+	case le == ngSectionHeader:
+		fr.input.Format = FormatPcapNG
+		ng, err := newPcapngReader(buf)
+		if err != nil {
+			fr.close()
+			return nil, &InputError{File: name, Offset: 0, Gzip: fr.input.Gzip, Err: err}
+		}
+		fr.input.LinkType, fr.input.Snaplen = ng.firstInterface()
+		fr.rr = ng
+	case le == pcapMagicMicro || le == pcapMagicNano || be == pcapMagicMicro || be == pcapMagicNano:
+		fr.input.Format = FormatPcap
+		p, err := newPcapReader(buf)
+		if err != nil {
+			fr.close()
+			return nil, &InputError{File: name, Offset: 0, Gzip: fr.input.Gzip, Err: err}
+		}
+		fr.input.Nanosecond = p.nano
+		fr.input.BigEndian = p.order == binary.BigEndian
+		fr.input.LinkType, fr.input.Snaplen = p.linkType, p.snaplen
+		fr.rr = p
+	default:
+		fr.close()
+		return nil, &InputError{File: name, Offset: 0, Gzip: fr.input.Gzip,
+			Err: fmt.Errorf("%w (starts with % x)", ErrNotCapture, magic)}
+	}
+	return fr, nil
+}
+
+// advance reads the next record into f.pkt.
+func (f *fileReader) advance() error {
+	frame := f.input.Packets + 1
+	rec := &f.rec
+	if err := f.rr.next(rec); err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.EOF
+		}
+		return &InputError{File: f.input.Name, Frame: frame, Offset: rec.offset, Gzip: f.input.Gzip, Err: err}
+	}
+	f.input.Packets++
+	f.pkt = Packet{
+		Input:     f.index,
+		FileFrame: frame,
+		Offset:    rec.offset,
+		Timestamp: rec.ts,
+		Length:    rec.length,
+		LinkType:  rec.linkType,
+		Snaplen:   rec.snaplen,
+		Section:   rec.section,
+		Interface: rec.iface,
+		Data:      rec.data,
+		Truncated: len(rec.data) < rec.length,
+	}
+	f.ready = true
+	return nil
+}
+
+func (f *fileReader) close() error {
+	var err error
+	if f.gz != nil {
+		f.gz.Close()
+	}
+	if f.closer != nil {
+		err = f.closer.Close()
+		f.closer = nil
+	}
+	return err
+}

@@ -1,0 +1,339 @@
+package reassembly
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// Direction says which way a segment travels relative to the connection's client.
+type Direction uint8
+
+// The two directions of a connection.
+const (
+	ClientToServer Direction = iota
+	ServerToClient
+)
+
+func (d Direction) String() string {
+	if d == ClientToServer {
+		return "client"
+	}
+	return "server"
+}
+
+// Role says how the client of a connection was recognised, strongest first.
+type Role uint8
+
+// The ways a client is recognised.
+const (
+	RoleGuess   Role = iota // first packet's sender; nothing better was seen
+	RoleSpeaker             // who spoke first (a greeting comes from the server)
+	RolePort                // a well-known server port on one side only
+	RoleSYN                 // the SYN sender (or the SYN-ACK receiver)
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleSYN:
+		return "handshake"
+	case RolePort:
+		return "port"
+	case RoleSpeaker:
+		return "first speaker"
+	}
+	return "guess"
+}
+
+// End says how a connection ended.
+type End uint8
+
+// The ways a connection ends.
+const (
+	EndOpen       End = iota // still open when the capture ended
+	EndHalfClosed            // FIN from one side only, then the capture ended
+	EndFIN                   // FIN from both sides
+	EndRST                   // reset
+)
+
+func (e End) String() string {
+	switch e {
+	case EndFIN:
+		return "fin"
+	case EndRST:
+		return "rst"
+	case EndHalfClosed:
+		return "half-closed"
+	}
+	return "capture-end"
+}
+
+// Sniffer looks at the first payload bytes one endpoint sent and says
+// whether they show that endpoint to be the server (a greeting), the client
+// (a first command), or neither. It is how a protocol layer above helps the
+// tracker decide roles without the tracker knowing that protocol.
+type Sniffer func(payload []byte) (server, client bool)
+
+// DefaultServerPorts are the SMTP ports: submission, SMTPS, and the usual alternative.
+var defaultServerPorts = []uint16{25, 465, 587, 2525}
+
+// DefaultServerPorts returns the well-known SMTP server ports.
+func DefaultServerPorts() []uint16 { return slices.Clone(defaultServerPorts) }
+
+// TrackerOptions configures a Tracker.
+type TrackerOptions struct {
+	ServerPorts []uint16 // ports that mark the server side of a connection seen without its handshake
+	Sniff       Sniffer  // optional: recognises the server or client from its first bytes
+}
+
+// headBytes is how many leading payload bytes of each side a Conn keeps for sniffing.
+const headBytes = 16
+
+// Conn is one TCP connection: a 4-tuple plus a generation. Its fields are
+// filled as packets arrive; read them when the packet loop has finished, or
+// treat them as provisional.
+type Conn struct {
+	Stream     int       // 0-based, in order of first packet, like tshark's tcp.stream
+	FirstTime  time.Time // time of the first packet
+	LastTime   time.Time // time of the last packet
+	FirstFrame int       // frame of the first packet
+	LastFrame  int       // frame of the last packet
+	Role       Role      // how the client was recognised
+	Handshake  bool      // both the SYN and the SYN-ACK were seen
+	RSTFrame   int       // frame of the first RST, 0 if none
+
+	ends      [2]netip.AddrPort // side 0 is the first packet's sender
+	clientIdx int               // which of ends is the client
+	packets   [2]int
+	bytes     [2]int64 // payload bytes per the IP header
+	missing   [2]int64 // payload bytes snaplen cut off
+	isn       [2]uint32
+	synSeen   [2]bool
+	seqHigh   [2]uint32 // highest seq+len+SYN+FIN seen per side
+	seqSeen   [2]bool
+	fin       [2]bool
+	finFrame  [2]int
+	head      [2][]byte
+	headFrame [2]int
+}
+
+// Client returns the client's address and port.
+func (c *Conn) Client() netip.AddrPort { return c.ends[c.clientIdx] }
+
+// Server returns the server's address and port.
+func (c *Conn) Server() netip.AddrPort { return c.ends[1-c.clientIdx] }
+
+func (c *Conn) side(d Direction) int {
+	if d == ClientToServer {
+		return c.clientIdx
+	}
+	return 1 - c.clientIdx
+}
+
+// DirectionFrom returns the direction of a segment sent by src.
+func (c *Conn) DirectionFrom(src netip.AddrPort) Direction {
+	if src == c.Client() {
+		return ClientToServer
+	}
+	return ServerToClient
+}
+
+// Packets returns the number of packets sent in direction d.
+func (c *Conn) Packets(d Direction) int { return c.packets[c.side(d)] }
+
+// Bytes returns the TCP payload bytes sent in direction d, by the IP
+// headers' lengths (so it includes bytes snaplen cut from the capture).
+func (c *Conn) Bytes(d Direction) int64 { return c.bytes[c.side(d)] }
+
+// Missing returns the payload bytes of direction d that snaplen cut off.
+func (c *Conn) Missing(d Direction) int64 { return c.missing[c.side(d)] }
+
+// Head returns up to 16 leading payload bytes of direction d (from the
+// first packet that carried payload), for recognising the protocol.
+func (c *Conn) Head(d Direction) []byte { return c.head[c.side(d)] }
+
+// FINFrame returns the frame of the first FIN sent in direction d, 0 if none.
+func (c *Conn) FINFrame(d Direction) int { return c.finFrame[c.side(d)] }
+
+// End says how the connection ended (as far as the capture shows).
+func (c *Conn) End() End {
+	switch {
+	case c.RSTFrame != 0:
+		return EndRST
+	case c.fin[0] && c.fin[1]:
+		return EndFIN
+	case c.fin[0] || c.fin[1]:
+		return EndHalfClosed
+	}
+	return EndOpen
+}
+
+// Closed reports whether the connection is finished: reset, or FIN both ways.
+func (c *Conn) Closed() bool { return c.RSTFrame != 0 || (c.fin[0] && c.fin[1]) }
+
+// Tracker assigns TCP segments to connections. A connection is a 4-tuple
+// plus a generation: a new SYN on a 4-tuple that has closed, or whose ISN
+// lies outside the current sequence space, starts a new connection (port
+// reuse); a retransmitted SYN (same ISN) does not. Packets after the close
+// that are not SYNs (the last ACK, a late retransmission) stay with the
+// closed connection.
+type Tracker struct {
+	opts  TrackerOptions
+	conns map[flowKey]*Conn
+	all   []*Conn
+}
+
+type flowKey struct{ lo, hi netip.AddrPort }
+
+func keyOf(a, b netip.AddrPort) flowKey {
+	if a.Compare(b) > 0 {
+		a, b = b, a
+	}
+	return flowKey{a, b}
+}
+
+// NewTracker returns an empty tracker.
+func NewTracker(opts TrackerOptions) *Tracker {
+	if opts.ServerPorts == nil {
+		opts.ServerPorts = DefaultServerPorts()
+	}
+	return &Tracker{opts: opts, conns: make(map[flowKey]*Conn)}
+}
+
+// Conns returns every connection seen, in stream order.
+func (t *Tracker) Conns() []*Conn { return t.all }
+
+// Track assigns the segment to its connection, creating one when the
+// segment starts a new connection, and updates the connection's facts. It
+// returns the connection and whether it was created by this segment.
+func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
+	k := keyOf(s.Src, s.Dst)
+	c := t.conns[k]
+	if c != nil && s.Flags&FlagSYN != 0 && startsNew(c, s) {
+		c = nil
+	}
+	created := c == nil
+	if created {
+		c = &Conn{
+			Stream:     len(t.all),
+			FirstTime:  p.Timestamp,
+			FirstFrame: p.Frame,
+			ends:       [2]netip.AddrPort{s.Src, s.Dst},
+		}
+		t.setInitialRole(c, s)
+		t.conns[k] = c
+		t.all = append(t.all, c)
+	}
+	side := 0
+	if s.Src != c.ends[0] {
+		side = 1
+	}
+	c.LastTime = p.Timestamp
+	c.LastFrame = p.Frame
+	c.packets[side]++
+	c.bytes[side] += int64(s.PayloadLen)
+	c.missing[side] += int64(s.Missing())
+
+	if s.Flags&FlagSYN != 0 {
+		if !c.synSeen[side] {
+			c.synSeen[side] = true
+			c.isn[side] = s.Seq
+		}
+		if s.Flags&FlagACK == 0 {
+			c.setRole(side, RoleSYN)
+		} else {
+			c.setRole(1-side, RoleSYN)
+		}
+		if c.synSeen[0] && c.synSeen[1] {
+			c.Handshake = true
+		}
+	}
+	end := s.Seq + uint32(s.PayloadLen)
+	if s.Flags&(FlagSYN|FlagFIN) != 0 {
+		end++
+	}
+	if !c.seqSeen[side] || seqAfter(end, c.seqHigh[side]) {
+		c.seqHigh[side], c.seqSeen[side] = end, true
+	}
+	if s.Flags&FlagFIN != 0 && !c.fin[side] {
+		c.fin[side] = true
+		c.finFrame[side] = p.Frame
+	}
+	if s.Flags&FlagRST != 0 && c.RSTFrame == 0 {
+		c.RSTFrame = p.Frame
+	}
+	if len(s.Payload) > 0 && c.head[side] == nil {
+		n := min(len(s.Payload), headBytes)
+		c.head[side] = append(make([]byte, 0, n), s.Payload[:n]...)
+		c.headFrame[side] = p.Frame
+		if c.Role < RolePort && t.opts.Sniff != nil {
+			server, client := t.opts.Sniff(c.head[side])
+			switch {
+			case server:
+				c.setRole(1-side, RoleSpeaker)
+			case client:
+				c.setRole(side, RoleSpeaker)
+			}
+		}
+	}
+	return c, created
+}
+
+// setRole makes ends[clientIdx] the client when the evidence is at least as
+// strong as what decided the role so far.
+func (c *Conn) setRole(clientIdx int, r Role) {
+	if r >= c.Role {
+		c.clientIdx, c.Role = clientIdx, r
+	}
+}
+
+func (t *Tracker) setInitialRole(c *Conn, s *Segment) {
+	srcWell := slices.Contains(t.opts.ServerPorts, s.Src.Port())
+	dstWell := slices.Contains(t.opts.ServerPorts, s.Dst.Port())
+	switch {
+	case dstWell && !srcWell:
+		c.setRole(0, RolePort)
+	case srcWell && !dstWell:
+		c.setRole(1, RolePort)
+	case s.Src.Port() >= 1024 && s.Dst.Port() < 1024:
+		c.setRole(0, RoleGuess)
+	case s.Src.Port() < 1024 && s.Dst.Port() >= 1024:
+		c.setRole(1, RoleGuess)
+	default:
+		c.setRole(0, RoleGuess)
+	}
+}
+
+// reuseWindow is how far past the highest sequence number seen a SYN may
+// lie and still count as the same connection's sequence space.
+const reuseWindow = 1 << 20
+
+// startsNew decides whether a SYN or SYN-ACK opens a new connection on c's 4-tuple.
+func startsNew(c *Conn, s *Segment) bool {
+	side := 0
+	if s.Src != c.ends[0] {
+		side = 1
+	}
+	if c.synSeen[side] && s.Seq == c.isn[side] {
+		return false // a retransmitted SYN or SYN-ACK
+	}
+	if c.Closed() {
+		return true
+	}
+	if s.Flags&FlagACK != 0 {
+		return false // a SYN-ACK on a live connection: not our call
+	}
+	if !c.seqSeen[side] {
+		// The client has not sent yet (e.g. only the server's side was
+		// seen so far): a SYN is its opening, unless the server side
+		// already saw the end of a previous connection.
+		return false
+	}
+	// An ISN inside the current sequence space is an old duplicate;
+	// outside it the client has started over.
+	d := s.Seq - c.seqHigh[side]
+	return d > reuseWindow && -d > reuseWindow
+}
+
+// seqAfter reports whether a is after b in sequence space (RFC 1982).
+func seqAfter(a, b uint32) bool { return int32(a-b) > 0 }

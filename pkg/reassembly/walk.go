@@ -1,0 +1,131 @@
+package reassembly
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+)
+
+// Tally counts packets of one kind and remembers the first.
+type Tally struct {
+	N          int // how many
+	FirstFrame int // frame number of the first, in its own file
+	FirstInput int // input index of the first
+}
+
+func (t *Tally) add(p *Packet) {
+	if t.N == 0 {
+		t.FirstFrame, t.FirstInput = p.FileFrame, p.Input
+	}
+	t.N++
+}
+
+// Stats says what a walk over a capture saw and what it could not use.
+type Stats struct {
+	Packets     int                 // records read
+	Bytes       int64               // captured bytes read
+	TCP         int                 // TCP segments tracked
+	NotTCP      int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
+	Fragments   Tally               // IP fragments: reported, not reassembled
+	Short       Tally               // frames cut inside the headers: cannot be tracked
+	Malformed   Tally               // impossible header fields
+	Truncated   Tally               // TCP segments whose payload snaplen cut
+	Unsupported map[LinkType]*Tally // frames of link types smtpcap cannot decode
+}
+
+// Visitor is called for each tracked TCP segment. The segment and packet
+// are reused after it returns.
+type Visitor func(c *Conn, s *Segment, p *Packet) error
+
+// Walk reads every packet of the capture, decodes it and tracks its
+// connection, calling visit for each TCP segment. It stops early only when
+// visit returns an error, which it returns. Faults in the input files do
+// not stop it: see Capture.Errors.
+func Walk(c *Capture, t *Tracker, visit Visitor) (Stats, error) {
+	var (
+		st  Stats
+		pkt Packet
+		seg Segment
+	)
+	for {
+		err := c.Next(&pkt)
+		if errors.Is(err, io.EOF) {
+			return st, nil
+		}
+		if err != nil {
+			return st, err
+		}
+		st.Packets++
+		st.Bytes += int64(len(pkt.Data))
+		if err := Decode(pkt.LinkType, pkt.Data, &seg); err != nil {
+			switch {
+			case errors.Is(err, ErrNotTCP):
+				st.NotTCP++
+			case errors.Is(err, ErrFragment):
+				st.Fragments.add(&pkt)
+			case errors.Is(err, ErrShort):
+				st.Short.add(&pkt)
+			case errors.Is(err, ErrLinkType):
+				if st.Unsupported == nil {
+					st.Unsupported = make(map[LinkType]*Tally)
+				}
+				tl := st.Unsupported[pkt.LinkType]
+				if tl == nil {
+					tl = &Tally{}
+					st.Unsupported[pkt.LinkType] = tl
+				}
+				tl.add(&pkt)
+			default:
+				st.Malformed.add(&pkt)
+			}
+			continue
+		}
+		st.TCP++
+		if seg.Missing() > 0 {
+			st.Truncated.add(&pkt)
+		}
+		conn, _ := t.Track(&seg, &pkt)
+		if visit != nil {
+			if err := visit(conn, &seg, &pkt); err != nil {
+				return st, err
+			}
+		}
+	}
+}
+
+// Problems turns what the walk could not use into messages that name the
+// input file and the first frame. Unsupported link types are errors (the
+// capture could not be analysed); the rest are warnings.
+func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
+	name := func(t *Tally) string {
+		if t.FirstInput < len(inputs) {
+			return inputs[t.FirstInput].Name
+		}
+		return "capture"
+	}
+	types := slices.Sorted(maps.Keys(st.Unsupported))
+	for _, lt := range types {
+		t := st.Unsupported[lt]
+		errs = append(errs, fmt.Errorf("%s: frame %d: %w %d (%s): %d packets not decoded",
+			name(t), t.FirstFrame, ErrLinkType, uint32(lt), lt, t.N))
+	}
+	if t := &st.Fragments; t.N > 0 {
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d IP fragments were not reassembled; their connections may miss data",
+			name(t), t.FirstFrame, t.N))
+	}
+	if t := &st.Short; t.N > 0 {
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d frames end inside their headers (snaplen too small?) and were skipped",
+			name(t), t.FirstFrame, t.N))
+	}
+	if t := &st.Malformed; t.N > 0 {
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d frames have malformed IP/TCP headers and were skipped",
+			name(t), t.FirstFrame, t.N))
+	}
+	if t := &st.Truncated; t.N > 0 {
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d TCP segments were cut by the snaplen; their payload is incomplete",
+			name(t), t.FirstFrame, t.N))
+	}
+	return errs, warnings
+}
