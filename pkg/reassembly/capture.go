@@ -132,6 +132,15 @@ func Open(names ...string) (*Capture, error) {
 	return c, nil
 }
 
+// OpenReader reads one capture from r; name is what errors call it.
+func OpenReader(name string, r io.Reader) (*Capture, error) {
+	fr, err := openStream(name, 0, r, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Capture{Inputs: []*Input{fr.input}, files: []*fileReader{fr}}, nil
+}
+
 // Close releases the files.
 func (c *Capture) Close() error {
 	var first error
@@ -203,18 +212,20 @@ const (
 )
 
 func openFile(name string, index int) (*fileReader, error) {
-	fr := &fileReader{input: &Input{Name: name}, index: index}
-	var src io.Reader
 	if name == "-" {
-		src = os.Stdin
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, &InputError{File: name, Offset: -1, Err: err}
-		}
-		fr.closer = f
-		src = f
+		return openStream(name, index, os.Stdin, nil)
 	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, &InputError{File: name, Offset: -1, Err: err}
+	}
+	return openStream(name, index, f, f)
+}
+
+// openStream starts reading a capture from src; closer, if not nil, is
+// closed with the reader.
+func openStream(name string, index int, src io.Reader, closer io.Closer) (*fileReader, error) {
+	fr := &fileReader{input: &Input{Name: name}, index: index, closer: closer}
 	buf := bufio.NewReaderSize(src, readerBufferBytes)
 	magic, _ := buf.Peek(4)
 	if len(magic) == 0 {

@@ -1,0 +1,163 @@
+package capgen
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Session writes the packets of one TCP connection. Each call emits one or
+// more segments at the session's clock, which advances by Step per packet
+// (Pause adds more). Sequence numbers follow the bytes sent, so the output
+// is a consistent connection unless a test asks otherwise (SegmentAt).
+type Session struct {
+	W          *Writer
+	Link       uint32
+	ClientAddr netip.AddrPort
+	ServerAddr netip.AddrPort
+	Now        time.Time
+	Step       time.Duration
+	VLANs      []uint16
+	ClientTTL  uint8
+	ServerTTL  uint8
+
+	isn  [2]uint32 // 0 client, 1 server
+	next [2]uint32
+	fins [2]uint32 // sequence numbers used by FINs, not payload
+	ipid [2]uint16
+}
+
+// NewSession returns a session whose first packet is written at start.
+func NewSession(w *Writer, link uint32, client, server netip.AddrPort, start time.Time, clientISN, serverISN uint32) *Session {
+	return &Session{
+		W: w, Link: link, ClientAddr: client, ServerAddr: server, Now: start, Step: time.Millisecond,
+		ClientTTL: 64, ServerTTL: 64,
+		isn:  [2]uint32{clientISN, serverISN},
+		next: [2]uint32{clientISN + 1, serverISN + 1},
+		ipid: [2]uint16{0x1000, 0x2000},
+	}
+}
+
+func (s *Session) side(fromClient bool) int {
+	if fromClient {
+		return 0
+	}
+	return 1
+}
+
+// Emit writes one segment with an explicit sequence number.
+func (s *Session) Emit(fromClient bool, seq uint32, flags uint8, payload []byte) {
+	i := s.side(fromClient)
+	p := Packet{Seq: seq, Ack: s.next[1-i], Flags: flags, Payload: payload, VLANs: s.VLANs, IPID: s.ipid[i]}
+	s.ipid[i]++
+	if fromClient {
+		p.Src, p.Dst, p.TTL = s.ClientAddr, s.ServerAddr, s.ClientTTL
+	} else {
+		p.Src, p.Dst, p.TTL = s.ServerAddr, s.ClientAddr, s.ServerTTL
+	}
+	if flags&SYN != 0 {
+		p.MSS = 1460
+		if flags&ACK == 0 {
+			p.Ack = 0
+		}
+	}
+	s.W.WriteFrame(s.Now, s.Link, Frame(s.Link, &p))
+	s.Now = s.Now.Add(s.Step)
+}
+
+// Handshake writes SYN, SYN-ACK, ACK.
+func (s *Session) Handshake() {
+	s.Emit(true, s.isn[0], SYN, nil)
+	s.Emit(false, s.isn[1], SYN|ACK, nil)
+	s.Emit(true, s.next[0], ACK, nil)
+}
+
+// Send writes payload from one side as consecutive segments of the given
+// sizes (the rest in one segment; no sizes means one segment), each
+// followed by nothing: call Ack for the peer's acknowledgement.
+func (s *Session) Send(fromClient bool, payload []byte, sizes ...int) {
+	i := s.side(fromClient)
+	for _, n := range sizes {
+		if n > len(payload) {
+			n = len(payload)
+		}
+		s.Emit(fromClient, s.next[i], ACK|PSH, payload[:n])
+		s.next[i] += uint32(n)
+		payload = payload[n:]
+	}
+	if len(payload) > 0 {
+		s.Emit(fromClient, s.next[i], ACK|PSH, payload)
+		s.next[i] += uint32(len(payload))
+	}
+}
+
+// Client sends payload from the client and lets the server acknowledge it.
+func (s *Session) Client(payload string, sizes ...int) {
+	s.Send(true, []byte(payload), sizes...)
+	s.Ack(false)
+}
+
+// Server sends payload from the server and lets the client acknowledge it.
+func (s *Session) Server(payload string, sizes ...int) {
+	s.Send(false, []byte(payload), sizes...)
+	s.Ack(true)
+}
+
+// Ack writes a pure ACK from one side.
+func (s *Session) Ack(fromClient bool) {
+	s.Emit(fromClient, s.next[s.side(fromClient)], ACK, nil)
+}
+
+// SegmentAt writes payload at an offset relative to the start of one side's
+// stream (0 is the first byte after the SYN) without moving the session's
+// notion of what was sent: for retransmissions, overlaps and reordering.
+func (s *Session) SegmentAt(fromClient bool, offset uint32, payload []byte) {
+	s.Emit(fromClient, s.isn[s.side(fromClient)]+1+offset, ACK|PSH, payload)
+}
+
+// Skip advances one side's sequence number by n bytes never written: a
+// capture gap.
+func (s *Session) Skip(fromClient bool, n uint32) { s.next[s.side(fromClient)] += n }
+
+// Sent returns how many payload bytes a side has sent.
+func (s *Session) Sent(fromClient bool) uint32 {
+	i := s.side(fromClient)
+	return s.next[i] - s.isn[i] - 1 - s.fins[i]
+}
+
+// Pause advances the clock without writing.
+func (s *Session) Pause(d time.Duration) { s.Now = s.Now.Add(d) }
+
+// Close writes FIN from the client, FIN-ACK from the server and the last ACK.
+func (s *Session) Close() {
+	s.Emit(true, s.next[0], FIN|ACK, nil)
+	s.next[0]++
+	s.fins[0]++
+	s.Emit(false, s.next[1], FIN|ACK, nil)
+	s.next[1]++
+	s.fins[1]++
+	s.Emit(true, s.next[0], ACK, nil)
+}
+
+// Reset writes a RST from one side.
+func (s *Session) Reset(fromClient bool) {
+	s.Emit(fromClient, s.next[s.side(fromClient)], RST|ACK, nil)
+}
+
+// SMTP writes a short, complete, clean SMTP session (handshake to close).
+func (s *Session) SMTP(from, to string, body string) {
+	s.Handshake()
+	s.Server("220 mx.example.test ESMTP\r\n")
+	s.Client("EHLO client.example.org\r\n")
+	s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n250 CHUNKING\r\n")
+	s.Client("MAIL FROM:<" + from + ">\r\n")
+	s.Server("250 OK\r\n")
+	s.Client("RCPT TO:<" + to + ">\r\n")
+	s.Server("250 Accepted\r\n")
+	s.Client("DATA\r\n")
+	s.Server("354 Enter message, ending with \".\" on a line by itself\r\n")
+	s.Client(body + ".\r\n")
+	s.Server("250 OK id=1abc\r\n")
+	s.Client("QUIT\r\n")
+	s.Server("221 mx.example.test closing connection\r\n")
+	s.Close()
+}

@@ -1,0 +1,414 @@
+package reassembly
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtpcap/smtpcap/internal/capgen"
+)
+
+var (
+	t0     = time.Date(2026, 11, 1, 10, 0, 0, 123456789, time.UTC)
+	client = netip.MustParseAddrPort("192.0.2.10:50555")
+	server = netip.MustParseAddrPort("198.51.100.25:25")
+	c6     = netip.MustParseAddrPort("[2001:db8::10]:50555")
+	s6     = netip.MustParseAddrPort("[2001:db8::25]:25")
+)
+
+// walkAll reads a capture from memory and returns its connections and stats.
+func walkAll(t *testing.T, name string, data []byte) ([]*Conn, Stats, *Capture) {
+	t.Helper()
+	c, err := OpenReader(name, bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	tr := NewTracker(TrackerOptions{})
+	st, err := Walk(c, tr, nil)
+	if err != nil {
+		t.Fatalf("walk: %v", err)
+	}
+	return tr.Conns(), st, c
+}
+
+func cleanSession(w *capgen.Writer, link uint32, cl, sv netip.AddrPort, start time.Time) *capgen.Session {
+	s := capgen.NewSession(w, link, cl, sv, start, 1000, 5000)
+	s.SMTP("a@example.org", "b@example.test", "Subject: t\r\n\r\nhello\r\n")
+	return s
+}
+
+func TestReadsEveryFormatAndLinkType(t *testing.T) {
+	formats := map[string]capgen.Format{
+		"pcap-le-usec":   {},
+		"pcap-le-nsec":   {Nano: true},
+		"pcap-be-usec":   {BigEndian: true},
+		"pcap-be-nsec":   {BigEndian: true, Nano: true},
+		"pcapng-le":      {PcapNG: true},
+		"pcapng-be-nsec": {PcapNG: true, BigEndian: true, Nano: true},
+	}
+	links := map[string]uint32{
+		"ethernet": capgen.LinkEthernet, "null": capgen.LinkNull, "loop": capgen.LinkLoop,
+		"raw": capgen.LinkRaw, "sll": capgen.LinkLinuxSLL, "sll2": capgen.LinkLinuxSLL2,
+	}
+	for fname, f := range formats {
+		for lname, link := range links {
+			for _, v6 := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/v6=%v", fname, lname, v6), func(t *testing.T) {
+					var buf bytes.Buffer
+					w := capgen.NewWriter(&buf, f, link)
+					cl, sv := client, server
+					if v6 {
+						cl, sv = c6, s6
+					}
+					s := cleanSession(w, link, cl, sv, t0)
+					conns, st, c := walkAll(t, "gen.pcap", buf.Bytes())
+					if len(c.Errors()) != 0 {
+						t.Fatalf("errors: %v", c.Errors())
+					}
+					if st.TCP != st.Packets || st.Packets != 32 {
+						t.Fatalf("packets %d, tcp %d; want 32 TCP", st.Packets, st.TCP)
+					}
+					if len(conns) != 1 {
+						t.Fatalf("%d connections, want 1", len(conns))
+					}
+					cn := conns[0]
+					if cn.Client() != cl || cn.Server() != sv || cn.Role != RoleSYN || !cn.Handshake || cn.End() != EndFIN {
+						t.Errorf("conn %v→%v role %v handshake %v end %v", cn.Client(), cn.Server(), cn.Role, cn.Handshake, cn.End())
+					}
+					if got, want := cn.Bytes(ClientToServer), int64(s.Sent(true)); got != want {
+						t.Errorf("client bytes %d, want %d", got, want)
+					}
+					if got, want := cn.Bytes(ServerToClient), int64(s.Sent(false)); got != want {
+						t.Errorf("server bytes %d, want %d", got, want)
+					}
+					want := t0
+					if !f.Nano {
+						want = t0.Truncate(time.Microsecond)
+					}
+					if !cn.FirstTime.Equal(want) {
+						t.Errorf("first packet at %v, want %v", cn.FirstTime, want)
+					}
+					if cn.FirstFrame != 1 || cn.LastFrame != 32 {
+						t.Errorf("frames %d..%d, want 1..32", cn.FirstFrame, cn.LastFrame)
+					}
+					if c.Inputs[0].LinkType != LinkType(link) {
+						t.Errorf("link type %v, want %d", c.Inputs[0].LinkType, link)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestVLANAndQinQFramesAreDecoded(t *testing.T) {
+	for _, tags := range [][]uint16{{100}, {100, 200}} {
+		var buf bytes.Buffer
+		w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+		s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1, 2)
+		s.VLANs = tags
+		s.SMTP("a@x", "b@y", "x\r\n")
+		conns, st, _ := walkAll(t, "vlan.pcap", buf.Bytes())
+		if len(conns) != 1 || st.TCP != st.Packets {
+			t.Errorf("tags %v: %d conns, %d/%d TCP", tags, len(conns), st.TCP, st.Packets)
+		}
+	}
+}
+
+func TestGzipCaptureIsRead(t *testing.T) {
+	var raw bytes.Buffer
+	cleanSession(capgen.NewWriter(&raw, capgen.Format{}, capgen.LinkEthernet), capgen.LinkEthernet, client, server, t0)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw.Bytes())
+	zw.Close()
+	conns, st, c := walkAll(t, "dump.pcap.gz", gz.Bytes())
+	if !c.Inputs[0].Gzip || len(conns) != 1 || st.Packets != 32 {
+		t.Errorf("gzip %v, conns %d, packets %d", c.Inputs[0].Gzip, len(conns), st.Packets)
+	}
+}
+
+func TestPcapngSectionsAndInterfacesWithDifferentLinkTypes(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{PcapNG: true}, 0)
+	// Section 0: an Ethernet and a SLL2 interface, one session on each.
+	cleanSession(w, capgen.LinkEthernet, client, server, t0)
+	cleanSession(w, capgen.LinkLinuxSLL2, netip.MustParseAddrPort("192.0.2.11:40000"), server, t0.Add(time.Second))
+	// Section 1: interfaces start over; a raw-IP session.
+	w.NewSection()
+	cleanSession(w, capgen.LinkRaw, netip.MustParseAddrPort("192.0.2.12:40001"), server, t0.Add(2*time.Second))
+
+	c, err := OpenReader("ng.pcapng", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	type seen struct {
+		section, iface int
+		lt             LinkType
+	}
+	got := map[seen]int{}
+	for c.Next(&p) == nil {
+		got[seen{p.Section, p.Interface, p.LinkType}]++
+	}
+	want := map[seen]int{{0, 0, LinkTypeEthernet}: 32, {0, 1, LinkTypeLinuxSLL2}: 32, {1, 0, LinkTypeRaw}: 32}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("packets by section/interface/link type = %v, want %v", got, want)
+	}
+	if errs := c.Errors(); len(errs) != 0 {
+		t.Errorf("errors: %v", errs)
+	}
+}
+
+func TestSeveralFilesAreMergedInTimestampOrder(t *testing.T) {
+	var a, b bytes.Buffer
+	wa := capgen.NewWriter(&a, capgen.Format{}, capgen.LinkEthernet)
+	wb := capgen.NewWriter(&b, capgen.Format{}, capgen.LinkEthernet)
+	sa := capgen.NewSession(wa, capgen.LinkEthernet, client, server, t0, 1, 2)
+	sb := capgen.NewSession(wb, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.11:40000"), server, t0.Add(500*time.Microsecond), 3, 4)
+	sa.Handshake() // at t0, +1ms, +2ms
+	sb.Handshake() // at t0+0.5ms, +1.5ms, +2.5ms
+	fa, fb := writeTemp(t, "a.pcap", a.Bytes()), writeTemp(t, "b.pcap", b.Bytes())
+	c, err := Open(fa, fb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var p Packet
+	var order []string
+	for c.Next(&p) == nil {
+		order = append(order, fmt.Sprintf("%d:%d/%d", p.Frame, p.Input, p.FileFrame))
+	}
+	want := "[1:0/1 2:1/1 3:0/2 4:1/2 5:0/3 6:1/3]"
+	if got := fmt.Sprint(order); got != want {
+		t.Errorf("merged order %s, want %s", got, want)
+	}
+}
+
+func writeTemp(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := t.TempDir() + "/" + name
+	if err := writeFile(path, data); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestBadInputNamesFileFrameAndOffset(t *testing.T) {
+	var good bytes.Buffer
+	cleanSession(capgen.NewWriter(&good, capgen.Format{}, capgen.LinkEthernet), capgen.LinkEthernet, client, server, t0)
+	g := good.Bytes()
+	var ng bytes.Buffer
+	cleanSession(capgen.NewWriter(&ng, capgen.Format{PcapNG: true}, capgen.LinkEthernet), capgen.LinkEthernet, client, server, t0)
+	badLen := bytes.Clone(ng.Bytes())
+	// The first EPB starts after the 28-byte SHB and the 20-byte IDB; make its length impossible.
+	badLen[48+4] = 0xff
+	badLen[48+5] = 0xff
+	badLen[48+6] = 0xff
+	badLen[48+7] = 0x7f
+
+	cases := []struct {
+		name    string
+		data    []byte
+		openErr string // error from Open, or
+		readErr string // error after reading, and
+		packets int    // packets read before it
+	}{
+		{"empty.pcap", nil, "empty.pcap: empty file", "", 0},
+		{"text.pcap", []byte("<!DOCTYPE html>"), "text.pcap (offset 0x0): not a pcap or pcapng capture (starts with 3c 21 44 4f)", "", 0},
+		{"short.pcap", g[:3], "short.pcap (offset 0x0): not a pcap or pcapng capture: only 3 bytes", "", 0},
+		{"header.pcap", g[:20], "header.pcap (offset 0x0): pcap file header: file ends inside a record (truncated capture)", "", 0},
+		// The last record (frame 32, a 54-byte ACK) starts 16+54 bytes before the end.
+		{"cut.pcap", g[:len(g)-10], "", fmt.Sprintf("cut.pcap: frame 32 (offset %#x): file ends inside a record (truncated capture)", len(g)-70), 31},
+		// Frame 1 is the 58-byte SYN: frame 2's record header starts at 24+16+58 = 0x62.
+		{"cuthdr.pcap", g[:0x62+8], "", "cuthdr.pcap: frame 2 (offset 0x62): file ends inside a record (truncated capture)", 1},
+		{"badlen.pcapng", badLen, "", "badlen.pcapng: frame 1 (offset 0x30): corrupt record: pcapng block type 0x6 with impossible length 2147483647", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := OpenReader(tc.name, bytes.NewReader(tc.data))
+			if tc.openErr != "" {
+				if err == nil || err.Error() != tc.openErr {
+					t.Fatalf("open error %q, want %q", err, tc.openErr)
+				}
+				var ie *InputError
+				if !errors.As(err, &ie) {
+					t.Errorf("error is %T, want *InputError", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			st, err := Walk(c, NewTracker(TrackerOptions{}), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := c.Errors()
+			if len(errs) != 1 || errs[0].Error() != tc.readErr {
+				t.Fatalf("errors %v, want %q", errs, tc.readErr)
+			}
+			if st.Packets != tc.packets {
+				t.Errorf("read %d packets before the fault, want %d", st.Packets, tc.packets)
+			}
+		})
+	}
+}
+
+func TestUnsupportedLinkTypeIsReportedWithFrame(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, 105) // IEEE 802.11
+	w.WriteFrame(t0, 105, make([]byte, 40))
+	_, st, c := walkAll(t, "wifi.pcap", buf.Bytes())
+	errs, _ := st.Problems(c.Inputs)
+	want := "wifi.pcap: frame 1: unsupported link type 105 (IEEE802_11): 1 packets not decoded"
+	if len(errs) != 1 || errs[0].Error() != want {
+		t.Errorf("problems %v, want %q", errs, want)
+	}
+}
+
+func TestConnectionGenerations(t *testing.T) {
+	cases := []struct {
+		name    string
+		build   func(w *capgen.Writer)
+		streams []int // stream of each frame
+	}{
+		{"port reuse after FIN starts a new connection", func(w *capgen.Writer) {
+			s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000)
+			s.Handshake()
+			s.Close()
+			s2 := capgen.NewSession(w, capgen.LinkEthernet, client, server, s.Now, 900000, 7000)
+			s2.Handshake()
+		}, []int{0, 0, 0, 0, 0, 0, 1, 1, 1}},
+		{"retransmitted SYN stays in its connection", func(w *capgen.Writer) {
+			s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000)
+			s.Emit(true, 1000, capgen.SYN, nil)
+			s.Handshake()
+		}, []int{0, 0, 0, 0}},
+		{"SYN after RST starts a new connection", func(w *capgen.Writer) {
+			s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000)
+			s.Handshake()
+			s.Reset(false)
+			s2 := capgen.NewSession(w, capgen.LinkEthernet, client, server, s.Now, 2000, 5000)
+			s2.Emit(true, 2000, capgen.SYN, nil)
+		}, []int{0, 0, 0, 0, 1}},
+		{"late ACK after both FINs stays in the old connection", func(w *capgen.Writer) {
+			s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000)
+			s.Handshake()
+			s.Close()
+			s.Ack(false)
+		}, []int{0, 0, 0, 0, 0, 0, 0}},
+		{"SYN with a far ISN on a live 4-tuple starts a new connection", func(w *capgen.Writer) {
+			s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000)
+			s.Handshake()
+			s2 := capgen.NewSession(w, capgen.LinkEthernet, client, server, s.Now, 3000000000, 5000)
+			s2.Emit(true, 3000000000, capgen.SYN, nil)
+		}, []int{0, 0, 0, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+			tc.build(w)
+			c, err := OpenReader("gen.pcap", bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			_, err = Walk(c, NewTracker(TrackerOptions{}), func(cn *Conn, _ *Segment, _ *Packet) error {
+				got = append(got, cn.Stream)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.streams) {
+				t.Errorf("streams by frame %v, want %v", got, tc.streams)
+			}
+		})
+	}
+}
+
+func TestRolesWithoutHandshake(t *testing.T) {
+	sniff := func(b []byte) (bool, bool) {
+		return strings.HasPrefix(string(b), "220 "), strings.HasPrefix(string(b), "EHLO ")
+	}
+	odd := netip.MustParseAddrPort("198.51.100.25:3025")
+	cases := []struct {
+		name               string
+		srv                netip.AddrPort
+		firstFrom          bool // first packet from the client?
+		clientFirstPayload bool
+		wantRole           Role
+	}{
+		{"well-known port", server, false, false, RolePort},
+		{"greeting on an odd port, server's packet first", odd, false, false, RoleSpeaker},
+		{"EHLO on an odd port, client's packet first", odd, true, true, RoleSpeaker},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+			cl := netip.MustParseAddrPort("192.0.2.10:4000")
+			s := capgen.NewSession(w, capgen.LinkEthernet, cl, tc.srv, t0, 1000, 5000)
+			if !tc.firstFrom {
+				s.Ack(false)
+			}
+			if tc.clientFirstPayload {
+				s.Client("EHLO x\r\n")
+			} else {
+				s.Server("220 mx ESMTP\r\n")
+			}
+			c, _ := OpenReader("mid.pcap", bytes.NewReader(buf.Bytes()))
+			tr := NewTracker(TrackerOptions{Sniff: sniff})
+			if _, err := Walk(c, tr, nil); err != nil {
+				t.Fatal(err)
+			}
+			cn := tr.Conns()[0]
+			if cn.Client() != cl || cn.Server() != tc.srv || cn.Role != tc.wantRole || cn.Handshake {
+				t.Errorf("client %v server %v role %v handshake %v; want %v %v %v false", cn.Client(), cn.Server(), cn.Role, cn.Handshake, cl, tc.srv, tc.wantRole)
+			}
+		})
+	}
+}
+
+func TestSnaplenCutPayloadIsCountedAsMissing(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{Snaplen: 80}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1, 2)
+	s.Handshake()
+	s.Client(strings.Repeat("x", 100)) // 14+20+20+100 = 154 bytes: 74 cut
+	conns, st, _ := walkAll(t, "snap.pcap", buf.Bytes())
+	if got := conns[0].Missing(ClientToServer); got != 74 {
+		t.Errorf("missing %d bytes, want 74", got)
+	}
+	if got := conns[0].Bytes(ClientToServer); got != 100 {
+		t.Errorf("bytes %d, want 100 (from the IP header)", got)
+	}
+	if st.Truncated.N != 1 || st.Truncated.FirstFrame != 4 {
+		t.Errorf("truncated tally %+v, want 1 at frame 4", st.Truncated)
+	}
+}
+
+func FuzzCapture(f *testing.F) {
+	var pcap, ng bytes.Buffer
+	cleanSession(capgen.NewWriter(&pcap, capgen.Format{}, capgen.LinkEthernet), capgen.LinkEthernet, client, server, t0)
+	cleanSession(capgen.NewWriter(&ng, capgen.Format{PcapNG: true, Nano: true}, capgen.LinkLinuxSLL2), capgen.LinkLinuxSLL2, c6, s6, t0)
+	f.Add(pcap.Bytes())
+	f.Add(ng.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := OpenReader("fuzz", bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		tr := NewTracker(TrackerOptions{})
+		if _, err := Walk(c, tr, nil); err != nil && !errors.Is(err, io.EOF) {
+			t.Fatal(err)
+		}
+	})
+}
