@@ -1,0 +1,53 @@
+// Package testcaps finds the captures tests run over: the project's own
+// under testdata/pcaps and, when the folder is there, the shared corpus of
+// other projects' SMTP captures beside the repository.
+package testcaps
+
+import (
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Root returns the repository's root directory.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Path returns the path of a capture in testdata/pcaps.
+func Path(name string) string { return filepath.Join(Root(), "testdata", "pcaps", name) }
+
+// Broken reports whether a bundled capture is damaged on purpose.
+func Broken(path string) bool {
+	switch filepath.Base(path) {
+	case "empty.pcap", "garbage.pcap", "truncated.pcap":
+		return true
+	}
+	return false
+}
+
+// Bundled returns every capture in testdata/pcaps (broken ones included).
+func Bundled() []string {
+	var out []string
+	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz", "crafted/*.pcap", "crafted/*.pcapng"} {
+		m, _ := filepath.Glob(filepath.Join(Root(), "testdata", "pcaps", pat))
+		out = append(out, m...)
+	}
+	return out
+}
+
+// Corpus returns the shared corpus captures, or nil when the folder is absent.
+func Corpus() []string {
+	var out []string
+	m, _ := filepath.Glob(filepath.Join(Root(), "..", "shared", "corpus", "*", "*"))
+	for _, f := range m {
+		if strings.HasSuffix(f, ".pcap") || strings.HasSuffix(f, ".pcapng") || strings.HasSuffix(f, ".cap") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// All returns Bundled and Corpus together.
+func All() []string { return append(Bundled(), Corpus()...) }

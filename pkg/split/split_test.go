@@ -1,0 +1,188 @@
+package split
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+)
+
+type origPacket struct {
+	stream int
+	ts     time.Time
+	length int
+	data   []byte
+}
+
+// readOriginal returns every tracked TCP packet of a capture by frame.
+func readOriginal(t *testing.T, path string) (map[int]origPacket, *reassembly.Capture) {
+	t.Helper()
+	c, err := reassembly.Open(path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	pkts := map[int]origPacket{}
+	_, err = reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		pkts[p.Frame] = origPacket{cn.Stream, p.Timestamp, p.Length, bytes.Clone(p.Data)}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkts, c
+}
+
+// splitAll splits a capture, taking every connection, into a temp dir.
+func splitAll(t *testing.T, path string) (string, []File, *reassembly.Capture) {
+	t.Helper()
+	c, err := reassembly.Open(path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer c.Close()
+	in := c.Inputs[0]
+	dir := t.TempDir()
+	s, err := New(Options{Dir: dir, Prefix: Prefix(path), Format: in.Format, LinkType: in.LinkType,
+		Snaplen: in.Snaplen, Nanosecond: in.Nanosecond, MaxOpen: 2, Inputs: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		return s.Add(cn, p)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	files, _, err := s.Finish(c.Errors())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, files, c
+}
+
+// TestSplitWritesEveryPacketOnceByteForByte is the split invariant: across
+// all outputs, the packets are exactly the tracked TCP packets of the
+// input, each once, byte for byte, with the original timestamp and length,
+// in the original order, each in its own connection's file.
+func TestSplitWritesEveryPacketOnceByteForByte(t *testing.T) {
+	files := testcaps.All()
+	if len(files) == 0 {
+		t.Fatal("no captures found under testdata/pcaps")
+	}
+	for _, path := range files {
+		if testcaps.Broken(path) && !strings.HasSuffix(path, "truncated.pcap") {
+			continue
+		}
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			orig, _ := readOriginal(t, path)
+			dir, out, c := splitAll(t, path)
+			seen := map[int]bool{}
+			for _, f := range out {
+				oc, err := reassembly.Open(filepath.Join(dir, f.Name))
+				if err != nil {
+					t.Fatalf("%s: %v", f.Name, err)
+				}
+				if oc.Inputs[0].Format != c.Inputs[0].Format {
+					t.Errorf("%s: format %v, input was %v", f.Name, oc.Inputs[0].Format, c.Inputs[0].Format)
+				}
+				var p reassembly.Packet
+				i := 0
+				for oc.Next(&p) == nil {
+					if i >= len(f.Frames) {
+						t.Fatalf("%s: more packets than the index lists", f.Name)
+					}
+					frame := f.Frames[i]
+					o, ok := orig[frame]
+					switch {
+					case !ok:
+						t.Fatalf("%s: frame %d is not a tracked packet of the input", f.Name, frame)
+					case seen[frame]:
+						t.Fatalf("%s: frame %d written twice", f.Name, frame)
+					case o.stream != f.Stream:
+						t.Errorf("%s: frame %d belongs to stream %d", f.Name, frame, o.stream)
+					case !bytes.Equal(p.Data, o.data) || p.Length != o.length || !p.Timestamp.Equal(o.ts):
+						t.Errorf("%s: frame %d differs from the input", f.Name, frame)
+					case p.LinkType != c.Inputs[0].LinkType && c.Inputs[0].Format == reassembly.FormatPcap:
+						t.Errorf("%s: link type %v", f.Name, p.LinkType)
+					}
+					if i > 0 && frame <= f.Frames[i-1] {
+						t.Errorf("%s: frame %d after %d: out of order", f.Name, frame, f.Frames[i-1])
+					}
+					seen[frame] = true
+					i++
+				}
+				if errs := oc.Errors(); len(errs) > 0 {
+					t.Errorf("%s: reading it back: %v", f.Name, errs)
+				}
+				oc.Close()
+				if i != len(f.Frames) || i != f.Packets {
+					t.Errorf("%s: %d packets in the file, index says %d", f.Name, i, f.Packets)
+				}
+			}
+			if len(seen) != len(orig) {
+				t.Errorf("%d packets written, input has %d tracked TCP packets", len(seen), len(orig))
+			}
+		})
+	}
+}
+
+func TestSplitRefusesToOverwriteAndLeavesNoPartFiles(t *testing.T) {
+	path := testcaps.Path("multi.pcap")
+	dir, files, _ := splitAll(t, path)
+	if len(files) != 5 {
+		t.Fatalf("%d files, want 5", len(files))
+	}
+	_, err := New(Options{Dir: dir, Prefix: "multi"})
+	if !errors.Is(err, ErrExists) {
+		t.Errorf("second split into the same directory: %v, want ErrExists", err)
+	}
+	if _, err := New(Options{Dir: dir, Prefix: "multi", Force: true}); err != nil {
+		t.Errorf("with Force: %v", err)
+	}
+	parts, _ := filepath.Glob(filepath.Join(dir, "*.part"))
+	if len(parts) != 0 {
+		t.Errorf("left .part files: %v", parts)
+	}
+	var idx Index
+	b, err := os.ReadFile(filepath.Join(dir, "multi.index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if idx.Schema != IndexSchema || !idx.Complete || len(idx.Files) != 5 || idx.Files[0].Frames[0] != 1 {
+		t.Errorf("index %+v", idx)
+	}
+}
+
+func TestSplitOfTruncatedCaptureKeepsWhatWasReadAndSaysSo(t *testing.T) {
+	dir, files, c := splitAll(t, testcaps.Path("truncated.pcap"))
+	if len(c.Errors()) != 1 || len(files) != 1 {
+		t.Fatalf("errors %v, files %d", c.Errors(), len(files))
+	}
+	var idx Index
+	b, _ := os.ReadFile(filepath.Join(dir, "truncated.index.json"))
+	json.Unmarshal(b, &idx)
+	if idx.Complete || len(idx.Errors) != 1 || !strings.Contains(idx.Errors[0], "truncated.pcap: frame") {
+		t.Errorf("index complete=%v errors=%v", idx.Complete, idx.Errors)
+	}
+}
+
+func TestFileNamesSortInStreamOrderAndAreIPv6Safe(t *testing.T) {
+	_, files, _ := splitAll(t, testcaps.Path("ipv6.pcap"))
+	if len(files) != 1 || !strings.HasPrefix(files[0].Name, "ipv6.s0000.__1-") || !strings.HasSuffix(files[0].Name, ".__1-25.pcap") {
+		t.Errorf("names %v", files)
+	}
+	_, files, _ = splitAll(t, testcaps.Path("portreuse.pcap"))
+	if len(files) != 2 || files[0].Name >= files[1].Name || files[0].Client != files[1].Client {
+		t.Errorf("port reuse gives %v", files)
+	}
+}
