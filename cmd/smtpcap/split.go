@@ -47,7 +47,7 @@ func runSplit(c *cli.Context) error {
 	if err != nil {
 		return inputFailure(err)
 	}
-	capture, err := reassembly.Open(names...)
+	capture, err := reassembly.OpenFrom(c.App.Reader, names...)
 	if err != nil {
 		return inputFailure(err)
 	}

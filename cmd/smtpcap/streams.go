@@ -62,7 +62,7 @@ func runStreams(c *cli.Context) error {
 	if err != nil {
 		return inputFailure(err)
 	}
-	capture, err := reassembly.Open(names...)
+	capture, err := reassembly.OpenFrom(c.App.Reader, names...)
 	if err != nil {
 		return inputFailure(err)
 	}

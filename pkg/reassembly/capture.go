@@ -118,10 +118,13 @@ type Capture struct {
 // Open opens the named files ("-" is standard input) as one Capture.
 // A file that cannot be opened or is not a capture is an error; nothing is
 // read from the others then.
-func Open(names ...string) (*Capture, error) {
+func Open(names ...string) (*Capture, error) { return OpenFrom(os.Stdin, names...) }
+
+// OpenFrom is Open with stdin standing for the file named "-".
+func OpenFrom(stdin io.Reader, names ...string) (*Capture, error) {
 	c := &Capture{}
 	for i, name := range names {
-		fr, err := openFile(name, i)
+		fr, err := openFile(name, i, stdin)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -211,9 +214,9 @@ const (
 	readerBufferBytes = 1 << 16
 )
 
-func openFile(name string, index int) (*fileReader, error) {
+func openFile(name string, index int, stdin io.Reader) (*fileReader, error) {
 	if name == "-" {
-		return openStream(name, index, os.Stdin, nil)
+		return openStream(name, index, stdin, nil)
 	}
 	f, err := os.Open(name)
 	if err != nil {

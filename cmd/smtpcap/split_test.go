@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtpcap/smtpcap/internal/capgen"
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+	"github.com/smtpcap/smtpcap/pkg/split"
+)
+
+// runCLI runs smtpcap with args and returns its exit status and output.
+func runCLI(t *testing.T, stdin []byte, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(append([]string{"smtpcap"}, args...), bytes.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// mixedCapture writes a capture with an SMTP session on port 25, an SMTP
+// session on an odd port (3025), and a non-SMTP connection on port 80.
+func mixedCapture(t *testing.T) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	srv := netip.MustParseAddr("198.51.100.25")
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:50000"), netip.AddrPortFrom(srv, 25), start, 1, 2)
+	s.SMTP("a@example.org", "b@example.test", "hi\r\n")
+	h := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:50001"), netip.AddrPortFrom(srv, 80), s.Now, 3, 4)
+	h.Handshake()
+	h.Client("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	h.Server("HTTP/1.1 200 OK\r\n\r\n")
+	h.Close()
+	o := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:50002"), netip.AddrPortFrom(srv, 3025), h.Now, 5, 6)
+	o.SMTP("a@example.org", "b@example.test", "hi\r\n")
+	path := filepath.Join(t.TempDir(), "mixed.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func readIndex(t *testing.T, path string) split.Index {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx split.Index
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+func TestSplitSelectsSMTPConnectionsByPortAndByContent(t *testing.T) {
+	capture := mixedCapture(t)
+	cases := []struct {
+		args    []string
+		streams []int
+	}{
+		{nil, []int{0, 2}},
+		{[]string{"--all"}, []int{0, 1, 2}},
+		{[]string{"--port", "80"}, []int{1}},
+		{[]string{"--port", "25", "--port", "3025"}, []int{0, 2}},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			code, out, errOut := runCLI(t, nil, append(append([]string{"split", "-o", dir}, tc.args...), capture)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			idx := readIndex(t, filepath.Join(dir, "mixed.index.json"))
+			var got []int
+			for _, f := range idx.Files {
+				got = append(got, f.Stream)
+				if _, err := os.Stat(filepath.Join(dir, f.Name)); err != nil {
+					t.Errorf("index lists %s: %v", f.Name, err)
+				}
+			}
+			if !slices.Equal(got, tc.streams) {
+				t.Errorf("streams %v, want %v", got, tc.streams)
+			}
+			if !strings.Contains(out, "connections written to") {
+				t.Errorf("no summary in output:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestSplitNamesFilesByStreamAndEndpoints(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, nil, "split", "-o", dir, testcaps.Path("portreuse.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "portreuse.s*.pcap"))
+	if len(names) != 2 {
+		t.Fatalf("files %v", names)
+	}
+	first := filepath.Base(names[0])
+	if !strings.HasPrefix(first, "portreuse.s0000.127.0.1.13-") || !strings.HasSuffix(first, ".127.0.0.13-25.pcap") {
+		t.Errorf("first file named %s", first)
+	}
+	if !strings.Contains(out, first) {
+		t.Errorf("summary does not name %s:\n%s", first, out)
+	}
+}
+
+func TestSplitReadsStandardInputAndGzip(t *testing.T) {
+	gz, err := os.ReadFile(testcaps.Path("multi.pcap.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	code, _, errOut := runCLI(t, gz, "split", "-o", dir, "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	idx := readIndex(t, filepath.Join(dir, "stdin.index.json"))
+	if len(idx.Files) != 5 || idx.Inputs[0] != "-" {
+		t.Errorf("%d files from stdin, inputs %v", len(idx.Files), idx.Inputs)
+	}
+}
+
+func TestSplitRefusesToOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	capture := testcaps.Path("clean.pcap")
+	if code, _, errOut := runCLI(t, nil, "split", "-o", dir, capture); code != 0 {
+		t.Fatalf("first split: exit %d: %s", code, errOut)
+	}
+	code, _, errOut := runCLI(t, nil, "split", "-o", dir, capture)
+	if code != 2 || !strings.Contains(errOut, "output file exists (use --force to overwrite)") {
+		t.Errorf("second split: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, nil, "split", "--force", "-o", dir, capture); code != 0 {
+		t.Errorf("with --force: exit %d: %s", code, errOut)
+	}
+}
+
+func TestBadInputExitsWithStatus2AndNamesTheSpot(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args    []string
+		stderr  string
+		written int // connection files still written
+	}{
+		{[]string{"split", "-o", dir, testcaps.Path("empty.pcap")}, "smtpcap: " + testcaps.Path("empty.pcap") + ": empty file\n", 0},
+		{[]string{"split", "-o", dir, testcaps.Path("garbage.pcap")}, "smtpcap: " + testcaps.Path("garbage.pcap") + " (offset 0x0): not a pcap or pcapng capture (starts with 12 93 70 db)\n", 0},
+		{[]string{"split", "-o", dir, testcaps.Path("truncated.pcap")}, "smtpcap: " + testcaps.Path("truncated.pcap") + ": frame 21 (offset 0x913): file ends inside a record (truncated capture)\n", 1},
+		{[]string{"streams", filepath.Join(dir, "missing.pcap")}, "smtpcap: " + filepath.Join(dir, "missing.pcap") + ": open " + filepath.Join(dir, "missing.pcap") + ": no such file or directory\n", 0},
+		{[]string{"streams", "--format", "xml", testcaps.Path("clean.pcap")}, "smtpcap: --format \"xml\": want table or json\n", 0},
+		{[]string{"split"}, "smtpcap: no capture given: smtpcap split FILE [FILE…]\n", 0},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, errOut := runCLI(t, nil, tc.args...)
+			if code != 2 || errOut != tc.stderr {
+				t.Errorf("exit %d, stderr %q; want 2, %q", code, errOut, tc.stderr)
+			}
+		})
+	}
+	if n, _ := filepath.Glob(filepath.Join(dir, "truncated.s*.pcap")); len(n) != 1 {
+		t.Errorf("split of the truncated capture wrote %v, want its one connection", n)
+	}
+	if idx := readIndex(t, filepath.Join(dir, "truncated.index.json")); idx.Complete {
+		t.Errorf("index of a truncated capture says complete")
+	}
+}
+
+func TestStreamsJSONListsEveryConnection(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "streams", "--format", "json", testcaps.Path("multi.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rows []streamRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 5 {
+		t.Fatalf("%d rows, want 5", len(rows))
+	}
+	for i, r := range rows {
+		if r.Stream != i || r.End != "fin" || !r.Handshake || r.ClientBy != "handshake" ||
+			!strings.HasSuffix(r.Server, ":25") || r.ClientPackets == 0 || r.ServerBytes == 0 {
+			t.Errorf("row %d: %+v", i, r)
+		}
+	}
+}
+
+func TestStreamsReadsARotatedSetAsOneCapture(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "streams", "--format", "json", testcaps.Path("clean.pcap"), testcaps.Path("portreuse.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rows []streamRow
+	json.Unmarshal([]byte(out), &rows)
+	if len(rows) != 3 || rows[0].FirstFrame != 1 || rows[1].FirstFrame != 22 {
+		t.Errorf("rows %+v", rows)
+	}
+}
