@@ -9,7 +9,6 @@
 package split
 
 import (
-	"bufio"
 	"container/list"
 	"encoding/json"
 	"errors"
@@ -77,7 +76,14 @@ type Splitter struct {
 	open     int
 	multi    bool
 	finished bool
+	spare    [][]byte // buffers of closed connections, for reuse
 }
+
+// flushAt is how many bytes an output gathers before they go to its file.
+// Gathering in memory, rather than in a bufio.Writer on an open file, lets
+// thousands of connections be open at once with only MaxOpen files open,
+// without closing and reopening a file for every packet.
+const flushAt = 32 << 10
 
 type ifaceKey struct{ input, section, iface int }
 
@@ -93,7 +99,7 @@ type output struct {
 	part     string
 	created  bool
 	file     *os.File
-	w        *bufio.Writer
+	buf      []byte // records not yet written to the file
 	elem     *list.Element
 	ifaces   map[ifaceKey]uint32
 	frames   []int
@@ -107,7 +113,7 @@ type output struct {
 // there, before anything is written.
 func New(opts Options) (*Splitter, error) {
 	if opts.MaxOpen <= 0 {
-		opts.MaxOpen = 128
+		opts.MaxOpen = 256
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 64
@@ -192,10 +198,18 @@ func (s *Splitter) flushPending(o *output) error {
 }
 
 func (s *Splitter) write(o *output, p *reassembly.Packet) error {
-	if err := s.ensureOpen(o); err != nil {
-		return err
+	if !o.created {
+		if err := s.create(o); err != nil {
+			return err
+		}
 	}
-	s.lru.MoveToFront(o.elem)
+	if o.buf == nil {
+		if n := len(s.spare); n > 0 {
+			o.buf, s.spare = s.spare[n-1][:0], s.spare[:n-1]
+		} else {
+			o.buf = make([]byte, 0, flushAt+2048)
+		}
+	}
 	if len(o.frames) == 0 {
 		o.first = p.Timestamp
 	}
@@ -204,28 +218,49 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 	if s.multi {
 		o.inFrames = append(o.inFrames, fmt.Sprintf("%d:%d", p.Input, p.FileFrame))
 	}
-	var err error
 	switch s.opts.Format {
 	case reassembly.FormatPcapNG:
 		k := ifaceKey{p.Input, p.Section, p.Interface}
 		id, ok := o.ifaces[k]
 		if !ok {
 			id = uint32(len(o.ifaces))
-			if err := writeNgInterface(o.w, p.LinkType, p.Snaplen); err != nil {
-				return s.writeErr(o, err)
-			}
+			o.buf = appendNgInterface(o.buf, p.LinkType, p.Snaplen)
 			o.ifaces[k] = id
 		}
-		err = writeNgPacket(o.w, id, p)
+		o.buf = appendNgPacket(o.buf, id, p)
 	default:
 		if p.LinkType != s.opts.LinkType {
 			return fmt.Errorf("frame %d has link type %s but the pcap output %s has %s: split to pcapng instead",
 				p.Frame, p.LinkType, o.part, s.opts.LinkType)
 		}
-		err = writePcapRecord(o.w, p, s.opts.Nanosecond)
+		o.buf = appendPcapRecord(o.buf, p, s.opts.Nanosecond)
 	}
-	if err != nil {
-		return s.writeErr(o, err)
+	if len(o.buf) >= flushAt {
+		return s.flush(o)
+	}
+	if o.conn.Closed() && o.conn.LastFrame == p.Frame {
+		// Likely the connection's last packet: give its buffer back.
+		return s.flush(o)
+	}
+	return nil
+}
+
+// flush writes o's gathered records to its file and, if the connection has
+// closed, gives the buffer back for reuse.
+func (s *Splitter) flush(o *output) error {
+	if len(o.buf) > 0 {
+		if err := s.ensureOpen(o); err != nil {
+			return err
+		}
+		s.lru.MoveToFront(o.elem)
+		if _, err := o.file.Write(o.buf); err != nil {
+			return s.writeErr(o, err)
+		}
+		o.buf = o.buf[:0]
+	}
+	if o.conn.Closed() && o.buf != nil {
+		s.spare = append(s.spare, o.buf)
+		o.buf = nil
 	}
 	return nil
 }
@@ -234,41 +269,44 @@ func (s *Splitter) writeErr(o *output, err error) error {
 	return fmt.Errorf("writing %s: %w", o.part, err)
 }
 
-// ensureOpen opens o's file, creating it the first time, closing the least
-// recently written file when MaxOpen files are open.
+// create makes o's file under its .part name, leaves it open, and gathers
+// its header.
+func (s *Splitter) create(o *output) error {
+	o.part = filepath.Join(s.opts.Dir, s.fileName(o.conn, 0)+".part")
+	if err := s.openFile(o, os.O_WRONLY|os.O_CREATE|os.O_TRUNC); err != nil {
+		return err
+	}
+	o.created = true
+	o.ifaces = make(map[ifaceKey]uint32)
+	if s.opts.Format == reassembly.FormatPcapNG {
+		o.buf = appendNgSection(o.buf)
+	} else {
+		o.buf = appendPcapHeader(o.buf, s.opts.LinkType, s.opts.Snaplen, s.opts.Nanosecond)
+	}
+	return nil
+}
+
+// ensureOpen opens o's file for appending, closing the least recently
+// written file when MaxOpen files are open.
 func (s *Splitter) ensureOpen(o *output) error {
 	if o.file != nil {
 		return nil
 	}
+	return s.openFile(o, os.O_WRONLY|os.O_APPEND)
+}
+
+func (s *Splitter) openFile(o *output, flags int) error {
 	if s.open >= s.opts.MaxOpen {
 		victim := s.lru.Back().Value.(*output)
 		if err := s.closeOutput(victim); err != nil {
 			return err
 		}
 	}
-	if !o.created {
-		o.part = filepath.Join(s.opts.Dir, s.fileName(o.conn, 0)+".part")
-		f, err := os.OpenFile(o.part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return err
-		}
-		o.file, o.w, o.created = f, bufio.NewWriterSize(f, 32<<10), true
-		o.ifaces = make(map[ifaceKey]uint32)
-		if s.opts.Format == reassembly.FormatPcapNG {
-			err = writeNgSection(o.w)
-		} else {
-			err = writePcapHeader(o.w, s.opts.LinkType, s.opts.Snaplen, s.opts.Nanosecond)
-		}
-		if err != nil {
-			return s.writeErr(o, err)
-		}
-	} else {
-		f, err := os.OpenFile(o.part, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			return err
-		}
-		o.file, o.w = f, bufio.NewWriterSize(f, 32<<10)
+	f, err := os.OpenFile(o.part, flags, 0o644)
+	if err != nil {
+		return err
 	}
+	o.file = f
 	o.elem = s.lru.PushFront(o)
 	s.open++
 	return nil
@@ -278,12 +316,9 @@ func (s *Splitter) closeOutput(o *output) error {
 	if o.file == nil {
 		return nil
 	}
-	err := o.w.Flush()
-	if cerr := o.file.Close(); err == nil {
-		err = cerr
-	}
+	err := o.file.Close()
 	s.lru.Remove(o.elem)
-	o.file, o.w, o.elem = nil, nil, nil
+	o.file, o.elem = nil, nil
 	s.open--
 	if err != nil {
 		return s.writeErr(o, err)
@@ -328,11 +363,16 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		o.pending = nil
 	}
 	for _, o := range s.outs {
-		if o != nil {
-			if err := s.closeOutput(o); err != nil {
-				s.Abort()
-				return nil, "", err
-			}
+		if o == nil || !o.created {
+			continue
+		}
+		err := s.flush(o)
+		if err == nil {
+			err = s.closeOutput(o)
+		}
+		if err != nil {
+			s.Abort()
+			return nil, "", err
 		}
 	}
 	maxStream := 0

@@ -2,23 +2,22 @@ package split
 
 import (
 	"encoding/binary"
-	"io"
 
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 )
 
-// The writers below are written by hand, not with pcapgo's, because a
-// split output is closed and reopened for appending when more connections
-// are open than file descriptors may be: the file header is written once
-// and records are appended later, which pcapgo's writers cannot do.
+// The records below are built by hand, not with pcapgo's writers, because a
+// split output is gathered in memory and appended to its file in pieces,
+// with the file closed in between when more connections are open than file
+// descriptors may be; pcapgo's writers own their io.Writer for good.
 
 const (
 	pcapMagicMicro = 0xa1b2c3d4
 	pcapMagicNano  = 0xa1b23c4d
 )
 
-// writePcapHeader writes a little-endian pcap file header.
-func writePcapHeader(w io.Writer, lt reassembly.LinkType, snaplen uint32, nano bool) error {
+// appendPcapHeader appends a little-endian pcap file header.
+func appendPcapHeader(b []byte, lt reassembly.LinkType, snaplen uint32, nano bool) []byte {
 	var h [24]byte
 	magic := uint32(pcapMagicMicro)
 	if nano {
@@ -29,12 +28,11 @@ func writePcapHeader(w io.Writer, lt reassembly.LinkType, snaplen uint32, nano b
 	binary.LittleEndian.PutUint16(h[6:], 4)
 	binary.LittleEndian.PutUint32(h[16:], snaplen)
 	binary.LittleEndian.PutUint32(h[20:], uint32(lt))
-	_, err := w.Write(h[:])
-	return err
+	return append(b, h[:]...)
 }
 
-// writePcapRecord writes one pcap record with the packet's own timestamp.
-func writePcapRecord(w io.Writer, p *reassembly.Packet, nano bool) error {
+// appendPcapRecord appends one pcap record with the packet's own timestamp.
+func appendPcapRecord(b []byte, p *reassembly.Packet, nano bool) []byte {
 	var h [16]byte
 	sec := p.Timestamp.Unix()
 	frac := uint32(p.Timestamp.Nanosecond())
@@ -45,11 +43,7 @@ func writePcapRecord(w io.Writer, p *reassembly.Packet, nano bool) error {
 	binary.LittleEndian.PutUint32(h[4:], frac)
 	binary.LittleEndian.PutUint32(h[8:], uint32(len(p.Data)))
 	binary.LittleEndian.PutUint32(h[12:], uint32(p.Length))
-	if _, err := w.Write(h[:]); err != nil {
-		return err
-	}
-	_, err := w.Write(p.Data)
-	return err
+	return append(append(b, h[:]...), p.Data...)
 }
 
 const (
@@ -60,8 +54,8 @@ const (
 	ngOptTSResol     = 9
 )
 
-// writeNgSection writes a pcapng section header block with no options.
-func writeNgSection(w io.Writer) error {
+// appendNgSection appends a pcapng section header block with no options.
+func appendNgSection(out []byte) []byte {
 	var b [28]byte
 	binary.LittleEndian.PutUint32(b[0:], ngBlockSection)
 	binary.LittleEndian.PutUint32(b[4:], 28)
@@ -70,13 +64,12 @@ func writeNgSection(w io.Writer) error {
 	binary.LittleEndian.PutUint16(b[14:], 0)
 	binary.LittleEndian.PutUint64(b[16:], ^uint64(0)) // section length unknown
 	binary.LittleEndian.PutUint32(b[24:], 28)
-	_, err := w.Write(b[:])
-	return err
+	return append(out, b[:]...)
 }
 
-// writeNgInterface writes an interface description block whose timestamps
-// are in nanoseconds, so that every input resolution is kept exactly.
-func writeNgInterface(w io.Writer, lt reassembly.LinkType, snaplen uint32) error {
+// appendNgInterface appends an interface description block whose
+// timestamps are in nanoseconds, so that every input resolution is kept exactly.
+func appendNgInterface(out []byte, lt reassembly.LinkType, snaplen uint32) []byte {
 	var b [32]byte
 	binary.LittleEndian.PutUint32(b[0:], ngBlockInterface)
 	binary.LittleEndian.PutUint32(b[4:], 32)
@@ -87,12 +80,11 @@ func writeNgInterface(w io.Writer, lt reassembly.LinkType, snaplen uint32) error
 	b[20] = 9 // 10^-9 s
 	// b[24:28] is opt_endofopt
 	binary.LittleEndian.PutUint32(b[28:], 32)
-	_, err := w.Write(b[:])
-	return err
+	return append(out, b[:]...)
 }
 
-// writeNgPacket writes an enhanced packet block.
-func writeNgPacket(w io.Writer, iface uint32, p *reassembly.Packet) error {
+// appendNgPacket appends an enhanced packet block.
+func appendNgPacket(out []byte, iface uint32, p *reassembly.Packet) []byte {
 	padded := (len(p.Data) + 3) &^ 3
 	total := 32 + padded
 	var h [28]byte
@@ -104,14 +96,8 @@ func writeNgPacket(w io.Writer, iface uint32, p *reassembly.Packet) error {
 	binary.LittleEndian.PutUint32(h[16:], uint32(ts))
 	binary.LittleEndian.PutUint32(h[20:], uint32(len(p.Data)))
 	binary.LittleEndian.PutUint32(h[24:], uint32(p.Length))
-	if _, err := w.Write(h[:]); err != nil {
-		return err
-	}
-	if _, err := w.Write(p.Data); err != nil {
-		return err
-	}
+	out = append(append(out, h[:]...), p.Data...)
 	var tail [8]byte
 	binary.LittleEndian.PutUint32(tail[padded-len(p.Data):], uint32(total))
-	_, err := w.Write(tail[:padded-len(p.Data)+4])
-	return err
+	return append(out, tail[:padded-len(p.Data)+4]...)
 }
