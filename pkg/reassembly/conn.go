@@ -115,6 +115,10 @@ type Conn struct {
 	finFrame  [2]int
 	head      [2][]byte
 	headFrame [2]int
+
+	assemblyDecided bool
+	consumer        Consumer
+	streams         [2]*Stream // by side, when assembled
 }
 
 // Client returns the client's address and port.

@@ -1,0 +1,437 @@
+package reassembly
+
+import (
+	"bytes"
+	"sort"
+	"time"
+)
+
+// This reassembler is our own rather than gopacket/reassembly because a
+// forensics tool must compare the bytes of a retransmission with the first
+// copy (a middlebox that rewrites data shows up exactly there), and must
+// remember, for every byte, the frame that carried it; gopacket's assembler
+// drops overlapping bytes unseen and forgets frames. A test checks that it
+// delivers the same bytes as gopacket's on the shared corpus.
+
+// SegmentKind marks what the reassembler made of one TCP segment.
+type SegmentKind uint16
+
+// Segment kinds; a segment can be several at once.
+const (
+	KindData          SegmentKind = 1 << iota // carried new in-order bytes
+	KindRetransmitted                         // carried bytes already seen
+	KindOutOfOrder                            // arrived before bytes that precede it
+	KindKeepAlive                             // a keep-alive probe (one byte or none, just below the next sequence number)
+	KindConflict                              // a retransmission whose bytes differ from the first copy
+	KindSnaplenCut                            // snaplen cut part of its payload
+	KindBeforeStart                           // bytes from before the first byte the capture saw of this direction
+)
+
+// SegmentFact is what the capture shows of one packet of a direction.
+type SegmentFact struct {
+	Frame    int
+	Time     time.Time
+	Offset   int64  // stream offset of its first payload byte (relative sequence number)
+	Ack      int64  // the peer's stream offset it acknowledges (-1 without ACK)
+	Flags    uint8  // TCP flags
+	Window   uint16 // raw window field
+	Length   int    // payload length per the IP header
+	Captured int    // payload bytes in the capture
+	TTL      uint8  // IPv4 TTL or IPv6 hop limit
+	IPID     uint16 // IPv4 identification
+	Kind     SegmentKind
+}
+
+// GapReason says why bytes are missing from a stream.
+type GapReason uint8
+
+// Why a gap exists.
+const (
+	GapNotCaptured GapReason = iota + 1 // the peer acknowledged bytes the capture never saw, or they never came
+	GapSnaplen                          // snaplen cut them from their packet
+	GapBufferFull                       // too much out-of-order data was held; smtpcap gave up waiting
+)
+
+func (g GapReason) String() string {
+	switch g {
+	case GapSnaplen:
+		return "cut by snaplen"
+	case GapBufferFull:
+		return "out-of-order buffer full"
+	}
+	return "not captured"
+}
+
+// Gap is a range of a stream the capture does not hold.
+type Gap struct {
+	Start, End int64
+	Reason     GapReason
+	Frame      int // the frame at which smtpcap noticed it
+}
+
+// Conflict is a retransmission whose bytes differ from what was first seen.
+type Conflict struct {
+	Offset      int64  // stream offset of the first differing byte
+	FirstFrame  int    // frame that first carried the byte
+	SecondFrame int    // frame of the differing copy
+	First       []byte // up to 64 bytes of the first copy, from Offset
+	Second      []byte // the same range in the second copy
+}
+
+// piece maps a run of stream bytes to the frame that delivered them.
+type piece struct {
+	start int64
+	frame int
+}
+
+// pending is out-of-order data held until the bytes before it arrive.
+type pending struct {
+	offset int64
+	data   []byte
+	length int64 // the segment's payload length; more than len(data) when snaplen cut it
+	frame  int
+	time   time.Time
+}
+
+// Stream is one direction of a connection: its bytes in sequence order
+// and, for every byte, the frame that carried it.
+type Stream struct {
+	Dir       Direction     // set when the consumer is created; may be re-read from the Conn
+	Segments  []SegmentFact // every packet sent in this direction, in capture order
+	Gaps      []Gap
+	Conflicts []Conflict
+	MidStream bool  // the capture did not see this direction's SYN
+	Next      int64 // bytes delivered so far (the next expected offset)
+	Truncated bool  // limits were hit: facts past them are missing
+
+	base      uint32 // sequence number of offset 0
+	started   bool
+	pieces    []piece
+	ooo       []pending
+	oooBytes  int
+	recent    []byte // the last bytes delivered, to compare retransmissions with
+	recentOff int64  // stream offset of recent[0]
+}
+
+// Limits bounds what one connection's streams keep.
+type Limits struct {
+	MaxOutOfOrder int // bytes of out-of-order data held per direction (default 4 MiB)
+	MaxSegments   int // segment facts kept per direction (default 1,000,000)
+	CompareWindow int // delivered bytes kept to compare retransmissions with (default 256 KiB)
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxOutOfOrder <= 0 {
+		l.MaxOutOfOrder = 4 << 20
+	}
+	if l.MaxSegments <= 0 {
+		l.MaxSegments = 1_000_000
+	}
+	if l.CompareWindow <= 0 {
+		l.CompareWindow = 256 << 10
+	}
+	return l
+}
+
+// FrameAt returns the frame that carried the byte at offset, or 0 if the
+// capture does not hold it.
+func (s *Stream) FrameAt(offset int64) int {
+	if offset < 0 || offset >= s.Next {
+		return 0
+	}
+	i := sort.Search(len(s.pieces), func(i int) bool { return s.pieces[i].start > offset }) - 1
+	if i < 0 {
+		return 0
+	}
+	return s.pieces[i].frame
+}
+
+// Boundary is a place inside a span where one frame's bytes end and the
+// next frame's begin.
+type Boundary struct {
+	Offset int64 // first byte of the later frame
+	Before int   // frame before the boundary
+	After  int   // frame after it
+}
+
+// Frames returns, in order and without repeats, the frames that carried
+// the bytes [start, end).
+func (s *Stream) Frames(start, end int64) []int {
+	var out []int
+	if end > s.Next {
+		end = s.Next
+	}
+	if start >= end {
+		return nil
+	}
+	i := sort.Search(len(s.pieces), func(i int) bool { return s.pieces[i].start > start }) - 1
+	if i < 0 {
+		i = 0
+	}
+	for ; i < len(s.pieces) && s.pieces[i].start < end; i++ {
+		f := s.pieces[i].frame
+		if f != 0 && (len(out) == 0 || out[len(out)-1] != f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Boundaries returns the segment boundaries strictly inside [start, end).
+func (s *Stream) Boundaries(start, end int64) []Boundary {
+	var out []Boundary
+	i := sort.Search(len(s.pieces), func(i int) bool { return s.pieces[i].start > start })
+	for ; i < len(s.pieces) && s.pieces[i].start < end && s.pieces[i].start < s.Next; i++ {
+		out = append(out, Boundary{Offset: s.pieces[i].start, Before: s.pieces[i-1].frame, After: s.pieces[i].frame})
+	}
+	return out
+}
+
+// GapIn returns the first gap that overlaps [start, end), if any.
+func (s *Stream) GapIn(start, end int64) (Gap, bool) {
+	for _, g := range s.Gaps {
+		if g.Start < end && g.End > start {
+			return g, true
+		}
+	}
+	return Gap{}, false
+}
+
+// Consumer receives a connection's bytes in order, in the order the capture
+// makes them available: a packet's bytes are delivered when it arrives, or,
+// if it came out of order, when the packet that fills the hole before it
+// arrives (p is then that packet).
+type Consumer interface {
+	// Data delivers in-order bytes of one direction at a stream offset.
+	// data is valid only during the call.
+	Data(dir Direction, offset int64, data []byte, p *Packet)
+	// Gap says bytes [offset, offset+n) of dir will never come.
+	Gap(dir Direction, offset, n int64, reason GapReason, p *Packet)
+}
+
+// unwrap turns a 32-bit sequence number into a stream offset near next.
+func (s *Stream) unwrap(seq uint32) int64 {
+	return s.Next + int64(int32(seq-(s.base+uint32(s.Next))))
+}
+
+// add processes one segment of this direction. peer is the other
+// direction, whose bytes this segment acknowledges.
+func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Direction, out Consumer) {
+	fact := SegmentFact{
+		Frame: p.Frame, Time: p.Timestamp, Flags: seg.Flags, Window: seg.Window,
+		Length: seg.PayloadLen, Captured: len(seg.Payload), TTL: seg.TTL, IPID: seg.IPID, Ack: -1,
+	}
+	if seg.Flags&FlagSYN != 0 && !s.started {
+		s.base, s.started = seg.Seq+1, true
+	}
+	if !s.started {
+		s.base, s.started, s.MidStream = seg.Seq, true, true
+	}
+	off := s.unwrap(seg.Seq)
+	if seg.Flags&FlagSYN != 0 {
+		off++ // the payload of a SYN (TFO) starts after it
+	}
+	fact.Offset = off
+	if seg.Flags&FlagACK != 0 && peer.started {
+		fact.Ack = peer.unwrap(seg.Ack)
+	}
+	if seg.PayloadLen > 0 {
+		fact.Kind = s.payload(seg, p, off, lim, dir, out)
+	} else if seg.Flags&(FlagSYN|FlagFIN|FlagRST) == 0 && off == s.Next-1 {
+		fact.Kind |= KindKeepAlive
+	}
+	if len(s.Segments) < lim.MaxSegments {
+		s.Segments = append(s.Segments, fact)
+	} else {
+		s.Truncated = true
+	}
+	// The peer acknowledged bytes we hold no copy of: the capture lost them.
+	if fact.Ack > peer.Next && len(peer.ooo) > 0 {
+		peer.fillAcked(fact.Ack, p, dir.other(), out)
+	}
+}
+
+func (d Direction) other() Direction { return 1 - d }
+
+func (s *Stream) payload(seg *Segment, p *Packet, off int64, lim Limits, dir Direction, out Consumer) SegmentKind {
+	var kind SegmentKind
+	data := seg.Payload
+	end := off + int64(seg.PayloadLen)
+	if seg.Missing() > 0 {
+		kind |= KindSnaplenCut
+	}
+	if seg.PayloadLen == 1 && off == s.Next-1 {
+		return KindKeepAlive
+	}
+	if off < 0 {
+		// Bytes from before the first byte seen of a mid-stream capture.
+		if end <= 0 {
+			return kind | KindBeforeStart
+		}
+		cut := -off
+		if cut >= int64(len(data)) {
+			data = nil
+		} else {
+			data = data[cut:]
+		}
+		off = 0
+		kind |= KindBeforeStart
+	}
+	if off < s.Next {
+		// Some or all of it was seen: compare with the first copy.
+		kind |= KindRetransmitted
+		overlap := min(end, s.Next) - off
+		if s.compare(off, data[:min(int64(len(data)), overlap)], p.Frame) {
+			kind |= KindConflict
+		}
+		if end <= s.Next {
+			return kind
+		}
+		skip := s.Next - off
+		if skip < int64(len(data)) {
+			data = data[skip:]
+		} else {
+			data = nil
+		}
+		off = s.Next
+	}
+	if off > s.Next {
+		kind |= KindOutOfOrder
+		s.hold(off, data, end-off, p, lim, dir, out)
+		return kind
+	}
+	kind |= KindData
+	s.deliver(data, end-off, p, dir, out, lim)
+	s.drain(p, dir, out, lim)
+	return kind
+}
+
+// deliver passes in-order bytes on: the captured ones, then a snaplen gap
+// for the rest of the segment's length.
+func (s *Stream) deliver(data []byte, length int64, p *Packet, dir Direction, out Consumer, lim Limits) {
+	if len(data) > 0 {
+		s.pieces = append(s.pieces, piece{start: s.Next, frame: p.Frame})
+		out.Data(dir, s.Next, data, p)
+		s.remember(data, lim)
+		s.Next += int64(len(data))
+	}
+	if missing := length - int64(len(data)); missing > 0 {
+		s.gap(missing, GapSnaplen, p, dir, out)
+	}
+}
+
+func (s *Stream) gap(n int64, reason GapReason, p *Packet, dir Direction, out Consumer) {
+	s.Gaps = append(s.Gaps, Gap{Start: s.Next, End: s.Next + n, Reason: reason, Frame: p.Frame})
+	s.pieces = append(s.pieces, piece{start: s.Next, frame: 0})
+	out.Gap(dir, s.Next, n, reason, p)
+	s.Next += n
+	s.recent = s.recent[:0]
+	s.recentOff = s.Next
+}
+
+// remember keeps the last CompareWindow bytes delivered.
+func (s *Stream) remember(data []byte, lim Limits) {
+	if s.recentOff+int64(len(s.recent)) != s.Next {
+		s.recent, s.recentOff = s.recent[:0], s.Next
+	}
+	s.recent = append(s.recent, data...)
+	if over := len(s.recent) - lim.CompareWindow; over > 0 {
+		// Keep twice the window before compacting so copying stays rare.
+		if over > lim.CompareWindow {
+			n := copy(s.recent, s.recent[len(s.recent)-lim.CompareWindow:])
+			s.recentOff += int64(len(s.recent) - n)
+			s.recent = s.recent[:n]
+		}
+	}
+}
+
+// compare checks a retransmitted copy against the bytes first delivered;
+// it records a Conflict and returns true when they differ.
+func (s *Stream) compare(off int64, data []byte, frame int) bool {
+	lo := max(off, s.recentOff)
+	hi := min(off+int64(len(data)), s.recentOff+int64(len(s.recent)))
+	if lo >= hi {
+		return false
+	}
+	a := s.recent[lo-s.recentOff : hi-s.recentOff]
+	b := data[lo-off : hi-off]
+	if bytes.Equal(a, b) {
+		return false
+	}
+	i := 0
+	for a[i] == b[i] {
+		i++
+	}
+	at := lo + int64(i)
+	n := min(64, len(a)-i)
+	s.Conflicts = append(s.Conflicts, Conflict{
+		Offset: at, FirstFrame: s.FrameAt(at), SecondFrame: frame,
+		First: bytes.Clone(a[i : i+n]), Second: bytes.Clone(b[i : i+n]),
+	})
+	return true
+}
+
+// hold keeps out-of-order data until the hole before it is filled.
+func (s *Stream) hold(off int64, data []byte, length int64, p *Packet, lim Limits, dir Direction, out Consumer) {
+	for _, q := range s.ooo {
+		if q.offset == off && q.length == length {
+			return // a retransmission of held data
+		}
+	}
+	s.ooo = append(s.ooo, pending{offset: off, data: bytes.Clone(data), length: length, frame: p.Frame, time: p.Timestamp})
+	s.oooBytes += len(data)
+	sort.SliceStable(s.ooo, func(i, j int) bool { return s.ooo[i].offset < s.ooo[j].offset })
+	if s.oooBytes > lim.MaxOutOfOrder {
+		s.Truncated = true
+		s.skipTo(s.ooo[0].offset, GapBufferFull, p, dir, out)
+		s.drain(p, dir, out, lim)
+	}
+}
+
+// skipTo declares the bytes up to off lost.
+func (s *Stream) skipTo(off int64, reason GapReason, p *Packet, dir Direction, out Consumer) {
+	if off > s.Next {
+		s.gap(off-s.Next, reason, p, dir, out)
+	}
+}
+
+// drain delivers held data that has become in order.
+func (s *Stream) drain(p *Packet, dir Direction, out Consumer, lim Limits) {
+	for len(s.ooo) > 0 && s.ooo[0].offset <= s.Next {
+		q := s.ooo[0]
+		s.ooo = s.ooo[1:]
+		s.oooBytes -= len(q.data)
+		end := q.offset + q.length
+		if end <= s.Next {
+			continue
+		}
+		// The bytes count as arriving now, with the packet that filled the
+		// hole, but as carried by the frame that brought them.
+		held := &Packet{Frame: q.frame, Timestamp: p.Timestamp}
+		var data []byte
+		if skip := s.Next - q.offset; skip < int64(len(q.data)) {
+			data = q.data[skip:]
+		}
+		s.deliver(data, end-s.Next, held, dir, out, lim)
+	}
+	if len(s.ooo) == 0 {
+		s.ooo = nil
+	}
+}
+
+// fillAcked declares lost the bytes before held data that the peer has
+// acknowledged: the receiver got them, the capture did not.
+func (s *Stream) fillAcked(ack int64, p *Packet, dir Direction, out Consumer) {
+	for len(s.ooo) > 0 && s.ooo[0].offset < ack && s.ooo[0].offset > s.Next {
+		s.skipTo(s.ooo[0].offset, GapNotCaptured, p, dir, out)
+		s.drain(p, dir, out, Limits{}.withDefaults())
+	}
+}
+
+// flush ends the stream: held data is delivered after gaps for the holes.
+func (s *Stream) flush(p *Packet, dir Direction, out Consumer, lim Limits) {
+	for len(s.ooo) > 0 {
+		s.skipTo(s.ooo[0].offset, GapNotCaptured, p, dir, out)
+		s.drain(p, dir, out, lim)
+	}
+}
