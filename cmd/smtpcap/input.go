@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/smtpcap/smtpcap/pkg/split"
 	"github.com/urfave/cli/v2"
 )
@@ -31,60 +32,28 @@ func inputNames(c *cli.Context) ([]string, error) {
 	return names, nil
 }
 
-// selection decides which connections a command looks at.
-type selection struct {
-	ports []uint16 // explicit --port list; nil means the default rule
-	all   bool
-}
-
-func newSelection(c *cli.Context) (selection, error) {
-	sel := selection{all: c.Bool("all")}
+func newSelection(c *cli.Context) (session.Selection, error) {
+	sel := session.Selection{All: c.Bool("all")}
 	for _, p := range c.IntSlice("port") {
 		if p < 1 || p > 65535 {
 			return sel, fmt.Errorf("--port %d: not a TCP port", p)
 		}
-		sel.ports = append(sel.ports, uint16(p))
+		sel.Ports = append(sel.Ports, uint16(p))
 	}
 	return sel, nil
 }
 
-// decide implements the selection rule. By default a connection is taken
-// when one end uses an SMTP port or when its first bytes look like SMTP (a
-// 220 greeting from the server or EHLO/HELO from the client); --port
-// replaces that rule with the given ports, --all takes everything.
-func (s selection) decide(c *reassembly.Conn, final bool) split.Decision {
-	if s.all {
-		return split.Take
+// splitSelector adapts a session selection to the splitter's.
+func splitSelector(sel session.Selection) split.Selector {
+	return func(c *reassembly.Conn, final bool) split.Decision {
+		switch sel.Decide(c, final) {
+		case session.Take:
+			return split.Take
+		case session.Skip:
+			return split.Skip
+		}
+		return split.Undecided
 	}
-	ports := s.ports
-	if ports == nil {
-		ports = reassembly.DefaultServerPorts()
-	}
-	if slices.Contains(ports, c.Client().Port()) || slices.Contains(ports, c.Server().Port()) {
-		return split.Take
-	}
-	if s.ports != nil {
-		return split.Skip
-	}
-	server, client := c.Head(reassembly.ServerToClient), c.Head(reassembly.ClientToServer)
-	if looksLikeGreeting(server) || looksLikeClientStart(client) {
-		return split.Take
-	}
-	if server != nil || client != nil || final {
-		return split.Skip
-	}
-	return split.Undecided
-}
-
-// sniffSMTP lets the tracker recognise the server of a connection seen
-// without its handshake by who speaks SMTP first.
-func sniffSMTP(b []byte) (server, client bool) {
-	return looksLikeGreeting(b), looksLikeClientStart(b)
-}
-
-// newTracker returns a tracker that knows SMTP's ports and first words.
-func newTracker() *reassembly.Tracker {
-	return reassembly.NewTracker(reassembly.TrackerOptions{Sniff: sniffSMTP})
 }
 
 // progress prints a status line on stderr while a long capture is read,

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/smtpcap/smtpcap/pkg/split"
 	"github.com/urfave/cli/v2"
 )
@@ -58,7 +59,7 @@ func runSplit(c *cli.Context) error {
 		Prefix:  c.String("prefix"),
 		Force:   c.Bool("force"),
 		MaxOpen: c.Int("max-open"),
-		Select:  sel.decide,
+		Select:  splitSelector(sel),
 		Inputs:  names,
 	}
 	if opts.Prefix == "" {
@@ -77,7 +78,7 @@ func runSplit(c *cli.Context) error {
 	if err != nil {
 		return inputFailure(err)
 	}
-	tracker := newTracker()
+	tracker := session.NewTracker()
 	prog := newProgress(c.App.ErrWriter)
 	st, err := reassembly.Walk(capture, tracker, func(conn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
 		prog.tick(p.Frame, conn.Stream+1, 0)

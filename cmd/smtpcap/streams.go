@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
-	"github.com/smtpcap/smtpcap/pkg/split"
+	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/urfave/cli/v2"
 )
 
@@ -47,6 +47,11 @@ type streamRow struct {
 	ClientBy      string    `json:"client_decided_by"`
 	FirstFrame    int       `json:"first_frame"`
 	LastFrame     int       `json:"last_frame"`
+	Helo          string    `json:"helo"`
+	MailFrom      string    `json:"mail_from"`
+	Rcpts         int       `json:"rcpts"`
+	LastReply     string    `json:"last_reply"`
+	TLS           bool      `json:"tls"`
 }
 
 func runStreams(c *cli.Context) error {
@@ -67,38 +72,13 @@ func runStreams(c *cli.Context) error {
 		return inputFailure(err)
 	}
 	defer capture.Close()
-	tracker := newTracker()
-	prog := newProgress(c.App.ErrWriter)
-	st, err := reassembly.Walk(capture, tracker, func(conn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
-		prog.tick(p.Frame, conn.Stream+1, 0)
+	rows := []streamRow{}
+	res, err := session.Read(capture, session.Options{Selection: sel, Stream: -1}, func(s *session.Session) error {
+		rows = append(rows, newStreamRow(s))
 		return nil
 	})
-	prog.done()
 	if err != nil {
 		return inputFailure(err)
-	}
-	rows := []streamRow{}
-	for _, conn := range tracker.Conns() {
-		if sel.decide(conn, true) != split.Take {
-			continue
-		}
-		rows = append(rows, streamRow{
-			Stream:        conn.Stream,
-			Client:        conn.Client().String(),
-			Server:        conn.Server().String(),
-			First:         conn.FirstTime,
-			Last:          conn.LastTime,
-			Duration:      conn.LastTime.Sub(conn.FirstTime).Seconds(),
-			ClientPackets: conn.Packets(reassembly.ClientToServer),
-			ClientBytes:   conn.Bytes(reassembly.ClientToServer),
-			ServerPackets: conn.Packets(reassembly.ServerToClient),
-			ServerBytes:   conn.Bytes(reassembly.ServerToClient),
-			End:           conn.End().String(),
-			Handshake:     conn.Handshake,
-			ClientBy:      conn.Role.String(),
-			FirstFrame:    conn.FirstFrame,
-			LastFrame:     conn.LastFrame,
-		})
 	}
 	if format == "json" {
 		enc := json.NewEncoder(c.App.Writer)
@@ -107,17 +87,60 @@ func runStreams(c *cli.Context) error {
 			return err
 		}
 	} else {
-		t := newTable(c.App.Writer, "Stream", "Client", "Server", "First (UTC)", "Duration", "C→S pkts", "C→S bytes", "S→C pkts", "S→C bytes", "End", "Handshake")
+		t := newTable(c.App.Writer, "Stream", "Client", "Server", "First (UTC)", "Duration", "C→S pkts", "C→S bytes", "S→C pkts", "S→C bytes", "End", "Handshake", "HELO", "MAIL FROM", "RCPTs", "Last reply", "TLS")
 		for _, r := range rows {
-			hs := "no"
-			if r.Handshake {
-				hs = "yes"
-			}
 			t.Append(strconv.Itoa(r.Stream), r.Client, r.Server, r.First.UTC().Format("2006-01-02 15:04:05.000"),
 				fmt.Sprintf("%.3fs", r.Duration), strconv.Itoa(r.ClientPackets), strconv.FormatInt(r.ClientBytes, 10),
-				strconv.Itoa(r.ServerPackets), strconv.FormatInt(r.ServerBytes, 10), r.End, hs)
+				strconv.Itoa(r.ServerPackets), strconv.FormatInt(r.ServerBytes, 10), r.End, yesNo(r.Handshake),
+				r.Helo, r.MailFrom, strconv.Itoa(r.Rcpts), r.LastReply, yesNo(r.TLS))
 		}
 		t.Render()
 	}
-	return reportProblems(c.App.ErrWriter, capture, &st)
+	return reportProblems(c.App.ErrWriter, capture, &res.Stats)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func newStreamRow(s *session.Session) streamRow {
+	conn, d := s.Conn, s.Dialogue
+	r := streamRow{
+		Stream:        conn.Stream,
+		Client:        conn.Client().String(),
+		Server:        conn.Server().String(),
+		First:         conn.FirstTime,
+		Last:          conn.LastTime,
+		Duration:      conn.LastTime.Sub(conn.FirstTime).Seconds(),
+		ClientPackets: conn.Packets(reassembly.ClientToServer),
+		ClientBytes:   conn.Bytes(reassembly.ClientToServer),
+		ServerPackets: conn.Packets(reassembly.ServerToClient),
+		ServerBytes:   conn.Bytes(reassembly.ServerToClient),
+		End:           conn.End().String(),
+		Handshake:     conn.Handshake,
+		ClientBy:      conn.Role.String(),
+		FirstFrame:    conn.FirstFrame,
+		LastFrame:     conn.LastFrame,
+		TLS:           d.TLS != nil,
+	}
+	if d.Hello != nil {
+		r.Helo = printable(d.Hello.Args, 40)
+	}
+	for _, tx := range d.Transactions {
+		if tx.Mail != nil && r.MailFrom == "" {
+			r.MailFrom = "<" + printable(tx.Mail.Path, 60) + ">"
+		}
+		r.Rcpts += len(tx.Rcpts)
+	}
+	if n := len(d.Replies); n > 0 {
+		last := d.Replies[n-1]
+		r.LastReply = strconv.Itoa(last.Code)
+		if len(last.Lines) > 0 {
+			r.LastReply += " " + printable(last.Lines[0], 40)
+		}
+	}
+	return r
 }

@@ -159,6 +159,9 @@ func (c *Conn) Head(d Direction) []byte { return c.head[c.side(d)] }
 // FINFrame returns the frame of the first FIN sent in direction d, 0 if none.
 func (c *Conn) FINFrame(d Direction) int { return c.finFrame[c.side(d)] }
 
+// SYNSeen reports whether the capture holds a SYN sent in direction d.
+func (c *Conn) SYNSeen(d Direction) bool { return c.synSeen[c.side(d)] }
+
 // End says how the connection ended (as far as the capture shows).
 func (c *Conn) End() End {
 	switch {

@@ -202,8 +202,10 @@ func (s *Stream) GapIn(start, end int64) (Gap, bool) {
 // if it came out of order, when the packet that fills the hole before it
 // arrives (p is then that packet).
 type Consumer interface {
-	// Data delivers in-order bytes of one direction at a stream offset.
-	// data is valid only during the call.
+	// Data delivers in-order bytes of one direction at a stream offset. p
+	// is the packet being processed, which for held out-of-order bytes is
+	// the one that filled the hole before them (Stream.FrameAt names the
+	// frame that carried them). data is valid only during the call.
 	Data(dir Direction, offset int64, data []byte, p *Packet)
 	// Gap says bytes [offset, offset+n) of dir will never come.
 	Gap(dir Direction, offset, n int64, reason GapReason, p *Packet)
@@ -309,8 +311,13 @@ func (s *Stream) payload(seg *Segment, p *Packet, off int64, lim Limits, dir Dir
 // deliver passes in-order bytes on: the captured ones, then a snaplen gap
 // for the rest of the segment's length.
 func (s *Stream) deliver(data []byte, length int64, p *Packet, dir Direction, out Consumer, lim Limits) {
+	s.deliverFrom(data, length, p.Frame, p, dir, out, lim)
+}
+
+// deliverFrom is deliver for bytes carried by frame but available at p.
+func (s *Stream) deliverFrom(data []byte, length int64, frame int, p *Packet, dir Direction, out Consumer, lim Limits) {
 	if len(data) > 0 {
-		s.pieces = append(s.pieces, piece{start: s.Next, frame: p.Frame})
+		s.pieces = append(s.pieces, piece{start: s.Next, frame: frame})
 		out.Data(dir, s.Next, data, p)
 		s.remember(data, lim)
 		s.Next += int64(len(data))
@@ -405,14 +412,13 @@ func (s *Stream) drain(p *Packet, dir Direction, out Consumer, lim Limits) {
 		if end <= s.Next {
 			continue
 		}
-		// The bytes count as arriving now, with the packet that filled the
-		// hole, but as carried by the frame that brought them.
-		held := &Packet{Frame: q.frame, Timestamp: p.Timestamp}
+		// The bytes become available now, with the packet that filled the
+		// hole (p); the byte map still names the frame that carried them.
 		var data []byte
 		if skip := s.Next - q.offset; skip < int64(len(q.data)) {
 			data = q.data[skip:]
 		}
-		s.deliver(data, end-s.Next, held, dir, out, lim)
+		s.deliverFrom(data, end-s.Next, q.frame, p, dir, out, lim)
 	}
 	if len(s.ooo) == 0 {
 		s.ooo = nil
