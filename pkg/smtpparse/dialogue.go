@@ -44,8 +44,8 @@ func (d Direction) String() string {
 
 // Span is the half-open byte range [Start, End) in one direction's stream.
 type Span struct {
-	Dir        Direction
-	Start, End int64
+	Dir        Direction // the stream the offsets are in
+	Start, End int64     // stream offsets; End is exclusive
 }
 
 // Len returns the number of bytes in the span.

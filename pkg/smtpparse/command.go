@@ -1,0 +1,335 @@
+package smtpparse
+
+import (
+	"strings"
+)
+
+// Problems reported on commands. They are fixed strings so that callers can
+// match them and so that no Sensitive text can leak into them.
+const (
+	problemEmptyLine        = "empty line"
+	problemUnknownVerb      = "unknown verb"
+	problemMaskedVerb       = "verb masked by a firewall (all X)"
+	problemLongCommand      = "line longer than 512 octets"
+	problemNotKept          = "line longer than MaxLineKeep, not fully kept"
+	problemNonASCII         = "non-ASCII bytes"
+	problemControl          = "control characters"
+	problemBareLF           = "bare LF line ending"
+	problemBareCR           = "bare CR in line"
+	problemNoEnding         = "no line ending (stream ended)"
+	problemGapCut           = "cut by a capture gap"
+	problemTLSCut           = "cut by the switch to TLS"
+	problemBeforeGreeting   = "sent before greeting"
+	problemNoPathMail       = "no path in MAIL FROM"
+	problemNoPathRcpt       = "no path in RCPT TO"
+	problemMailNoFrom       = "MAIL without FROM:"
+	problemRcptNoTo         = "RCPT without TO:"
+	problemSpaceAfterColon  = "space after colon"
+	problemNoBrackets       = "path without angle brackets"
+	problemUnterminatedPath = "path without closing >"
+	problemJunkAfterPath    = "junk after path"
+	problemNoDomain         = "no domain after EHLO/HELO"
+	problemUnexpectedArgs   = "unexpected arguments"
+	problemBDATSize         = "BDAT size is not a number"
+	problemBDATJunk         = "junk after BDAT size"
+	problemEarlyContent     = "message content sent before the 354 reply"
+	problemAssumed354       = "reply not seen: 354 assumed"
+	problemAssumedAuth      = "reply not seen: AUTH outcome guessed from the next line"
+)
+
+// maxCommandOctets is RFC 5321's limit for a command line, CRLF included.
+const maxCommandOctets = 512
+
+func addProblem(list *[]string, p string) {
+	for _, q := range *list {
+		if q == p {
+			return
+		}
+	}
+	*list = append(*list, p)
+}
+
+// knownVerb returns the canonical spelling of an SMTP verb, so that the
+// common case costs no allocation, or "" when v is not one.
+func knownVerb(v string) string {
+	if len(v) < 4 || len(v) > 8 {
+		return ""
+	}
+	for _, k := range [...]string{
+		"HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT",
+		"VRFY", "EXPN", "HELP", "STARTTLS", "AUTH", "ETRN", "TURN", "ATRN",
+		"BURL", "XCLIENT", "XFORWARD",
+	} {
+		if strings.EqualFold(v, k) {
+			return k
+		}
+	}
+	return ""
+}
+
+func upperASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'a' <= b[j] && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+func allX(v string) bool {
+	if len(v) < 2 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] != 'X' {
+			return false
+		}
+	}
+	return true
+}
+
+// lineProblems notes what is wrong with a line as a line, whatever it says.
+func lineProblems(list *[]string, l *lineReader, limit int64) {
+	if l.ended && !l.crlf {
+		addProblem(list, problemBareLF)
+	}
+	if l.bareCR {
+		addProblem(list, problemBareCR)
+	}
+	if l.high {
+		addProblem(list, problemNonASCII)
+	}
+	if l.ctl {
+		addProblem(list, problemControl)
+	}
+	if limit > 0 && l.n > limit {
+		addProblem(list, problemLongCommand)
+	}
+}
+
+// parseCommand fills Verb, Args and the verb-specific fields of c from the
+// line's content (line ending removed).
+func parseCommand(c *Command, content []byte) {
+	s := string(content)
+	verb, args, spaced := strings.Cut(s, " ")
+	if spaced {
+		c.Args = args
+	}
+	if k := knownVerb(verb); k != "" {
+		c.Verb, c.Known = k, true
+	} else {
+		c.Verb = upperASCII(verb)
+		c.Masked = allX(c.Verb)
+	}
+	switch {
+	case s == "":
+		addProblem(&c.Problems, problemEmptyLine)
+	case c.Masked:
+		addProblem(&c.Problems, problemMaskedVerb)
+		// A PIX rewrites the verb but leaves the arguments, which still
+		// say what the client tried to do.
+		if hasPrefixFold(c.Args, "FROM:") {
+			parseAddressArgs(c, "FROM:", "", "")
+		} else if hasPrefixFold(c.Args, "TO:") {
+			parseAddressArgs(c, "TO:", "", "")
+		}
+	case !c.Known:
+		addProblem(&c.Problems, problemUnknownVerb)
+	}
+	switch c.Verb {
+	case "MAIL":
+		parseAddressArgs(c, "FROM:", problemNoPathMail, problemMailNoFrom)
+	case "RCPT":
+		parseAddressArgs(c, "TO:", problemNoPathRcpt, problemRcptNoTo)
+	case "EHLO", "HELO":
+		if strings.TrimSpace(c.Args) == "" {
+			addProblem(&c.Problems, problemNoDomain)
+		}
+	case "DATA", "RSET", "QUIT", "STARTTLS":
+		if c.Args != "" {
+			addProblem(&c.Problems, problemUnexpectedArgs)
+		}
+	case "AUTH":
+		// The initial response is a credential; only the mechanism name
+		// is safe to show.
+		c.Sensitive = true
+		mech, _, _ := strings.Cut(strings.TrimLeft(c.Args, " "), " ")
+		c.Mechanism = upperASCII(mech)
+	case "BDAT":
+		parseBDAT(c)
+	}
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// parseAddressArgs parses "FROM:<path> params" / "TO:<path> params".
+// Empty problem strings mean: do not report (masked commands).
+func parseAddressArgs(c *Command, prefix, noPath, noPrefix string) {
+	a := c.Args
+	if !hasPrefixFold(a, prefix) {
+		if noPrefix != "" {
+			addProblem(&c.Problems, noPrefix)
+		}
+		return
+	}
+	rest := a[len(prefix):]
+	if trimmed := strings.TrimLeft(rest, " "); len(trimmed) != len(rest) {
+		// RFC 5321 has no space here, but many servers accept it.
+		addProblem(&c.Problems, problemSpaceAfterColon)
+		rest = trimmed
+	}
+	if rest == "" {
+		if noPath != "" {
+			addProblem(&c.Problems, noPath)
+		}
+		return
+	}
+	var tail string
+	if rest[0] == '<' {
+		end := closingAngle(rest)
+		if end < 0 {
+			addProblem(&c.Problems, problemUnterminatedPath)
+			c.Path, tail, _ = strings.Cut(rest[1:], " ")
+		} else {
+			c.Path, tail = rest[1:end], rest[end+1:]
+			if tail != "" && tail[0] != ' ' {
+				// "<a@b>junk": the junk is no parameter.
+				addProblem(&c.Problems, problemJunkAfterPath)
+				_, tail, _ = strings.Cut(tail, " ")
+			}
+		}
+	} else {
+		word, after, _ := strings.Cut(rest, " ")
+		if strings.Contains(word, "=") && !strings.Contains(word, "@") {
+			// "MAIL FROM: SIZE=12345": the path is missing, what is
+			// there is a parameter.
+			if noPath != "" {
+				addProblem(&c.Problems, noPath)
+			}
+			tail = rest
+		} else {
+			c.Path, tail = word, after
+			addProblem(&c.Problems, problemNoBrackets)
+		}
+	}
+	c.Params = parseParams(tail)
+}
+
+// closingAngle returns the index of the '>' that closes the path starting
+// at s[0] == '<', skipping quoted strings and quoted pairs in the local part.
+func closingAngle(s string) int {
+	quoted := false
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			quoted = !quoted
+		case '>':
+			if !quoted {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func parseParams(s string) map[string]string {
+	var m map[string]string
+	for _, f := range strings.Fields(s) {
+		k, v, _ := strings.Cut(f, "=")
+		if k == "" {
+			continue
+		}
+		if m == nil {
+			m = make(map[string]string)
+		}
+		m[upperASCII(k)] = v
+	}
+	return m
+}
+
+// bdatSize returns the chunk size of a BDAT command and whether it is the
+// last chunk; size is -1 when the argument is not a number.
+func bdatSize(args string) (size int64, last bool, junk bool) {
+	f := strings.Fields(args)
+	if len(f) == 0 || len(f[0]) > 18 {
+		return -1, false, len(f) > 1
+	}
+	for i := 0; i < len(f[0]); i++ {
+		c := f[0][i]
+		if c < '0' || c > '9' {
+			return -1, false, len(f) > 1
+		}
+		size = size*10 + int64(c-'0')
+	}
+	last = len(f) >= 2 && strings.EqualFold(f[1], "LAST")
+	junk = len(f) > 2 || (len(f) == 2 && !last)
+	return size, last, junk
+}
+
+func parseBDAT(c *Command) {
+	size, last, junk := bdatSize(c.Args)
+	if size < 0 {
+		addProblem(&c.Problems, problemBDATSize)
+	}
+	if junk {
+		addProblem(&c.Problems, problemBDATJunk)
+	}
+	if last {
+		c.Params = map[string]string{"LAST": ""}
+	}
+}
+
+// looksLikeCommandLine reports whether b, the start of a line, reads as a
+// command an SMTP server would act on. It is stricter than parseCommand: it
+// decides where to resynchronise and whether bytes after a lenient end of
+// data would smuggle a command, so ordinary text must not pass. When cut is
+// true, b may stop before the end of the line.
+func looksLikeCommandLine(b []byte, cut bool) bool {
+	if i := indexLF(b); i >= 0 {
+		b = b[:i]
+		if len(b) > 0 && b[len(b)-1] == '\r' {
+			b = b[:len(b)-1]
+		}
+		cut = false
+	}
+	s := string(b)
+	verb, args, spaced := strings.Cut(s, " ")
+	switch knownVerb(verb) {
+	case "MAIL":
+		return hasPrefixFold(args, "FROM:")
+	case "RCPT":
+		return hasPrefixFold(args, "TO:")
+	case "DATA", "RSET", "QUIT", "STARTTLS", "TURN":
+		return !spaced && len(verb) == len(s)
+	case "NOOP", "HELP":
+		return true
+	case "EHLO", "HELO", "VRFY", "EXPN", "ETRN", "ATRN", "BURL", "XCLIENT", "XFORWARD":
+		return spaced && strings.TrimSpace(args) != "" || cut && !spaced
+	case "BDAT":
+		return spaced && len(args) > 0 && args[0] >= '0' && args[0] <= '9' || cut && !spaced
+	case "AUTH":
+		return spaced && len(args) > 0 && isAlpha(args[0]) || cut && !spaced
+	}
+	return false
+}
+
+func isAlpha(c byte) bool { return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' }
+
+func indexLF(b []byte) int {
+	for i, c := range b {
+		if c == '\n' {
+			return i
+		}
+	}
+	return -1
+}

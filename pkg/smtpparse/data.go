@@ -1,0 +1,489 @@
+package smtpparse
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
+
+// maxLenient caps Body.Lenient: a hostile body full of "\n.\n" must not
+// grow the dialogue, and a hundred examples make the point.
+const maxLenient = 100
+
+// maxLineOctets is RFC 5321's line limit excluding CRLF.
+const maxLineOctets = 998
+
+// dataState is where the scanner stands relative to line breaks and dots.
+type dataState uint8
+
+const (
+	dataLineStart  dataState = iota // after CRLF or at the start of content: a '.' is stuffing or the terminator
+	dataText                        // inside a line
+	dataCR                          // after a CR whose successor is not known yet
+	dataBareLF                      // after a bare LF: a '.' here is a lenient end-of-data candidate
+	dataDot                         // after a line-start '.'
+	dataDotCR                       // after a line-start '.' and CR: LF makes the strict terminator
+	dataLooseDot                    // after a '.' that follows a bare LF or bare CR
+	dataLooseDotCR                  // after such a '.' and a CR
+)
+
+// dataScanner reads message content: DATA content up to the strict
+// terminator, or BDAT chunks (chunked, where dots mean nothing). It undoes
+// dot-stuffing, keeps the first bytes, gathers statistics and records every
+// lenient end-of-data sequence, without ever looking at a byte twice.
+type dataScanner struct {
+	body    *Body
+	budget  *budget
+	keepMax int
+	chunked bool
+	state   dataState
+
+	start     int64 // offset where the content began: it counts as after CRLF
+	end       int64 // offset after the last byte scanned
+	lineStart int64 // offset of the current line's first byte, shifted past BDAT command lines
+	lineFirst int64 // real offset of the current line's first byte
+	crOff     int64 // the CR whose successor decides its meaning
+	dotOff    int64 // the '.' under consideration
+	brkOff    int64 // the bare LF or CR before a loose dot
+	brk       string
+	cr        [1]byte // a CR held back from the content until we know it is not the terminator's
+
+	header headerParser
+}
+
+func (s *dataScanner) reset(body *Body, b *budget, keepMax int, chunked bool, start int64) {
+	*s = dataScanner{body: body, budget: b, keepMax: keepMax, chunked: chunked,
+		start: start, end: start, lineStart: start, lineFirst: start}
+	s.cr[0] = '\r'
+}
+
+func newBody(start int64) *Body {
+	return &Body{
+		Span:   Span{ClientToServer, start, start},
+		BareLF: Count{First: -1}, BareCR: Count{First: -1},
+		NUL: Count{First: -1}, EightBit: Count{First: -1},
+		LongLines: Count{First: -1},
+	}
+}
+
+// scan consumes content from b (at stream offset off) and reports how many
+// bytes it used and whether it found the strict terminator, which it
+// consumes too.
+func (s *dataScanner) scan(b []byte, off int64) (int, bool) {
+	if off != s.end {
+		// Bytes of BDAT command lines lie between chunks; they are not
+		// part of any content line.
+		s.lineStart += off - s.end
+	}
+	i, run := 0, 0 // run: start of content not yet emitted
+	nextLF, nextCR := -1, -1
+	for i < len(b) {
+		pos := off + int64(i)
+		c := b[i]
+		switch s.state {
+		case dataText:
+			// Hot path: everything up to the next CR or LF is plain text.
+			if nextLF < i {
+				nextLF = indexFrom(b, i, '\n')
+			}
+			if nextCR < i {
+				nextCR = indexFrom(b, i, '\r')
+			}
+			j := min(nextLF, nextCR)
+			s.countText(b[i:j], pos)
+			i = j
+			if i == len(b) {
+				continue
+			}
+			pos = off + int64(i)
+			if b[i] == '\n' {
+				s.bareLF(pos)
+			} else {
+				s.crOff = pos
+				s.state = dataCR
+			}
+			i++
+		case dataLineStart, dataBareLF:
+			switch {
+			case c == '.' && !s.chunked && s.state == dataLineStart:
+				s.emit(b[run:i])
+				run = i + 1
+				s.dotOff = pos
+				s.state = dataDot
+				i++
+			case c == '.' && !s.chunked:
+				s.brk, s.dotOff = "\n", pos
+				s.state = dataLooseDot
+				i++
+			case c == '\n':
+				s.bareLF(pos)
+				i++
+			case c == '\r':
+				s.crOff = pos
+				s.state = dataCR
+				i++
+			default:
+				s.state = dataText
+			}
+		case dataCR:
+			if c == '\n' {
+				s.endLine(pos, true)
+				s.state = dataLineStart
+				i++
+				break
+			}
+			s.body.BareCR.add(s.crOff)
+			switch {
+			case c == '.' && !s.chunked:
+				s.brk, s.brkOff, s.dotOff = "\r", s.crOff, pos
+				s.state = dataLooseDot
+				i++
+			case c == '\r':
+				s.crOff = pos
+				i++
+			default:
+				s.state = dataText
+			}
+		case dataDot:
+			switch c {
+			case '\r':
+				// Hold the CR back: with an LF it is the terminator's.
+				s.emit(b[run:i])
+				run = i + 1
+				s.crOff = pos
+				s.state = dataDotCR
+				i++
+			case '\n':
+				s.lenientAtDot(".\n", pos+1)
+				s.bareLF(pos)
+				i++
+			default:
+				// A stuffed dot: already left out of the content.
+				s.state = dataText
+			}
+		case dataDotCR:
+			if c == '\n' {
+				s.body.Terminator = &Span{ClientToServer, s.dotOff, pos + 1}
+				s.body.Span.End = s.dotOff
+				s.end = pos + 1
+				return i + 1, true
+			}
+			s.lenientAtDot(".\r", s.crOff+1)
+			s.emit(s.cr[:])
+			run = i
+			s.state = dataCR // decides what the CR was, with c
+		case dataLooseDot:
+			switch c {
+			case '\n':
+				s.lenient(s.brk, ".\n", s.brkOff, pos+1)
+				s.bareLF(pos)
+				i++
+			case '\r':
+				s.crOff = pos
+				s.state = dataLooseDotCR
+				i++
+			default:
+				s.state = dataText
+			}
+		case dataLooseDotCR:
+			if c == '\n' {
+				s.lenient(s.brk, ".\r\n", s.brkOff, pos+1)
+				s.endLine(pos, true)
+				s.state = dataLineStart
+				i++
+				break
+			}
+			s.lenient(s.brk, ".\r", s.brkOff, s.crOff+1)
+			s.state = dataCR
+		}
+	}
+	s.emit(b[run:])
+	s.end = off + int64(len(b))
+	s.body.Span.End = s.end
+	return len(b), false
+}
+
+func indexFrom(b []byte, i int, c byte) int {
+	j := bytes.IndexByte(b[i:], c)
+	if j < 0 {
+		return len(b)
+	}
+	return i + j
+}
+
+// bareLF handles an LF that did not follow a CR: it ends a line for
+// receivers that split on LF, and a '.' after it is a lenient candidate.
+func (s *dataScanner) bareLF(pos int64) {
+	s.body.BareLF.add(pos)
+	s.endLine(pos, false)
+	s.brkOff = pos
+	s.state = dataBareLF
+}
+
+// endLine accounts for the line ending with the LF at lfOff.
+func (s *dataScanner) endLine(lfOff int64, crlf bool) {
+	n := lfOff - s.lineStart
+	if crlf {
+		n--
+	}
+	s.lineLength(n)
+	s.lineStart, s.lineFirst = lfOff+1, lfOff+1
+}
+
+func (s *dataScanner) lineLength(n int64) {
+	if n > s.body.LongestLine {
+		s.body.LongestLine = n
+	}
+	if n > maxLineOctets {
+		s.body.LongLines.add(s.lineFirst)
+	}
+}
+
+// countText counts NUL and 8-bit bytes, eight at a time: this runs over
+// every byte of every message.
+func (s *dataScanner) countText(b []byte, off int64) {
+	const high, low7 = 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		hi := w & high
+		// A byte's top bit in zero is set exactly when the byte is 0:
+		// the masked add cannot carry into the next byte.
+		zero := ^(((w & low7) + low7) | w) & high
+		if hi|zero == 0 {
+			continue
+		}
+		at := off + int64(i)
+		if hi != 0 {
+			if s.body.EightBit.N == 0 {
+				s.body.EightBit.First = at + int64(bits.TrailingZeros64(hi)/8)
+			}
+			s.body.EightBit.N += int64(bits.OnesCount64(hi))
+		}
+		if zero != 0 {
+			if s.body.NUL.N == 0 {
+				s.body.NUL.First = at + int64(bits.TrailingZeros64(zero)/8)
+			}
+			s.body.NUL.N += int64(bits.OnesCount64(zero))
+		}
+	}
+	for ; i < len(b); i++ {
+		switch c := b[i]; {
+		case c >= 0x80:
+			s.body.EightBit.add(off + int64(i))
+		case c == 0:
+			s.body.NUL.add(off + int64(i))
+		}
+	}
+}
+
+// emit takes unstuffed content.
+func (s *dataScanner) emit(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	body := s.body
+	body.Size += int64(len(b))
+	if room := s.keepMax - len(body.Kept); room > 0 {
+		n := s.budget.take(min(room, len(b)))
+		body.Kept = append(body.Kept, b[:n]...)
+	}
+	if s.header.state != headerDone {
+		s.header.feed(b, body)
+	}
+}
+
+// lenientAtDot records a lenient sequence whose dot started a line, so the
+// break before it was CRLF, or the start of the content.
+func (s *dataScanner) lenientAtDot(tail string, end int64) {
+	if s.dotOff-2 >= s.start {
+		s.lenient("\r\n", tail, s.dotOff-2, end)
+		return
+	}
+	s.lenient("", tail, s.dotOff, end)
+}
+
+func (s *dataScanner) lenient(brk, tail string, start, end int64) {
+	s.body.LenientTotal++
+	if len(s.body.Lenient) >= maxLenient {
+		return
+	}
+	s.body.Lenient = append(s.body.Lenient, EndOfData{Seq: brk + tail, At: Span{ClientToServer, start, end}})
+}
+
+// gap notes that n content bytes at off were lost: nothing can be said about
+// line structure across them, so scanning resumes as inside a line.
+func (s *dataScanner) gap(off, n int64) {
+	if s.state == dataDotCR {
+		s.emit(s.cr[:])
+	}
+	if off > s.lineStart {
+		s.lineLength(off - s.lineStart)
+	}
+	s.end = off + n
+	s.lineStart, s.lineFirst = s.end, s.end
+	s.state = dataText
+	s.body.Span.End = s.end
+}
+
+// finish ends content that stopped without a strict terminator: the stream
+// ended, a BDAT LAST chunk was complete, or the terminator was lost.
+func (s *dataScanner) finish() {
+	switch s.state {
+	case dataCR, dataLooseDotCR:
+		s.body.BareCR.add(s.crOff)
+	case dataDotCR:
+		s.body.BareCR.add(s.crOff)
+		s.emit(s.cr[:])
+	}
+	if s.end > s.lineStart {
+		s.lineLength(s.end - s.lineStart)
+	}
+	s.lineStart = s.end
+	s.state = dataText
+	s.header.finish(s.body)
+}
+
+// headerState says where the header parser is in the header section.
+type headerState uint8
+
+const (
+	headerReading headerState = iota
+	headerDone
+)
+
+type headerField uint8
+
+const (
+	fieldOther headerField = iota
+	fieldCTE
+	fieldMessageID
+)
+
+// maxHeaderBytes bounds how much content is read as header section.
+const maxHeaderBytes = 64 << 10
+
+// maxHeaderLine bounds the bytes kept of one header line or field value.
+const maxHeaderLine = 1024
+
+// headerParser finds Content-Transfer-Encoding and Message-ID in the header
+// section of unstuffed content, unfolding continuation lines.
+type headerParser struct {
+	state  headerState
+	seen   int
+	line   []byte
+	field  headerField
+	value  []byte
+	cteSet bool
+	idSet  bool
+}
+
+func (h *headerParser) feed(b []byte, body *Body) {
+	for len(b) > 0 && h.state == headerReading {
+		if room := maxHeaderBytes - h.seen; len(b) > room {
+			b = b[:room]
+		}
+		j := bytes.IndexByte(b, '\n')
+		seg := b
+		if j >= 0 {
+			seg = b[:j]
+		}
+		if room := maxHeaderLine - len(h.line); room > 0 {
+			h.line = append(h.line, seg[:min(room, len(seg))]...)
+		}
+		adv := len(seg)
+		if j >= 0 {
+			adv++
+		}
+		h.seen += adv
+		b = b[adv:]
+		if j >= 0 {
+			h.endLine(body)
+		}
+		if h.seen >= maxHeaderBytes {
+			h.finish(body)
+		}
+	}
+}
+
+func (h *headerParser) endLine(body *Body) {
+	line := h.line
+	h.line = h.line[:0]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	switch {
+	case len(line) == 0:
+		h.commit(body)
+		h.state = headerDone
+	case line[0] == ' ' || line[0] == '\t':
+		if room := maxHeaderLine - len(h.value); h.field != fieldOther && room > 0 {
+			h.value = append(h.value, line[:min(len(line), room)]...)
+		}
+	default:
+		h.commit(body)
+		name, value, ok := bytes.Cut(line, []byte{':'})
+		if !ok {
+			return
+		}
+		name = bytes.TrimRight(name, " \t")
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Transfer-Encoding")):
+			h.field = fieldCTE
+		case bytes.EqualFold(name, []byte("Message-ID")):
+			h.field = fieldMessageID
+		default:
+			return
+		}
+		h.value = append(h.value[:0], value...)
+	}
+}
+
+// commit stores the field just read; the first occurrence wins, as the
+// top-level one is the first.
+func (h *headerParser) commit(body *Body) {
+	switch h.field {
+	case fieldCTE:
+		if !h.cteSet {
+			h.cteSet = true
+			body.TransferEncoding = string(bytes.ToLower(bytes.TrimSpace(h.value)))
+		}
+	case fieldMessageID:
+		if !h.idSet {
+			h.idSet = true
+			body.MessageID = string(bytes.TrimSpace(h.value))
+		}
+	}
+	h.field = fieldOther
+}
+
+func (h *headerParser) finish(body *Body) {
+	if h.state == headerDone {
+		return
+	}
+	if len(h.line) > 0 {
+		h.endLine(body)
+	}
+	h.commit(body)
+	h.state = headerDone
+}
+
+// budget is the byte allowance for everything a Parser keeps (lines,
+// content, bytes after lenient ends of data), so one connection cannot
+// exhaust memory however many elements it produces.
+type budget struct {
+	left    int64
+	limited bool
+}
+
+func (b *budget) take(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	if int64(n) > b.left {
+		n = int(max(b.left, 0))
+		b.limited = true
+	}
+	b.left -= int64(n)
+	return n
+}

@@ -1,0 +1,1255 @@
+package smtpparse
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// Options bounds what the parser keeps (DoS protection, and memory per
+// connection). Zero fields take their defaults; a negative Max field means
+// "keep nothing" (for MaxHeld: never hold, assume the reply at once).
+//
+// Memory per Parser stays below roughly MaxKeep + MaxHeld +
+// MaxElements × (3 × MaxLineKeep + 1 KiB), whatever the input.
+type Options struct {
+	MaxLineKeep int  // bytes of one command/reply line kept in Line (default 4096); longer lines keep their full length in Span and are flagged
+	MaxBodyKeep int  // message bytes (after dot-unstuffing) kept per transaction (default 64 KiB); statistics cover the whole body regardless
+	MaxHeld     int  // client bytes held while waiting for the reply to DATA/AUTH (default 1 MiB); past it, the parser assumes the positive reply and says so
+	MidStream   bool // the capture started after the connection did: start client and server in a resync state
+	MaxElements int  // commands, replies, transactions, gaps and skipped spans stored, each (default 10000); the rest are parsed, counted in Dialogue.Dropped, not stored
+	MaxKeep     int  // total bytes kept across Line, Lines, Kept and After (default 16 MiB); past it, bytes are no longer kept and Dialogue.KeepLimited is set
+}
+
+const (
+	defaultMaxLineKeep = 4096
+	defaultMaxBodyKeep = 64 << 10
+	defaultMaxHeld     = 1 << 20
+	defaultMaxElements = 10000
+	defaultMaxKeep     = 16 << 20
+
+	// minParseLine is how much of a line is always read for parsing, even
+	// when MaxLineKeep keeps less of it in Command.Line.
+	minParseLine = 1024
+
+	// heldEventCost is what one held Write costs against MaxHeld beyond
+	// its bytes, so that a million one-byte Writes are bounded too.
+	heldEventCost = 64
+
+	// afterLen is how many bytes EndOfData.After keeps.
+	afterLen = 64
+)
+
+func (o Options) normalized() Options {
+	def := func(v, d int) int {
+		switch {
+		case v == 0:
+			return d
+		case v < 0:
+			return 0
+		}
+		return v
+	}
+	o.MaxLineKeep = def(o.MaxLineKeep, defaultMaxLineKeep)
+	o.MaxBodyKeep = def(o.MaxBodyKeep, defaultMaxBodyKeep)
+	o.MaxHeld = def(o.MaxHeld, defaultMaxHeld)
+	o.MaxElements = def(o.MaxElements, defaultMaxElements)
+	o.MaxKeep = def(o.MaxKeep, defaultMaxKeep)
+	return o
+}
+
+// lineCut says why a line ended without its LF.
+type lineCut uint8
+
+const (
+	cutNone lineCut = iota // the line is complete
+	cutGap                 // a capture gap interrupted it; the peer probably sent the rest
+	cutEnd                 // the stream ended
+	cutTLS                 // the connection switched to TLS
+)
+
+// clientState is what the client's next bytes mean.
+type clientState uint8
+
+const (
+	clientCommand     clientState = iota // command lines
+	clientAuth                           // the next line answers a 334 challenge
+	clientAuthAssumed                    // the reply to AUTH was never seen: the next line decides
+	clientHeld                           // waiting for the reply to DATA/AUTH; bytes are queued
+	clientData                           // DATA content
+	clientChunk                          // BDAT chunk bytes
+	clientResync                         // skipping to a command line or a strict terminator
+	clientTLS                            // encrypted: only counted
+)
+
+// serverState is what the server's next bytes mean.
+type serverState uint8
+
+const (
+	serverReplies serverState = iota // reply lines
+	serverResync                     // skipping to a line that starts with three digits
+	serverTLS                        // encrypted: only counted
+)
+
+// streamPos checks that Writes and Gaps of one direction follow each other.
+type streamPos struct {
+	started bool
+	next    int64
+}
+
+// align trims what was already delivered and reports a hole before off.
+func (s *streamPos) align(off, n int64) (skip, gapOff, gapN int64) {
+	if !s.started {
+		s.started, s.next = true, off
+	}
+	switch {
+	case off > s.next:
+		gapOff, gapN = s.next, off-s.next
+	case off < s.next:
+		skip = min(s.next-off, n)
+	}
+	if off+n > s.next {
+		s.next = off + n
+	}
+	return skip, gapOff, gapN
+}
+
+type clientSide struct {
+	state  clientState
+	stream streamPos
+	pos    int64 // offset of the next byte the machine will read
+	line   lineReader
+
+	wait   *Command     // the DATA/AUTH command whose reply releases held bytes
+	waitTx *Transaction // the transaction of a waited-for DATA
+	held   heldQueue
+
+	body   *Body
+	bodyTx *Transaction
+	scan   dataScanner
+
+	chunk   *Chunk
+	chunkTx *Transaction
+	left    int64 // chunk bytes still expected
+
+	prevCRLF  bool  // while resynchronising: the previous line ended with CRLF
+	skipStart int64 // start of bytes skipped while resynchronising, -1 if none
+	tlsSeen   bool
+}
+
+type serverSide struct {
+	state     serverState
+	stream    streamPos
+	line      lineReader
+	cur       *Reply // multi-line reply in progress
+	skipStart int64
+}
+
+// pendingKind says what a reply in the FIFO would answer.
+type pendingKind uint8
+
+const (
+	pendingCommand   pendingKind = iota
+	pendingEndOfData             // the strict terminator of DATA content
+)
+
+type pending struct {
+	kind pendingKind
+	cmd  *Command
+	tx   *Transaction
+	last bool // BDAT ... LAST
+}
+
+// Parser rebuilds one SMTP dialogue from the two streams of a connection.
+//
+// Bytes of each direction must arrive in stream order through Write and Gap;
+// the two directions are interleaved in capture order, which is what the
+// order argument records and what pipelining and holding are judged by. A
+// Parser is not safe for concurrent use.
+type Parser struct {
+	opts   Options
+	d      *Dialogue
+	budget budget
+
+	client clientSide
+	server serverSide
+
+	// Requests awaiting replies, oldest first (RFC 2920: replies come in
+	// the order of the commands).
+	fifo     []pending
+	fifoHead int
+
+	answered     bool
+	lastAnswered int64 // EndOrder of the latest reply matched to a request
+
+	tx *Transaction // the transaction still accepting RCPT/DATA/BDAT
+
+	collectors   []collector
+	greetingDone bool
+	commandsSeen bool
+	closed       bool
+}
+
+// NewParser returns a Parser bounded by opts.
+func NewParser(opts Options) *Parser {
+	o := opts.normalized()
+	p := &Parser{opts: o, d: &Dialogue{}}
+	p.budget.left = int64(o.MaxKeep)
+	parseLine := max(o.MaxLineKeep, minParseLine)
+	p.client.line.max, p.server.line.max = parseLine, parseLine
+	p.client.skipStart, p.server.skipStart = -1, -1
+	if o.MidStream {
+		p.client.state, p.client.prevCRLF = clientResync, true
+		p.server.state = serverResync
+	}
+	return p
+}
+
+// Write delivers in-order bytes of one direction. offset is the stream
+// offset of data[0]; it equals the end of the previous Write/Gap of that
+// direction (a jump forward is taken as a gap, bytes already delivered are
+// ignored). order is a strictly increasing event number across both
+// directions (capture order); at is the capture time. data is only read
+// during the call.
+func (p *Parser) Write(dir Direction, offset int64, data []byte, order int64, at time.Time) {
+	if p.closed || len(data) == 0 || offset < 0 || offset > math.MaxInt64-int64(len(data)) {
+		return
+	}
+	var st *streamPos
+	switch dir {
+	case ClientToServer:
+		st = &p.client.stream
+	case ServerToClient:
+		st = &p.server.stream
+	default:
+		return
+	}
+	skip, gapOff, gapN := st.align(offset, int64(len(data)))
+	if gapN > 0 {
+		p.gap(dir, gapOff, gapN, order, at)
+	}
+	data, offset = data[skip:], offset+skip
+	if len(data) == 0 {
+		return
+	}
+	if dir == ServerToClient {
+		p.serverBytes(data, offset, order, at)
+		return
+	}
+	if p.client.state == clientHeld {
+		p.hold(data, offset, order, at)
+		return
+	}
+	n := p.clientBytes(data, offset, order, at)
+	p.collectAfter(data[:n], offset)
+	if n < len(data) {
+		p.hold(data[n:], offset+int64(n), order, at)
+	}
+}
+
+// Gap says n bytes of dir's stream at offset were never captured. The parser
+// marks the element it was in as incomplete (Gap = true) and resynchronises
+// at the next line start; inside message content it stays in the content.
+func (p *Parser) Gap(dir Direction, offset, n int64, order int64, at time.Time) {
+	if p.closed || n <= 0 || offset < 0 || offset > math.MaxInt64-n {
+		return
+	}
+	var st *streamPos
+	switch dir {
+	case ClientToServer:
+		st = &p.client.stream
+	case ServerToClient:
+		st = &p.server.stream
+	default:
+		return
+	}
+	if !st.started {
+		st.started, st.next = true, offset
+	}
+	if offset < st.next {
+		n -= st.next - offset
+		offset = st.next
+		if n <= 0 {
+			return
+		}
+	}
+	n += offset - st.next
+	offset = st.next
+	st.next = offset + n
+	p.gap(dir, offset, n, order, at)
+}
+
+func (p *Parser) gap(dir Direction, off, n, order int64, at time.Time) {
+	p.store(&p.d.Gaps, Span{dir, off, off + n})
+	if dir == ServerToClient {
+		p.serverGap(off, n)
+		return
+	}
+	if p.client.state == clientHeld {
+		p.client.held.pushGap(off, n, order, at)
+		p.checkHeld()
+		return
+	}
+	p.clientGap(off, n)
+}
+
+// Close ends both streams and returns the dialogue. Elements still open are
+// returned as incomplete; a reply the client was held for and never got is
+// assumed positive. Close may be called more than once.
+func (p *Parser) Close() *Dialogue {
+	if p.closed {
+		return p.d
+	}
+	p.closed = true
+
+	// The server first: a partial last reply still tells what it said,
+	// and may release held client bytes.
+	s := &p.server
+	if s.state != serverTLS {
+		if s.line.open {
+			p.serverLine(cutEnd)
+		}
+		if s.state == serverResync {
+			p.flushSkip(ServerToClient, &s.skipStart, s.stream.next)
+		}
+		if r := s.cur; r != nil {
+			s.cur = nil
+			addProblem(&r.Problems, problemIncompleteReply)
+			p.finishReply(r)
+		}
+	}
+
+	for p.client.state == clientHeld {
+		p.assumeReply()
+	}
+	c := &p.client
+	switch c.state {
+	case clientCommand, clientAuth, clientAuthAssumed:
+		if c.line.open {
+			p.clientLine(cutEnd)
+		}
+	case clientResync:
+		if c.line.open && c.skipStart < 0 {
+			c.skipStart = c.line.start
+		}
+		c.line.reset()
+		p.flushSkip(ClientToServer, &c.skipStart, c.stream.next)
+	case clientData, clientChunk:
+		c.scan.finish()
+	}
+	p.endCollectors()
+
+	if g := p.d.Greeting; g != nil {
+		for _, cmd := range p.d.Commands {
+			if cmd.Order >= g.EndOrder {
+				break
+			}
+			addProblem(&cmd.Problems, problemBeforeGreeting)
+		}
+	}
+	if !p.server.stream.started {
+		// Without the server's side nothing says whether the client
+		// waited; "no reply" would otherwise flag every command.
+		for _, cmd := range p.d.Commands {
+			cmd.Pipelined = false
+		}
+	}
+	p.d.KeepLimited = p.budget.limited
+	return p.d
+}
+
+// store appends a span to a capped list.
+func (p *Parser) store(list *[]Span, s Span) {
+	if len(*list) >= p.opts.MaxElements {
+		p.d.Dropped++
+		return
+	}
+	*list = append(*list, s)
+}
+
+// unparsed records skipped bytes, merging with the previous skip when they
+// touch.
+func (p *Parser) unparsed(s Span) {
+	if s.End <= s.Start {
+		return
+	}
+	if n := len(p.d.Unparsed); n > 0 {
+		last := &p.d.Unparsed[n-1]
+		if last.Dir == s.Dir && last.End == s.Start {
+			last.End = s.End
+			return
+		}
+	}
+	p.store(&p.d.Unparsed, s)
+}
+
+func (p *Parser) flushSkip(dir Direction, start *int64, end int64) {
+	if *start >= 0 {
+		p.unparsed(Span{dir, *start, end})
+	}
+	*start = -1
+}
+
+// ---- FIFO of requests awaiting replies ----
+
+func (p *Parser) fifoLen() int { return len(p.fifo) - p.fifoHead }
+
+func (p *Parser) push(e pending) {
+	if p.fifoLen() >= max(p.opts.MaxElements, 1) {
+		// A server this far behind is not answering; forget the oldest
+		// so that a one-sided capture stays bounded.
+		p.fifo[p.fifoHead] = pending{}
+		p.fifoHead++
+		p.compactFIFO()
+	}
+	p.fifo = append(p.fifo, e)
+}
+
+func (p *Parser) pop() (pending, bool) {
+	if p.fifoHead >= len(p.fifo) {
+		return pending{}, false
+	}
+	e := p.fifo[p.fifoHead]
+	p.fifo[p.fifoHead] = pending{}
+	p.fifoHead++
+	p.compactFIFO()
+	return e, true
+}
+
+// compactFIFO reuses the front of the slice once half of it is consumed.
+func (p *Parser) compactFIFO() {
+	switch {
+	case p.fifoHead == len(p.fifo):
+		p.fifo, p.fifoHead = p.fifo[:0], 0
+	case p.fifoHead > 64 && 2*p.fifoHead > len(p.fifo):
+		n := copy(p.fifo, p.fifo[p.fifoHead:])
+		clear(p.fifo[n:])
+		p.fifo, p.fifoHead = p.fifo[:n], 0
+	}
+}
+
+// ---- transactions ----
+
+func (p *Parser) newTx() *Transaction {
+	tx := &Transaction{}
+	if len(p.d.Transactions) < p.opts.MaxElements {
+		p.d.Transactions = append(p.d.Transactions, tx)
+	} else {
+		p.d.Dropped++
+	}
+	return tx
+}
+
+// currentTx returns the open transaction, opening one without MAIL when the
+// capture (or the client) skipped it.
+func (p *Parser) currentTx() *Transaction {
+	if p.tx == nil {
+		p.tx = p.newTx()
+	}
+	return p.tx
+}
+
+func (p *Parser) endTx(by *Command) {
+	if p.tx != nil {
+		p.tx.Reset = by
+		p.tx = nil
+	}
+}
+
+// ---- held client bytes ----
+
+type heldEvent struct {
+	off, n int64
+	order  int64
+	at     time.Time
+	gap    bool
+	pos    int // start of the bytes in heldQueue.buf
+}
+
+// heldQueue keeps client bytes (and gaps) that arrived before the reply
+// deciding what they mean, with the order and time they arrived at.
+type heldQueue struct {
+	buf    []byte
+	events []heldEvent
+	head   int
+	size   int64 // bytes plus heldEventCost per event, checked against MaxHeld
+}
+
+func (q *heldQueue) empty() bool { return q.head >= len(q.events) }
+
+func (q *heldQueue) compact() {
+	if q.head == 0 {
+		return
+	}
+	if q.empty() {
+		q.buf, q.events, q.head, q.size = q.buf[:0], q.events[:0], 0, 0
+		return
+	}
+	base := q.events[q.head].pos
+	n := copy(q.buf, q.buf[base:])
+	q.buf = q.buf[:n]
+	m := copy(q.events, q.events[q.head:])
+	q.events = q.events[:m]
+	for i := range q.events {
+		q.events[i].pos -= base
+	}
+	q.head = 0
+}
+
+func (q *heldQueue) push(data []byte, off, order int64, at time.Time) {
+	q.compact()
+	q.events = append(q.events, heldEvent{off: off, n: int64(len(data)), order: order, at: at, pos: len(q.buf)})
+	q.buf = append(q.buf, data...)
+	q.size += int64(len(data)) + heldEventCost
+}
+
+func (q *heldQueue) pushGap(off, n, order int64, at time.Time) {
+	q.compact()
+	q.events = append(q.events, heldEvent{off: off, n: n, order: order, at: at, gap: true, pos: len(q.buf)})
+	q.size += heldEventCost
+}
+
+func (p *Parser) hold(data []byte, off, order int64, at time.Time) {
+	p.client.held.push(data, off, order, at)
+	p.checkHeld()
+}
+
+func (p *Parser) checkHeld() {
+	for p.client.state == clientHeld && p.client.held.size > int64(p.opts.MaxHeld) {
+		p.assumeReply()
+	}
+}
+
+// holdFor stops reading client bytes until cmd's reply says what they are.
+func (p *Parser) holdFor(cmd *Command, tx *Transaction) {
+	p.client.state, p.client.wait, p.client.waitTx = clientHeld, cmd, tx
+}
+
+// release replays held client bytes now that their meaning is known, until
+// they run out or a new hold begins.
+func (p *Parser) release() {
+	c := &p.client
+	q := &c.held
+	for !q.empty() && c.state != clientHeld {
+		ev := &q.events[q.head]
+		if ev.gap {
+			q.head++
+			q.size -= heldEventCost
+			p.clientGap(ev.off, ev.n)
+			continue
+		}
+		data := q.buf[ev.pos : ev.pos+int(ev.n)]
+		n := p.clientBytes(data, ev.off, ev.order, ev.at)
+		p.collectAfter(data[:n], ev.off)
+		q.size -= int64(n)
+		if n < len(data) {
+			ev.pos += n
+			ev.off += int64(n)
+			ev.n -= int64(n)
+			break
+		}
+		q.head++
+		q.size -= heldEventCost
+	}
+	if q.empty() {
+		q.compact()
+	}
+}
+
+// assumeReply decides a held command's reply without seeing it: the
+// positive one, since a client that goes on sending expects it.
+func (p *Parser) assumeReply() {
+	c := &p.client
+	cmd, tx := c.wait, c.waitTx
+	c.wait, c.waitTx = nil, nil
+	p.d.HeldAssumed = true
+	switch {
+	case cmd == nil:
+		c.state = clientCommand
+	case cmd.Verb == "DATA":
+		addProblem(&cmd.Problems, problemAssumed354)
+		p.startData(cmd, tx)
+	default:
+		addProblem(&cmd.Problems, problemAssumedAuth)
+		c.state = clientAuthAssumed
+	}
+	p.release()
+}
+
+// ---- client ----
+
+// clientBytes runs the client state machine over data and returns how many
+// bytes it consumed before a hold began.
+func (p *Parser) clientBytes(data []byte, off, order int64, at time.Time) int {
+	c := &p.client
+	i := 0
+	for i < len(data) {
+		pos := off + int64(i)
+		c.pos = pos
+		switch c.state {
+		case clientHeld:
+			return i
+		case clientCommand, clientAuth, clientAuthAssumed, clientResync:
+			n, ended := c.line.feed(data[i:], pos, order, at)
+			i += n
+			c.pos = off + int64(i)
+			if ended {
+				p.clientLine(cutNone)
+			}
+		case clientData:
+			n0 := len(c.body.Lenient)
+			n, done := c.scan.scan(data[i:], pos)
+			p.register(c.body, n0)
+			i += n
+			c.pos = off + int64(i)
+			if done {
+				p.endOfData()
+			}
+		case clientChunk:
+			n := int64(len(data) - i)
+			if n > c.left {
+				n = c.left
+			}
+			c.scan.scan(data[i:i+int(n)], pos)
+			c.left -= n
+			c.chunk.Data.End = pos + n
+			i += int(n)
+			c.pos = off + int64(i)
+			if c.left == 0 {
+				p.endChunk()
+			}
+		case clientTLS:
+			p.tlsClient(data[i:])
+			i = len(data)
+			c.pos = off + int64(i)
+		}
+	}
+	return i
+}
+
+func (p *Parser) tlsClient(b []byte) {
+	t := p.d.TLS
+	if t == nil || len(b) == 0 {
+		return
+	}
+	if !p.client.tlsSeen {
+		p.client.tlsSeen = true
+		t.LooksLikeTLS = b[0] == 0x16
+	}
+	t.ClientBytes += int64(len(b))
+}
+
+// clientLine handles a client line that ended (or was cut) in a line-based
+// state.
+func (p *Parser) clientLine(cut lineCut) {
+	c := &p.client
+	defer c.line.reset()
+	switch c.state {
+	case clientResync:
+		p.resyncLine()
+	case clientAuthAssumed:
+		if looksLikeCommandLine(c.line.content(), false) {
+			c.state = clientCommand
+			p.commandLine(cut)
+			return
+		}
+		p.continuationLine(cut)
+	case clientAuth:
+		p.continuationLine(cut)
+	default:
+		p.commandLine(cut)
+	}
+}
+
+// newCommand makes a Command of the line just read.
+func (p *Parser) newCommand(cut lineCut) *Command {
+	l := &p.client.line
+	cmd := &Command{
+		Length:   l.n,
+		Span:     Span{ClientToServer, l.start, l.start + l.n},
+		Order:    l.order,
+		EndOrder: l.endOrder,
+		Time:     l.at,
+		EndTime:  l.endAt,
+		Ending:   l.ending(),
+	}
+	if n := p.budget.take(min(len(l.buf), p.opts.MaxLineKeep)); n > 0 {
+		cmd.Line = append([]byte(nil), l.buf[:n]...)
+	}
+	if int64(p.opts.MaxLineKeep) < l.n {
+		addProblem(&cmd.Problems, problemNotKept)
+	}
+	switch cut {
+	case cutGap:
+		cmd.Gap = true
+		addProblem(&cmd.Problems, problemGapCut)
+	case cutEnd:
+		addProblem(&cmd.Problems, problemNoEnding)
+	case cutTLS:
+		addProblem(&cmd.Problems, problemTLSCut)
+	}
+	return cmd
+}
+
+// addCommand stores cmd and judges whether it was pipelined.
+func (p *Parser) addCommand(cmd *Command) bool {
+	cmd.Pipelined = p.fifoLen() > 0 || (p.answered && p.lastAnswered > cmd.Order)
+	p.commandsSeen = true
+	if len(p.d.Commands) >= p.opts.MaxElements {
+		p.d.Dropped++
+		return false
+	}
+	p.d.Commands = append(p.d.Commands, cmd)
+	return true
+}
+
+func (p *Parser) continuationLine(cut lineCut) {
+	l := &p.client.line
+	cmd := p.newCommand(cut)
+	cmd.Sensitive = true
+	cmd.Args = string(l.content())
+	lineProblems(&cmd.Problems, l, 0) // RFC 4954 allows long continuation lines
+	p.addCommand(cmd)
+	if cut == cutEnd || cut == cutTLS {
+		return
+	}
+	p.push(pending{kind: pendingCommand, cmd: cmd})
+	if cut == cutNone {
+		p.holdFor(cmd, nil)
+	} else {
+		p.client.state = clientCommand
+	}
+}
+
+// commandLine parses a command line and applies what it does to the
+// transaction and to the meaning of the bytes after it.
+func (p *Parser) commandLine(cut lineCut) {
+	c := &p.client
+	l := &c.line
+	cmd := p.newCommand(cut)
+	parseCommand(cmd, l.content())
+	if cut != cutNone {
+		// The rest of the line is missing, so its syntax cannot be judged:
+		// "MAIL FROM:<al" is not a client's mistake.
+		cmd.Problems = slices.DeleteFunc(cmd.Problems, func(p string) bool {
+			return p != problemGapCut && p != problemNoEnding && p != problemTLSCut && p != problemNotKept
+		})
+	}
+	limit := int64(maxCommandOctets)
+	if cmd.Sensitive {
+		limit = 0 // RFC 4954 raises the limit for AUTH lines
+	}
+	lineProblems(&cmd.Problems, l, limit)
+	kept := p.addCommand(cmd)
+	if cmd.Verb == "EHLO" || cmd.Verb == "HELO" {
+		p.d.Hello = cmd
+	}
+	if cut == cutEnd || cut == cutTLS {
+		return // nobody could have answered half a line
+	}
+	e := pending{kind: pendingCommand, cmd: cmd}
+	switch cmd.Verb {
+	case "MAIL":
+		p.endTx(cmd)
+		tx := p.currentTx()
+		tx.Mail = cmd
+	case "RCPT":
+		tx := p.currentTx()
+		if kept {
+			tx.Rcpts = append(tx.Rcpts, cmd)
+		}
+	case "RSET", "QUIT", "EHLO", "HELO":
+		// RFC 5321 4.1.4: EHLO and HELO reset the transaction too.
+		p.endTx(cmd)
+	case "DATA":
+		tx := p.currentTx()
+		tx.Data = cmd
+		if cut == cutNone {
+			p.holdFor(cmd, tx)
+		}
+	case "AUTH":
+		if cut == cutNone {
+			p.holdFor(cmd, nil)
+		}
+	case "BDAT":
+		// Pushed before the chunk is read: a BDAT 0 LAST ends at once.
+		e.tx = p.currentTx()
+		_, e.last = cmd.Params["LAST"]
+		p.push(e)
+		p.bdat(cmd, e.tx, cut, kept)
+		return
+	}
+	p.push(e)
+}
+
+// bdat starts a BDAT chunk: RFC 3030 says the next Declared bytes are data
+// whatever the server replies.
+func (p *Parser) bdat(cmd *Command, tx *Transaction, cut lineCut, kept bool) {
+	c := &p.client
+	size, last, _ := bdatSize(cmd.Args)
+	chunk := &Chunk{Command: cmd, Declared: size, Last: last,
+		Data: Span{ClientToServer, cmd.Span.End, cmd.Span.End}}
+	if kept && len(tx.Chunks) < p.opts.MaxElements {
+		tx.Chunks = append(tx.Chunks, chunk)
+	}
+	if tx.Body == nil || c.body != tx.Body {
+		if tx.Body == nil {
+			tx.Body = newBody(cmd.Span.End)
+		}
+		c.body, c.bodyTx = tx.Body, tx
+		c.scan.reset(tx.Body, &p.budget, p.opts.MaxBodyKeep, true, cmd.Span.End)
+	}
+	if size < 0 || cut != cutNone {
+		return
+	}
+	c.chunk, c.chunkTx, c.left = chunk, tx, size
+	if size == 0 {
+		p.endChunk()
+		return
+	}
+	c.state = clientChunk
+}
+
+func (p *Parser) endChunk() {
+	c := &p.client
+	chunk, tx := c.chunk, c.chunkTx
+	c.chunk, c.chunkTx = nil, nil
+	c.state = clientCommand
+	if chunk == nil || !chunk.Last {
+		return
+	}
+	body := tx.Body
+	c.scan.finish()
+	body.Complete = !body.Gap
+	if p.tx == tx {
+		p.tx = nil
+	}
+	c.body, c.bodyTx = nil, nil
+}
+
+// startData enters DATA content after a 354 (seen or assumed).
+func (p *Parser) startData(cmd *Command, tx *Transaction) {
+	c := &p.client
+	if tx == nil {
+		tx = p.currentTx()
+	}
+	body := newBody(cmd.Span.End)
+	tx.Body = body
+	c.body, c.bodyTx = body, tx
+	c.scan.reset(body, &p.budget, p.opts.MaxBodyKeep, false, cmd.Span.End)
+	c.state = clientData
+}
+
+// endOfData follows the strict terminator: the final reply is next in line
+// for this transaction.
+func (p *Parser) endOfData() {
+	c := &p.client
+	body, tx := c.body, c.bodyTx
+	body.Complete = true
+	c.scan.header.finish(body)
+	if p.tx == tx {
+		p.tx = nil
+	}
+	c.body, c.bodyTx = nil, nil
+	c.state = clientCommand
+	p.push(pending{kind: pendingEndOfData, cmd: tx.Data, tx: tx})
+}
+
+// resyncLine looks at one line while resynchronising: a plausible command
+// or the strict terminator of content we did not see ends the skip.
+func (p *Parser) resyncLine() {
+	c := &p.client
+	l := &c.line
+	content := l.content()
+	if c.prevCRLF && l.n == 3 && l.ending() == LineEndingCRLF && len(content) == 1 && content[0] == '.' {
+		term := Span{ClientToServer, l.start, l.start + 3}
+		tail := Span{ClientToServer, l.start, l.start}
+		if c.skipStart >= 0 {
+			tail.Start = c.skipStart
+		}
+		p.flushSkip(ClientToServer, &c.skipStart, l.start)
+		tx := p.tx
+		if tx == nil || tx.Data == nil || tx.Body != nil {
+			tx = p.newTx()
+		}
+		body := newBody(tail.Start)
+		body.Span, body.Terminator, body.Gap = tail, &term, true
+		tx.Body = body
+		if p.tx == tx {
+			p.tx = nil
+		}
+		c.state = clientCommand
+		p.push(pending{kind: pendingEndOfData, cmd: tx.Data, tx: tx})
+		return
+	}
+	if l.n <= minParseLine && looksLikeCommandLine(content, false) {
+		p.flushSkip(ClientToServer, &c.skipStart, l.start)
+		c.state = clientCommand
+		p.commandLine(cutNone)
+		return
+	}
+	if c.skipStart < 0 {
+		c.skipStart = l.start
+	}
+	c.prevCRLF = l.ending() == LineEndingCRLF
+}
+
+func (p *Parser) startResync() {
+	c := &p.client
+	c.state, c.prevCRLF, c.skipStart = clientResync, true, -1
+	c.line.reset()
+}
+
+// clientGap applies a gap to the client machine (not while holding).
+func (p *Parser) clientGap(off, n int64) {
+	c := &p.client
+	p.endCollectors() // After must be contiguous bytes
+	switch c.state {
+	case clientCommand, clientAuth, clientAuthAssumed:
+		if c.line.open {
+			p.clientLine(cutGap)
+		}
+		p.startResync()
+	case clientResync:
+		if c.line.open && c.skipStart < 0 {
+			c.skipStart = c.line.start
+		}
+		c.line.reset()
+		p.flushSkip(ClientToServer, &c.skipStart, off)
+		c.prevCRLF = true
+	case clientData:
+		c.body.Gap = true
+		c.scan.gap(off, n)
+	case clientChunk:
+		c.body.Gap = true
+		c.scan.gap(off, n)
+		take := min(n, c.left)
+		c.left -= take
+		c.chunk.Data.End = off + take
+		if c.left == 0 {
+			p.endChunk()
+			if n > take {
+				p.startResync()
+			}
+		}
+	}
+	c.pos = off + n
+}
+
+// ---- server ----
+
+func (p *Parser) serverBytes(data []byte, off, order int64, at time.Time) {
+	s := &p.server
+	for i := 0; i < len(data); {
+		switch s.state {
+		case serverTLS:
+			if t := p.d.TLS; t != nil {
+				t.ServerBytes += int64(len(data) - i)
+			}
+			i = len(data)
+		default:
+			n, ended := s.line.feed(data[i:], off+int64(i), order, at)
+			i += n
+			if ended {
+				p.serverLine(cutNone)
+			}
+		}
+	}
+}
+
+// serverLine handles a server line that ended (or was cut).
+func (p *Parser) serverLine(cut lineCut) {
+	s := &p.server
+	l := &s.line
+	defer l.reset()
+	content := l.content()
+	code, sep, text, ok := parseReplyLine(content)
+	if s.state == serverResync {
+		if !ok || cut != cutNone {
+			if s.skipStart < 0 {
+				s.skipStart = l.start
+			}
+			return
+		}
+		p.flushSkip(ServerToClient, &s.skipStart, l.start)
+		s.state = serverReplies
+	}
+	if !ok && cut == cutGap && s.cur == nil {
+		// "25" then a hole: the server was answering something.
+		if code, ok = cutReplyStart(content); ok {
+			sep, text = ' ', nil
+		}
+	}
+	if !ok {
+		if s.cur != nil {
+			p.replyLine(s.cur, text, content, cut)
+			addProblem(&s.cur.Problems, problemMalformedReply)
+			return
+		}
+		r := p.newReply()
+		p.replyLine(r, text, content, cut)
+		addProblem(&r.Problems, problemMalformedReply)
+		p.finishReply(r)
+		return
+	}
+	if s.cur == nil {
+		s.cur = p.newReply()
+		s.cur.Code = code
+		s.cur.Enhanced = enhancedCode(string(text))
+		if code != 0 && !codeInRange(code) {
+			addProblem(&s.cur.Problems, problemCodeRange)
+		}
+	} else if code != s.cur.Code {
+		addProblem(&s.cur.Problems, problemInconsistent)
+	}
+	p.replyLine(s.cur, text, nil, cut)
+	if sep == '-' && cut == cutNone {
+		return
+	}
+	r := s.cur
+	s.cur = nil
+	if sep == '-' {
+		addProblem(&r.Problems, problemIncompleteReply)
+	}
+	p.finishReply(r)
+}
+
+func (p *Parser) newReply() *Reply {
+	l := &p.server.line
+	return &Reply{
+		Span:  Span{ServerToClient, l.start, l.start},
+		Order: l.order,
+		Time:  l.at,
+	}
+}
+
+// replyLine adds the line just read to r: its text, or the whole content
+// when the line is malformed.
+func (p *Parser) replyLine(r *Reply, text, whole []byte, cut lineCut) {
+	l := &p.server.line
+	r.Span.End = l.start + l.n
+	r.EndOrder, r.EndTime = l.endOrder, l.endAt
+	if whole != nil {
+		text = whole
+	}
+	if len(r.Lines) < maxReplyLines {
+		n := p.budget.take(min(len(text), p.opts.MaxLineKeep))
+		r.Lines = append(r.Lines, string(text[:n]))
+	} else {
+		addProblem(&r.Problems, problemTooManyLines)
+	}
+	lineProblems(&r.Problems, l, 0)
+	if l.n > maxCommandOctets {
+		addProblem(&r.Problems, problemLongReply)
+	}
+	switch cut {
+	case cutGap:
+		r.Gap = true
+	case cutEnd:
+		addProblem(&r.Problems, problemIncompleteReply)
+	}
+}
+
+// finishReply stores a complete reply and matches it to the oldest request
+// awaiting one.
+func (p *Parser) finishReply(r *Reply) {
+	if len(p.d.Replies) < p.opts.MaxElements {
+		p.d.Replies = append(p.d.Replies, r)
+	} else {
+		p.d.Dropped++
+	}
+	if r.Code == 0 && !r.Gap {
+		return // malformed: answers nothing
+	}
+	if !p.greetingDone {
+		p.greetingDone = true
+		if !p.opts.MidStream || (r.Code == 220 && p.fifoLen() == 0 && !p.commandsSeen) {
+			p.d.Greeting = r
+			return
+		}
+	}
+	e, ok := p.pop()
+	if !ok {
+		c := &p.client
+		if c.state == clientData && c.body.Gap {
+			p.lostTerminator(r)
+		}
+		return
+	}
+	p.answered = true
+	p.lastAnswered = max(p.lastAnswered, r.EndOrder)
+	if e.kind == pendingEndOfData {
+		r.Final, r.Command = true, e.cmd
+		e.tx.FinalReply = r
+		return
+	}
+	cmd := e.cmd
+	r.Command, cmd.Reply = cmd, r
+	if e.last {
+		r.Final = true
+		e.tx.FinalReply = r
+	}
+	switch cmd.Verb {
+	case "EHLO":
+		p.d.Extensions = extensionsFrom(r)
+	case "STARTTLS":
+		if r.Code/100 == 2 && p.d.TLS == nil {
+			p.startTLS(cmd, r)
+			return
+		}
+	}
+	if p.client.wait == cmd {
+		p.replyReleases(cmd, r)
+	}
+}
+
+// replyReleases acts on the reply the client was held for.
+func (p *Parser) replyReleases(cmd *Command, r *Reply) {
+	c := &p.client
+	tx := c.waitTx
+	c.wait, c.waitTx = nil, nil
+	switch {
+	case cmd.Verb == "DATA" && r.Code == 354:
+		if !c.held.empty() {
+			addProblem(&cmd.Problems, problemEarlyContent)
+		}
+		p.startData(cmd, tx)
+	case cmd.Verb != "DATA" && r.Code == 334:
+		c.state = clientAuth
+	default:
+		c.state = clientCommand
+	}
+	p.release()
+}
+
+// lostTerminator handles a reply that came while the client was still in
+// content after a gap: the end of data must have been in the gap.
+func (p *Parser) lostTerminator(r *Reply) {
+	c := &p.client
+	tx := c.bodyTx
+	c.scan.finish()
+	r.Final, r.Command = true, tx.Data
+	tx.FinalReply = r
+	addProblem(&r.Problems, problemLostTerminator)
+	if p.tx == tx {
+		p.tx = nil
+	}
+	c.body, c.bodyTx = nil, nil
+	p.startResync()
+	p.endCollectors()
+}
+
+// startTLS stops parsing: from here on both streams are encrypted.
+func (p *Parser) startTLS(cmd *Command, r *Reply) {
+	p.d.TLS = &TLSStart{Command: cmd, Reply: r}
+	p.server.state = serverTLS
+	c := &p.client
+	switch c.state {
+	case clientCommand, clientAuth, clientAuthAssumed:
+		if c.line.open {
+			p.clientLine(cutTLS)
+		}
+	case clientResync:
+		if c.line.open && c.skipStart < 0 {
+			c.skipStart = c.line.start
+		}
+		c.line.reset()
+		p.flushSkip(ClientToServer, &c.skipStart, c.pos)
+	case clientData, clientChunk:
+		c.scan.finish()
+	}
+	c.state = clientTLS
+	c.wait, c.waitTx = nil, nil
+	q := &c.held
+	for ; !q.empty(); q.head++ {
+		if ev := q.events[q.head]; !ev.gap {
+			p.tlsClient(q.buf[ev.pos : ev.pos+int(ev.n)])
+		}
+	}
+	q.compact()
+	p.endCollectors()
+}
+
+// serverGap applies a gap to the server machine.
+func (p *Parser) serverGap(off, n int64) {
+	s := &p.server
+	// Without the first bytes nobody knows which reply was the greeting.
+	p.greetingDone = true
+	switch s.state {
+	case serverReplies:
+		if s.line.open {
+			p.serverLine(cutGap)
+		}
+		if r := s.cur; r != nil {
+			s.cur = nil
+			r.Gap = true
+			p.finishReply(r)
+		}
+		if s.state == serverReplies {
+			s.state = serverResync
+		}
+	case serverResync:
+		if s.line.open && s.skipStart < 0 {
+			s.skipStart = s.line.start
+		}
+		s.line.reset()
+		p.flushSkip(ServerToClient, &s.skipStart, off)
+	}
+}
+
+// ---- bytes after lenient ends of data ----
+
+// collector fills EndOfData.After of one lenient sequence as client bytes go
+// by, in whatever mode they are read.
+type collector struct {
+	body *Body
+	idx  int
+	from int64 // stream offset of After[0]
+}
+
+func (p *Parser) register(body *Body, from int) {
+	for i := from; i < len(body.Lenient); i++ {
+		p.collectors = append(p.collectors, collector{body, i, body.Lenient[i].At.End})
+	}
+}
+
+func (p *Parser) collectAfter(data []byte, off int64) {
+	if len(p.collectors) == 0 || len(data) == 0 {
+		return
+	}
+	keep := p.collectors[:0]
+	for _, col := range p.collectors {
+		e := &col.body.Lenient[col.idx]
+		next := col.from + int64(len(e.After)) // the next byte After wants
+		if i := next - off; i >= 0 && i < int64(len(data)) {
+			want := min(afterLen-len(e.After), len(data)-int(i))
+			n := p.budget.take(want)
+			if e.After == nil && n > 0 {
+				e.After = make([]byte, 0, afterLen)
+			}
+			e.After = append(e.After, data[i:i+int64(n)]...)
+			if n < want {
+				e.CommandsAfter = looksLikeCommandLine(e.After, true)
+				continue
+			}
+		}
+		if len(e.After) >= afterLen {
+			e.CommandsAfter = looksLikeCommandLine(e.After, true)
+			continue
+		}
+		keep = append(keep, col)
+	}
+	clear(p.collectors[len(keep):])
+	p.collectors = keep
+}
+
+// endCollectors settles every After still filling: the stream ended or
+// stopped being contiguous.
+func (p *Parser) endCollectors() {
+	for _, col := range p.collectors {
+		e := &col.body.Lenient[col.idx]
+		e.CommandsAfter = looksLikeCommandLine(e.After, true)
+	}
+	clear(p.collectors)
+	p.collectors = p.collectors[:0]
+}

@@ -1,0 +1,1147 @@
+package smtpparse
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestCleanSessionDeliversOneMessage(t *testing.T) {
+	body := "Message-ID: <1@example.com>\r\nContent-Transfer-Encoding: 7BIT\r\nSubject: hi\r\n\r\nHello Bob.\r\n"
+	events := []event{
+		srv("220 mx.example.org ESMTP\r\n"),
+		cli("EHLO client.example.com\r\n"),
+		srv("250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"),
+		cli("MAIL FROM:<alice@example.com> SIZE=123 BODY=8BITMIME\r\n"),
+		srv("250 2.1.0 Ok\r\n"),
+		cli("RCPT TO:<bob@example.org>\r\n"),
+		srv("250 2.1.5 Ok\r\n"),
+		cli("DATA\r\n"),
+		srv("354 End data with <CR><LF>.<CR><LF>\r\n"),
+		cli(body + ".\r\n"),
+		srv("250 2.0.0 Ok: queued as 12345\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 2.0.0 Bye\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	golden(t, "clean_session", d)
+	cs := stream(events, ClientToServer)
+
+	if d.Greeting == nil || d.Greeting.Code != 220 || d.Greeting.Span != span(ServerToClient, 0, 26) {
+		t.Fatalf("greeting = %+v", d.Greeting)
+	}
+	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "DATA", "QUIT"}) {
+		t.Fatalf("verbs = %q", got)
+	}
+	for _, c := range d.Commands {
+		if c.Reply == nil || c.Pipelined || len(c.Problems) != 0 {
+			t.Errorf("%s: reply %v pipelined %v problems %q", c.Verb, c.Reply, c.Pipelined, c.Problems)
+		}
+	}
+	if !d.Extensions.Offered || d.Extensions.Size != 10485760 || !d.Extensions.Has("pipelining") || d.Extensions.Has("CHUNKING") {
+		t.Errorf("extensions = %+v", d.Extensions)
+	}
+	if len(d.Transactions) != 1 {
+		t.Fatalf("%d transactions", len(d.Transactions))
+	}
+	tx := d.Transactions[0]
+	if tx.Mail.Path != "alice@example.com" || tx.Mail.Params["SIZE"] != "123" || tx.Mail.Params["BODY"] != "8BITMIME" {
+		t.Errorf("mail = %+v", tx.Mail)
+	}
+	if len(tx.Rcpts) != 1 || tx.Rcpts[0].Path != "bob@example.org" || tx.Data != d.Commands[3] {
+		t.Errorf("rcpts %v data %v", tx.Rcpts, tx.Data)
+	}
+	b := tx.Body
+	start := at(t, cs, "Message-ID", 0)
+	term := at(t, cs, ".\r\nQUIT", 0)
+	if b.Span != span(ClientToServer, start, term) || *b.Terminator != span(ClientToServer, term, term+3) {
+		t.Errorf("body span %v terminator %v, want [%d,%d) and [%d,%d)", b.Span, b.Terminator, start, term, term, term+3)
+	}
+	if !b.Complete || b.Size != int64(len(body)) || string(b.Kept) != body {
+		t.Errorf("complete %v size %d kept %q", b.Complete, b.Size, b.Kept)
+	}
+	if b.TransferEncoding != "7bit" || b.MessageID != "<1@example.com>" {
+		t.Errorf("cte %q message-id %q", b.TransferEncoding, b.MessageID)
+	}
+	if b.BareLF.N != 0 || b.BareLF.First != -1 || b.EightBit.N != 0 || len(b.Lenient) != 0 {
+		t.Errorf("stats %+v", b)
+	}
+	if f := tx.FinalReply; f == nil || !f.Final || f.Code != 250 || f.Enhanced != "2.0.0" || f.Command != tx.Data {
+		t.Errorf("final reply = %+v", f)
+	}
+	if d.Commands[3].Reply.Code != 354 || d.Commands[4].Reply.Code != 221 {
+		t.Errorf("DATA reply %d, QUIT reply %d", d.Commands[3].Reply.Code, d.Commands[4].Reply.Code)
+	}
+}
+
+// RFC 2920 section 3.2: MAIL, RCPTs and DATA in one group; the message
+// content and QUIT in the next.
+func TestRFC2920PipelinedExampleMatchesRepliesInOrder(t *testing.T) {
+	events := []event{
+		srv("220 innosoft.com SMTP service ready\r\n"),
+		cli("EHLO dbc.mtview.ca.us\r\n"),
+		srv("250-innosoft.com\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<mrose@dbc.mtview.ca.us>\r\nRCPT TO:<ned@innosoft.com>\r\nRCPT TO:<dan@innosoft.com>\r\nRCPT TO:<kvc@innosoft.com>\r\nDATA\r\n"),
+		srv("250 sender <mrose@dbc.mtview.ca.us> OK\r\n250 recipient <ned@innosoft.com> OK\r\n250 recipient <dan@innosoft.com> OK\r\n250 recipient <kvc@innosoft.com> OK\r\n354 enter mail, end with line containing only \".\"\r\n"),
+		cli("Subject: pipelining\r\n\r\nhello\r\n.\r\nQUIT\r\n"),
+		srv("250 message sent\r\n221 goodbye\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	golden(t, "rfc2920_pipelined", d)
+
+	want := []struct {
+		verb      string
+		pipelined bool
+		reply     string
+		endsGroup bool
+	}{
+		{"EHLO", false, "innosoft.com", true},
+		{"MAIL", false, "sender <mrose@dbc.mtview.ca.us> OK", false},
+		{"RCPT", true, "recipient <ned@innosoft.com> OK", false},
+		{"RCPT", true, "recipient <dan@innosoft.com> OK", false},
+		{"RCPT", true, "recipient <kvc@innosoft.com> OK", false},
+		{"DATA", true, "enter mail, end with line containing only \".\"", true},
+		{"QUIT", true, "goodbye", true},
+	}
+	if len(d.Commands) != len(want) {
+		t.Fatalf("verbs = %q", verbs(d))
+	}
+	for i, w := range want {
+		c := d.Commands[i]
+		if c.Verb != w.verb || c.Pipelined != w.pipelined || c.Reply == nil || c.Reply.Lines[0] != w.reply || c.EndsGroup() != w.endsGroup {
+			t.Errorf("command %d: %s pipelined=%v endsGroup=%v reply=%v; want %+v", i, c.Verb, c.Pipelined, c.EndsGroup(), c.Reply, w)
+		}
+	}
+	tx := d.Transactions[0]
+	if len(tx.Rcpts) != 3 || tx.FinalReply == nil || tx.FinalReply.Lines[0] != "message sent" || !tx.FinalReply.Final {
+		t.Fatalf("transaction = %+v", tx)
+	}
+	if !d.Extensions.Has("PIPELINING") || d.Extensions.Lines[0] != "innosoft.com" {
+		t.Errorf("extensions = %+v", d.Extensions)
+	}
+}
+
+// RFC 3030 section 4.1.
+func TestRFC3030SimpleChunkingDeliversDeclaredBytes(t *testing.T) {
+	msg := "To: Susan@random.com\r\nFrom: Sam@random.com\r\nSubject: This is a bodyless test message\r\n"
+	if len(msg) != 86 {
+		t.Fatalf("message is %d octets, the RFC says 86", len(msg))
+	}
+	events := []event{
+		srv("220 cnri.reston.va.us SMTP service ready\r\n"),
+		cli("EHLO ymir.claremont.edu\r\n"),
+		srv("250-cnri.reston.va.us says hello\r\n250 CHUNKING\r\n"),
+		cli("MAIL FROM:<Sam@Random.com>\r\n"),
+		srv("250 <Sam@Random.com> Sender ok\r\n"),
+		cli("RCPT TO:<Susan@Random.com>\r\n"),
+		srv("250 <Susan@random.com> Recipient ok\r\n"),
+		cli("BDAT 86 LAST\r\n" + msg),
+		srv("250 Message OK, 86 octets received\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 Goodbye\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	golden(t, "rfc3030_simple_chunking", d)
+	cs := stream(events, ClientToServer)
+
+	tx := d.Transactions[0]
+	if len(tx.Chunks) != 1 || tx.Data != nil {
+		t.Fatalf("transaction = %+v", tx)
+	}
+	ch := tx.Chunks[0]
+	start := at(t, cs, "To: Susan", 0)
+	if ch.Declared != 86 || !ch.Last || ch.Data != span(ClientToServer, start, start+86) {
+		t.Errorf("chunk = %+v", ch)
+	}
+	b := tx.Body
+	if !b.Complete || b.Size != 86 || string(b.Kept) != msg || b.Terminator != nil || b.Span != ch.Data {
+		t.Errorf("body = %+v", b)
+	}
+	if f := tx.FinalReply; f == nil || !f.Final || f.Command != ch.Command || f.Lines[0] != "Message OK, 86 octets received" {
+		t.Errorf("final = %+v", f)
+	}
+	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "BDAT", "QUIT"}) {
+		t.Errorf("verbs = %q", got)
+	}
+	if !ch.Command.EndsGroup() || ch.Command.Params["LAST"] != "" {
+		t.Errorf("BDAT LAST: endsGroup %v params %v", ch.Command.EndsGroup(), ch.Command.Params)
+	}
+}
+
+// RFC 3030 section 4.2: pipelined BDAT chunks of binary MIME, ended by
+// BDAT 0 LAST.
+func TestRFC3030PipelinedBinaryMIMEChunks(t *testing.T) {
+	first := binaryChunk(100000, 1)
+	second := binaryChunk(324, 2)
+	events := []event{
+		srv("220 cnri.reston.va.us SMTP service ready\r\n"),
+		cli("EHLO ymir.claremont.edu\r\n"),
+		srv("250-cnri.reston.va.us says hello\r\n250-PIPELINING\r\n250-BINARYMIME\r\n250 CHUNKING\r\n"),
+		cli("MAIL FROM:<ned@ymir.claremont.edu> BODY=BINARYMIME\r\nRCPT TO:<gvaudre@cnri.reston.va.us>\r\nRCPT TO:<jstewart@cnri.reston.va.us>\r\n"),
+		srv("250 <ned@ymir.claremont.edu>... Sender and BINARYMIME ok\r\n250 <gvaudre@cnri.reston.va.us>... Recipient ok\r\n250 <jstewart@cnri.reston.va.us>... Recipient ok\r\n"),
+		cli("BDAT 100000\r\n" + first + "BDAT 324\r\n" + second + "BDAT 0 LAST\r\n"),
+		srv("250 100000 bytes received\r\n250 324 bytes received\r\n250 Message OK, 100324 octets received\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 Goodbye\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	cs := stream(events, ClientToServer)
+
+	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "RCPT", "BDAT", "BDAT", "BDAT", "QUIT"}) {
+		t.Fatalf("verbs = %q", got)
+	}
+	tx := d.Transactions[0]
+	if tx.Mail.Params["BODY"] != "BINARYMIME" || len(tx.Rcpts) != 2 || len(tx.Chunks) != 3 {
+		t.Fatalf("transaction = %+v", tx)
+	}
+	s1 := at(t, cs, "BDAT 100000\r\n", 0) + 13
+	s2 := at(t, cs, "BDAT 324\r\n", 0) + 10
+	s3 := at(t, cs, "BDAT 0 LAST\r\n", 0) + 13
+	wantChunks := []Chunk{
+		{Declared: 100000, Data: span(ClientToServer, s1, s1+100000)},
+		{Declared: 324, Data: span(ClientToServer, s2, s2+324)},
+		{Declared: 0, Last: true, Data: span(ClientToServer, s3, s3)},
+	}
+	for i, w := range wantChunks {
+		ch := tx.Chunks[i]
+		if ch.Declared != w.Declared || ch.Last != w.Last || ch.Data != w.Data {
+			t.Errorf("chunk %d = %+v, want %+v", i, ch, w)
+		}
+		wantFinal := i == 2
+		if r := ch.Command.Reply; r == nil || r.Final != wantFinal || r.Code != 250 {
+			t.Errorf("chunk %d reply = %+v", i, r)
+		}
+		if !ch.Command.Pipelined && i > 0 {
+			t.Errorf("chunk %d not pipelined", i)
+		}
+	}
+	b := tx.Body
+	if !b.Complete || b.Size != 100324 || b.Span != span(ClientToServer, s1, s2+324) {
+		t.Errorf("body span %v size %d complete %v", b.Span, b.Size, b.Complete)
+	}
+	if len(b.Kept) != 64<<10 || !bytes.Equal(b.Kept, []byte(first[:64<<10])) {
+		t.Errorf("kept %d bytes", len(b.Kept))
+	}
+	if b.NUL.N == 0 || b.NUL.First != s1+countUntil(first, 0) || b.EightBit.First != s1+countUntil(first, 0x80) {
+		t.Errorf("NUL %+v 8bit %+v", b.NUL, b.EightBit)
+	}
+	if len(b.Lenient) != 0 {
+		t.Errorf("BDAT content has no end of data, got %d lenient", len(b.Lenient))
+	}
+	if tx.FinalReply != tx.Chunks[2].Command.Reply || tx.FinalReply.Lines[0] != "Message OK, 100324 octets received" {
+		t.Errorf("final = %+v", tx.FinalReply)
+	}
+}
+
+// binaryChunk makes deterministic binary content with NULs, 8-bit bytes,
+// bare CRs and LFs and dots at line starts.
+func binaryChunk(n int, seed uint32) string {
+	b := make([]byte, n)
+	x := seed*2654435761 + 1
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return string(b)
+}
+
+func countUntil(s string, c byte) int64 {
+	for i := 0; i < len(s); i++ {
+		if c == 0 && s[i] == 0 || c != 0 && s[i] >= c {
+			return int64(i)
+		}
+	}
+	return -1
+}
+
+// Four MiB PDFs end in "%%EOF\n"; a client that then writes ".\r\n" has
+// not ended the message, and a strict server waits forever.
+func TestBareLFBeforeDotStallsTransaction(t *testing.T) {
+	body := "Content-Type: application/pdf\r\n\r\n%PDF-1.4\r\nstream\r\n%%EOF\n.\r\n"
+	events := []event{
+		srv("220 mx ESMTP\r\n"),
+		cli("HELO c\r\n"),
+		srv("250 mx\r\n"),
+		cli("MAIL FROM:<a@b>\r\n"),
+		srv("250 ok\r\n"),
+		cli("RCPT TO:<c@d>\r\n"),
+		srv("250 ok\r\n"),
+		cli("DATA\r\n"),
+		srv("354 go ahead\r\n"),
+		cli(body),
+		srv("421 4.4.2 mx Error: timeout exceeded\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	golden(t, "bare_lf_before_dot", d)
+	cs := stream(events, ClientToServer)
+
+	b := d.Transactions[0].Body
+	if b.Complete || b.Terminator != nil {
+		t.Fatalf("complete %v terminator %v", b.Complete, b.Terminator)
+	}
+	lf := at(t, cs, "\n.\r\n", 0)
+	if len(b.Lenient) != 1 || b.Lenient[0].Seq != "\n.\r\n" || b.Lenient[0].At != span(ClientToServer, lf, lf+4) {
+		t.Fatalf("lenient = %+v, want \\n.\\r\\n at %d", b.Lenient, lf)
+	}
+	if b.Lenient[0].CommandsAfter || len(b.Lenient[0].After) != 0 {
+		t.Errorf("after = %q", b.Lenient[0].After)
+	}
+	if b.BareLF.N != 1 || b.BareLF.First != lf {
+		t.Errorf("bare LF = %+v", b.BareLF)
+	}
+	// The dot after a bare LF is not a line start to a strict receiver:
+	// it stays in the content.
+	if string(b.Kept) != body || b.Size != int64(len(body)) {
+		t.Errorf("kept %q", b.Kept)
+	}
+	timeout := d.Replies[len(d.Replies)-1]
+	if timeout.Code != 421 || timeout.Command != nil || d.Transactions[0].FinalReply != nil {
+		t.Errorf("timeout reply %+v", timeout)
+	}
+}
+
+func TestSmugglingBareLFDotFollowedByCommands(t *testing.T) {
+	smuggled := "MAIL FROM:<admin@victim.example>\r\nRCPT TO:<ceo@victim.example>\r\nDATA\r\n\r\nwire the money\r\n"
+	events := []event{
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO evil\r\n"),
+		srv("250 mx\r\n"),
+		cli("MAIL FROM:<x@evil.example>\r\n"),
+		srv("250 ok\r\n"),
+		cli("RCPT TO:<y@victim.example>\r\n"),
+		srv("250 ok\r\n"),
+		cli("DATA\r\n"),
+		srv("354 go\r\n"),
+		cli("Subject: hi\r\n\r\nhello\n.\n"+smuggled+".\r\n", 20, 22),
+		srv("250 queued\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	cs := stream(events, ClientToServer)
+
+	if len(d.Transactions) != 1 {
+		t.Fatalf("%d transactions: the smuggled MAIL must stay content", len(d.Transactions))
+	}
+	b := d.Transactions[0].Body
+	if !b.Complete || len(b.Lenient) != 1 {
+		t.Fatalf("body = %+v", b)
+	}
+	e := b.Lenient[0]
+	start := at(t, cs, "\n.\n", 0)
+	if e.Seq != "\n.\n" || e.At != span(ClientToServer, start, start+3) || !e.CommandsAfter || string(e.After) != smuggled[:64] {
+		t.Errorf("lenient = %+v", e)
+	}
+	if f := d.Transactions[0].FinalReply; f == nil || f.Lines[0] != "queued" {
+		t.Errorf("final = %+v", f)
+	}
+}
+
+func TestLenientEndOfDataSequencesAreReported(t *testing.T) {
+	cases := []struct {
+		name    string
+		content string // between "x" and the strict terminator
+		seq     string
+		at      int // offset of seq in content
+		bareLF  int64
+		bareCR  int64
+	}{
+		{"bare LF both sides", "a\n.\nb\r\n", "\n.\n", 1, 2, 0},
+		{"bare LF then CRLF", "a\n.\r\nb\r\n", "\n.\r\n", 1, 1, 0},
+		{"CRLF then bare LF", "a\r\n.\nb\r\n", "\r\n.\n", 1, 1, 0},
+		{"bare CR then CRLF", "a\r.\r\nb\r\n", "\r.\r\n", 1, 0, 1},
+		{"bare CR both sides", "a\r.\rb\r\n", "\r.\r", 1, 0, 2},
+		{"bare LF then bare CR", "a\n.\rb\r\n", "\n.\r", 1, 1, 1},
+		{"CRLF then bare CR", "a\r\n.\rb\r\n", "\r\n.\r", 1, 0, 1},
+		{"bare CR then bare LF", "a\r.\nb\r\n", "\r.\n", 1, 1, 1},
+		{"at content start", ".\nb\r\n", ".\n", 0, 1, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			events := []event{
+				srv("220 mx\r\n"), cli("DATA\r\n"), srv("354 go\r\n"),
+				cli(tc.content + ".\r\n"), srv("250 ok\r\n"),
+			}
+			d := run(t, Options{}, events...)
+			b := d.Transactions[0].Body
+			start := int64(len("DATA\r\n") + tc.at)
+			if len(b.Lenient) != 1 || b.Lenient[0].Seq != tc.seq || b.Lenient[0].At != span(ClientToServer, start, start+int64(len(tc.seq))) {
+				t.Fatalf("lenient = %+v, want %q at %d", b.Lenient, tc.seq, start)
+			}
+			if !b.Complete || b.BareLF.N != tc.bareLF || b.BareCR.N != tc.bareCR {
+				t.Errorf("complete %v bareLF %+v bareCR %+v", b.Complete, b.BareLF, b.BareCR)
+			}
+		})
+	}
+}
+
+func TestDotStuffingIsUndone(t *testing.T) {
+	content := "..hidden\r\n...\r\n. x\r\n.\rtail\r\nend\r\n"
+	events := []event{
+		srv("220 mx\r\n"), cli("DATA\r\n"), srv("354 go\r\n"),
+		cli(content + ".\r\n"), srv("250 ok\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	b := d.Transactions[0].Body
+	want := ".hidden\r\n..\r\n x\r\n\rtail\r\nend\r\n"
+	if string(b.Kept) != want || b.Size != int64(len(want)) {
+		t.Errorf("kept %q size %d, want %q", b.Kept, b.Size, want)
+	}
+	// ".\r" + "tail": a lenient receiver may see "\r\n.\r" as an end.
+	cr := int64(len("DATA\r\n") + strings.Index(content, "\r\n.\rtail"))
+	if len(b.Lenient) != 1 || b.Lenient[0].Seq != "\r\n.\r" || b.Lenient[0].At.Start != cr || b.BareCR.N != 1 {
+		t.Errorf("lenient %+v bareCR %+v", b.Lenient, b.BareCR)
+	}
+	if !b.Complete || b.Terminator.Start != int64(len("DATA\r\n")+len(content)) {
+		t.Errorf("terminator %v", b.Terminator)
+	}
+}
+
+func TestEmptyBodyIsJustTheTerminator(t *testing.T) {
+	d := run(t, Options{}, srv("220 mx\r\n"), cli("DATA\r\n"), srv("354 go\r\n"), cli(".\r\n"), srv("250 ok\r\n"))
+	b := d.Transactions[0].Body
+	if !b.Complete || b.Size != 0 || b.Span != span(ClientToServer, 6, 6) || *b.Terminator != span(ClientToServer, 6, 9) {
+		t.Errorf("body = %+v terminator %v", b, b.Terminator)
+	}
+}
+
+// A Cisco PIX/ASA "fixup smtp" replaces verbs it does not know with X's
+// and masks EHLO keywords.
+func TestMaskedCommandsAreKeptAndFlagged(t *testing.T) {
+	events := []event{
+		srv("220 ****************************2*0*0***0*0***0*0\r\n"),
+		cli("XXXX client.example.com\r\n"),
+		srv("500 5.5.1 Command unrecognized: \"XXXX client.example.com\"\r\n"),
+		cli("HELO client.example.com\r\n"),
+		srv("250 mx.example.org\r\n"),
+		cli("MAIL FROM:<a@example.com>\r\n"),
+		srv("250 ok\r\n"),
+		cli("XXXX TO:<b@x>\r\n"),
+		srv("500 5.5.1 Command unrecognized\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	golden(t, "masked_commands", d)
+	for _, i := range []int{0, 3} {
+		c := d.Commands[i]
+		if c.Verb != "XXXX" || !c.Masked || c.Known || !hasProblem(c.Problems, problemMaskedVerb) || c.Reply == nil || c.Reply.Code != 500 {
+			t.Errorf("command %d = %+v", i, c)
+		}
+	}
+	if m := d.Commands[3]; m.Path != "b@x" || m.Args != "TO:<b@x>" {
+		t.Errorf("masked RCPT path %q args %q", m.Path, m.Args)
+	}
+	if d.Hello != d.Commands[1] {
+		t.Errorf("hello = %+v", d.Hello)
+	}
+	if tx := d.Transactions[0]; len(tx.Rcpts) != 0 {
+		t.Errorf("masked RCPT counted as recipient")
+	}
+}
+
+func TestEHLOReplyWithMaskedKeywords(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx.example.org Hello\r\n250-XXXXXXXA\r\n250-SIZE 52428800\r\n250-XXXXXXXB\r\n250 8BITMIME\r\n"),
+	)
+	e := d.Extensions
+	if !e.Offered || !slices.Equal(e.Lines, []string{"mx.example.org Hello", "XXXXXXXA", "SIZE 52428800", "XXXXXXXB", "8BITMIME"}) {
+		t.Fatalf("extensions = %+v", e)
+	}
+	if !e.Has("XXXXXXXA") || !e.Has("8bitmime") || e.Has("PIPELINING") || e.Size != 52428800 {
+		t.Errorf("keywords = %v size %d", e.Keywords, e.Size)
+	}
+}
+
+func TestCommandSplitAcrossWritesKeepsSpanAndOrders(t *testing.T) {
+	events := []event{
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250 mx\r\n"),
+		cli("MAIL FROM:<a@example.com>\r\n", 4, 26), // "MAIL" | " FROM:<a@example.com>\r" | "\n"
+		srv("250 ok\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	m := d.Commands[1]
+	if m.Span != span(ClientToServer, 8, 35) || m.Length != 27 || m.Ending != LineEndingCRLF {
+		t.Fatalf("span %v length %d ending %s", m.Span, m.Length, m.Ending)
+	}
+	if m.Order != 3*orderStride || m.EndOrder != 3*orderStride+2 || m.Path != "a@example.com" {
+		t.Errorf("order %d..%d path %q", m.Order, m.EndOrder, m.Path)
+	}
+	if string(m.Line) != "MAIL FROM:<a@example.com>\r\n" || m.Reply == nil || m.Reply.Code != 250 {
+		t.Errorf("line %q reply %v", m.Line, m.Reply)
+	}
+}
+
+func TestDataRejectedFollowingBytesAreCommands(t *testing.T) {
+	events := []event{
+		srv("220 mx\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<nobody@b>\r\nDATA\r\n"),
+		cli("Subject: hi\r\n\r\n"),
+		srv("250 ok\r\n550 5.1.1 no such user\r\n554 5.5.1 Error: no valid recipients\r\n"),
+		srv("500 5.5.2 Error: bad syntax\r\n500 5.5.2 Error: bad syntax\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 bye\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	if got := verbs(d); !slices.Equal(got, []string{"MAIL", "RCPT", "DATA", "SUBJECT:", "", "QUIT"}) {
+		t.Fatalf("verbs = %q", got)
+	}
+	data, subj, empty := d.Commands[2], d.Commands[3], d.Commands[4]
+	if data.Reply.Code != 554 || data.Reply.Enhanced != "5.5.1" {
+		t.Errorf("DATA reply %+v", data.Reply)
+	}
+	if !subj.Pipelined || subj.Reply == nil || subj.Reply.Code != 500 || !hasProblem(subj.Problems, problemUnknownVerb) {
+		t.Errorf("Subject line = %+v", subj)
+	}
+	if !hasProblem(empty.Problems, problemEmptyLine) || empty.Reply == nil {
+		t.Errorf("empty line = %+v", empty)
+	}
+	tx := d.Transactions[0]
+	if tx.Body != nil || tx.Reset != d.Commands[5] || tx.FinalReply != nil {
+		t.Errorf("transaction = %+v", tx)
+	}
+}
+
+func TestBodyWrittenBefore354IsContent(t *testing.T) {
+	body := "Subject: eager\r\n\r\nno waiting\r\n"
+	events := []event{
+		srv("220 mx\r\n"),
+		cli("MAIL FROM:<a@b>\r\n"),
+		srv("250 ok\r\n"),
+		cli("RCPT TO:<c@d>\r\n"),
+		srv("250 ok\r\n"),
+		cli("DATA\r\n" + body + ".\r\nQUIT\r\n"),
+		srv("354 go\r\n"),
+		srv("250 queued\r\n221 bye\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	data := d.Commands[2]
+	if !hasProblem(data.Problems, problemEarlyContent) || data.Reply.Code != 354 {
+		t.Errorf("DATA = %+v", data)
+	}
+	tx := d.Transactions[0]
+	if !tx.Body.Complete || string(tx.Body.Kept) != body || tx.FinalReply == nil || tx.FinalReply.Code != 250 {
+		t.Errorf("transaction %+v body %+v", tx, tx.Body)
+	}
+	if q := d.Commands[3]; q.Verb != "QUIT" || !q.Pipelined || q.Reply.Code != 221 {
+		t.Errorf("QUIT = %+v", q)
+	}
+	if d.HeldAssumed {
+		t.Error("held assumed with a server present")
+	}
+}
+
+func TestClientOnlyCaptureAssumesReplies(t *testing.T) {
+	events := []event{
+		cli("EHLO c\r\n"),
+		cli("MAIL FROM:<a@b>\r\n"),
+		cli("RCPT TO:<c@d>\r\n"),
+		cli("DATA\r\n"),
+		cli("Subject: one-sided\r\n\r\nbody\r\n.\r\n"),
+		cli("QUIT\r\n"),
+	}
+	for _, maxHeld := range []int{0, 8, -1} {
+		d := run(t, Options{MaxHeld: maxHeld}, events...)
+		if !d.HeldAssumed || !hasProblem(d.Commands[3].Problems, problemAssumed354) {
+			t.Fatalf("MaxHeld %d: held assumed %v, DATA problems %q", maxHeld, d.HeldAssumed, d.Commands[3].Problems)
+		}
+		if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "DATA", "QUIT"}) {
+			t.Errorf("MaxHeld %d: verbs = %q", maxHeld, got)
+		}
+		b := d.Transactions[0].Body
+		if !b.Complete || string(b.Kept) != "Subject: one-sided\r\n\r\nbody\r\n" {
+			t.Errorf("MaxHeld %d: body %+v", maxHeld, b)
+		}
+		for _, c := range d.Commands {
+			if c.Pipelined || c.Reply != nil {
+				t.Errorf("MaxHeld %d: %s pipelined %v reply %v", maxHeld, c.Verb, c.Pipelined, c.Reply)
+			}
+		}
+		if d.Greeting != nil || len(d.Replies) != 0 {
+			t.Errorf("greeting %v replies %d", d.Greeting, len(d.Replies))
+		}
+	}
+}
+
+func TestSTARTTLSStopsParsing(t *testing.T) {
+	hello := "\x16\x03\x01\x00\x30client hello bytes\r\nMAIL FROM:<hidden@x>\r\n"
+	events := []event{
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx\r\n250-STARTTLS\r\n250 SIZE 1000\r\n"),
+		cli("STARTTLS\r\n"),
+		srv("220 2.0.0 Ready to start TLS\r\n\x16\x03\x03\x00\x10server"),
+		cli(hello),
+		srv("\x17\x03\x03\x00\x20encrypted 250 OK\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	golden(t, "starttls", d)
+	tls := d.TLS
+	if tls == nil || tls.Command != d.Commands[1] || tls.Reply.Code != 220 {
+		t.Fatalf("tls = %+v", tls)
+	}
+	if !tls.LooksLikeTLS || tls.ClientBytes != int64(len(hello)) || tls.ServerBytes != 11+int64(len("\x17\x03\x03\x00\x20encrypted 250 OK\r\n")) {
+		t.Errorf("tls = %+v", tls)
+	}
+	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "STARTTLS"}) {
+		t.Errorf("verbs = %q", got)
+	}
+	if len(d.Replies) != 3 || !d.Extensions.Has("STARTTLS") || d.Extensions.Size != 1000 {
+		t.Errorf("replies %d extensions %+v", len(d.Replies), d.Extensions)
+	}
+}
+
+func TestAuthExchangesAreSensitive(t *testing.T) {
+	events := []event{
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx\r\n250 AUTH PLAIN LOGIN\r\n"),
+		// AUTH PLAIN without initial response.
+		cli("AUTH PLAIN\r\n"),
+		srv("334 \r\n"),
+		cli("AGFsaWNlAHdyb25n\r\n"),
+		srv("535 5.7.8 Authentication credentials invalid\r\n"),
+		// AUTH LOGIN: two challenges; the client answers the first before it arrives.
+		cli("AUTH LOGIN\r\nYWxpY2U=\r\n"),
+		srv("334 VXNlcm5hbWU6\r\n"),
+		srv("334 UGFzc3dvcmQ6\r\n"),
+		cli("c2VjcmV0\r\n"),
+		srv("235 2.7.0 Authentication successful\r\n"),
+		// With an initial response: no challenge.
+		cli("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"),
+		srv("503 5.5.1 Error: already authenticated\r\n"),
+		cli("MAIL FROM:<alice@example.com>\r\n"),
+		srv("250 ok\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	golden(t, "auth", d)
+	want := []struct {
+		verb      string
+		mech      string
+		sensitive bool
+		reply     int
+	}{
+		{"EHLO", "", false, 250},
+		{"AUTH", "PLAIN", true, 334},
+		{"", "", true, 535},
+		{"AUTH", "LOGIN", true, 334},
+		{"", "", true, 334},
+		{"", "", true, 235},
+		{"AUTH", "PLAIN", true, 503},
+		{"MAIL", "", false, 250},
+	}
+	if len(d.Commands) != len(want) {
+		t.Fatalf("verbs = %q", verbs(d))
+	}
+	for i, w := range want {
+		c := d.Commands[i]
+		if c.Verb != w.verb || c.Mechanism != w.mech || c.Sensitive != w.sensitive || c.Reply == nil || c.Reply.Code != w.reply {
+			t.Errorf("command %d = verb %q mech %q sensitive %v reply %v; want %+v", i, c.Verb, c.Mechanism, c.Sensitive, c.Reply, w)
+		}
+		for _, p := range c.Problems {
+			if strings.Contains(p, "YWxp") || strings.Contains(p, "c2Vj") {
+				t.Errorf("problem leaks a credential: %q", p)
+			}
+		}
+	}
+	// Sent before the 334 arrived: pipelined, and held until the 334 said
+	// it is a continuation.
+	if d.Commands[4].Args != "YWxpY2U=" || !d.Commands[4].Pipelined {
+		t.Errorf("held continuation = %+v", d.Commands[4])
+	}
+}
+
+func TestBDATChunkCutShortByStreamEnd(t *testing.T) {
+	events := []event{
+		srv("220 mx\r\n"),
+		cli("BDAT 100 LAST\r\n" + strings.Repeat("x", 40)),
+	}
+	d := run(t, Options{}, events...)
+	tx := d.Transactions[0]
+	ch := tx.Chunks[0]
+	if ch.Declared != 100 || ch.Data != span(ClientToServer, 15, 55) || tx.Body.Complete || tx.Body.Size != 40 {
+		t.Errorf("chunk %+v body %+v", ch, tx.Body)
+	}
+	if tx.Body.LongestLine != 40 {
+		t.Errorf("longest line %d", tx.Body.LongestLine)
+	}
+}
+
+func TestBDATSizeNotANumberIsFlagged(t *testing.T) {
+	d := run(t, Options{}, srv("220 mx\r\n"), cli("BDAT many LAST\r\nQUIT\r\n"), srv("501 bad\r\n221 bye\r\n"))
+	c := d.Commands[0]
+	if !hasProblem(c.Problems, problemBDATSize) || d.Transactions[0].Chunks[0].Declared != -1 {
+		t.Errorf("BDAT = %+v", c)
+	}
+	if d.Commands[1].Verb != "QUIT" || d.Commands[1].Reply.Code != 221 {
+		t.Errorf("QUIT = %+v", d.Commands[1])
+	}
+}
+
+func TestMultilineReplyWithInconsistentCodes(t *testing.T) {
+	d := run(t, Options{}, srv("220 mx\r\n"), cli("NOOP\r\n"), srv("250-first\r\n251-second\r\n250 third\r\n"))
+	r := d.Commands[0].Reply
+	if r == nil || r.Code != 250 || !slices.Equal(r.Lines, []string{"first", "second", "third"}) || !hasProblem(r.Problems, problemInconsistent) {
+		t.Fatalf("reply = %+v", r)
+	}
+	if r.Span != span(ServerToClient, 8, 8+11+12+11) {
+		t.Errorf("span = %v", r.Span)
+	}
+}
+
+func TestMalformedReplyLinesAnswerNothing(t *testing.T) {
+	d := run(t, Options{},
+		srv("garbage before greeting\r\n220 mx\r\n"),
+		cli("NOOP\r\n"),
+		srv("2.0.0 OK\r\n250 ok\n"),
+	)
+	if got := codes(d); !slices.Equal(got, []int{0, 220, 0, 250}) {
+		t.Fatalf("codes = %v", got)
+	}
+	if d.Greeting != d.Replies[1] || d.Replies[0].Command != nil || d.Replies[2].Command != nil {
+		t.Errorf("greeting %v / malformed matched", d.Greeting)
+	}
+	if !hasProblem(d.Replies[0].Problems, problemMalformedReply) || d.Replies[0].Lines[0] != "garbage before greeting" {
+		t.Errorf("malformed = %+v", d.Replies[0])
+	}
+	if d.Commands[0].Reply != d.Replies[3] || !hasProblem(d.Replies[3].Problems, problemBareLF) {
+		t.Errorf("NOOP reply = %+v", d.Commands[0].Reply)
+	}
+}
+
+func TestCommandsBeforeGreetingAreFlagged(t *testing.T) {
+	d := run(t, Options{},
+		srv("220-mx.example.org ESMTP\r\n"),
+		cli("EHLO eager\r\n"),
+		srv("220 please wait for the full greeting\r\n"),
+		srv("250 mx\r\n"),
+	)
+	c := d.Commands[0]
+	if !hasProblem(c.Problems, problemBeforeGreeting) || c.Reply == nil || c.Reply.Code != 250 || c.Pipelined {
+		t.Errorf("EHLO = %+v", c)
+	}
+	if d.Greeting == nil || len(d.Greeting.Lines) != 2 || d.Greeting.Command != nil {
+		t.Errorf("greeting = %+v", d.Greeting)
+	}
+}
+
+func TestGapInMiddleOfCommandResynchronises(t *testing.T) {
+	events := []event{
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250 mx\r\n"),
+		cli("MAIL FROM:<al"),
+		cliGap(5),
+		cli("example.com>\r\nRCPT TO:<bob@example.org>\r\n"),
+		srv("250 sender ok\r\n250 recipient ok\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	golden(t, "gap_in_command", d)
+	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT"}) {
+		t.Fatalf("verbs = %q", got)
+	}
+	m := d.Commands[1]
+	if !m.Gap || m.Span != span(ClientToServer, 8, 21) || m.Ending != LineEndingNone || m.Reply.Lines[0] != "sender ok" {
+		t.Errorf("MAIL = %+v", m)
+	}
+	if !hasProblem(m.Problems, problemGapCut) {
+		t.Errorf("MAIL problems %q", m.Problems)
+	}
+	if r := d.Commands[2]; r.Path != "bob@example.org" || r.Reply.Lines[0] != "recipient ok" || r.Span.Start != 40 {
+		t.Errorf("RCPT = %+v", r)
+	}
+	if !slices.Equal(d.Gaps, []Span{span(ClientToServer, 21, 26)}) || !slices.Equal(d.Unparsed, []Span{span(ClientToServer, 26, 40)}) {
+		t.Errorf("gaps %v unparsed %v", d.Gaps, d.Unparsed)
+	}
+	if tx := d.Transactions[0]; tx.Mail != m || len(tx.Rcpts) != 1 {
+		t.Errorf("transaction = %+v", tx)
+	}
+}
+
+func TestGapInServerReplyMarksIt(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\nNOOP\r\n"),
+		srv("250-mx\r\n250-SI"),
+		srvGap(20),
+		srv("PELINING\r\n250 ok\r\n"),
+	)
+	if got := codes(d); !slices.Equal(got, []int{220, 250, 250}) {
+		t.Fatalf("codes = %v", got)
+	}
+	if r := d.Commands[0].Reply; !r.Gap || r.Span != span(ServerToClient, 8, 22) {
+		t.Errorf("EHLO reply = %+v", r)
+	}
+	if r := d.Commands[1].Reply; r == nil || r.Lines[0] != "ok" || r.Gap {
+		t.Errorf("NOOP reply = %+v", r)
+	}
+	if !slices.Equal(d.Unparsed, []Span{span(ServerToClient, 42, 52)}) {
+		t.Errorf("unparsed = %v", d.Unparsed)
+	}
+}
+
+func TestGapInBodyStaysInContent(t *testing.T) {
+	events := []event{
+		srv("220 mx\r\n"),
+		cli("DATA\r\n"),
+		srv("354 go\r\n"),
+		cli("line one\r\nline"),
+		cliGap(100),
+		cli(" two\r\n\n.\nQUIT\r\n.\r\n"),
+		srv("250 ok\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	b := d.Transactions[0].Body
+	if !b.Gap || !b.Complete || b.Size != int64(len("line one\r\nline two\r\n\n.\nQUIT\r\n")) {
+		t.Errorf("body = %+v", b)
+	}
+	if len(b.Lenient) != 1 || !b.Lenient[0].CommandsAfter {
+		t.Errorf("lenient = %+v", b.Lenient)
+	}
+	if d.Transactions[0].FinalReply == nil {
+		t.Error("no final reply")
+	}
+}
+
+func TestLostTerminatorRecoveredByFinalReply(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("DATA\r\n"),
+		srv("354 go\r\n"),
+		cli("content\r\n"),
+		cliGap(50),
+		srv("250 queued\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 bye\r\n"),
+	)
+	tx := d.Transactions[0]
+	if tx.Body.Complete || !tx.Body.Gap || tx.FinalReply == nil || tx.FinalReply.Code != 250 || !hasProblem(tx.FinalReply.Problems, problemLostTerminator) {
+		t.Fatalf("transaction %+v body %+v", tx, tx.Body)
+	}
+	if got := verbs(d); !slices.Equal(got, []string{"DATA", "QUIT"}) || d.Commands[1].Reply.Code != 221 {
+		t.Errorf("verbs = %q", got)
+	}
+}
+
+func TestMidStreamStartInsideBody(t *testing.T) {
+	events := []event{
+		cli("ail of a line we joined late\r\nmore text\r\n.\r\nQUIT\r\n"),
+		srv("ued as 4FZ\r\n250 2.0.0 Ok: queued as 12345\r\n221 2.0.0 Bye\r\n"),
+	}
+	d := run(t, Options{MidStream: true}, events...)
+	golden(t, "midstream_body", d)
+	cs := stream(events, ClientToServer)
+	dot := at(t, cs, ".\r\nQUIT", 0)
+	if d.Greeting != nil {
+		t.Errorf("greeting = %+v", d.Greeting)
+	}
+	if len(d.Transactions) != 1 {
+		t.Fatalf("%d transactions", len(d.Transactions))
+	}
+	tx := d.Transactions[0]
+	b := tx.Body
+	if b.Span != span(ClientToServer, 0, dot) || *b.Terminator != span(ClientToServer, dot, dot+3) || !b.Gap || b.Complete {
+		t.Errorf("body = %+v", b)
+	}
+	if f := tx.FinalReply; f == nil || !f.Final || f.Code != 250 || tx.Mail != nil {
+		t.Errorf("final = %+v", f)
+	}
+	if got := verbs(d); !slices.Equal(got, []string{"QUIT"}) || d.Commands[0].Reply.Code != 221 {
+		t.Errorf("verbs = %q", got)
+	}
+	want := []Span{span(ClientToServer, 0, dot), span(ServerToClient, 0, 12)}
+	if !slices.Equal(d.Unparsed, want) {
+		t.Errorf("unparsed = %v, want %v", d.Unparsed, want)
+	}
+}
+
+func TestMidStreamStartAtCommand(t *testing.T) {
+	d := run(t, Options{MidStream: true},
+		cli("0 bytes\r\nRCPT TO:<x@y>\r\n"),
+		srv("250 ok\r\n"),
+	)
+	if got := verbs(d); !slices.Equal(got, []string{"RCPT"}) || d.Commands[0].Reply.Code != 250 {
+		t.Fatalf("verbs = %q", got)
+	}
+	if !slices.Equal(d.Unparsed, []Span{span(ClientToServer, 0, 9)}) {
+		t.Errorf("unparsed = %v", d.Unparsed)
+	}
+}
+
+func TestBinaryGarbageLinesAreKeptAsCommands(t *testing.T) {
+	garbage := "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xa7\n"
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli(garbage+"\x00\x00\r\n\xff\xfe GET / HTTP/1.1\r\n"),
+		srv("500 5.5.2 Error: bad syntax\r\n500 5.5.2 Error: bad syntax\r\n500 5.5.2 Error: bad syntax\r\n"),
+	)
+	if len(d.Commands) != 3 {
+		t.Fatalf("verbs = %q", verbs(d))
+	}
+	g := d.Commands[0]
+	if string(g.Line) != garbage || g.Span != span(ClientToServer, 0, int64(len(garbage))) || g.Known || g.Ending != LineEndingLF {
+		t.Errorf("garbage = %+v", g)
+	}
+	for _, p := range []string{problemControl, problemNonASCII, problemBareLF, problemUnknownVerb} {
+		if !hasProblem(g.Problems, p) {
+			t.Errorf("garbage problems %q lack %q", g.Problems, p)
+		}
+	}
+	for i, c := range d.Commands {
+		if c.Reply == nil || c.Reply.Code != 500 {
+			t.Errorf("command %d reply %v", i, c.Reply)
+		}
+	}
+	if d.Commands[2].Verb != "\xff\xfe" || d.Commands[2].Args != "GET / HTTP/1.1" {
+		t.Errorf("third = %+v", d.Commands[2])
+	}
+}
+
+func TestMailAndRcptSyntaxProblems(t *testing.T) {
+	long := "RCPT TO:<" + strings.Repeat("a", 600) + "@x>"
+	cases := []struct {
+		line     string
+		verb     string
+		path     string
+		params   map[string]string
+		problems []string
+	}{
+		{"MAIL FROM:<a@b>", "MAIL", "a@b", nil, nil},
+		{"mail from:<a@b> size=10", "MAIL", "a@b", map[string]string{"SIZE": "10"}, nil},
+		{"MAIL FROM:<>", "MAIL", "", nil, nil},
+		{"MAIL FROM: SIZE=12345", "MAIL", "", map[string]string{"SIZE": "12345"}, []string{problemSpaceAfterColon, problemNoPathMail}},
+		{"MAIL FROM: <a@b> BODY=8BITMIME SMTPUTF8", "MAIL", "a@b", map[string]string{"BODY": "8BITMIME", "SMTPUTF8": ""}, []string{problemSpaceAfterColon}},
+		{"MAIL FROM:a@b", "MAIL", "a@b", nil, []string{problemNoBrackets}},
+		{"MAIL FROM:", "MAIL", "", nil, []string{problemNoPathMail}},
+		{"MAIL <a@b>", "MAIL", "", nil, []string{problemMailNoFrom}},
+		{"RCPT TO:<\"odd>local\"@x> NOTIFY=NEVER", "RCPT", "\"odd>local\"@x", map[string]string{"NOTIFY": "NEVER"}, nil},
+		{"RCPT TO:<a@b", "RCPT", "a@b", nil, []string{problemUnterminatedPath}},
+		{"RCPT TO:<a@b>junk", "RCPT", "a@b", nil, []string{problemJunkAfterPath}},
+		{"RCPT TO:", "RCPT", "", nil, []string{problemNoPathRcpt}},
+		{long, "RCPT", strings.Repeat("a", 600) + "@x", nil, []string{problemLongCommand}},
+		{"HELO", "HELO", "", nil, []string{problemNoDomain}},
+		{"DATA now", "DATA", "", nil, []string{problemUnexpectedArgs}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.line[:min(len(tc.line), 30)], func(t *testing.T) {
+			d := run(t, Options{}, srv("220 mx\r\n"), cli(tc.line+"\r\n"), srv("250 ok\r\n"))
+			c := d.Commands[0]
+			if c.Verb != tc.verb || c.Path != tc.path || !equalParams(c.Params, tc.params) || !slices.Equal(c.Problems, tc.problems) {
+				t.Errorf("got verb %q path %q params %v problems %q; want %q %q %v %q", c.Verb, c.Path, c.Params, c.Problems, tc.verb, tc.path, tc.params, tc.problems)
+			}
+		})
+	}
+}
+
+func equalParams(a, b map[string]string) bool {
+	if len(a) != len(b) || (a == nil) != (b == nil) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestLineEndingsOfCommands(t *testing.T) {
+	d := run(t, Options{}, cli("NOOP\r\nNOOP\nNO\rOP\r\nNOOP\r"))
+	want := []struct {
+		ending   LineEnding
+		problems []string
+	}{
+		{LineEndingCRLF, nil},
+		{LineEndingLF, []string{problemBareLF}},
+		{LineEndingCRLF, []string{problemUnknownVerb, problemBareCR}},
+		{LineEndingCR, []string{problemNoEnding}},
+	}
+	for i, w := range want {
+		c := d.Commands[i]
+		if c.Ending != w.ending || !slices.Equal(c.Problems, w.problems) {
+			t.Errorf("command %d: ending %s problems %q; want %s %q", i, c.Ending, c.Problems, w.ending, w.problems)
+		}
+	}
+	if d.Commands[3].Verb != "NOOP" || d.Commands[3].Reply != nil {
+		t.Errorf("last = %+v", d.Commands[3])
+	}
+}
+
+func TestLimitsBoundWhatIsKept(t *testing.T) {
+	var events []event
+	events = append(events, srv("220 mx\r\n"))
+	for i := 0; i < 20; i++ {
+		events = append(events, cli("NOOP and a rather long argument\r\n"), srv("250 2.0.0 fine and dandy\r\n"))
+	}
+	events = append(events, cli("DATA\r\n"), srv("354 go\r\n"), cli(strings.Repeat("0123456789", 100)+"\r\n.\r\n"), srv("250 ok\r\n"))
+	opts := Options{MaxLineKeep: 8, MaxBodyKeep: 16, MaxElements: 10, MaxKeep: 120}
+	d := run(t, opts, events...)
+	if len(d.Commands) != 10 || len(d.Replies) != 10 || d.Dropped != 2*(22-10) {
+		t.Errorf("commands %d replies %d dropped %d", len(d.Commands), len(d.Replies), d.Dropped)
+	}
+	c := d.Commands[0]
+	if string(c.Line) != "NOOP and" || c.Length != 33 || !hasProblem(c.Problems, problemNotKept) {
+		t.Errorf("first = %+v", c)
+	}
+	if !d.KeepLimited {
+		t.Error("budget not reported")
+	}
+	for _, r := range d.Replies {
+		for _, l := range r.Lines {
+			if len(l) > 8 {
+				t.Errorf("reply line %q longer than MaxLineKeep", l)
+			}
+		}
+	}
+	if len(d.Transactions) != 1 || len(d.Transactions[0].Body.Kept) > 16 || d.Transactions[0].Body.Size != 1002 {
+		t.Errorf("transactions %+v", d.Transactions)
+	}
+	if b := d.Transactions[0].Body; b.LongLines.N != 1 || b.LongestLine != 1000 || b.LongLines.First != b.Span.Start {
+		t.Errorf("long lines %+v longest %d", b.LongLines, b.LongestLine)
+	}
+}
+
+func TestPipelinedCommandsBeforeReplyOfEarlierOne(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("NOOP\r\n"),
+		srv("250-one\r\n"),
+		cli("RSET\r\n"), // the NOOP reply is only half there
+		srv("250 two\r\n"),
+		cli("QUIT\r\n"),
+		srv("250 ok\r\n221 bye\r\n"),
+	)
+	want := []bool{false, true, true}
+	for i, w := range want {
+		if d.Commands[i].Pipelined != w {
+			t.Errorf("%s pipelined %v, want %v", d.Commands[i].Verb, d.Commands[i].Pipelined, w)
+		}
+	}
+}
+
+func TestHeadersAreFoldedAndCapped(t *testing.T) {
+	body := "Received: from a\r\n\tby b\r\nMessage-ID:\r\n <folded@example.com>\r\nContent-Transfer-Encoding: Base64\r\n\r\nContent-Transfer-Encoding: 8bit\r\n"
+	d := run(t, Options{}, srv("220 mx\r\n"), cli("DATA\r\n"), srv("354 go\r\n"), cli(body+".\r\n"), srv("250 ok\r\n"))
+	b := d.Transactions[0].Body
+	if b.MessageID != "<folded@example.com>" || b.TransferEncoding != "base64" {
+		t.Errorf("message-id %q cte %q", b.MessageID, b.TransferEncoding)
+	}
+}
+
+func TestLooksLikeSniffers(t *testing.T) {
+	greetings := []struct {
+		in   string
+		want bool
+	}{
+		{"220 mx ESMTP", true}, {"220-mx", true}, {"220", false}, {"2200 x", false}, {"554 go away", false}, {"", false},
+	}
+	for _, g := range greetings {
+		if got := LooksLikeGreeting([]byte(g.in)); got != g.want {
+			t.Errorf("LooksLikeGreeting(%q) = %v", g.in, got)
+		}
+	}
+	starts := []struct {
+		in   string
+		want bool
+	}{
+		{"EHLO x\r\n", true}, {"helo x", true}, {"EHLO\r\n", true}, {"EHLO\n", false}, {"EHLOX", false}, {"MAIL FROM:<>", false}, {"EHL", false},
+	}
+	for _, s := range starts {
+		if got := LooksLikeClientStart([]byte(s.in)); got != s.want {
+			t.Errorf("LooksLikeClientStart(%q) = %v", s.in, got)
+		}
+	}
+}
+
+func TestStringers(t *testing.T) {
+	if ClientToServer.String() != "client" || ServerToClient.String() != "server" || Direction(7).String() != "direction(7)" {
+		t.Error("Direction.String")
+	}
+	for e, w := range map[LineEnding]string{LineEndingCRLF: "CRLF", LineEndingLF: "LF", LineEndingCR: "CR", LineEndingNone: "none"} {
+		if e.String() != w {
+			t.Errorf("%d.String() = %q", e, e.String())
+		}
+	}
+}
+
+func TestWritesOutOfLineAreAligned(t *testing.T) {
+	p := NewParser(Options{})
+	p.Write(ServerToClient, 0, []byte("220 mx\r\n"), 1, baseTime)
+	p.Write(ClientToServer, 0, []byte("NOOP\r\n"), 2, baseTime)
+	p.Write(ClientToServer, 4, []byte("\r\nQUIT\r\n"), 3, baseTime) // overlaps "\r\n"
+	p.Write(ClientToServer, 20, []byte("RSET\r\n"), 4, baseTime)    // jumps over 10 bytes
+	p.Write(Direction(9), 0, []byte("x"), 5, baseTime)
+	p.Gap(ClientToServer, 0, 3, 6, baseTime) // already delivered
+	d := p.Close()
+	if got := verbs(d); !slices.Equal(got, []string{"NOOP", "QUIT", "RSET"}) {
+		t.Errorf("verbs = %q", got)
+	}
+	if !slices.Equal(d.Gaps, []Span{span(ClientToServer, 12, 20)}) {
+		t.Errorf("gaps = %v", d.Gaps)
+	}
+	if p.Close() != d {
+		t.Error("second Close returned another dialogue")
+	}
+}
+
+func TestOneSidedFloodStaysBounded(t *testing.T) {
+	p := NewParser(Options{MaxElements: 100})
+	line := []byte(strings.Repeat("\n", 1000))
+	for i := 0; i < 200; i++ {
+		p.Write(ClientToServer, int64(i*len(line)), line, int64(i), baseTime)
+	}
+	if p.fifoLen() > 100 || cap(p.fifo) > 1024 {
+		t.Errorf("FIFO holds %d, capacity %d", p.fifoLen(), cap(p.fifo))
+	}
+	d := p.Close()
+	if len(d.Commands) != 100 || d.Dropped != 200*1000-100 {
+		t.Errorf("commands %d dropped %d", len(d.Commands), d.Dropped)
+	}
+}
+
+// Plaintext commands pipelined behind STARTTLS (CVE-2011-0411) stay visible:
+// they were sent before the switch.
+func TestSTARTTLSInjectionIsVisible(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("STARTTLS\r\nRSET\r\n"),
+		srv("220 2.0.0 Ready to start TLS\r\n"),
+		cli("\x16\x03\x01\x00\x02hi"),
+	)
+	if got := verbs(d); !slices.Equal(got, []string{"STARTTLS", "RSET"}) {
+		t.Fatalf("verbs = %q", got)
+	}
+	if r := d.Commands[1]; !r.Pipelined || r.Reply != nil {
+		t.Errorf("RSET = %+v", r)
+	}
+	if d.TLS == nil || d.TLS.ClientBytes != 7 || !d.TLS.LooksLikeTLS {
+		t.Errorf("tls = %+v", d.TLS)
+	}
+}
+
+func TestClientOnlyAuthGuessesContinuations(t *testing.T) {
+	d := run(t, Options{},
+		cli("EHLO c\r\nAUTH LOGIN\r\n"),
+		cli("YWxpY2U=\r\n"),
+		cli("c2VjcmV0\r\n"),
+		cli("MAIL FROM:<alice@example.com>\r\n"),
+	)
+	want := []struct {
+		verb      string
+		sensitive bool
+	}{{"EHLO", false}, {"AUTH", true}, {"", true}, {"", true}, {"MAIL", false}}
+	if len(d.Commands) != len(want) || !d.HeldAssumed {
+		t.Fatalf("verbs = %q held assumed %v", verbs(d), d.HeldAssumed)
+	}
+	for i, w := range want {
+		if c := d.Commands[i]; c.Verb != w.verb || c.Sensitive != w.sensitive {
+			t.Errorf("command %d = %q sensitive %v, want %+v", i, c.Verb, c.Sensitive, w)
+		}
+	}
+	if !hasProblem(d.Commands[1].Problems, problemAssumedAuth) {
+		t.Errorf("AUTH problems %q", d.Commands[1].Problems)
+	}
+}
