@@ -10,6 +10,7 @@ package session
 
 import (
 	"slices"
+	"time"
 
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/smtpparse"
@@ -77,6 +78,18 @@ func NewTracker() *reassembly.Tracker {
 type Session struct {
 	Conn     *reassembly.Conn
 	Dialogue *smtpparse.Dialogue
+	Raw      [2][]byte // with Options.KeepBytes: each direction's bytes (gaps as zeros), by smtpparse.Direction
+	Arrivals []Arrival // with Options.KeepBytes: every delivery in capture order
+}
+
+// Arrival is one piece of a stream as it became available.
+type Arrival struct {
+	Dir    smtpparse.Direction
+	Offset int64
+	Length int64
+	Gap    bool      // the bytes were not captured
+	Frame  int       // the packet being processed when they became available
+	Time   time.Time // its time
 }
 
 // Stream returns the byte stream of one SMTP direction.
@@ -114,6 +127,8 @@ type Options struct {
 	Stream    int // only this stream; -1 for all
 	Parser    smtpparse.Options
 	Limits    reassembly.Limits
+	KeepBytes bool  // keep raw bytes and arrivals (for follow; memory grows with the streams)
+	MaxKeep   int64 // with KeepBytes: bytes kept per direction (default 256 MiB)
 }
 
 // feeder is the reassembly consumer that feeds one connection's parser.
@@ -124,6 +139,25 @@ type feeder struct {
 	opts    smtpparse.Options
 	order   int64
 	skipped bool
+	keep    bool
+	maxKeep int64
+	raw     [2][]byte
+	arr     []Arrival
+}
+
+func (f *feeder) record(dir smtpparse.Direction, offset int64, data []byte, n int64, gap bool, p *reassembly.Packet) {
+	if !f.keep {
+		return
+	}
+	f.arr = append(f.arr, Arrival{Dir: dir, Offset: offset, Length: n, Gap: gap, Frame: p.Frame, Time: p.Timestamp})
+	if int64(len(f.raw[dir]))+n > f.maxKeep {
+		return
+	}
+	if gap {
+		f.raw[dir] = append(f.raw[dir], make([]byte, n)...)
+	} else {
+		f.raw[dir] = append(f.raw[dir], data...)
+	}
 }
 
 func (f *feeder) ready() bool {
@@ -149,6 +183,7 @@ func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *re
 	}
 	f.order++
 	f.parser.Write(smtpDirection(dir), offset, data, f.order, p.Timestamp)
+	f.record(smtpDirection(dir), offset, data, int64(len(data)), false, p)
 }
 
 func (f *feeder) Gap(dir reassembly.Direction, offset, n int64, _ reassembly.GapReason, p *reassembly.Packet) {
@@ -157,6 +192,7 @@ func (f *feeder) Gap(dir reassembly.Direction, offset, n int64, _ reassembly.Gap
 	}
 	f.order++
 	f.parser.Gap(smtpDirection(dir), offset, n, f.order, p.Timestamp)
+	f.record(smtpDirection(dir), offset, nil, n, true, p)
 }
 
 // Result is what Read saw besides the sessions.
@@ -179,7 +215,10 @@ func Read(capture *reassembly.Capture, opts Options, emit func(*Session) error) 
 		if opts.Selection.Decide(c, false) == Skip {
 			return nil
 		}
-		f := &feeder{conn: c, sel: opts.Selection, opts: opts.Parser}
+		f := &feeder{conn: c, sel: opts.Selection, opts: opts.Parser, keep: opts.KeepBytes, maxKeep: opts.MaxKeep}
+		if f.maxKeep <= 0 {
+			f.maxKeep = 256 << 20
+		}
 		feeders = append(feeders, f)
 		return f
 	})
@@ -202,7 +241,7 @@ func Read(capture *reassembly.Capture, opts Options, emit func(*Session) error) 
 		if f.parser == nil {
 			f.parser = smtpparse.NewParser(f.opts)
 		}
-		if err := emit(&Session{Conn: f.conn, Dialogue: f.parser.Close()}); err != nil {
+		if err := emit(&Session{Conn: f.conn, Dialogue: f.parser.Close(), Raw: f.raw, Arrivals: f.arr}); err != nil {
 			return res, err
 		}
 	}

@@ -1,0 +1,390 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
+	"github.com/smtpcap/smtpcap/pkg/smtpparse"
+	"github.com/urfave/cli/v2"
+)
+
+func followCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "follow",
+		Usage:     "show one connection's SMTP dialogue with the frames that carried it",
+		ArgsUsage: "FILE [FILE…]",
+		Description: `follow prints the dialogue of one connection (--stream N, tshark's tcp.stream) as text: C for
+the client, S for the server, each line with the Wireshark frame(s) that carried it and its time
+since the connection's first packet. A ┊ inside a line marks a TCP segment boundary; pauses of
+more than a second are shown; non-printable bytes are escaped; message bodies are shortened
+unless --full. --raw writes the exact bytes instead.
+
+   smtpcap follow --stream 3 dump.pcap
+   smtpcap follow --stream 3 --raw --direction client dump.pcap > client.bin`,
+		Flags: append(inputFlags(),
+			&cli.IntFlag{Name: "stream", Aliases: []string{"s"}, Usage: "the connection to show (`N` as in tshark's tcp.stream)", Required: true},
+			&cli.BoolFlag{Name: "full", Usage: "show message bodies and long lines in full"},
+			&cli.BoolFlag{Name: "raw", Usage: "write the exact bytes, in the order they arrived, without annotation"},
+			&cli.StringFlag{Name: "direction", Usage: "with --raw: `client`, server or both", Value: "both"},
+		),
+		Action: runFollow,
+	}
+}
+
+func runFollow(c *cli.Context) error {
+	names, err := inputNames(c)
+	if err != nil {
+		return inputFailure(err)
+	}
+	sel, err := newSelection(c)
+	if err != nil {
+		return inputFailure(err)
+	}
+	dirFilter := c.String("direction")
+	if dirFilter != "both" && dirFilter != "client" && dirFilter != "server" {
+		return inputFailure(fmt.Errorf("--direction %q: want client, server or both", dirFilter))
+	}
+	want := c.Int("stream")
+	capture, err := reassembly.OpenFrom(c.App.Reader, names...)
+	if err != nil {
+		return inputFailure(err)
+	}
+	defer capture.Close()
+	var found *session.Session
+	res, err := session.Read(capture, session.Options{Selection: sel, Stream: want, KeepBytes: true}, func(s *session.Session) error {
+		found = s
+		return nil
+	})
+	if err != nil {
+		return inputFailure(err)
+	}
+	if found == nil {
+		n := len(res.Tracker.Conns())
+		msg := fmt.Sprintf("stream %d: no such SMTP connection in the capture (it has %d TCP connections, streams 0–%d; see smtpcap streams, or --all for non-SMTP ones)", want, n, n-1)
+		if n == 0 {
+			msg = fmt.Sprintf("stream %d: the capture has no TCP connections", want)
+		}
+		if perr := reportProblems(c.App.ErrWriter, capture, &res.Stats); perr != nil {
+			return perr
+		}
+		return inputFailure(fmt.Errorf("%s", msg))
+	}
+	if c.Bool("raw") {
+		writeRaw(c.App.Writer, found, dirFilter)
+	} else {
+		f := follower{w: c.App.Writer, s: found, full: c.Bool("full")}
+		f.render()
+	}
+	return reportProblems(c.App.ErrWriter, capture, &res.Stats)
+}
+
+func writeRaw(w io.Writer, s *session.Session, which string) {
+	for _, a := range s.Arrivals {
+		if a.Gap || (which == "client" && a.Dir != smtpparse.ClientToServer) || (which == "server" && a.Dir != smtpparse.ServerToClient) {
+			continue
+		}
+		raw := s.Raw[a.Dir]
+		if a.Offset+a.Length <= int64(len(raw)) {
+			w.Write(raw[a.Offset : a.Offset+a.Length])
+		}
+	}
+}
+
+// itemKind is what a displayed item of a dialogue is.
+type itemKind uint8
+
+const (
+	itemLine    itemKind = iota // a command or reply line
+	itemBody                    // message content (DATA or BDAT chunk)
+	itemTLS                     // encrypted bytes after STARTTLS
+	itemGap                     // bytes the capture does not hold
+	itemControl                 // a FIN or RST
+)
+
+// item is one displayed piece of a stream.
+type item struct {
+	dir        smtpparse.Direction
+	start, end int64
+	kind       itemKind
+	arrival    int // index of the arrival that brought its first byte
+	frame      int // the frame being processed when it became available
+	time       time.Time
+	flags      uint8 // itemControl: the TCP flags
+}
+
+// region marks a span of a stream that is not shown line by line.
+type region struct {
+	start, end int64
+	kind       itemKind
+}
+
+type follower struct {
+	w    io.Writer
+	s    *session.Session
+	full bool
+}
+
+// bodyHead and bodyTail are how many lines of a body are shown without --full.
+const (
+	bodyHead    = 6
+	bodyTail    = 2
+	lineDisplay = 200
+)
+
+func (f *follower) regions(dir smtpparse.Direction) []region {
+	d := f.s.Dialogue
+	var out []region
+	if dir == smtpparse.ClientToServer {
+		for _, tx := range d.Transactions {
+			if tx.Body != nil && tx.Data != nil {
+				out = append(out, region{tx.Body.Span.Start, tx.Body.Span.End, itemBody})
+			}
+			for _, ch := range tx.Chunks {
+				if ch.Data.End > ch.Data.Start {
+					out = append(out, region{ch.Data.Start, ch.Data.End, itemBody})
+				}
+			}
+		}
+	}
+	if d.TLS != nil {
+		start := d.TLS.Command.Span.End
+		if dir == smtpparse.ServerToClient && d.TLS.Reply != nil {
+			start = d.TLS.Reply.Span.End
+		}
+		out = append(out, region{start, int64(len(f.s.Raw[dir])), itemTLS})
+	}
+	if st := f.s.Stream(dir); st != nil {
+		for _, g := range st.Gaps {
+			out = append(out, region{g.Start, g.End, itemGap})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
+	return out
+}
+
+// items cuts one direction into lines and regions.
+func (f *follower) items(dir smtpparse.Direction, arrivals []int) []item {
+	raw := f.s.Raw[dir]
+	regs := f.regions(dir)
+	var out []item
+	pos := int64(0)
+	add := func(start, end int64, kind itemKind) {
+		if end > start {
+			out = append(out, item{dir: dir, start: start, end: end, kind: kind})
+		}
+	}
+	lines := func(from, to int64) {
+		for from < to {
+			i := bytes.IndexByte(raw[from:to], '\n')
+			end := to
+			if i >= 0 {
+				end = from + int64(i) + 1
+			}
+			add(from, end, itemLine)
+			from = end
+		}
+	}
+	for _, r := range regs {
+		if r.start < pos {
+			r.start = pos
+		}
+		if r.start >= r.end {
+			continue
+		}
+		lines(pos, min(r.start, int64(len(raw))))
+		add(r.start, min(r.end, int64(len(raw))), r.kind)
+		pos = r.end
+	}
+	lines(pos, int64(len(raw)))
+	for i := range out {
+		a := arrivalAt(f.s.Arrivals, arrivals, out[i].start)
+		out[i].arrival = a
+		if a >= 0 {
+			out[i].time = f.s.Arrivals[a].Time
+			out[i].frame = f.s.Arrivals[a].Frame
+		}
+	}
+	return out
+}
+
+// arrivalAt finds the arrival (by index into all) that brought offset,
+// searching the indexes of one direction's arrivals.
+func arrivalAt(all []session.Arrival, idx []int, offset int64) int {
+	i := sort.Search(len(idx), func(i int) bool { return all[idx[i]].Offset > offset }) - 1
+	if i < 0 {
+		return -1
+	}
+	return idx[i]
+}
+
+func (f *follower) render() {
+	s := f.s
+	conn := s.Conn
+	var byDir [2][]int
+	for i, a := range s.Arrivals {
+		byDir[a.Dir] = append(byDir[a.Dir], i)
+	}
+	items := append(f.items(smtpparse.ClientToServer, byDir[0]), f.items(smtpparse.ServerToClient, byDir[1])...)
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		for _, sf := range s.Stream(dir).Segments {
+			if sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0 {
+				items = append(items, item{dir: dir, kind: itemControl, frame: sf.Frame, time: sf.Time, flags: sf.Flags, arrival: len(s.Arrivals)})
+			}
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].frame != items[j].frame {
+			return items[i].frame < items[j].frame
+		}
+		if items[i].arrival != items[j].arrival {
+			return items[i].arrival < items[j].arrival
+		}
+		return items[i].start < items[j].start
+	})
+	fmt.Fprintf(f.w, "stream %d: client %s, server %s; %s; frames %d–%d; ended %s\n",
+		conn.Stream, conn.Client(), conn.Server(), handshakeText(conn), conn.FirstFrame, conn.LastFrame, conn.End())
+	fmt.Fprintf(f.w, "C client, S server; [frames] as in Wireshark; ┊ a TCP segment boundary inside a line; times since the first packet\n\n")
+	sensitive := map[int64]*smtpparse.Command{}
+	for _, cmd := range s.Dialogue.Commands {
+		if cmd.Sensitive {
+			sensitive[cmd.Span.Start] = cmd
+		}
+	}
+	var last time.Time
+	for _, it := range items {
+		if !last.IsZero() && it.time.Sub(last) > time.Second {
+			fmt.Fprintf(f.w, "      ··· %.3f s pass ···\n", it.time.Sub(last).Seconds())
+		}
+		if !it.time.IsZero() {
+			last = it.time
+		}
+		switch it.kind {
+		case itemLine:
+			text := f.lineText(it)
+			if cmd := sensitive[it.start]; cmd != nil {
+				text = "<credentials hidden>"
+				if cmd.Verb == "AUTH" {
+					text = "AUTH " + cmd.Mechanism + " <credentials hidden>"
+				}
+			}
+			f.printLine(it, text, "")
+		case itemBody:
+			f.printBody(it)
+		case itemTLS:
+			f.printLine(it, fmt.Sprintf("[TLS: %d bytes encrypted after STARTTLS, not decoded]", it.end-it.start), "")
+		case itemControl:
+			what := "[FIN]"
+			if it.flags&reassembly.FlagRST != 0 {
+				what = "[RST]"
+			}
+			f.printControl(it, what)
+		case itemGap:
+			g, _ := s.Stream(it.dir).GapIn(it.start, it.end)
+			f.printLine(it, fmt.Sprintf("[%d bytes not in the capture: %s, noticed at frame %d]", it.end-it.start, g.Reason, g.Frame), "")
+		}
+	}
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		for _, cf := range s.Stream(dir).Conflicts {
+			fmt.Fprintf(f.w, "\n%s offset %d: frame %d retransmitted different bytes: first %q (frame %d), then %q\n",
+				dirLetter(dir), cf.Offset, cf.SecondFrame, cf.First, cf.FirstFrame, cf.Second)
+		}
+	}
+}
+
+func handshakeText(c *reassembly.Conn) string {
+	if c.Handshake {
+		return "handshake seen"
+	}
+	return "no handshake (capture started mid-connection; client decided by " + c.Role.String() + ")"
+}
+
+func dirLetter(d smtpparse.Direction) string {
+	if d == smtpparse.ClientToServer {
+		return "C"
+	}
+	return "S"
+}
+
+// lineText escapes a line and marks the segment boundaries inside it.
+func (f *follower) lineText(it item) string {
+	raw := f.s.Raw[it.dir]
+	st := f.s.Stream(it.dir)
+	var b strings.Builder
+	pos := it.start
+	for _, bd := range st.Boundaries(it.start, it.end) {
+		b.WriteString(printable(string(raw[pos:bd.Offset]), 0))
+		b.WriteString("┊")
+		pos = bd.Offset
+	}
+	b.WriteString(printable(string(raw[pos:it.end]), 0))
+	text := b.String()
+	if !f.full && len(text) > lineDisplay {
+		text = text[:lineDisplay] + fmt.Sprintf("… (%d bytes; --full shows all)", it.end-it.start)
+	}
+	return text
+}
+
+func (f *follower) printLine(it item, text, mark string) {
+	frames := f.s.Stream(it.dir).Frames(it.start, it.end)
+	if len(frames) == 0 && it.kind == itemGap {
+		frames = []int{it.frame}
+	}
+	fs := make([]string, 0, len(frames))
+	for i, fr := range frames {
+		if i == 3 && len(frames) > 4 {
+			fs = append(fs, "…", strconv.Itoa(frames[len(frames)-1]))
+			break
+		}
+		fs = append(fs, strconv.Itoa(fr))
+	}
+	rel := ""
+	if !it.time.IsZero() {
+		rel = fmt.Sprintf("+%.3fs", it.time.Sub(f.s.Conn.FirstTime).Seconds())
+	}
+	fmt.Fprintf(f.w, "%s%-1s %-12s %9s  %s\n", dirLetter(it.dir), mark, "["+strings.Join(fs, "┊")+"]", rel, text)
+}
+
+func (f *follower) printControl(it item, what string) {
+	fmt.Fprintf(f.w, "%s  %-12s %9s  %s\n", dirLetter(it.dir), "["+strconv.Itoa(it.frame)+"]",
+		fmt.Sprintf("+%.3fs", it.time.Sub(f.s.Conn.FirstTime).Seconds()), what)
+}
+
+// printBody shows message content line by line, shortened unless --full.
+func (f *follower) printBody(it item) {
+	raw := f.s.Raw[it.dir]
+	var lines []item
+	for pos := it.start; pos < it.end; {
+		i := bytes.IndexByte(raw[pos:it.end], '\n')
+		end := it.end
+		if i >= 0 {
+			end = pos + int64(i) + 1
+		}
+		l := it
+		l.start, l.end = pos, end
+		lines = append(lines, l)
+		pos = end
+	}
+	show := func(l item) { f.printLine(l, f.lineText(l), "|") }
+	if f.full || len(lines) <= bodyHead+bodyTail+1 {
+		for _, l := range lines {
+			show(l)
+		}
+		return
+	}
+	for _, l := range lines[:bodyHead] {
+		show(l)
+	}
+	hidden := lines[bodyHead : len(lines)-bodyTail]
+	fmt.Fprintf(f.w, "C|   [… %d lines, %d bytes of message not shown; --full shows them …]\n",
+		len(hidden), hidden[len(hidden)-1].end-hidden[0].start)
+	for _, l := range lines[len(lines)-bodyTail:] {
+		show(l)
+	}
+}

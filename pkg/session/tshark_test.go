@@ -1,0 +1,150 @@
+package session
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+)
+
+// tsharkSMTP is what tshark's SMTP dissector says of one stream.
+type tsharkSMTP struct {
+	commands []string // verbs, upper-cased
+	params   []string // MAIL/RCPT parameters
+	codes    []string // reply codes, one per reply
+}
+
+func runTshark(t *testing.T, tshark, path string) map[int]*tsharkSMTP {
+	t.Helper()
+	out, err := exec.Command(tshark, "-r", path, "-n", "-o", "tcp.desegment_tcp_streams:TRUE",
+		"-Y", "smtp", "-T", "fields", "-E", "separator=/t", "-E", "aggregator=\x1f",
+		"-e", "tcp.stream", "-e", "smtp.req.command", "-e", "smtp.req.parameter", "-e", "smtp.response.code").Output()
+	if err != nil && len(out) == 0 {
+		t.Fatalf("tshark: %v", err)
+	}
+	res := map[int]*tsharkSMTP{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) != 4 {
+			continue
+		}
+		stream, err := strconv.Atoi(f[0])
+		if err != nil {
+			continue
+		}
+		r := res[stream]
+		if r == nil {
+			r = &tsharkSMTP{}
+			res[stream] = r
+		}
+		split := func(s string) []string {
+			if s == "" {
+				return nil
+			}
+			return strings.Split(s, "\x1f")
+		}
+		cmds, params := split(f[1]), split(f[2])
+		for i, c := range cmds {
+			r.commands = append(r.commands, strings.ToUpper(c[:min(4, len(c))]))
+			if i < len(params) && (strings.EqualFold(c, "MAIL") || strings.EqualFold(c, "RCPT")) {
+				r.params = append(r.params, params[i])
+			}
+		}
+		r.codes = append(r.codes, split(f[3])...)
+	}
+	return res
+}
+
+// TestDialoguesAgreeWithTsharkSMTPDissector compares, for every SMTP
+// connection of every bundled and corpus capture, the commands, the MAIL
+// FROM / RCPT TO arguments and the reply codes we extract with those of
+// tshark's SMTP dissector. .ci/run installs tshark.
+func TestDialoguesAgreeWithTsharkSMTPDissector(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed (apt-get install tshark); .ci/run installs it")
+	}
+	for _, path := range testcaps.All() {
+		if testcaps.Broken(path) {
+			continue
+		}
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			want := runTshark(t, tshark, path)
+			c, err := reassembly.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, err = Read(c, Options{Stream: -1, Selection: Selection{Ports: []uint16{25, 465, 587, 2525}}}, func(s *Session) error {
+				w := want[s.Conn.Stream]
+				if w == nil {
+					w = &tsharkSMTP{}
+				}
+				var cmds, params, codes []string
+				for _, cmd := range s.Dialogue.Commands {
+					// tshark shows a verb's first four characters, and an AUTH
+					// continuation line's first four as if they were a verb.
+					verb := cmd.Verb
+					if verb == "" {
+						verb = strings.ToUpper(cmd.Args)
+					}
+					cmds = append(cmds, verb[:min(4, len(verb))])
+					if cmd.Verb == "MAIL" || cmd.Verb == "RCPT" {
+						params = append(params, cmd.Args)
+					}
+				}
+				for _, r := range s.Dialogue.Replies {
+					codes = append(codes, strconv.Itoa(r.Code))
+				}
+				// tshark counts a multi-line reply once per packet it spans.
+				codes, w.codes = collapse(codes), collapse(w.codes)
+				// tshark's dissector works packet by packet: it misses commands
+				// split across segments, BDAT chunks after the first, pipelined
+				// commands after DATA. Everything it does find we must find
+				// too, in the same order.
+				check := func(what string, got, want []string) {
+					if !isSubsequence(want, got) {
+						t.Errorf("stream %d %s:\n ours   %q\n tshark %q", s.Conn.Stream, what, got, want)
+					}
+				}
+				check("commands", cmds, w.commands)
+				check("MAIL/RCPT arguments", params, w.params)
+				check("reply codes", codes, w.codes)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// isSubsequence reports whether every element of sub appears in seq, in order.
+func isSubsequence(sub, seq []string) bool {
+	i := 0
+	for _, s := range seq {
+		if i < len(sub) && sub[i] == s {
+			i++
+		}
+	}
+	return i == len(sub)
+}
+
+// collapse drops consecutive repeats.
+func collapse(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if len(out) == 0 || out[len(out)-1] != v {
+			out = append(out, v)
+		}
+	}
+	return out
+}
