@@ -2,6 +2,7 @@
 // benchmarks use.
 //
 //	go run ./cmd/capgen -o /tmp/gateway.pcap -size 1024 -concurrency 1000
+//	go run ./cmd/capgen -fixtures testdata/pcaps/crafted
 //
 // writes a deterministic 1 GiB capture of a busy mail gateway: thousands of
 // clients, many connections open at once and interleaved, SMTP sessions of
@@ -13,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/smtpcap/smtpcap/internal/capgen"
 )
@@ -26,7 +28,16 @@ func main() {
 	noise := flag.Int("non-smtp", 15, "percent of connections that are not SMTP")
 	seed := flag.Uint64("seed", 1, "random seed")
 	force := flag.Bool("force", false, "overwrite FILE")
+	fixtures := flag.String("fixtures", "", "instead, write the crafted test captures into `DIR` (testdata/pcaps/crafted)")
 	flag.Parse()
+
+	if *fixtures != "" {
+		if err := writeFixtures(*fixtures); err != nil {
+			fmt.Fprintln(os.Stderr, "capgen:", err)
+			os.Exit(2)
+		}
+		return
+	}
 
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if *force {
@@ -54,4 +65,17 @@ func main() {
 		os.Exit(2)
 	}
 	fmt.Printf("%s: %d bytes, %d packets, %d connections\n", *out, size, packets, conns)
+}
+
+func writeFixtures(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range capgen.Fixtures() {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), capgen.BuildFixture(f), 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("%s: %s\n", f.Name, f.About)
+	}
+	return nil
 }

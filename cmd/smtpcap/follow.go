@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
@@ -318,17 +319,37 @@ func (f *follower) lineText(it item) string {
 	st := f.s.Stream(it.dir)
 	var b strings.Builder
 	pos := it.start
+	// text writes raw[pos:to], showing bytes the capture lacks as a note.
+	text := func(to int64) {
+		for pos < to {
+			if g, ok := st.GapIn(pos, pos+1); ok {
+				end := min(g.End, to)
+				fmt.Fprintf(&b, "⟦%d bytes not captured⟧", end-pos)
+				pos = end
+				continue
+			}
+			end := to
+			if g, ok := st.GapIn(pos, to); ok {
+				end = g.Start
+			}
+			b.WriteString(printable(string(raw[pos:end]), 0))
+			pos = end
+		}
+	}
 	for _, bd := range st.Boundaries(it.start, it.end) {
-		b.WriteString(printable(string(raw[pos:bd.Offset]), 0))
+		text(bd.Offset)
 		b.WriteString("┊")
-		pos = bd.Offset
 	}
-	b.WriteString(printable(string(raw[pos:it.end]), 0))
-	text := b.String()
-	if !f.full && len(text) > lineDisplay {
-		text = text[:lineDisplay] + fmt.Sprintf("… (%d bytes; --full shows all)", it.end-it.start)
+	text(it.end)
+	out := b.String()
+	if !f.full && len(out) > lineDisplay {
+		cut := lineDisplay
+		for cut > 0 && !utf8.RuneStart(out[cut]) {
+			cut--
+		}
+		out = out[:cut] + fmt.Sprintf("… (%d bytes; --full shows all)", it.end-it.start)
 	}
-	return text
+	return out
 }
 
 func (f *follower) printLine(it item, text, mark string) {

@@ -114,8 +114,8 @@ func (s *Session) SegmentAt(fromClient bool, offset uint32, payload []byte) {
 	s.Emit(fromClient, s.isn[s.side(fromClient)]+1+offset, ACK|PSH, payload)
 }
 
-// Skip advances one side's sequence number by n bytes never written: a
-// capture gap.
+// Skip advances one side's sequence number by n bytes not written by
+// Send: bytes the capture never saw (a gap), or bytes written with SegmentAt.
 func (s *Session) Skip(fromClient bool, n uint32) { s.next[s.side(fromClient)] += n }
 
 // Sent returns how many payload bytes a side has sent.

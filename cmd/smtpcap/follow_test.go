@@ -1,0 +1,100 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+)
+
+func TestFollowShowsTheSplitCommandWithBothFrames(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "follow", "--stream", "0", testcaps.Path("split-command.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// Frame 8 ends "…>\r\nRC", frame 11 starts "PT TO:<" (testdata/pcaps/README.md).
+	for _, want := range []string{
+		"MAIL FROM:<a@example.org>\\r\\n",
+		"C  [8┊11]",
+		"RC┊PT TO:<b@example.test>\\r\\n",
+		"S  [4]",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestFollowMarksGapsRetransmissionConflictsAndResets(t *testing.T) {
+	cases := []struct {
+		file string
+		want []string
+	}{
+		{"crafted/gap.pcap", []string{"C| [22┊23]", "M┊⟦24 bytes not captured⟧┊ple.org>\\r\\n"}},
+		{"crafted/retrans-conflict.pcap", []string{`C offset 52: frame 15 retransmitted different bytes: first "RCPT TO:<b@example.test>\r\n" (frame 14), then "XXXX TO:<b@example.test>\r\n"`}},
+		{"barelf.pcap", []string{"%%EOF\\n", "··· 3.0", "[RST]"}},
+		{"starttls.pcap", []string{"STARTTLS\\r\\n", "bytes encrypted after STARTTLS, not decoded]"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			code, out, errOut := runCLI(t, nil, "follow", "-s", "0", testcaps.Path(tc.file))
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestFollowShortensBodiesUnlessFull(t *testing.T) {
+	path := testcaps.Path("crafted/middlebox-ack.pcap")
+	_, short, _ := runCLI(t, nil, "follow", "-s", "0", path)
+	_, full, _ := runCLI(t, nil, "follow", "-s", "0", "--full", path)
+	if !strings.Contains(short, "[… 39 lines, 1454 bytes of message not shown; --full shows them …]") {
+		t.Errorf("short output:\n%s", short)
+	}
+	// 7 header and text lines and 40 padding lines, one cut by the segment boundary.
+	if strings.Contains(full, "not shown") || strings.Count(full, "C| ") != 47 || !strings.Contains(full, "C| [22┊23]") {
+		t.Errorf("full output has %d body lines:\n%s", strings.Count(full, "C| "), full)
+	}
+}
+
+func TestFollowRawWritesTheExactBytes(t *testing.T) {
+	path := testcaps.Path("clean.pcap")
+	code, out, errOut := runCLI(t, nil, "follow", "-s", "0", "--raw", "--direction", "client", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// The client's bytes, straight from the capture's payloads.
+	c, err := reassembly.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var want strings.Builder
+	reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, s *reassembly.Segment, _ *reassembly.Packet) error {
+		if s.Src == cn.Client() {
+			want.Write(s.Payload)
+		}
+		return nil
+	})
+	if out != want.String() || len(out) != 300 {
+		t.Errorf("raw client bytes (%d) differ from the capture's (%d)", len(out), want.Len())
+	}
+}
+
+func TestFollowUnknownStreamIsAUsageError(t *testing.T) {
+	code, _, errOut := runCLI(t, nil, "follow", "-s", "9", testcaps.Path("clean.pcap"))
+	if code != 2 || !strings.Contains(errOut, "stream 9: no such SMTP connection in the capture (it has 1 TCP connections, streams 0–0") {
+		t.Errorf("exit %d, %q", code, errOut)
+	}
+	if _, err := os.Stat(testcaps.Path("clean.pcap")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,158 @@
+package capgen
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Fixture is a crafted capture of testdata/pcaps/crafted: a situation real
+// software will not produce on demand.
+type Fixture struct {
+	Name  string // file name
+	About string // what it shows, for the README
+	Build func(w *Writer)
+}
+
+var (
+	fixtureStart  = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	fixtureClient = netip.MustParseAddrPort("192.0.2.10:50555")
+	fixtureServer = netip.MustParseAddrPort("198.51.100.25:25")
+)
+
+func fixtureSession(w *Writer) *Session {
+	return NewSession(w, LinkEthernet, fixtureClient, fixtureServer, fixtureStart, 1_000_000, 5_000_000)
+}
+
+// greet writes the handshake, greeting and an EHLO exchange offering the
+// usual extensions.
+func greet(s *Session) {
+	s.Handshake()
+	s.Server("220 mx.example.test ESMTP\r\n")
+	s.Client("EHLO client.example.org\r\n")
+	s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n250 CHUNKING\r\n")
+}
+
+func envelope(s *Session) {
+	s.Client("MAIL FROM:<a@example.org>\r\n")
+	s.Server("250 OK\r\n")
+	s.Client("RCPT TO:<b@example.test>\r\n")
+	s.Server("250 Accepted\r\n")
+	s.Client("DATA\r\n")
+	s.Server("354 Go ahead\r\n")
+}
+
+func finish(s *Session) {
+	s.Server("250 OK queued\r\n")
+	s.Client("QUIT\r\n")
+	s.Server("221 bye\r\n")
+	s.Close()
+}
+
+const fixtureBody = "From: a@example.org\r\nTo: b@example.test\r\nSubject: crafted\r\nMessage-ID: <crafted@example.org>\r\n\r\nline one\r\nline two\r\n"
+
+// Fixtures returns every crafted capture.
+func Fixtures() []Fixture {
+	return []Fixture{
+		{"ooo-retrans.pcap", "A clean session whose message body arrives in three segments, the third before the second, and the first retransmitted unchanged.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				envelope(s)
+				body := []byte(fixtureBody + ".\r\n")
+				at := s.Sent(true)
+				s.SegmentAt(true, at, body[:40])
+				s.SegmentAt(true, at+80, body[80:])
+				s.SegmentAt(true, at+40, body[40:80])
+				s.SegmentAt(true, at, body[:40])
+				s.Skip(true, uint32(len(body))) // SegmentAt does not count bytes as sent
+				s.Ack(false)
+				finish(s)
+			}},
+		{"retrans-conflict.pcap", "The RCPT command is retransmitted with different bytes (XXXX TO:…): something in the path rewrote it.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				s.Client("MAIL FROM:<a@example.org>\r\n")
+				s.Server("250 OK\r\n")
+				at := s.Sent(true)
+				s.Send(true, []byte("RCPT TO:<b@example.test>\r\n"))
+				s.SegmentAt(true, at, []byte("XXXX TO:<b@example.test>\r\n"))
+				s.Server("250 Accepted\r\n")
+				s.Client("QUIT\r\n")
+				s.Server("221 bye\r\n")
+				s.Close()
+			}},
+		{"gap.pcap", "24 bytes of the message body were acknowledged by the server but are not in the capture.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				envelope(s)
+				s.Send(true, []byte(fixtureBody[:60]))
+				s.Skip(true, 24)
+				s.Send(true, []byte(fixtureBody[84:]+".\r\n"))
+				s.Ack(false)
+				finish(s)
+			}},
+		{"onesided.pcap", "Only the client's packets were captured (asymmetric routing): no replies, no server ACKs.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				s.Emit(true, s.isn[0], SYN, nil)
+				s.next[1]++
+				s.Emit(true, s.next[0], ACK, nil)
+				for _, line := range []string{"EHLO client.example.org\r\n", "MAIL FROM:<a@example.org>\r\n", "RCPT TO:<b@example.test>\r\n", "DATA\r\n", fixtureBody + ".\r\n", "QUIT\r\n"} {
+					s.Send(true, []byte(line))
+				}
+				s.Emit(true, s.next[0], FIN|ACK, nil)
+			}},
+		{"smuggling.pcap", "The body holds <LF>.<LF> followed by MAIL FROM: a lenient receiver would end the message there and run the rest as commands (SMTP smuggling).",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				envelope(s)
+				s.Client(fixtureBody + "\n.\nMAIL FROM:<admin@example.test>\r\nRCPT TO:<victim@example.test>\r\nDATA\r\n\r\nsmuggled\r\n.\r\n")
+				finish(s)
+			}},
+		{"middlebox-ack.pcap", "The client's message body is acknowledged by packets whose TTL (250) and IP IDs differ from the server's own packets (TTL 64): a device in the path terminates TCP.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				s.ServerTTL = 64
+				greet(s)
+				envelope(s)
+				body := []byte(fixtureBody + strings.Repeat("padding line to make the body longer\r\n", 40) + ".\r\n")
+				s.Send(true, body, 1448)
+				// A middlebox acknowledges for the server: other TTL, other IP ID space.
+				s.ServerTTL = 250
+				saved := s.ipid[1]
+				s.ipid[1] = 0x7000
+				s.Ack(false)
+				s.ipid[1] = saved
+				s.ServerTTL = 64
+				s.Pause(15 * time.Second)
+				s.Reset(true)
+			}},
+		{"masked-pix.pcap", "A Cisco PIX/ASA SMTP fixup in the path: EHLO keywords masked (250-XXXXXXXA), the banner starred, and the RCPT command split across two segments with the second one's start masked (RC | XX TO:<…>); the server answers 500 and then a synchronization error.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				s.Handshake()
+				s.Server("220 ****************************2*0***0**0****\r\n")
+				s.Client("EHLO client.example.org\r\n")
+				s.Server("250-mx.example.test\r\n250-XXXXXXXA\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n250 XXXXXXXB\r\n")
+				s.Client("MAIL FROM:<a@example.org>\r\nRC")
+				s.Client("XX TO:<b@example.test>\r\nDATA\r\n")
+				s.Server("250 OK\r\n500 5.5.1 unrecognized command\r\n554 5.5.0 SMTP synchronization error\r\n")
+				s.Client("QUIT\r\n")
+				s.Server("221 bye\r\n")
+				s.Close()
+			}},
+	}
+}
+
+// BuildFixture writes one fixture as a pcap file's bytes.
+func BuildFixture(f Fixture) []byte {
+	var buf bytes.Buffer
+	w := NewWriter(&buf, Format{}, LinkEthernet)
+	f.Build(w)
+	return buf.Bytes()
+}
