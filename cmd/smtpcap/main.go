@@ -45,6 +45,7 @@ func inputFailure(err error) error { return &exitError{code: exitInput, err: err
 // tests can drive the whole CLI.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
+	app.Metadata = map[string]any{"args": args}
 	err := app.Run(args)
 	if err == nil {
 		return exitOK
@@ -79,6 +80,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			splitCommand(),
 			streamsCommand(),
 			followCommand(),
+			analyzeCommand(),
 		},
 	}
 }

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/smtpcap/smtpcap/pkg/findings"
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
+	"github.com/urfave/cli/v2"
+)
+
+func analyzeCommand() *cli.Command {
+	var ids []string
+	for _, e := range findings.Catalog() {
+		ids = append(ids, e.ID)
+	}
+	return &cli.Command{
+		Name:      "analyze",
+		Usage:     "find what went wrong in the SMTP connections of a capture",
+		ArgsUsage: "FILE [FILE…]",
+		Description: `analyze reassembles every SMTP connection, parses its dialogue and runs the detectors: firewall
+fixups that mask or split commands, bare-LF message endings that stall a strict server, binary
+MIME sent with DATA, pipelining errors, middleboxes that ACK for the server, lost connections and
+retried envelopes. Each finding names its stream, frames and byte offsets, with a Wireshark filter.
+
+   smtpcap analyze dump.pcap
+   smtpcap analyze --format markdown -o ticket.md dump.pcap
+   smtpcap analyze --format json --min-severity warning dump.pcap | jq '.findings[].id'
+
+Exit status: 0 when nothing at or above --fail-on was found, 1 when something was, 2 for usage
+or input errors (the report of what could be read is still written).
+
+Finding IDs: ` + strings.Join(ids, ", "),
+		Flags: append(inputFlags(),
+			&cli.StringFlag{Name: "format", Usage: "`FORMAT`: table, json or markdown", Value: "table"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
+			&cli.IntFlag{Name: "stream", Aliases: []string{"s"}, Usage: "analyse only stream `N`", Value: -1},
+			&cli.StringFlag{Name: "min-severity", Usage: "report findings at or above `LEVEL` (info, warning, error)", Value: "info"},
+			&cli.StringSliceFlag{Name: "ignore", Usage: "leave out finding `ID` (repeatable)"},
+			&cli.DurationFlag{Name: "stall-threshold", Usage: "a silence longer than `DURATION` is a stall", Value: 10 * time.Second},
+			&cli.StringFlag{Name: "fail-on", Usage: "exit 1 when a finding at or above `LEVEL` is reported (info, warning, error, never)", Value: "error"},
+		),
+		Action: runAnalyze,
+	}
+}
+
+func runAnalyze(c *cli.Context) error {
+	format := c.String("format")
+	if format != "table" && format != "json" && format != "markdown" {
+		return inputFailure(fmt.Errorf("--format %q: want table, json or markdown", format))
+	}
+	minSev, err := findings.ParseSeverity(c.String("min-severity"))
+	if err != nil {
+		return inputFailure(fmt.Errorf("--min-severity: %w", err))
+	}
+	failOn, never := findings.Error, c.String("fail-on") == "never"
+	if !never {
+		if failOn, err = findings.ParseSeverity(c.String("fail-on")); err != nil {
+			return inputFailure(fmt.Errorf("--fail-on: %w", err))
+		}
+	}
+	known := map[string]bool{}
+	for _, e := range findings.Catalog() {
+		known[e.ID] = true
+	}
+	for _, id := range c.StringSlice("ignore") {
+		if !known[id] {
+			return inputFailure(fmt.Errorf("--ignore %q: no such finding (see smtpcap analyze --help)", id))
+		}
+	}
+	names, err := inputNames(c)
+	if err != nil {
+		return inputFailure(err)
+	}
+	sel, err := newSelection(c)
+	if err != nil {
+		return inputFailure(err)
+	}
+	out := c.App.Writer
+	if path := c.String("output"); path != "" && path != "-" {
+		for _, in := range names {
+			if sameFile(in, path) {
+				return inputFailure(fmt.Errorf("-o %s: that is an input capture; refusing to overwrite it", path))
+			}
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return inputFailure(err)
+		}
+		defer f.Close()
+		out = f
+	}
+	capture, err := reassembly.OpenFrom(c.App.Reader, names...)
+	if err != nil {
+		return inputFailure(err)
+	}
+	defer capture.Close()
+	an := findings.NewAnalyzer(findings.Options{StallThreshold: c.Duration("stall-threshold")})
+	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream")}, func(s *session.Session) error {
+		an.Add(s)
+		return nil
+	})
+	if err != nil {
+		return inputFailure(err)
+	}
+	report := an.Report(names)
+	report.Version = version
+	if args, ok := c.App.Metadata["args"].([]string); ok {
+		report.Command = strings.Join(args, " ")
+	}
+	errs, warnings := res.Stats.Problems(capture.Inputs)
+	for _, e := range append(capture.Errors(), errs...) {
+		report.Warnings = append(report.Warnings, e.Error())
+	}
+	for _, w := range warnings {
+		report.Warnings = append(report.Warnings, w.Error())
+	}
+	report.Filter(minSev, c.StringSlice("ignore"))
+	if err := writeReport(out, report, format, out == c.App.Writer && isTerminal(out)); err != nil {
+		return err
+	}
+	if perr := reportProblems(c.App.ErrWriter, capture, &res.Stats); perr != nil {
+		return perr
+	}
+	if worst, any := report.Worst(); any && !never && worst >= failOn {
+		return &exitError{code: exitFindings, err: fmt.Errorf("")}
+	}
+	return nil
+}
+
+func writeReport(w io.Writer, r *findings.Report, format string, color bool) error {
+	switch format {
+	case "json":
+		return findings.WriteJSON(w, r)
+	case "markdown":
+		return findings.WriteMarkdown(w, r)
+	}
+	return findings.WriteTable(w, r, color)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// sameFile reports whether two paths name the same existing file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return filepath.Clean(a) == filepath.Clean(b)
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}

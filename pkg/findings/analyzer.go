@@ -1,0 +1,376 @@
+package findings
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
+	"github.com/smtpcap/smtpcap/pkg/smtpparse"
+)
+
+// Options tunes the detectors.
+type Options struct {
+	StallThreshold time.Duration // a wait longer than this is a stall (default 10 s)
+}
+
+// detector finds one kind of problem in one session.
+type detector func(b builder, opts Options) []Finding
+
+// detectors lists every per-session detector, in the order their findings
+// are reported within a stream.
+func detectors() []detector {
+	return []detector{
+		detectCaptureLoss,
+		detectOneSided,
+		detectMaskedCommands,
+		detectMaskedEHLO,
+		detectSplitCommands,
+		detectMiddleboxACK,
+		detectRetransmissionConflicts,
+		detectPipelining,
+		detectSyncErrors,
+		detectUnanswered,
+		detectRepliesWithoutCommand,
+		detectMalformed,
+		detectRejected,
+		detectContent,
+		detectSize,
+		detectStalls,
+		detectLostMidTransaction,
+		detectTLS,
+	}
+}
+
+// Connection summarises one analysed SMTP connection for the report.
+type Connection struct {
+	Stream       int       `json:"stream"`
+	Client       string    `json:"client"`
+	Server       string    `json:"server"`
+	First        time.Time `json:"first"`
+	Last         time.Time `json:"last"`
+	Packets      int       `json:"packets"`
+	End          string    `json:"end"`
+	Handshake    bool      `json:"handshake"`
+	Helo         string    `json:"helo,omitempty"`
+	Transactions int       `json:"transactions"`
+	Delivered    int       `json:"delivered"` // transactions whose final reply was 2xx
+	TLS          bool      `json:"tls"`
+	Findings     int       `json:"findings"`
+	Worst        string    `json:"worst,omitempty"` // most severe finding's severity
+	Diagnosis    string    `json:"diagnosis,omitempty"`
+}
+
+// attempt is one delivery attempt, for spotting retries across connections.
+type attempt struct {
+	stream  int
+	frames  []int
+	time    time.Time
+	ok      bool
+	summary string
+}
+
+// Analyzer runs the detectors over sessions one by one and builds a Report.
+type Analyzer struct {
+	opts      Options
+	detectors []detector
+	conns     []Connection
+	findings  []Finding
+	attempts  map[string][]attempt
+	keys      []string // attempt keys in first-seen order
+}
+
+// NewAnalyzer returns an analyzer.
+func NewAnalyzer(opts Options) *Analyzer {
+	if opts.StallThreshold <= 0 {
+		opts.StallThreshold = 10 * time.Second
+	}
+	return &Analyzer{opts: opts, detectors: detectors(), attempts: map[string][]attempt{}}
+}
+
+// Add analyses one session. Sessions should come in stream order.
+func (a *Analyzer) Add(s *session.Session) {
+	b := builder{s: s}
+	var found []Finding
+	for _, d := range a.detectors {
+		found = append(found, capRepeats(d(b, a.opts))...)
+	}
+	for i := range found {
+		f := &found[i]
+		if f.Filter == "" {
+			f.Filter = filterFor(f.Stream, f.Frames)
+		}
+		e := lookup(f.ID)
+		if f.Explanation == "" {
+			f.Explanation = e.Explanation
+		}
+		if f.Remedy == "" {
+			f.Remedy = e.Remedy
+		}
+	}
+	a.findings = append(a.findings, found...)
+	a.conns = append(a.conns, summarize(s, found))
+	a.noteAttempts(s)
+}
+
+// maxRepeats is how many findings of one ID a stream reports in full; a
+// desynchronised dialogue would otherwise bury the cause under its echoes.
+const maxRepeats = 3
+
+// capRepeats keeps the first maxRepeats findings of each ID and notes how
+// many more there were on the last one kept.
+func capRepeats(found []Finding) []Finding {
+	count := map[string]int{}
+	for _, f := range found {
+		count[f.ID]++
+	}
+	kept := found[:0]
+	seen := map[string]int{}
+	for _, f := range found {
+		seen[f.ID]++
+		switch n := seen[f.ID]; {
+		case n < maxRepeats:
+			kept = append(kept, f)
+		case n == maxRepeats:
+			if more := count[f.ID] - maxRepeats; more > 0 {
+				f.Summary += fmt.Sprintf(" (and %d more like it in this stream)", more)
+			}
+			kept = append(kept, f)
+		}
+	}
+	return kept
+}
+
+func summarize(s *session.Session, found []Finding) Connection {
+	c, d := s.Conn, s.Dialogue
+	conn := Connection{
+		Stream: c.Stream, Client: c.Client().String(), Server: c.Server().String(),
+		First: c.FirstTime, Last: c.LastTime,
+		Packets: c.Packets(reassembly.ClientToServer) + c.Packets(reassembly.ServerToClient),
+		End:     c.End().String(), Handshake: c.Handshake, TLS: d.TLS != nil,
+		Transactions: len(d.Transactions), Findings: len(found),
+	}
+	if d.Hello != nil {
+		conn.Helo = escape([]byte(d.Hello.Args))
+	}
+	for _, tx := range d.Transactions {
+		if tx.FinalReply != nil && tx.FinalReply.Code/100 == 2 {
+			conn.Delivered++
+		}
+	}
+	worst := -1
+	for _, f := range found {
+		worst = max(worst, int(f.Severity))
+	}
+	if worst >= 0 {
+		conn.Worst = Severity(worst).String()
+	}
+	conn.Diagnosis = diagnose(found)
+	return conn
+}
+
+// noteAttempts records each transaction's envelope, to find retries.
+func (a *Analyzer) noteAttempts(s *session.Session) {
+	for _, tx := range s.Dialogue.Transactions {
+		if tx.Mail == nil || len(tx.Rcpts) == 0 {
+			continue
+		}
+		rcpts := make([]string, 0, len(tx.Rcpts))
+		for _, r := range tx.Rcpts {
+			rcpts = append(rcpts, strings.ToLower(r.Path))
+		}
+		sort.Strings(rcpts)
+		key := strings.ToLower(tx.Mail.Path) + " → " + strings.Join(rcpts, ", ")
+		if size := tx.Mail.Params["SIZE"]; size != "" {
+			key += " SIZE=" + size
+		} else if tx.Body != nil && tx.Body.MessageID != "" {
+			key += " " + tx.Body.MessageID
+		}
+		ok := tx.FinalReply != nil && tx.FinalReply.Code/100 == 2
+		at := attempt{stream: s.Conn.Stream, frames: s.Frames(tx.Mail.Span), time: tx.Mail.Time, ok: ok}
+		if _, seen := a.attempts[key]; !seen {
+			a.keys = append(a.keys, key)
+		}
+		a.attempts[key] = append(a.attempts[key], at)
+	}
+}
+
+// retryLoops reports envelopes attempted in several connections without a
+// 2xx final reply.
+func (a *Analyzer) retryLoops() []Finding {
+	var out []Finding
+	for _, key := range a.keys {
+		list := a.attempts[key]
+		var failed []attempt
+		for _, at := range list {
+			if !at.ok {
+				failed = append(failed, at)
+			}
+		}
+		streams := map[int]bool{}
+		for _, at := range failed {
+			streams[at.stream] = true
+		}
+		if len(streams) < 2 {
+			continue
+		}
+		var ids, frames []int
+		for _, at := range failed {
+			if !slices.Contains(ids, at.stream) {
+				ids = append(ids, at.stream)
+			}
+			frames = append(frames, at.frames...)
+		}
+		sev := Warning
+		if len(ids) >= 3 {
+			sev = Error
+		}
+		delivered := ""
+		for _, at := range list {
+			if at.ok {
+				delivered = fmt.Sprintf("; it was finally accepted in stream %d", at.stream)
+			}
+		}
+		e := lookup("retry-loop")
+		parts := make([]string, len(ids))
+		for i, id := range ids {
+			parts[i] = fmt.Sprintf("tcp.stream eq %d", id)
+		}
+		out = append(out, Finding{
+			ID: "retry-loop", Severity: sev, Stream: ids[0], Streams: ids, Phase: PhaseEnvelope,
+			Frames: frames, Offset: -1, Time: failed[0].time,
+			Summary:     fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s%s", key, len(ids), joinInts(ids, ", "), delivered),
+			Explanation: e.Explanation, Remedy: e.Remedy,
+			Filter: strings.Join(parts, " || "),
+		})
+	}
+	return out
+}
+
+// Report returns what the analyzer found. inputs names the capture files.
+func (a *Analyzer) Report(inputs []string) *Report {
+	findings := append(slices.Clone(a.findings), a.retryLoops()...)
+	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Stream < findings[j].Stream })
+	r := &Report{Schema: Schema, Files: inputs, Connections: a.conns, Findings: findings}
+	if r.Connections == nil {
+		r.Connections = []Connection{}
+	}
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	// A retry loop belongs to the diagnosis of every stream it names.
+	for _, f := range findings {
+		if f.ID != "retry-loop" {
+			continue
+		}
+		for i := range r.Connections {
+			if slices.Contains(f.Streams, r.Connections[i].Stream) {
+				r.Connections[i].Diagnosis = strings.TrimSpace(r.Connections[i].Diagnosis +
+					fmt.Sprintf(" The same envelope was tried in streams %s.", joinInts(f.Streams, ", ")))
+			}
+		}
+	}
+	r.count()
+	return r
+}
+
+// Schema names the version of the JSON report.
+const Schema = "smtpcap/1"
+
+// Report is everything analyze found in a capture.
+type Report struct {
+	Schema      string       `json:"schema"`
+	Version     string       `json:"version,omitempty"` // smtpcap version that wrote it
+	Command     string       `json:"command,omitempty"` // command line that produced it
+	Files       []string     `json:"files"`
+	Connections []Connection `json:"connections"`
+	Findings    []Finding    `json:"findings"`
+	Counts      []Count      `json:"counts"`
+	Warnings    []string     `json:"input_warnings,omitempty"` // problems reading the capture
+}
+
+// Count is how often one finding ID occurred and where.
+type Count struct {
+	ID       string   `json:"id"`
+	Severity Severity `json:"severity"`
+	N        int      `json:"count"`
+	Streams  []int    `json:"streams"`
+}
+
+func (r *Report) count() {
+	byID := map[string]*Count{}
+	var order []string
+	for _, f := range r.Findings {
+		c := byID[f.ID]
+		if c == nil {
+			c = &Count{ID: f.ID, Severity: f.Severity}
+			byID[f.ID] = c
+			order = append(order, f.ID)
+		}
+		c.N++
+		c.Severity = max(c.Severity, f.Severity)
+		if !slices.Contains(c.Streams, f.Stream) {
+			c.Streams = append(c.Streams, f.Stream)
+		}
+	}
+	r.Counts = []Count{}
+	for _, id := range order {
+		r.Counts = append(r.Counts, *byID[id])
+	}
+	sort.SliceStable(r.Counts, func(i, j int) bool {
+		if r.Counts[i].Severity != r.Counts[j].Severity {
+			return r.Counts[i].Severity > r.Counts[j].Severity
+		}
+		return r.Counts[i].ID < r.Counts[j].ID
+	})
+}
+
+// Filter keeps the findings at or above min whose IDs are not ignored,
+// and recounts.
+func (r *Report) Filter(min Severity, ignore []string) {
+	kept := r.Findings[:0]
+	for _, f := range r.Findings {
+		if f.Severity >= min && !slices.Contains(ignore, f.ID) {
+			kept = append(kept, f)
+		}
+	}
+	r.Findings = kept
+	r.count()
+}
+
+// Worst returns the highest severity found, and false when nothing was found.
+func (r *Report) Worst() (Severity, bool) {
+	if len(r.Findings) == 0 {
+		return Info, false
+	}
+	w := Info
+	for _, f := range r.Findings {
+		w = max(w, f.Severity)
+	}
+	return w, true
+}
+
+// phaseOf says which phase a command belongs to.
+func phaseOf(c *smtpparse.Command) Phase {
+	if c == nil {
+		return PhaseConnection
+	}
+	switch c.Verb {
+	case "EHLO", "HELO":
+		return PhaseHelo
+	case "MAIL", "RCPT", "RSET":
+		return PhaseEnvelope
+	case "DATA":
+		return PhaseData
+	case "BDAT":
+		return PhaseBDAT
+	case "QUIT":
+		return PhaseQuit
+	case "STARTTLS":
+		return PhaseTLS
+	}
+	return PhaseEnvelope
+}

@@ -1,0 +1,804 @@
+package findings
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/smtpparse"
+)
+
+// ---- capture loss ----
+
+func detectCaptureLoss(b builder, _ Options) []Finding {
+	var out []Finding
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		st := b.s.Stream(dir)
+		if st == nil {
+			continue
+		}
+		var lost, cut []reassembly.Gap
+		for _, g := range st.Gaps {
+			if g.Reason == reassembly.GapSnaplen {
+				cut = append(cut, g)
+			} else {
+				lost = append(lost, g)
+			}
+		}
+		for _, g := range lost {
+			f := b.conn("capture-gap", Warning, phaseAtOffset(b, dir, g.Start), []int{g.Frame}, timeOfFrame(b, g.Frame),
+				fmt.Sprintf("%d bytes of the %s's stream at offset %d are not in the capture (%s; noticed at frame %d)", g.End-g.Start, dir, g.Start, g.Reason, g.Frame))
+			f.Direction, f.Offset = dir.String(), g.Start
+			out = append(out, f)
+		}
+		if len(cut) > 0 {
+			var n int64
+			var frames []int
+			for _, g := range cut {
+				n += g.End - g.Start
+				frames = append(frames, g.Frame)
+			}
+			f := b.conn("snaplen-truncated", Warning, PhaseConnection, frames, timeOfFrame(b, frames[0]),
+				fmt.Sprintf("the snaplen cut %d of the %s's bytes from %d packets (first: frame %d); capture with -s 0", n, dir, len(cut), frames[0]))
+			f.Direction, f.Offset = dir.String(), cut[0].Start
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func timeOfFrame(b builder, frame int) time.Time {
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		if st := b.s.Stream(dir); st != nil {
+			i := sort.Search(len(st.Segments), func(i int) bool { return st.Segments[i].Frame >= frame })
+			if i < len(st.Segments) && st.Segments[i].Frame == frame {
+				return st.Segments[i].Time
+			}
+		}
+	}
+	return b.s.Conn.FirstTime
+}
+
+// phaseAtOffset guesses the phase of a byte offset from the transactions.
+func phaseAtOffset(b builder, dir smtpparse.Direction, off int64) Phase {
+	if dir != smtpparse.ClientToServer {
+		return PhaseConnection
+	}
+	for _, tx := range b.s.Dialogue.Transactions {
+		if tx.Body != nil && off >= tx.Body.Span.Start && off <= tx.Body.Span.End {
+			if tx.Data != nil {
+				return PhaseData
+			}
+			return PhaseBDAT
+		}
+	}
+	return PhaseEnvelope
+}
+
+// ---- middleboxes ----
+
+func detectMaskedCommands(b builder, _ Options) []Finding {
+	var out []Finding
+	for _, c := range b.s.Dialogue.Commands {
+		after, split := maskedAfterSplit(b, c)
+		if !c.Masked && !split {
+			continue
+		}
+		sev := Error
+		f := b.at("pix-masked-command", sev, phaseOf(c), c.Span, c.Time,
+			fmt.Sprintf("the client's command reached the server as %q: a firewall SMTP fixup replaced the verb with X's", clip(c.Verb+" "+c.Args, 60)))
+		if split {
+			f.Summary = fmt.Sprintf("the command %q was split across TCP segments and the part in frame %d starts with X's: a firewall SMTP fixup inspecting each segment alone masked it as if it were a new command",
+				clip(c.Verb+" "+c.Args, 60), after)
+		}
+		if c.Reply != nil {
+			f.Summary += fmt.Sprintf("; the server answered %d", c.Reply.Code)
+			f.Frames = appendUnique(f.Frames, b.s.Frames(c.Reply.Span)...)
+		}
+		out = append(out, f)
+	}
+	for _, r := range b.s.Dialogue.Replies {
+		for _, line := range r.Lines {
+			if masked := maskedWord.FindString(line); masked != "" && r.Code >= 500 {
+				out = append(out, b.at("pix-masked-command", Error, phaseOf(r.Command), r.Span, r.Time,
+					fmt.Sprintf("the server's %d reply quotes a masked command %q", r.Code, masked)))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// maskedAfterSplit reports whether a command was split across segments and
+// the part after a boundary starts with X's (…\r\nRC | XX TO:<…>): what a
+// fixup that inspects each segment alone does. It returns the later frame.
+func maskedAfterSplit(b builder, c *smtpparse.Command) (int, bool) {
+	if c.Sensitive {
+		return 0, false
+	}
+	for _, bd := range b.s.Boundaries(c.Span) {
+		at := bd.Offset - c.Span.Start
+		if bd.After != 0 && at+2 <= int64(len(c.Line)) && c.Line[at] == 'X' && c.Line[at+1] == 'X' {
+			return bd.After, true
+		}
+	}
+	return 0, false
+}
+
+var (
+	// maskedWord is a command or keyword a PIX/ASA fixup replaced with X's.
+	maskedWord = regexp.MustCompile(`\bX{4,}[A-Z0-9]?\b`)
+	// maskedKeyword is an EHLO keyword a fixup masked: X's and at most one
+	// last character kept (250-XXXXXXXA).
+	maskedKeyword = regexp.MustCompile(`^X{3,}[A-Z0-9]?$`)
+	// maskedBanner is a greeting a PIX/ASA fixup starred out.
+	maskedBanner = regexp.MustCompile(`\*{6,}`)
+)
+
+func detectMaskedEHLO(b builder, _ Options) []Finding {
+	d := b.s.Dialogue
+	var out []Finding
+	if g := d.Greeting; g != nil && len(g.Lines) > 0 && maskedBanner.MatchString(g.Lines[0]) {
+		out = append(out, b.at("pix-masked-ehlo", Warning, PhaseGreeting, g.Span, g.Time,
+			fmt.Sprintf("the greeting banner is starred out (%q): a Cisco PIX/ASA SMTP fixup (\"mailguard\") is between client and server", clip(g.Lines[0], 50))))
+	}
+	if d.Hello == nil || d.Hello.Reply == nil {
+		return out
+	}
+	r := d.Hello.Reply
+	var masked []string
+	for _, line := range d.Extensions.Lines {
+		word, _, _ := strings.Cut(line, " ")
+		if maskedKeyword.MatchString(word) {
+			masked = append(masked, word)
+		}
+	}
+	if len(masked) > 0 {
+		out = append(out, b.at("pix-masked-ehlo", Warning, PhaseHelo, r.Span, r.Time,
+			fmt.Sprintf("the EHLO reply lists masked keywords %s: a firewall SMTP fixup hides extensions it does not know (the client cannot use them)", strings.Join(masked, ", "))))
+	}
+	return out
+}
+
+func detectSplitCommands(b builder, _ Options) []Finding {
+	var out []Finding
+	syncError := slices.ContainsFunc(b.s.Dialogue.Replies, isSyncError)
+	for _, c := range b.s.Dialogue.Commands {
+		bounds := b.s.Boundaries(c.Span)
+		var real []reassembly.Boundary
+		for _, bd := range bounds {
+			if bd.Before != 0 && bd.After != 0 {
+				real = append(real, bd)
+			}
+		}
+		if len(real) == 0 || c.Sensitive {
+			continue
+		}
+		sev := Info
+		why := ""
+		switch {
+		case c.Masked:
+			sev, why = Error, "; the part after the split was masked"
+		case c.Reply != nil && c.Reply.Code >= 500:
+			sev, why = Error, fmt.Sprintf("; the server rejected it with %d", c.Reply.Code)
+		case syncError:
+			sev, why = Error, "; the server later reported a synchronization error"
+		case !c.Known:
+			sev, why = Error, "; the server received an unknown verb"
+		}
+		bd := real[0]
+		split := bd.Offset - c.Span.Start
+		f := b.at("command-split-across-segments", sev, phaseOf(c), c.Span, c.Time,
+			fmt.Sprintf("the command %q was carried by %d TCP segments: frame %d ends after %d bytes (%q), frame %d carries the rest%s",
+				clip(c.Verb+" "+c.Args, 50), len(real)+1, bd.Before, split, clip(string(c.Line[:min(int(split), len(c.Line))]), 20), bd.After, why))
+		out = append(out, f)
+	}
+	return out
+}
+
+func isSyncError(r *smtpparse.Reply) bool {
+	if r.Code < 400 {
+		return false
+	}
+	text := strings.ToLower(strings.Join(r.Lines, " "))
+	return strings.Contains(text, "synchroni") || strings.Contains(text, "pipelin") || strings.Contains(text, "improper command")
+}
+
+func detectMiddleboxACK(b builder, _ Options) []Finding {
+	var out []Finding
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		peer := b.s.Stream(1 - dir)
+		if peer == nil {
+			continue
+		}
+		// The peer's own data packets tell its TTL.
+		ttls := map[uint8]int{}
+		for _, sf := range peer.Segments {
+			if sf.Length > 0 {
+				ttls[sf.TTL]++
+			}
+		}
+		if len(ttls) != 1 {
+			continue // no data, or the peer's own TTL varies: nothing to compare with
+		}
+		var own uint8
+		for t := range ttls {
+			own = t
+		}
+		var odd []reassembly.SegmentFact
+		for _, sf := range peer.Segments {
+			if sf.Length == 0 && sf.Flags&reassembly.FlagSYN == 0 && absDiff(sf.TTL, own) > 1 {
+				odd = append(odd, sf)
+			}
+		}
+		if len(odd) == 0 {
+			continue
+		}
+		peerName := (1 - dir).String()
+		frames := make([]int, 0, len(odd))
+		for _, sf := range odd {
+			frames = append(frames, sf.Frame)
+		}
+		what := "ACKs"
+		if slices.ContainsFunc(odd, func(sf reassembly.SegmentFact) bool { return sf.Flags&reassembly.FlagRST != 0 }) {
+			what = "ACKs or RSTs"
+		}
+		f := b.conn("middlebox-ack", Warning, PhaseConnection, frames, odd[0].Time,
+			fmt.Sprintf("%s for the %s's data (%d packets, first: frame %d) carry TTL %d, but the %s's own data packets carry TTL %d: a device in the path answers for the %s",
+				what, dir, len(odd), odd[0].Frame, odd[0].TTL, peerName, own, peerName))
+		f.Direction = peerName
+		out = append(out, f)
+	}
+	return out
+}
+
+func absDiff(a, b uint8) uint8 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+func detectRetransmissionConflicts(b builder, _ Options) []Finding {
+	var out []Finding
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		st := b.s.Stream(dir)
+		if st == nil {
+			continue
+		}
+		for _, cf := range st.Conflicts {
+			f := b.conn("retransmission-conflict", Error, phaseAtOffset(b, dir, cf.Offset), []int{cf.FirstFrame, cf.SecondFrame}, timeOfFrame(b, cf.SecondFrame),
+				fmt.Sprintf("frame %d retransmits %s bytes at offset %d with different content than frame %d: %q became %q",
+					cf.SecondFrame, dir, cf.Offset, cf.FirstFrame, clip(escape(cf.First), 30), clip(escape(cf.Second), 30)))
+			f.Direction, f.Offset = dir.String(), cf.Offset
+			f.Evidence = fmt.Sprintf("frame %d: %s\nframe %d: %s", cf.FirstFrame, escape(cf.First), cf.SecondFrame, escape(cf.Second))
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ---- pipelining ----
+
+func detectPipelining(b builder, _ Options) []Finding {
+	d := b.s.Dialogue
+	var out []Finding
+	offered := d.Extensions.Has("PIPELINING") && d.Hello != nil && d.Hello.Verb == "EHLO"
+	reported := false
+	for i, c := range d.Commands {
+		if c.Pipelined && !offered && !reported && c.Verb != "" {
+			why := "the server did not offer PIPELINING"
+			if d.Hello != nil && d.Hello.Verb == "HELO" {
+				why = "the client greeted with HELO, which allows no extensions"
+			}
+			f := b.at("pipelining-not-offered", Warning, phaseOf(c), c.Span, c.Time,
+				fmt.Sprintf("the client sent %s before the reply to the previous command, but %s", clip(c.Verb, 10), why))
+			if slices.ContainsFunc(d.Replies, isSyncError) {
+				f.Severity = Error
+			}
+			if slices.ContainsFunc(d.Extensions.Lines, func(l string) bool { w, _, _ := strings.Cut(l, " "); return maskedKeyword.MatchString(w) }) {
+				f.Summary += " (its EHLO reply has masked keywords: a firewall may have hidden PIPELINING from the client)"
+			}
+			out = append(out, f)
+			reported = true
+		}
+		if !c.EndsGroup() || i+1 >= len(d.Commands) {
+			continue
+		}
+		next := d.Commands[i+1]
+		if next.Verb == "" || !next.Pipelined {
+			continue
+		}
+		if c.Reply == nil || next.Order < c.Reply.EndOrder {
+			f := b.at("pipelining-bad-sequence", Warning, phaseOf(c), next.Span, next.Time,
+				fmt.Sprintf("%s must end a pipelined group (RFC 2920), but the client sent %s before its reply", clip(c.Verb, 10), clip(next.Verb, 10)))
+			f.Frames = appendUnique(b.s.Frames(c.Span), f.Frames...)
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func detectSyncErrors(b builder, _ Options) []Finding {
+	var out []Finding
+	for _, r := range b.s.Dialogue.Replies {
+		if isSyncError(r) {
+			out = append(out, b.at("sync-error-reply", Error, phaseOf(r.Command), r.Span, r.Time,
+				fmt.Sprintf("the server reported a synchronization/pipelining error: %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80))))
+		}
+	}
+	return out
+}
+
+func detectUnanswered(b builder, _ Options) []Finding {
+	d := b.s.Dialogue
+	srv := b.s.Stream(smtpparse.ServerToClient)
+	if srv == nil || srv.Next == 0 || d.TLS != nil {
+		return nil // a one-sided capture, or nothing to wait for
+	}
+	var out []Finding
+	for _, c := range d.Commands {
+		if c.Reply != nil || c.Sensitive || c.Verb == "" {
+			continue
+		}
+		sev := Warning
+		if c.Verb == "QUIT" {
+			sev = Info
+		}
+		out = append(out, b.at("unanswered-command", sev, phaseOf(c), c.Span, c.Time,
+			fmt.Sprintf("the server never answered %q (connection ended: %s)", clip(c.Verb+" "+c.Args, 50), b.s.Conn.End())))
+	}
+	return out
+}
+
+func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
+	d := b.s.Dialogue
+	var out []Finding
+	for _, r := range d.Replies {
+		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 {
+			continue
+		}
+		sev := Warning
+		if r.Code == 421 {
+			sev = Info // a server may close with 421 at any time
+		}
+		out = append(out, b.at("reply-without-command", sev, PhaseConnection, r.Span, r.Time,
+			fmt.Sprintf("the server sent %d %q with no command waiting for it", r.Code, clip(strings.Join(r.Lines, " "), 60))))
+	}
+	return out
+}
+
+func detectMalformed(b builder, _ Options) []Finding {
+	d := b.s.Dialogue
+	var out []Finding
+	for _, c := range d.Commands {
+		if _, split := maskedAfterSplit(b, c); len(c.Problems) == 0 || c.Masked || c.Gap || split {
+			continue
+		}
+		var problems []string
+		sev := Info
+		for _, p := range c.Problems {
+			if strings.Contains(p, "assumed") || strings.Contains(p, "guessed") {
+				continue // the parser's guess where replies are missing, not the client's fault
+			}
+			problems = append(problems, p)
+			// A space after "MAIL FROM:" breaks RFC 5321 but nearly every
+			// server accepts it: worth knowing, not a warning.
+			if !strings.Contains(p, "space after colon") {
+				sev = Warning
+			}
+		}
+		if len(problems) == 0 {
+			continue
+		}
+		out = append(out, b.at("malformed-command", sev, phaseOf(c), c.Span, c.Time,
+			fmt.Sprintf("malformed command %q: %s", clip(c.Verb+" "+c.Args, 50), strings.Join(problems, "; "))))
+	}
+	for _, r := range d.Replies {
+		if len(r.Problems) == 0 || r.Gap {
+			continue
+		}
+		out = append(out, b.at("malformed-reply", Warning, phaseOf(r.Command), r.Span, r.Time,
+			fmt.Sprintf("malformed reply: %s", strings.Join(r.Problems, "; "))))
+	}
+	return out
+}
+
+func detectRejected(b builder, _ Options) []Finding {
+	var out []Finding
+	for _, c := range b.s.Dialogue.Commands {
+		r := c.Reply
+		if r == nil || r.Code < 500 || r.Code > 599 || c.Masked || isSyncError(r) {
+			continue
+		}
+		f := b.at("command-rejected", Info, phaseOf(c), r.Span, r.Time,
+			fmt.Sprintf("%s was rejected: %d %s", clip(c.Verb+" "+c.Args, 50), r.Code, clip(strings.Join(r.Lines, " "), 80)))
+		f.Frames = appendUnique(b.s.Frames(c.Span), f.Frames...)
+		out = append(out, f)
+	}
+	for _, tx := range b.s.Dialogue.Transactions {
+		if r := tx.FinalReply; r != nil && r.Code >= 500 {
+			out = append(out, b.at("command-rejected", Info, PhaseAfterData, r.Span, r.Time,
+				fmt.Sprintf("the message was rejected after its content: %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80))))
+		}
+	}
+	return out
+}
+
+// ---- message content ----
+
+func detectContent(b builder, _ Options) []Finding {
+	d := b.s.Dialogue
+	var out []Finding
+	for _, tx := range d.Transactions {
+		body := tx.Body
+		var verb *smtpparse.Command
+		if tx.Data != nil {
+			verb = tx.Data
+		} else if len(tx.Chunks) > 0 {
+			verb = tx.Chunks[0].Command
+		}
+		phase := PhaseData
+		if tx.Data == nil {
+			phase = PhaseBDAT
+		}
+		bodyParam := ""
+		if tx.Mail != nil {
+			bodyParam = strings.ToUpper(tx.Mail.Params["BODY"])
+		}
+		if len(tx.Chunks) > 0 && !d.Extensions.Has("CHUNKING") {
+			c := tx.Chunks[0].Command
+			out = append(out, b.at("bdat-not-offered", Error, PhaseBDAT, c.Span, c.Time,
+				"the client used BDAT, but the server did not offer CHUNKING"))
+		}
+		if bodyParam == "BINARYMIME" && !d.Extensions.Has("BINARYMIME") {
+			out = append(out, b.at("binarymime-not-offered", Error, PhaseEnvelope, tx.Mail.Span, tx.Mail.Time,
+				"the client declared BODY=BINARYMIME, but the server did not offer BINARYMIME"))
+		}
+		if tx.Data != nil && (bodyParam == "BINARYMIME" || (body != nil && body.TransferEncoding == "binary")) {
+			what := "Content-Transfer-Encoding: binary"
+			if bodyParam == "BINARYMIME" {
+				what = "BODY=BINARYMIME"
+			}
+			out = append(out, b.at("binary-via-data", Error, PhaseData, tx.Data.Span, tx.Data.Time,
+				fmt.Sprintf("binary content (%s) was sent with DATA; binary MIME must go with BDAT (RFC 3030)", what)))
+		}
+		if body == nil {
+			continue
+		}
+		at := func(off int64) smtpparse.Span {
+			return smtpparse.Span{Dir: smtpparse.ClientToServer, Start: off, End: off + 1}
+		}
+		if tx.Data != nil && !body.Complete {
+			if n := len(body.Lenient); n > 0 && body.Lenient[n-1].Seq == "\n.\r\n" && tailIsTerminator(body.Lenient[n-1], body) {
+				e := body.Lenient[n-1]
+				f := b.at("data-terminator-not-at-line-start", Error, PhaseData, e.At, verb.Time,
+					fmt.Sprintf("the message ends with <LF>.<CRLF> at offset %d: the last line has a bare LF, so a strict server never sees <CRLF>.<CRLF> and keeps waiting", e.At.Start))
+				f.Evidence = tailEvidence(b, body, e)
+				out = append(out, f)
+			}
+		}
+		for i, e := range body.Lenient {
+			if tx.Data != nil && !body.Complete && i == len(body.Lenient)-1 && e.Seq == "\n.\r\n" && tailIsTerminator(e, body) {
+				continue
+			}
+			sev := Warning
+			after := "nothing that looks like a command"
+			if e.CommandsAfter {
+				sev = Error
+				after = fmt.Sprintf("SMTP commands (%q)", clip(escape(e.After), 40))
+			}
+			f := b.at("smuggling-end-of-data", sev, phase, e.At, verb.Time,
+				fmt.Sprintf("non-standard end-of-data %q inside the message at offset %d: a lenient server would end the message there; what follows is %s",
+					escape([]byte(e.Seq)), e.At.Start, after))
+			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
+			out = append(out, f)
+			if len(out) > 20 {
+				break
+			}
+		}
+		if body.BareLF.N > 0 {
+			out = append(out, b.at("bare-lf-in-data", Warning, phase, at(body.BareLF.First), verb.Time,
+				fmt.Sprintf("%d bare LF line endings in the message (first at offset %d); RFC 5321 requires CRLF", body.BareLF.N, body.BareLF.First)))
+		}
+		if body.BareCR.N > 0 {
+			out = append(out, b.at("bare-cr-in-data", Warning, phase, at(body.BareCR.First), verb.Time,
+				fmt.Sprintf("%d bare CR characters in the message (first at offset %d)", body.BareCR.N, body.BareCR.First)))
+		}
+		if body.NUL.N > 0 {
+			out = append(out, b.at("nul-in-data", Warning, phase, at(body.NUL.First), verb.Time,
+				fmt.Sprintf("%d NUL bytes in the message (first at offset %d)", body.NUL.N, body.NUL.First)))
+		}
+		if body.EightBit.N > 0 && bodyParam != "8BITMIME" && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) {
+			why := "without BODY=8BITMIME"
+			if !d.Extensions.Has("8BITMIME") {
+				why = "but the server did not offer 8BITMIME"
+			}
+			out = append(out, b.at("eightbit-not-offered", Warning, phase, at(body.EightBit.First), verb.Time,
+				fmt.Sprintf("%d bytes with the high bit set in the message (first at offset %d), %s", body.EightBit.N, body.EightBit.First, why)))
+		}
+		if body.LongLines.N > 0 {
+			out = append(out, b.at("line-too-long", Warning, phase, at(body.LongLines.First), verb.Time,
+				fmt.Sprintf("%d message lines longer than 998 octets (longest %d; first at offset %d)", body.LongLines.N, body.LongestLine, body.LongLines.First)))
+		}
+	}
+	for _, tx := range d.Transactions {
+		for i, ch := range tx.Chunks {
+			if ch.Declared < 0 {
+				continue
+			}
+			got := ch.Data.End - ch.Data.Start
+			next := nextCommandAfter(d, ch.Data.End)
+			mismatch := ""
+			switch {
+			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil:
+				mismatch = fmt.Sprintf("only %d bytes followed before the connection ended", got)
+			case next != nil && !next.Known && !next.Masked:
+				mismatch = fmt.Sprintf("the bytes after it do not start with a command (%q): the chunk was longer than declared", clip(next.Verb+" "+next.Args, 30))
+			}
+			if mismatch != "" {
+				c := ch.Command
+				out = append(out, b.at("bdat-size-mismatch", Error, PhaseBDAT, c.Span, c.Time,
+					fmt.Sprintf("BDAT chunk %d declared %d bytes, but %s", i+1, ch.Declared, mismatch)))
+			}
+		}
+	}
+	return out
+}
+
+// tailIsTerminator reports whether a lenient sequence ends the body's bytes
+// (nothing but the stream's end follows it).
+func tailIsTerminator(e smtpparse.EndOfData, body *smtpparse.Body) bool {
+	return e.At.End >= body.Span.End-2 || len(e.After) == 0 || !strings.ContainsAny(string(e.After), "\n")
+}
+
+func tailEvidence(b builder, body *smtpparse.Body, e smtpparse.EndOfData) string {
+	kept := body.Kept
+	var tail []byte
+	if int64(len(kept)) == body.Size && len(kept) > 0 {
+		tail = kept[max(0, len(kept)-40):]
+	}
+	frames := b.s.Frames(e.At)
+	return fmt.Sprintf("client offset %d, frame %s: …%s (the message ends here; no <CRLF>.<CRLF> follows)",
+		e.At.Start, joinInts(frames, ", "), escape(tail))
+}
+
+func nextCommandAfter(d *smtpparse.Dialogue, off int64) *smtpparse.Command {
+	i := sort.Search(len(d.Commands), func(i int) bool { return d.Commands[i].Span.Start >= off })
+	if i < len(d.Commands) {
+		return d.Commands[i]
+	}
+	return nil
+}
+
+func hasParam(c *smtpparse.Command, key string) bool {
+	_, ok := c.Params[key]
+	return ok
+}
+
+func detectSize(b builder, _ Options) []Finding {
+	d := b.s.Dialogue
+	var out []Finding
+	for _, tx := range d.Transactions {
+		if tx.Mail == nil {
+			continue
+		}
+		raw, ok := tx.Mail.Params["SIZE"]
+		if !ok {
+			continue
+		}
+		size, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			continue // the parser flags the syntax
+		}
+		if limit := d.Extensions.Size; limit > 0 && size > limit {
+			out = append(out, b.at("size-exceeds-limit", Warning, PhaseEnvelope, tx.Mail.Span, tx.Mail.Time,
+				fmt.Sprintf("the client declared SIZE=%d, above the server's limit of %d bytes", size, limit)))
+		}
+		if tx.Body != nil && tx.Body.Complete && !tx.Body.Gap && tx.Body.Size > size+size/10+1024 {
+			out = append(out, b.at("size-mismatch", Warning, PhaseData, tx.Mail.Span, tx.Mail.Time,
+				fmt.Sprintf("the client declared SIZE=%d but sent %d bytes of message", size, tx.Body.Size)))
+		}
+	}
+	return out
+}
+
+// ---- connections and time ----
+
+// event is a packet that says something: payload, FIN or RST.
+type event struct {
+	dir  smtpparse.Direction
+	fact reassembly.SegmentFact
+}
+
+func detectStalls(b builder, opts Options) []Finding {
+	var events []event
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		if st := b.s.Stream(dir); st != nil {
+			for _, sf := range st.Segments {
+				if sf.Length > 0 || sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0 {
+					events = append(events, event{dir, sf})
+				}
+			}
+		}
+	}
+	sort.Slice(events, func(i, j int) bool { return events[i].fact.Frame < events[j].fact.Frame })
+	var out []Finding
+	for i := 1; i < len(events); i++ {
+		prev, next := events[i-1], events[i]
+		wait := next.fact.Time.Sub(prev.fact.Time)
+		if wait <= opts.StallThreshold {
+			continue
+		}
+		silent := 1 - prev.dir
+		what := describeEvent(b, prev)
+		ended := describeEvent(b, next)
+		summary := fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; then the %s sent %s in frame %d",
+			silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
+		if next.dir == prev.dir {
+			summary = fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; the %s gave up waiting and sent %s in frame %d",
+				silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
+		}
+		f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, next.fact.Frame}, prev.fact.Time, summary)
+		f.Direction = silent.String()
+		out = append(out, f)
+	}
+	if n := len(events); n > 0 && b.s.Conn.End() == reassembly.EndOpen {
+		last := events[n-1]
+		// Silence until the capture ended counts too, measured to the connection's last packet.
+		if wait := b.s.Conn.LastTime.Sub(last.fact.Time); wait > opts.StallThreshold {
+			f := b.conn("stall", Warning, phaseAtFrame(b, last), []int{last.fact.Frame, b.s.Conn.LastFrame}, last.fact.Time,
+				fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d, until the capture ended",
+					1-last.dir, wait.Seconds(), last.dir, describeEvent(b, last), last.fact.Frame))
+			f.Direction = (1 - last.dir).String()
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// describeEvent names what a packet carried: a command, reply, end of data, FIN or RST.
+func describeEvent(b builder, e event) string {
+	switch {
+	case e.fact.Flags&reassembly.FlagRST != 0:
+		return "a RST"
+	case e.fact.Flags&reassembly.FlagFIN != 0 && e.fact.Length == 0:
+		return "a FIN"
+	}
+	end := e.fact.Offset + int64(e.fact.Length)
+	d := b.s.Dialogue
+	if e.dir == smtpparse.ClientToServer {
+		for _, tx := range d.Transactions {
+			if tx.Body != nil && end >= tx.Body.Span.End && e.fact.Offset <= tx.Body.Span.End+3 {
+				return "end of data"
+			}
+			if tx.Body != nil && e.fact.Offset >= tx.Body.Span.Start && end <= tx.Body.Span.End {
+				return "message data"
+			}
+		}
+		for i := len(d.Commands) - 1; i >= 0; i-- {
+			c := d.Commands[i]
+			if c.Span.Start < end && c.Span.End > e.fact.Offset {
+				if c.Sensitive {
+					return "AUTH data"
+				}
+				return strconv.Quote(clip(c.Verb+" "+c.Args, 40))
+			}
+		}
+		return "data"
+	}
+	for i := len(d.Replies) - 1; i >= 0; i-- {
+		r := d.Replies[i]
+		if r.Span.Start < end && r.Span.End > e.fact.Offset {
+			return fmt.Sprintf("%d reply", r.Code)
+		}
+	}
+	return "data"
+}
+
+func phaseAtFrame(b builder, e event) Phase {
+	if e.dir == smtpparse.ClientToServer {
+		return phaseAtOffset(b, e.dir, e.fact.Offset)
+	}
+	return PhaseConnection
+}
+
+// oneSided reports whether the capture holds only the client's packets.
+func oneSided(b builder) bool {
+	srv := b.s.Stream(smtpparse.ServerToClient)
+	return srv == nil || len(srv.Segments) == 0
+}
+
+func detectOneSided(b builder, _ Options) []Finding {
+	if !oneSided(b) {
+		return nil
+	}
+	c := b.s.Conn
+	return []Finding{b.conn("one-sided-capture", Warning, PhaseConnection, []int{c.FirstFrame}, c.FirstTime,
+		fmt.Sprintf("the capture holds only the client's packets (%d of them) and none of the server's: replies, and so the outcome, cannot be judged", c.Packets(reassembly.ClientToServer)))}
+}
+
+func detectLostMidTransaction(b builder, _ Options) []Finding {
+	c := b.s.Conn
+	if oneSided(b) {
+		return nil // without the server's side nobody knows whether it replied
+	}
+	var out []Finding
+	for _, tx := range b.s.Dialogue.Transactions {
+		if tx.Mail == nil || tx.FinalReply != nil || tx.Reset != nil {
+			continue
+		}
+		if tx.Mail.Reply != nil && tx.Mail.Reply.Code >= 400 {
+			continue // the server refused the transaction: nothing to lose
+		}
+		phase, where := PhaseEnvelope, "in the envelope (after MAIL FROM)"
+		switch {
+		case tx.Body != nil && tx.Data == nil:
+			phase, where = PhaseBDAT, fmt.Sprintf("during BDAT, after %d bytes of message", tx.Body.Size)
+		case tx.Body != nil && tx.Body.Complete:
+			phase, where = PhaseAfterData, "after the end of data, before the server's final reply"
+		case tx.Body != nil:
+			phase, where = PhaseData, fmt.Sprintf("during DATA, after %d bytes of message", tx.Body.Size)
+		case tx.Data != nil:
+			phase, where = PhaseData, "after DATA"
+		}
+		how := "the capture ended"
+		frame := c.LastFrame
+		switch c.End() {
+		case reassembly.EndRST:
+			how, frame = fmt.Sprintf("a RST in frame %d", c.RSTFrame), c.RSTFrame
+		case reassembly.EndFIN, reassembly.EndHalfClosed:
+			if f := c.FINFrame(reassembly.ClientToServer); f != 0 {
+				how, frame = fmt.Sprintf("the client's FIN in frame %d", f), f
+			}
+			if f := c.FINFrame(reassembly.ServerToClient); f != 0 && (frame == c.LastFrame || f < frame) {
+				how, frame = fmt.Sprintf("the server's FIN in frame %d", f), f
+			}
+		}
+		frames := appendUnique(b.s.Frames(tx.Mail.Span), frame)
+		f := b.conn("lost-mid-transaction", Error, phase, frames, tx.Mail.Time,
+			fmt.Sprintf("the transaction from <%s> ended %s with %s, without a final reply", clip(tx.Mail.Path, 40), where, how))
+		out = append(out, f)
+	}
+	return out
+}
+
+func detectTLS(b builder, _ Options) []Finding {
+	t := b.s.Dialogue.TLS
+	if t == nil {
+		return nil
+	}
+	f := b.at("tls-started", Info, PhaseTLS, t.Command.Span, t.Command.Time,
+		fmt.Sprintf("STARTTLS succeeded (%d %s); the rest of the connection (%d client and %d server bytes) is encrypted and not analysed",
+			t.Reply.Code, clip(strings.Join(t.Reply.Lines, " "), 40), t.ClientBytes, t.ServerBytes))
+	f.Frames = appendUnique(f.Frames, b.s.Frames(t.Reply.Span)...)
+	return []Finding{f}
+}
+
+// ---- helpers ----
+
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xc0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func appendUnique(a []int, v ...int) []int {
+	for _, x := range v {
+		if !slices.Contains(a, x) {
+			a = append(a, x)
+		}
+	}
+	sort.Ints(a)
+	return a
+}

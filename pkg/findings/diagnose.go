@@ -1,0 +1,108 @@
+package findings
+
+import (
+	"fmt"
+	"strings"
+)
+
+// diagnose ties a connection's findings together in one or two sentences
+// with their frames, most telling cause first.
+func diagnose(found []Finding) string {
+	byID := map[string][]Finding{}
+	for _, f := range found {
+		byID[f.ID] = append(byID[f.ID], f)
+	}
+	first := func(id string) (Finding, bool) {
+		fs := byID[id]
+		if len(fs) == 0 {
+			return Finding{}, false
+		}
+		return fs[0], true
+	}
+	var parts []string
+	frame := func(f Finding) string {
+		if len(f.Frames) == 0 {
+			return ""
+		}
+		if len(f.Frames) == 1 {
+			return fmt.Sprintf(" (frame %d)", f.Frames[0])
+		}
+		return fmt.Sprintf(" (frames %s)", joinInts(f.Frames[:min(len(f.Frames), 4)], ", "))
+	}
+	ending := func() string {
+		if st, ok := first("stall"); ok {
+			return " " + upperFirst(st.Summary) + "."
+		}
+		if lost, ok := first("lost-mid-transaction"); ok {
+			return " " + upperFirst(lost.Summary) + "."
+		}
+		return ""
+	}
+	switch {
+	case len(byID["data-terminator-not-at-line-start"]) > 0:
+		f, _ := first("data-terminator-not-at-line-start")
+		parts = append(parts, fmt.Sprintf("The message body ended in a bare LF%s, so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data.%s", frame(f), ending()))
+	case len(byID["pix-masked-command"]) > 0:
+		f, _ := first("pix-masked-command")
+		msg := fmt.Sprintf("A firewall SMTP fixup masked a client command%s", frame(f))
+		if sp, ok := first("command-split-across-segments"); ok && sp.Severity == Error {
+			msg += fmt.Sprintf(" that was split across TCP segments%s", frame(sp))
+		}
+		msg += "; the server rejected it"
+		if se, ok := first("sync-error-reply"); ok {
+			msg += fmt.Sprintf(" and reported a synchronization error%s", frame(se))
+		}
+		parts = append(parts, msg+".")
+		if e, ok := first("pix-masked-ehlo"); ok {
+			parts = append(parts, fmt.Sprintf("The same device masks the EHLO reply%s.", frame(e)))
+		}
+	case len(byID["retransmission-conflict"]) > 0:
+		f, _ := first("retransmission-conflict")
+		parts = append(parts, fmt.Sprintf("Something in the path rewrote data: %s.%s", f.Summary, ending()))
+	case len(byID["middlebox-ack"]) > 0:
+		f, _ := first("middlebox-ack")
+		parts = append(parts, fmt.Sprintf("A device in the path acknowledges data for the other side%s: %s.%s", frame(f), f.Summary, ending()))
+	case len(byID["sync-error-reply"]) > 0:
+		f, _ := first("sync-error-reply")
+		cause := ""
+		if p, ok := first("pipelining-not-offered"); ok {
+			cause = fmt.Sprintf(" because the client pipelined without PIPELINING%s", frame(p))
+		}
+		parts = append(parts, fmt.Sprintf("The server rejected the client's input as out of step%s%s.", frame(f), cause))
+	case len(byID["smuggling-end-of-data"]) > 0:
+		f, _ := first("smuggling-end-of-data")
+		parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence%s that a lenient server would split into two messages.", frame(f)))
+	case len(byID["binary-via-data"]) > 0:
+		f, _ := first("binary-via-data")
+		parts = append(parts, fmt.Sprintf("Binary content was sent with DATA%s; it needs BDAT and BINARYMIME.%s", frame(f), ending()))
+	case len(byID["lost-mid-transaction"]) > 0 || len(byID["stall"]) > 0:
+		parts = append(parts, strings.TrimSpace(ending()))
+	}
+	if len(parts) == 0 {
+		worst := -1
+		var top Finding
+		for _, f := range found {
+			if int(f.Severity) > worst && f.Severity > Info {
+				worst, top = int(f.Severity), f
+			}
+		}
+		if worst < 0 {
+			return ""
+		}
+		parts = append(parts, upperFirst(top.Summary)+".")
+	}
+	for _, id := range []string{"capture-gap", "snaplen-truncated"} {
+		if f, ok := first(id); ok && !strings.Contains(parts[0], f.Summary) {
+			parts = append(parts, fmt.Sprintf("Note: the capture itself is incomplete here (%s).", f.Summary))
+			break
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,234 @@
+// Package findings finds what went wrong in SMTP sessions and says so as
+// data: each Finding names its evidence by stream, direction, frames and
+// byte offsets, with an explanation and a remedy a mail administrator can
+// act on. Rendering a Report as a table, JSON or Markdown is a separate,
+// dumb step (render.go).
+package findings
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
+	"github.com/smtpcap/smtpcap/pkg/smtpparse"
+)
+
+// Severity ranks findings.
+type Severity uint8
+
+// The severities, least severe first.
+const (
+	Info Severity = iota
+	Warning
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Warning:
+		return "warning"
+	case Error:
+		return "error"
+	}
+	return "info"
+}
+
+// MarshalText writes the severity's name.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ParseSeverity reads "info", "warning" or "error".
+func ParseSeverity(s string) (Severity, error) {
+	switch strings.ToLower(s) {
+	case "info":
+		return Info, nil
+	case "warning", "warn":
+		return Warning, nil
+	case "error":
+		return Error, nil
+	}
+	return 0, fmt.Errorf("severity %q: want info, warning or error", s)
+}
+
+// Phase is where in the SMTP dialogue a finding lies.
+type Phase string
+
+// The phases of an SMTP session.
+const (
+	PhaseConnection Phase = "connection"
+	PhaseGreeting   Phase = "greeting"
+	PhaseHelo       Phase = "helo"
+	PhaseEnvelope   Phase = "envelope"
+	PhaseData       Phase = "data"
+	PhaseBDAT       Phase = "bdat"
+	PhaseAfterData  Phase = "after-data"
+	PhaseQuit       Phase = "quit"
+	PhaseTLS        Phase = "tls"
+)
+
+// Finding is one thing that went wrong (or is worth knowing), with its evidence.
+type Finding struct {
+	ID          string    `json:"id"`
+	Severity    Severity  `json:"severity"`
+	Stream      int       `json:"stream"`
+	Direction   string    `json:"direction,omitempty"` // "client" or "server": whose bytes are the evidence
+	Phase       Phase     `json:"phase"`
+	Frames      []int     `json:"frames"`
+	Offset      int64     `json:"offset"` // byte offset in Direction's stream; -1 when not about bytes
+	Time        time.Time `json:"time"`
+	Summary     string    `json:"summary"`
+	Evidence    string    `json:"evidence,omitempty"`
+	Explanation string    `json:"explanation"`
+	Remedy      string    `json:"remedy"`
+	Filter      string    `json:"filter"`                 // Wireshark display filter that shows the evidence
+	CaptureLoss string    `json:"capture_loss,omitempty"` // set when the evidence touches bytes the capture lost
+	Streams     []int     `json:"streams,omitempty"`      // for findings about several connections
+}
+
+// filterFor builds the Wireshark filter for frames of a stream.
+func filterFor(stream int, frames []int) string {
+	if len(frames) == 0 {
+		return fmt.Sprintf("tcp.stream eq %d", stream)
+	}
+	parts := make([]string, 0, len(frames))
+	for i, f := range frames {
+		if i == 20 {
+			break
+		}
+		parts = append(parts, strconv.Itoa(f))
+	}
+	return fmt.Sprintf("tcp.stream eq %d && frame.number in {%s}", stream, strings.Join(parts, " "))
+}
+
+// builder helps a detector fill the common fields of a finding.
+type builder struct {
+	s *session.Session
+}
+
+// at returns a finding about the bytes of span sp.
+func (b builder) at(id string, sev Severity, phase Phase, sp smtpparse.Span, t time.Time, summary string) Finding {
+	frames := b.s.Frames(sp)
+	f := Finding{
+		ID: id, Severity: sev, Stream: b.s.Conn.Stream, Direction: sp.Dir.String(), Phase: phase,
+		Frames: frames, Offset: sp.Start, Time: t, Summary: summary,
+		Evidence: evidence(b.s, sp),
+	}
+	if st := b.s.Stream(sp.Dir); st != nil {
+		if g, ok := st.GapIn(sp.Start, max(sp.End, sp.Start+1)); ok {
+			f.CaptureLoss = fmt.Sprintf("the capture lacks %d bytes of this %s stream at offset %d (%s, noticed at frame %d): judge this finding with care",
+				g.End-g.Start, sp.Dir, g.Start, g.Reason, g.Frame)
+		}
+	}
+	return f
+}
+
+// conn returns a finding about the connection as a whole.
+func (b builder) conn(id string, sev Severity, phase Phase, frames []int, t time.Time, summary string) Finding {
+	return Finding{ID: id, Severity: sev, Stream: b.s.Conn.Stream, Phase: phase, Frames: frames, Offset: -1, Time: t, Summary: summary}
+}
+
+// evidenceBytes caps the escaped excerpt of a finding.
+const evidenceBytes = 160
+
+// evidence renders the bytes of a span from what the dialogue kept:
+// escaped, with segment boundaries marked "┊[a|b]" naming the frames on
+// either side.
+func evidence(s *session.Session, sp smtpparse.Span) string {
+	raw := spanBytes(s, sp)
+	if raw == nil {
+		return ""
+	}
+	st := s.Stream(sp.Dir)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s offset %d", sp.Dir, sp.Start)
+	if frames := s.Frames(sp); len(frames) > 0 {
+		fmt.Fprintf(&b, ", frame %s", joinInts(frames, ", "))
+	}
+	b.WriteString(": ")
+	pos := sp.Start
+	write := func(to int64) {
+		if to > pos && pos-sp.Start < int64(len(raw)) {
+			end := min(to-sp.Start, int64(len(raw)))
+			b.WriteString(escape(raw[pos-sp.Start : end]))
+		}
+		pos = to
+	}
+	if st != nil {
+		for _, bd := range st.Boundaries(sp.Start, sp.End) {
+			write(bd.Offset)
+			fmt.Fprintf(&b, "┊[%d|%d]", bd.Before, bd.After)
+		}
+	}
+	write(sp.End)
+	return b.String()
+}
+
+// spanBytes finds the bytes of a span in what the parser kept: command
+// lines and reply lines. Other spans have no bytes to show.
+func spanBytes(s *session.Session, sp smtpparse.Span) []byte {
+	if raw := s.Raw[sp.Dir]; sp.End <= int64(len(raw)) && len(raw) > 0 {
+		return raw[sp.Start:min(sp.End, sp.Start+evidenceBytes)]
+	}
+	d := s.Dialogue
+	if sp.Dir == smtpparse.ClientToServer {
+		i := sort.Search(len(d.Commands), func(i int) bool { return d.Commands[i].Span.End > sp.Start })
+		if i < len(d.Commands) && d.Commands[i].Span.Start <= sp.Start {
+			c := d.Commands[i]
+			if c.Sensitive {
+				return []byte("<credentials hidden>")
+			}
+			from := sp.Start - c.Span.Start
+			if from < int64(len(c.Line)) {
+				return c.Line[from:min(int64(len(c.Line)), from+(sp.End-sp.Start), from+evidenceBytes)]
+			}
+		}
+		return nil
+	}
+	for _, r := range d.Replies {
+		if r.Span.Start <= sp.Start && sp.Start < r.Span.End {
+			text := fmt.Sprintf("%03d %s", r.Code, strings.Join(r.Lines, " / "))
+			return []byte(text[:min(len(text), evidenceBytes)])
+		}
+	}
+	return nil
+}
+
+func joinInts(v []int, sep string) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, sep)
+}
+
+// escape shows bytes as text: printable ASCII as is, CR and LF as \r \n,
+// everything else as \xNN.
+func escape(b []byte) string {
+	var s strings.Builder
+	for _, c := range b {
+		switch {
+		case c == '\r':
+			s.WriteString(`\r`)
+		case c == '\n':
+			s.WriteString(`\n`)
+		case c == '\t':
+			s.WriteString(`\t`)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&s, `\x%02x`, c)
+		default:
+			s.WriteByte(c)
+		}
+	}
+	return s.String()
+}
+
+// dirOf maps a TCP direction to the SMTP one.
+func dirOf(d reassembly.Direction) smtpparse.Direction {
+	if d == reassembly.ClientToServer {
+		return smtpparse.ClientToServer
+	}
+	return smtpparse.ServerToClient
+}
