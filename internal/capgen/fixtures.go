@@ -146,6 +146,88 @@ func Fixtures() []Fixture {
 				s.Server("221 bye\r\n")
 				s.Close()
 			}},
+		{"bdat-not-offered.pcap", "The client sends BDAT to a server whose EHLO reply does not offer CHUNKING; the server takes the chunk's bytes as commands.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				s.Handshake()
+				s.Server("220 mx.example.test ESMTP\r\n")
+				s.Client("EHLO client.example.org\r\n")
+				s.Server("250-mx.example.test\r\n250-SIZE 10485760\r\n250 8BITMIME\r\n")
+				s.Client("MAIL FROM:<a@example.org>\r\n")
+				s.Server("250 OK\r\n")
+				s.Client("RCPT TO:<b@example.test>\r\n")
+				s.Server("250 Accepted\r\n")
+				s.Client("BDAT 12 LAST\r\nSubject: x\r\n")
+				s.Server("500 5.5.1 unrecognized command\r\n500 5.5.1 unrecognized command\r\n")
+				s.Client("QUIT\r\n")
+				s.Server("221 bye\r\n")
+				s.Close()
+			}},
+		{"binary-data.pcap", "BODY=BINARYMIME and Content-Transfer-Encoding: binary sent with DATA to a server that offers neither BINARYMIME nor CHUNKING; the content has NUL, bare CR, 8-bit bytes and a 1200-octet line.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				s.Handshake()
+				s.Server("220 mx.example.test ESMTP\r\n")
+				s.Client("EHLO client.example.org\r\n")
+				s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250 SIZE 10485760\r\n")
+				s.Client("MAIL FROM:<a@example.org> BODY=BINARYMIME\r\n")
+				s.Server("250 OK\r\n")
+				s.Client("RCPT TO:<b@example.test>\r\n")
+				s.Server("250 Accepted\r\n")
+				s.Client("DATA\r\n")
+				s.Server("354 Go ahead\r\n")
+				body := "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n" +
+					"\x00\x01\x02 binary \xff\xfe\r with a bare CR\r\n" + strings.Repeat("A", 1200) + "\r\n.\r\n"
+				s.Send(true, []byte(body), 1448)
+				s.Ack(false)
+				finish(s)
+			}},
+		{"size.pcap", "Two transactions: SIZE=99999999 above the server's 10485760 limit (rejected 552), then SIZE=100 with a 5 KB message.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				s.Client("MAIL FROM:<a@example.org> SIZE=99999999\r\n")
+				s.Server("552 5.3.4 Message size exceeds fixed maximum message size\r\n")
+				s.Client("MAIL FROM:<a@example.org> SIZE=100\r\n")
+				s.Server("250 OK\r\n")
+				s.Client("RCPT TO:<b@example.test>\r\n")
+				s.Server("250 Accepted\r\n")
+				s.Client("DATA\r\n")
+				s.Server("354 Go ahead\r\n")
+				s.Send(true, []byte(fixtureBody+strings.Repeat("fifty bytes of text to make the message bigger..\r\n", 100)+".\r\n"), 1448, 1448, 1448)
+				s.Ack(false)
+				finish(s)
+			}},
+		{"retry.pcap", "The same envelope tried in three connections, each reset by the client in the middle of DATA, with no final reply.",
+			func(w *Writer) {
+				now := fixtureStart
+				for i, port := range []uint16{50601, 50602, 50603} {
+					cl := netip.AddrPortFrom(fixtureClient.Addr(), port)
+					s := NewSession(w, LinkEthernet, cl, fixtureServer, now, uint32(2_000_000*(i+1)), uint32(9_000_000*(i+1)))
+					greet(s)
+					envelope(s)
+					s.Send(true, []byte(fixtureBody+strings.Repeat("x", 500)))
+					s.Ack(false)
+					s.Pause(2 * time.Second)
+					s.Reset(true)
+					now = s.Now.Add(30 * time.Second)
+				}
+			}},
+		{"out-of-step.pcap", "The server sends a reply nobody asked for and a malformed reply line, and never answers NOOP before it closes.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				s.Server("250 2.0.0 OK\r\n")
+				s.Client("NOOP\r\n")
+				s.Server("hello there\r\n")
+				s.Emit(false, s.next[1], FIN|ACK, nil)
+				s.next[1]++
+				s.fins[1]++
+				s.Emit(true, s.next[0], FIN|ACK, nil)
+				s.next[0]++
+				s.fins[0]++
+				s.Ack(false)
+			}},
 	}
 }
 

@@ -360,7 +360,7 @@ func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
 	for _, r := range d.Replies {
-		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 {
+		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || answersLenient(d, r) {
 			continue
 		}
 		sev := Warning
@@ -474,7 +474,17 @@ func detectContent(b builder, _ Options) []Finding {
 		at := func(off int64) smtpparse.Span {
 			return smtpparse.Span{Dir: smtpparse.ClientToServer, Start: off, End: off + 1}
 		}
-		if tx.Data != nil && !body.Complete {
+		answer := lenientAnswer(d, tx)
+		if answer != nil {
+			e := body.Lenient[0]
+			f := b.at("smuggling-end-of-data", Error, PhaseData, e.At, verb.Time,
+				fmt.Sprintf("the server answered %d in frame %s right after the non-standard end-of-data %q at offset %d: this server ends DATA without <CRLF>.<CRLF>, so it is open to SMTP smuggling",
+					answer.Code, joinInts(b.s.Frames(answer.Span), ","), escape([]byte(e.Seq)), e.At.Start))
+			f.Frames = appendUnique(f.Frames, b.s.Frames(answer.Span)...)
+			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
+			out = append(out, f)
+		}
+		if tx.Data != nil && !body.Complete && answer == nil {
 			if n := len(body.Lenient); n > 0 && body.Lenient[n-1].Seq == "\n.\r\n" && tailIsTerminator(body.Lenient[n-1], body) {
 				e := body.Lenient[n-1]
 				f := b.at("data-terminator-not-at-line-start", Error, PhaseData, e.At, verb.Time,
@@ -484,6 +494,9 @@ func detectContent(b builder, _ Options) []Finding {
 			}
 		}
 		for i, e := range body.Lenient {
+			if answer != nil {
+				break
+			}
 			if tx.Data != nil && !body.Complete && i == len(body.Lenient)-1 && e.Seq == "\n.\r\n" && tailIsTerminator(e, body) {
 				continue
 			}
@@ -549,6 +562,31 @@ func detectContent(b builder, _ Options) []Finding {
 		}
 	}
 	return out
+}
+
+// lenientAnswer returns the reply a server sent to a DATA transaction whose
+// strict terminator never came: an unsolicited reply after the 354 means
+// the server took a lenient sequence (\n.\n, \n.\r\n …) as the end of data.
+func lenientAnswer(d *smtpparse.Dialogue, tx *smtpparse.Transaction) *smtpparse.Reply {
+	if tx.Data == nil || tx.Body == nil || tx.Body.Complete || len(tx.Body.Lenient) == 0 || tx.Data.Reply == nil || tx.Data.Reply.Code != 354 {
+		return nil
+	}
+	for _, r := range d.Replies {
+		if r.Command == nil && r != d.Greeting && r.Code != 0 && r.Span.Start >= tx.Data.Reply.Span.End {
+			return r
+		}
+	}
+	return nil
+}
+
+// answersLenient reports whether r is a server's answer to a lenient end of data.
+func answersLenient(d *smtpparse.Dialogue, r *smtpparse.Reply) bool {
+	for _, tx := range d.Transactions {
+		if lenientAnswer(d, tx) == r {
+			return true
+		}
+	}
+	return false
 }
 
 // tailIsTerminator reports whether a lenient sequence ends the body's bytes
@@ -730,7 +768,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 	}
 	var out []Finding
 	for _, tx := range b.s.Dialogue.Transactions {
-		if tx.Mail == nil || tx.FinalReply != nil || tx.Reset != nil {
+		if tx.Mail == nil || tx.FinalReply != nil || tx.Reset != nil || lenientAnswer(b.s.Dialogue, tx) != nil {
 			continue
 		}
 		if tx.Mail.Reply != nil && tx.Mail.Reply.Code >= 400 {

@@ -112,6 +112,7 @@ spool_directory = $WORK/spool
 log_file_path = $WORK/log/%slog
 pid_file_path = $WORK/exim-$name.pid
 local_interfaces = <; $addr
+keep_environment =
 # No DNS or ident lookups on connect.
 host_lookup =
 rfc1413_hosts =

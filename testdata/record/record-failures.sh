@@ -139,7 +139,7 @@ first_frame() {
 
 # ---------------------------------------------------------------- pix
 _pix() {
-	lib_start_proxy pix $N_PIX 2
+	lib_start_proxy pix $N_PIX 3
 	lib_py pix pix_client.py --server 127.0.2.$N_PIX --bind 127.0.1.$N_PIX
 	lib_wait_proxy
 }
@@ -150,8 +150,8 @@ scn_pix() {
 }
 chk_pix() {
 	local c="$CAP/pix-client-side.pcap" s="$CAP/pix-server-side.pcap" ok=0
-	lib_expect "$c" streams 2 "$(lib_streams "$c")" || ok=1
-	lib_expect "$s" streams 2 "$(lib_streams "$s")" || ok=1
+	lib_expect "$c" streams 3 "$(lib_streams "$c")" || ok=1
+	lib_expect "$s" streams 3 "$(lib_streams "$s")" || ok=1
 	lib_clean_tcp "$c" || ok=1
 	lib_clean_tcp "$s" || ok=1
 	# client side: only client <-> proxy; server side: only proxy <-> Exim
@@ -164,9 +164,13 @@ chk_pix() {
 	lib_expect "$s" "XX TO segments" 1 "$(lib_count "$s" 'tcp.payload == "XX TO:<b@example.test>\r\nDATA\r\n"')" || ok=1
 	lib_expect "$s" "masked STARTTLS" 1 "$(lib_count "$s" 'tcp.payload == "XXXXXXXX\r\n"')" || ok=1
 	lib_expect "$s" "masked BDAT" 1 "$(lib_count "$s" 'tcp.payload == "XXXX 10 LAST\r\nXX there\r\n"')" || ok=1
-	lib_expect "$c" "masked EHLO replies" 2 "$(lib_count "$c" 'tcp.payload contains "250-XXXXXXXXXG"')" || ok=1
-	lib_expect "$s" "unmasked EHLO replies" 2 "$(lib_count "$s" 'tcp.payload contains "250-PIPELINING"')" || ok=1
-	lib_expect "$s" "500 replies" 4 "$(lib_count "$s" 'smtp.response.code == 500')" || ok=1
+	lib_expect "$c" "lone RC segments" 1 "$(lib_count "$c" 'tcp.payload == "RC"')" || ok=1
+	lib_expect "$s" "lone RC segments" 1 "$(lib_count "$s" 'tcp.payload == "RC"')" || ok=1
+	lib_expect "$s" "XX TO segments (session 2)" 1 "$(lib_count "$s" 'tcp.payload == "XX TO:<b@example.test>\r\n"')" || ok=1
+	lib_expect "$c" "masked EHLO replies" 3 "$(lib_count "$c" 'tcp.payload contains "250-XXXXXXXXXG"')" || ok=1
+	lib_expect "$s" "unmasked EHLO replies" 3 "$(lib_count "$s" 'tcp.payload contains "250-PIPELINING"')" || ok=1
+	lib_expect "$s" "500 replies" 2 "$(lib_count "$s" 'smtp.response.code == 500')" || ok=1
+	lib_expect "$s" "554 replies" 2 "$(lib_count "$s" 'smtp.response.code == 554')" || ok=1
 	# each segment the proxy read was written as one segment: same number of payload frames per direction
 	lib_expect pix "C>S payload frames client side vs server side" \
 		"$(lib_count "$c" 'tcp.dstport == 25 && tcp.len > 0')" "$(lib_count "$s" 'tcp.dstport == 25 && tcp.len > 0')" || ok=1

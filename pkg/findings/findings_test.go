@@ -1,0 +1,255 @@
+package findings
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// analyze runs the whole pipeline on one capture.
+func analyze(t *testing.T, path string) *Report {
+	t.Helper()
+	c, err := reassembly.Open(path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer c.Close()
+	an := NewAnalyzer(Options{})
+	if _, err := session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error {
+		an.Add(s)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return an.Report([]string{filepath.Base(path)})
+}
+
+// trigger is a capture that must produce a finding with exactly these frames.
+type trigger struct {
+	capture  string
+	id       string
+	stream   int
+	frames   []int
+	severity Severity
+}
+
+// triggers lists, for every finding ID, a capture that triggers it. Real
+// captures (testdata/pcaps, README there) first; crafted ones
+// (testdata/pcaps/crafted, built by internal/capgen) for what real software
+// will not do on demand; the shared corpus where it holds the case.
+func triggers() []trigger {
+	corpus := func(name string) string { return "corpus:" + name }
+	return []trigger{
+		{"crafted/masked-pix.pcap", "pix-masked-command", 0, []int{10, 12, 14}, Error}, // the command and the 500 that answers it
+		{"crafted/masked-pix.pcap", "pix-masked-ehlo", 0, []int{4}, Warning},
+		{"crafted/masked-pix.pcap", "pix-masked-ehlo", 0, []int{8}, Warning},
+		{"crafted/masked-pix.pcap", "command-split-across-segments", 0, []int{10, 12}, Error},
+		{"crafted/masked-pix.pcap", "sync-error-reply", 0, []int{14}, Error},
+		{"crafted/masked-pix.pcap", "pipelining-not-offered", 0, []int{10, 12}, Error},
+		{"split-command.pcap", "command-split-across-segments", 0, []int{8, 11}, Info},
+		{"crafted/middlebox-ack.pcap", "middlebox-ack", 0, []int{24}, Warning},
+		{"crafted/middlebox-ack.pcap", "stall", 0, []int{23, 25}, Warning},
+		{"crafted/retrans-conflict.pcap", "retransmission-conflict", 0, []int{14, 15}, Error},
+		{corpus("smtp-bdat-pipelined-next-mail.pcap"), "pipelining-bad-sequence", 0, []int{13}, Warning},
+		{"crafted/out-of-step.pcap", "unanswered-command", 0, []int{12}, Warning},
+		{"crafted/out-of-step.pcap", "reply-without-command", 0, []int{10}, Warning},
+		{"crafted/out-of-step.pcap", "malformed-reply", 0, []int{14}, Warning},
+		{corpus("bug-6207-1.pcap"), "malformed-command", 0, []int{10}, Warning},
+		{"multi.pcap", "command-rejected", 2, []int{54, 55}, Info},
+		{"barelf.pcap", "data-terminator-not-at-line-start", 0, []int{15}, Error},
+		{"barelf.pcap", "bare-lf-in-data", 0, []int{15}, Warning},
+		{"barelf.pcap", "lost-mid-transaction", 0, []int{8, 17}, Error},
+		{"crafted/binary-data.pcap", "bare-cr-in-data", 0, []int{22}, Warning},
+		{"crafted/smuggling.pcap", "smuggling-end-of-data", 0, []int{22}, Error},
+		{"crafted/binary-data.pcap", "binary-via-data", 0, []int{18}, Error},
+		{"crafted/binary-data.pcap", "binarymime-not-offered", 0, []int{10}, Error},
+		{"crafted/bdat-not-offered.pcap", "bdat-not-offered", 0, []int{18}, Error},
+		{corpus("smtp-data-rejected--10.7.29.101_49898-178.63.41.150_25.pcap"), "eightbit-not-offered", 0, []int{18}, Warning},
+		{"crafted/binary-data.pcap", "nul-in-data", 0, []int{22}, Warning},
+		{"crafted/binary-data.pcap", "line-too-long", 0, []int{22}, Warning},
+		{corpus("smtp-bdat-bad-tail-reply-queue.pcap"), "bdat-size-mismatch", 0, []int{9}, Error},
+		{"crafted/size.pcap", "size-mismatch", 0, []int{14}, Warning},
+		{"crafted/size.pcap", "size-exceeds-limit", 0, []int{10}, Warning},
+		{"crafted/retry.pcap", "retry-loop", 0, []int{10, 34, 58}, Error},
+		{"crafted/gap.pcap", "capture-gap", 0, []int{24}, Warning},
+		{"snaplen96.pcap", "snaplen-truncated", 0, []int{8, 15, 16, 17}, Warning}, // the client side; README: frames 4, 7, 8, 14–17, 22 are cut
+		{"starttls.pcap", "tls-started", 0, []int{8, 9}, Info},
+		{"crafted/onesided.pcap", "one-sided-capture", 0, []int{1}, Warning},
+	}
+}
+
+func capturePath(name string) string {
+	if c, ok := strings.CutPrefix(name, "corpus:"); ok {
+		return filepath.Join(testcaps.Root(), "..", "shared", "corpus", "suricata-verify", c)
+	}
+	return testcaps.Path(name)
+}
+
+func TestEveryFindingHasACaptureThatTriggersIt(t *testing.T) {
+	covered := map[string]bool{}
+	for _, tr := range triggers() {
+		covered[tr.id] = true
+	}
+	for _, e := range Catalog() {
+		if !covered[e.ID] {
+			t.Errorf("finding %s has no triggering capture in triggers()", e.ID)
+		}
+	}
+	reports := map[string]*Report{}
+	for _, tr := range triggers() {
+		t.Run(tr.id+"/"+filepath.Base(tr.capture), func(t *testing.T) {
+			path := capturePath(tr.capture)
+			if _, err := os.Stat(path); err != nil && strings.HasPrefix(tr.capture, "corpus:") {
+				t.Skipf("shared corpus absent: %v", err)
+			}
+			r := reports[path]
+			if r == nil {
+				r = analyze(t, path)
+				reports[path] = r
+			}
+			var seen []string
+			for _, f := range r.Findings {
+				if f.ID != tr.id {
+					continue
+				}
+				if f.Stream == tr.stream && slices.Equal(f.Frames, tr.frames) {
+					if f.Severity != tr.severity {
+						t.Errorf("severity %s, want %s", f.Severity, tr.severity)
+					}
+					if f.Explanation == "" || f.Remedy == "" || !strings.HasPrefix(f.Filter, fmt.Sprintf("tcp.stream eq %d", tr.stream)) {
+						t.Errorf("incomplete finding: %+v", f)
+					}
+					return
+				}
+				seen = append(seen, fmt.Sprintf("stream %d frames %v", f.Stream, f.Frames))
+			}
+			t.Errorf("no %s in stream %d with frames %v; found %v", tr.id, tr.stream, tr.frames, seen)
+		})
+	}
+}
+
+// TestCleanCapturesStayQuiet: real clean sessions of Exim and swaks, and
+// crafted clean ones, yield no warning or error.
+func TestCleanCapturesStayQuiet(t *testing.T) {
+	for _, name := range []string{"clean.pcap", "clean.pcapng", "clean-nsec.pcap", "pipelined.pcap", "multi.pcap", "multi.pcap.gz",
+		"portreuse.pcap", "midstream.pcap", "any-sll2.pcap", "ipv6.pcap", "bdat.pcap", "split-command.pcap", "starttls.pcap",
+		"crafted/ooo-retrans.pcap"} {
+		t.Run(name, func(t *testing.T) {
+			r := analyze(t, testcaps.Path(name))
+			for _, f := range r.Findings {
+				if f.Severity > Info {
+					t.Errorf("%s %s stream %d frames %v: %s", f.Severity, f.ID, f.Stream, f.Frames, f.Summary)
+				}
+			}
+			if len(r.Connections) == 0 {
+				t.Errorf("no connections analysed")
+			}
+		})
+	}
+}
+
+// TestCorpusFindingsAreTheCheckedOnes analyses every shared-corpus capture
+// (without a crash) and compares its warnings and errors with the list in
+// testdata/corpus-findings.golden, each line of which was checked by hand
+// against the capture. A new or vanished finding fails the test; refresh
+// the list with -update only after checking the difference.
+func TestCorpusFindingsAreTheCheckedOnes(t *testing.T) {
+	files := testcaps.Corpus()
+	if len(files) == 0 {
+		t.Skip("shared corpus absent")
+	}
+	var lines []string
+	for _, path := range files {
+		r := analyze(t, path)
+		for _, f := range r.Findings {
+			if f.Severity > Info {
+				lines = append(lines, fmt.Sprintf("%s\tstream %d\t%s\t%s\tframes %s", filepath.Base(path), f.Stream, f.Severity, f.ID, framesText(f.Frames, 6)))
+			}
+		}
+	}
+	sort.Strings(lines)
+	checkGolden(t, "corpus-findings.golden", []byte(strings.Join(lines, "\n")+"\n"))
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update once)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; diff it (go test -update rewrites it):\n%s", name, firstDiff(want, got))
+	}
+}
+
+func firstDiff(want, got []byte) string {
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var a, b string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			b = g[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d:\n want %q\n got  %q", i+1, a, b)
+		}
+	}
+	return ""
+}
+
+// TestGoldenReports pins the JSON and Markdown reports of a few captures.
+func TestGoldenReports(t *testing.T) {
+	for _, name := range []string{"barelf.pcap", "split-command.pcap", "crafted/masked-pix.pcap", "crafted/retry.pcap"} {
+		t.Run(name, func(t *testing.T) {
+			r := analyze(t, testcaps.Path(name))
+			r.Version, r.Command = "test", "smtpcap analyze "+name
+			var js, md bytes.Buffer
+			if err := WriteJSON(&js, r); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteMarkdown(&md, r); err != nil {
+				t.Fatal(err)
+			}
+			base := strings.TrimSuffix(filepath.Base(name), ".pcap")
+			checkGolden(t, filepath.Join("golden", base+".json"), js.Bytes())
+			checkGolden(t, filepath.Join("golden", base+".md"), md.Bytes())
+		})
+	}
+}
+
+func TestReportFilterAndWorst(t *testing.T) {
+	r := analyze(t, testcaps.Path("crafted/masked-pix.pcap"))
+	r.Filter(Error, []string{"sync-error-reply"})
+	for _, f := range r.Findings {
+		if f.Severity < Error || f.ID == "sync-error-reply" {
+			t.Errorf("kept %s %s", f.Severity, f.ID)
+		}
+	}
+	if w, ok := r.Worst(); !ok || w != Error {
+		t.Errorf("worst %v %v", w, ok)
+	}
+}
