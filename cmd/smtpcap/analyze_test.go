@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+	"github.com/smtpcap/smtpcap/pkg/findings"
+)
+
+func TestAnalyzeExitStatus(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"analyze", testcaps.Path("clean.pcap")}, 0},
+		{[]string{"analyze", testcaps.Path("barelf.pcap")}, 1},
+		{[]string{"analyze", "--fail-on", "never", testcaps.Path("barelf.pcap")}, 0},
+		{[]string{"analyze", "--ignore", "data-terminator-not-at-line-start", "--ignore", "lost-mid-transaction", testcaps.Path("barelf.pcap")}, 0},
+		{[]string{"analyze", "--fail-on", "info", testcaps.Path("split-command.pcap")}, 1},
+		{[]string{"analyze", testcaps.Path("garbage.pcap")}, 2},
+		{[]string{"analyze", testcaps.Path("truncated.pcap")}, 2},
+		{[]string{"analyze", "--ignore", "no-such-finding", testcaps.Path("clean.pcap")}, 2},
+		{[]string{"analyze", "--format", "yaml", testcaps.Path("clean.pcap")}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args[:len(tc.args)-1], " "), func(t *testing.T) {
+			code, _, errOut := runCLI(t, nil, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, errOut)
+			}
+		})
+	}
+}
+
+func TestAnalyzeJSONFollowsTheSchema(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "analyze", "--format", "json", testcaps.Path("barelf.pcap"))
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	var r struct {
+		Schema      string           `json:"schema"`
+		Files       []string         `json:"files"`
+		Connections []map[string]any `json:"connections"`
+		Findings    []map[string]any `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Schema != findings.Schema || len(r.Files) != 1 || len(r.Connections) != 1 || len(r.Findings) != 3 {
+		t.Fatalf("report %+v", r)
+	}
+	f := r.Findings[0]
+	for _, key := range []string{"id", "severity", "stream", "direction", "phase", "frames", "offset", "time", "summary", "evidence", "remedy", "filter"} {
+		if _, ok := f[key]; !ok {
+			t.Errorf("finding lacks %q: %v", key, f)
+		}
+	}
+	if f["id"] != "data-terminator-not-at-line-start" || f["offset"].(float64) != 204 || f["direction"] != "client" || f["phase"] != "data" {
+		t.Errorf("first finding %v", f)
+	}
+}
+
+func TestAnalyzeWritesMarkdownAndNeverOverwritesTheCapture(t *testing.T) {
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "dump.pcap")
+	orig, _ := os.ReadFile(testcaps.Path("barelf.pcap"))
+	os.WriteFile(capture, orig, 0o644)
+	code, _, errOut := runCLI(t, nil, "analyze", "--format", "markdown", "-o", capture, capture)
+	if code != 2 || !strings.Contains(errOut, "that is an input capture; refusing to overwrite it") {
+		t.Errorf("exit %d, %q", code, errOut)
+	}
+	if now, _ := os.ReadFile(capture); string(now) != string(orig) {
+		t.Fatal("the capture was changed")
+	}
+	report := filepath.Join(dir, "ticket.md")
+	code, _, _ = runCLI(t, nil, "analyze", "--format", "markdown", "-o", report, capture)
+	md, _ := os.ReadFile(report)
+	if code != 1 || !strings.Contains(string(md), "**Diagnosis:** The message body ended in a bare LF (frame 15)") ||
+		!strings.Contains(string(md), "Wireshark filter: `tcp.stream eq 0 && frame.number in {15}`") ||
+		!strings.Contains(string(md), "Produced by smtpcap dev: `smtpcap analyze --format markdown -o "+report) {
+		t.Errorf("exit %d; report:\n%s", code, md)
+	}
+}
+
+func TestAnalyzeTableShowsDiagnosisAndFindings(t *testing.T) {
+	_, out, _ := runCLI(t, nil, "analyze", "--min-severity", "warning", testcaps.Path("crafted/masked-pix.pcap"))
+	for _, want := range []string{"1 SMTP connections analysed", "pix-masked-command", "A firewall SMTP", "10,12,14"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "command-rejected") {
+		t.Errorf("--min-severity warning kept an info finding")
+	}
+}
+
+func TestReadmeListsEveryFinding(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(testcaps.Root(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range findings.Catalog() {
+		if !strings.Contains(string(readme), "`"+e.ID+"`") {
+			t.Errorf("README.md does not list %s", e.ID)
+		}
+	}
+}
