@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -80,6 +81,7 @@ func runStreams(c *cli.Context) error {
 	if err != nil {
 		return inputFailure(err)
 	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Stream < rows[j].Stream })
 	if format == "json" {
 		enc := json.NewEncoder(c.App.Writer)
 		enc.SetIndent("", "  ")

@@ -203,7 +203,8 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 func (a *Analyzer) retryLoops() []Finding {
 	var out []Finding
 	for _, key := range a.keys {
-		list := a.attempts[key]
+		list := slices.Clone(a.attempts[key])
+		sort.SliceStable(list, func(i, j int) bool { return list[i].stream < list[j].stream })
 		var failed []attempt
 		for _, at := range list {
 			if !at.ok {
@@ -252,9 +253,13 @@ func (a *Analyzer) retryLoops() []Finding {
 
 // Report returns what the analyzer found. inputs names the capture files.
 func (a *Analyzer) Report(inputs []string) *Report {
+	// Sessions arrive in the order their connections finish; the report is
+	// in stream order, whatever that order was.
 	findings := append(slices.Clone(a.findings), a.retryLoops()...)
 	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Stream < findings[j].Stream })
-	r := &Report{Schema: Schema, Files: inputs, Connections: a.conns, Findings: findings}
+	conns := slices.Clone(a.conns)
+	sort.Slice(conns, func(i, j int) bool { return conns[i].Stream < conns[j].Stream })
+	r := &Report{Schema: Schema, Files: inputs, Connections: conns, Findings: findings}
 	if r.Connections == nil {
 		r.Connections = []Connection{}
 	}

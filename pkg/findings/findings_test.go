@@ -2,6 +2,7 @@ package findings
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
@@ -251,5 +254,43 @@ func TestReportFilterAndWorst(t *testing.T) {
 	}
 	if w, ok := r.Worst(); !ok || w != Error {
 		t.Errorf("worst %v %v", w, ok)
+	}
+}
+
+// TestResultsDoNotDependOnWorkers analyses a generated gateway capture
+// (many interleaved connections, some broken) with 1 and with 3 workers,
+// and with a short linger so that connections finish mid-capture: the
+// reports must be byte-identical.
+func TestResultsDoNotDependOnWorkers(t *testing.T) {
+	var buf bytes.Buffer
+	var size int64
+	w := capgen.NewGatewayWriter(&buf, &size)
+	capgen.Gateway(w, &size, capgen.GatewayOptions{Seed: 7, TargetBytes: 3 << 20, Concurrency: 50, MaxBody: 20 << 10, NonSMTP: 15})
+	report := func(workers int) []byte {
+		c, err := reassembly.OpenReader("gateway.pcap", bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		an := NewAnalyzer(Options{})
+		if _, err := session.Read(c, session.Options{Stream: -1, Workers: workers, Linger: time.Millisecond}, func(s *session.Session) error {
+			an.Add(s)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		WriteJSON(&out, an.Report([]string{"gateway.pcap"}))
+		return out.Bytes()
+	}
+	one, three := report(1), report(3)
+	if !bytes.Equal(one, three) {
+		t.Errorf("1 and 3 workers differ:\n%s", firstDiff(one, three))
+	}
+	var r Report
+	if err := json.Unmarshal(one, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Connections) < 100 || len(r.Findings) == 0 {
+		t.Errorf("%d connections, %d findings: the capture is not what the test needs", len(r.Connections), len(r.Findings))
 	}
 }

@@ -4,61 +4,112 @@ package reassembly
 // when the connection is of no interest (its bytes are then not kept).
 type ConsumerFactory func(c *Conn) Consumer
 
+// assembly is the reassembly state of one connection.
+type assembly struct {
+	streams  [2]*Stream // by side (0: the first packet's sender)
+	consumer Consumer
+}
+
 // Assembler turns the segments of tracked connections into ordered byte
-// streams, delivered to the consumers a factory makes.
+// streams, delivered to the consumers a factory makes. It keeps its state
+// apart from the Conns, so one goroutine can track connections while
+// others assemble them: each connection must be assembled by one
+// Assembler, in packet order.
 type Assembler struct {
 	limits  Limits
 	factory ConsumerFactory
-	conns   []*Conn
+	conns   map[*Conn]*assembly
+	order   []*Conn
+	spare   [][]byte // comparison buffers of finished connections, for reuse
 }
 
 // NewAssembler returns an assembler.
 func NewAssembler(limits Limits, factory ConsumerFactory) *Assembler {
-	return &Assembler{limits: limits.withDefaults(), factory: factory}
+	return &Assembler{limits: limits.withDefaults(), factory: factory, conns: map[*Conn]*assembly{}}
 }
 
-// Add assembles one segment of c. Call it for every segment Walk visits.
+// Add assembles one segment of c, on the goroutine that tracks c.
 func (a *Assembler) Add(c *Conn, s *Segment, p *Packet) {
-	if !c.assemblyDecided {
-		c.assemblyDecided = true
+	side := c.Side(s.Src)
+	a.AddSide(c, side, c.DirectionOfSide(side), s, p)
+}
+
+// AddSide assembles one segment sent by side of c, whose direction the
+// caller determined when it tracked the segment. It reads nothing of c but
+// its identity, so it may run on another goroutine than the tracker.
+func (a *Assembler) AddSide(c *Conn, side int, dir Direction, s *Segment, p *Packet) {
+	as, ok := a.conns[c]
+	if !ok {
+		as = &assembly{}
 		if a.factory != nil {
-			c.consumer = a.factory(c)
+			as.consumer = a.factory(c)
 		}
-		if c.consumer != nil {
-			c.streams = [2]*Stream{{}, {}}
-			a.conns = append(a.conns, c)
+		if as.consumer != nil {
+			as.streams = [2]*Stream{{}, {}}
+			for _, st := range as.streams {
+				if n := len(a.spare); n > 0 {
+					st.recentBuf, a.spare = a.spare[n-1], a.spare[:n-1]
+				}
+			}
+			a.order = append(a.order, c)
 		}
+		a.conns[c] = as
 	}
-	if c.consumer == nil {
+	if as.consumer == nil {
 		return
 	}
-	side := 0
-	if s.Src != c.ends[0] {
-		side = 1
-	}
-	dir := c.DirectionFrom(s.Src)
-	c.streams[side].Dir = dir
-	c.streams[side].add(s, p, c.streams[1-side], a.limits, dir, c.consumer)
+	st := as.streams[side]
+	st.Dir = dir
+	st.add(s, p, as.streams[1-side], a.limits, dir, as.consumer)
 }
 
-// Finish flushes every connection's held data (declaring the holes before
-// it gaps) at the end of the capture. last is the capture's last packet,
-// the moment the gaps are noticed.
-func (a *Assembler) Finish(last *Packet) {
-	for _, c := range a.conns {
-		for side, st := range c.streams {
-			dir := c.DirectionFrom(c.ends[side])
-			st.Dir = dir
-			st.flush(last, dir, c.consumer, a.limits)
+// Streams returns c's client and server streams (nil if not assembled).
+// dirOfSide0 is the direction of the side that sent c's first packet.
+func (a *Assembler) Streams(c *Conn, dirOfSide0 Direction) (client, server *Stream) {
+	as := a.conns[c]
+	if as == nil || as.streams[0] == nil {
+		return nil, nil
+	}
+	if dirOfSide0 == ClientToServer {
+		return as.streams[0], as.streams[1]
+	}
+	return as.streams[1], as.streams[0]
+}
+
+// Finish flushes c's held data (declaring the holes before it gaps) and
+// forgets it; the Streams stay valid for the caller. last is the packet at
+// which this happens. dirOfSide0 is the direction of c's first sender.
+func (a *Assembler) Finish(c *Conn, dirOfSide0 Direction, last *Packet) {
+	as := a.conns[c]
+	if as == nil {
+		return
+	}
+	delete(a.conns, c)
+	if as.consumer == nil {
+		return
+	}
+	for side, st := range as.streams {
+		dir := dirOfSide0
+		if side == 1 {
+			dir = 1 - dir
+		}
+		st.Dir = dir
+		st.flush(last, dir, as.consumer, a.limits)
+		// The comparison buffer is not needed any more: keep it for the next connection.
+		if cap(st.recentBuf) > 0 && len(a.spare) < 256 {
+			a.spare = append(a.spare, st.recentBuf[:0])
+		}
+		st.recentBuf, st.recentStart = nil, 0
+	}
+}
+
+// FinishAll finishes every connection still held, in the order they were
+// first assembled. dirOfSide0 reports each one's direction of side 0.
+func (a *Assembler) FinishAll(last *Packet, dirOfSide0 func(*Conn) Direction) {
+	for _, c := range a.order {
+		if _, ok := a.conns[c]; ok {
+			a.Finish(c, dirOfSide0(c), last)
 		}
 	}
-}
-
-// ByteStream returns the byte stream of direction d, or nil if the connection
-// was not assembled.
-func (c *Conn) ByteStream(d Direction) *Stream {
-	if c.streams[0] == nil {
-		return nil
-	}
-	return c.streams[c.side(d)]
+	a.order = a.order[:0]
 }

@@ -115,10 +115,6 @@ type Conn struct {
 	finFrame  [2]int
 	head      [2][]byte
 	headFrame [2]int
-
-	assemblyDecided bool
-	consumer        Consumer
-	streams         [2]*Stream // by side, when assembled
 }
 
 // Client returns the client's address and port.
@@ -132,6 +128,23 @@ func (c *Conn) side(d Direction) int {
 		return c.clientIdx
 	}
 	return 1 - c.clientIdx
+}
+
+// Side returns 0 when src is the endpoint that sent the connection's first
+// packet, 1 otherwise. Unlike the direction, it never changes.
+func (c *Conn) Side(src netip.AddrPort) int {
+	if src == c.ends[0] {
+		return 0
+	}
+	return 1
+}
+
+// DirectionOfSide returns the current direction of side's packets.
+func (c *Conn) DirectionOfSide(side int) Direction {
+	if side == c.clientIdx {
+		return ClientToServer
+	}
+	return ServerToClient
 }
 
 // DirectionFrom returns the direction of a segment sent by src.

@@ -86,13 +86,17 @@ func TestStreamsAgreeWithGopacketReassembly(t *testing.T) {
 				gp.AssembleWithContext(pkt.NetworkLayer().NetworkFlow(), tcp, &gpContext{ci: gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: p.Length}})
 				return nil
 			})
-			asm.Finish(&last)
+			done := finishAll(asm, tr.Conns(), &last)
 			gp.FlushAll()
 			for _, cn := range tr.Conns() {
 				tuples[cn.Client().String()+">"+cn.Server().String()]++
 			}
 			compared := 0
-			for cn, rec := range ours {
+			for _, cn := range done {
+				rec := ours[cn.Conn]
+				if rec == nil {
+					continue
+				}
 				key := cn.Client().String() + ">" + cn.Server().String()
 				cs, ss := cn.ByteStream(ClientToServer), cn.ByteStream(ServerToClient)
 				if tuples[key] > 1 || len(cs.Gaps)+len(ss.Gaps)+len(cs.Conflicts)+len(ss.Conflicts) > 0 || cs.MidStream || ss.MidStream {

@@ -104,13 +104,18 @@ type Stream struct {
 	Next      int64 // bytes delivered so far (the next expected offset)
 	Truncated bool  // limits were hit: facts past them are missing
 
-	base      uint32 // sequence number of offset 0
-	started   bool
-	pieces    []piece
-	ooo       []pending
-	oooBytes  int
-	recent    []byte // the last bytes delivered, to compare retransmissions with
-	recentOff int64  // stream offset of recent[0]
+	base     uint32 // sequence number of offset 0
+	started  bool
+	pieces   []piece
+	ooo      []pending
+	oooBytes int
+	// The bytes delivered but not yet acknowledged by the peer (at most
+	// CompareWindow of them): what a retransmission may legitimately repeat,
+	// and so what it is compared with. recentBuf[recentStart:] holds them;
+	// recentOff is the stream offset of the first.
+	recentBuf   []byte
+	recentStart int
+	recentOff   int64
 }
 
 // Limits bounds what one connection's streams keep.
@@ -236,6 +241,7 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 	fact.Offset = off
 	if seg.Flags&FlagACK != 0 && peer.started {
 		fact.Ack = peer.unwrap(seg.Ack)
+		peer.acked(fact.Ack)
 	}
 	if seg.PayloadLen > 0 {
 		fact.Kind = s.payload(seg, p, off, lim, dir, out)
@@ -332,22 +338,39 @@ func (s *Stream) gap(n int64, reason GapReason, p *Packet, dir Direction, out Co
 	s.pieces = append(s.pieces, piece{start: s.Next, frame: 0})
 	out.Gap(dir, s.Next, n, reason, p)
 	s.Next += n
-	s.recent = s.recent[:0]
+	s.recentBuf, s.recentStart = s.recentBuf[:0], 0
 	s.recentOff = s.Next
 }
 
-// remember keeps the last CompareWindow bytes delivered.
+// recent returns the delivered bytes still kept for comparison.
+func (s *Stream) recent() []byte { return s.recentBuf[s.recentStart:] }
+
+// remember keeps delivered bytes until the peer acknowledges them (at most
+// CompareWindow: a capture without the peer's ACKs must not grow forever).
 func (s *Stream) remember(data []byte, lim Limits) {
-	if s.recentOff+int64(len(s.recent)) != s.Next {
-		s.recent, s.recentOff = s.recent[:0], s.Next
+	if s.recentOff+int64(len(s.recent())) != s.Next {
+		s.recentBuf, s.recentStart, s.recentOff = s.recentBuf[:0], 0, s.Next
 	}
-	s.recent = append(s.recent, data...)
-	if over := len(s.recent) - lim.CompareWindow; over > 0 {
-		// Keep twice the window before compacting so copying stays rare.
-		if over > lim.CompareWindow {
-			n := copy(s.recent, s.recent[len(s.recent)-lim.CompareWindow:])
-			s.recentOff += int64(len(s.recent) - n)
-			s.recent = s.recent[:n]
+	if s.recentStart > 0 && s.recentStart >= len(s.recentBuf)/2 {
+		n := copy(s.recentBuf, s.recentBuf[s.recentStart:])
+		s.recentBuf, s.recentStart = s.recentBuf[:n], 0
+	}
+	s.recentBuf = append(s.recentBuf, data...)
+	if over := len(s.recent()) - lim.CompareWindow; over > 0 {
+		s.recentStart += over
+		s.recentOff += int64(over)
+	}
+}
+
+// acked forgets the delivered bytes below offset: the peer has them, so
+// they will not be retransmitted.
+func (s *Stream) acked(offset int64) {
+	if drop := offset - s.recentOff; drop > 0 {
+		drop = min(drop, int64(len(s.recent())))
+		s.recentStart += int(drop)
+		s.recentOff += drop
+		if s.recentStart == len(s.recentBuf) {
+			s.recentBuf, s.recentStart = s.recentBuf[:0], 0
 		}
 	}
 }
@@ -355,12 +378,13 @@ func (s *Stream) remember(data []byte, lim Limits) {
 // compare checks a retransmitted copy against the bytes first delivered;
 // it records a Conflict and returns true when they differ.
 func (s *Stream) compare(off int64, data []byte, frame int) bool {
+	recent := s.recent()
 	lo := max(off, s.recentOff)
-	hi := min(off+int64(len(data)), s.recentOff+int64(len(s.recent)))
+	hi := min(off+int64(len(data)), s.recentOff+int64(len(recent)))
 	if lo >= hi {
 		return false
 	}
-	a := s.recent[lo-s.recentOff : hi-s.recentOff]
+	a := recent[lo-s.recentOff : hi-s.recentOff]
 	b := data[lo-off : hi-off]
 	if bytes.Equal(a, b) {
 		return false

@@ -25,8 +25,32 @@ func (r *recorder) Gap(dir Direction, offset, n int64, reason GapReason, p *Pack
 	fmt.Fprintf(&r.text[dir], "[gap %d %s]", n, reason)
 }
 
+// assembled is a connection with its two streams, as a test looks at it.
+type assembled struct {
+	*Conn
+	client, server *Stream
+}
+
+func (a assembled) ByteStream(d Direction) *Stream {
+	if d == ClientToServer {
+		return a.client
+	}
+	return a.server
+}
+
+// finishAll finishes every connection of asm and returns them with their streams.
+func finishAll(asm *Assembler, conns []*Conn, last *Packet) []assembled {
+	var out []assembled
+	for _, c := range conns {
+		cl, sv := asm.Streams(c, c.DirectionOfSide(0))
+		out = append(out, assembled{c, cl, sv})
+	}
+	asm.FinishAll(last, func(c *Conn) Direction { return c.DirectionOfSide(0) })
+	return out
+}
+
 // assemble runs a crafted capture through the tracker and assembler.
-func assemble(t *testing.T, build func(s *capgen.Session), f capgen.Format) (*Conn, *recorder) {
+func assemble(t *testing.T, build func(s *capgen.Session), f capgen.Format) (assembled, *recorder) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, f, capgen.LinkEthernet)
@@ -47,11 +71,10 @@ func assemble(t *testing.T, build func(s *capgen.Session), f capgen.Format) (*Co
 	}); err != nil {
 		t.Fatal(err)
 	}
-	asm.Finish(&last)
 	if len(tr.Conns()) != 1 {
 		t.Fatalf("%d connections", len(tr.Conns()))
 	}
-	return tr.Conns()[0], rec
+	return finishAll(asm, tr.Conns(), &last)[0], rec
 }
 
 func TestCommandSplitAcrossSegmentsKeepsItsFrames(t *testing.T) {
@@ -191,11 +214,12 @@ func TestSequenceNumbersWrapAround(t *testing.T) {
 	rec := &recorder{}
 	asm := NewAssembler(Limits{}, func(*Conn) Consumer { return rec })
 	tr := NewTracker(TrackerOptions{})
-	Walk(c, tr, func(cn *Conn, seg *Segment, p *Packet) error { asm.Add(cn, seg, p); return nil })
+	var last Packet
+	Walk(c, tr, func(cn *Conn, seg *Segment, p *Packet) error { asm.Add(cn, seg, p); last = *p; return nil })
 	if got := rec.text[ClientToServer].String(); got != "0123456789abcdef0123456789XYZ" {
 		t.Errorf("bytes %q", got)
 	}
-	if st := tr.Conns()[0].ByteStream(ClientToServer); st.Segments[3].Offset != 26 {
+	if st := finishAll(asm, tr.Conns(), &last)[0].ByteStream(ClientToServer); st.Segments[3].Offset != 26 {
 		t.Errorf("offset after wrap %d", st.Segments[3].Offset)
 	}
 }

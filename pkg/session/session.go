@@ -76,10 +76,11 @@ func NewTracker() *reassembly.Tracker {
 // Session is one SMTP connection: its TCP facts and byte streams, and the
 // dialogue parsed from them.
 type Session struct {
-	Conn     *reassembly.Conn
+	Conn     *reassembly.Conn // the connection's facts when it was finished
 	Dialogue *smtpparse.Dialogue
 	Raw      [2][]byte // with Options.KeepBytes: each direction's bytes (gaps as zeros), by smtpparse.Direction
 	Arrivals []Arrival // with Options.KeepBytes: every delivery in capture order
+	streams  [2]*reassembly.Stream
 }
 
 // Arrival is one piece of a stream as it became available.
@@ -93,25 +94,22 @@ type Arrival struct {
 }
 
 // Stream returns the byte stream of one SMTP direction.
-func (s *Session) Stream(d smtpparse.Direction) *reassembly.Stream {
-	return s.Conn.ByteStream(tcpDirection(d))
-}
+func (s *Session) Stream(d smtpparse.Direction) *reassembly.Stream { return s.streams[d] }
 
 // Frames returns the frames that carried a span's bytes.
 func (s *Session) Frames(sp smtpparse.Span) []int {
-	return s.Stream(sp.Dir).Frames(sp.Start, sp.End)
+	if st := s.Stream(sp.Dir); st != nil {
+		return st.Frames(sp.Start, sp.End)
+	}
+	return nil
 }
 
 // Boundaries returns the segment boundaries inside a span.
 func (s *Session) Boundaries(sp smtpparse.Span) []reassembly.Boundary {
-	return s.Stream(sp.Dir).Boundaries(sp.Start, sp.End)
-}
-
-func tcpDirection(d smtpparse.Direction) reassembly.Direction {
-	if d == smtpparse.ClientToServer {
-		return reassembly.ClientToServer
+	if st := s.Stream(sp.Dir); st != nil {
+		return st.Boundaries(sp.Start, sp.End)
 	}
-	return reassembly.ServerToClient
+	return nil
 }
 
 func smtpDirection(d reassembly.Direction) smtpparse.Direction {
@@ -127,22 +125,30 @@ type Options struct {
 	Stream    int // only this stream; -1 for all
 	Parser    smtpparse.Options
 	Limits    reassembly.Limits
-	KeepBytes bool  // keep raw bytes and arrivals (for follow; memory grows with the streams)
-	MaxKeep   int64 // with KeepBytes: bytes kept per direction (default 256 MiB)
+	KeepBytes bool          // keep raw bytes and arrivals (for follow; memory grows with the streams)
+	MaxKeep   int64         // with KeepBytes: bytes kept per direction (default 256 MiB)
+	Workers   int           // goroutines that reassemble and parse (default GOMAXPROCS); results do not depend on it
+	Linger    time.Duration // capture time a closed connection waits for late packets before it is finished (default 5 s)
 }
 
 // feeder is the reassembly consumer that feeds one connection's parser.
 type feeder struct {
-	conn    *reassembly.Conn
-	sel     Selection
 	parser  *smtpparse.Parser
 	opts    smtpparse.Options
+	mid     *bool // the worker's note of whether the connection's start was missed
 	order   int64
-	skipped bool
 	keep    bool
 	maxKeep int64
 	raw     [2][]byte
 	arr     []Arrival
+}
+
+func (f *feeder) ready() {
+	if f.parser == nil {
+		opts := f.opts
+		opts.MidStream = *f.mid
+		f.parser = smtpparse.NewParser(opts)
+	}
 }
 
 func (f *feeder) record(dir smtpparse.Direction, offset int64, data []byte, n int64, gap bool, p *reassembly.Packet) {
@@ -160,36 +166,15 @@ func (f *feeder) record(dir smtpparse.Direction, offset int64, data []byte, n in
 	}
 }
 
-func (f *feeder) ready() bool {
-	if f.skipped {
-		return false
-	}
-	if f.parser == nil {
-		switch f.sel.Decide(f.conn, false) {
-		case Skip:
-			f.skipped = true
-			return false
-		}
-		opts := f.opts
-		opts.MidStream = !f.conn.SYNSeen(reassembly.ClientToServer) && !f.conn.SYNSeen(reassembly.ServerToClient)
-		f.parser = smtpparse.NewParser(opts)
-	}
-	return true
-}
-
 func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *reassembly.Packet) {
-	if !f.ready() {
-		return
-	}
+	f.ready()
 	f.order++
 	f.parser.Write(smtpDirection(dir), offset, data, f.order, p.Timestamp)
 	f.record(smtpDirection(dir), offset, data, int64(len(data)), false, p)
 }
 
 func (f *feeder) Gap(dir reassembly.Direction, offset, n int64, _ reassembly.GapReason, p *reassembly.Packet) {
-	if !f.ready() {
-		return
-	}
+	f.ready()
 	f.order++
 	f.parser.Gap(smtpDirection(dir), offset, n, f.order, p.Timestamp)
 	f.record(smtpDirection(dir), offset, nil, n, true, p)
@@ -199,51 +184,4 @@ func (f *feeder) Gap(dir reassembly.Direction, offset, n int64, _ reassembly.Gap
 type Result struct {
 	Stats   reassembly.Stats
 	Tracker *reassembly.Tracker
-}
-
-// Read reads the whole capture and calls emit for each selected SMTP
-// connection, in stream order, once the capture has been read. It stops
-// early only if emit returns an error. Faults in the capture files do not
-// stop it (see Capture.Errors).
-func Read(capture *reassembly.Capture, opts Options, emit func(*Session) error) (Result, error) {
-	tracker := NewTracker()
-	var feeders []*feeder
-	asm := reassembly.NewAssembler(opts.Limits, func(c *reassembly.Conn) reassembly.Consumer {
-		if opts.Stream >= 0 && c.Stream != opts.Stream {
-			return nil
-		}
-		if opts.Selection.Decide(c, false) == Skip {
-			return nil
-		}
-		f := &feeder{conn: c, sel: opts.Selection, opts: opts.Parser, keep: opts.KeepBytes, maxKeep: opts.MaxKeep}
-		if f.maxKeep <= 0 {
-			f.maxKeep = 256 << 20
-		}
-		feeders = append(feeders, f)
-		return f
-	})
-	var last reassembly.Packet
-	st, err := reassembly.Walk(capture, tracker, func(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.Packet) error {
-		asm.Add(c, s, p)
-		last = *p
-		last.Data = nil
-		return nil
-	})
-	res := Result{Stats: st, Tracker: tracker}
-	if err != nil {
-		return res, err
-	}
-	asm.Finish(&last)
-	for _, f := range feeders {
-		if f.skipped || opts.Selection.Decide(f.conn, true) != Take {
-			continue
-		}
-		if f.parser == nil {
-			f.parser = smtpparse.NewParser(f.opts)
-		}
-		if err := emit(&Session{Conn: f.conn, Dialogue: f.parser.Close(), Raw: f.raw, Arrivals: f.arr}); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
 }

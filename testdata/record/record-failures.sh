@@ -289,7 +289,9 @@ chk_stall() {
 	lib_expect "$f" streams 1 "$(lib_streams "$f")" || ok=1
 	lib_clean_tcp "$f" || ok=1
 	lib_expect "$f" "221" 1 "$(lib_count "$f" 'smtp.response.code == 221')" || ok=1
-	gap=$(tshark -r "$f" -Y 'smtp.req.command == "RCPT"' -T fields -e frame.time_delta 2>/dev/null | head -n1)
+	# time from the previous payload frame (the 250 to MAIL) to the RCPT frame
+	gap=$(tshark -r "$f" -Y 'tcp.len > 0' -T fields -e frame.time_delta_displayed -e smtp.req.command 2>/dev/null |
+		awk '$2 == "RCPT" { print $1; exit }')
 	lib_expect "$f" "RCPT after a pause of 12 s" 1 "$(python3 -c "print(int(12.0 <= float('${gap:-0}') < 13.0))")" || ok=1
 	return $ok
 }

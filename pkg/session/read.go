@@ -1,0 +1,300 @@
+package session
+
+import (
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/smtpparse"
+)
+
+// Read reads the whole capture and calls emit for each selected SMTP
+// connection once it is finished: closed (FIN both ways or RST) and quiet
+// for Options.Linger of capture time, or at the end of the capture. So
+// memory grows with the connections open at once, not with the capture.
+//
+// One goroutine reads, decodes and tracks; Options.Workers goroutines
+// reassemble and parse, each connection on one of them. emit is never
+// called concurrently, but sessions come in the order their connections
+// finish: callers that print them sort by stream. Faults in the capture
+// files do not stop Read (see Capture.Errors); an error from emit stops
+// further calls and is returned.
+func Read(capture *reassembly.Capture, opts Options, emit func(*Session) error) (Result, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Linger <= 0 {
+		opts.Linger = 5 * time.Second
+	}
+	if opts.MaxKeep <= 0 {
+		opts.MaxKeep = 256 << 20
+	}
+	r := &reader{opts: opts, emit: emit, tracker: NewTracker()}
+	r.start()
+	st, err := reassembly.Walk(capture, r.tracker, r.visit)
+	r.finishAll()
+	r.stop()
+	res := Result{Stats: st, Tracker: r.tracker}
+	if err != nil {
+		return res, err
+	}
+	return res, r.emitErr
+}
+
+// itemKind says what an item asks a worker to do.
+type itemKind uint8
+
+const (
+	itemSegment itemKind = iota // assemble a segment
+	itemFinish                  // flush the connection and emit its session
+	itemDrop                    // forget the connection: it is not SMTP after all
+)
+
+// item is one unit of work for a worker. Payload bytes live in the batch's
+// arena, copied once from the reader's buffer.
+type item struct {
+	kind  itemKind
+	conn  *reassembly.Conn
+	side  int
+	dir   reassembly.Direction // of this segment's side
+	dir0  reassembly.Direction // of side 0
+	mid   bool                 // the connection's start was not captured
+	take  bool                 // itemFinish: emit the session
+	seg   reassembly.Segment
+	pkt   reassembly.Packet // Frame and Timestamp; no Data
+	facts *reassembly.Conn  // itemFinish: a copy of the connection's facts at the end
+}
+
+// batch is a run of items for one worker.
+type batch struct {
+	items []item
+	arena []byte
+}
+
+const (
+	batchItems = 256
+	arenaBytes = 256 << 10
+)
+
+// route is the reader's state of one connection.
+type route struct {
+	worker   int
+	sent     bool // items were sent to the worker
+	done     bool // finished or dropped: later packets are not forwarded
+	closing  bool // in the closed queue
+	closedAt time.Time
+}
+
+type reader struct {
+	opts    Options
+	emit    func(*Session) error
+	tracker *reassembly.Tracker
+
+	routes  []*route // by stream
+	closed  []*reassembly.Conn
+	pending []*batch // per worker, being filled
+	chans   []chan *batch
+	free    chan []byte
+	wg      sync.WaitGroup
+	last    reassembly.Packet
+
+	emitMu  sync.Mutex
+	emitErr error
+}
+
+func (r *reader) start() {
+	r.free = make(chan []byte, 4*r.opts.Workers+4)
+	for i := 0; i < r.opts.Workers; i++ {
+		ch := make(chan *batch, 4)
+		r.chans = append(r.chans, ch)
+		r.pending = append(r.pending, nil)
+		w := &worker{r: r, feeders: map[*reassembly.Conn]*feeder{}}
+		w.asm = reassembly.NewAssembler(r.opts.Limits, w.newFeeder)
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			w.run(ch)
+		}()
+	}
+}
+
+func (r *reader) stop() {
+	for i := range r.chans {
+		r.flush(i)
+		close(r.chans[i])
+	}
+	r.wg.Wait()
+}
+
+func (r *reader) route(c *reassembly.Conn) *route {
+	for len(r.routes) <= c.Stream {
+		r.routes = append(r.routes, nil)
+	}
+	rt := r.routes[c.Stream]
+	if rt == nil {
+		rt = &route{worker: c.Stream % r.opts.Workers}
+		if r.opts.Stream >= 0 && c.Stream != r.opts.Stream {
+			rt.done = true
+		}
+		r.routes[c.Stream] = rt
+	}
+	return rt
+}
+
+// visit is the Walk visitor: it routes each segment to its worker.
+func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.Packet) error {
+	r.last = *p
+	r.last.Data = nil
+	// Finish closed connections whose late packets have had time to come.
+	for len(r.closed) > 0 {
+		cc := r.closed[0]
+		if p.Timestamp.Sub(r.routes[cc.Stream].closedAt) <= r.opts.Linger {
+			break
+		}
+		r.closed = r.closed[1:]
+		r.finish(cc)
+	}
+	rt := r.route(c)
+	if rt.done {
+		return nil
+	}
+	if r.opts.Selection.Decide(c, false) == Skip {
+		rt.done = true
+		if rt.sent {
+			r.send(rt.worker, item{kind: itemDrop, conn: c, dir0: c.DirectionOfSide(0), pkt: r.last}, nil)
+		}
+		return nil
+	}
+	side := c.Side(s.Src)
+	it := item{
+		kind: itemSegment, conn: c, side: side, dir: c.DirectionOfSide(side), dir0: c.DirectionOfSide(0),
+		mid: !c.SYNSeen(reassembly.ClientToServer) && !c.SYNSeen(reassembly.ServerToClient),
+		seg: *s, pkt: r.last,
+	}
+	r.send(rt.worker, it, s.Payload)
+	rt.sent = true
+	if c.Closed() && !rt.closing {
+		rt.closing, rt.closedAt = true, p.Timestamp
+		r.closed = append(r.closed, c)
+	}
+	return nil
+}
+
+// finish sends a connection's last item, with its facts as they are now.
+func (r *reader) finish(c *reassembly.Conn) {
+	rt := r.routes[c.Stream]
+	if rt.done {
+		return
+	}
+	rt.done = true
+	if !rt.sent {
+		return
+	}
+	facts := *c
+	r.send(rt.worker, item{kind: itemFinish, conn: c, dir0: c.DirectionOfSide(0), take: r.opts.Selection.Decide(c, true) == Take,
+		pkt: r.last, facts: &facts}, nil)
+}
+
+// finishAll finishes every connection still open at the end, in stream order.
+func (r *reader) finishAll() {
+	for _, c := range r.tracker.Conns() {
+		if c.Stream < len(r.routes) && r.routes[c.Stream] != nil {
+			r.finish(c)
+		}
+	}
+}
+
+// send queues an item for a worker, copying payload into the batch arena.
+func (r *reader) send(w int, it item, payload []byte) {
+	b := r.pending[w]
+	if b != nil && (len(b.items) == batchItems || len(b.arena)+len(payload) > cap(b.arena)) {
+		r.flush(w)
+		b = nil
+	}
+	if b == nil {
+		b = &batch{items: make([]item, 0, batchItems)}
+		select {
+		case a := <-r.free:
+			b.arena = a[:0]
+		default:
+			b.arena = make([]byte, 0, arenaBytes)
+		}
+		if len(payload) > cap(b.arena) {
+			b.arena = make([]byte, 0, len(payload))
+		}
+		r.pending[w] = b
+	}
+	if payload != nil {
+		start := len(b.arena)
+		b.arena = append(b.arena, payload...)
+		it.seg.Payload = b.arena[start:len(b.arena):len(b.arena)]
+	}
+	b.items = append(b.items, it)
+}
+
+func (r *reader) flush(w int) {
+	if b := r.pending[w]; b != nil {
+		r.chans[w] <- b
+		r.pending[w] = nil
+	}
+}
+
+func (r *reader) emitSession(s *Session) {
+	r.emitMu.Lock()
+	defer r.emitMu.Unlock()
+	if r.emitErr == nil {
+		r.emitErr = r.emit(s)
+	}
+}
+
+// worker reassembles and parses the connections routed to it.
+type worker struct {
+	r       *reader
+	asm     *reassembly.Assembler
+	feeders map[*reassembly.Conn]*feeder
+	mid     bool // of the item being processed
+}
+
+func (w *worker) newFeeder(c *reassembly.Conn) reassembly.Consumer {
+	o := w.r.opts
+	f := &feeder{opts: o.Parser, mid: &w.mid, keep: o.KeepBytes, maxKeep: o.MaxKeep}
+	w.feeders[c] = f
+	return f
+}
+
+func (w *worker) run(ch chan *batch) {
+	for b := range ch {
+		for i := range b.items {
+			it := &b.items[i]
+			switch it.kind {
+			case itemSegment:
+				w.mid = it.mid
+				w.asm.AddSide(it.conn, it.side, it.dir, &it.seg, &it.pkt)
+			case itemFinish, itemDrop:
+				w.finish(it)
+			}
+		}
+		select {
+		case w.r.free <- b.arena:
+		default:
+		}
+	}
+}
+
+func (w *worker) finish(it *item) {
+	client, server := w.asm.Streams(it.conn, it.dir0)
+	w.asm.Finish(it.conn, it.dir0, &it.pkt)
+	f := w.feeders[it.conn]
+	delete(w.feeders, it.conn)
+	if it.kind == itemDrop || !it.take || f == nil {
+		return
+	}
+	if f.parser == nil {
+		f.parser = smtpparse.NewParser(f.opts)
+	}
+	w.r.emitSession(&Session{
+		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, Arrivals: f.arr,
+		streams: [2]*reassembly.Stream{client, server},
+	})
+}
