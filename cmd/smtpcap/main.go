@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
 )
@@ -18,7 +19,14 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// memoryLimit is the Go heap size past which the garbage collector works
+// harder. Memory use follows the connections open at once, so a mail
+// gateway's capture fits well under it; the limit keeps the collector from
+// letting garbage double the heap first.
+const memoryLimit = 192 << 20
+
 func main() {
+	debug.SetMemoryLimit(memoryLimit)
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
 

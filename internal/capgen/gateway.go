@@ -59,6 +59,7 @@ func Gateway(w *Writer, size *int64, opts GatewayOptions) (conns, packets int) {
 		}
 		s := NewSession(w, LinkEthernet, netip.AddrPortFrom(addr, port), netip.AddrPortFrom(server, srvPort), now, rng.Uint32(), rng.Uint32())
 		s.Step = 0
+		s.AckEvery = 2
 		var steps []func(*Session)
 		if nonSMTP {
 			steps = noiseSteps(rng)

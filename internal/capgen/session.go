@@ -17,6 +17,7 @@ type Session struct {
 	Now        time.Time
 	Step       time.Duration
 	VLANs      []uint16
+	AckEvery   int // Send lets the peer ACK after every AckEvery segments (0: never)
 	ClientTTL  uint8
 	ServerTTL  uint8
 
@@ -76,13 +77,16 @@ func (s *Session) Handshake() {
 // followed by nothing: call Ack for the peer's acknowledgement.
 func (s *Session) Send(fromClient bool, payload []byte, sizes ...int) {
 	i := s.side(fromClient)
-	for _, n := range sizes {
+	for k, n := range sizes {
 		if n > len(payload) {
 			n = len(payload)
 		}
 		s.Emit(fromClient, s.next[i], ACK|PSH, payload[:n])
 		s.next[i] += uint32(n)
 		payload = payload[n:]
+		if s.AckEvery > 0 && (k+1)%s.AckEvery == 0 {
+			s.Ack(!fromClient)
+		}
 	}
 	if len(payload) > 0 {
 		s.Emit(fromClient, s.next[i], ACK|PSH, payload)

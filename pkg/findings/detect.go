@@ -648,56 +648,74 @@ func detectSize(b builder, _ Options) []Finding {
 
 // ---- connections and time ----
 
-// event is a packet that says something: payload, FIN or RST.
-type event struct {
-	dir  smtpparse.Direction
-	fact reassembly.SegmentFact
-}
-
 func detectStalls(b builder, opts Options) []Finding {
-	var events []event
+	var segs [2][]reassembly.SegmentFact
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 		if st := b.s.Stream(dir); st != nil {
-			for _, sf := range st.Segments {
-				if sf.Length > 0 || sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0 {
-					events = append(events, event{dir, sf})
-				}
-			}
+			segs[dir] = st.Segments
 		}
 	}
-	sort.Slice(events, func(i, j int) bool { return events[i].fact.Frame < events[j].fact.Frame })
-	var out []Finding
-	for i := 1; i < len(events); i++ {
-		prev, next := events[i-1], events[i]
-		wait := next.fact.Time.Sub(prev.fact.Time)
-		if wait <= opts.StallThreshold {
+	says := func(sf *reassembly.SegmentFact) bool {
+		return sf.Length > 0 || sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0
+	}
+	// Walk both directions' packets in frame order (each list already is),
+	// comparing each packet that says something with the one before.
+	var (
+		out     []Finding
+		prev    event
+		hasPrev bool
+		i, j    int
+	)
+	for i < len(segs[0]) || j < len(segs[1]) {
+		var next event
+		if j >= len(segs[1]) || (i < len(segs[0]) && segs[0][i].Frame < segs[1][j].Frame) {
+			next = event{smtpparse.ClientToServer, &segs[0][i]}
+			i++
+		} else {
+			next = event{smtpparse.ServerToClient, &segs[1][j]}
+			j++
+		}
+		if !says(next.fact) {
 			continue
 		}
-		silent := 1 - prev.dir
-		what := describeEvent(b, prev)
-		ended := describeEvent(b, next)
-		summary := fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; then the %s sent %s in frame %d",
-			silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
-		if next.dir == prev.dir {
-			summary = fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; the %s gave up waiting and sent %s in frame %d",
-				silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
+		if hasPrev {
+			if wait := next.fact.Time.Sub(prev.fact.Time); wait > opts.StallThreshold {
+				out = append(out, stallFinding(b, prev, next, wait))
+			}
 		}
-		f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, next.fact.Frame}, prev.fact.Time, summary)
-		f.Direction = silent.String()
-		out = append(out, f)
+		prev, hasPrev = next, true
 	}
-	if n := len(events); n > 0 && b.s.Conn.End() == reassembly.EndOpen {
-		last := events[n-1]
+	if hasPrev && b.s.Conn.End() == reassembly.EndOpen {
 		// Silence until the capture ended counts too, measured to the connection's last packet.
-		if wait := b.s.Conn.LastTime.Sub(last.fact.Time); wait > opts.StallThreshold {
-			f := b.conn("stall", Warning, phaseAtFrame(b, last), []int{last.fact.Frame, b.s.Conn.LastFrame}, last.fact.Time,
+		if wait := b.s.Conn.LastTime.Sub(prev.fact.Time); wait > opts.StallThreshold {
+			f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, b.s.Conn.LastFrame}, prev.fact.Time,
 				fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d, until the capture ended",
-					1-last.dir, wait.Seconds(), last.dir, describeEvent(b, last), last.fact.Frame))
-			f.Direction = (1 - last.dir).String()
+					1-prev.dir, wait.Seconds(), prev.dir, describeEvent(b, prev), prev.fact.Frame))
+			f.Direction = (1 - prev.dir).String()
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// event is a packet that says something: payload, FIN or RST.
+type event struct {
+	dir  smtpparse.Direction
+	fact *reassembly.SegmentFact
+}
+
+func stallFinding(b builder, prev, next event, wait time.Duration) Finding {
+	silent := 1 - prev.dir
+	what, ended := describeEvent(b, prev), describeEvent(b, next)
+	summary := fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; then the %s sent %s in frame %d",
+		silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
+	if next.dir == prev.dir {
+		summary = fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; the %s gave up waiting and sent %s in frame %d",
+			silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
+	}
+	f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, next.fact.Frame}, prev.fact.Time, summary)
+	f.Direction = silent.String()
+	return f
 }
 
 // describeEvent names what a packet carried: a command, reply, end of data, FIN or RST.

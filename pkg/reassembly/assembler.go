@@ -96,7 +96,7 @@ func (a *Assembler) Finish(c *Conn, dirOfSide0 Direction, last *Packet) {
 		st.Dir = dir
 		st.flush(last, dir, as.consumer, a.limits)
 		// The comparison buffer is not needed any more: keep it for the next connection.
-		if cap(st.recentBuf) > 0 && len(a.spare) < 256 {
+		if cap(st.recentBuf) > 0 && cap(st.recentBuf) <= 64<<10 && len(a.spare) < 64 {
 			a.spare = append(a.spare, st.recentBuf[:0])
 		}
 		st.recentBuf, st.recentStart = nil, 0

@@ -30,6 +30,11 @@ func Read(capture *reassembly.Capture, opts Options, emit func(*Session) error) 
 	if opts.MaxKeep <= 0 {
 		opts.MaxKeep = 256 << 20
 	}
+	if opts.Parser.MaxBodyKeep == 0 {
+		// The detectors need a message's headers and statistics, which the
+		// parser computes as it goes, not its bytes: keep only a little.
+		opts.Parser.MaxBodyKeep = 4 << 10
+	}
 	r := &reader{opts: opts, emit: emit, tracker: NewTracker()}
 	r.start()
 	st, err := reassembly.Walk(capture, r.tracker, r.visit)
