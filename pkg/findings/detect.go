@@ -341,19 +341,95 @@ func detectUnanswered(b builder, _ Options) []Finding {
 	if srv == nil || srv.Next == 0 || d.TLS != nil {
 		return nil // a one-sided capture, or nothing to wait for
 	}
+	// Commands sent together (one segment) and left unanswered together are
+	// one story: the segment was lost, or held by something in the path.
 	var out []Finding
-	for _, c := range d.Commands {
-		if c.Reply != nil || c.Sensitive || c.Verb == "" {
-			continue
+	var group []*smtpparse.Command
+	flush := func() {
+		if len(group) == 0 {
+			return
 		}
+		first := group[0]
 		sev := Warning
-		if c.Verb == "QUIT" {
+		if len(group) == 1 && first.Verb == "QUIT" {
 			sev = Info
 		}
-		out = append(out, b.at("unanswered-command", sev, phaseOf(c), c.Span, c.Time,
-			fmt.Sprintf("the server never answered %q (connection ended: %s)", clip(c.Verb+" "+c.Args, 50), b.s.Conn.End())))
+		span := smtpparse.Span{Dir: smtpparse.ClientToServer, Start: first.Span.Start, End: group[len(group)-1].Span.End}
+		f := b.at("unanswered-command", sev, phaseOf(first), span, first.Time, "")
+		if len(group) == 1 {
+			f.Summary = fmt.Sprintf("the server never answered %q (connection ended: %s)", clip(first.Verb+" "+first.Args, 50), b.s.Conn.End())
+		} else {
+			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s (connection ended: %s)",
+				len(group), verbList(group), joinInts(f.Frames, ", "), b.s.Conn.End())
+		}
+		last := group[len(group)-1]
+		if ack := ackFrame(b, span.End); ack != 0 && !repliedSoon(d, last) {
+			f.Summary += fmt.Sprintf("; yet their bytes were acknowledged in frame %d, so they reached the server's TCP — or a device in the path that answers for it", ack)
+			f.Frames = appendUnique(f.Frames, ack)
+		}
+		out = append(out, f)
+		group = nil
 	}
+	for _, c := range d.Commands {
+		if c.Reply != nil || c.Sensitive || c.Verb == "" {
+			flush()
+			continue
+		}
+		if len(group) > 0 {
+			prev := b.s.Frames(group[len(group)-1].Span)
+			cur := b.s.Frames(c.Span)
+			if len(prev) == 0 || len(cur) == 0 || prev[len(prev)-1] != cur[0] {
+				flush()
+			}
+		}
+		group = append(group, c)
+	}
+	flush()
 	return out
+}
+
+// repliedSoon reports whether the server said anything within a second of
+// the command c: if it did, it had the command and chose what to answer.
+func repliedSoon(d *smtpparse.Dialogue, c *smtpparse.Command) bool {
+	for _, r := range d.Replies {
+		if r.Order > c.EndOrder {
+			return r.Time.Sub(c.EndTime) <= time.Second
+		}
+	}
+	return false
+}
+
+// verbList names commands compactly: "MAIL, RCPT×15, DATA".
+func verbList(cmds []*smtpparse.Command) string {
+	var parts []string
+	for i := 0; i < len(cmds); {
+		j := i
+		for j < len(cmds) && cmds[j].Verb == cmds[i].Verb {
+			j++
+		}
+		if n := j - i; n > 1 {
+			parts = append(parts, fmt.Sprintf("%s×%d", cmds[i].Verb, n))
+		} else {
+			parts = append(parts, cmds[i].Verb)
+		}
+		i = j
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ackFrame returns the first server packet that acknowledges the client's
+// bytes up to offset end, or 0.
+func ackFrame(b builder, end int64) int {
+	srv := b.s.Stream(smtpparse.ServerToClient)
+	if srv == nil {
+		return 0
+	}
+	for _, sf := range srv.Segments {
+		if sf.Ack >= end {
+			return sf.Frame
+		}
+	}
+	return 0
 }
 
 func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
@@ -794,6 +870,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		}
 		phase, where := PhaseEnvelope, "in the envelope (after MAIL FROM)"
 		switch {
+		case tx.Data != nil && tx.Data.Reply == nil:
 		case tx.Body != nil && tx.Data == nil:
 			phase, where = PhaseBDAT, fmt.Sprintf("during BDAT, after %d bytes of message", tx.Body.Size)
 		case tx.Body != nil && tx.Body.Complete:
@@ -802,6 +879,9 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			phase, where = PhaseData, fmt.Sprintf("during DATA, after %d bytes of message", tx.Body.Size)
 		case tx.Data != nil:
 			phase, where = PhaseData, "after DATA"
+		}
+		if tx.Data != nil && tx.Data.Reply == nil {
+			phase, where = PhaseData, "after DATA, which the server never answered"
 		}
 		how := "the capture ended"
 		frame := c.LastFrame
@@ -818,7 +898,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		}
 		frames := appendUnique(b.s.Frames(tx.Mail.Span), frame)
 		f := b.conn("lost-mid-transaction", Error, phase, frames, tx.Mail.Time,
-			fmt.Sprintf("the transaction from <%s> ended %s with %s, without a final reply", clip(tx.Mail.Path, 40), where, how))
+			fmt.Sprintf("the transaction from <%s> was lost %s: the connection ended with %s before a final reply", clip(tx.Mail.Path, 40), where, how))
 		out = append(out, f)
 	}
 	return out

@@ -62,13 +62,23 @@ func diagnose(found []Finding) string {
 	case len(byID["middlebox-ack"]) > 0:
 		f, _ := first("middlebox-ack")
 		parts = append(parts, fmt.Sprintf("A device in the path acknowledges data for the other side%s: %s.%s", frame(f), f.Summary, ending()))
+	case len(byID["command-split-across-segments"]) > 0 && byID["command-split-across-segments"][0].Severity == Error && len(byID["pix-masked-ehlo"]) > 0:
+		sp, _ := first("command-split-across-segments")
+		e, _ := first("pix-masked-ehlo")
+		parts = append(parts, fmt.Sprintf("A valid command split across TCP segments%s was refused, and the EHLO reply shows a firewall SMTP fixup in the path%s: such fixups inspect each segment alone and mangle the part after the split. Capture on the server side of the firewall to see the masked command.", frame(sp), frame(e)))
 	case len(byID["sync-error-reply"]) > 0:
 		f, _ := first("sync-error-reply")
 		cause := ""
 		if p, ok := first("pipelining-not-offered"); ok {
 			cause = fmt.Sprintf(" because the client pipelined without PIPELINING%s", frame(p))
+			if e, ok := first("pix-masked-ehlo"); ok {
+				cause += fmt.Sprintf(", which a firewall SMTP fixup had masked in the EHLO reply%s", frame(e))
+			}
 		}
 		parts = append(parts, fmt.Sprintf("The server rejected the client's input as out of step%s%s.", frame(f), cause))
+	case len(byID["unanswered-command"]) > 0 && strings.Contains(byID["unanswered-command"][0].Summary, "acknowledged"):
+		f, _ := first("unanswered-command")
+		parts = append(parts, upperFirst(f.Summary)+"."+ending())
 	case len(byID["smuggling-end-of-data"]) > 0:
 		f, _ := first("smuggling-end-of-data")
 		parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence%s that a lenient server would split into two messages.", frame(f)))

@@ -55,6 +55,24 @@ type trigger struct {
 func triggers() []trigger {
 	corpus := func(name string) string { return "corpus:" + name }
 	return []trigger{
+		// Real Exim behind a PIX-like fixup proxy (testdata/record/mboxproxy.py), seen from both sides.
+		{"pix-server-side.pcap", "pix-masked-command", 0, []int{8, 11, 12}, Error},
+		{"pix-server-side.pcap", "pix-masked-command", 2, []int{45, 46}, Error},
+		{"pix-client-side.pcap", "pix-masked-ehlo", 0, []int{8}, Warning},
+		{"pix-client-side.pcap", "command-split-across-segments", 1, []int{28, 30}, Error},
+		{"sync-error.pcap", "sync-error-reply", 0, []int{9}, Error},
+		{"sync-error.pcap", "pipelining-not-offered", 0, []int{8}, Error},
+		{"sync-error.pcap", "pipelining-bad-sequence", 1, []int{18}, Warning},
+		{"hold513-client-side.pcap", "unanswered-command", 0, []int{9, 10}, Warning},
+		{"binarymime-data.pcap", "binary-via-data", 0, []int{14}, Error},
+		{"binarymime-data.pcap", "binarymime-not-offered", 0, []int{8}, Error},
+		{"binarymime-data.pcap", "eightbit-not-offered", 0, []int{17}, Warning},
+		{"binarymime-data.pcap", "line-too-long", 0, []int{17}, Warning},
+		{"retry-loop.pcap", "retry-loop", 0, []int{8, 67, 126, 185}, Error},
+		{"retry-loop.pcap", "lost-mid-transaction", 2, []int{126, 177}, Error},
+		{"stall.pcap", "stall", 0, []int{9, 11}, Warning},
+		{"rset-size.pcap", "size-exceeds-limit", 0, []int{8}, Warning},
+		{"rset-size.pcap", "size-mismatch", 1, []int{24}, Warning},
 		{"crafted/masked-pix.pcap", "pix-masked-command", 0, []int{10, 12, 14}, Error}, // the command and the 500 that answers it
 		{"crafted/masked-pix.pcap", "pix-masked-ehlo", 0, []int{4}, Warning},
 		{"crafted/masked-pix.pcap", "pix-masked-ehlo", 0, []int{8}, Warning},
@@ -148,7 +166,7 @@ func TestEveryFindingHasACaptureThatTriggersIt(t *testing.T) {
 func TestCleanCapturesStayQuiet(t *testing.T) {
 	for _, name := range []string{"clean.pcap", "clean.pcapng", "clean-nsec.pcap", "pipelined.pcap", "multi.pcap", "multi.pcap.gz",
 		"portreuse.pcap", "midstream.pcap", "any-sll2.pcap", "ipv6.pcap", "bdat.pcap", "split-command.pcap", "starttls.pcap",
-		"crafted/ooo-retrans.pcap"} {
+		"bdat-pipelined.pcap", "passthrough-client-side.pcap", "passthrough-server-side.pcap", "crafted/ooo-retrans.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {
