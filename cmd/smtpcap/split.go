@@ -33,7 +33,7 @@ the split is complete.`,
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the files into `DIR` (created if needed)", Value: "."},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite files of an earlier split"},
 			&cli.StringFlag{Name: "prefix", Usage: "file name `PREFIX` (default: the first input's name without extensions)"},
-			&cli.IntFlag{Name: "max-open", Usage: "at most `N` output files open at once", Value: 256},
+			&cli.IntFlag{Name: "max-open", Usage: "at most `N` output files open at once", Value: 1000},
 		),
 		Action: runSplit,
 	}

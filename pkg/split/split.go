@@ -113,7 +113,7 @@ type output struct {
 // there, before anything is written.
 func New(opts Options) (*Splitter, error) {
 	if opts.MaxOpen <= 0 {
-		opts.MaxOpen = 256
+		opts.MaxOpen = 1000
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 64
@@ -198,16 +198,12 @@ func (s *Splitter) flushPending(o *output) error {
 }
 
 func (s *Splitter) write(o *output, p *reassembly.Packet) error {
+	if o.buf == nil {
+		o.buf = s.buffer()
+	}
 	if !o.created {
 		if err := s.create(o); err != nil {
 			return err
-		}
-	}
-	if o.buf == nil {
-		if n := len(s.spare); n > 0 {
-			o.buf, s.spare = s.spare[n-1][:0], s.spare[:n-1]
-		} else {
-			o.buf = make([]byte, 0, flushAt+2048)
 		}
 	}
 	if len(o.frames) == 0 {
@@ -259,10 +255,25 @@ func (s *Splitter) flush(o *output) error {
 		o.buf = o.buf[:0]
 	}
 	if o.conn.Closed() && o.buf != nil {
-		s.spare = append(s.spare, o.buf)
+		if len(s.spare) < maxSpare {
+			s.spare = append(s.spare, o.buf)
+		}
 		o.buf = nil
 	}
 	return nil
+}
+
+// maxSpare bounds the buffers kept for reuse.
+const maxSpare = 256
+
+// buffer returns an empty record buffer, reusing one of a closed connection.
+func (s *Splitter) buffer() []byte {
+	if n := len(s.spare); n > 0 {
+		b := s.spare[n-1][:0]
+		s.spare = s.spare[:n-1]
+		return b
+	}
+	return make([]byte, 0, flushAt+2048)
 }
 
 func (s *Splitter) writeErr(o *output, err error) error {
