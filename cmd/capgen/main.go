@@ -71,11 +71,15 @@ func writeFixtures(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	readme := "# Crafted captures\n\nWhat real mail software will not do on demand, written by `internal/capgen` " +
+		"(fixtures.go): rebuild with `go run ./cmd/capgen -fixtures testdata/pcaps/crafted`; a test checks the files " +
+		"are exactly what the generator writes. Client 192.0.2.10, server 198.51.100.25:25, Ethernet, pcap.\n\n"
 	for _, f := range capgen.Fixtures() {
 		if err := os.WriteFile(filepath.Join(dir, f.Name), capgen.BuildFixture(f), 0o644); err != nil {
 			return err
 		}
 		fmt.Printf("%s: %s\n", f.Name, f.About)
+		readme += fmt.Sprintf("- `%s`: %s\n", f.Name, f.About)
 	}
-	return nil
+	return os.WriteFile(filepath.Join(dir, "README.md"), []byte(readme), 0o644)
 }

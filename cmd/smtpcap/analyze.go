@@ -36,7 +36,7 @@ Exit status: 0 when nothing at or above --fail-on was found, 1 when something wa
 or input errors (the report of what could be read is still written).
 
 Finding IDs: ` + strings.Join(ids, ", "),
-		Flags: append(inputFlags(),
+		Flags: append(append(inputFlags(), assemblyFlags()...),
 			&cli.StringFlag{Name: "format", Usage: "`FORMAT`: table, json or markdown", Value: "table"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
 			&cli.IntFlag{Name: "stream", Aliases: []string{"s"}, Usage: "analyse only stream `N`", Value: -1},
@@ -101,7 +101,7 @@ func runAnalyze(c *cli.Context) error {
 	}
 	defer capture.Close()
 	an := findings.NewAnalyzer(findings.Options{StallThreshold: c.Duration("stall-threshold")})
-	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream")}, func(s *session.Session) error {
+	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream"), Limits: limits(c)}, func(s *session.Session) error {
 		an.Add(s)
 		return nil
 	})

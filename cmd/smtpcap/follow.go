@@ -29,7 +29,7 @@ unless --full. --raw writes the exact bytes instead.
 
    smtpcap follow --stream 3 dump.pcap
    smtpcap follow --stream 3 --raw --direction client dump.pcap > client.bin`,
-		Flags: append(inputFlags(),
+		Flags: append(append(inputFlags(), assemblyFlags()...),
 			&cli.IntFlag{Name: "stream", Aliases: []string{"s"}, Usage: "the connection to show (`N` as in tshark's tcp.stream)", Required: true},
 			&cli.BoolFlag{Name: "full", Usage: "show message bodies and long lines in full"},
 			&cli.BoolFlag{Name: "raw", Usage: "write the exact bytes, in the order they arrived, without annotation"},
@@ -59,7 +59,7 @@ func runFollow(c *cli.Context) error {
 	}
 	defer capture.Close()
 	var found *session.Session
-	res, err := session.Read(capture, session.Options{Selection: sel, Stream: want, KeepBytes: true}, func(s *session.Session) error {
+	res, err := session.Read(capture, session.Options{Selection: sel, Stream: want, KeepBytes: true, Limits: limits(c)}, func(s *session.Session) error {
 		found = s
 		return nil
 	})

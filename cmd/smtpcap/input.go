@@ -23,6 +23,18 @@ func inputFlags() []cli.Flag {
 	}
 }
 
+// assemblyFlags are the flags of commands that reassemble streams.
+func assemblyFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "max-buffer", Usage: "hold at most `BYTES` of out-of-order data per direction of a connection; past it the hole becomes a capture gap", Value: 4 << 20},
+	}
+}
+
+// limits reads the reassembly limits from the flags.
+func limits(c *cli.Context) reassembly.Limits {
+	return reassembly.Limits{MaxOutOfOrder: c.Int("max-buffer")}
+}
+
 // inputNames returns the capture files named by -r and the arguments.
 func inputNames(c *cli.Context) ([]string, error) {
 	names := append(slices.Clone(c.StringSlice("read")), c.Args().Slice()...)

@@ -23,7 +23,7 @@ packets and payload bytes each way, how it ended and whether the handshake was c
 
    smtpcap streams dump.pcap
    smtpcap streams --format json dump.pcap | jq '.[] | select(.end == "rst")'`,
-		Flags: append(inputFlags(),
+		Flags: append(append(inputFlags(), assemblyFlags()...),
 			&cli.StringFlag{Name: "format", Usage: "output `FORMAT`: table or json", Value: "table"},
 		),
 		Action: runStreams,
@@ -74,7 +74,7 @@ func runStreams(c *cli.Context) error {
 	}
 	defer capture.Close()
 	rows := []streamRow{}
-	res, err := session.Read(capture, session.Options{Selection: sel, Stream: -1}, func(s *session.Session) error {
+	res, err := session.Read(capture, session.Options{Selection: sel, Stream: -1, Limits: limits(c)}, func(s *session.Session) error {
 		rows = append(rows, newStreamRow(s))
 		return nil
 	})

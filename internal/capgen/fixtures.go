@@ -228,6 +228,34 @@ func Fixtures() []Fixture {
 				s.fins[0]++
 				s.Ack(false)
 			}},
+		{"malformed.pcap", "Commands with bad syntax: MAIL FROM: SIZE=12345 without a path, and a RCPT line of 600 octets.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				s.Client("MAIL FROM: SIZE=12345\r\n")
+				s.Server("501 5.1.7 Bad sender address syntax\r\n")
+				s.Client("MAIL FROM:<a@example.org>\r\n")
+				s.Server("250 OK\r\n")
+				s.Client("RCPT TO:<" + strings.Repeat("b", 580) + "@example.test>\r\n")
+				s.Server("500 5.5.2 Line too long\r\n")
+				s.Client("QUIT\r\n")
+				s.Server("221 bye\r\n")
+				s.Close()
+			}},
+		{"bdat-mismatch.pcap", "A BDAT chunk declared as 20 bytes carries 31: the server reads 20 and takes the rest as a command line.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				s.Client("MAIL FROM:<a@example.org>\r\n")
+				s.Server("250 OK\r\n")
+				s.Client("RCPT TO:<b@example.test>\r\n")
+				s.Server("250 Accepted\r\n")
+				s.Client("BDAT 20 LAST\r\nSubject: mismatch\r\n\r\nhello world\r\n")
+				s.Server("250 OK chunked\r\n500 5.5.1 unrecognized command\r\n")
+				s.Client("QUIT\r\n")
+				s.Server("221 bye\r\n")
+				s.Close()
+			}},
 	}
 }
 
