@@ -154,6 +154,9 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 			}
 		}
 	}
+	if f.s.ImplicitTLS {
+		return []region{{0, int64(len(f.s.Raw[dir])), itemTLS}}
+	}
 	if d.TLS != nil {
 		start := d.TLS.Command.Span.End
 		if dir == smtpparse.ServerToClient && d.TLS.Reply != nil {
@@ -279,7 +282,11 @@ func (f *follower) render() {
 		case itemBody:
 			f.printBody(it)
 		case itemTLS:
-			f.printLine(it, fmt.Sprintf("[TLS: %d bytes encrypted after STARTTLS, not decoded]", it.end-it.start), "")
+			what := "after STARTTLS"
+			if f.s.ImplicitTLS {
+				what = "from the start (implicit TLS)"
+			}
+			f.printLine(it, fmt.Sprintf("[TLS: %d bytes encrypted %s, not decoded]", it.end-it.start, what), "")
 		case itemControl:
 			what := "[FIN]"
 			if it.flags&reassembly.FlagRST != 0 {

@@ -126,7 +126,7 @@ func newStreamRow(s *session.Session) streamRow {
 		ClientBy:      conn.Role.String(),
 		FirstFrame:    conn.FirstFrame,
 		LastFrame:     conn.LastFrame,
-		TLS:           d.TLS != nil,
+		TLS:           d.TLS != nil || s.ImplicitTLS,
 	}
 	if d.Hello != nil {
 		r.Helo = printable(d.Hello.Args, 40)

@@ -256,6 +256,16 @@ func Fixtures() []Fixture {
 				s.Server("221 bye\r\n")
 				s.Close()
 			}},
+		{"implicit-tls.pcap", "SMTPS on port 465: the client opens with a TLS ClientHello, so there is no SMTP in the clear.",
+			func(w *Writer) {
+				s := NewSession(w, LinkEthernet, fixtureClient, netip.AddrPortFrom(fixtureServer.Addr(), 465), fixtureStart, 1_000_000, 5_000_000)
+				s.Handshake()
+				hello := append([]byte{0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03}, bytes.Repeat([]byte{0xa5}, 194)...)
+				s.Send(true, hello)
+				s.Send(false, append([]byte{0x16, 0x03, 0x03, 0x00, 0x40}, bytes.Repeat([]byte{0x5a}, 64)...))
+				s.Send(true, append([]byte{0x17, 0x03, 0x03, 0x00, 0x20}, bytes.Repeat([]byte{0x11}, 32)...))
+				s.Close()
+			}},
 	}
 }
 

@@ -905,6 +905,11 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 }
 
 func detectTLS(b builder, _ Options) []Finding {
+	if b.s.ImplicitTLS {
+		c := b.s.Conn
+		return []Finding{b.conn("tls-started", Info, PhaseTLS, []int{c.FirstFrame}, c.FirstTime,
+			fmt.Sprintf("the client opened the connection with TLS (implicit TLS, as SMTPS on port 465 does; server port %d): nothing to analyse in the clear", c.Server().Port()))}
+	}
 	t := b.s.Dialogue.TLS
 	if t == nil {
 		return nil

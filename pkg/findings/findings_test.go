@@ -110,6 +110,7 @@ func triggers() []trigger {
 		{"crafted/gap.pcap", "capture-gap", 0, []int{24}, Warning},
 		{"snaplen96.pcap", "snaplen-truncated", 0, []int{8, 15, 16, 17}, Warning}, // the client side; README: frames 4, 7, 8, 14–17, 22 are cut
 		{"starttls.pcap", "tls-started", 0, []int{8, 9}, Info},
+		{"crafted/implicit-tls.pcap", "tls-started", 0, []int{1}, Info},
 		{"crafted/onesided.pcap", "one-sided-capture", 0, []int{1}, Warning},
 	}
 }
@@ -169,7 +170,7 @@ func TestEveryFindingHasACaptureThatTriggersIt(t *testing.T) {
 func TestCleanCapturesStayQuiet(t *testing.T) {
 	for _, name := range []string{"clean.pcap", "clean.pcapng", "clean-nsec.pcap", "pipelined.pcap", "multi.pcap", "multi.pcap.gz",
 		"portreuse.pcap", "midstream.pcap", "any-sll2.pcap", "ipv6.pcap", "bdat.pcap", "split-command.pcap", "starttls.pcap",
-		"bdat-pipelined.pcap", "passthrough-client-side.pcap", "passthrough-server-side.pcap", "crafted/ooo-retrans.pcap"} {
+		"bdat-pipelined.pcap", "passthrough-client-side.pcap", "passthrough-server-side.pcap", "crafted/ooo-retrans.pcap", "crafted/implicit-tls.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {

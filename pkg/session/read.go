@@ -299,7 +299,7 @@ func (w *worker) finish(it *item) {
 		f.parser = smtpparse.NewParser(f.opts)
 	}
 	w.r.emitSession(&Session{
-		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, Arrivals: f.arr,
+		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, Arrivals: f.arr, ImplicitTLS: f.tls,
 		streams: [2]*reassembly.Stream{client, server},
 	})
 }

@@ -80,7 +80,11 @@ type Session struct {
 	Dialogue *smtpparse.Dialogue
 	Raw      [2][]byte // with Options.KeepBytes: each direction's bytes (gaps as zeros), by smtpparse.Direction
 	Arrivals []Arrival // with Options.KeepBytes: every delivery in capture order
-	streams  [2]*reassembly.Stream
+	// ImplicitTLS is set when the client's first bytes are a TLS handshake
+	// record (SMTPS on port 465, or TLS spoken on another port): there is
+	// no SMTP dialogue in the clear to parse.
+	ImplicitTLS bool
+	streams     [2]*reassembly.Stream
 }
 
 // Arrival is one piece of a stream as it became available.
@@ -134,6 +138,7 @@ type Options struct {
 // feeder is the reassembly consumer that feeds one connection's parser.
 type feeder struct {
 	parser  *smtpparse.Parser
+	tls     bool // the client opened with a TLS record: bytes are not SMTP
 	opts    smtpparse.Options
 	mid     *bool // the worker's note of whether the connection's start was missed
 	order   int64
@@ -167,6 +172,13 @@ func (f *feeder) record(dir smtpparse.Direction, offset int64, data []byte, n in
 }
 
 func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *reassembly.Packet) {
+	if offset == 0 && dir == reassembly.ClientToServer && len(data) >= 2 && data[0] == 0x16 && data[1] == 0x03 {
+		f.tls = true // a TLS ClientHello where SMTP would start
+	}
+	if f.tls {
+		f.record(smtpDirection(dir), offset, data, int64(len(data)), false, p)
+		return
+	}
 	f.ready()
 	f.order++
 	f.parser.Write(smtpDirection(dir), offset, data, f.order, p.Timestamp)
@@ -174,6 +186,10 @@ func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *re
 }
 
 func (f *feeder) Gap(dir reassembly.Direction, offset, n int64, _ reassembly.GapReason, p *reassembly.Packet) {
+	if f.tls {
+		f.record(smtpDirection(dir), offset, nil, n, true, p)
+		return
+	}
 	f.ready()
 	f.order++
 	f.parser.Gap(smtpDirection(dir), offset, n, f.order, p.Timestamp)
