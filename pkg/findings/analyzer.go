@@ -260,6 +260,9 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	conns := slices.Clone(a.conns)
 	sort.Slice(conns, func(i, j int) bool { return conns[i].Stream < conns[j].Stream })
 	r := &Report{Schema: Schema, Files: inputs, Connections: conns, Findings: findings}
+	if len(inputs) > 1 {
+		r.FrameNote = "frame numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; open the merged file to follow them in Wireshark"
+	}
 	if r.Connections == nil {
 		r.Connections = []Connection{}
 	}
@@ -295,6 +298,7 @@ type Report struct {
 	Findings    []Finding    `json:"findings"`
 	Counts      []Count      `json:"counts"`
 	Warnings    []string     `json:"input_warnings,omitempty"` // problems reading the capture
+	FrameNote   string       `json:"frame_note,omitempty"`     // how to read frame numbers (several input files)
 }
 
 // Count is how often one finding ID occurred and where.

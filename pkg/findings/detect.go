@@ -351,8 +351,8 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		}
 		first := group[0]
 		sev := Warning
-		if len(group) == 1 && first.Verb == "QUIT" {
-			sev = Info
+		if (len(group) == 1 && first.Verb == "QUIT") || b.s.Conn.End() == reassembly.EndOpen {
+			sev = Info // a QUIT's reply matters little; and the capture may just have stopped too soon
 		}
 		span := smtpparse.Span{Dir: smtpparse.ClientToServer, Start: first.Span.Start, End: group[len(group)-1].Span.End}
 		f := b.at("unanswered-command", sev, phaseOf(first), span, first.Time, "")
@@ -897,7 +897,11 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			}
 		}
 		frames := appendUnique(b.s.Frames(tx.Mail.Span), frame)
-		f := b.conn("lost-mid-transaction", Error, phase, frames, tx.Mail.Time,
+		sev := Error
+		if c.End() == reassembly.EndOpen {
+			sev = Warning // the capture stopped; the connection may have gone on
+		}
+		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time,
 			fmt.Sprintf("the transaction from <%s> was lost %s: the connection ended with %s before a final reply", clip(tx.Mail.Path, 40), where, how))
 		out = append(out, f)
 	}

@@ -53,6 +53,9 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "input: %s\n", warn)
 	}
+	if r.FrameNote != "" {
+		fmt.Fprintf(w, "note: %s\n", r.FrameNote)
+	}
 	if len(r.Connections) == 0 {
 		return nil
 	}
@@ -108,6 +111,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	fmt.Fprintf(b, "Connections analysed: %d; findings: %d\n\n", len(r.Connections), len(r.Findings))
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(b, "> Input problem: %s\n\n", warn)
+	}
+	if r.FrameNote != "" {
+		fmt.Fprintf(b, "> Note: %s\n\n", r.FrameNote)
 	}
 	if len(r.Counts) > 0 {
 		fmt.Fprintf(b, "| Finding | Severity | Count | Streams |\n|---|---|---|---|\n")
