@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/smtpcap/smtpcap/pkg/findings"
-	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/urfave/cli/v2"
 )
@@ -73,18 +72,16 @@ func runAnalyze(c *cli.Context) error {
 			return inputFailure(fmt.Errorf("--ignore %q: no such finding (see smtpcap analyze --help)", id))
 		}
 	}
-	names, err := inputNames(c)
+	in, err := openInputs(c)
 	if err != nil {
-		return inputFailure(err)
+		return err
 	}
-	sel, err := newSelection(c)
-	if err != nil {
-		return inputFailure(err)
-	}
+	defer in.capture.Close()
+	names, sel, capture := in.names, in.sel, in.capture
 	out := c.App.Writer
 	if path := c.String("output"); path != "" && path != "-" {
-		for _, in := range names {
-			if sameFile(in, path) {
+		for _, name := range names {
+			if sameFile(name, path) {
 				return inputFailure(fmt.Errorf("-o %s: that is an input capture; refusing to overwrite it", path))
 			}
 		}
@@ -95,11 +92,6 @@ func runAnalyze(c *cli.Context) error {
 		defer f.Close()
 		out = f
 	}
-	capture, err := reassembly.OpenFrom(c.App.Reader, names...)
-	if err != nil {
-		return inputFailure(err)
-	}
-	defer capture.Close()
 	an := findings.NewAnalyzer(findings.Options{StallThreshold: c.Duration("stall-threshold")})
 	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream"), Limits: limits(c)}, func(s *session.Session) error {
 		an.Add(s)

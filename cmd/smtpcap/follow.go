@@ -40,24 +40,17 @@ unless --full. --raw writes the exact bytes instead.
 }
 
 func runFollow(c *cli.Context) error {
-	names, err := inputNames(c)
-	if err != nil {
-		return inputFailure(err)
-	}
-	sel, err := newSelection(c)
-	if err != nil {
-		return inputFailure(err)
-	}
 	dirFilter := c.String("direction")
 	if dirFilter != "both" && dirFilter != "client" && dirFilter != "server" {
 		return inputFailure(fmt.Errorf("--direction %q: want client, server or both", dirFilter))
 	}
 	want := c.Int("stream")
-	capture, err := reassembly.OpenFrom(c.App.Reader, names...)
+	in, err := openInputs(c)
 	if err != nil {
-		return inputFailure(err)
+		return err
 	}
-	defer capture.Close()
+	defer in.capture.Close()
+	sel, capture := in.sel, in.capture
 	var found *session.Session
 	res, err := session.Read(capture, session.Options{Selection: sel, Stream: want, KeepBytes: true, Limits: limits(c)}, func(s *session.Session) error {
 		found = s

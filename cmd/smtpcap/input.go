@@ -44,6 +44,31 @@ func inputNames(c *cli.Context) ([]string, error) {
 	return names, nil
 }
 
+// inputs is what every capture-reading command starts from.
+type inputs struct {
+	names   []string
+	sel     session.Selection
+	capture *reassembly.Capture
+}
+
+// openInputs reads the input flags and opens the capture; its error is
+// already an exit-status-2 failure.
+func openInputs(c *cli.Context) (inputs, error) {
+	names, err := inputNames(c)
+	if err != nil {
+		return inputs{}, inputFailure(err)
+	}
+	sel, err := newSelection(c)
+	if err != nil {
+		return inputs{}, inputFailure(err)
+	}
+	capture, err := reassembly.OpenFrom(c.App.Reader, names...)
+	if err != nil {
+		return inputs{}, inputFailure(err)
+	}
+	return inputs{names: names, sel: sel, capture: capture}, nil
+}
+
 func newSelection(c *cli.Context) (session.Selection, error) {
 	sel := session.Selection{All: c.Bool("all")}
 	for _, p := range c.IntSlice("port") {

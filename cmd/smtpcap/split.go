@@ -40,19 +40,12 @@ the split is complete.`,
 }
 
 func runSplit(c *cli.Context) error {
-	names, err := inputNames(c)
+	in, err := openInputs(c)
 	if err != nil {
-		return inputFailure(err)
+		return err
 	}
-	sel, err := newSelection(c)
-	if err != nil {
-		return inputFailure(err)
-	}
-	capture, err := reassembly.OpenFrom(c.App.Reader, names...)
-	if err != nil {
-		return inputFailure(err)
-	}
-	defer capture.Close()
+	defer in.capture.Close()
+	names, sel, capture := in.names, in.sel, in.capture
 
 	opts := split.Options{
 		Dir:     c.String("output"),

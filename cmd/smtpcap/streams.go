@@ -60,19 +60,12 @@ func runStreams(c *cli.Context) error {
 	if format != "table" && format != "json" {
 		return inputFailure(fmt.Errorf("--format %q: want table or json", format))
 	}
-	names, err := inputNames(c)
+	in, err := openInputs(c)
 	if err != nil {
-		return inputFailure(err)
+		return err
 	}
-	sel, err := newSelection(c)
-	if err != nil {
-		return inputFailure(err)
-	}
-	capture, err := reassembly.OpenFrom(c.App.Reader, names...)
-	if err != nil {
-		return inputFailure(err)
-	}
-	defer capture.Close()
+	defer in.capture.Close()
+	sel, capture := in.sel, in.capture
 	rows := []streamRow{}
 	res, err := session.Read(capture, session.Options{Selection: sel, Stream: -1, Limits: limits(c)}, func(s *session.Session) error {
 		rows = append(rows, newStreamRow(s))
