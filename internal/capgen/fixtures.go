@@ -266,6 +266,17 @@ func Fixtures() []Fixture {
 				s.Send(true, append([]byte{0x17, 0x03, 0x03, 0x00, 0x20}, bytes.Repeat([]byte{0x11}, 32)...))
 				s.Close()
 			}},
+		{"connect-failed.pcap", "Two failed connections to port 25: one SYN retransmitted three times with no answer (a firewall drops it), one refused with a RST.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				for _, wait := range []time.Duration{0, time.Second, 2 * time.Second, 4 * time.Second} {
+					s.Pause(wait)
+					s.Emit(true, s.isn[0], SYN, nil)
+				}
+				r := NewSession(w, LinkEthernet, netip.AddrPortFrom(fixtureClient.Addr(), 50700), fixtureServer, s.Now.Add(time.Second), 3_000_000, 0)
+				r.Emit(true, r.isn[0], SYN, nil)
+				r.Emit(false, 0, RST|ACK, nil)
+			}},
 	}
 }
 

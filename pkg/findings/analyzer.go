@@ -24,6 +24,7 @@ type detector func(b builder, opts Options) []Finding
 // are reported within a stream.
 func detectors() []detector {
 	return []detector{
+		detectConnectFailed,
 		detectCaptureLoss,
 		detectOneSided,
 		detectMaskedCommands,

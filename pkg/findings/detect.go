@@ -847,8 +847,8 @@ func oneSided(b builder) bool {
 }
 
 func detectOneSided(b builder, _ Options) []Finding {
-	if !oneSided(b) {
-		return nil
+	if cl := b.s.Stream(smtpparse.ClientToServer); !oneSided(b) || cl == nil || cl.Next == 0 {
+		return nil // both sides seen, or no SMTP at all (connect-failed says why)
 	}
 	c := b.s.Conn
 	return []Finding{b.conn("one-sided-capture", Warning, PhaseConnection, []int{c.FirstFrame}, c.FirstTime,
@@ -906,6 +906,44 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+func detectConnectFailed(b builder, _ Options) []Finding {
+	c := b.s.Conn
+	if !c.SYNSeen(reassembly.ClientToServer) || c.SYNSeen(reassembly.ServerToClient) {
+		return nil
+	}
+	cl, sv := b.s.Stream(smtpparse.ClientToServer), b.s.Stream(smtpparse.ServerToClient)
+	if cl == nil || cl.Next > 0 {
+		return nil
+	}
+	var syns []int
+	var first, last time.Time
+	for _, sf := range cl.Segments {
+		if sf.Flags&reassembly.FlagSYN != 0 {
+			if len(syns) == 0 {
+				first = sf.Time
+			}
+			syns = append(syns, sf.Frame)
+			last = sf.Time
+		}
+	}
+	if len(syns) == 0 {
+		return nil
+	}
+	if sv != nil {
+		for _, sf := range sv.Segments {
+			if sf.Flags&reassembly.FlagRST != 0 {
+				f := b.conn("connect-failed", Error, PhaseConnection, appendUnique(syns, sf.Frame), first,
+					fmt.Sprintf("the server refused the connection: its RST in frame %d answered the client's SYN (frame %d); nothing listens on %s", sf.Frame, syns[0], c.Server()))
+				return []Finding{f}
+			}
+		}
+	}
+	f := b.conn("connect-failed", Error, PhaseConnection, syns, first,
+		fmt.Sprintf("the client's SYN got no answer: %d SYNs over %.1f s (frames %s) and no SYN-ACK; %s is unreachable or a firewall drops the packets",
+			len(syns), last.Sub(first).Seconds(), joinInts(syns, ", "), c.Server()))
+	return []Finding{f}
 }
 
 func detectTLS(b builder, _ Options) []Finding {

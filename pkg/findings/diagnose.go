@@ -39,6 +39,9 @@ func diagnose(found []Finding) string {
 		return ""
 	}
 	switch {
+	case len(byID["connect-failed"]) > 0:
+		f, _ := first("connect-failed")
+		parts = append(parts, upperFirst(f.Summary)+".")
 	case len(byID["data-terminator-not-at-line-start"]) > 0:
 		f, _ := first("data-terminator-not-at-line-start")
 		parts = append(parts, fmt.Sprintf("The message body ended in a bare LF%s, so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data.%s", frame(f), ending()))

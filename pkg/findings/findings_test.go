@@ -111,6 +111,8 @@ func triggers() []trigger {
 		{"snaplen96.pcap", "snaplen-truncated", 0, []int{8, 15, 16, 17}, Warning}, // the client side; README: frames 4, 7, 8, 14–17, 22 are cut
 		{"starttls.pcap", "tls-started", 0, []int{8, 9}, Info},
 		{"crafted/implicit-tls.pcap", "tls-started", 0, []int{1}, Info},
+		{"crafted/connect-failed.pcap", "connect-failed", 0, []int{1, 2, 3, 4}, Error},
+		{"crafted/connect-failed.pcap", "connect-failed", 1, []int{5, 6}, Error},
 		{"crafted/onesided.pcap", "one-sided-capture", 0, []int{1}, Warning},
 	}
 }
