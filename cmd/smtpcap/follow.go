@@ -232,7 +232,7 @@ func (f *follower) render() {
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 		for _, sf := range s.Stream(dir).Segments {
 			if sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0 {
-				items = append(items, item{dir: dir, kind: itemControl, frame: sf.Frame, time: sf.Time, flags: sf.Flags, arrival: len(s.Arrivals)})
+				items = append(items, item{dir: dir, kind: itemControl, frame: sf.Frame, time: sf.Time(), flags: sf.Flags, arrival: len(s.Arrivals)})
 			}
 		}
 	}

@@ -57,7 +57,7 @@ func timeOfFrame(b builder, frame int) time.Time {
 		if st := b.s.Stream(dir); st != nil {
 			i := sort.Search(len(st.Segments), func(i int) bool { return st.Segments[i].Frame >= frame })
 			if i < len(st.Segments) && st.Segments[i].Frame == frame {
-				return st.Segments[i].Time
+				return st.Segments[i].Time()
 			}
 		}
 	}
@@ -248,7 +248,7 @@ func detectMiddleboxACK(b builder, _ Options) []Finding {
 		if slices.ContainsFunc(odd, func(sf reassembly.SegmentFact) bool { return sf.Flags&reassembly.FlagRST != 0 }) {
 			what = "ACKs or RSTs"
 		}
-		f := b.conn("middlebox-ack", Warning, PhaseConnection, frames, odd[0].Time,
+		f := b.conn("middlebox-ack", Warning, PhaseConnection, frames, odd[0].Time(),
 			fmt.Sprintf("%s for the %s's data (%d packets, first: frame %d) carry TTL %d, but the %s's own data packets carry TTL %d: a device in the path answers for the %s",
 				what, dir, len(odd), odd[0].Frame, odd[0].TTL, peerName, own, peerName))
 		f.Direction = peerName
@@ -755,7 +755,7 @@ func detectStalls(b builder, opts Options) []Finding {
 			continue
 		}
 		if hasPrev {
-			if wait := next.fact.Time.Sub(prev.fact.Time); wait > opts.StallThreshold {
+			if wait := next.fact.Time().Sub(prev.fact.Time()); wait > opts.StallThreshold {
 				out = append(out, stallFinding(b, prev, next, wait))
 			}
 		}
@@ -763,8 +763,8 @@ func detectStalls(b builder, opts Options) []Finding {
 	}
 	if hasPrev && b.s.Conn.End() == reassembly.EndOpen {
 		// Silence until the capture ended counts too, measured to the connection's last packet.
-		if wait := b.s.Conn.LastTime.Sub(prev.fact.Time); wait > opts.StallThreshold {
-			f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, b.s.Conn.LastFrame}, prev.fact.Time,
+		if wait := b.s.Conn.LastTime.Sub(prev.fact.Time()); wait > opts.StallThreshold {
+			f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, b.s.Conn.LastFrame}, prev.fact.Time(),
 				fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d, until the capture ended",
 					1-prev.dir, wait.Seconds(), prev.dir, describeEvent(b, prev), prev.fact.Frame))
 			f.Direction = (1 - prev.dir).String()
@@ -789,7 +789,7 @@ func stallFinding(b builder, prev, next event, wait time.Duration) Finding {
 		summary = fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; the %s gave up waiting and sent %s in frame %d",
 			silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
 	}
-	f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, next.fact.Frame}, prev.fact.Time, summary)
+	f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, next.fact.Frame}, prev.fact.Time(), summary)
 	f.Direction = silent.String()
 	return f
 }
@@ -922,10 +922,10 @@ func detectConnectFailed(b builder, _ Options) []Finding {
 	for _, sf := range cl.Segments {
 		if sf.Flags&reassembly.FlagSYN != 0 {
 			if len(syns) == 0 {
-				first = sf.Time
+				first = sf.Time()
 			}
 			syns = append(syns, sf.Frame)
-			last = sf.Time
+			last = sf.Time()
 		}
 	}
 	if len(syns) == 0 {

@@ -27,20 +27,24 @@ const (
 	KindBeforeStart                           // bytes from before the first byte the capture saw of this direction
 )
 
-// SegmentFact is what the capture shows of one packet of a direction.
+// SegmentFact is what the capture shows of one packet of a direction. It is
+// kept for every packet of an open connection, so it is packed small.
 type SegmentFact struct {
 	Frame    int
-	Time     time.Time
+	Nanos    int64  // capture time, Unix nanoseconds (see Time)
 	Offset   int64  // stream offset of its first payload byte (relative sequence number)
 	Ack      int64  // the peer's stream offset it acknowledges (-1 without ACK)
-	Flags    uint8  // TCP flags
+	Length   int32  // payload length per the IP header
+	Captured int32  // payload bytes in the capture
 	Window   uint16 // raw window field
-	Length   int    // payload length per the IP header
-	Captured int    // payload bytes in the capture
-	TTL      uint8  // IPv4 TTL or IPv6 hop limit
 	IPID     uint16 // IPv4 identification
 	Kind     SegmentKind
+	Flags    uint8 // TCP flags
+	TTL      uint8 // IPv4 TTL or IPv6 hop limit
 }
+
+// Time returns the packet's capture time.
+func (f *SegmentFact) Time() time.Time { return time.Unix(0, f.Nanos).UTC() }
 
 // GapReason says why bytes are missing from a stream.
 type GapReason uint8
@@ -225,8 +229,8 @@ func (s *Stream) unwrap(seq uint32) int64 {
 // direction, whose bytes this segment acknowledges.
 func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Direction, out Consumer) {
 	fact := SegmentFact{
-		Frame: p.Frame, Time: p.Timestamp, Flags: seg.Flags, Window: seg.Window,
-		Length: seg.PayloadLen, Captured: len(seg.Payload), TTL: seg.TTL, IPID: seg.IPID, Ack: -1,
+		Frame: p.Frame, Nanos: p.Timestamp.UnixNano(), Flags: seg.Flags, Window: seg.Window,
+		Length: int32(seg.PayloadLen), Captured: int32(len(seg.Payload)), TTL: seg.TTL, IPID: seg.IPID, Ack: -1,
 	}
 	if seg.Flags&FlagSYN != 0 && !s.started {
 		s.base, s.started = seg.Seq+1, true

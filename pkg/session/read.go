@@ -100,7 +100,7 @@ type reader struct {
 	closed  []*reassembly.Conn
 	pending []*batch // per worker, being filled
 	chans   []chan *batch
-	free    chan []byte
+	free    chan *batch // processed batches, for reuse
 	wg      sync.WaitGroup
 	last    reassembly.Packet
 
@@ -109,7 +109,7 @@ type reader struct {
 }
 
 func (r *reader) start() {
-	r.free = make(chan []byte, 4*r.opts.Workers+4)
+	r.free = make(chan *batch, 8*r.opts.Workers+8)
 	for i := 0; i < r.opts.Workers; i++ {
 		ch := make(chan *batch, 4)
 		r.chans = append(r.chans, ch)
@@ -218,12 +218,11 @@ func (r *reader) send(w int, it item, payload []byte) {
 		b = nil
 	}
 	if b == nil {
-		b = &batch{items: make([]item, 0, batchItems)}
 		select {
-		case a := <-r.free:
-			b.arena = a[:0]
+		case b = <-r.free:
+			b.items, b.arena = b.items[:0], b.arena[:0]
 		default:
-			b.arena = make([]byte, 0, arenaBytes)
+			b = &batch{items: make([]item, 0, batchItems), arena: make([]byte, 0, arenaBytes)}
 		}
 		if len(payload) > cap(b.arena) {
 			b.arena = make([]byte, 0, len(payload))
@@ -280,8 +279,9 @@ func (w *worker) run(ch chan *batch) {
 				w.finish(it)
 			}
 		}
+		clear(b.items) // drop references to connections and facts
 		select {
-		case w.r.free <- b.arena:
+		case w.r.free <- b:
 		default:
 		}
 	}

@@ -6,15 +6,23 @@ Usage: postfix_clients.py SCENARIO --server ADDR --bind ADDR [--wait S]
 Scenarios (each talks to the Postfix smtpd listening on --server:25):
 
   bdat       two transactions with CHUNKING: "BDAT 50"+50 bytes then
-             "BDAT 0 LAST"; then one "BDAT 61 LAST"+61 bytes; QUIT.
+             "BDAT 0 LAST"; then one "BDAT 65 LAST"+65 bytes; QUIT.
   barelf     DATA whose content ends "%%EOF\\n.\\r\\n" (bare LF before the
              dot), in one write. Waits up to --wait s (default 5) for a reply:
-             if one comes, QUIT; if none, abortive close (RST).
-  unauthpipe EHLO (PIPELINING not offered), then MAIL+RCPT+DATA in one
-             write; reads every reply (bounded), then QUIT.
+             if one comes, QUIT. If none comes: with --after-silence rst
+             (default) an abortive close (RST); with --after-silence dot one
+             more ".\\r\\n" (now a standard CRLF.CRLF end of data), its
+             reply, then QUIT.
+  unauthpipe two sessions without PIPELINING offered: (1) EHLO, then
+             MAIL+RCPT+DATA in one write, message, QUIT; (2) HELO, then
+             MAIL+RCPT+DATA in one write, QUIT. Every reply is read (bounded).
+  syncerror  two sessions that Postfix drops: (1) HELO, then MAIL+RCPT+DATA in
+             one write; (2) EHLO+MAIL in one write right after the banner.
+             Replies are read until the server closes (bounded).
   rejects    unknown user, relay denied, null sender, "MAIL FROM: SIZE=100",
-             an unknown command "XXXX TO:<...>", NOOP, RSET, QUIT, each
-             command waiting for its reply.
+             "MAIL FROM:" without address, SIZE over the limit, an unknown
+             command "XXXX TO:<...>", NOOP, RSET, QUIT; each command waits
+             for its reply.
   timeout    EHLO, MAIL, then silence: waits (bounded by --wait, default
              30 s) for Postfix's timeout reply and its close.
 
@@ -48,9 +56,9 @@ def drain(c, n, timeout=5.0):
 def scn_bdat(c, a):
     msg1 = (
         b"From: a@example.org\r\n"
-        b"Subject: bdat 1\r\n"
+        b"Subject: b1\r\n"
         b"\r\n"
-        b"Hello BDAT.\r\n"
+        b"Hi BDAT\r\n"
     )
     msg1 += b"x" * (50 - len(msg1) - 2) + b"\r\n"
     assert len(msg1) == 50, len(msg1)
@@ -97,25 +105,70 @@ def scn_barelf(c, a):
         b"A PDF-like body whose last line ends with a bare LF.\r\n"
         b"%%EOF\n.\r\n"
     )
-    code, _ = c.reply(a.wait or 5.0)
-    if code is None:
-        print("no reply within %.0f s: sending RST" % (a.wait or 5.0), file=sys.stderr)
+    wait = a.wait or 5.0
+    code, _ = c.reply(wait)
+    if code is None and a.after_silence == "rst":
+        print("no reply within %.0f s: sending RST" % wait, file=sys.stderr)
         c.reset()
         return
+    if code is None:
+        print("no reply within %.0f s: sending .\\r\\n" % wait, file=sys.stderr)
+        c.send(b".\r\n")
+        code, _ = c.reply()
+        if code is None:
+            raise SystemExit("no reply to the standard end of data")
     c.send(b"QUIT\r\n")
-    c.reply()
+    c.expect(221)
     c.wait_close()
 
 
 def scn_unauthpipe(c, a):
+    # session 1: EHLO (no PIPELINING offered), MAIL+RCPT+DATA in one write
     if b"PIPELINING" in ehlo(c, a.helo):
         raise SystemExit("server offers PIPELINING")
     c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<user@example.test>\r\nDATA\r\n")
     codes = drain(c, 3)
-    if not codes or codes[-1] != 554:
-        raise SystemExit(f"no 554 to DATA, got {codes}")
+    print(f"session 1: {codes}", file=sys.stderr)
+    if codes[-1:] == [354]:
+        c.send(b"From: a@example.org\r\nSubject: unauth pipelining 1\r\n\r\nPipelined, though not offered.\r\n.\r\n")
+        c.expect(250)
     c.send(b"QUIT\r\n")
     c.expect(221)
+    c.wait_close()
+
+    # session 2: HELO, MAIL+RCPT+DATA in one write
+    c = rawsmtp.Client(a.server, a.port, a.bind)
+    c.expect(220)
+    c.send(b"HELO " + a.helo + b"\r\n")
+    c.expect(250)
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<user@example.test>\r\nDATA\r\n")
+    codes = drain(c, 3)
+    print(f"session 2: {codes}", file=sys.stderr)
+    if codes[-1:] != [503]:
+        raise SystemExit(f"session 2: no 503 to DATA, got {codes}")
+    c.send(b"QUIT\r\n")
+    c.expect(221)
+    c.wait_close()
+
+
+def scn_syncerror(c, a):
+    # session 1: HELO, MAIL+RCPT+DATA in one write
+    c.expect(220)
+    c.send(b"HELO " + a.helo + b"\r\n")
+    c.expect(250)
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<user@example.test>\r\nDATA\r\n")
+    codes = drain(c, 4)
+    if 554 not in codes:
+        raise SystemExit(f"session 1: no 554, got {codes}")
+    c.wait_close()
+
+    # session 2: EHLO+MAIL in one write, before the EHLO reply
+    c = rawsmtp.Client(a.server, a.port, a.bind)
+    c.expect(220)
+    c.send(b"EHLO " + a.helo + b"\r\nMAIL FROM:<a@example.org>\r\n")
+    codes = drain(c, 4)
+    if 554 not in codes:
+        raise SystemExit(f"session 2: no 554, got {codes}")
     c.wait_close()
 
 
@@ -124,14 +177,16 @@ def scn_rejects(c, a):
     steps = [
         (b"MAIL FROM:<a@example.org>", 250),
         (b"RCPT TO:<nobody@example.test>", 550),
-        (b"RCPT TO:<b@example.org>", 554),
+        (b"RCPT TO:<b@example.org>", 454),
         (b"RCPT TO:<user@example.test>", 250),
         (b"RSET", 250),
         (b"MAIL FROM:<>", 250),
         (b"RSET", 250),
         (b"MAIL FROM: SIZE=100", None),
         (b"RSET", 250),
-        (b"XXXX TO:<b@example.test>", 502),
+        (b"MAIL FROM:", 501),
+        (b"MAIL FROM:<a@example.org> SIZE=20000000", 552),
+        (b"XXXX TO:<b@example.test>", 500),
         (b"NOOP", 250),
         (b"RSET", 250),
         (b"QUIT", 221),
@@ -157,6 +212,7 @@ SCENARIOS = {
     "bdat": scn_bdat,
     "barelf": scn_barelf,
     "unauthpipe": scn_unauthpipe,
+    "syncerror": scn_syncerror,
     "rejects": scn_rejects,
     "timeout": scn_timeout,
 }
@@ -170,6 +226,7 @@ def main():
     p.add_argument("--bind", default=None)
     p.add_argument("--helo", default="client.example.org")
     p.add_argument("--wait", type=float, default=None, help="bounded wait for the scenario's key reply")
+    p.add_argument("--after-silence", choices=["rst", "dot"], default="rst", help="barelf: what to do when no reply comes")
     a = p.parse_args()
     a.helo = a.helo.encode()
     c = rawsmtp.Client(a.server, a.port, a.bind)

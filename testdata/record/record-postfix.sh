@@ -6,7 +6,8 @@
 #
 # Usage (as root):  testdata/record/record-postfix.sh [--readme-only] [--out OUTDIR] [SCENARIO...]
 #   OUTDIR defaults to testdata/pcaps/postfix next to this directory.
-#   SCENARIO: clean pipelined bdat barelf barelfreject unauthpipe rejects starttls timeout (default: all).
+#   SCENARIO: clean pipelined bdat barelf barelfreject barelfaccept unauthpipe syncerror rejects
+#             starttls timeout (default: all).
 #   --readme-only: record nothing; rewrite OUTDIR/README.md from the captures there.
 # Needs: postfix (Debian package; it conflicts with exim4-daemon-light, see
 # below), iproute2, ethtool, swaks, tcpdump, tshark (capinfos), openssl,
@@ -16,7 +17,7 @@
 # main.cf/master.cf into a temp dir (queue_directory, data_directory and
 # maillog_file there too) and runs `postfix -c DIR start` inside the
 # namespace. One Postfix instance serves every scenario: master.cf has one
-# smtpd listener per scenario on 127.0.0.N:25 (N = 40..49), each with its own
+# smtpd listener per scenario on 127.0.0.N:25 (N = 40..50), each with its own
 # -o overrides; clients bind to 127.0.1.N; each capture is filtered on
 # `host 127.0.0.N`. Everything for example.test is accepted for the local
 # recipients in a texthash table (user, postmaster) and delivered to the
@@ -49,15 +50,15 @@ NS=smtpcap-recpf
 source "$HERE/lib.sh"
 
 # All files this script writes to OUTDIR (and no other).
-FILES=(clean.pcap pipelined.pcap bdat.pcap barelf.pcap barelf-reject.pcap unauth-pipelining.pcap
-	rejects.pcap starttls.pcap starttls.keylog timeout.pcap README.md)
+FILES=(clean.pcap pipelined.pcap bdat.pcap barelf.pcap barelf-reject.pcap barelf-accept.pcap
+	unauth-pipelining.pcap sync-error.pcap rejects.pcap starttls.pcap starttls.keylog timeout.pcap)
 
 write_readme() {
 	local tmp
 	mkdir -p "$OUTDIR"
 	tmp=$(mktemp "$OUTDIR/.README.md.XXXXXX")
 	python3 -B "$HERE/summarize_postfix.py" --dir "$OUTDIR" \
-		--postfix-version "$(postconf -h mail_version 2>/dev/null || true)" \
+		--postfix-version "$(postconf -d -h mail_version 2>/dev/null || true)" \
 		--swaks-version "$(swaks --version 2>/dev/null | head -n1)" \
 		--tcpdump-version "$(tcpdump --version 2>&1 | head -n1)" >"$tmp"
 	chmod 0644 "$tmp"
@@ -81,8 +82,11 @@ perl -MNet::SSLeay -e 'exit(defined(&Net::SSLeay::CTX_set_keylog_callback) ? 0 :
 WORK=$(mktemp -d /tmp/smtpcap-recpf.XXXXXX)
 chmod 755 "$WORK"
 CAP="$WORK/out"
-PF="$WORK/postfix" # config_directory; queue, data and log below it
-mkdir -p "$CAP" "$PF"
+# Postfix directories: config (root-owned, checked recursively by `postfix
+# check`, so the queue must not be below it), queue (root), data (postfix), log.
+PF="$WORK/pf-etc" PFQ="$WORK/pf-queue" PFD="$WORK/pf-data" PFL="$WORK/pf-log"
+mkdir -p "$CAP" "$PF" "$PFQ" "$PFD" "$PFL"
+chown postfix "$PFD"
 MASTER_PID=""
 
 cleanup() {
@@ -102,8 +106,9 @@ cleanup() {
 trap cleanup EXIT
 
 # N per scenario: Postfix smtpd on 127.0.0.N:25, client 127.0.1.N.
-N_CLEAN=40 N_PIPE=41 N_BDAT=42 N_BARELF=43 N_BARELFREJ=44 N_UNAUTH=45 N_REJECTS=46 N_TLS=47 N_TIMEOUT=48
-ALL_N=($N_CLEAN $N_PIPE $N_BDAT $N_BARELF $N_BARELFREJ $N_UNAUTH $N_REJECTS $N_TLS $N_TIMEOUT)
+N_CLEAN=40 N_PIPE=41 N_BDAT=42 N_BARELF=43 N_BARELFREJ=44 N_BARELFACC=45 N_UNAUTH=46 N_SYNC=47
+N_REJECTS=48 N_TLS=49 N_TIMEOUT=50
+ALL_N=($N_CLEAN $N_PIPE $N_BDAT $N_BARELF $N_BARELFREJ $N_BARELFACC $N_UNAUTH $N_SYNC $N_REJECTS $N_TLS $N_TIMEOUT)
 
 # ---------------------------------------------------------------- Postfix
 
@@ -122,9 +127,10 @@ pf_conf() {
 # Postfix main.cf for recording smtpcap test captures (record-postfix.sh).
 compatibility_level = 3.6
 config_directory = $PF
-queue_directory = $PF/queue
-data_directory = $PF/data
-maillog_file = $PF/maillog
+queue_directory = $PFQ
+data_directory = $PFD
+maillog_file = $PFL/maillog
+maillog_file_prefixes = $PFL
 mail_owner = postfix
 setgid_group = postdrop
 myhostname = mx.example.test
@@ -167,7 +173,9 @@ EOF
 		printf '127.0.0.%s:smtp inet n - n - - smtpd\n' "$N_BDAT"
 		printf '127.0.0.%s:smtp inet n - n - - smtpd\n  -o smtpd_forbid_bare_newline=normalize\n' "$N_BARELF"
 		printf '127.0.0.%s:smtp inet n - n - - smtpd\n  -o smtpd_forbid_bare_newline=reject\n' "$N_BARELFREJ"
+		printf '127.0.0.%s:smtp inet n - n - - smtpd\n  -o smtpd_forbid_bare_newline=no\n' "$N_BARELFACC"
 		printf '127.0.0.%s:smtp inet n - n - - smtpd\n  -o smtpd_data_restrictions=reject_unauth_pipelining\n  -o smtpd_discard_ehlo_keywords=pipelining\n' "$N_UNAUTH"
+		printf '127.0.0.%s:smtp inet n - n - - smtpd\n  -o smtpd_forbid_unauth_pipelining=yes\n' "$N_SYNC"
 		printf '127.0.0.%s:smtp inet n - n - - smtpd\n' "$N_REJECTS"
 		printf '127.0.0.%s:smtp inet n - n - - smtpd\n  -o smtpd_tls_security_level=may\n' "$N_TLS"
 		printf '127.0.0.%s:smtp inet n - n - - smtpd\n  -o smtpd_timeout=5s\n' "$N_TIMEOUT"
@@ -203,12 +211,12 @@ EOF
 # pf_start: start Postfix inside the namespace; sets MASTER_PID; waits (bounded) for every listener.
 pf_start() {
 	local i n ok
-	nsx postfix -c "$PF" start >"$WORK/postfix-start.log" 2>&1 || { cat "$WORK/postfix-start.log" >&2; die "postfix start failed"; }
+	nsx postfix -c "$PF" start >"$WORK/postfix-start.log" 2>&1 || { cat "$WORK/postfix-start.log" "$PFL/maillog" >&2; die "postfix start failed"; }
 	for i in $(seq 1 100); do
-		[[ -s $PF/queue/pid/master.pid ]] && break
+		[[ -s $PFQ/pid/master.pid ]] && break
 		sleep 0.1
 	done
-	MASTER_PID=$(tr -dc 0-9 <"$PF/queue/pid/master.pid" 2>/dev/null || true)
+	MASTER_PID=$(tr -dc 0-9 <"$PFQ/pid/master.pid" 2>/dev/null || true)
 	[[ -n $MASTER_PID && $(cat "/proc/$MASTER_PID/comm" 2>/dev/null) == master ]] || die "postfix master not running"
 	for i in $(seq 1 100); do
 		ok=1
@@ -327,10 +335,10 @@ scn_bdat() {
 chk_bdat() {
 	local f="$CAP/bdat.pcap" ok=0
 	chk_common "$f" 1 $N_BDAT || ok=1
-	lib_expect "$f" "CHUNKING offered" 1 "$(lib_count "$f" 'tcp.payload contains "250-CHUNKING"')" || ok=1
+	lib_expect "$f" "CHUNKING offered" 1 "$(lib_count "$f" 'tcp.payload contains "250 CHUNKING"')" || ok=1
 	lib_expect "$f" "BDAT 50 segment" 1 "$(lib_count "$f" 'tcp.payload contains "BDAT 50\r\n" && tcp.len == 59')" || ok=1
 	lib_expect "$f" "BDAT 0 LAST segment" 1 "$(lib_count "$f" 'tcp.payload == "BDAT 0 LAST\r\n"')" || ok=1
-	lib_expect "$f" "250 Ok: queued" 2 "$(lib_count "$f" 'smtp.response.code == 250 && smtp.rsp.parameter contains "Ok: queued as"')" || ok=1
+	lib_expect "$f" "250 Ok: N bytes queued as" 2 "$(lib_count "$f" 'smtp.response.code == 250 && smtp.rsp.parameter contains " bytes queued as "')" || ok=1
 	lib_expect "$f" "4xx/5xx" 0 "$(lib_count "$f" 'smtp.response.code >= 400')" || ok=1
 	return $ok
 }
@@ -345,20 +353,41 @@ chk_barelf() {
 	chk_common "$f" 1 $N_BARELF || ok=1
 	lib_expect "$f" "%%EOF\\n.\\r\\n frames" 1 "$(lib_count "$f" 'tcp.payload contains "%%EOF\n.\r\n"')" || ok=1
 	# smtpd_forbid_bare_newline = normalize: no end of data, no reply; the client's RST after 5 s
-	lib_expect "$f" "replies after 354" 0 "$(lib_count "$f" 'smtp.response.code && frame.number > 0 && !(smtp.response.code in {220 250 354})')" || ok=1
+	lib_expect "$f" "replies other than 220/250/354" 0 "$(lib_count "$f" 'smtp.response.code && !(smtp.response.code in {220 250 354})')" || ok=1
+	lib_expect "$f" "250 Ok: queued" 0 "$(lib_count "$f" 'smtp.rsp.parameter contains "queued"')" || ok=1
 	lib_expect "$f" "client RSTs" 1 "$(lib_count "$f" 'tcp.flags.reset == 1 && tcp.dstport == 25')" || ok=1
 	return $ok
 }
 
 scn_barelfreject() {
 	cap barelf-reject.pcap $N_BARELFREJ
-	py barelfreject $N_BARELFREJ barelf --wait 5
+	py barelfreject $N_BARELFREJ barelf --wait 5 --after-silence dot
 	lib_stop_caps
 }
 chk_barelfreject() {
 	local f="$CAP/barelf-reject.pcap" ok=0
 	chk_common "$f" 1 $N_BARELFREJ || ok=1
 	lib_expect "$f" "%%EOF\\n.\\r\\n frames" 1 "$(lib_count "$f" 'tcp.payload contains "%%EOF\n.\r\n"')" || ok=1
+	# smtpd_forbid_bare_newline = reject: no reply until a standard end of data, then 550 bare <LF>
+	lib_expect "$f" "lone .\\r\\n frames" 1 "$(lib_count "$f" 'tcp.payload == ".\r\n"')" || ok=1
+	lib_expect "$f" "550 bare <LF>" 1 "$(lib_count "$f" 'smtp.response.code == 550 && smtp.rsp.parameter contains "bare <LF> received"')" || ok=1
+	lib_expect "$f" "221" 1 "$(lib_count "$f" 'smtp.response.code == 221')" || ok=1
+	return $ok
+}
+
+scn_barelfaccept() {
+	cap barelf-accept.pcap $N_BARELFACC
+	py barelfaccept $N_BARELFACC barelf --wait 5
+	lib_stop_caps
+}
+chk_barelfaccept() {
+	local f="$CAP/barelf-accept.pcap" ok=0
+	chk_common "$f" 1 $N_BARELFACC || ok=1
+	lib_expect "$f" "%%EOF\\n.\\r\\n frames" 1 "$(lib_count "$f" 'tcp.payload contains "%%EOF\n.\r\n"')" || ok=1
+	# smtpd_forbid_bare_newline = no: "\n.\r\n" ends the data at once
+	lib_expect "$f" "250 Ok: queued" 1 "$(lib_count "$f" 'smtp.response.code == 250 && smtp.rsp.parameter contains "Ok: queued as"')" || ok=1
+	lib_expect "$f" "221" 1 "$(lib_count "$f" 'smtp.response.code == 221')" || ok=1
+	lib_expect "$f" "RSTs" 0 "$(lib_count "$f" 'tcp.flags.reset == 1')" || ok=1
 	return $ok
 }
 
@@ -369,10 +398,27 @@ scn_unauthpipe() {
 }
 chk_unauthpipe() {
 	local f="$CAP/unauth-pipelining.pcap" ok=0
-	chk_common "$f" 1 $N_UNAUTH || ok=1
-	lib_expect "$f" "PIPELINING offered" 0 "$(lib_count "$f" 'tcp.payload contains "PIPELINING"')" || ok=1
-	lib_expect "$f" "554" 1 "$(lib_count "$f" 'smtp.response.code == 554')" || ok=1
-	lib_expect "$f" "221" 1 "$(lib_count "$f" 'smtp.response.code == 221')" || ok=1
+	chk_common "$f" 2 $N_UNAUTH || ok=1
+	lib_expect "$f" "PIPELINING offered" 0 "$(lib_count "$f" 'tcp.payload contains "250-PIPELINING"')" || ok=1
+	lib_expect "$f" "MAIL+RCPT+DATA in one segment" 2 \
+		"$(lib_count "$f" 'tcp.payload contains "MAIL FROM:" && tcp.payload contains "RCPT TO:" && tcp.payload contains "DATA\r\n"')" || ok=1
+	lib_expect "$f" "250 Ok: queued (session 1)" 1 "$(lib_count "$f" 'smtp.response.code == 250 && smtp.rsp.parameter contains "Ok: queued as"')" || ok=1
+	lib_expect "$f" "503 improper pipelining (session 2)" 1 "$(lib_count "$f" 'smtp.response.code == 503 && smtp.rsp.parameter contains "Improper use of SMTP command pipelining"')" || ok=1
+	lib_expect "$f" "221" 2 "$(lib_count "$f" 'smtp.response.code == 221')" || ok=1
+	return $ok
+}
+
+scn_syncerror() {
+	cap sync-error.pcap $N_SYNC
+	py syncerror $N_SYNC syncerror
+	lib_stop_caps
+}
+chk_syncerror() {
+	local f="$CAP/sync-error.pcap" ok=0
+	chk_common "$f" 2 $N_SYNC || ok=1
+	lib_expect "$f" "554 synchronization" 2 "$(lib_count "$f" 'smtp.response.code == 554 && smtp.rsp.parameter contains "SMTP protocol synchronization"')" || ok=1
+	lib_expect "$f" "EHLO replies" 0 "$(lib_count "$f" 'tcp.payload contains "250-"')" || ok=1
+	lib_expect "$f" "server FINs" 2 "$(lib_count "$f" 'tcp.flags.fin == 1 && tcp.srcport == 25')" || ok=1
 	return $ok
 }
 
@@ -385,8 +431,10 @@ chk_rejects() {
 	local f="$CAP/rejects.pcap" ok=0
 	chk_common "$f" 1 $N_REJECTS || ok=1
 	lib_expect "$f" "550 User unknown" 1 "$(lib_count "$f" 'smtp.response.code == 550 && smtp.rsp.parameter contains "User unknown"')" || ok=1
-	lib_expect "$f" "554 Relay access denied" 1 "$(lib_count "$f" 'smtp.response.code == 554 && smtp.rsp.parameter contains "Relay access denied"')" || ok=1
-	lib_expect "$f" "502" 1 "$(lib_count "$f" 'smtp.response.code == 502')" || ok=1
+	lib_expect "$f" "454 Relay access denied" 1 "$(lib_count "$f" 'smtp.response.code == 454 && smtp.rsp.parameter contains "Relay access denied"')" || ok=1
+	lib_expect "$f" "501" 1 "$(lib_count "$f" 'smtp.response.code == 501')" || ok=1
+	lib_expect "$f" "552" 1 "$(lib_count "$f" 'smtp.response.code == 552')" || ok=1
+	lib_expect "$f" "500 command not recognized" 1 "$(lib_count "$f" 'smtp.response.code == 500 && smtp.rsp.parameter contains "command not recognized"')" || ok=1
 	lib_expect "$f" "221" 1 "$(lib_count "$f" 'smtp.response.code == 221')" || ok=1
 	return $ok
 }
@@ -422,7 +470,7 @@ chk_timeout() {
 }
 
 # ---------------------------------------------------------------- run
-ALL=(clean pipelined bdat barelf barelfreject unauthpipe rejects starttls timeout)
+ALL=(clean pipelined bdat barelf barelfreject barelfaccept unauthpipe syncerror rejects starttls timeout)
 RUN=("$@")
 [[ ${#RUN[@]} -gt 0 ]] || RUN=("${ALL[@]}")
 for s in "${RUN[@]}"; do
@@ -430,7 +478,7 @@ for s in "${RUN[@]}"; do
 done
 
 lib_setup_ns "${ALL_N[@]}"
-log "postfix $(postconf -h mail_version) in $PF"
+log "postfix $(postconf -d -h mail_version) in $PF"
 pf_cert
 pf_conf
 pf_start
@@ -449,7 +497,7 @@ done
 log "publish to $OUTDIR"
 mkdir -p "$OUTDIR"
 for f in "${FILES[@]}"; do
-	[[ -f $CAP/$f ]] && install -m 0644 "$CAP/$f" "$OUTDIR/$f"
+	if [[ -f $CAP/$f ]]; then install -m 0644 "$CAP/$f" "$OUTDIR/$f"; fi
 done
 write_readme
 log "done"
