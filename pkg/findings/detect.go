@@ -435,8 +435,19 @@ func ackFrame(b builder, end int64) int {
 func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
+	// Once a server has ended DATA at a lenient sequence, the parser (which
+	// waits for <CRLF>.<CRLF>) reads the client's next commands as message
+	// content, and the server's replies to them come unasked for: that is
+	// the lenient end's doing, reported by smuggling-end-of-data.
+	var lenientAt int64 = -1
+	for _, tx := range d.Transactions {
+		if r := lenientAnswer(d, tx); r != nil {
+			lenientAt = r.Span.Start
+			break
+		}
+	}
 	for _, r := range d.Replies {
-		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || answersLenient(d, r) {
+		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || (lenientAt >= 0 && r.Span.Start >= lenientAt) {
 			continue
 		}
 		sev := Warning
@@ -476,11 +487,20 @@ func detectMalformed(b builder, _ Options) []Finding {
 			fmt.Sprintf("malformed command %q: %s", clip(c.Verb+" "+c.Args, 50), strings.Join(problems, "; "))))
 	}
 	for _, r := range d.Replies {
-		if len(r.Problems) == 0 || r.Gap {
+		if r.Gap {
+			continue
+		}
+		var problems []string
+		for _, p := range r.Problems {
+			if !strings.HasPrefix(p, "final reply came") { // the parser's reading of where data ended, not the reply's syntax
+				problems = append(problems, p)
+			}
+		}
+		if len(problems) == 0 {
 			continue
 		}
 		out = append(out, b.at("malformed-reply", Warning, phaseOf(r.Command), r.Span, r.Time,
-			fmt.Sprintf("malformed reply: %s", strings.Join(r.Problems, "; "))))
+			fmt.Sprintf("malformed reply: %s", strings.Join(problems, "; "))))
 	}
 	return out
 }
@@ -646,6 +666,9 @@ func detectContent(b builder, _ Options) []Finding {
 func lenientAnswer(d *smtpparse.Dialogue, tx *smtpparse.Transaction) *smtpparse.Reply {
 	if tx.Data == nil || tx.Body == nil || tx.Body.Complete || len(tx.Body.Lenient) == 0 || tx.Data.Reply == nil || tx.Data.Reply.Code != 354 {
 		return nil
+	}
+	if tx.Body.EndedLenient {
+		return tx.FinalReply
 	}
 	for _, r := range d.Replies {
 		if r.Command == nil && r != d.Greeting && r.Code != 0 && r.Span.Start >= tx.Data.Reply.Span.End {

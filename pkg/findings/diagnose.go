@@ -84,7 +84,11 @@ func diagnose(found []Finding) string {
 		parts = append(parts, upperFirst(f.Summary)+"."+ending())
 	case len(byID["smuggling-end-of-data"]) > 0:
 		f, _ := first("smuggling-end-of-data")
-		parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence%s that a lenient server would split into two messages.", frame(f)))
+		if strings.Contains(f.Summary, "the server answered") {
+			parts = append(parts, fmt.Sprintf("The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data%s: the server is lenient about the terminator, which SMTP smuggling abuses.", frame(f)))
+		} else {
+			parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence%s that a lenient server would split into two messages.", frame(f)))
+		}
 	case len(byID["binary-via-data"]) > 0:
 		f, _ := first("binary-via-data")
 		parts = append(parts, fmt.Sprintf("Binary content was sent with DATA%s; it needs BDAT and BINARYMIME.%s", frame(f), ending()))

@@ -73,6 +73,14 @@ func triggers() []trigger {
 		{"stall.pcap", "stall", 0, []int{9, 11}, Warning},
 		{"rset-size.pcap", "size-exceeds-limit", 0, []int{8}, Warning},
 		{"rset-size.pcap", "size-mismatch", 1, []int{24}, Warning},
+		// Real Postfix 3.7 (testdata/pcaps/postfix, testdata/record/record-postfix.sh).
+		{"postfix/barelf.pcap", "data-terminator-not-at-line-start", 0, []int{15}, Error},
+		{"postfix/barelf-accept.pcap", "smuggling-end-of-data", 0, []int{15, 16}, Error},
+		{"postfix/sync-error.pcap", "sync-error-reply", 0, []int{10}, Error},
+		{"postfix/unauth-pipelining.pcap", "sync-error-reply", 1, []int{27}, Error},
+		{"postfix/timeout.pcap", "lost-mid-transaction", 0, []int{9, 14}, Error},
+		{"postfix/rejects.pcap", "malformed-command", 0, []int{27}, Warning},
+		{"postfix/rejects.pcap", "size-exceeds-limit", 0, []int{29}, Warning},
 		{"crafted/masked-pix.pcap", "pix-masked-command", 0, []int{10, 12, 14}, Error}, // the command and the 500 that answers it
 		{"crafted/masked-pix.pcap", "pix-masked-ehlo", 0, []int{4}, Warning},
 		{"crafted/masked-pix.pcap", "pix-masked-ehlo", 0, []int{8}, Warning},
@@ -172,7 +180,8 @@ func TestEveryFindingHasACaptureThatTriggersIt(t *testing.T) {
 func TestCleanCapturesStayQuiet(t *testing.T) {
 	for _, name := range []string{"clean.pcap", "clean.pcapng", "clean-nsec.pcap", "pipelined.pcap", "multi.pcap", "multi.pcap.gz",
 		"portreuse.pcap", "midstream.pcap", "any-sll2.pcap", "ipv6.pcap", "bdat.pcap", "split-command.pcap", "starttls.pcap",
-		"bdat-pipelined.pcap", "passthrough-client-side.pcap", "passthrough-server-side.pcap", "crafted/ooo-retrans.pcap", "crafted/implicit-tls.pcap"} {
+		"bdat-pipelined.pcap", "passthrough-client-side.pcap", "passthrough-server-side.pcap", "crafted/ooo-retrans.pcap", "crafted/implicit-tls.pcap",
+		"postfix/clean.pcap", "postfix/pipelined.pcap", "postfix/bdat.pcap", "postfix/starttls.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {

@@ -199,6 +199,7 @@ type Body struct {
 	TransferEncoding string      // value of the top-level Content-Transfer-Encoding header, lower-cased, "" if none
 	MessageID        string      // Message-ID header value
 	Complete         bool        // strict terminator seen (DATA) or LAST chunk fully received (BDAT)
+	EndedLenient     bool        // the server answered after a non-standard end of data: it ended the message there
 	Gap              bool        // some content bytes were not captured; statistics cover the captured bytes only
 }
 

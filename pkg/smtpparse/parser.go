@@ -1071,8 +1071,11 @@ func (p *Parser) finishReply(r *Reply) {
 	e, ok := p.pop()
 	if !ok {
 		c := &p.client
-		if c.state == clientData && c.body.Gap {
+		switch {
+		case c.state == clientData && c.body.Gap:
 			p.lostTerminator(r)
+		case c.state == clientData && len(c.body.Lenient) > 0 && r.Code >= 200 && r.Code != 421: // 421 closes the session (a timeout), it judges no message
+			p.lenientTerminator(r)
 		}
 		return
 	}
@@ -1131,6 +1134,27 @@ func (p *Parser) lostTerminator(r *Reply) {
 	r.Final, r.Command = true, tx.Data
 	tx.FinalReply = r
 	addProblem(&r.Problems, problemLostTerminator)
+	if p.tx == tx {
+		p.tx = nil
+	}
+	c.body, c.bodyTx = nil, nil
+	p.startResync()
+	p.endCollectors()
+}
+
+// lenientTerminator handles a reply that came while the client was still in
+// content after a non-standard end-of-data sequence (<LF>.<CRLF> and the
+// like): the server took that sequence as the end of data — a lenient
+// server, the kind SMTP smuggling exploits. The transaction ends with this
+// reply, and what the client sends next is read as commands again.
+func (p *Parser) lenientTerminator(r *Reply) {
+	c := &p.client
+	tx := c.bodyTx
+	c.scan.finish()
+	r.Final, r.Command = true, tx.Data
+	tx.FinalReply = r
+	tx.Body.EndedLenient = true
+	addProblem(&r.Problems, problemLenientEnd)
 	if p.tx == tx {
 		p.tx = nil
 	}

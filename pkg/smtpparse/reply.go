@@ -14,6 +14,7 @@ const (
 	problemIncompleteReply = "incomplete reply"
 	problemTooManyLines    = "too many lines in reply, rest not kept"
 	problemLostTerminator  = "final reply came while message content was still expected (end of data lost in a gap)"
+	problemLenientEnd      = "final reply came after a non-standard end of data: the server ended the message there"
 )
 
 // maxReplyLines bounds the lines kept per reply; a server that never ends a

@@ -9,6 +9,7 @@
 #   SCENARIO: clean pipelined bdat barelf barelfreject barelfaccept unauthpipe syncerror rejects
 #             starttls timeout (default: all).
 #   --readme-only: record nothing; rewrite OUTDIR/README.md from the captures there.
+#   SMTPCAP_KEEP=1 in the environment keeps the temp dir (Postfix maillog, client logs) after success.
 # Needs: postfix (Debian package; it conflicts with exim4-daemon-light, see
 # below), iproute2, ethtool, swaks, tcpdump, tshark (capinfos), openssl,
 # python3, perl Net::SSLeay >= 1.90 (swaks_keylog.pm, for starttls.keylog).
@@ -54,11 +55,14 @@ FILES=(clean.pcap pipelined.pcap bdat.pcap barelf.pcap barelf-reject.pcap barelf
 	unauth-pipelining.pcap sync-error.pcap rejects.pcap starttls.pcap starttls.keylog timeout.pcap)
 
 write_readme() {
-	local tmp
+	local tmp version
 	mkdir -p "$OUTDIR"
+	# Postfix's version; with --readme-only after exim4 is back (no postconf), the one in the old README.
+	version=$(postconf -d -h mail_version 2>/dev/null ||
+		sed -n 's/.*a real Postfix \([0-9][0-9.]*\) smtpd.*/\1/p' "$OUTDIR/README.md" 2>/dev/null | head -n1)
 	tmp=$(mktemp "$OUTDIR/.README.md.XXXXXX")
 	python3 -B "$HERE/summarize_postfix.py" --dir "$OUTDIR" \
-		--postfix-version "$(postconf -d -h mail_version 2>/dev/null || true)" \
+		--postfix-version "$version" \
 		--swaks-version "$(swaks --version 2>/dev/null | head -n1)" \
 		--tcpdump-version "$(tcpdump --version 2>&1 | head -n1)" >"$tmp"
 	chmod 0644 "$tmp"

@@ -62,7 +62,8 @@ HOW = {
     "10240000); `XXXX TO:<b@example.test>` 500; NOOP; RSET; QUIT.",
     "starttls.pcap": "One swaks `--tls` session to 127.0.0.49, an smtpd with `-o smtpd_tls_security_level=may` "
     "and a self-signed certificate made by openssl in the temp dir: EHLO, STARTTLS, TLS 1.3 handshake, then EHLO, "
-    "MAIL, RCPT, DATA, message, QUIT inside TLS. `starttls.keylog` holds the session keys in NSS key log "
+    "MAIL, RCPT, DATA, message, QUIT inside TLS; after its 221 Postfix sends a TLS close_notify alert with its FIN, "
+    "and swaks, which has already closed its socket, answers with RST. `starttls.keylog` holds the session keys in NSS key log "
     "format, written by swaks' Net::SSLeay through testdata/record/swaks_keylog.pm "
     "(`CTX_set_keylog_callback`), so `tshark -o tls.keylog_file:starttls.keylog` decrypts it.",
     "timeout.pcap": "`postfix_clients.py timeout --wait 20` to 127.0.0.50, an smtpd with `-o smtpd_timeout=5s`: "
@@ -121,8 +122,11 @@ def notes(name, rows, streams, args):
         bd = [f"{r['n']} `{b}`" for r in st["rows"] for b in r.get("bdat", [])]
         if bd:
             o.append(f"stream {sid} BDAT commands (frame, line; each with its chunk in the same segment): " + "; ".join(bd))
+        # pauses of 1 s or more between frames that carry payload, SYN, FIN or RST (pure ACKs skipped)
         prev = None
         for r in st["rows"]:
+            if not (r["len"] or r["syn"] or r["fin"] or r["rst"]):
+                continue
             if prev is not None and r["t"] - prev["t"] >= 1.0:
                 o.append(f"stream {sid}: pause of {r['t'] - prev['t']:.2f} s between frame {prev['n']} "
                          f"({'C>S' if prev['c2s'] else 'S>C'} {S.flags(prev)} len {prev['len']}) and frame {r['n']} "
