@@ -93,10 +93,12 @@ func runAnalyze(c *cli.Context) error {
 		out = f
 	}
 	an := findings.NewAnalyzer(findings.Options{StallThreshold: c.Duration("stall-threshold")})
-	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream"), Limits: limits(c)}, func(s *session.Session) error {
+	prog := newProgress(c.App.ErrWriter)
+	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream"), Limits: limits(c), Progress: prog.show}, func(s *session.Session) error {
 		an.Add(s)
 		return nil
 	})
+	prog.done()
 	if err != nil {
 		return inputFailure(err)
 	}

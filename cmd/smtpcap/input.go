@@ -111,8 +111,16 @@ func newProgress(w io.Writer) *progress {
 	return &progress{w: w, on: err == nil && fi.Mode()&os.ModeCharDevice != 0}
 }
 
-func (p *progress) tick(packets, conns int, bytes int64) {
+func (p *progress) tick(packets, conns int) {
 	if !p.on || packets&0x3fff != 0 {
+		return
+	}
+	p.show(packets, conns)
+}
+
+// show prints the status line at most twice a second.
+func (p *progress) show(packets, conns int) {
+	if !p.on {
 		return
 	}
 	now := time.Now()
@@ -120,7 +128,7 @@ func (p *progress) tick(packets, conns int, bytes int64) {
 		return
 	}
 	p.last, p.shown = now, true
-	fmt.Fprintf(p.w, "\rread %d packets, %.1f MB, %d connections   ", packets, float64(bytes)/1e6, conns)
+	fmt.Fprintf(p.w, "\rread %d packets, %d connections   ", packets, conns)
 }
 
 func (p *progress) done() {

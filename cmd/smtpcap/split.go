@@ -74,7 +74,7 @@ func runSplit(c *cli.Context) error {
 	tracker := session.NewTracker()
 	prog := newProgress(c.App.ErrWriter)
 	st, err := reassembly.Walk(capture, tracker, func(conn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
-		prog.tick(p.Frame, conn.Stream+1, 0)
+		prog.tick(p.Frame, conn.Stream+1)
 		return splitter.Add(conn, p)
 	})
 	prog.done()

@@ -67,10 +67,12 @@ func runStreams(c *cli.Context) error {
 	defer in.capture.Close()
 	sel, capture := in.sel, in.capture
 	rows := []streamRow{}
-	res, err := session.Read(capture, session.Options{Selection: sel, Stream: -1, Limits: limits(c)}, func(s *session.Session) error {
+	prog := newProgress(c.App.ErrWriter)
+	res, err := session.Read(capture, session.Options{Selection: sel, Stream: -1, Limits: limits(c), Progress: prog.show}, func(s *session.Session) error {
 		rows = append(rows, newStreamRow(s))
 		return nil
 	})
+	prog.done()
 	if err != nil {
 		return inputFailure(err)
 	}

@@ -149,6 +149,9 @@ func (r *reader) route(c *reassembly.Conn) *route {
 
 // visit is the Walk visitor: it routes each segment to its worker.
 func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.Packet) error {
+	if r.opts.Progress != nil && p.Frame&0x3fff == 0 {
+		r.opts.Progress(p.Frame, c.Stream+1)
+	}
 	r.last = *p
 	r.last.Data = nil
 	// Finish closed connections whose late packets have had time to come.

@@ -133,6 +133,7 @@ type Options struct {
 	MaxKeep   int64         // with KeepBytes: bytes kept per direction (default 256 MiB)
 	Workers   int           // goroutines that reassemble and parse (default GOMAXPROCS); results do not depend on it
 	Linger    time.Duration // capture time a closed connection waits for late packets before it is finished (default 5 s)
+	Progress  func(packets, conns int) // called now and then from the reading goroutine; may be nil
 }
 
 // feeder is the reassembly consumer that feeds one connection's parser.
