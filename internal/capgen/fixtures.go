@@ -277,6 +277,18 @@ func Fixtures() []Fixture {
 				r.Emit(true, r.isn[0], SYN, nil)
 				r.Emit(false, 0, RST|ACK, nil)
 			}},
+		{"deferred.pcap", "The server greylists the recipient with 451 4.7.1; the client quits and will retry later.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				s.Client("MAIL FROM:<a@example.org>\r\n")
+				s.Server("250 OK\r\n")
+				s.Client("RCPT TO:<b@example.test>\r\n")
+				s.Server("451 4.7.1 Greylisted, please try again in 300 seconds\r\n")
+				s.Client("QUIT\r\n")
+				s.Server("221 bye\r\n")
+				s.Close()
+			}},
 	}
 }
 

@@ -509,6 +509,13 @@ func detectRejected(b builder, _ Options) []Finding {
 	var out []Finding
 	for _, c := range b.s.Dialogue.Commands {
 		r := c.Reply
+		if r != nil && r.Code >= 400 && r.Code < 500 && r.Code != 421 && !c.Masked && !isSyncError(r) {
+			f := b.at("command-deferred", Info, phaseOf(c), r.Span, r.Time,
+				fmt.Sprintf("%s was deferred: %d %s", clip(c.Verb+" "+c.Args, 50), r.Code, clip(strings.Join(r.Lines, " "), 80)))
+			f.Frames = appendUnique(b.s.Frames(c.Span), f.Frames...)
+			out = append(out, f)
+			continue
+		}
 		if r == nil || r.Code < 500 || r.Code > 599 || c.Masked || isSyncError(r) {
 			continue
 		}

@@ -99,6 +99,7 @@ func triggers() []trigger {
 		{"crafted/malformed.pcap", "malformed-command", 0, []int{18}, Warning},
 		{corpus("bug-6207-1.pcap"), "malformed-command", 0, []int{10}, Warning},
 		{"multi.pcap", "command-rejected", 2, []int{54, 55}, Info},
+		{"crafted/deferred.pcap", "command-deferred", 0, []int{14, 16}, Info},
 		{"barelf.pcap", "data-terminator-not-at-line-start", 0, []int{15}, Error},
 		{"barelf.pcap", "bare-lf-in-data", 0, []int{15}, Warning},
 		{"barelf.pcap", "lost-mid-transaction", 0, []int{8, 17}, Error},

@@ -129,10 +129,10 @@ type Options struct {
 	Stream    int // only this stream; -1 for all
 	Parser    smtpparse.Options
 	Limits    reassembly.Limits
-	KeepBytes bool          // keep raw bytes and arrivals (for follow; memory grows with the streams)
-	MaxKeep   int64         // with KeepBytes: bytes kept per direction (default 256 MiB)
-	Workers   int           // goroutines that reassemble and parse (default GOMAXPROCS); results do not depend on it
-	Linger    time.Duration // capture time a closed connection waits for late packets before it is finished (default 5 s)
+	KeepBytes bool                     // keep raw bytes and arrivals (for follow; memory grows with the streams)
+	MaxKeep   int64                    // with KeepBytes: bytes kept per direction (default 256 MiB)
+	Workers   int                      // goroutines that reassemble and parse (default GOMAXPROCS); results do not depend on it
+	Linger    time.Duration            // capture time a closed connection waits for late packets before it is finished (default 5 s)
 	Progress  func(packets, conns int) // called now and then from the reading goroutine; may be nil
 }
 
