@@ -1127,34 +1127,24 @@ func (p *Parser) replyReleases(cmd *Command, r *Reply) {
 
 // lostTerminator handles a reply that came while the client was still in
 // content after a gap: the end of data must have been in the gap.
-func (p *Parser) lostTerminator(r *Reply) {
-	c := &p.client
-	tx := c.bodyTx
-	c.scan.finish()
-	r.Final, r.Command = true, tx.Data
-	tx.FinalReply = r
-	addProblem(&r.Problems, problemLostTerminator)
-	if p.tx == tx {
-		p.tx = nil
-	}
-	c.body, c.bodyTx = nil, nil
-	p.startResync()
-	p.endCollectors()
-}
+func (p *Parser) lostTerminator(r *Reply) { p.endDataAtReply(r, problemLostTerminator, false) }
 
 // lenientTerminator handles a reply that came while the client was still in
 // content after a non-standard end-of-data sequence (<LF>.<CRLF> and the
 // like): the server took that sequence as the end of data — a lenient
-// server, the kind SMTP smuggling exploits. The transaction ends with this
-// reply, and what the client sends next is read as commands again.
-func (p *Parser) lenientTerminator(r *Reply) {
+// server, the kind SMTP smuggling exploits.
+func (p *Parser) lenientTerminator(r *Reply) { p.endDataAtReply(r, problemLenientEnd, true) }
+
+// endDataAtReply ends the message content the client is in with r as its
+// final reply, and reads what the client sends next as commands again.
+func (p *Parser) endDataAtReply(r *Reply, problem string, lenient bool) {
 	c := &p.client
 	tx := c.bodyTx
 	c.scan.finish()
 	r.Final, r.Command = true, tx.Data
 	tx.FinalReply = r
-	tx.Body.EndedLenient = true
-	addProblem(&r.Problems, problemLenientEnd)
+	tx.Body.EndedLenient = lenient
+	addProblem(&r.Problems, problem)
 	if p.tx == tx {
 		p.tx = nil
 	}
