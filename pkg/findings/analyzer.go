@@ -99,6 +99,7 @@ func (a *Analyzer) Add(s *session.Session) {
 	for _, d := range a.detectors {
 		found = append(found, capRepeats(d(b, a.opts))...)
 	}
+	discountAfterLoss(s, found)
 	for i := range found {
 		f := &found[i]
 		if f.Filter == "" {
@@ -115,6 +116,44 @@ func (a *Analyzer) Add(s *session.Session) {
 	a.findings = append(a.findings, found...)
 	a.conns = append(a.conns, summarize(s, found))
 	a.noteAttempts(s)
+}
+
+// sequencing lists the findings that judge the order of commands and
+// replies: after bytes the capture lost, the pairing they rest on may be
+// off by one, and the fault may be the capture's, not the servers'.
+func sequencing(id string) bool {
+	switch id {
+	case "pipelining-not-offered", "pipelining-bad-sequence", "unanswered-command",
+		"reply-without-command", "malformed-command", "malformed-reply", "command-split-across-segments":
+		return true
+	}
+	return false
+}
+
+// discountAfterLoss turns sequencing findings that come after a capture
+// gap into info findings that say why.
+func discountAfterLoss(s *session.Session, found []Finding) {
+	first := 0
+	var gap reassembly.Gap
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		if st := s.Stream(dir); st != nil && len(st.Gaps) > 0 && (first == 0 || st.Gaps[0].Frame < first) {
+			gap, first = st.Gaps[0], st.Gaps[0].Frame
+		}
+	}
+	if first == 0 {
+		return
+	}
+	for i := range found {
+		f := &found[i]
+		if !sequencing(f.ID) || len(f.Frames) == 0 || f.Frames[len(f.Frames)-1] < first {
+			continue
+		}
+		f.Severity = Info
+		if f.CaptureLoss == "" {
+			f.CaptureLoss = fmt.Sprintf("the capture lost %d bytes (%s) at frame %d, before this: commands and replies may be paired wrongly from there on, so this is not held against either side",
+				gap.End-gap.Start, gap.Reason, gap.Frame)
+		}
+	}
 }
 
 // maxRepeats is how many findings of one ID a stream reports in full; a

@@ -328,3 +328,24 @@ func TestResultsDoNotDependOnWorkers(t *testing.T) {
 		t.Errorf("%d connections, %d findings: the capture is not what the test needs", len(r.Connections), len(r.Findings))
 	}
 }
+
+// TestCaptureLossIsNotBlamedOnServers: on captures that lost bytes (a
+// snaplen of 96, an ACKed gap), every finding but the capture's own is
+// either info or says that the capture's loss touches it.
+func TestCaptureLossIsNotBlamedOnServers(t *testing.T) {
+	for _, name := range []string{"snaplen96.pcap", "crafted/gap.pcap"} {
+		r := analyze(t, testcaps.Path(name))
+		lossReported := false
+		for _, f := range r.Findings {
+			switch {
+			case f.ID == "snaplen-truncated" || f.ID == "capture-gap":
+				lossReported = true
+			case f.Severity > Info && f.CaptureLoss == "":
+				t.Errorf("%s: %s %s frames %v blames a server: %s", name, f.Severity, f.ID, f.Frames, f.Summary)
+			}
+		}
+		if !lossReported {
+			t.Errorf("%s: the capture's loss is not reported", name)
+		}
+	}
+}

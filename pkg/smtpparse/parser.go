@@ -1187,8 +1187,11 @@ func (p *Parser) startTLS(cmd *Command, r *Reply) {
 // serverGap applies a gap to the server machine.
 func (p *Parser) serverGap(off, n int64) {
 	s := &p.server
-	// Without the first bytes nobody knows which reply was the greeting.
-	p.greetingDone = true
+	// Without the first bytes nobody knows which reply was the greeting;
+	// a gap after them (snaplen cut the greeting's tail) leaves it known.
+	if off == 0 {
+		p.greetingDone = true
+	}
 	switch s.state {
 	case serverReplies:
 		if s.line.open {
