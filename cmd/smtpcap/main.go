@@ -43,7 +43,9 @@ type exitError struct {
 	err  error
 }
 
+// Error returns the message.
 func (e *exitError) Error() string { return e.err.Error() }
+// Unwrap returns the error inside.
 func (e *exitError) Unwrap() error { return e.err }
 
 // inputFailure marks err as bad input or usage (exit status 2).

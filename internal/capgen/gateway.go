@@ -101,6 +101,7 @@ type sizeWriter struct {
 	n *int64
 }
 
+// Write writes b and counts it.
 func (s *sizeWriter) Write(b []byte) (int, error) {
 	n, err := s.w.Write(b)
 	*s.n += int64(n)

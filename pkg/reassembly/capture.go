@@ -21,6 +21,7 @@ const (
 	FormatPcapNG
 )
 
+// String returns "pcap" or "pcapng".
 func (f Format) String() string {
 	switch f {
 	case FormatPcap:
@@ -53,6 +54,7 @@ type InputError struct {
 	Err    error
 }
 
+// Error says file, frame, offset and fault in one line.
 func (e *InputError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
@@ -70,6 +72,7 @@ func (e *InputError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the fault.
 func (e *InputError) Unwrap() error { return e.Err }
 
 // Input describes one capture file of a Capture.

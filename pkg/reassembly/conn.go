@@ -15,6 +15,7 @@ const (
 	ServerToClient
 )
 
+// String returns "client" or "server": whose bytes travel this way.
 func (d Direction) String() string {
 	if d == ClientToServer {
 		return "client"
@@ -33,6 +34,7 @@ const (
 	RoleSYN                 // the SYN sender (or the SYN-ACK receiver)
 )
 
+// String says how the client was recognised.
 func (r Role) String() string {
 	switch r {
 	case RoleSYN:
@@ -56,6 +58,7 @@ const (
 	EndRST                   // reset
 )
 
+// String returns "fin", "rst", "half-closed" or "capture-end".
 func (e End) String() string {
 	switch e {
 	case EndFIN:

@@ -34,6 +34,7 @@ const (
 	LinkTypeLinuxSLL2 LinkType = 276
 )
 
+// String returns the LINKTYPE_ name without its prefix.
 func (l LinkType) String() string {
 	switch l {
 	case LinkTypeNull:

@@ -56,6 +56,7 @@ const (
 	GapBufferFull                       // too much out-of-order data was held; smtpcap gave up waiting
 )
 
+// String says why the bytes are missing.
 func (g GapReason) String() string {
 	switch g {
 	case GapSnaplen:

@@ -172,6 +172,7 @@ func (f *feeder) record(dir smtpparse.Direction, offset int64, data []byte, n in
 	}
 }
 
+// Data feeds in-order bytes to the parser (and keeps them with KeepBytes).
 func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *reassembly.Packet) {
 	if offset == 0 && dir == reassembly.ClientToServer && len(data) >= 2 && data[0] == 0x16 && data[1] == 0x03 {
 		f.tls = true // a TLS ClientHello where SMTP would start
@@ -186,6 +187,7 @@ func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *re
 	f.record(smtpDirection(dir), offset, data, int64(len(data)), false, p)
 }
 
+// Gap tells the parser bytes are missing.
 func (f *feeder) Gap(dir reassembly.Direction, offset, n int64, _ reassembly.GapReason, p *reassembly.Packet) {
 	if f.tls {
 		f.record(smtpDirection(dir), offset, nil, n, true, p)
