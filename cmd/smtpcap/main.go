@@ -45,6 +45,7 @@ type exitError struct {
 
 // Error returns the message.
 func (e *exitError) Error() string { return e.err.Error() }
+
 // Unwrap returns the error inside.
 func (e *exitError) Unwrap() error { return e.err }
 
