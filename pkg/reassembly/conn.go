@@ -77,11 +77,18 @@ func (e End) String() string {
 // tracker decide roles without the tracker knowing that protocol.
 type Sniffer func(payload []byte) (server, client bool)
 
-// DefaultServerPorts are the SMTP ports: submission, SMTPS, and the usual alternative.
-var defaultServerPorts = []uint16{25, 465, 587, 2525}
+// DefaultServerPorts returns the well-known SMTP server ports: SMTP,
+// SMTPS, submission, and the usual alternative.
+func DefaultServerPorts() []uint16 { return []uint16{25, 465, 587, 2525} }
 
-// DefaultServerPorts returns the well-known SMTP server ports.
-func DefaultServerPorts() []uint16 { return slices.Clone(defaultServerPorts) }
+// IsDefaultServerPort reports whether port is one of DefaultServerPorts.
+func IsDefaultServerPort(port uint16) bool {
+	switch port {
+	case 25, 465, 587, 2525:
+		return true
+	}
+	return false
+}
 
 // TrackerOptions configures a Tracker.
 type TrackerOptions struct {

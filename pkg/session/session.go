@@ -42,15 +42,15 @@ func (s Selection) Decide(c *reassembly.Conn, final bool) Verdict {
 	if s.All {
 		return Take
 	}
-	ports := s.Ports
-	if ports == nil {
-		ports = reassembly.DefaultServerPorts()
-	}
-	if slices.Contains(ports, c.Client().Port()) || slices.Contains(ports, c.Server().Port()) {
-		return Take
-	}
 	if s.Ports != nil {
+		if slices.Contains(s.Ports, c.Client().Port()) || slices.Contains(s.Ports, c.Server().Port()) {
+			return Take
+		}
 		return Skip
+	}
+	// Called for every packet: no allocation here.
+	if reassembly.IsDefaultServerPort(c.Client().Port()) || reassembly.IsDefaultServerPort(c.Server().Port()) {
+		return Take
 	}
 	server, client := c.Head(reassembly.ServerToClient), c.Head(reassembly.ClientToServer)
 	if smtpparse.LooksLikeGreeting(server) || smtpparse.LooksLikeClientStart(client) {
