@@ -292,6 +292,10 @@ func (f *follower) render() {
 		}
 	}
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		if cut := s.RawCut[dir]; cut >= 0 {
+			fmt.Fprintf(f.w, "\n%s: the %s's stream is shown up to offset %d only: what follows (with its gaps) is more than follow keeps in memory\n",
+				dirLetter(dir), dir, cut)
+		}
 		for _, cf := range s.Stream(dir).Conflicts {
 			fmt.Fprintf(f.w, "\n%s offset %d: frame %d retransmitted different bytes: first %q (frame %d), then %q\n",
 				dirLetter(dir), cf.Offset, cf.SecondFrame, cf.First, cf.FirstFrame, cf.Second)

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 )
@@ -96,5 +100,23 @@ func TestFollowUnknownStreamIsAUsageError(t *testing.T) {
 	}
 	if _, err := os.Stat(testcaps.Path("clean.pcap")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestFollowStopsShowingAStreamPastWhatItKeeps(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:4000"), netip.MustParseAddrPort("192.0.2.2:25"), time.Unix(0, 0), 1, 2)
+	s.Handshake()
+	s.Server("220 x\r\n")
+	s.Client("EHLO a\r\n")
+	s.Skip(true, 1<<30) // a gigabyte the capture never saw
+	s.Client("QUIT\r\n")
+	code, out, errOut := runCLI(t, buf.Bytes(), "follow", "-s", "0", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "EHLO a\\r\\n") || !strings.Contains(out, "C: the client's stream is shown up to offset 8 only") || strings.Contains(out, "QUIT") {
+		t.Errorf("output:\n%s", out)
 	}
 }

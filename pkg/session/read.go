@@ -265,7 +265,7 @@ type worker struct {
 
 func (w *worker) newFeeder(c *reassembly.Conn) reassembly.Consumer {
 	o := w.r.opts
-	f := &feeder{opts: o.Parser, mid: &w.mid, keep: o.KeepBytes, maxKeep: o.MaxKeep}
+	f := &feeder{opts: o.Parser, mid: &w.mid, keep: o.KeepBytes, maxKeep: o.MaxKeep, cut: [2]int64{-1, -1}}
 	w.feeders[c] = f
 	return f
 }
@@ -302,7 +302,7 @@ func (w *worker) finish(it *item) {
 		f.parser = smtpparse.NewParser(f.opts)
 	}
 	w.r.emitSession(&Session{
-		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, Arrivals: f.arr, ImplicitTLS: f.tls,
+		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls,
 		streams: [2]*reassembly.Stream{client, server},
 	})
 }

@@ -78,8 +78,11 @@ func NewTracker() *reassembly.Tracker {
 type Session struct {
 	Conn     *reassembly.Conn // the connection's facts when it was finished
 	Dialogue *smtpparse.Dialogue
-	Raw      [2][]byte // with Options.KeepBytes: each direction's bytes (gaps as zeros), by smtpparse.Direction
+	Raw      [2][]byte // with Options.KeepBytes: each direction's bytes (gaps as zeros), by smtpparse.Direction; see RawCut
 	Arrivals []Arrival // with Options.KeepBytes: every delivery in capture order
+	// RawCut is, per direction, the stream offset where Raw stops short of
+	// the stream because Options.MaxKeep was reached (-1: Raw is whole).
+	RawCut [2]int64
 	// ImplicitTLS is set when the client's first bytes are a TLS handshake
 	// record (SMTPS on port 465, or TLS spoken on another port): there is
 	// no SMTP dialogue in the clear to parse.
@@ -146,6 +149,7 @@ type feeder struct {
 	keep    bool
 	maxKeep int64
 	raw     [2][]byte
+	cut     [2]int64 // where keeping stopped, -1 while it goes on
 	arr     []Arrival
 }
 
@@ -162,7 +166,12 @@ func (f *feeder) record(dir smtpparse.Direction, offset int64, data []byte, n in
 		return
 	}
 	f.arr = append(f.arr, Arrival{Dir: dir, Offset: offset, Length: n, Gap: gap, Frame: p.Frame, Time: p.Timestamp})
+	if f.cut[dir] >= 0 {
+		return
+	}
 	if int64(len(f.raw[dir]))+n > f.maxKeep {
+		// Stop here rather than skip: Raw must stay aligned with stream offsets.
+		f.cut[dir] = int64(len(f.raw[dir]))
 		return
 	}
 	if gap {
