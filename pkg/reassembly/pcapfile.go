@@ -105,6 +105,7 @@ func (p *posReader) discard(n int) error {
 
 type pcapReader struct {
 	in       posReader
+	peeked   int // bytes of the last record still in the bufio buffer, to discard
 	order    binary.ByteOrder
 	nano     bool
 	snaplen  uint32
@@ -139,6 +140,10 @@ func newPcapReader(r *bufio.Reader) (*pcapReader, error) {
 }
 
 func (p *pcapReader) next(rec *record) error {
+	if p.peeked > 0 {
+		p.in.r.Discard(p.peeked) // counted in pos already
+		p.peeked = 0
+	}
 	rec.offset = p.in.pos
 	n, err := io.ReadFull(p.in.r, p.hdr[:])
 	p.in.pos += int64(n)
@@ -155,12 +160,24 @@ func (p *pcapReader) next(rec *record) error {
 	if incl > maxRecord {
 		return fmt.Errorf("%w: captured length %d is larger than any real packet", ErrCorrupt, incl)
 	}
-	if uint32(cap(p.buf)) < incl {
-		p.buf = make([]byte, max(incl, 65536))
-	}
-	rec.data = p.buf[:incl]
-	if err := p.in.readFull(rec.data); err != nil {
-		return ErrTruncated
+	if int(incl) <= p.in.r.Size() {
+		// Hand out the bytes where bufio holds them: no copy. They stay
+		// valid until the next call, which discards them.
+		data, err := p.in.r.Peek(int(incl))
+		if err != nil {
+			p.in.pos += int64(len(data))
+			return ErrTruncated
+		}
+		rec.data, p.peeked = data, int(incl)
+		p.in.pos += int64(incl)
+	} else {
+		if uint32(cap(p.buf)) < incl {
+			p.buf = make([]byte, max(incl, 65536))
+		}
+		rec.data = p.buf[:incl]
+		if err := p.in.readFull(rec.data); err != nil {
+			return ErrTruncated
+		}
 	}
 	nsec := int64(frac)
 	if !p.nano {
