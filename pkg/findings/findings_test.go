@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -347,5 +348,44 @@ func TestCaptureLossIsNotBlamedOnServers(t *testing.T) {
 		if !lossReported {
 			t.Errorf("%s: the capture's loss is not reported", name)
 		}
+	}
+}
+
+// TestSeveralTransactionsInOneConnectionStayQuiet: a relay that sends two
+// messages, pipelined, with an RSET and a rejected recipient in between,
+// then BDAT, over one connection is clean.
+func TestSeveralTransactionsInOneConnectionStayQuiet(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40000"), netip.MustParseAddrPort("198.51.100.25:25"), time.Unix(1_700_000_000, 0), 11, 22)
+	s.Handshake()
+	s.Server("220-mx.example.test ESMTP\r\n220 welcome\r\n")
+	s.Client("EHLO relay.example.org\r\n")
+	s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250-CHUNKING\r\n250 ENHANCEDSTATUSCODES\r\n")
+	s.Client("MAIL FROM:<a@example.org> SIZE=200 BODY=8BITMIME\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<nobody@example.test>\r\nDATA\r\n")
+	s.Server("250 2.1.0 OK\r\n250 2.1.5 OK\r\n550 5.1.1 unknown\r\n354 go ahead\r\n")
+	s.Client("Subject: one\r\n\r\n..leading dot\r\nbody\r\n.\r\n")
+	s.Server("250 2.0.0 queued\r\n")
+	s.Client("RSET\r\n")
+	s.Server("250 2.0.0 OK\r\n")
+	s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.test>\r\nBDAT 20 LAST\r\nSubject: two\r\n\r\nhi\r\n")
+	s.Server("250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.0.0 queued\r\n")
+	s.Client("QUIT\r\n")
+	s.Server("221 2.0.0 bye\r\n")
+	s.Close()
+	c, err := reassembly.OpenReader("relay.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	an := NewAnalyzer(Options{})
+	session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error { an.Add(s); return nil })
+	r := an.Report(nil)
+	for _, f := range r.Findings {
+		if f.Severity > Info {
+			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
+		}
+	}
+	if len(r.Connections) != 1 || r.Connections[0].Delivered != 2 || r.Connections[0].Transactions != 2 {
+		t.Errorf("connections %+v", r.Connections)
 	}
 }
