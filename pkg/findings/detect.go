@@ -201,6 +201,15 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 	return out
 }
 
+// pipeConnect reports whether the server offers early pipelining (Exim's
+// PIPE_CONNECT), under which a client sends EHLO and its envelope before the
+// banner and the EHLO reply arrive.
+func pipeConnect(d *smtpparse.Dialogue) bool {
+	return d.Extensions.Has("PIPE_CONNECT") || d.Extensions.Has("X_PIPE_CONNECT")
+}
+
+// isSyncError reports whether a reply complains that the client did not
+// wait its turn.
 func isSyncError(r *smtpparse.Reply) bool {
 	if r.Code < 400 {
 		return false
@@ -309,6 +318,9 @@ func detectPipelining(b builder, _ Options) []Finding {
 		}
 		if !c.EndsGroup() || i+1 >= len(d.Commands) {
 			continue
+		}
+		if (c.Verb == "EHLO" || c.Verb == "HELO") && pipeConnect(d) {
+			continue // early pipelining (Exim's PIPE_CONNECT) lets the envelope follow EHLO unanswered
 		}
 		next := d.Commands[i+1]
 		if next.Verb == "" || !next.Pipelined {
@@ -472,6 +484,9 @@ func detectMalformed(b builder, _ Options) []Finding {
 		for _, p := range c.Problems {
 			if strings.Contains(p, "assumed") || strings.Contains(p, "guessed") {
 				continue // the parser's guess where replies are missing, not the client's fault
+			}
+			if strings.Contains(p, "before greeting") && pipeConnect(d) {
+				continue // PIPE_CONNECT: the client may speak before the banner
 			}
 			problems = append(problems, p)
 			// A space after "MAIL FROM:" breaks RFC 5321 but nearly every

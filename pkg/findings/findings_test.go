@@ -389,3 +389,29 @@ func TestSeveralTransactionsInOneConnectionStayQuiet(t *testing.T) {
 		t.Errorf("connections %+v", r.Connections)
 	}
 }
+
+// TestEarlyPipeliningIsNotBlamed: with Exim's PIPE_CONNECT offered, a
+// client that sends EHLO and its envelope before the banner is allowed to.
+func TestEarlyPipeliningIsNotBlamed(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40001"), netip.MustParseAddrPort("198.51.100.25:25"), time.Unix(1_700_000_000, 0), 11, 22)
+	s.Handshake()
+	s.Client("EHLO relay.example.org\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\n")
+	s.Server("220 mx.example.test ESMTP Exim 4.96\r\n250-mx.example.test\r\n250-PIPELINING\r\n250-PIPE_CONNECT\r\n250 CHUNKING\r\n250 OK\r\n250 Accepted\r\n")
+	s.Client("QUIT\r\n")
+	s.Server("221 bye\r\n")
+	s.Close()
+	c, _ := reassembly.OpenReader("pipeconnect.pcap", bytes.NewReader(buf.Bytes()))
+	an := NewAnalyzer(Options{})
+	session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error { an.Add(s); return nil })
+	r := an.Report(nil)
+	if len(r.Connections) != 1 || r.Connections[0].Transactions != 1 || r.Connections[0].Helo != "relay.example.org" {
+		t.Fatalf("connections %+v", r.Connections)
+	}
+	for _, f := range r.Findings {
+		if f.Severity > Info {
+			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
+		}
+	}
+}
