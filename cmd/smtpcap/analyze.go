@@ -92,7 +92,17 @@ func runAnalyze(c *cli.Context) error {
 		defer f.Close()
 		out = f
 	}
-	an := findings.NewAnalyzer(findings.Options{StallThreshold: c.Duration("stall-threshold")})
+	opts := findings.Options{StallThreshold: c.Duration("stall-threshold")}
+	if len(names) > 1 {
+		opts.Locate = func(frame int) (string, bool) {
+			in, fileFrame, ok := capture.Locate(frame)
+			if !ok {
+				return "", false
+			}
+			return fmt.Sprintf("%s:%d", capture.Inputs[in].Name, fileFrame), true
+		}
+	}
+	an := findings.NewAnalyzer(opts)
 	prog := newProgress(c.App.ErrWriter)
 	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream"), Limits: limits(c), Progress: prog.show}, func(s *session.Session) error {
 		an.Add(s)

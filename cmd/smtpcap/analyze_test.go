@@ -109,3 +109,20 @@ func TestReadmeListsEveryFinding(t *testing.T) {
 		}
 	}
 }
+
+func TestAnalyzeOfSeveralFilesNamesEachFilesFrames(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "analyze", "--format", "json", testcaps.Path("clean.pcap"), testcaps.Path("barelf.pcap"))
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	var r findings.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	// clean.pcap holds 21 frames and comes first in time: barelf.pcap's frame 15 is merged frame 36.
+	f := r.Findings[0]
+	if f.ID != "data-terminator-not-at-line-start" || f.Stream != 1 || len(f.Frames) != 1 || f.Frames[0] != 36 ||
+		len(f.FileFrames) != 1 || f.FileFrames[0] != testcaps.Path("barelf.pcap")+":15" || r.FrameNote == "" {
+		t.Errorf("finding %+v, note %q", f, r.FrameNote)
+	}
+}

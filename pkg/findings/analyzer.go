@@ -15,6 +15,9 @@ import (
 // Options tunes the detectors.
 type Options struct {
 	StallThreshold time.Duration // a wait longer than this is a stall (default 10 s)
+	// Locate, when several capture files were read as one, names a merged
+	// frame as FILE:FRAME in that file (what Wireshark shows on the file).
+	Locate func(frame int) (string, bool)
 }
 
 // detector finds one kind of problem in one session.
@@ -104,6 +107,13 @@ func (a *Analyzer) Add(s *session.Session) {
 		f := &found[i]
 		if f.Filter == "" {
 			f.Filter = filterFor(f.Stream, f.Frames)
+		}
+		if a.opts.Locate != nil {
+			for _, fr := range f.Frames {
+				if where, ok := a.opts.Locate(fr); ok {
+					f.FileFrames = append(f.FileFrames, where)
+				}
+			}
 		}
 		e := lookup(f.ID)
 		if f.Explanation == "" {
@@ -301,7 +311,7 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	sort.Slice(conns, func(i, j int) bool { return conns[i].Stream < conns[j].Stream })
 	r := &Report{Schema: Schema, Files: inputs, Connections: conns, Findings: findings}
 	if len(inputs) > 1 {
-		r.FrameNote = "frame numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; open the merged file to follow them in Wireshark"
+		r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; file_frames names each frame as FILE:FRAME in its own file"
 	}
 	if r.Connections == nil {
 		r.Connections = []Connection{}

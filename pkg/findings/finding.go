@@ -94,6 +94,7 @@ type Finding struct {
 	Filter      string    `json:"filter"`                 // Wireshark display filter that shows the evidence
 	CaptureLoss string    `json:"capture_loss,omitempty"` // set when the evidence touches bytes the capture lost
 	Streams     []int     `json:"streams,omitempty"`      // for findings about several connections
+	FileFrames  []string  `json:"file_frames,omitempty"`  // with several input files: each of Frames as FILE:FRAME
 }
 
 // filterFor builds the Wireshark filter for frames of a stream.

@@ -147,8 +147,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			if f.CaptureLoss != "" {
 				fmt.Fprintf(b, "> Capture loss: %s\n\n", f.CaptureLoss)
 			}
-			fmt.Fprintf(b, "- Frames: %s\n- Wireshark filter: `%s`\n- Why it matters: %s\n- What to do: %s\n\n",
-				framesText(f.Frames, 40), f.Filter, f.Explanation, f.Remedy)
+			fmt.Fprintf(b, "- Frames: %s\n", framesText(f.Frames, 40))
+			if len(f.FileFrames) > 0 {
+				fmt.Fprintf(b, "- In the input files: %s\n", strings.Join(f.FileFrames, ", "))
+			}
+			fmt.Fprintf(b, "- Wireshark filter: `%s`\n- Why it matters: %s\n- What to do: %s\n\n", f.Filter, f.Explanation, f.Remedy)
 		}
 	}
 	fmt.Fprintf(b, "---\nProduced by smtpcap %s: `%s`\n", r.Version, r.Command)

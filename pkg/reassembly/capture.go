@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 )
@@ -116,6 +117,33 @@ type Capture struct {
 	files  []*fileReader
 	frame  int
 	errs   []error
+	runs   []frameRun // where each input's packets sit in the merged order
+}
+
+// frameRun is a run of consecutive merged frames from one input.
+type frameRun struct {
+	frame     int // first merged frame of the run
+	input     int
+	fileFrame int // its frame number in the input
+}
+
+// maxRuns bounds the frame map: inputs that interleave packet by packet
+// would otherwise make it grow with the capture.
+const maxRuns = 1 << 16
+
+// Locate returns the input and the input's own frame number of a frame of
+// the merged capture; ok is false when the map was not kept (a capture of
+// several inputs interleaved too finely).
+func (c *Capture) Locate(frame int) (input, fileFrame int, ok bool) {
+	if len(c.Inputs) == 1 {
+		return 0, frame, true
+	}
+	if len(c.runs) >= maxRuns || len(c.runs) == 0 || frame < 1 || frame > c.frame {
+		return 0, 0, false
+	}
+	i := sort.Search(len(c.runs), func(i int) bool { return c.runs[i].frame > frame }) - 1
+	r := c.runs[i]
+	return r.input, r.fileFrame + frame - r.frame, true
 }
 
 // Open opens the named files ("-" is standard input) as one Capture.
@@ -190,6 +218,9 @@ func (c *Capture) Next(p *Packet) error {
 	c.frame++
 	*p = f.pkt
 	p.Frame = c.frame
+	if n := len(c.runs); len(c.files) > 1 && n < maxRuns && (n == 0 || c.runs[n-1].input != best) {
+		c.runs = append(c.runs, frameRun{frame: c.frame, input: best, fileFrame: p.FileFrame})
+	}
 	return nil
 }
 
