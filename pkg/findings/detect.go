@@ -482,16 +482,16 @@ func detectMalformed(b builder, _ Options) []Finding {
 		var problems []string
 		sev := Info
 		for _, p := range c.Problems {
-			if strings.Contains(p, "assumed") || strings.Contains(p, "guessed") {
+			if smtpparse.IsGuess(p) {
 				continue // the parser's guess where replies are missing, not the client's fault
 			}
-			if strings.Contains(p, "before greeting") && pipeConnect(d) {
+			if p == smtpparse.ProblemBeforeGreeting && pipeConnect(d) {
 				continue // PIPE_CONNECT: the client may speak before the banner
 			}
 			problems = append(problems, p)
 			// A space after "MAIL FROM:" breaks RFC 5321 but nearly every
 			// server accepts it: worth knowing, not a warning.
-			if !strings.Contains(p, "space after colon") {
+			if p != smtpparse.ProblemSpaceAfterColon {
 				sev = Warning
 			}
 		}
@@ -507,7 +507,7 @@ func detectMalformed(b builder, _ Options) []Finding {
 		}
 		var problems []string
 		for _, p := range r.Problems {
-			if !strings.HasPrefix(p, "final reply came") { // the parser's reading of where data ended, not the reply's syntax
+			if !smtpparse.IsGuess(p) { // the parser's reading of where data ended, not the reply's syntax
 				problems = append(problems, p)
 			}
 		}

@@ -7,24 +7,28 @@ import (
 // Problems reported on commands. They are fixed strings so that callers can
 // match them and so that no Sensitive text can leak into them.
 const (
-	problemEmptyLine        = "empty line"
-	problemUnknownVerb      = "unknown verb"
-	problemMaskedVerb       = "verb masked by a firewall (all X)"
-	problemLongCommand      = "line longer than 512 octets"
-	problemNotKept          = "line longer than MaxLineKeep, not fully kept"
-	problemNonASCII         = "non-ASCII bytes"
-	problemControl          = "control characters"
-	problemBareLF           = "bare LF line ending"
-	problemBareCR           = "bare CR in line"
-	problemNoEnding         = "no line ending (stream ended)"
-	problemGapCut           = "cut by a capture gap"
-	problemTLSCut           = "cut by the switch to TLS"
-	problemBeforeGreeting   = "sent before greeting"
-	problemNoPathMail       = "no path in MAIL FROM"
-	problemNoPathRcpt       = "no path in RCPT TO"
-	problemMailNoFrom       = "MAIL without FROM:"
-	problemRcptNoTo         = "RCPT without TO:"
-	problemSpaceAfterColon  = "space after colon"
+	problemEmptyLine   = "empty line"
+	problemUnknownVerb = "unknown verb"
+	problemMaskedVerb  = "verb masked by a firewall (all X)"
+	problemLongCommand = "line longer than 512 octets"
+	problemNotKept     = "line longer than MaxLineKeep, not fully kept"
+	problemNonASCII    = "non-ASCII bytes"
+	problemControl     = "control characters"
+	problemBareLF      = "bare LF line ending"
+	problemBareCR      = "bare CR in line"
+	problemNoEnding    = "no line ending (stream ended)"
+	problemGapCut      = "cut by a capture gap"
+	problemTLSCut      = "cut by the switch to TLS"
+	// ProblemBeforeGreeting: the client spoke before the server's banner
+	// (allowed only under early pipelining, PIPE_CONNECT).
+	ProblemBeforeGreeting = "sent before greeting"
+	problemNoPathMail     = "no path in MAIL FROM"
+	problemNoPathRcpt     = "no path in RCPT TO"
+	problemMailNoFrom     = "MAIL without FROM:"
+	problemRcptNoTo       = "RCPT without TO:"
+	// ProblemSpaceAfterColon: "MAIL FROM: <a@b>", against RFC 5321 but
+	// accepted by nearly every server.
+	ProblemSpaceAfterColon  = "space after colon"
 	problemNoBrackets       = "path without angle brackets"
 	problemUnterminatedPath = "path without closing >"
 	problemJunkAfterPath    = "junk after path"
@@ -36,6 +40,17 @@ const (
 	problemAssumed354       = "reply not seen: 354 assumed"
 	problemAssumedAuth      = "reply not seen: AUTH outcome guessed from the next line"
 )
+
+// IsGuess reports whether a problem records a guess the parser made (a
+// reply it never saw and assumed, where it placed an end of data lost in a
+// gap or ended leniently) rather than a fault in the peer's bytes.
+func IsGuess(problem string) bool {
+	switch problem {
+	case problemAssumed354, problemAssumedAuth, problemLostTerminator, problemLenientEnd:
+		return true
+	}
+	return false
+}
 
 // maxCommandOctets is RFC 5321's limit for a command line, CRLF included.
 const maxCommandOctets = 512
@@ -183,7 +198,7 @@ func parseAddressArgs(c *Command, prefix, noPath, noPrefix string) {
 	rest := a[len(prefix):]
 	if trimmed := strings.TrimLeft(rest, " "); len(trimmed) != len(rest) {
 		// RFC 5321 has no space here, but many servers accept it.
-		addProblem(&c.Problems, problemSpaceAfterColon)
+		addProblem(&c.Problems, ProblemSpaceAfterColon)
 		rest = trimmed
 	}
 	if rest == "" {

@@ -344,7 +344,7 @@ func (p *Parser) Close() *Dialogue {
 			if cmd.Order >= g.EndOrder {
 				break
 			}
-			addProblem(&cmd.Problems, problemBeforeGreeting)
+			addProblem(&cmd.Problems, ProblemBeforeGreeting)
 		}
 	}
 	if !p.server.stream.started {

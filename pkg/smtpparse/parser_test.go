@@ -720,7 +720,7 @@ func TestCommandsBeforeGreetingAreFlagged(t *testing.T) {
 		srv("250 mx\r\n"),
 	)
 	c := d.Commands[0]
-	if !hasProblem(c.Problems, problemBeforeGreeting) || c.Reply == nil || c.Reply.Code != 250 || c.Pipelined {
+	if !hasProblem(c.Problems, ProblemBeforeGreeting) || c.Reply == nil || c.Reply.Code != 250 || c.Pipelined {
 		t.Errorf("EHLO = %+v", c)
 	}
 	if d.Greeting == nil || len(d.Greeting.Lines) != 2 || d.Greeting.Command != nil {
@@ -912,8 +912,8 @@ func TestMailAndRcptSyntaxProblems(t *testing.T) {
 		{"MAIL FROM:<a@b>", "MAIL", "a@b", nil, nil},
 		{"mail from:<a@b> size=10", "MAIL", "a@b", map[string]string{"SIZE": "10"}, nil},
 		{"MAIL FROM:<>", "MAIL", "", nil, nil},
-		{"MAIL FROM: SIZE=12345", "MAIL", "", map[string]string{"SIZE": "12345"}, []string{problemSpaceAfterColon, problemNoPathMail}},
-		{"MAIL FROM: <a@b> BODY=8BITMIME SMTPUTF8", "MAIL", "a@b", map[string]string{"BODY": "8BITMIME", "SMTPUTF8": ""}, []string{problemSpaceAfterColon}},
+		{"MAIL FROM: SIZE=12345", "MAIL", "", map[string]string{"SIZE": "12345"}, []string{ProblemSpaceAfterColon, problemNoPathMail}},
+		{"MAIL FROM: <a@b> BODY=8BITMIME SMTPUTF8", "MAIL", "a@b", map[string]string{"BODY": "8BITMIME", "SMTPUTF8": ""}, []string{ProblemSpaceAfterColon}},
 		{"MAIL FROM:a@b", "MAIL", "a@b", nil, []string{problemNoBrackets}},
 		{"MAIL FROM:", "MAIL", "", nil, []string{problemNoPathMail}},
 		{"MAIL <a@b>", "MAIL", "", nil, []string{problemMailNoFrom}},
