@@ -447,19 +447,8 @@ func ackFrame(b builder, end int64) int {
 func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
-	// Once a server has ended DATA at a lenient sequence, the parser (which
-	// waits for <CRLF>.<CRLF>) reads the client's next commands as message
-	// content, and the server's replies to them come unasked for: that is
-	// the lenient end's doing, reported by smuggling-end-of-data.
-	var lenientAt int64 = -1
-	for _, tx := range d.Transactions {
-		if r := lenientAnswer(d, tx); r != nil {
-			lenientAt = r.Span.Start
-			break
-		}
-	}
 	for _, r := range d.Replies {
-		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || (lenientAt >= 0 && r.Span.Start >= lenientAt) {
+		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 {
 			continue
 		}
 		sev := Warning
@@ -592,7 +581,7 @@ func detectContent(b builder, _ Options) []Finding {
 		at := func(off int64) smtpparse.Span {
 			return smtpparse.Span{Dir: smtpparse.ClientToServer, Start: off, End: off + 1}
 		}
-		answer := lenientAnswer(d, tx)
+		answer := lenientAnswer(tx)
 		if answer != nil {
 			e := body.Lenient[0]
 			f := b.at("smuggling-end-of-data", Error, PhaseData, e.At, verb.Time,
@@ -682,32 +671,14 @@ func detectContent(b builder, _ Options) []Finding {
 	return out
 }
 
-// lenientAnswer returns the reply a server sent to a DATA transaction whose
-// strict terminator never came: an unsolicited reply after the 354 means
-// the server took a lenient sequence (\n.\n, \n.\r\n …) as the end of data.
-func lenientAnswer(d *smtpparse.Dialogue, tx *smtpparse.Transaction) *smtpparse.Reply {
-	if tx.Data == nil || tx.Body == nil || tx.Body.Complete || len(tx.Body.Lenient) == 0 || tx.Data.Reply == nil || tx.Data.Reply.Code != 354 {
-		return nil
-	}
-	if tx.Body.EndedLenient {
+// lenientAnswer returns the final reply of a DATA transaction that the
+// server ended at a non-standard end-of-data sequence (the parser saw the
+// reply come with no <CRLF>.<CRLF> before it), or nil.
+func lenientAnswer(tx *smtpparse.Transaction) *smtpparse.Reply {
+	if tx.Body != nil && tx.Body.EndedLenient {
 		return tx.FinalReply
 	}
-	for _, r := range d.Replies {
-		if r.Command == nil && r != d.Greeting && r.Code != 0 && r.Span.Start >= tx.Data.Reply.Span.End {
-			return r
-		}
-	}
 	return nil
-}
-
-// answersLenient reports whether r is a server's answer to a lenient end of data.
-func answersLenient(d *smtpparse.Dialogue, r *smtpparse.Reply) bool {
-	for _, tx := range d.Transactions {
-		if lenientAnswer(d, tx) == r {
-			return true
-		}
-	}
-	return false
 }
 
 // tailIsTerminator reports whether a lenient sequence ends the body's bytes
@@ -907,7 +878,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 	}
 	var out []Finding
 	for _, tx := range b.s.Dialogue.Transactions {
-		if tx.Mail == nil || tx.FinalReply != nil || tx.Reset != nil || lenientAnswer(b.s.Dialogue, tx) != nil {
+		if tx.Mail == nil || tx.FinalReply != nil || tx.Reset != nil {
 			continue
 		}
 		if tx.Mail.Reply != nil && tx.Mail.Reply.Code >= 400 {
