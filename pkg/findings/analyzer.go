@@ -81,6 +81,7 @@ type attempt struct {
 type Analyzer struct {
 	opts      Options
 	detectors []detector
+	catalog   map[string]Entry
 	conns     []Connection
 	findings  []Finding
 	attempts  map[string][]attempt
@@ -92,7 +93,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.StallThreshold <= 0 {
 		opts.StallThreshold = 10 * time.Second
 	}
-	return &Analyzer{opts: opts, detectors: detectors(), attempts: map[string][]attempt{}}
+	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), attempts: map[string][]attempt{}}
 }
 
 // Add analyses one session. Sessions should come in stream order.
@@ -115,7 +116,7 @@ func (a *Analyzer) Add(s *session.Session) {
 				}
 			}
 		}
-		e := lookup(f.ID)
+		e := a.catalog[f.ID]
 		if f.Explanation == "" {
 			f.Explanation = e.Explanation
 		}
@@ -285,7 +286,7 @@ func (a *Analyzer) retryLoops() []Finding {
 				delivered = fmt.Sprintf("; it was finally accepted in stream %d", at.stream)
 			}
 		}
-		e := lookup("retry-loop")
+		e := a.catalog["retry-loop"]
 		parts := make([]string, len(ids))
 		for i, id := range ids {
 			parts[i] = fmt.Sprintf("tcp.stream eq %d", id)

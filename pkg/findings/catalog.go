@@ -120,12 +120,11 @@ func Catalog() []Entry {
 	}
 }
 
-// lookup returns the catalog entry of an ID.
-func lookup(id string) Entry {
+// catalogByID indexes the catalog by ID.
+func catalogByID() map[string]Entry {
+	m := make(map[string]Entry)
 	for _, e := range Catalog() {
-		if e.ID == id {
-			return e
-		}
+		m[e.ID] = e
 	}
-	return Entry{ID: id}
+	return m
 }
