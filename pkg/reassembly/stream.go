@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 	"time"
 )
@@ -414,9 +415,10 @@ func (s *Stream) hold(off int64, data []byte, length int64, p *Packet, lim Limit
 			return // a retransmission of held data
 		}
 	}
-	s.ooo = append(s.ooo, pending{offset: off, data: bytes.Clone(data), length: length, frame: p.Frame, time: p.Timestamp})
+	// Keep the held segments sorted by offset: insert after any with the same offset.
+	i := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].offset > off })
+	s.ooo = slices.Insert(s.ooo, i, pending{offset: off, data: bytes.Clone(data), length: length, frame: p.Frame, time: p.Timestamp})
 	s.oooBytes += len(data)
-	sort.SliceStable(s.ooo, func(i, j int) bool { return s.ooo[i].offset < s.ooo[j].offset })
 	if s.oooBytes > lim.MaxOutOfOrder {
 		s.Truncated = true
 		s.skipTo(s.ooo[0].offset, GapBufferFull, p, dir, out)
