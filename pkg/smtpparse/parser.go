@@ -322,21 +322,7 @@ func (p *Parser) Close() *Dialogue {
 	for p.client.state == clientHeld {
 		p.assumeReply()
 	}
-	c := &p.client
-	switch c.state {
-	case clientCommand, clientAuth, clientAuthAssumed:
-		if c.line.open {
-			p.clientLine(cutEnd)
-		}
-	case clientResync:
-		if c.line.open && c.skipStart < 0 {
-			c.skipStart = c.line.start
-		}
-		c.line.reset()
-		p.flushSkip(ClientToServer, &c.skipStart, c.stream.next)
-	case clientData, clientChunk:
-		c.scan.finish()
-	}
+	p.closeClient(cutEnd, p.client.stream.next)
 	p.endCollectors()
 
 	if g := p.d.Greeting; g != nil {
@@ -1153,25 +1139,33 @@ func (p *Parser) endDataAtReply(r *Reply, problem string, lenient bool) {
 	p.endCollectors()
 }
 
-// startTLS stops parsing: from here on both streams are encrypted.
-func (p *Parser) startTLS(cmd *Command, r *Reply) {
-	p.d.TLS = &TLSStart{Command: cmd, Reply: r}
-	p.server.state = serverTLS
+// closeClient ends whatever the client machine is in the middle of — a
+// line, a skipped run up to end, message content — because its stream
+// ends (cut) here.
+func (p *Parser) closeClient(cut lineCut, end int64) {
 	c := &p.client
 	switch c.state {
 	case clientCommand, clientAuth, clientAuthAssumed:
 		if c.line.open {
-			p.clientLine(cutTLS)
+			p.clientLine(cut)
 		}
 	case clientResync:
 		if c.line.open && c.skipStart < 0 {
 			c.skipStart = c.line.start
 		}
 		c.line.reset()
-		p.flushSkip(ClientToServer, &c.skipStart, c.pos)
+		p.flushSkip(ClientToServer, &c.skipStart, end)
 	case clientData, clientChunk:
 		c.scan.finish()
 	}
+}
+
+// startTLS stops parsing: from here on both streams are encrypted.
+func (p *Parser) startTLS(cmd *Command, r *Reply) {
+	p.d.TLS = &TLSStart{Command: cmd, Reply: r}
+	p.server.state = serverTLS
+	c := &p.client
+	p.closeClient(cutTLS, c.pos)
 	c.state = clientTLS
 	c.wait, c.waitTx = nil, nil
 	q := &c.held
