@@ -4,9 +4,13 @@
 package testcaps
 
 import (
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/capgen"
 )
 
 // Root returns the repository's root directory.
@@ -51,3 +55,21 @@ func Corpus() []string {
 
 // All returns Bundled and Corpus together.
 func All() []string { return append(Bundled(), Corpus()...) }
+
+// Bench returns the generated gateway capture for a benchmark (built on
+// first use; SMTPCAP_BENCH_MB sets its size) and makes the benchmark report
+// MB/s of capture and allocations.
+func Bench(b *testing.B) string {
+	b.Helper()
+	path, err := capgen.BenchCapture(Root())
+	if err != nil {
+		b.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(fi.Size())
+	b.ReportAllocs()
+	return path
+}

@@ -2,10 +2,8 @@ package findings
 
 import (
 	"io"
-	"os"
 	"testing"
 
-	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
@@ -14,13 +12,7 @@ import (
 // BenchmarkAnalyze runs what `smtpcap analyze --format json` does on the
 // generated gateway capture (SMTPCAP_BENCH_MB, default 64 MiB).
 func BenchmarkAnalyze(b *testing.B) {
-	path, err := capgen.BenchCapture(testcaps.Root())
-	if err != nil {
-		b.Fatal(err)
-	}
-	fi, _ := os.Stat(path)
-	b.SetBytes(fi.Size())
-	b.ReportAllocs()
+	path := testcaps.Bench(b)
 	for b.Loop() {
 		c, err := reassembly.Open(path)
 		if err != nil {

@@ -8,27 +8,12 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
-	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 )
 
-func benchCapture(b *testing.B) string {
-	path, err := capgen.BenchCapture(testcaps.Root())
-	if err != nil {
-		b.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(fi.Size())
-	b.ReportAllocs()
-	return path
-}
-
 // BenchmarkRead reads every record of the generated capture.
 func BenchmarkRead(b *testing.B) {
-	path := benchCapture(b)
+	path := testcaps.Bench(b)
 	for b.Loop() {
 		c, err := Open(path)
 		if err != nil {
@@ -43,7 +28,7 @@ func BenchmarkRead(b *testing.B) {
 
 // BenchmarkWalk reads, decodes and tracks every packet of the generated capture.
 func BenchmarkWalk(b *testing.B) {
-	path := benchCapture(b)
+	path := testcaps.Bench(b)
 	packets := 0
 	for b.Loop() {
 		c, err := Open(path)
@@ -65,7 +50,7 @@ func BenchmarkWalk(b *testing.B) {
 // TCP) over every packet of the generated capture, decoding into reused
 // layers without allocation.
 func BenchmarkGopacketDecode(b *testing.B) {
-	path := benchCapture(b)
+	path := testcaps.Bench(b)
 	for b.Loop() {
 		f, err := os.Open(path)
 		if err != nil {

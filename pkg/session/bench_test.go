@@ -1,10 +1,8 @@
 package session
 
 import (
-	"os"
 	"testing"
 
-	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 )
@@ -12,13 +10,7 @@ import (
 // BenchmarkRead reassembles and parses every SMTP connection of the
 // generated gateway capture (SMTPCAP_BENCH_MB, default 64 MiB).
 func BenchmarkRead(b *testing.B) {
-	path, err := capgen.BenchCapture(testcaps.Root())
-	if err != nil {
-		b.Fatal(err)
-	}
-	fi, _ := os.Stat(path)
-	b.SetBytes(fi.Size())
-	b.ReportAllocs()
+	path := testcaps.Bench(b)
 	packets, sessions := 0, 0
 	for b.Loop() {
 		c, err := reassembly.Open(path)

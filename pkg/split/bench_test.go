@@ -1,10 +1,8 @@
 package split
 
 import (
-	"os"
 	"testing"
 
-	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 )
@@ -12,16 +10,7 @@ import (
 // BenchmarkSplit splits the generated gateway capture (every TCP
 // connection, MaxOpen 128). Reports MB/s of capture and packets/s.
 func BenchmarkSplit(b *testing.B) {
-	path, err := capgen.BenchCapture(testcaps.Root())
-	if err != nil {
-		b.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(fi.Size())
-	b.ReportAllocs()
+	path := testcaps.Bench(b)
 	packets := 0
 	for b.Loop() {
 		c, err := reassembly.Open(path)
