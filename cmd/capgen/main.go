@@ -54,7 +54,8 @@ func main() {
 	conns, packets := capgen.Gateway(w, &size, capgen.GatewayOptions{
 		Seed: *seed, TargetBytes: *sizeMB << 20, Concurrency: *conc, Clients: *clients, MaxBody: *maxBody, NonSMTP: *noise,
 	})
-	if err := w.Err(); err == nil {
+	err = w.Err()
+	if err == nil {
 		err = bw.Flush()
 	}
 	if cerr := f.Close(); err == nil {

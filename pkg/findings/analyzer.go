@@ -70,11 +70,10 @@ type Connection struct {
 
 // attempt is one delivery attempt, for spotting retries across connections.
 type attempt struct {
-	stream  int
-	frames  []int
-	time    time.Time
-	ok      bool
-	summary string
+	stream int
+	frames []int
+	time   time.Time
+	ok     bool
 }
 
 // Analyzer runs the detectors over sessions one by one and builds a Report.

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/smtpcap/smtpcap/pkg/smtpparse"
 )
@@ -232,12 +231,4 @@ func escape(b []byte) string {
 		}
 	}
 	return s.String()
-}
-
-// dirOf maps a TCP direction to the SMTP one.
-func dirOf(d reassembly.Direction) smtpparse.Direction {
-	if d == reassembly.ClientToServer {
-		return smtpparse.ClientToServer
-	}
-	return smtpparse.ServerToClient
 }

@@ -95,12 +95,6 @@ func (p *posReader) readFull(b []byte) error {
 	return err
 }
 
-func (p *posReader) discard(n int) error {
-	m, err := p.r.Discard(n)
-	p.pos += int64(m)
-	return err
-}
-
 // --- pcap ---
 
 type pcapReader struct {

@@ -13,7 +13,6 @@ import (
 type recorder struct {
 	text   [2]strings.Builder
 	frames [2][]int // the frame of each Data call
-	orders [2][]int // the packet frame at which each Data call happened
 }
 
 func (r *recorder) Data(dir Direction, offset int64, data []byte, p *Packet) {
