@@ -87,6 +87,21 @@ const flushAt = 32 << 10
 
 type ifaceKey struct{ input, section, iface int }
 
+// inputFrame is a packet's input file and frame number in it; formatted
+// as "input:frame" only when the index is written, not per packet.
+type inputFrame struct{ input, frame int32 }
+
+func inputFrameNames(v []inputFrame) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	out := make([]string, len(v))
+	for i, f := range v {
+		out[i] = fmt.Sprintf("%d:%d", f.input, f.frame)
+	}
+	return out
+}
+
 type pendingPacket struct {
 	pkt  reassembly.Packet
 	data []byte
@@ -103,7 +118,7 @@ type output struct {
 	elem     *list.Element
 	ifaces   map[ifaceKey]uint32
 	frames   []int
-	inFrames []string
+	inFrames []inputFrame // with several inputs: where each packet came from
 	first    time.Time
 	last     time.Time
 }
@@ -212,7 +227,7 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 	o.last = p.Timestamp
 	o.frames = append(o.frames, p.Frame)
 	if s.multi {
-		o.inFrames = append(o.inFrames, fmt.Sprintf("%d:%d", p.Input, p.FileFrame))
+		o.inFrames = append(o.inFrames, inputFrame{int32(p.Input), int32(p.FileFrame)})
 	}
 	switch s.opts.Format {
 	case reassembly.FormatPcapNG:
@@ -407,7 +422,7 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		files = append(files, File{
 			Name: name, Stream: o.conn.Stream,
 			Client: o.conn.Client().String(), Server: o.conn.Server().String(),
-			Packets: len(o.frames), Frames: o.frames, InputFrames: o.inFrames,
+			Packets: len(o.frames), Frames: o.frames, InputFrames: inputFrameNames(o.inFrames),
 			First: o.first, Last: o.last,
 		})
 	}
