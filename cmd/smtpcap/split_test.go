@@ -208,3 +208,20 @@ func TestStreamsReadsARotatedSetAsOneCapture(t *testing.T) {
 		t.Errorf("rows %+v", rows)
 	}
 }
+
+func TestSplitOfSeveralInputsIndexesEachFilesFrames(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := runCLI(t, nil, "split", "-o", dir, testcaps.Path("clean.pcap"), testcaps.Path("barelf.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	idx := readIndex(t, filepath.Join(dir, "clean.index.json"))
+	if len(idx.Files) != 2 {
+		t.Fatalf("%d files", len(idx.Files))
+	}
+	// clean.pcap (21 frames) comes first in time; barelf.pcap's frame 1 is merged frame 22.
+	f := idx.Files[1]
+	if f.Frames[0] != 22 || f.InputFrames[0] != "1:1" || f.InputFrames[len(f.InputFrames)-1] != "1:17" || idx.Files[0].InputFrames[20] != "0:21" {
+		t.Errorf("frames %v input frames %v", f.Frames, f.InputFrames)
+	}
+}
