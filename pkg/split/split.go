@@ -9,7 +9,7 @@
 package split
 
 import (
-	"container/list"
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
@@ -48,7 +50,8 @@ type Options struct {
 	Snaplen    uint32              // pcap output: the snaplen of the input
 	Nanosecond bool                // pcap output: nanosecond timestamps
 	Force      bool                // overwrite existing outputs
-	MaxOpen    int                 // files open at once; default 128
+	MaxOpen    int                 // files open at once; default 1000
+	Writers    int                 // goroutines writing files; default 2
 	MaxPending int                 // packets buffered per undecided connection; default 64
 	Select     Selector            // nil takes every connection
 	Inputs     []string            // input names, for the index
@@ -72,18 +75,30 @@ type File struct {
 type Splitter struct {
 	opts     Options
 	outs     []*output // by stream
-	lru      *list.List
-	open     int
 	multi    bool
 	finished bool
-	spare    [][]byte // buffers of closed connections, for reuse
+
+	writers []*fileWriter // output i goes to writers[stream % len]
+	pool    *blockPool
+	wg      sync.WaitGroup
+	stopped bool
+	held    int    // bytes gathered in outputs and not yet handed to a writer
+	scratch []byte // a record's header and trailer, before they are gathered
 }
 
-// flushAt is how many bytes an output gathers before they go to its file.
-// Gathering in memory, rather than in a bufio.Writer on an open file, lets
-// thousands of connections be open at once with only MaxOpen files open,
-// without closing and reopening a file for every packet.
-const flushAt = 32 << 10
+// An output gathers its records in memory and hands them to its writer in
+// pieces: normally the whole file at once when the connection closes, or
+// a piece of pieceSize when the connection is long. When the outputs
+// together hold more than heldBudget, any output with minPiece gathered
+// hands it over, so memory stays bounded however many connections are open.
+// Gathering, rather than a bufio.Writer on an open file, means one open,
+// one write and one close for most files, done off the reading goroutine.
+const (
+	pieceSize   = 256 << 10
+	minPiece    = 16 << 10
+	heldBudget  = 32 << 20
+	queuePieces = 32 // pieces queued per writer before the reader waits
+)
 
 type ifaceKey struct{ input, section, iface int }
 
@@ -112,10 +127,10 @@ type output struct {
 	decision Decision
 	pending  []pendingPacket
 	part     string
-	created  bool
-	file     *os.File
-	buf      []byte // records not yet written to the file
-	elem     *list.Element
+	started  bool   // header gathered; the file exists or a piece creating it is queued
+	created  bool   // a piece creating the file has been handed over
+	writing  bool   // the writer holds the file open: a later piece must say last
+	buf      blocks // records not yet handed to the writer
 	ifaces   map[ifaceKey]uint32
 	frames   []int
 	inFrames []inputFrame // with several inputs: where each packet came from
@@ -132,6 +147,9 @@ func New(opts Options) (*Splitter, error) {
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 64
+	}
+	if opts.Writers <= 0 {
+		opts.Writers = 2
 	}
 	if opts.Dir == "" {
 		opts.Dir = "."
@@ -153,7 +171,15 @@ func New(opts Options) (*Splitter, error) {
 			}
 		}
 	}
-	return &Splitter{opts: opts, lru: list.New(), multi: len(opts.Inputs) > 1}, nil
+	s := &Splitter{opts: opts, multi: len(opts.Inputs) > 1, pool: new(blockPool)}
+	dirLock := new(sync.Mutex)
+	for range opts.Writers {
+		w := newFileWriter(s.pool, dirLock, opts.MaxOpen/opts.Writers, queuePieces)
+		s.writers = append(s.writers, w)
+		s.wg.Add(1)
+		go w.run(&s.wg)
+	}
+	return s, nil
 }
 
 // Add offers one packet of connection c.
@@ -213,13 +239,9 @@ func (s *Splitter) flushPending(o *output) error {
 }
 
 func (s *Splitter) write(o *output, p *reassembly.Packet) error {
-	if o.buf == nil {
-		o.buf = s.buffer()
-	}
-	if !o.created {
-		if err := s.create(o); err != nil {
-			return err
-		}
+	before := o.buf.size
+	if !o.started {
+		s.start(o)
 	}
 	if len(o.frames) == 0 {
 		o.first = p.Timestamp
@@ -235,121 +257,81 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 		id, ok := o.ifaces[k]
 		if !ok {
 			id = uint32(len(o.ifaces))
-			o.buf = appendNgInterface(o.buf, p.LinkType, p.Snaplen)
+			o.buf.write(s.pool, appendNgInterface(s.scratch[:0], p.LinkType, p.Snaplen))
 			o.ifaces[k] = id
 		}
-		o.buf = appendNgPacket(o.buf, id, p)
+		o.buf.write(s.pool, appendNgPacketHeader(s.scratch[:0], id, p))
+		o.buf.write(s.pool, p.Data)
+		o.buf.write(s.pool, appendNgPacketTrailer(s.scratch[:0], p))
 	default:
 		if p.LinkType != s.opts.LinkType {
 			return fmt.Errorf("frame %d has link type %s but the pcap output %s has %s: split to pcapng instead",
 				p.Frame, p.LinkType, o.part, s.opts.LinkType)
 		}
-		o.buf = appendPcapRecord(o.buf, p, s.opts.Nanosecond)
+		o.buf.write(s.pool, appendPcapRecordHeader(s.scratch[:0], p, s.opts.Nanosecond))
+		o.buf.write(s.pool, p.Data)
 	}
-	if len(o.buf) >= flushAt {
-		return s.flush(o)
-	}
+	s.held += o.buf.size - before
 	if o.conn.Closed() && o.conn.LastFrame == p.Frame {
-		// Likely the connection's last packet: give its buffer back.
-		return s.flush(o)
+		// Likely the connection's last packet: write and close its file.
+		// A straggler after it reopens the file and appends.
+		return s.flush(o, true)
+	}
+	if o.buf.size >= pieceSize || (s.held > heldBudget && o.buf.size >= minPiece) {
+		return s.flush(o, false)
 	}
 	return nil
 }
 
-// flush writes o's gathered records to its file and, if the connection has
-// closed, gives the buffer back for reuse.
-func (s *Splitter) flush(o *output) error {
-	if len(o.buf) > 0 {
-		if err := s.ensureOpen(o); err != nil {
+// flush hands o's gathered records to its writer. last says the
+// connection has closed, so the writer closes the file after writing.
+func (s *Splitter) flush(o *output, last bool) error {
+	if o.buf.size == 0 && !(last && o.writing) {
+		return nil
+	}
+	if err := s.writerErr(); err != nil {
+		return err
+	}
+	p := piece{path: o.part, data: o.buf.list, create: !o.created, last: last}
+	o.created, o.writing = true, !last
+	s.held -= o.buf.size
+	o.buf = blocks{}
+	s.writers[o.conn.Stream%len(s.writers)].pieces <- p
+	return nil
+}
+
+// writerErr returns the first failure of any writer.
+func (s *Splitter) writerErr() error {
+	for _, w := range s.writers {
+		if err := w.failed(); err != nil {
 			return err
 		}
-		s.lru.MoveToFront(o.elem)
-		if _, err := o.file.Write(o.buf); err != nil {
-			return s.writeErr(o, err)
-		}
-		o.buf = o.buf[:0]
-	}
-	if o.conn.Closed() && o.buf != nil {
-		if len(s.spare) < maxSpare {
-			s.spare = append(s.spare, o.buf)
-		}
-		o.buf = nil
 	}
 	return nil
 }
 
-// maxSpare bounds the buffers kept for reuse.
-const maxSpare = 256
-
-// buffer returns an empty record buffer, reusing one of a closed connection.
-func (s *Splitter) buffer() []byte {
-	if n := len(s.spare); n > 0 {
-		b := s.spare[n-1][:0]
-		s.spare = s.spare[:n-1]
-		return b
+// stopWriters lets the writers finish what they were given, and waits.
+func (s *Splitter) stopWriters() error {
+	if !s.stopped {
+		s.stopped = true
+		for _, w := range s.writers {
+			close(w.pieces)
+		}
+		s.wg.Wait()
 	}
-	return make([]byte, 0, flushAt+2048)
+	return s.writerErr()
 }
 
-func (s *Splitter) writeErr(o *output, err error) error {
-	return fmt.Errorf("writing %s: %w", o.part, err)
-}
-
-// create makes o's file under its .part name, leaves it open, and gathers
-// its header.
-func (s *Splitter) create(o *output) error {
+// start names o's file and gathers its header.
+func (s *Splitter) start(o *output) {
 	o.part = filepath.Join(s.opts.Dir, s.fileName(o.conn, 0)+".part")
-	if err := s.openFile(o, os.O_WRONLY|os.O_CREATE|os.O_TRUNC); err != nil {
-		return err
-	}
-	o.created = true
-	o.ifaces = make(map[ifaceKey]uint32)
+	o.started = true
 	if s.opts.Format == reassembly.FormatPcapNG {
-		o.buf = appendNgSection(o.buf)
+		o.ifaces = make(map[ifaceKey]uint32)
+		o.buf.write(s.pool, appendNgSection(s.scratch[:0]))
 	} else {
-		o.buf = appendPcapHeader(o.buf, s.opts.LinkType, s.opts.Snaplen, s.opts.Nanosecond)
+		o.buf.write(s.pool, appendPcapHeader(s.scratch[:0], s.opts.LinkType, s.opts.Snaplen, s.opts.Nanosecond))
 	}
-	return nil
-}
-
-// ensureOpen opens o's file for appending, closing the least recently
-// written file when MaxOpen files are open.
-func (s *Splitter) ensureOpen(o *output) error {
-	if o.file != nil {
-		return nil
-	}
-	return s.openFile(o, os.O_WRONLY|os.O_APPEND)
-}
-
-func (s *Splitter) openFile(o *output, flags int) error {
-	if s.open >= s.opts.MaxOpen {
-		victim := s.lru.Back().Value.(*output)
-		if err := s.closeOutput(victim); err != nil {
-			return err
-		}
-	}
-	f, err := os.OpenFile(o.part, flags, 0o644)
-	if err != nil {
-		return err
-	}
-	o.file = f
-	o.elem = s.lru.PushFront(o)
-	s.open++
-	return nil
-}
-
-func (s *Splitter) closeOutput(o *output) error {
-	if o.file == nil {
-		return nil
-	}
-	err := o.file.Close()
-	s.lru.Remove(o.elem)
-	o.file, o.elem = nil, nil
-	s.open--
-	if err != nil {
-		return s.writeErr(o, err)
-	}
-	return nil
 }
 
 // fileName builds the name of a connection's output. The stream number is
@@ -389,33 +371,42 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		o.pending = nil
 	}
 	for _, o := range s.outs {
-		if o == nil || !o.created {
+		if o == nil || !o.started {
 			continue
 		}
-		err := s.flush(o)
-		if err == nil {
-			err = s.closeOutput(o)
-		}
-		if err != nil {
+		if err := s.flush(o, true); err != nil {
 			s.Abort()
 			return nil, "", err
 		}
 	}
+	if err := s.stopWriters(); err != nil {
+		s.Abort()
+		return nil, "", err
+	}
 	maxStream := 0
 	for _, o := range s.outs {
-		if o != nil && o.created {
+		if o != nil && o.started {
 			maxStream = o.conn.Stream
 		}
 	}
 	width := max(4, len(fmt.Sprint(maxStream)))
+	var existing map[string]bool
+	if !s.opts.Force {
+		var err error
+		if existing, err = dirNames(s.opts.Dir); err != nil {
+			s.Abort()
+			return nil, "", err
+		}
+	}
 	var files []File
+	var renames []rename
 	for _, o := range s.outs {
-		if o == nil || !o.created {
+		if o == nil || !o.started {
 			continue
 		}
 		name := s.fileName(o.conn, width)
 		final := filepath.Join(s.opts.Dir, name)
-		if !s.opts.Force && fileExists(final) {
+		if existing[name] {
 			s.Abort()
 			return nil, "", fmt.Errorf("%s: %w", final, ErrExists)
 		}
@@ -425,14 +416,10 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 			Packets: len(o.frames), Frames: o.frames, InputFrames: inputFrameNames(o.inFrames),
 			First: o.first, Last: o.last,
 		})
+		renames = append(renames, rename{o.part, final})
 	}
-	for _, o := range s.outs {
-		if o == nil || !o.created {
-			continue
-		}
-		if err := os.Rename(o.part, filepath.Join(s.opts.Dir, s.fileName(o.conn, width))); err != nil {
-			return nil, "", err
-		}
+	if err := renameAll(renames); err != nil {
+		return nil, "", err
 	}
 	idx := indexPath(s.opts)
 	if err := writeIndex(idx, s.opts.Inputs, files, inputErrs); err != nil {
@@ -441,17 +428,48 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 	return files, idx, nil
 }
 
-// Abort closes and removes every partial file.
+type rename struct{ from, to string }
+
+// renameAll renames each file to its final name, stopping at the first
+// failure. One goroutine: renames in one directory serialize in the kernel.
+func renameAll(renames []rename) error {
+	for _, r := range renames {
+		// syscall.Rename, not os.Rename, which first stats the new name
+		// to refuse a directory; the names were checked against the
+		// directory's listing already.
+		if err := syscall.Rename(r.from, r.to); err != nil {
+			return &os.LinkError{Op: "rename", Old: r.from, New: r.to, Err: err}
+		}
+	}
+	return nil
+}
+
+// dirNames returns the names in dir, read once rather than one stat per
+// output file.
+func dirNames(dir string) (map[string]bool, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", dir, err)
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set, nil
+}
+
+// Abort stops the writers and removes every partial file.
 func (s *Splitter) Abort() {
+	s.stopWriters()
 	for _, o := range s.outs {
-		if o == nil || !o.created {
-			continue
+		if o != nil && o.created {
+			os.Remove(o.part)
 		}
-		if o.file != nil {
-			o.file.Close()
-			o.file = nil
-		}
-		os.Remove(o.part)
 	}
 }
 
@@ -471,23 +489,66 @@ type Index struct {
 // IndexSchema names the version of the index format.
 const IndexSchema = "smtpcap-split/1"
 
-func writeIndex(path string, inputs []string, files []File, inputErrs []error) error {
-	idx := Index{Schema: IndexSchema, Inputs: inputs, Complete: len(inputErrs) == 0, Files: files}
-	if idx.Files == nil {
-		idx.Files = []File{}
+// writeIndex writes the index under a .part name and renames it. The
+// document is indented, with each file on one line of its own, so that it
+// reads well and a line-oriented tool can grep a stream or a frame; it is
+// written as it is encoded, never held whole in memory.
+func writeIndex(path string, inputs []string, files []File, inputErrs []error) (err error) {
+	idx := Index{Schema: IndexSchema, Inputs: inputs, Complete: len(inputErrs) == 0}
+	if idx.Inputs == nil {
+		idx.Inputs = []string{}
 	}
 	for _, err := range inputErrs {
 		idx.Errors = append(idx.Errors, err.Error())
 	}
-	b, err := json.MarshalIndent(idx, "", "  ")
+	tmp := path + ".part"
+	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
-	tmp := path + ".part"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp, path)
+		} else {
+			os.Remove(tmp)
+		}
+	}()
+	w := bufio.NewWriterSize(f, 256<<10)
+	field := func(name string, v any, comma bool) {
+		b, _ := json.Marshal(v) // strings, bools and Files always encode
+		fmt.Fprintf(w, "  %q: %s", name, b)
+		if comma {
+			w.WriteString(",")
+		}
+		w.WriteString("\n")
 	}
-	return os.Rename(tmp, path)
+	w.WriteString("{\n")
+	field("schema", idx.Schema, true)
+	field("inputs", idx.Inputs, true)
+	field("complete", idx.Complete, true)
+	if len(idx.Errors) > 0 {
+		field("errors", idx.Errors, true)
+	}
+	w.WriteString(`  "files": [`)
+	for i := range files {
+		if i > 0 {
+			w.WriteString(",")
+		}
+		b, err := json.Marshal(&files[i])
+		if err != nil {
+			return err
+		}
+		w.WriteString("\n    ")
+		w.Write(b)
+	}
+	if len(files) > 0 {
+		w.WriteString("\n  ")
+	}
+	w.WriteString("]\n}\n")
+	return w.Flush()
 }
 
 func fileExists(name string) bool {

@@ -186,3 +186,39 @@ func TestFileNamesSortInStreamOrderAndAreIPv6Safe(t *testing.T) {
 		t.Errorf("port reuse gives %v", files)
 	}
 }
+
+// TestWriterFailureIsReportedAndLeavesNothing removes the output directory
+// under a running split: the writers' failure must come back from Add or
+// Finish, naming the file, and no .part file may be left behind.
+func TestWriterFailureIsReportedAndLeavesNothing(t *testing.T) {
+	path := testcaps.Path("multi.pcap")
+	c, err := reassembly.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	in := c.Inputs[0]
+	dir := filepath.Join(t.TempDir(), "out")
+	s, err := New(Options{Dir: dir, Prefix: "multi", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, walkErr := reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		return s.Add(cn, p)
+	})
+	err = walkErr
+	if err == nil {
+		_, _, err = s.Finish(nil)
+	} else {
+		s.Abort()
+	}
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "multi.s0")) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("split into a removed directory: %v", err)
+	}
+	if _, statErr := os.Stat(dir); !errors.Is(statErr, os.ErrNotExist) {
+		t.Errorf("output directory came back: %v", statErr)
+	}
+}

@@ -31,8 +31,9 @@ func appendPcapHeader(b []byte, lt reassembly.LinkType, snaplen uint32, nano boo
 	return append(b, h[:]...)
 }
 
-// appendPcapRecord appends one pcap record with the packet's own timestamp.
-func appendPcapRecord(b []byte, p *reassembly.Packet, nano bool) []byte {
+// appendPcapRecordHeader appends the header of a pcap record with the
+// packet's own timestamp; the packet's bytes follow it.
+func appendPcapRecordHeader(b []byte, p *reassembly.Packet, nano bool) []byte {
 	var h [16]byte
 	sec := p.Timestamp.Unix()
 	frac := uint32(p.Timestamp.Nanosecond())
@@ -43,7 +44,7 @@ func appendPcapRecord(b []byte, p *reassembly.Packet, nano bool) []byte {
 	binary.LittleEndian.PutUint32(h[4:], frac)
 	binary.LittleEndian.PutUint32(h[8:], uint32(len(p.Data)))
 	binary.LittleEndian.PutUint32(h[12:], uint32(p.Length))
-	return append(append(b, h[:]...), p.Data...)
+	return append(b, h[:]...)
 }
 
 const (
@@ -83,8 +84,9 @@ func appendNgInterface(out []byte, lt reassembly.LinkType, snaplen uint32) []byt
 	return append(out, b[:]...)
 }
 
-// appendNgPacket appends an enhanced packet block.
-func appendNgPacket(out []byte, iface uint32, p *reassembly.Packet) []byte {
+// appendNgPacketHeader appends the head of an enhanced packet block; the
+// packet's bytes and appendNgPacketTrailer follow it.
+func appendNgPacketHeader(out []byte, iface uint32, p *reassembly.Packet) []byte {
 	padded := (len(p.Data) + 3) &^ 3
 	total := 32 + padded
 	var h [28]byte
@@ -96,8 +98,14 @@ func appendNgPacket(out []byte, iface uint32, p *reassembly.Packet) []byte {
 	binary.LittleEndian.PutUint32(h[16:], uint32(ts))
 	binary.LittleEndian.PutUint32(h[20:], uint32(len(p.Data)))
 	binary.LittleEndian.PutUint32(h[24:], uint32(p.Length))
-	out = append(append(out, h[:]...), p.Data...)
+	return append(out, h[:]...)
+}
+
+// appendNgPacketTrailer appends the padding after the packet's bytes and
+// the block's closing length.
+func appendNgPacketTrailer(out []byte, p *reassembly.Packet) []byte {
+	padded := (len(p.Data) + 3) &^ 3
 	var tail [8]byte
-	binary.LittleEndian.PutUint32(tail[padded-len(p.Data):], uint32(total))
+	binary.LittleEndian.PutUint32(tail[padded-len(p.Data):], uint32(32+padded))
 	return append(out, tail[:padded-len(p.Data)+4]...)
 }
