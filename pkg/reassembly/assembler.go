@@ -20,7 +20,7 @@ type Assembler struct {
 	factory ConsumerFactory
 	conns   map[*Conn]*assembly
 	order   []*Conn
-	spare   [][]byte // comparison buffers of finished connections, for reuse
+	mem     streamMemory
 }
 
 // NewAssembler returns an assembler.
@@ -45,12 +45,7 @@ func (a *Assembler) AddSide(c *Conn, side int, dir Direction, s *Segment, p *Pac
 			as.consumer = a.factory(c)
 		}
 		if as.consumer != nil {
-			as.streams = [2]*Stream{{}, {}}
-			for _, st := range as.streams {
-				if n := len(a.spare); n > 0 {
-					st.recentBuf, a.spare = a.spare[n-1], a.spare[:n-1]
-				}
-			}
+			as.streams = [2]*Stream{{mem: &a.mem}, {mem: &a.mem}}
 			a.order = append(a.order, c)
 		}
 		a.conns[c] = as
@@ -95,11 +90,11 @@ func (a *Assembler) Finish(c *Conn, dirOfSide0 Direction, last *Packet) {
 		}
 		st.Dir = dir
 		st.flush(last, dir, as.consumer, a.limits)
-		// The comparison buffer is not needed any more: keep it for the next connection.
-		if cap(st.recentBuf) > 0 && cap(st.recentBuf) <= 64<<10 && len(a.spare) < 64 {
-			a.spare = append(a.spare, st.recentBuf[:0])
-		}
-		st.recentBuf, st.recentStart = nil, 0
+		// The comparison buffer is not needed any more: keep it for the
+		// next connection. The streams outlive the Assembler's use of them,
+		// so they let go of its memory.
+		a.mem.releaseRecent(st.recentBuf)
+		st.recentBuf, st.recentStart, st.mem = nil, 0, nil
 	}
 }
 

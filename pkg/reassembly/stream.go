@@ -122,6 +122,8 @@ type Stream struct {
 	recentBuf   []byte
 	recentStart int
 	recentOff   int64
+
+	mem *streamMemory // the Assembler's recycled memory; nil outside one
 }
 
 // Limits bounds what one connection's streams keep.
@@ -255,7 +257,7 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 		fact.Kind |= KindKeepAlive
 	}
 	if len(s.Segments) < lim.MaxSegments {
-		s.Segments = append(s.Segments, fact)
+		s.Segments = s.mem.factPool().append(s.Segments, fact)
 	} else {
 		s.Truncated = true
 	}
@@ -329,7 +331,7 @@ func (s *Stream) deliver(data []byte, length int64, p *Packet, dir Direction, ou
 // deliverFrom is deliver for bytes carried by frame but available at p.
 func (s *Stream) deliverFrom(data []byte, length int64, frame int, p *Packet, dir Direction, out Consumer, lim Limits) {
 	if len(data) > 0 {
-		s.pieces = append(s.pieces, piece{start: s.Next, frame: frame})
+		s.pieces = s.mem.piecePool().append(s.pieces, piece{start: s.Next, frame: frame})
 		out.Data(dir, s.Next, data, p)
 		s.remember(data, lim)
 		s.Next += int64(len(data))
@@ -361,6 +363,9 @@ func (s *Stream) remember(data []byte, lim Limits) {
 		n := copy(s.recentBuf, s.recentBuf[s.recentStart:])
 		s.recentBuf, s.recentStart = s.recentBuf[:n], 0
 	}
+	if cap(s.recentBuf) == 0 {
+		s.recentBuf = s.mem.recentBuffer()
+	}
 	s.recentBuf = append(s.recentBuf, data...)
 	if over := len(s.recent()) - lim.CompareWindow; over > 0 {
 		s.recentStart += over
@@ -376,7 +381,10 @@ func (s *Stream) acked(offset int64) {
 		s.recentStart += int(drop)
 		s.recentOff += drop
 		if s.recentStart == len(s.recentBuf) {
-			s.recentBuf, s.recentStart = s.recentBuf[:0], 0
+			// All acknowledged: the buffer serves another stream until
+			// this one sends again.
+			s.mem.releaseRecent(s.recentBuf)
+			s.recentBuf, s.recentStart = nil, 0
 		}
 	}
 }
