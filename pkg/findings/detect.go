@@ -688,11 +688,7 @@ func tailIsTerminator(e smtpparse.EndOfData, body *smtpparse.Body) bool {
 }
 
 func tailEvidence(b builder, body *smtpparse.Body, e smtpparse.EndOfData) string {
-	kept := body.Kept
-	var tail []byte
-	if int64(len(kept)) == body.Size && len(kept) > 0 {
-		tail = kept[max(0, len(kept)-40):]
-	}
+	tail := body.Tail[max(0, len(body.Tail)-40):]
 	frames := b.s.Frames(e.At)
 	return fmt.Sprintf("client offset %d, frame %s: …%s (the message ends here; no <CRLF>.<CRLF> follows)",
 		e.At.Start, joinInts(frames, ", "), escape(tail))

@@ -31,9 +31,9 @@ func Read(capture *reassembly.Capture, opts Options, emit func(*Session) error) 
 		opts.MaxKeep = 256 << 20
 	}
 	if opts.Parser.MaxBodyKeep == 0 {
-		// The detectors need a message's headers and statistics, which the
-		// parser computes as it goes, not its bytes: keep only a little.
-		opts.Parser.MaxBodyKeep = 4 << 10
+		// The detectors need a message's headers, statistics and tail,
+		// which the parser computes as it goes, not its bytes.
+		opts.Parser.MaxBodyKeep = -1
 	}
 	r := &reader{opts: opts, emit: emit, tracker: NewTracker()}
 	r.start()

@@ -291,6 +291,25 @@ func (s *dataScanner) emit(b []byte) {
 	if s.header.state != headerDone {
 		s.header.feed(b, body)
 	}
+	keepTail(body, b)
+}
+
+// tailLen is how many of the content's last bytes Body.Tail keeps.
+const tailLen = 64
+
+// keepTail keeps the last tailLen bytes of the content in body.Tail.
+func keepTail(body *Body, b []byte) {
+	if body.Tail == nil {
+		body.Tail = make([]byte, 0, tailLen)
+	}
+	if len(b) >= tailLen {
+		body.Tail = append(body.Tail[:0], b[len(b)-tailLen:]...)
+		return
+	}
+	if over := len(body.Tail) + len(b) - tailLen; over > 0 {
+		body.Tail = body.Tail[:copy(body.Tail, body.Tail[over:])]
+	}
+	body.Tail = append(body.Tail, b...)
 }
 
 // lenientAtDot records a lenient sequence whose dot started a line, so the

@@ -189,6 +189,7 @@ type Body struct {
 	Span             Span        // raw content bytes in the client stream (after the DATA/BDAT line, before the terminator); for BDAT from the first chunk's start to the last chunk's end
 	Size             int64       // message size after dot-unstuffing (for BDAT: sum of chunk bytes received)
 	Kept             []byte      // first Options.MaxBodyKeep bytes after unstuffing
+	Tail             []byte      // last bytes (up to 64) after unstuffing, kept whatever MaxBodyKeep is
 	Terminator       *Span       // the strict <CRLF>.<CRLF> (the span of ".\r\n" after the final CRLF); nil if never seen (BDAT: nil)
 	Lenient          []EndOfData // every NON-strict end-of-data sequence found inside the content, in order, capped at 100
 	LenientTotal     int64       // number of non-strict sequences found, including those past the cap

@@ -1,6 +1,7 @@
 package smtpparse
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -129,6 +130,10 @@ func checkBounds(t *testing.T, o Options, d *Dialogue, events []event) {
 		okSpan("body", b.Span)
 		if len(b.Kept) > o.MaxBodyKeep || int64(len(b.Kept)) > b.Size || len(b.Lenient) > maxLenient || int64(len(b.Lenient)) > b.LenientTotal {
 			t.Fatalf("body kept %d size %d lenient %d/%d", len(b.Kept), b.Size, len(b.Lenient), b.LenientTotal)
+		}
+		if len(b.Tail) > tailLen || int64(len(b.Tail)) > b.Size ||
+			(int64(len(b.Kept)) == b.Size && !bytes.HasSuffix(b.Kept, b.Tail)) {
+			t.Fatalf("body tail %q, kept %q, size %d", b.Tail, b.Kept, b.Size)
 		}
 		if b.Terminator != nil {
 			okSpan("terminator", *b.Terminator)

@@ -61,6 +61,9 @@ func TestCleanSessionDeliversOneMessage(t *testing.T) {
 	if !b.Complete || b.Size != int64(len(body)) || string(b.Kept) != body {
 		t.Errorf("complete %v size %d kept %q", b.Complete, b.Size, b.Kept)
 	}
+	if want := body[max(0, len(body)-64):]; string(b.Tail) != want {
+		t.Errorf("tail %q, want %q", b.Tail, want)
+	}
 	if b.TransferEncoding != "7bit" || b.MessageID != "<1@example.com>" {
 		t.Errorf("cte %q message-id %q", b.TransferEncoding, b.MessageID)
 	}
@@ -223,6 +226,10 @@ func TestRFC3030PipelinedBinaryMIMEChunks(t *testing.T) {
 	if len(b.Kept) != 64<<10 || !bytes.Equal(b.Kept, []byte(first[:64<<10])) {
 		t.Errorf("kept %d bytes", len(b.Kept))
 	}
+	// The tail spans both chunks: 324 bytes of the second are more than 64.
+	if whole := first + second; string(b.Tail) != whole[len(whole)-64:] {
+		t.Errorf("tail %q", b.Tail)
+	}
 	if b.NUL.N == 0 || b.NUL.First != s1+countUntil(first, 0) || b.EightBit.First != s1+countUntil(first, 0x80) {
 		t.Errorf("NUL %+v 8bit %+v", b.NUL, b.EightBit)
 	}
@@ -296,6 +303,9 @@ func TestBareLFBeforeDotStallsTransaction(t *testing.T) {
 	// it stays in the content.
 	if string(b.Kept) != body || b.Size != int64(len(body)) {
 		t.Errorf("kept %q", b.Kept)
+	}
+	if want := body[max(0, len(body)-64):]; string(b.Tail) != want {
+		t.Errorf("tail %q, want %q", b.Tail, want)
 	}
 	timeout := d.Replies[len(d.Replies)-1]
 	if timeout.Code != 421 || timeout.Command != nil || d.Transactions[0].FinalReply != nil {
