@@ -67,8 +67,9 @@ type item struct {
 	mid   bool                 // the connection's start was not captured
 	take  bool                 // itemFinish: emit the session
 	seg   reassembly.Segment
-	pkt   reassembly.Packet // Frame and Timestamp; no Data
-	facts *reassembly.Conn  // itemFinish: a copy of the connection's facts at the end
+	frame int              // of the packet that carried seg, or at which the connection finished
+	ts    time.Time        // that packet's capture time
+	facts *reassembly.Conn // itemFinish: a copy of the connection's facts at the end
 }
 
 // batch is a run of items for one worker.
@@ -102,7 +103,10 @@ type reader struct {
 	chans   []chan *batch
 	free    chan *batch // processed batches, for reuse
 	wg      sync.WaitGroup
-	last    reassembly.Packet
+	// The frame and time of the last packet visited: where connections
+	// finished at the end of the capture are finished.
+	lastFrame int
+	lastTime  time.Time
 
 	emitMu  sync.Mutex
 	emitErr error
@@ -152,8 +156,7 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 	if r.opts.Progress != nil && p.Frame&0x3fff == 0 {
 		r.opts.Progress(p.Frame, c.Stream+1)
 	}
-	r.last = *p
-	r.last.Data = nil
+	r.lastFrame, r.lastTime = p.Frame, p.Timestamp
 	// Finish closed connections whose late packets have had time to come.
 	for len(r.closed) > 0 {
 		cc := r.closed[0]
@@ -170,17 +173,21 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 	if r.opts.Selection.Decide(c, false) == Skip {
 		rt.done = true
 		if rt.sent {
-			r.send(rt.worker, item{kind: itemDrop, conn: c, dir0: c.DirectionOfSide(0), pkt: r.last}, nil)
+			it, _ := r.slot(rt.worker, nil)
+			*it = item{kind: itemDrop, conn: c, dir0: c.DirectionOfSide(0), frame: p.Frame, ts: p.Timestamp}
 		}
 		return nil
 	}
+	// The item is filled where it lies in the batch: it is a few hundred
+	// bytes, and copying it around cost more than the rest of this function.
 	side := c.Side(s.Src)
-	it := item{
-		kind: itemSegment, conn: c, side: side, dir: c.DirectionOfSide(side), dir0: c.DirectionOfSide(0),
-		mid: !c.SYNSeen(reassembly.ClientToServer) && !c.SYNSeen(reassembly.ServerToClient),
-		seg: *s, pkt: r.last,
-	}
-	r.send(rt.worker, it, s.Payload)
+	it, payload := r.slot(rt.worker, s.Payload)
+	it.kind, it.conn, it.side = itemSegment, c, side
+	it.dir, it.dir0 = c.DirectionOfSide(side), c.DirectionOfSide(0)
+	it.mid = !c.SYNSeen(reassembly.ClientToServer) && !c.SYNSeen(reassembly.ServerToClient)
+	it.seg = *s
+	it.seg.Payload = payload
+	it.frame, it.ts = p.Frame, p.Timestamp
 	rt.sent = true
 	if c.Closed() && !rt.closing {
 		rt.closing, rt.closedAt = true, p.Timestamp
@@ -200,8 +207,9 @@ func (r *reader) finish(c *reassembly.Conn) {
 		return
 	}
 	facts := *c
-	r.send(rt.worker, item{kind: itemFinish, conn: c, dir0: c.DirectionOfSide(0), take: r.opts.Selection.Decide(c, true) == Take,
-		pkt: r.last, facts: &facts}, nil)
+	it, _ := r.slot(rt.worker, nil)
+	*it = item{kind: itemFinish, conn: c, dir0: c.DirectionOfSide(0), take: r.opts.Selection.Decide(c, true) == Take,
+		frame: r.lastFrame, ts: r.lastTime, facts: &facts}
 }
 
 // finishAll finishes every connection still open at the end, in stream order.
@@ -214,7 +222,9 @@ func (r *reader) finishAll() {
 }
 
 // send queues an item for a worker, copying payload into the batch arena.
-func (r *reader) send(w int, it item, payload []byte) {
+// slot appends an empty item to worker w's batch and copies payload (if
+// not nil) into the batch's arena, returning the item and the copy.
+func (r *reader) slot(w int, payload []byte) (*item, []byte) {
 	b := r.pending[w]
 	if b != nil && (len(b.items) == batchItems || len(b.arena)+len(payload) > cap(b.arena)) {
 		r.flush(w)
@@ -232,12 +242,14 @@ func (r *reader) send(w int, it item, payload []byte) {
 		}
 		r.pending[w] = b
 	}
+	var kept []byte
 	if payload != nil {
 		start := len(b.arena)
 		b.arena = append(b.arena, payload...)
-		it.seg.Payload = b.arena[start:len(b.arena):len(b.arena)]
+		kept = b.arena[start:len(b.arena):len(b.arena)]
 	}
-	b.items = append(b.items, it)
+	b.items = append(b.items, item{})
+	return &b.items[len(b.items)-1], kept
 }
 
 func (r *reader) flush(w int) {
@@ -260,7 +272,8 @@ type worker struct {
 	r       *reader
 	asm     *reassembly.Assembler
 	feeders map[*reassembly.Conn]*feeder
-	mid     bool // of the item being processed
+	mid     bool              // of the item being processed
+	pkt     reassembly.Packet // the item's Frame and Timestamp, for the assembler
 }
 
 func (w *worker) newFeeder(c *reassembly.Conn) reassembly.Consumer {
@@ -277,7 +290,8 @@ func (w *worker) run(ch chan *batch) {
 			switch it.kind {
 			case itemSegment:
 				w.mid = it.mid
-				w.asm.AddSide(it.conn, it.side, it.dir, &it.seg, &it.pkt)
+				w.pkt.Frame, w.pkt.Timestamp = it.frame, it.ts
+				w.asm.AddSide(it.conn, it.side, it.dir, &it.seg, &w.pkt)
 			case itemFinish, itemDrop:
 				w.finish(it)
 			}
@@ -292,7 +306,8 @@ func (w *worker) run(ch chan *batch) {
 
 func (w *worker) finish(it *item) {
 	client, server := w.asm.Streams(it.conn, it.dir0)
-	w.asm.Finish(it.conn, it.dir0, &it.pkt)
+	w.pkt.Frame, w.pkt.Timestamp = it.frame, it.ts
+	w.asm.Finish(it.conn, it.dir0, &w.pkt)
 	f := w.feeders[it.conn]
 	delete(w.feeders, it.conn)
 	if it.kind == itemDrop || !it.take || f == nil {
