@@ -1,0 +1,39 @@
+package smtpparse
+
+import (
+	"bytes"
+	"testing"
+)
+
+// TestPlainTextAgreesWithByteByByte checks the word-at-a-time test against
+// the plain definition, with every special byte at every position of runs
+// up to 40 bytes, over a background of bytes next to the special ones.
+func TestPlainTextAgreesWithByteByByte(t *testing.T) {
+	naive := func(b []byte) bool {
+		for _, c := range b {
+			if c == 0 || c == '\r' || c >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	fills := []byte{'a', 0x01, 0x0c, 0x0e, 0x7f, ' ', '\n'}
+	specials := []byte{0, '\r', 0x80, 0xff, 0x8d, 0x01, 0x0e, 0x7f}
+	for n := 0; n <= 40; n++ {
+		for _, fill := range fills {
+			b := bytes.Repeat([]byte{fill}, n)
+			if got := plainText(b); got != naive(b) {
+				t.Fatalf("%q: plainText %v", b, got)
+			}
+			for at := 0; at < n; at++ {
+				for _, sp := range specials {
+					c := bytes.Clone(b)
+					c[at] = sp
+					if got := plainText(c); got != naive(c) {
+						t.Fatalf("%q: plainText %v", c, got)
+					}
+				}
+			}
+		}
+	}
+}
