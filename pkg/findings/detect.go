@@ -103,8 +103,11 @@ func detectMaskedCommands(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	for _, r := range b.s.Dialogue.Replies {
+		if r.Code < 500 {
+			continue
+		}
 		for _, line := range r.Lines {
-			if masked := maskedWord.FindString(line); masked != "" && r.Code >= 500 {
+			if masked := findMasked(line); masked != "" {
 				out = append(out, b.at("pix-masked-command", Error, phaseOf(r.Command), r.Span, r.Time,
 					fmt.Sprintf("the server's %d reply quotes a masked command %q", r.Code, masked)))
 				break
@@ -140,10 +143,24 @@ var (
 	maskedBanner = regexp.MustCompile(`\*{6,}`)
 )
 
+// findMasked returns the first masked word in s. Every reply line of every
+// session passes here; the regexp runs only on lines that hold four X's.
+func findMasked(s string) string {
+	if !strings.Contains(s, "XXXX") {
+		return ""
+	}
+	return maskedWord.FindString(s)
+}
+
+// isMaskedKeyword reports whether an EHLO keyword was masked by a fixup.
+func isMaskedKeyword(word string) bool {
+	return strings.HasPrefix(word, "XXX") && maskedKeyword.MatchString(word)
+}
+
 func detectMaskedEHLO(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
-	if g := d.Greeting; g != nil && len(g.Lines) > 0 && maskedBanner.MatchString(g.Lines[0]) {
+	if g := d.Greeting; g != nil && len(g.Lines) > 0 && strings.Contains(g.Lines[0], "******") && maskedBanner.MatchString(g.Lines[0]) {
 		out = append(out, b.at("pix-masked-ehlo", Warning, PhaseGreeting, g.Span, g.Time,
 			fmt.Sprintf("the greeting banner is starred out (%q): a Cisco PIX/ASA SMTP fixup (\"mailguard\") is between client and server", clip(g.Lines[0], 50))))
 	}
@@ -154,7 +171,7 @@ func detectMaskedEHLO(b builder, _ Options) []Finding {
 	var masked []string
 	for _, line := range d.Extensions.Lines {
 		word, _, _ := strings.Cut(line, " ")
-		if maskedKeyword.MatchString(word) {
+		if isMaskedKeyword(word) {
 			masked = append(masked, word)
 		}
 	}
@@ -310,7 +327,7 @@ func detectPipelining(b builder, _ Options) []Finding {
 			if slices.ContainsFunc(d.Replies, isSyncError) {
 				f.Severity = Error
 			}
-			if slices.ContainsFunc(d.Extensions.Lines, func(l string) bool { w, _, _ := strings.Cut(l, " "); return maskedKeyword.MatchString(w) }) {
+			if slices.ContainsFunc(d.Extensions.Lines, func(l string) bool { w, _, _ := strings.Cut(l, " "); return isMaskedKeyword(w) }) {
 				f.Summary += " (its EHLO reply has masked keywords: a firewall may have hidden PIPELINING from the client)"
 			}
 			out = append(out, f)
