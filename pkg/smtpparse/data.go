@@ -268,20 +268,30 @@ func (s *dataScanner) lineLength(n int64) {
 // most messages are plain text.
 func plainText(b []byte) bool {
 	const ones, high, crs = 0x0101010101010101, 0x8080808080808080, 0x0d0d0d0d0d0d0d0d
-	var acc uint64
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		x := w ^ crs
-		// (v-ones)&^v has a top bit set exactly when v has a zero byte;
-		// w's own top bits are the 8-bit bytes.
-		acc |= w | (w-ones)&^w | (x-ones)&^x
+	// (v-ones)&^v has a top bit set exactly when v has a zero byte; w's
+	// own top bits are the 8-bit bytes. Two words a round, accumulated
+	// without a branch, and b shrinks rather than being indexed, so the
+	// loop has no bounds checks.
+	var acc0, acc1 uint64
+	for len(b) >= 16 {
+		w0 := binary.LittleEndian.Uint64(b)
+		w1 := binary.LittleEndian.Uint64(b[8:16])
+		x0, x1 := w0^crs, w1^crs
+		acc0 |= w0 | (w0-ones)&^w0 | (x0-ones)&^x0
+		acc1 |= w1 | (w1-ones)&^w1 | (x1-ones)&^x1
+		b = b[16:]
 	}
-	if acc&high != 0 {
+	if len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		x := w ^ crs
+		acc0 |= w | (w-ones)&^w | (x-ones)&^x
+		b = b[8:]
+	}
+	if (acc0|acc1)&high != 0 {
 		return false
 	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c == 0 || c == '\r' || c >= 0x80 {
+	for _, c := range b {
+		if c == 0 || c == '\r' || c >= 0x80 {
 			return false
 		}
 	}
