@@ -104,7 +104,7 @@ func runAnalyze(c *cli.Context) error {
 	}
 	an := findings.NewAnalyzer(opts)
 	prog := newProgress(c.App.ErrWriter)
-	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream"), Limits: limits(c), Progress: prog.show}, func(s *session.Session) error {
+	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream"), Limits: limits(c), Progress: prog.show, Recycle: true}, func(s *session.Session) error {
 		an.Add(s)
 		return nil
 	})

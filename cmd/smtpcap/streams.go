@@ -68,7 +68,7 @@ func runStreams(c *cli.Context) error {
 	sel, capture := in.sel, in.capture
 	rows := []streamRow{}
 	prog := newProgress(c.App.ErrWriter)
-	res, err := session.Read(capture, session.Options{Selection: sel, Stream: -1, Limits: limits(c), Progress: prog.show}, func(s *session.Session) error {
+	res, err := session.Read(capture, session.Options{Selection: sel, Stream: -1, Limits: limits(c), Progress: prog.show, Recycle: true}, func(s *session.Session) error {
 		rows = append(rows, newStreamRow(s))
 		return nil
 	})

@@ -19,7 +19,7 @@ func BenchmarkAnalyze(b *testing.B) {
 			b.Fatal(err)
 		}
 		an := NewAnalyzer(Options{})
-		if _, err := session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error {
+		if _, err := session.Read(c, session.Options{Stream: -1, Recycle: true}, func(s *session.Session) error {
 			an.Add(s)
 			return nil
 		}); err != nil {

@@ -31,7 +31,7 @@ func analyze(t *testing.T, path string) *Report {
 	}
 	defer c.Close()
 	an := NewAnalyzer(Options{})
-	if _, err := session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error {
+	if _, err := session.Read(c, session.Options{Stream: -1, Recycle: true}, func(s *session.Session) error {
 		an.Add(s)
 		return nil
 	}); err != nil {
@@ -301,13 +301,13 @@ func TestResultsDoNotDependOnWorkers(t *testing.T) {
 	var size int64
 	w := capgen.NewGatewayWriter(&buf, &size)
 	capgen.Gateway(w, &size, capgen.GatewayOptions{Seed: 7, TargetBytes: 3 << 20, Concurrency: 50, MaxBody: 20 << 10, NonSMTP: 15})
-	report := func(workers int) []byte {
+	report := func(workers int, recycle bool) []byte {
 		c, err := reassembly.OpenReader("gateway.pcap", bytes.NewReader(buf.Bytes()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		an := NewAnalyzer(Options{})
-		if _, err := session.Read(c, session.Options{Stream: -1, Workers: workers, Linger: time.Millisecond}, func(s *session.Session) error {
+		if _, err := session.Read(c, session.Options{Stream: -1, Workers: workers, Linger: time.Millisecond, Recycle: recycle}, func(s *session.Session) error {
 			an.Add(s)
 			return nil
 		}); err != nil {
@@ -317,9 +317,14 @@ func TestResultsDoNotDependOnWorkers(t *testing.T) {
 		WriteJSON(&out, an.Report([]string{"gateway.pcap"}))
 		return out.Bytes()
 	}
-	one, three := report(1), report(3)
+	one, three := report(1, false), report(3, false)
 	if !bytes.Equal(one, three) {
 		t.Errorf("1 and 3 workers differ:\n%s", firstDiff(one, three))
+	}
+	// Recycling a finished connection's memory must not change a byte:
+	// the Analyzer keeps nothing of a session's streams.
+	if recycled := report(3, true); !bytes.Equal(one, recycled) {
+		t.Errorf("with Recycle the report differs:\n%s", firstDiff(one, recycled))
 	}
 	var r Report
 	if err := json.Unmarshal(one, &r); err != nil {

@@ -108,3 +108,17 @@ func (a *Assembler) FinishAll(last *Packet, dirOfSide0 func(*Conn) Direction) {
 	}
 	a.order = a.order[:0]
 }
+
+// Recycle takes back the memory of a finished connection's stream, whose
+// facts nobody will read again: its segment facts and frame map go to the
+// next streams this Assembler grows. The stream is left empty. Call it on
+// the Assembler's own goroutine, and only when nothing holds the stream's
+// Segments or asks it for frames any more.
+func (a *Assembler) Recycle(st *Stream) {
+	if st == nil {
+		return
+	}
+	a.mem.facts.release(st.Segments)
+	a.mem.pieces.release(st.pieces)
+	st.Segments, st.pieces = nil, nil
+}

@@ -320,4 +320,8 @@ func (w *worker) finish(it *item) {
 		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls,
 		streams: [2]*reassembly.Stream{client, server},
 	})
+	if w.r.opts.Recycle {
+		w.asm.Recycle(client)
+		w.asm.Recycle(server)
+	}
 }

@@ -137,6 +137,11 @@ type Options struct {
 	Workers   int                      // goroutines that reassemble and parse (default GOMAXPROCS); results do not depend on it
 	Linger    time.Duration            // capture time a closed connection waits for late packets before it is finished (default 5 s)
 	Progress  func(packets, conns int) // called now and then from the reading goroutine; may be nil
+
+	// Recycle promises that emit keeps nothing of a Session's streams
+	// (segment facts, frames) once it returns, so their memory goes to
+	// the next connections instead of the garbage collector.
+	Recycle bool
 }
 
 // feeder is the reassembly consumer that feeds one connection's parser.
