@@ -243,18 +243,18 @@ func detectMiddleboxACK(b builder, _ Options) []Finding {
 			continue
 		}
 		// The peer's own data packets tell its TTL.
-		ttls := map[uint8]int{}
-		for _, sf := range peer.Segments {
-			if sf.Length > 0 {
-				ttls[sf.TTL]++
+		own, seen, varies := uint8(0), false, false
+		for i := range peer.Segments {
+			if sf := &peer.Segments[i]; sf.Length > 0 {
+				if seen && sf.TTL != own {
+					varies = true
+					break
+				}
+				own, seen = sf.TTL, true
 			}
 		}
-		if len(ttls) != 1 {
+		if !seen || varies {
 			continue // no data, or the peer's own TTL varies: nothing to compare with
-		}
-		var own uint8
-		for t := range ttls {
-			own = t
 		}
 		var odd []reassembly.SegmentFact
 		for _, sf := range peer.Segments {
