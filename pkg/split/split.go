@@ -171,7 +171,8 @@ func New(opts Options) (*Splitter, error) {
 			}
 		}
 	}
-	s := &Splitter{opts: opts, multi: len(opts.Inputs) > 1, pool: new(blockPool)}
+	s := &Splitter{opts: opts, multi: len(opts.Inputs) > 1, pool: new(blockPool),
+		scratch: make([]byte, 0, 64)}
 	dirLock := new(sync.Mutex)
 	for range opts.Writers {
 		w := newFileWriter(s.pool, dirLock, opts.MaxOpen/opts.Writers, queuePieces)
