@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -124,5 +126,40 @@ func TestAnalyzeOfSeveralFilesNamesEachFilesFrames(t *testing.T) {
 	if f.ID != "data-terminator-not-at-line-start" || f.Stream != 1 || len(f.Frames) != 1 || f.Frames[0] != 36 ||
 		len(f.FileFrames) != 1 || f.FileFrames[0] != testcaps.Path("barelf.pcap")+":15" || r.FrameNote == "" {
 		t.Errorf("finding %+v, note %q", f, r.FrameNote)
+	}
+}
+
+// TestAnalyzeOfManyFilesLocatesEveryFrame reads every readable bundled
+// capture as one merged capture, so that connections finish while later
+// packets are still being read: every frame of every finding must still be
+// named in its own file. (Under -race, as .ci/run runs this package, it
+// also guards against locating frames while the capture's table of runs
+// grows.)
+func TestAnalyzeOfManyFilesLocatesEveryFrame(t *testing.T) {
+	var inputs []string
+	for _, p := range testcaps.Bundled() {
+		if !testcaps.Broken(p) {
+			inputs = append(inputs, p)
+		}
+	}
+	_, out, _ := runCLI(t, nil, append([]string{"analyze", "--format", "json"}, inputs...)...)
+	var r findings.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) < 20 {
+		t.Fatalf("%d findings from %d captures", len(r.Findings), len(inputs))
+	}
+	for _, f := range r.Findings {
+		if len(f.FileFrames) != len(f.Frames) {
+			t.Errorf("%s in stream %d: frames %v located as %v", f.ID, f.Stream, f.Frames, f.FileFrames)
+			continue
+		}
+		for _, where := range f.FileFrames {
+			file, frame, ok := strings.Cut(where, ":")
+			if n, err := strconv.Atoi(frame); !ok || err != nil || n < 1 || !slices.Contains(inputs, file) {
+				t.Errorf("%s: frame located as %q", f.ID, where)
+			}
+		}
 	}
 }

@@ -17,6 +17,7 @@ type Options struct {
 	StallThreshold time.Duration // a wait longer than this is a stall (default 10 s)
 	// Locate, when several capture files were read as one, names a merged
 	// frame as FILE:FRAME in that file (what Wireshark shows on the file).
+	// Report calls it, once the capture has been read.
 	Locate func(frame int) (string, bool)
 }
 
@@ -107,13 +108,6 @@ func (a *Analyzer) Add(s *session.Session) {
 		f := &found[i]
 		if f.Filter == "" {
 			f.Filter = filterFor(f.Stream, f.Frames)
-		}
-		if a.opts.Locate != nil {
-			for _, fr := range f.Frames {
-				if where, ok := a.opts.Locate(fr); ok {
-					f.FileFrames = append(f.FileFrames, where)
-				}
-			}
 		}
 		e := a.catalog[f.ID]
 		if f.Explanation == "" {
@@ -309,6 +303,18 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Stream < findings[j].Stream })
 	conns := slices.Clone(a.conns)
 	sort.Slice(conns, func(i, j int) bool { return conns[i].Stream < conns[j].Stream })
+	// Frames are located in their files only now: Locate reads the
+	// capture's table of runs, which grows while the capture is read.
+	if a.opts.Locate != nil {
+		for i := range findings {
+			f := &findings[i]
+			for _, fr := range f.Frames {
+				if where, ok := a.opts.Locate(fr); ok {
+					f.FileFrames = append(f.FileFrames, where)
+				}
+			}
+		}
+	}
 	r := &Report{Schema: Schema, Files: inputs, Connections: conns, Findings: findings}
 	if len(inputs) > 1 {
 		r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; file_frames names each frame as FILE:FRAME in its own file"
