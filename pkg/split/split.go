@@ -82,9 +82,13 @@ type Splitter struct {
 	pool    *blockPool
 	wg      sync.WaitGroup
 	stopped bool
-	held    int    // bytes gathered in outputs and not yet handed to a writer
+	held    int // bytes gathered in outputs and not yet handed to a writer
+	gather  gatherLimits
 	scratch []byte // a record's header and trailer, before they are gathered
 }
+
+// gatherLimits are pieceSize, minPiece and heldBudget; tests shrink them.
+type gatherLimits struct{ piece, minPiece, held int }
 
 // An output gathers its records in memory and hands them to its writer in
 // pieces: normally the whole file at once when the connection closes, or
@@ -151,6 +155,8 @@ func New(opts Options) (*Splitter, error) {
 	if opts.Writers <= 0 {
 		opts.Writers = 2
 	}
+	// Each writer keeps at least one file open: no more writers than files.
+	opts.Writers = min(opts.Writers, opts.MaxOpen)
 	if opts.Dir == "" {
 		opts.Dir = "."
 	}
@@ -172,7 +178,7 @@ func New(opts Options) (*Splitter, error) {
 		}
 	}
 	s := &Splitter{opts: opts, multi: len(opts.Inputs) > 1, pool: new(blockPool),
-		scratch: make([]byte, 0, 64)}
+		scratch: make([]byte, 0, 64), gather: gatherLimits{pieceSize, minPiece, heldBudget}}
 	dirLock := new(sync.Mutex)
 	for range opts.Writers {
 		w := newFileWriter(s.pool, dirLock, opts.MaxOpen/opts.Writers, queuePieces)
@@ -278,7 +284,7 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 		// A straggler after it reopens the file and appends.
 		return s.flush(o, true)
 	}
-	if o.buf.size >= pieceSize || (s.held > heldBudget && o.buf.size >= minPiece) {
+	if g := s.gather; o.buf.size >= g.piece || (s.held > g.held && o.buf.size >= g.minPiece) {
 		return s.flush(o, false)
 	}
 	return nil

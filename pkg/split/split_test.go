@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 )
@@ -220,5 +221,70 @@ func TestWriterFailureIsReportedAndLeavesNothing(t *testing.T) {
 	}
 	if _, statErr := os.Stat(dir); !errors.Is(statErr, os.ErrNotExist) {
 		t.Errorf("output directory came back: %v", statErr)
+	}
+}
+
+// TestOpenFilesStayWithinMaxOpen splits a capture of 50 interleaved
+// connections with MaxOpen 3 and counts, at every packet, the output files
+// the process holds open (through /proc/self/fd): never more than 3. It
+// also checks every connection got its file with every packet, written in
+// many pieces through reopened files.
+func TestOpenFilesStayWithinMaxOpen(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd to count open files with")
+	}
+	var buf bytes.Buffer
+	var size int64
+	w := capgen.NewGatewayWriter(&buf, &size)
+	capgen.Gateway(w, &size, capgen.GatewayOptions{Seed: 3, TargetBytes: 2 << 20, Concurrency: 50, MaxBody: 64 << 10, NonSMTP: 10})
+	c, err := reassembly.OpenReader("gateway.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.Inputs[0]
+	dir := t.TempDir()
+	const maxOpen = 3
+	s, err := New(Options{Dir: dir, Prefix: "gw", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen, MaxOpen: maxOpen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small pieces and a small budget: connections are written while they
+	// are open, so the writers must keep files open and close the least
+	// recently written ones.
+	s.gather = gatherLimits{piece: 8 << 10, minPiece: 1 << 10, held: 32 << 10}
+	openOutputs := func() int {
+		fds, _ := os.ReadDir("/proc/self/fd")
+		n := 0
+		for _, fd := range fds {
+			if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.HasPrefix(target, dir) {
+				n++
+			}
+		}
+		return n
+	}
+	most, packets := 0, 0
+	tracker := reassembly.NewTracker(reassembly.TrackerOptions{})
+	_, err = reassembly.Walk(c, tracker, func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		if packets++; packets%16 == 0 {
+			most = max(most, openOutputs())
+		}
+		return s.Add(cn, p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _, err := s.Finish(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if most > maxOpen || most < 2 {
+		t.Errorf("at most %d output files open at once, MaxOpen %d", most, maxOpen)
+	}
+	written := 0
+	for _, f := range files {
+		written += f.Packets
+	}
+	if conns := len(tracker.Conns()); len(files) != conns || written != packets || conns < 50 {
+		t.Errorf("%d files with %d packets; the capture has %d connections, %d TCP packets", len(files), written, conns, packets)
 	}
 }
