@@ -420,3 +420,43 @@ func TestEarlyPipeliningIsNotBlamed(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelJSONIsEncodersJSON: the report written with its connections
+// and findings encoded on several goroutines is byte for byte what
+// encoding/json's Encoder writes, for a report of a few hundred
+// connections with findings, warnings and a frame note, and for one with
+// none.
+func TestParallelJSONIsEncodersJSON(t *testing.T) {
+	var buf bytes.Buffer
+	var size int64
+	w := capgen.NewGatewayWriter(&buf, &size)
+	capgen.Gateway(w, &size, capgen.GatewayOptions{Seed: 11, TargetBytes: 4 << 20, Concurrency: 40, MaxBody: 16 << 10, NonSMTP: 10})
+	c, err := reassembly.OpenReader("gateway.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	an := NewAnalyzer(Options{})
+	if _, err := session.Read(c, session.Options{Stream: -1, Recycle: true}, func(s *session.Session) error {
+		an.Add(s)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	full := an.Report([]string{"gateway.pcap", `odd "name" <&>.pcap`})
+	full.Warnings = []string{`a "quoted" warning`}
+	for _, r := range []*Report{full, NewAnalyzer(Options{}).Report([]string{"empty.pcap"})} {
+		var serial, parallel bytes.Buffer
+		if err := writeJSON(&serial, r, 1<<30); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeJSON(&parallel, r, 0); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(serial.Bytes(), parallel.Bytes()) {
+			t.Errorf("parallel JSON differs (%d connections, %d findings):\n%s", len(r.Connections), len(r.Findings), firstDiff(serial.Bytes(), parallel.Bytes()))
+		}
+	}
+	if len(full.Connections) < 100 || len(full.Findings) < 10 {
+		t.Errorf("%d connections, %d findings: not the report this test needs", len(full.Connections), len(full.Findings))
+	}
+}

@@ -1,11 +1,15 @@
 package findings
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -13,9 +17,108 @@ import (
 
 // WriteJSON writes the report as indented JSON (schema smtpcap/1).
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return writeJSON(w, r, parallelJSONFrom)
+}
+
+// parallelJSONFrom is how many connections and findings a report must hold
+// before they are encoded on several goroutines. The report is written
+// after the capture has been read, with every core idle but one.
+const parallelJSONFrom = 2048
+
+// writeJSON writes exactly what encoding/json's Encoder with a two-space
+// indent writes. From parallelFrom elements on, the connections and
+// findings are encoded element by element on several goroutines and set
+// into the encoding of the rest of the report.
+func writeJSON(w io.Writer, r *Report, parallelFrom int) error {
+	if len(r.Connections)+len(r.Findings) < parallelFrom {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	conns, err := indentedArray(r.Connections)
+	if err != nil {
+		return err
+	}
+	found, err := indentedArray(r.Findings)
+	if err != nil {
+		return err
+	}
+	shell := *r
+	shell.Connections, shell.Findings = []Connection{}, []Finding{}
+	b, err := json.MarshalIndent(&shell, "", "  ")
+	if err != nil {
+		return err
+	}
+	// In the shell these keys can only be the report's own: a quote inside
+	// a string value is escaped. Connections come before findings.
+	const connKey, findKey = `"connections": `, `"findings": `
+	c := bytes.Index(b, []byte(connKey+"[]"))
+	f := bytes.Index(b, []byte(findKey+"[]"))
+	if c < 0 || f < c {
+		return fmt.Errorf("report JSON: connections and findings not where expected")
+	}
+	var out bytes.Buffer
+	out.Grow(len(b) + len(conns) + len(found) + 1)
+	out.Write(b[:c+len(connKey)])
+	out.Write(conns)
+	out.Write(b[c+len(connKey)+2 : f+len(findKey)])
+	out.Write(found)
+	out.Write(b[f+len(findKey)+2:])
+	out.WriteByte('\n')
+	_, err = w.Write(out.Bytes())
+	return err
+}
+
+// indentedArray encodes items as the elements of a top-level field of an
+// indented report, on as many goroutines as there are cores.
+func indentedArray[T any](items []T) ([]byte, error) {
+	if len(items) == 0 {
+		return []byte("[]"), nil
+	}
+	const sep = ",\n    "
+	parts := make([][]byte, runtime.GOMAXPROCS(0))
+	errs := make([]error, len(parts))
+	per := (len(items) + len(parts) - 1) / len(parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := min(p*per, len(items)), min((p+1)*per, len(items))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf bytes.Buffer
+			for i := lo; i < hi; i++ {
+				b, err := json.MarshalIndent(&items[i], "    ", "  ")
+				if err != nil {
+					errs[p] = err
+					return
+				}
+				if i > lo {
+					buf.WriteString(sep)
+				}
+				buf.Write(b)
+			}
+			parts[p] = buf.Bytes()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.WriteString("[\n    ")
+	first := true
+	for _, part := range parts {
+		if len(part) == 0 {
+			continue
+		}
+		if !first {
+			out.WriteString(sep)
+		}
+		out.Write(part)
+		first = false
+	}
+	out.WriteString("\n  ]")
+	return out.Bytes(), nil
 }
 
 func newTable(w io.Writer, header ...any) *tablewriter.Table {
