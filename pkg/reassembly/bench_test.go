@@ -80,3 +80,42 @@ func BenchmarkGopacketDecode(b *testing.B) {
 		f.Close()
 	}
 }
+
+// discard is a Consumer that only counts the bytes delivered to it.
+type discard struct{ bytes *int64 }
+
+func (d discard) Data(_ Direction, _ int64, data []byte, _ *Packet)   { *d.bytes += int64(len(data)) }
+func (d discard) Gap(_ Direction, _, _ int64, _ GapReason, _ *Packet) {}
+
+// BenchmarkAssemble is the reassembly stage alone: read, decode, track and
+// assemble every connection of the generated capture into ordered byte
+// streams (facts, frame maps, retransmission checks) on one goroutine,
+// with the bytes discarded; the SMTP parser is not run.
+func BenchmarkAssemble(b *testing.B) {
+	path := testcaps.Bench(b)
+	var delivered int64
+	for b.Loop() {
+		c, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr := NewTracker(TrackerOptions{})
+		asm := NewAssembler(Limits{}, func(*Conn) Consumer { return discard{&delivered} })
+		var last Packet
+		if _, err := Walk(c, tr, func(cn *Conn, s *Segment, p *Packet) error {
+			asm.Add(cn, s, p)
+			last = *p
+			if cn.Closed() && cn.LastFrame == p.Frame {
+				asm.Finish(cn, cn.DirectionOfSide(0), &last)
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		asm.FinishAll(&last, func(cn *Conn) Direction { return cn.DirectionOfSide(0) })
+		c.Close()
+	}
+	if delivered == 0 {
+		b.Fatal("no bytes assembled")
+	}
+}
