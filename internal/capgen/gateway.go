@@ -1,6 +1,7 @@
 package capgen
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -89,6 +90,15 @@ func Gateway(w *Writer, size *int64, opts GatewayOptions) (conns, packets int) {
 			active = active[:len(active)-1]
 		}
 	}
+}
+
+// GatewayCapture builds a gateway capture in memory: the pcap file's bytes.
+// Tests use it for captures of many interleaved connections.
+func GatewayCapture(opts GatewayOptions) []byte {
+	var buf bytes.Buffer
+	var size int64
+	Gateway(NewGatewayWriter(&buf, &size), &size, opts)
+	return buf.Bytes()
 }
 
 // NewGatewayWriter returns a pcap writer that counts its bytes into size.

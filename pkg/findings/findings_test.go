@@ -30,14 +30,30 @@ func analyze(t *testing.T, path string) *Report {
 		t.Fatalf("open: %v", err)
 	}
 	defer c.Close()
+	return analyzeCapture(t, c, session.Options{Stream: -1, Recycle: true}).Report([]string{filepath.Base(path)})
+}
+
+// analyzeCapture reads c with the given session options into an Analyzer.
+func analyzeCapture(t *testing.T, c *reassembly.Capture, opts session.Options) *Analyzer {
+	t.Helper()
 	an := NewAnalyzer(Options{})
-	if _, err := session.Read(c, session.Options{Stream: -1, Recycle: true}, func(s *session.Session) error {
+	if _, err := session.Read(c, opts, func(s *session.Session) error {
 		an.Add(s)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return an.Report([]string{filepath.Base(path)})
+	return an
+}
+
+// openGateway opens a generated gateway capture held in memory.
+func openGateway(t *testing.T, opts capgen.GatewayOptions) *reassembly.Capture {
+	t.Helper()
+	c, err := reassembly.OpenReader("gateway.pcap", bytes.NewReader(capgen.GatewayCapture(opts)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // trigger is a capture that must produce a finding with exactly these frames.
@@ -297,22 +313,9 @@ func TestReportFilterAndWorst(t *testing.T) {
 // and with a short linger so that connections finish mid-capture: the
 // reports must be byte-identical.
 func TestResultsDoNotDependOnWorkers(t *testing.T) {
-	var buf bytes.Buffer
-	var size int64
-	w := capgen.NewGatewayWriter(&buf, &size)
-	capgen.Gateway(w, &size, capgen.GatewayOptions{Seed: 7, TargetBytes: 3 << 20, Concurrency: 50, MaxBody: 20 << 10, NonSMTP: 15})
 	report := func(workers int, recycle bool) []byte {
-		c, err := reassembly.OpenReader("gateway.pcap", bytes.NewReader(buf.Bytes()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		an := NewAnalyzer(Options{})
-		if _, err := session.Read(c, session.Options{Stream: -1, Workers: workers, Linger: time.Millisecond, Recycle: recycle}, func(s *session.Session) error {
-			an.Add(s)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+		c := openGateway(t, capgen.GatewayOptions{Seed: 7, TargetBytes: 3 << 20, Concurrency: 50, MaxBody: 20 << 10, NonSMTP: 15})
+		an := analyzeCapture(t, c, session.Options{Stream: -1, Workers: workers, Linger: time.Millisecond, Recycle: recycle})
 		var out bytes.Buffer
 		WriteJSON(&out, an.Report([]string{"gateway.pcap"}))
 		return out.Bytes()
@@ -427,22 +430,8 @@ func TestEarlyPipeliningIsNotBlamed(t *testing.T) {
 // connections with findings, warnings and a frame note, and for one with
 // none.
 func TestParallelJSONIsEncodersJSON(t *testing.T) {
-	var buf bytes.Buffer
-	var size int64
-	w := capgen.NewGatewayWriter(&buf, &size)
-	capgen.Gateway(w, &size, capgen.GatewayOptions{Seed: 11, TargetBytes: 4 << 20, Concurrency: 40, MaxBody: 16 << 10, NonSMTP: 10})
-	c, err := reassembly.OpenReader("gateway.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	an := NewAnalyzer(Options{})
-	if _, err := session.Read(c, session.Options{Stream: -1, Recycle: true}, func(s *session.Session) error {
-		an.Add(s)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	full := an.Report([]string{"gateway.pcap", `odd "name" <&>.pcap`})
+	c := openGateway(t, capgen.GatewayOptions{Seed: 11, TargetBytes: 4 << 20, Concurrency: 40, MaxBody: 16 << 10, NonSMTP: 10})
+	full := analyzeCapture(t, c, session.Options{Stream: -1, Recycle: true}).Report([]string{"gateway.pcap", `odd "name" <&>.pcap`})
 	full.Warnings = []string{`a "quoted" warning`}
 	for _, r := range []*Report{full, NewAnalyzer(Options{}).Report([]string{"empty.pcap"})} {
 		var serial, parallel bytes.Buffer

@@ -233,11 +233,8 @@ func TestOpenFilesStayWithinMaxOpen(t *testing.T) {
 	if _, err := os.Stat("/proc/self/fd"); err != nil {
 		t.Skip("no /proc/self/fd to count open files with")
 	}
-	var buf bytes.Buffer
-	var size int64
-	w := capgen.NewGatewayWriter(&buf, &size)
-	capgen.Gateway(w, &size, capgen.GatewayOptions{Seed: 3, TargetBytes: 2 << 20, Concurrency: 50, MaxBody: 64 << 10, NonSMTP: 10})
-	c, err := reassembly.OpenReader("gateway.pcap", bytes.NewReader(buf.Bytes()))
+	capture := capgen.GatewayCapture(capgen.GatewayOptions{Seed: 3, TargetBytes: 2 << 20, Concurrency: 50, MaxBody: 64 << 10, NonSMTP: 10})
+	c, err := reassembly.OpenReader("gateway.pcap", bytes.NewReader(capture))
 	if err != nil {
 		t.Fatal(err)
 	}
