@@ -51,7 +51,7 @@ type Options struct {
 	Nanosecond bool                // pcap output: nanosecond timestamps
 	Force      bool                // overwrite existing outputs
 	MaxOpen    int                 // files open at once; default 1000
-	Writers    int                 // goroutines writing files; default 2
+	Writers    int                 // goroutines writing files; default 2, at most MaxOpen
 	MaxPending int                 // packets buffered per undecided connection; default 64
 	Select     Selector            // nil takes every connection
 	Inputs     []string            // input names, for the index
@@ -131,7 +131,7 @@ type output struct {
 	decision Decision
 	pending  []pendingPacket
 	part     string
-	started  bool   // header gathered; the file exists or a piece creating it is queued
+	started  bool   // named, and its file header gathered
 	created  bool   // a piece creating the file has been handed over
 	writing  bool   // the writer holds the file open: a later piece must say last
 	buf      blocks // records not yet handed to the writer
