@@ -16,6 +16,7 @@ import (
 
 	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
+	"github.com/smtpcap/smtpcap/internal/textdiff"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
 )
@@ -254,25 +255,8 @@ func checkGolden(t *testing.T, name string, got []byte) {
 		t.Fatalf("%v (run go test -update once)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; diff it (go test -update rewrites it):\n%s", name, firstDiff(want, got))
+		t.Errorf("%s differs from the golden file; diff it (go test -update rewrites it):\n%s", name, textdiff.FirstLine(string(want), string(got)))
 	}
-}
-
-func firstDiff(want, got []byte) string {
-	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d:\n want %q\n got  %q", i+1, a, b)
-		}
-	}
-	return ""
 }
 
 // TestGoldenReports pins the JSON and Markdown reports of a few captures.
@@ -322,12 +306,12 @@ func TestResultsDoNotDependOnWorkers(t *testing.T) {
 	}
 	one, three := report(1, false), report(3, false)
 	if !bytes.Equal(one, three) {
-		t.Errorf("1 and 3 workers differ:\n%s", firstDiff(one, three))
+		t.Errorf("1 and 3 workers differ:\n%s", textdiff.FirstLine(string(one), string(three)))
 	}
 	// Recycling a finished connection's memory must not change a byte:
 	// the Analyzer keeps nothing of a session's streams.
 	if recycled := report(3, true); !bytes.Equal(one, recycled) {
-		t.Errorf("with Recycle the report differs:\n%s", firstDiff(one, recycled))
+		t.Errorf("with Recycle the report differs:\n%s", textdiff.FirstLine(string(one), string(recycled)))
 	}
 	var r Report
 	if err := json.Unmarshal(one, &r); err != nil {
@@ -442,7 +426,7 @@ func TestParallelJSONIsEncodersJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(serial.Bytes(), parallel.Bytes()) {
-			t.Errorf("parallel JSON differs (%d connections, %d findings):\n%s", len(r.Connections), len(r.Findings), firstDiff(serial.Bytes(), parallel.Bytes()))
+			t.Errorf("parallel JSON differs (%d connections, %d findings):\n%s", len(r.Connections), len(r.Findings), textdiff.FirstLine(serial.String(), parallel.String()))
 		}
 	}
 	if len(full.Connections) < 100 || len(full.Findings) < 10 {

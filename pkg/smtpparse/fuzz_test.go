@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/textdiff"
 )
 
 // decodeEvents turns fuzz bytes into a script: each event starts with a
@@ -78,7 +80,7 @@ func FuzzParser(f *testing.F) {
 		roomy := Options{MaxHeld: 1 << 30, MidStream: mid}
 		want := dump(feed(roomy, events, canonicalSplit))
 		if got := dump(feed(roomy, events, everyN(1))); got != want {
-			t.Fatalf("byte-wise Writes give a different dialogue:\n%s", diff(want, got))
+			t.Fatalf("byte-wise Writes give a different dialogue:\n%s", textdiff.FirstLine(want, got))
 		}
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smtpcap/smtpcap/internal/textdiff"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
@@ -88,27 +90,10 @@ func run(t *testing.T, opts Options, events ...event) *Dialogue {
 	want := dump(d)
 	for _, n := range []int{1, 2, 3, 7, 1448} {
 		if got := dump(feed(opts, events, everyN(n))); got != want {
-			t.Fatalf("Writes of %d bytes give a different dialogue:\n%s", n, diff(want, got))
+			t.Fatalf("Writes of %d bytes give a different dialogue:\n%s", n, textdiff.FirstLine(want, got))
 		}
 	}
 	return d
-}
-
-func diff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := 0; i < max(len(al), len(bl)); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return fmt.Sprintf("line %d:\n  canonical: %s\n  other:     %s", i+1, x, y)
-		}
-	}
-	return "(no difference)"
 }
 
 // stream returns the concatenated bytes of one direction (gaps as NULs), to
@@ -274,7 +259,7 @@ func golden(t *testing.T, name string, d *Dialogue) {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if got != string(want) {
-		t.Errorf("%s differs from the golden file:\n%s", path, diff(string(want), got))
+		t.Errorf("%s differs from the golden file:\n%s", path, textdiff.FirstLine(string(want), got))
 	}
 }
 
