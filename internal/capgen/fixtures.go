@@ -34,17 +34,28 @@ func greet(s *Session) {
 	s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n250 CHUNKING\r\n")
 }
 
-func envelope(s *Session) {
+// mailRcpt sends the fixtures' sender and recipient; the server answers
+// the recipient with rcptReply.
+func mailRcpt(s *Session, rcptReply string) {
 	s.Client("MAIL FROM:<a@example.org>\r\n")
 	s.Server("250 OK\r\n")
 	s.Client("RCPT TO:<b@example.test>\r\n")
-	s.Server("250 Accepted\r\n")
+	s.Server(rcptReply)
+}
+
+func envelope(s *Session) {
+	mailRcpt(s, "250 Accepted\r\n")
 	s.Client("DATA\r\n")
 	s.Server("354 Go ahead\r\n")
 }
 
 func finish(s *Session) {
 	s.Server("250 OK queued\r\n")
+	quit(s)
+}
+
+// quit ends a fixture session politely.
+func quit(s *Session) {
 	s.Client("QUIT\r\n")
 	s.Server("221 bye\r\n")
 	s.Close()
@@ -80,9 +91,7 @@ func Fixtures() []Fixture {
 				s.Send(true, []byte("RCPT TO:<b@example.test>\r\n"))
 				s.SegmentAt(true, at, []byte("XXXX TO:<b@example.test>\r\n"))
 				s.Server("250 Accepted\r\n")
-				s.Client("QUIT\r\n")
-				s.Server("221 bye\r\n")
-				s.Close()
+				quit(s)
 			}},
 		{"gap.pcap", "24 bytes of the message body were acknowledged by the server but are not in the capture.",
 			func(w *Writer) {
@@ -142,9 +151,7 @@ func Fixtures() []Fixture {
 				s.Client("MAIL FROM:<a@example.org>\r\nRC")
 				s.Client("XX TO:<b@example.test>\r\nDATA\r\n")
 				s.Server("250 OK\r\n500 5.5.1 unrecognized command\r\n554 5.5.0 SMTP synchronization error\r\n")
-				s.Client("QUIT\r\n")
-				s.Server("221 bye\r\n")
-				s.Close()
+				quit(s)
 			}},
 		{"bdat-not-offered.pcap", "The client sends BDAT to a server whose EHLO reply does not offer CHUNKING; the server takes the chunk's bytes as commands.",
 			func(w *Writer) {
@@ -153,15 +160,10 @@ func Fixtures() []Fixture {
 				s.Server("220 mx.example.test ESMTP\r\n")
 				s.Client("EHLO client.example.org\r\n")
 				s.Server("250-mx.example.test\r\n250-SIZE 10485760\r\n250 8BITMIME\r\n")
-				s.Client("MAIL FROM:<a@example.org>\r\n")
-				s.Server("250 OK\r\n")
-				s.Client("RCPT TO:<b@example.test>\r\n")
-				s.Server("250 Accepted\r\n")
+				mailRcpt(s, "250 Accepted\r\n")
 				s.Client("BDAT 12 LAST\r\nSubject: x\r\n")
 				s.Server("500 5.5.1 unrecognized command\r\n500 5.5.1 unrecognized command\r\n")
-				s.Client("QUIT\r\n")
-				s.Server("221 bye\r\n")
-				s.Close()
+				quit(s)
 			}},
 		{"binary-data.pcap", "BODY=BINARYMIME and Content-Transfer-Encoding: binary sent with DATA to a server that offers neither BINARYMIME nor CHUNKING; the content has NUL, bare CR, 8-bit bytes and a 1200-octet line.",
 			func(w *Writer) {
@@ -238,23 +240,16 @@ func Fixtures() []Fixture {
 				s.Server("250 OK\r\n")
 				s.Client("RCPT TO:<" + strings.Repeat("b", 580) + "@example.test>\r\n")
 				s.Server("500 5.5.2 Line too long\r\n")
-				s.Client("QUIT\r\n")
-				s.Server("221 bye\r\n")
-				s.Close()
+				quit(s)
 			}},
 		{"bdat-mismatch.pcap", "A BDAT chunk declared as 20 bytes carries 31: the server reads 20 and takes the rest as a command line.",
 			func(w *Writer) {
 				s := fixtureSession(w)
 				greet(s)
-				s.Client("MAIL FROM:<a@example.org>\r\n")
-				s.Server("250 OK\r\n")
-				s.Client("RCPT TO:<b@example.test>\r\n")
-				s.Server("250 Accepted\r\n")
+				mailRcpt(s, "250 Accepted\r\n")
 				s.Client("BDAT 20 LAST\r\nSubject: mismatch\r\n\r\nhello world\r\n")
 				s.Server("250 OK chunked\r\n500 5.5.1 unrecognized command\r\n")
-				s.Client("QUIT\r\n")
-				s.Server("221 bye\r\n")
-				s.Close()
+				quit(s)
 			}},
 		{"implicit-tls.pcap", "SMTPS on port 465: the client opens with a TLS ClientHello, so there is no SMTP in the clear.",
 			func(w *Writer) {
@@ -281,13 +276,8 @@ func Fixtures() []Fixture {
 			func(w *Writer) {
 				s := fixtureSession(w)
 				greet(s)
-				s.Client("MAIL FROM:<a@example.org>\r\n")
-				s.Server("250 OK\r\n")
-				s.Client("RCPT TO:<b@example.test>\r\n")
-				s.Server("451 4.7.1 Greylisted, please try again in 300 seconds\r\n")
-				s.Client("QUIT\r\n")
-				s.Server("221 bye\r\n")
-				s.Close()
+				mailRcpt(s, "451 4.7.1 Greylisted, please try again in 300 seconds\r\n")
+				quit(s)
 			}},
 	}
 }
