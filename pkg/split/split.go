@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -73,10 +74,9 @@ type File struct {
 // Splitter writes connections to files. Use New, Add for every tracked
 // packet, then Finish (or Abort).
 type Splitter struct {
-	opts     Options
-	outs     []*output // by stream
-	multi    bool
-	finished bool
+	opts  Options
+	outs  []*output // by stream
+	multi bool
 
 	writers []*fileWriter // output i goes to writers[stream % len]
 	pool    *blockPool
@@ -163,22 +163,22 @@ func New(opts Options) (*Splitter, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	if !opts.Force {
-		existing, err := filepath.Glob(filepath.Join(opts.Dir, globEscape(opts.Prefix)+".s*"))
-		if err != nil {
-			return nil, err
-		}
-		if idx := indexPath(opts); fileExists(idx) {
-			existing = append(existing, idx)
-		}
-		for _, name := range existing {
-			if !strings.HasSuffix(name, ".part") {
-				return nil, fmt.Errorf("%s: %w", name, ErrExists)
-			}
+	s := &Splitter{opts: opts}
+	names, err := dirNames(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var ours []string
+	for name := range names {
+		if s.isOutputName(name) {
+			ours = append(ours, filepath.Join(opts.Dir, name))
 		}
 	}
-	s := &Splitter{opts: opts, multi: len(opts.Inputs) > 1, pool: new(blockPool),
-		scratch: make([]byte, 0, 64), gather: gatherLimits{pieceSize, minPiece, heldBudget}}
+	if err := s.mayReplace(ours...); err != nil {
+		return nil, err
+	}
+	s.multi, s.pool = len(opts.Inputs) > 1, new(blockPool)
+	s.scratch, s.gather = make([]byte, 0, 64), gatherLimits{pieceSize, minPiece, heldBudget}
 	dirLock := new(sync.Mutex)
 	for range opts.Writers {
 		w := newFileWriter(s.pool, dirLock, opts.MaxOpen/opts.Writers, queuePieces)
@@ -363,7 +363,6 @@ func endpointName(ap netip.AddrPort) string {
 // faults met while reading; the index records them so nobody takes a split
 // of a damaged capture for a complete one.
 func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
-	s.finished = true
 	for _, o := range s.outs {
 		if o == nil || o.decision != Undecided {
 			continue
@@ -397,13 +396,10 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		}
 	}
 	width := max(4, len(fmt.Sprint(maxStream)))
-	var existing map[string]bool
-	if !s.opts.Force {
-		var err error
-		if existing, err = dirNames(s.opts.Dir); err != nil {
-			s.Abort()
-			return nil, "", err
-		}
+	existing, err := dirNames(s.opts.Dir)
+	if err != nil {
+		s.Abort()
+		return nil, "", err
 	}
 	var files []File
 	var renames []rename
@@ -414,8 +410,10 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		name := s.fileName(o.conn, width)
 		final := filepath.Join(s.opts.Dir, name)
 		if existing[name] {
-			s.Abort()
-			return nil, "", fmt.Errorf("%s: %w", final, ErrExists)
+			if err := s.mayReplace(final); err != nil {
+				s.Abort()
+				return nil, "", err
+			}
 		}
 		files = append(files, File{
 			Name: name, Stream: o.conn.Stream,
@@ -429,6 +427,11 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		return nil, "", err
 	}
 	idx := indexPath(s.opts)
+	if existing[filepath.Base(idx)] {
+		if err := s.mayReplace(idx); err != nil {
+			return nil, "", err
+		}
+	}
 	if err := writeIndex(idx, s.opts.Inputs, files, inputErrs); err != nil {
 		return files, "", err
 	}
@@ -558,14 +561,42 @@ func writeIndex(path string, inputs []string, files []File, inputErrs []error) (
 	return w.Flush()
 }
 
-func fileExists(name string) bool {
-	_, err := os.Lstat(name)
-	return err == nil
+// ErrInput is returned when an output would replace one of the inputs.
+var ErrInput = errors.New("is an input of this split: choose another output directory (-o) or --prefix")
+
+// isOutputName reports whether name is one a split with this prefix
+// writes: PREFIX.sNNNN….pcap or .pcapng, or PREFIX.index.json.
+func (s *Splitter) isOutputName(name string) bool {
+	if name == s.opts.Prefix+".index.json" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(name, s.opts.Prefix+".s")
+	if !ok || !strings.HasSuffix(rest, ".pcap") && !strings.HasSuffix(rest, ".pcapng") {
+		return false
+	}
+	digits, _, _ := strings.Cut(rest, ".")
+	return digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
-func globEscape(s string) string {
-	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
-	return r.Replace(s)
+// mayReplace says whether the existing files at paths may be replaced:
+// never when one is an input, otherwise only with Force.
+func (s *Splitter) mayReplace(paths ...string) error {
+	slices.Sort(paths)
+	for _, path := range paths {
+		fi, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		for _, in := range s.opts.Inputs {
+			if ii, err := os.Stat(in); err == nil && os.SameFile(fi, ii) {
+				return fmt.Errorf("%s %w", path, ErrInput)
+			}
+		}
+	}
+	if len(paths) > 0 && !s.opts.Force {
+		return fmt.Errorf("%s: %w", paths[0], ErrExists)
+	}
+	return nil
 }
 
 // Prefix derives an output prefix from an input name: its base name without

@@ -285,3 +285,35 @@ func TestOpenFilesStayWithinMaxOpen(t *testing.T) {
 		t.Errorf("%d files with %d packets; the capture has %d connections, %d TCP packets", len(files), written, conns, packets)
 	}
 }
+
+// TestSplitNeverReplacesItsInput: an input whose name is one the split
+// would write (here the output of an earlier split, split again into the
+// same directory) is refused, with --force too, and left as it was;
+// files that merely share the prefix do not stop a split.
+func TestSplitNeverReplacesItsInput(t *testing.T) {
+	dir, files, _ := splitAll(t, testcaps.Path("portreuse.pcap"))
+	input := filepath.Join(dir, files[0].Name)
+	before, err := os.ReadFile(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, force := range []bool{false, true} {
+		_, err := New(Options{Dir: dir, Prefix: "portreuse", Force: force, Inputs: []string{input}})
+		if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), input) {
+			t.Errorf("force %v: %v, want ErrInput naming %s", force, err, input)
+		}
+	}
+	if after, _ := os.ReadFile(input); !bytes.Equal(before, after) {
+		t.Errorf("the input changed")
+	}
+
+	other := t.TempDir()
+	for _, name := range []string{"dump.smtp-notes.txt", "dump.s1.pcap.bak", "dump.sx.pcap"} {
+		if err := os.WriteFile(filepath.Join(other, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := New(Options{Dir: other, Prefix: "dump"}); err != nil {
+		t.Errorf("unrelated files with the prefix: %v", err)
+	}
+}
