@@ -163,3 +163,21 @@ func TestAnalyzeOfManyFilesLocatesEveryFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeReadsTheGoodFilesOfASet: an empty file among the inputs (the
+// last file of a rotated tcpdump set often is) is reported and the command
+// exits 2, but the other files are still analysed.
+func TestAnalyzeReadsTheGoodFilesOfASet(t *testing.T) {
+	empty := testcaps.Path("empty.pcap")
+	code, out, errOut := runCLI(t, nil, "analyze", "--format", "json", testcaps.Path("barelf.pcap"), empty)
+	if code != 2 || errOut != "smtpcap: "+empty+": empty file\n" {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	var r findings.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Connections) != 1 || len(r.Findings) != 3 || !slices.Contains(r.Warnings, empty+": empty file") {
+		t.Errorf("%d connections, %d findings, warnings %q", len(r.Connections), len(r.Findings), r.Warnings)
+	}
+}

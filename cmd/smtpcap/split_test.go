@@ -157,7 +157,8 @@ func TestBadInputExitsWithStatus2AndNamesTheSpot(t *testing.T) {
 		{[]string{"split", "-o", dir, testcaps.Path("empty.pcap")}, "smtpcap: " + testcaps.Path("empty.pcap") + ": empty file\n", 0},
 		{[]string{"split", "-o", dir, testcaps.Path("garbage.pcap")}, "smtpcap: " + testcaps.Path("garbage.pcap") + " (offset 0x0): not a pcap or pcapng capture (starts with 12 93 70 db)\n", 0},
 		{[]string{"split", "-o", dir, testcaps.Path("truncated.pcap")}, "smtpcap: " + testcaps.Path("truncated.pcap") + ": frame 21 (offset 0x913): file ends inside a record (truncated capture)\n", 1},
-		{[]string{"streams", filepath.Join(dir, "missing.pcap")}, "smtpcap: " + filepath.Join(dir, "missing.pcap") + ": open " + filepath.Join(dir, "missing.pcap") + ": no such file or directory\n", 0},
+		{[]string{"streams", filepath.Join(dir, "missing.pcap")}, "smtpcap: " + filepath.Join(dir, "missing.pcap") + ": no such file or directory\n", 0},
+		{[]string{"streams", testcaps.Path("crafted")}, "smtpcap: " + testcaps.Path("crafted") + ": is a directory\n", 0},
 		{[]string{"streams", "--format", "xml", testcaps.Path("clean.pcap")}, "smtpcap: --format \"xml\": want table or json\n", 0},
 		{[]string{"split"}, "smtpcap: no capture given: smtpcap split FILE [FILE…]\n", 0},
 	}

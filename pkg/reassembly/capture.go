@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"strings"
@@ -147,23 +148,37 @@ func (c *Capture) Locate(frame int) (input, fileFrame int, ok bool) {
 }
 
 // Open opens the named files ("-" is standard input) as one Capture.
-// A file that cannot be opened or is not a capture is an error; nothing is
-// read from the others then.
+// A file that cannot be opened or is not a capture is left out and its
+// fault is in Errors, so the rest of a rotated set (whose last file is
+// often empty) is still read; only when no file opens is it an error.
 func Open(names ...string) (*Capture, error) { return OpenFrom(os.Stdin, names...) }
 
 // OpenFrom is Open with stdin standing for the file named "-".
 func OpenFrom(stdin io.Reader, names ...string) (*Capture, error) {
 	c := &Capture{}
-	for i, name := range names {
-		fr, err := openFile(name, i, stdin)
+	for _, name := range names {
+		fr, err := openFile(name, len(c.Inputs), stdin)
 		if err != nil {
-			c.Close()
-			return nil, err
+			c.errs = append(c.errs, err)
+			continue
 		}
 		c.Inputs = append(c.Inputs, fr.input)
 		c.files = append(c.files, fr)
 	}
+	if len(c.Inputs) == 0 {
+		return nil, errors.Join(c.errs...)
+	}
 	return c, nil
+}
+
+// withoutPath drops the file name an *fs.PathError repeats: InputError
+// names the file already.
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // OpenReader reads one capture from r; name is what errors call it.
@@ -254,7 +269,7 @@ func openFile(name string, index int, stdin io.Reader) (*fileReader, error) {
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, &InputError{File: name, Offset: -1, Err: err}
+		return nil, &InputError{File: name, Offset: -1, Err: withoutPath(err)}
 	}
 	return openStream(name, index, f, f)
 }
@@ -264,9 +279,12 @@ func openFile(name string, index int, stdin io.Reader) (*fileReader, error) {
 func openStream(name string, index int, src io.Reader, closer io.Closer) (*fileReader, error) {
 	fr := &fileReader{input: &Input{Name: name}, index: index, closer: closer}
 	buf := bufio.NewReaderSize(src, readerBufferBytes)
-	magic, _ := buf.Peek(4)
+	magic, err := buf.Peek(4)
 	if len(magic) == 0 {
 		fr.close()
+		if err != nil && err != io.EOF {
+			return nil, &InputError{File: name, Offset: -1, Err: withoutPath(err)} // a directory, say
+		}
 		return nil, &InputError{File: name, Offset: -1, Err: ErrEmpty}
 	}
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
