@@ -117,8 +117,8 @@ func runAnalyze(c *cli.Context) error {
 	if args, ok := c.App.Metadata["args"].([]string); ok {
 		report.Command = strings.Join(args, " ")
 	}
-	errs, warnings := res.Stats.Problems(capture.Inputs)
-	for _, e := range append(capture.Errors(), errs...) {
+	errs, warnings := inputProblems(capture, &res.Stats)
+	for _, e := range errs {
 		report.Warnings = append(report.Warnings, e.Error())
 	}
 	for _, w := range warnings {
@@ -145,15 +145,6 @@ func writeReport(w io.Writer, r *findings.Report, format string, color bool) err
 		return findings.WriteMarkdown(w, r)
 	}
 	return findings.WriteTable(w, r, color)
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // sameFile reports whether two paths name the same existing file.

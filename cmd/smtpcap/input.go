@@ -103,12 +103,17 @@ type progress struct {
 }
 
 func newProgress(w io.Writer) *progress {
+	return &progress{w: w, on: isTerminal(w)}
+}
+
+// isTerminal reports whether w is a terminal (for progress and colour).
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
-		return &progress{w: w}
+		return false
 	}
 	fi, err := f.Stat()
-	return &progress{w: w, on: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func (p *progress) tick(packets, conns int) {
@@ -137,14 +142,21 @@ func (p *progress) done() {
 	}
 }
 
+// inputProblems returns the faults met while reading, which make a command
+// exit with status 2 and a split incomplete, and the warnings about what
+// was read.
+func inputProblems(capture *reassembly.Capture, st *reassembly.Stats) (errs, warnings []error) {
+	errs, warnings = st.Problems(capture.Inputs)
+	return append(slices.Clone(capture.Errors()), errs...), warnings
+}
+
 // reportProblems prints the input faults and decode warnings of a walk and
 // returns the error that makes the command exit with status 2, if any.
 func reportProblems(stderr io.Writer, capture *reassembly.Capture, st *reassembly.Stats) error {
-	errs, warnings := st.Problems(capture.Inputs)
+	errs, warnings := inputProblems(capture, st)
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "smtpcap: warning: %v\n", w)
 	}
-	errs = append(capture.Errors(), errs...)
 	if len(errs) == 0 {
 		return nil
 	}

@@ -82,7 +82,8 @@ func runSplit(c *cli.Context) error {
 		splitter.Abort()
 		return inputFailure(err)
 	}
-	files, index, err := splitter.Finish(capture.Errors())
+	errs, _ := inputProblems(capture, &st)
+	files, index, err := splitter.Finish(errs)
 	if err != nil {
 		return inputFailure(err)
 	}

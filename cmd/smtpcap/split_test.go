@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"net/netip"
 	"os"
@@ -224,5 +225,36 @@ func TestSplitOfSeveralInputsIndexesEachFilesFrames(t *testing.T) {
 	f := idx.Files[1]
 	if f.Frames[0] != 22 || f.InputFrames[0] != "1:1" || f.InputFrames[len(f.InputFrames)-1] != "1:17" || idx.Files[0].InputFrames[20] != "0:21" {
 		t.Errorf("frames %v input frames %v", f.Frames, f.InputFrames)
+	}
+}
+
+// TestSplitIndexIsIncompleteWhenPacketsCouldNotBeDecoded: a capture of a
+// link type smtpcap does not decode exits 2, and its index must not claim
+// to be complete.
+func TestSplitIndexIsIncompleteWhenPacketsCouldNotBeDecoded(t *testing.T) {
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "lt147.pcap")
+	var b []byte
+	b = binary.LittleEndian.AppendUint32(b, 0xa1b2c3d4)
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	b = binary.LittleEndian.AppendUint16(b, 4)
+	b = append(b, make([]byte, 8)...)
+	b = binary.LittleEndian.AppendUint32(b, 65535)
+	b = binary.LittleEndian.AppendUint32(b, 147) // LINKTYPE_USER0
+	b = append(b, make([]byte, 8)...)            // timestamp
+	b = binary.LittleEndian.AppendUint32(b, 4)
+	b = binary.LittleEndian.AppendUint32(b, 4)
+	b = append(b, 1, 2, 3, 4)
+	if err := os.WriteFile(capture, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, _, errOut := runCLI(t, nil, "split", "-o", out, capture)
+	want := "smtpcap: " + capture + ": frame 1: unsupported link type 147 (LINKTYPE_147): 1 packets not decoded\n"
+	if code != 2 || errOut != want {
+		t.Errorf("exit %d, stderr %q; want 2, %q", code, errOut, want)
+	}
+	if idx := readIndex(t, filepath.Join(out, "lt147.index.json")); idx.Complete || len(idx.Errors) != 1 || idx.Errors[0]+"\n" != strings.TrimPrefix(want, "smtpcap: ") {
+		t.Errorf("index complete %v, errors %q", idx.Complete, idx.Errors)
 	}
 }
