@@ -38,7 +38,7 @@ Finding IDs: ` + strings.Join(ids, ", "),
 		Flags: append(append(inputFlags(), assemblyFlags()...),
 			&cli.StringFlag{Name: "format", Usage: "`FORMAT`: table, json or markdown", Value: "table"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
-			&cli.IntFlag{Name: "stream", Aliases: []string{"s"}, Usage: "analyse only stream `N`", Value: -1},
+			&cli.IntFlag{Name: "stream", Aliases: []string{"s"}, Usage: "analyse only stream `N`", Value: -1, DefaultText: "all"},
 			&cli.StringFlag{Name: "min-severity", Usage: "report findings at or above `LEVEL` (info, warning, error)", Value: "info"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "leave out finding `ID` (repeatable)"},
 			&cli.DurationFlag{Name: "stall-threshold", Usage: "a silence longer than `DURATION` is a stall", Value: 10 * time.Second},
@@ -49,19 +49,21 @@ Finding IDs: ` + strings.Join(ids, ", "),
 }
 
 func runAnalyze(c *cli.Context) error {
-	format := c.String("format")
-	if format != "table" && format != "json" && format != "markdown" {
-		return inputFailure(fmt.Errorf("--format %q: want table, json or markdown", format))
+	format, err := oneOf(c, "format", "table", "json", "markdown")
+	if err != nil {
+		return inputFailure(err)
 	}
 	minSev, err := findings.ParseSeverity(c.String("min-severity"))
 	if err != nil {
 		return inputFailure(fmt.Errorf("--min-severity: %w", err))
 	}
-	failOn, never := findings.Error, c.String("fail-on") == "never"
+	failOnName, err := oneOf(c, "fail-on", "info", "warning", "error", "never")
+	if err != nil {
+		return inputFailure(err)
+	}
+	failOn, never := findings.Error, failOnName == "never"
 	if !never {
-		if failOn, err = findings.ParseSeverity(c.String("fail-on")); err != nil {
-			return inputFailure(fmt.Errorf("--fail-on: %w", err))
-		}
+		failOn, _ = findings.ParseSeverity(failOnName)
 	}
 	known := map[string]bool{}
 	for _, e := range findings.Catalog() {
@@ -104,13 +106,22 @@ func runAnalyze(c *cli.Context) error {
 	}
 	an := findings.NewAnalyzer(opts)
 	prog := newProgress(c.App.ErrWriter)
+	sessions := 0
 	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream"), Limits: limits(c), Progress: prog.show, Recycle: true}, func(s *session.Session) error {
 		an.Add(s)
+		sessions++
 		return nil
 	})
 	prog.done()
 	if err != nil {
 		return inputFailure(err)
+	}
+	if want := c.Int("stream"); want >= 0 && sessions == 0 {
+		// A mistyped stream number must not read as a clean bill.
+		if perr := reportProblems(c.App.ErrWriter, capture, &res.Stats); perr != nil {
+			return perr
+		}
+		return inputFailure(noSuchStream(want, res.Tracker))
 	}
 	report := an.Report(names)
 	report.Version = version
@@ -132,7 +143,7 @@ func runAnalyze(c *cli.Context) error {
 		return perr
 	}
 	if worst, any := report.Worst(); any && !never && worst >= failOn {
-		return &exitError{code: exitFindings, err: fmt.Errorf("")}
+		return &exitError{code: exitFindings}
 	}
 	return nil
 }

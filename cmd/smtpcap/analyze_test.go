@@ -181,3 +181,28 @@ func TestAnalyzeReadsTheGoodFilesOfASet(t *testing.T) {
 		t.Errorf("%d connections, %d findings, warnings %q", len(r.Connections), len(r.Findings), r.Warnings)
 	}
 }
+
+// TestUsageMistakesAreSaid: the slips a user makes on the command line get
+// one line that says what to do, and exit status 2 — never a clean report.
+func TestUsageMistakesAreSaid(t *testing.T) {
+	clean, splitCmd := testcaps.Path("clean.pcap"), testcaps.Path("split-command.pcap")
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"analyze", "-s", "5", clean}, "smtpcap: stream 5: no such SMTP connection in the capture (it has 1 TCP connections, streams 0–0; see smtpcap streams, or --all for non-SMTP ones)\n"},
+		{[]string{"follow", splitCmd, "--stream", "0"}, "smtpcap: --stream: flags go before the capture files (smtpcap follow --stream … FILE)\n"},
+		{[]string{"follow", splitCmd}, "smtpcap: --stream N is required: the connection to show (smtpcap streams lists them)\n"},
+		{[]string{"follow", "--stream", "0", splitCmd, "--full"}, "smtpcap: --full: flags go before the capture files (smtpcap follow --full … FILE)\n"},
+		{[]string{"analyze", clean, "--format", "json"}, "smtpcap: --format: flags go before the capture files (smtpcap analyze --format … FILE)\n"},
+		{[]string{"analyze", "--fail-on", "bogus", clean}, "smtpcap: --fail-on \"bogus\": want info, warning, error or never\n"},
+		{[]string{"follow", "-s", "0", "--direction", "client", splitCmd}, "smtpcap: --direction client: only with --raw (the annotated dialogue always shows both)\n"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, errOut := runCLI(t, nil, tc.args...)
+			if code != 2 || errOut != tc.stderr || out != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing, %q", code, out, errOut, tc.stderr)
+			}
+		})
+	}
+}

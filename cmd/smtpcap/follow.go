@@ -30,7 +30,7 @@ unless --full. --raw writes the exact bytes instead.
    smtpcap follow --stream 3 dump.pcap
    smtpcap follow --stream 3 --raw --direction client dump.pcap > client.bin`,
 		Flags: append(append(inputFlags(), assemblyFlags()...),
-			&cli.IntFlag{Name: "stream", Aliases: []string{"s"}, Usage: "the connection to show (`N` as in tshark's tcp.stream)", Required: true},
+			&cli.IntFlag{Name: "stream", Aliases: []string{"s"}, Usage: "the connection to show (`N` as in tshark's tcp.stream)", DefaultText: "required"},
 			&cli.BoolFlag{Name: "full", Usage: "show message bodies and long lines in full"},
 			&cli.BoolFlag{Name: "raw", Usage: "write the exact bytes, in the order they arrived, without annotation"},
 			&cli.StringFlag{Name: "direction", Usage: "with --raw: `client`, server or both", Value: "both"},
@@ -40,9 +40,18 @@ unless --full. --raw writes the exact bytes instead.
 }
 
 func runFollow(c *cli.Context) error {
-	dirFilter := c.String("direction")
-	if dirFilter != "both" && dirFilter != "client" && dirFilter != "server" {
-		return inputFailure(fmt.Errorf("--direction %q: want client, server or both", dirFilter))
+	if _, err := inputNames(c); err != nil {
+		return inputFailure(err) // a flag after the file says more than "--stream not set"
+	}
+	if !c.IsSet("stream") {
+		return inputFailure(fmt.Errorf("--stream N is required: the connection to show (smtpcap streams lists them)"))
+	}
+	dirFilter, err := oneOf(c, "direction", "client", "server", "both")
+	if err != nil {
+		return inputFailure(err)
+	}
+	if c.IsSet("direction") && !c.Bool("raw") {
+		return inputFailure(fmt.Errorf("--direction %s: only with --raw (the annotated dialogue always shows both)", dirFilter))
 	}
 	want := c.Int("stream")
 	in, err := openInputs(c)
@@ -60,15 +69,10 @@ func runFollow(c *cli.Context) error {
 		return inputFailure(err)
 	}
 	if found == nil {
-		n := len(res.Tracker.Conns())
-		msg := fmt.Sprintf("stream %d: no such SMTP connection in the capture (it has %d TCP connections, streams 0–%d; see smtpcap streams, or --all for non-SMTP ones)", want, n, n-1)
-		if n == 0 {
-			msg = fmt.Sprintf("stream %d: the capture has no TCP connections", want)
-		}
 		if perr := reportProblems(c.App.ErrWriter, capture, &res.Stats); perr != nil {
 			return perr
 		}
-		return inputFailure(fmt.Errorf("%s", msg))
+		return inputFailure(noSuchStream(want, res.Tracker))
 	}
 	if c.Bool("raw") {
 		writeRaw(c.App.Writer, found, dirFilter)
@@ -133,6 +137,9 @@ const (
 )
 
 func (f *follower) regions(dir smtpparse.Direction) []region {
+	if f.s.ImplicitTLS {
+		return []region{{0, int64(len(f.s.Raw[dir])), itemTLS}}
+	}
 	d := f.s.Dialogue
 	var out []region
 	if dir == smtpparse.ClientToServer {
@@ -146,9 +153,6 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 				}
 			}
 		}
-	}
-	if f.s.ImplicitTLS {
-		return []region{{0, int64(len(f.s.Raw[dir])), itemTLS}}
 	}
 	if d.TLS != nil {
 		start := d.TLS.Command.Span.End
@@ -166,6 +170,18 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 	return out
 }
 
+// lineSpans cuts raw[from:to] after each LF (the last piece may lack one).
+func lineSpans(raw []byte, from, to int64, each func(start, end int64)) {
+	for from < to {
+		end := to
+		if i := bytes.IndexByte(raw[from:to], '\n'); i >= 0 {
+			end = from + int64(i) + 1
+		}
+		each(from, end)
+		from = end
+	}
+}
+
 // items cuts one direction into lines and regions.
 func (f *follower) items(dir smtpparse.Direction, arrivals []int) []item {
 	raw := f.s.Raw[dir]
@@ -178,15 +194,7 @@ func (f *follower) items(dir smtpparse.Direction, arrivals []int) []item {
 		}
 	}
 	lines := func(from, to int64) {
-		for from < to {
-			i := bytes.IndexByte(raw[from:to], '\n')
-			end := to
-			if i >= 0 {
-				end = from + int64(i) + 1
-			}
-			add(from, end, itemLine)
-			from = end
-		}
+		lineSpans(raw, from, to, func(start, end int64) { add(start, end, itemLine) })
 	}
 	for _, r := range regs {
 		if r.start < pos {
@@ -383,19 +391,12 @@ func (f *follower) printControl(it item, what string) {
 
 // printBody shows message content line by line, shortened unless --full.
 func (f *follower) printBody(it item) {
-	raw := f.s.Raw[it.dir]
 	var lines []item
-	for pos := it.start; pos < it.end; {
-		i := bytes.IndexByte(raw[pos:it.end], '\n')
-		end := it.end
-		if i >= 0 {
-			end = pos + int64(i) + 1
-		}
+	lineSpans(f.s.Raw[it.dir], it.start, it.end, func(start, end int64) {
 		l := it
-		l.start, l.end = pos, end
+		l.start, l.end = start, end
 		lines = append(lines, l)
-		pos = end
-	}
+	})
 	show := func(l item) { f.printLine(l, f.lineText(l), "|") }
 	if f.full || len(lines) <= bodyHead+bodyTail+1 {
 		for _, l := range lines {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
@@ -37,11 +38,37 @@ func limits(c *cli.Context) reassembly.Limits {
 
 // inputNames returns the capture files named by -r and the arguments.
 func inputNames(c *cli.Context) ([]string, error) {
+	for _, arg := range c.Args().Slice() {
+		// The flag parser stops at the first file: a flag after it would
+		// be taken for a file name.
+		if len(arg) > 1 && arg[0] == '-' {
+			return nil, fmt.Errorf("%s: flags go before the capture files (smtpcap %s %s … FILE)", arg, c.Command.Name, arg)
+		}
+	}
 	names := append(slices.Clone(c.StringSlice("read")), c.Args().Slice()...)
 	if len(names) == 0 {
 		return nil, errors.New("no capture given: smtpcap " + c.Command.Name + " FILE [FILE…]")
 	}
 	return names, nil
+}
+
+// oneOf checks that flag's value is one of allowed.
+func oneOf(c *cli.Context, flag string, allowed ...string) (string, error) {
+	v := c.String(flag)
+	if slices.Contains(allowed, v) {
+		return v, nil
+	}
+	return v, fmt.Errorf("--%s %q: want %s or %s", flag, v, strings.Join(allowed[:len(allowed)-1], ", "), allowed[len(allowed)-1])
+}
+
+// noSuchStream says that the stream asked for with --stream is not an SMTP
+// connection of the capture.
+func noSuchStream(want int, tracker *reassembly.Tracker) error {
+	n := len(tracker.Conns())
+	if n == 0 {
+		return fmt.Errorf("stream %d: the capture has no TCP connections", want)
+	}
+	return fmt.Errorf("stream %d: no such SMTP connection in the capture (it has %d TCP connections, streams 0–%d; see smtpcap streams, or --all for non-SMTP ones)", want, n, n-1)
 }
 
 // inputs is what every capture-reading command starts from.

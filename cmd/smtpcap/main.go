@@ -37,14 +37,20 @@ const (
 	exitInput    = 2
 )
 
-// exitError carries the exit status a command wants with its message.
+// exitError carries the exit status a command wants with its message; a
+// nil err sets the status and prints nothing.
 type exitError struct {
 	code int
 	err  error
 }
 
 // Error returns the message.
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
 
 // Unwrap returns the error inside.
 func (e *exitError) Unwrap() error { return e.err }
@@ -63,7 +69,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil && ee.err.Error() != "" {
+		if ee.err != nil {
 			fmt.Fprintf(stderr, "smtpcap: %v\n", ee.err)
 		}
 		return ee.code

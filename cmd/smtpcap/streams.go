@@ -56,9 +56,9 @@ type streamRow struct {
 }
 
 func runStreams(c *cli.Context) error {
-	format := c.String("format")
-	if format != "table" && format != "json" {
-		return inputFailure(fmt.Errorf("--format %q: want table or json", format))
+	format, err := oneOf(c, "format", "table", "json")
+	if err != nil {
+		return inputFailure(err)
 	}
 	in, err := openInputs(c)
 	if err != nil {
