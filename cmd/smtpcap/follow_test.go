@@ -64,8 +64,8 @@ func TestFollowShortensBodiesUnlessFull(t *testing.T) {
 		t.Errorf("short output:\n%s", short)
 	}
 	// 7 header and text lines and 40 padding lines, one cut by the segment boundary.
-	if strings.Contains(full, "not shown") || strings.Count(full, "C| ") != 47 || !strings.Contains(full, "C| [22┊23]") {
-		t.Errorf("full output has %d body lines:\n%s", strings.Count(full, "C| "), full)
+	if strings.Contains(full, "not shown") || strings.Count(full, "\nC| ") != 47 || !strings.Contains(full, "C| [22┊23]") {
+		t.Errorf("full output has %d body lines:\n%s", strings.Count(full, "\nC| "), full)
 	}
 }
 
