@@ -528,30 +528,35 @@ func detectMalformed(b builder, _ Options) []Finding {
 
 func detectRejected(b builder, _ Options) []Finding {
 	var out []Finding
-	for _, c := range b.s.Dialogue.Commands {
-		r := c.Reply
-		if r != nil && r.Code >= 400 && r.Code < 500 && r.Code != 421 && !c.Masked && !isSyncError(r) {
-			f := b.at("command-deferred", Info, phaseOf(c), r.Span, r.Time,
-				fmt.Sprintf("%s was deferred: %d %s", clip(c.Verb+" "+c.Args, 50), r.Code, clip(strings.Join(r.Lines, " "), 80)))
-			f.Frames = appendUnique(b.s.Frames(c.Span), f.Frames...)
-			out = append(out, f)
-			continue
+	report := func(r *smtpparse.Reply, phase Phase, what string, frames []int) {
+		id, how := "command-rejected", "rejected"
+		if r.Code < 500 {
+			id, how = "command-deferred", "deferred"
 		}
-		if r == nil || r.Code < 500 || r.Code > 599 || c.Masked || isSyncError(r) {
-			continue
-		}
-		f := b.at("command-rejected", Info, phaseOf(c), r.Span, r.Time,
-			fmt.Sprintf("%s was rejected: %d %s", clip(c.Verb+" "+c.Args, 50), r.Code, clip(strings.Join(r.Lines, " "), 80)))
-		f.Frames = appendUnique(b.s.Frames(c.Span), f.Frames...)
+		f := b.at(id, Info, phase, r.Span, r.Time, fmt.Sprintf("%s was %s: %d %s", what, how, r.Code, clip(strings.Join(r.Lines, " "), 80)))
+		f.Frames = appendUnique(frames, f.Frames...)
 		out = append(out, f)
 	}
+	for _, c := range b.s.Dialogue.Commands {
+		if r := c.Reply; isRefusal(r) && !c.Masked {
+			report(r, phaseOf(c), clip(c.Verb+" "+c.Args, 50), b.s.Frames(c.Span))
+		}
+	}
+	// The reply to a message's content, unless it is its command's own
+	// reply (BDAT LAST), which the loop above has reported.
 	for _, tx := range b.s.Dialogue.Transactions {
-		if r := tx.FinalReply; r != nil && r.Code >= 500 {
-			out = append(out, b.at("command-rejected", Info, PhaseAfterData, r.Span, r.Time,
-				fmt.Sprintf("the message was rejected after its content: %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80))))
+		if r := tx.FinalReply; isRefusal(r) && (r.Command == nil || r.Command.Reply != r) {
+			report(r, PhaseAfterData, "the message", nil)
 		}
 	}
 	return out
+}
+
+// isRefusal reports whether r turns a command or message down, for now
+// (4xx) or for good (5xx). 421 closes the session and synchronization
+// errors are about the client's timing; other detectors report those.
+func isRefusal(r *smtpparse.Reply) bool {
+	return r != nil && r.Code >= 400 && r.Code <= 599 && r.Code != 421 && !isSyncError(r)
 }
 
 // ---- message content ----
