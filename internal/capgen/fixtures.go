@@ -279,6 +279,16 @@ func Fixtures() []Fixture {
 				mailRcpt(s, "451 4.7.1 Greylisted, please try again in 300 seconds\r\n")
 				quit(s)
 			}},
+		{"masked-quoted.pcap", "Captured on the client's side of a PIX/ASA fixup: the RCPT left the client intact, but the server (Sendmail-style) quotes what it got: 500 5.5.1 Command unrecognized: \"XXXX TO:<b@example.test>\".",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				s.Client("MAIL FROM:<a@example.org>\r\n")
+				s.Server("250 OK\r\n")
+				s.Client("RCPT TO:<b@example.test>\r\n")
+				s.Server("500 5.5.1 Command unrecognized: \"XXXX TO:<b@example.test>\"\r\n")
+				quit(s)
+			}},
 	}
 }
 

@@ -98,7 +98,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 
 // Add analyses one session. Sessions should come in stream order.
 func (a *Analyzer) Add(s *session.Session) {
-	b := builder{s: s}
+	b := newBuilder(s)
 	var found []Finding
 	for _, d := range a.detectors {
 		found = append(found, capRepeats(d(b, a.opts))...)

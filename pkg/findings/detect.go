@@ -85,14 +85,13 @@ func phaseAtOffset(b builder, dir smtpparse.Direction, off int64) Phase {
 func detectMaskedCommands(b builder, _ Options) []Finding {
 	var out []Finding
 	for _, c := range b.s.Dialogue.Commands {
-		after, split := maskedAfterSplit(b, c)
-		if !c.Masked && !split {
+		after, masked := b.maskedAt[c]
+		if !masked {
 			continue
 		}
-		sev := Error
-		f := b.at("pix-masked-command", sev, phaseOf(c), c.Span, c.Time,
+		f := b.at("pix-masked-command", Error, phaseOf(c), c.Span, c.Time,
 			fmt.Sprintf("the client's command reached the server as %q: a firewall SMTP fixup replaced the verb with X's", clip(c.Verb+" "+c.Args, 60)))
-		if split {
+		if after != 0 {
 			f.Summary = fmt.Sprintf("the command %q was split across TCP segments and the part in frame %d starts with X's: a firewall SMTP fixup inspecting each segment alone masked it as if it were a new command",
 				clip(c.Verb+" "+c.Args, 60), after)
 		}
@@ -102,8 +101,13 @@ func detectMaskedCommands(b builder, _ Options) []Finding {
 		}
 		out = append(out, f)
 	}
+	// A reply that quotes a masked command the capture did not show masked
+	// (the capture was taken on the client's side of the fixup).
 	for _, r := range b.s.Dialogue.Replies {
 		if r.Code < 500 {
+			continue
+		}
+		if _, reported := b.maskedAt[r.Command]; reported {
 			continue
 		}
 		for _, line := range r.Lines {
@@ -115,22 +119,6 @@ func detectMaskedCommands(b builder, _ Options) []Finding {
 		}
 	}
 	return out
-}
-
-// maskedAfterSplit reports whether a command was split across segments and
-// the part after a boundary starts with X's (…\r\nRC | XX TO:<…>): what a
-// fixup that inspects each segment alone does. It returns the later frame.
-func maskedAfterSplit(b builder, c *smtpparse.Command) (int, bool) {
-	if c.Sensitive {
-		return 0, false
-	}
-	for _, bd := range b.s.Boundaries(c.Span) {
-		at := bd.Offset - c.Span.Start
-		if bd.After != 0 && at+2 <= int64(len(c.Line)) && c.Line[at] == 'X' && c.Line[at+1] == 'X' {
-			return bd.After, true
-		}
-	}
-	return 0, false
 }
 
 var (
@@ -198,8 +186,8 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 		}
 		sev := Info
 		why := ""
-		switch {
-		case c.Masked:
+		switch _, masked := b.maskedAt[c]; {
+		case masked:
 			sev, why = Error, "; the part after the split was masked"
 		case c.Reply != nil && c.Reply.Code >= 500:
 			sev, why = Error, fmt.Sprintf("; the server rejected it with %d", c.Reply.Code)
@@ -482,7 +470,7 @@ func detectMalformed(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
 	for _, c := range d.Commands {
-		if _, split := maskedAfterSplit(b, c); len(c.Problems) == 0 || c.Masked || c.Gap || split {
+		if _, masked := b.maskedAt[c]; len(c.Problems) == 0 || masked || c.Gap {
 			continue
 		}
 		var problems []string
@@ -538,8 +526,8 @@ func detectRejected(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	for _, c := range b.s.Dialogue.Commands {
-		if r := c.Reply; isRefusal(r) && !c.Masked {
-			report(r, phaseOf(c), clip(c.Verb+" "+c.Args, 50), b.s.Frames(c.Span))
+		if _, masked := b.maskedAt[c]; isRefusal(c.Reply) && !masked {
+			report(c.Reply, phaseOf(c), clip(c.Verb+" "+c.Args, 50), b.s.Frames(c.Span))
 		}
 	}
 	// The reply to a message's content, unless it is its command's own

@@ -111,9 +111,47 @@ func filterFor(stream int, frames []int) string {
 	return fmt.Sprintf("tcp.stream eq %d && frame.number in {%s}", stream, strings.Join(parts, " "))
 }
 
-// builder helps a detector fill the common fields of a finding.
+// builder helps a detector fill the common fields of a finding, and holds
+// what several detectors ask of a session, worked out once.
 type builder struct {
-	s *session.Session
+	s        *session.Session
+	maskedAt map[*smtpparse.Command]int // see maskedCommands
+}
+
+func newBuilder(s *session.Session) builder {
+	return builder{s: s, maskedAt: maskedCommands(s)}
+}
+
+// maskedCommands finds the commands a firewall fixup masked: those the
+// parser saw masked whole (the map holds 0), and those split across
+// segments whose part after a boundary starts with X's (…\r\nRC | XX
+// TO:<…>), what a fixup that inspects each segment alone does (the map
+// holds the later frame).
+func maskedCommands(s *session.Session) map[*smtpparse.Command]int {
+	var out map[*smtpparse.Command]int
+	mark := func(c *smtpparse.Command, frame int) {
+		if out == nil {
+			out = map[*smtpparse.Command]int{}
+		}
+		out[c] = frame
+	}
+	for _, c := range s.Dialogue.Commands {
+		if c.Masked {
+			mark(c, 0)
+			continue
+		}
+		if c.Sensitive {
+			continue
+		}
+		for _, bd := range s.Boundaries(c.Span) {
+			at := bd.Offset - c.Span.Start
+			if bd.After != 0 && at+2 <= int64(len(c.Line)) && c.Line[at] == 'X' && c.Line[at+1] == 'X' {
+				mark(c, bd.After)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // at returns a finding about the bytes of span sp.
