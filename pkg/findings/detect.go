@@ -383,6 +383,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		if ack := ackFrame(b, span.End); ack != 0 && !repliedSoon(d, last) {
 			f.Summary += fmt.Sprintf("; yet their bytes were acknowledged in frame %d, so they reached the server's TCP — or a device in the path that answers for it", ack)
 			f.Frames = appendUnique(f.Frames, ack)
+			f.serverTook = true
 		}
 		out = append(out, f)
 		group = nil
@@ -599,6 +600,7 @@ func detectContent(b builder, _ Options) []Finding {
 					answer.Code, joinInts(b.s.Frames(answer.Span), ","), escape([]byte(e.Seq)), e.At.Start))
 			f.Frames = appendUnique(f.Frames, b.s.Frames(answer.Span)...)
 			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
+			f.serverTook = true
 			out = append(out, f)
 		}
 		if tx.Data != nil && !body.Complete && answer == nil {
@@ -627,6 +629,7 @@ func detectContent(b builder, _ Options) []Finding {
 				fmt.Sprintf("non-standard end-of-data %q inside the message at offset %d: a lenient server would end the message there; what follows is %s",
 					escape([]byte(e.Seq)), e.At.Start, after))
 			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
+			f.serverTook = true
 			out = append(out, f)
 			if len(out) > 20 {
 				break

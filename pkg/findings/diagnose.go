@@ -79,12 +79,12 @@ func diagnose(found []Finding) string {
 			}
 		}
 		parts = append(parts, fmt.Sprintf("The server rejected the client's input as out of step%s%s.", frame(f), cause))
-	case len(byID["unanswered-command"]) > 0 && strings.Contains(byID["unanswered-command"][0].Summary, "acknowledged"):
+	case len(byID["unanswered-command"]) > 0 && byID["unanswered-command"][0].serverTook:
 		f, _ := first("unanswered-command")
 		parts = append(parts, upperFirst(f.Summary)+"."+ending())
 	case len(byID["smuggling-end-of-data"]) > 0:
 		f, _ := first("smuggling-end-of-data")
-		if strings.Contains(f.Summary, "the server answered") {
+		if f.serverTook {
 			parts = append(parts, fmt.Sprintf("The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data%s: the server is lenient about the terminator, which SMTP smuggling abuses.", frame(f)))
 		} else {
 			parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence%s that a lenient server would split into two messages.", frame(f)))

@@ -94,6 +94,11 @@ type Finding struct {
 	CaptureLoss string    `json:"capture_loss,omitempty"` // set when the evidence touches bytes the capture lost
 	Streams     []int     `json:"streams,omitempty"`      // for findings about several connections
 	FileFrames  []string  `json:"file_frames,omitempty"`  // with several input files: each of Frames as FILE:FRAME
+
+	// serverTook says the server's side took the client's bytes: it
+	// acknowledged unanswered commands, or answered right after a lenient
+	// end of data. The diagnosis reads it; the summary only says it.
+	serverTook bool
 }
 
 // filterFor builds the Wireshark filter for frames of a stream.

@@ -466,3 +466,20 @@ func TestParallelJSONIsEncodersJSON(t *testing.T) {
 		t.Errorf("%d connections, %d findings: not the report this test needs", len(full.Connections), len(full.Findings))
 	}
 }
+
+// TestDiagnosisDoesNotReadTheCapturesText: whether the server took the
+// client's bytes comes from the detector, not from words in the summary,
+// which quote the client's own command (RCPT TO:<acknowledged@…>).
+func TestDiagnosisDoesNotReadTheCapturesText(t *testing.T) {
+	f := Finding{ID: "unanswered-command", Severity: Warning,
+		Summary: `the server never answered "RCPT TO:<acknowledged@example.test>" (connection ended: rst)`}
+	took := f
+	took.serverTook = true
+	if diagnose([]Finding{f}) == diagnose([]Finding{took}) {
+		t.Errorf("the same diagnosis whether or not the server took the bytes: %q", diagnose([]Finding{f}))
+	}
+	s := Finding{ID: "smuggling-end-of-data", Severity: Warning, Summary: `non-standard end-of-data inside the message, "the server answered" in its text`}
+	if d := diagnose([]Finding{s}); strings.Contains(d, "accepted it as the end of data") {
+		t.Errorf("diagnosis read the summary: %q", d)
+	}
+}
