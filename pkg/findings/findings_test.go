@@ -473,10 +473,14 @@ func TestParallelJSONIsEncodersJSON(t *testing.T) {
 func TestDiagnosisDoesNotReadTheCapturesText(t *testing.T) {
 	f := Finding{ID: "unanswered-command", Severity: Warning,
 		Summary: `the server never answered "RCPT TO:<acknowledged@example.test>" (connection ended: rst)`}
+	lost := Finding{ID: "lost-mid-transaction", Severity: Error, Summary: "the transaction was lost"}
 	took := f
 	took.serverTook = true
-	if diagnose([]Finding{f}) == diagnose([]Finding{took}) {
-		t.Errorf("the same diagnosis whether or not the server took the bytes: %q", diagnose([]Finding{f}))
+	if d := diagnose([]Finding{f, lost}); d != "The transaction was lost." {
+		t.Errorf("without the server taking the bytes: %q", d)
+	}
+	if d := diagnose([]Finding{took, lost}); !strings.HasPrefix(d, "The server never answered") {
+		t.Errorf("with the server taking the bytes: %q", d)
 	}
 	s := Finding{ID: "smuggling-end-of-data", Severity: Warning, Summary: `non-standard end-of-data inside the message, "the server answered" in its text`}
 	if d := diagnose([]Finding{s}); strings.Contains(d, "accepted it as the end of data") {
