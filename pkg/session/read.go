@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
-	"github.com/smtpcap/smtpcap/pkg/smtpparse"
 )
 
 // Read reads the whole capture and calls emit for each selected SMTP
@@ -184,7 +183,7 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 	it, payload := r.slot(rt.worker, s.Payload)
 	it.kind, it.conn, it.side = itemSegment, c, side
 	it.dir, it.dir0 = c.DirectionOfSide(side), c.DirectionOfSide(0)
-	it.mid = !c.SYNSeen(reassembly.ClientToServer) && !c.SYNSeen(reassembly.ServerToClient)
+	it.mid = midStream(c)
 	it.seg = *s
 	it.seg.Payload = payload
 	it.frame, it.ts = p.Frame, p.Timestamp
@@ -194,6 +193,11 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 		r.closed = append(r.closed, c)
 	}
 	return nil
+}
+
+// midStream reports whether the capture missed c's start: no SYN either way.
+func midStream(c *reassembly.Conn) bool {
+	return !c.SYNSeen(reassembly.ClientToServer) && !c.SYNSeen(reassembly.ServerToClient)
 }
 
 // finish sends a connection's last item, with its facts as they are now.
@@ -209,7 +213,7 @@ func (r *reader) finish(c *reassembly.Conn) {
 	facts := *c
 	it, _ := r.slot(rt.worker, nil)
 	*it = item{kind: itemFinish, conn: c, dir0: c.DirectionOfSide(0), take: r.opts.Selection.Decide(c, true) == Take,
-		frame: r.lastFrame, ts: r.lastTime, facts: &facts}
+		mid: midStream(c), frame: r.lastFrame, ts: r.lastTime, facts: &facts}
 }
 
 // finishAll finishes every connection still open at the end, in stream order.
@@ -272,7 +276,7 @@ type worker struct {
 	r       *reader
 	asm     *reassembly.Assembler
 	feeders map[*reassembly.Conn]*feeder
-	mid     bool              // of the item being processed
+	mid     bool              // of the item being processed: what a parser started now is told
 	pkt     reassembly.Packet // the item's Frame and Timestamp, for the assembler
 }
 
@@ -306,6 +310,9 @@ func (w *worker) run(ch chan *batch) {
 
 func (w *worker) finish(it *item) {
 	client, server := w.asm.Streams(it.conn, it.dir0)
+	// Flushing held data may start the parser: it must see this
+	// connection's mid-stream state, not the last segment item's.
+	w.mid = it.mid
 	w.pkt.Frame, w.pkt.Timestamp = it.frame, it.ts
 	w.asm.Finish(it.conn, it.dir0, &w.pkt)
 	f := w.feeders[it.conn]
@@ -313,9 +320,7 @@ func (w *worker) finish(it *item) {
 	if it.kind == itemDrop || !it.take || f == nil {
 		return
 	}
-	if f.parser == nil {
-		f.parser = smtpparse.NewParser(f.opts)
-	}
+	f.ready()
 	w.r.emitSession(&Session{
 		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls,
 		streams: [2]*reassembly.Stream{client, server},
