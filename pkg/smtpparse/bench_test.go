@@ -57,3 +57,21 @@ func BenchmarkParser(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParserMidStream feeds a 1 MiB message body to a parser that
+// started mid-stream: every line goes through resynchronisation, as after
+// a capture gap, until a command line shows up.
+func BenchmarkParserMidStream(b *testing.B) {
+	line := strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0", 1)[:76] + "\r\n"
+	data := []byte(strings.Repeat(line, (1<<20)/len(line)))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p := NewParser(Options{MidStream: true})
+		for off := 0; off < len(data); off += 1448 {
+			end := min(off+1448, len(data))
+			p.Write(ClientToServer, int64(off), data[off:end], int64(off), time.Time{})
+		}
+		p.Close()
+	}
+}

@@ -1,6 +1,7 @@
 package smtpparse
 
 import (
+	"bytes"
 	"strings"
 )
 
@@ -310,26 +311,31 @@ func parseBDAT(c *Command) {
 // data would smuggle a command, so ordinary text must not pass. When cut is
 // true, b may stop before the end of the line.
 func looksLikeCommandLine(b []byte, cut bool) bool {
-	if i := indexLF(b); i >= 0 {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
 		b = b[:i]
 		if len(b) > 0 && b[len(b)-1] == '\r' {
 			b = b[:len(b)-1]
 		}
 		cut = false
 	}
-	s := string(b)
-	verb, args, spaced := strings.Cut(s, " ")
-	switch knownVerb(verb) {
+	// Resynchronisation asks this of every line of a message it skips:
+	// the verb is cut out of the bytes, and only it is made a string
+	// (at most 8 bytes, on the stack).
+	verb, args, spaced := bytes.Cut(b, []byte{' '})
+	if len(verb) < 4 || len(verb) > 8 {
+		return false
+	}
+	switch knownVerb(string(verb)) {
 	case "MAIL":
-		return hasPrefixFold(args, "FROM:")
+		return hasPrefixFoldBytes(args, "FROM:")
 	case "RCPT":
-		return hasPrefixFold(args, "TO:")
+		return hasPrefixFoldBytes(args, "TO:")
 	case "DATA", "RSET", "QUIT", "STARTTLS", "TURN":
-		return !spaced && len(verb) == len(s)
+		return !spaced
 	case "NOOP", "HELP":
 		return true
 	case "EHLO", "HELO", "VRFY", "EXPN", "ETRN", "ATRN", "BURL", "XCLIENT", "XFORWARD":
-		return spaced && strings.TrimSpace(args) != "" || cut && !spaced
+		return spaced && len(bytes.TrimSpace(args)) > 0 || cut && !spaced
 	case "BDAT":
 		return spaced && len(args) > 0 && args[0] >= '0' && args[0] <= '9' || cut && !spaced
 	case "AUTH":
@@ -338,13 +344,8 @@ func looksLikeCommandLine(b []byte, cut bool) bool {
 	return false
 }
 
-func isAlpha(c byte) bool { return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' }
-
-func indexLF(b []byte) int {
-	for i, c := range b {
-		if c == '\n' {
-			return i
-		}
-	}
-	return -1
+func hasPrefixFoldBytes(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
 }
+
+func isAlpha(c byte) bool { return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' }

@@ -37,3 +37,34 @@ func TestPlainTextAgreesWithByteByByte(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintableASCIIAgreesWithByteByByte checks the word-at-a-time test
+// against the plain definition, every byte value at every position of runs
+// up to 20 bytes.
+func TestPrintableASCIIAgreesWithByteByByte(t *testing.T) {
+	naive := func(b []byte) bool {
+		for _, c := range b {
+			if c < 0x20 || c >= 0x7f {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 0; n <= 20; n++ {
+		for _, fill := range []byte{' ', 'a', '~', 0x7e} {
+			b := bytes.Repeat([]byte{fill}, n)
+			for at := 0; at < n; at++ {
+				for v := 0; v < 256; v++ {
+					c := bytes.Clone(b)
+					c[at] = byte(v)
+					if got := printableASCII(c); got != naive(c) {
+						t.Fatalf("%q: printableASCII %v", c, got)
+					}
+				}
+			}
+			if printableASCII(b) != naive(b) {
+				t.Fatalf("%q", b)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package smtpparse
 
 import (
 	"bytes"
+	"encoding/binary"
 	"time"
 )
 
@@ -45,6 +46,69 @@ func (l *lineReader) feed(b []byte, off, order int64, at time.Time) (int, bool) 
 	if j >= 0 {
 		seg = b[:j+1]
 	}
+	if !l.lastCR && l.plain(seg, j >= 0) {
+		// Most lines are printable ASCII: the flags stay as they are.
+	} else {
+		l.scanFlags(seg)
+	}
+	if room := l.max - len(l.buf); room > 0 {
+		l.buf = append(l.buf, seg[:min(room, len(seg))]...)
+	}
+	l.n += int64(len(seg))
+	l.endOrder, l.endAt = order, at
+	l.ended = j >= 0
+	return len(seg), l.ended
+}
+
+// plain handles seg when it is printable ASCII followed by at most its
+// line ending (CRLF, LF, or a CR that may start one): it sets crlf and
+// lastCR as scanFlags would, and reports true. Otherwise it changes
+// nothing and reports false.
+func (l *lineReader) plain(seg []byte, ended bool) bool {
+	body, cr := seg, false
+	if ended {
+		body = body[:len(body)-1]
+	}
+	if n := len(body); n > 0 && body[n-1] == '\r' {
+		body, cr = body[:n-1], true
+	}
+	if !printableASCII(body) {
+		return false
+	}
+	if ended {
+		l.crlf, l.lastCR = cr, false
+	} else {
+		l.lastCR = cr
+	}
+	return true
+}
+
+// printableASCII reports whether every byte of b is in 0x20..0x7e,
+// eight bytes at a time.
+func printableASCII(b []byte) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	var acc uint64
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		// A top bit is set exactly when some byte is below 0x20 (first
+		// term), is 0x7f (second), or is 8-bit (third).
+		acc |= (w-0x20*ones)&^w | (w + ones) | w
+		b = b[8:]
+	}
+	if acc&high != 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// scanFlags follows seg byte by byte, noting line endings and
+// irregular bytes.
+func (l *lineReader) scanFlags(seg []byte) {
 	for _, c := range seg {
 		switch {
 		case c == '\n':
@@ -65,13 +129,6 @@ func (l *lineReader) feed(b []byte, off, order int64, at time.Time) (int, bool) 
 		}
 		l.lastCR = c == '\r'
 	}
-	if room := l.max - len(l.buf); room > 0 {
-		l.buf = append(l.buf, seg[:min(room, len(seg))]...)
-	}
-	l.n += int64(len(seg))
-	l.endOrder, l.endAt = order, at
-	l.ended = j >= 0
-	return len(seg), l.ended
 }
 
 // truncated reports whether buf lacks part of the line.
