@@ -2,7 +2,6 @@ package smtpparse
 
 import (
 	"math"
-	"slices"
 	"time"
 )
 
@@ -713,14 +712,15 @@ func (p *Parser) commandLine(cut lineCut) {
 	c := &p.client
 	l := &c.line
 	cmd := p.newCommand(cut)
+	own := cmd.Problems // how the line was cut, if it was
+	cmd.Problems = nil
 	parseCommand(cmd, l.content())
 	if cut != cutNone {
 		// The rest of the line is missing, so its syntax cannot be judged:
 		// "MAIL FROM:<al" is not a client's mistake.
-		cmd.Problems = slices.DeleteFunc(cmd.Problems, func(p string) bool {
-			return p != problemGapCut && p != problemNoEnding && p != problemTLSCut && p != problemNotKept
-		})
+		cmd.Problems = nil
 	}
+	cmd.Problems = append(own, cmd.Problems...)
 	limit := int64(maxCommandOctets)
 	if cmd.Sensitive {
 		limit = 0 // RFC 4954 raises the limit for AUTH lines
@@ -908,8 +908,8 @@ func (p *Parser) clientGap(off, n int64) {
 		c.scan.gap(off, n)
 	case clientChunk:
 		c.body.Gap = true
-		c.scan.gap(off, n)
-		take := min(n, c.left)
+		take := min(n, c.left) // what the gap takes of this chunk; the rest is after it
+		c.scan.gap(off, take)
 		c.left -= take
 		c.chunk.Data.End = off + take
 		if c.left == 0 {

@@ -680,6 +680,17 @@ func TestBDATChunkCutShortByStreamEnd(t *testing.T) {
 	}
 }
 
+// TestGapPastTheEndOfABDATChunk: a capture gap that starts inside a chunk
+// and runs past its declared end ends the chunk and the body where the
+// chunk ends, not where the gap does.
+func TestGapPastTheEndOfABDATChunk(t *testing.T) {
+	d := run(t, Options{}, srv("220 mx\r\n"), cli("BDAT 5 LAST\r\nab"), cliGap(10), cli("QUIT\r\n"))
+	tx := d.Transactions[0]
+	if ch := tx.Chunks[0]; ch.Data != span(ClientToServer, 13, 18) || tx.Body.Span != span(ClientToServer, 13, 18) {
+		t.Errorf("chunk %v, body %v; want both [13,18)", ch.Data, tx.Body.Span)
+	}
+}
+
 func TestBDATSizeNotANumberIsFlagged(t *testing.T) {
 	d := run(t, Options{}, srv("220 mx\r\n"), cli("BDAT many LAST\r\nQUIT\r\n"), srv("501 bad\r\n221 bye\r\n"))
 	c := d.Commands[0]
