@@ -1,5 +1,11 @@
 package reassembly
 
+import (
+	"maps"
+	"math"
+	"slices"
+)
+
 // ConsumerFactory returns the consumer of a new connection's bytes, or nil
 // when the connection is of no interest (its bytes are then not kept).
 type ConsumerFactory func(c *Conn) Consumer
@@ -19,7 +25,6 @@ type Assembler struct {
 	limits  Limits
 	factory ConsumerFactory
 	conns   map[*Conn]*assembly
-	order   []*Conn
 	mem     streamMemory
 }
 
@@ -46,7 +51,6 @@ func (a *Assembler) AddSide(c *Conn, side int, dir Direction, s *Segment, p *Pac
 		}
 		if as.consumer != nil {
 			as.streams = [2]*Stream{{mem: &a.mem}, {mem: &a.mem}}
-			a.order = append(a.order, c)
 		}
 		a.conns[c] = as
 	}
@@ -89,7 +93,7 @@ func (a *Assembler) Finish(c *Conn, dirOfSide0 Direction, last *Packet) {
 			dir = 1 - dir
 		}
 		st.Dir = dir
-		st.flush(last, dir, as.consumer, a.limits)
+		st.skipHeld(math.MaxInt64, last, dir, as.consumer, a.limits) // the stream has ended
 		// The comparison buffer is not needed any more: keep it for the
 		// next connection. The streams outlive the Assembler's use of them,
 		// so they let go of its memory.
@@ -98,15 +102,13 @@ func (a *Assembler) Finish(c *Conn, dirOfSide0 Direction, last *Packet) {
 	}
 }
 
-// FinishAll finishes every connection still held, in the order they were
-// first assembled. dirOfSide0 reports each one's direction of side 0.
+// FinishAll finishes every connection still held, in stream order.
+// dirOfSide0 reports each one's direction of side 0.
 func (a *Assembler) FinishAll(last *Packet, dirOfSide0 func(*Conn) Direction) {
-	for _, c := range a.order {
-		if _, ok := a.conns[c]; ok {
-			a.Finish(c, dirOfSide0(c), last)
-		}
+	held := slices.SortedFunc(maps.Keys(a.conns), func(x, y *Conn) int { return x.Stream - y.Stream })
+	for _, c := range held {
+		a.Finish(c, dirOfSide0(c), last)
 	}
-	a.order = a.order[:0]
 }
 
 // Recycle takes back the memory of a finished connection's stream, whose

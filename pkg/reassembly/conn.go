@@ -124,7 +124,6 @@ type Conn struct {
 	fin       [2]bool
 	finFrame  [2]int
 	head      [2][]byte
-	headFrame [2]int
 }
 
 // Client returns the client's address and port.
@@ -295,7 +294,6 @@ func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 	if len(s.Payload) > 0 && c.head[side] == nil {
 		n := min(len(s.Payload), headBytes)
 		c.head[side] = append(make([]byte, 0, n), s.Payload[:n]...)
-		c.headFrame[side] = p.Frame
 		if c.Role < RolePort && t.opts.Sniff != nil {
 			server, client := t.opts.Sniff(c.head[side])
 			switch {

@@ -96,7 +96,6 @@ type pending struct {
 	data   []byte
 	length int64 // the segment's payload length; more than len(data) when snaplen cut it
 	frame  int
-	time   time.Time
 }
 
 // Stream is one direction of a connection: its bytes in sequence order
@@ -263,7 +262,7 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 	}
 	// The peer acknowledged bytes we hold no copy of: the capture lost them.
 	if fact.Ack > peer.Next && len(peer.ooo) > 0 {
-		peer.fillAcked(fact.Ack, p, dir.other(), out)
+		peer.skipHeld(fact.Ack, p, dir.other(), out, lim)
 	}
 }
 
@@ -343,7 +342,7 @@ func (s *Stream) deliverFrom(data []byte, length int64, frame int, p *Packet, di
 
 func (s *Stream) gap(n int64, reason GapReason, p *Packet, dir Direction, out Consumer) {
 	s.Gaps = append(s.Gaps, Gap{Start: s.Next, End: s.Next + n, Reason: reason, Frame: p.Frame})
-	s.pieces = append(s.pieces, piece{start: s.Next, frame: 0})
+	s.pieces = s.mem.piecePool().append(s.pieces, piece{start: s.Next, frame: 0})
 	out.Gap(dir, s.Next, n, reason, p)
 	s.Next += n
 	s.recentBuf, s.recentStart = s.recentBuf[:0], 0
@@ -418,14 +417,15 @@ func (s *Stream) compare(off int64, data []byte, frame int) bool {
 
 // hold keeps out-of-order data until the hole before it is filled.
 func (s *Stream) hold(off int64, data []byte, length int64, p *Packet, lim Limits, dir Direction, out Consumer) {
-	for _, q := range s.ooo {
-		if q.offset == off && q.length == length {
+	// Keep the held segments sorted by offset: insert after any with the
+	// same offset, unless one of those is this very segment again.
+	i := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].offset > off })
+	for j := i - 1; j >= 0 && s.ooo[j].offset == off; j-- {
+		if s.ooo[j].length == length {
 			return // a retransmission of held data
 		}
 	}
-	// Keep the held segments sorted by offset: insert after any with the same offset.
-	i := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].offset > off })
-	s.ooo = slices.Insert(s.ooo, i, pending{offset: off, data: bytes.Clone(data), length: length, frame: p.Frame, time: p.Timestamp})
+	s.ooo = slices.Insert(s.ooo, i, pending{offset: off, data: bytes.Clone(data), length: length, frame: p.Frame})
 	s.oooBytes += len(data)
 	if s.oooBytes > lim.MaxOutOfOrder {
 		s.Truncated = true
@@ -464,18 +464,12 @@ func (s *Stream) drain(p *Packet, dir Direction, out Consumer, lim Limits) {
 	}
 }
 
-// fillAcked declares lost the bytes before held data that the peer has
-// acknowledged: the receiver got them, the capture did not.
-func (s *Stream) fillAcked(ack int64, p *Packet, dir Direction, out Consumer) {
-	for len(s.ooo) > 0 && s.ooo[0].offset < ack && s.ooo[0].offset > s.Next {
-		s.skipTo(s.ooo[0].offset, GapNotCaptured, p, dir, out)
-		s.drain(p, dir, out, Limits{}.withDefaults())
-	}
-}
-
-// flush ends the stream: held data is delivered after gaps for the holes.
-func (s *Stream) flush(p *Packet, dir Direction, out Consumer, lim Limits) {
-	for len(s.ooo) > 0 {
+// skipHeld declares lost the holes before held data that starts below
+// until, delivering the data after each hole. With until the peer's
+// acknowledgement, the receiver got bytes the capture did not; with no
+// bound (math.MaxInt64), the stream has ended.
+func (s *Stream) skipHeld(until int64, p *Packet, dir Direction, out Consumer, lim Limits) {
+	for len(s.ooo) > 0 && s.ooo[0].offset < until {
 		s.skipTo(s.ooo[0].offset, GapNotCaptured, p, dir, out)
 		s.drain(p, dir, out, lim)
 	}
