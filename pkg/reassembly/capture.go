@@ -346,6 +346,10 @@ func (f *fileReader) advance() error {
 		if errors.Is(err, io.EOF) {
 			return io.EOF
 		}
+		var between faultBetweenRecords
+		if errors.As(err, &between) {
+			frame, err = 0, between.error
+		}
 		return &InputError{File: f.input.Name, Frame: frame, Offset: rec.offset, Gzip: f.input.Gzip, Err: err}
 	}
 	f.input.Packets++

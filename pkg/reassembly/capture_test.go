@@ -412,3 +412,37 @@ func FuzzCapture(f *testing.F) {
 		}
 	})
 }
+
+// A damaged gzip trailer is a fault of the compression, not a truncated
+// capture: every record was read, so the error names no frame and says
+// what gzip said; a gzip stream cut inside a record is a truncation.
+func TestGzipFaultsAreReportedAsThemselves(t *testing.T) {
+	var raw bytes.Buffer
+	cleanSession(capgen.NewWriter(&raw, capgen.Format{}, capgen.LinkEthernet), capgen.LinkEthernet, client, server, t0)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw.Bytes())
+	zw.Close()
+
+	badCRC := bytes.Clone(gz.Bytes())
+	badCRC[len(badCRC)-8] ^= 0xff // the CRC-32 is the trailer's first four bytes
+	conns, st, c := walkAll(t, "crc.pcap.gz", badCRC)
+	if len(conns) != 1 || st.Packets != 32 {
+		t.Errorf("bad CRC: conns %d, packets %d; want every record read", len(conns), st.Packets)
+	}
+	want := fmt.Sprintf("crc.pcap.gz (offset %#x in the decompressed data): gzip: invalid checksum", raw.Len())
+	if errs := c.Errors(); len(errs) != 1 || errs[0].Error() != want {
+		t.Errorf("bad CRC: errors %v, want [%s]", errs, want)
+	}
+
+	cut := gz.Bytes()[:gz.Len()/2]
+	_, st, c = walkAll(t, "cut.pcap.gz", cut)
+	errs := c.Errors()
+	if len(errs) != 1 || !errors.Is(errs[0], ErrTruncated) {
+		t.Fatalf("cut gzip: errors %v, want one truncation", errs)
+	}
+	var ie *InputError
+	if !errors.As(errs[0], &ie) || ie.Frame != st.Packets+1 {
+		t.Errorf("cut gzip: error %v after %d packets, want it to name frame %d", errs[0], st.Packets, st.Packets+1)
+	}
+}

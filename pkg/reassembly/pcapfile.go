@@ -95,6 +95,36 @@ func (p *posReader) readFull(b []byte) error {
 	return err
 }
 
+// readFault turns a failed read inside a record into the error to
+// report: the file ended early (truncated), or the read itself failed (a
+// gzip checksum, an I/O error), which is said as it is.
+func readFault(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return ErrTruncated
+	}
+	return withoutPath(err)
+}
+
+// recordFault is readFault for the first read of a record, of which n
+// bytes arrived: with none, the end of the file is the end of the
+// capture, and any other failure lies between records, before a frame
+// that exists.
+func recordFault(n int, err error) error {
+	switch {
+	case n > 0:
+		return readFault(err)
+	case errors.Is(err, io.EOF):
+		return io.EOF
+	}
+	return faultBetweenRecords{readFault(err)}
+}
+
+// faultBetweenRecords marks a failure after the last whole record, which
+// names no frame.
+type faultBetweenRecords struct{ error }
+
+func (f faultBetweenRecords) Unwrap() error { return f.error }
+
 // --- pcap ---
 
 type pcapReader struct {
@@ -142,10 +172,7 @@ func (p *pcapReader) next(rec *record) error {
 	n, err := io.ReadFull(p.in.r, p.hdr[:])
 	p.in.pos += int64(n)
 	if err != nil {
-		if n == 0 && errors.Is(err, io.EOF) {
-			return io.EOF
-		}
-		return ErrTruncated
+		return recordFault(n, err)
 	}
 	sec := p.order.Uint32(p.hdr[0:4])
 	frac := p.order.Uint32(p.hdr[4:8])
@@ -160,7 +187,7 @@ func (p *pcapReader) next(rec *record) error {
 		data, err := p.in.r.Peek(int(incl))
 		if err != nil {
 			p.in.pos += int64(len(data))
-			return ErrTruncated
+			return readFault(err)
 		}
 		rec.data, p.peeked = data, int(incl)
 		p.in.pos += int64(incl)
@@ -170,7 +197,7 @@ func (p *pcapReader) next(rec *record) error {
 		}
 		rec.data = p.buf[:incl]
 		if err := p.in.readFull(rec.data); err != nil {
-			return ErrTruncated
+			return readFault(err)
 		}
 	}
 	nsec := int64(frac)
@@ -262,15 +289,12 @@ func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 		n, err := io.ReadFull(p.in.r, p.head[:8])
 		p.in.pos += int64(n)
 		if err != nil {
-			if n == 0 && errors.Is(err, io.EOF) {
-				return io.EOF
-			}
-			return ErrTruncated
+			return recordFault(n, err)
 		}
 		typ := binary.LittleEndian.Uint32(p.head[:4])
 		if typ == ngSectionHeader {
 			if err := p.in.readFull(p.head[8:12]); err != nil {
-				return ErrTruncated
+				return readFault(err)
 			}
 			switch {
 			case binary.LittleEndian.Uint32(p.head[8:12]) == ngByteOrderMagic:
@@ -299,7 +323,7 @@ func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 		}
 		b := p.buf[:body+4]
 		if err := p.in.readFull(b); err != nil {
-			return ErrTruncated
+			return readFault(err)
 		}
 		if trailer := p.order.Uint32(b[body:]); trailer != total {
 			return fmt.Errorf("%w: pcapng block type %#x: length %d at its start but %d at its end", ErrCorrupt, typ, total, trailer)
