@@ -451,15 +451,20 @@ func TestParallelJSONIsEncodersJSON(t *testing.T) {
 	full := analyzeCapture(t, c, session.Options{Stream: -1, Recycle: true}).Report([]string{"gateway.pcap", `odd "name" <&>.pcap`})
 	full.Warnings = []string{`a "quoted" warning`}
 	for _, r := range []*Report{full, NewAnalyzer(Options{}).Report([]string{"empty.pcap"})} {
-		var serial, parallel bytes.Buffer
-		if err := writeJSON(&serial, r, 1<<30); err != nil {
+		var serial bytes.Buffer
+		if err := writeJSON(&serial, r, 1<<30, jsonChunk); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeJSON(&parallel, r, 0); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(serial.Bytes(), parallel.Bytes()) {
-			t.Errorf("parallel JSON differs (%d connections, %d findings):\n%s", len(r.Connections), len(r.Findings), textdiff.FirstLine(serial.String(), parallel.String()))
+		// Chunks of 1, of 7 (many rounds, the last partial) and larger
+		// than the report (one round, one goroutine idle).
+		for _, chunk := range []int{1, 7, 1 << 20} {
+			var parallel bytes.Buffer
+			if err := writeJSON(&parallel, r, 0, chunk); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(serial.Bytes(), parallel.Bytes()) {
+				t.Errorf("parallel JSON in chunks of %d differs (%d connections, %d findings):\n%s", chunk, len(r.Connections), len(r.Findings), textdiff.FirstLine(serial.String(), parallel.String()))
+			}
 		}
 	}
 	if len(full.Connections) < 100 || len(full.Findings) < 10 {

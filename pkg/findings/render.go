@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -17,7 +18,7 @@ import (
 
 // WriteJSON writes the report as indented JSON (schema smtpcap/1).
 func WriteJSON(w io.Writer, r *Report) error {
-	return writeJSON(w, r, parallelJSONFrom)
+	return writeJSON(w, r, parallelJSONFrom, jsonChunk)
 }
 
 // parallelJSONFrom is how many connections and findings a report must hold
@@ -27,21 +28,14 @@ const parallelJSONFrom = 2048
 
 // writeJSON writes exactly what encoding/json's Encoder with a two-space
 // indent writes. From parallelFrom elements on, the connections and
-// findings are encoded element by element on several goroutines and set
-// into the encoding of the rest of the report.
-func writeJSON(w io.Writer, r *Report, parallelFrom int) error {
+// findings are encoded in chunks on several goroutines and written, in
+// order, between the pieces of the encoding of the rest of the report;
+// chunk elements at a time.
+func writeJSON(w io.Writer, r *Report, parallelFrom, chunk int) error {
 	if len(r.Connections)+len(r.Findings) < parallelFrom {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
-	}
-	conns, err := indentedArray(r.Connections)
-	if err != nil {
-		return err
-	}
-	found, err := indentedArray(r.Findings)
-	if err != nil {
-		return err
 	}
 	shell := *r
 	shell.Connections, shell.Findings = []Connection{}, []Finding{}
@@ -57,68 +51,82 @@ func writeJSON(w io.Writer, r *Report, parallelFrom int) error {
 	if c < 0 || f < c {
 		return fmt.Errorf("report JSON: connections and findings not where expected")
 	}
-	var out bytes.Buffer
-	out.Grow(len(b) + len(conns) + len(found) + 1)
-	out.Write(b[:c+len(connKey)])
-	out.Write(conns)
-	out.Write(b[c+len(connKey)+2 : f+len(findKey)])
-	out.Write(found)
-	out.Write(b[f+len(findKey)+2:])
-	out.WriteByte('\n')
-	_, err = w.Write(out.Bytes())
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(b[:c+len(connKey)])
+	if err := writeIndentedArray(bw, r.Connections, chunk); err != nil {
+		return err
+	}
+	bw.Write(b[c+len(connKey)+2 : f+len(findKey)])
+	if err := writeIndentedArray(bw, r.Findings, chunk); err != nil {
+		return err
+	}
+	bw.Write(b[f+len(findKey)+2:])
+	bw.WriteByte('\n')
+	return bw.Flush()
+}
+
+// jsonChunk is how many elements of an array one goroutine encodes at a
+// time in WriteJSON. The chunks' buffers are reused from round to round, so the
+// encoding needs memory for a few chunks, not for the whole report.
+const jsonChunk = 256
+
+// writeIndentedArray writes items as the elements of a top-level field of
+// an indented report, as json.MarshalIndent would, encoding the chunks of
+// each round of chunks on their own goroutines.
+func writeIndentedArray[T any](w io.Writer, items []T, chunk int) error {
+	if len(items) == 0 {
+		_, err := io.WriteString(w, "[]")
+		return err
+	}
+	bufs := make([]bytes.Buffer, runtime.GOMAXPROCS(0))
+	errs := make([]error, len(bufs))
+	if _, err := io.WriteString(w, "[\n    "); err != nil {
+		return err
+	}
+	for round := 0; round < len(items); round += chunk * len(bufs) {
+		var wg sync.WaitGroup
+		for p := range bufs {
+			lo, hi := min(round+p*chunk, len(items)), min(round+(p+1)*chunk, len(items))
+			bufs[p].Reset()
+			if lo == hi {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[p] = encodeElements(&bufs[p], items[lo:hi], lo > 0)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		for p := range bufs {
+			if _, err := w.Write(bufs[p].Bytes()); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := io.WriteString(w, "\n  ]")
 	return err
 }
 
-// indentedArray encodes items as the elements of a top-level field of an
-// indented report, on as many goroutines as there are cores.
-func indentedArray[T any](items []T) ([]byte, error) {
-	if len(items) == 0 {
-		return []byte("[]"), nil
-	}
+// encodeElements appends items to buf as indented array elements, each
+// after a separator unless it is the array's first.
+func encodeElements[T any](buf *bytes.Buffer, items []T, afterOthers bool) error {
 	const sep = ",\n    "
-	parts := make([][]byte, runtime.GOMAXPROCS(0))
-	errs := make([]error, len(parts))
-	per := (len(items) + len(parts) - 1) / len(parts)
-	var wg sync.WaitGroup
-	for p := range parts {
-		lo, hi := min(p*per, len(items)), min((p+1)*per, len(items))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf bytes.Buffer
-			for i := lo; i < hi; i++ {
-				b, err := json.MarshalIndent(&items[i], "    ", "  ")
-				if err != nil {
-					errs[p] = err
-					return
-				}
-				if i > lo {
-					buf.WriteString(sep)
-				}
-				buf.Write(b)
-			}
-			parts[p] = buf.Bytes()
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	out.WriteString("[\n    ")
-	first := true
-	for _, part := range parts {
-		if len(part) == 0 {
-			continue
+	enc := json.NewEncoder(buf)
+	enc.SetIndent("    ", "  ")
+	for i := range items {
+		if i > 0 || afterOthers {
+			buf.WriteString(sep)
 		}
-		if !first {
-			out.WriteString(sep)
+		if err := enc.Encode(&items[i]); err != nil {
+			return err
 		}
-		out.Write(part)
-		first = false
+		buf.Truncate(buf.Len() - 1) // Encode's newline
 	}
-	out.WriteString("\n  ]")
-	return out.Bytes(), nil
+	return nil
 }
 
 func newTable(w io.Writer, header ...any) *tablewriter.Table {
@@ -225,13 +233,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		b.WriteString("\n")
 	}
+	byStream := findingsByStream(r.Findings)
 	for _, c := range r.Connections {
-		var fs []Finding
-		for _, f := range r.Findings {
-			if f.Stream == c.Stream || containsInt(f.Streams, c.Stream) {
-				fs = append(fs, f)
-			}
-		}
+		fs := byStream[c.Stream]
 		if len(fs) == 0 {
 			continue
 		}
@@ -241,7 +245,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		if c.Diagnosis != "" {
 			fmt.Fprintf(b, "**Diagnosis:** %s\n\n", c.Diagnosis)
 		}
-		for _, f := range fs {
+		for _, i := range fs {
+			f := &r.Findings[i]
 			fmt.Fprintf(b, "### %s `%s` (%s)\n\n", f.Severity, f.ID, f.Phase)
 			fmt.Fprintf(b, "%s\n\n", upperFirst(f.Summary))
 			if f.Evidence != "" {
@@ -270,11 +275,18 @@ func quoteAll(v []string) []string {
 	return out
 }
 
-func containsInt(v []int, x int) bool {
-	for _, n := range v {
-		if n == x {
-			return true
+// findingsByStream indexes findings by each stream they concern (a
+// finding about several connections, such as a retry loop, under each of
+// them), in report order.
+func findingsByStream(findings []Finding) map[int][]int {
+	by := make(map[int][]int)
+	for i, f := range findings {
+		by[f.Stream] = append(by[f.Stream], i)
+		for _, s := range f.Streams {
+			if list := by[s]; len(list) == 0 || list[len(list)-1] != i {
+				by[s] = append(list, i)
+			}
 		}
 	}
-	return false
+	return by
 }
