@@ -105,21 +105,26 @@ func (a *Analyzer) Add(s *session.Session) {
 	}
 	discountAfterLoss(s, found)
 	for i := range found {
-		f := &found[i]
-		if f.Filter == "" {
-			f.Filter = filterFor(f.Stream, f.Frames)
-		}
-		e := a.catalog[f.ID]
-		if f.Explanation == "" {
-			f.Explanation = e.Explanation
-		}
-		if f.Remedy == "" {
-			f.Remedy = e.Remedy
-		}
+		a.complete(&found[i])
 	}
 	a.findings = append(a.findings, found...)
 	a.conns = append(a.conns, summarize(s, found))
 	a.noteAttempts(s)
+}
+
+// complete fills in what a detector left to the catalog: the Wireshark
+// filter for the finding's frames, why it matters and what to do.
+func (a *Analyzer) complete(f *Finding) {
+	if f.Filter == "" {
+		f.Filter = filterFor(f.Stream, f.Frames)
+	}
+	e := a.catalog[f.ID]
+	if f.Explanation == "" {
+		f.Explanation = e.Explanation
+	}
+	if f.Remedy == "" {
+		f.Remedy = e.Remedy
+	}
 }
 
 // sequencing lists the findings that judge the order of commands and
@@ -279,18 +284,18 @@ func (a *Analyzer) retryLoops() []Finding {
 				delivered = fmt.Sprintf("; it was finally accepted in stream %d", at.stream)
 			}
 		}
-		e := a.catalog["retry-loop"]
 		parts := make([]string, len(ids))
 		for i, id := range ids {
 			parts[i] = fmt.Sprintf("tcp.stream eq %d", id)
 		}
-		out = append(out, Finding{
+		f := Finding{
 			ID: "retry-loop", Severity: sev, Stream: ids[0], Streams: ids, Phase: PhaseEnvelope,
 			Frames: frames, Offset: -1, Time: failed[0].time,
-			Summary:     fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s%s", key, len(ids), joinInts(ids, ", "), delivered),
-			Explanation: e.Explanation, Remedy: e.Remedy,
-			Filter: strings.Join(parts, " || "),
-		})
+			Summary: fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s%s", key, len(ids), joinInts(ids, ", "), delivered),
+			Filter:  strings.Join(parts, " || "),
+		}
+		a.complete(&f)
+		out = append(out, f)
 	}
 	return out
 }

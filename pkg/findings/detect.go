@@ -127,9 +127,10 @@ var (
 	// maskedKeyword is an EHLO keyword a fixup masked: X's and at most one
 	// last character kept (250-XXXXXXXA).
 	maskedKeyword = regexp.MustCompile(`^X{3,}[A-Z0-9]?$`)
-	// maskedBanner is a greeting a PIX/ASA fixup starred out.
-	maskedBanner = regexp.MustCompile(`\*{6,}`)
 )
+
+// maskedBanner is what a PIX/ASA fixup leaves of a greeting it stars out.
+const maskedBanner = "******"
 
 // findMasked returns the first masked word in s. Every reply line of every
 // session passes here; the regexp runs only on lines that hold four X's.
@@ -148,7 +149,7 @@ func isMaskedKeyword(word string) bool {
 func detectMaskedEHLO(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
-	if g := d.Greeting; g != nil && len(g.Lines) > 0 && strings.Contains(g.Lines[0], "******") && maskedBanner.MatchString(g.Lines[0]) {
+	if g := d.Greeting; g != nil && len(g.Lines) > 0 && strings.Contains(g.Lines[0], maskedBanner) {
 		out = append(out, b.at("pix-masked-ehlo", Warning, PhaseGreeting, g.Span, g.Time,
 			fmt.Sprintf("the greeting banner is starred out (%q): a Cisco PIX/ASA SMTP fixup (\"mailguard\") is between client and server", clip(g.Lines[0], 50))))
 	}
@@ -219,8 +220,13 @@ func isSyncError(r *smtpparse.Reply) bool {
 	if r.Code < 400 {
 		return false
 	}
-	text := strings.ToLower(strings.Join(r.Lines, " "))
-	return strings.Contains(text, "synchroni") || strings.Contains(text, "pipelin") || strings.Contains(text, "improper command")
+	for _, line := range r.Lines {
+		line = strings.ToLower(line)
+		if strings.Contains(line, "synchroni") || strings.Contains(line, "pipelin") || strings.Contains(line, "improper command") {
+			return true
+		}
+	}
+	return false
 }
 
 func detectMiddleboxACK(b builder, _ Options) []Finding {
