@@ -146,6 +146,18 @@ func isMaskedKeyword(word string) bool {
 	return strings.HasPrefix(word, "XXX") && maskedKeyword.MatchString(word)
 }
 
+// maskedKeywords returns the EHLO keywords a fixup masked.
+func maskedKeywords(d *smtpparse.Dialogue) []string {
+	var masked []string
+	for _, line := range d.Extensions.Lines {
+		word, _, _ := strings.Cut(line, " ")
+		if isMaskedKeyword(word) {
+			masked = append(masked, word)
+		}
+	}
+	return masked
+}
+
 func detectMaskedEHLO(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
@@ -157,14 +169,7 @@ func detectMaskedEHLO(b builder, _ Options) []Finding {
 		return out
 	}
 	r := d.Hello.Reply
-	var masked []string
-	for _, line := range d.Extensions.Lines {
-		word, _, _ := strings.Cut(line, " ")
-		if isMaskedKeyword(word) {
-			masked = append(masked, word)
-		}
-	}
-	if len(masked) > 0 {
+	if masked := maskedKeywords(d); len(masked) > 0 {
 		out = append(out, b.at("pix-masked-ehlo", Warning, PhaseHelo, r.Span, r.Time,
 			fmt.Sprintf("the EHLO reply lists masked keywords %s: a firewall SMTP fixup hides extensions it does not know (the client cannot use them)", strings.Join(masked, ", "))))
 	}
@@ -321,7 +326,7 @@ func detectPipelining(b builder, _ Options) []Finding {
 			if slices.ContainsFunc(d.Replies, isSyncError) {
 				f.Severity = Error
 			}
-			if slices.ContainsFunc(d.Extensions.Lines, func(l string) bool { w, _, _ := strings.Cut(l, " "); return isMaskedKeyword(w) }) {
+			if len(maskedKeywords(d)) > 0 {
 				f.Summary += " (its EHLO reply has masked keywords: a firewall may have hidden PIPELINING from the client)"
 			}
 			out = append(out, f)
@@ -609,21 +614,19 @@ func detectContent(b builder, _ Options) []Finding {
 			f.serverTook = true
 			out = append(out, f)
 		}
-		if tx.Data != nil && !body.Complete && answer == nil {
-			if n := len(body.Lenient); n > 0 && body.Lenient[n-1].Seq == "\n.\r\n" && tailIsTerminator(body.Lenient[n-1], body) {
-				e := body.Lenient[n-1]
-				f := b.at("data-terminator-not-at-line-start", Error, PhaseData, e.At, verb.Time,
-					fmt.Sprintf("the message ends with <LF>.<CRLF> at offset %d: the last line has a bare LF, so a strict server never sees <CRLF>.<CRLF> and keeps waiting", e.At.Start))
-				f.Evidence = tailEvidence(b, body, e)
-				out = append(out, f)
-			}
+		tail, stuck := strandedTail(tx, body, answer)
+		if stuck {
+			f := b.at("data-terminator-not-at-line-start", Error, PhaseData, tail.At, verb.Time,
+				fmt.Sprintf("the message ends with <LF>.<CRLF> at offset %d: the last line has a bare LF, so a strict server never sees <CRLF>.<CRLF> and keeps waiting", tail.At.Start))
+			f.Evidence = tailEvidence(b, body, tail)
+			out = append(out, f)
 		}
 		for i, e := range body.Lenient {
 			if answer != nil {
 				break
 			}
-			if tx.Data != nil && !body.Complete && i == len(body.Lenient)-1 && e.Seq == "\n.\r\n" && tailIsTerminator(e, body) {
-				continue
+			if stuck && i == len(body.Lenient)-1 {
+				continue // reported above as the message's end
 			}
 			sev := Warning
 			after := "nothing that looks like a command"
@@ -698,6 +701,18 @@ func lenientAnswer(tx *smtpparse.Transaction) *smtpparse.Reply {
 		return tx.FinalReply
 	}
 	return nil
+}
+
+// strandedTail returns the <LF>.<CRLF> that ends the bytes of a DATA
+// message a strict server never saw end: the client's last line has a
+// bare LF, and no reply followed it.
+func strandedTail(tx *smtpparse.Transaction, body *smtpparse.Body, answer *smtpparse.Reply) (smtpparse.EndOfData, bool) {
+	n := len(body.Lenient)
+	if tx.Data == nil || body.Complete || answer != nil || n == 0 {
+		return smtpparse.EndOfData{}, false
+	}
+	e := body.Lenient[n-1]
+	return e, e.Seq == "\n.\r\n" && tailIsTerminator(e, body)
 }
 
 // tailIsTerminator reports whether a lenient sequence ends the body's bytes
