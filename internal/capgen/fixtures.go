@@ -279,6 +279,18 @@ func Fixtures() []Fixture {
 				mailRcpt(s, "451 4.7.1 Greylisted, please try again in 300 seconds\r\n")
 				quit(s)
 			}},
+		{"stall-open.pcap", "The message's last line ends in a bare LF (…%%EOF<LF>.<CR><LF>): the server acknowledges the bytes and waits for <CRLF>.<CRLF>; only TCP keepalives follow, 30 and 90 s later, and the capture ends with the connection open.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				envelope(s)
+				s.Client(fixtureBody + "%%EOF\n.\r\n")
+				for _, wait := range []time.Duration{30 * time.Second, 60 * time.Second} {
+					s.Pause(wait)
+					s.Emit(true, s.next[0]-1, ACK, nil) // a keepalive: one byte before what was sent
+					s.Ack(false)
+				}
+			}},
 		{"masked-quoted.pcap", "Captured on the client's side of a PIX/ASA fixup: the RCPT left the client intact, but the server (Sendmail-style) quotes what it got: 500 5.5.1 Command unrecognized: \"XXXX TO:<b@example.test>\".",
 			func(w *Writer) {
 				s := fixtureSession(w)

@@ -929,8 +929,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		if tx.Data != nil && tx.Data.Reply == nil {
 			phase, where = PhaseData, "after DATA, which the server never answered"
 		}
-		how := "the capture ended"
-		frame := c.LastFrame
+		how, frame := "", c.LastFrame
 		switch c.End() {
 		case reassembly.EndRST:
 			how, frame = fmt.Sprintf("a RST in frame %d", c.RSTFrame), c.RSTFrame
@@ -947,8 +946,11 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		if c.End() == reassembly.EndOpen {
 			sev = Warning // the capture stopped; the connection may have gone on
 		}
-		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time,
-			fmt.Sprintf("the transaction from <%s> was lost %s: the connection ended with %s before a final reply", clip(tx.Mail.Path, 40), where, how))
+		summary := fmt.Sprintf("the transaction from <%s> was lost %s: the connection ended with %s before a final reply", clip(tx.Mail.Path, 40), where, how)
+		if c.End() == reassembly.EndOpen {
+			summary = fmt.Sprintf("the transaction from <%s> had no final reply when the capture ended, %s, with the connection still open", clip(tx.Mail.Path, 40), where)
+		}
+		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time, summary)
 		out = append(out, f)
 	}
 	return out

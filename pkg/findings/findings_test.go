@@ -109,6 +109,9 @@ func triggers() []trigger {
 		{"split-command.pcap", "command-split-across-segments", 0, []int{8, 11}, Info},
 		{"crafted/middlebox-ack.pcap", "middlebox-ack", 0, []int{24}, Warning},
 		{"crafted/middlebox-ack.pcap", "stall", 0, []int{23, 25}, Warning},
+		{"crafted/stall-open.pcap", "stall", 0, []int{22, 27}, Warning}, // silent until the capture's end
+		{"crafted/stall-open.pcap", "data-terminator-not-at-line-start", 0, []int{22}, Error},
+		{"crafted/stall-open.pcap", "lost-mid-transaction", 0, []int{10, 27}, Warning}, // the capture, not the connection, ended
 		{"crafted/retrans-conflict.pcap", "retransmission-conflict", 0, []int{14, 15}, Error},
 		{corpus("smtp-bdat-pipelined-next-mail.pcap"), "pipelining-bad-sequence", 0, []int{13}, Warning},
 		{"crafted/out-of-step.pcap", "unanswered-command", 0, []int{12}, Warning},
@@ -469,6 +472,29 @@ func TestParallelJSONIsEncodersJSON(t *testing.T) {
 	}
 	if len(full.Connections) < 100 || len(full.Findings) < 10 {
 		t.Errorf("%d connections, %d findings: not the report this test needs", len(full.Connections), len(full.Findings))
+	}
+}
+
+// TestSilenceUntilTheCaptureEnded: a server that never answers a bare-LF
+// ending, with only keepalives after it until the capture stops, is
+// silent for 90 s (frame 22 to the last keepalive ACK, frame 27), and the
+// transaction is open, not lost by the connection.
+func TestSilenceUntilTheCaptureEnded(t *testing.T) {
+	r := analyze(t, testcaps.Path("crafted/stall-open.pcap"))
+	want := map[string]string{
+		"stall":                "server silent 90.0 s after the client's end of data in frame 22, until the capture ended",
+		"lost-mid-transaction": "the transaction from <a@example.org> had no final reply when the capture ended, during DATA, after 125 bytes of message, with the connection still open",
+	}
+	for _, f := range r.Findings {
+		if w, ok := want[f.ID]; ok {
+			if f.Summary != w {
+				t.Errorf("%s: %q, want %q", f.ID, f.Summary, w)
+			}
+			delete(want, f.ID)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing findings: %v", want)
 	}
 }
 
