@@ -3,6 +3,7 @@ package reassembly
 import (
 	"bufio"
 	"compress/gzip"
+	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -119,6 +120,10 @@ type Capture struct {
 	frame  int
 	errs   []error
 	runs   []frameRun // where each input's packets sit in the merged order
+
+	started bool        // every file has been asked for its first packet
+	queue   fileQueue   // files with a packet to give, the next one on top
+	taken   *fileReader // the file whose packet Next returned last
 }
 
 // frameRun is a run of consecutive merged frames from one input.
@@ -207,36 +212,76 @@ func (c *Capture) Errors() []error { return c.errs }
 // Next fills p with the next packet and returns nil, or returns io.EOF when
 // every file is exhausted or has failed (see Errors).
 func (c *Capture) Next(p *Packet) error {
-	best := -1
-	for i, f := range c.files {
-		if f.done {
-			continue
-		}
-		if !f.ready {
-			if err := f.advance(); err != nil {
-				f.done = true
-				if !errors.Is(err, io.EOF) {
-					c.errs = append(c.errs, err)
-				}
-				continue
+	if !c.started {
+		c.started = true
+		for _, f := range c.files {
+			if c.refill(f) {
+				c.queue = append(c.queue, f)
 			}
 		}
-		if best < 0 || f.pkt.Timestamp.Before(c.files[best].pkt.Timestamp) {
-			best = i
+		heap.Init(&c.queue)
+	}
+	// The packet handed out last is still in use until now: only now may
+	// its file read on.
+	if f := c.taken; f != nil {
+		c.taken = nil
+		if c.refill(f) {
+			heap.Fix(&c.queue, 0)
+		} else {
+			heap.Pop(&c.queue)
 		}
 	}
-	if best < 0 {
+	if len(c.queue) == 0 {
 		return io.EOF
 	}
-	f := c.files[best]
-	f.ready = false
+	f := c.queue[0]
+	c.taken = f
 	c.frame++
 	*p = f.pkt
 	p.Frame = c.frame
-	if n := len(c.runs); len(c.files) > 1 && n < maxRuns && (n == 0 || c.runs[n-1].input != best) {
-		c.runs = append(c.runs, frameRun{frame: c.frame, input: best, fileFrame: p.FileFrame})
+	if n := len(c.runs); len(c.files) > 1 && n < maxRuns && (n == 0 || c.runs[n-1].input != f.index) {
+		c.runs = append(c.runs, frameRun{frame: c.frame, input: f.index, fileFrame: p.FileFrame})
 	}
 	return nil
+}
+
+// refill reads f's next packet and reports whether there is one; a fault
+// ends the file and is kept for Errors.
+func (c *Capture) refill(f *fileReader) bool {
+	err := f.advance()
+	if err == nil {
+		return true
+	}
+	if !errors.Is(err, io.EOF) {
+		c.errs = append(c.errs, err)
+	}
+	return false
+}
+
+// fileQueue holds the files that have a packet to give, the one whose
+// packet comes first in the merged capture on top: the earliest
+// timestamp, ties to the file given first (container/heap.Interface).
+type fileQueue []*fileReader
+
+func (q fileQueue) Len() int { return len(q) }
+func (q fileQueue) Less(i, j int) bool {
+	a, b := q[i], q[j]
+	if !a.pkt.Timestamp.Equal(b.pkt.Timestamp) {
+		return a.pkt.Timestamp.Before(b.pkt.Timestamp)
+	}
+	return a.index < b.index
+}
+func (q fileQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+
+// Push adds a file (container/heap.Interface).
+func (q *fileQueue) Push(x any) { *q = append(*q, x.(*fileReader)) }
+
+// Pop removes the last file (container/heap.Interface).
+func (q *fileQueue) Pop() any {
+	old := *q
+	f := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return f
 }
 
 // recordReader is a capture format reader.
@@ -252,8 +297,6 @@ type fileReader struct {
 	gz     *gzip.Reader
 	rr     recordReader
 	rec    record
-	ready  bool
-	done   bool
 	pkt    Packet
 }
 
@@ -366,7 +409,6 @@ func (f *fileReader) advance() error {
 		Data:      rec.data,
 		Truncated: len(rec.data) < rec.length,
 	}
-	f.ready = true
 	return nil
 }
 
