@@ -113,7 +113,6 @@ func triggers() []trigger {
 		{"crafted/stall-open.pcap", "data-terminator-not-at-line-start", 0, []int{22}, Error},
 		{"crafted/stall-open.pcap", "lost-mid-transaction", 0, []int{10, 27}, Warning}, // the capture, not the connection, ended
 		{"crafted/retrans-conflict.pcap", "retransmission-conflict", 0, []int{14, 15}, Error},
-		{corpus("smtp-bdat-pipelined-next-mail.pcap"), "pipelining-bad-sequence", 0, []int{13}, Warning},
 		{"crafted/out-of-step.pcap", "unanswered-command", 0, []int{12}, Warning},
 		{"crafted/out-of-step.pcap", "reply-without-command", 0, []int{10}, Warning},
 		{"crafted/out-of-step.pcap", "malformed-reply", 0, []int{14}, Warning},

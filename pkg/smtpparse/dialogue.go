@@ -137,6 +137,9 @@ type Command struct {
 
 // EndsGroup reports whether RFC 2920 requires c to be the last command of a
 // pipelined group, because its outcome changes what the client may send next.
+// BDAT is not one of them, LAST or not: RFC 3030 lets chunks be pipelined,
+// and whatever the final reply, a new MAIL or QUIT may follow (Exim sends
+// its QUIT in the same write as the last chunk).
 func (c *Command) EndsGroup() bool {
 	if c == nil {
 		return false
@@ -144,9 +147,6 @@ func (c *Command) EndsGroup() bool {
 	switch c.Verb {
 	case "EHLO", "HELO", "DATA", "VRFY", "EXPN", "TURN", "QUIT", "NOOP", "AUTH", "STARTTLS":
 		return true
-	case "BDAT":
-		_, last := c.Params["LAST"]
-		return last
 	}
 	return false
 }

@@ -167,8 +167,8 @@ func TestRFC3030SimpleChunkingDeliversDeclaredBytes(t *testing.T) {
 	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "BDAT", "QUIT"}) {
 		t.Errorf("verbs = %q", got)
 	}
-	if !ch.Command.EndsGroup() || ch.Command.Params["LAST"] != "" {
-		t.Errorf("BDAT LAST: endsGroup %v params %v", ch.Command.EndsGroup(), ch.Command.Params)
+	if last, ok := ch.Command.Params["LAST"]; ch.Command.EndsGroup() || !ok || last != "" {
+		t.Errorf("BDAT LAST: endsGroup %v (want false: a new MAIL or QUIT may follow it) params %v", ch.Command.EndsGroup(), ch.Command.Params)
 	}
 }
 
