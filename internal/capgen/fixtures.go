@@ -291,6 +291,17 @@ func Fixtures() []Fixture {
 					s.Ack(false)
 				}
 			}},
+		{"eightbit-unoffered.pcap", "A message with UTF-8 text in its body (8-bit bytes) sent with DATA to a server whose EHLO reply does not offer 8BITMIME: such a server may strip the high bit or refuse the message.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				s.Handshake()
+				s.Server("220 mx.example.test ESMTP\r\n")
+				s.Client("EHLO client.example.org\r\n")
+				s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250 SIZE 10485760\r\n")
+				envelope(s)
+				s.Client(fixtureBody + "Gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln\r\n.\r\n")
+				finish(s)
+			}},
 		{"masked-quoted.pcap", "Captured on the client's side of a PIX/ASA fixup: the RCPT left the client intact, but the server (Sendmail-style) quotes what it got: 500 5.5.1 Command unrecognized: \"XXXX TO:<b@example.test>\".",
 			func(w *Writer) {
 				s := fixtureSession(w)

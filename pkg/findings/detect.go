@@ -385,7 +385,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		span := smtpparse.Span{Dir: smtpparse.ClientToServer, Start: first.Span.Start, End: group[len(group)-1].Span.End}
 		f := b.at("unanswered-command", sev, phaseOf(first), span, first.Time, "")
 		if len(group) == 1 {
-			f.Summary = fmt.Sprintf("the server never answered %q (connection ended: %s)", clip(first.Verb+" "+first.Args, 50), b.s.Conn.End())
+			f.Summary = fmt.Sprintf("the server never answered %q (connection ended: %s)", commandText(first, 50), b.s.Conn.End())
 		} else {
 			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s (connection ended: %s)",
 				len(group), verbList(group), joinInts(f.Frames, ", "), b.s.Conn.End())
@@ -505,7 +505,7 @@ func detectMalformed(b builder, _ Options) []Finding {
 			continue
 		}
 		out = append(out, b.at("malformed-command", sev, phaseOf(c), c.Span, c.Time,
-			fmt.Sprintf("malformed command %q: %s", clip(c.Verb+" "+c.Args, 50), strings.Join(problems, "; "))))
+			fmt.Sprintf("malformed command %q: %s", commandText(c, 50), strings.Join(problems, "; "))))
 	}
 	for _, r := range d.Replies {
 		if r.Gap {
@@ -537,9 +537,19 @@ func detectRejected(b builder, _ Options) []Finding {
 		f.Frames = appendUnique(frames, f.Frames...)
 		out = append(out, f)
 	}
+	// A server that will take no mail from this client says so in its
+	// greeting (554, or 421 for "not now"), RFC 5321 section 3.1.
+	if g := b.s.Dialogue.Greeting; g != nil && g.Code >= 400 && g.Code <= 599 {
+		id, how := "command-rejected", "refused the session"
+		if g.Code < 500 {
+			id, how = "command-deferred", "turned the session away for now"
+		}
+		out = append(out, b.at(id, Info, PhaseGreeting, g.Span, g.Time,
+			fmt.Sprintf("the server %s in its greeting: %d %s", how, g.Code, clip(strings.Join(g.Lines, " "), 80))))
+	}
 	for _, c := range b.s.Dialogue.Commands {
 		if _, masked := b.maskedAt[c]; isRefusal(c.Reply) && !masked {
-			report(c.Reply, phaseOf(c), clip(c.Verb+" "+c.Args, 50), b.s.Frames(c.Span))
+			report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
 		}
 	}
 	// The reply to a message's content, unless it is its command's own
@@ -657,11 +667,14 @@ func detectContent(b builder, _ Options) []Finding {
 				fmt.Sprintf("%d NUL bytes in the message (first at offset %d)", body.NUL.N, body.NUL.First)))
 		}
 		if body.EightBit.N > 0 && bodyParam != "8BITMIME" && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) {
-			why := "without BODY=8BITMIME"
+			// To a server that offers 8BITMIME the missing BODY=8BITMIME is a
+			// formality most clients skip (Exim relays 8-bit mail so); to one
+			// that does not, the message may be mangled or refused.
+			sev, why := Info, "without BODY=8BITMIME (the server offers 8BITMIME, so it takes 8-bit data anyway)"
 			if !d.Extensions.Has("8BITMIME") {
-				why = "but the server did not offer 8BITMIME"
+				sev, why = Warning, "but the server did not offer 8BITMIME"
 			}
-			out = append(out, b.at("eightbit-not-offered", Warning, phase, at(body.EightBit.First), verb.Time,
+			out = append(out, b.at("eightbit-not-offered", sev, phase, at(body.EightBit.First), verb.Time,
 				fmt.Sprintf("%d bytes with the high bit set in the message (first at offset %d), %s", body.EightBit.N, body.EightBit.First, why)))
 		}
 		if body.LongLines.N > 0 {
@@ -681,7 +694,7 @@ func detectContent(b builder, _ Options) []Finding {
 			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil:
 				mismatch = fmt.Sprintf("only %d bytes followed before the connection ended", got)
 			case next != nil && !next.Known && !next.Masked:
-				mismatch = fmt.Sprintf("the bytes after it do not start with a command (%q): the chunk was longer than declared", clip(next.Verb+" "+next.Args, 30))
+				mismatch = fmt.Sprintf("the bytes after it do not start with a command (%q): the chunk was longer than declared", commandText(next, 30))
 			}
 			if mismatch != "" {
 				c := ch.Command
@@ -865,7 +878,7 @@ func describeEvent(b builder, e event) string {
 				if c.Sensitive {
 					return "AUTH data"
 				}
-				return strconv.Quote(clip(c.Verb+" "+c.Args, 40))
+				return strconv.Quote(commandText(c, 40))
 			}
 		}
 		return "data"

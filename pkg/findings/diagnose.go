@@ -42,6 +42,9 @@ func diagnose(found []Finding) string {
 	case len(byID["connect-failed"]) > 0:
 		f, _ := first("connect-failed")
 		parts = append(parts, upperFirst(f.Summary)+".")
+	case greetingRefused(found) != nil:
+		f := *greetingRefused(found)
+		parts = append(parts, fmt.Sprintf("%s%s; no mail can go through this connection.", upperFirst(f.Summary), frame(f)))
 	case len(byID["data-terminator-not-at-line-start"]) > 0:
 		f, _ := first("data-terminator-not-at-line-start")
 		parts = append(parts, fmt.Sprintf("The message body ended in a bare LF%s, so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data.%s", frame(f), ending()))
@@ -115,6 +118,17 @@ func diagnose(found []Finding) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// greetingRefused returns the finding of a server that refused the session
+// in its greeting, or nil.
+func greetingRefused(found []Finding) *Finding {
+	for i, f := range found {
+		if (f.ID == "command-rejected" || f.ID == "command-deferred") && f.Phase == PhaseGreeting {
+			return &found[i]
+		}
+	}
+	return nil
 }
 
 func upperFirst(s string) string {

@@ -123,6 +123,20 @@ type builder struct {
 	maskedAt map[*smtpparse.Command]int // see maskedCommands
 }
 
+// commandText is how a report shows a command: its verb and arguments,
+// clipped to n bytes. An AUTH command shows its mechanism only and an AUTH
+// response nothing of itself: reports are pasted into tickets, and
+// credentials must not travel with them.
+func commandText(c *smtpparse.Command, n int) string {
+	switch {
+	case c.Sensitive && c.Verb == "":
+		return "(an AUTH response; credentials not shown)"
+	case c.Sensitive:
+		return strings.TrimSpace(c.Verb+" "+c.Mechanism) + " (credentials not shown)"
+	}
+	return clip(c.Verb+" "+c.Args, n)
+}
+
 func newBuilder(s *session.Session) builder {
 	return builder{s: s, maskedAt: maskedCommands(s)}
 }

@@ -84,7 +84,8 @@ func triggers() []trigger {
 		{"hold513-client-side.pcap", "unanswered-command", 0, []int{9, 10}, Warning},
 		{"binarymime-data.pcap", "binary-via-data", 0, []int{14}, Error},
 		{"binarymime-data.pcap", "binarymime-not-offered", 0, []int{8}, Error},
-		{"binarymime-data.pcap", "eightbit-not-offered", 0, []int{17}, Warning},
+		{"binarymime-data.pcap", "eightbit-not-offered", 0, []int{17}, Info}, // Exim offers 8BITMIME
+		{"crafted/eightbit-unoffered.pcap", "eightbit-not-offered", 0, []int{22}, Warning},
 		{"binarymime-data.pcap", "line-too-long", 0, []int{17}, Warning},
 		{"retry-loop.pcap", "retry-loop", 0, []int{8, 67, 126, 185}, Error},
 		{"retry-loop.pcap", "lost-mid-transaction", 2, []int{126, 177}, Error},
@@ -131,7 +132,7 @@ func triggers() []trigger {
 		{"crafted/binary-data.pcap", "binary-via-data", 0, []int{18}, Error},
 		{"crafted/binary-data.pcap", "binarymime-not-offered", 0, []int{10}, Error},
 		{"crafted/bdat-not-offered.pcap", "bdat-not-offered", 0, []int{18}, Error},
-		{corpus("smtp-data-rejected--10.7.29.101_49898-178.63.41.150_25.pcap"), "eightbit-not-offered", 0, []int{18}, Warning},
+		{corpus("smtp-data-rejected--10.7.29.101_49898-178.63.41.150_25.pcap"), "eightbit-not-offered", 0, []int{18}, Info},
 		{"crafted/binary-data.pcap", "nul-in-data", 0, []int{22}, Warning},
 		{"crafted/binary-data.pcap", "line-too-long", 0, []int{22}, Warning},
 		{"crafted/bdat-mismatch.pcap", "bdat-size-mismatch", 0, []int{18}, Error},
