@@ -121,6 +121,8 @@ func triggers() []trigger {
 		{"crafted/malformed.pcap", "malformed-command", 0, []int{18}, Warning},
 		{corpus("bug-6207-1.pcap"), "malformed-command", 0, []int{10}, Warning},
 		{"multi.pcap", "command-rejected", 2, []int{54, 55}, Info},
+		{"exim-client/quit-early.pcap", "command-rejected", 0, []int{4}, Info}, // 554 in the greeting
+		{"exim-client/auth-fail.pcap", "command-rejected", 0, []int{8, 9}, Info},
 		{"crafted/deferred.pcap", "command-deferred", 0, []int{14, 16}, Info},
 		{"postfix/barelf-reject.pcap", "command-rejected", 0, []int{19}, Info}, // the message, after its content
 		{"postfix/barelf-reject.pcap", "smuggling-end-of-data", 0, []int{15}, Warning},
@@ -234,6 +236,11 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		"portreuse.pcap", "midstream.pcap", "any-sll2.pcap", "ipv6.pcap", "bdat.pcap", "split-command.pcap", "starttls.pcap",
 		"bdat-pipelined.pcap", "passthrough-client-side.pcap", "passthrough-server-side.pcap", "crafted/ooo-retrans.pcap", "crafted/implicit-tls.pcap",
 		"postfix/clean.pcap", "postfix/pipelined.pcap", "postfix/bdat.pcap", "postfix/starttls.pcap",
+		// Exim as the client: three messages in one connection, over BDAT
+		// with QUIT pipelined after the last chunk, and over DATA; AUTH
+		// PLAIN and LOGIN; a server slow to answer RCPT (3 s).
+		"exim-client/exim-client-bdat.pcap", "exim-client/exim-client-data.pcap", "exim-client/exim-client-starttls.pcap",
+		"exim-client/auth-plain.pcap", "exim-client/auth-login.pcap", "exim-client/slow-server.pcap",
 		// The server side of the 513-byte hold: the session Exim saw was
 		// short and ended by its own timeout (421), nothing for it to fix.
 		"hold513-server-side.pcap"} {
@@ -472,6 +479,58 @@ func TestParallelJSONIsEncodersJSON(t *testing.T) {
 	}
 	if len(full.Connections) < 100 || len(full.Findings) < 10 {
 		t.Errorf("%d connections, %d findings: not the report this test needs", len(full.Connections), len(full.Findings))
+	}
+}
+
+// TestReportsHoldNoCredentials: the AUTH PLAIN and LOGIN sessions of real
+// Exim, one refused with 535, reported in every format, show nothing of
+// what the client sent after AUTH and its mechanism: reports go into
+// support tickets.
+func TestReportsHoldNoCredentials(t *testing.T) {
+	for _, name := range []string{"exim-client/auth-plain.pcap", "exim-client/auth-login.pcap", "exim-client/auth-fail.pcap"} {
+		path := testcaps.Path(name)
+		c, err := reassembly.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var secrets []string
+		if _, err := session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error {
+			for _, cmd := range s.Dialogue.Commands {
+				if !cmd.Sensitive {
+					continue
+				}
+				for _, word := range strings.Fields(string(cmd.Line)) {
+					if len(word) >= 6 { // base64 of a user name, a password, or both
+						secrets = append(secrets, word)
+					}
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if len(secrets) == 0 {
+			t.Fatalf("%s: no AUTH credentials found in the capture; not the capture this test needs", name)
+		}
+		r := analyze(t, path)
+		var js, md, table bytes.Buffer
+		if err := WriteJSON(&js, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMarkdown(&md, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteTable(&table, r, false); err != nil {
+			t.Fatal(err)
+		}
+		for format, out := range map[string]string{"json": js.String(), "markdown": md.String(), "table": table.String()} {
+			for _, secret := range secrets {
+				if strings.Contains(out, secret) {
+					t.Errorf("%s: the %s report holds %q", name, format, secret)
+				}
+			}
+		}
 	}
 }
 

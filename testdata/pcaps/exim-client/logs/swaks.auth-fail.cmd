@@ -1,0 +1,1 @@
+swaks --from sender@example.org --helo client.example.org --port 25 --timeout 30s --server 127.0.0.31 --local-interface 127.0.1.31 --to user@example.test --auth PLAIN --auth-user testuser --auth-password wrongpass --data @WORKDIR/auth-fail.msg
