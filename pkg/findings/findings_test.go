@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -531,6 +532,56 @@ func TestReportsHoldNoCredentials(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTableOfManyConnectionsListsTheTroubledOnes: past 100 connections the
+// terminal tables list the connections and findings with a warning or an
+// error, exactly those, and say how many of how many they show.
+func TestTableOfManyConnectionsListsTheTroubledOnes(t *testing.T) {
+	c := openGateway(t, capgen.GatewayOptions{Seed: 11, TargetBytes: 4 << 20, Concurrency: 40, MaxBody: 16 << 10, NonSMTP: 10})
+	r := analyzeCapture(t, c, session.Options{Stream: -1, Recycle: true}).Report([]string{"gateway.pcap"})
+	var want []string
+	for _, c := range r.Connections {
+		if c.Worst == "warning" || c.Worst == "error" {
+			want = append(want, strconv.Itoa(c.Stream))
+		}
+	}
+	if len(r.Connections) <= tableAllConnections || len(want) == 0 || len(want) == len(r.Connections) {
+		t.Fatalf("%d connections, %d troubled: not the report this test needs", len(r.Connections), len(want))
+	}
+	var out bytes.Buffer
+	if err := WriteTable(&out, r, false); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	troubles := 0
+	for _, f := range r.Findings {
+		if f.Severity > Info {
+			troubles++
+		}
+	}
+	note := fmt.Sprintf("listed: the %d of %d connections and %d of %d findings with a warning or an error; --format json or markdown gives them all\n",
+		len(want), len(r.Connections), troubles, len(r.Findings))
+	if !strings.Contains(text, note) {
+		t.Errorf("no line %q in:\n%s", note, text[:min(len(text), 500)])
+	}
+	// Rows of the connection table start "│ STREAM │ CLIENT"; the findings
+	// table's start with a severity.
+	var got []string
+	for _, line := range strings.Split(text, "\n") {
+		cells := strings.Split(line, "│")
+		if len(cells) > 2 && strings.Contains(cells[2], ":") {
+			if n := strings.TrimSpace(cells[1]); n != "" {
+				got = append(got, n)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("table lists streams %v, want %v", got, want)
+	}
+	if n := strings.Count(text, "\n│ warning ") + strings.Count(text, "\n│ error "); n != troubles || strings.Contains(text, "\n│ info ") {
+		t.Errorf("the findings table has %d warning and error rows, want %d, and no info rows", n, troubles)
 	}
 }
 

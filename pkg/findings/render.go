@@ -129,6 +129,10 @@ func encodeElements[T any](buf *bytes.Buffer, items []T, afterOthers bool) error
 	return nil
 }
 
+// tableAllConnections is how many connections the terminal table lists
+// all of; beyond it, only those with a warning or an error.
+const tableAllConnections = 100
+
 func newTable(w io.Writer, header ...any) *tablewriter.Table {
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithRowAutoWrap(tw.WrapNormal), tablewriter.WithMaxWidth(200))
 	t.Header(header...)
@@ -171,8 +175,49 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 		return nil
 	}
 	fmt.Fprintln(w)
+	// A gateway's capture holds thousands of connections, most of them
+	// fine: past tableAllConnections the tables keep the connections and
+	// findings with something above info to say, and say what they left
+	// out.
+	conns, found := r.Connections, r.Findings
+	if len(conns) > tableAllConnections {
+		conns = nil
+		for _, c := range r.Connections {
+			if sev, err := ParseSeverity(c.Worst); err == nil && sev > Info {
+				conns = append(conns, c)
+			}
+		}
+		found = nil
+		for _, f := range r.Findings {
+			if f.Severity > Info {
+				found = append(found, f)
+			}
+		}
+		fmt.Fprintf(w, "listed: the %d of %d connections and %d of %d findings with a warning or an error; --format json or markdown gives them all\n\n",
+			len(conns), len(r.Connections), len(found), len(r.Findings))
+	}
+	if len(conns) > 0 {
+		if err := connectionTable(w, conns, color); err != nil {
+			return err
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	if len(conns) > 0 {
+		fmt.Fprintln(w)
+	}
+	ft := newTable(w, "Severity", "Finding", "Stream", "Frames", "Summary")
+	for _, f := range found {
+		ft.Append(colour(f.Severity, f.Severity.String(), color), f.ID, streamText(f), framesText(f.Frames, 8), f.Summary)
+	}
+	return ft.Render()
+}
+
+// connectionTable writes one row per connection with its diagnosis.
+func connectionTable(w io.Writer, conns []Connection, color bool) error {
 	t := newTable(w, "Stream", "Client", "Server", "Mail", "End", "Findings", "Diagnosis")
-	for _, c := range r.Connections {
+	for _, c := range conns {
 		worst := "-"
 		if c.Findings > 0 {
 			sev, _ := ParseSeverity(c.Worst)
@@ -184,18 +229,7 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 		}
 		t.Append(strconv.Itoa(c.Stream), c.Client, c.Server, mail, c.End, worst, c.Diagnosis)
 	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	if len(r.Findings) == 0 {
-		return nil
-	}
-	fmt.Fprintln(w)
-	ft := newTable(w, "Severity", "Finding", "Stream", "Frames", "Summary")
-	for _, f := range r.Findings {
-		ft.Append(colour(f.Severity, f.Severity.String(), color), f.ID, streamText(f), framesText(f.Frames, 8), f.Summary)
-	}
-	return ft.Render()
+	return t.Render()
 }
 
 func streamText(f Finding) string {
