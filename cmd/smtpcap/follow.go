@@ -256,7 +256,7 @@ func (f *follower) render() {
 	fmt.Fprintf(f.w, "stream %d: client %s, server %s; %s; frames %d–%d; ended %s\n",
 		conn.Stream, conn.Client(), conn.Server(), handshakeText(conn), conn.FirstFrame, conn.LastFrame, conn.End())
 	fmt.Fprintf(f.w, "C client, S server, C| message content; [frames] as in Wireshark; ┊ a TCP segment boundary inside a line; times since the first packet\n\n")
-	sensitive := map[int64]*smtpparse.Command{}
+	sensitive := map[int64]*smtpparse.Command{} // by offset in the client's stream
 	for _, cmd := range s.Dialogue.Commands {
 		if cmd.Sensitive {
 			sensitive[cmd.Span.Start] = cmd
@@ -273,7 +273,7 @@ func (f *follower) render() {
 		switch it.kind {
 		case itemLine:
 			text := f.lineText(it)
-			if cmd := sensitive[it.start]; cmd != nil {
+			if cmd := sensitive[it.start]; cmd != nil && it.dir == smtpparse.ClientToServer {
 				text = "<credentials hidden>"
 				if cmd.Verb == "AUTH" {
 					text = "AUTH " + cmd.Mechanism + " <credentials hidden>"

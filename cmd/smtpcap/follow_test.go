@@ -120,3 +120,31 @@ func TestFollowStopsShowingAStreamPastWhatItKeeps(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+// TestFollowHidesCredentialsAndOnlyThem: in real Exim's AUTH LOGIN session
+// the client's AUTH line and its two answers to 334 are hidden, and every
+// server line is shown, also the EHLO reply line that sits at the same
+// offset of the server's stream as a hidden line does in the client's.
+func TestFollowHidesCredentialsAndOnlyThem(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "follow", "--stream", "0", testcaps.Path("exim-client/auth-login.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var hidden []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "credentials hidden") {
+			hidden = append(hidden, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	want := []string{
+		"C [8] +0.008s AUTH LOGIN <credentials hidden>",
+		"C [10] +0.008s <credentials hidden>",
+		"C [12] +0.008s <credentials hidden>",
+	}
+	if strings.Join(hidden, "\n") != strings.Join(want, "\n") {
+		t.Errorf("hidden lines:\n%s\nwant:\n%s", strings.Join(hidden, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(out, "S  [7]            +0.008s  250-mx.example.test Hello client.example.org [127.0.1.31]\\r\\n") {
+		t.Errorf("the EHLO reply's first line is not shown:\n%s", out)
+	}
+}
