@@ -378,6 +378,10 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			return
 		}
 		first := group[0]
+		if g := d.Greeting; len(group) == 1 && first.Verb == "QUIT" && g != nil && g.Code >= 400 {
+			group = nil // a server that refused the session may drop it at QUIT (RFC 5321 3.1)
+			return
+		}
 		sev := Warning
 		if (len(group) == 1 && first.Verb == "QUIT") || b.s.Conn.End() == reassembly.EndOpen {
 			sev = Info // a QUIT's reply matters little; and the capture may just have stopped too soon

@@ -585,6 +585,25 @@ func TestTableOfManyConnectionsListsTheTroubledOnes(t *testing.T) {
 	}
 }
 
+// TestRefusedGreetingIsTheWholeStory: real Exim refusing swaks with 554 in
+// its greeting and resetting the connection at QUIT gives one finding, the
+// refusal, and a diagnosis that says so; the QUIT left unanswered is what
+// such a server may do, not a second finding.
+func TestRefusedGreetingIsTheWholeStory(t *testing.T) {
+	r := analyze(t, testcaps.Path("exim-client/quit-early.pcap"))
+	var ids []string
+	for _, f := range r.Findings {
+		ids = append(ids, f.ID+"/"+string(f.Phase))
+	}
+	if want := []string{"command-rejected/greeting"}; !slices.Equal(ids, want) {
+		t.Errorf("findings %v, want %v", ids, want)
+	}
+	want := "The server refused the session in its greeting: 554 5.7.1 service refused for smtpcap test (frame 4); no mail can go through this connection."
+	if len(r.Connections) != 1 || r.Connections[0].Diagnosis != want {
+		t.Errorf("diagnosis %+v, want %q", r.Connections, want)
+	}
+}
+
 // TestSilenceUntilTheCaptureEnded: a server that never answers a bare-LF
 // ending, with only keepalives after it until the capture stops, is
 // silent for 90 s (frame 22 to the last keepalive ACK, frame 27), and the
