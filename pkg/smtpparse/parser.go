@@ -214,13 +214,8 @@ func (p *Parser) Write(dir Direction, offset int64, data []byte, order int64, at
 	if p.closed || len(data) == 0 || offset < 0 || offset > math.MaxInt64-int64(len(data)) {
 		return
 	}
-	var st *streamPos
-	switch dir {
-	case ClientToServer:
-		st = &p.client.stream
-	case ServerToClient:
-		st = &p.server.stream
-	default:
+	st := p.streamPos(dir)
+	if st == nil {
 		return
 	}
 	skip, gapOff, gapN := st.align(offset, int64(len(data)))
@@ -253,29 +248,32 @@ func (p *Parser) Gap(dir Direction, offset, n int64, order int64, at time.Time) 
 	if p.closed || n <= 0 || offset < 0 || offset > math.MaxInt64-n {
 		return
 	}
-	var st *streamPos
-	switch dir {
-	case ClientToServer:
-		st = &p.client.stream
-	case ServerToClient:
-		st = &p.server.stream
-	default:
+	st := p.streamPos(dir)
+	if st == nil {
 		return
 	}
-	if !st.started {
-		st.started, st.next = true, offset
+	// A hole before the gap joins it; what was delivered already is cut.
+	skip, holeOff, holeN := st.align(offset, n)
+	if holeN > 0 {
+		offset, n = holeOff, holeN+n
+	} else {
+		offset, n = offset+skip, n-skip
 	}
-	if offset < st.next {
-		n -= st.next - offset
-		offset = st.next
-		if n <= 0 {
-			return
-		}
+	if n > 0 {
+		p.gap(dir, offset, n, order, at)
 	}
-	n += offset - st.next
-	offset = st.next
-	st.next = offset + n
-	p.gap(dir, offset, n, order, at)
+}
+
+// streamPos returns the position check of dir's stream, or nil for a
+// direction that does not exist.
+func (p *Parser) streamPos(dir Direction) *streamPos {
+	switch dir {
+	case ClientToServer:
+		return &p.client.stream
+	case ServerToClient:
+		return &p.server.stream
+	}
+	return nil
 }
 
 func (p *Parser) gap(dir Direction, off, n, order int64, at time.Time) {

@@ -1166,3 +1166,22 @@ func TestClientOnlyAuthGuessesContinuations(t *testing.T) {
 		t.Errorf("AUTH problems %q", d.Commands[1].Problems)
 	}
 }
+
+// TestGapsAreAlignedLikeWrites: a gap that overlaps bytes already
+// delivered keeps only its new part, and a hole before a gap joins it.
+func TestGapsAreAlignedLikeWrites(t *testing.T) {
+	p := NewParser(Options{})
+	p.Write(ServerToClient, 0, []byte("220 mx\r\n"), 1, baseTime)
+	p.Write(ClientToServer, 0, []byte("NOOP\r\n"), 2, baseTime)
+	p.Gap(ClientToServer, 4, 6, 3, baseTime)  // "\r\n" delivered: the gap is [6,10)
+	p.Gap(ClientToServer, 14, 2, 4, baseTime) // the hole [10,14) joins: [10,16)
+	p.Gap(ClientToServer, 12, 4, 5, baseTime) // all delivered (as gap): nothing
+	p.Write(ClientToServer, 16, []byte("\r\nQUIT\r\n"), 6, baseTime)
+	d := p.Close()
+	if want := []Span{span(ClientToServer, 6, 10), span(ClientToServer, 10, 16)}; !slices.Equal(d.Gaps, want) {
+		t.Errorf("gaps = %v, want %v", d.Gaps, want)
+	}
+	if got := verbs(d); !slices.Equal(got, []string{"NOOP", "QUIT"}) {
+		t.Errorf("verbs = %q", got)
+	}
+}
