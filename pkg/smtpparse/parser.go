@@ -890,16 +890,10 @@ func (p *Parser) clientGap(off, n int64) {
 	p.endCollectors() // After must be contiguous bytes
 	switch c.state {
 	case clientCommand, clientAuth, clientAuthAssumed:
-		if c.line.open {
-			p.clientLine(cutGap)
-		}
+		p.closeLine(cutGap, off)
 		p.startResync()
 	case clientResync:
-		if c.line.open && c.skipStart < 0 {
-			c.skipStart = c.line.start
-		}
-		c.line.reset()
-		p.flushSkip(ClientToServer, &c.skipStart, off)
+		p.closeLine(cutGap, off)
 		c.prevCRLF = true
 	case clientData:
 		c.body.Gap = true
@@ -1141,6 +1135,18 @@ func (p *Parser) endDataAtReply(r *Reply, problem string, lenient bool) {
 // line, a skipped run up to end, message content — because its stream
 // ends (cut) here.
 func (p *Parser) closeClient(cut lineCut, end int64) {
+	switch c := &p.client; c.state {
+	case clientData, clientChunk:
+		c.scan.finish()
+	default:
+		p.closeLine(cut, end)
+	}
+}
+
+// closeLine ends the line the client's command machine is in, at end and
+// for the reason cut: an open command line becomes a command, the bytes a
+// resynchronisation skipped are recorded.
+func (p *Parser) closeLine(cut lineCut, end int64) {
 	c := &p.client
 	switch c.state {
 	case clientCommand, clientAuth, clientAuthAssumed:
@@ -1153,8 +1159,6 @@ func (p *Parser) closeClient(cut lineCut, end int64) {
 		}
 		c.line.reset()
 		p.flushSkip(ClientToServer, &c.skipStart, end)
-	case clientData, clientChunk:
-		c.scan.finish()
 	}
 }
 
