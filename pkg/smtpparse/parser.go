@@ -960,12 +960,12 @@ func (p *Parser) serverLine(cut lineCut) {
 	}
 	if !ok {
 		if s.cur != nil {
-			p.replyLine(s.cur, text, content, cut)
+			p.replyLine(s.cur, content, cut)
 			addProblem(&s.cur.Problems, problemMalformedReply)
 			return
 		}
 		r := p.newReply()
-		p.replyLine(r, text, content, cut)
+		p.replyLine(r, content, cut)
 		addProblem(&r.Problems, problemMalformedReply)
 		p.finishReply(r)
 		return
@@ -973,14 +973,14 @@ func (p *Parser) serverLine(cut lineCut) {
 	if s.cur == nil {
 		s.cur = p.newReply()
 		s.cur.Code = code
-		s.cur.Enhanced = enhancedCode(string(text))
+		s.cur.Enhanced = enhancedCode(text)
 		if code != 0 && !codeInRange(code) {
 			addProblem(&s.cur.Problems, problemCodeRange)
 		}
 	} else if code != s.cur.Code {
 		addProblem(&s.cur.Problems, problemInconsistent)
 	}
-	p.replyLine(s.cur, text, nil, cut)
+	p.replyLine(s.cur, text, cut)
 	if sep == '-' && cut == cutNone {
 		return
 	}
@@ -1001,15 +1001,12 @@ func (p *Parser) newReply() *Reply {
 	}
 }
 
-// replyLine adds the line just read to r: its text, or the whole content
-// when the line is malformed.
-func (p *Parser) replyLine(r *Reply, text, whole []byte, cut lineCut) {
+// replyLine adds the line just read to r: text is what follows the code
+// and separator, or the whole content when the line is malformed.
+func (p *Parser) replyLine(r *Reply, text []byte, cut lineCut) {
 	l := &p.server.line
 	r.Span.End = l.start + l.n
 	r.EndOrder, r.EndTime = l.endOrder, l.endAt
-	if whole != nil {
-		text = whole
-	}
 	if len(r.Lines) < maxReplyLines {
 		n := p.budget.take(min(len(text), p.opts.MaxLineKeep))
 		r.Lines = append(r.Lines, string(text[:n]))

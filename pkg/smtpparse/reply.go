@@ -65,7 +65,7 @@ func codeInRange(code int) bool {
 
 // enhancedCode returns the RFC 3463 status code at the start of text
 // ("5.7.1"), or "".
-func enhancedCode(text string) string {
+func enhancedCode(text []byte) string {
 	if len(text) < 5 || (text[0] != '2' && text[0] != '4' && text[0] != '5') || text[1] != '.' {
 		return ""
 	}
@@ -89,7 +89,7 @@ func enhancedCode(text string) string {
 	if i < len(text) && text[i] != ' ' {
 		return ""
 	}
-	return text[:i]
+	return string(text[:i])
 }
 
 // extensionsFrom reads what a reply to EHLO advertised.
