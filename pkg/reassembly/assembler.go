@@ -58,7 +58,6 @@ func (a *Assembler) AddSide(c *Conn, side int, dir Direction, s *Segment, p *Pac
 		return
 	}
 	st := as.streams[side]
-	st.Dir = dir
 	st.add(s, p, as.streams[1-side], a.limits, dir, as.consumer)
 }
 
@@ -92,7 +91,6 @@ func (a *Assembler) Finish(c *Conn, dirOfSide0 Direction, last *Packet) {
 		if side == 1 {
 			dir = 1 - dir
 		}
-		st.Dir = dir
 		st.skipHeld(math.MaxInt64, last, dir, as.consumer, a.limits) // the stream has ended
 		// The comparison buffer is not needed any more: keep it for the
 		// next connection. The streams outlive the Assembler's use of them,

@@ -101,7 +101,6 @@ type pending struct {
 // Stream is one direction of a connection: its bytes in sequence order
 // and, for every byte, the frame that carried it.
 type Stream struct {
-	Dir       Direction     // set when the consumer is created; may be re-read from the Conn
 	Segments  []SegmentFact // every packet sent in this direction, in capture order
 	Gaps      []Gap
 	Conflicts []Conflict
