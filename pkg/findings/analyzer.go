@@ -75,6 +75,7 @@ type attempt struct {
 	frames []int
 	time   time.Time
 	ok     bool
+	ended  string // how a failed attempt ended: the server's refusal, or that no final reply came
 }
 
 // Analyzer runs the detectors over sessions one by one and builds a Report.
@@ -239,12 +240,31 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 			key += " " + tx.Body.MessageID
 		}
 		ok := tx.FinalReply != nil && tx.FinalReply.Code/100 == 2
-		at := attempt{stream: s.Conn.Stream, frames: s.Frames(tx.Mail.Span), time: tx.Mail.Time, ok: ok}
+		at := attempt{stream: s.Conn.Stream, frames: s.Frames(tx.Mail.Span), time: tx.Mail.Time, ok: ok, ended: howEnded(tx)}
 		if _, seen := a.attempts[key]; !seen {
 			a.keys = append(a.keys, key)
 		}
 		a.attempts[key] = append(a.attempts[key], at)
 	}
+}
+
+// howEnded says how a transaction that delivered nothing ended: "with"
+// the server's first refusal in it, or "without a final reply".
+func howEnded(tx *smtpparse.Transaction) string {
+	replies := []*smtpparse.Reply{tx.Mail.Reply}
+	for _, r := range tx.Rcpts {
+		replies = append(replies, r.Reply)
+	}
+	if tx.Data != nil {
+		replies = append(replies, tx.Data.Reply)
+	}
+	replies = append(replies, tx.FinalReply)
+	for _, r := range replies {
+		if r != nil && r.Code >= 400 {
+			return fmt.Sprintf("with %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80))
+		}
+	}
+	return "without a final reply"
 }
 
 // retryLoops reports envelopes attempted in several connections without a
@@ -278,6 +298,13 @@ func (a *Analyzer) retryLoops() []Finding {
 		if len(ids) >= 3 {
 			sev = Error
 		}
+		ended := "each ended " + failed[0].ended
+		for _, at := range failed {
+			if at.ended != failed[0].ended {
+				ended = "the last ended " + failed[len(failed)-1].ended
+				break
+			}
+		}
 		delivered := ""
 		for _, at := range list {
 			if at.ok {
@@ -291,8 +318,9 @@ func (a *Analyzer) retryLoops() []Finding {
 		f := Finding{
 			ID: "retry-loop", Severity: sev, Stream: ids[0], Streams: ids, Phase: PhaseEnvelope,
 			Frames: frames, Offset: -1, Time: failed[0].time,
-			Summary: fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s%s", key, len(ids), joinInts(ids, ", "), delivered),
-			Filter:  strings.Join(parts, " || "),
+			Summary:    fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s; %s%s", key, len(ids), joinInts(ids, ", "), ended, delivered),
+			Filter:     strings.Join(parts, " || "),
+			retryEnded: ended,
 		}
 		a.complete(&f)
 		out = append(out, f)
@@ -338,7 +366,7 @@ func (a *Analyzer) Report(inputs []string) *Report {
 		for i := range r.Connections {
 			if slices.Contains(f.Streams, r.Connections[i].Stream) {
 				r.Connections[i].Diagnosis = strings.TrimSpace(r.Connections[i].Diagnosis +
-					fmt.Sprintf(" The same envelope was tried in streams %s.", joinInts(f.Streams, ", ")))
+					fmt.Sprintf(" The same envelope was tried in streams %s; %s.", joinInts(f.Streams, ", "), f.retryEnded))
 			}
 		}
 	}

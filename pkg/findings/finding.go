@@ -99,6 +99,8 @@ type Finding struct {
 	// acknowledged unanswered commands, or answered right after a lenient
 	// end of data. The diagnosis reads it; the summary only says it.
 	serverTook bool
+	// retryEnded says, for a retry-loop, how the failed attempts ended.
+	retryEnded string
 }
 
 // filterFor builds the Wireshark filter for frames of a stream.

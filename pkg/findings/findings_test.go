@@ -124,6 +124,10 @@ func triggers() []trigger {
 		{"multi.pcap", "command-rejected", 2, []int{54, 55}, Info},
 		{"exim-client/quit-early.pcap", "command-rejected", 0, []int{4}, Info}, // 554 in the greeting
 		{"exim-client/auth-fail.pcap", "command-rejected", 0, []int{8, 9}, Info},
+		{"postfix-client/postfix-client-defer.pcap", "retry-loop", 1, []int{24, 39}, Warning}, // real Postfix retrying a 451 recipient
+		{"postfix-client/postfix-client-defer.pcap", "command-deferred", 0, []int{9, 10}, Info},
+		{"postfix-client/postfix-client-reject.pcap", "command-rejected", 0, []int{9, 10}, Info},
+		{"postfix-client/postfix-client-size-nosize.pcap", "command-rejected", 0, []int{46}, Info}, // 552 after the content
 		{"crafted/deferred.pcap", "command-deferred", 0, []int{14, 16}, Info},
 		{"postfix/barelf-reject.pcap", "command-rejected", 0, []int{19}, Info}, // the message, after its content
 		{"postfix/barelf-reject.pcap", "smuggling-end-of-data", 0, []int{15}, Warning},
@@ -242,6 +246,11 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		// PLAIN and LOGIN; a server slow to answer RCPT (3 s).
 		"exim-client/exim-client-bdat.pcap", "exim-client/exim-client-data.pcap", "exim-client/exim-client-starttls.pcap",
 		"exim-client/auth-plain.pcap", "exim-client/auth-login.pcap", "exim-client/slow-server.pcap",
+		// Postfix as the client: three messages over one cached connection
+		// (RSET between them, closed without QUIT), over two, STARTTLS,
+		// and a message it would not send because of the server's SIZE.
+		"postfix-client/postfix-client-multi.pcap", "postfix-client/postfix-client-multi-2conn.pcap",
+		"postfix-client/postfix-client-starttls.pcap", "postfix-client/postfix-client-size.pcap",
 		// The server side of the 513-byte hold: the session Exim saw was
 		// short and ended by its own timeout (421), nothing for it to fix.
 		"hold513-server-side.pcap"} {
@@ -582,6 +591,29 @@ func TestTableOfManyConnectionsListsTheTroubledOnes(t *testing.T) {
 	}
 	if n := strings.Count(text, "\n│ warning ") + strings.Count(text, "\n│ error "); n != troubles || strings.Contains(text, "\n│ info ") {
 		t.Errorf("the findings table has %d warning and error rows, want %d, and no info rows", n, troubles)
+	}
+}
+
+// TestRetryLoopSaysHowTheAttemptsEnded: real Postfix retried a recipient
+// the server deferred with 451 twice; the finding and the diagnosis of
+// both streams say that each attempt ended with that reply.
+func TestRetryLoopSaysHowTheAttemptsEnded(t *testing.T) {
+	r := analyze(t, testcaps.Path("postfix-client/postfix-client-defer.pcap"))
+	const ended = "each ended with 451 4.7.1 <defer@example.test>: Recipient address rejected: try later"
+	var loops []string
+	for _, f := range r.Findings {
+		if f.ID == "retry-loop" {
+			loops = append(loops, f.Summary)
+		}
+	}
+	want := "the same envelope (sender@client.example.org → defer@example.test SIZE=348) was tried in 2 connections without a 2xx final reply: streams 1, 2; " + ended
+	if len(loops) != 1 || loops[0] != want {
+		t.Errorf("retry-loop summaries %q, want [%q]", loops, want)
+	}
+	for _, c := range r.Connections {
+		if has := strings.Contains(c.Diagnosis, "The same envelope was tried in streams 1, 2; "+ended+"."); has != (c.Stream != 0) {
+			t.Errorf("stream %d diagnosis %q", c.Stream, c.Diagnosis)
+		}
 	}
 }
 
