@@ -87,6 +87,16 @@ type Analyzer struct {
 	findings  []Finding
 	attempts  map[string][]attempt
 	keys      []string // attempt keys in first-seen order
+	cuts      []factsCut
+}
+
+// factsCut is a direction of a connection whose per-packet facts stopped
+// at the segment limit.
+type factsCut struct {
+	stream int
+	dir    smtpparse.Direction
+	frame  int
+	kept   int
 }
 
 // NewAnalyzer returns an analyzer.
@@ -111,6 +121,11 @@ func (a *Analyzer) Add(s *session.Session) {
 	a.findings = append(a.findings, found...)
 	a.conns = append(a.conns, summarize(s, found))
 	a.noteAttempts(s)
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		if st := s.Stream(dir); st != nil && st.FactsCut > 0 {
+			a.cuts = append(a.cuts, factsCut{s.Conn.Stream, dir, st.FactsCut, len(st.Segments)})
+		}
+	}
 }
 
 // complete fills in what a detector left to the catalog: the Wireshark
@@ -349,6 +364,12 @@ func (a *Analyzer) Report(inputs []string) *Report {
 		}
 	}
 	r := &Report{Schema: Schema, Files: inputs, Connections: conns, Findings: findings}
+	cuts := slices.Clone(a.cuts)
+	sort.SliceStable(cuts, func(i, j int) bool { return cuts[i].stream < cuts[j].stream })
+	for _, c := range cuts {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("stream %d: the %s's packets from frame %d on are past the limit of %d kept per direction; their timing, ACKs and TTLs were not looked at, so stall and middlebox findings may miss what happened after them",
+			c.stream, c.dir, c.frame, c.kept))
+	}
 	if len(inputs) > 1 {
 		r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; file_frames names each frame as FILE:FRAME in its own file"
 	}
@@ -386,7 +407,7 @@ type Report struct {
 	Connections []Connection `json:"connections"`
 	Findings    []Finding    `json:"findings"`
 	Counts      []Count      `json:"counts"`
-	Warnings    []string     `json:"input_warnings,omitempty"` // problems reading the capture
+	Warnings    []string     `json:"input_warnings,omitempty"` // problems reading the capture, and limits that cut what was looked at
 	FrameNote   string       `json:"frame_note,omitempty"`     // how to read frame numbers (several input files)
 }
 

@@ -617,6 +617,53 @@ func TestRetryLoopSaysHowTheAttemptsEnded(t *testing.T) {
 	}
 }
 
+// TestSegmentLimitIsReported: with at most 6 packet facts per direction,
+// the report says from which frame on each direction of clean.pcap was not
+// looked at (each direction's 7th packet, counted here from the capture),
+// rather than judging timing on half of it silently.
+func TestSegmentLimitIsReported(t *testing.T) {
+	c, err := reassembly.Open(testcaps.Path("clean.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The 7th packet of each direction, from the capture itself.
+	var seventh [2]int
+	var seen [2]int
+	p := reassembly.Packet{}
+	var seg reassembly.Segment
+	for c.Next(&p) == nil {
+		if reassembly.Decode(p.LinkType, p.Data, &seg) != nil {
+			continue
+		}
+		side := 0
+		if seg.Src.Port() == 25 {
+			side = 1
+		}
+		if seen[side]++; seen[side] == 7 {
+			seventh[side] = p.Frame
+		}
+	}
+	c, err = reassembly.Open(testcaps.Path("clean.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := analyzeCapture(t, c, session.Options{Stream: -1, Limits: reassembly.Limits{MaxSegments: 6}}).Report([]string{"clean.pcap"})
+	var want []string
+	for side, dir := range []string{"client", "server"} {
+		want = append(want, fmt.Sprintf("stream 0: the %s's packets from frame %d on are past the limit of 6 kept per direction; their timing, ACKs and TTLs were not looked at, so stall and middlebox findings may miss what happened after them", dir, seventh[side]))
+	}
+	if !slices.Equal(r.Warnings, want) {
+		t.Errorf("warnings %q, want %q", r.Warnings, want)
+	}
+	if seventh[0] == 0 || seventh[1] == 0 {
+		t.Fatalf("clean.pcap has fewer than 7 packets a direction: %v", seen)
+	}
+	if r := analyze(t, testcaps.Path("clean.pcap")); len(r.Warnings) != 0 {
+		t.Errorf("warnings with the default limit: %q", r.Warnings)
+	}
+}
+
 // TestRefusedGreetingIsTheWholeStory: real Exim refusing swaks with 554 in
 // its greeting and resetting the connection at QUIT gives one finding, the
 // refusal, and a diagnosis that says so; the QUIT left unanswered is what

@@ -106,7 +106,9 @@ type Stream struct {
 	Conflicts []Conflict
 	MidStream bool  // the capture did not see this direction's SYN
 	Next      int64 // bytes delivered so far (the next expected offset)
-	Truncated bool  // limits were hit: facts past them are missing
+	// FactsCut is the first frame whose SegmentFact was not kept because
+	// the direction had Limits.MaxSegments already; 0 when all were.
+	FactsCut int
 
 	base     uint32 // sequence number of offset 0
 	started  bool
@@ -256,8 +258,8 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 	}
 	if len(s.Segments) < lim.MaxSegments {
 		s.Segments = s.mem.factPool().append(s.Segments, fact)
-	} else {
-		s.Truncated = true
+	} else if s.FactsCut == 0 {
+		s.FactsCut = p.Frame
 	}
 	// The peer acknowledged bytes we hold no copy of: the capture lost them.
 	if fact.Ack > peer.Next && len(peer.ooo) > 0 {
@@ -427,7 +429,6 @@ func (s *Stream) hold(off int64, data []byte, length int64, p *Packet, lim Limit
 	s.ooo = slices.Insert(s.ooo, i, pending{offset: off, data: bytes.Clone(data), length: length, frame: p.Frame})
 	s.oooBytes += len(data)
 	if s.oooBytes > lim.MaxOutOfOrder {
-		s.Truncated = true
 		s.skipTo(s.ooo[0].offset, GapBufferFull, p, dir, out)
 		s.drain(p, dir, out, lim)
 	}
