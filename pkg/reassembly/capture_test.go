@@ -174,7 +174,17 @@ func TestSeveralFilesAreMergedInTimestampOrder(t *testing.T) {
 	sa.Handshake() // at t0, +1ms, +2ms
 	sb.Handshake() // at t0+0.5ms, +1.5ms, +2.5ms
 	fa, fb := writeTemp(t, "a.pcap", a.Bytes()), writeTemp(t, "b.pcap", b.Bytes())
-	c, err := Open(fa, fb)
+	want := "[1:0/1 2:1/1 3:0/2 4:1/2 5:0/3 6:1/3]"
+	if got := mergedOrder(t, fa, fb); got != want {
+		t.Errorf("merged order %s, want %s", got, want)
+	}
+}
+
+// mergedOrder reads the files as one capture and lists its packets as
+// FRAME:INPUT/FILEFRAME.
+func mergedOrder(t *testing.T, paths ...string) string {
+	t.Helper()
+	c, err := Open(paths...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,10 +194,7 @@ func TestSeveralFilesAreMergedInTimestampOrder(t *testing.T) {
 	for c.Next(&p) == nil {
 		order = append(order, fmt.Sprintf("%d:%d/%d", p.Frame, p.Input, p.FileFrame))
 	}
-	want := "[1:0/1 2:1/1 3:0/2 4:1/2 5:0/3 6:1/3]"
-	if got := fmt.Sprint(order); got != want {
-		t.Errorf("merged order %s, want %s", got, want)
-	}
+	return fmt.Sprint(order)
 }
 
 // TestMergeTiesGoToTheFileGivenFirst: packets with equal timestamps come
@@ -201,18 +208,8 @@ func TestMergeTiesGoToTheFileGivenFirst(t *testing.T) {
 		capgen.NewSession(w, capgen.LinkEthernet, netip.AddrPortFrom(client.Addr(), port), server, t0, 1, 2).Handshake()
 		paths = append(paths, writeTemp(t, fmt.Sprintf("%d.pcap", i), buf.Bytes()))
 	}
-	c, err := Open(paths...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var p Packet
-	var order []string
-	for c.Next(&p) == nil {
-		order = append(order, fmt.Sprintf("%d:%d/%d", p.Frame, p.Input, p.FileFrame))
-	}
 	want := "[1:0/1 2:1/1 3:2/1 4:0/2 5:1/2 6:2/2 7:0/3 8:1/3 9:2/3]"
-	if got := fmt.Sprint(order); got != want {
+	if got := mergedOrder(t, paths...); got != want {
 		t.Errorf("merged order %s, want %s", got, want)
 	}
 }
