@@ -652,7 +652,6 @@ func detectContent(b builder, _ Options) []Finding {
 				fmt.Sprintf("non-standard end-of-data %q inside the message at offset %d: a lenient server would end the message there; what follows is %s",
 					escape([]byte(e.Seq)), e.At.Start, after))
 			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
-			f.serverTook = true
 			out = append(out, f)
 			if len(out) > 20 {
 				break

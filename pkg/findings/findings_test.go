@@ -664,6 +664,19 @@ func TestSegmentLimitIsReported(t *testing.T) {
 	}
 }
 
+// TestUnansweredSmugglingSequenceIsNotCalledAccepted: a <LF>.<LF> inside a
+// message that the server did not answer (it waited for <CRLF>.<CRLF>) is
+// one a lenient server would split on, not proof that this server did.
+// Real Sendmail 8.17 answered such a body with 421 "Bare linefeed (LF) not
+// allowed" and was reported as lenient before.
+func TestUnansweredSmugglingSequenceIsNotCalledAccepted(t *testing.T) {
+	r := analyze(t, testcaps.Path("crafted/smuggling.pcap"))
+	want := "The message holds a non-standard end-of-data sequence (frame 22) that a lenient server would split into two messages."
+	if len(r.Connections) != 1 || r.Connections[0].Diagnosis != want {
+		t.Errorf("diagnosis %+v, want %q", r.Connections, want)
+	}
+}
+
 // TestRefusedGreetingIsTheWholeStory: real Exim refusing swaks with 554 in
 // its greeting and resetting the connection at QUIT gives one finding, the
 // refusal, and a diagnosis that says so; the QUIT left unanswered is what
