@@ -20,6 +20,7 @@ func diagnose(found []Finding) string {
 		return fs[0], true
 	}
 	var parts []string
+	refused := greetingRefused(found)
 	frame := func(f Finding) string {
 		if len(f.Frames) == 0 {
 			return ""
@@ -42,8 +43,8 @@ func diagnose(found []Finding) string {
 	case len(byID["connect-failed"]) > 0:
 		f, _ := first("connect-failed")
 		parts = append(parts, upperFirst(f.Summary)+".")
-	case greetingRefused(found) != nil:
-		f := *greetingRefused(found)
+	case refused != nil:
+		f := *refused
 		parts = append(parts, fmt.Sprintf("%s%s; no mail can go through this connection.", upperFirst(f.Summary), frame(f)))
 	case len(byID["data-terminator-not-at-line-start"]) > 0:
 		f, _ := first("data-terminator-not-at-line-start")

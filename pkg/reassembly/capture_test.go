@@ -120,13 +120,18 @@ func TestVLANAndQinQFramesAreDecoded(t *testing.T) {
 	}
 }
 
-func TestGzipCaptureIsRead(t *testing.T) {
-	var raw bytes.Buffer
-	cleanSession(capgen.NewWriter(&raw, capgen.Format{}, capgen.LinkEthernet), capgen.LinkEthernet, client, server, t0)
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
+// gzippedSession returns a clean session's capture as written and gzipped.
+func gzippedSession() (raw, gz *bytes.Buffer) {
+	raw, gz = new(bytes.Buffer), new(bytes.Buffer)
+	cleanSession(capgen.NewWriter(raw, capgen.Format{}, capgen.LinkEthernet), capgen.LinkEthernet, client, server, t0)
+	zw := gzip.NewWriter(gz)
 	zw.Write(raw.Bytes())
 	zw.Close()
+	return raw, gz
+}
+
+func TestGzipCaptureIsRead(t *testing.T) {
+	_, gz := gzippedSession()
 	conns, st, c := walkAll(t, "dump.pcap.gz", gz.Bytes())
 	if !c.Inputs[0].Gzip || len(conns) != 1 || st.Packets != 32 {
 		t.Errorf("gzip %v, conns %d, packets %d", c.Inputs[0].Gzip, len(conns), st.Packets)
@@ -441,12 +446,7 @@ func FuzzCapture(f *testing.F) {
 // capture: every record was read, so the error names no frame and says
 // what gzip said; a gzip stream cut inside a record is a truncation.
 func TestGzipFaultsAreReportedAsThemselves(t *testing.T) {
-	var raw bytes.Buffer
-	cleanSession(capgen.NewWriter(&raw, capgen.Format{}, capgen.LinkEthernet), capgen.LinkEthernet, client, server, t0)
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(raw.Bytes())
-	zw.Close()
+	raw, gz := gzippedSession()
 
 	badCRC := bytes.Clone(gz.Bytes())
 	badCRC[len(badCRC)-8] ^= 0xff // the CRC-32 is the trailer's first four bytes
