@@ -173,6 +173,7 @@ type Transaction struct {
 	Chunks     []*Chunk   // BDAT chunks
 	Body       *Body      // nil if no message content was sent
 	FinalReply *Reply     // reply to the end of data / BDAT LAST; nil if never seen
+	Interrupt  *Reply     // a 4xx/5xx reply that came, with no command waiting, while the client was still sending the DATA content: the server gave up on the message before its end (a timeout, a refusal such as Sendmail's "421 4.5.0 Bare linefeed"); not a final reply
 	Reset      *Command   // RSET/QUIT/EHLO/HELO/new MAIL that ended it early, if any
 }
 

@@ -206,6 +206,9 @@ func dump(d *Dialogue) string {
 		}
 		fmt.Fprintf(&b, "T%d mail=%s rcpts=%v data=%s chunks=%v final=%s reset=%s\n",
 			i, cref(tx.Mail), rcpts, cref(tx.Data), chunks, rref(tx.FinalReply), cref(tx.Reset))
+		if tx.Interrupt != nil {
+			fmt.Fprintf(&b, "  interrupt=%s\n", rref(tx.Interrupt))
+		}
 		if body := tx.Body; body != nil {
 			term := "nil"
 			if body.Terminator != nil {

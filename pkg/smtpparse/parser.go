@@ -1051,6 +1051,11 @@ func (p *Parser) finishReply(r *Reply) {
 			p.lostTerminator(r)
 		case c.state == clientData && len(c.body.Lenient) > 0 && r.Code >= 200 && r.Code != 421: // 421 closes the session (a timeout), it judges no message
 			p.lenientTerminator(r)
+		case c.state == clientData && r.Code >= 400 && c.bodyTx.Interrupt == nil:
+			// The server stopped waiting for the end of data. The
+			// client, which does not read replies during content,
+			// goes on: its bytes stay content.
+			c.bodyTx.Interrupt = r
 		}
 		return
 	}

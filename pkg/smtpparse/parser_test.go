@@ -311,6 +311,63 @@ func TestBareLFBeforeDotStallsTransaction(t *testing.T) {
 	if timeout.Code != 421 || timeout.Command != nil || d.Transactions[0].FinalReply != nil {
 		t.Errorf("timeout reply %+v", timeout)
 	}
+	// The server gave up waiting for the end of data: the timeout
+	// interrupted the message.
+	if d.Transactions[0].Interrupt != timeout {
+		t.Errorf("interrupt = %+v, want the 421", d.Transactions[0].Interrupt)
+	}
+}
+
+// Sendmail 8.17 (Debian's, with the SMTP smuggling fix) stops reading a
+// message at its first bare LF: it answers "421 4.5.0 Bare linefeed (LF)
+// not allowed" in the middle of the content and closes. The client does not
+// read replies during content and goes on to its end of data.
+func TestReplyDuringContentInterruptsTheMessage(t *testing.T) {
+	events := []event{
+		srv("220 mx ESMTP Sendmail\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"),
+		srv("250 ok\r\n250 ok\r\n354 go ahead\r\n"),
+		cli("Subject: x\r\n\r\nfirst\nsecond\r\n"),
+		srv("421 4.5.0 Bare linefeed (LF) not allowed\r\n"),
+		cli("third line\r\n.\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	tx := d.Transactions[0]
+	r := d.Replies[len(d.Replies)-1]
+	if r.Code != 421 || tx.Interrupt != r || r.Command != nil || r.Final {
+		t.Fatalf("reply %+v, interrupt %+v", r, tx.Interrupt)
+	}
+	// What the client sent after the reply is still the message.
+	b := tx.Body
+	if !b.Complete || b.Size != int64(len("Subject: x\r\n\r\nfirst\nsecond\r\nthird line\r\n")) || b.BareLF.N != 1 {
+		t.Errorf("body complete=%v size=%d bareLF=%+v", b.Complete, b.Size, b.BareLF)
+	}
+	if tx.FinalReply != nil || len(d.Commands) != 4 {
+		t.Errorf("final %+v, %d commands", tx.FinalReply, len(d.Commands))
+	}
+}
+
+// A reply during content that accepts nothing is only an interruption when
+// it refuses: a 250 there answers no command.
+func TestOnlyRefusalsInterruptContent(t *testing.T) {
+	events := []event{
+		srv("220 mx\r\n"),
+		cli("HELO c\r\nMAIL FROM:<a@b>\r\n"),
+		srv("250 mx\r\n250 ok\r\n"),
+		cli("RCPT TO:<c@d>\r\n"),
+		srv("250 ok\r\n"),
+		cli("DATA\r\n"),
+		srv("354 go\r\n"),
+		cli("line\r\n"),
+		srv("250 early\r\n"),
+		cli(".\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	if tx := d.Transactions[0]; tx.Interrupt != nil {
+		t.Errorf("interrupt = %+v", tx.Interrupt)
+	}
 }
 
 func TestSmugglingBareLFDotFollowedByCommands(t *testing.T) {
