@@ -101,7 +101,7 @@ func Catalog() []Entry {
 			"The summary says who waited for what since which frame and how it ended; look at the findings just before it."},
 		{"lost-mid-transaction", "The connection ended (FIN, RST or capture end) before the transaction's final reply.",
 			"The message was not delivered by this connection; the client will retry it, possibly creating duplicates if the server had in fact accepted it.",
-			"Look at the stall and middlebox findings on the same stream for the cause."},
+			"The summary names the reply with which the server gave up, if it sent one (a 421 timeout, a refusal in the middle of the message such as Sendmail's \"421 4.5.0 Bare linefeed\"); look at the stall, bare-LF and middlebox findings on the same stream for the cause."},
 		{"retry-loop", "The same envelope was attempted in several connections without a 2xx final reply.",
 			"The sender retries a message that keeps failing the same way; each retry costs a connection and may duplicate the message.",
 			"Fix the cause found in the first attempt's stream; it is the same in all of them."},

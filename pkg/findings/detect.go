@@ -468,8 +468,14 @@ func ackFrame(b builder, end int64) int {
 func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
+	interrupts := map[*smtpparse.Reply]bool{}
+	for _, tx := range d.Transactions {
+		if tx.Interrupt != nil {
+			interrupts[tx.Interrupt] = true // lost-mid-transaction tells what it ended
+		}
+	}
 	for _, r := range d.Replies {
-		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 {
+		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || interrupts[r] {
 			continue
 		}
 		sev := Warning
@@ -957,19 +963,50 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 				how, frame = fmt.Sprintf("the server's FIN in frame %d", f), f
 			}
 		}
-		frames := appendUnique(b.s.Frames(tx.Mail.Span), frame)
+		frames := b.s.Frames(tx.Mail.Span)
+		interrupt := ""
+		if r, what := gaveUp(b.s.Dialogue, tx); r != nil {
+			rf := b.s.Frames(r.Span)
+			frames = appendUnique(frames, rf...)
+			interrupt = fmt.Sprintf("%s with %d %q", what, r.Code, clip(strings.Join(r.Lines, " "), 60))
+			if len(rf) > 0 {
+				interrupt += fmt.Sprintf(" in frame %d", rf[0])
+			}
+		}
+		frames = appendUnique(frames, frame)
 		sev := Error
 		if c.End() == reassembly.EndOpen {
 			sev = Warning // the capture stopped; the connection may have gone on
 		}
 		summary := fmt.Sprintf("the transaction from <%s> was lost %s: the connection ended with %s before a final reply", clip(tx.Mail.Path, 40), where, how)
-		if c.End() == reassembly.EndOpen {
+		switch {
+		case c.End() == reassembly.EndOpen && interrupt != "":
+			summary = fmt.Sprintf("the transaction from <%s> was lost %s: %s, and the capture ended with the connection still open", clip(tx.Mail.Path, 40), where, interrupt)
+		case c.End() == reassembly.EndOpen:
 			summary = fmt.Sprintf("the transaction from <%s> had no final reply when the capture ended, %s, with the connection still open", clip(tx.Mail.Path, 40), where)
+		case interrupt != "":
+			summary = fmt.Sprintf("the transaction from <%s> was lost %s: %s, and the connection ended with %s", clip(tx.Mail.Path, 40), where, interrupt, how)
 		}
 		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time, summary)
 		out = append(out, f)
 	}
 	return out
+}
+
+// gaveUp returns the reply with which the server gave up on a transaction
+// that never got its final reply, and what it did: a refusal or timeout
+// while the message was still coming, or a 421 that closed the session
+// with no command waiting. It returns nil if the server said nothing.
+func gaveUp(d *smtpparse.Dialogue, tx *smtpparse.Transaction) (*smtpparse.Reply, string) {
+	if tx.Interrupt != nil {
+		return tx.Interrupt, "the server gave up on the message while it was still coming,"
+	}
+	for _, r := range d.Replies {
+		if r.Code == 421 && r.Command == nil && !r.Final && r != d.Greeting && r.Order > tx.Mail.EndOrder {
+			return r, "the server closed the session"
+		}
+	}
+	return nil, ""
 }
 
 func detectConnectFailed(b builder, _ Options) []Finding {

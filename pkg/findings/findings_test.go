@@ -98,7 +98,7 @@ func triggers() []trigger {
 		{"postfix/barelf-accept.pcap", "smuggling-end-of-data", 0, []int{15, 16}, Error},
 		{"postfix/sync-error.pcap", "sync-error-reply", 0, []int{10}, Error},
 		{"postfix/unauth-pipelining.pcap", "sync-error-reply", 1, []int{27}, Error},
-		{"postfix/timeout.pcap", "lost-mid-transaction", 0, []int{9, 14}, Error},
+		{"postfix/timeout.pcap", "lost-mid-transaction", 0, []int{9, 12, 14}, Error},
 		{"postfix/rejects.pcap", "malformed-command", 0, []int{27}, Warning},
 		{"postfix/rejects.pcap", "size-exceeds-limit", 0, []int{29}, Warning},
 		{"crafted/masked-pix.pcap", "pix-masked-command", 0, []int{10, 12, 14}, Error}, // the command and the 500 that answers it
