@@ -80,6 +80,7 @@ func runStreams(c *cli.Context) error {
 	if format == "json" {
 		enc := json.NewEncoder(c.App.Writer)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // MAIL FROM paths come in angle brackets
 		if err := enc.Encode(rows); err != nil {
 			return err
 		}

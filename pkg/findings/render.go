@@ -27,22 +27,21 @@ func WriteJSON(w io.Writer, r *Report) error {
 const parallelJSONFrom = 2048
 
 // writeJSON writes exactly what encoding/json's Encoder with a two-space
-// indent writes. From parallelFrom elements on, the connections and
+// indent and no HTML escaping writes. From parallelFrom elements on, the connections and
 // findings are encoded in chunks on several goroutines and written, in
 // order, between the pieces of the encoding of the rest of the report;
 // chunk elements at a time.
 func writeJSON(w io.Writer, r *Report, parallelFrom, chunk int) error {
 	if len(r.Connections)+len(r.Findings) < parallelFrom {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return newJSONEncoder(w, "").Encode(r)
 	}
 	shell := *r
 	shell.Connections, shell.Findings = []Connection{}, []Finding{}
-	b, err := json.MarshalIndent(&shell, "", "  ")
-	if err != nil {
+	var sb bytes.Buffer
+	if err := newJSONEncoder(&sb, "").Encode(&shell); err != nil {
 		return err
 	}
+	b := bytes.TrimSuffix(sb.Bytes(), []byte("\n"))
 	// In the shell these keys can only be the report's own: a quote inside
 	// a string value is escaped. Connections come before findings.
 	const connKey, findKey = `"connections": `, `"findings": `
@@ -111,12 +110,21 @@ func writeIndentedArray[T any](w io.Writer, items []T, chunk int) error {
 	return err
 }
 
+// newJSONEncoder returns an encoder that indents by two spaces after
+// prefix and leaves <, > and & as they are: mail addresses come in angle
+// brackets, and a report must be readable and greppable as it is.
+func newJSONEncoder(w io.Writer, prefix string) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetIndent(prefix, "  ")
+	enc.SetEscapeHTML(false)
+	return enc
+}
+
 // encodeElements appends items to buf as indented array elements, each
 // after a separator unless it is the array's first.
 func encodeElements[T any](buf *bytes.Buffer, items []T, afterOthers bool) error {
 	const sep = ",\n    "
-	enc := json.NewEncoder(buf)
-	enc.SetIndent("    ", "  ")
+	enc := newJSONEncoder(buf, "    ")
 	for i := range items {
 		if i > 0 || afterOthers {
 			buf.WriteString(sep)
