@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/smtpcap/smtpcap/internal/printable"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/smtpcap/smtpcap/pkg/smtpparse"
@@ -344,7 +345,7 @@ func (f *follower) lineText(it item) string {
 			if g, ok := st.GapIn(pos, to); ok {
 				end = g.Start
 			}
-			b.WriteString(printable(string(raw[pos:end]), 0))
+			b.WriteString(printable.String(string(raw[pos:end]), 0))
 			pos = end
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
@@ -146,5 +147,41 @@ func TestFollowHidesCredentialsAndOnlyThem(t *testing.T) {
 	}
 	if !strings.Contains(out, "S  [7]            +0.008s  250-mx.example.test Hello client.example.org [127.0.1.31]\\r\\n") {
 		t.Errorf("the EHLO reply's first line is not shown:\n%s", out)
+	}
+}
+
+// TestOutputNeverCarriesTerminalControls: a client line and a server reply
+// holding ESC sequences, a bell, a C1 CSI and bytes that are not UTF-8 show
+// as escapes in every command's output (streams shows only the accepted
+// EHLO); only follow --raw, which promises the exact bytes, passes them on.
+func TestOutputNeverCarriesTerminalControls(t *testing.T) {
+	path := testcaps.Path("crafted/terminal-escapes.pcap")
+	for _, args := range [][]string{
+		{"follow", "-s", "0"},
+		{"streams"},
+		{"streams", "--format", "json"},
+		{"analyze"},
+		{"analyze", "--format", "json"},
+		{"analyze", "--format", "markdown"},
+		{"follow", "-s", "0", "--raw"},
+	} {
+		_, out, errOut := runCLI(t, nil, append(args, path)...)
+		if out == "" {
+			t.Errorf("%v: no output (%s)", args, errOut)
+			continue
+		}
+		controls := 0
+		for _, r := range out {
+			if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) || r == utf8.RuneError {
+				controls++
+			}
+		}
+		raw := args[len(args)-1] == "--raw"
+		if raw != (controls > 0) {
+			t.Errorf("%v: %d control characters in the output", args, controls)
+		}
+		if !raw && args[0] != "streams" && !strings.Contains(out, `\x1b[2J`) {
+			t.Errorf("%v: the escape sequence is not shown as \\x1b[2J:\n%s", args, out)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/smtpcap/smtpcap/internal/printable"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/urfave/cli/v2"
@@ -125,11 +126,11 @@ func newStreamRow(s *session.Session) streamRow {
 		TLS:           d.TLS != nil || s.ImplicitTLS,
 	}
 	if d.Hello != nil {
-		r.Helo = printable(d.Hello.Args, 40)
+		r.Helo = printable.String(d.Hello.Args, 40)
 	}
 	for _, tx := range d.Transactions {
 		if tx.Mail != nil && r.MailFrom == "" {
-			r.MailFrom = "<" + printable(tx.Mail.Path, 60) + ">"
+			r.MailFrom = "<" + printable.String(tx.Mail.Path, 60) + ">"
 		}
 		r.Rcpts += len(tx.Rcpts)
 	}
@@ -137,7 +138,7 @@ func newStreamRow(s *session.Session) streamRow {
 		last := d.Replies[n-1]
 		r.LastReply = strconv.Itoa(last.Code)
 		if len(last.Lines) > 0 {
-			r.LastReply += " " + printable(last.Lines[0], 40)
+			r.LastReply += " " + printable.String(last.Lines[0], 40)
 		}
 	}
 	return r

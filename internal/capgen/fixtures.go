@@ -312,6 +312,15 @@ func Fixtures() []Fixture {
 				s.Server("500 5.5.1 Command unrecognized: \"XXXX TO:<b@example.test>\"\r\n")
 				quit(s)
 			}},
+		{"terminal-escapes.pcap", "A client sends a line holding terminal escape sequences (ESC [2J clears the screen, CSI U+009B), a bell and bytes that are not UTF-8, and the server (Sendmail-style) quotes it back in its 500 reply: a report must show such bytes as escapes, never send them to the terminal.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				line := "\x1b[2J\x1b[31mHELO\x07 \xc2\x9b0m\xff\xfe"
+				s.Client(line + "\r\n")
+				s.Server("500 5.5.1 Command unrecognized: \"" + line + "\"\r\n")
+				quit(s)
+			}},
 	}
 }
 

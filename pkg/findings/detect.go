@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smtpcap/smtpcap/internal/printable"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/smtpparse"
 )
@@ -90,10 +91,10 @@ func detectMaskedCommands(b builder, _ Options) []Finding {
 			continue
 		}
 		f := b.at("pix-masked-command", Error, phaseOf(c), c.Span, c.Time,
-			fmt.Sprintf("the client's command reached the server as %q: a firewall SMTP fixup replaced the verb with X's", clip(c.Verb+" "+c.Args, 60)))
+			fmt.Sprintf("the client's command reached the server as %s: a firewall SMTP fixup replaced the verb with X's", quote(c.Verb+" "+c.Args, 60)))
 		if after != 0 {
-			f.Summary = fmt.Sprintf("the command %q was split across TCP segments and the part in frame %d starts with X's: a firewall SMTP fixup inspecting each segment alone masked it as if it were a new command",
-				clip(c.Verb+" "+c.Args, 60), after)
+			f.Summary = fmt.Sprintf("the command %s was split across TCP segments and the part in frame %d starts with X's: a firewall SMTP fixup inspecting each segment alone masked it as if it were a new command",
+				quote(c.Verb+" "+c.Args, 60), after)
 		}
 		if c.Reply != nil {
 			f.Summary += fmt.Sprintf("; the server answered %d", c.Reply.Code)
@@ -113,7 +114,7 @@ func detectMaskedCommands(b builder, _ Options) []Finding {
 		for _, line := range r.Lines {
 			if masked := findMasked(line); masked != "" {
 				out = append(out, b.at("pix-masked-command", Error, phaseOf(r.Command), r.Span, r.Time,
-					fmt.Sprintf("the server's %d reply quotes a masked command %q", r.Code, masked)))
+					fmt.Sprintf("the server's %d reply quotes a masked command %s", r.Code, quote(masked, 60))))
 				break
 			}
 		}
@@ -163,7 +164,7 @@ func detectMaskedEHLO(b builder, _ Options) []Finding {
 	var out []Finding
 	if g := d.Greeting; g != nil && len(g.Lines) > 0 && strings.Contains(g.Lines[0], maskedBanner) {
 		out = append(out, b.at("pix-masked-ehlo", Warning, PhaseGreeting, g.Span, g.Time,
-			fmt.Sprintf("the greeting banner is starred out (%q): a Cisco PIX/ASA SMTP fixup (\"mailguard\") is between client and server", clip(g.Lines[0], 50))))
+			fmt.Sprintf("the greeting banner is starred out (%s): a Cisco PIX/ASA SMTP fixup (\"mailguard\") is between client and server", quote(g.Lines[0], 50))))
 	}
 	if d.Hello == nil || d.Hello.Reply == nil {
 		return out
@@ -205,8 +206,8 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 		bd := real[0]
 		split := bd.Offset - c.Span.Start
 		f := b.at("command-split-across-segments", sev, phaseOf(c), c.Span, c.Time,
-			fmt.Sprintf("the command %q was carried by %d TCP segments: frame %d ends after %d bytes (%q), frame %d carries the rest%s",
-				clip(c.Verb+" "+c.Args, 50), len(real)+1, bd.Before, split, clip(string(c.Line[:min(int(split), len(c.Line))]), 20), bd.After, why))
+			fmt.Sprintf("the command %s was carried by %d TCP segments: frame %d ends after %d bytes (%s), frame %d carries the rest%s",
+				quote(c.Verb+" "+c.Args, 50), len(real)+1, bd.Before, split, quote(string(c.Line[:min(int(split), len(c.Line))]), 20), bd.After, why))
 		out = append(out, f)
 	}
 	return out
@@ -298,8 +299,8 @@ func detectRetransmissionConflicts(b builder, _ Options) []Finding {
 		}
 		for _, cf := range st.Conflicts {
 			f := b.conn("retransmission-conflict", Error, phaseAtOffset(b, dir, cf.Offset), []int{cf.FirstFrame, cf.SecondFrame}, timeOfFrame(b, cf.SecondFrame),
-				fmt.Sprintf("frame %d retransmits %s bytes at offset %d with different content than frame %d: %q became %q",
-					cf.SecondFrame, dir, cf.Offset, cf.FirstFrame, clip(escape(cf.First), 30), clip(escape(cf.Second), 30)))
+				fmt.Sprintf("frame %d retransmits %s bytes at offset %d with different content than frame %d: %s became %s",
+					cf.SecondFrame, dir, cf.Offset, cf.FirstFrame, quote(escape(cf.First), 30), quote(escape(cf.Second), 30)))
 			f.Direction, f.Offset = dir.String(), cf.Offset
 			f.Evidence = fmt.Sprintf("frame %d: %s\nframe %d: %s", cf.FirstFrame, escape(cf.First), cf.SecondFrame, escape(cf.Second))
 			out = append(out, f)
@@ -389,7 +390,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		span := smtpparse.Span{Dir: smtpparse.ClientToServer, Start: first.Span.Start, End: group[len(group)-1].Span.End}
 		f := b.at("unanswered-command", sev, phaseOf(first), span, first.Time, "")
 		if len(group) == 1 {
-			f.Summary = fmt.Sprintf("the server never answered %q (connection ended: %s)", commandText(first, 50), b.s.Conn.End())
+			f.Summary = fmt.Sprintf("the server never answered \"%s\" (connection ended: %s)", commandText(first, 50), b.s.Conn.End())
 		} else {
 			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s (connection ended: %s)",
 				len(group), verbList(group), joinInts(f.Frames, ", "), b.s.Conn.End())
@@ -483,7 +484,7 @@ func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 			sev = Info // a server may close with 421 at any time
 		}
 		out = append(out, b.at("reply-without-command", sev, PhaseConnection, r.Span, r.Time,
-			fmt.Sprintf("the server sent %d %q with no command waiting for it", r.Code, clip(strings.Join(r.Lines, " "), 60))))
+			fmt.Sprintf("the server sent %d %s with no command waiting for it", r.Code, quote(strings.Join(r.Lines, " "), 60))))
 	}
 	return out
 }
@@ -515,7 +516,7 @@ func detectMalformed(b builder, _ Options) []Finding {
 			continue
 		}
 		out = append(out, b.at("malformed-command", sev, phaseOf(c), c.Span, c.Time,
-			fmt.Sprintf("malformed command %q: %s", commandText(c, 50), strings.Join(problems, "; "))))
+			fmt.Sprintf("malformed command \"%s\": %s", commandText(c, 50), strings.Join(problems, "; "))))
 	}
 	for _, r := range d.Replies {
 		if r.Gap {
@@ -627,7 +628,7 @@ func detectContent(b builder, _ Options) []Finding {
 		if answer != nil {
 			e := body.Lenient[0]
 			f := b.at("smuggling-end-of-data", Error, PhaseData, e.At, verb.Time,
-				fmt.Sprintf("the server answered %d in frame %s right after the non-standard end-of-data %q at offset %d: this server ends DATA without <CRLF>.<CRLF>, so it is open to SMTP smuggling",
+				fmt.Sprintf("the server answered %d in frame %s right after the non-standard end-of-data \"%s\" at offset %d: this server ends DATA without <CRLF>.<CRLF>, so it is open to SMTP smuggling",
 					answer.Code, joinInts(b.s.Frames(answer.Span), ","), escape([]byte(e.Seq)), e.At.Start))
 			f.Frames = appendUnique(f.Frames, b.s.Frames(answer.Span)...)
 			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
@@ -652,10 +653,10 @@ func detectContent(b builder, _ Options) []Finding {
 			after := "nothing that looks like a command"
 			if e.CommandsAfter {
 				sev = Error
-				after = fmt.Sprintf("SMTP commands (%q)", clip(escape(e.After), 40))
+				after = fmt.Sprintf("SMTP commands (%s)", quote(escape(e.After), 40))
 			}
 			f := b.at("smuggling-end-of-data", sev, phase, e.At, verb.Time,
-				fmt.Sprintf("non-standard end-of-data %q inside the message at offset %d: a lenient server would end the message there; what follows is %s",
+				fmt.Sprintf("non-standard end-of-data \"%s\" inside the message at offset %d: a lenient server would end the message there; what follows is %s",
 					escape([]byte(e.Seq)), e.At.Start, after))
 			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
 			out = append(out, f)
@@ -703,7 +704,7 @@ func detectContent(b builder, _ Options) []Finding {
 			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil:
 				mismatch = fmt.Sprintf("only %d bytes followed before the connection ended", got)
 			case next != nil && !next.Known && !next.Masked:
-				mismatch = fmt.Sprintf("the bytes after it do not start with a command (%q): the chunk was longer than declared", commandText(next, 30))
+				mismatch = fmt.Sprintf("the bytes after it do not start with a command (\"%s\"): the chunk was longer than declared", commandText(next, 30))
 			}
 			if mismatch != "" {
 				c := ch.Command
@@ -968,7 +969,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		if r, what := gaveUp(b.s.Dialogue, tx); r != nil {
 			rf := b.s.Frames(r.Span)
 			frames = appendUnique(frames, rf...)
-			interrupt = fmt.Sprintf("%s with %d %q", what, r.Code, clip(strings.Join(r.Lines, " "), 60))
+			interrupt = fmt.Sprintf("%s with %d %s", what, r.Code, quote(strings.Join(r.Lines, " "), 60))
 			if len(rf) > 0 {
 				interrupt += fmt.Sprintf(" in frame %d", rf[0])
 			}
@@ -1066,16 +1067,13 @@ func detectTLS(b builder, _ Options) []Finding {
 
 // ---- helpers ----
 
-func clip(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && n < len(s) && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
-}
+// clip returns s, trimmed, as printable text of at most n bytes, "…"
+// marking a cut: every piece of wire text in a summary goes through it.
+func clip(s string, n int) string { return printable.String(strings.TrimSpace(s), n) }
+
+// quote returns clip(s, n) in double quotes: text from the wire, in a
+// summary.
+func quote(s string, n int) string { return `"` + clip(s, n) + `"` }
 
 func appendUnique(a []int, v ...int) []int {
 	for _, x := range v {

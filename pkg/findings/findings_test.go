@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
@@ -737,5 +738,45 @@ func TestDiagnosisDoesNotReadTheCapturesText(t *testing.T) {
 	s := Finding{ID: "smuggling-end-of-data", Severity: Warning, Summary: `non-standard end-of-data inside the message, "the server answered" in its text`}
 	if d := diagnose([]Finding{s}); strings.Contains(d, "accepted it as the end of data") {
 		t.Errorf("diagnosis read the summary: %q", d)
+	}
+}
+
+// TestReportTextIsPrintable: the text of every report of every bundled
+// and corpus capture is printable UTF-8, so bytes from the wire (binary
+// garbage sent as commands, escape sequences in replies) can never drive
+// the terminal the report is read on; they show as escapes such as \x1b.
+func TestReportTextIsPrintable(t *testing.T) {
+	escaped := 0
+	check := func(path, what, s string) {
+		if !utf8.ValidString(s) {
+			t.Errorf("%s: %s is not UTF-8: %q", path, what, s)
+			return
+		}
+		for _, r := range s {
+			if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) {
+				t.Errorf("%s: %s holds %U: %q", path, what, r, s)
+				return
+			}
+		}
+		if strings.Contains(s, `\x`) {
+			escaped++
+		}
+	}
+	for _, path := range testcaps.All() {
+		if testcaps.Broken(path) {
+			continue
+		}
+		r := analyze(t, path)
+		for _, c := range r.Connections {
+			check(path, "diagnosis", c.Diagnosis)
+			check(path, "helo", c.Helo)
+		}
+		for _, f := range r.Findings {
+			check(path, f.ID+" summary", f.Summary)
+			check(path, f.ID+" evidence", f.Evidence)
+		}
+	}
+	if escaped == 0 {
+		t.Error("no report text needed an escape: the captures do not test this")
 	}
 }
