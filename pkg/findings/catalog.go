@@ -54,7 +54,7 @@ func Catalog() []Entry {
 		{"command-rejected", "A command or a message was rejected with a 5xx reply, or the whole session in the server's greeting (554) (info).",
 			"A permanent failure: the sender must not retry it unchanged.",
 			"Read the reply text; it names the policy that rejected it."},
-		{"command-deferred", "A command, or the whole session in the server's greeting (421), got a temporary 4xx reply: greylisting, rate limits, a full disk (info).",
+		{"command-deferred", "A command, a message (a 421 answering the content included) or the whole session in the server's greeting (421) got a temporary 4xx reply: greylisting, rate limits, a full disk, a bare line ending (info).",
 			"A temporary failure: the sender keeps the message and retries later, which users see as a delay; repeated deferrals end in a bounce after the sender's queue lifetime.",
 			"Read the reply text. Greylisting passes on the retry from the same address; rate limits and policy deferrals need the receiver's administrators."},
 		{"data-terminator-not-at-line-start", "The message does not end in CRLF before the dot (e.g. %%EOF\\n.\\r\\n), so a strict server never sees <CRLF>.<CRLF>.",

@@ -33,7 +33,7 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 		}
 		for _, g := range lost {
 			f := b.conn("capture-gap", Warning, phaseAtOffset(b, dir, g.Start), []int{g.Frame}, timeOfFrame(b, g.Frame),
-				fmt.Sprintf("%d bytes of the %s's stream at offset %d are not in the capture (%s; noticed at frame %d)", g.End-g.Start, dir, g.Start, g.Reason, g.Frame))
+				fmt.Sprintf("%s of the %s's stream at offset %d are not in the capture (%s; noticed at frame %d)", plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, g.Reason, g.Frame))
 			f.Direction, f.Offset = dir.String(), g.Start
 			out = append(out, f)
 		}
@@ -539,7 +539,7 @@ func detectMalformed(b builder, _ Options) []Finding {
 
 func detectRejected(b builder, _ Options) []Finding {
 	var out []Finding
-	report := func(r *smtpparse.Reply, phase Phase, what string, frames []int) {
+	report := func(r *smtpparse.Reply, phase Phase, what string, frames []int) *Finding {
 		id, how := "command-rejected", "rejected"
 		if r.Code < 500 {
 			id, how = "command-deferred", "deferred"
@@ -547,6 +547,7 @@ func detectRejected(b builder, _ Options) []Finding {
 		f := b.at(id, Info, phase, r.Span, r.Time, fmt.Sprintf("%s was %s: %d %s", what, how, r.Code, clip(strings.Join(r.Lines, " "), 80)))
 		f.Frames = appendUnique(frames, f.Frames...)
 		out = append(out, f)
+		return &out[len(out)-1]
 	}
 	// A server that will take no mail from this client says so in its
 	// greeting (554, or 421 for "not now"), RFC 5321 section 3.1.
@@ -564,10 +565,12 @@ func detectRejected(b builder, _ Options) []Finding {
 		}
 	}
 	// The reply to a message's content, unless it is its command's own
-	// reply (BDAT LAST), which the loop above has reported.
+	// reply (BDAT LAST), which the loop above has reported. Here a 421
+	// refuses the message too: Sendmail answers a bare LF that way.
 	for _, tx := range b.s.Dialogue.Transactions {
-		if r := tx.FinalReply; isRefusal(r) && (r.Command == nil || r.Command.Reply != r) {
-			report(r, PhaseAfterData, "the message", nil)
+		r := tx.FinalReply
+		if (isRefusal(r) || r != nil && r.Code == 421) && (r.Command == nil || r.Command.Reply != r) {
+			report(r, PhaseAfterData, "the message", nil).refusedMessage = true
 		}
 	}
 	return out
@@ -666,15 +669,15 @@ func detectContent(b builder, _ Options) []Finding {
 		}
 		if body.BareLF.N > 0 {
 			out = append(out, b.at("bare-lf-in-data", Warning, phase, at(body.BareLF.First), verb.Time,
-				fmt.Sprintf("%d bare LF line endings in the message (first at offset %d); RFC 5321 requires CRLF", body.BareLF.N, body.BareLF.First)))
+				fmt.Sprintf("%s in the message (first at offset %d); RFC 5321 requires CRLF", plural(body.BareLF.N, "bare LF line ending", "bare LF line endings"), body.BareLF.First)))
 		}
 		if body.BareCR.N > 0 {
 			out = append(out, b.at("bare-cr-in-data", Warning, phase, at(body.BareCR.First), verb.Time,
-				fmt.Sprintf("%d bare CR characters in the message (first at offset %d)", body.BareCR.N, body.BareCR.First)))
+				fmt.Sprintf("%s in the message (first at offset %d)", plural(body.BareCR.N, "bare CR character", "bare CR characters"), body.BareCR.First)))
 		}
 		if body.NUL.N > 0 {
 			out = append(out, b.at("nul-in-data", Warning, phase, at(body.NUL.First), verb.Time,
-				fmt.Sprintf("%d NUL bytes in the message (first at offset %d)", body.NUL.N, body.NUL.First)))
+				fmt.Sprintf("%s in the message (first at offset %d)", plural(body.NUL.N, "NUL byte", "NUL bytes"), body.NUL.First)))
 		}
 		if body.EightBit.N > 0 && bodyParam != "8BITMIME" && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) {
 			// To a server that offers 8BITMIME the missing BODY=8BITMIME is a
@@ -685,11 +688,11 @@ func detectContent(b builder, _ Options) []Finding {
 				sev, why = Warning, "but the server did not offer 8BITMIME"
 			}
 			out = append(out, b.at("eightbit-not-offered", sev, phase, at(body.EightBit.First), verb.Time,
-				fmt.Sprintf("%d bytes with the high bit set in the message (first at offset %d), %s", body.EightBit.N, body.EightBit.First, why)))
+				fmt.Sprintf("%s with the high bit set in the message (first at offset %d), %s", plural(body.EightBit.N, "byte", "bytes"), body.EightBit.First, why)))
 		}
 		if body.LongLines.N > 0 {
 			out = append(out, b.at("line-too-long", Warning, phase, at(body.LongLines.First), verb.Time,
-				fmt.Sprintf("%d message lines longer than 998 octets (longest %d; first at offset %d)", body.LongLines.N, body.LongestLine, body.LongLines.First)))
+				fmt.Sprintf("%s longer than 998 octets (longest %d; first at offset %d)", plural(body.LongLines.N, "message line", "message lines"), body.LongestLine, body.LongLines.First)))
 		}
 	}
 	for _, tx := range d.Transactions {
@@ -952,6 +955,10 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		if tx.Data != nil && tx.Data.Reply == nil {
 			phase, where = PhaseData, "after DATA, which the server never answered"
 		}
+		if tx.Interrupt != nil {
+			// Where the server gave up, whatever the client sent after.
+			phase, where = PhaseData, "during DATA"
+		}
 		how, frame := "", c.LastFrame
 		switch c.End() {
 		case reassembly.EndRST:
@@ -989,6 +996,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			summary = fmt.Sprintf("the transaction from <%s> was lost %s: %s, and the connection ended with %s", clip(tx.Mail.Path, 40), where, interrupt, how)
 		}
 		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time, summary)
+		f.interrupted = tx.Interrupt != nil
 		out = append(out, f)
 	}
 	return out
@@ -1066,6 +1074,14 @@ func detectTLS(b builder, _ Options) []Finding {
 }
 
 // ---- helpers ----
+
+// plural returns "1 thing" or "n things".
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + many
+}
 
 // clip returns s, trimmed, as printable text of at most n bytes, "…"
 // marking a cut: every piece of wire text in a summary goes through it.

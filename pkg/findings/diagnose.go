@@ -21,6 +21,7 @@ func diagnose(found []Finding) string {
 	}
 	var parts []string
 	refused := greetingRefused(found)
+	bareEnding, messageRefused := bareEndingRefused(found)
 	frame := func(f Finding) string {
 		if len(f.Frames) == 0 {
 			return ""
@@ -48,7 +49,18 @@ func diagnose(found []Finding) string {
 		parts = append(parts, fmt.Sprintf("%s%s; no mail can go through this connection.", upperFirst(f.Summary), frame(f)))
 	case len(byID["data-terminator-not-at-line-start"]) > 0:
 		f, _ := first("data-terminator-not-at-line-start")
-		parts = append(parts, fmt.Sprintf("The message body ended in a bare LF%s, so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data.%s", frame(f), ending()))
+		waited := " and kept waiting for the end of data"
+		if lost, ok := first("lost-mid-transaction"); ok && lost.interrupted {
+			waited = "" // it said why it gave up: the summary that follows quotes it
+		}
+		parts = append(parts, fmt.Sprintf("The message body ended in a bare LF%s, so the server never saw <CRLF>.<CRLF>%s.%s", frame(f), waited, ending()))
+	case bareEnding != nil && messageRefused != nil:
+		where := frame(*messageRefused)
+		if messageRefused.interrupted {
+			where = "" // a lost-mid-transaction summary names its frames
+		}
+		parts = append(parts, fmt.Sprintf("%s%s. The message has %s%s, which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
+			upperFirst(messageRefused.Summary), where, bareEndingText(*bareEnding), frame(*bareEnding)))
 	case len(byID["pix-masked-command"]) > 0:
 		f, _ := first("pix-masked-command")
 		msg := fmt.Sprintf("A firewall SMTP fixup masked a client command%s", frame(f))
@@ -119,6 +131,37 @@ func diagnose(found []Finding) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// bareEndingRefused returns, for a connection whose server refused a
+// message (or gave up on it while it was coming) and one of whose messages
+// has bare LF or bare CR line endings, the finding about those line
+// endings and the refusal; nil, nil otherwise.
+func bareEndingRefused(found []Finding) (bare, refusal *Finding) {
+	for i := range found {
+		f := &found[i]
+		switch {
+		case (f.ID == "bare-lf-in-data" || f.ID == "bare-cr-in-data") && bare == nil:
+			bare = f
+		case f.refusedMessage && refusal == nil:
+			refusal = f
+		case f.ID == "lost-mid-transaction" && f.interrupted && refusal == nil:
+			refusal = f
+		}
+	}
+	if bare == nil || refusal == nil {
+		return nil, nil
+	}
+	return bare, refusal
+}
+
+// bareEndingText names what a bare-lf-in-data or bare-cr-in-data finding
+// found.
+func bareEndingText(f Finding) string {
+	if f.ID == "bare-cr-in-data" {
+		return "a CR that no LF follows"
+	}
+	return "a line that ends in a bare LF"
 }
 
 // greetingRefused returns the finding of a server that refused the session

@@ -101,6 +101,11 @@ type Finding struct {
 	serverTook bool
 	// retryEnded says, for a retry-loop, how the failed attempts ended.
 	retryEnded string
+	// refusedMessage marks a command-rejected/-deferred finding that is
+	// the server's answer to a message's content; interrupted marks a
+	// lost-mid-transaction whose server gave up while the content was
+	// still coming. The diagnosis ties them to bare line endings.
+	refusedMessage, interrupted bool
 }
 
 // filterFor builds the Wireshark filter for frames of a stream.

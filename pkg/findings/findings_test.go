@@ -75,6 +75,13 @@ type trigger struct {
 func triggers() []trigger {
 	corpus := func(name string) string { return "corpus:" + name }
 	return []trigger{
+		// Real Sendmail 8.17 refusing bare line endings in the middle of a message.
+		{"sendmail/sendmail-barelf-mid.pcap", "command-deferred", 0, []int{16}, Info},
+		{"sendmail/sendmail-barelf-mid.pcap", "bare-lf-in-data", 0, []int{15}, Warning},
+		{"sendmail/sendmail-barelf-split.pcap", "lost-mid-transaction", 0, []int{9, 16, 20}, Error},
+		{"sendmail/sendmail-barelf-end.pcap", "data-terminator-not-at-line-start", 0, []int{15}, Error},
+		{"sendmail/sendmail-barelf-end.pcap", "lost-mid-transaction", 0, []int{9, 16, 17}, Error},
+		{"sendmail/sendmail-barecr.pcap", "bare-cr-in-data", 0, []int{15}, Warning},
 		// Real Exim behind a PIX-like fixup proxy (testdata/record/mboxproxy.py), seen from both sides.
 		{"pix-server-side.pcap", "pix-masked-command", 0, []int{8, 11, 12}, Error},
 		{"pix-server-side.pcap", "pix-masked-command", 2, []int{45, 46}, Error},
@@ -254,7 +261,9 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		"postfix-client/postfix-client-starttls.pcap", "postfix-client/postfix-client-size.pcap",
 		// The server side of the 513-byte hold: the session Exim saw was
 		// short and ended by its own timeout (421), nothing for it to fix.
-		"hold513-server-side.pcap"} {
+		"hold513-server-side.pcap",
+		// Sendmail 8.17 taking two messages in one connection.
+		"sendmail/sendmail-clean.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {
@@ -778,5 +787,31 @@ func TestReportTextIsPrintable(t *testing.T) {
 	}
 	if escaped == 0 {
 		t.Error("no report text needed an escape: the captures do not test this")
+	}
+}
+
+// TestRefusedBareLineEndingsAreExplained: real Sendmail 8.17 answers a
+// bare LF or bare CR in a message with 421 in the middle of the content
+// and closes. Whether the reply came before or after the client's end of
+// data on the wire, the diagnosis names the refusal and the bare line
+// ending with their frames, and the 421 is never a reply without command.
+func TestRefusedBareLineEndingsAreExplained(t *testing.T) {
+	for name, want := range map[string]string{
+		"sendmail/sendmail-barelf-mid.pcap": "The message was deferred: 421 4.5.0 Bare linefeed (LF) not allowed (frame 16). The message has a line that ends in a bare LF (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
+		"sendmail/sendmail-barecr.pcap":     "The message was deferred: 421 4.5.0 Bare carriage return (CR) not allowed (frame 16). The message has a CR that no LF follows (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
+		"sendmail/sendmail-barelf-split.pcap": "The transaction from <a@example.org> was lost during DATA: the server gave up on the message while it was still coming, with 421 \"4.5.0 Bare linefeed (LF) not allowed\" in frame 16, " +
+			"and the connection ended with a RST in frame 20. The message has a line that ends in a bare LF (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
+		"sendmail/sendmail-barelf-end.pcap": "The message body ended in a bare LF (frame 15), so the server never saw <CRLF>.<CRLF>. The transaction from <a@example.org> was lost during DATA: " +
+			"the server gave up on the message while it was still coming, with 421 \"4.5.0 Bare linefeed (LF) not allowed\" in frame 16, and the connection ended with the server's FIN in frame 17.",
+	} {
+		r := analyze(t, testcaps.Path(name))
+		if len(r.Connections) != 1 || r.Connections[0].Diagnosis != want {
+			t.Errorf("%s: diagnosis\n%v\nwant\n%s", name, r.Connections, want)
+		}
+		for _, f := range r.Findings {
+			if f.ID == "reply-without-command" {
+				t.Errorf("%s: %s", name, f.Summary)
+			}
+		}
 	}
 }
