@@ -478,7 +478,7 @@ func phaseOf(c *smtpparse.Command) Phase {
 		return PhaseConnection
 	}
 	switch c.Verb {
-	case "EHLO", "HELO":
+	case "EHLO", "HELO", "LHLO":
 		return PhaseHelo
 	case "MAIL", "RCPT", "RSET":
 		return PhaseEnvelope

@@ -314,7 +314,7 @@ func detectRetransmissionConflicts(b builder, _ Options) []Finding {
 func detectPipelining(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
-	offered := d.Extensions.Has("PIPELINING") && d.Hello != nil && d.Hello.Verb == "EHLO"
+	offered := d.Extensions.Has("PIPELINING") && d.Hello != nil && (d.Hello.Verb == "EHLO" || d.Hello.Verb == "LHLO")
 	reported := false
 	for i, c := range d.Commands {
 		if c.Pipelined && !offered && !reported && c.Verb != "" {
@@ -336,7 +336,7 @@ func detectPipelining(b builder, _ Options) []Finding {
 		if !c.EndsGroup() || i+1 >= len(d.Commands) {
 			continue
 		}
-		if (c.Verb == "EHLO" || c.Verb == "HELO") && pipeConnect(d) {
+		if (c.Verb == "EHLO" || c.Verb == "HELO" || c.Verb == "LHLO") && pipeConnect(d) {
 			continue // early pipelining (Exim's PIPE_CONNECT) lets the envelope follow EHLO unanswered
 		}
 		next := d.Commands[i+1]
@@ -568,9 +568,38 @@ func detectRejected(b builder, _ Options) []Finding {
 	// reply (BDAT LAST), which the loop above has reported. Here a 421
 	// refuses the message too: Sendmail answers a bare LF that way.
 	for _, tx := range b.s.Dialogue.Transactions {
+		if len(tx.PerRecipient) > 0 {
+			// LMTP: each accepted recipient has its own final reply.
+			accepted := acceptedRcpts(tx)
+			for i, r := range tx.PerRecipient {
+				if r.Command != nil && r.Command.Reply == r {
+					continue // BDAT LAST's own reply: reported with the commands
+				}
+				if isRefusal(r) || r.Code == 421 {
+					what := "the message"
+					if i < len(accepted) {
+						what = fmt.Sprintf("the message for <%s>", clip(accepted[i].Path, 60))
+					}
+					report(r, PhaseAfterData, what, nil).refusedMessage = true
+				}
+			}
+			continue
+		}
 		r := tx.FinalReply
 		if (isRefusal(r) || r != nil && r.Code == 421) && (r.Command == nil || r.Command.Reply != r) {
 			report(r, PhaseAfterData, "the message", nil).refusedMessage = true
+		}
+	}
+	return out
+}
+
+// acceptedRcpts returns the RCPT commands of tx the server accepted: in
+// LMTP, the recipients the final replies are for, in order.
+func acceptedRcpts(tx *smtpparse.Transaction) []*smtpparse.Command {
+	var out []*smtpparse.Command
+	for _, c := range tx.Rcpts {
+		if c.Reply != nil && c.Reply.Code/100 == 2 {
+			out = append(out, c)
 		}
 	}
 	return out

@@ -72,7 +72,7 @@ func knownVerb(v string) string {
 		return ""
 	}
 	for _, k := range [...]string{
-		"HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT",
+		"HELO", "EHLO", "LHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT",
 		"VRFY", "EXPN", "HELP", "STARTTLS", "AUTH", "ETRN", "TURN", "ATRN",
 		"BURL", "XCLIENT", "XFORWARD",
 	} {
@@ -163,7 +163,7 @@ func parseCommand(c *Command, content []byte) {
 		parseAddressArgs(c, "FROM:", problemNoPathMail, problemMailNoFrom)
 	case "RCPT":
 		parseAddressArgs(c, "TO:", problemNoPathRcpt, problemRcptNoTo)
-	case "EHLO", "HELO":
+	case "EHLO", "HELO", "LHLO":
 		if strings.TrimSpace(c.Args) == "" {
 			addProblem(&c.Problems, problemNoDomain)
 		}
@@ -334,7 +334,7 @@ func looksLikeCommandLine(b []byte, cut bool) bool {
 		return !spaced
 	case "NOOP", "HELP":
 		return true
-	case "EHLO", "HELO", "VRFY", "EXPN", "ETRN", "ATRN", "BURL", "XCLIENT", "XFORWARD":
+	case "EHLO", "HELO", "LHLO", "VRFY", "EXPN", "ETRN", "ATRN", "BURL", "XCLIENT", "XFORWARD":
 		return spaced && len(bytes.TrimSpace(args)) > 0 || cut && !spaced
 	case "BDAT":
 		return spaced && len(args) > 0 && args[0] >= '0' && args[0] <= '9' || cut && !spaced

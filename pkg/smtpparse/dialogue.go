@@ -87,8 +87,9 @@ type Dialogue struct {
 	Commands     []*Command     // every client line parsed in command mode, in stream order, including garbage/masked ones
 	Replies      []*Reply       // every server reply in stream order (greeting included)
 	Transactions []*Transaction // MAIL … RCPT … DATA/BDAT … final reply, in order; also incomplete ones (lost mid-way)
-	Hello        *Command       // the last EHLO/HELO
-	Extensions   Extensions     // from the reply to the last EHLO (before TLS)
+	Hello        *Command       // the last EHLO/HELO (LHLO in LMTP)
+	LMTP         bool           // the client greeted with LHLO: LMTP (RFC 2033), one final reply per accepted recipient
+	Extensions   Extensions     // from the reply to the last EHLO or LHLO (before TLS)
 	TLS          *TLSStart      // set when STARTTLS got a 2xx reply
 	Gaps         []Span         // gaps reported via Gap (and holes between Writes)
 	Unparsed     []Span         // bytes skipped while resynchronising (mid-stream start, after gaps)
@@ -145,7 +146,7 @@ func (c *Command) EndsGroup() bool {
 		return false
 	}
 	switch c.Verb {
-	case "EHLO", "HELO", "DATA", "VRFY", "EXPN", "TURN", "QUIT", "NOOP", "AUTH", "STARTTLS":
+	case "EHLO", "HELO", "LHLO", "DATA", "VRFY", "EXPN", "TURN", "QUIT", "NOOP", "AUTH", "STARTTLS":
 		return true
 	}
 	return false
@@ -167,14 +168,15 @@ type Reply struct {
 
 // Transaction is one MAIL … RCPT … DATA/BDAT attempt.
 type Transaction struct {
-	Mail       *Command   // nil when the transaction was joined mid-way
-	Rcpts      []*Command // RCPT commands, accepted or not
-	Data       *Command   // the DATA command, nil for BDAT
-	Chunks     []*Chunk   // BDAT chunks
-	Body       *Body      // nil if no message content was sent
-	FinalReply *Reply     // reply to the end of data / BDAT LAST; nil if never seen
-	Interrupt  *Reply     // a 4xx/5xx reply that came, with no command waiting, while the client was still sending the DATA content: the server gave up on the message before its end (a timeout, a refusal such as Sendmail's "421 4.5.0 Bare linefeed"); not a final reply
-	Reset      *Command   // RSET/QUIT/EHLO/HELO/new MAIL that ended it early, if any
+	Mail         *Command   // nil when the transaction was joined mid-way
+	Rcpts        []*Command // RCPT commands, accepted or not
+	Data         *Command   // the DATA command, nil for BDAT
+	Chunks       []*Chunk   // BDAT chunks
+	Body         *Body      // nil if no message content was sent
+	FinalReply   *Reply     // reply to the end of data / BDAT LAST; nil if never seen (LMTP: the first recipient's)
+	PerRecipient []*Reply   // LMTP: the final replies, one per recipient whose RCPT was accepted, in RCPT order
+	Interrupt    *Reply     // a 4xx/5xx reply that came, with no command waiting, while the client was still sending the DATA content: the server gave up on the message before its end (a timeout, a refusal such as Sendmail's "421 4.5.0 Bare linefeed"); not a final reply
+	Reset        *Command   // RSET/QUIT/EHLO/HELO/new MAIL that ended it early, if any
 }
 
 // Chunk is one BDAT command and the bytes it announced.
@@ -243,12 +245,12 @@ func LooksLikeGreeting(b []byte) bool {
 }
 
 // LooksLikeClientStart reports whether b, the first bytes a client sent,
-// start with EHLO or HELO (any case) followed by a space or CRLF.
+// start with EHLO, HELO or LMTP's LHLO (any case) followed by a space or CRLF.
 func LooksLikeClientStart(b []byte) bool {
 	if len(b) < 5 {
 		return false
 	}
-	if !equalFoldASCII(b[:4], "EHLO") && !equalFoldASCII(b[:4], "HELO") {
+	if !equalFoldASCII(b[:4], "EHLO") && !equalFoldASCII(b[:4], "HELO") && !equalFoldASCII(b[:4], "LHLO") {
 		return false
 	}
 	return b[4] == ' ' || (b[4] == '\r' && len(b) >= 6 && b[5] == '\n')

@@ -2,6 +2,7 @@ package smtpparse
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -182,6 +183,13 @@ type Parser struct {
 	lastAnswered int64 // EndOrder of the latest reply matched to a request
 
 	tx *Transaction // the transaction still accepting RCPT/DATA/BDAT
+
+	// LMTP: the final replies still to come for one end of data.
+	lmtp struct {
+		tx   *Transaction
+		cmd  *Command
+		left int
+	}
 
 	collectors   []collector
 	greetingDone bool
@@ -719,14 +727,21 @@ func (p *Parser) commandLine(cut lineCut) {
 		cmd.Problems = nil
 	}
 	cmd.Problems = append(own, cmd.Problems...)
+	if !cmd.Known && !cmd.Masked && cmd.Verb != "" && p.d.Extensions.Has(cmd.Verb) {
+		// A verb the server offered in its EHLO reply (Sendmail's VERB
+		// and ONEX, Exchange's XEXCH50): an extension, not a stranger.
+		cmd.Known = true
+		cmd.Problems = slices.DeleteFunc(cmd.Problems, func(p string) bool { return p == problemUnknownVerb })
+	}
 	limit := int64(maxCommandOctets)
 	if cmd.Sensitive {
 		limit = 0 // RFC 4954 raises the limit for AUTH lines
 	}
 	lineProblems(&cmd.Problems, l, limit)
 	kept := p.addCommand(cmd)
-	if cmd.Verb == "EHLO" || cmd.Verb == "HELO" {
+	if cmd.Verb == "EHLO" || cmd.Verb == "HELO" || cmd.Verb == "LHLO" {
 		p.d.Hello = cmd
+		p.d.LMTP = cmd.Verb == "LHLO"
 	}
 	if cut == cutEnd || cut == cutTLS {
 		return // nobody could have answered half a line
@@ -742,7 +757,7 @@ func (p *Parser) commandLine(cut lineCut) {
 		if kept {
 			tx.Rcpts = append(tx.Rcpts, cmd)
 		}
-	case "RSET", "QUIT", "EHLO", "HELO":
+	case "RSET", "QUIT", "EHLO", "HELO", "LHLO":
 		// RFC 5321 4.1.4: EHLO and HELO reset the transaction too.
 		p.endTx(cmd)
 	case "DATA":
@@ -1043,6 +1058,13 @@ func (p *Parser) finishReply(r *Reply) {
 			return
 		}
 	}
+	if p.lmtp.left > 0 {
+		// LMTP: the next recipient's reply to the same end of data.
+		p.lmtp.left--
+		r.Final, r.Command = true, p.lmtp.cmd
+		p.lmtp.tx.PerRecipient = append(p.lmtp.tx.PerRecipient, r)
+		return
+	}
 	e, ok := p.pop()
 	if !ok {
 		c := &p.client
@@ -1064,6 +1086,7 @@ func (p *Parser) finishReply(r *Reply) {
 	if e.kind == pendingEndOfData {
 		r.Final, r.Command = true, e.cmd
 		e.tx.FinalReply = r
+		p.perRecipient(e.tx, e.cmd, r)
 		return
 	}
 	cmd := e.cmd
@@ -1071,9 +1094,10 @@ func (p *Parser) finishReply(r *Reply) {
 	if e.last {
 		r.Final = true
 		e.tx.FinalReply = r
+		p.perRecipient(e.tx, cmd, r)
 	}
 	switch cmd.Verb {
-	case "EHLO":
+	case "EHLO", "LHLO":
 		p.d.Extensions = extensionsFrom(r)
 	case "STARTTLS":
 		if r.Code/100 == 2 && p.d.TLS == nil {
@@ -1084,6 +1108,23 @@ func (p *Parser) finishReply(r *Reply) {
 	if p.client.wait == cmd {
 		p.replyReleases(cmd, r)
 	}
+}
+
+// perRecipient starts an LMTP transaction's final replies with r, the
+// first; one more follows for each further recipient the server accepted
+// (RFC 2033 section 4.2). In SMTP it does nothing.
+func (p *Parser) perRecipient(tx *Transaction, cmd *Command, r *Reply) {
+	if !p.d.LMTP || tx == nil {
+		return
+	}
+	accepted := 0
+	for _, rc := range tx.Rcpts {
+		if rc.Reply != nil && rc.Reply.Code/100 == 2 {
+			accepted++
+		}
+	}
+	tx.PerRecipient = append(tx.PerRecipient, r)
+	p.lmtp.tx, p.lmtp.cmd, p.lmtp.left = tx, cmd, max(accepted-1, 0)
 }
 
 // replyReleases acts on the reply the client was held for.
@@ -1190,6 +1231,7 @@ func (p *Parser) serverGap(off, n int64) {
 	if off == 0 {
 		p.greetingDone = true
 	}
+	p.lmtp.left = 0 // which recipient a later reply is for is lost too
 	switch s.state {
 	case serverReplies:
 		if s.line.open {

@@ -1242,3 +1242,61 @@ func TestGapsAreAlignedLikeWrites(t *testing.T) {
 		t.Errorf("verbs = %q", got)
 	}
 }
+
+// A verb the server advertised in its EHLO reply is an extension the
+// client may use, not an unknown verb; one it did not advertise is.
+func TestAdvertisedVerbIsKnown(t *testing.T) {
+	events := []event{
+		srv("220 mx ESMTP Sendmail\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx\r\n250-VERB\r\n250-XEXCH50\r\n250 HELP\r\n"),
+		cli("VERB\r\n"),
+		srv("250 2.0.0 Verbose mode\r\n"),
+		cli("XEXCH50 12 2\r\n"),
+		srv("354 Send binary data\r\n"),
+		cli("ONEX\r\n"),
+		srv("500 5.5.1 Command unrecognized\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	for i, want := range []bool{true, true, true, false} {
+		c := d.Commands[i]
+		if c.Known != want || hasProblem(c.Problems, problemUnknownVerb) == want {
+			t.Errorf("%s: known %v, problems %q", c.Verb, c.Known, c.Problems)
+		}
+	}
+}
+
+// LMTP (RFC 2033): after the end of data the server answers once for
+// each recipient it accepted, in RCPT order; none of those replies is a
+// stray, and the next command's reply still finds its command.
+func TestLMTPHasAReplyPerAcceptedRecipient(t *testing.T) {
+	events := []event{
+		srv("220 mx Dovecot ready.\r\n"),
+		cli("LHLO c\r\n"),
+		srv("250-mx\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<nobody@x>\r\nRCPT TO:<carol@x>\r\nDATA\r\n"),
+		srv("250 2.1.0 OK\r\n250 2.1.5 OK\r\n550 5.1.1 <nobody@x> User doesn't exist\r\n250 2.1.5 OK\r\n354 OK\r\n"),
+		cli("Subject: x\r\n\r\nhi\r\n.\r\n"),
+		srv("250 2.0.0 <alice@x> Saved\r\n", 0),
+		srv("552 5.2.2 <carol@x> Quota exceeded\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 2.0.0 Bye\r\n"),
+	}
+	d := run(t, Options{}, events...)
+	if !d.LMTP || d.Hello == nil || d.Hello.Verb != "LHLO" || !d.Extensions.Has("PIPELINING") {
+		t.Fatalf("LMTP %v hello %+v extensions %v", d.LMTP, d.Hello, d.Extensions.Keywords)
+	}
+	tx := d.Transactions[0]
+	if len(tx.PerRecipient) != 2 || tx.FinalReply != tx.PerRecipient[0] {
+		t.Fatalf("per recipient %+v, final %+v", tx.PerRecipient, tx.FinalReply)
+	}
+	for i, code := range []int{250, 552} {
+		if r := tx.PerRecipient[i]; r.Code != code || !r.Final || r.Command != tx.Data {
+			t.Errorf("recipient reply %d: %+v", i, r)
+		}
+	}
+	quit := d.Commands[len(d.Commands)-1]
+	if quit.Verb != "QUIT" || quit.Reply == nil || quit.Reply.Code != 221 {
+		t.Errorf("QUIT's reply: %+v", quit.Reply)
+	}
+}
