@@ -90,7 +90,7 @@ func TestAnalyzeWritesMarkdownAndNeverOverwritesTheCapture(t *testing.T) {
 
 func TestAnalyzeTableShowsDiagnosisAndFindings(t *testing.T) {
 	_, out, _ := runCLI(t, nil, "analyze", "--min-severity", "warning", testcaps.Path("crafted/masked-pix.pcap"))
-	for _, want := range []string{"1 SMTP connections analysed", "pix-masked-command", "A firewall SMTP", "10,12,14"} {
+	for _, want := range []string{"1 SMTP connection analysed", "pix-masked-command", "A firewall SMTP", "10,12,14"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -164,7 +164,7 @@ func colour(sev Severity, s string, on bool) string {
 // WriteTable writes the report for a terminal: the connections with their
 // diagnoses, then the findings. color adds ANSI colours (for a TTY only).
 func WriteTable(w io.Writer, r *Report, color bool) error {
-	fmt.Fprintf(w, "%d SMTP connections analysed, %d findings", len(r.Connections), len(r.Findings))
+	fmt.Fprintf(w, "%s analysed, %s", plural(int64(len(r.Connections)), "SMTP connection", "SMTP connections"), plural(int64(len(r.Findings)), "finding", "findings"))
 	if len(r.Counts) > 0 {
 		var parts []string
 		for _, c := range r.Counts {
