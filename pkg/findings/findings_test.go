@@ -75,6 +75,8 @@ type trigger struct {
 func triggers() []trigger {
 	corpus := func(name string) string { return "corpus:" + name }
 	return []trigger{
+		// Real Dovecot over LMTP: a recipient refused at RCPT, one over quota after the end of data.
+		{"lmtp/lmtp-mixed.pcap", "command-rejected", 0, []int{30}, Info},
 		// Real Sendmail 8.17 refusing bare line endings in the middle of a message.
 		{"sendmail/sendmail-barelf-mid.pcap", "command-deferred", 0, []int{16}, Info},
 		{"sendmail/sendmail-barelf-mid.pcap", "bare-lf-in-data", 0, []int{15}, Warning},
@@ -263,7 +265,9 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		// short and ended by its own timeout (421), nothing for it to fix.
 		"hold513-server-side.pcap",
 		// Sendmail 8.17 taking two messages in one connection.
-		"sendmail/sendmail-clean.pcap"} {
+		"sendmail/sendmail-clean.pcap",
+		// Dovecot over LMTP: two final replies for two recipients.
+		"lmtp/lmtp-clean.pcap", "lmtp/lmtp-pipelined.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {
@@ -813,5 +817,27 @@ func TestRefusedBareLineEndingsAreExplained(t *testing.T) {
 				t.Errorf("%s: %s", name, f.Summary)
 			}
 		}
+	}
+}
+
+// TestLMTPRepliesArePerRecipient: real Dovecot answers an LMTP end of data
+// once per accepted recipient (RFC 2033), both replies in one segment. None
+// is a reply without a command, QUIT keeps its own reply, and the refusal
+// after the end of data names the recipient it is for.
+func TestLMTPRepliesArePerRecipient(t *testing.T) {
+	r := analyze(t, testcaps.Path("lmtp/lmtp-mixed.pcap"))
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, fmt.Sprintf("%s %v %s", f.ID, f.Frames, f.Summary))
+	}
+	want := []string{
+		"command-rejected [15 17] RCPT TO:<nobody@example.test> was rejected: 550 5.1.1 <nobody@example.test> User doesn't exist: nobody@example.test",
+		"command-rejected [30] the message for <carol@example.test> was rejected: 552 5.2.2 <carol@example.test> Quota exceeded (mailbox for user is full)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if c := r.Connections[0]; c.Delivered != 1 || c.Transactions != 1 {
+		t.Errorf("delivered %d of %d", c.Delivered, c.Transactions)
 	}
 }
