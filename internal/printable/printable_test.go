@@ -1,6 +1,9 @@
 package printable
 
-import "testing"
+import (
+	"testing"
+	"unicode/utf8"
+)
 
 // TestStringEscapesWhatATerminalWouldObey: control characters, C1
 // controls and bytes that are not UTF-8 come out as escapes, other UTF-8
@@ -26,4 +29,26 @@ func TestStringEscapesWhatATerminalWouldObey(t *testing.T) {
 			t.Errorf("String(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
 		}
 	}
+}
+
+// FuzzString: whatever the bytes, the result is UTF-8 with no control
+// character or C1 control, and it keeps within max bytes plus the "…".
+func FuzzString(f *testing.F) {
+	f.Add("RCPT TO:<a@b>\r\n", 10)
+	f.Add("\x1b[2J\xc2\x9b\xff", 0)
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		max %= 200
+		got := String(s, max)
+		if !utf8.ValidString(got) {
+			t.Fatalf("String(%q, %d) = %q: not UTF-8", s, max, got)
+		}
+		for _, r := range got {
+			if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+				t.Fatalf("String(%q, %d) = %q holds %U", s, max, got, r)
+			}
+		}
+		if max > 0 && len(got) > max+len("…") {
+			t.Fatalf("String(%q, %d) = %q: %d bytes", s, max, got, len(got))
+		}
+	})
 }
