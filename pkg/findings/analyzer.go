@@ -273,7 +273,7 @@ func howEnded(tx *smtpparse.Transaction) string {
 	if tx.Data != nil {
 		replies = append(replies, tx.Data.Reply)
 	}
-	replies = append(replies, tx.FinalReply)
+	replies = append(replies, tx.FinalReply, tx.Interrupt)
 	for _, r := range replies {
 		if r != nil && r.Code >= 400 {
 			return fmt.Sprintf("with %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80))

@@ -21,6 +21,7 @@ import (
 	"github.com/smtpcap/smtpcap/internal/textdiff"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
+	"github.com/smtpcap/smtpcap/pkg/smtpparse"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -839,5 +840,24 @@ func TestLMTPRepliesArePerRecipient(t *testing.T) {
 	}
 	if c := r.Connections[0]; c.Delivered != 1 || c.Transactions != 1 {
 		t.Errorf("delivered %d of %d", c.Delivered, c.Transactions)
+	}
+}
+
+// TestHowEndedNamesTheServersLastWord: an attempt the server interrupted
+// in the middle of its content (Sendmail's 421 for a bare LF) ended with
+// that reply, not "without a final reply".
+func TestHowEndedNamesTheServersLastWord(t *testing.T) {
+	ok := &smtpparse.Reply{Code: 250, Lines: []string{"ok"}}
+	tx := &smtpparse.Transaction{
+		Mail:  &smtpparse.Command{Verb: "MAIL", Reply: ok},
+		Rcpts: []*smtpparse.Command{{Verb: "RCPT", Reply: ok}},
+		Data:  &smtpparse.Command{Verb: "DATA", Reply: &smtpparse.Reply{Code: 354}},
+	}
+	if got := howEnded(tx); got != "without a final reply" {
+		t.Errorf("no reply: %q", got)
+	}
+	tx.Interrupt = &smtpparse.Reply{Code: 421, Lines: []string{"4.5.0 Bare linefeed (LF) not allowed"}}
+	if got, want := howEnded(tx), "with 421 4.5.0 Bare linefeed (LF) not allowed"; got != want {
+		t.Errorf("interrupted: %q, want %q", got, want)
 	}
 }
