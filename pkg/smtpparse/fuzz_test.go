@@ -59,6 +59,10 @@ func FuzzParser(f *testing.F) {
 		{cli("XXXX TO:<b@x>\r\n"), srvGap(3), srv("0 ok\r\n500 x\r\n"), cliGap(4), cli("x\r\n.\r\nQUIT\r\n")},
 		{srv("220 mx\r\n"), cli("STARTTLS\r\n"), srv("220 go\r\n"), cli("\x16\x03\x01")},
 		{cli("DATA\r\n"), cli("body\r\n.\r\n")},
+		{srv("220 lmtp\r\n"), cli("LHLO c\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nRCPT TO:<c>\r\nDATA\r\n"),
+			srv("250 PIPELINING\r\n250 a\r\n250 b\r\n250 c\r\n354 go\r\n"), cli("x\r\n.\r\nQUIT\r\n"), srv("250 b\r\n452 c\r\n221 bye\r\n")},
+		{srv("220 mx\r\n"), cli("HELO c\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nDATA\r\n"), srv("250 a\r\n250 b\r\n250 c\r\n354 go\r\n"),
+			cli("first\n"), srv("421 4.5.0 Bare linefeed\r\n"), cli("rest\r\n.\r\n")},
 	}
 	for _, s := range seeds {
 		f.Add(byte(0), encodeEvents(s))
