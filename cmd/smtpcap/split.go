@@ -109,5 +109,9 @@ func printSplitSummary(c *cli.Context, files []split.File, index, dir string) {
 			fmt.Fprintf(w, "… and %d more connections; see the index.\n", len(files)-summaryRows)
 		}
 	}
-	fmt.Fprintf(w, "%d connections written to %s; index: %s\n", len(files), filepath.Clean(dir), index)
+	what := "connections"
+	if len(files) == 1 {
+		what = "connection"
+	}
+	fmt.Fprintf(w, "%d %s written to %s; index: %s\n", len(files), what, filepath.Clean(dir), index)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -91,7 +92,11 @@ func TestSplitSelectsSMTPConnectionsByPortAndByContent(t *testing.T) {
 			if !slices.Equal(got, tc.streams) {
 				t.Errorf("streams %v, want %v", got, tc.streams)
 			}
-			if !strings.Contains(out, "connections written to") {
+			want := fmt.Sprintf("%d connections written to", len(tc.streams))
+			if len(tc.streams) == 1 {
+				want = "1 connection written to"
+			}
+			if !strings.Contains(out, want) {
 				t.Errorf("no summary in output:\n%s", out)
 			}
 		})
