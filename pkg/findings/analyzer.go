@@ -222,7 +222,7 @@ func summarize(s *session.Session, found []Finding) Connection {
 		conn.Helo = escape([]byte(d.Hello.Args))
 	}
 	for _, tx := range d.Transactions {
-		if tx.FinalReply != nil && tx.FinalReply.Code/100 == 2 {
+		if delivered(tx) {
 			conn.Delivered++
 		}
 	}
@@ -254,13 +254,24 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 		} else if tx.Body != nil && tx.Body.MessageID != "" {
 			key += " " + tx.Body.MessageID
 		}
-		ok := tx.FinalReply != nil && tx.FinalReply.Code/100 == 2
+		ok := delivered(tx)
 		at := attempt{stream: s.Conn.Stream, frames: s.Frames(tx.Mail.Span), time: tx.Mail.Time, ok: ok, ended: howEnded(tx)}
 		if _, seen := a.attempts[key]; !seen {
 			a.keys = append(a.keys, key)
 		}
 		a.attempts[key] = append(a.attempts[key], at)
 	}
+}
+
+// delivered reports whether the server took tx's message for at least one
+// recipient: its final reply, or in LMTP any recipient's, is 2xx.
+func delivered(tx *smtpparse.Transaction) bool {
+	for _, r := range tx.PerRecipient {
+		if r.Code/100 == 2 {
+			return true
+		}
+	}
+	return tx.FinalReply != nil && tx.FinalReply.Code/100 == 2
 }
 
 // howEnded says how a transaction that delivered nothing ended: "with"

@@ -404,8 +404,17 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		out = append(out, f)
 		group = nil
 	}
+	// 421 closes the session (RFC 5321 section 3.8): what the client sent
+	// after it goes unanswered as a matter of course.
+	closedAt := int64(-1)
+	for _, r := range d.Replies {
+		if r.Code == 421 {
+			closedAt = r.EndOrder
+			break
+		}
+	}
 	for _, c := range d.Commands {
-		if c.Reply != nil || c.Sensitive || c.Verb == "" {
+		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt {
 			flush()
 			continue
 		}
@@ -580,14 +589,16 @@ func detectRejected(b builder, _ Options) []Finding {
 					if i < len(accepted) {
 						what = fmt.Sprintf("the message for <%s>", clip(accepted[i].Path, 60))
 					}
-					report(r, PhaseAfterData, what, nil).refusedMessage = true
+					f := report(r, PhaseAfterData, what, nil)
+					f.refusedMessage, f.tx = true, tx
 				}
 			}
 			continue
 		}
 		r := tx.FinalReply
 		if (isRefusal(r) || r != nil && r.Code == 421) && (r.Command == nil || r.Command.Reply != r) {
-			report(r, PhaseAfterData, "the message", nil).refusedMessage = true
+			f := report(r, PhaseAfterData, "the message", nil)
+			f.refusedMessage, f.tx = true, tx
 		}
 	}
 	return out
@@ -699,10 +710,12 @@ func detectContent(b builder, _ Options) []Finding {
 		if body.BareLF.N > 0 {
 			out = append(out, b.at("bare-lf-in-data", Warning, phase, at(body.BareLF.First), verb.Time,
 				fmt.Sprintf("%s in the message (first at offset %d); RFC 5321 requires CRLF", plural(body.BareLF.N, "bare LF line ending", "bare LF line endings"), body.BareLF.First)))
+			out[len(out)-1].tx = tx
 		}
 		if body.BareCR.N > 0 {
 			out = append(out, b.at("bare-cr-in-data", Warning, phase, at(body.BareCR.First), verb.Time,
 				fmt.Sprintf("%s in the message (first at offset %d)", plural(body.BareCR.N, "bare CR character", "bare CR characters"), body.BareCR.First)))
+			out[len(out)-1].tx = tx
 		}
 		if body.NUL.N > 0 {
 			out = append(out, b.at("nul-in-data", Warning, phase, at(body.NUL.First), verb.Time,
@@ -1025,7 +1038,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			summary = fmt.Sprintf("the transaction from <%s> was lost %s: %s, and the connection ended with %s", clip(tx.Mail.Path, 40), where, interrupt, how)
 		}
 		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time, summary)
-		f.interrupted = tx.Interrupt != nil
+		f.interrupted, f.tx = tx.Interrupt != nil, tx
 		out = append(out, f)
 	}
 	return out

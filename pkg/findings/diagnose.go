@@ -139,20 +139,18 @@ func diagnose(found []Finding) string {
 // endings and the refusal; nil, nil otherwise.
 func bareEndingRefused(found []Finding) (bare, refusal *Finding) {
 	for i := range found {
-		f := &found[i]
-		switch {
-		case (f.ID == "bare-lf-in-data" || f.ID == "bare-cr-in-data") && bare == nil:
-			bare = f
-		case f.refusedMessage && refusal == nil:
-			refusal = f
-		case f.ID == "lost-mid-transaction" && f.interrupted && refusal == nil:
-			refusal = f
+		r := &found[i]
+		if !r.refusedMessage && !(r.ID == "lost-mid-transaction" && r.interrupted) {
+			continue
+		}
+		for j := range found {
+			f := &found[j]
+			if (f.ID == "bare-lf-in-data" || f.ID == "bare-cr-in-data") && f.tx != nil && f.tx == r.tx {
+				return f, r
+			}
 		}
 	}
-	if bare == nil || refusal == nil {
-		return nil, nil
-	}
-	return bare, refusal
+	return nil, nil
 }
 
 // bareEndingText names what a bare-lf-in-data or bare-cr-in-data finding

@@ -106,6 +106,9 @@ type Finding struct {
 	// lost-mid-transaction whose server gave up while the content was
 	// still coming. The diagnosis ties them to bare line endings.
 	refusedMessage, interrupted bool
+	// tx is the transaction a bare-ending, refusal or interruption
+	// finding is about, so that the diagnosis ties only one message's.
+	tx *smtpparse.Transaction
 }
 
 // filterFor builds the Wireshark filter for frames of a stream.

@@ -415,31 +415,21 @@ func TestCaptureLossIsNotBlamedOnServers(t *testing.T) {
 // messages, pipelined, with an RSET and a rejected recipient in between,
 // then BDAT, over one connection is clean.
 func TestSeveralTransactionsInOneConnectionStayQuiet(t *testing.T) {
-	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40000"), netip.MustParseAddrPort("198.51.100.25:25"), time.Unix(1_700_000_000, 0), 11, 22)
-	s.Handshake()
-	s.Server("220-mx.example.test ESMTP\r\n220 welcome\r\n")
-	s.Client("EHLO relay.example.org\r\n")
-	s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250-CHUNKING\r\n250 ENHANCEDSTATUSCODES\r\n")
-	s.Client("MAIL FROM:<a@example.org> SIZE=200 BODY=8BITMIME\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<nobody@example.test>\r\nDATA\r\n")
-	s.Server("250 2.1.0 OK\r\n250 2.1.5 OK\r\n550 5.1.1 unknown\r\n354 go ahead\r\n")
-	s.Client("Subject: one\r\n\r\n..leading dot\r\nbody\r\n.\r\n")
-	s.Server("250 2.0.0 queued\r\n")
-	s.Client("RSET\r\n")
-	s.Server("250 2.0.0 OK\r\n")
-	s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.test>\r\nBDAT 20 LAST\r\nSubject: two\r\n\r\nhi\r\n")
-	s.Server("250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.0.0 queued\r\n")
-	s.Client("QUIT\r\n")
-	s.Server("221 2.0.0 bye\r\n")
-	s.Close()
-	c, err := reassembly.OpenReader("relay.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	an := NewAnalyzer(Options{})
-	session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error { an.Add(s); return nil })
-	r := an.Report(nil)
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220-mx.example.test ESMTP\r\n220 welcome\r\n")
+		s.Client("EHLO relay.example.org\r\n")
+		s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250-CHUNKING\r\n250 ENHANCEDSTATUSCODES\r\n")
+		s.Client("MAIL FROM:<a@example.org> SIZE=200 BODY=8BITMIME\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<nobody@example.test>\r\nDATA\r\n")
+		s.Server("250 2.1.0 OK\r\n250 2.1.5 OK\r\n550 5.1.1 unknown\r\n354 go ahead\r\n")
+		s.Client("Subject: one\r\n\r\n..leading dot\r\nbody\r\n.\r\n")
+		s.Server("250 2.0.0 queued\r\n")
+		s.Client("RSET\r\n")
+		s.Server("250 2.0.0 OK\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.test>\r\nBDAT 20 LAST\r\nSubject: two\r\n\r\nhi\r\n")
+		s.Server("250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.0.0 queued\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 2.0.0 bye\r\n")
+	})
 	for _, f := range r.Findings {
 		if f.Severity > Info {
 			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
@@ -450,22 +440,33 @@ func TestSeveralTransactionsInOneConnectionStayQuiet(t *testing.T) {
 	}
 }
 
+// scriptedReport analyses one session that script writes between a
+// handshake and a close, from 192.0.2.10 to port port of 198.51.100.25.
+func scriptedReport(t *testing.T, port uint16, script func(s *capgen.Session)) *Report {
+	t.Helper()
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40000"),
+		netip.AddrPortFrom(netip.MustParseAddr("198.51.100.25"), port), time.Unix(1_700_000_000, 0), 11, 22)
+	s.Handshake()
+	script(s)
+	s.Close()
+	c, err := reassembly.OpenReader("scripted.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+}
+
 // TestEarlyPipeliningIsNotBlamed: with Exim's PIPE_CONNECT offered, a
 // client that sends EHLO and its envelope before the banner is allowed to.
 func TestEarlyPipeliningIsNotBlamed(t *testing.T) {
-	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40001"), netip.MustParseAddrPort("198.51.100.25:25"), time.Unix(1_700_000_000, 0), 11, 22)
-	s.Handshake()
-	s.Client("EHLO relay.example.org\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\n")
-	s.Server("220 mx.example.test ESMTP Exim 4.96\r\n250-mx.example.test\r\n250-PIPELINING\r\n250-PIPE_CONNECT\r\n250 CHUNKING\r\n250 OK\r\n250 Accepted\r\n")
-	s.Client("QUIT\r\n")
-	s.Server("221 bye\r\n")
-	s.Close()
-	c, _ := reassembly.OpenReader("pipeconnect.pcap", bytes.NewReader(buf.Bytes()))
-	an := NewAnalyzer(Options{})
-	session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error { an.Add(s); return nil })
-	r := an.Report(nil)
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Client("EHLO relay.example.org\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\n")
+		s.Server("220 mx.example.test ESMTP Exim 4.96\r\n250-mx.example.test\r\n250-PIPELINING\r\n250-PIPE_CONNECT\r\n250 CHUNKING\r\n250 OK\r\n250 Accepted\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
 	if len(r.Connections) != 1 || r.Connections[0].Transactions != 1 || r.Connections[0].Helo != "relay.example.org" {
 		t.Fatalf("connections %+v", r.Connections)
 	}
@@ -859,5 +860,72 @@ func TestHowEndedNamesTheServersLastWord(t *testing.T) {
 	tx.Interrupt = &smtpparse.Reply{Code: 421, Lines: []string{"4.5.0 Bare linefeed (LF) not allowed"}}
 	if got, want := howEnded(tx), "with 421 4.5.0 Bare linefeed (LF) not allowed"; got != want {
 		t.Errorf("interrupted: %q, want %q", got, want)
+	}
+}
+
+// TestLMTPDeliveredToAnyRecipientIsDelivered: in LMTP the first
+// recipient's refusal does not make the message undelivered when the
+// second recipient's reply took it.
+func TestLMTPDeliveredToAnyRecipientIsDelivered(t *testing.T) {
+	r := scriptedReport(t, 24, func(s *capgen.Session) {
+		s.Server("220 mx LMTP ready\r\n")
+		s.Client("LHLO c.example.org\r\n")
+		s.Server("250-mx\r\n250-ENHANCEDSTATUSCODES\r\n250 PIPELINING\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<bob@x>\r\nRCPT TO:<carol@x>\r\nDATA\r\n")
+		s.Server("250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n354 OK\r\n")
+		s.Client("Subject: x\r\n\r\nhi\r\n.\r\n")
+		s.Server("552 5.2.2 <bob@x> Quota exceeded\r\n250 2.0.0 <carol@x> Saved\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	if c := r.Connections[0]; c.Delivered != 1 {
+		t.Errorf("delivered %d of %d, want 1: carol got it", c.Delivered, c.Transactions)
+	}
+}
+
+// TestBareLineEndingIsTiedOnlyToItsOwnMessage: the first message has a
+// bare LF and is accepted, the second is clean and refused as spam; the
+// diagnosis does not blame the one's bare LF for the other's refusal.
+func TestBareLineEndingIsTiedOnlyToItsOwnMessage(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250-mx\r\n250 PIPELINING\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		s.Client("Subject: one\r\n\r\nfirst\nsecond\r\n.\r\n")
+		s.Server("250 2.0.0 queued\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.test>\r\nDATA\r\n")
+		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		s.Client("Subject: two\r\n\r\nclean\r\n.\r\n")
+		s.Server("550 5.7.1 Message rejected as spam\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	if d := r.Connections[0].Diagnosis; strings.Contains(d, "hardened against SMTP smuggling") {
+		t.Errorf("diagnosis ties the accepted message's bare LF to the other's refusal: %s", d)
+	}
+}
+
+// TestNothingIsUnansweredAfterA421: Sendmail's 421 in the middle of the
+// content closes the session; the end of data and QUIT the client sends
+// after it (it does not read during content) are not unanswered commands.
+func TestNothingIsUnansweredAfterA421(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP Sendmail\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250-mx\r\n250 PIPELINING\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		s.Client("Subject: x\r\n\r\nfirst\nsecond\r\n")
+		s.Server("421 4.5.0 Bare linefeed (LF) not allowed\r\n")
+		s.Client("third\r\n.\r\nQUIT\r\n")
+	})
+	var ids []string
+	for _, f := range r.Findings {
+		ids = append(ids, f.ID)
+	}
+	if strings.Join(ids, " ") != "bare-lf-in-data lost-mid-transaction" {
+		t.Errorf("findings %v, want the bare LF and the lost transaction", ids)
 	}
 }

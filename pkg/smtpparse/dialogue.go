@@ -177,6 +177,8 @@ type Transaction struct {
 	PerRecipient []*Reply   // LMTP: the final replies, one per recipient whose RCPT was accepted, in RCPT order
 	Interrupt    *Reply     // a 4xx/5xx reply that came, with no command waiting, while the client was still sending the DATA content: the server gave up on the message before its end (a timeout, a refusal such as Sendmail's "421 4.5.0 Bare linefeed"); not a final reply
 	Reset        *Command   // RSET/QUIT/EHLO/HELO/new MAIL that ended it early, if any
+
+	accepted int // RCPT commands answered 2xx, stored or not (LMTP's count of final replies)
 }
 
 // Chunk is one BDAT command and the bytes it announced.

@@ -754,6 +754,7 @@ func (p *Parser) commandLine(cut lineCut) {
 		tx.Mail = cmd
 	case "RCPT":
 		tx := p.currentTx()
+		e.tx = tx
 		if kept {
 			tx.Rcpts = append(tx.Rcpts, cmd)
 		}
@@ -851,6 +852,12 @@ func (p *Parser) endOfData() {
 	}
 	c.body, c.bodyTx = nil, nil
 	c.state = clientCommand
+	if tx.Interrupt != nil {
+		// The server gave up on the message before this end of data:
+		// no final reply is coming, and the next reply is the next
+		// command's (a QUIT's 221 is no verdict on the message).
+		return
+	}
 	p.push(pending{kind: pendingEndOfData, cmd: tx.Data, tx: tx})
 }
 
@@ -1062,14 +1069,16 @@ func (p *Parser) finishReply(r *Reply) {
 		// LMTP: the next recipient's reply to the same end of data.
 		p.lmtp.left--
 		r.Final, r.Command = true, p.lmtp.cmd
-		p.lmtp.tx.PerRecipient = append(p.lmtp.tx.PerRecipient, r)
+		if len(p.lmtp.tx.PerRecipient) < p.opts.MaxElements {
+			p.lmtp.tx.PerRecipient = append(p.lmtp.tx.PerRecipient, r)
+		}
 		return
 	}
 	e, ok := p.pop()
 	if !ok {
 		c := &p.client
 		switch {
-		case c.state == clientData && c.body.Gap:
+		case c.state == clientData && c.body.Gap && r.Code != 421:
 			p.lostTerminator(r)
 		case c.state == clientData && len(c.body.Lenient) > 0 && r.Code >= 200 && r.Code != 421: // 421 closes the session (a timeout), it judges no message
 			p.lenientTerminator(r)
@@ -1091,6 +1100,9 @@ func (p *Parser) finishReply(r *Reply) {
 	}
 	cmd := e.cmd
 	r.Command, cmd.Reply = cmd, r
+	if cmd.Verb == "RCPT" && e.tx != nil && r.Code/100 == 2 {
+		e.tx.accepted++
+	}
 	if e.last {
 		r.Final = true
 		e.tx.FinalReply = r
@@ -1117,14 +1129,8 @@ func (p *Parser) perRecipient(tx *Transaction, cmd *Command, r *Reply) {
 	if !p.d.LMTP || tx == nil {
 		return
 	}
-	accepted := 0
-	for _, rc := range tx.Rcpts {
-		if rc.Reply != nil && rc.Reply.Code/100 == 2 {
-			accepted++
-		}
-	}
 	tx.PerRecipient = append(tx.PerRecipient, r)
-	p.lmtp.tx, p.lmtp.cmd, p.lmtp.left = tx, cmd, max(accepted-1, 0)
+	p.lmtp.tx, p.lmtp.cmd, p.lmtp.left = tx, cmd, max(tx.accepted-1, 0)
 }
 
 // replyReleases acts on the reply the client was held for.
@@ -1231,7 +1237,6 @@ func (p *Parser) serverGap(off, n int64) {
 	if off == 0 {
 		p.greetingDone = true
 	}
-	p.lmtp.left = 0 // which recipient a later reply is for is lost too
 	switch s.state {
 	case serverReplies:
 		if s.line.open {
@@ -1252,6 +1257,10 @@ func (p *Parser) serverGap(off, n int64) {
 		s.line.reset()
 		p.flushSkip(ServerToClient, &s.skipStart, off)
 	}
+	// After the reply the gap cut is finished (it may be a recipient's,
+	// or the first one, which sets the count): which recipient a later
+	// reply is for is lost.
+	p.lmtp.left = 0
 }
 
 // ---- bytes after lenient ends of data ----

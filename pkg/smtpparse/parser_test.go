@@ -1300,3 +1300,99 @@ func TestLMTPHasAReplyPerAcceptedRecipient(t *testing.T) {
 		t.Errorf("QUIT's reply: %+v", quit.Reply)
 	}
 }
+
+// lmtpEnvelope is an LMTP session up to the 354: two recipients accepted.
+func lmtpEnvelope() []event {
+	return []event{
+		srv("220 mx LMTP\r\n"),
+		cli("LHLO c\r\n"),
+		srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<carol@x>\r\nDATA\r\n"),
+		srv("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+	}
+}
+
+// A server gap that cuts an LMTP recipient's reply, the first or a later
+// one, leaves the count of replies still to come unknown: the reply after
+// the gap goes to the next command, not to a recipient.
+func TestLMTPGapInPerRecipientRepliesKeepsQuitsReply(t *testing.T) {
+	for name, replies := range map[string][]event{
+		"second cut": {srv("250 2.0.0 <alice@x> Saved\r\n452 4.2.2 <carol@x> Quo"), srvGap(10), srv("221 Bye\r\n")},
+		"first cut":  {srv("250 2.0.0 <alice@x> Sa"), srvGap(40), srv("221 Bye\r\n")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := run(t, Options{}, append(append(lmtpEnvelope(), cli("hi\r\n.\r\nQUIT\r\n")), replies...)...)
+			quit := d.Commands[len(d.Commands)-1]
+			if quit.Verb != "QUIT" || quit.Reply == nil || quit.Reply.Code != 221 {
+				t.Errorf("QUIT's reply = %+v, want the 221", quit.Reply)
+			}
+		})
+	}
+}
+
+// LMTP counts the recipients the server accepted even past
+// Options.MaxElements, where RCPT commands are no longer stored: the third
+// recipient's reply is still a final reply, not QUIT's.
+func TestLMTPCountsRecipientsPastTheElementLimit(t *testing.T) {
+	d := run(t, Options{MaxElements: 4},
+		srv("220 mx LMTP\r\n"),
+		cli("LHLO c\r\n"), srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\n"), srv("250 ok\r\n"),
+		cli("RCPT TO:<r1@x>\r\n"), srv("250 ok\r\n"),
+		cli("RCPT TO:<r2@x>\r\n"), srv("250 ok\r\n"),
+		cli("RCPT TO:<r3@x>\r\n"), srv("250 ok\r\n"),
+		cli("DATA\r\n"), srv("354 go\r\n"),
+		cli("hi\r\n.\r\nQUIT\r\n"),
+		srv("250 r1\r\n250 r2\r\n450 r3\r\n"),
+		srv("221 Bye\r\n"))
+	for _, r := range d.Replies {
+		if r.Code == 450 && !r.Final {
+			t.Errorf("the third recipient's 450 is not a final reply: it answers %+v", r.Command)
+		}
+	}
+	if n := len(d.Transactions[0].PerRecipient); n > 4 {
+		t.Errorf("%d per-recipient replies kept past the limit", n)
+	}
+}
+
+// Sendmail's 421 for a bare LF after bytes of the message were lost in a
+// capture gap still interrupts the message: the rest the client sends,
+// terminator included, is that message's content, not a second one.
+func TestInterruptAfterAClientGap(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx ESMTP Sendmail\r\n"),
+		cli("EHLO c\r\n"), srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"), srv("250 ok\r\n250 ok\r\n354 go ahead\r\n"),
+		cli("Subject: x\r\n\r\nfirst\r\n"), cliGap(20), cli("bare\nsecond\r\n"),
+		srv("421 4.5.0 Bare linefeed (LF) not allowed\r\n"),
+		cli("third line\r\n.\r\n"))
+	if len(d.Transactions) != 1 {
+		t.Fatalf("%d transactions, want 1", len(d.Transactions))
+	}
+	if tx := d.Transactions[0]; tx.Interrupt == nil || tx.FinalReply != nil {
+		t.Errorf("interrupt %+v final %+v", tx.Interrupt, tx.FinalReply)
+	}
+}
+
+// After a refusal in the middle of the content the server does not answer
+// the client's later end of data: a server that stays (552, not 421)
+// answers the next command, and its 221 to QUIT is no verdict on the
+// message.
+func TestNoFinalReplyAfterAnInterrupt(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"), srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"), srv("250 ok\r\n250 ok\r\n354 go\r\n"),
+		cli("Subject: x\r\n\r\nbig\r\n"),
+		srv("552 5.3.4 Message too big\r\n"),
+		cli("more\r\n.\r\nQUIT\r\n"),
+		srv("221 bye\r\n"))
+	tx := d.Transactions[0]
+	quit := d.Commands[len(d.Commands)-1]
+	if tx.Interrupt == nil || tx.Interrupt.Code != 552 || tx.FinalReply != nil {
+		t.Errorf("interrupt %+v final %+v", tx.Interrupt, tx.FinalReply)
+	}
+	if quit.Verb != "QUIT" || quit.Reply == nil || quit.Reply.Code != 221 {
+		t.Errorf("QUIT's reply %+v", quit.Reply)
+	}
+}
