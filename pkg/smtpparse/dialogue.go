@@ -88,7 +88,7 @@ type Dialogue struct {
 	Replies      []*Reply       // every server reply in stream order (greeting included)
 	Transactions []*Transaction // MAIL … RCPT … DATA/BDAT … final reply, in order; also incomplete ones (lost mid-way)
 	Hello        *Command       // the last EHLO/HELO (LHLO in LMTP)
-	LMTP         bool           // the client greeted with LHLO: LMTP (RFC 2033), one final reply per accepted recipient
+	LMTP         bool           // the server took the client's LHLO: LMTP (RFC 2033), one final reply per accepted recipient
 	Extensions   Extensions     // from the reply to the last EHLO or LHLO (before TLS)
 	TLS          *TLSStart      // set when STARTTLS got a 2xx reply
 	Gaps         []Span         // gaps reported via Gap (and holes between Writes)

@@ -1396,3 +1396,34 @@ func TestNoFinalReplyAfterAnInterrupt(t *testing.T) {
 		t.Errorf("QUIT's reply %+v", quit.Reply)
 	}
 }
+
+// An SMTP server that refuses LHLO does not make the session LMTP: a
+// client that goes on regardless gets one final reply per message.
+func TestRefusedLHLOIsNotLMTP(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx ESMTP\r\n"),
+		cli("LHLO c\r\n"), srv("500 5.5.1 unrecognized command\r\n"),
+		cli("MAIL FROM:<a@b>\r\n"), srv("250 ok\r\n"),
+		cli("RCPT TO:<x@y>\r\n"), srv("250 ok\r\n"),
+		cli("RCPT TO:<z@y>\r\n"), srv("250 ok\r\n"),
+		cli("DATA\r\n"), srv("354 go\r\n"),
+		cli("hi\r\n.\r\nQUIT\r\n"), srv("250 queued\r\n221 bye\r\n"))
+	quit := d.Commands[len(d.Commands)-1]
+	if d.LMTP || len(d.Transactions[0].PerRecipient) != 0 || quit.Reply == nil || quit.Reply.Code != 221 {
+		t.Errorf("LMTP %v, per recipient %d, QUIT's reply %+v", d.LMTP, len(d.Transactions[0].PerRecipient), quit.Reply)
+	}
+}
+
+// An LMTP BDAT LAST with no accepted recipient gets one reply, the
+// command's own; no per-recipient replies are waited for.
+func TestLMTPWithoutRecipientsWaitsForNoRecipientReplies(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx LMTP\r\n"),
+		cli("LHLO c\r\n"), srv("250-mx\r\n250-CHUNKING\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<nobody@y>\r\n"), srv("250 ok\r\n550 5.1.1 no such user\r\n"),
+		cli("BDAT 4 LAST\r\nhi\r\nQUIT\r\n"), srv("554 5.5.1 no valid recipients\r\n221 bye\r\n"))
+	quit := d.Commands[len(d.Commands)-1]
+	if !d.LMTP || len(d.Transactions[0].PerRecipient) != 0 || quit.Reply == nil || quit.Reply.Code != 221 {
+		t.Errorf("LMTP %v, per recipient %d, QUIT's reply %+v", d.LMTP, len(d.Transactions[0].PerRecipient), quit.Reply)
+	}
+}
