@@ -595,6 +595,12 @@ func detectRejected(b builder, _ Options) []Finding {
 			}
 			continue
 		}
+		if r := tx.Interrupt; isRefusal(r) {
+			// Refused before its end of data by a server that stays (a
+			// 421 closes the session: lost-mid-transaction tells that).
+			f := report(r, PhaseData, "the message (before its end of data)", nil)
+			f.refusedMessage, f.tx = true, tx
+		}
 		r := tx.FinalReply
 		if (isRefusal(r) || r != nil && r.Code == 421) && (r.Command == nil || r.Command.Reply != r) {
 			f := report(r, PhaseAfterData, "the message", nil)
@@ -981,6 +987,9 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		}
 		if tx.Mail.Reply != nil && tx.Mail.Reply.Code >= 400 {
 			continue // the server refused the transaction: nothing to lose
+		}
+		if isRefusal(tx.Interrupt) {
+			continue // refused before its end: command-rejected/-deferred says so
 		}
 		phase, where := PhaseEnvelope, "in the envelope (after MAIL FROM)"
 		switch {

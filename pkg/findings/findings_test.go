@@ -929,3 +929,32 @@ func TestNothingIsUnansweredAfterA421(t *testing.T) {
 		t.Errorf("findings %v, want the bare LF and the lost transaction", ids)
 	}
 }
+
+// TestRefusalBeforeTheEndOfDataIsARefusal: a server that refuses a message
+// in the middle of its content and stays (552, not 421) has answered the
+// message: that is a rejection, not a lost transaction, and QUIT's 221
+// after the client's end of data answers QUIT.
+func TestRefusalBeforeTheEndOfDataIsARefusal(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250-mx\r\n250-SIZE 1000\r\n250 PIPELINING\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		s.Client("Subject: x\r\n\r\nlong\r\n")
+		s.Server("552 5.3.4 Message size exceeds fixed limit\r\n")
+		s.Client("more\r\n.\r\nQUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, fmt.Sprintf("%s %s", f.ID, f.Summary))
+	}
+	want := "command-rejected the message (before its end of data) was rejected: 552 5.3.4 Message size exceeds fixed limit"
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("findings %q, want [%q]", got, want)
+	}
+	if c := r.Connections[0]; c.Delivered != 0 || c.Transactions != 1 {
+		t.Errorf("delivered %d of %d", c.Delivered, c.Transactions)
+	}
+}
