@@ -49,11 +49,14 @@ func diagnose(found []Finding) string {
 		parts = append(parts, fmt.Sprintf("%s%s; no mail can go through this connection.", upperFirst(f.Summary), frame(f)))
 	case len(byID["data-terminator-not-at-line-start"]) > 0:
 		f, _ := first("data-terminator-not-at-line-start")
-		waited := " and kept waiting for the end of data"
+		waited, then := " and kept waiting for the end of data", ending()
 		if lost, ok := first("lost-mid-transaction"); ok && lost.interrupted {
 			waited = "" // it said why it gave up: the summary that follows quotes it
 		}
-		parts = append(parts, fmt.Sprintf("The message body ended in a bare LF%s, so the server never saw <CRLF>.<CRLF>%s.%s", frame(f), waited, ending()))
+		if messageRefused != nil && !messageRefused.interrupted {
+			waited, then = "", " "+upperFirst(messageRefused.Summary)+frame(*messageRefused)+"."
+		}
+		parts = append(parts, fmt.Sprintf("The message body ended in a bare LF%s, so the server never saw <CRLF>.<CRLF>%s.%s", frame(f), waited, then))
 	case bareEnding != nil && messageRefused != nil:
 		where := frame(*messageRefused)
 		if messageRefused.interrupted {

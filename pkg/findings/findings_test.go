@@ -958,3 +958,31 @@ func TestRefusalBeforeTheEndOfDataIsARefusal(t *testing.T) {
 		t.Errorf("delivered %d of %d", c.Delivered, c.Transactions)
 	}
 }
+
+// TestRefusedBareLFIsNotCalledLenient: a server that refuses a message
+// whose last line ends in a bare LF (550 right after %%EOF<LF>.<CRLF>) did
+// not end the message there: the sequence is reported as one a lenient
+// server would take, not as one this server took.
+func TestRefusedBareLFIsNotCalledLenient(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250-mx\r\n250 PIPELINING\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		s.Client("Subject: x\r\n\r\n%%EOF\n.\r\n")
+		s.Server("550 5.5.2 Error: bare <LF> received\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	for _, f := range r.Findings {
+		if f.ID == "smuggling-end-of-data" && f.Severity == Error {
+			t.Errorf("the server is called lenient: %s", f.Summary)
+		}
+	}
+	want := "The message body ended in a bare LF (frame 14), so the server never saw <CRLF>.<CRLF>. " +
+		"The message (before its end of data) was rejected: 550 5.5.2 Error: bare <LF> received (frame 16)."
+	if d := r.Connections[0].Diagnosis; d != want {
+		t.Errorf("diagnosis\n%s\nwant\n%s", d, want)
+	}
+}

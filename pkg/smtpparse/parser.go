@@ -1080,13 +1080,16 @@ func (p *Parser) finishReply(r *Reply) {
 		switch {
 		case c.state == clientData && c.body.Gap && r.Code != 421:
 			p.lostTerminator(r)
-		case c.state == clientData && len(c.body.Lenient) > 0 && r.Code >= 200 && r.Code != 421: // 421 closes the session (a timeout), it judges no message
+		case c.state == clientData && len(c.body.Lenient) > 0 && r.Code/100 == 2 && c.bodyTx.Interrupt == nil: // only taking the message proves the server ended it there; a refusal may be of the bare line ending itself
 			p.lenientTerminator(r)
 		case c.state == clientData && r.Code >= 400 && c.bodyTx.Interrupt == nil:
 			// The server stopped waiting for the end of data. The
 			// client, which does not read replies during content,
-			// goes on: its bytes stay content.
+			// goes on: its bytes stay content, but what it sends now
+			// is no longer what followed a lenient sequence when the
+			// server read it.
 			c.bodyTx.Interrupt = r
+			p.endCollectors()
 		}
 		return
 	}

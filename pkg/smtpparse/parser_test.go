@@ -1427,3 +1427,24 @@ func TestLMTPWithoutRecipientsWaitsForNoRecipientReplies(t *testing.T) {
 		t.Errorf("LMTP %v, per recipient %d, QUIT's reply %+v", d.LMTP, len(d.Transactions[0].PerRecipient), quit.Reply)
 	}
 }
+
+// A refusal right after a non-standard end of data does not prove the
+// server ended the message there: a server that refuses bare LFs says the
+// same. Only a 2xx does (TestSmugglingBareLFDotFollowedByCommands); a 5xx
+// interrupts the message.
+func TestRefusalAfterALenientSequenceInterrupts(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"), srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"), srv("250 ok\r\n250 ok\r\n354 go\r\n"),
+		cli("Subject: x\r\n\r\n%%EOF\n.\r\n"),
+		srv("550 5.5.2 Error: bare <LF> received\r\n"),
+		cli("\r\n.\r\nQUIT\r\n"), srv("221 bye\r\n"))
+	tx := d.Transactions[0]
+	if tx.Interrupt == nil || tx.Interrupt.Code != 550 || tx.FinalReply != nil || tx.Body.EndedLenient {
+		t.Errorf("interrupt %+v final %+v ended lenient %v", tx.Interrupt, tx.FinalReply, tx.Body.EndedLenient)
+	}
+	if quit := d.Commands[len(d.Commands)-1]; quit.Verb != "QUIT" || quit.Reply == nil || quit.Reply.Code != 221 {
+		t.Errorf("QUIT's reply %+v", quit.Reply)
+	}
+}
