@@ -359,6 +359,7 @@ func detectSyncErrors(b builder, _ Options) []Finding {
 		if isSyncError(r) {
 			out = append(out, b.at("sync-error-reply", Error, phaseOf(r.Command), r.Span, r.Time,
 				fmt.Sprintf("the server reported a synchronization/pipelining error: %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80))))
+			out[len(out)-1].answersMessage = r.Final
 		}
 	}
 	return out
@@ -708,6 +709,7 @@ func detectContent(b builder, _ Options) []Finding {
 				fmt.Sprintf("non-standard end-of-data \"%s\" inside the message at offset %d: a lenient server would end the message there; what follows is %s",
 					escape([]byte(e.Seq)), e.At.Start, after))
 			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
+			f.smuggled = e.CommandsAfter
 			out = append(out, f)
 			if len(out) > 20 {
 				break

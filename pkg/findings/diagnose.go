@@ -22,6 +22,15 @@ func diagnose(found []Finding) string {
 	var parts []string
 	refused := greetingRefused(found)
 	bareEnding, messageRefused := bareEndingRefused(found)
+	var smuggling, syncAnswer *Finding
+	for i := range found {
+		switch f := &found[i]; {
+		case f.ID == "smuggling-end-of-data" && (smuggling == nil || f.serverTook && !smuggling.serverTook):
+			smuggling = f
+		case f.ID == "sync-error-reply" && f.answersMessage && syncAnswer == nil:
+			syncAnswer = f
+		}
+	}
 	frame := func(f Finding) string {
 		if len(f.Frames) == 0 {
 			return ""
@@ -88,6 +97,15 @@ func diagnose(found []Finding) string {
 		sp, _ := first("command-split-across-segments")
 		e, _ := first("pix-masked-ehlo")
 		parts = append(parts, fmt.Sprintf("A valid command split across TCP segments%s was refused, and the EHLO reply shows a firewall SMTP fixup in the path%s: such fixups inspect each segment alone and mangle the part after the split. Capture on the server side of the firewall to see the masked command.", frame(sp), frame(e)))
+	case smuggling != nil && smuggling.serverTook:
+		msg := fmt.Sprintf("The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data%s: the server is lenient about the terminator, which SMTP smuggling abuses.", frame(*smuggling))
+		if se, ok := first("sync-error-reply"); ok {
+			msg += fmt.Sprintf(" What the client sent next was read as new commands, and the server refused them as out of step%s.", frame(se))
+		}
+		parts = append(parts, msg)
+	case smuggling != nil && smuggling.smuggled && syncAnswer != nil:
+		parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence followed by SMTP commands%s, the shape of SMTP smuggling, and the server answered the message with a synchronization error%s: it ended the message at that sequence and took the rest for pipelined commands, so it is lenient about the terminator.",
+			frame(*smuggling), frame(*syncAnswer)))
 	case len(byID["sync-error-reply"]) > 0:
 		f, _ := first("sync-error-reply")
 		cause := ""
@@ -101,13 +119,9 @@ func diagnose(found []Finding) string {
 	case len(byID["unanswered-command"]) > 0 && byID["unanswered-command"][0].serverTook:
 		f, _ := first("unanswered-command")
 		parts = append(parts, upperFirst(f.Summary)+"."+ending())
-	case len(byID["smuggling-end-of-data"]) > 0:
-		f, _ := first("smuggling-end-of-data")
-		if f.serverTook {
-			parts = append(parts, fmt.Sprintf("The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data%s: the server is lenient about the terminator, which SMTP smuggling abuses.", frame(f)))
-		} else {
-			parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence%s that a lenient server would split into two messages.", frame(f)))
-		}
+	case smuggling != nil:
+		// The server did not take it (that case comes first).
+		parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence%s that a lenient server would split into two messages.", frame(*smuggling)))
 	case len(byID["binary-via-data"]) > 0:
 		f, _ := first("binary-via-data")
 		parts = append(parts, fmt.Sprintf("Binary content was sent with DATA%s; it needs BDAT and BINARYMIME.%s", frame(f), ending()))

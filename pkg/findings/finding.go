@@ -106,6 +106,10 @@ type Finding struct {
 	// lost-mid-transaction whose server gave up while the content was
 	// still coming. The diagnosis ties them to bare line endings.
 	refusedMessage, interrupted bool
+	// smuggled marks a smuggling-end-of-data followed by SMTP commands;
+	// answersMessage a sync-error-reply that answered a message's end of
+	// data. Together they show a server that ended the message early.
+	smuggled, answersMessage bool
 	// tx is the transaction a bare-ending, refusal or interruption
 	// finding is about, so that the diagnosis ties only one message's.
 	tx *smtpparse.Transaction

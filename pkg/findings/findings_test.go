@@ -76,6 +76,10 @@ type trigger struct {
 func triggers() []trigger {
 	corpus := func(name string) string { return "corpus:" + name }
 	return []trigger{
+		// Real OpenSMTPD 6.8: lenient about <LF>.<CRLF>, and no pipelining.
+		{"opensmtpd/opensmtpd-barelf-end.pcap", "smuggling-end-of-data", 0, []int{15, 16}, Error},
+		{"opensmtpd/opensmtpd-unoffered-pipelining.pcap", "pipelining-not-offered", 0, []int{9}, Error},
+		{"opensmtpd/opensmtpd-unoffered-pipelining.pcap", "sync-error-reply", 0, []int{10}, Error},
 		// Real Dovecot over LMTP: a recipient refused at RCPT, one over quota after the end of data.
 		{"lmtp/lmtp-mixed.pcap", "command-rejected", 0, []int{30}, Info},
 		// Real Sendmail 8.17 refusing bare line endings in the middle of a message.
@@ -268,7 +272,9 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		// Sendmail 8.17 taking two messages in one connection.
 		"sendmail/sendmail-clean.pcap",
 		// Dovecot over LMTP: two final replies for two recipients.
-		"lmtp/lmtp-clean.pcap", "lmtp/lmtp-pipelined.pcap"} {
+		"lmtp/lmtp-clean.pcap", "lmtp/lmtp-pipelined.pcap",
+		// OpenSMTPD 6.8 taking two messages in one connection.
+		"opensmtpd/opensmtpd-clean.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {
@@ -984,5 +990,26 @@ func TestRefusedBareLFIsNotCalledLenient(t *testing.T) {
 		"The message (before its end of data) was rejected: 550 5.5.2 Error: bare <LF> received (frame 16)."
 	if d := r.Connections[0].Diagnosis; d != want {
 		t.Errorf("diagnosis\n%s\nwant\n%s", d, want)
+	}
+}
+
+// TestLenientServerIsNamedFromItsAnswers: real OpenSMTPD 6.8 takes
+// <LF>.<CRLF> as the end of data. Whether it says so with a 250 (the
+// smuggled commands came later) or with a synchronization error (they came
+// in the same segment, and it refused them as pipelining), the diagnosis
+// calls the server lenient, with the frames that show it.
+func TestLenientServerIsNamedFromItsAnswers(t *testing.T) {
+	for name, want := range map[string]string{
+		"opensmtpd/opensmtpd-barelf-end.pcap": "The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data (frames 15, 16): " +
+			"the server is lenient about the terminator, which SMTP smuggling abuses.",
+		"opensmtpd/opensmtpd-smuggle-split.pcap": "The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data (frames 15, 16): " +
+			"the server is lenient about the terminator, which SMTP smuggling abuses. What the client sent next was read as new commands, and the server refused them as out of step (frame 19).",
+		"opensmtpd/opensmtpd-smuggle.pcap": "The message holds a non-standard end-of-data sequence followed by SMTP commands (frame 15), the shape of SMTP smuggling, " +
+			"and the server answered the message with a synchronization error (frame 16): it ended the message at that sequence and took the rest for pipelined commands, so it is lenient about the terminator.",
+	} {
+		r := analyze(t, testcaps.Path(name))
+		if len(r.Connections) != 1 || r.Connections[0].Diagnosis != want {
+			t.Errorf("%s: diagnosis\n%v\nwant\n%s", name, r.Connections, want)
+		}
 	}
 }
