@@ -11,9 +11,13 @@
 #   oracle/lmtp-SCENARIO.txt        tshark fields oracle (port 24 decoded as SMTP)
 #   conf/dovecot.conf, conf/users   the config as run (written by this script)
 # Every wait is bounded; only processes started here are stopped, by PID.
+# The namespace, tcpdump, oracle and pcap checks: $NETNS_LIB (testdata/record/netns.sh).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NETNS_LIB=${NETNS_LIB:-$HERE/../../record/netns.sh} # shared helpers; the environment may override
+# shellcheck source-path=SCRIPTDIR source=../../record/netns.sh
+source "$NETNS_LIB"
 SCENARIOS=("$@")
 [[ ${#SCENARIOS[@]} -gt 0 ]] || SCENARIOS=(clean mixed pipelined)
 NS=smtpcap-lmtp
@@ -21,13 +25,6 @@ SRV=127.0.0.70 # Dovecot's LMTP listener (port 24)
 CLI=127.0.1.70 # swaks binds here
 RUN=$HERE/run  # Dovecot's base_dir, state, log and maildirs, recreated each run
 DC_PID=""      # the Dovecot master we start
-CAP_PID=""     # the running tcpdump we start
-NS_CREATED=""
-PROBLEMS=0
-die() { echo "record.sh: $*" >&2; exit 1; }
-fail() { echo "record.sh: PROBLEM: $*" >&2; PROBLEMS=$((PROBLEMS + 1)); }
-log() { echo "== $*" >&2; }
-nsx() { nsenter --net="/run/netns/$NS" "$@"; } # never background a function: $! would be a subshell
 
 [[ $(id -u) == 0 ]] || die "must run as root"
 for s in "${SCENARIOS[@]}"; do case $s in clean | mixed | pipelined) ;; *) die "unknown scenario: $s" ;; esac; done
@@ -38,47 +35,13 @@ need=()
 command -v dovecot >/dev/null || need+=(dovecot-core)
 [[ -x /usr/lib/dovecot/lmtp ]] || need+=(dovecot-lmtpd)
 for p in swaks tcpdump ethtool tshark; do command -v $p >/dev/null || need+=("$p"); done
-if [[ ${#need[@]} -gt 0 ]]; then
-	log "installing ${need[*]}"
-	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-	export DEBIAN_FRONTEND=noninteractive
-	timeout 600 apt-get install -y --no-install-recommends "${need[@]}" ||
-		{ timeout 300 apt-get update && timeout 600 apt-get install -y --no-install-recommends "${need[@]}"; }
-fi
-ip netns list | grep -qw "$NS" && die "namespace $NS exists (left over?); remove with: ip netns del $NS"
+[[ ${#need[@]} -eq 0 ]] || ns_install "${need[@]}"
 
-stop_pid() { # SIGTERM one process we started, wait up to 5 s, then SIGKILL
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null || true
-}
-cleanup() { # ---- 6. teardown: tcpdump, Dovecot (its master stops its children), the namespace
-	local rc=$? p i
-	set +e
-	for p in $CAP_PID $DC_PID; do stop_pid "$p"; done
-	if [[ -n $NS_CREATED ]]; then
-		for i in $(seq 1 50); do [[ -z $(ip netns pids "$NS") ]] && break; sleep 0.2; done
-		ip netns del "$NS"
-	fi
-	[[ $rc == 0 ]] || echo "record.sh: failed (rc=$rc)" >&2
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# ---- 6. teardown on exit (ns_cleanup): tcpdump, Dovecot (its master stops its children), the namespace
+ns_traps
 
-# ---- 2. namespace: own loopback, MTU 1500, no offloads (real MSS-sized segments), no tail loss probe
-log "namespace $NS"
-ip netns add "$NS"
-NS_CREATED=1
-nsx ip link set lo up
-nsx ip link set lo mtu 1500
-nsx ethtool -K lo tso off gso off gro off
-nsx sysctl -qw net.ipv4.tcp_early_retrans=0
-nsx ip addr add "$SRV/32" dev lo
-nsx ip addr add "$CLI/32" dev lo
+# ---- 2. namespace: own loopback, MTU 1500, no offloads, no tail loss probe (see netns.sh)
+ns_setup "$NS" "$SRV" "$CLI"
 
 # ---- 3. Dovecot config: LMTP only, everything below $RUN, users from a passwd-file
 rm -rf "$RUN"
@@ -137,13 +100,8 @@ EOF
 : >"$RUN/dovecot.log"
 nsenter --net="/run/netns/$NS" dovecot -F -c "$HERE/conf/dovecot.conf" >"$RUN/daemon.out" 2>&1 &
 DC_PID=$!
-for i in $(seq 1 100); do
-	[[ -n $(nsx ss -Hltn "src $SRV and sport = :24") ]] && break
-	kill -0 "$DC_PID" 2>/dev/null || { cat "$RUN/daemon.out" "$RUN/dovecot.log" >&2; die "dovecot exited"; }
-	sleep 0.1
-done
-[[ -n $(nsx ss -Hltn "src $SRV and sport = :24") ]] || die "dovecot is not listening on $SRV:24"
-[[ $(cat "/proc/$DC_PID/comm") == dovecot ]] || die "PID $DC_PID is not dovecot"
+NS_PIDS+=("$DC_PID") # stopped by ns_cleanup
+ns_wait_listener dovecot dovecot "$DC_PID" "$SRV" 24 "$RUN/daemon.out" "$RUN/dovecot.log"
 log "dovecot $(dovecot --version), swaks $(swaks --version | awk '/version/ {print $3; exit}'), pid $DC_PID"
 
 # the few-KB body for "mixed" (over carol's 1 KiB quota): 60 fixed lines of 72 characters
@@ -154,6 +112,7 @@ swaks_args() {
 	local a=(--protocol LMTP --server "$SRV:24" --local-interface "$CLI" --lhlo client.example.org
 		--from sender@example.org --timeout 20 --h-Date "Mon, 01 Jan 2024 12:00:00 +0000"
 		--h-Message-Id "<lmtp-$1@client.example.org>" --h-Subject "LMTP test $1")
+	# shellcheck disable=SC2054 # the commas are swaks' own list separator
 	case $1 in
 	clean) a+=(--to alice@example.test,bob@example.test --body "Hello Alice and Bob.") ;;
 	mixed) a+=(--to alice@example.test,nobody@example.test,carol@example.test --body "@$BIG") ;;
@@ -170,43 +129,21 @@ declare -A WANT=(
 
 # ---- 4/5. one capture per scenario
 record() {
-	local scn=$1 name=lmtp-$1 pcap="$HERE/lmtp-$1.pcap" err="$RUN/tcpdump.$1.err" off i rc=0 args
+	local scn=$1 name=lmtp-$1 pcap="$HERE/lmtp-$1.pcap" err="$RUN/tcpdump.$1.err" off rc=0 args
 	log "scenario $scn"
-	rm -f "$pcap"
-	nsenter --net="/run/netns/$NS" tcpdump -Z root -i lo --immediate-mode -U -w "$pcap" "tcp and host $SRV" 2>"$err" &
-	CAP_PID=$!
-	for i in $(seq 1 100); do grep -qs "listening on" "$err" && break; sleep 0.1; done
-	grep -qs "listening on" "$err" || die "tcpdump did not start"
-	[[ $(cat "/proc/$CAP_PID/comm") == tcpdump ]] || die "PID $CAP_PID is not tcpdump"
+	ns_cap_start "$pcap" "tcp and host $SRV" "$err"
 	off=$(stat -c %s "$RUN/dovecot.log")
 	mapfile -t args < <(swaks_args "$scn")
 	timeout 60 nsenter --net="/run/netns/$NS" swaks "${args[@]}" >"$HERE/logs/$name.swaks.log" 2>&1 || rc=$?
 	[[ $rc == 0 ]] || fail "swaks $scn exited $rc (see logs/$name.swaks.log)"
-	# wait (max 20 s) until no connection but TIME-WAIT is left, so FIN/RST are captured
-	for i in $(seq 1 200); do
-		[[ -z $(nsx ss -Htn state connected "( src $SRV or dst $SRV )" | grep -v TIME-WAIT) ]] && break
-		sleep 0.1
-	done
-	sleep 1
-	kill -TERM "$CAP_PID"; wait "$CAP_PID" || true
-	CAP_PID=""
-	grep -q '^0 packets dropped by kernel' "$err" || fail "tcpdump $scn: $(cat "$err")"
+	ns_cap_stop "$SRV" "$err" "$scn" # once only TIME-WAIT is left: FIN/RST captured
 	tail -c +$((off + 1)) "$RUN/dovecot.log" >"$HERE/logs/$name.dovecot.log"
-	tshark -r "$pcap" -T fields -e frame.number -e tcp.stream -e tcp.len -e smtp.req.command \
-		-e smtp.response.code -d tcp.port==24,smtp >"$HERE/oracle/$name.txt" 2>/dev/null
+	ns_oracle "$pcap" "$HERE/oracle/$name.txt" -d tcp.port==24,smtp # LMTP's port decoded as SMTP
 }
 # check_pcap SCENARIO: one TCP connection, SYN to FIN/RST, nothing lost or retransmitted, replies as expected
 check_pcap() {
 	local f="$HERE/lmtp-$1.pcap" n
-	n=$(tshark -r "$f" -T fields -e tcp.stream 2>/dev/null | sort -u | grep -c . || true)
-	[[ $n == 1 ]] || fail "$f: $n TCP streams"
-	n=$(tshark -r "$f" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0' 2>/dev/null | grep -c . || true)
-	[[ $n == 1 ]] || fail "$f: $n SYNs"
-	n=$(tshark -r "$f" -Y 'tcp.flags.fin == 1 || tcp.flags.reset == 1' 2>/dev/null | grep -c . || true)
-	[[ $n -ge 1 ]] || fail "$f: no FIN/RST"
-	n=$(tshark -r "$f" -Y 'tcp.analysis.lost_segment || tcp.analysis.retransmission || tcp.analysis.out_of_order' \
-		2>/dev/null | grep -c . || true)
-	[[ $n == 0 ]] || fail "$f: $n lost/retransmitted/out-of-order segments"
+	ns_check_pcap "$f"
 	n=$(tshark -r "$f" -d tcp.port==24,smtp -Y smtp.response.code -T fields -e smtp.response.code 2>/dev/null |
 		tr ',\n' '  ' | xargs)
 	[[ $n == "${WANT[$1]}" ]] || fail "$f: reply codes '$n', want '${WANT[$1]}'"
