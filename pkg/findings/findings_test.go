@@ -446,6 +446,17 @@ func TestSeveralTransactionsInOneConnectionStayQuiet(t *testing.T) {
 	}
 }
 
+// pipelinedEnvelope writes a greeting, an EHLO offering PIPELINING, and
+// MAIL, RCPT and DATA in one segment, all accepted: a scripted session up
+// to its message content.
+func pipelinedEnvelope(s *capgen.Session) {
+	s.Server("220 mx ESMTP\r\n")
+	s.Client("EHLO c.example.org\r\n")
+	s.Server("250-mx\r\n250 PIPELINING\r\n")
+	s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+	s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+}
+
 // scriptedReport analyses one session that script writes between a
 // handshake and a close, from 192.0.2.10 to port port of 198.51.100.25.
 func scriptedReport(t *testing.T, port uint16, script func(s *capgen.Session)) *Report {
@@ -894,11 +905,7 @@ func TestLMTPDeliveredToAnyRecipientIsDelivered(t *testing.T) {
 // diagnosis does not blame the one's bare LF for the other's refusal.
 func TestBareLineEndingIsTiedOnlyToItsOwnMessage(t *testing.T) {
 	r := scriptedReport(t, 25, func(s *capgen.Session) {
-		s.Server("220 mx ESMTP\r\n")
-		s.Client("EHLO c.example.org\r\n")
-		s.Server("250-mx\r\n250 PIPELINING\r\n")
-		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
-		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		pipelinedEnvelope(s)
 		s.Client("Subject: one\r\n\r\nfirst\nsecond\r\n.\r\n")
 		s.Server("250 2.0.0 queued\r\n")
 		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.test>\r\nDATA\r\n")
@@ -918,11 +925,7 @@ func TestBareLineEndingIsTiedOnlyToItsOwnMessage(t *testing.T) {
 // after it (it does not read during content) are not unanswered commands.
 func TestNothingIsUnansweredAfterA421(t *testing.T) {
 	r := scriptedReport(t, 25, func(s *capgen.Session) {
-		s.Server("220 mx ESMTP Sendmail\r\n")
-		s.Client("EHLO c.example.org\r\n")
-		s.Server("250-mx\r\n250 PIPELINING\r\n")
-		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
-		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		pipelinedEnvelope(s)
 		s.Client("Subject: x\r\n\r\nfirst\nsecond\r\n")
 		s.Server("421 4.5.0 Bare linefeed (LF) not allowed\r\n")
 		s.Client("third\r\n.\r\nQUIT\r\n")
@@ -942,11 +945,7 @@ func TestNothingIsUnansweredAfterA421(t *testing.T) {
 // after the client's end of data answers QUIT.
 func TestRefusalBeforeTheEndOfDataIsARefusal(t *testing.T) {
 	r := scriptedReport(t, 25, func(s *capgen.Session) {
-		s.Server("220 mx ESMTP\r\n")
-		s.Client("EHLO c.example.org\r\n")
-		s.Server("250-mx\r\n250-SIZE 1000\r\n250 PIPELINING\r\n")
-		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
-		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		pipelinedEnvelope(s)
 		s.Client("Subject: x\r\n\r\nlong\r\n")
 		s.Server("552 5.3.4 Message size exceeds fixed limit\r\n")
 		s.Client("more\r\n.\r\nQUIT\r\n")
@@ -971,11 +970,7 @@ func TestRefusalBeforeTheEndOfDataIsARefusal(t *testing.T) {
 // server would take, not as one this server took.
 func TestRefusedBareLFIsNotCalledLenient(t *testing.T) {
 	r := scriptedReport(t, 25, func(s *capgen.Session) {
-		s.Server("220 mx ESMTP\r\n")
-		s.Client("EHLO c.example.org\r\n")
-		s.Server("250-mx\r\n250 PIPELINING\r\n")
-		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
-		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		pipelinedEnvelope(s)
 		s.Client("Subject: x\r\n\r\n%%EOF\n.\r\n")
 		s.Server("550 5.5.2 Error: bare <LF> received\r\n")
 		s.Client("QUIT\r\n")
