@@ -569,8 +569,14 @@ func detectRejected(b builder, _ Options) []Finding {
 		out = append(out, b.at(id, Info, PhaseGreeting, g.Span, g.Time,
 			fmt.Sprintf("the server %s in its greeting: %d %s", how, g.Code, clip(strings.Join(g.Lines, " "), 80))))
 	}
+	perRecipient := map[*smtpparse.Reply]bool{} // LMTP: reported below, with their recipients
+	for _, tx := range b.s.Dialogue.Transactions {
+		for _, r := range tx.PerRecipient {
+			perRecipient[r] = true
+		}
+	}
 	for _, c := range b.s.Dialogue.Commands {
-		if _, masked := b.maskedAt[c]; isRefusal(c.Reply) && !masked {
+		if _, masked := b.maskedAt[c]; isRefusal(c.Reply) && !masked && !perRecipient[c.Reply] {
 			report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
 		}
 	}
@@ -582,9 +588,6 @@ func detectRejected(b builder, _ Options) []Finding {
 			// LMTP: each accepted recipient has its own final reply.
 			accepted := acceptedRcpts(tx)
 			for i, r := range tx.PerRecipient {
-				if r.Command != nil && r.Command.Reply == r {
-					continue // BDAT LAST's own reply: reported with the commands
-				}
 				if isRefusal(r) || r.Code == 421 {
 					what := "the message"
 					if i < len(accepted) {

@@ -1008,3 +1008,31 @@ func TestLenientServerIsNamedFromItsAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestLMTPBDATRefusalNamesTheRecipient: over LMTP with BDAT, the first
+// recipient's final reply is also BDAT LAST's own reply; a refusal there
+// is still reported once, naming the recipient.
+func TestLMTPBDATRefusalNamesTheRecipient(t *testing.T) {
+	r := scriptedReport(t, 24, func(s *capgen.Session) {
+		s.Server("220 mx LMTP ready\r\n")
+		s.Client("LHLO c.example.org\r\n")
+		s.Server("250-mx\r\n250-CHUNKING\r\n250 PIPELINING\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<bob@x>\r\nRCPT TO:<carol@x>\r\n")
+		s.Server("250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n")
+		s.Client("BDAT 14 LAST\r\nSubject: x\r\n\r\n")
+		s.Server("552 5.2.2 <bob@x> Quota exceeded\r\n250 2.0.0 <carol@x> Saved\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, f.ID+" "+f.Summary)
+	}
+	want := "command-rejected the message for <bob@x> was rejected: 552 5.2.2 <bob@x> Quota exceeded"
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("findings %q, want [%q]", got, want)
+	}
+	if c := r.Connections[0]; c.Delivered != 1 {
+		t.Errorf("delivered %d of %d", c.Delivered, c.Transactions)
+	}
+}
