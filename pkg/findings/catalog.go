@@ -61,7 +61,7 @@ func Catalog() []Entry {
 			"RFC 5321 ends DATA only at <CRLF>.<CRLF>. A body whose last line ends in a bare LF puts the dot after <LF>: a strict server (Exim, Postfix since the SMTP-smuggling fixes) takes it as content and keeps waiting; the client waits for the reply; the transaction times out.",
 			"Fix the sending software to convert the message to CRLF line endings (canonicalise bare LF) before sending; typical with PDF or script-generated attachments."},
 		{"bare-lf-in-data", "The message holds LF line endings without CR.",
-			"RFC 5321 requires CRLF. Servers may reject it (Exim, Postfix with smtpd_forbid_bare_newline) or handle it differently from filters in front of them.",
+			"RFC 5321 requires CRLF. Servers may reject it (Sendmail 8.17 with the SMTP smuggling fix answers 421 in the middle of the message; Postfix with smtpd_forbid_bare_newline; Exim) or handle it differently from filters in front of them.",
 			"Convert the message to CRLF before sending."},
 		{"bare-cr-in-data", "The message holds CR characters not followed by LF.",
 			"Bare CRs are not allowed in SMTP text and are handled inconsistently; they are also used for smuggling.",
