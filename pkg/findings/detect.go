@@ -45,7 +45,7 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 				frames = append(frames, g.Frame)
 			}
 			f := b.conn("snaplen-truncated", Warning, PhaseConnection, frames, timeOfFrame(b, frames[0]),
-				fmt.Sprintf("the snaplen cut %d of the %s's bytes from %d packets (first: frame %d); capture with -s 0", n, dir, len(cut), frames[0]))
+				fmt.Sprintf("the snaplen cut %d of the %s's bytes from %s (first: frame %d); capture with -s 0", n, dir, plural(int64(len(cut)), "packet", "packets"), frames[0]))
 			f.Direction, f.Offset = dir.String(), cut[0].Start
 			out = append(out, f)
 		}
@@ -206,8 +206,8 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 		bd := real[0]
 		split := bd.Offset - c.Span.Start
 		f := b.at("command-split-across-segments", sev, phaseOf(c), c.Span, c.Time,
-			fmt.Sprintf("the command %s was carried by %d TCP segments: frame %d ends after %d bytes (%s), frame %d carries the rest%s",
-				quote(c.Verb+" "+c.Args, 50), len(real)+1, bd.Before, split, quote(string(c.Line[:min(int(split), len(c.Line))]), 20), bd.After, why))
+			fmt.Sprintf("the command %s was carried by %d TCP segments: frame %d ends after %s (%s), frame %d carries the rest%s",
+				quote(c.Verb+" "+c.Args, 50), len(real)+1, bd.Before, plural(split, "byte", "bytes"), quote(string(c.Line[:min(int(split), len(c.Line))]), 20), bd.After, why))
 		out = append(out, f)
 	}
 	return out
@@ -758,7 +758,7 @@ func detectContent(b builder, _ Options) []Finding {
 			mismatch := ""
 			switch {
 			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil:
-				mismatch = fmt.Sprintf("only %d bytes followed before the connection ended", got)
+				mismatch = fmt.Sprintf("only %s followed before the connection ended", plural(got, "byte", "bytes"))
 			case next != nil && !next.Known && !next.Masked:
 				mismatch = fmt.Sprintf("the bytes after it do not start with a command (\"%s\"): the chunk was longer than declared", commandText(next, 30))
 			}
@@ -1000,11 +1000,11 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		switch {
 		case tx.Data != nil && tx.Data.Reply == nil:
 		case tx.Body != nil && tx.Data == nil:
-			phase, where = PhaseBDAT, fmt.Sprintf("during BDAT, after %d bytes of message", tx.Body.Size)
+			phase, where = PhaseBDAT, fmt.Sprintf("during BDAT, after %s of message", plural(tx.Body.Size, "byte", "bytes"))
 		case tx.Body != nil && tx.Body.Complete:
 			phase, where = PhaseAfterData, "after the end of data, before the server's final reply"
 		case tx.Body != nil:
-			phase, where = PhaseData, fmt.Sprintf("during DATA, after %d bytes of message", tx.Body.Size)
+			phase, where = PhaseData, fmt.Sprintf("during DATA, after %s of message", plural(tx.Body.Size, "byte", "bytes"))
 		case tx.Data != nil:
 			phase, where = PhaseData, "after DATA"
 		}
