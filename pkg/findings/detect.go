@@ -795,9 +795,10 @@ func strandedTail(tx *smtpparse.Transaction, body *smtpparse.Body, answer *smtpp
 }
 
 // tailIsTerminator reports whether a lenient sequence ends the body's bytes
-// (nothing but the stream's end follows it).
+// (nothing but the stream's end follows it), or the client stopped there
+// and waited for a reply (what it sent after, a QUIT say, was not message).
 func tailIsTerminator(e smtpparse.EndOfData, body *smtpparse.Body) bool {
-	return e.At.End >= body.Span.End-2 || len(e.After) == 0 || !strings.ContainsAny(string(e.After), "\n")
+	return e.ClientWaited || e.At.End >= body.Span.End-2 || len(e.After) == 0 || !strings.ContainsAny(string(e.After), "\n")
 }
 
 func tailEvidence(b builder, body *smtpparse.Body, e smtpparse.EndOfData) string {
@@ -931,10 +932,24 @@ func describeEvent(b builder, e event) string {
 	d := b.s.Dialogue
 	if e.dir == smtpparse.ClientToServer {
 		for _, tx := range d.Transactions {
-			if tx.Body != nil && end >= tx.Body.Span.End && e.fact.Offset <= tx.Body.Span.End+3 {
-				return "end of data"
+			body := tx.Body
+			if body == nil {
+				continue
 			}
-			if tx.Body != nil && e.fact.Offset >= tx.Body.Span.Start && end <= tx.Body.Span.End {
+			// Where the client ended its message: the strict terminator,
+			// or a <LF>.<CRLF> it stopped at.
+			ended, waited := int64(-1), false
+			if body.Terminator != nil {
+				ended = body.Terminator.End
+			} else if n := len(body.Lenient); n > 0 && tailIsTerminator(body.Lenient[n-1], body) {
+				ended, waited = body.Lenient[n-1].At.End, body.Lenient[n-1].ClientWaited
+			}
+			switch {
+			case ended >= 0 && e.fact.Offset < ended && end >= ended:
+				return "end of data"
+			case waited && e.fact.Offset >= ended && end <= body.Span.End:
+				return "more bytes (to the server, still reading the message, more message content)"
+			case e.fact.Offset >= body.Span.Start && end <= body.Span.End:
 				return "message data"
 			}
 		}

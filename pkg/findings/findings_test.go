@@ -76,6 +76,10 @@ type trigger struct {
 func triggers() []trigger {
 	corpus := func(name string) string { return "corpus:" + name }
 	return []trigger{
+		// Real Postfix 3.7 with smtpd_forbid_bare_newline=yes: the client gives up on a bare-LF ending and sends QUIT.
+		{"postfix-bare/postfix-yes-barelf-end.pcap", "data-terminator-not-at-line-start", 0, []int{15}, Error},
+		{"postfix-bare/postfix-yes-barelf-end.pcap", "stall", 0, []int{15, 17}, Warning},
+		{"postfix-bare/postfix-yes-barelf-end.pcap", "lost-mid-transaction", 0, []int{9, 19}, Error},
 		// Real OpenSMTPD 6.8: lenient about <LF>.<CRLF>, and no pipelining.
 		{"opensmtpd/opensmtpd-barelf-end.pcap", "smuggling-end-of-data", 0, []int{15, 16}, Error},
 		{"opensmtpd/opensmtpd-unoffered-pipelining.pcap", "pipelining-not-offered", 0, []int{9}, Error},
@@ -274,7 +278,9 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		// Dovecot over LMTP: two final replies for two recipients.
 		"lmtp/lmtp-clean.pcap", "lmtp/lmtp-pipelined.pcap",
 		// OpenSMTPD 6.8 taking two messages in one connection.
-		"opensmtpd/opensmtpd-clean.pcap"} {
+		"opensmtpd/opensmtpd-clean.pcap",
+		// Postfix 3.7 with smtpd_forbid_bare_newline=yes, a clean message.
+		"postfix-bare/postfix-yes-clean.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {
@@ -1034,5 +1040,25 @@ func TestLMTPBDATRefusalNamesTheRecipient(t *testing.T) {
 	}
 	if c := r.Connections[0]; c.Delivered != 1 {
 		t.Errorf("delivered %d of %d", c.Delivered, c.Transactions)
+	}
+}
+
+// TestClientThatGaveUpIsNotSmuggling: real Postfix waits for <CRLF>.<CRLF>
+// after a message ending %%EOF<LF>.<CRLF>; ten seconds later the client
+// gives up and sends QUIT, which Postfix reads as content. The QUIT is not
+// smuggled commands: the report is the bare-LF ending, the silence and the
+// lost transaction.
+func TestClientThatGaveUpIsNotSmuggling(t *testing.T) {
+	r := analyze(t, testcaps.Path("postfix-bare/postfix-yes-barelf-end.pcap"))
+	for _, f := range r.Findings {
+		if f.ID == "smuggling-end-of-data" {
+			t.Errorf("smuggling reported: %s", f.Summary)
+		}
+	}
+	want := "The message body ended in a bare LF (frame 15), so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data. " +
+		"Server silent 10.0 s after the client's end of data in frame 15; the client gave up waiting and sent more bytes " +
+		"(to the server, still reading the message, more message content) in frame 17."
+	if d := r.Connections[0].Diagnosis; d != want {
+		t.Errorf("diagnosis\n%s\nwant\n%s", d, want)
 	}
 }

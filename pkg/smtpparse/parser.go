@@ -243,7 +243,7 @@ func (p *Parser) Write(dir Direction, offset int64, data []byte, order int64, at
 		return
 	}
 	n := p.clientBytes(data, offset, order, at)
-	p.collectAfter(data[:n], offset)
+	p.collectAfter(data[:n], offset, at)
 	if n < len(data) {
 		p.hold(data[n:], offset+int64(n), order, at)
 	}
@@ -531,7 +531,7 @@ func (p *Parser) release() {
 		}
 		data := q.buf[ev.pos : ev.pos+int(ev.n)]
 		n := p.clientBytes(data, ev.off, ev.order, ev.at)
-		p.collectAfter(data[:n], ev.off)
+		p.collectAfter(data[:n], ev.off, ev.at)
 		q.size -= int64(n)
 		if n < len(data) {
 			ev.pos += n
@@ -590,7 +590,7 @@ func (p *Parser) clientBytes(data []byte, off, order int64, at time.Time) int {
 		case clientData:
 			n0 := len(c.body.Lenient)
 			n, done := c.scan.scan(data[i:], pos)
-			p.register(c.body, n0)
+			p.register(c.body, n0, at)
 			i += n
 			c.pos = off + int64(i)
 			if done {
@@ -1274,22 +1274,36 @@ func (p *Parser) serverGap(off, n int64) {
 type collector struct {
 	body *Body
 	idx  int
-	from int64 // stream offset of After[0]
+	from int64     // stream offset of After[0]
+	at   time.Time // when the write that held the sequence came
 }
 
-func (p *Parser) register(body *Body, from int) {
+// ClientWait is how long a client must stay silent after a non-standard
+// end of data that ended its write for EndOfData.ClientWaited: long enough
+// that it was waiting for a reply, not still sending.
+const ClientWait = 2 * time.Second
+
+func (p *Parser) register(body *Body, from int, at time.Time) {
 	for i := from; i < len(body.Lenient); i++ {
-		p.collectors = append(p.collectors, collector{body, i, body.Lenient[i].At.End})
+		p.collectors = append(p.collectors, collector{body, i, body.Lenient[i].At.End, at})
 	}
 }
 
-func (p *Parser) collectAfter(data []byte, off int64) {
+// collectAfter gives data, a client write at off that came at at, to the
+// lenient sequences still filling their After.
+func (p *Parser) collectAfter(data []byte, off int64, at time.Time) {
 	if len(p.collectors) == 0 || len(data) == 0 {
 		return
 	}
 	keep := p.collectors[:0]
 	for _, col := range p.collectors {
 		e := &col.body.Lenient[col.idx]
+		if len(e.After) == 0 && col.from == off && at.Sub(col.at) >= ClientWait {
+			// The client stopped at the sequence and waited: what it
+			// sends now answers the silence, it is not the message's.
+			e.ClientWaited = true
+			continue
+		}
 		next := col.from + int64(len(e.After)) // the next byte After wants
 		if i := next - off; i >= 0 && i < int64(len(data)) {
 			want := min(afterLen-len(e.After), len(data)-int(i))

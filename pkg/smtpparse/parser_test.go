@@ -1448,3 +1448,27 @@ func TestRefusalAfterALenientSequenceInterrupts(t *testing.T) {
 		t.Errorf("QUIT's reply %+v", quit.Reply)
 	}
 }
+
+// A client that stops at a non-standard end of data and waits for a reply
+// (ClientWait or longer) took it for the end of its message: what it sends
+// after the silence is not what followed the sequence. Sent together, the
+// same bytes are.
+func TestClientWaitingAfterALenientSequence(t *testing.T) {
+	prefix := []event{
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"), srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"), srv("250 ok\r\n250 ok\r\n354 go\r\n"),
+	}
+	// run's events are a second apart: two empty server events make the
+	// client's silence three seconds.
+	waited := run(t, Options{}, append(prefix, cli("x\r\n%%EOF\n.\r\n"), srv(""), srv(""), cli("QUIT\r\n"))...)
+	e := waited.Transactions[0].Body.Lenient[0]
+	if !e.ClientWaited || e.CommandsAfter || len(e.After) != 0 {
+		t.Errorf("after a wait: waited %v, commands after %v, after %q", e.ClientWaited, e.CommandsAfter, e.After)
+	}
+	together := run(t, Options{}, append(prefix, cli("x\r\n%%EOF\n.\r\nQUIT\r\n"))...)
+	e = together.Transactions[0].Body.Lenient[0]
+	if e.ClientWaited || !e.CommandsAfter {
+		t.Errorf("in one write: waited %v, commands after %v, after %q", e.ClientWaited, e.CommandsAfter, e.After)
+	}
+}
