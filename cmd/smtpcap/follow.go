@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,6 +129,9 @@ type follower struct {
 	w    io.Writer
 	s    *session.Session
 	full bool
+
+	byDir [2][]int  // indexes of each direction's arrivals in s.Arrivals
+	last  time.Time // time of the last item shown, for the pause marks
 }
 
 // bodyHead and bodyTail are how many lines of a body are shown without --full.
@@ -233,11 +237,10 @@ func arrivalAt(all []session.Arrival, idx []int, offset int64) int {
 func (f *follower) render() {
 	s := f.s
 	conn := s.Conn
-	var byDir [2][]int
 	for i, a := range s.Arrivals {
-		byDir[a.Dir] = append(byDir[a.Dir], i)
+		f.byDir[a.Dir] = append(f.byDir[a.Dir], i)
 	}
-	items := append(f.items(smtpparse.ClientToServer, byDir[0]), f.items(smtpparse.ServerToClient, byDir[1])...)
+	items := append(f.items(smtpparse.ClientToServer, f.byDir[0]), f.items(smtpparse.ServerToClient, f.byDir[1])...)
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 		for _, sf := range s.Stream(dir).Segments {
 			if sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0 {
@@ -245,6 +248,7 @@ func (f *follower) render() {
 			}
 		}
 	}
+	items = f.splitBodies(items)
 	sort.SliceStable(items, func(i, j int) bool {
 		if items[i].frame != items[j].frame {
 			return items[i].frame < items[j].frame
@@ -263,14 +267,8 @@ func (f *follower) render() {
 			sensitive[cmd.Span.Start] = cmd
 		}
 	}
-	var last time.Time
 	for _, it := range items {
-		if !last.IsZero() && it.time.Sub(last) > time.Second {
-			fmt.Fprintf(f.w, "      ··· %.3f s pass ···\n", it.time.Sub(last).Seconds())
-		}
-		if !it.time.IsZero() {
-			last = it.time
-		}
+		f.pause(it.time)
 		switch it.kind {
 		case itemLine:
 			text := f.lineText(it)
@@ -390,15 +388,76 @@ func (f *follower) printControl(it item, what string) {
 		fmt.Sprintf("+%.3fs", it.time.Sub(f.s.Conn.FirstTime).Seconds()), what)
 }
 
-// printBody shows message content line by line, shortened unless --full.
-func (f *follower) printBody(it item) {
+// pause marks a silence of over a second before an item shown at t.
+func (f *follower) pause(t time.Time) {
+	if !f.last.IsZero() && t.Sub(f.last) > time.Second {
+		fmt.Fprintf(f.w, "      ··· %.3f s pass ···\n", t.Sub(f.last).Seconds())
+	}
+	if !t.IsZero() {
+		f.last = t
+	}
+}
+
+// bodyLines cuts a body item into its lines, each with the arrival, frame
+// and time of its first byte.
+func (f *follower) bodyLines(it item) []item {
 	var lines []item
 	lineSpans(f.s.Raw[it.dir], it.start, it.end, func(start, end int64) {
 		l := it
 		l.start, l.end = start, end
+		if a := arrivalAt(f.s.Arrivals, f.byDir[it.dir], start); a >= 0 {
+			l.arrival, l.frame, l.time = a, f.s.Arrivals[a].Frame, f.s.Arrivals[a].Time
+		}
 		lines = append(lines, l)
 	})
-	show := func(l item) { f.printLine(l, f.lineText(l), "|") }
+	return lines
+}
+
+// splitBodies cuts each message body where something of the other side
+// (a reply, a FIN) came between two of its lines, so that the dialogue
+// reads in the order it happened: a server refusing a message while the
+// client still sends it shows up in the middle of the content.
+func (f *follower) splitBodies(items []item) []item {
+	var others [2][]int // frames of the items of each direction that are not bodies
+	for _, it := range items {
+		if it.kind != itemBody {
+			others[it.dir] = append(others[it.dir], it.frame)
+		}
+	}
+	out := items[:0:0]
+	for _, it := range items {
+		if it.kind != itemBody {
+			out = append(out, it)
+			continue
+		}
+		lines := f.bodyLines(it)
+		from := 0
+		for i := 1; i < len(lines); i++ {
+			between := slices.ContainsFunc(others[1-it.dir], func(fr int) bool { return fr > lines[i-1].frame && fr < lines[i].frame })
+			if between {
+				out = append(out, bodyOf(lines[from:i]))
+				from = i
+			}
+		}
+		out = append(out, bodyOf(lines[from:]))
+	}
+	return out
+}
+
+// bodyOf is the body item that spans lines.
+func bodyOf(lines []item) item {
+	b := lines[0]
+	b.end = lines[len(lines)-1].end
+	return b
+}
+
+// printBody shows message content line by line, shortened unless --full.
+func (f *follower) printBody(it item) {
+	lines := f.bodyLines(it)
+	show := func(l item) {
+		f.pause(l.time)
+		f.printLine(l, f.lineText(l), "|")
+	}
 	if f.full || len(lines) <= bodyHead+bodyTail+1 {
 		for _, l := range lines {
 			show(l)

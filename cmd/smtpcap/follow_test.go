@@ -185,3 +185,26 @@ func TestOutputNeverCarriesTerminalControls(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowShowsWhatHappenedInOrder: message content lines carry their
+// own frames and times, and a reply that came while the content was still
+// coming is shown where it came. Sendmail's 421 (frame 16) sits between
+// the bare-LF line (frame 15) and the rest (frame 19, half a second
+// later); Postfix's ten-second wait comes before the client's QUIT, which
+// it reads as content.
+func TestFollowShowsWhatHappenedInOrder(t *testing.T) {
+	for name, want := range map[string]string{
+		"sendmail/sendmail-barelf-split.pcap": "C| [15]           +0.004s  first line\\n\n" +
+			"S  [16]           +0.004s  421 4.5.0 Bare linefeed (LF) not allowed\\r\\n\n" +
+			"S  [17]           +0.007s  [FIN]\n" +
+			"C| [19]           +0.504s  second line\\r\\n\n",
+		"postfix-bare/postfix-yes-barelf-end.pcap": "C| [15]           +0.001s  .\\r\\n\n" +
+			"      ··· 10.011 s pass ···\n" +
+			"C| [17]          +10.012s  QUIT\\r\\n\n",
+	} {
+		code, out, errOut := runCLI(t, nil, "follow", "-s", "0", testcaps.Path(name))
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("%s: exit %d %s; output lacks\n%s\nin\n%s", name, code, errOut, want, out)
+		}
+	}
+}
