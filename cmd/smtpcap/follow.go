@@ -431,6 +431,10 @@ func (f *follower) splitBodies(items []item) []item {
 			continue
 		}
 		lines := f.bodyLines(it)
+		if len(lines) == 0 {
+			out = append(out, it)
+			continue
+		}
 		from := 0
 		for i := 1; i < len(lines); i++ {
 			between := slices.ContainsFunc(others[1-it.dir], func(fr int) bool { return fr > lines[i-1].frame && fr < lines[i].frame })
