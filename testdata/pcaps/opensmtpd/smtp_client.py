@@ -19,72 +19,15 @@ After barelf-end, smuggle*, unoffered-pipelining: every reply is logged (the
 first awaited up to 10 s, then until 2 s of silence), then QUIT if still open.
 Content is one write (but smuggle-split), and nothing is read while it is sent.
 """
-import socket, sys, time
+import os, sys, time
+
+# the shared core (connection, logging, replies): testdata/record/smtpclient.py
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "record"))
+sys.dont_write_bytecode = True  # leave no __pycache__ in testdata/record
+import smtpclient  # noqa: E402
 
 scn, srv, cli, logf = sys.argv[1:5]
-T0 = time.time()
-log = open(logf, "w")
-
-
-def note(kind, data):
-    line = "%9.6f %s %r" % (time.time() - T0, kind, data)
-    print(line, file=log, flush=True)
-    print(line, file=sys.stderr, flush=True)
-
-
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-s.bind((cli, 0))
-s.connect((srv, 25))
-note("connect", "%s:%d -> %s:25" % (s.getsockname() + (srv,)))
-buf = b""
-eof = False
-
-
-def reply(timeout):
-    """One complete (possibly multi-line) reply, or None on timeout/EOF."""
-    global buf, eof
-    end = time.time() + timeout
-    while True:
-        lines = buf.split(b"\r\n")
-        for i, l in enumerate(lines[:-1]):
-            if len(l) >= 4 and l[3:4] == b" ":  # last line of a reply
-                r = b"\r\n".join(lines[: i + 1]) + b"\r\n"
-                buf = buf[len(r):]
-                note("S>C", r)
-                return r
-        left = end - time.time()
-        if eof or left <= 0:
-            if buf:
-                note("S>C partial", buf)
-            note("no reply", "eof" if eof else "timeout %gs" % timeout)
-            return None
-        s.settimeout(left)
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            d = b""
-            note("recv", "connection reset")
-        if not d:
-            eof = True
-            note("recv", "EOF from server")
-        buf += d
-
-
-def send(data):
-    note("C>S", data)
-    s.sendall(data)
-
-
-def cmd(line, want):
-    send(line + b"\r\n")
-    r = reply(10)
-    if r is None or not r.startswith(want):
-        raise SystemExit("unexpected reply to %r: %r" % (line, r))
-    return r
-
+c = smtpclient.Client(srv, cli, logf)
 
 HDR = (b"From: a@example.org\r\nTo: root@example.test\r\n"
        b"Subject: smtpcap %s\r\nMessage-Id: <%s@client.example.org>\r\n\r\n")
@@ -103,57 +46,52 @@ ENV = b"MAIL FROM:<a@example.org>\r\nRCPT TO:<root@example.test>\r\nDATA\r\n"
 def replies():
     """Log every reply: the first within 10 s, then until 2 s of silence."""
     wait, end = 10.0, time.time() + 10
-    while not eof and time.time() < end:
-        if reply(min(wait, end - time.time())) is None:
+    while not c.eof and time.time() < end:
+        if c.reply(min(wait, end - time.time())) is None:
             break
         wait = 2.0
 
 
 try:
-    if reply(10) is None:
+    if c.reply(10) is None:
         raise SystemExit("no banner")
-    ehlo = cmd(b"EHLO client.example.org", b"250")
+    ehlo = c.cmd(b"EHLO client.example.org", b"250")
     if scn == "unoffered-pipelining":
-        send(ENV)  # one write, no reads in between
+        c.send(ENV)  # one write, no reads in between
         replies()
     for n in range(2 if scn == "clean" else 0 if scn == "unoffered-pipelining" else 1):
         if scn == "pipelined":
             if b"PIPELINING" not in ehlo:
-                note("skip", "server does not offer PIPELINING")
-                send(b"QUIT\r\n")
-                reply(10)
+                c.note("skip", "server does not offer PIPELINING")
+                c.send(b"QUIT\r\n")
+                c.reply(10)
                 raise SystemExit(3)
-            send(ENV)  # one write, then the three replies
+            c.send(ENV)  # one write, then the three replies
             for want in (b"250", b"250", b"354"):
-                r = reply(10)
+                r = c.reply(10)
                 if r is None or not r.startswith(want):
                     raise SystemExit("unexpected reply in pipelined group: %r" % r)
         else:
-            cmd(b"MAIL FROM:<a@example.org>", b"250")
-            cmd(b"RCPT TO:<root@example.test>", b"250")
-            cmd(b"DATA", b"354")
+            c.cmd(b"MAIL FROM:<a@example.org>", b"250")
+            c.cmd(b"RCPT TO:<root@example.test>", b"250")
+            c.cmd(b"DATA", b"354")
         tag = b"%s-%d" % (scn.encode(), n + 1)
         msg = HDR % (tag, tag) + CONTENT[scn]
         if scn == "smuggle-split":
             cut = msg.index(b"\n.\r\n") + 4
-            send(msg[:cut])
+            c.send(msg[:cut])
             time.sleep(0.5)
-            try:
-                send(msg[cut:])
-            except OSError as e:  # the server may have closed already
-                note("send failed", str(e))
+            c.send(msg[cut:], tolerant=True)  # the server may have closed already
         else:
-            send(msg)  # one write, no reads in between
+            c.send(msg)  # one write, no reads in between
         if scn in ("clean", "pipelined"):
-            if reply(10) is None:
+            if c.reply(10) is None:
                 raise SystemExit("no reply to end of data")
         else:
             replies()
-    if not eof:
-        send(b"QUIT\r\n")
-        reply(10)
-        while not eof and reply(5) is not None:  # read up to the server's close
-            pass
+    if not c.eof:
+        c.send(b"QUIT\r\n")
+        c.reply(10)
+        c.drain(5)  # read up to the server's close
 finally:
-    s.close()
-    note("close", "client closed its socket")
+    c.close()

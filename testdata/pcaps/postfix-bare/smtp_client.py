@@ -14,75 +14,16 @@ SCENARIO: barelf-mid | barelf-split | barelf-end | clean
 After the content: wait up to 10 s for a reply (and 1 s more for anything
 after it), then QUIT if the connection is still open, then close.
 """
-import socket, sys, time
+import os, sys, time
+
+# the shared core (connection, logging, replies): testdata/record/smtpclient.py
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "record"))
+sys.dont_write_bytecode = True  # leave no __pycache__ in testdata/record
+import smtpclient  # noqa: E402
 
 scn, srv, cli, logf = sys.argv[1:5]
-T0 = time.time()
-log = open(logf, "w")
-
-
-def note(kind, data):
-    line = "%9.6f %s %r" % (time.time() - T0, kind, data)
-    print(line, file=log, flush=True)
-    print(line, file=sys.stderr, flush=True)
-
-
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-s.bind((cli, 0))
-s.connect((srv, 25))
-note("connect", "%s:%d -> %s:25" % (s.getsockname() + (srv,)))
-buf = b""
-eof = False
-
-
-def reply(timeout):
-    """One complete (possibly multi-line) reply, or None on timeout/EOF."""
-    global buf, eof
-    end = time.time() + timeout
-    while True:
-        lines = buf.split(b"\r\n")
-        for i, l in enumerate(lines[:-1]):
-            if len(l) >= 4 and l[3:4] == b" ":  # last line of a reply
-                r = b"\r\n".join(lines[: i + 1]) + b"\r\n"
-                buf = buf[len(r):]
-                note("S>C", r)
-                return r
-        left = end - time.time()
-        if eof or left <= 0:
-            if buf:
-                note("S>C partial", buf)
-            note("no reply", "eof" if eof else "timeout %gs" % timeout)
-            return None
-        s.settimeout(left)
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            d = b""
-            note("recv", "connection reset")
-        if not d:
-            eof = True
-            note("recv", "EOF from server")
-        buf += d
-
-
-def send(data):
-    note("C>S", data)
-    try:
-        s.sendall(data)
-    except OSError as e:  # the server may have closed already
-        note("send failed", str(e))
-
-
-def cmd(line, want):
-    send(line + b"\r\n")
-    r = reply(10)
-    if r is None or not r.startswith(want):
-        raise SystemExit("unexpected reply to %r: %r" % (line, r))
-    return r
-
+# a failed write (the server may have closed already) is logged, not raised
+c = smtpclient.Client(srv, cli, logf, tolerant_sends=True)
 
 HDR = (b"From: a@example.org\r\nTo: root@example.test\r\n"
        b"Subject: smtpcap %s\r\nMessage-Id: <%s@client.example.org>\r\n\r\n")
@@ -94,31 +35,28 @@ CONTENT = {
 }
 
 try:
-    if reply(10) is None:
+    if c.reply(10) is None:
         raise SystemExit("no banner")
-    cmd(b"EHLO client.example.org", b"250")
-    cmd(b"MAIL FROM:<a@example.org>", b"250")
-    cmd(b"RCPT TO:<root@example.test>", b"250")
-    cmd(b"DATA", b"354")
+    c.cmd(b"EHLO client.example.org", b"250")
+    c.cmd(b"MAIL FROM:<a@example.org>", b"250")
+    c.cmd(b"RCPT TO:<root@example.test>", b"250")
+    c.cmd(b"DATA", b"354")
     tag = scn.encode()
     msg = HDR % (tag, tag) + CONTENT[scn]
     if scn == "barelf-split":
         cut = msg.index(b"first line\n") + len(b"first line\n")
-        send(msg[:cut])
+        c.send(msg[:cut])
         time.sleep(0.5)  # no read here: the capture shows whether Postfix spoke
-        send(msg[cut:])
+        c.send(msg[cut:])
     else:
-        send(msg)  # one write, no reads in between
+        c.send(msg)  # one write, no reads in between
     # whatever the server says within 10 s, then 1 s for anything more
-    if reply(10) is not None:
-        while not eof and reply(1) is not None:
-            pass
-    if not eof:
-        send(b"QUIT\r\n")
+    if c.reply(10) is not None:
+        c.drain(1)
+    if not c.eof:
+        c.send(b"QUIT\r\n")
         # barelf-end: no end of data seen, so QUIT is content: no reply expected
-        if reply(10 if scn != "barelf-end" else 2) is not None:
-            while not eof and reply(2) is not None:
-                pass
+        if c.reply(10 if scn != "barelf-end" else 2) is not None:
+            c.drain(2)
 finally:
-    s.close()
-    note("close", "client closed its socket")
+    c.close()
