@@ -693,6 +693,7 @@ func detectContent(b builder, _ Options) []Finding {
 			f := b.at("data-terminator-not-at-line-start", Error, PhaseData, tail.At, verb.Time,
 				fmt.Sprintf("the message ends with <LF>.<CRLF> at offset %d: the last line has a bare LF, so a strict server never sees <CRLF>.<CRLF> and keeps waiting", tail.At.Start))
 			f.Evidence = tailEvidence(b, body, tail)
+			f.tx = tx
 			out = append(out, f)
 		}
 		for i, e := range body.Lenient {
@@ -941,6 +942,8 @@ func describeEvent(b builder, e event) string {
 			ended, waited := int64(-1), false
 			if body.Terminator != nil {
 				ended = body.Terminator.End
+			} else if tx.Data == nil && body.Complete {
+				ended = body.Span.End // BDAT: the LAST chunk's end
 			} else if n := len(body.Lenient); n > 0 && tailIsTerminator(body.Lenient[n-1], body) {
 				ended, waited = body.Lenient[n-1].At.End, body.Lenient[n-1].ClientWaited
 			}

@@ -62,7 +62,7 @@ func diagnose(found []Finding) string {
 		if lost, ok := first("lost-mid-transaction"); ok && lost.interrupted {
 			waited = "" // it said why it gave up: the summary that follows quotes it
 		}
-		if messageRefused != nil && !messageRefused.interrupted {
+		if messageRefused != nil && !messageRefused.interrupted && messageRefused.tx == f.tx {
 			waited, then = "", " "+upperFirst(messageRefused.Summary)+frame(*messageRefused)+"."
 		}
 		parts = append(parts, fmt.Sprintf("The message body ended in a bare LF%s, so the server never saw <CRLF>.<CRLF>%s.%s", frame(f), waited, then))
@@ -99,7 +99,9 @@ func diagnose(found []Finding) string {
 		parts = append(parts, fmt.Sprintf("A valid command split across TCP segments%s was refused, and the EHLO reply shows a firewall SMTP fixup in the path%s: such fixups inspect each segment alone and mangle the part after the split. Capture on the server side of the firewall to see the masked command.", frame(sp), frame(e)))
 	case smuggling != nil && smuggling.serverTook:
 		msg := fmt.Sprintf("The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data%s: the server is lenient about the terminator, which SMTP smuggling abuses.", frame(*smuggling))
-		if se, ok := first("sync-error-reply"); ok {
+		// Only a synchronization error after the server's answer to the
+		// sequence (the finding's last frame) is about what followed it.
+		if se, ok := first("sync-error-reply"); ok && len(se.Frames) > 0 && len(smuggling.Frames) > 0 && se.Frames[0] > smuggling.Frames[len(smuggling.Frames)-1] {
 			msg += fmt.Sprintf(" What the client sent next was read as new commands, and the server refused them as out of step%s.", frame(se))
 		}
 		parts = append(parts, msg)

@@ -1062,3 +1062,97 @@ func TestClientThatGaveUpIsNotSmuggling(t *testing.T) {
 		t.Errorf("diagnosis\n%s\nwant\n%s", d, want)
 	}
 }
+
+// summariesOf returns the summaries of a report's findings with ID id.
+func summariesOf(r *Report, id string) []string {
+	var out []string
+	for _, f := range r.Findings {
+		if f.ID == id {
+			out = append(out, f.Summary)
+		}
+	}
+	return out
+}
+
+// dumpAll lists a report's findings, for failure messages.
+func dumpAll(r *Report) string {
+	var b strings.Builder
+	for _, f := range r.Findings {
+		b.WriteString(f.ID + ": " + f.Summary + "\n")
+	}
+	return b.String()
+}
+
+// A BDAT LAST chunk whose data came in its own segment, then a server that
+// stays silent for 30 s: the stall is after the client's end of data.
+func TestStallAfterBDATLastIsAfterTheEndOfData(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250-mx\r\n250-CHUNKING\r\n250 PIPELINING\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("RCPT TO:<b@example.test>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("BDAT 12 LAST\r\nSubject: x\r\n", 14)
+		s.Pause(30 * time.Second)
+		s.Server("250 ok\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	st := summariesOf(r, "stall")
+	if len(st) != 1 || !strings.Contains(st[0], "end of data") {
+		t.Errorf("stall: %q\n%s", st, dumpAll(r))
+	}
+}
+
+// A sync error early in the session (the client pipelined without
+// PIPELINING) has nothing to do with a later message a lenient server
+// ended at <LF>.<CRLF>; the diagnosis must not say the smuggled commands
+// were refused as out of step with the earlier reply's frame.
+func TestLenientServerDiagnosisIgnoresAnEarlierSyncError(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250 mx\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\n")
+		s.Server("250 ok\r\n503 5.5.0 Error: improper use of SMTP command pipelining\r\n")
+		s.Client("RSET\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("RCPT TO:<b@example.test>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("DATA\r\n")
+		s.Server("354 go\r\n")
+		s.Client("Subject: x\r\n\r\nhi\n.\r\n")
+		s.Server("250 queued\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	diag := r.Connections[0].Diagnosis
+	if strings.Contains(diag, "out of step") && strings.Contains(diag, "What the client sent next") {
+		t.Errorf("diagnosis: %s\n%s", diag, dumpAll(r))
+	}
+}
+
+// Message 1 (bare LF inside) is refused after its end; message 2 ends in
+// <LF>.<CRLF> and the server waits 30 s. The diagnosis of message 2's
+// stranded end must not be finished with message 1's refusal.
+func TestStrandedEndIsNotExplainedByAnotherMessagesRefusal(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		pipelinedEnvelope(s)
+		s.Client("Subject: one\r\n\r\na\nb\r\n.\r\n")
+		s.Server("550 5.5.2 Error: bare <LF> received\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		s.Client("Subject: two\r\n\r\nend\n.\r\n")
+		s.Pause(30 * time.Second)
+		s.Client("QUIT\r\n")
+		s.Pause(30 * time.Second)
+	})
+	diag := r.Connections[0].Diagnosis
+	if strings.Contains(diag, "550") {
+		t.Errorf("diagnosis: %s\n%s", diag, dumpAll(r))
+	}
+}

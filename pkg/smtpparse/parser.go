@@ -191,7 +191,13 @@ type Parser struct {
 		left int
 	}
 
-	collectors   []collector
+	collectors []collector
+	// The last client write collectAfter saw: how long the client was
+	// silent after a lenient sequence is measured from it.
+	lastClient struct {
+		end int64
+		at  time.Time
+	}
 	greetingDone bool
 	commandsSeen bool
 	closed       bool
@@ -590,7 +596,7 @@ func (p *Parser) clientBytes(data []byte, off, order int64, at time.Time) int {
 		case clientData:
 			n0 := len(c.body.Lenient)
 			n, done := c.scan.scan(data[i:], pos)
-			p.register(c.body, n0, at)
+			p.register(c.body, n0)
 			i += n
 			c.pos = off + int64(i)
 			if done {
@@ -1274,8 +1280,7 @@ func (p *Parser) serverGap(off, n int64) {
 type collector struct {
 	body *Body
 	idx  int
-	from int64     // stream offset of After[0]
-	at   time.Time // when the write that held the sequence came
+	from int64 // stream offset of After[0]
 }
 
 // ClientWait is how long a client must stay silent after a non-standard
@@ -1283,22 +1288,27 @@ type collector struct {
 // that it was waiting for a reply, not still sending.
 const ClientWait = 2 * time.Second
 
-func (p *Parser) register(body *Body, from int, at time.Time) {
+func (p *Parser) register(body *Body, from int) {
 	for i := from; i < len(body.Lenient); i++ {
-		p.collectors = append(p.collectors, collector{body, i, body.Lenient[i].At.End, at})
+		p.collectors = append(p.collectors, collector{body, i, body.Lenient[i].At.End})
 	}
 }
 
 // collectAfter gives data, a client write at off that came at at, to the
 // lenient sequences still filling their After.
 func (p *Parser) collectAfter(data []byte, off int64, at time.Time) {
-	if len(p.collectors) == 0 || len(data) == 0 {
+	if len(data) == 0 {
+		return
+	}
+	prev := p.lastClient
+	p.lastClient.end, p.lastClient.at = off+int64(len(data)), at
+	if len(p.collectors) == 0 {
 		return
 	}
 	keep := p.collectors[:0]
 	for _, col := range p.collectors {
 		e := &col.body.Lenient[col.idx]
-		if len(e.After) == 0 && col.from == off && at.Sub(col.at) >= ClientWait {
+		if len(e.After) == 0 && col.from == off && prev.end == off && at.Sub(prev.at) >= ClientWait {
 			// The client stopped at the sequence and waited: what it
 			// sends now answers the silence, it is not the message's.
 			e.ClientWaited = true

@@ -1472,3 +1472,27 @@ func TestClientWaitingAfterALenientSequence(t *testing.T) {
 		t.Errorf("in one write: waited %v, commands after %v, after %q", e.ClientWaited, e.CommandsAfter, e.After)
 	}
 }
+
+// A client that ends its message with a CR-only "\r.\r" and then waits
+// three seconds: like "\n.\r\n", the sequence ended its write and it
+// waited, so ClientWaited is set and QUIT kept out of After, although
+// the sequence is only known when the next write shows its last byte.
+func TestClientWaitedAfterCROnlySequences(t *testing.T) {
+	prefix := []event{
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"), srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"), srv("250 ok\r\n250 ok\r\n354 go\r\n"),
+	}
+	for _, end := range []string{"\r.\r", "\n.\r"} {
+		d := run(t, Options{}, append(prefix, cli("x\r\n%%EOF"+end), srv(""), srv(""), cli("QUIT\r\n"))...)
+		l := d.Transactions[0].Body.Lenient
+		if len(l) == 0 {
+			t.Errorf("%q: no lenient sequence", end)
+			continue
+		}
+		e := l[len(l)-1]
+		if !e.ClientWaited || len(e.After) != 0 {
+			t.Errorf("%q: seq %q waited %v, commands after %v, after %q", end, e.Seq, e.ClientWaited, e.CommandsAfter, e.After)
+		}
+	}
+}
