@@ -355,11 +355,19 @@ func detectPipelining(b builder, _ Options) []Finding {
 
 func detectSyncErrors(b builder, _ Options) []Finding {
 	var out []Finding
+	answered := map[*smtpparse.Reply]*smtpparse.Transaction{} // final replies, by the message they answer
+	for _, tx := range b.s.Dialogue.Transactions {
+		if tx.FinalReply != nil {
+			answered[tx.FinalReply] = tx
+		}
+	}
 	for _, r := range b.s.Dialogue.Replies {
 		if isSyncError(r) {
-			out = append(out, b.at("sync-error-reply", Error, phaseOf(r.Command), r.Span, r.Time,
-				fmt.Sprintf("the server reported a synchronization/pipelining error: %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80))))
-			out[len(out)-1].answersMessage = r.Final
+			f := b.at("sync-error-reply", Error, phaseOf(r.Command), r.Span, r.Time,
+				fmt.Sprintf("the server reported a synchronization/pipelining error: %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80)))
+			f.tx = answered[r]
+			f.answersMessage = f.tx != nil
+			out = append(out, f)
 		}
 	}
 	return out
@@ -685,7 +693,7 @@ func detectContent(b builder, _ Options) []Finding {
 					answer.Code, joinInts(b.s.Frames(answer.Span), ","), escape([]byte(e.Seq)), e.At.Start))
 			f.Frames = appendUnique(f.Frames, b.s.Frames(answer.Span)...)
 			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
-			f.serverTook = true
+			f.serverTook, f.tx = true, tx
 			out = append(out, f)
 		}
 		tail, stuck := strandedTail(tx, body, answer)
@@ -713,7 +721,7 @@ func detectContent(b builder, _ Options) []Finding {
 				fmt.Sprintf("non-standard end-of-data \"%s\" inside the message at offset %d: a lenient server would end the message there; what follows is %s",
 					escape([]byte(e.Seq)), e.At.Start, after))
 			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
-			f.smuggled = e.CommandsAfter
+			f.smuggled, f.tx = e.CommandsAfter, tx
 			out = append(out, f)
 			if len(out) > 20 {
 				break

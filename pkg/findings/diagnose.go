@@ -24,10 +24,14 @@ func diagnose(found []Finding) string {
 	bareEnding, messageRefused := bareEndingRefused(found)
 	var smuggling, syncAnswer *Finding
 	for i := range found {
-		switch f := &found[i]; {
-		case f.ID == "smuggling-end-of-data" && (smuggling == nil || f.serverTook && !smuggling.serverTook):
+		if f := &found[i]; f.ID == "smuggling-end-of-data" && (smuggling == nil || f.serverTook && !smuggling.serverTook) {
 			smuggling = f
-		case f.ID == "sync-error-reply" && f.answersMessage && syncAnswer == nil:
+		}
+	}
+	for i := range found {
+		// A synchronization error that answered the very message holding
+		// the sequence (not an earlier or later one).
+		if f := &found[i]; f.ID == "sync-error-reply" && f.answersMessage && smuggling != nil && f.tx == smuggling.tx && syncAnswer == nil {
 			syncAnswer = f
 		}
 	}

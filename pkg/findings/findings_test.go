@@ -1156,3 +1156,25 @@ func TestStrandedEndIsNotExplainedByAnotherMessagesRefusal(t *testing.T) {
 		t.Errorf("diagnosis: %s\n%s", diag, dumpAll(r))
 	}
 }
+
+// TestSmuggledShapeIsTiedOnlyToItsOwnMessagesAnswer: the first message
+// holds <LF>.<CRLF> and a MAIL command, which the server, strict, keeps as
+// content and accepts with the message; the second message is answered
+// with a synchronization error. That error says nothing about the first
+// message's sequence: the server is not called lenient.
+func TestSmuggledShapeIsTiedOnlyToItsOwnMessagesAnswer(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		pipelinedEnvelope(s)
+		s.Client("Subject: one\r\n\r\na\n.\r\nMAIL FROM:<x@example.org>\r\n\r\n.\r\n")
+		s.Server("250 2.0.0 queued\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+		s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
+		s.Client("Subject: two\r\n\r\nhi\r\n.\r\n")
+		s.Server("503 5.5.0 Error: improper use of SMTP command pipelining\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	if d := r.Connections[0].Diagnosis; strings.Contains(d, "lenient about the terminator") {
+		t.Errorf("diagnosis calls the server lenient from another message's answer: %s\n%s", d, dumpAll(r))
+	}
+}
