@@ -583,9 +583,18 @@ func detectRejected(b builder, _ Options) []Finding {
 			perRecipient[r] = true
 		}
 	}
+	finalOf := map[*smtpparse.Reply]*smtpparse.Transaction{} // BDAT LAST: the command's reply is the message's
+	for _, tx := range b.s.Dialogue.Transactions {
+		if tx.FinalReply != nil {
+			finalOf[tx.FinalReply] = tx
+		}
+	}
 	for _, c := range b.s.Dialogue.Commands {
 		if _, masked := b.maskedAt[c]; isRefusal(c.Reply) && !masked && !perRecipient[c.Reply] {
-			report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
+			f := report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
+			if tx := finalOf[c.Reply]; tx != nil {
+				f.refusedMessage, f.tx = true, tx
+			}
 		}
 	}
 	// The reply to a message's content, unless it is its command's own

@@ -1178,3 +1178,21 @@ func TestSmuggledShapeIsTiedOnlyToItsOwnMessagesAnswer(t *testing.T) {
 		t.Errorf("diagnosis calls the server lenient from another message's answer: %s\n%s", d, dumpAll(r))
 	}
 }
+
+// TestBDATRefusalIsTiedToItsBareLF: a message sent with BDAT whose LAST
+// chunk's reply refuses it for a bare LF is diagnosed like one sent with
+// DATA: the refusal and the bare line ending together.
+func TestBDATRefusalIsTiedToItsBareLF(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250-mx\r\n250-CHUNKING\r\n250 PIPELINING\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nBDAT 17 LAST\r\nSubject: x\r\n\r\na\nb")
+		s.Server("250 ok\r\n250 ok\r\n550 5.5.2 Error: bare <LF> received\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	if d := r.Connections[0].Diagnosis; !strings.Contains(d, "bare <LF> received") || !strings.Contains(d, "ends in a bare LF") {
+		t.Errorf("diagnosis %q\n%s", d, dumpAll(r))
+	}
+}
