@@ -92,6 +92,7 @@ func detectMaskedCommands(b builder, _ Options) []Finding {
 		}
 		f := b.at("pix-masked-command", Error, phaseOf(c), c.Span, c.Time,
 			fmt.Sprintf("the client's command reached the server as %s: a firewall SMTP fixup replaced the verb with X's", quote(c.Verb+" "+c.Args, 60)))
+		f.changedInPath = after != 0 // only the part after a segment boundary is masked
 		if after != 0 {
 			f.Summary = fmt.Sprintf("the command %s was split across TCP segments and the part in frame %d starts with X's: a firewall SMTP fixup inspecting each segment alone masked it as if it were a new command",
 				quote(c.Verb+" "+c.Args, 60), after)
@@ -113,8 +114,10 @@ func detectMaskedCommands(b builder, _ Options) []Finding {
 		}
 		for _, line := range r.Lines {
 			if masked := findMasked(line); masked != "" {
-				out = append(out, b.at("pix-masked-command", Error, phaseOf(r.Command), r.Span, r.Time,
-					fmt.Sprintf("the server's %d reply quotes a masked command %s", r.Code, quote(masked, 60))))
+				f := b.at("pix-masked-command", Error, phaseOf(r.Command), r.Span, r.Time,
+					fmt.Sprintf("the server's %d reply quotes a masked command %s", r.Code, quote(masked, 60)))
+				f.changedInPath = true // the client's own bytes were not masked
+				out = append(out, f)
 				break
 			}
 		}
@@ -317,7 +320,12 @@ func detectPipelining(b builder, _ Options) []Finding {
 	offered := d.Extensions.Has("PIPELINING") && d.Hello != nil && (d.Hello.Verb == "EHLO" || d.Hello.Verb == "LHLO")
 	reported := false
 	for i, c := range d.Commands {
-		if c.Pipelined && !offered && !reported && c.Verb != "" {
+		// Without the reply to EHLO nobody knows what the server offers
+		// (it may have refused the client before answering, as Postfix's
+		// smtpd_forbid_unauth_pipelining does): the group rule below says
+		// what the client did wrong.
+		unknown := d.Hello != nil && d.Hello.Verb != "HELO" && !d.Extensions.Offered
+		if c.Pipelined && !offered && !reported && c.Verb != "" && !unknown {
 			why := "the server did not offer PIPELINING"
 			if d.Hello != nil && d.Hello.Verb == "HELO" {
 				why = "the client greeted with HELO, which allows no extensions"

@@ -80,6 +80,12 @@ func diagnose(found []Finding) string {
 	case len(byID["pix-masked-command"]) > 0:
 		f, _ := first("pix-masked-command")
 		msg := fmt.Sprintf("A firewall SMTP fixup masked a client command%s", frame(f))
+		_, ehlo := first("pix-masked-ehlo")
+		sp, split := first("command-split-across-segments")
+		if !ehlo && !f.changedInPath && !(split && sp.Severity == Error) {
+			// Nothing else of a fixup shows: the X's may be the client's own.
+			msg = fmt.Sprintf("A client command reached the server with its verb replaced by X's%s, the mark of a firewall SMTP fixup (Cisco PIX/ASA), though the EHLO reply shows none of its masking", frame(f))
+		}
 		if sp, ok := first("command-split-across-segments"); ok && sp.Severity == Error {
 			msg += fmt.Sprintf(" that was split across TCP segments%s", frame(sp))
 		}
@@ -120,6 +126,10 @@ func diagnose(found []Finding) string {
 			if e, ok := first("pix-masked-ehlo"); ok {
 				cause += fmt.Sprintf(", which a firewall SMTP fixup had masked in the EHLO reply%s", frame(e))
 			}
+		} else if p, ok := first("pipelining-bad-sequence"); ok {
+			cause = fmt.Sprintf(": %s%s", p.Summary, frame(p))
+		} else if e, ok := first("pix-masked-ehlo"); ok {
+			cause = fmt.Sprintf("; the EHLO reply shows a firewall SMTP fixup in the path%s, which rewrites what it does not know on its way to the server", frame(e))
 		}
 		parts = append(parts, fmt.Sprintf("The server rejected the client's input as out of step%s%s.", frame(f), cause))
 	case len(byID["unanswered-command"]) > 0 && byID["unanswered-command"][0].serverTook:

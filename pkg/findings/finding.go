@@ -110,6 +110,11 @@ type Finding struct {
 	// answersMessage a sync-error-reply that answered a message's end of
 	// data. Together they show a server that ended the message early.
 	smuggled, answersMessage bool
+	// changedInPath marks a pix-masked-command whose masking shows a
+	// device at work (only the part after a segment boundary masked, or
+	// the server quoting X's the client did not send), not X's the
+	// client may have sent itself.
+	changedInPath bool
 	// tx is the transaction a bare-ending, refusal or interruption
 	// finding is about, so that the diagnosis ties only one message's.
 	tx *smtpparse.Transaction
@@ -147,6 +152,11 @@ func commandText(c *smtpparse.Command, n int) string {
 		return "(an AUTH response; credentials not shown)"
 	case c.Sensitive:
 		return strings.TrimSpace(c.Verb+" "+c.Mechanism) + " (credentials not shown)"
+	}
+	if len(c.Line) > 0 {
+		// The line as the client sent it: Verb is upper-cased, and a
+		// quote must show the bytes (ESC[31m, not ESC[31M).
+		return clip(strings.TrimRight(string(c.Line), "\r\n"), n)
 	}
 	return clip(c.Verb+" "+c.Args, n)
 }

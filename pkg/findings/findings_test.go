@@ -1196,3 +1196,43 @@ func TestBDATRefusalIsTiedToItsBareLF(t *testing.T) {
 		t.Errorf("diagnosis %q\n%s", d, dumpAll(r))
 	}
 }
+
+// TestDiagnosesSayOnlyWhatTheCaptureShows: checked against what the
+// recordings' READMEs say happened.
+//   - postfix/rejects.pcap: the test client itself sent "XXXX TO:"; nothing
+//     else of a firewall fixup shows, so the diagnosis says so.
+//   - postfix/sync-error.pcap stream 1: Postfix refused the pipelined MAIL
+//     before it answered EHLO, so what it offers is unknown; the cause is
+//     the client's EHLO group, not "PIPELINING not offered".
+//   - pix-client-side.pcap stream 2: the fixup seen in the EHLO reply is
+//     named with the synchronization error it brought about.
+//   - crafted/terminal-escapes.pcap: a command is quoted as sent (ESC[31m),
+//     not with its first word upper-cased.
+func TestDiagnosesSayOnlyWhatTheCaptureShows(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stream int
+		want   string
+	}{
+		{"postfix/rejects.pcap", 0, "A client command reached the server with its verb replaced by X's (frames 31, 32), the mark of a firewall SMTP fixup (Cisco PIX/ASA), though the EHLO reply shows none of its masking; the server rejected it."},
+		{"postfix/sync-error.pcap", 1, "The server rejected the client's input as out of step (frame 21): EHLO must end a pipelined group (RFC 2920), but the client sent MAIL before its reply (frame 19)."},
+		{"pix-client-side.pcap", 2, "The server rejected the client's input as out of step (frame 56); the EHLO reply shows a firewall SMTP fixup in the path (frame 48), which rewrites what it does not know on its way to the server."},
+		{"crafted/terminal-escapes.pcap", 0, `Malformed command "\x1b[2J\x1b[31mHELO\x07 \u009b0m\xff\xfe": unknown verb; non-ASCII bytes; control characters.`},
+	} {
+		r := analyze(t, testcaps.Path(tc.name))
+		var got string
+		for _, c := range r.Connections {
+			if c.Stream == tc.stream {
+				got = c.Diagnosis
+			}
+		}
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s stream %d:\n%s\nwant\n%s", tc.name, tc.stream, got, tc.want)
+		}
+		for _, f := range r.Findings {
+			if f.Stream == tc.stream && f.ID == "pipelining-not-offered" && tc.name == "postfix/sync-error.pcap" {
+				t.Errorf("%s: %s", tc.name, f.Summary)
+			}
+		}
+	}
+}
