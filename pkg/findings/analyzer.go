@@ -396,9 +396,17 @@ func (a *Analyzer) Report(inputs []string) *Report {
 			continue
 		}
 		for i := range r.Connections {
-			if slices.Contains(f.Streams, r.Connections[i].Stream) {
-				r.Connections[i].Diagnosis = strings.TrimSpace(r.Connections[i].Diagnosis +
+			c := &r.Connections[i]
+			if slices.Contains(f.Streams, c.Stream) {
+				c.Diagnosis = strings.TrimSpace(c.Diagnosis +
 					fmt.Sprintf(" The same envelope was tried in streams %s; %s.", joinInts(f.Streams, ", "), f.retryEnded))
+			}
+			if c.Stream == f.Stream {
+				// The finding is this stream's, found after its summary.
+				c.Findings++
+				if worst, err := ParseSeverity(c.Worst); err != nil || f.Severity > worst {
+					c.Worst = f.Severity.String()
+				}
 			}
 		}
 	}
