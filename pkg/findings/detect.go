@@ -117,6 +117,9 @@ func detectMaskedCommands(b builder, _ Options) []Finding {
 				f := b.at("pix-masked-command", Error, phaseOf(r.Command), r.Span, r.Time,
 					fmt.Sprintf("the server's %d reply quotes a masked command %s", r.Code, quote(masked, 60)))
 				f.changedInPath = true // the client's own bytes were not masked
+				if r.Command != nil {
+					f.Frames = appendUnique(f.Frames, b.s.Frames(r.Command.Span)...) // the command as the client sent it
+				}
 				out = append(out, f)
 				break
 			}

@@ -121,7 +121,7 @@ func triggers() []trigger {
 		{"postfix/rejects.pcap", "malformed-command", 0, []int{27}, Warning},
 		{"postfix/rejects.pcap", "size-exceeds-limit", 0, []int{29}, Warning},
 		{"crafted/masked-pix.pcap", "pix-masked-command", 0, []int{10, 12, 14}, Error}, // the command and the 500 that answers it
-		{"crafted/masked-quoted.pcap", "pix-masked-command", 0, []int{16}, Error},      // a reply quoting what the fixup sent
+		{"crafted/masked-quoted.pcap", "pix-masked-command", 0, []int{14, 16}, Error},  // a reply quoting what the fixup sent, and the command as sent
 		{"crafted/masked-pix.pcap", "pix-masked-ehlo", 0, []int{4}, Warning},
 		{"crafted/masked-pix.pcap", "pix-masked-ehlo", 0, []int{8}, Warning},
 		{"crafted/masked-pix.pcap", "command-split-across-segments", 0, []int{10, 12}, Error},
