@@ -508,14 +508,33 @@ func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || interrupts[r] {
 			continue
 		}
-		sev := Warning
+		sev, why := Warning, ""
 		if r.Code == 421 {
 			sev = Info // a server may close with 421 at any time
 		}
+		if unofferedBDATBefore(d, r) {
+			// A server without CHUNKING reads the chunk's bytes as
+			// commands and answers them: bdat-not-offered tells that.
+			sev, why = Info, " (it read the bytes of a BDAT chunk, which it did not offer, as commands)"
+		}
 		out = append(out, b.at("reply-without-command", sev, PhaseConnection, r.Span, r.Time,
-			fmt.Sprintf("the server sent %d %s with no command waiting for it", r.Code, quote(strings.Join(r.Lines, " "), 60))))
+			fmt.Sprintf("the server sent %d %s with no command waiting for it%s", r.Code, quote(strings.Join(r.Lines, " "), 60), why)))
 	}
 	return out
+}
+
+// unofferedBDATBefore reports whether the client sent BDAT, which the
+// server did not offer (no CHUNKING), before the reply r.
+func unofferedBDATBefore(d *smtpparse.Dialogue, r *smtpparse.Reply) bool {
+	if d.Extensions.Has("CHUNKING") {
+		return false
+	}
+	for _, c := range d.Commands {
+		if c.Verb == "BDAT" && c.Order <= r.Order {
+			return true
+		}
+	}
+	return false
 }
 
 func detectMalformed(b builder, _ Options) []Finding {

@@ -1240,3 +1240,15 @@ func TestDiagnosesSayOnlyWhatTheCaptureShows(t *testing.T) {
 		}
 	}
 }
+
+// TestRepliesToAnUnofferedChunkAreExplained: a server without CHUNKING
+// reads a BDAT chunk's bytes as commands and answers them; those answers
+// are explained as such, not warned about as replies nobody asked for.
+func TestRepliesToAnUnofferedChunkAreExplained(t *testing.T) {
+	r := analyze(t, testcaps.Path("crafted/bdat-not-offered.pcap"))
+	for _, f := range r.Findings {
+		if f.ID == "reply-without-command" && (f.Severity != Info || !strings.Contains(f.Summary, "BDAT chunk")) {
+			t.Errorf("%s %s", f.Severity, f.Summary)
+		}
+	}
+}
