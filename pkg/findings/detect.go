@@ -91,11 +91,11 @@ func detectMaskedCommands(b builder, _ Options) []Finding {
 			continue
 		}
 		f := b.at("pix-masked-command", Error, phaseOf(c), c.Span, c.Time,
-			fmt.Sprintf("the client's command reached the server as %s: a firewall SMTP fixup replaced the verb with X's", quote(c.Verb+" "+c.Args, 60)))
+			fmt.Sprintf("the client's command reached the server as %s: a firewall SMTP fixup replaced the verb with X's", quoteCommand(c, 60)))
 		f.changedInPath = after != 0 // only the part after a segment boundary is masked
 		if after != 0 {
 			f.Summary = fmt.Sprintf("the command %s was split across TCP segments and the part in frame %d starts with X's: a firewall SMTP fixup inspecting each segment alone masked it as if it were a new command",
-				quote(c.Verb+" "+c.Args, 60), after)
+				quoteCommand(c, 60), after)
 		}
 		if c.Reply != nil {
 			f.Summary += fmt.Sprintf("; the server answered %d", c.Reply.Code)
@@ -213,7 +213,7 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 		split := bd.Offset - c.Span.Start
 		f := b.at("command-split-across-segments", sev, phaseOf(c), c.Span, c.Time,
 			fmt.Sprintf("the command %s was carried by %d TCP segments: frame %d ends after %s (%s), frame %d carries the rest%s",
-				quote(c.Verb+" "+c.Args, 50), len(real)+1, bd.Before, plural(split, "byte", "bytes"), quote(string(c.Line[:min(int(split), len(c.Line))]), 20), bd.After, why))
+				quoteCommand(c, 50), len(real)+1, bd.Before, plural(split, "byte", "bytes"), quote(string(c.Line[:min(int(split), len(c.Line))]), 20), bd.After, why))
 		out = append(out, f)
 	}
 	return out
@@ -410,7 +410,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		span := smtpparse.Span{Dir: smtpparse.ClientToServer, Start: first.Span.Start, End: group[len(group)-1].Span.End}
 		f := b.at("unanswered-command", sev, phaseOf(first), span, first.Time, "")
 		if len(group) == 1 {
-			f.Summary = fmt.Sprintf("the server never answered \"%s\" (connection ended: %s)", commandText(first, 50), b.s.Conn.End())
+			f.Summary = fmt.Sprintf("the server never answered %s (connection ended: %s)", quoteCommand(first, 50), b.s.Conn.End())
 		} else {
 			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s (connection ended: %s)",
 				len(group), verbList(group), joinInts(f.Frames, ", "), b.s.Conn.End())
@@ -564,7 +564,7 @@ func detectMalformed(b builder, _ Options) []Finding {
 			continue
 		}
 		out = append(out, b.at("malformed-command", sev, phaseOf(c), c.Span, c.Time,
-			fmt.Sprintf("malformed command \"%s\": %s", commandText(c, 50), strings.Join(problems, "; "))))
+			fmt.Sprintf("malformed command %s: %s", quoteCommand(c, 50), strings.Join(problems, "; "))))
 	}
 	for _, r := range d.Replies {
 		if r.Gap {
@@ -808,7 +808,7 @@ func detectContent(b builder, _ Options) []Finding {
 			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil:
 				mismatch = fmt.Sprintf("only %s followed before the connection ended", plural(got, "byte", "bytes"))
 			case next != nil && !next.Known && !next.Masked:
-				mismatch = fmt.Sprintf("the bytes after it do not start with a command (\"%s\"): the chunk was longer than declared", commandText(next, 30))
+				mismatch = fmt.Sprintf("the bytes after it do not start with a command (%s): the chunk was longer than declared", quoteCommand(next, 30))
 			}
 			if mismatch != "" {
 				c := ch.Command
@@ -1009,7 +1009,7 @@ func describeEvent(b builder, e event) string {
 				if c.Sensitive {
 					return "AUTH data"
 				}
-				return strconv.Quote(commandText(c, 40))
+				return quoteCommand(c, 40)
 			}
 		}
 		return "data"

@@ -161,6 +161,9 @@ func commandText(c *smtpparse.Command, n int) string {
 	return clip(c.Verb+" "+c.Args, n)
 }
 
+// quoteCommand is commandText in double quotes, for a summary.
+func quoteCommand(c *smtpparse.Command, n int) string { return `"` + commandText(c, n) + `"` }
+
 func newBuilder(s *session.Session) builder {
 	return builder{s: s, maskedAt: maskedCommands(s)}
 }
