@@ -320,7 +320,7 @@ func detectRetransmissionConflicts(b builder, _ Options) []Finding {
 func detectPipelining(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
-	offered := d.Extensions.Has("PIPELINING") && d.Hello != nil && (d.Hello.Verb == "EHLO" || d.Hello.Verb == "LHLO")
+	offered := d.Extensions.Has("PIPELINING") && d.Hello.IsHello() && d.Hello.Verb != "HELO"
 	reported := false
 	for i, c := range d.Commands {
 		// Without the reply to EHLO nobody knows what the server offers
@@ -347,7 +347,7 @@ func detectPipelining(b builder, _ Options) []Finding {
 		if !c.EndsGroup() || i+1 >= len(d.Commands) {
 			continue
 		}
-		if (c.Verb == "EHLO" || c.Verb == "HELO" || c.Verb == "LHLO") && pipeConnect(d) {
+		if c.IsHello() && pipeConnect(d) {
 			continue // early pipelining (Exim's PIPE_CONNECT) lets the envelope follow EHLO unanswered
 		}
 		next := d.Commands[i+1]

@@ -88,7 +88,6 @@ type Dialogue struct {
 	Replies      []*Reply       // every server reply in stream order (greeting included)
 	Transactions []*Transaction // MAIL … RCPT … DATA/BDAT … final reply, in order; also incomplete ones (lost mid-way)
 	Hello        *Command       // the last EHLO/HELO (LHLO in LMTP)
-	LMTP         bool           // the server took the client's LHLO: LMTP (RFC 2033), one final reply per accepted recipient
 	Extensions   Extensions     // from the reply to the last EHLO or LHLO (before TLS)
 	TLS          *TLSStart      // set when STARTTLS got a 2xx reply
 	Gaps         []Span         // gaps reported via Gap (and holes between Writes)
@@ -134,6 +133,19 @@ type Command struct {
 	Known     bool              // verb is a known SMTP verb
 	Masked    bool              // verb is all 'X' characters (two or more), the Cisco PIX/ASA "fixup" signature
 	Pipelined bool              // sent before the reply to an earlier command (or end of data) had fully arrived
+}
+
+// LMTP reports whether the session is LMTP (RFC 2033): the server took the
+// client's last greeting, an LHLO. An LMTP server gives one final reply per
+// accepted recipient (Transaction.PerRecipient).
+func (d *Dialogue) LMTP() bool {
+	h := d.Hello
+	return h != nil && h.Verb == "LHLO" && h.Reply != nil && h.Reply.Code/100 == 2
+}
+
+// IsHello reports whether c opens a session: EHLO, HELO or LMTP's LHLO.
+func (c *Command) IsHello() bool {
+	return c != nil && (c.Verb == "EHLO" || c.Verb == "HELO" || c.Verb == "LHLO")
 }
 
 // EndsGroup reports whether RFC 2920 requires c to be the last command of a

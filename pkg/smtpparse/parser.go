@@ -745,9 +745,8 @@ func (p *Parser) commandLine(cut lineCut) {
 	}
 	lineProblems(&cmd.Problems, l, limit)
 	kept := p.addCommand(cmd)
-	if cmd.Verb == "EHLO" || cmd.Verb == "HELO" || cmd.Verb == "LHLO" {
+	if cmd.IsHello() {
 		p.d.Hello = cmd
-		p.d.LMTP = false // until a 2xx answers an LHLO
 	}
 	if cut == cutEnd || cut == cutTLS {
 		return // nobody could have answered half a line
@@ -1120,7 +1119,6 @@ func (p *Parser) finishReply(r *Reply) {
 	switch cmd.Verb {
 	case "EHLO", "LHLO":
 		p.d.Extensions = extensionsFrom(r)
-		p.d.LMTP = cmd.Verb == "LHLO" && r.Code/100 == 2
 	case "STARTTLS":
 		if r.Code/100 == 2 && p.d.TLS == nil {
 			p.startTLS(cmd, r)
@@ -1136,11 +1134,11 @@ func (p *Parser) finishReply(r *Reply) {
 // first; one more follows for each further recipient the server accepted
 // (RFC 2033 section 4.2). In SMTP it does nothing.
 func (p *Parser) perRecipient(tx *Transaction, cmd *Command, r *Reply) {
-	if !p.d.LMTP || tx == nil || tx.accepted == 0 {
+	if !p.d.LMTP() || tx == nil || tx.accepted == 0 {
 		return // no recipient, no per-recipient replies: r answers the command
 	}
 	tx.PerRecipient = append(tx.PerRecipient, r)
-	p.lmtp.tx, p.lmtp.cmd, p.lmtp.left = tx, cmd, max(tx.accepted-1, 0)
+	p.lmtp.tx, p.lmtp.cmd, p.lmtp.left = tx, cmd, tx.accepted-1
 }
 
 // replyReleases acts on the reply the client was held for.

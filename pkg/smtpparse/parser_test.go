@@ -1283,8 +1283,8 @@ func TestLMTPHasAReplyPerAcceptedRecipient(t *testing.T) {
 		srv("221 2.0.0 Bye\r\n"),
 	}
 	d := run(t, Options{}, events...)
-	if !d.LMTP || d.Hello == nil || d.Hello.Verb != "LHLO" || !d.Extensions.Has("PIPELINING") {
-		t.Fatalf("LMTP %v hello %+v extensions %v", d.LMTP, d.Hello, d.Extensions.Keywords)
+	if !d.LMTP() || d.Hello == nil || d.Hello.Verb != "LHLO" || !d.Extensions.Has("PIPELINING") {
+		t.Fatalf("LMTP %v hello %+v extensions %v", d.LMTP(), d.Hello, d.Extensions.Keywords)
 	}
 	tx := d.Transactions[0]
 	if len(tx.PerRecipient) != 2 || tx.FinalReply != tx.PerRecipient[0] {
@@ -1409,8 +1409,8 @@ func TestRefusedLHLOIsNotLMTP(t *testing.T) {
 		cli("DATA\r\n"), srv("354 go\r\n"),
 		cli("hi\r\n.\r\nQUIT\r\n"), srv("250 queued\r\n221 bye\r\n"))
 	quit := d.Commands[len(d.Commands)-1]
-	if d.LMTP || len(d.Transactions[0].PerRecipient) != 0 || quit.Reply == nil || quit.Reply.Code != 221 {
-		t.Errorf("LMTP %v, per recipient %d, QUIT's reply %+v", d.LMTP, len(d.Transactions[0].PerRecipient), quit.Reply)
+	if d.LMTP() || len(d.Transactions[0].PerRecipient) != 0 || quit.Reply == nil || quit.Reply.Code != 221 {
+		t.Errorf("LMTP %v, per recipient %d, QUIT's reply %+v", d.LMTP(), len(d.Transactions[0].PerRecipient), quit.Reply)
 	}
 }
 
@@ -1423,8 +1423,8 @@ func TestLMTPWithoutRecipientsWaitsForNoRecipientReplies(t *testing.T) {
 		cli("MAIL FROM:<a@b>\r\nRCPT TO:<nobody@y>\r\n"), srv("250 ok\r\n550 5.1.1 no such user\r\n"),
 		cli("BDAT 4 LAST\r\nhi\r\nQUIT\r\n"), srv("554 5.5.1 no valid recipients\r\n221 bye\r\n"))
 	quit := d.Commands[len(d.Commands)-1]
-	if !d.LMTP || len(d.Transactions[0].PerRecipient) != 0 || quit.Reply == nil || quit.Reply.Code != 221 {
-		t.Errorf("LMTP %v, per recipient %d, QUIT's reply %+v", d.LMTP, len(d.Transactions[0].PerRecipient), quit.Reply)
+	if !d.LMTP() || len(d.Transactions[0].PerRecipient) != 0 || quit.Reply == nil || quit.Reply.Code != 221 {
+		t.Errorf("LMTP %v, per recipient %d, QUIT's reply %+v", d.LMTP(), len(d.Transactions[0].PerRecipient), quit.Reply)
 	}
 }
 
