@@ -366,18 +366,12 @@ func detectPipelining(b builder, _ Options) []Finding {
 
 func detectSyncErrors(b builder, _ Options) []Finding {
 	var out []Finding
-	answered := map[*smtpparse.Reply]*smtpparse.Transaction{} // final replies, by the message they answer
-	for _, tx := range b.s.Dialogue.Transactions {
-		if tx.FinalReply != nil {
-			answered[tx.FinalReply] = tx
-		}
-	}
 	for _, r := range b.s.Dialogue.Replies {
 		if isSyncError(r) {
 			f := b.at("sync-error-reply", Error, phaseOf(r.Command), r.Span, r.Time,
 				fmt.Sprintf("the server reported a synchronization/pipelining error: %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80)))
-			f.tx = answered[r]
-			f.answersMessage = f.tx != nil
+			f.tx = b.message[r]
+			f.answersMessage = f.tx != nil && r.Final
 			out = append(out, f)
 		}
 	}
@@ -498,14 +492,10 @@ func ackFrame(b builder, end int64) int {
 func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
-	interrupts := map[*smtpparse.Reply]bool{}
-	for _, tx := range d.Transactions {
-		if tx.Interrupt != nil {
-			interrupts[tx.Interrupt] = true // lost-mid-transaction tells what it ended
-		}
-	}
 	for _, r := range d.Replies {
-		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || interrupts[r] {
+		// A reply that answers a message (a refusal in the middle of the
+		// content included) is told of by the message's findings.
+		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || b.message[r] != nil {
 			continue
 		}
 		sev, why := Warning, ""
@@ -607,22 +597,13 @@ func detectRejected(b builder, _ Options) []Finding {
 		out = append(out, b.at(id, Info, PhaseGreeting, g.Span, g.Time,
 			fmt.Sprintf("the server %s in its greeting: %d %s", how, g.Code, clip(strings.Join(g.Lines, " "), 80))))
 	}
-	perRecipient := map[*smtpparse.Reply]bool{} // LMTP: reported below, with their recipients
-	for _, tx := range b.s.Dialogue.Transactions {
-		for _, r := range tx.PerRecipient {
-			perRecipient[r] = true
-		}
-	}
-	finalOf := map[*smtpparse.Reply]*smtpparse.Transaction{} // BDAT LAST: the command's reply is the message's
-	for _, tx := range b.s.Dialogue.Transactions {
-		if tx.FinalReply != nil {
-			finalOf[tx.FinalReply] = tx
-		}
-	}
 	for _, c := range b.s.Dialogue.Commands {
-		if _, masked := b.maskedAt[c]; isRefusal(c.Reply) && !masked && !perRecipient[c.Reply] {
+		// BDAT LAST: the command's reply is the message's (in LMTP, the
+		// first recipient's, reported below with the recipient).
+		tx := b.message[c.Reply]
+		if _, masked := b.maskedAt[c]; isRefusal(c.Reply) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
 			f := report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
-			if tx := finalOf[c.Reply]; tx != nil {
+			if tx != nil {
 				f.refusedMessage, f.tx = true, tx
 			}
 		}

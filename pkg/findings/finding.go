@@ -139,7 +139,8 @@ func filterFor(stream int, frames []int) string {
 // what several detectors ask of a session, worked out once.
 type builder struct {
 	s        *session.Session
-	maskedAt map[*smtpparse.Command]int // see maskedCommands
+	maskedAt map[*smtpparse.Command]int                  // see maskedCommands
+	message  map[*smtpparse.Reply]*smtpparse.Transaction // see messageReplies
 }
 
 // commandText is how a report shows a command: its verb and arguments,
@@ -165,7 +166,26 @@ func commandText(c *smtpparse.Command, n int) string {
 func quoteCommand(c *smtpparse.Command, n int) string { return `"` + commandText(c, n) + `"` }
 
 func newBuilder(s *session.Session) builder {
-	return builder{s: s, maskedAt: maskedCommands(s)}
+	return builder{s: s, maskedAt: maskedCommands(s), message: messageReplies(s.Dialogue)}
+}
+
+// messageReplies maps each reply that answers a message (a final reply,
+// an LMTP recipient's, a refusal in the middle of the content) to its
+// transaction: the detectors that tell a message's fate from a command's
+// look it up here.
+func messageReplies(d *smtpparse.Dialogue) map[*smtpparse.Reply]*smtpparse.Transaction {
+	m := make(map[*smtpparse.Reply]*smtpparse.Transaction, len(d.Transactions))
+	for _, tx := range d.Transactions {
+		for _, r := range tx.PerRecipient {
+			m[r] = tx
+		}
+		for _, r := range [...]*smtpparse.Reply{tx.FinalReply, tx.Interrupt} {
+			if r != nil {
+				m[r] = tx
+			}
+		}
+	}
+	return m
 }
 
 // maskedCommands finds the commands a firewall fixup masked: those the
