@@ -116,7 +116,8 @@ type item struct {
 	arrival    int // index of the arrival that brought its first byte
 	frame      int // the frame being processed when it became available
 	time       time.Time
-	flags      uint8 // itemControl: the TCP flags
+	flags      uint8  // itemControl: the TCP flags
+	lines      []item // itemBody: its lines, each with its own frame and time (see splitBodies)
 }
 
 // region marks a span of a stream that is not shown line by line.
@@ -452,12 +453,13 @@ func (f *follower) splitBodies(items []item) []item {
 func bodyOf(lines []item) item {
 	b := lines[0]
 	b.end = lines[len(lines)-1].end
+	b.lines = lines
 	return b
 }
 
 // printBody shows message content line by line, shortened unless --full.
 func (f *follower) printBody(it item) {
-	lines := f.bodyLines(it)
+	lines := it.lines
 	show := func(l item) {
 		f.pause(l.time)
 		f.printLine(l, f.lineText(l), "|")
