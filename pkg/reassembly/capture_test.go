@@ -363,6 +363,65 @@ func TestConnectionGenerations(t *testing.T) {
 	}
 }
 
+func TestClosedAndFinishedByFrame(t *testing.T) {
+	cases := []struct {
+		name  string
+		build func(s *capgen.Session)
+		want  string // per frame: "-" open, "c" closed, "f" closed and finished
+	}{
+		{"FIN both ways, then the last ACK", func(s *capgen.Session) {
+			s.Handshake()
+			s.Close()
+		}, "---" + "-cf"},
+		{"the last ACK is not in the capture", func(s *capgen.Session) {
+			s.Handshake()
+			s.Emit(true, 1001, capgen.FIN|capgen.ACK, nil)
+			s.Emit(false, 5001, capgen.FIN|capgen.ACK, nil)
+		}, "---" + "-c"},
+		{"an ACK short of the FIN does not finish", func(s *capgen.Session) {
+			s.Handshake()
+			s.Emit(true, 1001, capgen.FIN|capgen.ACK, nil)
+			s.Emit(false, 5001, capgen.FIN|capgen.ACK, nil)
+			s.Emit(true, 1002, capgen.ACK, nil) // acks 5001, not the FIN at 5001
+		}, "---" + "-cc"},
+		{"a RST finishes at once", func(s *capgen.Session) {
+			s.Handshake()
+			s.Reset(false)
+		}, "---" + "f"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+			tc.build(capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000))
+			c, err := OpenReader("close.pcap", bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got strings.Builder
+			_, err = Walk(c, NewTracker(TrackerOptions{}), func(cn *Conn, _ *Segment, _ *Packet) error {
+				switch {
+				case cn.Finished() && cn.Closed():
+					got.WriteByte('f')
+				case cn.Finished():
+					got.WriteByte('?')
+				case cn.Closed():
+					got.WriteByte('c')
+				default:
+					got.WriteByte('-')
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != tc.want {
+				t.Errorf("by frame %q, want %q", got.String(), tc.want)
+			}
+		})
+	}
+}
+
 func TestRolesWithoutHandshake(t *testing.T) {
 	sniff := func(b []byte) (bool, bool) {
 		return strings.HasPrefix(string(b), "220 "), strings.HasPrefix(string(b), "EHLO ")

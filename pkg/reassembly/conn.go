@@ -123,6 +123,7 @@ type Conn struct {
 	seqSeen   [2]bool
 	fin       [2]bool
 	finFrame  [2]int
+	finAcked  [2]bool // the other side acknowledged this side's FIN
 	head      [2][]byte
 }
 
@@ -199,6 +200,14 @@ func (c *Conn) End() End {
 
 // Closed reports whether the connection is finished: reset, or FIN both ways.
 func (c *Conn) Closed() bool { return c.RSTFrame != 0 || (c.fin[0] && c.fin[1]) }
+
+// Finished reports whether no more packets are expected: the connection
+// was reset, or each side's FIN was acknowledged by the other. A closed
+// connection normally ends with that last ACK, one packet after Closed
+// first reports true.
+func (c *Conn) Finished() bool {
+	return c.RSTFrame != 0 || (c.fin[0] && c.fin[1] && c.finAcked[0] && c.finAcked[1])
+}
 
 // Tracker assigns TCP segments to connections. A connection is a 4-tuple
 // plus a generation: a new SYN on a 4-tuple that has closed, or whose ISN
@@ -287,6 +296,9 @@ func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 	if s.Flags&FlagFIN != 0 && !c.fin[side] {
 		c.fin[side] = true
 		c.finFrame[side] = p.Frame
+	}
+	if other := 1 - side; c.fin[other] && s.Flags&FlagACK != 0 && !seqAfter(c.seqHigh[other], s.Ack) {
+		c.finAcked[other] = true
 	}
 	if s.Flags&FlagRST != 0 && c.RSTFrame == 0 {
 		c.RSTFrame = p.Frame

@@ -279,12 +279,19 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 		o.buf.write(s.pool, p.Data)
 	}
 	s.held += o.buf.size - before
-	if o.conn.Closed() && o.conn.LastFrame == p.Frame {
-		// Likely the connection's last packet: write and close its file.
-		// A straggler after it reopens the file and appends.
+	g := s.gather
+	switch {
+	case o.conn.LastFrame != p.Frame:
+		// an older packet offered late: gather it with the rest
+	case o.conn.Finished(), o.conn.Closed() && s.held > g.held:
+		// Most likely the connection's last packet (the ACK of the second
+		// FIN, or a RST): write and close its file, with one open. A closed
+		// connection whose last ACK has not come yet is closed early only
+		// when memory is short. A straggler after it reopens the file and
+		// appends.
 		return s.flush(o, true)
 	}
-	if g := s.gather; o.buf.size >= g.piece || (s.held > g.held && o.buf.size >= g.minPiece) {
+	if o.buf.size >= g.piece || (s.held > g.held && o.buf.size >= g.minPiece) {
 		return s.flush(o, false)
 	}
 	return nil

@@ -85,7 +85,7 @@ func (w *fileWriter) write(p piece) error {
 		if p.create {
 			w.dirLock.Lock()
 		}
-		f, err := os.OpenFile(p.path, flags, 0o644)
+		f, err := openOutput(p.path, flags)
 		if p.create {
 			w.dirLock.Unlock()
 		}
