@@ -430,16 +430,18 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		})
 		renames = append(renames, rename{o.part, final})
 	}
-	if err := renameAll(renames); err != nil {
-		return nil, "", err
-	}
 	idx := indexPath(s.opts)
 	if existing[filepath.Base(idx)] {
 		if err := s.mayReplace(idx); err != nil {
+			s.Abort()
 			return nil, "", err
 		}
 	}
-	if err := writeIndex(idx, s.opts.Inputs, files, inputErrs); err != nil {
+	// The renames are system calls, the index is mostly encoding: do both
+	// at once, and give the index its name only once every file has its own.
+	renamed := make(chan error, 1)
+	go func() { renamed <- renameAll(renames) }()
+	if err := writeIndex(idx, s.opts.Inputs, files, inputErrs, func() error { return <-renamed }); err != nil {
 		return files, "", err
 	}
 	return files, idx, nil
@@ -509,8 +511,9 @@ const IndexSchema = "smtpcap-split/1"
 // writeIndex writes the index under a .part name and renames it. The
 // document is indented, with each file on one line of its own, so that it
 // reads well and a line-oriented tool can grep a stream or a frame; it is
-// written as it is encoded, never held whole in memory.
-func writeIndex(path string, inputs []string, files []File, inputErrs []error) (err error) {
+// written as it is encoded, never held whole in memory. Before the index
+// is renamed, ready is called; its error leaves the index unnamed.
+func writeIndex(path string, inputs []string, files []File, inputErrs []error, ready func() error) (err error) {
 	idx := Index{Schema: IndexSchema, Inputs: inputs, Complete: len(inputErrs) == 0}
 	if idx.Inputs == nil {
 		idx.Inputs = []string{}
@@ -521,11 +524,15 @@ func writeIndex(path string, inputs []string, files []File, inputErrs []error) (
 	tmp := path + ".part"
 	f, err := os.Create(tmp)
 	if err != nil {
+		ready()
 		return err
 	}
 	defer func() {
 		if cerr := f.Close(); err == nil {
 			err = cerr
+		}
+		if rerr := ready(); rerr != nil {
+			err = rerr
 		}
 		if err == nil {
 			err = os.Rename(tmp, path)

@@ -224,6 +224,44 @@ func TestWriterFailureIsReportedAndLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestFailedRenameLeavesNoIndex makes one final name a directory, so that
+// renaming that output fails: the split reports it, and no index (nor its
+// .part) claims a split that did not complete.
+func TestFailedRenameLeavesNoIndex(t *testing.T) {
+	path := testcaps.Path("multi.pcap")
+	_, files, _ := splitAll(t, path)
+	c, err := reassembly.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	in := c.Inputs[0]
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, files[len(files)-1].Name)
+	if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Dir: dir, Prefix: Prefix(path), Format: in.Format, LinkType: in.LinkType,
+		Snaplen: in.Snaplen, Force: true, Inputs: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		return s.Add(cn, p)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, idx, err := s.Finish(nil)
+	var linkErr *os.LinkError
+	if !errors.As(err, &linkErr) || linkErr.New != blocker {
+		t.Fatalf("Finish: %v (index %q), want the rename onto %s refused", err, idx, blocker)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "*index.json*"))
+	if len(names) != 0 || idx != "" {
+		t.Errorf("index files %v (returned %q) after a failed rename", names, idx)
+	}
+}
+
 // TestOpenFilesStayWithinMaxOpen splits a capture of 50 interleaved
 // connections with MaxOpen 3 and counts, at every packet, the output files
 // the process holds open (through /proc/self/fd): never more than 3. It
