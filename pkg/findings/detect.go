@@ -1033,8 +1033,9 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 	}
 	var out []Finding
 	for _, tx := range b.s.Dialogue.Transactions {
-		if tx.Mail == nil || tx.FinalReply != nil || tx.Reset != nil {
-			continue
+		abandoned := tx.Reset != nil && tx.Data != nil && tx.Data.Reply == nil
+		if tx.Mail == nil || tx.FinalReply != nil || (tx.Reset != nil && !abandoned) {
+			continue // delivered, refused, or reset by the client while it could still go on
 		}
 		if tx.Mail.Reply != nil && tx.Mail.Reply.Code >= 400 {
 			continue // the server refused the transaction: nothing to lose
@@ -1083,6 +1084,14 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 				interrupt += fmt.Sprintf(" in frame %d", rf[0])
 			}
 		}
+		gaveUpAt := ""
+		if abandoned {
+			// The client stopped waiting for a reply to DATA and ended the
+			// transaction itself (QUIT, RSET): that, not the close, lost it.
+			if rf := b.s.Frames(tx.Reset.Span); len(rf) > 0 {
+				gaveUpAt, frame = fmt.Sprintf("the client stopped waiting and sent %s in frame %d", quoteCommand(tx.Reset, 40), rf[0]), rf[0]
+			}
+		}
 		frames = appendUnique(frames, frame)
 		sev := Error
 		if c.End() == reassembly.EndOpen {
@@ -1090,6 +1099,8 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		}
 		summary := fmt.Sprintf("the transaction from <%s> was lost %s: the connection ended with %s before a final reply", clip(tx.Mail.Path, 40), where, how)
 		switch {
+		case gaveUpAt != "":
+			summary = fmt.Sprintf("the transaction from <%s> was lost %s: %s", clip(tx.Mail.Path, 40), where, gaveUpAt)
 		case c.End() == reassembly.EndOpen && interrupt != "":
 			summary = fmt.Sprintf("the transaction from <%s> was lost %s: %s, and the capture ended with the connection still open", clip(tx.Mail.Path, 40), where, interrupt)
 		case c.End() == reassembly.EndOpen:

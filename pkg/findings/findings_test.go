@@ -102,6 +102,7 @@ func triggers() []trigger {
 		{"sync-error.pcap", "pipelining-not-offered", 0, []int{8}, Error},
 		{"sync-error.pcap", "pipelining-bad-sequence", 1, []int{18}, Warning},
 		{"hold513-client-side.pcap", "unanswered-command", 0, []int{9, 10}, Warning},
+		{"hold513-client-side.pcap", "lost-mid-transaction", 0, []int{9, 11}, Error}, // the client gave up on DATA with QUIT
 		{"binarymime-data.pcap", "binary-via-data", 0, []int{14}, Error},
 		{"binarymime-data.pcap", "binarymime-not-offered", 0, []int{8}, Error},
 		{"binarymime-data.pcap", "eightbit-not-offered", 0, []int{17}, Info}, // Exim offers 8BITMIME

@@ -1,6 +1,7 @@
 package smtpparse
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"time"
@@ -1079,6 +1080,7 @@ func (p *Parser) finishReply(r *Reply) {
 		}
 		return
 	}
+	p.quitAnsweredWhileHeld(r)
 	e, ok := p.pop()
 	if !ok {
 		c := &p.client
@@ -1128,6 +1130,52 @@ func (p *Parser) finishReply(r *Reply) {
 	if p.client.wait == cmd {
 		p.replyReleases(cmd, r)
 	}
+}
+
+// quitAnsweredWhileHeld handles a 221 that arrives while the client is held
+// after a DATA nobody answered, and the first bytes it sent since are a
+// QUIT: a client that gave up waiting for 354. 221 answers only QUIT (RFC
+// 5321 section 4.2.2), so the server answered that QUIT, and the commands
+// still waiting for replies (at least the DATA) were never answered; pairing
+// the 221 with the oldest of them, and the QUIT with the message content,
+// would tell the opposite story. The waiting commands are left unanswered,
+// and the held bytes are read as commands again, so the 221 pairs with the
+// QUIT that follows. It reports whether it did so.
+func (p *Parser) quitAnsweredWhileHeld(r *Reply) bool {
+	c := &p.client
+	if r.Code != 221 || c.state != clientHeld || c.wait == nil || c.wait.Verb != "DATA" || p.fifoLen() == 0 {
+		return false
+	}
+	if e := p.fifo[p.fifoHead]; e.kind != pendingCommand || e.cmd.Verb == "QUIT" {
+		return false
+	}
+	if !c.held.startsWithQuit(r.EndOrder) {
+		return false
+	}
+	for p.fifoLen() > 0 {
+		p.pop()
+	}
+	c.wait, c.waitTx, c.state = nil, nil, clientCommand
+	p.release()
+	return true
+}
+
+// startsWithQuit reports whether the held bytes begin with a QUIT command
+// line that was sent before order.
+func (q *heldQueue) startsWithQuit(order int64) bool {
+	var line []byte
+	for i := q.head; i < len(q.events) && len(line) < len("QUIT\r\n"); i++ {
+		ev := &q.events[i]
+		if ev.gap || (i == q.head && ev.order >= order) {
+			return false
+		}
+		line = append(line, q.buf[ev.pos:ev.pos+int(min(ev.n, 8))]...)
+	}
+	if len(line) < len("QUIT\n") || !bytes.EqualFold(line[:4], []byte("QUIT")) {
+		return false
+	}
+	rest := bytes.TrimLeft(line[4:], " ")
+	return len(rest) > 0 && (rest[0] == '\r' || rest[0] == '\n')
 }
 
 // perRecipient starts an LMTP transaction's final replies with r, the

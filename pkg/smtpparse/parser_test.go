@@ -3,6 +3,7 @@ package smtpparse
 import (
 	"bytes"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -1494,5 +1495,60 @@ func TestClientWaitedAfterCROnlySequences(t *testing.T) {
 		if !e.ClientWaited || len(e.After) != 0 {
 			t.Errorf("%q: seq %q waited %v, commands after %v, after %q", end, e.Seq, e.ClientWaited, e.CommandsAfter, e.After)
 		}
+	}
+}
+
+// A client held after a pipelined DATA that nobody answers gives up and
+// sends QUIT; the 221 answers that QUIT, not the MAIL, and the QUIT is a
+// command, not message content (the hold513 case: a middlebox kept the
+// envelope from the server).
+func TestQuitAfterUnansweredDataGetsThe221(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO c\r\n"), srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nDATA\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 mx closing connection\r\n"))
+	var got []string
+	for _, c := range d.Commands {
+		reply := "-"
+		if c.Reply != nil {
+			reply = strconv.Itoa(c.Reply.Code)
+		}
+		got = append(got, c.Verb+":"+reply)
+	}
+	if want := "EHLO:250 MAIL:- RCPT:- DATA:- QUIT:221"; strings.Join(got, " ") != want {
+		t.Errorf("commands %q, want %q", strings.Join(got, " "), want)
+	}
+	if tx := d.Transactions[0]; tx.Body != nil || tx.FinalReply != nil {
+		t.Errorf("transaction body %+v, final reply %+v; want neither", tx.Body, tx.FinalReply)
+	}
+}
+
+// Only a QUIT the client sent before the 221 counts; other held bytes, or
+// a QUIT sent after it, leave the 221 to the oldest waiting command.
+func TestA221WithoutAHeldQuitAnswersTheOldestCommand(t *testing.T) {
+	cases := map[string][]event{
+		"held bytes are not QUIT": {
+			srv("220 mx ESMTP\r\n"),
+			cli("EHLO c\r\n"), srv("250-mx\r\n250 PIPELINING\r\n"),
+			cli("MAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nDATA\r\n"),
+			cli("QUITE\r\n"),
+			srv("221 mx closing connection\r\n")},
+		"QUIT sent after the 221": {
+			srv("220 mx ESMTP\r\n"),
+			cli("EHLO c\r\n"), srv("250-mx\r\n250 PIPELINING\r\n"),
+			cli("MAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nDATA\r\n"),
+			srv("221 mx closing connection\r\n"),
+			cli("QUIT\r\n")},
+	}
+	for name, events := range cases {
+		t.Run(name, func(t *testing.T) {
+			d := run(t, Options{}, events...)
+			mail := d.Commands[1]
+			if mail.Verb != "MAIL" || mail.Reply == nil || mail.Reply.Code != 221 {
+				t.Errorf("MAIL's reply %+v, want the 221", mail.Reply)
+			}
+		})
 	}
 }
