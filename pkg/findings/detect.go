@@ -498,10 +498,14 @@ func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || b.message[r] != nil {
 			continue
 		}
-		sev, why := Warning, ""
 		if r.Code == 421 {
-			sev = Info // a server may close with 421 at any time
+			// A server may close with 421 at any time, unasked (RFC 5321
+			// section 3.8): an idle timeout, a shutdown. The transaction it
+			// cut short, if any, names it (lost-mid-transaction).
+			continue
 		}
+		sev, why := Warning, ""
+
 		if unofferedBDATBefore(d, r) {
 			// A server without CHUNKING reads the chunk's bytes as
 			// commands and answers them: bdat-not-offered tells that.

@@ -424,6 +424,19 @@ func TestCaptureLossIsNotBlamedOnServers(t *testing.T) {
 	}
 }
 
+// TestUnasked421IsNoRepliesWithoutCommand: Exim's "421 SMTP command
+// timeout" (frame 22 of hold513-server-side, with nothing waiting) is a
+// server closing as RFC 5321 section 3.8 lets it, not a sign of the two
+// sides out of step.
+func TestUnasked421IsNoRepliesWithoutCommand(t *testing.T) {
+	r := analyze(t, testcaps.Path("hold513-server-side.pcap"))
+	for _, f := range r.Findings {
+		if f.ID == "reply-without-command" {
+			t.Errorf("stream %d frames %v: %s", f.Stream, f.Frames, f.Summary)
+		}
+	}
+}
+
 // TestSeveralTransactionsInOneConnectionStayQuiet: a relay that sends two
 // messages, pipelined, with an RSET and a rejected recipient in between,
 // then BDAT, over one connection is clean.
