@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"math"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Options bounds what the parser keeps (DoS protection, and memory per
@@ -745,6 +747,9 @@ func (p *Parser) commandLine(cut lineCut) {
 		limit = 0 // RFC 4954 raises the limit for AUTH lines
 	}
 	lineProblems(&cmd.Problems, l, limit)
+	if p.utf8Allowed(cmd) && utf8.Valid(l.content()) {
+		cmd.Problems = slices.DeleteFunc(cmd.Problems, func(p string) bool { return p == problemNonASCII })
+	}
 	kept := p.addCommand(cmd)
 	if cmd.IsHello() {
 		p.d.Hello = cmd
@@ -786,6 +791,30 @@ func (p *Parser) commandLine(cut lineCut) {
 		return
 	}
 	p.push(e)
+}
+
+// utf8Allowed reports whether cmd may carry UTF-8 addresses (RFC 6531
+// section 3.2): a MAIL, VRFY or EXPN with the SMTPUTF8 parameter, or a RCPT
+// in a transaction whose MAIL had it, to a server that offered SMTPUTF8
+// (or whose EHLO reply the capture does not hold).
+func (p *Parser) utf8Allowed(cmd *Command) bool {
+	offered := p.d.Extensions.Has("SMTPUTF8") || p.d.Hello == nil || p.d.Hello.Reply == nil
+	if !offered {
+		return false
+	}
+	utf8Param := func(c *Command) bool {
+		_, ok := c.Params["SMTPUTF8"]
+		return ok
+	}
+	switch cmd.Verb {
+	case "MAIL":
+		return utf8Param(cmd)
+	case "VRFY", "EXPN":
+		return strings.Contains(strings.ToUpper(cmd.Args), " SMTPUTF8")
+	case "RCPT":
+		return p.tx != nil && p.tx.Mail != nil && utf8Param(p.tx.Mail)
+	}
+	return false
 }
 
 // bdat starts a BDAT chunk: RFC 3030 says the next Declared bytes are data

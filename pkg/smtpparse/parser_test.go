@@ -1552,3 +1552,34 @@ func TestA221WithoutAHeldQuitAnswersTheOldestCommand(t *testing.T) {
 		})
 	}
 }
+
+// UTF-8 addresses are allowed in a transaction whose MAIL carries SMTPUTF8
+// to a server that offered it (RFC 6531), and are non-ASCII bytes otherwise.
+func TestUTF8AddressesUnderSMTPUTF8(t *testing.T) {
+	session := func(ehlo, mailParams string) *Dialogue {
+		return run(t, Options{},
+			srv("220 mx ESMTP\r\n"),
+			cli("EHLO c\r\n"), srv(ehlo),
+			cli("MAIL FROM:<señor@example.org>"+mailParams+"\r\n"), srv("250 ok\r\n"),
+			cli("RCPT TO:<bøb@example.net>\r\n"), srv("250 ok\r\n"),
+			cli("QUIT\r\n"), srv("221 bye\r\n"))
+	}
+	cases := []struct {
+		name, ehlo, params string
+		want               bool // non-ASCII reported on MAIL and RCPT
+	}{
+		{"offered and used", "250-mx\r\n250 SMTPUTF8\r\n", " SMTPUTF8", false},
+		{"offered, not used", "250-mx\r\n250 SMTPUTF8\r\n", "", true},
+		{"used, not offered", "250-mx\r\n250 8BITMIME\r\n", " SMTPUTF8", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := session(tc.ehlo, tc.params)
+			for _, c := range d.Commands[1:3] {
+				if got := slices.Contains(c.Problems, problemNonASCII); got != tc.want {
+					t.Errorf("%s problems %q, want non-ASCII %v", c.Verb, c.Problems, tc.want)
+				}
+			}
+		})
+	}
+}
