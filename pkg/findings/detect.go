@@ -557,8 +557,11 @@ func detectMalformed(b builder, _ Options) []Finding {
 		if len(problems) == 0 {
 			continue
 		}
-		out = append(out, b.at("malformed-command", sev, phaseOf(c), c.Span, c.Time,
-			fmt.Sprintf("malformed command %s: %s", quoteCommand(c, 50), strings.Join(problems, "; "))))
+		summary := fmt.Sprintf("malformed command %s: %s", quoteCommand(c, 50), strings.Join(problems, "; "))
+		if len(problems) == 1 && problems[0] == smtpparse.ProblemBeforeGreeting {
+			summary = fmt.Sprintf("the client sent %s before the server's greeting had ended; RFC 5321 section 3.1 has it wait for the 220 reply, and pregreet checks (Postfix's postscreen, Exim's early-talker ACL) take such a client for a spambot", quoteCommand(c, 50))
+		}
+		out = append(out, b.at("malformed-command", sev, phaseOf(c), c.Span, c.Time, summary))
 	}
 	for _, r := range d.Replies {
 		if r.Gap {
@@ -573,8 +576,14 @@ func detectMalformed(b builder, _ Options) []Finding {
 		if len(problems) == 0 {
 			continue
 		}
-		out = append(out, b.at("malformed-reply", Warning, phaseOf(r.Command), r.Span, r.Time,
-			fmt.Sprintf("malformed reply: %s", strings.Join(problems, "; "))))
+		sev, summary := Warning, fmt.Sprintf("malformed reply: %s", strings.Join(problems, "; "))
+		if len(problems) == 1 && problems[0] == smtpparse.ProblemGreetingCut {
+			// The early command it answers is the finding; this says how
+			// the server reacted.
+			sev = Info
+			summary = fmt.Sprintf("the server's greeting stopped after %s and the server answered a command the client had sent before it, as Postfix's postscreen does with a client that talks first", quote(fmt.Sprintf("%d-%s", r.Code, r.Lines[0]), 50))
+		}
+		out = append(out, b.at("malformed-reply", sev, phaseOf(r.Command), r.Span, r.Time, summary))
 	}
 	return out
 }

@@ -1027,6 +1027,17 @@ func (p *Parser) serverLine(cut lineCut) {
 		p.finishReply(r)
 		return
 	}
+	if s.cur != nil && code != s.cur.Code && !p.greetingDone && s.cur.Code == 220 {
+		// A greeting cut off by a reply with another code: Postfix's
+		// postscreen, when the client talks before the end of a
+		// multi-line 220, stops the banner after its first line and
+		// answers the early command (or drops the session with 521).
+		// The greeting ends where the other code starts.
+		r := s.cur
+		s.cur = nil
+		addProblem(&r.Problems, ProblemGreetingCut)
+		p.finishReply(r)
+	}
 	if s.cur == nil {
 		s.cur = p.newReply()
 		s.cur.Code = code

@@ -1583,3 +1583,29 @@ func TestUTF8AddressesUnderSMTPUTF8(t *testing.T) {
 		})
 	}
 }
+
+// Postfix's postscreen stops a multi-line greeting after its first line
+// when the client talks first, then answers the early command: the
+// greeting ends where the other code begins, and each later reply answers
+// its own command.
+func TestGreetingCutOffByTheEarlyCommandsReply(t *testing.T) {
+	d := run(t, Options{},
+		cli("EHLO early\r\n"),
+		srv("220-mx ESMTP Postfix\r\n"),
+		srv("250-mx\r\n250 8BITMIME\r\n"),
+		cli("MAIL FROM:<a@b>\r\n"), srv("250 2.1.0 Ok\r\n"),
+		cli("RCPT TO:<c@d>\r\n"), srv("550 5.5.1 Protocol error\r\n"),
+		cli("QUIT\r\n"), srv("221 2.0.0 Bye\r\n"))
+	if g := d.Greeting; g == nil || g.Code != 220 || !slices.Equal(g.Lines, []string{"mx ESMTP Postfix"}) || !hasProblem(g.Problems, ProblemGreetingCut) {
+		t.Fatalf("greeting %+v", g)
+	}
+	want := map[string]int{"EHLO": 250, "MAIL": 250, "RCPT": 550, "QUIT": 221}
+	for _, c := range d.Commands {
+		if c.Reply == nil || c.Reply.Code != want[c.Verb] {
+			t.Errorf("%s answered by %+v, want %d", c.Verb, c.Reply, want[c.Verb])
+		}
+	}
+	if !d.Extensions.Has("8BITMIME") {
+		t.Errorf("extensions %v: the EHLO reply was not taken as one", d.Extensions)
+	}
+}
