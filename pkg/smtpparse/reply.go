@@ -14,10 +14,10 @@ const (
 	problemIncompleteReply = "incomplete reply"
 	// ProblemGreetingCut: a multi-line 220 greeting followed by a line with
 	// another code, the reply to a command sent before the greeting ended.
-	ProblemGreetingCut = "greeting cut off by a reply with another code"
-	problemTooManyLines    = "too many lines in reply, rest not kept"
-	problemLostTerminator  = "final reply came while message content was still expected (end of data lost in a gap)"
-	problemLenientEnd      = "final reply came after a non-standard end of data: the server ended the message there"
+	ProblemGreetingCut    = "greeting cut off by a reply with another code"
+	problemTooManyLines   = "too many lines in reply, rest not kept"
+	problemLostTerminator = "final reply came while message content was still expected (end of data lost in a gap)"
+	problemLenientEnd     = "final reply came after a non-standard end of data: the server ended the message there"
 )
 
 // maxReplyLines bounds the lines kept per reply; a server that never ends a
