@@ -104,6 +104,15 @@ func Fixtures() []Fixture {
 				s.Ack(false)
 				finish(s)
 			}},
+		{"gap-end.pcap", "The segment with the end of the message and its <CRLF>.<CRLF> is not in the capture; the server's 250 that acknowledges it is, and then QUIT.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				envelope(s)
+				s.Send(true, []byte(fixtureBody[:60]))
+				s.Skip(true, uint32(len(fixtureBody)-60+len(".\r\n")))
+				finish(s)
+			}},
 		{"onesided.pcap", "Only the client's packets were captured (asymmetric routing): no replies, no server ACKs.",
 			func(w *Writer) {
 				s := fixtureSession(w)

@@ -32,8 +32,18 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 			}
 		}
 		for _, g := range lost {
-			f := b.conn("capture-gap", Warning, phaseAtOffset(b, dir, g.Start), []int{g.Frame}, timeOfFrame(b, g.Frame),
-				fmt.Sprintf("%s of the %s's stream at offset %d are not in the capture (%s; noticed at frame %d)", plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, g.Reason, g.Frame))
+			// Point at the hole's edge as Wireshark does ("previous segment
+			// not captured" on the segment after it), or else at the packet
+			// whose acknowledgement revealed it.
+			frame, where := g.Frame, fmt.Sprintf("frame %d acknowledges them", g.Frame)
+			if g.Next != 0 {
+				frame, where = g.Next, fmt.Sprintf("the next captured bytes are in frame %d", g.Next)
+			}
+			if g.Reason != reassembly.GapNotCaptured {
+				where = fmt.Sprintf("noticed at frame %d", g.Frame)
+			}
+			f := b.conn("capture-gap", Warning, phaseAtOffset(b, dir, g.Start), []int{frame}, timeOfFrame(b, frame),
+				fmt.Sprintf("%s of the %s's stream at offset %d are not in the capture (%s; %s)", plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, g.Reason, where))
 			f.Direction, f.Offset = dir.String(), g.Start
 			out = append(out, f)
 		}

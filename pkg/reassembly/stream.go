@@ -73,6 +73,7 @@ type Gap struct {
 	Start, End int64
 	Reason     GapReason
 	Frame      int // the frame at which smtpcap noticed it
+	Next       int // the frame carrying the first byte after it, if that was captured before Frame; else 0
 }
 
 // Conflict is a retransmission whose bytes differ from what was first seen.
@@ -251,6 +252,14 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 		fact.Ack = peer.unwrap(seg.Ack)
 		peer.acked(fact.Ack)
 	}
+	if seg.PayloadLen > 0 && fact.Ack > peer.Next+1 {
+		// This side answers bytes of the peer's that the capture never
+		// saw (more than the one a FIN takes): declare them lost before
+		// this payload, which may be the reply to them, so that whoever
+		// reads the two streams in order learns of the hole first.
+		peer.skipHeld(fact.Ack, p, dir.other(), out, lim)
+		peer.skipTo(fact.Ack, GapNotCaptured, 0, p, dir.other(), out)
+	}
 	if seg.PayloadLen > 0 {
 		fact.Kind = s.payload(seg, p, off, lim, dir, out)
 	} else if seg.Flags&(FlagSYN|FlagFIN|FlagRST) == 0 && off == s.Next-1 {
@@ -337,12 +346,14 @@ func (s *Stream) deliverFrom(data []byte, length int64, frame int, p *Packet, di
 		s.Next += int64(len(data))
 	}
 	if missing := length - int64(len(data)); missing > 0 {
-		s.gap(missing, GapSnaplen, p, dir, out)
+		s.gap(missing, GapSnaplen, 0, p, dir, out)
 	}
 }
 
-func (s *Stream) gap(n int64, reason GapReason, p *Packet, dir Direction, out Consumer) {
-	s.Gaps = append(s.Gaps, Gap{Start: s.Next, End: s.Next + n, Reason: reason, Frame: p.Frame})
+// gap declares the next n bytes missing; next is the frame that carries
+// the byte after them, if captured already (0 if not).
+func (s *Stream) gap(n int64, reason GapReason, next int, p *Packet, dir Direction, out Consumer) {
+	s.Gaps = append(s.Gaps, Gap{Start: s.Next, End: s.Next + n, Reason: reason, Frame: p.Frame, Next: next})
 	s.pieces = s.mem.piecePool().append(s.pieces, piece{start: s.Next, frame: 0})
 	out.Gap(dir, s.Next, n, reason, p)
 	s.Next += n
@@ -429,15 +440,16 @@ func (s *Stream) hold(off int64, data []byte, length int64, p *Packet, lim Limit
 	s.ooo = slices.Insert(s.ooo, i, pending{offset: off, data: bytes.Clone(data), length: length, frame: p.Frame})
 	s.oooBytes += len(data)
 	if s.oooBytes > lim.MaxOutOfOrder {
-		s.skipTo(s.ooo[0].offset, GapBufferFull, p, dir, out)
+		s.skipTo(s.ooo[0].offset, GapBufferFull, s.ooo[0].frame, p, dir, out)
 		s.drain(p, dir, out, lim)
 	}
 }
 
-// skipTo declares the bytes up to off lost.
-func (s *Stream) skipTo(off int64, reason GapReason, p *Packet, dir Direction, out Consumer) {
+// skipTo declares the bytes up to off lost; next is the frame carrying
+// the byte at off, if captured (0 if not).
+func (s *Stream) skipTo(off int64, reason GapReason, next int, p *Packet, dir Direction, out Consumer) {
 	if off > s.Next {
-		s.gap(off-s.Next, reason, p, dir, out)
+		s.gap(off-s.Next, reason, next, p, dir, out)
 	}
 }
 
@@ -470,7 +482,7 @@ func (s *Stream) drain(p *Packet, dir Direction, out Consumer, lim Limits) {
 // bound (math.MaxInt64), the stream has ended.
 func (s *Stream) skipHeld(until int64, p *Packet, dir Direction, out Consumer, lim Limits) {
 	for len(s.ooo) > 0 && s.ooo[0].offset < until {
-		s.skipTo(s.ooo[0].offset, GapNotCaptured, p, dir, out)
+		s.skipTo(s.ooo[0].offset, GapNotCaptured, s.ooo[0].frame, p, dir, out)
 		s.drain(p, dir, out, lim)
 	}
 }

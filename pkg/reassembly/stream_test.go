@@ -12,16 +12,19 @@ import (
 // recorder is a Consumer that keeps what it is given, gaps as "[gap N]".
 type recorder struct {
 	text   [2]strings.Builder
-	frames [2][]int // the frame of each Data call
+	frames [2][]int        // the frame of each Data call
+	both   strings.Builder // both directions in the order delivered, "C:" or "S:" before each call
 }
 
 func (r *recorder) Data(dir Direction, offset int64, data []byte, p *Packet) {
 	r.text[dir].Write(data)
 	r.frames[dir] = append(r.frames[dir], p.Frame)
+	fmt.Fprintf(&r.both, "%c:%s", "CS"[dir], data)
 }
 
 func (r *recorder) Gap(dir Direction, offset, n int64, reason GapReason, p *Packet) {
 	fmt.Fprintf(&r.text[dir], "[gap %d %s]", n, reason)
+	fmt.Fprintf(&r.both, "%c:[gap %d %s]", "CS"[dir], n, reason)
 }
 
 // assembled is a connection with its two streams, as a test looks at it.
@@ -154,6 +157,24 @@ func TestRetransmissionWithDifferentBytesIsAConflict(t *testing.T) {
 	}
 }
 
+// A reply that acknowledges bytes the capture never saw, with nothing of
+// the client's after them yet (the end of a message lost, and the server's
+// "250 queued"), declares the hole before the reply is delivered: a reader
+// of both streams must know the content ended in it before it reads the
+// reply.
+func TestReplyAcknowledgingUnseenBytesDeclaresTheGapFirst(t *testing.T) {
+	_, rec := assemble(t, func(s *capgen.Session) {
+		s.Handshake()                       // 1-3
+		s.Send(true, []byte("EHLO x\r\n"))  // 4
+		s.Skip(true, 10)                    // 10 bytes the capture never saw
+		s.Send(false, []byte("250 ok\r\n")) // 5: acknowledges them
+		s.Send(true, []byte("QUIT\r\n"))    // 6
+	}, capgen.Format{})
+	if got, want := rec.both.String(), "C:EHLO x\r\nC:[gap 10 not captured]S:250 ok\r\nC:QUIT\r\n"; got != want {
+		t.Errorf("delivered %q, want %q", got, want)
+	}
+}
+
 func TestAckedButUncapturedBytesBecomeAGap(t *testing.T) {
 	cn, rec := assemble(t, func(s *capgen.Session) {
 		s.Handshake()                      // 1-3
@@ -166,7 +187,7 @@ func TestAckedButUncapturedBytesBecomeAGap(t *testing.T) {
 		t.Fatalf("bytes %q", got)
 	}
 	st := cn.ByteStream(ClientToServer)
-	if len(st.Gaps) != 1 || st.Gaps[0] != (Gap{Start: 8, End: 18, Reason: GapNotCaptured, Frame: 6}) {
+	if len(st.Gaps) != 1 || st.Gaps[0] != (Gap{Start: 8, End: 18, Reason: GapNotCaptured, Frame: 6, Next: 5}) {
 		t.Errorf("gaps %+v", st.Gaps)
 	}
 	if st.FrameAt(10) != 0 || st.FrameAt(18) != 5 {
