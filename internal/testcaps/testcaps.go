@@ -34,7 +34,7 @@ func Broken(path string) bool {
 // Bundled returns every capture in testdata/pcaps (broken ones included).
 func Bundled() []string {
 	var out []string
-	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz", "crafted/*.pcap", "crafted/*.pcapng", "postfix/*.pcap", "exim-client/*.pcap", "postfix-client/*.pcap", "sendmail/*.pcap", "lmtp/*.pcap", "opensmtpd/*.pcap", "postfix-bare/*.pcap"} {
+	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz", "crafted/*.pcap", "crafted/*.pcapng", "postfix/*.pcap", "exim-client/*.pcap", "postfix-client/*.pcap", "sendmail/*.pcap", "lmtp/*.pcap", "opensmtpd/*.pcap", "postfix-bare/*.pcap", "postscreen/*.pcap"} {
 		m, _ := filepath.Glob(filepath.Join(Root(), "testdata", "pcaps", pat))
 		out = append(out, m...)
 	}

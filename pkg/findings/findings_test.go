@@ -80,6 +80,12 @@ func triggers() []trigger {
 		{"postfix-bare/postfix-yes-barelf-end.pcap", "data-terminator-not-at-line-start", 0, []int{15}, Error},
 		{"postfix-bare/postfix-yes-barelf-end.pcap", "stall", 0, []int{15, 17}, Warning},
 		{"postfix-bare/postfix-yes-barelf-end.pcap", "lost-mid-transaction", 0, []int{9, 19}, Error},
+		// Real Postfix 3.7 postscreen: a client that talks before the greeting, and smtpd's idle timeout.
+		{"postscreen/postscreen-pregreet-enforce.pcap", "malformed-command", 0, []int{4}, Warning},
+		{"postscreen/postscreen-pregreet-enforce.pcap", "malformed-reply", 0, []int{6}, Info},
+		{"postscreen/postscreen-pregreet-enforce.pcap", "command-rejected", 0, []int{13, 14}, Info},
+		{"postscreen/postscreen-pregreet-drop.pcap", "command-rejected", 0, []int{4, 8}, Info},
+		{"postscreen/postscreen-idle-timeout.pcap", "lost-mid-transaction", 0, []int{11, 16, 18}, Error},
 		// Real OpenSMTPD 6.8: lenient about <LF>.<CRLF>, and no pipelining.
 		{"opensmtpd/opensmtpd-barelf-end.pcap", "smuggling-end-of-data", 0, []int{15, 16}, Error},
 		{"opensmtpd/opensmtpd-unoffered-pipelining.pcap", "pipelining-not-offered", 0, []int{9}, Error},
@@ -281,7 +287,10 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		// OpenSMTPD 6.8 taking two messages in one connection.
 		"opensmtpd/opensmtpd-clean.pcap",
 		// Postfix 3.7 with smtpd_forbid_bare_newline=yes, a clean message.
-		"postfix-bare/postfix-yes-clean.pcap"} {
+		"postfix-bare/postfix-yes-clean.pcap",
+		// Postfix 3.7 behind postscreen: a client that waits for the
+		// two-line greeting, and UTF-8 addresses under SMTPUTF8.
+		"postscreen/postscreen-patient.pcap", "postscreen/postscreen-smtputf8.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {
@@ -439,6 +448,26 @@ func TestLostEndOfDataIsTheCapturesLoss(t *testing.T) {
 	}
 	if c := r.Connections[0]; c.Transactions != 1 || c.Delivered != 1 {
 		t.Errorf("transactions %d delivered %d, want 1 and 1", c.Transactions, c.Delivered)
+	}
+}
+
+// TestPostscreenPregreetIsTheOnlyStory: real postscreen answering a client
+// that sent EHLO before the greeting. The cut greeting must not shift the
+// pairing of replies: no pipelining, unanswered-command or other findings
+// beyond the early talker, the cut greeting and the refusal.
+func TestPostscreenPregreetIsTheOnlyStory(t *testing.T) {
+	for name, want := range map[string]string{
+		"postscreen/postscreen-pregreet-enforce.pcap": "malformed-command [4]; malformed-reply [6]; command-rejected [13 14]",
+		"postscreen/postscreen-pregreet-drop.pcap":    "malformed-command [4]; malformed-reply [6]; command-rejected [4 8]",
+	} {
+		r := analyze(t, testcaps.Path(name))
+		var got []string
+		for _, f := range r.Findings {
+			got = append(got, fmt.Sprintf("%s %v", f.ID, f.Frames))
+		}
+		if strings.Join(got, "; ") != want {
+			t.Errorf("%s: findings %q, want %q", name, strings.Join(got, "; "), want)
+		}
 	}
 }
 
