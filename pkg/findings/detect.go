@@ -221,12 +221,29 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 		}
 		bd := real[0]
 		split := bd.Offset - c.Span.Start
+		rest := fmt.Sprintf("frame %d carries the rest", bd.After)
+		if len(real) > 1 {
+			rest = fmt.Sprintf("the rest follows in frames %s", frameList(real))
+		}
 		f := b.at("command-split-across-segments", sev, phaseOf(c), c.Span, c.Time,
-			fmt.Sprintf("the command %s was carried by %d TCP segments: frame %d ends after %s (%s), frame %d carries the rest%s",
-				quoteCommand(c, 50), len(real)+1, bd.Before, plural(split, "byte", "bytes"), quote(string(c.Line[:min(int(split), len(c.Line))]), 20), bd.After, why))
+			fmt.Sprintf("the command %s was carried by %d TCP segments: frame %d ends after %s (%s), %s%s",
+				quoteCommand(c, 50), len(real)+1, bd.Before, plural(split, "byte", "bytes"), quote(string(c.Line[:min(int(split), len(c.Line))]), 20), rest, why))
 		out = append(out, f)
 	}
 	return out
+}
+
+// frameList names the frames after each boundary: "14 and 16", "14, 16 and 18".
+func frameList(bounds []reassembly.Boundary) string {
+	var names []string
+	for _, bd := range bounds {
+		names = append(names, strconv.Itoa(bd.After))
+	}
+	last := len(names) - 1
+	if last == 0 {
+		return names[0]
+	}
+	return strings.Join(names[:last], ", ") + " and " + names[last]
 }
 
 // pipeConnect reports whether the server offers early pipelining (Exim's
@@ -1088,7 +1105,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		how, frame := "", c.LastFrame
 		switch c.End() {
 		case reassembly.EndRST:
-			how, frame = fmt.Sprintf("a RST in frame %d", c.RSTFrame), c.RSTFrame
+			how, frame = fmt.Sprintf("%s in frame %d", rstSender(b, c.RSTFrame), c.RSTFrame), c.RSTFrame
 		case reassembly.EndFIN, reassembly.EndHalfClosed:
 			if f := c.FINFrame(reassembly.ClientToServer); f != 0 {
 				how, frame = fmt.Sprintf("the client's FIN in frame %d", f), f
@@ -1136,6 +1153,22 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// rstSender names the RST of frame as the client's or the server's (or
+// just "a RST" when the facts do not hold it).
+func rstSender(b builder, frame int) string {
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		st := b.s.Stream(dir)
+		if st == nil {
+			continue
+		}
+		i := sort.Search(len(st.Segments), func(i int) bool { return st.Segments[i].Frame >= frame })
+		if i < len(st.Segments) && st.Segments[i].Frame == frame {
+			return fmt.Sprintf("the %s's RST", dir)
+		}
+	}
+	return "a RST"
 }
 
 // gaveUp returns the reply with which the server gave up on a transaction
