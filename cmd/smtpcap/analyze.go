@@ -83,7 +83,7 @@ func runAnalyze(c *cli.Context) error {
 	out := c.App.Writer
 	if path := c.String("output"); path != "" && path != "-" {
 		for _, name := range names {
-			if sameFile(name, path) {
+			if sameFile(name, path) || (name == "-" && stdinIs(c.App.Reader, path)) {
 				return inputFailure(fmt.Errorf("-o %s: that is an input capture; refusing to overwrite it", path))
 			}
 		}
@@ -156,6 +156,21 @@ func writeReport(w io.Writer, r *findings.Report, format string, color bool) err
 		return findings.WriteMarkdown(w, r)
 	}
 	return findings.WriteTable(w, r, color)
+}
+
+// stdinIs reports whether standard input (r) is the file at path, as with
+// "smtpcap analyze -o d.pcap - < d.pcap". A pipe cannot be told apart.
+func stdinIs(r io.Reader, path string) bool {
+	f, ok := r.(interface{ Stat() (os.FileInfo, error) })
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	fp, err := os.Stat(path)
+	return err == nil && os.SameFile(fi, fp)
 }
 
 // sameFile reports whether two paths name the same existing file.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -63,6 +64,28 @@ func TestAnalyzeJSONFollowsTheSchema(t *testing.T) {
 	}
 	if f["id"] != "data-terminator-not-at-line-start" || f["offset"].(float64) != 204 || f["direction"] != "client" || f["phase"] != "data" {
 		t.Errorf("first finding %v", f)
+	}
+}
+
+// A capture given on standard input by redirection ("- < dump.pcap") is
+// an input too: -o must not overwrite it.
+func TestAnalyzeNeverOverwritesTheCaptureOnStandardInput(t *testing.T) {
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "dump.pcap")
+	orig, _ := os.ReadFile(testcaps.Path("barelf.pcap"))
+	os.WriteFile(capture, orig, 0o644)
+	stdin, err := os.Open(capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var out, errOut bytes.Buffer
+	code := run([]string{"smtpcap", "analyze", "-o", capture, "-"}, stdin, &out, &errOut)
+	if code != 2 || !strings.Contains(errOut.String(), "that is an input capture; refusing to overwrite it") {
+		t.Errorf("exit %d, %q", code, errOut.String())
+	}
+	if now, _ := os.ReadFile(capture); !bytes.Equal(now, orig) {
+		t.Fatal("the capture was changed")
 	}
 }
 
