@@ -894,7 +894,7 @@ func TestRefusedBareLineEndingsAreExplained(t *testing.T) {
 		"sendmail/sendmail-barelf-mid.pcap": "The message was deferred: 421 4.5.0 Bare linefeed (LF) not allowed (frame 16). The message has a line that ends in a bare LF (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
 		"sendmail/sendmail-barecr.pcap":     "The message was deferred: 421 4.5.0 Bare carriage return (CR) not allowed (frame 16). The message has a CR that no LF follows (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
 		"sendmail/sendmail-barelf-split.pcap": "The transaction from <a@example.org> was lost during DATA: the server gave up on the message while it was still coming, with 421 \"4.5.0 Bare linefeed (LF) not allowed\" in frame 16, " +
-			"and the connection ended with a RST in frame 20. The message has a line that ends in a bare LF (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
+			"and the connection ended with the server's RST in frame 20. The message has a line that ends in a bare LF (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
 		"sendmail/sendmail-barelf-end.pcap": "The message body ended in a bare LF (frame 15), so the server never saw <CRLF>.<CRLF>. The transaction from <a@example.org> was lost during DATA: " +
 			"the server gave up on the message while it was still coming, with 421 \"4.5.0 Bare linefeed (LF) not allowed\" in frame 16, and the connection ended with the server's FIN in frame 17.",
 	} {
