@@ -12,7 +12,9 @@ import (
 
 // String returns s with CR, LF and tab written as \r, \n and \t, other
 // control characters and bytes that are not UTF-8 as \xNN, and C1 controls
-// as \uNNNN; other UTF-8 (international addresses, say) stays as it is.
+// and bidirectional formatting characters (which reorder what a terminal
+// shows, "Trojan Source") as \uNNNN; other UTF-8 (international addresses,
+// say) stays as it is.
 // When max > 0 the result is cut to at most max bytes, never inside an
 // escape, and "…" marks the cut.
 func String(s string, max int) string {
@@ -38,7 +40,7 @@ func String(s string, max int) string {
 			piece = `\t`
 		case r < 0x20 || r == 0x7f:
 			piece = fmt.Sprintf(`\x%02x`, r)
-		case r >= 0x80 && r < 0xa0:
+		case r >= 0x80 && r < 0xa0, isBidiControl(r):
 			piece = fmt.Sprintf(`\u%04x`, r)
 		}
 		if max > 0 && b.Len()+len(piece) > max {
@@ -49,4 +51,15 @@ func String(s string, max int) string {
 		i += size
 	}
 	return b.String()
+}
+
+// isBidiControl reports whether r is an explicit bidirectional formatting
+// character: the embeddings, overrides and isolates of Unicode's UAX #9,
+// the marks LRM, RLM and ALM.
+func isBidiControl(r rune) bool {
+	switch {
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return r == 0x200e || r == 0x200f || r == 0x061c
 }

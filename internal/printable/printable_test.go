@@ -6,7 +6,8 @@ import (
 )
 
 // TestStringEscapesWhatATerminalWouldObey: control characters, C1
-// controls and bytes that are not UTF-8 come out as escapes, other UTF-8
+// controls, bidirectional formatting characters and bytes that are not
+// UTF-8 come out as escapes, other UTF-8
 // stays, and a cut never splits an escape.
 func TestStringEscapesWhatATerminalWouldObey(t *testing.T) {
 	for _, tc := range []struct {
@@ -24,6 +25,8 @@ func TestStringEscapesWhatATerminalWouldObey(t *testing.T) {
 		{"\xb6Zfp\xcf", 0, `\xb6Zfp\xcf`},
 		{"a\tb\rc\n\x7f", 60, `a\tb\rc\n\x7f`},
 		{"ab\x1bcd", 4, "ab…"},
+		{"RCPT TO:<\u202eevil\u202c@x>", 0, `RCPT TO:<\u202eevil\u202c@x>`}, // Trojan Source reordering
+		{"a\u2066b\u2069\u200fc", 0, `a\u2066b\u2069\u200fc`},
 	} {
 		if got := String(tc.in, tc.max); got != tc.want {
 			t.Errorf("String(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
@@ -43,7 +46,7 @@ func FuzzString(f *testing.F) {
 			t.Fatalf("String(%q, %d) = %q: not UTF-8", s, max, got)
 		}
 		for _, r := range got {
-			if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			if r < 0x20 || (r >= 0x7f && r < 0xa0) || isBidiControl(r) {
 				t.Fatalf("String(%q, %d) = %q holds %U", s, max, got, r)
 			}
 		}

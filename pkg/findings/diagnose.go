@@ -158,7 +158,7 @@ func diagnose(found []Finding) string {
 		parts = append(parts, upperFirst(top.Summary)+".")
 	}
 	for _, id := range []string{"capture-gap", "snaplen-truncated"} {
-		if f, ok := first(id); ok && !strings.Contains(parts[0], f.Summary) {
+		if f, ok := first(id); ok && !strings.Contains(strings.ToLower(parts[0]), strings.ToLower(f.Summary)) {
 			parts = append(parts, fmt.Sprintf("Note: the capture itself is incomplete here (%s).", f.Summary))
 			break
 		}

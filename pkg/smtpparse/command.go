@@ -12,7 +12,7 @@ const (
 	problemUnknownVerb = "unknown verb"
 	problemMaskedVerb  = "verb masked by a firewall (all X)"
 	problemLongCommand = "line longer than 512 octets"
-	problemNotKept     = "line longer than MaxLineKeep, not fully kept"
+	problemNotKept     = "line too long to keep whole (only its start is shown)"
 	problemNonASCII    = "non-ASCII bytes"
 	problemControl     = "control characters"
 	problemBareLF      = "bare LF line ending"
