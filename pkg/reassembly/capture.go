@@ -109,7 +109,8 @@ type Packet struct {
 
 // Capture reads one or more capture files as one capture. With several
 // files (a rotated tcpdump -C / -G set) packets come in timestamp order,
-// ties broken by file order, as mergecap would write them.
+// ties to the file given last, as mergecap would write them: frame
+// numbers are those of the file mergecap makes of the same list.
 //
 // A fault in one file ends the reading of that file only: Next goes on
 // with the others and Errors reports every fault at the end, so whatever
@@ -260,7 +261,8 @@ func (c *Capture) refill(f *fileReader) bool {
 
 // fileQueue holds the files that have a packet to give, the one whose
 // packet comes first in the merged capture on top: the earliest
-// timestamp, ties to the file given first (container/heap.Interface).
+// timestamp, ties to the file given last, as mergecap (Wireshark 4.0)
+// merges them (container/heap.Interface).
 type fileQueue []*fileReader
 
 func (q fileQueue) Len() int { return len(q) }
@@ -269,7 +271,7 @@ func (q fileQueue) Less(i, j int) bool {
 	if !a.pkt.Timestamp.Equal(b.pkt.Timestamp) {
 		return a.pkt.Timestamp.Before(b.pkt.Timestamp)
 	}
-	return a.index < b.index
+	return a.index > b.index
 }
 func (q fileQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
 

@@ -202,10 +202,12 @@ func mergedOrder(t *testing.T, paths ...string) string {
 	return fmt.Sprint(order)
 }
 
-// TestMergeTiesGoToTheFileGivenFirst: packets with equal timestamps come
-// in the order the files were given, as mergecap writes them; here three
-// files whose every packet ties.
-func TestMergeTiesGoToTheFileGivenFirst(t *testing.T) {
+// TestMergeTiesGoToTheFileGivenLast: of packets with equal timestamps, the
+// one from the file given last comes first, as mergecap 4.0 writes them
+// (checked with "mergecap -w m.pcap x.pcap y.pcap z.pcap" on files whose
+// packets tie: Wireshark's merge takes the last of the earliest); here
+// three files whose every packet ties.
+func TestMergeTiesGoToTheFileGivenLast(t *testing.T) {
 	var paths []string
 	for i, port := range []uint16{40003, 40001, 40002} {
 		var buf bytes.Buffer
@@ -213,7 +215,7 @@ func TestMergeTiesGoToTheFileGivenFirst(t *testing.T) {
 		capgen.NewSession(w, capgen.LinkEthernet, netip.AddrPortFrom(client.Addr(), port), server, t0, 1, 2).Handshake()
 		paths = append(paths, writeTemp(t, fmt.Sprintf("%d.pcap", i), buf.Bytes()))
 	}
-	want := "[1:0/1 2:1/1 3:2/1 4:0/2 5:1/2 6:2/2 7:0/3 8:1/3 9:2/3]"
+	want := "[1:2/1 2:1/1 3:0/1 4:2/2 5:1/2 6:0/2 7:2/3 8:1/3 9:0/3]"
 	if got := mergedOrder(t, paths...); got != want {
 		t.Errorf("merged order %s, want %s", got, want)
 	}
