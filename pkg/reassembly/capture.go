@@ -341,7 +341,12 @@ func openStream(name string, index int, src io.Reader, closer io.Closer) (*fileR
 		fr.gz = gz
 		fr.input.Gzip = true
 		buf = bufio.NewReaderSize(gz, readerBufferBytes)
-		magic, _ = buf.Peek(4)
+		magic, err = buf.Peek(4)
+		if len(magic) < 4 && err != nil && err != io.EOF {
+			// A cut or damaged gzip stream, not an empty capture.
+			fr.close()
+			return nil, &InputError{File: name, Offset: int64(len(magic)), Gzip: true, Err: fmt.Errorf("gzip: %w", err)}
+		}
 		if len(magic) == 0 {
 			fr.close()
 			return nil, &InputError{File: name, Offset: -1, Gzip: true, Err: ErrEmpty}

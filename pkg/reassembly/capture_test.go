@@ -530,4 +530,11 @@ func TestGzipFaultsAreReportedAsThemselves(t *testing.T) {
 	if !errors.As(errs[0], &ie) || ie.Frame != st.Packets+1 {
 		t.Errorf("cut gzip: error %v after %d packets, want it to name frame %d", errs[0], st.Packets, st.Packets+1)
 	}
+
+	// Cut so early that the first read of the decompressed data fails:
+	// a damaged gzip, not an empty file.
+	_, err := OpenReader("early.pcap.gz", bytes.NewReader(gz.Bytes()[:30]))
+	if err == nil || errors.Is(err, ErrEmpty) || !strings.Contains(err.Error(), "early.pcap.gz") || !strings.Contains(err.Error(), "gzip: unexpected EOF") {
+		t.Errorf("gzip cut at 30 bytes: %v", err)
+	}
 }
