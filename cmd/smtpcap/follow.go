@@ -379,14 +379,14 @@ func (f *follower) printLine(it item, text, mark string) {
 	}
 	rel := ""
 	if !it.time.IsZero() {
-		rel = fmt.Sprintf("+%.3fs", it.time.Sub(f.s.Conn.FirstTime).Seconds())
+		rel = fmt.Sprintf("%+.3fs", it.time.Sub(f.s.Conn.FirstTime).Seconds())
 	}
 	fmt.Fprintf(f.w, "%s%-1s %-12s %9s  %s\n", dirLetter(it.dir), mark, "["+strings.Join(fs, "┊")+"]", rel, text)
 }
 
 func (f *follower) printControl(it item, what string) {
 	fmt.Fprintf(f.w, "%s  %-12s %9s  %s\n", dirLetter(it.dir), "["+strconv.Itoa(it.frame)+"]",
-		fmt.Sprintf("+%.3fs", it.time.Sub(f.s.Conn.FirstTime).Seconds()), what)
+		fmt.Sprintf("%+.3fs", it.time.Sub(f.s.Conn.FirstTime).Seconds()), what)
 }
 
 // pause marks a silence of over a second before an item shown at t.

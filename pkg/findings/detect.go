@@ -931,11 +931,16 @@ func detectStalls(b builder, opts Options) []Finding {
 	}
 	// Walk both directions' packets in frame order (each list already is),
 	// comparing each packet that says something with the one before.
+	// A packet timestamped before the one in front of it (a clock step,
+	// an edited capture) makes the silence around it meaningless: no
+	// stall is measured across it (the input warnings tell of it).
 	var (
-		out     []Finding
-		prev    event
-		hasPrev bool
-		i, j    int
+		out       []Finding
+		prev      event
+		hasPrev   bool
+		i, j      int
+		last      time.Time // the previous packet's timestamp, in frame order
+		backSince bool      // a packet since prev (prev included) went back in time
 	)
 	for i < len(segs[0]) || j < len(segs[1]) {
 		var next event
@@ -946,17 +951,21 @@ func detectStalls(b builder, opts Options) []Finding {
 			next = event{smtpparse.ServerToClient, &segs[1][j]}
 			j++
 		}
+		t := next.fact.Time()
+		back := !last.IsZero() && t.Before(last)
+		last = t
+		backSince = backSince || back
 		if !says(next.fact) {
 			continue
 		}
-		if hasPrev {
-			if wait := next.fact.Time().Sub(prev.fact.Time()); wait > opts.StallThreshold {
+		if hasPrev && !backSince {
+			if wait := t.Sub(prev.fact.Time()); wait > opts.StallThreshold {
 				out = append(out, stallFinding(b, prev, next, wait))
 			}
 		}
-		prev, hasPrev = next, true
+		prev, hasPrev, backSince = next, true, back
 	}
-	if hasPrev && b.s.Conn.End() == reassembly.EndOpen {
+	if hasPrev && !backSince && b.s.Conn.End() == reassembly.EndOpen {
 		// Silence until the capture ended counts too, measured to the connection's last packet.
 		if wait := b.s.Conn.LastTime.Sub(prev.fact.Time()); wait > opts.StallThreshold {
 			f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, b.s.Conn.LastFrame}, prev.fact.Time(),

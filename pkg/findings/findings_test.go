@@ -1313,3 +1313,25 @@ func TestRepliesToAnUnofferedChunkAreExplained(t *testing.T) {
 		}
 	}
 }
+
+// TestNoStallAcrossAClockStep: a MAIL stamped an hour before the packet in
+// front of it, then its reply at the usual pace: the hour is the capture's
+// clock, not a server that kept the client waiting.
+func TestNoStallAcrossAClockStep(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250 mx\r\n")
+		s.Pause(-time.Hour)
+		s.Client("MAIL FROM:<a@example.org>\r\n")
+		s.Pause(time.Hour)
+		s.Server("250 ok\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	for _, f := range r.Findings {
+		if f.ID == "stall" {
+			t.Errorf("stall frames %v: %s", f.Frames, f.Summary)
+		}
+	}
+}

@@ -467,6 +467,36 @@ func TestRolesWithoutHandshake(t *testing.T) {
 	}
 }
 
+// TestTimestampsGoingBackwardsAreCounted: a packet stamped an hour before
+// the one in front of it (a clock step, an edited capture) is counted and
+// named in the warnings, with its frame and the size of the step.
+func TestTimestampsGoingBackwardsAreCounted(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000)
+	s.Handshake() // 1-3
+	s.Pause(-time.Hour)
+	s.Client("EHLO x\r\n") // 4, an hour early
+	s.Pause(time.Hour)
+	s.Server("250 ok\r\n")
+	c, err := OpenReader("clock.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Walk(c, NewTracker(TrackerOptions{}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Backwards.N != 1 || st.Backwards.FirstFrame != 4 {
+		t.Errorf("backwards %+v, want 1 from frame 4", st.Backwards)
+	}
+	_, warnings := st.Problems(c.Inputs)
+	want := "clock.pcap: frame 4: 1 packet is timestamped earlier than the packet before it (by 59m59.999s)"
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0].Error(), want) {
+		t.Errorf("warnings %v, want one starting %q", warnings, want)
+	}
+}
+
 func TestSnaplenCutPayloadIsCountedAsMissing(t *testing.T) {
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{Snaplen: 80}, capgen.LinkEthernet)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"time"
 )
 
 // Tally counts packets of one kind and remembers the first.
@@ -33,6 +34,8 @@ type Stats struct {
 	Malformed   Tally               // impossible header fields
 	Truncated   Tally               // TCP segments whose payload snaplen cut
 	Unsupported map[LinkType]*Tally // frames of link types smtpcap cannot decode
+	Backwards   Tally               // packets timestamped earlier than the packet before them
+	MostBack    time.Duration       // the largest such step back
 }
 
 // Visitor is called for each tracked TCP segment. The segment and packet
@@ -45,9 +48,10 @@ type Visitor func(c *Conn, s *Segment, p *Packet) error
 // not stop it: see Capture.Errors.
 func Walk(c *Capture, t *Tracker, visit Visitor) (Stats, error) {
 	var (
-		st  Stats
-		pkt Packet
-		seg Segment
+		st   Stats
+		pkt  Packet
+		seg  Segment
+		last time.Time // the packet before's timestamp
 	)
 	for {
 		err := c.Next(&pkt)
@@ -57,6 +61,11 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (Stats, error) {
 		if err != nil {
 			return st, err
 		}
+		if st.Packets > 0 && pkt.Timestamp.Before(last) {
+			st.Backwards.add(&pkt)
+			st.MostBack = max(st.MostBack, last.Sub(pkt.Timestamp))
+		}
+		last = pkt.Timestamp
 		st.Packets++
 		st.Bytes += int64(len(pkt.Data))
 		if err := Decode(pkt.LinkType, pkt.Data, &seg); err != nil {
@@ -122,6 +131,14 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 	if t := &st.Malformed; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d frames have malformed IP/TCP headers and were skipped",
 			name(t), t.FirstFrame, t.N))
+	}
+	if t := &st.Backwards; t.N > 0 {
+		what := fmt.Sprintf("%d packets are timestamped earlier than the packet before them (by up to %s)", t.N, st.MostBack.Round(time.Millisecond))
+		if t.N == 1 {
+			what = fmt.Sprintf("1 packet is timestamped earlier than the packet before it (by %s)", st.MostBack.Round(time.Millisecond))
+		}
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s: times, durations and stalls around it are not to be trusted",
+			name(t), t.FirstFrame, what))
 	}
 	if t := &st.Truncated; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d TCP segments were cut by the snaplen; their payload is incomplete",
