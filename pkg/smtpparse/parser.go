@@ -1009,6 +1009,11 @@ func (p *Parser) serverLine(cut lineCut) {
 		p.flushSkip(ServerToClient, &s.skipStart, l.start)
 		s.state = serverReplies
 	}
+	overlong := false
+	if !ok && cut != cutGap {
+		code, sep, text, ok = overlongCode(content)
+		overlong = ok
+	}
 	if !ok && cut == cutGap && s.cur == nil {
 		// "25" then a hole: the server was answering something.
 		if code, ok = cutReplyStart(content); ok {
@@ -1049,6 +1054,9 @@ func (p *Parser) serverLine(cut lineCut) {
 		addProblem(&s.cur.Problems, problemInconsistent)
 	}
 	p.replyLine(s.cur, text, cut)
+	if overlong {
+		addProblem(&s.cur.Problems, problemLongCode)
+	}
 	if sep == '-' && cut == cutNone {
 		return
 	}

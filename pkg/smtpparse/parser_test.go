@@ -1609,3 +1609,29 @@ func TestGreetingCutOffByTheEarlyCommandsReply(t *testing.T) {
 		t.Errorf("extensions %v: the EHLO reply was not taken as one", d.Extensions)
 	}
 }
+
+// A server whose codes run past three digits ("25000 ok") is malformed,
+// but each of its replies still answers its command: no later pairing
+// shifts, and the message ends at its own 250.
+func TestOverlongReplyCodesStillAnswer(t *testing.T) {
+	d := run(t, Options{},
+		srv("22000 mx ESMTP\r\n"),
+		cli("EHLO c\r\n"), srv("25000-mx\r\n25000 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\n"), srv("25000 ok\r\n"),
+		cli("RCPT TO:<c@d>\r\n"), srv("25000 ok\r\n"),
+		cli("DATA\r\n"), srv("35400 go ahead\r\n"),
+		cli("hi\r\n.\r\n"), srv("25000 queued\r\n"),
+		cli("QUIT\r\n"), srv("22100 bye\r\n"))
+	if g := d.Greeting; g == nil || g.Code != 220 || !hasProblem(g.Problems, problemLongCode) {
+		t.Errorf("greeting %+v", g)
+	}
+	want := map[string]int{"EHLO": 250, "MAIL": 250, "RCPT": 250, "DATA": 354, "QUIT": 221}
+	for _, c := range d.Commands {
+		if c.Reply == nil || c.Reply.Code != want[c.Verb] {
+			t.Errorf("%s answered by %+v, want %d", c.Verb, c.Reply, want[c.Verb])
+		}
+	}
+	if tx := d.Transactions[0]; tx.FinalReply == nil || tx.FinalReply.Code != 250 || !d.Extensions.Has("PIPELINING") {
+		t.Errorf("final reply %+v, extensions %v", tx.FinalReply, d.Extensions)
+	}
+}

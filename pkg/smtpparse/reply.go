@@ -10,6 +10,7 @@ const (
 	problemMalformedReply  = "malformed reply line"
 	problemInconsistent    = "inconsistent codes in multi-line reply"
 	problemCodeRange       = "reply code out of range"
+	problemLongCode        = "reply code longer than three digits"
 	problemLongReply       = "reply line longer than 512 octets"
 	problemIncompleteReply = "incomplete reply"
 	// ProblemGreetingCut: a multi-line 220 greeting followed by a line with
@@ -38,6 +39,28 @@ func parseReplyLine(b []byte) (code int, sep byte, text []byte, ok bool) {
 		return 0, 0, nil, false
 	}
 	return code, b[3], b[4:], true
+}
+
+// overlongCode reads a reply line whose code runs on past three digits
+// ("22000 mx", "25000-SIZE"): malformed, but still the server's answer,
+// so it is taken as a reply with the first three digits for its code
+// rather than left to answer nothing and shift every later pairing.
+func overlongCode(b []byte) (code int, sep byte, text []byte, ok bool) {
+	n := 0
+	for n < len(b) && isDigit(b[n]) {
+		n++
+	}
+	if n <= 3 || n > 6 {
+		return 0, 0, nil, false
+	}
+	code = int(b[0]-'0')*100 + int(b[1]-'0')*10 + int(b[2]-'0')
+	if n == len(b) {
+		return code, ' ', nil, true
+	}
+	if b[n] != ' ' && b[n] != '-' {
+		return 0, 0, nil, false
+	}
+	return code, b[n], b[n+1:], true
 }
 
 // cutReplyStart reports whether b, a line cut short by a gap, is the start
