@@ -131,8 +131,9 @@ type follower struct {
 	s    *session.Session
 	full bool
 
-	byDir [2][]int  // indexes of each direction's arrivals in s.Arrivals
-	last  time.Time // time of the last item shown, for the pause marks
+	byDir   [2][]int  // indexes of each direction's arrivals in s.Arrivals
+	last    time.Time // time of the last item shown, for the pause marks
+	stepped bool      // that item was stamped before the one shown before it
 }
 
 // bodyHead and bodyTail are how many lines of a body are shown without --full.
@@ -389,14 +390,18 @@ func (f *follower) printControl(it item, what string) {
 		fmt.Sprintf("%+.3fs", it.time.Sub(f.s.Conn.FirstTime).Seconds()), what)
 }
 
-// pause marks a silence of over a second before an item shown at t.
+// pause marks a silence of over a second before an item shown at t. A
+// silence that ends or starts at an item stamped before the one in front
+// of it (a clock step in the capture) is not measured.
 func (f *follower) pause(t time.Time) {
-	if !f.last.IsZero() && t.Sub(f.last) > time.Second {
+	if t.IsZero() {
+		return
+	}
+	stepped := !f.last.IsZero() && t.Before(f.last)
+	if !f.last.IsZero() && !f.stepped && t.Sub(f.last) > time.Second {
 		fmt.Fprintf(f.w, "      ··· %.3f s pass ···\n", t.Sub(f.last).Seconds())
 	}
-	if !t.IsZero() {
-		f.last = t
-	}
+	f.last, f.stepped = t, stepped
 }
 
 // bodyLines cuts a body item into its lines, each with the arrival, frame

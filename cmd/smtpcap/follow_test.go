@@ -122,6 +122,30 @@ func TestFollowStopsShowingAStreamPastWhatItKeeps(t *testing.T) {
 	}
 }
 
+// TestFollowMeasuresNoSilenceAcrossAClockStep: a MAIL stamped an hour
+// before the packet in front of it shows its own (negative) offset, and no
+// "pass" line claims the hour was a silence; a real pause still shows.
+func TestFollowMeasuresNoSilenceAcrossAClockStep(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:4000"), netip.MustParseAddrPort("192.0.2.2:25"), time.Unix(7200, 0), 1, 2)
+	s.Handshake()
+	s.Server("220 x\r\n")
+	s.Pause(-time.Hour)
+	s.Client("EHLO a\r\n")
+	s.Pause(time.Hour)
+	s.Server("250 x\r\n")
+	s.Pause(3 * time.Second)
+	s.Client("QUIT\r\n")
+	code, out, errOut := runCLI(t, buf.Bytes(), "follow", "-s", "0", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Count(out, " pass ···") != 1 || !strings.Contains(out, "··· 3.") || !strings.Contains(out, "-3599.") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
 // TestFollowHidesCredentialsAndOnlyThem: in real Exim's AUTH LOGIN session
 // the client's AUTH line and its two answers to 334 are hidden, and every
 // server line is shown, also the EHLO reply line that sits at the same
