@@ -362,10 +362,10 @@ func openStream(name string, index int, src io.Reader, closer io.Closer) (*fileR
 	switch {
 	case le == ngSectionHeader:
 		fr.input.Format = FormatPcapNG
-		ng, err := newPcapngReader(buf)
+		ng, at, err := newPcapngReader(buf)
 		if err != nil {
 			fr.close()
-			return nil, &InputError{File: name, Offset: 0, Gzip: fr.input.Gzip, Err: err}
+			return nil, &InputError{File: name, Offset: at, Gzip: fr.input.Gzip, Err: err}
 		}
 		fr.input.LinkType, fr.input.Snaplen = ng.firstInterface()
 		fr.rr = ng

@@ -259,6 +259,8 @@ func TestBadInputNamesFileFrameAndOffset(t *testing.T) {
 		// Frame 1 is the 58-byte SYN: frame 2's record header starts at 24+16+58 = 0x62.
 		{"cuthdr.pcap", g[:0x62+8], "", "cuthdr.pcap: frame 2 (offset 0x62): file ends inside a record (truncated capture)", 1},
 		{"badlen.pcapng", badLen, "", "badlen.pcapng: frame 1 (offset 0x30): corrupt record: pcapng block type 0x6 with impossible length 2147483647", 0},
+		// Cut inside the interface block that starts at 28, after the section header.
+		{"cutidb.pcapng", ng.Bytes()[:28+12], "cutidb.pcapng (offset 0x1c): file ends inside a record (truncated capture)", "", 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

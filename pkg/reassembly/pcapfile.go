@@ -241,17 +241,21 @@ type pcapngReader struct {
 	ifaces  []ngInterfaceInfo
 	head    [12]byte
 	buf     []byte
+	blockAt int64 // file offset of the block being read
 }
 
-func newPcapngReader(r *bufio.Reader) (*pcapngReader, error) {
+// newPcapngReader reads the section header and the interface blocks after
+// it. On failure it also returns the file offset of the block it could not
+// read.
+func newPcapngReader(r *bufio.Reader) (*pcapngReader, int64, error) {
 	p := &pcapngReader{in: posReader{r: r}, section: -1}
 	// The first block must be a section header: read it now so that a bad
 	// file fails at open, with the file's own first interface known early.
 	var rec record
 	if err := p.readBlock(&rec, true); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+		return nil, p.blockAt, err
 	}
-	return p, nil
+	return p, 0, nil
 }
 
 // firstInterface returns the link type and snaplen of the first interface
@@ -279,7 +283,7 @@ func (p *pcapngReader) next(rec *record) error {
 func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 	for {
 		rec.data = nil
-		rec.offset = p.in.pos
+		rec.offset, p.blockAt = p.in.pos, p.in.pos
 		if headerOnly && p.section >= 0 {
 			b, err := p.in.r.Peek(8)
 			if err != nil || p.order.Uint32(b[:4]) != ngInterface {
