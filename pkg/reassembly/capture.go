@@ -105,6 +105,7 @@ type Packet struct {
 	Interface int       // pcapng: interface id within the section
 	Data      []byte    // captured bytes; len(Data) < Length means snaplen cut it
 	Truncated bool      // len(Data) < Length
+	BadTime   bool      // the record's sub-second field was out of range; Timestamp carries it into the seconds
 }
 
 // Capture reads one or more capture files as one capture. With several
@@ -415,6 +416,7 @@ func (f *fileReader) advance() error {
 		Interface: rec.iface,
 		Data:      rec.data,
 		Truncated: len(rec.data) < rec.length,
+		BadTime:   rec.badTime,
 	}
 	return nil
 }

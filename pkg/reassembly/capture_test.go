@@ -3,6 +3,7 @@ package reassembly
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -466,6 +467,33 @@ func TestRolesWithoutHandshake(t *testing.T) {
 				t.Errorf("client %v server %v role %v handshake %v; want %v %v %v false", cn.Client(), cn.Server(), cn.Role, cn.Handshake, cl, tc.srv, tc.wantRole)
 			}
 		})
+	}
+}
+
+// TestOutOfRangeMicrosecondsAreReported: a record whose microseconds
+// field is 5,000,000 is read (as 5 s carried over) and named in the
+// warnings, with its frame.
+func TestOutOfRangeMicrosecondsAreReported(t *testing.T) {
+	var good bytes.Buffer
+	cleanSession(capgen.NewWriter(&good, capgen.Format{}, capgen.LinkEthernet), capgen.LinkEthernet, client, server, t0)
+	bad := bytes.Clone(good.Bytes())
+	// Frame 1 is the 58-byte SYN: frame 2's record header starts at 24+16+58 = 0x62.
+	binary.LittleEndian.PutUint32(bad[0x62+4:], 5_000_000)
+	c, err := OpenReader("usec.pcap", bytes.NewReader(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Walk(c, NewTracker(TrackerOptions{}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.BadTime.N != 1 || st.BadTime.FirstFrame != 2 || st.Packets != 32 {
+		t.Errorf("bad times %+v after %d packets, want 1 at frame 2 of 32", st.BadTime, st.Packets)
+	}
+	_, warnings := st.Problems(c.Inputs)
+	want := "usec.pcap: frame 2: 1 record has a sub-second timestamp field out of range"
+	if len(warnings) == 0 || !strings.HasPrefix(warnings[0].Error(), want) {
+		t.Errorf("warnings %v, want the first to start %q", warnings, want)
 	}
 }
 

@@ -73,6 +73,7 @@ var ErrCorrupt = errors.New("corrupt record")
 // record is what a format reader returns for one packet.
 type record struct {
 	ts       time.Time
+	badTime  bool // the sub-second field was out of range (pcap: ≥ 10^6 µs or 10^9 ns)
 	length   int
 	data     []byte
 	linkType LinkType
@@ -204,6 +205,7 @@ func (p *pcapReader) next(rec *record) error {
 	if !p.nano {
 		nsec *= 1000
 	}
+	rec.badTime = nsec >= 1e9
 	rec.ts = time.Unix(int64(sec), nsec).UTC()
 	rec.length = int(max(orig, incl))
 	rec.linkType = p.linkType

@@ -34,6 +34,7 @@ type Stats struct {
 	Malformed   Tally               // impossible header fields
 	Truncated   Tally               // TCP segments whose payload snaplen cut
 	Unsupported map[LinkType]*Tally // frames of link types smtpcap cannot decode
+	BadTime     Tally               // records whose sub-second timestamp field was out of range
 	Backwards   Tally               // packets timestamped earlier than the packet before them
 	MostBack    time.Duration       // the largest such step back
 }
@@ -60,6 +61,9 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (Stats, error) {
 		}
 		if err != nil {
 			return st, err
+		}
+		if pkt.BadTime {
+			st.BadTime.add(&pkt)
 		}
 		if st.Packets > 0 && pkt.Timestamp.Before(last) {
 			st.Backwards.add(&pkt)
@@ -132,6 +136,10 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d frames have malformed IP/TCP headers and were skipped",
 			name(t), t.FirstFrame, t.N))
 	}
+	if t := &st.BadTime; t.N > 0 {
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s a sub-second timestamp field out of range (a corrupt record header?); read as carried into the seconds",
+			name(t), t.FirstFrame, plural(t.N, "record has", "records have")))
+	}
 	if t := &st.Backwards; t.N > 0 {
 		what := fmt.Sprintf("%d packets are timestamped earlier than the packet before them (by up to %s)", t.N, st.MostBack.Round(time.Millisecond))
 		if t.N == 1 {
@@ -145,4 +153,12 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 			name(t), t.FirstFrame, t.N))
 	}
 	return errs, warnings
+}
+
+// plural writes n with the singular or plural form.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
