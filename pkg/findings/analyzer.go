@@ -62,7 +62,8 @@ type Connection struct {
 	Handshake    bool      `json:"handshake"`
 	Helo         string    `json:"helo,omitempty"`
 	Transactions int       `json:"transactions"`
-	Delivered    int       `json:"delivered"` // transactions whose final reply was 2xx
+	Delivered    int       `json:"delivered"`               // transactions whose final reply was 2xx
+	EnvelopeOnly int       `json:"envelope_only,omitempty"` // of the transactions, envelopes the server accepted and the client then dropped without a message (address-verification probes, callouts)
 	TLS          bool      `json:"tls"`
 	Findings     int       `json:"findings"`
 	Worst        string    `json:"worst,omitempty"` // most severe finding's severity
@@ -222,8 +223,11 @@ func summarize(s *session.Session, found []Finding) Connection {
 		conn.Helo = escape([]byte(d.Hello.Args))
 	}
 	for _, tx := range d.Transactions {
-		if delivered(tx) {
+		switch {
+		case delivered(tx):
 			conn.Delivered++
+		case envelopeOnly(tx):
+			conn.EnvelopeOnly++
 		}
 	}
 	worst := -1
@@ -240,8 +244,8 @@ func summarize(s *session.Session, found []Finding) Connection {
 // noteAttempts records each transaction's envelope, to find retries.
 func (a *Analyzer) noteAttempts(s *session.Session) {
 	for _, tx := range s.Dialogue.Transactions {
-		if tx.Mail == nil || len(tx.Rcpts) == 0 {
-			continue
+		if tx.Mail == nil || len(tx.Rcpts) == 0 || envelopeOnly(tx) {
+			continue // a repeated address-verification probe is no retried message
 		}
 		rcpts := make([]string, 0, len(tx.Rcpts))
 		for _, r := range tx.Rcpts {
@@ -261,6 +265,25 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 		}
 		a.attempts[key] = append(a.attempts[key], at)
 	}
+}
+
+// envelopeOnly reports whether tx is an envelope the server accepted and
+// the client then dropped itself (RSET, QUIT, a new MAIL) without sending
+// a message: an address-verification probe (Postfix) or callout (Exim),
+// not a message that failed.
+func envelopeOnly(tx *smtpparse.Transaction) bool {
+	if tx.Reset == nil || tx.Data != nil || len(tx.Chunks) > 0 || tx.Body != nil || tx.FinalReply != nil {
+		return false
+	}
+	if tx.Mail == nil || tx.Mail.Reply == nil || tx.Mail.Reply.Code/100 != 2 || len(tx.Rcpts) == 0 {
+		return false
+	}
+	for _, r := range tx.Rcpts {
+		if r.Reply == nil || r.Reply.Code/100 != 2 {
+			return false
+		}
+	}
+	return true
 }
 
 // delivered reports whether the server took tx's message for at least one

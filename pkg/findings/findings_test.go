@@ -1335,3 +1335,61 @@ func TestNoStallAcrossAClockStep(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressProbesAreNeitherFailuresNorRetries: a verifying server's
+// callout (MAIL, RCPT accepted, then RSET/QUIT with no message) repeated in
+// three connections is counted apart from messages, and is no retry loop.
+func TestAddressProbesAreNeitherFailuresNorRetries(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	at := time.Unix(1_700_000_000, 0)
+	for i := range 3 {
+		s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(fmt.Sprintf("192.0.2.10:%d", 40000+i)),
+			netip.MustParseAddrPort("198.51.100.25:25"), at.Add(time.Duration(i)*time.Minute), 11, 22)
+		s.Handshake()
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO verifier.example.org\r\n")
+		s.Server("250 mx\r\n")
+		s.Client("MAIL FROM:<>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("RCPT TO:<user@example.test>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("RSET\r\n")
+		s.Server("250 ok\r\n")
+		if i == 0 {
+			// the first connection also carries a real message
+			s.Client("MAIL FROM:<a@example.org>\r\n")
+			s.Server("250 ok\r\n")
+			s.Client("RCPT TO:<user@example.test>\r\n")
+			s.Server("250 ok\r\n")
+			s.Client("DATA\r\n")
+			s.Server("354 go\r\n")
+			s.Client("Subject: x\r\n\r\nhi\r\n.\r\n")
+			s.Server("250 queued\r\n")
+		}
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+		s.Close()
+	}
+	c, err := reassembly.OpenReader("probes.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+	for _, f := range r.Findings {
+		t.Errorf("%s %s stream %d: %s", f.Severity, f.ID, f.Stream, f.Summary)
+	}
+	if len(r.Connections) != 3 {
+		t.Fatalf("%d connections", len(r.Connections))
+	}
+	if c := r.Connections[0]; c.Transactions != 2 || c.Delivered != 1 || c.EnvelopeOnly != 1 {
+		t.Errorf("stream 0: transactions %d delivered %d probes %d, want 2, 1, 1", c.Transactions, c.Delivered, c.EnvelopeOnly)
+	}
+	var table bytes.Buffer
+	if err := WriteTable(&table, r, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "1/1 delivered (+1 probe)") || !strings.Contains(table.String(), "0/0 delivered (+1 probe)") {
+		t.Errorf("table:\n%s", table.String())
+	}
+}

@@ -231,7 +231,10 @@ func connectionTable(w io.Writer, conns []Connection, color bool) error {
 			sev, _ := ParseSeverity(c.Worst)
 			worst = colour(sev, fmt.Sprintf("%d (%s)", c.Findings, c.Worst), color)
 		}
-		mail := fmt.Sprintf("%d/%d delivered", c.Delivered, c.Transactions)
+		mail := fmt.Sprintf("%d/%d delivered", c.Delivered, c.Transactions-c.EnvelopeOnly)
+		if c.EnvelopeOnly > 0 {
+			mail += fmt.Sprintf(" (+%s)", plural(int64(c.EnvelopeOnly), "probe", "probes"))
+		}
 		if c.TLS {
 			mail = "TLS"
 		}
@@ -282,8 +285,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			continue
 		}
 		fmt.Fprintf(b, "## Stream %d: %s → %s\n\n", c.Stream, c.Client, c.Server)
-		fmt.Fprintf(b, "%s to %s, %d packets, ended: %s; %d of %d transactions delivered.\n\n",
-			c.First.UTC().Format("2006-01-02 15:04:05.000 UTC"), c.Last.UTC().Format("15:04:05.000"), c.Packets, c.End, c.Delivered, c.Transactions)
+		probes := ""
+		if c.EnvelopeOnly > 0 {
+			probes = fmt.Sprintf(", and %s (an envelope the server accepted, dropped by the client without a message)",
+				plural(int64(c.EnvelopeOnly), "address probe", "address probes"))
+		}
+		fmt.Fprintf(b, "%s to %s, %d packets, ended: %s; %d of %d transactions delivered%s.\n\n",
+			c.First.UTC().Format("2006-01-02 15:04:05.000 UTC"), c.Last.UTC().Format("15:04:05.000"), c.Packets, c.End, c.Delivered, c.Transactions-c.EnvelopeOnly, probes)
 		if c.Diagnosis != "" {
 			fmt.Fprintf(b, "**Diagnosis:** %s\n\n", c.Diagnosis)
 		}
