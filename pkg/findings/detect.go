@@ -646,6 +646,13 @@ func detectRejected(b builder, _ Options) []Finding {
 			if tx != nil {
 				f.refusedMessage, f.tx = true, tx
 			}
+			switch c.Verb {
+			case "ETRN", "VRFY", "EXPN", "HELP", "NOOP", "TURN", "ATRN":
+				// No mail rides on these: the catalog's words about the
+				// sender keeping and retrying a message do not apply.
+				f.Explanation = fmt.Sprintf("%s carries no mail: its refusal loses nothing. Servers often refuse or do not implement it on purpose (502 or 500: not implemented or not known; 252/550 for VRFY by policy).", c.Verb)
+				f.Remedy = "Nothing to fix unless the client depends on it; the reply text says why."
+			}
 		}
 	}
 	// The reply to a message's content, unless it is its command's own

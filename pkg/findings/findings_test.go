@@ -1393,3 +1393,29 @@ func TestAddressProbesAreNeitherFailuresNorRetries(t *testing.T) {
 		t.Errorf("table:\n%s", table.String())
 	}
 }
+
+// TestRefusedCommandsWithoutMailSayNothingWasLost: a 502 to HELP or a 459
+// to ETRN is reported, but not explained as a message kept and retried.
+func TestRefusedCommandsWithoutMailSayNothingWasLost(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250 mx\r\n")
+		s.Client("HELP\r\n")
+		s.Server("502 5.5.1 not implemented\r\n")
+		s.Client("ETRN example.org\r\n")
+		s.Server("459 4.7.1 <example.org>: service unavailable\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, f.ID)
+		if !strings.Contains(f.Explanation, "carries no mail") || strings.Contains(f.Explanation, "retries") {
+			t.Errorf("%s: %s", f.Summary, f.Explanation)
+		}
+	}
+	if strings.Join(got, " ") != "command-rejected command-deferred" {
+		t.Errorf("findings %v", got)
+	}
+}
