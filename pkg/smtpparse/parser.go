@@ -1011,8 +1011,13 @@ func (p *Parser) serverLine(cut lineCut) {
 	}
 	overlong := false
 	if !ok && cut != cutGap {
-		code, sep, text, ok = overlongCode(content)
-		overlong = ok
+		// Where a reply starts, or goes on one that started so: inside
+		// another multi-line reply a line such as "2023 copyright" is a
+		// malformed line of that reply.
+		c, sp, tx, ok2 := overlongCode(content)
+		if ok2 && (s.cur == nil || (c == s.cur.Code && slices.Contains(s.cur.Problems, problemLongCode))) {
+			code, sep, text, ok, overlong = c, sp, tx, true, true
+		}
 	}
 	if !ok && cut == cutGap && s.cur == nil {
 		// "25" then a hole: the server was answering something.
@@ -1033,15 +1038,24 @@ func (p *Parser) serverLine(cut lineCut) {
 		return
 	}
 	if s.cur != nil && code != s.cur.Code && !p.greetingDone && s.cur.Code == 220 {
-		// A greeting cut off by a reply with another code: Postfix's
-		// postscreen, when the client talks before the end of a
-		// multi-line 220, stops the banner after its first line and
-		// answers the early command (or drops the session with 521).
-		// The greeting ends where the other code starts.
-		r := s.cur
-		s.cur = nil
-		addProblem(&r.Problems, ProblemGreetingCut)
-		p.finishReply(r)
+		if p.fifoLen() > 0 {
+			// A greeting cut off by the reply to a command sent before
+			// it: Postfix's postscreen, when the client talks before the
+			// end of a multi-line 220, stops the banner after its first
+			// line and answers the early command (or drops the session
+			// with 521). The greeting ends where the other code starts.
+			r := s.cur
+			s.cur = nil
+			addProblem(&r.Problems, ProblemGreetingCut)
+			p.finishReply(r)
+		} else {
+			// Nobody asked: the server turned from its banner to what it
+			// means for the session (postscreen's 521 to a client on a
+			// block list). The later code is the greeting's.
+			s.cur.Code = code
+			s.cur.Enhanced = enhancedCode(text)
+			addProblem(&s.cur.Problems, problemInconsistent)
+		}
 	}
 	if s.cur == nil {
 		s.cur = p.newReply()
@@ -1194,7 +1208,9 @@ func (p *Parser) quitAnsweredWhileHeld(r *Reply) bool {
 	if r.Code != 221 || c.state != clientHeld || c.wait == nil || c.wait.Verb != "DATA" || p.fifoLen() == 0 {
 		return false
 	}
-	if e := p.fifo[p.fifoHead]; e.kind != pendingCommand || e.cmd.Verb == "QUIT" {
+	// The oldest waiting may also be the previous message's end of data,
+	// pipelined before this DATA: a 221 is no final reply to content.
+	if e := p.fifo[p.fifoHead]; e.kind == pendingCommand && e.cmd.Verb == "QUIT" {
 		return false
 	}
 	if !c.held.startsWithQuit(r.EndOrder) {

@@ -1635,3 +1635,52 @@ func TestOverlongReplyCodesStillAnswer(t *testing.T) {
 		t.Errorf("final reply %+v, extensions %v", tx.FinalReply, d.Extensions)
 	}
 }
+
+// The same give-up after the previous message's end of data was pipelined
+// with the next envelope (RFC 2920 lets content start a group): the 221
+// answers the QUIT; neither message gets it as a final reply.
+func TestQuitAfterPipelinedEndOfDataGetsThe221(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO c\r\n"), srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nDATA\r\n"),
+		srv("250 ok\r\n250 ok\r\n354 go\r\n"),
+		cli("hi\r\n.\r\nMAIL FROM:<c@d>\r\nRCPT TO:<x@y>\r\nDATA\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 mx closing connection\r\n"))
+	last := d.Commands[len(d.Commands)-1]
+	if last.Verb != "QUIT" || last.Reply == nil || last.Reply.Code != 221 {
+		t.Errorf("last command %s answered by %+v, want QUIT with 221", last.Verb, last.Reply)
+	}
+	for i, tx := range d.Transactions {
+		if tx.FinalReply != nil {
+			t.Errorf("transaction %d final reply %d", i, tx.FinalReply.Code)
+		}
+	}
+}
+
+// A multi-line banner that turns to another code with no command waiting
+// (postscreen dropping a client on a block list: 220- then 521) is one
+// greeting with the later code: the server refused the session.
+func TestGreetingTurningToARefusalWithNobodyAsking(t *testing.T) {
+	d := run(t, Options{},
+		srv("220-mx ESMTP\r\n"),
+		srv("521 5.7.1 blocked\r\n"))
+	g := d.Greeting
+	if g == nil || g.Code != 521 || len(d.Replies) != 1 || hasProblem(g.Problems, ProblemGreetingCut) {
+		t.Errorf("greeting %+v, %d replies", g, len(d.Replies))
+	}
+}
+
+// Inside a multi-line reply, a line that starts with four digits is a
+// malformed line of that reply, not a new reply with code 202.
+func TestFourDigitLineInsideABannerIsPartOfIt(t *testing.T) {
+	d := run(t, Options{},
+		cli("EHLO early\r\n"),
+		srv("220-mx ESMTP\r\n2023 copyright\r\n220 ready\r\n"),
+		srv("250 mx\r\n"))
+	g := d.Greeting
+	if g == nil || g.Code != 220 || len(g.Lines) != 3 || d.Commands[0].Reply == nil || d.Commands[0].Reply.Code != 250 {
+		t.Errorf("greeting %+v; EHLO answered by %+v", g, d.Commands[0].Reply)
+	}
+}
