@@ -397,7 +397,7 @@ func (f *follower) pause(t time.Time) {
 	if t.IsZero() {
 		return
 	}
-	stepped := !f.last.IsZero() && t.Before(f.last)
+	stepped := !f.last.IsZero() && f.last.Sub(t) >= reassembly.ClockStep
 	if !f.last.IsZero() && !f.stepped && t.Sub(f.last) > time.Second {
 		fmt.Fprintf(f.w, "      ··· %.3f s pass ···\n", t.Sub(f.last).Seconds())
 	}

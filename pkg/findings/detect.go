@@ -40,7 +40,7 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 				frame, where = g.Next, fmt.Sprintf("the next captured bytes are in frame %d", g.Next)
 			}
 			if g.Reason != reassembly.GapNotCaptured {
-				where = fmt.Sprintf("noticed at frame %d", g.Frame)
+				frame, where = g.Frame, fmt.Sprintf("noticed at frame %d", g.Frame)
 			}
 			f := b.conn("capture-gap", Warning, phaseAtOffset(b, dir, g.Start), []int{frame}, timeOfFrame(b, frame),
 				fmt.Sprintf("%s of the %s's stream at offset %d are not in the capture (%s; %s)", plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, g.Reason, where))
@@ -938,9 +938,10 @@ func detectStalls(b builder, opts Options) []Finding {
 	}
 	// Walk both directions' packets in frame order (each list already is),
 	// comparing each packet that says something with the one before.
-	// A packet timestamped before the one in front of it (a clock step,
-	// an edited capture) makes the silence around it meaningless: no
-	// stall is measured across it (the input warnings tell of it).
+	// A packet stamped reassembly.ClockStep or more before the one in
+	// front of it (a clock step, an edited capture) makes the silence
+	// around it meaningless: no stall is measured across it (the input
+	// warnings tell of it). Smaller inversions are ordinary and ignored.
 	var (
 		out       []Finding
 		prev      event
@@ -959,7 +960,7 @@ func detectStalls(b builder, opts Options) []Finding {
 			j++
 		}
 		t := next.fact.Time()
-		back := !last.IsZero() && t.Before(last)
+		back := !last.IsZero() && last.Sub(t) >= reassembly.ClockStep
 		last = t
 		backSince = backSince || back
 		if !says(next.fact) {

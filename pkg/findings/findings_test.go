@@ -1419,3 +1419,29 @@ func TestRefusedCommandsWithoutMailSayNothingWasLost(t *testing.T) {
 		t.Errorf("findings %v", got)
 	}
 }
+
+// TestStallSurvivesATinyInversion: a DATA stamped 20 µs before the ACK in
+// front of it (as captures on several CPUs have), then 60 s of silence:
+// the stall is still reported.
+func TestStallSurvivesATinyInversion(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250 mx\r\n")
+		s.Pause(-s.Step - 20*time.Microsecond) // 20 µs before the packet in front
+		s.Client("MAIL FROM:<a@example.org>\r\n")
+		s.Pause(60 * time.Second)
+		s.Server("451 4.3.0 timeout\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	stalls := 0
+	for _, f := range r.Findings {
+		if f.ID == "stall" {
+			stalls++
+		}
+	}
+	if stalls != 1 {
+		t.Errorf("%d stalls, want 1: %+v", stalls, r.Findings)
+	}
+}

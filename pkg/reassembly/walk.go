@@ -35,9 +35,15 @@ type Stats struct {
 	Truncated   Tally               // TCP segments whose payload snaplen cut
 	Unsupported map[LinkType]*Tally // frames of link types smtpcap cannot decode
 	BadTime     Tally               // records whose sub-second timestamp field was out of range
-	Backwards   Tally               // packets timestamped earlier than the packet before them
+	Backwards   Tally               // packets timestamped ClockStep or more before the packet before them
 	MostBack    time.Duration       // the largest such step back
 }
+
+// ClockStep is how far a packet's timestamp must lie before the previous
+// packet's to count as a step of the capture's clock. Smaller inversions
+// are ordinary in captures taken on several CPUs or interfaces, and leave
+// silences that last seconds measurable.
+const ClockStep = time.Second
 
 // Visitor is called for each tracked TCP segment. The segment and packet
 // are reused after it returns.
@@ -65,7 +71,7 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (Stats, error) {
 		if pkt.BadTime {
 			st.BadTime.add(&pkt)
 		}
-		if st.Packets > 0 && pkt.Timestamp.Before(last) {
+		if st.Packets > 0 && last.Sub(pkt.Timestamp) >= ClockStep {
 			st.Backwards.add(&pkt)
 			st.MostBack = max(st.MostBack, last.Sub(pkt.Timestamp))
 		}
