@@ -14,6 +14,18 @@ type ConsumerFactory func(c *Conn) Consumer
 type assembly struct {
 	streams  [2]*Stream // by side (0: the first packet's sender)
 	consumer Consumer
+	deferred *deferredSegment // a segment waiting one packet, see AddSide
+}
+
+// deferredSegment is a segment with payload whose ACK passes bytes of the
+// peer's that have not been seen, kept (copied) until the next packet of
+// its connection says whether they were lost or only came later in the
+// file.
+type deferredSegment struct {
+	side int
+	dir  Direction
+	seg  Segment
+	pkt  Packet
 }
 
 // Assembler turns the segments of tracked connections into ordered byte
@@ -57,8 +69,31 @@ func (a *Assembler) AddSide(c *Conn, side int, dir Direction, s *Segment, p *Pac
 	if as.consumer == nil {
 		return
 	}
-	st := as.streams[side]
-	st.add(s, p, as.streams[1-side], a.limits, dir, as.consumer)
+	st, peer := as.streams[side], as.streams[1-side]
+	if d := as.deferred; d != nil {
+		as.deferred = nil
+		if side != d.side && s.PayloadLen > 0 && st.startsAtOrBefore(s) {
+			// The bytes the deferred segment acknowledged were captured
+			// after it (capture on several CPUs, a merge with clock skew):
+			// take them first, as the receiver did.
+			st.add(s, p, peer, a.limits, dir, as.consumer, false)
+			a.addDeferred(as, d)
+			return
+		}
+		a.addDeferred(as, d) // the bytes were lost: it declares the hole
+	}
+	if s.PayloadLen > 0 && st.acksUnseen(s, peer) {
+		d := &deferredSegment{side: side, dir: dir, seg: *s, pkt: *p}
+		d.seg.Payload = append([]byte(nil), s.Payload...)
+		d.pkt.Data = nil // consumers are given bytes, not the frame
+		as.deferred = d
+		return
+	}
+	st.add(s, p, peer, a.limits, dir, as.consumer, false)
+}
+
+func (a *Assembler) addDeferred(as *assembly, d *deferredSegment) {
+	as.streams[d.side].add(&d.seg, &d.pkt, as.streams[1-d.side], a.limits, d.dir, as.consumer, true)
 }
 
 // Streams returns c's client and server streams (nil if not assembled).
@@ -85,6 +120,10 @@ func (a *Assembler) Finish(c *Conn, dirOfSide0 Direction, last *Packet) {
 	delete(a.conns, c)
 	if as.consumer == nil {
 		return
+	}
+	if d := as.deferred; d != nil {
+		as.deferred = nil
+		a.addDeferred(as, d)
 	}
 	for side, st := range as.streams {
 		dir := dirOfSide0

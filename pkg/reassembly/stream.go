@@ -231,8 +231,10 @@ func (s *Stream) unwrap(seq uint32) int64 {
 }
 
 // add processes one segment of this direction. peer is the other
-// direction, whose bytes this segment acknowledges.
-func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Direction, out Consumer) {
+// direction, whose bytes this segment acknowledges. With inferHoles, a
+// payload that acknowledges peer bytes never seen first declares them lost
+// (the Assembler asks for it once it has waited a packet for them).
+func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Direction, out Consumer, inferHoles bool) {
 	fact := SegmentFact{
 		Frame: p.Frame, Nanos: p.Timestamp.UnixNano(), Flags: seg.Flags, Window: seg.Window,
 		Length: int32(seg.PayloadLen), Captured: int32(len(seg.Payload)), TTL: seg.TTL, IPID: seg.IPID, Ack: -1,
@@ -252,11 +254,12 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 		fact.Ack = peer.unwrap(seg.Ack)
 		peer.acked(fact.Ack)
 	}
-	if seg.PayloadLen > 0 && fact.Ack > peer.Next+1 {
+	if inferHoles && seg.PayloadLen > 0 && fact.Ack > peer.Next+1 && fact.Ack-peer.Next <= maxInferredGap {
 		// This side answers bytes of the peer's that the capture never
 		// saw (more than the one a FIN takes): declare them lost before
 		// this payload, which may be the reply to them, so that whoever
-		// reads the two streams in order learns of the hole first.
+		// reads the two streams in order learns of the hole first. (The
+		// Assembler has waited one packet for them to come late.)
 		peer.skipHeld(fact.Ack, p, dir.other(), out, lim)
 		peer.skipTo(fact.Ack, GapNotCaptured, 0, p, dir.other(), out)
 	}
@@ -277,6 +280,28 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 }
 
 func (d Direction) other() Direction { return 1 - d }
+
+// maxInferredGap bounds a hole declared from an acknowledgement alone: an
+// ACK further ahead than any receive window (sequence numbers rewritten on
+// one side only, say) is nonsense, not lost bytes.
+const maxInferredGap = 64 << 20
+
+// acksUnseen reports whether seg, a segment of this stream's side,
+// acknowledges bytes of the peer's beyond what the peer has delivered (by
+// more than a FIN), within maxInferredGap.
+func (s *Stream) acksUnseen(seg *Segment, peer *Stream) bool {
+	if seg.Flags&FlagACK == 0 || !peer.started {
+		return false
+	}
+	ack := peer.unwrap(seg.Ack)
+	return ack > peer.Next+1 && ack-peer.Next <= maxInferredGap
+}
+
+// startsAtOrBefore reports whether seg's payload starts at or before the
+// next byte this stream expects: it fills the stream's hole, if any.
+func (s *Stream) startsAtOrBefore(seg *Segment) bool {
+	return !s.started || s.unwrap(seg.Seq) <= s.Next
+}
 
 func (s *Stream) payload(seg *Segment, p *Packet, off int64, lim Limits, dir Direction, out Consumer) SegmentKind {
 	var kind SegmentKind

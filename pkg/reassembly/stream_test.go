@@ -175,6 +175,48 @@ func TestReplyAcknowledgingUnseenBytesDeclaresTheGapFirst(t *testing.T) {
 	}
 }
 
+// The client's MAIL written to the file after the server's reply that
+// acknowledges it (a capture on several CPUs, a merge with clock skew): the
+// bytes were captured, so they are delivered, before the reply, and no
+// hole is declared.
+func TestReplyBeforeTheDataItAcknowledgesInFileOrder(t *testing.T) {
+	cn, rec := assemble(t, func(s *capgen.Session) {
+		s.Handshake()
+		s.Server("220 mx\r\n")
+		s.Client("EHLO x\r\n")
+		s.Server("250 mx\r\n")
+		mail := []byte("MAIL FROM:<a@b>\r\n")
+		off := s.Sent(true)
+		s.Skip(true, uint32(len(mail)))     // not written yet
+		s.Send(false, []byte("250 ok\r\n")) // acknowledges them
+		s.SegmentAt(true, off, mail)        // the MAIL, later in the file
+		s.Client("QUIT\r\n")
+	}, capgen.Format{})
+	if got := rec.text[ClientToServer].String(); got != "EHLO x\r\nMAIL FROM:<a@b>\r\nQUIT\r\n" {
+		t.Errorf("client stream %q", got)
+	}
+	if gaps := cn.ByteStream(ClientToServer).Gaps; len(gaps) != 0 {
+		t.Errorf("gaps %+v", gaps)
+	}
+	if got, want := rec.both.String(), "S:220 mx\r\nC:EHLO x\r\nS:250 mx\r\nC:MAIL FROM:<a@b>\r\nS:250 ok\r\nC:QUIT\r\n"; got != want {
+		t.Errorf("delivered %q, want %q", got, want)
+	}
+}
+
+// An ACK far beyond any window (sequence numbers rewritten on one side) is
+// not taken for a hole of that size.
+func TestAnAckBeyondAnyWindowIsNoHole(t *testing.T) {
+	cn, rec := assemble(t, func(s *capgen.Session) {
+		s.Handshake()
+		s.Client("EHLO x\r\n")
+		s.Skip(true, 1<<30)
+		s.Send(false, []byte("250 ok\r\n"))
+	}, capgen.Format{})
+	if gaps := cn.ByteStream(ClientToServer).Gaps; len(gaps) != 0 || rec.text[ServerToClient].String() != "250 ok\r\n" {
+		t.Errorf("gaps %+v, server stream %q", gaps, rec.text[ServerToClient].String())
+	}
+}
+
 func TestAckedButUncapturedBytesBecomeAGap(t *testing.T) {
 	cn, rec := assemble(t, func(s *capgen.Session) {
 		s.Handshake()                      // 1-3
