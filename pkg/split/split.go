@@ -83,6 +83,8 @@ type Splitter struct {
 	wg      sync.WaitGroup
 	stopped bool
 	held    int // bytes gathered in outputs and not yet handed to a writer
+	closing []*output // closed connections still waiting for their last ACK
+	adds    int       // packets offered, for the periodic look at closing
 	gather  gatherLimits
 	scratch []byte // a record's header and trailer, before they are gathered
 }
@@ -134,6 +136,7 @@ type output struct {
 	started  bool   // named, and its file header gathered
 	created  bool   // a piece creating the file has been handed over
 	writing  bool   // the writer holds the file open: a later piece must say last
+	closing  bool   // listed in Splitter.closing
 	buf      blocks // records not yet handed to the writer
 	ifaces   map[ifaceKey]uint32
 	frames   []int
@@ -191,6 +194,11 @@ func New(opts Options) (*Splitter, error) {
 
 // Add offers one packet of connection c.
 func (s *Splitter) Add(c *reassembly.Conn, p *reassembly.Packet) error {
+	if s.adds++; s.adds%1024 == 0 && len(s.closing) > 0 {
+		if err := s.flushClosing(p.Timestamp); err != nil {
+			return err
+		}
+	}
 	for len(s.outs) <= c.Stream {
 		s.outs = append(s.outs, nil)
 	}
@@ -283,17 +291,50 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 	switch {
 	case o.conn.LastFrame != p.Frame:
 		// an older packet offered late: gather it with the rest
-	case o.conn.Finished(), o.conn.Closed() && s.held > g.held:
+	case o.conn.Finished():
 		// Most likely the connection's last packet (the ACK of the second
-		// FIN, or a RST): write and close its file, with one open. A closed
-		// connection whose last ACK has not come yet is closed early only
-		// when memory is short. A straggler after it reopens the file and
-		// appends.
+		// FIN, or a RST): write and close its file, with one open. A
+		// straggler after it reopens the file and appends.
 		return s.flush(o, true)
+	case o.conn.Closed() && !o.closing:
+		// Both FINs: the last ACK should follow. Until it does, the file
+		// waits in the closing list, written when memory runs short or
+		// when no ACK came for closingWait of capture time.
+		o.closing = true
+		s.closing = append(s.closing, o)
+	}
+	if s.held > g.held && len(s.closing) > 0 {
+		if err := s.flushClosing(time.Time{}); err != nil {
+			return err
+		}
 	}
 	if o.buf.size >= g.piece || (s.held > g.held && o.buf.size >= g.minPiece) {
 		return s.flush(o, false)
 	}
+	return nil
+}
+
+// closingWait is how long, in capture time, a closed connection's file
+// waits for the connection's last ACK before it is written and closed.
+const closingWait = 5 * time.Second
+
+// flushClosing writes and closes the files of the closed connections
+// waiting in the closing list: all of them with a zero now, else those
+// whose last packet is closingWait older than now.
+func (s *Splitter) flushClosing(now time.Time) error {
+	kept := s.closing[:0]
+	for _, o := range s.closing {
+		if !now.IsZero() && now.Sub(o.last) < closingWait {
+			kept = append(kept, o)
+			continue
+		}
+		o.closing = false
+		if err := s.flush(o, true); err != nil {
+			return err
+		}
+	}
+	clear(s.closing[len(kept):])
+	s.closing = kept
 	return nil
 }
 

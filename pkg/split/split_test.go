@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -353,5 +355,75 @@ func TestSplitNeverReplacesItsInput(t *testing.T) {
 	}
 	if _, err := New(Options{Dir: other, Prefix: "dump"}); err != nil {
 		t.Errorf("unrelated files with the prefix: %v", err)
+	}
+}
+
+// TestClosedConnectionsWithoutTheirLastACKStayBounded: connections that
+// close with FIN both ways but whose last ACK is not in the capture wait
+// for it in the closing list; with a small budget they are written out as
+// memory runs short, so what is held never grows with their number, and
+// every file is complete. A look at the list with a time writes out those
+// closed closingWait before it.
+func TestClosedConnectionsWithoutTheirLastACKStayBounded(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	start := time.Unix(1_700_000_000, 0)
+	body := strings.Repeat("x", 1500) + "\r\n"
+	for i := range 30 {
+		s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(fmt.Sprintf("192.0.2.10:%d", 41000+i)),
+			netip.MustParseAddrPort("198.51.100.25:25"), start.Add(time.Duration(i)*time.Second), 100, 200)
+		s.Handshake()
+		s.Server("220 mx\r\n")
+		s.Client(body)
+		s.Emit(true, 100+1+uint32(len(body)), capgen.FIN|capgen.ACK, nil)
+		s.Emit(false, 200+1+8, capgen.FIN|capgen.ACK, nil) // no last ACK follows
+	}
+	c, err := reassembly.OpenReader("closing.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.Inputs[0]
+	s, err := New(Options{Dir: t.TempDir(), Prefix: "closing", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const budget = 8 << 10
+	s.gather = gatherLimits{piece: 256 << 10, minPiece: 16 << 10, held: budget}
+	most, packets := 0, 0
+	_, err = reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		packets++
+		err := s.Add(cn, p)
+		most = max(most, s.held)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if most > budget+4<<10 {
+		t.Errorf("held up to %d bytes with a budget of %d", most, budget)
+	}
+	if len(s.closing) == 0 || len(s.closing) == 30 {
+		t.Errorf("%d connections waiting in the closing list at the end", len(s.closing))
+	}
+	// Capture time 5 s after the last connection's start: only the most
+	// recent ones may still wait.
+	if err := s.flushClosing(start.Add(34 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range s.closing {
+		if start.Add(34*time.Second).Sub(o.last) >= closingWait {
+			t.Errorf("stream %d closed at %v still waits", o.conn.Stream, o.last)
+		}
+	}
+	files, _, err := s.Finish(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := 0
+	for _, f := range files {
+		written += f.Packets
+	}
+	if len(files) != 30 || written != packets {
+		t.Errorf("%d files with %d packets, want 30 with %d", len(files), written, packets)
 	}
 }
