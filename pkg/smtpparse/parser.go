@@ -810,7 +810,8 @@ func (p *Parser) utf8Allowed(cmd *Command) bool {
 	case "MAIL":
 		return utf8Param(cmd)
 	case "VRFY", "EXPN":
-		return strings.Contains(strings.ToUpper(cmd.Args), " SMTPUTF8")
+		words := strings.Fields(strings.ToUpper(cmd.Args))
+		return len(words) > 1 && slices.Contains(words[1:], "SMTPUTF8")
 	case "RCPT":
 		return p.tx != nil && p.tx.Mail != nil && utf8Param(p.tx.Mail)
 	}
