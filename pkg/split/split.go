@@ -82,7 +82,7 @@ type Splitter struct {
 	pool    *blockPool
 	wg      sync.WaitGroup
 	stopped bool
-	held    int // bytes gathered in outputs and not yet handed to a writer
+	held    int       // bytes gathered in outputs and not yet handed to a writer
 	closing []*output // closed connections still waiting for their last ACK
 	adds    int       // packets offered, for the periodic look at closing
 	gather  gatherLimits
