@@ -532,7 +532,6 @@ func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 			continue
 		}
 		sev, why := Warning, ""
-
 		if unofferedBDATBefore(d, r) {
 			// A server without CHUNKING reads the chunk's bytes as
 			// commands and answers them: bdat-not-offered tells that.

@@ -521,7 +521,7 @@ func TestTimestampsGoingBackwardsAreCounted(t *testing.T) {
 		t.Errorf("backwards %+v, want 1 from frame 4", st.Backwards)
 	}
 	_, warnings := st.Problems(c.Inputs)
-	want := "clock.pcap: frame 4: 1 packet is timestamped earlier than the packet before it (by 59m59.999s)"
+	want := "clock.pcap: frame 4: 1 packet is timestamped 1s or more before the packet in front (by up to 59m59.999s)"
 	if len(warnings) != 1 || !strings.HasPrefix(warnings[0].Error(), want) {
 		t.Errorf("warnings %v, want one starting %q", warnings, want)
 	}

@@ -147,12 +147,8 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 			name(t), t.FirstFrame, plural(t.N, "record has", "records have")))
 	}
 	if t := &st.Backwards; t.N > 0 {
-		what := fmt.Sprintf("%d packets are timestamped earlier than the packet before them (by up to %s)", t.N, st.MostBack.Round(time.Millisecond))
-		if t.N == 1 {
-			what = fmt.Sprintf("1 packet is timestamped earlier than the packet before it (by %s)", st.MostBack.Round(time.Millisecond))
-		}
-		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s: times, durations and stalls around it are not to be trusted",
-			name(t), t.FirstFrame, what))
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s timestamped %s or more before the packet in front (by up to %s): times, durations and stalls around them are not to be trusted",
+			name(t), t.FirstFrame, plural(t.N, "packet is", "packets are"), ClockStep, st.MostBack.Round(time.Millisecond)))
 	}
 	if t := &st.Truncated; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d TCP segments were cut by the snaplen; their payload is incomplete",

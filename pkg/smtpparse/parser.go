@@ -747,7 +747,7 @@ func (p *Parser) commandLine(cut lineCut) {
 		limit = 0 // RFC 4954 raises the limit for AUTH lines
 	}
 	lineProblems(&cmd.Problems, l, limit)
-	if p.utf8Allowed(cmd) && utf8.Valid(l.content()) {
+	if l.high && p.utf8Allowed(cmd) && utf8.Valid(l.content()) {
 		cmd.Problems = slices.DeleteFunc(cmd.Problems, func(p string) bool { return p == problemNonASCII })
 	}
 	kept := p.addCommand(cmd)
@@ -1203,26 +1203,25 @@ func (p *Parser) finishReply(r *Reply) {
 // the 221 with the oldest of them, and the QUIT with the message content,
 // would tell the opposite story. The waiting commands are left unanswered,
 // and the held bytes are read as commands again, so the 221 pairs with the
-// QUIT that follows. It reports whether it did so.
-func (p *Parser) quitAnsweredWhileHeld(r *Reply) bool {
+// QUIT that follows.
+func (p *Parser) quitAnsweredWhileHeld(r *Reply) {
 	c := &p.client
 	if r.Code != 221 || c.state != clientHeld || c.wait == nil || c.wait.Verb != "DATA" || p.fifoLen() == 0 {
-		return false
+		return
 	}
 	// The oldest waiting may also be the previous message's end of data,
 	// pipelined before this DATA: a 221 is no final reply to content.
 	if e := p.fifo[p.fifoHead]; e.kind == pendingCommand && e.cmd.Verb == "QUIT" {
-		return false
+		return
 	}
 	if !c.held.startsWithQuit(r.EndOrder) {
-		return false
+		return
 	}
 	for p.fifoLen() > 0 {
 		p.pop()
 	}
 	c.wait, c.waitTx, c.state = nil, nil, clientCommand
 	p.release()
-	return true
 }
 
 // startsWithQuit reports whether the held bytes begin with a QUIT command
