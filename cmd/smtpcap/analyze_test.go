@@ -129,8 +129,8 @@ func TestReadmeListsEveryFinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range findings.Catalog() {
-		if !strings.Contains(string(readme), "`"+e.ID+"`") {
-			t.Errorf("README.md does not list %s", e.ID)
+		if row := "| `" + e.ID + "` | " + e.Meaning + " |"; !strings.Contains(string(readme), row) {
+			t.Errorf("README.md does not list %s as the catalog says it:\n%s", e.ID, row)
 		}
 	}
 }

@@ -33,7 +33,7 @@ func Catalog() []Entry {
 		{"pipelining-not-offered", "The client sent a command before the previous reply although PIPELINING was not offered.",
 			"Without PIPELINING (RFC 2920) the client must wait for each reply. Servers that enforce synchronization (Exim's smtp_enforce_sync, Postfix's reject_unauth_pipelining) reject such clients; the usual sign of spamware, or of a client misreading the EHLO reply.",
 			"Fix the client to wait for replies, or offer PIPELINING; check whether a middlebox hid the PIPELINING keyword (see pix-masked-ehlo)."},
-		{"pipelining-bad-sequence", "A command that must end a pipelined group (EHLO, DATA, BDAT LAST, STARTTLS, QUIT, AUTH…) was followed by more commands before its reply.",
+		{"pipelining-bad-sequence", "A command that must end a pipelined group (EHLO, DATA, STARTTLS, QUIT, AUTH, NOOP…) was followed by more commands before its reply.",
 			"RFC 2920 requires the client to wait after these commands, because their reply changes what may come next (e.g. message content after DATA's 354).",
 			"Fix the client's pipelining; servers may reject the extra commands or take message content as commands."},
 		{"sync-error-reply", "The server answered with a synchronization / improper pipelining error.",
