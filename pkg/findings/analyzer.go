@@ -41,6 +41,7 @@ func detectors() []detector {
 		detectUnanswered,
 		detectRepliesWithoutCommand,
 		detectMalformed,
+		detectEarlyTalker,
 		detectRejected,
 		detectContent,
 		detectSize,
@@ -150,7 +151,7 @@ func (a *Analyzer) complete(f *Finding) {
 func sequencing(id string) bool {
 	switch id {
 	case "pipelining-not-offered", "pipelining-bad-sequence", "unanswered-command",
-		"reply-without-command", "malformed-command", "malformed-reply", "command-split-across-segments":
+		"reply-without-command", "malformed-command", "malformed-reply", "command-split-across-segments", "early-talker":
 		return true
 	}
 	return false

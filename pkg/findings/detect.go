@@ -570,8 +570,8 @@ func detectMalformed(b builder, _ Options) []Finding {
 			if smtpparse.IsGuess(p) {
 				continue // the parser's guess where replies are missing, not the client's fault
 			}
-			if p == smtpparse.ProblemBeforeGreeting && pipeConnect(d) {
-				continue // PIPE_CONNECT: the client may speak before the banner
+			if p == smtpparse.ProblemBeforeGreeting {
+				continue // not the command's syntax: early-talker tells it
 			}
 			problems = append(problems, p)
 			// A space after "MAIL FROM:" breaks RFC 5321 but nearly every
@@ -583,11 +583,8 @@ func detectMalformed(b builder, _ Options) []Finding {
 		if len(problems) == 0 {
 			continue
 		}
-		summary := fmt.Sprintf("malformed command %s: %s", quoteCommand(c, 50), strings.Join(problems, "; "))
-		if len(problems) == 1 && problems[0] == smtpparse.ProblemBeforeGreeting {
-			summary = fmt.Sprintf("the client sent %s before the server's greeting had ended; RFC 5321 section 3.1 has it wait for the 220 reply, and pregreet checks (Postfix's postscreen, Exim's early-talker ACL) take such a client for a spambot", quoteCommand(c, 50))
-		}
-		out = append(out, b.at("malformed-command", sev, phaseOf(c), c.Span, c.Time, summary))
+		out = append(out, b.at("malformed-command", sev, phaseOf(c), c.Span, c.Time,
+			fmt.Sprintf("malformed command %s: %s", quoteCommand(c, 50), strings.Join(problems, "; "))))
 	}
 	for _, r := range d.Replies {
 		if r.Gap {
@@ -595,23 +592,52 @@ func detectMalformed(b builder, _ Options) []Finding {
 		}
 		var problems []string
 		for _, p := range r.Problems {
-			if !smtpparse.IsGuess(p) { // the parser's reading of where data ended, not the reply's syntax
+			// Neither the parser's reading of where data ended nor a
+			// greeting cut short by an early talker's reply (early-talker
+			// tells that) is the reply's syntax.
+			if !smtpparse.IsGuess(p) && p != smtpparse.ProblemGreetingCut {
 				problems = append(problems, p)
 			}
 		}
 		if len(problems) == 0 {
 			continue
 		}
-		sev, summary := Warning, fmt.Sprintf("malformed reply: %s", strings.Join(problems, "; "))
-		if len(problems) == 1 && problems[0] == smtpparse.ProblemGreetingCut {
-			// The early command it answers is the finding; this says how
-			// the server reacted.
-			sev = Info
-			summary = fmt.Sprintf("the server's greeting stopped after %s and the server answered a command the client had sent before it, as Postfix's postscreen does with a client that talks first", quote(fmt.Sprintf("%d-%s", r.Code, r.Lines[0]), 50))
-		}
-		out = append(out, b.at("malformed-reply", sev, phaseOf(r.Command), r.Span, r.Time, summary))
+		out = append(out, b.at("malformed-reply", Warning, phaseOf(r.Command), r.Span, r.Time,
+			fmt.Sprintf("malformed reply: %s", strings.Join(problems, "; "))))
 	}
 	return out
+}
+
+// detectEarlyTalker reports a client that spoke before the server's
+// greeting had ended, unless the server offers early pipelining
+// (PIPE_CONNECT), under which it may. Pregreet checks refuse such clients;
+// when the server cut its greeting short to answer, that is named too.
+func detectEarlyTalker(b builder, _ Options) []Finding {
+	d := b.s.Dialogue
+	if pipeConnect(d) {
+		return nil
+	}
+	var early []*smtpparse.Command
+	for _, c := range d.Commands {
+		if slices.Contains(c.Problems, smtpparse.ProblemBeforeGreeting) {
+			early = append(early, c)
+		}
+	}
+	if len(early) == 0 {
+		return nil
+	}
+	c := early[0]
+	summary := fmt.Sprintf("the client sent %s before the server's greeting had ended", quoteCommand(c, 50))
+	if n := len(early) - 1; n > 0 {
+		summary += fmt.Sprintf(" (and %s more)", plural(int64(n), "command", "commands"))
+	}
+	f := b.at("early-talker", Warning, PhaseGreeting, c.Span, c.Time, summary)
+	if g := d.Greeting; g != nil && slices.Contains(g.Problems, smtpparse.ProblemGreetingCut) && len(g.Lines) > 0 {
+		f.Frames = appendUnique(f.Frames, b.s.Frames(g.Span)...)
+		f.Summary += fmt.Sprintf("; the server stopped its greeting after %s and answered at once, as Postfix's postscreen does",
+			quote(fmt.Sprintf("%d-%s", g.Code, g.Lines[0]), 50))
+	}
+	return []Finding{f}
 }
 
 func detectRejected(b builder, _ Options) []Finding {

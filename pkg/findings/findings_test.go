@@ -81,8 +81,7 @@ func triggers() []trigger {
 		{"postfix-bare/postfix-yes-barelf-end.pcap", "stall", 0, []int{15, 17}, Warning},
 		{"postfix-bare/postfix-yes-barelf-end.pcap", "lost-mid-transaction", 0, []int{9, 19}, Error},
 		// Real Postfix 3.7 postscreen: a client that talks before the greeting, and smtpd's idle timeout.
-		{"postscreen/postscreen-pregreet-enforce.pcap", "malformed-command", 0, []int{4}, Warning},
-		{"postscreen/postscreen-pregreet-enforce.pcap", "malformed-reply", 0, []int{6}, Info},
+		{"postscreen/postscreen-pregreet-enforce.pcap", "early-talker", 0, []int{4, 6}, Warning}, // the EHLO and the greeting cut short
 		{"postscreen/postscreen-pregreet-enforce.pcap", "command-rejected", 0, []int{13, 14}, Info},
 		{"postscreen/postscreen-pregreet-drop.pcap", "command-rejected", 0, []int{4, 8}, Info},
 		{"postscreen/postscreen-idle-timeout.pcap", "lost-mid-transaction", 0, []int{11, 16, 18}, Error},
@@ -457,8 +456,8 @@ func TestLostEndOfDataIsTheCapturesLoss(t *testing.T) {
 // beyond the early talker, the cut greeting and the refusal.
 func TestPostscreenPregreetIsTheOnlyStory(t *testing.T) {
 	for name, want := range map[string]string{
-		"postscreen/postscreen-pregreet-enforce.pcap": "malformed-command [4]; malformed-reply [6]; command-rejected [13 14]",
-		"postscreen/postscreen-pregreet-drop.pcap":    "malformed-command [4]; malformed-reply [6]; command-rejected [4 8]",
+		"postscreen/postscreen-pregreet-enforce.pcap": "early-talker [4 6]; command-rejected [13 14]",
+		"postscreen/postscreen-pregreet-drop.pcap":    "early-talker [4 6]; command-rejected [4 8]",
 	} {
 		r := analyze(t, testcaps.Path(name))
 		var got []string
