@@ -60,6 +60,15 @@ func diagnose(found []Finding) string {
 	case refused != nil:
 		f := *refused
 		parts = append(parts, fmt.Sprintf("%s%s; no mail can go through this connection.", upperFirst(f.Summary), frame(f)))
+	case len(byID["early-talker"]) > 0:
+		// Pregreet checks answer an early talker with a refusal later on:
+		// name the first one as the consequence.
+		f, _ := first("early-talker")
+		then := ""
+		if r, ok := first("command-rejected"); ok {
+			then = " The server then refused it: " + r.Summary + frame(r) + "."
+		}
+		parts = append(parts, upperFirst(f.Summary)+"."+then)
 	case len(byID["data-terminator-not-at-line-start"]) > 0:
 		f, _ := first("data-terminator-not-at-line-start")
 		waited, then := " and kept waiting for the end of data", ending()

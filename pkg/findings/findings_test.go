@@ -467,6 +467,10 @@ func TestPostscreenPregreetIsTheOnlyStory(t *testing.T) {
 		if strings.Join(got, "; ") != want {
 			t.Errorf("%s: findings %q, want %q", name, strings.Join(got, "; "), want)
 		}
+		if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, `The client sent "EHLO client.example.org" before the server's greeting had ended`) ||
+			!strings.Contains(d, "The server then refused it: ") || !strings.Contains(d, "5.5.1 Protocol error") {
+			t.Errorf("%s: diagnosis %q", name, d)
+		}
 	}
 }
 
