@@ -82,9 +82,9 @@ type Splitter struct {
 	pool    *blockPool
 	wg      sync.WaitGroup
 	stopped bool
-	held    int       // bytes gathered in outputs and not yet handed to a writer
-	closing []*output // closed connections still waiting for their last ACK
-	adds    int       // packets offered, for the periodic look at closing
+	held    int            // bytes gathered in outputs and not yet handed to a writer
+	closing []closingEntry // closed connections waiting for their last ACK, oldest first
+	adds    int            // packets offered, for the periodic look at closing
 	gather  gatherLimits
 	scratch []byte // a record's header and trailer, before they are gathered
 }
@@ -123,6 +123,13 @@ func inputFrameNames(v []inputFrame) []string {
 	return out
 }
 
+// A closingEntry is a closed connection in the closing list, with the
+// capture time it joined (or last rejoined) the list.
+type closingEntry struct {
+	o  *output
+	at time.Time
+}
+
 type pendingPacket struct {
 	pkt  reassembly.Packet
 	data []byte
@@ -136,7 +143,7 @@ type output struct {
 	started  bool   // named, and its file header gathered
 	created  bool   // a piece creating the file has been handed over
 	writing  bool   // the writer holds the file open: a later piece must say last
-	closing  bool   // listed in Splitter.closing
+	closing  bool   // waiting in Splitter.closing; cleared when written
 	buf      blocks // records not yet handed to the writer
 	ifaces   map[ifaceKey]uint32
 	frames   []int
@@ -294,14 +301,16 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 	case o.conn.Finished():
 		// Most likely the connection's last packet (the ACK of the second
 		// FIN, or a RST): write and close its file, with one open. A
-		// straggler after it reopens the file and appends.
+		// straggler after it reopens the file and appends. Its entry in
+		// the closing list, if any, is dropped when it reaches the front.
+		o.closing = false
 		return s.flush(o, true)
 	case o.conn.Closed() && !o.closing:
 		// Both FINs: the last ACK should follow. Until it does, the file
 		// waits in the closing list, written when memory runs short or
 		// when no ACK came for closingWait of capture time.
 		o.closing = true
-		s.closing = append(s.closing, o)
+		s.closing = append(s.closing, closingEntry{o, p.Timestamp})
 	}
 	if s.held > g.held && len(s.closing) > 0 {
 		if err := s.flushClosing(time.Time{}); err != nil {
@@ -320,21 +329,33 @@ const closingWait = 5 * time.Second
 
 // flushClosing writes and closes the files of the closed connections
 // waiting in the closing list: all of them with a zero now, else those
-// whose last packet is closingWait older than now.
+// whose last packet is closingWait older than now. The list is in the
+// order connections joined it, so only its front is looked at: the cost
+// does not grow with the number of connections waiting.
 func (s *Splitter) flushClosing(now time.Time) error {
-	kept := s.closing[:0]
-	for _, o := range s.closing {
-		if !now.IsZero() && now.Sub(o.last) < closingWait {
-			kept = append(kept, o)
+	for len(s.closing) > 0 {
+		e := s.closing[0]
+		if e.o.closing && !now.IsZero() && now.Sub(e.at) < closingWait {
+			break
+		}
+		s.closing[0] = closingEntry{}
+		s.closing = s.closing[1:]
+		if !e.o.closing {
+			continue // written since it joined: it finished, or joined twice
+		}
+		if !now.IsZero() && now.Sub(e.o.last) < closingWait {
+			// Packets came after it closed: it waits again from the last.
+			s.closing = append(s.closing, closingEntry{e.o, e.o.last})
 			continue
 		}
-		o.closing = false
-		if err := s.flush(o, true); err != nil {
+		e.o.closing = false
+		if err := s.flush(e.o, true); err != nil {
 			return err
 		}
 	}
-	clear(s.closing[len(kept):])
-	s.closing = kept
+	if len(s.closing) == 0 {
+		s.closing = s.closing[:0:0] // let the emptied array go
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -410,8 +411,8 @@ func TestClosedConnectionsWithoutTheirLastACKStayBounded(t *testing.T) {
 	if err := s.flushClosing(start.Add(34 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range s.closing {
-		if start.Add(34*time.Second).Sub(o.last) >= closingWait {
+	for _, e := range s.closing {
+		if o := e.o; o.closing && start.Add(34*time.Second).Sub(o.last) >= closingWait {
 			t.Errorf("stream %d closed at %v still waits", o.conn.Stream, o.last)
 		}
 	}
@@ -425,5 +426,84 @@ func TestClosedConnectionsWithoutTheirLastACKStayBounded(t *testing.T) {
 	}
 	if len(files) != 30 || written != packets {
 		t.Errorf("%d files with %d packets, want 30 with %d", len(files), written, packets)
+	}
+}
+
+// TestClosingListLooksOnlyAtItsFront: a connection written since it joined
+// the closing list leaves it when it reaches the front, one that closed
+// closingWait ago is written, and one that saw packets after it closed
+// waits again from its last packet.
+func TestClosingListLooksOnlyAtItsFront(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	start := time.Unix(1_700_000_000, 0)
+	server := netip.MustParseAddrPort("198.51.100.25:25")
+	session := func(port uint16, at time.Duration, lastACK bool) *capgen.Session {
+		s := capgen.NewSession(w, capgen.LinkEthernet, netip.AddrPortFrom(netip.MustParseAddr("192.0.2.10"), port),
+			server, start.Add(at), 100, 200)
+		s.Handshake()
+		s.Server("220 mx\r\n")
+		if lastACK {
+			s.Close()
+			return s
+		}
+		s.Emit(true, 101, capgen.FIN|capgen.ACK, nil)
+		s.Emit(false, 200+1+8, capgen.FIN|capgen.ACK, nil)
+		return s
+	}
+	session(41000, 0, false)          // stream 0: no last ACK
+	session(41001, time.Second, true) // stream 1: its last ACK finishes it
+	c := session(41002, 2*time.Second, false)
+	c.Pause(4500 * time.Millisecond)                   // stream 2, at 6.5 s:
+	c.Emit(false, 200+1+8, capgen.FIN|capgen.ACK, nil) // its FIN again
+
+	cp, err := reassembly.OpenReader("closing.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := cp.Inputs[0]
+	s, err := New(Options{Dir: t.TempDir(), Prefix: "closing", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = reassembly.Walk(cp, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		return s.Add(cn, p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := func() (streams []int) {
+		for _, e := range s.closing {
+			streams = append(streams, e.o.conn.Stream)
+		}
+		return streams
+	}
+	if got := waiting(); !slices.Equal(got, []int{0, 1, 2}) {
+		t.Fatalf("closing list holds streams %v after the walk, want [0 1 2]", got)
+	}
+	if s.outs[1].closing {
+		t.Errorf("stream 1 finished but is still marked as waiting")
+	}
+	if err := s.flushClosing(start.Add(7200 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if got := waiting(); !slices.Equal(got, []int{2}) || !s.outs[2].closing {
+		t.Errorf("at 7.2 s the closing list holds streams %v, want stream 2 waiting again", got)
+	}
+	if s.outs[0].closing || !s.outs[0].created {
+		t.Errorf("stream 0 closed at 0 s was not written at 7.2 s")
+	}
+	if err := s.flushClosing(start.Add(11600 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if got := waiting(); len(got) != 0 {
+		t.Errorf("at 11.6 s the closing list still holds streams %v", got)
+	}
+	files, _, err := s.Finish(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 || files[2].Packets != 8 {
+		t.Errorf("got %d files, the third with %v packets; want 3, the third with 8", len(files), files)
 	}
 }
