@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -74,12 +75,15 @@ func runAnalyze(c *cli.Context) error {
 			return inputFailure(fmt.Errorf("--ignore %q: no such finding (see smtpcap analyze --help)", id))
 		}
 	}
-	in, err := openInputs(c)
-	if err != nil {
-		return err
+	in, openErr := openInputs(c)
+	var none *unreadable
+	if openErr != nil && !errors.As(openErr, &none) {
+		return openErr
 	}
-	defer in.capture.Close()
 	names, sel, capture := in.names, in.sel, in.capture
+	if capture != nil {
+		defer capture.Close()
+	}
 	out := c.App.Writer
 	if path := c.String("output"); path != "" && path != "-" {
 		for _, name := range names {
@@ -93,6 +97,19 @@ func runAnalyze(c *cli.Context) error {
 		}
 		defer f.Close()
 		out = f
+	}
+	if none != nil {
+		// Nothing could be read: the report still says so, so that a
+		// script reading it learns why it is empty.
+		report := findings.NewAnalyzer(findings.Options{}).Report(names)
+		report.Version, report.Command = version, commandLine(c)
+		for _, e := range none.errs {
+			report.Warnings = append(report.Warnings, e.Error())
+		}
+		if err := writeReport(out, report, format, out == c.App.Writer && isTerminal(out)); err != nil {
+			return err
+		}
+		return openErr
 	}
 	opts := findings.Options{StallThreshold: c.Duration("stall-threshold")}
 	if len(names) > 1 {
@@ -124,10 +141,7 @@ func runAnalyze(c *cli.Context) error {
 		return inputFailure(noSuchStream(want, res.Tracker))
 	}
 	report := an.Report(names)
-	report.Version = version
-	if args, ok := c.App.Metadata["args"].([]string); ok {
-		report.Command = strings.Join(args, " ")
-	}
+	report.Version, report.Command = version, commandLine(c)
 	errs, warnings := inputProblems(capture, &res.Stats)
 	for _, e := range errs {
 		report.Warnings = append(report.Warnings, e.Error())
@@ -146,6 +160,12 @@ func runAnalyze(c *cli.Context) error {
 		return &exitError{code: exitFindings}
 	}
 	return nil
+}
+
+// commandLine is the command as the user typed it, for the report.
+func commandLine(c *cli.Context) string {
+	args, _ := c.App.Metadata["args"].([]string)
+	return strings.Join(args, " ")
 }
 
 func writeReport(w io.Writer, r *findings.Report, format string, color bool) error {

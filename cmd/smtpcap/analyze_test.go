@@ -205,6 +205,27 @@ func TestAnalyzeReadsTheGoodFilesOfASet(t *testing.T) {
 	}
 }
 
+// TestAnalyzeReportsWhenNothingIsReadable: with no readable capture at
+// all, the JSON report still comes, empty, with each file's fault among its
+// input warnings, and stderr names every file on a line of its own.
+func TestAnalyzeReportsWhenNothingIsReadable(t *testing.T) {
+	garbage, missing := testcaps.Path("garbage.pcap"), filepath.Join(t.TempDir(), "missing.pcap")
+	code, out, errOut := runCLI(t, nil, "analyze", "--format", "json", garbage, missing)
+	garbageErr := garbage + " (offset 0x0): not a pcap or pcapng capture (starts with 12 93 70 db)"
+	missingErr := missing + ": no such file or directory"
+	if want := "smtpcap: " + garbageErr + "\nsmtpcap: " + missingErr + "\n"; code != 2 || errOut != want {
+		t.Errorf("exit %d, stderr %q; want 2, %q", code, errOut, want)
+	}
+	var r findings.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	if len(r.Connections) != 0 || len(r.Findings) != 0 || !slices.Equal(r.Warnings, []string{garbageErr, missingErr}) ||
+		!slices.Equal(r.Files, []string{garbage, missing}) {
+		t.Errorf("report: %d connections, %d findings, files %q, warnings %q", len(r.Connections), len(r.Findings), r.Files, r.Warnings)
+	}
+}
+
 // TestUsageMistakesAreSaid: the slips a user makes on the command line get
 // one line that says what to do, and exit status 2 — never a clean report.
 func TestUsageMistakesAreSaid(t *testing.T) {

@@ -78,8 +78,16 @@ type inputs struct {
 	capture *reassembly.Capture
 }
 
+// unreadable is openInputs' error when the flags were right but no capture
+// could be opened: a command may still say so in its report.
+type unreadable struct{ errs []error }
+
+func (u *unreadable) Error() string { return errors.Join(u.errs...).Error() }
+
 // openInputs reads the input flags and opens the capture; its error is
-// already an exit-status-2 failure.
+// already an exit-status-2 failure. When only the captures failed, it
+// wraps an *unreadable and the returned inputs still hold the names and
+// the selection.
 func openInputs(c *cli.Context) (inputs, error) {
 	names, err := inputNames(c)
 	if err != nil {
@@ -89,11 +97,16 @@ func openInputs(c *cli.Context) (inputs, error) {
 	if err != nil {
 		return inputs{}, inputFailure(err)
 	}
-	capture, err := reassembly.OpenFrom(c.App.Reader, names...)
+	in := inputs{names: names, sel: sel}
+	in.capture, err = reassembly.OpenFrom(c.App.Reader, names...)
 	if err != nil {
-		return inputs{}, inputFailure(err)
+		errs := []error{err}
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = joined.Unwrap()
+		}
+		return in, inputFailure(&unreadable{errs})
 	}
-	return inputs{names: names, sel: sel, capture: capture}, nil
+	return in, nil
 }
 
 func newSelection(c *cli.Context) (session.Selection, error) {
