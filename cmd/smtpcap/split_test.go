@@ -204,6 +204,40 @@ func TestStreamsJSONListsEveryConnection(t *testing.T) {
 	}
 }
 
+// TestStreamsSaysWhenThereIsNothingToList: instead of an empty table,
+// one line says whether the capture had TCP at all and how to list it.
+func TestStreamsSaysWhenThereIsNothingToList(t *testing.T) {
+	arp := filepath.Join(t.TempDir(), "arp.pcap")
+	frame := append(bytes.Repeat([]byte{0xff}, 6), 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x08, 0x06)
+	frame = append(frame, make([]byte, 28)...)
+	file := binary.LittleEndian.AppendUint32(nil, 0xa1b2c3d4)
+	file = binary.LittleEndian.AppendUint16(file, 2)
+	file = binary.LittleEndian.AppendUint16(file, 4)
+	file = binary.LittleEndian.AppendUint32(file, 0)
+	file = binary.LittleEndian.AppendUint32(file, 0)
+	file = binary.LittleEndian.AppendUint32(file, 65535)
+	file = binary.LittleEndian.AppendUint32(file, 1) // Ethernet
+	for _, v := range []uint32{1_700_000_000, 0, uint32(len(frame)), uint32(len(frame))} {
+		file = binary.LittleEndian.AppendUint32(file, v)
+	}
+	if err := os.WriteFile(arp, append(file, frame...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		out  string
+	}{
+		{[]string{"streams", arp}, "no TCP connections in the capture\n"},
+		{[]string{"streams", "--port", "80", testcaps.Path("clean.pcap")}, "no SMTP connections in the capture (it has 1 TCP connection; --all lists it)\n"},
+		{[]string{"streams", "--port", "80", testcaps.Path("multi.pcap")}, "no SMTP connections in the capture (it has 5 TCP connections; --all lists them)\n"},
+	} {
+		code, out, errOut := runCLI(t, nil, tc.args...)
+		if code != 0 || out != tc.out || errOut != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 0, %q", tc.args, code, out, errOut, tc.out)
+		}
+	}
+}
+
 func TestStreamsReadsARotatedSetAsOneCapture(t *testing.T) {
 	code, out, errOut := runCLI(t, nil, "streams", "--format", "json", testcaps.Path("clean.pcap"), testcaps.Path("portreuse.pcap"))
 	if code != 0 {

@@ -85,6 +85,8 @@ func runStreams(c *cli.Context) error {
 		if err := enc.Encode(rows); err != nil {
 			return err
 		}
+	} else if len(rows) == 0 {
+		fmt.Fprintln(c.App.Writer, noStreams(len(res.Tracker.Conns())))
 	} else {
 		t := newTable(c.App.Writer, "Stream", "Client", "Server", "First (UTC)", "Duration", "C→S pkts", "C→S bytes", "S→C pkts", "S→C bytes", "End", "Handshake", "HELO", "MAIL FROM", "RCPTs", "Last reply", "TLS")
 		for _, r := range rows {
@@ -96,6 +98,18 @@ func runStreams(c *cli.Context) error {
 		t.Render()
 	}
 	return reportProblems(c.App.ErrWriter, capture, &res.Stats)
+}
+
+// noStreams is what the streams table says when it has no row: whether
+// there was TCP at all, and if so, how to list it.
+func noStreams(tcp int) string {
+	switch tcp {
+	case 0:
+		return "no TCP connections in the capture"
+	case 1:
+		return "no SMTP connections in the capture (it has 1 TCP connection; --all lists it)"
+	}
+	return fmt.Sprintf("no SMTP connections in the capture (it has %d TCP connections; --all lists them)", tcp)
 }
 
 func yesNo(b bool) string {
