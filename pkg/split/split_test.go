@@ -507,3 +507,63 @@ func TestClosingListLooksOnlyAtItsFront(t *testing.T) {
 		t.Errorf("got %d files, the third with %v packets; want 3, the third with 8", len(files), files)
 	}
 }
+
+// TestOpenConnectionsWithLittleDataHoldLittleMemory: a scan's SYNs leave
+// thousands of connections open with a packet or two each; each holds a
+// small first block, not a 32 KiB pool block, until it grows.
+func TestOpenConnectionsWithLittleDataHoldLittleMemory(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	start := time.Unix(1_700_000_000, 0)
+	const scans = 2000
+	for i := range scans {
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 40000)
+		s := capgen.NewSession(w, capgen.LinkEthernet, client, netip.MustParseAddrPort("198.51.100.25:25"), start.Add(time.Duration(i)*time.Millisecond), 100, 200)
+		s.Emit(true, 100, capgen.SYN, nil)
+	}
+	big := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:41000"), netip.MustParseAddrPort("198.51.100.25:25"), start.Add(3*time.Second), 100, 200)
+	big.Handshake()
+	big.Client(strings.Repeat("x", 1400)+"\r\n", 1402)
+	big.Client(strings.Repeat("y", 1400)+"\r\n", 1402)
+
+	c, err := reassembly.OpenReader("scan.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.Inputs[0]
+	s, err := New(Options{Dir: t.TempDir(), Prefix: "scan", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	packets := 0
+	_, err = reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		packets++
+		return s.Add(cn, p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, o := range s.outs[:scans] {
+		for _, b := range o.buf.list {
+			held += cap(b)
+		}
+	}
+	if held != scans*firstBlockSize {
+		t.Errorf("%d connections with a SYN each hold %d bytes of blocks, want %d", scans, held, scans*firstBlockSize)
+	}
+	if n := len(s.outs[scans].buf.list); n != 2 || cap(s.outs[scans].buf.list[1]) != blockSize {
+		t.Errorf("a connection with 3 KB holds %d blocks; want its first and then a pool block", n)
+	}
+	files, _, err := s.Finish(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := 0
+	for _, f := range files {
+		written += f.Packets
+	}
+	if len(files) != scans+1 || written != packets {
+		t.Errorf("%d files with %d packets, want %d with %d", len(files), written, scans+1, packets)
+	}
+}

@@ -157,9 +157,19 @@ func (p *blockPool) get() []byte {
 
 func (p *blockPool) put(blocks [][]byte) {
 	p.mu.Lock()
-	p.free = append(p.free, blocks...)
+	for _, b := range blocks {
+		if cap(b) == blockSize { // not an output's small first block: the GC takes those
+			p.free = append(p.free, b)
+		}
+	}
 	p.mu.Unlock()
 }
+
+// firstBlockSize is the size of an output's first block. Most of what a
+// capture holds at once may be connections with a few small packets
+// (a scan's SYNs, a refused session): a pool block for each would hold
+// 32 KiB for every one of them.
+const firstBlockSize = 512
 
 // blocks is a byte sequence gathered in blocks from a blockPool: appending
 // never copies what was gathered before.
@@ -173,7 +183,11 @@ func (b *blocks) write(pool *blockPool, p []byte) {
 	for len(p) > 0 {
 		k := len(b.list) - 1
 		if k < 0 || len(b.list[k]) == cap(b.list[k]) {
-			b.list = append(b.list, pool.get())
+			if k < 0 && len(p) < firstBlockSize {
+				b.list = append(b.list, make([]byte, 0, firstBlockSize))
+			} else {
+				b.list = append(b.list, pool.get())
+			}
 			k++
 		}
 		last := b.list[k]
