@@ -464,6 +464,11 @@ type Count struct {
 
 func (r *Report) count() {
 	byID := map[string]*Count{}
+	type idStream struct {
+		id     string
+		stream int
+	}
+	listed := map[idStream]bool{} // not slices.Contains: one ID may span 100 000 streams
 	var order []string
 	for _, f := range r.Findings {
 		c := byID[f.ID]
@@ -474,7 +479,8 @@ func (r *Report) count() {
 		}
 		c.N++
 		c.Severity = max(c.Severity, f.Severity)
-		if !slices.Contains(c.Streams, f.Stream) {
+		if k := (idStream{f.ID, f.Stream}); !listed[k] {
+			listed[k] = true
 			c.Streams = append(c.Streams, f.Stream)
 		}
 	}

@@ -697,6 +697,60 @@ func TestTableOfManyConnectionsListsTheTroubledOnes(t *testing.T) {
 	}
 }
 
+// TestTableOfManyTroublesKeepsTheWorst: past tableMaxRows rows each
+// terminal table keeps its most severe rows (every error here, then the
+// earliest warnings), in stream order, and says what it left out.
+func TestTableOfManyTroublesKeepsTheWorst(t *testing.T) {
+	r := &Report{}
+	for i := range 250 {
+		sev := Warning
+		if i%10 == 7 {
+			sev = Error
+		}
+		r.Connections = append(r.Connections, Connection{Stream: i, Client: fmt.Sprintf("192.0.2.1:%d", 40000+i), Server: "198.51.100.25:25", Findings: 1, Worst: sev.String()})
+		r.Findings = append(r.Findings, Finding{ID: "stall", Severity: sev, Stream: i, Frames: []int{i + 1}, Summary: "s"})
+	}
+	r.Findings = append(r.Findings, Finding{ID: "tls-started", Severity: Info, Stream: 3, Frames: []int{9}, Summary: "i"})
+	var out bytes.Buffer
+	if err := WriteTable(&out, r, false); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	note := "listed: 200 of the 250 connections and 200 of the 250 findings with a warning or an error (250 connections and 251 findings in all), errors first; --format json or markdown gives them all\n"
+	if !strings.Contains(text, note) {
+		t.Errorf("no line %q in:\n%s", note, text[:min(len(text), 500)])
+	}
+	// Every error, then the earliest warnings: 175 of them.
+	var want []int
+	warnings := 0
+	for i := range 250 {
+		if i%10 == 7 {
+			want = append(want, i)
+		} else if warnings < 175 {
+			want = append(want, i)
+			warnings++
+		}
+	}
+	var conns, found []int
+	for _, line := range strings.Split(text, "\n") {
+		cells := strings.Split(line, "│")
+		if len(cells) < 3 {
+			continue
+		}
+		first, second := strings.TrimSpace(cells[1]), strings.TrimSpace(cells[2])
+		if n, err := strconv.Atoi(first); err == nil && strings.Contains(second, ":") {
+			conns = append(conns, n)
+		}
+		if second == "stall" {
+			n, _ := strconv.Atoi(strings.TrimSpace(cells[3]))
+			found = append(found, n)
+		}
+	}
+	if len(want) != 200 || !slices.Equal(conns, want) || !slices.Equal(found, want) {
+		t.Errorf("connections table lists %v,\nfindings table %v,\nwant %v", conns, found, want)
+	}
+}
+
 // TestRetryLoopSaysHowTheAttemptsEnded: real Postfix retried a recipient
 // the server deferred with 451 twice; the finding and the diagnosis of
 // both streams say that each attempt ended with that reply.

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,6 +143,29 @@ func encodeElements[T any](buf *bytes.Buffer, items []T, afterOthers bool) error
 // all of; beyond it, only those with a warning or an error.
 const tableAllConnections = 100
 
+// tableMaxRows is how many rows each terminal table lists at most.
+const tableMaxRows = 200
+
+// mostSevere returns items when it has at most n, else the n most severe,
+// the earlier first among equals, in their order in items.
+func mostSevere[T any](items []T, n int, severity func(*T) Severity) []T {
+	if len(items) <= n {
+		return items
+	}
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return severity(&items[order[a]]) > severity(&items[order[b]]) })
+	order = order[:n]
+	slices.Sort(order)
+	kept := make([]T, n)
+	for i, k := range order {
+		kept[i] = items[k]
+	}
+	return kept
+}
+
 func newTable(w io.Writer, header ...any) *tablewriter.Table {
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithRowAutoWrap(tw.WrapNormal), tablewriter.WithMaxWidth(200))
 	t.Header(header...)
@@ -188,7 +213,8 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 	// findings with something above info to say, and say what they left
 	// out.
 	conns, found := r.Connections, r.Findings
-	if len(conns) > tableAllConnections {
+	filtered := len(conns) > tableAllConnections
+	if filtered {
 		conns = nil
 		for _, c := range r.Connections {
 			if sev, err := ParseSeverity(c.Worst); err == nil && sev > Info {
@@ -201,8 +227,23 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 				found = append(found, f)
 			}
 		}
+	}
+	// Nobody reads thousands of rows in a terminal, and the table renderer
+	// takes a third of a millisecond or more a row: past tableMaxRows each
+	// table keeps its most severe rows, in stream order.
+	troubledConns, troubledFound := len(conns), len(found)
+	conns = mostSevere(conns, tableMaxRows, func(c *Connection) Severity { sev, _ := ParseSeverity(c.Worst); return sev })
+	found = mostSevere(found, tableMaxRows, func(f *Finding) Severity { return f.Severity })
+	capped := len(conns) < troubledConns || len(found) < troubledFound
+	switch {
+	case filtered && capped:
+		fmt.Fprintf(w, "listed: %d of the %d connections and %d of the %d findings with a warning or an error (%d connections and %d findings in all), errors first; --format json or markdown gives them all\n\n",
+			len(conns), troubledConns, len(found), troubledFound, len(r.Connections), len(r.Findings))
+	case filtered:
 		fmt.Fprintf(w, "listed: the %d of %d connections and %d of %d findings with a warning or an error; --format json or markdown gives them all\n\n",
 			len(conns), len(r.Connections), len(found), len(r.Findings))
+	case capped:
+		fmt.Fprintf(w, "listed: the %d most severe of %d findings; --format json or markdown gives them all\n\n", len(found), len(r.Findings))
 	}
 	if len(conns) > 0 {
 		if err := connectionTable(w, conns, color); err != nil {
