@@ -51,7 +51,7 @@ func Catalog() []Entry {
 		{"malformed-reply", "A server reply that is not <3 digits><SP or -><text><CRLF>.",
 			"Clients may fail to parse such a reply and drop the connection or misread the outcome.",
 			"Fix the server (or the middlebox that rewrites its replies)."},
-		{"early-talker", "The client sent a command before the server's greeting had ended, with no early pipelining (PIPE_CONNECT) offered.",
+		{"early-talker", "The client sent a command before the server's greeting had ended, with no early pipelining (PIPECONNECT) offered.",
 			"RFC 5321 section 3.1 has the client wait for the 220 greeting. Pregreet checks (Postfix's postscreen, Exim's early-talker ACLs) take a client that talks first for a spambot: they cut the greeting short, refuse its recipients (550 5.5.1 Protocol error) or drop the session (521).",
 			"Make the client wait for the whole greeting; a legitimate sender refused this way can be exempted from the server's pregreet check."},
 		{"command-rejected", "A command or a message was rejected with a 5xx reply, or the whole session in the server's greeting (554) (info).",

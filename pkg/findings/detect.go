@@ -246,11 +246,13 @@ func frameList(bounds []reassembly.Boundary) string {
 	return strings.Join(names[:last], ", ") + " and " + names[last]
 }
 
-// pipeConnect reports whether the server offers early pipelining (Exim's
-// PIPE_CONNECT), under which a client sends EHLO and its envelope before the
-// banner and the EHLO reply arrive.
+// pipeConnect reports whether the server offers early pipelining, under
+// which a client that remembers the offer from an earlier connection sends
+// EHLO and its envelope before the banner and the EHLO reply arrive. Exim
+// 4.94 and later call it PIPECONNECT; its experimental build called it
+// X_PIPE_CONNECT.
 func pipeConnect(d *smtpparse.Dialogue) bool {
-	return d.Extensions.Has("PIPE_CONNECT") || d.Extensions.Has("X_PIPE_CONNECT")
+	return d.Extensions.Has("PIPECONNECT") || d.Extensions.Has("X_PIPE_CONNECT") || d.Extensions.Has("PIPE_CONNECT")
 }
 
 // isSyncError reports whether a reply complains that the client did not
@@ -375,7 +377,7 @@ func detectPipelining(b builder, _ Options) []Finding {
 			continue
 		}
 		if c.IsHello() && pipeConnect(d) {
-			continue // early pipelining (Exim's PIPE_CONNECT) lets the envelope follow EHLO unanswered
+			continue // early pipelining (Exim's PIPECONNECT) lets the envelope follow EHLO unanswered
 		}
 		next := d.Commands[i+1]
 		if next.Verb == "" || !next.Pipelined {
@@ -610,7 +612,7 @@ func detectMalformed(b builder, _ Options) []Finding {
 
 // detectEarlyTalker reports a client that spoke before the server's
 // greeting had ended, unless the server offers early pipelining
-// (PIPE_CONNECT), under which it may. Pregreet checks refuse such clients;
+// (PIPECONNECT), under which it may. Pregreet checks refuse such clients;
 // when the server cut its greeting short to answer, that is named too.
 func detectEarlyTalker(b builder, _ Options) []Finding {
 	d := b.s.Dialogue

@@ -289,7 +289,11 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		"postfix-bare/postfix-yes-clean.pcap",
 		// Postfix 3.7 behind postscreen: a client that waits for the
 		// two-line greeting, and UTF-8 addresses under SMTPUTF8.
-		"postscreen/postscreen-patient.pcap", "postscreen/postscreen-smtputf8.pcap"} {
+		"postscreen/postscreen-patient.pcap", "postscreen/postscreen-smtputf8.pcap",
+		// Exim 4.96 both ways with early pipelining (PIPECONNECT): the
+		// second and third connections send EHLO, MAIL, RCPT and DATA
+		// before the banner, as the server's offer allows.
+		"exim-pipeconnect/pipe-connect.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {
@@ -545,12 +549,12 @@ func scriptedReport(t *testing.T, port uint16, script func(s *capgen.Session)) *
 	return analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
 }
 
-// TestEarlyPipeliningIsNotBlamed: with Exim's PIPE_CONNECT offered, a
+// TestEarlyPipeliningIsNotBlamed: with Exim's PIPECONNECT offered, a
 // client that sends EHLO and its envelope before the banner is allowed to.
 func TestEarlyPipeliningIsNotBlamed(t *testing.T) {
 	r := scriptedReport(t, 25, func(s *capgen.Session) {
 		s.Client("EHLO relay.example.org\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\n")
-		s.Server("220 mx.example.test ESMTP Exim 4.96\r\n250-mx.example.test\r\n250-PIPELINING\r\n250-PIPE_CONNECT\r\n250 CHUNKING\r\n250 OK\r\n250 Accepted\r\n")
+		s.Server("220 mx.example.test ESMTP Exim 4.96\r\n250-mx.example.test\r\n250-PIPELINING\r\n250-PIPECONNECT\r\n250 CHUNKING\r\n250 OK\r\n250 Accepted\r\n")
 		s.Client("QUIT\r\n")
 		s.Server("221 bye\r\n")
 	})

@@ -21,7 +21,7 @@ const (
 	problemGapCut      = "cut by a capture gap"
 	problemTLSCut      = "cut by the switch to TLS"
 	// ProblemBeforeGreeting: the client spoke before the server's banner
-	// (allowed only under early pipelining, PIPE_CONNECT).
+	// (allowed only under early pipelining, PIPECONNECT).
 	ProblemBeforeGreeting = "sent before greeting"
 	problemNoPathMail     = "no path in MAIL FROM"
 	problemNoPathRcpt     = "no path in RCPT TO"
