@@ -835,16 +835,24 @@ func detectContent(b builder, _ Options) []Finding {
 			out = append(out, b.at("nul-in-data", Warning, phase, at(body.NUL.First), verb.Time,
 				fmt.Sprintf("%s in the message (first at offset %d)", plural(body.NUL.N, "NUL byte", "NUL bytes"), body.NUL.First)))
 		}
-		if body.EightBit.N > 0 && bodyParam != "8BITMIME" && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) {
+		if body.EightBit.N > 0 && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) {
 			// To a server that offers 8BITMIME the missing BODY=8BITMIME is a
 			// formality most clients skip (Exim relays 8-bit mail so); to one
-			// that does not, the message may be mangled or refused.
-			sev, why := Info, "without BODY=8BITMIME (the server offers 8BITMIME, so it takes 8-bit data anyway)"
-			if !d.Extensions.Has("8BITMIME") {
+			// that does not, the message may be mangled or refused, and
+			// BODY=8BITMIME is not the client's to use (RFC 6152, 3).
+			sev, why, report := Info, "without BODY=8BITMIME (the server offers 8BITMIME, so it takes 8-bit data anyway)", true
+			switch offered := d.Extensions.Has("8BITMIME"); {
+			case !offered && bodyParam == "8BITMIME":
+				sev, why = Warning, "declared with BODY=8BITMIME, but the server did not offer 8BITMIME, so the client may not use it (RFC 6152)"
+			case !offered:
 				sev, why = Warning, "but the server did not offer 8BITMIME"
+			case bodyParam == "8BITMIME":
+				report = false // declared to a server that offers it: as it should be
 			}
-			out = append(out, b.at("eightbit-not-offered", sev, phase, at(body.EightBit.First), verb.Time,
-				fmt.Sprintf("%s with the high bit set in the message (first at offset %d), %s", plural(body.EightBit.N, "byte", "bytes"), body.EightBit.First, why)))
+			if report {
+				out = append(out, b.at("eightbit-not-offered", sev, phase, at(body.EightBit.First), verb.Time,
+					fmt.Sprintf("%s with the high bit set in the message (first at offset %d), %s", plural(body.EightBit.N, "byte", "bytes"), body.EightBit.First, why)))
+			}
 		}
 		if body.LongLines.N > 0 {
 			out = append(out, b.at("line-too-long", Warning, phase, at(body.LongLines.First), verb.Time,

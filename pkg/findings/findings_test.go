@@ -112,6 +112,9 @@ func triggers() []trigger {
 		{"binarymime-data.pcap", "binarymime-not-offered", 0, []int{8}, Error},
 		{"binarymime-data.pcap", "eightbit-not-offered", 0, []int{17}, Info}, // Exim offers 8BITMIME
 		{"crafted/eightbit-unoffered.pcap", "eightbit-not-offered", 0, []int{22}, Warning},
+		{"exim-8bit/8bit.pcap", "eightbit-not-offered", 3, []int{79}, Warning}, // BODY=8BITMIME, not offered
+		{"exim-8bit/8bit.pcap", "eightbit-not-offered", 2, []int{58}, Warning},
+		{"exim-8bit/8bit.pcap", "eightbit-not-offered", 0, []int{15}, Info},
 		{"binarymime-data.pcap", "line-too-long", 0, []int{17}, Warning},
 		{"retry-loop.pcap", "retry-loop", 0, []int{8, 67, 126, 185}, Error},
 		{"retry-loop.pcap", "lost-mid-transaction", 2, []int{126, 177}, Error},
@@ -565,6 +568,26 @@ func TestEarlyPipeliningIsNotBlamed(t *testing.T) {
 		if f.Severity > Info {
 			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
 		}
+	}
+}
+
+// TestEightBitMessagesToRealExim: of four 8-bit messages to Exim 4.96,
+// only the one declared with BODY=8BITMIME to a server that offers
+// 8BITMIME is quiet; the one declared to a server that does not offer it
+// is a warning at its first 8-bit byte.
+func TestEightBitMessagesToRealExim(t *testing.T) {
+	r := analyze(t, testcaps.Path("exim-8bit/8bit.pcap"))
+	byStream := map[int][]Finding{}
+	for _, f := range r.Findings {
+		byStream[f.Stream] = append(byStream[f.Stream], f)
+	}
+	if len(byStream[1]) != 0 {
+		t.Errorf("stream 1 (BODY=8BITMIME, offered): %+v", byStream[1])
+	}
+	got := byStream[3]
+	if len(got) != 1 || got[0].ID != "eightbit-not-offered" || got[0].Offset != 167 || got[0].Direction != "client" ||
+		!strings.Contains(got[0].Summary, "declared with BODY=8BITMIME, but the server did not offer 8BITMIME") {
+		t.Errorf("stream 3 (BODY=8BITMIME, not offered): %+v", got)
 	}
 }
 

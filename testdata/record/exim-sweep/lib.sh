@@ -1,9 +1,3 @@
-#!/bin/bash
-# record.sh: how pipe-connect.pcap was recorded (Debian exim4-daemon-light 4.96, tcpdump 4.99), as run
-# from /tmp/sweep by a helper on 2026-12-02: the shared helpers first (lib.sh), then the scenario.
-# The configs it wrote are kept beside the capture as server-exim.conf and client-exim.conf.
-# The client config (cli/exim.conf) was written by hand before the run; see client-exim.conf.
-
 # sweep lib: namespace "sweep", per-scenario Exim + tcpdump. Bounded waits, stop by PID.
 NS=sweep
 nsx() { nsenter --net="/run/netns/$NS" "$@"; }
@@ -107,25 +101,7 @@ cap_stop() { # ADDR PCAP
   sleep 1; kill -TERM "$CAP_PID"; wait "$CAP_PID" || true; cat "$2.err" | tail -2
 }
 oracle() { tshark -r "$1" -T fields -e frame.number -e tcp.stream -e tcp.len -e smtp.req.command -e smtp.response.code -e tcp.flags.str > "$1.oracle.txt" 2>/dev/null; }
-report() { local p=$1; smtpcap analyze "$p" > "$p.analyze.txt" 2>&1; echo "rc=$?" >> "$p.analyze.txt"
-  smtpcap analyze --format json "$p" > "$p.analyze.json" 2>&1
-  smtpcap streams "$p" > "$p.streams.txt" 2>&1
-  for s in $(tshark -r "$p" -T fields -e tcp.stream 2>/dev/null | sort -un); do smtpcap follow -s $s "$p" > "$p.follow$s.txt" 2>&1; done; }
-
-# --- the scenario ---
-set -u; ns_up
-D=/tmp/sweep/s18-pipeconnect; S=127.0.0.18; C=127.0.1.18
-for a in $S $C; do add_addr $a; done
-printf 'message_size_limit = 10M\naccept_8bitmime = true\npipelining_advertise_hosts = *\nchunking_advertise_hosts = *\ntls_advertise_hosts =\nsmtp_receive_timeout = 20s\n' > $D/extra.conf
-exim_conf $D $S $D/extra.conf || exit 1
-sed -i 's/^pipelining_connect_advertise_hosts =$/pipelining_connect_advertise_hosts = */' $D/exim.conf; exim -C $D/exim.conf -bV >/dev/null || exit 1
-exim_start $D $S; P1=$EXIM_PID
-cap_start $D/s18.pcap "tcp and host $S"
-for i in 1 2 3; do
-  to=b@example.test; [[ $i == 3 ]] && to=nobody@example.test
-  printf 'From: a@example.org\nTo: %s\nSubject: pipe connect %s\n\nbody %s\n' $to $i $i | timeout 30 nsenter --net=/run/netns/sweep exim -C $D/cli/exim.conf -odi -f a@example.org $to >> $D/cli-run.log 2>&1
-  sleep 1
-done
-cap_stop $C $D/s18.pcap
-stop_pid $P1
-oracle $D/s18.pcap; report $D/s18.pcap
+report() { local p=$1; /tmp/sweep/smtpcap analyze "$p" > "$p.analyze.txt" 2>&1; echo "rc=$?" >> "$p.analyze.txt"
+  /tmp/sweep/smtpcap analyze --format json "$p" > "$p.analyze.json" 2>&1
+  /tmp/sweep/smtpcap streams "$p" > "$p.streams.txt" 2>&1
+  for s in $(tshark -r "$p" -T fields -e tcp.stream 2>/dev/null | sort -un); do /tmp/sweep/smtpcap follow -s $s "$p" > "$p.follow$s.txt" 2>&1; done; }
