@@ -661,14 +661,16 @@ func detectRejected(b builder, _ Options) []Finding {
 		if g.Code < 500 {
 			id, how = "command-deferred", "turned the session away for now"
 		}
-		out = append(out, b.at(id, Info, PhaseGreeting, g.Span, g.Time,
-			fmt.Sprintf("the server %s in its greeting: %d %s", how, g.Code, clip(strings.Join(g.Lines, " "), 80))))
+		said := fmt.Sprintf("%d %s", g.Code, clip(strings.Join(g.Lines, " "), 80))
+		f := b.at(id, Info, PhaseGreeting, g.Span, g.Time, fmt.Sprintf("the server %s in its greeting: %s", how, said))
+		f.said = said
+		out = append(out, f)
 	}
 	for _, c := range b.s.Dialogue.Commands {
 		// BDAT LAST: the command's reply is the message's (in LMTP, the
 		// first recipient's, reported below with the recipient).
 		tx := b.message[c.Reply]
-		if _, masked := b.maskedAt[c]; isRefusal(c.Reply) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
+		if _, masked := b.maskedAt[c]; (isRefusal(c.Reply) || closedOn(c)) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
 			f := report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
 			if tx != nil {
 				f.refusedMessage, f.tx = true, tx
@@ -726,6 +728,30 @@ func acceptedRcpts(tx *smtpparse.Transaction) []*smtpparse.Command {
 		}
 	}
 	return out
+}
+
+// closedOn reports whether the server answered command c with 421: it
+// will not take c now and closes the session (Exim's "too many messages in
+// this connection", a timeout in the middle of a BDAT chunk). QUIT's is
+// no refusal: the client was leaving.
+func closedOn(c *smtpparse.Command) bool {
+	return c.Reply != nil && c.Reply.Code == 421 && c.Verb != "QUIT"
+}
+
+// deferredInside returns the reply of the first command of tx that the
+// server answered with 421, or nil.
+func deferredInside(tx *smtpparse.Transaction) *smtpparse.Reply {
+	cmds := append([]*smtpparse.Command{tx.Mail}, tx.Rcpts...)
+	cmds = append(cmds, tx.Data)
+	for _, ch := range tx.Chunks {
+		cmds = append(cmds, ch.Command)
+	}
+	for _, c := range cmds {
+		if c != nil && closedOn(c) {
+			return c.Reply
+		}
+	}
+	return nil
 }
 
 // isRefusal reports whether r turns a command or message down, for now
@@ -1132,7 +1158,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		if tx.Mail.Reply != nil && tx.Mail.Reply.Code >= 400 {
 			continue // the server refused the transaction: nothing to lose
 		}
-		if isRefusal(tx.Interrupt) {
+		if isRefusal(tx.Interrupt) || deferredInside(tx) != nil {
 			continue // refused before its end: command-rejected/-deferred says so
 		}
 		phase, where := PhaseEnvelope, "in the envelope (after MAIL FROM)"
@@ -1154,26 +1180,70 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			// Where the server gave up, whatever the client sent after.
 			phase, where = PhaseData, "during DATA"
 		}
+		// Who closed first: the earlier FIN, and a RST after it.
+		firstFIN, firstSide := 0, ""
+		for _, dir := range []reassembly.Direction{reassembly.ClientToServer, reassembly.ServerToClient} {
+			if f := c.FINFrame(dir); f != 0 && (firstFIN == 0 || f < firstFIN) {
+				firstFIN, firstSide = f, dir.String()
+			}
+		}
+		frames := b.s.Frames(tx.Mail.Span)
+		interrupt, clientFirst := "", false
+		if r, what := gaveUp(b.s.Dialogue, tx); r != nil {
+			rf := b.s.Frames(r.Span)
+			frames = appendUnique(frames, rf...)
+			said := fmt.Sprintf("%d %s", r.Code, quote(strings.Join(r.Lines, " "), 60))
+			if len(rf) > 0 {
+				said += fmt.Sprintf(" in frame %d", rf[0])
+			}
+			interrupt = fmt.Sprintf("%s with %s", what, said)
+			if cf := c.FINFrame(reassembly.ClientToServer); cf != 0 && len(rf) > 0 && cf < rf[0] {
+				// The client hung up first: the server's reply (Exim's "421
+				// Lost incoming connection") answers that, it gave up on nothing.
+				interrupt, clientFirst = fmt.Sprintf("the client closed its side first (its FIN in frame %d), and the server answered with %s", cf, said), true
+			}
+		}
+		closedEarly := ""
+		if sf := c.FINFrame(reassembly.ServerToClient); sf != 0 && interrupt == "" {
+			var ef []int
+			if tx.Body != nil && tx.Body.Terminator != nil {
+				ef = b.s.Frames(*tx.Body.Terminator)
+			}
+			switch mf := b.s.Frames(tx.Mail.Span); {
+			case len(mf) > 0 && sf < mf[0]:
+				// The client began the transaction on a connection the
+				// server had already closed: it could never get a reply.
+				phase, where = PhaseEnvelope, "before it began"
+				closedEarly = fmt.Sprintf("the server had closed its side (its FIN in frame %d) when the client sent MAIL FROM (frame %d)", sf, mf[0])
+			case len(ef) > 0 && sf < ef[0]:
+				// The server closed while the message was still coming:
+				// what the client sent after (the end of data) came too late.
+				phase, where = PhaseData, "during DATA"
+				closedEarly = fmt.Sprintf("the server closed its side (its FIN in frame %d) before the end of data came (frame %d)", sf, ef[0])
+			}
+		}
+		// How the connection ended, without the FIN named already.
+		mentioned := 0
+		if clientFirst {
+			mentioned = c.FINFrame(reassembly.ClientToServer)
+		} else if closedEarly != "" {
+			mentioned = c.FINFrame(reassembly.ServerToClient)
+		}
 		how, frame := "", c.LastFrame
 		switch c.End() {
 		case reassembly.EndRST:
 			how, frame = fmt.Sprintf("%s in frame %d", rstSender(b, c.RSTFrame), c.RSTFrame), c.RSTFrame
+			if firstFIN != 0 && firstFIN < c.RSTFrame && firstFIN != mentioned {
+				how = fmt.Sprintf("the %s's FIN in frame %d, then %s", firstSide, firstFIN, how)
+			}
 		case reassembly.EndFIN, reassembly.EndHalfClosed:
-			if f := c.FINFrame(reassembly.ClientToServer); f != 0 {
-				how, frame = fmt.Sprintf("the client's FIN in frame %d", f), f
+			for _, dir := range []reassembly.Direction{reassembly.ClientToServer, reassembly.ServerToClient} {
+				if f := c.FINFrame(dir); f != 0 && f != mentioned && (how == "" || f < frame) {
+					how, frame = fmt.Sprintf("the %s's FIN in frame %d", dir, f), f
+				}
 			}
-			if f := c.FINFrame(reassembly.ServerToClient); f != 0 && (frame == c.LastFrame || f < frame) {
-				how, frame = fmt.Sprintf("the server's FIN in frame %d", f), f
-			}
-		}
-		frames := b.s.Frames(tx.Mail.Span)
-		interrupt := ""
-		if r, what := gaveUp(b.s.Dialogue, tx); r != nil {
-			rf := b.s.Frames(r.Span)
-			frames = appendUnique(frames, rf...)
-			interrupt = fmt.Sprintf("%s with %d %s", what, r.Code, quote(strings.Join(r.Lines, " "), 60))
-			if len(rf) > 0 {
-				interrupt += fmt.Sprintf(" in frame %d", rf[0])
+			if how == "" {
+				how, frame = fmt.Sprintf("the %s's FIN in frame %d", firstSide, firstFIN), firstFIN
 			}
 		}
 		gaveUpAt := ""
@@ -1185,6 +1255,10 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			}
 		}
 		frames = appendUnique(frames, frame)
+		if firstFIN != 0 && gaveUpAt == "" && c.End() != reassembly.EndOpen {
+			frames = appendUnique(frames, firstFIN) // named: who closed first
+			slices.Sort(frames)
+		}
 		sev := Error
 		if c.End() == reassembly.EndOpen {
 			sev = Warning // the capture stopped; the connection may have gone on
@@ -1199,9 +1273,11 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			summary = fmt.Sprintf("the transaction from <%s> had no final reply when the capture ended, %s, with the connection still open", clip(tx.Mail.Path, 40), where)
 		case interrupt != "":
 			summary = fmt.Sprintf("the transaction from <%s> was lost %s: %s, and the connection ended with %s", clip(tx.Mail.Path, 40), where, interrupt, how)
+		case closedEarly != "":
+			summary = fmt.Sprintf("the transaction from <%s> was lost %s: %s, and the connection ended with %s before a final reply", clip(tx.Mail.Path, 40), where, closedEarly, how)
 		}
 		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time, summary)
-		f.interrupted, f.tx = tx.Interrupt != nil, tx
+		f.interrupted, f.tx = tx.Interrupt != nil && !clientFirst, tx
 		out = append(out, f)
 	}
 	return out

@@ -59,6 +59,13 @@ func diagnose(found []Finding) string {
 		parts = append(parts, upperFirst(f.Summary)+".")
 	case refused != nil:
 		f := *refused
+		if early, ok := first("early-talker"); ok {
+			// Talking first is what some servers refuse a session for
+			// (Exim's "input sent without waiting for greeting").
+			parts = append(parts, fmt.Sprintf("%s%s. The server then refused the session instead of greeting it: %s%s; no mail can go through this connection.",
+				upperFirst(early.Summary), frame(early), f.said, frame(f)))
+			break
+		}
 		parts = append(parts, fmt.Sprintf("%s%s; no mail can go through this connection.", upperFirst(f.Summary), frame(f)))
 	case len(byID["early-talker"]) > 0:
 		// Pregreet checks answer an early talker with a refusal later on:
@@ -150,6 +157,11 @@ func diagnose(found []Finding) string {
 	case len(byID["binary-via-data"]) > 0:
 		f, _ := first("binary-via-data")
 		parts = append(parts, fmt.Sprintf("Binary content was sent with DATA%s; it needs BDAT and BINARYMIME.%s", frame(f), ending()))
+	case len(byID["bdat-size-mismatch"]) > 0:
+		// The client's chunk size was wrong: the server read commands as
+		// message bytes, or waited for bytes that never came.
+		f, _ := first("bdat-size-mismatch")
+		parts = append(parts, fmt.Sprintf("The client's BDAT size was wrong: %s%s.%s", f.Summary, frame(f), ending()))
 	case len(byID["lost-mid-transaction"]) > 0 || len(byID["stall"]) > 0:
 		parts = append(parts, strings.TrimSpace(ending()))
 	}

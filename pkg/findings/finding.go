@@ -118,6 +118,8 @@ type Finding struct {
 	// tx is the transaction a bare-ending, refusal or interruption
 	// finding is about, so that the diagnosis ties only one message's.
 	tx *smtpparse.Transaction
+	// said is, for a refusal, the reply as the diagnosis quotes it.
+	said string
 }
 
 // filterFor builds the Wireshark filter for frames of a stream.

@@ -94,7 +94,7 @@ func triggers() []trigger {
 		// Real Sendmail 8.17 refusing bare line endings in the middle of a message.
 		{"sendmail/sendmail-barelf-mid.pcap", "command-deferred", 0, []int{16}, Info},
 		{"sendmail/sendmail-barelf-mid.pcap", "bare-lf-in-data", 0, []int{15}, Warning},
-		{"sendmail/sendmail-barelf-split.pcap", "lost-mid-transaction", 0, []int{9, 16, 20}, Error},
+		{"sendmail/sendmail-barelf-split.pcap", "lost-mid-transaction", 0, []int{9, 16, 17, 20}, Error},
 		{"sendmail/sendmail-barelf-end.pcap", "data-terminator-not-at-line-start", 0, []int{15}, Error},
 		{"sendmail/sendmail-barelf-end.pcap", "lost-mid-transaction", 0, []int{9, 16, 17}, Error},
 		{"sendmail/sendmail-barecr.pcap", "bare-cr-in-data", 0, []int{15}, Warning},
@@ -591,6 +591,62 @@ func TestEightBitMessagesToRealExim(t *testing.T) {
 	}
 }
 
+// TestWhoClosedFirstAndWhy: real Exim 4.96 sessions that ended badly,
+// each told by what happened first: a client killed mid-DATA (its FIN,
+// then Exim's "421 Lost incoming connection"), an Exim process killed
+// mid-DATA (its FIN before the client's end of data), a BDAT chunk shorter
+// than declared (Exim waits, then 421), a client that spoke before the
+// greeting (Exim answers 554 instead of one) and a MAIL answered with 421.
+func TestWhoClosedFirstAndWhy(t *testing.T) {
+	type want struct {
+		capture, id string
+		stream      int
+		frames      []int
+		summary     string // a part of it
+	}
+	for _, w := range []want{
+		{"exim-sweep/killed.pcap", "lost-mid-transaction", 0, []int{8, 17, 18, 19},
+			`the client closed its side first (its FIN in frame 17), and the server answered with 421 "Lost incoming connection" in frame 18, and the connection ended with the client's RST in frame 19`},
+		{"exim-sweep/killed.pcap", "lost-mid-transaction", 1, []int{27, 36, 39},
+			"was lost during DATA: the server closed its side (its FIN in frame 36) before the end of data came (frame 38), and the connection ended with the server's RST in frame 39"},
+		{"exim-sweep/barelf-wait.pcap", "lost-mid-transaction", 0, []int{8, 19, 20, 21}, "the client closed its side first (its FIN in frame 19)"},
+		{"exim-sweep/bdat-wrong-size.pcap", "command-deferred", 0, []int{15, 21}, "BDAT 1000 was deferred: 421 Lost incoming connection"},
+		{"exim-sweep/refusals.pcap", "command-deferred", 6, []int{129, 130}, "MAIL FROM:<a@example.org> was deferred: 421 too many messages in this connection"},
+	} {
+		r := analyze(t, testcaps.Path(w.capture))
+		var found []string
+		ok := false
+		for _, f := range r.Findings {
+			if f.ID == w.id && f.Stream == w.stream {
+				found = append(found, fmt.Sprintf("frames %v: %s", f.Frames, f.Summary))
+				ok = ok || slices.Equal(f.Frames, w.frames) && strings.Contains(f.Summary, w.summary)
+			}
+		}
+		if !ok {
+			t.Errorf("%s stream %d: no %s with frames %v saying %q; found %q", w.capture, w.stream, w.id, w.frames, w.summary, found)
+		}
+	}
+	diagnoses := map[string]map[int]string{
+		"exim-sweep/bdat-wrong-size.pcap": {0: "The client's BDAT size was wrong: BDAT chunk 2 declared 1000 bytes, but only 970 bytes followed before the connection ended (frame 15). " +
+			"Server silent 20.0 s after the client's message data in frame 19; then the server sent 421 reply in frame 21."},
+		"exim-sweep/refusals.pcap": {0: `The client sent "EHLO early.example.org" before the server's greeting had ended (frame 4). ` +
+			"The server then refused the session instead of greeting it: 554 SMTP synchronization error (frame 6); no mail can go through this connection."},
+	}
+	for capture, want := range diagnoses {
+		r := analyze(t, testcaps.Path(capture))
+		for _, c := range r.Connections {
+			if d, ok := want[c.Stream]; ok && c.Diagnosis != d {
+				t.Errorf("%s stream %d: diagnosis\n%s\nwant\n%s", capture, c.Stream, c.Diagnosis, d)
+			}
+		}
+	}
+	for _, f := range analyze(t, testcaps.Path("exim-sweep/bdat-wrong-size.pcap")).Findings {
+		if f.ID == "lost-mid-transaction" {
+			t.Errorf("a deferred BDAT is also called lost: %s", f.Summary)
+		}
+	}
+}
+
 // TestParallelJSONIsEncodersJSON: the report written with its connections
 // and findings encoded on several goroutines is byte for byte what
 // encoding/json's Encoder writes, for a report of a few hundred
@@ -978,7 +1034,7 @@ func TestRefusedBareLineEndingsAreExplained(t *testing.T) {
 		"sendmail/sendmail-barelf-mid.pcap": "The message was deferred: 421 4.5.0 Bare linefeed (LF) not allowed (frame 16). The message has a line that ends in a bare LF (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
 		"sendmail/sendmail-barecr.pcap":     "The message was deferred: 421 4.5.0 Bare carriage return (CR) not allowed (frame 16). The message has a CR that no LF follows (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
 		"sendmail/sendmail-barelf-split.pcap": "The transaction from <a@example.org> was lost during DATA: the server gave up on the message while it was still coming, with 421 \"4.5.0 Bare linefeed (LF) not allowed\" in frame 16, " +
-			"and the connection ended with the server's RST in frame 20. The message has a line that ends in a bare LF (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
+			"and the connection ended with the server's FIN in frame 17, then the server's RST in frame 20. The message has a line that ends in a bare LF (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
 		"sendmail/sendmail-barelf-end.pcap": "The message body ended in a bare LF (frame 15), so the server never saw <CRLF>.<CRLF>. The transaction from <a@example.org> was lost during DATA: " +
 			"the server gave up on the message while it was still coming, with 421 \"4.5.0 Bare linefeed (LF) not allowed\" in frame 16, and the connection ended with the server's FIN in frame 17.",
 	} {
