@@ -45,7 +45,7 @@ func Catalog() []Entry {
 		{"reply-without-command", "The server sent a reply no command was waiting for (other than 421, which a server may send unasked when it closes).",
 			"An unsolicited reply means the two sides are out of step: a command was lost or masked in the path, or a reply was duplicated.",
 			"Compare what the client sent with what the server received (capture on both sides)."},
-		{"malformed-command", "A command with bad syntax, e.g. MAIL FROM: SIZE=12345 with no path, or a line over 512 octets.",
+		{"malformed-command", "A command with bad syntax, e.g. MAIL FROM: SIZE=12345 with no path, or a line over 512 octets; or message lines sent as commands, after a refused DATA or an undoubled lone dot.",
 			"Strict servers reject malformed commands; lenient ones guess, and different guesses between a filter and a server cause trouble.",
 			"Fix the sending software; the exact problem is in the summary."},
 		{"malformed-reply", "A server reply that is not <3 digits><SP or -><text><CRLF>.",

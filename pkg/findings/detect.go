@@ -562,8 +562,44 @@ func unofferedBDATBefore(d *smtpparse.Dialogue, r *smtpparse.Reply) bool {
 func detectMalformed(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
+	// Where message lines went to the server as commands: after a DATA the
+	// server refused, or after an end of data the client did not mean (a
+	// line holding a lone dot it did not double, RFC 5321 4.5.2).
+	var lastKnown *smtpparse.Command
+	explained := map[*smtpparse.Command]bool{} // the DATA (or command before an end of data) explained once
+	told := map[*smtpparse.Command]bool{}      // the message lines explained
+	ends := map[int64]bool{}
+	for _, tx := range d.Transactions {
+		if tx.Body != nil && tx.Body.Terminator != nil {
+			ends[tx.Body.Terminator.End] = true
+		}
+	}
 	for _, c := range d.Commands {
-		if _, masked := b.maskedAt[c]; len(c.Problems) == 0 || masked || c.Gap {
+		if c.Known || c.Masked {
+			lastKnown = c
+			continue
+		}
+		if _, masked := b.maskedAt[c]; masked || c.Gap {
+			continue
+		}
+		var why string
+		switch {
+		case lastKnown != nil && lastKnown.Verb == "DATA" && lastKnown.Reply != nil && lastKnown.Reply.Code >= 400 && !explained[lastKnown]:
+			why = fmt.Sprintf("the client sent its message although DATA was refused (%d%s): the server reads the message's lines, such as %s, as commands",
+				lastKnown.Reply.Code, inFrame(b, lastKnown.Reply.Span), quoteCommand(c, 40))
+		case ends[c.Span.Start] && !explained[lastKnown]:
+			why = fmt.Sprintf("%s came right after an end of data: most likely the message held a line with a lone dot that the client did not double (RFC 5321 4.5.2), which ended it early and sent the rest of it as commands",
+				quoteCommand(c, 40))
+		default:
+			continue
+		}
+		explained[lastKnown], told[c] = true, true
+		f := b.at("malformed-command", Warning, phaseOf(c), c.Span, c.Time, why)
+		f.contentAsCommands = true
+		out = append(out, f)
+	}
+	for _, c := range d.Commands {
+		if _, masked := b.maskedAt[c]; len(c.Problems) == 0 || masked || c.Gap || told[c] {
 			continue
 		}
 		var problems []string
@@ -752,6 +788,15 @@ func deferredInside(tx *smtpparse.Transaction) *smtpparse.Reply {
 		}
 	}
 	return nil
+}
+
+// inFrame returns " in frame N" for the first frame that carried span,
+// or "" when the capture does not hold it.
+func inFrame(b builder, span smtpparse.Span) string {
+	if f := b.s.Frames(span); len(f) > 0 {
+		return fmt.Sprintf(" in frame %d", f[0])
+	}
+	return ""
 }
 
 // isRefusal reports whether r turns a command or message down, for now

@@ -22,7 +22,12 @@ func diagnose(found []Finding) string {
 	var parts []string
 	refused := greetingRefused(found)
 	bareEnding, messageRefused := bareEndingRefused(found)
-	var smuggling, syncAnswer *Finding
+	var smuggling, syncAnswer, contentAsCommands *Finding
+	for i := range found {
+		if f := &found[i]; f.contentAsCommands && contentAsCommands == nil {
+			contentAsCommands = f
+		}
+	}
 	for i := range found {
 		if f := &found[i]; f.ID == "smuggling-end-of-data" && (smuggling == nil || f.serverTook && !smuggling.serverTook) {
 			smuggling = f
@@ -134,6 +139,12 @@ func diagnose(found []Finding) string {
 	case smuggling != nil && smuggling.smuggled && syncAnswer != nil:
 		parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence followed by SMTP commands%s, the shape of SMTP smuggling, and the server answered the message with a synchronization error%s: it ended the message at that sequence and took the rest for pipelined commands, so it is lenient about the terminator.",
 			frame(*smuggling), frame(*syncAnswer)))
+	case contentAsCommands != nil:
+		msg := upperFirst(contentAsCommands.Summary) + frame(*contentAsCommands) + "."
+		if se, ok := first("sync-error-reply"); ok {
+			msg += fmt.Sprintf(" The server refused them as out of step%s.", frame(se))
+		}
+		parts = append(parts, msg)
 	case len(byID["sync-error-reply"]) > 0:
 		f, _ := first("sync-error-reply")
 		cause := ""

@@ -120,6 +120,9 @@ type Finding struct {
 	tx *smtpparse.Transaction
 	// said is, for a refusal, the reply as the diagnosis quotes it.
 	said string
+	// contentAsCommands marks a malformed-command that explains message
+	// lines the server read as commands.
+	contentAsCommands bool
 }
 
 // filterFor builds the Wireshark filter for frames of a stream.

@@ -612,6 +612,10 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 		{"exim-sweep/barelf-wait.pcap", "lost-mid-transaction", 0, []int{8, 19, 20, 21}, "the client closed its side first (its FIN in frame 19)"},
 		{"exim-sweep/bdat-wrong-size.pcap", "command-deferred", 0, []int{15, 21}, "BDAT 1000 was deferred: 421 Lost incoming connection"},
 		{"exim-sweep/refusals.pcap", "command-deferred", 6, []int{129, 130}, "MAIL FROM:<a@example.org> was deferred: 421 too many messages in this connection"},
+		{"exim-sweep/data-after-refusal.pcap", "malformed-command", 0, []int{10},
+			`the client sent its message although DATA was refused (503 in frame 9): the server reads the message's lines, such as "From: a@example.org", as commands`},
+		{"exim-sweep/odd-clients.pcap", "malformed-command", 2, []int{55},
+			`"after the dot" came right after an end of data: most likely the message held a line with a lone dot that the client did not double`},
 	} {
 		r := analyze(t, testcaps.Path(w.capture))
 		var found []string
@@ -631,6 +635,8 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 			"Server silent 20.0 s after the client's message data in frame 19; then the server sent 421 reply in frame 21."},
 		"exim-sweep/refusals.pcap": {0: `The client sent "EHLO early.example.org" before the server's greeting had ended (frame 4). ` +
 			"The server then refused the session instead of greeting it: 554 SMTP synchronization error (frame 6); no mail can go through this connection."},
+		"exim-sweep/data-after-refusal.pcap": {0: `The client sent its message although DATA was refused (503 in frame 9): the server reads the message's lines, such as "From: a@example.org", as commands (frame 10). ` +
+			"The server refused them as out of step (frame 11)."},
 	}
 	for capture, want := range diagnoses {
 		r := analyze(t, testcaps.Path(capture))
