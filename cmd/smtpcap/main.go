@@ -12,7 +12,9 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -28,7 +30,33 @@ const memoryLimit = 192 << 20
 
 func main() {
 	debug.SetMemoryLimit(memoryLimit)
+	go followLiveHeap(memoryLimit, 100*time.Millisecond)
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// followLiveHeap raises the memory limit when what the program really
+// holds comes near it. A capture with hundreds of thousands of connections
+// open at once (a SYN scan) can need more than the limit; under it, the
+// collector would run back to back and take half the CPU for nothing.
+func followLiveHeap(limit int64, every time.Duration) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	for range time.Tick(every) {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() != metrics.KindUint64 {
+			return
+		}
+		if next := limitFor(limit, int64(sample[0].Value.Uint64())); next != limit {
+			limit = next
+			debug.SetMemoryLimit(limit)
+		}
+	}
+}
+
+// limitFor returns the memory limit for a live heap of live bytes: the
+// limit now, or a quarter above the live heap if that is more. It never
+// lowers the limit.
+func limitFor(limit, live int64) int64 {
+	return max(limit, live+live/4)
 }
 
 // Exit statuses.

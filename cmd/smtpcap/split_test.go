@@ -297,3 +297,20 @@ func TestSplitIndexIsIncompleteWhenPacketsCouldNotBeDecoded(t *testing.T) {
 		t.Errorf("index complete %v, errors %q", idx.Complete, idx.Errors)
 	}
 }
+
+// TestMemoryLimitFollowsTheLiveHeap: the limit stays while the live heap
+// is well under it, rises to a quarter above a live heap that nears it,
+// and never falls.
+func TestMemoryLimitFollowsTheLiveHeap(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct{ limit, live, want int64 }{
+		{192 * mib, 100 * mib, 192 * mib},
+		{192 * mib, 160 * mib, 200 * mib},
+		{400 * mib, 100 * mib, 400 * mib},
+		{192 * mib, 0, 192 * mib},
+	} {
+		if got := limitFor(tc.limit, tc.live); got != tc.want {
+			t.Errorf("limitFor(%d MiB, %d MiB) = %d MiB, want %d MiB", tc.limit/mib, tc.live/mib, got/mib, tc.want/mib)
+		}
+	}
+}
