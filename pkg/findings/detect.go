@@ -565,35 +565,48 @@ func detectMalformed(b builder, _ Options) []Finding {
 	// Where message lines went to the server as commands: after a DATA the
 	// server refused, or after an end of data the client did not mean (a
 	// line holding a lone dot it did not double, RFC 5321 4.5.2).
-	var lastKnown *smtpparse.Command
-	explained := map[*smtpparse.Command]bool{} // the DATA (or command before an end of data) explained once
-	told := map[*smtpparse.Command]bool{}      // the message lines explained
+	told := map[*smtpparse.Command]bool{} // the message lines explained
 	ends := map[int64]bool{}
 	for _, tx := range d.Transactions {
 		if tx.Body != nil && tx.Body.Terminator != nil {
 			ends[tx.Body.Terminator.End] = true
 		}
 	}
-	for _, c := range d.Commands {
-		if c.Known || c.Masked {
-			lastKnown = c
-			continue
+	// A lone dot read as a command later on is the message's real end:
+	// the sign that an earlier end of data came too soon.
+	loneDotAfter := func(i int) bool {
+		for _, c := range d.Commands[i+1:] {
+			if c.Verb == "." && strings.TrimSpace(c.Args) == "" {
+				return true
+			}
 		}
-		if _, masked := b.maskedAt[c]; masked || c.Gap {
+		return false
+	}
+	var lastKnown *smtpparse.Command
+	explained := map[*smtpparse.Command]bool{} // a refused DATA explained once
+	for i, c := range d.Commands {
+		_, masked := b.maskedAt[c]
+		// A real DATA has no argument: "Data follows" is a message line.
+		messageLine := !c.Known && !c.Masked || c.Verb == "DATA" && c.Args != ""
+		if !messageLine || masked || c.Gap || c.Verb == "" {
+			if !messageLine {
+				lastKnown = c
+			}
 			continue
 		}
 		var why string
 		switch {
-		case lastKnown != nil && lastKnown.Verb == "DATA" && lastKnown.Reply != nil && lastKnown.Reply.Code >= 400 && !explained[lastKnown]:
+		case ends[c.Span.Start] && loneDotAfter(i):
+			why = fmt.Sprintf("%s came right after an end of data, and a lone dot later: most likely the message held a line with a lone dot that the client did not double (RFC 5321 4.5.2), which ended it early and sent the rest of it as commands",
+				quoteCommand(c, 40))
+		case lastKnown != nil && lastKnown.Verb == "DATA" && lastKnown.Args == "" && lastKnown.Reply != nil && lastKnown.Reply.Code >= 400 && !explained[lastKnown]:
 			why = fmt.Sprintf("the client sent its message although DATA was refused (%d%s): the server reads the message's lines, such as %s, as commands",
 				lastKnown.Reply.Code, inFrame(b, lastKnown.Reply.Span), quoteCommand(c, 40))
-		case ends[c.Span.Start] && !explained[lastKnown]:
-			why = fmt.Sprintf("%s came right after an end of data: most likely the message held a line with a lone dot that the client did not double (RFC 5321 4.5.2), which ended it early and sent the rest of it as commands",
-				quoteCommand(c, 40))
+			explained[lastKnown] = true
 		default:
 			continue
 		}
-		explained[lastKnown], told[c] = true, true
+		told[c] = true
 		f := b.at("malformed-command", Warning, phaseOf(c), c.Span, c.Time, why)
 		f.contentAsCommands = true
 		out = append(out, f)
@@ -706,7 +719,7 @@ func detectRejected(b builder, _ Options) []Finding {
 		// BDAT LAST: the command's reply is the message's (in LMTP, the
 		// first recipient's, reported below with the recipient).
 		tx := b.message[c.Reply]
-		if _, masked := b.maskedAt[c]; (isRefusal(c.Reply) || closedOn(c)) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
+		if _, masked := b.maskedAt[c]; (isRefusal(c.Reply) || closedOn(b, c)) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
 			f := report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
 			if tx != nil {
 				f.refusedMessage, f.tx = true, tx
@@ -769,21 +782,34 @@ func acceptedRcpts(tx *smtpparse.Transaction) []*smtpparse.Command {
 // closedOn reports whether the server answered command c with 421: it
 // will not take c now and closes the session (Exim's "too many messages in
 // this connection", a timeout in the middle of a BDAT chunk). QUIT's is
-// no refusal: the client was leaving.
-func closedOn(c *smtpparse.Command) bool {
-	return c.Reply != nil && c.Reply.Code == 421 && c.Verb != "QUIT"
+// no refusal: the client was leaving. Nor is a 421 after the client's own
+// FIN: that answers the close (Exim's "lost input connection").
+func closedOn(b builder, c *smtpparse.Command) bool {
+	return c.Reply != nil && c.Reply.Code == 421 && c.Verb != "QUIT" && !afterClientFIN(b, c.Reply)
 }
 
-// deferredInside returns the reply of the first command of tx that the
-// server answered with 421, or nil.
-func deferredInside(tx *smtpparse.Transaction) *smtpparse.Reply {
+// afterClientFIN reports whether reply r came after the client's FIN.
+func afterClientFIN(b builder, r *smtpparse.Reply) bool {
+	cf := b.s.Conn.FINFrame(reassembly.ClientToServer)
+	rf := b.s.Frames(r.Span)
+	return cf != 0 && len(rf) > 0 && cf < rf[0]
+}
+
+// txCommands returns the commands of tx, MAIL first.
+func txCommands(tx *smtpparse.Transaction) []*smtpparse.Command {
 	cmds := append([]*smtpparse.Command{tx.Mail}, tx.Rcpts...)
 	cmds = append(cmds, tx.Data)
 	for _, ch := range tx.Chunks {
 		cmds = append(cmds, ch.Command)
 	}
-	for _, c := range cmds {
-		if c != nil && closedOn(c) {
+	return cmds
+}
+
+// deferredInside returns the reply of the first command of tx that the
+// server answered with 421 (closedOn), or nil.
+func deferredInside(b builder, tx *smtpparse.Transaction) *smtpparse.Reply {
+	for _, c := range txCommands(tx) {
+		if c != nil && closedOn(b, c) {
 			return c.Reply
 		}
 	}
@@ -906,7 +932,11 @@ func detectContent(b builder, _ Options) []Finding {
 			out = append(out, b.at("nul-in-data", Warning, phase, at(body.NUL.First), verb.Time,
 				fmt.Sprintf("%s in the message (first at offset %d)", plural(body.NUL.N, "NUL byte", "NUL bytes"), body.NUL.First)))
 		}
-		if body.EightBit.N > 0 && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) {
+		// What the server offered is known from its EHLO reply, or from a
+		// HELO, which offers nothing; without either (the capture began
+		// later, or lost the reply) nobody can say.
+		offerKnown := d.Extensions.Offered || d.Hello != nil && d.Hello.Verb == "HELO"
+		if body.EightBit.N > 0 && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) && offerKnown {
 			// To a server that offers 8BITMIME the missing BODY=8BITMIME is a
 			// formality most clients skip (Exim relays 8-bit mail so); to one
 			// that does not, the message may be mangled or refused, and
@@ -939,7 +969,9 @@ func detectContent(b builder, _ Options) []Finding {
 			next := nextCommandAfter(d, ch.Data.End)
 			mismatch := ""
 			switch {
-			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil:
+			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil && !clientClosedFirst(b):
+				// A client that closed mid-chunk died or gave up: its chunk
+				// was cut, not wrongly sized (lost-mid-transaction says so).
 				mismatch = fmt.Sprintf("only %s followed before the connection ended", plural(got, "byte", "bytes"))
 			case next != nil && !next.Known && !next.Masked:
 				mismatch = fmt.Sprintf("the bytes after it do not start with a command (%s): the chunk was longer than declared", quoteCommand(next, 30))
@@ -1203,7 +1235,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		if tx.Mail.Reply != nil && tx.Mail.Reply.Code >= 400 {
 			continue // the server refused the transaction: nothing to lose
 		}
-		if isRefusal(tx.Interrupt) || deferredInside(tx) != nil {
+		if isRefusal(tx.Interrupt) || deferredInside(b, tx) != nil {
 			continue // refused before its end: command-rejected/-deferred says so
 		}
 		phase, where := PhaseEnvelope, "in the envelope (after MAIL FROM)"
@@ -1287,7 +1319,14 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 					how, frame = fmt.Sprintf("the %s's FIN in frame %d", dir, f), f
 				}
 			}
-			if how == "" {
+			if how == "" && mentioned != 0 {
+				// The only FIN was named already: the other side never sent one.
+				other := reassembly.ServerToClient
+				if mentioned == c.FINFrame(reassembly.ServerToClient) {
+					other = reassembly.ClientToServer
+				}
+				how, frame = fmt.Sprintf("the %s never closing its side", other), mentioned
+			} else if how == "" {
 				how, frame = fmt.Sprintf("the %s's FIN in frame %d", firstSide, firstFIN), firstFIN
 			}
 		}
@@ -1331,6 +1370,14 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 // rstSender names the RST of frame as the client's or the server's (or
 // just "a RST" when the facts do not hold it).
 func rstSender(b builder, frame int) string {
+	if dir, ok := rstSide(b, frame); ok {
+		return fmt.Sprintf("the %s's RST", dir)
+	}
+	return "a RST"
+}
+
+// rstSide returns the direction whose packet frame (a RST) is.
+func rstSide(b builder, frame int) (smtpparse.Direction, bool) {
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 		st := b.s.Stream(dir)
 		if st == nil {
@@ -1338,22 +1385,43 @@ func rstSender(b builder, frame int) string {
 		}
 		i := sort.Search(len(st.Segments), func(i int) bool { return st.Segments[i].Frame >= frame })
 		if i < len(st.Segments) && st.Segments[i].Frame == frame {
-			return fmt.Sprintf("the %s's RST", dir)
+			return dir, true
 		}
 	}
-	return "a RST"
+	return 0, false
+}
+
+// clientClosedFirst reports whether the client ended the connection
+// before the server did anything to end it: its FIN or RST came first.
+func clientClosedFirst(b builder) bool {
+	c := b.s.Conn
+	first, client := 0, false
+	consider := func(frame int, byClient bool) {
+		if frame != 0 && (first == 0 || frame < first) {
+			first, client = frame, byClient
+		}
+	}
+	consider(c.FINFrame(reassembly.ClientToServer), true)
+	consider(c.FINFrame(reassembly.ServerToClient), false)
+	if c.RSTFrame != 0 {
+		dir, ok := rstSide(b, c.RSTFrame)
+		consider(c.RSTFrame, ok && dir == smtpparse.ClientToServer)
+	}
+	return client
 }
 
 // gaveUp returns the reply with which the server gave up on a transaction
 // that never got its final reply, and what it did: a refusal or timeout
-// while the message was still coming, or a 421 that closed the session
-// with no command waiting. It returns nil if the server said nothing.
+// while the message was still coming, or a 421 that closed the session,
+// unasked or answering one of the transaction's commands. It returns nil
+// if the server said nothing.
 func gaveUp(d *smtpparse.Dialogue, tx *smtpparse.Transaction) (*smtpparse.Reply, string) {
 	if tx.Interrupt != nil {
 		return tx.Interrupt, "the server gave up on the message while it was still coming,"
 	}
+	cmds := txCommands(tx)
 	for _, r := range d.Replies {
-		if r.Code == 421 && r.Command == nil && !r.Final && r != d.Greeting && r.Order > tx.Mail.EndOrder {
+		if r.Code == 421 && !r.Final && r != d.Greeting && r.Order > tx.Mail.EndOrder && (r.Command == nil || slices.Contains(cmds, r.Command)) {
 			return r, "the server closed the session"
 		}
 	}

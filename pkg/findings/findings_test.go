@@ -552,6 +552,169 @@ func scriptedReport(t *testing.T, port uint16, script func(s *capgen.Session)) *
 	return analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
 }
 
+// endedReport is scriptedReport for a script that ends the connection
+// itself, given fin to send one side's FIN; handshake false starts the
+// capture in the middle of the session.
+func endedReport(t *testing.T, handshake bool, script func(s *capgen.Session, fin func(client bool))) *Report {
+	t.Helper()
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	const clientISN, serverISN = 11, 22
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40000"),
+		netip.MustParseAddrPort("198.51.100.25:25"), time.Unix(1_700_000_000, 0), clientISN, serverISN)
+	if handshake {
+		s.Handshake()
+	}
+	var fins [2]uint32
+	fin := func(client bool) {
+		i, isn := 1, uint32(serverISN)
+		if client {
+			i, isn = 0, clientISN
+		}
+		s.Emit(client, isn+1+s.Sent(client)+fins[i], capgen.FIN|capgen.ACK, nil)
+		fins[i]++
+	}
+	script(s, fin)
+	c, err := reassembly.OpenReader("ended.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+}
+
+func eximGreetsWithChunking(s *capgen.Session) {
+	s.Server("220 mx.example.test ESMTP Exim 4.96\r\n")
+	s.Client("EHLO relay.example.org\r\n")
+	s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 CHUNKING\r\n")
+}
+
+// TestReviewersCasesOfTheSweepFixes: the cases a reviewer built against
+// the day's changes, each of which went wrong before its fix.
+func TestReviewersCasesOfTheSweepFixes(t *testing.T) {
+	t.Run("client killed mid-BDAT", func(t *testing.T) {
+		// Its FIN, then Exim's 421 answering the close, then its RST: a
+		// lost transaction, not a deferral and not a wrongly sized chunk.
+		r := endedReport(t, true, func(s *capgen.Session, fin func(bool)) {
+			eximGreetsWithChunking(s)
+			s.Client("MAIL FROM:<a@example.org>\r\n")
+			s.Server("250 OK\r\n")
+			s.Client("RCPT TO:<b@example.test>\r\n")
+			s.Server("250 Accepted\r\n")
+			s.Client("BDAT 1000\r\n" + strings.Repeat("x", 498) + "\r\n")
+			fin(true)
+			s.Server("421 mx.example.test lost input connection\r\n")
+			s.Reset(true)
+		})
+		var ids []string
+		lost := ""
+		for _, f := range r.Findings {
+			ids = append(ids, f.ID)
+			if f.ID == "lost-mid-transaction" && f.Severity == Error {
+				lost = f.Summary
+			}
+		}
+		if !strings.Contains(lost, "the client closed its side first (its FIN in frame 20), and the server answered with 421") ||
+			slices.Contains(ids, "command-deferred") || slices.Contains(ids, "bdat-size-mismatch") {
+			t.Errorf("findings %v; lost: %q", ids, lost)
+		}
+		if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "The transaction from <a@example.org> was lost during BDAT") {
+			t.Errorf("diagnosis %q", d)
+		}
+	})
+	t.Run("EHLO reply not in the capture", func(t *testing.T) {
+		// Nobody knows what the server offered: no word on 8BITMIME.
+		r := endedReport(t, false, func(s *capgen.Session, fin func(bool)) {
+			s.Client("MAIL FROM:<a@example.org> BODY=8BITMIME\r\n")
+			s.Server("250 OK\r\n")
+			s.Client("RCPT TO:<b@example.test>\r\n")
+			s.Server("250 Accepted\r\n")
+			s.Client("DATA\r\n")
+			s.Server("354 go\r\n")
+			s.Client("Subject: caf\xc3\xa9\r\n\r\nd\xc3\xa9j\xc3\xa0 vu\r\n.\r\n")
+			s.Server("250 queued\r\n")
+			s.Client("QUIT\r\n")
+			s.Server("221 bye\r\n")
+			s.Close()
+		})
+		for _, f := range r.Findings {
+			if f.ID == "eightbit-not-offered" {
+				t.Errorf("%s %s", f.Severity, f.Summary)
+			}
+		}
+	})
+	t.Run("lone dot, then a line that reads as DATA", func(t *testing.T) {
+		r := endedReport(t, true, func(s *capgen.Session, fin func(bool)) {
+			eximGreetsWithChunking(s)
+			s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+			s.Server("250 OK\r\n250 Accepted\r\n354 go\r\n")
+			s.Client("Subject: minutes\r\n\r\nbefore\r\n.\r\nData follows below\r\nsecond line\r\n.\r\n")
+			s.Server("250 OK id=1\r\n503-All RCPT commands were rejected\r\n503 valid RCPT command must precede DATA\r\n500 unrecognized command\r\n500 unrecognized command\r\n")
+			s.Client("QUIT\r\n")
+			s.Server("221 bye\r\n")
+			s.Close()
+		})
+		var told []string
+		for _, f := range r.Findings {
+			if f.contentAsCommands {
+				told = append(told, f.Summary)
+			}
+		}
+		if len(told) != 1 || !strings.HasPrefix(told[0], `"Data follows below" came right after an end of data, and a lone dot later`) {
+			t.Errorf("explanations %q", told)
+		}
+	})
+	t.Run("an empty line after the end of data", func(t *testing.T) {
+		r := endedReport(t, true, func(s *capgen.Session, fin func(bool)) {
+			eximGreetsWithChunking(s)
+			s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+			s.Server("250 OK\r\n250 Accepted\r\n354 go\r\n")
+			s.Client("Subject: hi\r\n\r\nbody\r\n.\r\n\r\n")
+			s.Server("250 OK id=1\r\n500 unrecognized command\r\n")
+			s.Client("QUIT\r\n")
+			s.Server("221 bye\r\n")
+			s.Close()
+		})
+		for _, f := range r.Findings {
+			if f.contentAsCommands {
+				t.Errorf("%s", f.Summary)
+			}
+		}
+	})
+	t.Run("client killed in the middle of RCPT", func(t *testing.T) {
+		r := endedReport(t, true, func(s *capgen.Session, fin func(bool)) {
+			eximGreetsWithChunking(s)
+			s.Client("MAIL FROM:<a@example.org>\r\n")
+			s.Server("250 OK\r\n")
+			s.Client("RCPT TO:<b@exa")
+			fin(true)
+			s.Server("421 mx.example.test lost input connection\r\n")
+			s.Reset(true)
+		})
+		worst := Info
+		for _, f := range r.Findings {
+			worst = max(worst, f.Severity)
+		}
+		if worst != Error {
+			t.Errorf("the client died mid-transaction, yet the worst finding is %s", worst)
+		}
+	})
+	t.Run("client closed first, server never did", func(t *testing.T) {
+		r := endedReport(t, true, func(s *capgen.Session, fin func(bool)) {
+			eximGreetsWithChunking(s)
+			s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+			s.Server("250 OK\r\n250 Accepted\r\n354 go\r\n")
+			s.Client("Subject: hi\r\n\r\nbody\r\n")
+			fin(true)
+			s.Server("421 mx.example.test lost input connection\r\n")
+		})
+		for _, f := range r.Findings {
+			if f.ID == "lost-mid-transaction" && (strings.Count(f.Summary, "FIN in frame") != 1 || !strings.HasSuffix(f.Summary, "the server never closing its side")) {
+				t.Errorf("%s", f.Summary)
+			}
+		}
+	})
+}
+
 // TestEarlyPipeliningIsNotBlamed: with Exim's PIPECONNECT offered, a
 // client that sends EHLO and its envelope before the banner is allowed to.
 func TestEarlyPipeliningIsNotBlamed(t *testing.T) {
@@ -615,7 +778,7 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 		{"exim-sweep/data-after-refusal.pcap", "malformed-command", 0, []int{10},
 			`the client sent its message although DATA was refused (503 in frame 9): the server reads the message's lines, such as "From: a@example.org", as commands`},
 		{"exim-sweep/odd-clients.pcap", "malformed-command", 2, []int{55},
-			`"after the dot" came right after an end of data: most likely the message held a line with a lone dot that the client did not double`},
+			`"after the dot" came right after an end of data, and a lone dot later: most likely the message held a line with a lone dot that the client did not double`},
 	} {
 		r := analyze(t, testcaps.Path(w.capture))
 		var found []string
@@ -805,7 +968,7 @@ func TestTableOfManyTroublesKeepsTheWorst(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := out.String()
-	note := "listed: 200 of the 250 connections and 200 of the 250 findings with a warning or an error (250 connections and 251 findings in all), errors first; --format json or markdown gives them all\n"
+	note := "listed: 200 of the 250 connections and 200 of the 250 findings with a warning or an error (250 connections and 251 findings in all), errors chosen first; --format json or markdown gives them all\n"
 	if !strings.Contains(text, note) {
 		t.Errorf("no line %q in:\n%s", note, text[:min(len(text), 500)])
 	}

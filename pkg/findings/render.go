@@ -237,7 +237,7 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 	capped := len(conns) < troubledConns || len(found) < troubledFound
 	switch {
 	case filtered && capped:
-		fmt.Fprintf(w, "listed: %d of the %d connections and %d of the %d findings with a warning or an error (%d connections and %d findings in all), errors first; --format json or markdown gives them all\n\n",
+		fmt.Fprintf(w, "listed: %d of the %d connections and %d of the %d findings with a warning or an error (%d connections and %d findings in all), errors chosen first; --format json or markdown gives them all\n\n",
 			len(conns), troubledConns, len(found), troubledFound, len(r.Connections), len(r.Findings))
 	case filtered:
 		fmt.Fprintf(w, "listed: the %d of %d connections and %d of %d findings with a warning or an error; --format json or markdown gives them all\n\n",
