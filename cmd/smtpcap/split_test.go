@@ -228,8 +228,8 @@ func TestStreamsSaysWhenThereIsNothingToList(t *testing.T) {
 		out  string
 	}{
 		{[]string{"streams", arp}, "no TCP connections in the capture\n"},
-		{[]string{"streams", "--port", "80", testcaps.Path("clean.pcap")}, "no SMTP connections in the capture (it has 1 TCP connection; --all lists it)\n"},
-		{[]string{"streams", "--port", "80", testcaps.Path("multi.pcap")}, "no SMTP connections in the capture (it has 5 TCP connections; --all lists them)\n"},
+		{[]string{"streams", "--port", "80", testcaps.Path("clean.pcap")}, "no connection on port 80 (the capture has 1 TCP connection; --all lists it)\n"},
+		{[]string{"streams", "--port", "80", "--port", "8080", testcaps.Path("multi.pcap")}, "no connection on port 80, 8080 (the capture has 5 TCP connections; --all lists them)\n"},
 	} {
 		code, out, errOut := runCLI(t, nil, tc.args...)
 		if code != 0 || out != tc.out || errOut != "" {

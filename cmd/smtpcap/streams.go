@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smtpcap/smtpcap/internal/printable"
@@ -86,7 +87,7 @@ func runStreams(c *cli.Context) error {
 			return err
 		}
 	} else if len(rows) == 0 {
-		fmt.Fprintln(c.App.Writer, noStreams(len(res.Tracker.Conns())))
+		fmt.Fprintln(c.App.Writer, noStreams(len(res.Tracker.Conns()), sel.Ports))
 	} else {
 		t := newTable(c.App.Writer, "Stream", "Client", "Server", "First (UTC)", "Duration", "C→S pkts", "C→S bytes", "S→C pkts", "S→C bytes", "End", "Handshake", "HELO", "MAIL FROM", "RCPTs", "Last reply", "TLS")
 		for _, r := range rows {
@@ -101,15 +102,31 @@ func runStreams(c *cli.Context) error {
 }
 
 // noStreams is what the streams table says when it has no row: whether
-// there was TCP at all, and if so, how to list it.
-func noStreams(tcp int) string {
-	switch tcp {
-	case 0:
+// there was TCP at all, and if so, what left it out and how to list it.
+func noStreams(tcp int, ports []uint16) string {
+	if tcp == 0 {
 		return "no TCP connections in the capture"
-	case 1:
-		return "no SMTP connections in the capture (it has 1 TCP connection; --all lists it)"
 	}
-	return fmt.Sprintf("no SMTP connections in the capture (it has %d TCP connections; --all lists them)", tcp)
+	them := "them"
+	if tcp == 1 {
+		them = "it"
+	}
+	if len(ports) > 0 {
+		list := make([]string, len(ports))
+		for i, p := range ports {
+			list[i] = strconv.Itoa(int(p))
+		}
+		return fmt.Sprintf("no connection on port %s (the capture has %s; --all lists %s)", strings.Join(list, ", "), plural(tcp, "TCP connection"), them)
+	}
+	return fmt.Sprintf("no SMTP connections in the capture (it has %s; --all lists %s)", plural(tcp, "TCP connection"), them)
+}
+
+// plural says n things: "1 TCP connection", "2 TCP connections".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func yesNo(b bool) string {

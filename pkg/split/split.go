@@ -333,8 +333,16 @@ const closingWait = 5 * time.Second
 // order connections joined it, so only its front is looked at: the cost
 // does not grow with the number of connections waiting.
 func (s *Splitter) flushClosing(now time.Time) error {
-	for len(s.closing) > 0 {
+	for requeued := 0; len(s.closing) > 0; {
 		e := s.closing[0]
+		if e.o.closing && !now.IsZero() && now.Before(e.at) && requeued < len(s.closing) {
+			// Stamped ahead of now (the capture's clock stepped back):
+			// it waits again from now, behind the others, not in front.
+			s.closing[0] = closingEntry{}
+			s.closing = append(s.closing[1:], closingEntry{e.o, now})
+			requeued++
+			continue
+		}
 		if e.o.closing && !now.IsZero() && now.Sub(e.at) < closingWait {
 			break
 		}

@@ -567,3 +567,60 @@ func TestOpenConnectionsWithLittleDataHoldLittleMemory(t *testing.T) {
 		t.Errorf("%d files with %d packets, want %d with %d", len(files), written, scans+1, packets)
 	}
 }
+
+// TestClosingListSurvivesAClockStep: one connection stamped an hour ahead
+// (a clock step) closes first; 30 ordinary connections close after it
+// without their last ACK. At capture time 34 s every ordinary one closed
+// closingWait ago is written; the one from the future waits on.
+func TestClosingListSurvivesAClockStep(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	start := time.Unix(1_700_000_000, 0)
+	mk := func(port int, at time.Time) {
+		s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(fmt.Sprintf("192.0.2.10:%d", port)),
+			netip.MustParseAddrPort("198.51.100.25:25"), at, 100, 200)
+		s.Handshake()
+		s.Server("220 mx\r\n")
+		s.Emit(true, 101, capgen.FIN|capgen.ACK, nil)
+		s.Emit(false, 200+1+8, capgen.FIN|capgen.ACK, nil) // no last ACK
+	}
+	mk(40999, start.Add(time.Hour))
+	for i := range 30 {
+		mk(41000+i, start.Add(time.Duration(i)*time.Second))
+	}
+	c, err := reassembly.OpenReader("closing.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.Inputs[0]
+	s, err := New(Options{Dir: t.TempDir(), Prefix: "closing", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		return s.Add(cn, p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := start.Add(34 * time.Second)
+	if err := s.flushClosing(now); err != nil {
+		t.Fatal(err)
+	}
+	stuck := 0
+	for _, o := range s.outs {
+		if o.closing && now.Sub(o.last) >= closingWait {
+			stuck++
+		}
+	}
+	if stuck != 0 {
+		t.Errorf("%d connections closed over closingWait ago still wait (held in memory) behind one stamped in the future", stuck)
+	}
+	if !s.outs[0].closing {
+		t.Errorf("the connection from an hour ahead was written at 34 s")
+	}
+	files, _, err := s.Finish(nil)
+	if err != nil || len(files) != 31 {
+		t.Errorf("%d files, %v; want 31", len(files), err)
+	}
+}

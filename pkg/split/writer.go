@@ -183,7 +183,7 @@ func (b *blocks) write(pool *blockPool, p []byte) {
 	for len(p) > 0 {
 		k := len(b.list) - 1
 		if k < 0 || len(b.list[k]) == cap(b.list[k]) {
-			if k < 0 && len(p) < firstBlockSize {
+			if k < 0 && len(p) <= firstBlockSize {
 				b.list = append(b.list, make([]byte, 0, firstBlockSize))
 			} else {
 				b.list = append(b.list, pool.get())
