@@ -599,9 +599,21 @@ func detectMalformed(b builder, _ Options) []Finding {
 		case ends[c.Span.Start] && loneDotAfter(i):
 			why = fmt.Sprintf("%s came right after an end of data, and a lone dot later: most likely the message held a line with a lone dot that the client did not double (RFC 5321 4.5.2), which ended it early and sent the rest of it as commands",
 				quoteCommand(c, 40))
-		case lastKnown != nil && lastKnown.Verb == "DATA" && lastKnown.Args == "" && lastKnown.Reply != nil && lastKnown.Reply.Code >= 400 && !explained[lastKnown]:
+		case lastKnown != nil && lastKnown.Verb == "DATA" && lastKnown.Args == "" && lastKnown.Reply != nil && lastKnown.Reply.Code >= 400 &&
+			c.Order > lastKnown.Reply.EndOrder && !explained[lastKnown]:
+			// Sent after the refusal had come: the client ignored it.
 			why = fmt.Sprintf("the client sent its message although DATA was refused (%d%s): the server reads the message's lines, such as %s, as commands",
 				lastKnown.Reply.Code, inFrame(b, lastKnown.Reply.Span), quoteCommand(c, 40))
+			explained[lastKnown] = true
+		case lastKnown != nil && lastKnown.Verb == "DATA" && lastKnown.Args == "" && lastKnown.Reply != nil && lastKnown.Reply.Code >= 400 && !explained[lastKnown]:
+			// Sent with DATA, before its reply: the pipelining rule broken,
+			// and the refusal left the message without a DATA to belong to.
+			why = fmt.Sprintf("the client sent its message with DATA, without waiting for a 354 (RFC 2920), and DATA was refused (%d%s): the server reads the message's lines, such as %s, as commands",
+				lastKnown.Reply.Code, inFrame(b, lastKnown.Reply.Span), quoteCommand(c, 40))
+			if isSyncError(lastKnown.Reply) {
+				why = fmt.Sprintf("the client sent its message with DATA, without waiting for a 354 (RFC 2920): the server answered with a synchronization error (%d%s) and took none of it",
+					lastKnown.Reply.Code, inFrame(b, lastKnown.Reply.Span))
+			}
 			explained[lastKnown] = true
 		default:
 			continue
@@ -783,9 +795,14 @@ func acceptedRcpts(tx *smtpparse.Transaction) []*smtpparse.Command {
 // will not take c now and closes the session (Exim's "too many messages in
 // this connection", a timeout in the middle of a BDAT chunk). QUIT's is
 // no refusal: the client was leaving. Nor is a 421 after the client's own
-// FIN: that answers the close (Exim's "lost input connection").
+// FIN: that answers the close (Exim's "lost input connection"), nor a
+// timeout while the client owed the rest of a BDAT chunk (timedOut).
 func closedOn(b builder, c *smtpparse.Command) bool {
-	return c.Reply != nil && c.Reply.Code == 421 && c.Verb != "QUIT" && !afterClientFIN(b, c.Reply)
+	if c.Reply == nil || c.Reply.Code != 421 || c.Verb == "QUIT" || afterClientFIN(b, c.Reply) {
+		return false
+	}
+	_, _, timeout := timedOut(b, c.Reply)
+	return !timeout // the client's silence, not the command, brought it
 }
 
 // afterClientFIN reports whether reply r came after the client's FIN.
@@ -1135,7 +1152,12 @@ func stallFinding(b builder, prev, next event, wait time.Duration) Finding {
 	what, ended := describeEvent(b, prev), describeEvent(b, next)
 	summary := fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; then the %s sent %s in frame %d",
 		silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
-	if next.dir == prev.dir {
+	if prev.dir == smtpparse.ClientToServer && what == "message data" {
+		// In the middle of a message the server waits: the client paused.
+		silent = smtpparse.ClientToServer
+		summary = fmt.Sprintf("client silent %.1f s in the middle of its message, after frame %d, while the server waited for the rest; then the %s sent %s in frame %d",
+			wait.Seconds(), prev.fact.Frame, next.dir, ended, next.fact.Frame)
+	} else if next.dir == prev.dir {
 		summary = fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; the %s gave up waiting and sent %s in frame %d",
 			silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
 	}
@@ -1235,6 +1257,9 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		if tx.Mail.Reply != nil && tx.Mail.Reply.Code >= 400 {
 			continue // the server refused the transaction: nothing to lose
 		}
+		if tx.Data != nil && tx.Data.Reply != nil && tx.Data.Reply.Code >= 500 {
+			continue // refused at DATA (a synchronization error too): no message was to come
+		}
 		if isRefusal(tx.Interrupt) || deferredInside(b, tx) != nil {
 			continue // refused before its end: command-rejected/-deferred says so
 		}
@@ -1274,6 +1299,14 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 				said += fmt.Sprintf(" in frame %d", rf[0])
 			}
 			interrupt = fmt.Sprintf("%s with %s", what, said)
+			if frame, idle, ok := timedOut(b, r); ok {
+				// Not refused for what came: the client stopped sending
+				// what it owed and the server's timeout ran out.
+				interrupt = fmt.Sprintf("the client sent nothing for %.1f s after frame %d, and the server gave up waiting with %s", idle.Seconds(), frame, said)
+				if r == tx.Interrupt {
+					interrupt = fmt.Sprintf("the message stopped coming (nothing from the client for %.1f s after frame %d), and the server gave up with %s", idle.Seconds(), frame, said)
+				}
+			}
 			if cf := c.FINFrame(reassembly.ClientToServer); cf != 0 && len(rf) > 0 && cf < rf[0] {
 				// The client hung up first: the server's reply (Exim's "421
 				// Lost incoming connection") answers that, it gave up on nothing.
@@ -1408,6 +1441,47 @@ func clientClosedFirst(b builder) bool {
 		consider(c.RSTFrame, ok && dir == smtpparse.ClientToServer)
 	}
 	return client
+}
+
+// idleBeforeTimeout is how long the client must have sent nothing before
+// a server's reply in the middle of a message for that reply to be a
+// timeout rather than an answer to what came.
+const idleBeforeTimeout = 2 * time.Second
+
+// timedOut reports whether reply r is the server's timeout: it came
+// while the client owed it something (the rest of a message or of a BDAT
+// chunk, or a command when none was waiting) and had sent nothing for
+// idleBeforeTimeout. It returns the client's last frame before r and how
+// long before r that was.
+func timedOut(b builder, r *smtpparse.Reply) (int, time.Duration, bool) {
+	frame, idle := clientIdleBefore(b, r)
+	if idle < idleBeforeTimeout {
+		return frame, idle, false
+	}
+	owed := r.Command == nil
+	for _, tx := range b.s.Dialogue.Transactions {
+		owed = owed || tx.Interrupt == r
+		for _, ch := range tx.Chunks {
+			owed = owed || ch.Command == r.Command && ch.Declared >= 0 && ch.Data.End-ch.Data.Start < ch.Declared
+		}
+	}
+	return frame, idle, owed
+}
+
+// clientIdleBefore returns the client's last packet with payload before
+// reply r and how long before r it came.
+func clientIdleBefore(b builder, r *smtpparse.Reply) (int, time.Duration) {
+	st := b.s.Stream(smtpparse.ClientToServer)
+	rf := b.s.Frames(r.Span)
+	if st == nil || len(rf) == 0 {
+		return 0, 0
+	}
+	for i := len(st.Segments) - 1; i >= 0; i-- {
+		if sf := &st.Segments[i]; sf.Frame < rf[0] && sf.Length > 0 {
+			return sf.Frame, r.Time.Sub(sf.Time())
+		}
+	}
+	return 0, 0
 }
 
 // gaveUp returns the reply with which the server gave up on a transaction

@@ -141,7 +141,7 @@ func diagnose(found []Finding) string {
 			frame(*smuggling), frame(*syncAnswer)))
 	case contentAsCommands != nil:
 		msg := upperFirst(contentAsCommands.Summary) + frame(*contentAsCommands) + "."
-		if se, ok := first("sync-error-reply"); ok {
+		if se, ok := first("sync-error-reply"); ok && len(se.Frames) > 0 && !strings.Contains(contentAsCommands.Summary, fmt.Sprintf("in frame %d)", se.Frames[0])) {
 			msg += fmt.Sprintf(" The server refused them as out of step%s.", frame(se))
 		}
 		parts = append(parts, msg)
