@@ -356,9 +356,14 @@ func (a *Analyzer) retryLoops() []Finding {
 			}
 		}
 		delivered := ""
+		lastFailure := failed[len(failed)-1].time
 		for _, at := range list {
-			if at.ok {
+			switch {
+			case at.ok && at.time.After(lastFailure):
 				delivered = fmt.Sprintf("; it was finally accepted in stream %d", at.stream)
+			case at.ok && delivered == "":
+				// Accepted before the failed attempts: a message sent again.
+				delivered = fmt.Sprintf("; it had been accepted in stream %d before them", at.stream)
 			}
 		}
 		parts := make([]string, len(ids))

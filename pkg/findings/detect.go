@@ -731,6 +731,17 @@ func detectRejected(b builder, _ Options) []Finding {
 		// BDAT LAST: the command's reply is the message's (in LMTP, the
 		// first recipient's, reported below with the recipient).
 		tx := b.message[c.Reply]
+		if r := c.Reply; r != nil && r.Code == 221 && c.Verb != "QUIT" {
+			// A goodbye to anything but QUIT: the server hung up on the
+			// command (Postfix: "221 2.7.0 Error: I can break rules, too.
+			// Goodbye." for a non-SMTP command).
+			f := b.at("command-rejected", Info, phaseOf(c), r.Span, r.Time,
+				fmt.Sprintf("the server ended the session on %s with %d %s", quoteCommand(c, 50), r.Code, quote(strings.Join(r.Lines, " "), 80)))
+			f.Frames = appendUnique(b.s.Frames(c.Span), f.Frames...)
+			f.hungUp = true
+			out = append(out, f)
+			continue
+		}
 		if _, masked := b.maskedAt[c]; (isRefusal(c.Reply) || closedOn(b, c)) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
 			f := report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
 			if tx != nil {
@@ -743,6 +754,28 @@ func detectRejected(b builder, _ Options) []Finding {
 				f.Explanation = fmt.Sprintf("%s carries no mail: its refusal loses nothing. Servers often refuse or do not implement it on purpose (502 or 500: not implemented or not known; 252/550 for VRFY by policy).", c.Verb)
 				f.Remedy = "Nothing to fix unless the client depends on it; the reply text says why."
 			}
+		}
+	}
+	// A 421 sent unasked closes the session (RFC 5321 3.8): a timeout, or
+	// Postfix's "too many errors". When a transaction was open, its loss
+	// (lost-mid-transaction) tells of it already.
+	d := b.s.Dialogue
+	for _, r := range d.Replies {
+		if r.Code != 421 || r.Command != nil || r == d.Greeting || r.Final {
+			continue
+		}
+		told := false
+		for _, tx := range d.Transactions {
+			if tx.Mail != nil && tx.FinalReply == nil {
+				gr, _ := gaveUp(d, tx)
+				told = told || gr == r
+			}
+		}
+		if !told {
+			f := b.at("command-deferred", Info, PhaseConnection, r.Span, r.Time,
+				fmt.Sprintf("the server closed the session unasked with %d %s", r.Code, quote(strings.Join(r.Lines, " "), 80)))
+			f.closedSession = true
+			out = append(out, f)
 		}
 	}
 	// The reply to a message's content, unless it is its command's own

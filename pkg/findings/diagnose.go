@@ -144,6 +144,12 @@ func diagnose(found []Finding) string {
 		if se, ok := first("sync-error-reply"); ok && len(se.Frames) > 0 && !strings.Contains(contentAsCommands.Summary, fmt.Sprintf("in frame %d)", se.Frames[0])) {
 			msg += fmt.Sprintf(" The server refused them as out of step%s.", frame(se))
 		}
+		for _, f := range found {
+			if f.hungUp {
+				msg += fmt.Sprintf(" %s%s.", upperFirst(f.Summary), frame(f))
+				break
+			}
+		}
 		parts = append(parts, msg)
 	case len(byID["sync-error-reply"]) > 0:
 		f, _ := first("sync-error-reply")
@@ -188,6 +194,12 @@ func diagnose(found []Finding) string {
 			return ""
 		}
 		parts = append(parts, upperFirst(top.Summary)+".")
+	}
+	for _, f := range found {
+		if f.closedSession && len(parts) > 0 && len(f.Frames) > 0 && !strings.Contains(strings.Join(parts, " "), fmt.Sprintf("frame %d", f.Frames[0])) {
+			parts = append(parts, upperFirst(strings.Replace(f.Summary, "the server closed", "the server then closed", 1))+frame(f)+".")
+			break
+		}
 	}
 	for _, id := range []string{"capture-gap", "snaplen-truncated"} {
 		if f, ok := first(id); ok && !strings.Contains(strings.ToLower(parts[0]), strings.ToLower(f.Summary)) {

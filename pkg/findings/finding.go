@@ -121,8 +121,12 @@ type Finding struct {
 	// said is, for a refusal, the reply as the diagnosis quotes it.
 	said string
 	// contentAsCommands marks a malformed-command that explains message
-	// lines the server read as commands.
-	contentAsCommands bool
+	// lines the server read as commands; hungUp a command-rejected whose
+	// reply was a 221 goodbye to something other than QUIT.
+	contentAsCommands, hungUp bool
+	// closedSession marks a command-deferred for a 421 the server sent
+	// unasked, closing the session.
+	closedSession bool
 }
 
 // filterFor builds the Wireshark filter for frames of a stream.

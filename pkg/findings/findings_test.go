@@ -817,6 +817,49 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 	}
 }
 
+// TestPostfixSweepDiagnoses: real Postfix 3.7 sessions that went wrong,
+// each diagnosed by what happened first (see the captures' README).
+func TestPostfixSweepDiagnoses(t *testing.T) {
+	for _, tc := range []struct {
+		capture string
+		stream  int
+		want    string
+	}{
+		{"postfix-sweep/s2-bdat.pcap", 0, "The client's BDAT size was wrong: BDAT chunk 2 declared 1000 bytes, but only 964 bytes followed before the connection ended (frame 15). " +
+			"Client silent 10.0 s in the middle of its message, after frame 19, while the server waited for the rest; then the server sent 421 reply in frame 21."},
+		{"postfix-sweep/s3-data-anyway.pcap", 0, `The client sent its message although DATA was refused (554 in frame 14): the server reads the message's lines, such as "From: a@example.org", as commands (frame 15). ` +
+			`The server ended the session on "From: a@example.org" with 221 "2.7.0 Error: I can break rules, too. Goodbye." (frames 15, 16).`},
+		{"postfix-sweep/s4-lonedot.pcap", 0, `"after the dot" came right after an end of data, and a lone dot later: most likely the message held a line with a lone dot that the client did not double (RFC 5321 4.5.2), which ended it early and sent the rest of it as commands (frame 15). ` +
+			`The server ended the session on "." with 221 "2.7.0 Error: I can break rules, too. Goodbye." (frames 15, 17).`},
+		{"postfix-sweep/s5-pipelining.pcap", 2, "The client sent its message with DATA, without waiting for a 354 (RFC 2920): the server answered with a synchronization error (554 in frame 46) and took none of it (frame 45). " +
+			"The same envelope was tried in streams 1, 2; each ended with 554 5.5.0 Error: SMTP protocol synchronization."},
+		{"postfix-sweep/s6-limits.pcap", 1, `Malformed command "BOGUS0": unknown verb. The server then closed the session unasked with 421 "4.7.0 mx.example.test Error: too many errors" (frame 39).`},
+		{"postfix-sweep/s9-timeout.pcap", 1, `The transaction from <a@example.org> was lost during DATA: the message stopped coming (nothing from the client for 5.0 s after frame 31), and the server gave up with 421 "4.4.2 mx.example.test Error: timeout exceeded" in frame 33, and the connection ended with the server's FIN in frame 34.`},
+	} {
+		r := analyze(t, testcaps.Path(tc.capture))
+		found := false
+		for _, c := range r.Connections {
+			if c.Stream == tc.stream {
+				found = true
+				if c.Diagnosis != tc.want {
+					t.Errorf("%s stream %d: diagnosis\n%s\nwant\n%s", tc.capture, tc.stream, c.Diagnosis, tc.want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no stream %d", tc.capture, tc.stream)
+		}
+	}
+	for _, f := range analyze(t, testcaps.Path("postfix-sweep/s5-pipelining.pcap")).Findings {
+		if f.ID == "retry-loop" && !strings.HasSuffix(f.Summary, "; it had been accepted in stream 0 before them") {
+			t.Errorf("retry-loop: %s", f.Summary)
+		}
+		if f.ID == "lost-mid-transaction" {
+			t.Errorf("a transaction refused at DATA is called lost: %s", f.Summary)
+		}
+	}
+}
+
 // TestParallelJSONIsEncodersJSON: the report written with its connections
 // and findings encoded on several goroutines is byte for byte what
 // encoding/json's Encoder writes, for a report of a few hundred
