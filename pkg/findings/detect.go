@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"slices"
@@ -658,9 +659,13 @@ func detectMalformed(b builder, _ Options) []Finding {
 			// Neither the parser's reading of where data ended nor a
 			// greeting cut short by an early talker's reply (early-talker
 			// tells that) is the reply's syntax.
-			if !smtpparse.IsGuess(p) && p != smtpparse.ProblemGreetingCut {
-				problems = append(problems, p)
+			if smtpparse.IsGuess(p) || p == smtpparse.ProblemGreetingCut {
+				continue
 			}
+			if p == smtpparse.ProblemNonASCII && r.Command != nil && echoes(r, r.Command) {
+				continue // the server quotes the client's own 8-bit bytes back
+			}
+			problems = append(problems, p)
 		}
 		if len(problems) == 0 {
 			continue
@@ -864,6 +869,21 @@ func deferredInside(b builder, tx *smtpparse.Transaction) *smtpparse.Reply {
 		}
 	}
 	return nil
+}
+
+// echoes reports whether every 8-bit byte sequence in r's lines also
+// appears in c's line: a refusal that quotes the client's address.
+func echoes(r *smtpparse.Reply, c *smtpparse.Command) bool {
+	for _, line := range r.Lines {
+		for _, word := range strings.Fields(line) {
+			for _, part := range strings.FieldsFunc(word, func(ch rune) bool { return ch < 0x80 }) {
+				if !bytes.Contains(c.Line, []byte(part)) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // inFrame returns " in frame N" for the first frame that carried span,

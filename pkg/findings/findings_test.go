@@ -850,6 +850,20 @@ func TestPostfixSweepDiagnoses(t *testing.T) {
 			t.Errorf("%s: no stream %d", tc.capture, tc.stream)
 		}
 	}
+	// A UTF-8 address without SMTPUTF8 to a server that offers it; the
+	// server's 550 quotes the client's address back, which is no fault.
+	var utf8 []string
+	for _, f := range analyze(t, testcaps.Path("postfix-sweep/s8-8bit.pcap")).Findings {
+		switch {
+		case f.ID == "malformed-reply":
+			t.Errorf("malformed-reply frames %v: %s", f.Frames, f.Summary)
+		case f.ID == "malformed-command" && strings.Contains(f.Summary, "a UTF-8 address without SMTPUTF8 on MAIL FROM, though the server offers it"):
+			utf8 = append(utf8, fmt.Sprint(f.Frames))
+		}
+	}
+	if !slices.Equal(utf8, []string{"[25]", "[33]"}) {
+		t.Errorf("UTF-8 addresses without SMTPUTF8 in frames %v, want [25] and [33]", utf8)
+	}
 	for _, f := range analyze(t, testcaps.Path("postfix-sweep/s5-pipelining.pcap")).Findings {
 		if f.ID == "retry-loop" && !strings.HasSuffix(f.Summary, "; it had been accepted in stream 0 before them") {
 			t.Errorf("retry-loop: %s", f.Summary)

@@ -13,7 +13,9 @@ const (
 	problemMaskedVerb  = "verb masked by a firewall (all X)"
 	problemLongCommand = "line longer than 512 octets"
 	problemNotKept     = "line too long to keep whole (only its start is shown)"
-	problemNonASCII    = "non-ASCII bytes"
+	// ProblemNonASCII: bytes above 127 where SMTP allows none.
+	ProblemNonASCII    = "non-ASCII bytes"
+	problemUTF8NoParam = "a UTF-8 address without SMTPUTF8 on MAIL FROM, though the server offers it (RFC 6531)"
 	problemControl     = "control characters"
 	problemBareLF      = "bare LF line ending"
 	problemBareCR      = "bare CR in line"
@@ -119,7 +121,7 @@ func lineProblems(list *[]string, l *lineReader, limit int64) {
 		addProblem(list, problemBareCR)
 	}
 	if l.high {
-		addProblem(list, problemNonASCII)
+		addProblem(list, ProblemNonASCII)
 	}
 	if l.ctl {
 		addProblem(list, problemControl)

@@ -747,8 +747,18 @@ func (p *Parser) commandLine(cut lineCut) {
 		limit = 0 // RFC 4954 raises the limit for AUTH lines
 	}
 	lineProblems(&cmd.Problems, l, limit)
-	if l.high && p.utf8Allowed(cmd) && utf8.Valid(l.content()) {
-		cmd.Problems = slices.DeleteFunc(cmd.Problems, func(p string) bool { return p == problemNonASCII })
+	if l.high && utf8.Valid(l.content()) {
+		switch {
+		case p.utf8Allowed(cmd):
+			cmd.Problems = slices.DeleteFunc(cmd.Problems, func(p string) bool { return p == ProblemNonASCII })
+		case (cmd.Verb == "MAIL" || cmd.Verb == "RCPT") && p.d.Extensions.Has("SMTPUTF8"):
+			// The server would take it: the client left out the parameter.
+			for i, pr := range cmd.Problems {
+				if pr == ProblemNonASCII {
+					cmd.Problems[i] = problemUTF8NoParam
+				}
+			}
+		}
 	}
 	kept := p.addCommand(cmd)
 	if cmd.IsHello() {

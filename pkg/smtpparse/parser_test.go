@@ -964,7 +964,7 @@ func TestBinaryGarbageLinesAreKeptAsCommands(t *testing.T) {
 	if string(g.Line) != garbage || g.Span != span(ClientToServer, 0, int64(len(garbage))) || g.Known || g.Ending != LineEndingLF {
 		t.Errorf("garbage = %+v", g)
 	}
-	for _, p := range []string{problemControl, problemNonASCII, problemBareLF, problemUnknownVerb} {
+	for _, p := range []string{problemControl, ProblemNonASCII, problemBareLF, problemUnknownVerb} {
 		if !hasProblem(g.Problems, p) {
 			t.Errorf("garbage problems %q lack %q", g.Problems, p)
 		}
@@ -1554,7 +1554,9 @@ func TestA221WithoutAHeldQuitAnswersTheOldestCommand(t *testing.T) {
 }
 
 // UTF-8 addresses are allowed in a transaction whose MAIL carries SMTPUTF8
-// to a server that offered it (RFC 6531), and are non-ASCII bytes otherwise.
+// to a server that offered it (RFC 6531); to a server that offered it,
+// without the parameter, the parameter is what is missing; otherwise they
+// are non-ASCII bytes.
 func TestUTF8AddressesUnderSMTPUTF8(t *testing.T) {
 	session := func(ehlo, mailParams string) *Dialogue {
 		return run(t, Options{},
@@ -1566,18 +1568,22 @@ func TestUTF8AddressesUnderSMTPUTF8(t *testing.T) {
 	}
 	cases := []struct {
 		name, ehlo, params string
-		want               bool // non-ASCII reported on MAIL and RCPT
+		want               string // the problem on MAIL and RCPT; "" for none
 	}{
-		{"offered and used", "250-mx\r\n250 SMTPUTF8\r\n", " SMTPUTF8", false},
-		{"offered, not used", "250-mx\r\n250 SMTPUTF8\r\n", "", true},
-		{"used, not offered", "250-mx\r\n250 8BITMIME\r\n", " SMTPUTF8", true},
+		{"offered and used", "250-mx\r\n250 SMTPUTF8\r\n", " SMTPUTF8", ""},
+		{"offered, not used", "250-mx\r\n250 SMTPUTF8\r\n", "", problemUTF8NoParam},
+		{"used, not offered", "250-mx\r\n250 8BITMIME\r\n", " SMTPUTF8", ProblemNonASCII},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			d := session(tc.ehlo, tc.params)
 			for _, c := range d.Commands[1:3] {
-				if got := slices.Contains(c.Problems, problemNonASCII); got != tc.want {
-					t.Errorf("%s problems %q, want non-ASCII %v", c.Verb, c.Problems, tc.want)
+				want := []string{}
+				if tc.want != "" {
+					want = []string{tc.want}
+				}
+				if !slices.Equal(append([]string{}, c.Problems...), want) {
+					t.Errorf("%s problems %q, want %q", c.Verb, c.Problems, want)
 				}
 			}
 		})
