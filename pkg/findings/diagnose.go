@@ -191,6 +191,13 @@ func diagnose(found []Finding) string {
 			}
 		}
 		if worst < 0 {
+			// Nothing went wrong on the wire, but the server turned
+			// something down: that is what the reader looks for.
+			for _, f := range found {
+				if f.ID == "command-deferred" || f.ID == "command-rejected" {
+					return upperFirst(f.Summary) + frame(f) + "."
+				}
+			}
 			return ""
 		}
 		parts = append(parts, upperFirst(top.Summary)+".")

@@ -833,6 +833,9 @@ func TestPostfixSweepDiagnoses(t *testing.T) {
 			`The server ended the session on "." with 221 "2.7.0 Error: I can break rules, too. Goodbye." (frames 15, 17).`},
 		{"postfix-sweep/s5-pipelining.pcap", 2, "The client sent its message with DATA, without waiting for a 354 (RFC 2920): the server answered with a synchronization error (554 in frame 46) and took none of it (frame 45). " +
 			"The same envelope was tried in streams 1, 2; each ended with 554 5.5.0 Error: SMTP protocol synchronization."},
+		// Nothing wrong on the wire, but a recipient turned away: that.
+		{"postfix-sweep/s6-limits.pcap", 0, "RCPT TO:<d@example.test> was deferred: 452 4.5.3 Error: too many recipients (frames 15, 16)."},
+		{"multi.pcap", 2, "RCPT TO:<nobody@example.test> was rejected: 550 unknown user (frames 54, 55)."},
 		{"postfix-sweep/s6-limits.pcap", 1, `Malformed command "BOGUS0": unknown verb. The server then closed the session unasked with 421 "4.7.0 mx.example.test Error: too many errors" (frame 39).`},
 		{"postfix-sweep/s9-timeout.pcap", 1, `The transaction from <a@example.org> was lost during DATA: the message stopped coming (nothing from the client for 5.0 s after frame 31), and the server gave up with 421 "4.4.2 mx.example.test Error: timeout exceeded" in frame 33, and the connection ended with the server's FIN in frame 34.`},
 	} {
