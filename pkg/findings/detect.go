@@ -452,13 +452,16 @@ func detectUnanswered(b builder, _ Options) []Finding {
 	// after it goes unanswered as a matter of course.
 	closedAt := int64(-1)
 	for _, r := range d.Replies {
-		if r.Code == 421 {
+		// A 221 to anything but QUIT is a goodbye too (Postfix hangs up
+		// on a non-SMTP command so).
+		if r.Code == 421 || r.Code == 221 && r.Command != nil && r.Command.Verb != "QUIT" {
 			closedAt = r.EndOrder
 			break
 		}
 	}
+	lines := messageLines(b)
 	for _, c := range d.Commands {
-		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt {
+		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || lines.all[c] {
 			flush()
 			continue
 		}
@@ -560,13 +563,27 @@ func unofferedBDATBefore(d *smtpparse.Dialogue, r *smtpparse.Reply) bool {
 	return false
 }
 
-func detectMalformed(b builder, _ Options) []Finding {
+// messageLine is a line of a message that went to the server as a
+// command, and why it did.
+type messageLine struct {
+	c   *smtpparse.Command
+	why string
+}
+
+// messageLinesFound are the runs of message lines a server read as
+// commands: the first line of each run, explained, and all of their lines.
+type messageLinesFound struct {
+	first []messageLine
+	all   map[*smtpparse.Command]bool
+}
+
+// messageLines finds where message lines went to the server as commands:
+// after a DATA the server refused, or after an end of data the client did
+// not mean (a line holding a lone dot it did not double, RFC 5321 4.5.2).
+func messageLines(b builder) messageLinesFound {
 	d := b.s.Dialogue
-	var out []Finding
-	// Where message lines went to the server as commands: after a DATA the
-	// server refused, or after an end of data the client did not mean (a
-	// line holding a lone dot it did not double, RFC 5321 4.5.2).
-	told := map[*smtpparse.Command]bool{} // the message lines explained
+	out := messageLinesFound{all: map[*smtpparse.Command]bool{}}
+	inRun := false
 	ends := map[int64]bool{}
 	for _, tx := range d.Transactions {
 		if tx.Body != nil && tx.Body.Terminator != nil {
@@ -588,10 +605,10 @@ func detectMalformed(b builder, _ Options) []Finding {
 	for i, c := range d.Commands {
 		_, masked := b.maskedAt[c]
 		// A real DATA has no argument: "Data follows" is a message line.
-		messageLine := !c.Known && !c.Masked || c.Verb == "DATA" && c.Args != ""
-		if !messageLine || masked || c.Gap || c.Verb == "" {
-			if !messageLine {
-				lastKnown = c
+		isMessageLine := !c.Known && !c.Masked || c.Verb == "DATA" && c.Args != ""
+		if !isMessageLine || masked || c.Gap || c.Verb == "" {
+			if !isMessageLine {
+				lastKnown, inRun = c, false
 			}
 			continue
 		}
@@ -617,10 +634,25 @@ func detectMalformed(b builder, _ Options) []Finding {
 			}
 			explained[lastKnown] = true
 		default:
+			if inRun {
+				out.all[c] = true // a later line of the same message
+			}
 			continue
 		}
-		told[c] = true
-		f := b.at("malformed-command", Warning, phaseOf(c), c.Span, c.Time, why)
+		out.first = append(out.first, messageLine{c, why})
+		out.all[c], inRun = true, true
+	}
+	return out
+}
+
+func detectMalformed(b builder, _ Options) []Finding {
+	d := b.s.Dialogue
+	var out []Finding
+	lines := messageLines(b)
+	told := map[*smtpparse.Command]bool{} // the message lines explained
+	for _, ml := range lines.first {
+		told[ml.c] = true
+		f := b.at("malformed-command", Warning, phaseOf(ml.c), ml.c.Span, ml.c.Time, ml.why)
 		f.contentAsCommands = true
 		out = append(out, f)
 	}
