@@ -379,27 +379,11 @@ func TestClosedConnectionsWithoutTheirLastACKStayBounded(t *testing.T) {
 		s.Emit(true, 100+1+uint32(len(body)), capgen.FIN|capgen.ACK, nil)
 		s.Emit(false, 200+1+8, capgen.FIN|capgen.ACK, nil) // no last ACK follows
 	}
-	c, err := reassembly.OpenReader("closing.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := c.Inputs[0]
-	s, err := New(Options{Dir: t.TempDir(), Prefix: "closing", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const budget = 8 << 10
-	s.gather = gatherLimits{piece: 256 << 10, minPiece: 16 << 10, held: budget}
-	most, packets := 0, 0
-	_, err = reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
-		packets++
-		err := s.Add(cn, p)
+	most := 0
+	s, packets := splitCapture(t, "closing.pcap", buf.Bytes(), gatherLimits{piece: 256 << 10, minPiece: 16 << 10, held: budget}, func(s *Splitter) {
 		most = max(most, s.held)
-		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if most > budget+4<<10 {
 		t.Errorf("held up to %d bytes with a budget of %d", most, budget)
 	}
@@ -457,21 +441,7 @@ func TestClosingListLooksOnlyAtItsFront(t *testing.T) {
 	c.Pause(4500 * time.Millisecond)                   // stream 2, at 6.5 s:
 	c.Emit(false, 200+1+8, capgen.FIN|capgen.ACK, nil) // its FIN again
 
-	cp, err := reassembly.OpenReader("closing.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := cp.Inputs[0]
-	s, err := New(Options{Dir: t.TempDir(), Prefix: "closing", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = reassembly.Walk(cp, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
-		return s.Add(cn, p)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := splitCapture(t, "closing.pcap", buf.Bytes(), gatherLimits{}, nil)
 	waiting := func() (streams []int) {
 		for _, e := range s.closing {
 			streams = append(streams, e.o.conn.Stream)
@@ -526,23 +496,7 @@ func TestOpenConnectionsWithLittleDataHoldLittleMemory(t *testing.T) {
 	big.Client(strings.Repeat("x", 1400)+"\r\n", 1402)
 	big.Client(strings.Repeat("y", 1400)+"\r\n", 1402)
 
-	c, err := reassembly.OpenReader("scan.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := c.Inputs[0]
-	s, err := New(Options{Dir: t.TempDir(), Prefix: "scan", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
-	if err != nil {
-		t.Fatal(err)
-	}
-	packets := 0
-	_, err = reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
-		packets++
-		return s.Add(cn, p)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, packets := splitCapture(t, "scan.pcap", buf.Bytes(), gatherLimits{}, nil)
 	held := 0
 	for _, o := range s.outs[:scans] {
 		for _, b := range o.buf.list {
@@ -588,21 +542,7 @@ func TestClosingListSurvivesAClockStep(t *testing.T) {
 	for i := range 30 {
 		mk(41000+i, start.Add(time.Duration(i)*time.Second))
 	}
-	c, err := reassembly.OpenReader("closing.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := c.Inputs[0]
-	s, err := New(Options{Dir: t.TempDir(), Prefix: "closing", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
-		return s.Add(cn, p)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := splitCapture(t, "closing.pcap", buf.Bytes(), gatherLimits{}, nil)
 	now := start.Add(34 * time.Second)
 	if err := s.flushClosing(now); err != nil {
 		t.Fatal(err)
@@ -623,4 +563,38 @@ func TestClosingListSurvivesAClockStep(t *testing.T) {
 	if err != nil || len(files) != 31 {
 		t.Errorf("%d files, %v; want 31", len(files), err)
 	}
+}
+
+// splitCapture opens a capture built in memory, makes a Splitter for it
+// (limits, when not zero, replaces the gathering limits) and offers it
+// every packet, as the split command does. It returns the Splitter, not
+// finished, and how many packets it was offered; after says what to do
+// after each offer (nil for nothing).
+func splitCapture(t *testing.T, name string, capture []byte, limits gatherLimits, after func(*Splitter)) (*Splitter, int) {
+	t.Helper()
+	c, err := reassembly.OpenReader(name, bytes.NewReader(capture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.Inputs[0]
+	s, err := New(Options{Dir: t.TempDir(), Prefix: strings.TrimSuffix(name, ".pcap"), Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limits != (gatherLimits{}) {
+		s.gather = limits
+	}
+	packets := 0
+	_, err = reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		packets++
+		err := s.Add(cn, p)
+		if after != nil {
+			after(s)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, packets
 }
