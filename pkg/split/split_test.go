@@ -400,14 +400,7 @@ func TestClosedConnectionsWithoutTheirLastACKStayBounded(t *testing.T) {
 			t.Errorf("stream %d closed at %v still waits", o.conn.Stream, o.last)
 		}
 	}
-	files, _, err := s.Finish(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	written := 0
-	for _, f := range files {
-		written += f.Packets
-	}
+	files, written := finishSplit(t, s)
 	if len(files) != 30 || written != packets {
 		t.Errorf("%d files with %d packets, want 30 with %d", len(files), written, packets)
 	}
@@ -509,14 +502,7 @@ func TestOpenConnectionsWithLittleDataHoldLittleMemory(t *testing.T) {
 	if n := len(s.outs[scans].buf.list); n != 2 || cap(s.outs[scans].buf.list[1]) != blockSize {
 		t.Errorf("a connection with 3 KB holds %d blocks; want its first and then a pool block", n)
 	}
-	files, _, err := s.Finish(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	written := 0
-	for _, f := range files {
-		written += f.Packets
-	}
+	files, written := finishSplit(t, s)
 	if len(files) != scans+1 || written != packets {
 		t.Errorf("%d files with %d packets, want %d with %d", len(files), written, scans+1, packets)
 	}
@@ -597,4 +583,18 @@ func splitCapture(t *testing.T, name string, capture []byte, limits gatherLimits
 		t.Fatal(err)
 	}
 	return s, packets
+}
+
+// finishSplit finishes s and returns its files and how many packets they hold.
+func finishSplit(t *testing.T, s *Splitter) ([]File, int) {
+	t.Helper()
+	files, _, err := s.Finish(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := 0
+	for _, f := range files {
+		written += f.Packets
+	}
+	return files, written
 }
