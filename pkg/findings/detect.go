@@ -1414,6 +1414,9 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 				// The server closed while the message was still coming:
 				// what the client sent after (the end of data) came too late.
 				phase, where = PhaseData, "during DATA"
+				if n := clientBytesBefore(b, sf) - tx.Body.Span.Start; n > 0 {
+					where = fmt.Sprintf("during DATA, after %s of message", plural(n, "byte", "bytes"))
+				}
 				closedEarly = fmt.Sprintf("the server closed its side (its FIN in frame %d) before the end of data came (frame %d)", sf, ef[0])
 			}
 		}
@@ -1532,6 +1535,22 @@ func clientClosedFirst(b builder) bool {
 // a server's reply in the middle of a message for that reply to be a
 // timeout rather than an answer to what came.
 const idleBeforeTimeout = 2 * time.Second
+
+// clientBytesBefore returns the client stream's offset at frame: how many
+// bytes it had sent in the frames before it.
+func clientBytesBefore(b builder, frame int) int64 {
+	st := b.s.Stream(smtpparse.ClientToServer)
+	if st == nil {
+		return 0
+	}
+	var end int64
+	for i := range st.Segments {
+		if sf := &st.Segments[i]; sf.Frame < frame && sf.Length > 0 {
+			end = max(end, sf.Offset+int64(sf.Length))
+		}
+	}
+	return end
+}
 
 // timedOut reports whether reply r is the server's timeout: it came
 // while the client owed it something (the rest of a message or of a BDAT

@@ -771,7 +771,7 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 		{"exim-sweep/killed.pcap", "lost-mid-transaction", 0, []int{8, 17, 18, 19},
 			`the client closed its side first (its FIN in frame 17), and the server answered with 421 "Lost incoming connection" in frame 18, and the connection ended with the client's RST in frame 19`},
 		{"exim-sweep/killed.pcap", "lost-mid-transaction", 1, []int{27, 36, 39},
-			"was lost during DATA: the server closed its side (its FIN in frame 36) before the end of data came (frame 38), and the connection ended with the server's RST in frame 39"},
+			"was lost during DATA, after 187 bytes of message: the server closed its side (its FIN in frame 36) before the end of data came (frame 38), and the connection ended with the server's RST in frame 39"},
 		{"exim-sweep/barelf-wait.pcap", "lost-mid-transaction", 0, []int{8, 19, 20, 21}, "the client closed its side first (its FIN in frame 19)"},
 		{"exim-sweep/bdat-wrong-size.pcap", "lost-mid-transaction", 0, []int{8, 21, 24},
 			`was lost during BDAT, after 1106 bytes of message: the client sent nothing for 20.0 s after frame 19, and the server gave up waiting with 421 "Lost incoming connection" in frame 21`},
