@@ -276,8 +276,9 @@ func (f *follower) render() {
 			text := f.lineText(it)
 			if cmd := sensitive[it.start]; cmd != nil && it.dir == smtpparse.ClientToServer {
 				text = "<credentials hidden>"
-				if cmd.Verb == "AUTH" {
-					text = "AUTH " + cmd.Mechanism + " <credentials hidden>"
+				if cmd.Verb == "AUTH" || cmd.Masked {
+					// An AUTH line, or one whose verb a firewall masked.
+					text = cmd.Verb + " " + cmd.Mechanism + " <credentials hidden>"
 				}
 			}
 			f.printLine(it, text, "")

@@ -174,6 +174,19 @@ func TestFollowHidesCredentialsAndOnlyThem(t *testing.T) {
 	}
 }
 
+// TestFollowHidesMaskedCredentials: behind a firewall fixup the server
+// receives "XXXX PLAIN <base64>"; follow shows the masked verb and the
+// mechanism, never the credentials.
+func TestFollowHidesMaskedCredentials(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "follow", "--stream", "1", testcaps.Path("middlebox-sweep/pix-auth.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "AHVzZXIAc2VjcmV0") || !strings.Contains(out, "C  [18]           +0.002s  XXXX PLAIN <credentials hidden>\n") {
+		t.Errorf("follow of the masked AUTH:\n%s", out)
+	}
+}
+
 // TestOutputNeverCarriesTerminalControls: a client line and a server reply
 // holding ESC sequences, a bell, a C1 CSI and bytes that are not UTF-8 show
 // as escapes in every command's output (streams shows only the accepted

@@ -211,6 +211,8 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 		sev := Info
 		why := ""
 		switch _, masked := b.maskedAt[c]; {
+		case masked && strings.Trim(string(c.Line[:min(len(c.Line), int(real[0].Offset-c.Span.Start))]), "X") == "":
+			sev, why = Error, "; both parts were masked, each as if it were a command of its own"
 		case masked:
 			sev, why = Error, "; the part after the split was masked"
 		case c.Reply != nil && c.Reply.Code >= 500:
@@ -749,6 +751,7 @@ func detectRejected(b builder, _ Options) []Finding {
 		}
 		f := b.at(id, Info, phase, r.Span, r.Time, fmt.Sprintf("%s was %s: %d %s", what, how, r.Code, clip(strings.Join(r.Lines, " "), 80)))
 		f.Frames = appendUnique(frames, f.Frames...)
+		f.code = r.Code
 		out = append(out, f)
 		return &out[len(out)-1]
 	}

@@ -22,7 +22,16 @@ func diagnose(found []Finding) string {
 	var parts []string
 	refused := greetingRefused(found)
 	bareEnding, messageRefused := bareEndingRefused(found)
-	var smuggling, syncAnswer, contentAsCommands *Finding
+	var smuggling, syncAnswer, contentAsCommands, fixupRefused *Finding
+	if _, fixup := first("pix-masked-ehlo"); fixup {
+		// Seen from the client: a command the server "does not know"
+		// behind a fixup is most likely one the fixup masked.
+		for i := range found {
+			if f := &found[i]; f.ID == "command-rejected" && (f.code == 500 || f.code == 502) && fixupRefused == nil {
+				fixupRefused = f
+			}
+		}
+	}
 	for i := range found {
 		if f := &found[i]; f.contentAsCommands && contentAsCommands == nil {
 			contentAsCommands = f
@@ -127,7 +136,7 @@ func diagnose(found []Finding) string {
 	case len(byID["command-split-across-segments"]) > 0 && byID["command-split-across-segments"][0].Severity == Error && len(byID["pix-masked-ehlo"]) > 0:
 		sp, _ := first("command-split-across-segments")
 		e, _ := first("pix-masked-ehlo")
-		parts = append(parts, fmt.Sprintf("A valid command split across TCP segments%s was refused, and the EHLO reply shows a firewall SMTP fixup in the path%s: such fixups inspect each segment alone and mangle the part after the split. Capture on the server side of the firewall to see the masked command.", frame(sp), frame(e)))
+		parts = append(parts, fmt.Sprintf("A valid command split across TCP segments%s was refused, and %s shows a firewall SMTP fixup in the path%s: such fixups inspect each segment alone and mangle the part after the split. Capture on the server side of the firewall to see the masked command.", frame(sp), fixupEvidence(e), frame(e)))
 	case smuggling != nil && smuggling.serverTook:
 		msg := fmt.Sprintf("The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data%s: the server is lenient about the terminator, which SMTP smuggling abuses.", frame(*smuggling))
 		// Only a synchronization error after the server's answer to the
@@ -162,9 +171,13 @@ func diagnose(found []Finding) string {
 		} else if p, ok := first("pipelining-bad-sequence"); ok {
 			cause = fmt.Sprintf(": %s%s", p.Summary, frame(p))
 		} else if e, ok := first("pix-masked-ehlo"); ok {
-			cause = fmt.Sprintf("; the EHLO reply shows a firewall SMTP fixup in the path%s, which rewrites what it does not know on its way to the server", frame(e))
+			cause = fmt.Sprintf("; %s shows a firewall SMTP fixup in the path%s, which rewrites what it does not know on its way to the server", fixupEvidence(e), frame(e))
 		}
 		parts = append(parts, fmt.Sprintf("The server rejected the client's input as out of step%s%s.", frame(f), cause))
+	case fixupRefused != nil:
+		e, _ := first("pix-masked-ehlo")
+		parts = append(parts, fmt.Sprintf("%s%s, and %s shows a firewall SMTP fixup in the path%s: such fixups replace the commands they do not know with X's on their way to the server, which then does not recognise them. Capture on the server side of the firewall to see the masked command.",
+			upperFirst(fixupRefused.Summary), frame(*fixupRefused), fixupEvidence(e), frame(e)))
 	case len(byID["unanswered-command"]) > 0 && byID["unanswered-command"][0].serverTook:
 		f, _ := first("unanswered-command")
 		parts = append(parts, upperFirst(f.Summary)+"."+ending())
@@ -255,6 +268,15 @@ func greetingRefused(found []Finding) *Finding {
 		}
 	}
 	return nil
+}
+
+// fixupEvidence names what a pix-masked-ehlo finding saw: the starred
+// banner or the masked EHLO reply.
+func fixupEvidence(f Finding) string {
+	if f.Phase == PhaseGreeting {
+		return "the starred-out banner"
+	}
+	return "the EHLO reply"
 }
 
 func upperFirst(s string) string {

@@ -118,8 +118,10 @@ type Finding struct {
 	// tx is the transaction a bare-ending, refusal or interruption
 	// finding is about, so that the diagnosis ties only one message's.
 	tx *smtpparse.Transaction
-	// said is, for a refusal, the reply as the diagnosis quotes it.
+	// said is, for a refusal, the reply as the diagnosis quotes it; code
+	// its reply code.
 	said string
+	code int
 	// contentAsCommands marks a malformed-command that explains message
 	// lines the server read as commands; hungUp a command-rejected whose
 	// reply was a 221 goodbye to something other than QUIT.

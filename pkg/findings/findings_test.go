@@ -922,7 +922,9 @@ func TestParallelJSONIsEncodersJSON(t *testing.T) {
 // what the client sent after AUTH and its mechanism: reports go into
 // support tickets.
 func TestReportsHoldNoCredentials(t *testing.T) {
-	for _, name := range []string{"exim-client/auth-plain.pcap", "exim-client/auth-login.pcap", "exim-client/auth-fail.pcap"} {
+	// The last: a firewall fixup masked AUTH on its way ("XXXX PLAIN …"),
+	// and the server side must hide the credentials all the same.
+	for _, name := range []string{"exim-client/auth-plain.pcap", "exim-client/auth-login.pcap", "exim-client/auth-fail.pcap", "middlebox-sweep/pix-auth.pcap"} {
 		path := testcaps.Path(name)
 		c, err := reassembly.Open(path)
 		if err != nil {
@@ -1661,6 +1663,12 @@ func TestDiagnosesSayOnlyWhatTheCaptureShows(t *testing.T) {
 		{"postfix/rejects.pcap", 0, "A client command reached the server with its verb replaced by X's (frames 31, 32), the mark of a firewall SMTP fixup (Cisco PIX/ASA), though the EHLO reply shows none of its masking; the server rejected it."},
 		{"postfix/sync-error.pcap", 1, "The server rejected the client's input as out of step (frame 21): EHLO must end a pipelined group (RFC 2920), but the client sent MAIL before its reply (frame 19)."},
 		{"pix-client-side.pcap", 2, "The server rejected the client's input as out of step (frame 56); the EHLO reply shows a firewall SMTP fixup in the path (frame 48), which rewrites what it does not know on its way to the server."},
+		// Behind a fixup (its starred banner in frame 9), AUTH refused as
+		// unknown: the fixup masked it, as the server side shows.
+		{"middlebox-sweep/pix-auth.pcap", 0, "AUTH PLAIN (credentials not shown) was rejected: 500 5.5.2 Error: command not recognized (frames 17, 20), and the starred-out banner shows a firewall SMTP fixup in the path (frame 9): " +
+			"such fixups replace the commands they do not know with X's on their way to the server, which then does not recognise them. Capture on the server side of the firewall to see the masked command."},
+		{"middlebox-sweep/pix-split-verb.pcap", 0, "A valid command split across TCP segments (frames 21, 25) was refused, and the starred-out banner shows a firewall SMTP fixup in the path (frame 9): " +
+			"such fixups inspect each segment alone and mangle the part after the split. Capture on the server side of the firewall to see the masked command."},
 		{"crafted/terminal-escapes.pcap", 0, `Malformed command "\x1b[2J\x1b[31mHELO\x07 \u009b0m\xff\xfe": unknown verb; non-ASCII bytes; control characters.`},
 	} {
 		r := analyze(t, testcaps.Path(tc.name))

@@ -156,6 +156,9 @@ func parseCommand(c *Command, content []byte) {
 			parseAddressArgs(c, "FROM:", "", "")
 		} else if hasPrefixFold(c.Args, "TO:") {
 			parseAddressArgs(c, "TO:", "", "")
+		} else if mech, _, _ := strings.Cut(strings.TrimLeft(c.Args, " "), " "); len(c.Verb) == len("AUTH") && isSASLMechanism(mech) {
+			// A masked AUTH still carries its credentials.
+			c.Sensitive, c.Mechanism = true, upperASCII(mech)
 		}
 	case !c.Known:
 		addProblem(&c.Problems, problemUnknownVerb)
@@ -182,6 +185,17 @@ func parseCommand(c *Command, content []byte) {
 	case "BDAT":
 		parseBDAT(c)
 	}
+}
+
+// isSASLMechanism reports whether name is a SASL mechanism a mail client
+// uses (RFC 4954; the IANA registry's common ones).
+func isSASLMechanism(name string) bool {
+	switch upperASCII(name) {
+	case "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "GSSAPI", "XOAUTH2", "XOAUTH", "OAUTHBEARER",
+		"EXTERNAL", "ANONYMOUS", "GS2-KRB5", "SRP":
+		return true
+	}
+	return strings.HasPrefix(upperASCII(name), "SCRAM-")
 }
 
 func hasPrefixFold(s, prefix string) bool {
