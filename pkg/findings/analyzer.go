@@ -90,6 +90,20 @@ type Analyzer struct {
 	attempts  map[string][]attempt
 	keys      []string // attempt keys in first-seen order
 	cuts      []factsCut
+	legs      []leg
+}
+
+// A leg is what a connection shows of a session that a proxy may have
+// relayed: a capture taken on the proxy's host holds both of its legs,
+// with the same greeting and EHLO, at the same time.
+type leg struct {
+	stream         int
+	client, server string
+	helo, greeting string
+	first, last    time.Time
+	commands       []string // commandKey of each command the client sent, in order
+	unanswered     []int    // indexes in Analyzer.findings: unanswered-command whose bytes were ACKed
+	conn           int      // index in Analyzer.conns
 }
 
 // factsCut is a direction of a connection whose per-packet facts stopped
@@ -120,12 +134,88 @@ func (a *Analyzer) Add(s *session.Session) {
 	for i := range found {
 		a.complete(&found[i])
 	}
+	a.noteLeg(s, found)
 	a.findings = append(a.findings, found...)
 	a.conns = append(a.conns, summarize(s, found))
 	a.noteAttempts(s)
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 		if st := s.Stream(dir); st != nil && st.FactsCut > 0 {
 			a.cuts = append(a.cuts, factsCut{s.Conn.Stream, dir, st.FactsCut, len(st.Segments)})
+		}
+	}
+}
+
+// noteLeg keeps what tells the session's other leg from another
+// connection, before found joins the analyzer's findings.
+func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
+	d := s.Dialogue
+	if d.Hello == nil || d.Greeting == nil || d.Hello.Args == "" {
+		return
+	}
+	l := leg{
+		stream: s.Conn.Stream, client: s.Conn.Client().String(), server: s.Conn.Server().String(),
+		helo: d.Hello.Args, greeting: strings.Join(d.Greeting.Lines, "\n"),
+		first: s.Conn.FirstTime, last: s.Conn.LastTime,
+		conn: len(a.conns),
+	}
+	for _, c := range d.Commands {
+		l.commands = append(l.commands, commandKey(c))
+	}
+	for i, f := range found {
+		if f.ID == "unanswered-command" && f.serverTook && len(f.cmds) > 0 {
+			l.unanswered = append(l.unanswered, len(a.findings)+i)
+		}
+	}
+	a.legs = append(a.legs, l)
+}
+
+// subsequence reports whether short is long with some elements left out.
+func subsequence(short, long []string) bool {
+	i := 0
+	for _, v := range long {
+		if i < len(short) && short[i] == v {
+			i++
+		}
+	}
+	return i == len(short)
+}
+
+// legOpening is how soon after a client's connection a proxy opens its
+// own to the server.
+const legOpening = 2 * time.Second
+
+// linkLegs finds, for each unanswered-command whose bytes were ACKed, the
+// other leg of the same session in the capture, and says when that leg
+// never carried the commands: the device between them acknowledged them
+// and did not pass them on. Each finding is told once.
+func (a *Analyzer) linkLegs() {
+	for _, from := range a.legs {
+		for _, fi := range from.unanswered {
+			f := &a.findings[fi]
+			if f.linked {
+				continue
+			}
+			for _, to := range a.legs {
+				// The far leg: opened by the device within moments of the
+				// near one, greeted alike, and carrying some of the near
+				// leg's commands, in order, and nothing else. Connections
+				// of one busy client to one server share a greeting and an
+				// EHLO too, but not their envelopes.
+				if to.stream == from.stream || to.helo != from.helo || to.greeting != from.greeting ||
+					to.first.Before(from.first) || to.first.Sub(from.first) > legOpening ||
+					!subsequence(to.commands, from.commands) ||
+					slices.ContainsFunc(f.cmds, func(k string) bool { return slices.Contains(to.commands, k) }) {
+					continue
+				}
+				f.linked = true
+				f.Summary += fmt.Sprintf("; the capture also holds the session's other leg, stream %d (%s to %s), which never carries them: the device between the legs acknowledged them and did not pass them on",
+					to.stream, to.client, to.server)
+				c := &a.conns[from.conn]
+				c.Diagnosis = strings.TrimSpace(c.Diagnosis + fmt.Sprintf(" The session's other leg in the capture, stream %d, never carries these commands: the device in the path acknowledged them and dropped them.", to.stream))
+				c = &a.conns[to.conn]
+				c.Diagnosis = strings.TrimSpace(c.Diagnosis + fmt.Sprintf(" This is the far leg of stream %d, whose commands (frame %d) the device in the path acknowledged and never passed on.", from.stream, f.Frames[0]))
+				break
+			}
 		}
 	}
 }
@@ -387,6 +477,7 @@ func (a *Analyzer) retryLoops() []Finding {
 func (a *Analyzer) Report(inputs []string) *Report {
 	// Sessions arrive in the order their connections finish; the report is
 	// in stream order, whatever that order was.
+	a.linkLegs()
 	findings := append(slices.Clone(a.findings), a.retryLoops()...)
 	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Stream < findings[j].Stream })
 	conns := slices.Clone(a.conns)

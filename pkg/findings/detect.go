@@ -438,8 +438,17 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		if len(group) == 1 {
 			f.Summary = fmt.Sprintf("the server never answered %s (connection ended: %s)", quoteCommand(first, 50), b.s.Conn.End())
 		} else {
-			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s (connection ended: %s)",
-				len(group), verbList(group), joinInts(f.Frames, ", "), b.s.Conn.End())
+			size := ""
+			if len(f.Frames) == 1 {
+				// The size of one write can be what a middlebox trips on
+				// (it drops exactly 513 or 1025 bytes).
+				size = fmt.Sprintf(", %s", plural(span.End-span.Start, "byte", "bytes"))
+			}
+			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s%s (connection ended: %s)",
+				len(group), verbList(group), joinInts(f.Frames, ", "), size, b.s.Conn.End())
+		}
+		for _, c := range group {
+			f.cmds = append(f.cmds, commandKey(c))
 		}
 		last := group[len(group)-1]
 		if ack := ackFrame(b, span.End); ack != 0 && !repliedSoon(d, last) {
@@ -478,6 +487,12 @@ func detectUnanswered(b builder, _ Options) []Finding {
 	}
 	flush()
 	return out
+}
+
+// commandKey is how a command is recognised on another leg of the same
+// session, behind a proxy: its verb and arguments.
+func commandKey(c *smtpparse.Command) string {
+	return c.Verb + " " + c.Args
 }
 
 // repliedSoon reports whether the server said anything within a second of

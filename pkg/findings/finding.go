@@ -129,6 +129,12 @@ type Finding struct {
 	// closedSession marks a command-deferred for a 421 the server sent
 	// unasked, closing the session.
 	closedSession bool
+	// cmds are, for an unanswered-command, its commands (commandKey): what
+	// another leg of the session behind a proxy should have carried on.
+	cmds []string
+	// linked marks an unanswered-command already tied to its session's
+	// other leg (Analyzer.linkLegs).
+	linked bool
 }
 
 // filterFor builds the Wireshark filter for frames of a stream.

@@ -886,6 +886,81 @@ func TestPostfixSweepDiagnoses(t *testing.T) {
 	}
 }
 
+// TestTheOtherLegOfAProxiedSession: a capture that holds both legs of a
+// session through a middlebox (one file, or the two sides given together)
+// shows the commands the device acknowledged missing from the far leg;
+// where the device passed them on, or on a gateway's many connections of
+// one client to one server, no legs are linked.
+func TestTheOtherLegOfAProxiedSession(t *testing.T) {
+	r := analyze(t, testcaps.Path("middlebox-sweep/hold513-513.pcap"))
+	linked := ""
+	for _, f := range r.Findings {
+		if f.ID == "unanswered-command" && f.Stream == 0 {
+			linked = f.Summary
+		}
+	}
+	if !strings.Contains(linked, "the client sent in frame 17, 513 bytes") ||
+		!strings.HasSuffix(linked, "; the capture also holds the session's other leg, stream 1 (127.0.1.42:58605 to 127.0.0.31:25), which never carries them: the device between the legs acknowledged them and did not pass them on") {
+		t.Errorf("near leg: %s", linked)
+	}
+	if d := r.Connections[1].Diagnosis; !strings.HasSuffix(d, " This is the far leg of stream 0, whose commands (frame 17) the device in the path acknowledged and never passed on.") {
+		t.Errorf("far leg's diagnosis: %s", d)
+	}
+	c, err := reassembly.Open(testcaps.Path("hold513-client-side.pcap"), testcaps.Path("hold513-server-side.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	merged := analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+	for stream, near := range map[int]string{1: "0, whose commands (frame 16)", 3: "2, whose commands (frame 45)"} {
+		if d := merged.Connections[stream].Diagnosis; !strings.Contains(d, "This is the far leg of stream "+near) {
+			t.Errorf("merged sides, stream %d: %s", stream, d)
+		}
+	}
+	// One client, two connections to one server at once, alike in greeting
+	// and EHLO: the first loses its envelope after an ACK, the second
+	// probes another. They are no legs of one session.
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	start := time.Unix(1_700_000_000, 0)
+	server := netip.MustParseAddrPort("198.51.100.25:25")
+	a := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40000"), server, start, 11, 22)
+	bs := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40001"), server, start.Add(time.Second), 33, 44)
+	for _, s := range []*capgen.Session{a, bs} {
+		s.Handshake()
+		s.Server("220 mx.example.test ESMTP\r\n")
+		s.Client("EHLO relay.example.org\r\n")
+		s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
+	}
+	a.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n") // ACKed, never answered
+	bs.Client("MAIL FROM:<>\r\nRCPT TO:<d@example.test>\r\nRSET\r\nQUIT\r\n")     // a probe: no DATA to share
+	bs.Server("250 ok\r\n250 ok\r\n250 reset\r\n221 bye\r\n")
+	bs.Close()
+	a.Pause(30 * time.Second)
+	a.Close()
+	cb, err := reassembly.OpenReader("busy.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := analyzeCapture(t, cb, session.Options{Stream: -1}).Report(nil)
+	took := false
+	for _, f := range busy.Findings {
+		took = took || f.ID == "unanswered-command" && f.serverTook
+	}
+	if !took {
+		t.Errorf("the busy client's capture has no unanswered, ACKed commands: not the capture this test needs")
+	}
+	quiet := []*Report{busy, analyze(t, testcaps.Path("middlebox-sweep/hold513-512.pcap")),
+		analyzeCapture(t, openGateway(t, capgen.GatewayOptions{Seed: 11, TargetBytes: 4 << 20, Concurrency: 40, MaxBody: 16 << 10, NonSMTP: 10}), session.Options{Stream: -1}).Report(nil)}
+	for _, r := range quiet {
+		for _, f := range r.Findings {
+			if f.linked {
+				t.Errorf("stream %d linked: %s", f.Stream, f.Summary)
+			}
+		}
+	}
+}
+
 // TestParallelJSONIsEncodersJSON: the report written with its connections
 // and findings encoded on several goroutines is byte for byte what
 // encoding/json's Encoder writes, for a report of a few hundred
