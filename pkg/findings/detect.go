@@ -1263,11 +1263,18 @@ func stallFinding(b builder, prev, next event, wait time.Duration) Finding {
 	} else if next.dir == prev.dir {
 		summary = fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; the %s gave up waiting and sent %s in frame %d",
 			silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
+		if ended == moreMessage {
+			summary += ", which the server, still reading the message, took as more of it"
+		}
 	}
 	f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, next.fact.Frame}, prev.fact.Time(), summary)
 	f.Direction = silent.String()
 	return f
 }
+
+// moreMessage is what describeEvent calls client bytes after a lenient
+// end of data that a strict server still reads as message content.
+const moreMessage = "more bytes"
 
 // describeEvent names what a packet carried: a command, reply, end of data, FIN or RST.
 func describeEvent(b builder, e event) string {
@@ -1299,7 +1306,7 @@ func describeEvent(b builder, e event) string {
 			case ended >= 0 && e.fact.Offset < ended && end >= ended:
 				return "end of data"
 			case waited && e.fact.Offset >= ended && end <= body.Span.End:
-				return "more bytes (to the server, still reading the message, more message content)"
+				return moreMessage
 			case e.fact.Offset >= body.Span.Start && end <= body.Span.End:
 				return "message data"
 			}

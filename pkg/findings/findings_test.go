@@ -1578,7 +1578,7 @@ func TestClientThatGaveUpIsNotSmuggling(t *testing.T) {
 	}
 	want := "The message body ended in a bare LF (frame 15), so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data. " +
 		"Server silent 10.0 s after the client's end of data in frame 15; the client gave up waiting and sent more bytes " +
-		"(to the server, still reading the message, more message content) in frame 17."
+		"in frame 17, which the server, still reading the message, took as more of it."
 	if d := r.Connections[0].Diagnosis; d != want {
 		t.Errorf("diagnosis\n%s\nwant\n%s", d, want)
 	}
