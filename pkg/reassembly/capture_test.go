@@ -121,6 +121,40 @@ func TestVLANAndQinQFramesAreDecoded(t *testing.T) {
 	}
 }
 
+// TestPPPoEAndMPLSFramesAreDecoded: a session over a PPPoE session (DSL
+// links) and one under an MPLS label stack of two (carrier links) are read
+// like any other; a PPP frame that is not IP is no TCP.
+func TestPPPoEAndMPLSFramesAreDecoded(t *testing.T) {
+	eth := func(ethertype uint16, inner []byte) []byte {
+		f := append(make([]byte, 12), byte(ethertype>>8), byte(ethertype))
+		return append(f, inner...)
+	}
+	p := &capgen.Packet{Src: client, Dst: server, Seq: 1, Flags: capgen.SYN, Window: 1024, TTL: 64}
+	ip := capgen.Frame(capgen.LinkRaw, p)
+	pppoe := func(proto uint16, inner []byte) []byte {
+		h := []byte{0x11, 0x00, 0x12, 0x34, byte((len(inner) + 2) >> 8), byte(len(inner) + 2), byte(proto >> 8), byte(proto)}
+		return append(h, inner...)
+	}
+	mpls := append([]byte{0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40}, ip...) // two labels, the second at the bottom
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		want  error
+	}{
+		{"pppoe", eth(0x8864, pppoe(0x0021, ip)), nil},
+		{"pppoe in a vlan", eth(0x8100, append([]byte{0x00, 0x64, 0x88, 0x64}, pppoe(0x0021, ip)...)), nil},
+		{"pppoe lcp", eth(0x8864, pppoe(0xc021, []byte{1, 2, 3, 4})), ErrNotTCP},
+		{"mpls", eth(0x8847, mpls), nil},
+		{"mpls cut", eth(0x8847, []byte{0x00, 0x01, 0x00}), ErrShort},
+	} {
+		var s Segment
+		err := Decode(LinkTypeEthernet, tc.frame, &s)
+		if !errors.Is(err, tc.want) || err == nil && (s.Src != client || s.Dst != server || s.Flags&FlagSYN == 0) {
+			t.Errorf("%s: %v, segment %v -> %v flags %x; want %v", tc.name, err, s.Src, s.Dst, s.Flags, tc.want)
+		}
+	}
+}
+
 // gzippedSession returns a clean session's capture as written and gzipped.
 func gzippedSession() (raw, gz *bytes.Buffer) {
 	raw, gz = new(bytes.Buffer), new(bytes.Buffer)

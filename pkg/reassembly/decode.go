@@ -71,11 +71,16 @@ func Supported(lt LinkType) bool {
 }
 
 const (
-	etherTypeIPv4  = 0x0800
-	etherTypeIPv6  = 0x86dd
-	etherTypeVLAN  = 0x8100
-	etherTypeQinQ  = 0x88a8
-	etherTypeQinQ2 = 0x9100
+	etherTypeIPv4          = 0x0800
+	etherTypeIPv6          = 0x86dd
+	etherTypePPPoE         = 0x8864 // PPPoE session stage
+	etherTypeMPLS          = 0x8847
+	etherTypeMPLSMulticast = 0x8848
+	pppIPv4                = 0x0021
+	pppIPv6                = 0x0057
+	etherTypeVLAN          = 0x8100
+	etherTypeQinQ          = 0x88a8
+	etherTypeQinQ2         = 0x9100
 )
 
 // Decode fills s from one captured frame of the given link type. It returns
@@ -93,13 +98,6 @@ func Decode(lt LinkType, data []byte, s *Segment) error {
 		}
 		ethertype = binary.BigEndian.Uint16(data[12:14])
 		ip = data[14:]
-		for ethertype == etherTypeVLAN || ethertype == etherTypeQinQ || ethertype == etherTypeQinQ2 {
-			if len(ip) < 4 {
-				return ErrShort
-			}
-			ethertype = binary.BigEndian.Uint16(ip[2:4])
-			ip = ip[4:]
-		}
 	case LinkTypeNull, LinkTypeLoop:
 		if len(data) < 4 {
 			return ErrShort
@@ -146,6 +144,10 @@ func Decode(lt LinkType, data []byte, s *Segment) error {
 	default:
 		return ErrLinkType // Walk tallies it by link type; no text per frame
 	}
+	ethertype, ip, err := unwrap(ethertype, ip)
+	if err != nil {
+		return err
+	}
 	switch ethertype {
 	case etherTypeIPv4:
 		return decodeIPv4(ip, s)
@@ -153,6 +155,57 @@ func Decode(lt LinkType, data []byte, s *Segment) error {
 		return decodeIPv6(ip, s)
 	}
 	return ErrNotTCP
+}
+
+// unwrap takes off what a link may put between its header and IP: 802.1Q
+// and QinQ tags, a PPPoE session header (DSL links), an MPLS label stack
+// (carrier links). It returns the ethertype of what is inside.
+func unwrap(ethertype uint16, b []byte) (uint16, []byte, error) {
+	for {
+		switch ethertype {
+		case etherTypeVLAN, etherTypeQinQ, etherTypeQinQ2:
+			if len(b) < 4 {
+				return 0, nil, ErrShort
+			}
+			ethertype, b = binary.BigEndian.Uint16(b[2:4]), b[4:]
+		case etherTypePPPoE:
+			// version/type, code, session id, length; then the PPP protocol.
+			if len(b) < 8 {
+				return 0, nil, ErrShort
+			}
+			switch binary.BigEndian.Uint16(b[6:8]) {
+			case pppIPv4:
+				return etherTypeIPv4, b[8:], nil
+			case pppIPv6:
+				return etherTypeIPv6, b[8:], nil
+			}
+			return 0, nil, ErrNotTCP
+		case etherTypeMPLS, etherTypeMPLSMulticast:
+			for {
+				if len(b) < 4 {
+					return 0, nil, ErrShort
+				}
+				bottom := b[2]&1 != 0
+				b = b[4:]
+				if bottom {
+					break
+				}
+			}
+			// MPLS does not say what it carries: IP says so itself.
+			if len(b) == 0 {
+				return 0, nil, ErrShort
+			}
+			switch b[0] >> 4 {
+			case 4:
+				return etherTypeIPv4, b, nil
+			case 6:
+				return etherTypeIPv6, b, nil
+			}
+			return 0, nil, ErrNotTCP
+		default:
+			return ethertype, b, nil
+		}
+	}
 }
 
 func decodeIPv4(b []byte, s *Segment) error {
