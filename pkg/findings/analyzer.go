@@ -210,8 +210,14 @@ func (a *Analyzer) linkLegs() {
 				f.linked = true
 				f.Summary += fmt.Sprintf("; the capture also holds the session's other leg, stream %d (%s to %s), which never carries them: the device between the legs acknowledged them and did not pass them on",
 					to.stream, to.client, to.server)
+				// The near leg's diagnosis leads with it: it is the cause.
+				acked := ""
+				if n := len(f.Frames); n > 1 {
+					acked = fmt.Sprintf(", acknowledged in frame %d,", f.Frames[n-1])
+				}
 				c := &a.conns[from.conn]
-				c.Diagnosis = strings.TrimSpace(c.Diagnosis + fmt.Sprintf(" The session's other leg in the capture, stream %d, never carries these commands: the device in the path acknowledged them and dropped them.", to.stream))
+				c.Diagnosis = strings.TrimSpace(fmt.Sprintf("A device in the path swallowed the client's commands: what the client sent in frame %d%s never appears on the session's other leg in the capture, stream %d. ",
+					f.Frames[0], acked, to.stream) + c.Diagnosis)
 				c = &a.conns[to.conn]
 				c.Diagnosis = strings.TrimSpace(c.Diagnosis + fmt.Sprintf(" This is the far leg of stream %d, whose commands (frame %d) the device in the path acknowledged and never passed on.", from.stream, f.Frames[0]))
 				break

@@ -903,6 +903,9 @@ func TestTheOtherLegOfAProxiedSession(t *testing.T) {
 		!strings.HasSuffix(linked, "; the capture also holds the session's other leg, stream 1 (127.0.1.42:58605 to 127.0.0.31:25), which never carries them: the device between the legs acknowledged them and did not pass them on") {
 		t.Errorf("near leg: %s", linked)
 	}
+	if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "A device in the path swallowed the client's commands: what the client sent in frame 17, acknowledged in frame 18, never appears on the session's other leg in the capture, stream 1. The server never answered") {
+		t.Errorf("near leg's diagnosis: %s", d)
+	}
 	if d := r.Connections[1].Diagnosis; !strings.HasSuffix(d, " This is the far leg of stream 0, whose commands (frame 17) the device in the path acknowledged and never passed on.") {
 		t.Errorf("far leg's diagnosis: %s", d)
 	}
