@@ -442,7 +442,9 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			if len(f.Frames) == 1 {
 				// The size of one write can be what a middlebox trips on
 				// (it drops exactly 513 or 1025 bytes).
-				size = fmt.Sprintf(", %s", plural(span.End-span.Start, "byte", "bytes"))
+				if n := segmentLength(b, f.Frames[0]); n > 0 {
+					size = fmt.Sprintf(", a segment of %s", plural(int64(n), "byte", "bytes"))
+				}
 			}
 			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s%s (connection ended: %s)",
 				len(group), verbList(group), joinInts(f.Frames, ", "), size, b.s.Conn.End())
@@ -455,6 +457,12 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			f.Summary += fmt.Sprintf("; yet their bytes were acknowledged in frame %d, so they reached the server's TCP — or a device in the path that answers for it", ack)
 			f.Frames = appendUnique(f.Frames, ack)
 			f.serverTook = true
+			if fr := b.s.Frames(span); len(fr) == 1 && (segmentLength(b, fr[0]) == 513 || segmentLength(b, fr[0]) == 1025) {
+				n := segmentLength(b, fr[0])
+				// A size that points at the device: such middleboxes
+				// re-segment what they take and lose exactly these writes.
+				f.Summary += fmt.Sprintf("; a write of exactly %d bytes is what middleboxes that re-segment TCP are known to lose (one byte less goes through)", n)
+			}
 		}
 		out = append(out, f)
 		group = nil
@@ -487,6 +495,20 @@ func detectUnanswered(b builder, _ Options) []Finding {
 	}
 	flush()
 	return out
+}
+
+// segmentLength returns the payload length of the client's packet in
+// frame, or 0.
+func segmentLength(b builder, frame int) int {
+	st := b.s.Stream(smtpparse.ClientToServer)
+	if st == nil {
+		return 0
+	}
+	i := sort.Search(len(st.Segments), func(i int) bool { return st.Segments[i].Frame >= frame })
+	if i < len(st.Segments) && st.Segments[i].Frame == frame {
+		return int(st.Segments[i].Length)
+	}
+	return 0
 }
 
 // commandKey is how a command is recognised on another leg of the same

@@ -899,9 +899,12 @@ func TestTheOtherLegOfAProxiedSession(t *testing.T) {
 			linked = f.Summary
 		}
 	}
-	if !strings.Contains(linked, "the client sent in frame 17, 513 bytes") ||
+	if !strings.Contains(linked, "the client sent in frame 17, a segment of 513 bytes") ||
 		!strings.HasSuffix(linked, "; the capture also holds the session's other leg, stream 1 (127.0.1.42:58605 to 127.0.0.31:25), which never carries them: the device between the legs acknowledged them and did not pass them on") {
 		t.Errorf("near leg: %s", linked)
+	}
+	if !strings.Contains(linked, "; a write of exactly 513 bytes is what middleboxes that re-segment TCP are known to lose") {
+		t.Errorf("near leg, no word on the 513 bytes: %s", linked)
 	}
 	if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "A device in the path swallowed the client's commands: what the client sent in frame 17, acknowledged in frame 18, never appears on the session's other leg in the capture, stream 1. The server never answered") {
 		t.Errorf("near leg's diagnosis: %s", d)
