@@ -915,6 +915,13 @@ func closedOn(b builder, c *smtpparse.Command) bool {
 	return !timeout // the client's silence, not the command, brought it
 }
 
+// clientClosedFirst reports whether the client began to end the
+// connection, with a FIN or a RST, before the server did.
+func clientClosedFirst(c *reassembly.Conn) bool {
+	frame, d := c.FirstClose()
+	return frame != 0 && d == reassembly.ClientToServer
+}
+
 // afterClientFIN reports whether reply r came after the client's FIN.
 func afterClientFIN(b builder, r *smtpparse.Reply) bool {
 	cf := b.s.Conn.FINFrame(reassembly.ClientToServer)
@@ -1111,7 +1118,7 @@ func detectContent(b builder, _ Options) []Finding {
 			next := nextCommandAfter(d, ch.Data.End)
 			mismatch := ""
 			switch {
-			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil && !clientClosedFirst(b):
+			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil && !clientClosedFirst(b.s.Conn):
 				// A client that closed mid-chunk died or gave up: its chunk
 				// was cut, not wrongly sized (lost-mid-transaction says so).
 				mismatch = fmt.Sprintf("only %s followed before the connection ended", plural(got, "byte", "bytes"))
@@ -1415,12 +1422,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			phase, where = PhaseData, "during DATA"
 		}
 		// Who closed first: the earlier FIN, and a RST after it.
-		firstFIN, firstSide := 0, ""
-		for _, dir := range []reassembly.Direction{reassembly.ClientToServer, reassembly.ServerToClient} {
-			if f := c.FINFrame(dir); f != 0 && (firstFIN == 0 || f < firstFIN) {
-				firstFIN, firstSide = f, dir.String()
-			}
-		}
+		firstFIN, firstSide := c.FirstFIN()
 		frames := b.s.Frames(tx.Mail.Span)
 		interrupt, clientFirst := "", false
 		if r, what := gaveUp(b.s.Dialogue, tx); r != nil {
@@ -1477,7 +1479,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		how, frame := "", c.LastFrame
 		switch c.End() {
 		case reassembly.EndRST:
-			how, frame = fmt.Sprintf("%s in frame %d", rstSender(b, c.RSTFrame), c.RSTFrame), c.RSTFrame
+			how, frame = fmt.Sprintf("%s in frame %d", rstSender(c), c.RSTFrame), c.RSTFrame
 			if firstFIN != 0 && firstFIN < c.RSTFrame && firstFIN != mentioned {
 				how = fmt.Sprintf("the %s's FIN in frame %d, then %s", firstSide, firstFIN, how)
 			}
@@ -1535,47 +1537,10 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 	return out
 }
 
-// rstSender names the RST of frame as the client's or the server's (or
-// just "a RST" when the facts do not hold it).
-func rstSender(b builder, frame int) string {
-	if dir, ok := rstSide(b, frame); ok {
-		return fmt.Sprintf("the %s's RST", dir)
-	}
-	return "a RST"
-}
-
-// rstSide returns the direction whose packet frame (a RST) is.
-func rstSide(b builder, frame int) (smtpparse.Direction, bool) {
-	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
-		st := b.s.Stream(dir)
-		if st == nil {
-			continue
-		}
-		i := sort.Search(len(st.Segments), func(i int) bool { return st.Segments[i].Frame >= frame })
-		if i < len(st.Segments) && st.Segments[i].Frame == frame {
-			return dir, true
-		}
-	}
-	return 0, false
-}
-
-// clientClosedFirst reports whether the client ended the connection
-// before the server did anything to end it: its FIN or RST came first.
-func clientClosedFirst(b builder) bool {
-	c := b.s.Conn
-	first, client := 0, false
-	consider := func(frame int, byClient bool) {
-		if frame != 0 && (first == 0 || frame < first) {
-			first, client = frame, byClient
-		}
-	}
-	consider(c.FINFrame(reassembly.ClientToServer), true)
-	consider(c.FINFrame(reassembly.ServerToClient), false)
-	if c.RSTFrame != 0 {
-		dir, ok := rstSide(b, c.RSTFrame)
-		consider(c.RSTFrame, ok && dir == smtpparse.ClientToServer)
-	}
-	return client
+// rstSender names c's RST as the client's or the server's.
+func rstSender(c *reassembly.Conn) string {
+	d, _ := c.RSTDirection()
+	return fmt.Sprintf("the %s's RST", d)
 }
 
 // idleBeforeTimeout is how long the client must have sent nothing before

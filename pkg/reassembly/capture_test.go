@@ -121,6 +121,26 @@ func TestVLANAndQinQFramesAreDecoded(t *testing.T) {
 	}
 }
 
+// TestConnSaysWhoClosedFirst: the client's FIN, then the server's RST:
+// the connection knows the RST's sender and that the client began to end it.
+func TestConnSaysWhoClosedFirst(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1, 2)
+	s.Handshake()
+	s.Server("220 mx\r\n")
+	s.Emit(true, s.Sent(true)+2, capgen.FIN|capgen.ACK, nil) // frame 6
+	s.Reset(false)                                           // frame 7
+	conns, _, _ := walkAll(t, "closing.pcap", buf.Bytes())
+	c := conns[0]
+	rd, reset := c.RSTDirection()
+	frame, first := c.FirstClose()
+	fin, finDir := c.FirstFIN()
+	if !reset || rd != ServerToClient || c.RSTFrame != 7 || frame != 6 || first != ClientToServer || fin != 6 || finDir != ClientToServer {
+		t.Errorf("RST %v from %v in frame %d; first close frame %d by %v; first FIN %d by %v", reset, rd, c.RSTFrame, frame, first, fin, finDir)
+	}
+}
+
 // TestPPPoEAndMPLSFramesAreDecoded: a session over a PPPoE session (DSL
 // links) and one under an MPLS label stack of two (carrier links) are read
 // like any other; a PPP frame that is not IP is no TCP.

@@ -124,6 +124,7 @@ type Conn struct {
 	fin       [2]bool
 	finFrame  [2]int
 	finAcked  [2]bool // the other side acknowledged this side's FIN
+	rstSide   int     // the side that sent the first RST, when RSTFrame != 0
 	head      [2][]byte
 }
 
@@ -181,6 +182,33 @@ func (c *Conn) Head(d Direction) []byte { return c.head[c.side(d)] }
 
 // FINFrame returns the frame of the first FIN sent in direction d, 0 if none.
 func (c *Conn) FINFrame(d Direction) int { return c.finFrame[c.side(d)] }
+
+// RSTDirection returns the direction of the first RST; ok is false when
+// the connection was not reset.
+func (c *Conn) RSTDirection() (d Direction, ok bool) {
+	return c.DirectionOfSide(c.rstSide), c.RSTFrame != 0
+}
+
+// FirstFIN returns the frame and direction of the earlier of the two
+// sides' first FINs; frame 0 when neither sent one.
+func (c *Conn) FirstFIN() (frame int, d Direction) {
+	for _, dir := range []Direction{ClientToServer, ServerToClient} {
+		if f := c.FINFrame(dir); f != 0 && (frame == 0 || f < frame) {
+			frame, d = f, dir
+		}
+	}
+	return frame, d
+}
+
+// FirstClose returns the frame and direction of whatever began to end the
+// connection first, a FIN or a RST; frame 0 when it has not ended.
+func (c *Conn) FirstClose() (frame int, d Direction) {
+	frame, d = c.FirstFIN()
+	if rd, ok := c.RSTDirection(); ok && (frame == 0 || c.RSTFrame < frame) {
+		frame, d = c.RSTFrame, rd
+	}
+	return frame, d
+}
 
 // SYNSeen reports whether the capture holds a SYN sent in direction d.
 func (c *Conn) SYNSeen(d Direction) bool { return c.synSeen[c.side(d)] }
@@ -301,7 +329,7 @@ func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 		c.finAcked[other] = true
 	}
 	if s.Flags&FlagRST != 0 && c.RSTFrame == 0 {
-		c.RSTFrame = p.Frame
+		c.RSTFrame, c.rstSide = p.Frame, side
 	}
 	if len(s.Payload) > 0 && c.head[side] == nil {
 		n := min(len(s.Payload), headBytes)
