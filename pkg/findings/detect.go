@@ -435,16 +435,18 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		}
 		span := smtpparse.Span{Dir: smtpparse.ClientToServer, Start: first.Span.Start, End: group[len(group)-1].Span.End}
 		f := b.at("unanswered-command", sev, phaseOf(first), span, first.Time, "")
+		written := 0 // the length of the one segment that carried them all
+		if len(f.Frames) == 1 {
+			written = segmentLength(b, f.Frames[0])
+		}
 		if len(group) == 1 {
 			f.Summary = fmt.Sprintf("the server never answered %s (connection ended: %s)", quoteCommand(first, 50), b.s.Conn.End())
 		} else {
 			size := ""
-			if len(f.Frames) == 1 {
+			if written > 0 {
 				// The size of one write can be what a middlebox trips on
 				// (it drops exactly 513 or 1025 bytes).
-				if n := segmentLength(b, f.Frames[0]); n > 0 {
-					size = fmt.Sprintf(", a segment of %s", plural(int64(n), "byte", "bytes"))
-				}
+				size = fmt.Sprintf(", a segment of %s", plural(int64(written), "byte", "bytes"))
 			}
 			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s%s (connection ended: %s)",
 				len(group), verbList(group), joinInts(f.Frames, ", "), size, b.s.Conn.End())
@@ -457,11 +459,10 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			f.Summary += fmt.Sprintf("; yet their bytes were acknowledged in frame %d, so they reached the server's TCP — or a device in the path that answers for it", ack)
 			f.Frames = appendUnique(f.Frames, ack)
 			f.serverTook = true
-			if fr := b.s.Frames(span); len(fr) == 1 && (segmentLength(b, fr[0]) == 513 || segmentLength(b, fr[0]) == 1025) {
-				n := segmentLength(b, fr[0])
+			if written == 513 || written == 1025 {
 				// A size that points at the device: such middleboxes
 				// re-segment what they take and lose exactly these writes.
-				f.Summary += fmt.Sprintf("; a write of exactly %d bytes is what middleboxes that re-segment TCP are known to lose (one byte less goes through)", n)
+				f.Summary += fmt.Sprintf("; a write of exactly %d bytes is what middleboxes that re-segment TCP are known to lose (one byte less goes through)", written)
 			}
 		}
 		out = append(out, f)
@@ -478,9 +479,8 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			break
 		}
 	}
-	lines := messageLines(b)
 	for _, c := range d.Commands {
-		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || lines.all[c] {
+		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || b.lines.all[c] {
 			flush()
 			continue
 		}
@@ -621,7 +621,11 @@ type messageLinesFound struct {
 // not mean (a line holding a lone dot it did not double, RFC 5321 4.5.2).
 func messageLines(b builder) messageLinesFound {
 	d := b.s.Dialogue
-	out := messageLinesFound{all: map[*smtpparse.Command]bool{}}
+	var out messageLinesFound
+	if !slices.ContainsFunc(d.Commands, isMessageLine) {
+		return out // the usual case: every line a command
+	}
+	out.all = map[*smtpparse.Command]bool{}
 	inRun := false
 	ends := map[int64]bool{}
 	for _, tx := range d.Transactions {
@@ -643,10 +647,9 @@ func messageLines(b builder) messageLinesFound {
 	explained := map[*smtpparse.Command]bool{} // a refused DATA explained once
 	for i, c := range d.Commands {
 		_, masked := b.maskedAt[c]
-		// A real DATA has no argument: "Data follows" is a message line.
-		isMessageLine := !c.Known && !c.Masked || c.Verb == "DATA" && c.Args != ""
-		if !isMessageLine || masked || c.Gap || c.Verb == "" {
-			if !isMessageLine {
+		line := isMessageLine(c)
+		if !line || masked || c.Gap || c.Verb == "" {
+			if !line {
 				lastKnown, inRun = c, false
 			}
 			continue
@@ -684,12 +687,17 @@ func messageLines(b builder) messageLinesFound {
 	return out
 }
 
+// isMessageLine reports whether c may be a line of a message rather than
+// a command: an unknown verb, or a DATA with an argument ("Data follows").
+func isMessageLine(c *smtpparse.Command) bool {
+	return !c.Known && !c.Masked || c.Verb == "DATA" && c.Args != ""
+}
+
 func detectMalformed(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
-	lines := messageLines(b)
 	told := map[*smtpparse.Command]bool{} // the message lines explained
-	for _, ml := range lines.first {
+	for _, ml := range b.lines.first {
 		told[ml.c] = true
 		f := b.at("malformed-command", Warning, phaseOf(ml.c), ml.c.Span, ml.c.Time, ml.why)
 		f.contentAsCommands = true

@@ -158,6 +158,7 @@ type builder struct {
 	s        *session.Session
 	maskedAt map[*smtpparse.Command]int                  // see maskedCommands
 	message  map[*smtpparse.Reply]*smtpparse.Transaction // see messageReplies
+	lines    messageLinesFound                           // see messageLines
 }
 
 // commandText is how a report shows a command: its verb and arguments,
@@ -183,7 +184,9 @@ func commandText(c *smtpparse.Command, n int) string {
 func quoteCommand(c *smtpparse.Command, n int) string { return `"` + commandText(c, n) + `"` }
 
 func newBuilder(s *session.Session) builder {
-	return builder{s: s, maskedAt: maskedCommands(s), message: messageReplies(s.Dialogue)}
+	b := builder{s: s, maskedAt: maskedCommands(s), message: messageReplies(s.Dialogue)}
+	b.lines = messageLines(b)
+	return b
 }
 
 // messageReplies maps each reply that answers a message (a final reply,
