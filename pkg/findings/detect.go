@@ -605,8 +605,9 @@ func unofferedBDATBefore(d *smtpparse.Dialogue, r *smtpparse.Reply) bool {
 // messageLine is a line of a message that went to the server as a
 // command, and why it did.
 type messageLine struct {
-	c   *smtpparse.Command
-	why string
+	c     *smtpparse.Command
+	why   string
+	reply *smtpparse.Reply // the refusal of DATA the explanation names, if any
 }
 
 // messageLinesFound are the runs of message lines a server read as
@@ -655,6 +656,7 @@ func messageLines(b builder) messageLinesFound {
 			continue
 		}
 		var why string
+		var named *smtpparse.Reply
 		switch {
 		case ends[c.Span.Start] && loneDotAfter(i):
 			why = fmt.Sprintf("%s came right after an end of data, and a lone dot later: most likely the message held a line with a lone dot that the client did not double (RFC 5321 4.5.2), which ended it early and sent the rest of it as commands",
@@ -664,7 +666,7 @@ func messageLines(b builder) messageLinesFound {
 			// Sent after the refusal had come: the client ignored it.
 			why = fmt.Sprintf("the client sent its message although DATA was refused (%d%s): the server reads the message's lines, such as %s, as commands",
 				lastKnown.Reply.Code, inFrame(b, lastKnown.Reply.Span), quoteCommand(c, 40))
-			explained[lastKnown] = true
+			explained[lastKnown], named = true, lastKnown.Reply
 		case lastKnown != nil && lastKnown.Verb == "DATA" && lastKnown.Args == "" && lastKnown.Reply != nil && lastKnown.Reply.Code >= 400 && !explained[lastKnown]:
 			// Sent with DATA, before its reply: the pipelining rule broken,
 			// and the refusal left the message without a DATA to belong to.
@@ -674,14 +676,14 @@ func messageLines(b builder) messageLinesFound {
 				why = fmt.Sprintf("the client sent its message with DATA, without waiting for a 354 (RFC 2920): the server answered with a synchronization error (%d%s) and took none of it",
 					lastKnown.Reply.Code, inFrame(b, lastKnown.Reply.Span))
 			}
-			explained[lastKnown] = true
+			explained[lastKnown], named = true, lastKnown.Reply
 		default:
 			if inRun {
 				out.all[c] = true // a later line of the same message
 			}
 			continue
 		}
-		out.first = append(out.first, messageLine{c, why})
+		out.first = append(out.first, messageLine{c, why, named})
 		out.all[c], inRun = true, true
 	}
 	return out
@@ -700,6 +702,9 @@ func detectMalformed(b builder, _ Options) []Finding {
 	for _, ml := range b.lines.first {
 		told[ml.c] = true
 		f := b.at("malformed-command", Warning, phaseOf(ml.c), ml.c.Span, ml.c.Time, ml.why)
+		if ml.reply != nil {
+			f.Frames = appendUnique(f.Frames, b.s.Frames(ml.reply.Span)...) // the refusal it names
+		}
 		f.contentAsCommands = true
 		out = append(out, f)
 	}

@@ -2,6 +2,8 @@ package findings
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -150,7 +152,7 @@ func diagnose(found []Finding) string {
 			frame(*smuggling), frame(*syncAnswer)))
 	case contentAsCommands != nil:
 		msg := upperFirst(contentAsCommands.Summary) + frame(*contentAsCommands) + "."
-		if se, ok := first("sync-error-reply"); ok && len(se.Frames) > 0 && !strings.Contains(contentAsCommands.Summary, fmt.Sprintf("in frame %d)", se.Frames[0])) {
+		if se, ok := first("sync-error-reply"); ok && len(se.Frames) > 0 && !slices.Contains(contentAsCommands.Frames, se.Frames[0]) {
 			msg += fmt.Sprintf(" The server refused them as out of step%s.", frame(se))
 		}
 		for _, f := range found {
@@ -216,7 +218,7 @@ func diagnose(found []Finding) string {
 		parts = append(parts, upperFirst(top.Summary)+".")
 	}
 	for _, f := range found {
-		if f.closedSession && len(parts) > 0 && len(f.Frames) > 0 && !strings.Contains(strings.Join(parts, " "), fmt.Sprintf("frame %d", f.Frames[0])) {
+		if f.closedSession && len(parts) > 0 && len(f.Frames) > 0 && !namesFrame(strings.Join(parts, " "), f.Frames[0]) {
 			parts = append(parts, upperFirst(strings.Replace(f.Summary, "the server closed", "the server then closed", 1))+frame(f)+".")
 			break
 		}
@@ -268,6 +270,13 @@ func greetingRefused(found []Finding) *Finding {
 		}
 	}
 	return nil
+}
+
+// namesFrame reports whether text already names frame n, alone ("frame
+// 39") or in a list ("frames 38, 39", "frames 12 and 39").
+func namesFrame(text string, n int) bool {
+	re := regexp.MustCompile(fmt.Sprintf(`\bframes? (?:\d+(?:, | and ))*%d\b`, n))
+	return re.MatchString(text)
 }
 
 // fixupEvidence names what a pix-masked-ehlo finding saw: the starred

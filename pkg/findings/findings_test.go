@@ -776,7 +776,7 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 		{"exim-sweep/bdat-wrong-size.pcap", "lost-mid-transaction", 0, []int{8, 21, 24},
 			`was lost during BDAT, after 1106 bytes of message: the client sent nothing for 20.0 s after frame 19, and the server gave up waiting with 421 "Lost incoming connection" in frame 21`},
 		{"exim-sweep/refusals.pcap", "command-deferred", 6, []int{129, 130}, "MAIL FROM:<a@example.org> was deferred: 421 too many messages in this connection"},
-		{"exim-sweep/data-after-refusal.pcap", "malformed-command", 0, []int{10},
+		{"exim-sweep/data-after-refusal.pcap", "malformed-command", 0, []int{9, 10},
 			`the client sent its message although DATA was refused (503 in frame 9): the server reads the message's lines, such as "From: a@example.org", as commands`},
 		{"exim-sweep/odd-clients.pcap", "malformed-command", 2, []int{55},
 			`"after the dot" came right after an end of data, and a lone dot later: most likely the message held a line with a lone dot that the client did not double`},
@@ -799,7 +799,7 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 			"Client silent 20.0 s in the middle of its message, after frame 19, while the server waited for the rest; then the server sent 421 reply in frame 21."},
 		"exim-sweep/refusals.pcap": {0: `The client sent "EHLO early.example.org" before the server's greeting had ended (frame 4). ` +
 			"The server then refused the session instead of greeting it: 554 SMTP synchronization error (frame 6); no mail can go through this connection."},
-		"exim-sweep/data-after-refusal.pcap": {0: `The client sent its message although DATA was refused (503 in frame 9): the server reads the message's lines, such as "From: a@example.org", as commands (frame 10). ` +
+		"exim-sweep/data-after-refusal.pcap": {0: `The client sent its message although DATA was refused (503 in frame 9): the server reads the message's lines, such as "From: a@example.org", as commands (frames 9, 10). ` +
 			"The server refused them as out of step (frame 11)."},
 	}
 	for capture, want := range diagnoses {
@@ -827,11 +827,11 @@ func TestPostfixSweepDiagnoses(t *testing.T) {
 	}{
 		{"postfix-sweep/s2-bdat.pcap", 0, "The client's BDAT size was wrong: BDAT chunk 2 declared 1000 bytes, but only 964 bytes followed before the connection ended (frame 15). " +
 			"Client silent 10.0 s in the middle of its message, after frame 19, while the server waited for the rest; then the server sent 421 reply in frame 21."},
-		{"postfix-sweep/s3-data-anyway.pcap", 0, `The client sent its message although DATA was refused (554 in frame 14): the server reads the message's lines, such as "From: a@example.org", as commands (frame 15). ` +
+		{"postfix-sweep/s3-data-anyway.pcap", 0, `The client sent its message although DATA was refused (554 in frame 14): the server reads the message's lines, such as "From: a@example.org", as commands (frames 14, 15). ` +
 			`The server ended the session on "From: a@example.org" with 221 "2.7.0 Error: I can break rules, too. Goodbye." (frames 15, 16).`},
 		{"postfix-sweep/s4-lonedot.pcap", 0, `"after the dot" came right after an end of data, and a lone dot later: most likely the message held a line with a lone dot that the client did not double (RFC 5321 4.5.2), which ended it early and sent the rest of it as commands (frame 15). ` +
 			`The server ended the session on "." with 221 "2.7.0 Error: I can break rules, too. Goodbye." (frames 15, 17).`},
-		{"postfix-sweep/s5-pipelining.pcap", 2, "The client sent its message with DATA, without waiting for a 354 (RFC 2920): the server answered with a synchronization error (554 in frame 46) and took none of it (frame 45). " +
+		{"postfix-sweep/s5-pipelining.pcap", 2, "The client sent its message with DATA, without waiting for a 354 (RFC 2920): the server answered with a synchronization error (554 in frame 46) and took none of it (frames 45, 46). " +
 			"The same envelope was tried in streams 1, 2; each ended with 554 5.5.0 Error: SMTP protocol synchronization."},
 		// Nothing wrong on the wire, but a recipient turned away: that.
 		{"postfix-sweep/s6-limits.pcap", 0, "RCPT TO:<d@example.test> was deferred: 452 4.5.3 Error: too many recipients (frames 15, 16)."},
@@ -1911,5 +1911,20 @@ func TestStallSurvivesATinyInversion(t *testing.T) {
 	}
 	if stalls != 1 {
 		t.Errorf("%d stalls, want 1: %+v", stalls, r.Findings)
+	}
+}
+
+func TestNamesFrame(t *testing.T) {
+	for text, want := range map[string]bool{
+		"the 421 in frame 39.":      true,
+		"answered (frames 38, 39).": true,
+		"in frames 12 and 39":       true,
+		"in frame 390":              false,
+		"after 39 s, in frame 40":   false,
+		"frames 139, 40":            false,
+	} {
+		if got := namesFrame(text, 39); got != want {
+			t.Errorf("namesFrame(%q, 39) = %v", text, got)
+		}
 	}
 }
