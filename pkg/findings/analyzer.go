@@ -2,6 +2,8 @@ package findings
 
 import (
 	"fmt"
+	"hash/maphash"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -91,17 +93,21 @@ type Analyzer struct {
 	keys      []string // attempt keys in first-seen order
 	cuts      []factsCut
 	legs      []leg
+	seed      maphash.Seed // for the legs' hashes
 }
 
 // A leg is what a connection shows of a session that a proxy may have
 // relayed: a capture taken on the proxy's host holds both of its legs,
 // with the same greeting and EHLO, at the same time.
+//
+// Every connection with a greeting and an EHLO leaves one, so it is kept
+// small: hashes, not text, and no allocation but the slice of commands.
 type leg struct {
 	stream         int
-	client, server string
-	helo, greeting string
-	first, last    time.Time
-	commands       []string // commandKey of each command the client sent, in order
+	client, server netip.AddrPort
+	hello          uint64 // hash of the greeting and the EHLO argument
+	first          time.Time
+	commands       []uint64 // hash of each command the client sent (verb and arguments), in order
 	unanswered     []int    // indexes in Analyzer.findings: unanswered-command whose bytes were ACKed
 	conn           int      // index in Analyzer.conns
 }
@@ -120,7 +126,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.StallThreshold <= 0 {
 		opts.StallThreshold = 10 * time.Second
 	}
-	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), attempts: map[string][]attempt{}}
+	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), attempts: map[string][]attempt{}, seed: maphash.MakeSeed()}
 }
 
 // Add analyses one session. Sessions should come in stream order.
@@ -152,14 +158,20 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 	if d.Hello == nil || d.Greeting == nil || d.Hello.Args == "" {
 		return
 	}
-	l := leg{
-		stream: s.Conn.Stream, client: s.Conn.Client().String(), server: s.Conn.Server().String(),
-		helo: d.Hello.Args, greeting: strings.Join(d.Greeting.Lines, "\n"),
-		first: s.Conn.FirstTime, last: s.Conn.LastTime,
-		conn: len(a.conns),
+	var h maphash.Hash
+	h.SetSeed(a.seed)
+	for _, line := range d.Greeting.Lines {
+		h.WriteString(line)
+		h.WriteByte('\n')
 	}
-	for _, c := range d.Commands {
-		l.commands = append(l.commands, commandKey(c))
+	h.WriteString(d.Hello.Args)
+	l := leg{
+		stream: s.Conn.Stream, client: s.Conn.Client(), server: s.Conn.Server(),
+		hello: h.Sum64(), first: s.Conn.FirstTime, conn: len(a.conns),
+		commands: make([]uint64, len(d.Commands)),
+	}
+	for i, c := range d.Commands {
+		l.commands[i] = a.commandHash(c)
 	}
 	for i, f := range found {
 		if f.ID == "unanswered-command" && f.serverTook && len(f.cmds) > 0 {
@@ -169,8 +181,19 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 	a.legs = append(a.legs, l)
 }
 
+// commandHash identifies a command by its verb and arguments, as another
+// leg of the same session carries it.
+func (a *Analyzer) commandHash(c *smtpparse.Command) uint64 {
+	var h maphash.Hash
+	h.SetSeed(a.seed)
+	h.WriteString(c.Verb)
+	h.WriteByte(' ')
+	h.WriteString(c.Args)
+	return h.Sum64()
+}
+
 // subsequence reports whether short is long with some elements left out.
-func subsequence(short, long []string) bool {
+func subsequence(short, long []uint64) bool {
 	i := 0
 	for _, v := range long {
 		if i < len(short) && short[i] == v {
@@ -201,10 +224,10 @@ func (a *Analyzer) linkLegs() {
 				// leg's commands, in order, and nothing else. Connections
 				// of one busy client to one server share a greeting and an
 				// EHLO too, but not their envelopes.
-				if to.stream == from.stream || to.helo != from.helo || to.greeting != from.greeting ||
+				if to.stream == from.stream || to.hello != from.hello ||
 					to.first.Before(from.first) || to.first.Sub(from.first) > legOpening ||
 					!subsequence(to.commands, from.commands) ||
-					slices.ContainsFunc(f.cmds, func(k string) bool { return slices.Contains(to.commands, k) }) {
+					slices.ContainsFunc(f.cmds, func(c *smtpparse.Command) bool { return slices.Contains(to.commands, a.commandHash(c)) }) {
 					continue
 				}
 				f.linked = true

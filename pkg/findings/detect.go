@@ -451,9 +451,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s%s (connection ended: %s)",
 				len(group), verbList(group), joinInts(f.Frames, ", "), size, b.s.Conn.End())
 		}
-		for _, c := range group {
-			f.cmds = append(f.cmds, commandKey(c))
-		}
+		f.cmds = slices.Clone(group)
 		last := group[len(group)-1]
 		if ack := ackFrame(b, span.End); ack != 0 && !repliedSoon(d, last) {
 			f.Summary += fmt.Sprintf("; yet their bytes were acknowledged in frame %d, so they reached the server's TCP — or a device in the path that answers for it", ack)
@@ -509,12 +507,6 @@ func segmentLength(b builder, frame int) int {
 		return int(st.Segments[i].Length)
 	}
 	return 0
-}
-
-// commandKey is how a command is recognised on another leg of the same
-// session, behind a proxy: its verb and arguments.
-func commandKey(c *smtpparse.Command) string {
-	return c.Verb + " " + c.Args
 }
 
 // repliedSoon reports whether the server said anything within a second of

@@ -129,9 +129,9 @@ type Finding struct {
 	// closedSession marks a command-deferred for a 421 the server sent
 	// unasked, closing the session.
 	closedSession bool
-	// cmds are, for an unanswered-command, its commands (commandKey): what
-	// another leg of the session behind a proxy should have carried on.
-	cmds []string
+	// cmds are, for an unanswered-command, its commands: what another leg
+	// of the session behind a proxy should have carried on.
+	cmds []*smtpparse.Command
 	// linked marks an unanswered-command already tied to its session's
 	// other leg (Analyzer.linkLegs).
 	linked bool
