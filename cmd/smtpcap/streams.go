@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smtpcap/smtpcap/internal/printable"
+	"github.com/smtpcap/smtpcap/internal/wording"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/urfave/cli/v2"
@@ -116,17 +117,9 @@ func noStreams(tcp int, ports []uint16) string {
 		for i, p := range ports {
 			list[i] = strconv.Itoa(int(p))
 		}
-		return fmt.Sprintf("no connection on port %s (the capture has %s; --all lists %s)", strings.Join(list, ", "), plural(tcp, "TCP connection"), them)
+		return fmt.Sprintf("no connection on port %s (the capture has %s; --all lists %s)", strings.Join(list, ", "), wording.Plural(tcp, "TCP connection", "TCP connections"), them)
 	}
-	return fmt.Sprintf("no SMTP connections in the capture (it has %s; --all lists %s)", plural(tcp, "TCP connection"), them)
-}
-
-// plural says n things: "1 TCP connection", "2 TCP connections".
-func plural(n int, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return fmt.Sprintf("%d %ss", n, thing)
+	return fmt.Sprintf("no SMTP connections in the capture (it has %s; --all lists %s)", wording.Plural(tcp, "TCP connection", "TCP connections"), them)
 }
 
 func yesNo(b bool) string {

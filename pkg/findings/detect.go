@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smtpcap/smtpcap/internal/printable"
+	"github.com/smtpcap/smtpcap/internal/wording"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/smtpparse"
 )
@@ -44,7 +45,7 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 				frame, where = g.Frame, fmt.Sprintf("noticed at frame %d", g.Frame)
 			}
 			f := b.conn("capture-gap", Warning, phaseAtOffset(b, dir, g.Start), []int{frame}, timeOfFrame(b, frame),
-				fmt.Sprintf("%s of the %s's stream at offset %d are not in the capture (%s; %s)", plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, g.Reason, where))
+				fmt.Sprintf("%s of the %s's stream at offset %d are not in the capture (%s; %s)", wording.Plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, g.Reason, where))
 			f.Direction, f.Offset = dir.String(), g.Start
 			out = append(out, f)
 		}
@@ -56,7 +57,7 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 				frames = append(frames, g.Frame)
 			}
 			f := b.conn("snaplen-truncated", Warning, PhaseConnection, frames, timeOfFrame(b, frames[0]),
-				fmt.Sprintf("the snaplen cut %d of the %s's bytes from %s (first: frame %d); capture with -s 0", n, dir, plural(int64(len(cut)), "packet", "packets"), frames[0]))
+				fmt.Sprintf("the snaplen cut %d of the %s's bytes from %s (first: frame %d); capture with -s 0", n, dir, wording.Plural(int64(len(cut)), "packet", "packets"), frames[0]))
 			f.Direction, f.Offset = dir.String(), cut[0].Start
 			out = append(out, f)
 		}
@@ -230,7 +231,7 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 		}
 		f := b.at("command-split-across-segments", sev, phaseOf(c), c.Span, c.Time,
 			fmt.Sprintf("the command %s was carried by %d TCP segments: frame %d ends after %s (%s), %s%s",
-				quoteCommand(c, 50), len(real)+1, bd.Before, plural(split, "byte", "bytes"), quote(string(c.Line[:min(int(split), len(c.Line))]), 20), rest, why))
+				quoteCommand(c, 50), len(real)+1, bd.Before, wording.Plural(split, "byte", "bytes"), quote(string(c.Line[:min(int(split), len(c.Line))]), 20), rest, why))
 		out = append(out, f)
 	}
 	return out
@@ -446,7 +447,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			if written > 0 {
 				// The size of one write can be what a middlebox trips on
 				// (it drops exactly 513 or 1025 bytes).
-				size = fmt.Sprintf(", a segment of %s", plural(int64(written), "byte", "bytes"))
+				size = fmt.Sprintf(", a segment of %s", wording.Plural(int64(written), "byte", "bytes"))
 			}
 			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s%s (connection ended: %s)",
 				len(group), verbList(group), joinInts(f.Frames, ", "), size, b.s.Conn.End())
@@ -773,7 +774,7 @@ func detectEarlyTalker(b builder, _ Options) []Finding {
 	c := early[0]
 	summary := fmt.Sprintf("the client sent %s before the server's greeting had ended", quoteCommand(c, 50))
 	if n := len(early) - 1; n > 0 {
-		summary += fmt.Sprintf(" (and %s more)", plural(int64(n), "command", "commands"))
+		summary += fmt.Sprintf(" (and %s more)", wording.Plural(int64(n), "command", "commands"))
 	}
 	f := b.at("early-talker", Warning, PhaseGreeting, c.Span, c.Time, summary)
 	if g := d.Greeting; g != nil && slices.Contains(g.Problems, smtpparse.ProblemGreetingCut) && len(g.Lines) > 0 {
@@ -1074,17 +1075,17 @@ func detectContent(b builder, _ Options) []Finding {
 		}
 		if body.BareLF.N > 0 {
 			out = append(out, b.at("bare-lf-in-data", Warning, phase, at(body.BareLF.First), verb.Time,
-				fmt.Sprintf("%s in the message (first at offset %d); RFC 5321 requires CRLF", plural(body.BareLF.N, "bare LF line ending", "bare LF line endings"), body.BareLF.First)))
+				fmt.Sprintf("%s in the message (first at offset %d); RFC 5321 requires CRLF", wording.Plural(body.BareLF.N, "bare LF line ending", "bare LF line endings"), body.BareLF.First)))
 			out[len(out)-1].tx = tx
 		}
 		if body.BareCR.N > 0 {
 			out = append(out, b.at("bare-cr-in-data", Warning, phase, at(body.BareCR.First), verb.Time,
-				fmt.Sprintf("%s in the message (first at offset %d)", plural(body.BareCR.N, "bare CR character", "bare CR characters"), body.BareCR.First)))
+				fmt.Sprintf("%s in the message (first at offset %d)", wording.Plural(body.BareCR.N, "bare CR character", "bare CR characters"), body.BareCR.First)))
 			out[len(out)-1].tx = tx
 		}
 		if body.NUL.N > 0 {
 			out = append(out, b.at("nul-in-data", Warning, phase, at(body.NUL.First), verb.Time,
-				fmt.Sprintf("%s in the message (first at offset %d)", plural(body.NUL.N, "NUL byte", "NUL bytes"), body.NUL.First)))
+				fmt.Sprintf("%s in the message (first at offset %d)", wording.Plural(body.NUL.N, "NUL byte", "NUL bytes"), body.NUL.First)))
 		}
 		// What the server offered is known from its EHLO reply, or from a
 		// HELO, which offers nothing; without either (the capture began
@@ -1106,12 +1107,12 @@ func detectContent(b builder, _ Options) []Finding {
 			}
 			if report {
 				out = append(out, b.at("eightbit-not-offered", sev, phase, at(body.EightBit.First), verb.Time,
-					fmt.Sprintf("%s with the high bit set in the message (first at offset %d), %s", plural(body.EightBit.N, "byte", "bytes"), body.EightBit.First, why)))
+					fmt.Sprintf("%s with the high bit set in the message (first at offset %d), %s", wording.Plural(body.EightBit.N, "byte", "bytes"), body.EightBit.First, why)))
 			}
 		}
 		if body.LongLines.N > 0 {
 			out = append(out, b.at("line-too-long", Warning, phase, at(body.LongLines.First), verb.Time,
-				fmt.Sprintf("%s longer than 998 octets (longest %d; first at offset %d)", plural(body.LongLines.N, "message line", "message lines"), body.LongestLine, body.LongLines.First)))
+				fmt.Sprintf("%s longer than 998 octets (longest %d; first at offset %d)", wording.Plural(body.LongLines.N, "message line", "message lines"), body.LongestLine, body.LongLines.First)))
 		}
 	}
 	for _, tx := range d.Transactions {
@@ -1126,7 +1127,7 @@ func detectContent(b builder, _ Options) []Finding {
 			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil && !clientClosedFirst(b.s.Conn):
 				// A client that closed mid-chunk died or gave up: its chunk
 				// was cut, not wrongly sized (lost-mid-transaction says so).
-				mismatch = fmt.Sprintf("only %s followed before the connection ended", plural(got, "byte", "bytes"))
+				mismatch = fmt.Sprintf("only %s followed before the connection ended", wording.Plural(got, "byte", "bytes"))
 			case next != nil && !next.Known && !next.Masked:
 				mismatch = fmt.Sprintf("the bytes after it do not start with a command (%s): the chunk was longer than declared", quoteCommand(next, 30))
 			}
@@ -1411,11 +1412,11 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		switch {
 		case tx.Data != nil && tx.Data.Reply == nil:
 		case tx.Body != nil && tx.Data == nil:
-			phase, where = PhaseBDAT, fmt.Sprintf("during BDAT, after %s of message", plural(tx.Body.Size, "byte", "bytes"))
+			phase, where = PhaseBDAT, fmt.Sprintf("during BDAT, after %s of message", wording.Plural(tx.Body.Size, "byte", "bytes"))
 		case tx.Body != nil && tx.Body.Complete:
 			phase, where = PhaseAfterData, "after the end of data, before the server's final reply"
 		case tx.Body != nil:
-			phase, where = PhaseData, fmt.Sprintf("during DATA, after %s of message", plural(tx.Body.Size, "byte", "bytes"))
+			phase, where = PhaseData, fmt.Sprintf("during DATA, after %s of message", wording.Plural(tx.Body.Size, "byte", "bytes"))
 		case tx.Data != nil:
 			phase, where = PhaseData, "after DATA"
 		}
@@ -1469,7 +1470,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 				// what the client sent after (the end of data) came too late.
 				phase, where = PhaseData, "during DATA"
 				if n := clientBytesBefore(b, sf) - tx.Body.Span.Start; n > 0 {
-					where = fmt.Sprintf("during DATA, after %s of message", plural(n, "byte", "bytes"))
+					where = fmt.Sprintf("during DATA, after %s of message", wording.Plural(n, "byte", "bytes"))
 				}
 				closedEarly = fmt.Sprintf("the server closed its side (its FIN in frame %d) before the end of data came (frame %d)", sf, ef[0])
 			}
@@ -1679,14 +1680,6 @@ func detectTLS(b builder, _ Options) []Finding {
 }
 
 // ---- helpers ----
-
-// plural returns "1 thing" or "n things".
-func plural(n int64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.FormatInt(n, 10) + " " + many
-}
 
 // clip returns s, trimmed, as printable text of at most n bytes, "…"
 // marking a cut: every piece of wire text in a summary goes through it.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
+	"github.com/smtpcap/smtpcap/internal/wording"
 )
 
 // WriteJSON writes the report as indented JSON (schema smtpcap/1).
@@ -189,7 +190,7 @@ func colour(sev Severity, s string, on bool) string {
 // WriteTable writes the report for a terminal: the connections with their
 // diagnoses, then the findings. color adds ANSI colours (for a TTY only).
 func WriteTable(w io.Writer, r *Report, color bool) error {
-	fmt.Fprintf(w, "%s analysed, %s", plural(int64(len(r.Connections)), "SMTP connection", "SMTP connections"), plural(int64(len(r.Findings)), "finding", "findings"))
+	fmt.Fprintf(w, "%s analysed, %s", wording.Plural(int64(len(r.Connections)), "SMTP connection", "SMTP connections"), wording.Plural(int64(len(r.Findings)), "finding", "findings"))
 	if len(r.Counts) > 0 {
 		var parts []string
 		for _, c := range r.Counts {
@@ -274,7 +275,7 @@ func connectionTable(w io.Writer, conns []Connection, color bool) error {
 		}
 		mail := fmt.Sprintf("%d/%d delivered", c.Delivered, c.Transactions-c.EnvelopeOnly)
 		if c.EnvelopeOnly > 0 {
-			mail += fmt.Sprintf(" (+%s)", plural(int64(c.EnvelopeOnly), "probe", "probes"))
+			mail += fmt.Sprintf(" (+%s)", wording.Plural(int64(c.EnvelopeOnly), "probe", "probes"))
 		}
 		if c.TLS {
 			mail = "TLS"
@@ -329,7 +330,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		probes := ""
 		if c.EnvelopeOnly > 0 {
 			probes = fmt.Sprintf(", and %s (an envelope the server accepted, dropped by the client without a message)",
-				plural(int64(c.EnvelopeOnly), "address probe", "address probes"))
+				wording.Plural(int64(c.EnvelopeOnly), "address probe", "address probes"))
 		}
 		fmt.Fprintf(b, "%s to %s, %d packets, ended: %s; %d of %d transactions delivered%s.\n\n",
 			c.First.UTC().Format("2006-01-02 15:04:05.000 UTC"), c.Last.UTC().Format("15:04:05.000"), c.Packets, c.End, c.Delivered, c.Transactions-c.EnvelopeOnly, probes)

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/smtpcap/smtpcap/internal/wording"
 )
 
 // Tally counts packets of one kind and remembers the first.
@@ -144,23 +146,15 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 	}
 	if t := &st.BadTime; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s a sub-second timestamp field out of range (a corrupt record header?); read as carried into the seconds",
-			name(t), t.FirstFrame, plural(t.N, "record has", "records have")))
+			name(t), t.FirstFrame, wording.Plural(t.N, "record has", "records have")))
 	}
 	if t := &st.Backwards; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s timestamped %s or more before the packet in front (by up to %s): times, durations and stalls around them are not to be trusted",
-			name(t), t.FirstFrame, plural(t.N, "packet is", "packets are"), ClockStep, st.MostBack.Round(time.Millisecond)))
+			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), ClockStep, st.MostBack.Round(time.Millisecond)))
 	}
 	if t := &st.Truncated; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d TCP segments were cut by the snaplen; their payload is incomplete",
 			name(t), t.FirstFrame, t.N))
 	}
 	return errs, warnings
-}
-
-// plural writes n with the singular or plural form.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
