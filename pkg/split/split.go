@@ -333,37 +333,50 @@ const closingWait = 5 * time.Second
 // order connections joined it, so only its front is looked at: the cost
 // does not grow with the number of connections waiting.
 func (s *Splitter) flushClosing(now time.Time) error {
-	for requeued := 0; len(s.closing) > 0; {
-		e := s.closing[0]
-		if e.o.closing && !now.IsZero() && now.Before(e.at) && requeued < len(s.closing) {
+	list := s.closing
+	s.closing = nil
+	if now.IsZero() {
+		for _, e := range list {
+			if e.o.closing {
+				e.o.closing = false
+				if err := s.flush(e.o, true); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	// Each entry, front first, is dropped (written since it joined),
+	// written (closingWait passed with no packet), or put back: at the end
+	// when its wait must start again, else with the rest, where the walk
+	// stops at the first that has not waited long enough.
+	var again []closingEntry
+	rest := list[len(list):]
+walk:
+	for i, e := range list {
+		list[i] = closingEntry{} // let the output go once it is written
+		switch {
+		case !e.o.closing:
+			// written since it joined: it finished, or joined twice
+		case now.Before(e.at):
 			// Stamped ahead of now (the capture's clock stepped back):
 			// it waits again from now, behind the others, not in front.
-			s.closing[0] = closingEntry{}
-			s.closing = append(s.closing[1:], closingEntry{e.o, now})
-			requeued++
-			continue
-		}
-		if e.o.closing && !now.IsZero() && now.Sub(e.at) < closingWait {
-			break
-		}
-		s.closing[0] = closingEntry{}
-		s.closing = s.closing[1:]
-		if !e.o.closing {
-			continue // written since it joined: it finished, or joined twice
-		}
-		if !now.IsZero() && now.Sub(e.o.last) < closingWait {
+			again = append(again, closingEntry{e.o, now})
+		case now.Sub(e.at) < closingWait:
+			list[i] = e
+			rest = list[i:]
+			break walk
+		case now.Sub(e.o.last) < closingWait:
 			// Packets came after it closed: it waits again from the last.
-			s.closing = append(s.closing, closingEntry{e.o, e.o.last})
-			continue
-		}
-		e.o.closing = false
-		if err := s.flush(e.o, true); err != nil {
-			return err
+			again = append(again, closingEntry{e.o, e.o.last})
+		default:
+			e.o.closing = false
+			if err := s.flush(e.o, true); err != nil {
+				return err
+			}
 		}
 	}
-	if len(s.closing) == 0 {
-		s.closing = s.closing[:0:0] // let the emptied array go
-	}
+	s.closing = append(rest, again...)
 	return nil
 }
 
