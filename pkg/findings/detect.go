@@ -1427,8 +1427,8 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			// Where the server gave up, whatever the client sent after.
 			phase, where = PhaseData, "during DATA"
 		}
-		// Who closed first: the earlier FIN, and a RST after it.
-		firstFIN, firstSide := c.FirstFIN()
+		// The first FIN: whoever closed first is among the frames (endedWith).
+		firstFIN, _ := c.FirstFIN()
 		frames := b.s.Frames(tx.Mail.Span)
 		interrupt, clientFirst := "", false
 		if r, what := gaveUp(b.s.Dialogue, tx); r != nil {
@@ -1482,30 +1482,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		} else if closedEarly != "" {
 			mentioned = c.FINFrame(reassembly.ServerToClient)
 		}
-		how, frame := "", c.LastFrame
-		switch c.End() {
-		case reassembly.EndRST:
-			how, frame = fmt.Sprintf("%s in frame %d", rstSender(c), c.RSTFrame), c.RSTFrame
-			if firstFIN != 0 && firstFIN < c.RSTFrame && firstFIN != mentioned {
-				how = fmt.Sprintf("the %s's FIN in frame %d, then %s", firstSide, firstFIN, how)
-			}
-		case reassembly.EndFIN, reassembly.EndHalfClosed:
-			for _, dir := range []reassembly.Direction{reassembly.ClientToServer, reassembly.ServerToClient} {
-				if f := c.FINFrame(dir); f != 0 && f != mentioned && (how == "" || f < frame) {
-					how, frame = fmt.Sprintf("the %s's FIN in frame %d", dir, f), f
-				}
-			}
-			if how == "" && mentioned != 0 {
-				// The only FIN was named already: the other side never sent one.
-				other := reassembly.ServerToClient
-				if mentioned == c.FINFrame(reassembly.ServerToClient) {
-					other = reassembly.ClientToServer
-				}
-				how, frame = fmt.Sprintf("the %s never closing its side", other), mentioned
-			} else if how == "" {
-				how, frame = fmt.Sprintf("the %s's FIN in frame %d", firstSide, firstFIN), firstFIN
-			}
-		}
+		how, frame := endedWith(c, mentioned)
 		gaveUpAt := ""
 		if abandoned {
 			// The client stopped waiting for a reply to DATA and ended the
@@ -1541,6 +1518,40 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// endedWith says how connection c ended and names the frame that shows
+// it: its RST (after the FIN that came first, if one did), or its first
+// FIN. named is a FIN the finding has named already, not to be named
+// again: then the other side's FIN, or that the other side never closed.
+// A connection still open ended with nothing: "" and its last frame.
+func endedWith(c *reassembly.Conn, named int) (string, int) {
+	firstFIN, firstSide := c.FirstFIN()
+	switch c.End() {
+	case reassembly.EndRST:
+		how := fmt.Sprintf("%s in frame %d", rstSender(c), c.RSTFrame)
+		if firstFIN != 0 && firstFIN < c.RSTFrame && firstFIN != named {
+			how = fmt.Sprintf("the %s's FIN in frame %d, then %s", firstSide, firstFIN, how)
+		}
+		return how, c.RSTFrame
+	case reassembly.EndFIN, reassembly.EndHalfClosed:
+		how, frame := "", 0
+		for _, dir := range []reassembly.Direction{reassembly.ClientToServer, reassembly.ServerToClient} {
+			if f := c.FINFrame(dir); f != 0 && f != named && (how == "" || f < frame) {
+				how, frame = fmt.Sprintf("the %s's FIN in frame %d", dir, f), f
+			}
+		}
+		if how == "" {
+			// The only FIN was named already: the other side never sent one.
+			other := reassembly.ServerToClient
+			if named == c.FINFrame(reassembly.ServerToClient) {
+				other = reassembly.ClientToServer
+			}
+			how, frame = fmt.Sprintf("the %s never closing its side", other), named
+		}
+		return how, frame
+	}
+	return "", c.LastFrame
 }
 
 // rstSender names c's RST as the client's or the server's.
