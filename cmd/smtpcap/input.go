@@ -64,7 +64,7 @@ func oneOf(c *cli.Context, flag string, allowed ...string) (string, error) {
 // noSuchStream says that the stream asked for with --stream is not an SMTP
 // connection of the capture.
 func noSuchStream(want int, tracker *reassembly.Tracker) error {
-	n := len(tracker.Conns())
+	n := tracker.Count()
 	if n == 0 {
 		return fmt.Errorf("stream %d: the capture has no TCP connections", want)
 	}

@@ -88,7 +88,7 @@ func runStreams(c *cli.Context) error {
 			return err
 		}
 	} else if len(rows) == 0 {
-		fmt.Fprintln(c.App.Writer, noStreams(len(res.Tracker.Conns()), sel.Ports))
+		fmt.Fprintln(c.App.Writer, noStreams(res.Tracker.Count(), sel.Ports))
 	} else {
 		t := newTable(c.App.Writer, "Stream", "Client", "Server", "First (UTC)", "Duration", "C→S pkts", "C→S bytes", "S→C pkts", "S→C bytes", "End", "Handshake", "HELO", "MAIL FROM", "RCPTs", "Last reply", "TLS")
 		for _, r := range rows {

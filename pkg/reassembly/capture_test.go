@@ -422,6 +422,46 @@ func TestConnectionGenerations(t *testing.T) {
 	}
 }
 
+func TestForgottenConnectionsLatePacketsAreSkipped(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000)
+	s.Handshake()
+	s.Close()                           // frames 4–6; the ACK of frame 6 finishes it
+	s.Ack(false)                        // frame 7: a late ACK
+	s.Emit(true, 1000, capgen.SYN, nil) // frame 8: its SYN, retransmitted late
+	s2 := capgen.NewSession(w, capgen.LinkEthernet, client, server, s.Now, 900000, 7000)
+	s2.Handshake() // frames 9–11: a new connection on the 4-tuple
+	c, err := OpenReader("gen.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker(TrackerOptions{})
+	var got []string
+	st, err := Walk(c, tr, func(cn *Conn, _ *Segment, p *Packet) error {
+		got = append(got, fmt.Sprintf("%d:%d", p.Frame, cn.Stream))
+		if cn.Finished() {
+			tr.Forget(cn)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[1:0 2:0 3:0 4:0 5:0 6:0 9:1 10:1 11:1]"; fmt.Sprint(got) != want {
+		t.Errorf("frame:stream visited %v, want %v", got, want)
+	}
+	if st.Late != 2 || st.TCP != 11 {
+		t.Errorf("Late %d, TCP %d; want 2 and 11", st.Late, st.TCP)
+	}
+	if tr.Count() != 2 {
+		t.Errorf("Count %d, want 2", tr.Count())
+	}
+	if conns := tr.Conns(); len(conns) != 1 || conns[0].Stream != 1 {
+		t.Errorf("Conns after forgetting stream 0: %v, want stream 1 only", conns)
+	}
+}
+
 func TestClosedAndFinishedByFrame(t *testing.T) {
 	cases := []struct {
 		name  string

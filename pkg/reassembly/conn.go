@@ -243,10 +243,25 @@ func (c *Conn) Finished() bool {
 // reuse); a retransmitted SYN (same ISN) does not. Packets after the close
 // that are not SYNs (the last ACK, a late retransmission) stay with the
 // closed connection.
+//
+// A connection its owner is done with can be forgotten (Forget): the
+// tracker then keeps only what tells its late packets from a new
+// connection's, so memory follows the connections open at once.
 type Tracker struct {
 	opts  TrackerOptions
-	conns map[flowKey]*Conn
-	all   []*Conn
+	conns map[flowKey]tracked
+	all   []*Conn // by stream; nil once forgotten
+}
+
+// tracked is the tracker's entry for a 4-tuple: its latest connection, or
+// what is left of it once forgotten.
+type tracked struct {
+	c *Conn // nil once forgotten
+	// Of a forgotten connection, by end of the key (lo, hi): the ISNs of
+	// the SYNs it saw, so that a SYN retransmitted late is not taken for
+	// a new connection.
+	isn     [2]uint32
+	synSeen [2]bool
 }
 
 type flowKey struct{ lo, hi netip.AddrPort }
@@ -263,19 +278,68 @@ func NewTracker(opts TrackerOptions) *Tracker {
 	if opts.ServerPorts == nil {
 		opts.ServerPorts = DefaultServerPorts()
 	}
-	return &Tracker{opts: opts, conns: make(map[flowKey]*Conn)}
+	return &Tracker{opts: opts, conns: make(map[flowKey]tracked)}
 }
 
-// Conns returns every connection seen, in stream order.
-func (t *Tracker) Conns() []*Conn { return t.all }
+// Conns returns every connection seen and not forgotten, in stream order.
+func (t *Tracker) Conns() []*Conn {
+	conns := make([]*Conn, 0, len(t.all))
+	for _, c := range t.all {
+		if c != nil {
+			conns = append(conns, c)
+		}
+	}
+	return conns
+}
+
+// Count returns how many connections the tracker has seen, forgotten or
+// not: the next stream number.
+func (t *Tracker) Count() int { return len(t.all) }
+
+// Forget drops a connection the caller is done with; it must have closed
+// (Conn.Closed). Its late packets are then not tracked: Track returns nil
+// for them. A SYN that opens a new connection on its 4-tuple is tracked
+// as ever, with the next stream number.
+func (t *Tracker) Forget(c *Conn) {
+	if c.Stream >= len(t.all) || t.all[c.Stream] != c {
+		return
+	}
+	t.all[c.Stream] = nil
+	k := keyOf(c.ends[0], c.ends[1])
+	if t.conns[k].c != c {
+		return // a newer connection on the 4-tuple took its place
+	}
+	var e tracked
+	for side, end := range c.ends {
+		i := 0
+		if end != k.lo {
+			i = 1
+		}
+		e.isn[i], e.synSeen[i] = c.isn[side], c.synSeen[side]
+	}
+	t.conns[k] = e
+}
 
 // Track assigns the segment to its connection, creating one when the
 // segment starts a new connection, and updates the connection's facts. It
-// returns the connection and whether it was created by this segment.
+// returns the connection and whether it was created by this segment, or
+// nil for a late packet of a forgotten connection.
 func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 	k := keyOf(s.Src, s.Dst)
-	c := t.conns[k]
-	if c != nil && s.Flags&FlagSYN != 0 && startsNew(c, s) {
+	e, seen := t.conns[k]
+	c := e.c
+	switch {
+	case seen && c == nil:
+		// Forgotten, and closed: only a SYN may start anew, unless it is
+		// one of the old connection's, retransmitted.
+		i := 0
+		if s.Src != k.lo {
+			i = 1
+		}
+		if s.Flags&FlagSYN == 0 || (e.synSeen[i] && s.Seq == e.isn[i]) {
+			return nil, false
+		}
+	case c != nil && s.Flags&FlagSYN != 0 && startsNew(c, s):
 		c = nil
 	}
 	created := c == nil
@@ -287,7 +351,7 @@ func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 			ends:       [2]netip.AddrPort{s.Src, s.Dst},
 		}
 		t.setInitialRole(c, s)
-		t.conns[k] = c
+		t.conns[k] = tracked{c: c}
 		t.all = append(t.all, c)
 	}
 	side := 0

@@ -29,7 +29,8 @@ func (t *Tally) add(p *Packet) {
 type Stats struct {
 	Packets     int                 // records read
 	Bytes       int64               // captured bytes read
-	TCP         int                 // TCP segments tracked
+	TCP         int                 // TCP segments
+	Late        int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped
 	NotTCP      int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
 	Fragments   Tally               // IP fragments: reported, not reassembled
 	Short       Tally               // frames cut inside the headers: cannot be tracked
@@ -108,6 +109,10 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (Stats, error) {
 			st.Truncated.add(&pkt)
 		}
 		conn, _ := t.Track(&seg, &pkt)
+		if conn == nil {
+			st.Late++
+			continue
+		}
 		if visit != nil {
 			if err := visit(conn, &seg, &pkt); err != nil {
 				return st, err

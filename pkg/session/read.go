@@ -156,7 +156,8 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 		r.opts.Progress(p.Frame, c.Stream+1)
 	}
 	r.lastFrame, r.lastTime = p.Frame, p.Timestamp
-	// Finish closed connections whose late packets have had time to come.
+	// Finish closed connections whose late packets have had time to come,
+	// and forget them: their later packets are not even tracked.
 	for len(r.closed) > 0 {
 		cc := r.closed[0]
 		if p.Timestamp.Sub(r.routes[cc.Stream].closedAt) <= r.opts.Linger {
@@ -164,8 +165,14 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 		}
 		r.closed = r.closed[1:]
 		r.finish(cc)
+		r.tracker.Forget(cc)
+		r.routes[cc.Stream] = nil
 	}
 	rt := r.route(c)
+	if c.Closed() && !rt.closing {
+		rt.closing, rt.closedAt = true, p.Timestamp
+		r.closed = append(r.closed, c)
+	}
 	if rt.done {
 		return nil
 	}
@@ -188,10 +195,6 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 	it.seg.Payload = payload
 	it.frame, it.ts = p.Frame, p.Timestamp
 	rt.sent = true
-	if c.Closed() && !rt.closing {
-		rt.closing, rt.closedAt = true, p.Timestamp
-		r.closed = append(r.closed, c)
-	}
 	return nil
 }
 
