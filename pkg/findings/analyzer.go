@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"cmp"
 	"fmt"
 	"hash/maphash"
 	"net/netip"
@@ -212,24 +213,44 @@ const legOpening = 2 * time.Second
 // never carried the commands: the device between them acknowledged them
 // and did not pass them on. Each finding is told once.
 func (a *Analyzer) linkLegs() {
+	if !slices.ContainsFunc(a.legs, func(l leg) bool { return len(l.unanswered) > 0 }) {
+		return
+	}
+	// The legs by opening time (then as kept), so that each near leg
+	// looks only at those opened within legOpening after it.
+	byTime := make([]int, len(a.legs))
+	for i := range byTime {
+		byTime[i] = i
+	}
+	sort.SliceStable(byTime, func(i, j int) bool { return a.legs[byTime[i]].first.Before(a.legs[byTime[j]].first) })
 	for _, from := range a.legs {
+		if len(from.unanswered) == 0 {
+			continue
+		}
+		lo := sort.Search(len(byTime), func(k int) bool { return !a.legs[byTime[k]].first.Before(from.first) })
 		for _, fi := range from.unanswered {
 			f := &a.findings[fi]
 			if f.linked {
 				continue
 			}
-			for _, to := range a.legs {
-				// The far leg: opened by the device within moments of the
-				// near one, greeted alike, and carrying some of the near
-				// leg's commands, in order, and nothing else. Connections
-				// of one busy client to one server share a greeting and an
-				// EHLO too, but not their envelopes.
-				if to.stream == from.stream || to.hello != from.hello ||
-					to.first.Before(from.first) || to.first.Sub(from.first) > legOpening ||
+			// The far leg: opened by the device within moments of the near
+			// one, greeted alike, and carrying some of the near leg's
+			// commands, in order, and nothing else. Connections of one
+			// busy client to one server share a greeting and an EHLO too,
+			// but not their envelopes. Of several, the first kept.
+			far := -1
+			for k := lo; k < len(byTime) && a.legs[byTime[k]].first.Sub(from.first) <= legOpening; k++ {
+				j := byTime[k]
+				to := &a.legs[j]
+				if (far >= 0 && j > far) || to.stream == from.stream || to.hello != from.hello ||
 					!subsequence(to.commands, from.commands) ||
 					slices.ContainsFunc(f.cmds, func(c *smtpparse.Command) bool { return slices.Contains(to.commands, a.commandHash(c)) }) {
 					continue
 				}
+				far = j
+			}
+			if far >= 0 {
+				to := a.legs[far]
 				f.linked = true
 				f.Summary += fmt.Sprintf("; the capture also holds the session's other leg, stream %d (%s to %s), which never carries them: the device between the legs acknowledged them and did not pass them on",
 					to.stream, to.client, to.server)
@@ -243,7 +264,6 @@ func (a *Analyzer) linkLegs() {
 					f.Frames[0], acked, to.stream) + c.Diagnosis)
 				c = &a.conns[to.conn]
 				c.Diagnosis = strings.TrimSpace(c.Diagnosis + fmt.Sprintf(" This is the far leg of stream %d, whose commands (frame %d) the device in the path acknowledged and never passed on.", from.stream, f.Frames[0]))
-				break
 			}
 		}
 	}
@@ -457,8 +477,8 @@ func (a *Analyzer) retryLoops() []Finding {
 			continue
 		}
 		var ids, frames []int
-		for _, at := range failed {
-			if !slices.Contains(ids, at.stream) {
+		for _, at := range failed { // in stream order
+			if len(ids) == 0 || ids[len(ids)-1] != at.stream {
 				ids = append(ids, at.stream)
 			}
 			frames = append(frames, at.frames...)
@@ -544,12 +564,14 @@ func (a *Analyzer) Report(inputs []string) *Report {
 		if f.ID != "retry-loop" {
 			continue
 		}
-		for i := range r.Connections {
-			c := &r.Connections[i]
-			if slices.Contains(f.Streams, c.Stream) {
-				c.Diagnosis = strings.TrimSpace(c.Diagnosis +
-					fmt.Sprintf(" The same envelope was tried in streams %s; %s.", joinInts(f.Streams, ", "), f.retryEnded))
+		for _, stream := range f.Streams {
+			i, ok := slices.BinarySearchFunc(r.Connections, stream, func(c Connection, s int) int { return cmp.Compare(c.Stream, s) })
+			if !ok {
+				continue
 			}
+			c := &r.Connections[i]
+			c.Diagnosis = strings.TrimSpace(c.Diagnosis +
+				fmt.Sprintf(" The same envelope was tried in streams %s; %s.", joinInts(f.Streams, ", "), f.retryEnded))
 			if c.Stream == f.Stream {
 				// The finding is this stream's, found after its summary.
 				c.Findings++
