@@ -296,10 +296,11 @@ func (t *Tracker) Conns() []*Conn {
 // not: the next stream number.
 func (t *Tracker) Count() int { return len(t.all) }
 
-// Forget drops a connection the caller is done with; it must have closed
-// (Conn.Closed). Its late packets are then not tracked: Track returns nil
-// for them. A SYN that opens a new connection on its 4-tuple is tracked
-// as ever, with the next stream number.
+// Forget drops a connection the caller is done with: one that has closed
+// (Conn.Closed), or one whose SYNs were never answered. Its late packets
+// are then not tracked: Track returns nil for them. A SYN that opens a new
+// connection on its 4-tuple (another ISN) is tracked as ever, with the
+// next stream number.
 func (t *Tracker) Forget(c *Conn) {
 	if c.Stream >= len(t.all) || t.all[c.Stream] != c {
 		return
@@ -330,13 +331,14 @@ func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 	c := e.c
 	switch {
 	case seen && c == nil:
-		// Forgotten, and closed: only a SYN may start anew, unless it is
-		// one of the old connection's, retransmitted.
+		// Forgotten: only a SYN may start anew, unless it is one of the
+		// old connection's, retransmitted, or a late answer to its SYN.
 		i := 0
 		if s.Src != k.lo {
 			i = 1
 		}
-		if s.Flags&FlagSYN == 0 || (e.synSeen[i] && s.Seq == e.isn[i]) {
+		if s.Flags&FlagSYN == 0 || (e.synSeen[i] && s.Seq == e.isn[i]) ||
+			(s.Flags&FlagACK != 0 && e.synSeen[1-i] && s.Ack == e.isn[1-i]+1) {
 			return nil, false
 		}
 	case c != nil && s.Flags&FlagSYN != 0 && startsNew(c, s):

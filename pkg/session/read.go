@@ -91,6 +91,21 @@ type route struct {
 	closedAt time.Time
 }
 
+// waiting is a connection that has seen only its client's SYNs, and the
+// capture time its wait for an answer runs from.
+type waiting struct {
+	c    *reassembly.Conn
+	from time.Time
+}
+
+// synGiveUp is how long, in capture time, a connection that has seen only
+// its client's SYNs waits for anything more before it is finished. Clients
+// retry a SYN for about two minutes (Linux gives up after 127 s, Windows
+// after 21 s), so nothing more comes after that; finishing such
+// connections early keeps a port scan or a SYN flood from holding memory
+// for each of its connections to the end of the capture.
+const synGiveUp = 3 * time.Minute
+
 type reader struct {
 	opts    Options
 	emit    func(*Session) error
@@ -98,7 +113,8 @@ type reader struct {
 
 	routes  []*route // by stream
 	closed  []*reassembly.Conn
-	pending []*batch // per worker, being filled
+	synOnly []waiting // connections opened by a SYN, with the time to wait for an answer from
+	pending []*batch  // per worker, being filled
 	chans   []chan *batch
 	free    chan *batch // processed batches, for reuse
 	wg      sync.WaitGroup
@@ -164,9 +180,11 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 			break
 		}
 		r.closed = r.closed[1:]
-		r.finish(cc)
-		r.tracker.Forget(cc)
-		r.routes[cc.Stream] = nil
+		r.release(cc)
+	}
+	r.giveUpOnSYNs(p.Timestamp)
+	if len(r.routes) <= c.Stream && s.Flags&(reassembly.FlagSYN|reassembly.FlagACK) == reassembly.FlagSYN {
+		r.synOnly = append(r.synOnly, waiting{c, p.Timestamp})
 	}
 	rt := r.route(c)
 	if c.Closed() && !rt.closing {
@@ -196,6 +214,44 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 	it.frame, it.ts = p.Frame, p.Timestamp
 	rt.sent = true
 	return nil
+}
+
+// release finishes a connection and forgets it: its later packets are not
+// even tracked.
+func (r *reader) release(c *reassembly.Conn) {
+	r.finish(c)
+	r.tracker.Forget(c)
+	r.routes[c.Stream] = nil
+}
+
+// giveUpOnSYNs finishes the connections that have seen nothing but their
+// client's SYNs for synGiveUp of capture time before now. The list is in
+// the order the waits began, so only its front is looked at.
+func (r *reader) giveUpOnSYNs(now time.Time) {
+	for len(r.synOnly) > 0 {
+		w := r.synOnly[0]
+		if now.Sub(w.from) <= synGiveUp {
+			return
+		}
+		r.synOnly = r.synOnly[1:]
+		c := w.c
+		switch {
+		case r.routes[c.Stream] == nil || !onlySYNs(c):
+			// finished already, or answered
+		case now.Sub(c.LastTime) <= synGiveUp:
+			// a SYN retransmitted since: wait again from it
+			r.synOnly = append(r.synOnly, waiting{c, c.LastTime})
+		default:
+			r.release(c)
+		}
+	}
+}
+
+// onlySYNs reports whether c has seen nothing but its client's SYNs (or
+// other empty segments): no answer, no payload, no close.
+func onlySYNs(c *reassembly.Conn) bool {
+	return !c.Handshake && !c.Closed() && c.Packets(reassembly.ServerToClient) == 0 &&
+		c.Bytes(reassembly.ClientToServer) == 0
 }
 
 // midStream reports whether the capture missed c's start: no SYN either way.
