@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -106,6 +107,7 @@ type Packet struct {
 	Data      []byte    // captured bytes; len(Data) < Length means snaplen cut it
 	Truncated bool      // len(Data) < Length
 	BadTime   bool      // the record's sub-second field was out of range; Timestamp carries it into the seconds
+	WildTime  bool      // the record's time lay before 1970 or after 2106 (a corrupt record); Timestamp is the previous record's
 }
 
 // Capture reads one or more capture files as one capture. With several
@@ -301,6 +303,7 @@ type fileReader struct {
 	rr     recordReader
 	rec    record
 	pkt    Packet
+	last   time.Time // the previous record's timestamp
 }
 
 const (
@@ -404,11 +407,22 @@ func (f *fileReader) advance() error {
 		return &InputError{File: f.input.Name, Frame: frame, Offset: rec.offset, Gzip: f.input.Gzip, Err: err}
 	}
 	f.input.Packets++
+	ts, wild := rec.ts, false
+	if sec := ts.Unix(); sec < 0 || sec > math.MaxUint32 {
+		// No capture is from then, and a pcap record cannot say it: keep
+		// the packet where it lies in the file, at the time before it.
+		ts, wild = f.last, true
+		if ts.IsZero() {
+			ts = time.Unix(0, 0).UTC()
+		}
+	}
+	f.last = ts
 	f.pkt = Packet{
 		Input:     f.index,
 		FileFrame: frame,
 		Offset:    rec.offset,
-		Timestamp: rec.ts,
+		Timestamp: ts,
+		WildTime:  wild,
 		Length:    rec.length,
 		LinkType:  rec.linkType,
 		Snaplen:   rec.snaplen,

@@ -591,6 +591,41 @@ func TestOutOfRangeMicrosecondsAreReported(t *testing.T) {
 	}
 }
 
+// TestWildTimestampsAreReplaced: a pcapng record stamped in the year 3000
+// (a corrupt block) is read at the time of the record before it, and
+// named in the warnings with its frame; JSON reports and pcap output can
+// hold no such time.
+func TestWildTimestampsAreReplaced(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{PcapNG: true}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000)
+	s.Emit(true, 1000, capgen.SYN, nil)
+	s.Now = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.Emit(false, 5000, capgen.SYN|capgen.ACK, nil)
+	s.Now = t0.Add(time.Second)
+	s.Emit(true, 1001, capgen.ACK, nil)
+	c, err := OpenReader("wild.pcapng", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var times []time.Time
+	st, err := Walk(c, NewTracker(TrackerOptions{}), func(_ *Conn, _ *Segment, p *Packet) error {
+		times = append(times, p.Timestamp)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(times) != 3 || !times[1].Equal(times[0]) || times[0].Year() != 2026 || st.WildTime.N != 1 || st.WildTime.FirstFrame != 2 || st.Backwards.N != 0 {
+		t.Errorf("times %v, wild %+v, backwards %d; want frame 2 at frame 1's time, 1 wild at frame 2, none backwards", times, st.WildTime, st.Backwards.N)
+	}
+	_, warnings := st.Problems(c.Inputs)
+	want := "wild.pcapng: frame 2: 1 record is timestamped before 1970 or after 2106"
+	if len(warnings) == 0 || !strings.HasPrefix(warnings[0].Error(), want) {
+		t.Errorf("warnings %v, want the first to start %q", warnings, want)
+	}
+}
+
 // TestTimestampsGoingBackwardsAreCounted: a packet stamped an hour before
 // the one in front of it (a clock step, an edited capture) is counted and
 // named in the warnings, with its frame and the size of the step.

@@ -38,6 +38,7 @@ type Stats struct {
 	Truncated   Tally               // TCP segments whose payload snaplen cut
 	Unsupported map[LinkType]*Tally // frames of link types smtpcap cannot decode
 	BadTime     Tally               // records whose sub-second timestamp field was out of range
+	WildTime    Tally               // records timestamped before 1970 or after 2106: given the time of the record before
 	Backwards   Tally               // packets timestamped ClockStep or more before the packet before them
 	MostBack    time.Duration       // the largest such step back
 }
@@ -73,6 +74,9 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (Stats, error) {
 		}
 		if pkt.BadTime {
 			st.BadTime.add(&pkt)
+		}
+		if pkt.WildTime {
+			st.WildTime.add(&pkt)
 		}
 		if st.Packets > 0 && last.Sub(pkt.Timestamp) >= ClockStep {
 			st.Backwards.add(&pkt)
@@ -152,6 +156,10 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 	if t := &st.BadTime; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s a sub-second timestamp field out of range (a corrupt record header?); read as carried into the seconds",
 			name(t), t.FirstFrame, wording.Plural(t.N, "record has", "records have")))
+	}
+	if t := &st.WildTime; t.N > 0 {
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s timestamped before 1970 or after 2106 (a corrupt record header?); read as at the time of the record before (the first as at 1970-01-01)",
+			name(t), t.FirstFrame, wording.Plural(t.N, "record is", "records are")))
 	}
 	if t := &st.Backwards; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s timestamped %s or more before the packet in front (by up to %s): times, durations and stalls around them are not to be trusted",
