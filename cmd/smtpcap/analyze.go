@@ -58,6 +58,9 @@ func runAnalyze(c *cli.Context) error {
 	if err != nil {
 		return inputFailure(fmt.Errorf("--min-severity: %w", err))
 	}
+	if n := c.Int("stream"); c.IsSet("stream") && n < 0 {
+		return inputFailure(fmt.Errorf("--stream %d: stream numbers start at 0 (without --stream, every stream is analysed)", n))
+	}
 	failOnName, err := oneOf(c, "fail-on", "info", "warning", "error", "never")
 	if err != nil {
 		return inputFailure(err)

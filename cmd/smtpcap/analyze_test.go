@@ -234,7 +234,7 @@ func TestUsageMistakesAreSaid(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{[]string{"analyze", "-s", "5", clean}, "smtpcap: stream 5: no such SMTP connection in the capture (it has 1 TCP connections, streams 0–0; see smtpcap streams, or --all for non-SMTP ones)\n"},
+		{[]string{"analyze", "-s", "5", clean}, "smtpcap: stream 5: no such SMTP connection in the capture (it has 1 TCP connection, streams 0–0; see smtpcap streams, or --all for non-SMTP ones)\n"},
 		{[]string{"follow", splitCmd, "--stream", "0"}, "smtpcap: --stream: flags go before the capture files (smtpcap follow --stream … FILE)\n"},
 		{[]string{"follow", splitCmd}, "smtpcap: --stream N is required: the connection to show (smtpcap streams lists them)\n"},
 		{[]string{"follow", "--stream", "0", splitCmd, "--full"}, "smtpcap: --full: flags go before the capture files (smtpcap follow --full … FILE)\n"},

@@ -56,6 +56,9 @@ func runFollow(c *cli.Context) error {
 		return inputFailure(fmt.Errorf("--direction %s: only with --raw (the annotated dialogue always shows both)", dirFilter))
 	}
 	want := c.Int("stream")
+	if want < 0 {
+		return inputFailure(fmt.Errorf("--stream %d: stream numbers start at 0 (smtpcap streams lists them)", want))
+	}
 	in, err := openInputs(c)
 	if err != nil {
 		return err

@@ -96,11 +96,20 @@ func TestFollowRawWritesTheExactBytes(t *testing.T) {
 
 func TestFollowUnknownStreamIsAUsageError(t *testing.T) {
 	code, _, errOut := runCLI(t, nil, "follow", "-s", "9", testcaps.Path("clean.pcap"))
-	if code != 2 || !strings.Contains(errOut, "stream 9: no such SMTP connection in the capture (it has 1 TCP connections, streams 0–0") {
+	if code != 2 || !strings.Contains(errOut, "stream 9: no such SMTP connection in the capture (it has 1 TCP connection, streams 0–0") {
 		t.Errorf("exit %d, %q", code, errOut)
 	}
 	if _, err := os.Stat(testcaps.Path("clean.pcap")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestNegativeStreamIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{{"follow", "-s", "-1"}, {"analyze", "-s", "-2"}} {
+		code, out, errOut := runCLI(t, nil, append(args, testcaps.Path("multi.pcap"))...)
+		if code != 2 || out != "" || !strings.Contains(errOut, "stream numbers start at 0") {
+			t.Errorf("%v: exit %d, out %q, err %q; want exit 2 saying stream numbers start at 0", args, code, out, errOut)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/smtpcap/smtpcap/internal/wording"
 	"io"
 	"os"
 	"slices"
@@ -68,7 +69,7 @@ func noSuchStream(want int, tracker *reassembly.Tracker) error {
 	if n == 0 {
 		return fmt.Errorf("stream %d: the capture has no TCP connections", want)
 	}
-	return fmt.Errorf("stream %d: no such SMTP connection in the capture (it has %d TCP connections, streams 0–%d; see smtpcap streams, or --all for non-SMTP ones)", want, n, n-1)
+	return fmt.Errorf("stream %d: no such SMTP connection in the capture (it has %s, streams 0–%d; see smtpcap streams, or --all for non-SMTP ones)", want, wording.Plural(n, "TCP connection", "TCP connections"), n-1)
 }
 
 // inputs is what every capture-reading command starts from.

@@ -170,6 +170,9 @@ func New(opts Options) (*Splitter, error) {
 	if opts.Dir == "" {
 		opts.Dir = "."
 	}
+	if opts.Prefix == "" || opts.Prefix == "." || opts.Prefix == ".." || strings.ContainsAny(opts.Prefix, `/\`) {
+		return nil, fmt.Errorf("prefix %q: want a file name, not a path (the directory is -o)", opts.Prefix)
+	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -186,6 +189,15 @@ func New(opts Options) (*Splitter, error) {
 	}
 	if err := s.mayReplace(ours...); err != nil {
 		return nil, err
+	}
+	// Files are created exclusively, never through a link: what an
+	// unfinished split left under a .part name goes first (Force).
+	for _, path := range ours {
+		if strings.HasSuffix(path, ".part") {
+			if err := os.Remove(path); err != nil {
+				return nil, err
+			}
+		}
 	}
 	s.multi, s.pool = len(opts.Inputs) > 1, new(blockPool)
 	s.scratch, s.gather = make([]byte, 0, 64), gatherLimits{pieceSize, minPiece, heldBudget}
@@ -605,7 +617,7 @@ func writeIndex(path string, inputs []string, files []File, inputErrs []error, r
 		idx.Errors = append(idx.Errors, err.Error())
 	}
 	tmp := path + ".part"
-	f, err := os.Create(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		ready()
 		return err
@@ -662,8 +674,10 @@ func writeIndex(path string, inputs []string, files []File, inputErrs []error, r
 var ErrInput = errors.New("is an input of this split: choose another output directory (-o) or --prefix")
 
 // isOutputName reports whether name is one a split with this prefix
-// writes: PREFIX.sNNNN….pcap or .pcapng, or PREFIX.index.json.
+// writes: PREFIX.sNNNN….pcap or .pcapng, or PREFIX.index.json, or one of
+// those with .part, as a split that did not finish leaves them.
 func (s *Splitter) isOutputName(name string) bool {
+	name = strings.TrimSuffix(name, ".part")
 	if name == s.opts.Prefix+".index.json" {
 		return true
 	}

@@ -167,6 +167,48 @@ func TestSplitRefusesToOverwriteAndLeavesNoPartFiles(t *testing.T) {
 	}
 }
 
+// TestSplitNeverWritesThroughALinkOrOverAPartFile: what an unfinished
+// split left under .part names (or a link put there) is refused like any
+// earlier output, and with Force removed, never written through: the
+// file a link points at is left as it was.
+func TestSplitNeverWritesThroughALinkOrOverAPartFile(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	victim := filepath.Join(elsewhere, "victim.txt")
+	if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "multi.index.json.part")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	stale := filepath.Join(dir, "multi.s0.192.0.2.1-4000.192.0.2.2-25.pcap.part")
+	if err := os.WriteFile(stale, []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Options{Dir: dir, Prefix: "multi"})
+	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), link) {
+		t.Errorf("split over .part files: %v, want ErrExists naming %s", err, link)
+	}
+	s, err := New(Options{Dir: dir, Prefix: "multi", Force: true})
+	if err != nil {
+		t.Fatalf("with Force: %v", err)
+	}
+	s.Abort()
+	for _, p := range []string{link, stale} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there with Force (%v)", p, err)
+		}
+	}
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "keep" {
+		t.Errorf("the link's target now holds %q (%v), want it untouched", b, err)
+	}
+	for _, prefix := range []string{"../escape", "a/b", ".."} {
+		if _, err := New(Options{Dir: dir, Prefix: prefix}); err == nil || !strings.Contains(err.Error(), "not a path") {
+			t.Errorf("prefix %q: %v, want it refused as a path", prefix, err)
+		}
+	}
+}
+
 func TestSplitOfTruncatedCaptureKeepsWhatWasReadAndSaysSo(t *testing.T) {
 	dir, files, c := splitAll(t, testcaps.Path("truncated.pcap"))
 	if len(c.Errors()) != 1 || len(files) != 1 {

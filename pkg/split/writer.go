@@ -72,7 +72,7 @@ func (w *fileWriter) write(p piece) error {
 	if e == nil {
 		flags := os.O_WRONLY | os.O_APPEND
 		if p.create {
-			flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+			flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL // never through a link, never over a file
 		}
 		if w.lru.Len() >= w.maxOpen {
 			if err := w.closeFile(w.lru.Back()); err != nil {
