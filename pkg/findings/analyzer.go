@@ -79,6 +79,7 @@ type attempt struct {
 	stream int
 	frames []int
 	time   time.Time
+	end    time.Time // its last reply, or the connection's last packet when none ended it
 	ok     bool
 	ended  string // how a failed attempt ended: the server's refusal, or that no final reply came
 }
@@ -108,9 +109,19 @@ type leg struct {
 	client, server netip.AddrPort
 	hello          uint64 // hash of the greeting and the EHLO argument
 	first          time.Time
-	commands       []uint64 // hash of each command the client sent (verb and arguments), in order
-	unanswered     []int    // indexes in Analyzer.findings: unanswered-command whose bytes were ACKed
-	conn           int      // index in Analyzer.conns
+	commands       []legCommand // each command the client sent, in order
+	messages       uint64       // hash of the Message-IDs of the messages it carried, 0 if none
+	unanswered     []int        // indexes in Analyzer.findings: unanswered-command whose bytes were ACKed
+	conn           int          // index in Analyzer.conns
+}
+
+// legCommand is a command as a leg shows it: a hash of its verb and
+// arguments, and the code of the reply it got (0 if none).
+type legCommand struct {
+	hash     uint64
+	code     int
+	sent     int64 // when its first byte was seen, in Unix nanoseconds
+	answered int64 // when its reply's first byte was seen, 0 if none
 }
 
 // factsCut is a direction of a connection whose per-packet facts stopped
@@ -169,10 +180,22 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 	l := leg{
 		stream: s.Conn.Stream, client: s.Conn.Client(), server: s.Conn.Server(),
 		hello: h.Sum64(), first: s.Conn.FirstTime, conn: len(a.conns),
-		commands: make([]uint64, len(d.Commands)),
+		commands: make([]legCommand, len(d.Commands)),
 	}
 	for i, c := range d.Commands {
-		l.commands[i] = a.commandHash(c)
+		l.commands[i].hash, l.commands[i].sent = a.commandHash(c), c.Time.UnixNano()
+		if c.Reply != nil {
+			l.commands[i].code, l.commands[i].answered = c.Reply.Code, c.Reply.Time.UnixNano()
+		}
+	}
+	var ids maphash.Hash
+	ids.SetSeed(a.seed)
+	for _, tx := range d.Transactions {
+		if tx.Body != nil && tx.Body.MessageID != "" {
+			ids.WriteString(tx.Body.MessageID)
+			ids.WriteByte('\n')
+			l.messages = ids.Sum64()
+		}
 	}
 	for i, f := range found {
 		if f.ID == "unanswered-command" && f.serverTook && len(f.cmds) > 0 {
@@ -193,15 +216,22 @@ func (a *Analyzer) commandHash(c *smtpparse.Command) uint64 {
 	return h.Sum64()
 }
 
-// subsequence reports whether short is long with some elements left out.
-func subsequence(short, long []uint64) bool {
+// relayedFrom reports whether far carries some of near's commands, in
+// order, and nothing else, each after near did (a device passes on what
+// it received) and, where both legs got an answer, answered alike and
+// first on the far leg (it relays the server's replies to the client).
+func relayedFrom(far, near []legCommand) bool {
 	i := 0
-	for _, v := range long {
-		if i < len(short) && short[i] == v {
+	for _, v := range near {
+		if i < len(far) && far[i].hash == v.hash {
+			f := far[i]
+			if f.sent < v.sent || (f.code != 0 && v.code != 0 && (f.code != v.code || f.answered > v.answered)) {
+				return false
+			}
 			i++
 		}
 	}
-	return i == len(short)
+	return i == len(far)
 }
 
 // legOpening is how soon after a client's connection a proxy opens its
@@ -223,6 +253,7 @@ func (a *Analyzer) linkLegs() {
 		byTime[i] = i
 	}
 	sort.SliceStable(byTime, func(i, j int) bool { return a.legs[byTime[i]].first.Before(a.legs[byTime[j]].first) })
+	nearOf := map[int]int{} // far leg → the stream of its near leg
 	for _, from := range a.legs {
 		if len(from.unanswered) == 0 {
 			continue
@@ -235,22 +266,34 @@ func (a *Analyzer) linkLegs() {
 			}
 			// The far leg: opened by the device within moments of the near
 			// one, greeted alike, and carrying some of the near leg's
-			// commands, in order, and nothing else. Connections of one
+			// commands, in order, after it, answered alike, and nothing
+			// else, with the same messages if both carry any. Connections of one
 			// busy client to one server share a greeting and an EHLO too,
-			// but not their envelopes. Of several, the first kept.
+			// and a bulk sender's even their envelopes; but the device
+			// opens the far leg from its own address or to the server's
+			// where the near leg went to the device's: the two legs never
+			// join the same client address to the same server. A far leg
+			// belongs to one near leg. Of several, the first kept.
 			far := -1
 			for k := lo; k < len(byTime) && a.legs[byTime[k]].first.Sub(from.first) <= legOpening; k++ {
 				j := byTime[k]
 				to := &a.legs[j]
-				if (far >= 0 && j > far) || to.stream == from.stream || to.hello != from.hello ||
-					!subsequence(to.commands, from.commands) ||
-					slices.ContainsFunc(f.cmds, func(c *smtpparse.Command) bool { return slices.Contains(to.commands, a.commandHash(c)) }) {
+				if near, taken := nearOf[j]; (taken && near != from.stream) || (far >= 0 && j > far) ||
+					to.stream == from.stream || to.hello != from.hello ||
+					(to.messages != 0 && from.messages != 0 && to.messages != from.messages) ||
+					(to.client.Addr() == from.client.Addr() && to.server == from.server) ||
+					!relayedFrom(to.commands, from.commands) ||
+					slices.ContainsFunc(f.cmds, func(c *smtpparse.Command) bool {
+						h := a.commandHash(c)
+						return slices.ContainsFunc(to.commands, func(tc legCommand) bool { return tc.hash == h })
+					}) {
 					continue
 				}
 				far = j
 			}
 			if far >= 0 {
 				to := a.legs[far]
+				nearOf[far] = from.stream
 				f.linked = true
 				f.Summary += fmt.Sprintf("; the capture also holds the session's other leg, stream %d (%s to %s), which never carries them: the device between the legs acknowledged them and did not pass them on",
 					to.stream, to.client, to.server)
@@ -399,7 +442,7 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 			key += " " + tx.Body.MessageID
 		}
 		ok := delivered(tx)
-		at := attempt{stream: s.Conn.Stream, frames: s.Frames(tx.Mail.Span), time: tx.Mail.Time, ok: ok, ended: howEnded(tx)}
+		at := attempt{stream: s.Conn.Stream, frames: s.Frames(tx.Mail.Span), time: tx.Mail.Time, end: attemptEnd(tx, s.Conn.LastTime), ok: ok, ended: howEnded(tx)}
 		if _, seen := a.attempts[key]; !seen {
 			a.keys = append(a.keys, key)
 		}
@@ -437,6 +480,41 @@ func delivered(tx *smtpparse.Transaction) bool {
 	return tx.FinalReply != nil && tx.FinalReply.Code/100 == 2
 }
 
+// attemptEnd is when a delivery attempt was over: its last reply, or
+// last, the connection's last packet, when it ended without a final
+// reply or refusal.
+func attemptEnd(tx *smtpparse.Transaction, last time.Time) time.Time {
+	end := tx.Mail.Time
+	refused := false
+	note := func(r *smtpparse.Reply) {
+		if r == nil {
+			return
+		}
+		end = later(end, r.EndTime)
+		refused = refused || r.Code >= 400
+	}
+	note(tx.Mail.Reply)
+	for _, r := range tx.Rcpts {
+		note(r.Reply)
+	}
+	if tx.Data != nil {
+		note(tx.Data.Reply)
+	}
+	note(tx.FinalReply)
+	note(tx.Interrupt)
+	if tx.FinalReply == nil && !refused {
+		end = later(end, last)
+	}
+	return end
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // howEnded says how a transaction that delivered nothing ended: "with"
 // the server's first refusal in it, or "without a final reply".
 func howEnded(tx *smtpparse.Transaction) string {
@@ -456,6 +534,23 @@ func howEnded(tx *smtpparse.Transaction) string {
 	return "without a final reply"
 }
 
+// concurrent reports whether an attempt started in one connection
+// before an attempt in another had ended.
+func concurrent(attempts []attempt) bool {
+	byTime := slices.Clone(attempts)
+	sort.SliceStable(byTime, func(i, j int) bool { return byTime[i].time.Before(byTime[j].time) })
+	var open attempt // of the attempts so far, the one that ended last
+	for i, at := range byTime {
+		if i > 0 && at.stream != open.stream && at.time.Before(open.end) {
+			return true
+		}
+		if i == 0 || at.end.After(open.end) {
+			open = at
+		}
+	}
+	return false
+}
+
 // retryLoops reports envelopes attempted in several connections without a
 // 2xx final reply.
 func (a *Analyzer) retryLoops() []Finding {
@@ -468,6 +563,11 @@ func (a *Analyzer) retryLoops() []Finding {
 			if !at.ok {
 				failed = append(failed, at)
 			}
+		}
+		if concurrent(failed) {
+			// One message is never tried twice at once: these are
+			// several messages with one envelope (a bulk sender's).
+			continue
 		}
 		streams := map[int]bool{}
 		for _, at := range failed {
@@ -571,7 +671,7 @@ func (a *Analyzer) Report(inputs []string) *Report {
 			}
 			c := &r.Connections[i]
 			c.Diagnosis = strings.TrimSpace(c.Diagnosis +
-				fmt.Sprintf(" The same envelope was tried in streams %s; %s.", joinInts(f.Streams, ", "), f.retryEnded))
+				fmt.Sprintf(" The same envelope was tried in streams %s; %s.", shortList(f.Streams), f.retryEnded))
 			if c.Stream == f.Stream {
 				// The finding is this stream's, found after its summary.
 				c.Findings++
@@ -688,4 +788,13 @@ func phaseOf(c *smtpparse.Command) Phase {
 		return PhaseTLS
 	}
 	return PhaseEnvelope
+}
+
+// shortList lists streams, or for many the first few, the last and how
+// many: each stream of a long retry loop repeats it in its diagnosis.
+func shortList(streams []int) string {
+	if len(streams) <= 8 {
+		return joinInts(streams, ", ")
+	}
+	return fmt.Sprintf("%s, …, %d (%d in all)", joinInts(streams[:5], ", "), streams[len(streams)-1], len(streams))
 }

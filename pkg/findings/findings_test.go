@@ -1928,3 +1928,53 @@ func TestNamesFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkSendersSessionsAreNeitherLegsNorRetries: Postfix's smtp-source
+// sending the same envelope to several smtp-sink servers at once, ten
+// sessions at a time (testdata/pcaps/postfix-scale). Its sessions share a
+// greeting, a HELO and an envelope, but they are no proxy's two legs: the
+// "far" one answers differently or before the "near" one. Nor are
+// attempts in flight at the same time retries of one message.
+func TestBulkSendersSessionsAreNeitherLegsNorRetries(t *testing.T) {
+	r := analyze(t, testcaps.Path("postfix-scale/sink-bulk.pcap"))
+	if len(r.Connections) != 17 {
+		t.Fatalf("%d connections, want 17", len(r.Connections))
+	}
+	for _, f := range r.Findings {
+		if strings.Contains(f.Summary, "other leg") {
+			t.Errorf("stream %d linked to another leg: %s", f.Stream, f.Summary)
+		}
+		if f.ID == "retry-loop" && fmt.Sprint(f.Streams) != "[14 16]" {
+			t.Errorf("retry-loop over streams %v: %s", f.Streams, f.Summary)
+		}
+	}
+	for _, c := range r.Connections {
+		if strings.Contains(c.Diagnosis, "device in the path swallowed") || strings.Contains(c.Diagnosis, "far leg") {
+			t.Errorf("stream %d: %s", c.Stream, c.Diagnosis)
+		}
+	}
+	// Streams 14 and 16 went one after the other (to two servers): that
+	// much is a retry as far as the capture can tell.
+	loops := 0
+	for _, f := range r.Findings {
+		if f.ID == "retry-loop" {
+			loops++
+		}
+	}
+	if loops != 1 {
+		t.Errorf("%d retry-loop findings, want 1 (streams 14 and 16)", loops)
+	}
+}
+
+func TestLongRetryLoopsAreListedShortInEachDiagnosis(t *testing.T) {
+	if got := shortList([]int{3, 4, 5}); got != "3, 4, 5" {
+		t.Errorf("short: %q", got)
+	}
+	many := make([]int, 900)
+	for i := range many {
+		many[i] = 20 + i
+	}
+	if got, want := shortList(many), "20, 21, 22, 23, 24, …, 919 (900 in all)"; got != want {
+		t.Errorf("long: %q, want %q", got, want)
+	}
+}
