@@ -1226,8 +1226,9 @@ func detectStalls(b builder, opts Options) []Finding {
 			segs[dir] = st.Segments
 		}
 	}
+	// A keep-alive probe (Windows sends one old byte again) says nothing.
 	says := func(sf *reassembly.SegmentFact) bool {
-		return sf.Length > 0 || sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0
+		return (sf.Length > 0 && sf.Kind&reassembly.KindKeepAlive == 0) || sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0
 	}
 	// Walk both directions' packets in frame order (each list already is),
 	// comparing each packet that says something with the one before.

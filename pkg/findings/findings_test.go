@@ -1978,3 +1978,32 @@ func TestLongRetryLoopsAreListedShortInEachDiagnosis(t *testing.T) {
 		t.Errorf("long: %q, want %q", got, want)
 	}
 }
+
+// TestKeepAliveProbesSayNothing: Windows' keep-alive probe sends the last
+// byte again (one byte just below the next sequence number); three of
+// them in a 180 s silence are neither the client resending its command
+// nor the end of the silence.
+func TestKeepAliveProbesSayNothing(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c\r\n")
+		s.Server("250 mx\r\n")
+		for range 3 {
+			s.Pause(time.Minute)
+			s.SegmentAt(true, s.Sent(true)-1, []byte{0})
+			s.Ack(false)
+		}
+		s.Pause(time.Second)
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+	})
+	var stalls []string
+	for _, f := range r.Findings {
+		if f.ID == "stall" {
+			stalls = append(stalls, f.Summary)
+		}
+	}
+	if len(stalls) != 1 || !strings.HasPrefix(stalls[0], "client silent 181.0 s after the server's 250 reply in frame 8; then the client sent \"QUIT\" in frame 16") {
+		t.Errorf("stalls %q, want one of 181 s ended by the QUIT", stalls)
+	}
+}
