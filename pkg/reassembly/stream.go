@@ -250,6 +250,13 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 		off++ // the payload of a SYN (TFO) starts after it
 	}
 	fact.Offset = off
+	if seg.Flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK && peer.started && !peer.MidStream &&
+		peer.Next == 0 && len(peer.ooo) == 0 && peer.base != seg.Ack {
+		// The SYN-ACK answers another SYN of the peer's than the first
+		// seen (a client that tried again with a new ISN): the peer's
+		// bytes count from the SYN answered.
+		peer.base = seg.Ack
+	}
 	if seg.Flags&FlagACK != 0 && peer.started {
 		fact.Ack = peer.unwrap(seg.Ack)
 		peer.acked(fact.Ack)

@@ -311,3 +311,21 @@ func TestKeepAliveIsNotData(t *testing.T) {
 		t.Errorf("kind %b conflicts %v bytes %q", k, st.Conflicts, rec.text[ClientToServer].String())
 	}
 }
+
+// TestSYNAnsweredIsTheOneCounted: a client that sends its SYN again with
+// a new ISN (1000, then 777777) counts its bytes from the SYN the server
+// answered, not from the first: no gap of 776,777 bytes before them.
+func TestSYNAnsweredIsTheOneCounted(t *testing.T) {
+	_, rec := assemble(t, func(s *capgen.Session) {
+		s.Emit(true, 1000, capgen.SYN, nil)
+		s.Emit(true, 777777, capgen.SYN, nil)
+		s.Skip(true, 777777-1000) // the client's bytes now follow the second SYN
+		s.Emit(false, 5000, capgen.SYN|capgen.ACK, nil)
+		s.Ack(true)
+		s.Client("EHLO x\r\n")
+		s.Server("250 ok\r\n")
+	}, capgen.Format{})
+	if got := rec.text[ClientToServer].String(); got != "EHLO x\r\n" {
+		t.Errorf("client bytes %q, want the EHLO alone", got)
+	}
+}
