@@ -2007,3 +2007,20 @@ func TestKeepAliveProbesSayNothing(t *testing.T) {
 		t.Errorf("stalls %q, want one of 181 s ended by the QUIT", stalls)
 	}
 }
+
+func TestTableOfManyCleanConnectionsSaysSo(t *testing.T) {
+	r := &Report{}
+	for i := range tableAllConnections + 1 {
+		r.Connections = append(r.Connections, Connection{Stream: i, Client: "192.0.2.1:1000", Server: "192.0.2.2:25", End: "fin"})
+	}
+	r.count()
+	var out bytes.Buffer
+	if err := WriteTable(&out, r, false); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%d SMTP connections analysed, 0 findings\n\nnone of the %d connections has a finding with a warning or an error; --format json or markdown lists them all\n",
+		tableAllConnections+1, tableAllConnections+1)
+	if out.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", out.String(), want)
+	}
+}

@@ -237,6 +237,9 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 	found = mostSevere(found, tableMaxRows, func(f *Finding) Severity { return f.Severity })
 	capped := len(conns) < troubledConns || len(found) < troubledFound
 	switch {
+	case filtered && troubledConns == 0:
+		fmt.Fprintf(w, "none of the %d connections has a finding with a warning or an error; --format json or markdown lists them all\n",
+			len(r.Connections))
 	case filtered && capped:
 		fmt.Fprintf(w, "listed: %d of the %d connections and %d of the %d findings with a warning or an error (%d connections and %d findings in all), errors chosen first; --format json or markdown gives them all\n\n",
 			len(conns), troubledConns, len(found), troubledFound, len(r.Connections), len(r.Findings))
