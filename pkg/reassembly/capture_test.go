@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"io"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -725,5 +727,24 @@ func TestGzipFaultsAreReportedAsThemselves(t *testing.T) {
 	_, err := OpenReader("early.pcap.gz", bytes.NewReader(gz.Bytes()[:30]))
 	if err == nil || errors.Is(err, ErrEmpty) || !strings.Contains(err.Error(), "early.pcap.gz") || !strings.Contains(err.Error(), "gzip: unexpected EOF") {
 		t.Errorf("gzip cut at 30 bytes: %v", err)
+	}
+}
+
+// TestJoinedCapturesAreNamedAsSuch: two pcap files joined with cat put a
+// file header where the 22nd record header should be; it is named as
+// what it is, at its offset, not read as a frame cut by the snaplen.
+func TestJoinedCapturesAreNamedAsSuch(t *testing.T) {
+	one, err := os.ReadFile(testcaps.Path("clean.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenReader("joined.pcap", bytes.NewReader(append(bytes.Clone(one), one...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := Walk(c, NewTracker(TrackerOptions{}), nil)
+	want := fmt.Sprintf("joined.pcap: frame 22 (offset %#x): corrupt record: another pcap file header here: two captures joined end to end", len(one))
+	if errs := c.Errors(); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), want) || st.Packets != 21 || st.Short.N != 0 {
+		t.Errorf("errors %v after %d packets (%d short); want one starting %q after 21", errs, st.Packets, st.Short.N, want)
 	}
 }

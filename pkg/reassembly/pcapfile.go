@@ -164,6 +164,20 @@ func newPcapReader(r *bufio.Reader) (*pcapReader, error) {
 	return p, nil
 }
 
+// fileHeaderAgain reports whether b, where a record header should start,
+// is the start of a pcap file header: a magic number and version 2.4, in
+// either byte order. No record starts so: its time would be in 2055 or
+// 2059 with a sub-second field of over 130,000 seconds.
+func fileHeaderAgain(b []byte) bool {
+	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		magic := order.Uint32(b[0:4])
+		if (magic == pcapMagicMicro || magic == pcapMagicNano) && order.Uint16(b[4:6]) == 2 && order.Uint16(b[6:8]) == 4 {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *pcapReader) next(rec *record) error {
 	if p.peeked > 0 {
 		p.in.r.Discard(p.peeked) // counted in pos already
@@ -174,6 +188,9 @@ func (p *pcapReader) next(rec *record) error {
 	p.in.pos += int64(n)
 	if err != nil {
 		return recordFault(n, err)
+	}
+	if fileHeaderAgain(p.hdr[:8]) {
+		return fmt.Errorf("%w: another pcap file header here: two captures joined end to end (cat a.pcap b.pcap?); give smtpcap the files themselves, or join them with mergecap", ErrCorrupt)
 	}
 	sec := p.order.Uint32(p.hdr[0:4])
 	frac := p.order.Uint32(p.hdr[4:8])
