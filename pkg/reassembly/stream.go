@@ -2,7 +2,6 @@ package reassembly
 
 import (
 	"bytes"
-	"slices"
 	"sort"
 	"time"
 )
@@ -97,6 +96,100 @@ type pending struct {
 	data   []byte
 	length int64 // the segment's payload length; more than len(data) when snaplen cut it
 	frame  int
+	order  uint64 // when it was held, among the stream's held segments
+}
+
+// before reports whether q is delivered before r: the lower offset first,
+// and of two at the same offset the one held first.
+func (q *pending) before(r *pending) bool {
+	return q.offset < r.offset || q.offset == r.offset && q.order < r.order
+}
+
+// heldKey identifies held data for spotting a retransmission of it.
+type heldKey struct{ offset, length int64 }
+
+// heldSegments is a stream's out-of-order data. It is a min-heap in
+// delivery order rather than a sorted slice because segments may come in
+// any order: inserting each at its place in a slice took quadratic time
+// when they came in reverse. The set of keys finds a retransmission of
+// held data without a scan.
+type heldSegments struct {
+	heap  []pending
+	keys  map[heldKey]struct{}
+	bytes int    // captured bytes held
+	count uint64 // segments held since h was last empty, to order the next
+}
+
+// len returns the number of held segments.
+func (h *heldSegments) len() int { return len(h.heap) }
+
+// first returns the held segment to deliver first; h must not be empty.
+func (h *heldSegments) first() *pending { return &h.heap[0] }
+
+// add holds a copy of data at offset, unless a segment with the same
+// offset and length is held already (a retransmission of it); it reports
+// whether it held it.
+func (h *heldSegments) add(offset int64, data []byte, length int64, frame int) bool {
+	key := heldKey{offset, length}
+	if _, ok := h.keys[key]; ok {
+		return false
+	}
+	if h.keys == nil {
+		h.keys = map[heldKey]struct{}{}
+	}
+	h.keys[key] = struct{}{}
+	h.count++
+	q := pending{offset: offset, data: bytes.Clone(data), length: length, frame: frame, order: h.count}
+	h.bytes += len(data)
+	// Sift it up from the end, moving each segment it passes down a level.
+	h.heap = append(h.heap, pending{})
+	i := len(h.heap) - 1
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !q.before(&h.heap[parent]) {
+			break
+		}
+		h.heap[i] = h.heap[parent]
+		i = parent
+	}
+	h.heap[i] = q
+	return true
+}
+
+// pop removes and returns the held segment to deliver first; h must not
+// be empty. Emptied, h lets go of its memory, as most streams hold data
+// rarely and briefly.
+func (h *heldSegments) pop() pending {
+	q := h.heap[0]
+	delete(h.keys, heldKey{q.offset, q.length})
+	h.bytes -= len(q.data)
+	last := len(h.heap) - 1
+	if last == 0 {
+		*h = heldSegments{}
+		return q
+	}
+	// Sift the last segment down from the root, moving each one it passes
+	// up a level rather than swapping.
+	moved := h.heap[last]
+	h.heap[last] = pending{}
+	h.heap = h.heap[:last]
+	i := 0
+	for {
+		least := 2*i + 1
+		if least >= last {
+			break
+		}
+		if right := least + 1; right < last && h.heap[right].before(&h.heap[least]) {
+			least = right
+		}
+		if !h.heap[least].before(&moved) {
+			break
+		}
+		h.heap[i] = h.heap[least]
+		i = least
+	}
+	h.heap[i] = moved
+	return q
 }
 
 // Stream is one direction of a connection: its bytes in sequence order
@@ -111,11 +204,10 @@ type Stream struct {
 	// the direction had Limits.MaxSegments already; 0 when all were.
 	FactsCut int
 
-	base     uint32 // sequence number of offset 0
-	started  bool
-	pieces   []piece
-	ooo      []pending
-	oooBytes int
+	base    uint32 // sequence number of offset 0
+	started bool
+	pieces  []piece
+	held    heldSegments
 	// The bytes delivered but not yet acknowledged by the peer (at most
 	// CompareWindow of them): what a retransmission may legitimately repeat,
 	// and so what it is compared with. recentBuf[recentStart:] holds them;
@@ -251,7 +343,7 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 	}
 	fact.Offset = off
 	if seg.Flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK && peer.started && !peer.MidStream &&
-		peer.Next == 0 && len(peer.ooo) == 0 && peer.base != seg.Ack {
+		peer.Next == 0 && peer.held.len() == 0 && peer.base != seg.Ack {
 		// The SYN-ACK answers another SYN of the peer's than the first
 		// seen (a client that tried again with a new ISN): the peer's
 		// bytes count from the SYN answered.
@@ -281,7 +373,7 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 		s.FactsCut = p.Frame
 	}
 	// The peer acknowledged bytes we hold no copy of: the capture lost them.
-	if fact.Ack > peer.Next && len(peer.ooo) > 0 {
+	if fact.Ack > peer.Next && peer.held.len() > 0 {
 		peer.skipHeld(fact.Ack, p, dir.other(), out, lim)
 	}
 }
@@ -459,20 +551,15 @@ func (s *Stream) compare(off int64, data []byte, frame int) bool {
 	return true
 }
 
-// hold keeps out-of-order data until the hole before it is filled.
+// hold keeps out-of-order data until the hole before it is filled. When
+// too much is held, it gives up on the first hole: a gap.
 func (s *Stream) hold(off int64, data []byte, length int64, p *Packet, lim Limits, dir Direction, out Consumer) {
-	// Keep the held segments sorted by offset: insert after any with the
-	// same offset, unless one of those is this very segment again.
-	i := sort.Search(len(s.ooo), func(i int) bool { return s.ooo[i].offset > off })
-	for j := i - 1; j >= 0 && s.ooo[j].offset == off; j-- {
-		if s.ooo[j].length == length {
-			return // a retransmission of held data
-		}
+	if !s.held.add(off, data, length, p.Frame) {
+		return // a retransmission of held data
 	}
-	s.ooo = slices.Insert(s.ooo, i, pending{offset: off, data: bytes.Clone(data), length: length, frame: p.Frame})
-	s.oooBytes += len(data)
-	if s.oooBytes > lim.MaxOutOfOrder {
-		s.skipTo(s.ooo[0].offset, GapBufferFull, s.ooo[0].frame, p, dir, out)
+	if s.held.bytes > lim.MaxOutOfOrder {
+		first := s.held.first()
+		s.skipTo(first.offset, GapBufferFull, first.frame, p, dir, out)
 		s.drain(p, dir, out, lim)
 	}
 }
@@ -487,10 +574,8 @@ func (s *Stream) skipTo(off int64, reason GapReason, next int, p *Packet, dir Di
 
 // drain delivers held data that has become in order.
 func (s *Stream) drain(p *Packet, dir Direction, out Consumer, lim Limits) {
-	for len(s.ooo) > 0 && s.ooo[0].offset <= s.Next {
-		q := s.ooo[0]
-		s.ooo = s.ooo[1:]
-		s.oooBytes -= len(q.data)
+	for s.held.len() > 0 && s.held.first().offset <= s.Next {
+		q := s.held.pop()
 		end := q.offset + q.length
 		if end <= s.Next {
 			continue
@@ -503,9 +588,6 @@ func (s *Stream) drain(p *Packet, dir Direction, out Consumer, lim Limits) {
 		}
 		s.deliverFrom(data, end-s.Next, q.frame, p, dir, out, lim)
 	}
-	if len(s.ooo) == 0 {
-		s.ooo = nil
-	}
 }
 
 // skipHeld declares lost the holes before held data that starts below
@@ -513,8 +595,9 @@ func (s *Stream) drain(p *Packet, dir Direction, out Consumer, lim Limits) {
 // acknowledgement, the receiver got bytes the capture did not; with no
 // bound (math.MaxInt64), the stream has ended.
 func (s *Stream) skipHeld(until int64, p *Packet, dir Direction, out Consumer, lim Limits) {
-	for len(s.ooo) > 0 && s.ooo[0].offset < until {
-		s.skipTo(s.ooo[0].offset, GapNotCaptured, s.ooo[0].frame, p, dir, out)
+	for s.held.len() > 0 && s.held.first().offset < until {
+		first := s.held.first()
+		s.skipTo(first.offset, GapNotCaptured, first.frame, p, dir, out)
 		s.drain(p, dir, out, lim)
 	}
 }

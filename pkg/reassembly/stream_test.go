@@ -54,6 +54,12 @@ func finishAll(asm *Assembler, conns []*Conn, last *Packet) []assembled {
 // assemble runs a crafted capture through the tracker and assembler.
 func assemble(t *testing.T, build func(s *capgen.Session), f capgen.Format) (assembled, *recorder) {
 	t.Helper()
+	return assembleWith(t, Limits{}, build, f)
+}
+
+// assembleWith is assemble with limits other than the defaults.
+func assembleWith(t *testing.T, lim Limits, build func(s *capgen.Session), f capgen.Format) (assembled, *recorder) {
+	t.Helper()
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, f, capgen.LinkEthernet)
 	s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000)
@@ -63,7 +69,7 @@ func assemble(t *testing.T, build func(s *capgen.Session), f capgen.Format) (ass
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	asm := NewAssembler(Limits{}, func(*Conn) Consumer { return rec })
+	asm := NewAssembler(lim, func(*Conn) Consumer { return rec })
 	tr := NewTracker(TrackerOptions{})
 	var last Packet
 	if _, err := Walk(c, tr, func(cn *Conn, seg *Segment, p *Packet) error {
