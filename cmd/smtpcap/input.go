@@ -28,7 +28,7 @@ func inputFlags() []cli.Flag {
 // assemblyFlags are the flags of commands that reassemble streams.
 func assemblyFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.IntFlag{Name: "max-buffer", Usage: "hold at most `BYTES` of out-of-order data per direction of a connection; past it the hole becomes a capture gap", Value: 4 << 20},
+		&cli.IntFlag{Name: "max-buffer", Usage: "hold at most `BYTES` of out-of-order data, and one segment per 128 of them, per direction of a connection; past it the hole becomes a capture gap", Value: 4 << 20},
 	}
 }
 

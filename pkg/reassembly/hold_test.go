@@ -85,6 +85,39 @@ func TestHeldSegmentsAreDeliveredAsInOrderWhateverTheArrivalOrder(t *testing.T) 
 	}
 }
 
+// Out-of-order segments whose payload snaplen cut entirely hold no bytes,
+// but they count against the buffer: with room for ten of them, the
+// eleventh makes smtpcap give up on the hole before the first it holds, as
+// it does when held bytes overflow.
+func TestHeldSegmentsWithoutCapturedBytesFillTheBuffer(t *testing.T) {
+	const n, size, room = 40, 100, 10
+	lim := Limits{MaxOutOfOrder: room*heldSegmentCost + heldSegmentCost/2}
+	cn, rec := assembleWith(t, lim, func(s *capgen.Session) {
+		s.Handshake() // frames 1-3, then segment i in frame 3+n-i
+		for i := n - 1; i >= 0; i-- {
+			s.SegmentAt(true, uint32(i*size), bytes.Repeat([]byte("x"), size))
+		}
+	}, capgen.Format{Snaplen: 54}) // Ethernet, IPv4 and TCP headers only
+	// Segments 39 down to 30 are held. Segment 29 is one too many: the
+	// bytes before it are given up, and it and those held after it are
+	// delivered, all as snaplen gaps; 28 down to 0 are then retransmissions.
+	const full = n - room - 1
+	want := fmt.Sprintf("[gap %d out-of-order buffer full]", full*size)
+	for range n - full {
+		want += fmt.Sprintf("[gap %d cut by snaplen]", size)
+	}
+	if got := rec.text[ClientToServer].String(); got != want {
+		t.Errorf("stream %q, want %q", got, want)
+	}
+	st := cn.ByteStream(ClientToServer)
+	if g := st.Gaps[0]; g != (Gap{Start: 0, End: full * size, Reason: GapBufferFull, Frame: 3 + n - full, Next: 3 + n - full}) {
+		t.Errorf("first gap %+v", g)
+	}
+	if len(st.Gaps) != 1+n-full || st.Next != n*size {
+		t.Errorf("%d gaps, next %d", len(st.Gaps), st.Next)
+	}
+}
+
 // sortedHeld is the sorted list the held segments used to be kept in,
 // inserting each after those at the same offset unless one of them has its
 // length: what heldSegments must deliver, in the same order.

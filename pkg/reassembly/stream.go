@@ -192,6 +192,13 @@ func (h *heldSegments) pop() pending {
 	return q
 }
 
+// heldSegmentCost is about what holding a segment costs beyond its
+// captured bytes (its record in the heap and its key). The held data is
+// bounded in segments too, one per heldSegmentCost bytes of
+// Limits.MaxOutOfOrder: segments with few or no captured bytes (cut by
+// snaplen) would otherwise pile up without limit.
+const heldSegmentCost = 128
+
 // Stream is one direction of a connection: its bytes in sequence order
 // and, for every byte, the frame that carried it.
 type Stream struct {
@@ -221,7 +228,9 @@ type Stream struct {
 
 // Limits bounds what one connection's streams keep.
 type Limits struct {
-	MaxOutOfOrder int // bytes of out-of-order data held per direction (default 4 MiB)
+	// MaxOutOfOrder bounds the out-of-order data held per direction (default
+	// 4 MiB): its captured bytes, and its segments at one per 128 bytes.
+	MaxOutOfOrder int
 	MaxSegments   int // segment facts kept per direction (default 1,000,000)
 	CompareWindow int // delivered bytes kept to compare retransmissions with (default 256 KiB)
 }
@@ -238,6 +247,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	return l
 }
+
+// maxHeldSegments is how many out-of-order segments a direction may hold.
+func (l Limits) maxHeldSegments() int { return max(1, l.MaxOutOfOrder/heldSegmentCost) }
 
 // FrameAt returns the frame that carried the byte at offset, or 0 if the
 // capture does not hold it.
@@ -557,7 +569,7 @@ func (s *Stream) hold(off int64, data []byte, length int64, p *Packet, lim Limit
 	if !s.held.add(off, data, length, p.Frame) {
 		return // a retransmission of held data
 	}
-	if s.held.bytes > lim.MaxOutOfOrder {
+	if s.held.bytes > lim.MaxOutOfOrder || s.held.len() > lim.maxHeldSegments() {
 		first := s.held.first()
 		s.skipTo(first.offset, GapBufferFull, first.frame, p, dir, out)
 		s.drain(p, dir, out, lim)
