@@ -38,6 +38,7 @@ const (
 	problemNoDomain         = "no domain after EHLO/HELO"
 	problemUnexpectedArgs   = "unexpected arguments"
 	problemBDATSize         = "BDAT size is not a number"
+	problemBDATHuge         = "BDAT size is too large for any chunk"
 	problemBDATJunk         = "junk after BDAT size"
 	problemEarlyContent     = "message content sent before the 354 reply"
 	problemAssumed354       = "reply not seen: 354 assumed"
@@ -290,27 +291,35 @@ func parseParams(s string) map[string]string {
 }
 
 // bdatSize returns the chunk size of a BDAT command and whether it is the
-// last chunk; size is -1 when the argument is not a number.
-func bdatSize(args string) (size int64, last bool, junk bool) {
+// last chunk; size is -1 when the argument is not a number, or one too
+// large for any chunk (huge). junk says more follows than LAST.
+func bdatSize(args string) (size int64, last, junk, huge bool) {
 	f := strings.Fields(args)
-	if len(f) == 0 || len(f[0]) > 18 {
-		return -1, false, len(f) > 1
-	}
-	for i := 0; i < len(f[0]); i++ {
-		c := f[0][i]
-		if c < '0' || c > '9' {
-			return -1, false, len(f) > 1
-		}
-		size = size*10 + int64(c-'0')
-	}
 	last = len(f) >= 2 && strings.EqualFold(f[1], "LAST")
 	junk = len(f) > 2 || (len(f) == 2 && !last)
-	return size, last, junk
+	if len(f) == 0 {
+		return -1, last, junk, false
+	}
+	for i := 0; i < len(f[0]); i++ {
+		if c := f[0][i]; c < '0' || c > '9' {
+			return -1, last, junk, false
+		}
+	}
+	if len(f[0]) > 18 {
+		return -1, last, junk, true
+	}
+	for i := 0; i < len(f[0]); i++ {
+		size = size*10 + int64(f[0][i]-'0')
+	}
+	return size, last, junk, false
 }
 
 func parseBDAT(c *Command) {
-	size, last, junk := bdatSize(c.Args)
-	if size < 0 {
+	size, last, junk, huge := bdatSize(c.Args)
+	switch {
+	case huge:
+		addProblem(&c.Problems, problemBDATHuge)
+	case size < 0:
 		addProblem(&c.Problems, problemBDATSize)
 	}
 	if junk {

@@ -832,7 +832,7 @@ func (p *Parser) utf8Allowed(cmd *Command) bool {
 // whatever the server replies.
 func (p *Parser) bdat(cmd *Command, tx *Transaction, cut lineCut, kept bool) {
 	c := &p.client
-	size, last, _ := bdatSize(cmd.Args)
+	size, last, _, _ := bdatSize(cmd.Args)
 	chunk := &Chunk{Command: cmd, Declared: size, Last: last,
 		Data: Span{ClientToServer, cmd.Span.End, cmd.Span.End}}
 	if kept && len(tx.Chunks) < p.opts.MaxElements {

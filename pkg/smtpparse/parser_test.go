@@ -2,6 +2,7 @@ package smtpparse
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -1688,5 +1689,26 @@ func TestFourDigitLineInsideABannerIsPartOfIt(t *testing.T) {
 	g := d.Greeting
 	if g == nil || g.Code != 220 || len(g.Lines) != 3 || d.Commands[0].Reply == nil || d.Commands[0].Reply.Code != 250 {
 		t.Errorf("greeting %+v; EHLO answered by %+v", g, d.Commands[0].Reply)
+	}
+}
+
+// TestBDATSizeProblemsAreNamedExactly: LAST after a bad size is no junk,
+// and a size of twenty digits is a number, too large, not "not a number".
+func TestBDATSizeProblemsAreNamedExactly(t *testing.T) {
+	cases := []struct {
+		args string
+		want []string
+	}{
+		{"abc LAST", []string{problemBDATSize}},
+		{"18446744073709551615 LAST", []string{problemBDATHuge}},
+		{"10 LAST now", []string{problemBDATJunk}},
+		{"10 LAST", nil},
+	}
+	for _, tc := range cases {
+		c := &Command{Args: tc.args}
+		parseBDAT(c)
+		if fmt.Sprint(c.Problems) != fmt.Sprint(tc.want) {
+			t.Errorf("BDAT %s: problems %q, want %q", tc.args, c.Problems, tc.want)
+		}
 	}
 }
