@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"container/heap"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -82,8 +85,11 @@ func runFollow(c *cli.Context) error {
 	if c.Bool("raw") {
 		writeRaw(c.App.Writer, found, dirFilter)
 	} else {
-		f := follower{w: c.App.Writer, s: found, full: c.Bool("full")}
+		// Buffered: a dialogue of a million commands is a million lines.
+		w := bufio.NewWriter(c.App.Writer)
+		f := follower{w: w, s: found, full: c.Bool("full")}
 		f.render()
+		w.Flush()
 	}
 	return reportProblems(c.App.ErrWriter, capture, &res.Stats)
 }
@@ -119,8 +125,19 @@ type item struct {
 	arrival    int // index of the arrival that brought its first byte
 	frame      int // the frame being processed when it became available
 	time       time.Time
-	flags      uint8  // itemControl: the TCP flags
-	lines      []item // itemBody: its lines, each with its own frame and time (see splitBodies)
+	flags      uint8 // itemControl: the TCP flags
+}
+
+// before reports whether a is shown before b: in the order the capture
+// made them available, by frame, then arrival, then stream offset.
+func before(a, b item) bool {
+	if a.frame != b.frame {
+		return a.frame < b.frame
+	}
+	if a.arrival != b.arrival {
+		return a.arrival < b.arrival
+	}
+	return a.start < b.start
 }
 
 // region marks a span of a stream that is not shown line by line.
@@ -135,6 +152,7 @@ type follower struct {
 	full bool
 
 	byDir   [2][]int  // indexes of each direction's arrivals in s.Arrivals
+	cuts    []int     // sorted frames of the server's items, which cut message bodies (see cursor.nextPiece)
 	last    time.Time // time of the last item shown, for the pause marks
 	stepped bool      // that item was stamped before the one shown before it
 }
@@ -183,50 +201,202 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 // lineSpans cuts raw[from:to] after each LF (the last piece may lack one).
 func lineSpans(raw []byte, from, to int64, each func(start, end int64)) {
 	for from < to {
-		end := to
-		if i := bytes.IndexByte(raw[from:to], '\n'); i >= 0 {
-			end = from + int64(i) + 1
-		}
+		end := lineEnd(raw, from, to)
 		each(from, end)
 		from = end
 	}
 }
 
-// items cuts one direction into lines and regions.
-func (f *follower) items(dir smtpparse.Direction, arrivals []int) []item {
-	raw := f.s.Raw[dir]
-	regs := f.regions(dir)
-	var out []item
-	pos := int64(0)
-	add := func(start, end int64, kind itemKind) {
-		if end > start {
-			out = append(out, item{dir: dir, start: start, end: end, kind: kind})
-		}
+// lineEnd returns where the line of raw[:to] that starts at from ends:
+// after its LF, or at to.
+func lineEnd(raw []byte, from, to int64) int64 {
+	if i := bytes.IndexByte(raw[from:to], '\n'); i >= 0 {
+		return from + int64(i) + 1
 	}
-	lines := func(from, to int64) {
-		lineSpans(raw, from, to, func(start, end int64) { add(start, end, itemLine) })
+	return to
+}
+
+// itemAt returns the item [start, end) of dir, stamped with the arrival
+// that brought its first byte.
+func (f *follower) itemAt(dir smtpparse.Direction, start, end int64, kind itemKind) item {
+	it := item{dir: dir, start: start, end: end, kind: kind, arrival: arrivalAt(f.s.Arrivals, f.byDir[dir], start)}
+	if it.arrival >= 0 {
+		a := &f.s.Arrivals[it.arrival]
+		it.frame, it.time = a.Frame, a.Time
 	}
-	for _, r := range regs {
-		if r.start < pos {
-			r.start = pos
+	return it
+}
+
+// cursor walks one direction's items in stream order: lines, regions
+// (see follower.regions), and message bodies in pieces. It makes each item
+// when asked for it, so that follow holds no more of a stream than the
+// item it prints: a body can have millions of lines, a session millions of
+// commands. A copy of a cursor walks on independently.
+type cursor struct {
+	f    *follower
+	dir  smtpparse.Direction
+	regs []region
+	reg  int   // the next region
+	pos  int64 // where the next line or region starts
+	// While piece < bodyEnd, a message body is being cut into pieces:
+	// piece is where the next one starts, bodyEnd where the body ends.
+	piece, bodyEnd int64
+	limit          int64 // items starting here or later are not this cursor's (see runs)
+}
+
+func (f *follower) cursor(dir smtpparse.Direction) cursor {
+	return cursor{f: f, dir: dir, regs: f.regions(dir), limit: math.MaxInt64}
+}
+
+// next returns the next item, if one starts before the limit.
+func (c *cursor) next() (item, bool) {
+	d := *c
+	it, ok := d.step()
+	if !ok || it.start >= c.limit {
+		return item{}, false
+	}
+	*c = d
+	return it, true
+}
+
+// step makes the next item: the rest of a body, else a line up to the
+// next region, else that region. What a region before covered is not
+// shown again.
+func (c *cursor) step() (item, bool) {
+	if c.piece < c.bodyEnd {
+		return c.nextPiece(), true
+	}
+	raw := c.f.s.Raw[c.dir]
+	n := int64(len(raw))
+	for {
+		for c.reg < len(c.regs) && max(c.regs[c.reg].start, c.pos) >= c.regs[c.reg].end {
+			c.reg++
 		}
-		if r.start >= r.end {
+		stop := n
+		if c.reg < len(c.regs) {
+			stop = min(max(c.regs[c.reg].start, c.pos), n)
+		}
+		if c.pos < stop {
+			end := lineEnd(raw, c.pos, stop)
+			it := c.f.itemAt(c.dir, c.pos, end, itemLine)
+			c.pos = end
+			return it, true
+		}
+		if c.reg == len(c.regs) {
+			return item{}, false
+		}
+		r := c.regs[c.reg]
+		c.reg++
+		start, end := max(r.start, c.pos), min(r.end, n)
+		c.pos = r.end
+		switch {
+		case start >= end:
+			continue
+		case r.kind == itemBody:
+			c.piece, c.bodyEnd = start, end
+			return c.nextPiece(), true
+		}
+		return c.f.itemAt(c.dir, start, end, r.kind), true
+	}
+}
+
+// nextPiece cuts the next piece of a message body: its lines up to where
+// something of the server's (a reply, a FIN) came between two of them, so
+// that the dialogue reads in the order it happened: a server refusing a
+// message while the client still sends it shows up in the middle of the
+// content. A piece has the arrival, frame and time of its first line.
+func (c *cursor) nextPiece() item {
+	raw := c.f.s.Raw[c.dir]
+	it := c.f.itemAt(c.dir, c.piece, c.bodyEnd, itemBody)
+	frame := it.frame
+	for pos := lineEnd(raw, it.start, c.bodyEnd); pos < c.bodyEnd; pos = lineEnd(raw, pos, c.bodyEnd) {
+		next := c.f.itemAt(c.dir, pos, pos, itemBody).frame
+		if i, _ := slices.BinarySearch(c.f.cuts, frame+1); i < len(c.f.cuts) && c.f.cuts[i] < next {
+			it.end = pos
+			break
+		}
+		frame = next
+	}
+	c.piece = it.end
+	return it
+}
+
+// runs cuts the cursor's items into runs that are each in the order they
+// are shown. Arrivals come in frame order but for one case: a segment the
+// assembler held back one packet (see reassembly.Assembler.AddSide) can
+// declare a hole after bytes of a later frame. Each such step back starts
+// a run.
+func (c cursor) runs() []*cursor {
+	var out []*cursor
+	idx := c.f.byDir[c.dir]
+	for k := 1; k < len(idx); k++ {
+		a := c.f.s.Arrivals[idx[k]]
+		if a.Frame >= c.f.s.Arrivals[idx[k-1]].Frame {
 			continue
 		}
-		lines(pos, min(r.start, int64(len(raw))))
-		add(r.start, min(r.end, int64(len(raw))), r.kind)
-		pos = r.end
+		run := c
+		run.limit = a.Offset
+		out = append(out, &run)
+		// Walk c past the run's items to the next run's first.
+		c.limit = a.Offset
+		for _, ok := c.next(); ok; _, ok = c.next() {
+		}
+		c.limit = math.MaxInt64
 	}
-	lines(pos, int64(len(raw)))
-	for i := range out {
-		a := arrivalAt(f.s.Arrivals, arrivals, out[i].start)
-		out[i].arrival = a
-		if a >= 0 {
-			out[i].time = f.s.Arrivals[a].Time
-			out[i].frame = f.s.Arrivals[a].Frame
+	return append(out, &c)
+}
+
+// frames returns the sorted frames of the cursor's items and of its
+// direction's FINs and RSTs.
+func (c cursor) frames() []int {
+	var out []int
+	for it, ok := c.next(); ok; it, ok = c.next() {
+		if len(out) == 0 || out[len(out)-1] != it.frame {
+			out = append(out, it.frame)
 		}
 	}
+	for _, ctl := range c.f.controls(c.dir) {
+		out = append(out, ctl.frame)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// controls returns the FINs and RSTs of dir, in frame order, each after
+// every arrival of its frame.
+func (f *follower) controls(dir smtpparse.Direction) []item {
+	var out []item
+	for _, sf := range f.s.Stream(dir).Segments {
+		if sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0 {
+			out = append(out, item{dir: dir, kind: itemControl, frame: sf.Frame, time: sf.Time(), flags: sf.Flags, arrival: len(f.s.Arrivals)})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b item) int { return a.frame - b.frame })
 	return out
+}
+
+// source is a sequence of items in the order they are shown, with the
+// first one not yet shown.
+type source struct {
+	head  item
+	next  func() (item, bool)
+	order int // the source's place among all: of two items shown together, the earlier source's comes first
+}
+
+// sources is a min-heap of sources by their heads (container/heap).
+type sources []*source
+
+func (q sources) Len() int { return len(q) }
+func (q sources) Less(i, j int) bool {
+	a, b := q[i], q[j]
+	return before(a.head, b.head) || (!before(b.head, a.head) && a.order < b.order)
+}
+func (q sources) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *sources) Push(x any)   { *q = append(*q, x.(*source)) }
+func (q *sources) Pop() any {
+	last := (*q)[len(*q)-1]
+	*q = (*q)[:len(*q)-1]
+	return last
 }
 
 // arrivalAt finds the arrival (by index into all) that brought offset,
@@ -239,30 +409,40 @@ func arrivalAt(all []session.Arrival, idx []int, offset int64) int {
 	return idx[i]
 }
 
+// render prints the dialogue: the items of both directions merged in the
+// order they were shown (see before), each made only when it is printed.
 func (f *follower) render() {
 	s := f.s
 	conn := s.Conn
 	for i, a := range s.Arrivals {
 		f.byDir[a.Dir] = append(f.byDir[a.Dir], i)
 	}
-	items := append(f.items(smtpparse.ClientToServer, f.byDir[0]), f.items(smtpparse.ServerToClient, f.byDir[1])...)
-	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
-		for _, sf := range s.Stream(dir).Segments {
-			if sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0 {
-				items = append(items, item{dir: dir, kind: itemControl, frame: sf.Frame, time: sf.Time(), flags: sf.Flags, arrival: len(s.Arrivals)})
-			}
+	// Only the client sends message content, and only the server's items
+	// cut it (see cursor.nextPiece).
+	f.cuts = f.cursor(smtpparse.ServerToClient).frames()
+	var q sources
+	add := func(next func() (item, bool)) {
+		if it, ok := next(); ok {
+			q = append(q, &source{head: it, next: next, order: len(q)})
 		}
 	}
-	items = f.splitBodies(items)
-	sort.SliceStable(items, func(i, j int) bool {
-		if items[i].frame != items[j].frame {
-			return items[i].frame < items[j].frame
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		for _, c := range f.cursor(dir).runs() {
+			add(c.next)
 		}
-		if items[i].arrival != items[j].arrival {
-			return items[i].arrival < items[j].arrival
-		}
-		return items[i].start < items[j].start
-	})
+	}
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		ctl := f.controls(dir)
+		add(func() (item, bool) {
+			if len(ctl) == 0 {
+				return item{}, false
+			}
+			it := ctl[0]
+			ctl = ctl[1:]
+			return it, true
+		})
+	}
+	heap.Init(&q)
 	fmt.Fprintf(f.w, "stream %d: client %s, server %s; %s; frames %d–%d; ended %s\n",
 		conn.Stream, conn.Client(), conn.Server(), handshakeText(conn), conn.FirstFrame, conn.LastFrame, conn.End())
 	fmt.Fprintf(f.w, "C client, S server, C| message content; [frames] as in Wireshark; ┊ a TCP segment boundary inside a line; times since the first packet\n\n")
@@ -272,7 +452,15 @@ func (f *follower) render() {
 			sensitive[cmd.Span.Start] = cmd
 		}
 	}
-	for _, it := range items {
+	for len(q) > 0 {
+		src := q[0]
+		it := src.head
+		if next, ok := src.next(); ok {
+			src.head = next
+			heap.Fix(&q, 0)
+		} else {
+			heap.Pop(&q)
+		}
 		f.pause(it.time)
 		switch it.kind {
 		case itemLine:
@@ -336,9 +524,12 @@ func (f *follower) lineText(it item) string {
 	st := f.s.Stream(it.dir)
 	var b strings.Builder
 	pos := it.start
+	// Without --full only the first lineDisplay bytes of text are shown:
+	// the rest of a long line is not escaped at all.
+	enough := func() bool { return !f.full && b.Len() > lineDisplay }
 	// text writes raw[pos:to], showing bytes the capture lacks as a note.
 	text := func(to int64) {
-		for pos < to {
+		for pos < to && !enough() {
 			if g, ok := st.GapIn(pos, pos+1); ok {
 				end := min(g.End, to)
 				fmt.Fprintf(&b, "⟦%d bytes not captured⟧", end-pos)
@@ -349,11 +540,27 @@ func (f *follower) lineText(it item) string {
 			if g, ok := st.GapIn(pos, to); ok {
 				end = g.Start
 			}
+			if c := pos + lineDisplay + utf8.UTFMax; !f.full && end > c {
+				// Each byte makes at least one byte of text. Cut where no
+				// UTF-8 sequence is split (at a start byte, or after more
+				// continuation bytes than a sequence has), so that the text
+				// begins as it would for the whole line.
+				end = c
+				for i := c; i > c-utf8.UTFMax; i-- {
+					if utf8.RuneStart(raw[i]) {
+						end = i
+						break
+					}
+				}
+			}
 			b.WriteString(printable.String(string(raw[pos:end]), 0))
 			pos = end
 		}
 	}
 	for _, bd := range st.Boundaries(it.start, it.end) {
+		if enough() {
+			break
+		}
 		text(bd.Offset)
 		b.WriteString("┊")
 	}
@@ -408,84 +615,35 @@ func (f *follower) pause(t time.Time) {
 	f.last, f.stepped = t, stepped
 }
 
-// bodyLines cuts a body item into its lines, each with the arrival, frame
-// and time of its first byte.
-func (f *follower) bodyLines(it item) []item {
-	var lines []item
-	lineSpans(f.s.Raw[it.dir], it.start, it.end, func(start, end int64) {
-		l := it
-		l.start, l.end = start, end
-		if a := arrivalAt(f.s.Arrivals, f.byDir[it.dir], start); a >= 0 {
-			l.arrival, l.frame, l.time = a, f.s.Arrivals[a].Frame, f.s.Arrivals[a].Time
-		}
-		lines = append(lines, l)
-	})
-	return lines
-}
-
-// splitBodies cuts each message body where something of the other side
-// (a reply, a FIN) came between two of its lines, so that the dialogue
-// reads in the order it happened: a server refusing a message while the
-// client still sends it shows up in the middle of the content.
-func (f *follower) splitBodies(items []item) []item {
-	var others [2][]int // frames of the items of each direction that are not bodies
-	for _, it := range items {
-		if it.kind != itemBody {
-			others[it.dir] = append(others[it.dir], it.frame)
-		}
-	}
-	out := items[:0:0]
-	for _, it := range items {
-		if it.kind != itemBody {
-			out = append(out, it)
-			continue
-		}
-		lines := f.bodyLines(it)
-		if len(lines) == 0 {
-			out = append(out, it)
-			continue
-		}
-		from := 0
-		for i := 1; i < len(lines); i++ {
-			between := slices.ContainsFunc(others[1-it.dir], func(fr int) bool { return fr > lines[i-1].frame && fr < lines[i].frame })
-			if between {
-				out = append(out, bodyOf(lines[from:i]))
-				from = i
-			}
-		}
-		out = append(out, bodyOf(lines[from:]))
-	}
-	return out
-}
-
-// bodyOf is the body item that spans lines.
-func bodyOf(lines []item) item {
-	b := lines[0]
-	b.end = lines[len(lines)-1].end
-	b.lines = lines
-	return b
-}
-
-// printBody shows message content line by line, shortened unless --full.
+// printBody shows a piece of message content line by line, shortened
+// unless --full: only the lines shown are made, the others are counted.
 func (f *follower) printBody(it item) {
-	lines := it.lines
-	show := func(l item) {
+	raw := f.s.Raw[it.dir]
+	show := func(start, end int64) {
+		l := f.itemAt(it.dir, start, end, itemBody)
 		f.pause(l.time)
 		f.printLine(l, f.lineText(l), "|")
 	}
-	if f.full || len(lines) <= bodyHead+bodyTail+1 {
-		for _, l := range lines {
-			show(l)
-		}
+	content := raw[it.start:it.end]
+	lines := bytes.Count(content, []byte{'\n'})
+	if content[len(content)-1] != '\n' {
+		lines++
+	}
+	if f.full || lines <= bodyHead+bodyTail+1 {
+		lineSpans(raw, it.start, it.end, show)
 		return
 	}
-	for _, l := range lines[:bodyHead] {
-		show(l)
+	pos := it.start
+	for range bodyHead {
+		end := lineEnd(raw, pos, it.end)
+		show(pos, end)
+		pos = end
 	}
-	hidden := lines[bodyHead : len(lines)-bodyTail]
+	tail := it.end
+	for range bodyTail {
+		tail = it.start + int64(bytes.LastIndexByte(raw[it.start:tail-1], '\n')) + 1
+	}
 	fmt.Fprintf(f.w, "C|   [… %d lines, %d bytes of message not shown; --full shows them …]\n",
-		len(hidden), hidden[len(hidden)-1].end-hidden[0].start)
-	for _, l := range lines[len(lines)-bodyTail:] {
-		show(l)
-	}
+		lines-bodyHead-bodyTail, tail-pos)
+	lineSpans(raw, tail, it.end, show)
 }

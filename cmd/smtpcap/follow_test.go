@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strings"
@@ -251,6 +253,176 @@ func TestFollowShowsWhatHappenedInOrder(t *testing.T) {
 		code, out, errOut := runCLI(t, nil, "follow", "-s", "0", testcaps.Path(name))
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("%s: exit %d %s; output lacks\n%s\nin\n%s", name, code, errOut, want, out)
+		}
+	}
+}
+
+// longMessage writes one connection whose message has n lines ("line
+// 000001\r\n" …), a hundred to a segment.
+func longMessage(n int) []byte {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:4000"), netip.MustParseAddrPort("192.0.2.2:25"), time.Unix(0, 0), 1, 2)
+	s.Handshake()
+	s.Server("220 mx\r\n")
+	s.Client("MAIL FROM:<a@example.org>\r\n")
+	s.Server("250 ok\r\n")
+	s.Client("RCPT TO:<b@example.test>\r\n")
+	s.Server("250 ok\r\n")
+	s.Client("DATA\r\n")
+	s.Server("354 go\r\n")
+	var body strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&body, "line %06d\r\n", i)
+	}
+	body.WriteString(".\r\n")
+	sizes := make([]int, n/100)
+	for i := range sizes {
+		sizes[i] = 100 * len("line 000001\r\n")
+	}
+	s.Client(body.String(), sizes...)
+	s.Server("250 queued\r\n")
+	s.Close()
+	return buf.Bytes()
+}
+
+// TestFollowShowsTheEndsOfALongMessage: of a message of 200,000 lines,
+// follow shows the first six and the last two, and counts the others.
+func TestFollowShowsTheEndsOfALongMessage(t *testing.T) {
+	code, out, errOut := runCLI(t, longMessage(200_000), "follow", "-s", "0", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "S  [16]           +0.015s  354 go\\r\\n\n" +
+		"C| [18]           +0.017s  line 000001\\r\\n\n" +
+		"C| [18]           +0.017s  line 000002\\r\\n\n" +
+		"C| [18]           +0.017s  line 000003\\r\\n\n" +
+		"C| [18]           +0.017s  line 000004\\r\\n\n" +
+		"C| [18]           +0.017s  line 000005\\r\\n\n" +
+		"C| [18]           +0.017s  line 000006\\r\\n\n" +
+		"C|   [… 199992 lines, 2599896 bytes of message not shown; --full shows them …]\n" +
+		"      ··· 1.999 s pass ···\n" +
+		"C| [2017]         +2.016s  line 199999\\r\\n\n" +
+		"C| [2017]         +2.016s  line 200000\\r\\n\n" +
+		"C  [2018]         +2.017s  .\\r\\n\n" +
+		"S  [2020]         +2.019s  250 queued\\r\\n\n"
+	if !strings.Contains(out, want) || strings.Count(out, "\nC| [") != 8 {
+		t.Errorf("output lacks\n%s\nin\n%s", want, out)
+	}
+}
+
+// TestFollowFullShowsEveryLineOfALongMessage: with --full each of the
+// 200,000 lines is shown, in order, with the frame that carried it.
+func TestFollowFullShowsEveryLineOfALongMessage(t *testing.T) {
+	code, out, errOut := runCLI(t, longMessage(200_000), "follow", "-s", "0", "--full", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var body []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "C| ") {
+			body = append(body, line)
+		}
+	}
+	if len(body) != 200_000 || strings.Contains(out, "not shown") {
+		t.Fatalf("%d message lines", len(body))
+	}
+	for i, line := range body {
+		// A hundred lines to a segment, from frame 18 on.
+		want := fmt.Sprintf("[%d] %+.3fs line %06d\\r\\n", 18+i/100, float64(17+i/100)/1000, i+1)
+		if got := strings.Join(strings.Fields(line)[1:], " "); got != want {
+			t.Fatalf("message line %d: %q, want %q", i+1, got, want)
+		}
+	}
+}
+
+// TestFollowShowsEveryPipelinedCommandInOrder: 20,000 RCPTs, pipelined a
+// hundred to a segment, each segment answered by one of a hundred replies,
+// are all shown (more than the parser stores), in the order they came.
+func TestFollowShowsEveryPipelinedCommandInOrder(t *testing.T) {
+	const n, perSegment = 20_000, 100
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:4000"), netip.MustParseAddrPort("192.0.2.2:25"), time.Unix(0, 0), 1, 2)
+	s.Handshake()
+	s.Server("220 mx\r\n")
+	s.Client("MAIL FROM:<a@example.org>\r\n")
+	s.Server("250 ok\r\n")
+	var want []string
+	for i := 0; i < n; i += perSegment {
+		var rcpts, replies strings.Builder
+		for k := i; k < i+perSegment; k++ {
+			fmt.Fprintf(&rcpts, "RCPT TO:<u%d@example.test>\r\n", k)
+			replies.WriteString("250 ok\r\n")
+		}
+		frame := 10 + 2*i/perSegment
+		for k := i; k < i+perSegment; k++ {
+			want = append(want, fmt.Sprintf("C [%d] %+.3fs RCPT TO:<u%d@example.test>\\r\\n", frame, float64(frame-1)/1000, k))
+		}
+		for range perSegment {
+			want = append(want, fmt.Sprintf("S [%d] %+.3fs 250 ok\\r\\n", frame+1, float64(frame)/1000))
+		}
+		s.Send(true, []byte(rcpts.String()))
+		s.Send(false, []byte(replies.String()))
+	}
+	code, out, errOut := runCLI(t, buf.Bytes(), "follow", "-s", "0", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// After the two header lines, a blank one, the greeting, MAIL and its reply.
+	lines := strings.Split(out, "\n")[6:]
+	if len(lines) < len(want) {
+		t.Fatalf("%d lines:\n%s", len(lines), out)
+	}
+	for i, w := range want {
+		if got := strings.Join(strings.Fields(lines[i]), " "); got != w {
+			t.Fatalf("dialogue line %d: %q, want %q", i+1, got, w)
+		}
+	}
+}
+
+// TestFollowShowsAHoleWhereItsFrameCame: the server's reply (frame 10)
+// acknowledges a MAIL and a RCPT the capture has not seen; the MAIL comes
+// next (frame 11), the RCPT never. The hole, declared at frame 10 though it
+// lies after the MAIL, is shown with frame 10, before the MAIL.
+func TestFollowShowsAHoleWhereItsFrameCame(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:4000"), netip.MustParseAddrPort("192.0.2.2:25"), time.Unix(0, 0), 1, 2)
+	s.Handshake()
+	s.Server("220 mx\r\n")
+	s.Client("EHLO c\r\n")
+	s.Server("250 mx\r\n")
+	at := s.Sent(true)
+	commands := "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n"
+	s.Skip(true, uint32(len(commands)))
+	s.Send(false, []byte("250 ok\r\n"))
+	s.SegmentAt(true, at, []byte(commands[:len("MAIL FROM:<a@b>\r\n")]))
+	s.Server("250 ok\r\n")
+	s.Client("QUIT\r\n")
+	code, out, errOut := runCLI(t, buf.Bytes(), "follow", "-s", "0", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "C  [10]           +0.009s  [15 bytes not in the capture: not captured, noticed at frame 10]\n" +
+		"S  [10]           +0.009s  250 ok\\r\\n\n" +
+		"C  [11]           +0.010s  MAIL FROM:<a@b>\\r\\n\n" +
+		"S  [12]           +0.011s  250 ok\\r\\n\n" +
+		"C  [14]           +0.013s  QUIT\\r\\n\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks\n%s\nin\n%s", want, out)
+	}
+}
+
+// BenchmarkFollowLongMessage follows a message of 200,000 lines, of
+// which 8 are shown: beyond the capture's bytes, what it allocates should
+// not grow with the number of lines.
+func BenchmarkFollowLongMessage(b *testing.B) {
+	capture := longMessage(200_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if code := run([]string{"smtpcap", "follow", "-s", "0", "-"}, bytes.NewReader(capture), io.Discard, io.Discard); code != 0 {
+			b.Fatalf("exit %d", code)
 		}
 	}
 }
