@@ -203,7 +203,7 @@ const heldSegmentCost = 128
 // and, for every byte, the frame that carried it.
 type Stream struct {
 	Segments  []SegmentFact // every packet sent in this direction, in capture order
-	Gaps      []Gap
+	Gaps      []Gap         // in stream order
 	Conflicts []Conflict
 	MidStream bool  // the capture did not see this direction's SYN
 	Next      int64 // bytes delivered so far (the next expected offset)
@@ -307,10 +307,11 @@ func (s *Stream) Boundaries(start, end int64) []Boundary {
 
 // GapIn returns the first gap that overlaps [start, end), if any.
 func (s *Stream) GapIn(start, end int64) (Gap, bool) {
-	for _, g := range s.Gaps {
-		if g.Start < end && g.End > start {
-			return g, true
-		}
+	// Gaps are declared where the stream stands, so they come in order
+	// and never overlap: the first that ends after start is the one.
+	i := sort.Search(len(s.Gaps), func(i int) bool { return s.Gaps[i].End > start })
+	if i < len(s.Gaps) && s.Gaps[i].Start < end {
+		return s.Gaps[i], true
 	}
 	return Gap{}, false
 }

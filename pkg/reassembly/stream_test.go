@@ -335,3 +335,23 @@ func TestSYNAnsweredIsTheOneCounted(t *testing.T) {
 		t.Errorf("client bytes %q, want the EHLO alone", got)
 	}
 }
+
+func TestGapInFindsTheFirstOverlappingGap(t *testing.T) {
+	s := &Stream{Gaps: []Gap{{Start: 10, End: 20}, {Start: 30, End: 31}, {Start: 50, End: 90}}}
+	cases := []struct {
+		start, end int64
+		want       int64 // the gap's start, -1 for none
+	}{
+		{0, 10, -1}, {0, 11, 10}, {19, 40, 10}, {20, 30, -1}, {20, 31, 30}, {31, 50, -1}, {60, 61, 50}, {90, 100, -1}, {0, 100, 10},
+	}
+	for _, tc := range cases {
+		g, ok := s.GapIn(tc.start, tc.end)
+		got := int64(-1)
+		if ok {
+			got = g.Start
+		}
+		if got != tc.want {
+			t.Errorf("GapIn(%d, %d) = gap at %d, want %d", tc.start, tc.end, got, tc.want)
+		}
+	}
+}
