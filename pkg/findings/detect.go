@@ -441,7 +441,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			written = segmentLength(b, f.Frames[0])
 		}
 		if len(group) == 1 {
-			f.Summary = fmt.Sprintf("the server never answered %s (connection ended: %s)", quoteCommand(first, 50), b.s.Conn.End())
+			f.Summary = fmt.Sprintf("the server never answered %s (%s)", quoteCommand(first, 50), endPhrase(b.s.Conn))
 		} else {
 			size := ""
 			if written > 0 {
@@ -449,8 +449,8 @@ func detectUnanswered(b builder, _ Options) []Finding {
 				// (it drops exactly 513 or 1025 bytes).
 				size = fmt.Sprintf(", a segment of %s", wording.Plural(int64(written), "byte", "bytes"))
 			}
-			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s%s (connection ended: %s)",
-				len(group), verbList(group), joinInts(f.Frames, ", "), size, b.s.Conn.End())
+			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s%s (%s)",
+				len(group), verbList(group), joinInts(f.Frames, ", "), size, endPhrase(b.s.Conn))
 		}
 		f.cmds = slices.Clone(group)
 		last := group[len(group)-1]
@@ -1553,6 +1553,16 @@ func endedWith(c *reassembly.Conn, named int) (string, int) {
 		return how, frame
 	}
 	return "", c.LastFrame
+}
+
+// endPhrase says how c ended, naming who closed or reset it first and the
+// frame: "connection ended: the server's FIN in frame 12, then the
+// client's RST in frame 40".
+func endPhrase(c *reassembly.Conn) string {
+	if how, _ := endedWith(c, 0); how != "" {
+		return "connection ended: " + how
+	}
+	return "the connection was still open when the capture ended"
 }
 
 // rstSender names c's RST as the client's or the server's.

@@ -2024,3 +2024,19 @@ func TestTableOfManyCleanConnectionsSaysSo(t *testing.T) {
 		t.Errorf("table:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+// TestUnansweredCommandsSayWhoEndedTheConnection: the end is named with
+// who closed first and the frame, not as "fin" or "rst" alone.
+func TestUnansweredCommandsSayWhoEndedTheConnection(t *testing.T) {
+	r := analyze(t, testcaps.Path("hold513-client-side.pcap"))
+	want := "the server never answered the 16 commands (MAIL, RCPT×14, DATA) the client sent in frame 9, a segment of 513 bytes (connection ended: the server's FIN in frame 14); yet"
+	for _, f := range r.Findings {
+		if f.ID == "unanswered-command" && f.Stream == 0 {
+			if !strings.HasPrefix(f.Summary, want) {
+				t.Errorf("summary %q, want it to start %q", f.Summary, want)
+			}
+			return
+		}
+	}
+	t.Error("no unanswered-command in stream 0")
+}
