@@ -126,6 +126,7 @@ type item struct {
 	frame      int // the frame being processed when it became available
 	time       time.Time
 	flags      uint8 // itemControl: the TCP flags
+	again      bool  // itemControl: a FIN sent again (a retransmission)
 }
 
 // before reports whether a is shown before b: in the order the capture
@@ -372,6 +373,12 @@ func (f *follower) controls(dir smtpparse.Direction) []item {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b item) int { return a.frame - b.frame })
+	fin := false
+	for i := range out {
+		if out[i].flags&reassembly.FlagRST == 0 {
+			out[i].again, fin = fin, true
+		}
+	}
 	return out
 }
 
@@ -483,8 +490,11 @@ func (f *follower) render() {
 			f.printLine(it, fmt.Sprintf("[TLS: %d bytes encrypted %s, not decoded]", it.end-it.start, what), "")
 		case itemControl:
 			what := "[FIN]"
-			if it.flags&reassembly.FlagRST != 0 {
+			switch {
+			case it.flags&reassembly.FlagRST != 0:
 				what = "[RST]"
+			case it.again:
+				what = "[FIN, sent again]"
 			}
 			f.printControl(it, what)
 		case itemGap:

@@ -426,3 +426,20 @@ func BenchmarkFollowLongMessage(b *testing.B) {
 		}
 	}
 }
+
+func TestFollowMarksAFINSentAgain(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "follow", "-s", "0", testcaps.Path("postfix-sweep/s4-lonedot.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var controls []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "[FIN") || strings.Contains(line, "[RST]") {
+			controls = append(controls, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	want := []string{"S [18] +0.143s [FIN]", "S [19] +0.148s [FIN, sent again]", "S [22] +0.150s [RST]"}
+	if strings.Join(controls, "|") != strings.Join(want, "|") {
+		t.Errorf("FIN and RST lines %q, want %q", controls, want)
+	}
+}
