@@ -92,7 +92,8 @@ type Analyzer struct {
 	conns     []Connection
 	findings  []Finding
 	attempts  map[string][]attempt
-	keys      []string // attempt keys in first-seen order
+	byMessage map[string]bool // attempt keys that carry a Message-ID: one message for sure
+	keys      []string        // attempt keys in first-seen order
 	cuts      []factsCut
 	legs      []leg
 	seed      maphash.Seed // for the legs' hashes
@@ -246,7 +247,11 @@ func (a *Analyzer) linkLegs() {
 	if !slices.ContainsFunc(a.legs, func(l leg) bool { return len(l.unanswered) > 0 }) {
 		return
 	}
-	// The legs by opening time (then as kept), so that each near leg
+	// Sessions come in the order they finish, which depends on the
+	// workers: in stream order, which near leg claims a far leg, and
+	// which of two far legs is taken, do not.
+	slices.SortFunc(a.legs, func(x, y leg) int { return x.stream - y.stream })
+	// The legs by opening time (then by stream), so that each near leg
 	// looks only at those opened within legOpening after it.
 	byTime := make([]int, len(a.legs))
 	for i := range byTime {
@@ -273,7 +278,7 @@ func (a *Analyzer) linkLegs() {
 			// opens the far leg from its own address or to the server's
 			// where the near leg went to the device's: the two legs never
 			// join the same client address to the same server. A far leg
-			// belongs to one near leg. Of several, the first kept.
+			// belongs to one near leg. Of several, the first by stream.
 			far := -1
 			for k := lo; k < len(byTime) && a.legs[byTime[k]].first.Sub(from.first) <= legOpening; k++ {
 				j := byTime[k]
@@ -440,9 +445,13 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 			key += " SIZE=" + size
 		} else if tx.Body != nil && tx.Body.MessageID != "" {
 			key += " " + tx.Body.MessageID
+			if a.byMessage == nil {
+				a.byMessage = map[string]bool{}
+			}
+			a.byMessage[key] = true
 		}
 		ok := delivered(tx)
-		at := attempt{stream: s.Conn.Stream, frames: s.Frames(tx.Mail.Span), time: tx.Mail.Time, end: attemptEnd(tx, s.Conn.LastTime), ok: ok, ended: howEnded(tx)}
+		at := attempt{stream: s.Conn.Stream, frames: s.Frames(tx.Mail.Span), time: tx.Mail.Time, end: attemptEnd(tx, closedAt(s)), ok: ok, ended: howEnded(tx)}
 		if _, seen := a.attempts[key]; !seen {
 			a.keys = append(a.keys, key)
 		}
@@ -480,10 +489,27 @@ func delivered(tx *smtpparse.Transaction) bool {
 	return tx.FinalReply != nil && tx.FinalReply.Code/100 == 2
 }
 
+// closedAt is when s's connection was first closed or reset, by either
+// side; its last packet's time if it never was. Retransmitted FINs may
+// follow for minutes after the sender gave up on the connection.
+func closedAt(s *session.Session) time.Time {
+	frame, dir := s.Conn.FirstClose()
+	if frame != 0 {
+		if st := s.Stream(smtpparse.Direction(dir)); st != nil {
+			for i := range st.Segments {
+				if st.Segments[i].Frame == frame {
+					return st.Segments[i].Time()
+				}
+			}
+		}
+	}
+	return s.Conn.LastTime
+}
+
 // attemptEnd is when a delivery attempt was over: its last reply, or
-// last, the connection's last packet, when it ended without a final
+// closed, when the connection was closed, when it ended without a final
 // reply or refusal.
-func attemptEnd(tx *smtpparse.Transaction, last time.Time) time.Time {
+func attemptEnd(tx *smtpparse.Transaction, closed time.Time) time.Time {
 	end := tx.Mail.Time
 	refused := false
 	note := func(r *smtpparse.Reply) {
@@ -503,7 +529,7 @@ func attemptEnd(tx *smtpparse.Transaction, last time.Time) time.Time {
 	note(tx.FinalReply)
 	note(tx.Interrupt)
 	if tx.FinalReply == nil && !refused {
-		end = later(end, last)
+		end = later(end, closed)
 	}
 	return end
 }
@@ -564,7 +590,7 @@ func (a *Analyzer) retryLoops() []Finding {
 				failed = append(failed, at)
 			}
 		}
-		if concurrent(failed) {
+		if !a.byMessage[key] && concurrent(failed) {
 			// One message is never tried twice at once: these are
 			// several messages with one envelope (a bulk sender's).
 			continue

@@ -2040,3 +2040,66 @@ func TestUnansweredCommandsSayWhoEndedTheConnection(t *testing.T) {
 	}
 	t.Error("no unanswered-command in stream 0")
 }
+
+// TestRetryAfterATimeoutIsARetry: a message whose end of data got no reply
+// is tried again at another MX, and again later. Without a Message-ID,
+// the first attempt overlaps the second only in FINs the kernel
+// retransmits after the client gave up (its first FIN), so the attempts
+// are one message retried, not several sent at once. With a Message-ID
+// they are one message even when they overlap.
+func TestRetryAfterATimeoutIsARetry(t *testing.T) {
+	cases := []struct {
+		name      string
+		messageID string
+		second    time.Duration // when the second attempt starts
+	}{
+		{"overlapping only in retransmitted FINs", "", 547 * time.Second},
+		{"overlapping, one Message-ID", "Message-ID: <m1@example.org>\r\n", 100 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+			t0 := time.Unix(1_700_000_000, 0)
+			attempt := func(client, mx string, at time.Duration) {
+				s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(client), netip.MustParseAddrPort(mx), t0.Add(at), 100, 200)
+				s.Handshake()
+				s.Server("220 mx ESMTP\r\n")
+				s.Client("EHLO c.example.org\r\n")
+				s.Server("250 mx\r\n")
+				s.Client("MAIL FROM:<a@example.org>\r\n")
+				s.Server("250 ok\r\n")
+				s.Client("RCPT TO:<b@example.test>\r\n")
+				s.Server("250 ok\r\n")
+				s.Client("DATA\r\n")
+				s.Server("354 go\r\n")
+				s.Client(tc.messageID + "Subject: hi\r\n\r\nbody\r\n.\r\n")
+				s.Ack(false)
+				s.Pause(540 * time.Second) // no reply to the end of data: the client gives up
+				fin := s.Now
+				s.Emit(true, s.Sent(true)+101, capgen.FIN|capgen.ACK, nil)
+				for _, again := range []time.Duration{20 * time.Second, 60 * time.Second, 130 * time.Second} {
+					s.Now = fin.Add(again) // the FIN retransmitted, never acknowledged
+					s.Emit(true, s.Sent(true)+101, capgen.FIN|capgen.ACK, nil)
+				}
+			}
+			attempt("192.0.2.10:40001", "198.51.100.25:25", 0)
+			attempt("192.0.2.10:40002", "198.51.100.26:25", tc.second)
+			attempt("192.0.2.10:40003", "198.51.100.25:25", 1800*time.Second)
+			c, err := reassembly.OpenReader("retry.pcap", bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+			var loops []string
+			for _, f := range r.Findings {
+				if f.ID == "retry-loop" {
+					loops = append(loops, fmt.Sprint(f.Streams, " ", f.Severity))
+				}
+			}
+			if fmt.Sprint(loops) != "[[0 1 2] error]" {
+				t.Errorf("retry loops %v, want one over streams 0, 1, 2, an error", loops)
+			}
+		})
+	}
+}

@@ -94,8 +94,9 @@ type route struct {
 // waiting is a connection that has seen only its client's SYNs, and the
 // capture time its wait for an answer runs from.
 type waiting struct {
-	c    *reassembly.Conn
-	from time.Time
+	c     *reassembly.Conn
+	from  time.Time
+	frame int // the frame from which the wait is counted in packets
 }
 
 // synGiveUp is how long, in capture time, a connection that has seen only
@@ -105,6 +106,12 @@ type waiting struct {
 // connections early keeps a port scan or a SYN flood from holding memory
 // for each of its connections to the end of the capture.
 const synGiveUp = 3 * time.Minute
+
+// synGiveUpPackets is how many packets of the capture must also have come
+// since such a connection's last one: a single packet stamped minutes
+// ahead (a corrupt record, a clock step) must not end connections whose
+// answers come right after it.
+const synGiveUpPackets = 10000
 
 type reader struct {
 	opts    Options
@@ -182,9 +189,9 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 		r.closed = r.closed[1:]
 		r.release(cc)
 	}
-	r.giveUpOnSYNs(p.Timestamp)
+	r.giveUpOnSYNs(p.Timestamp, p.Frame)
 	if len(r.routes) <= c.Stream && s.Flags&(reassembly.FlagSYN|reassembly.FlagACK) == reassembly.FlagSYN {
-		r.synOnly = append(r.synOnly, waiting{c, p.Timestamp})
+		r.synOnly = append(r.synOnly, waiting{c, p.Timestamp, p.Frame})
 	}
 	rt := r.route(c)
 	if c.Closed() && !rt.closing {
@@ -225,12 +232,13 @@ func (r *reader) release(c *reassembly.Conn) {
 }
 
 // giveUpOnSYNs finishes the connections that have seen nothing but their
-// client's SYNs for synGiveUp of capture time before now. The list is in
-// the order the waits began, so only its front is looked at.
-func (r *reader) giveUpOnSYNs(now time.Time) {
+// client's SYNs for synGiveUp of capture time before now and for
+// synGiveUpPackets packets before frame. The list is in the order the
+// waits began, so only its front is looked at.
+func (r *reader) giveUpOnSYNs(now time.Time, frame int) {
 	for len(r.synOnly) > 0 {
 		w := r.synOnly[0]
-		if now.Sub(w.from) <= synGiveUp {
+		if now.Sub(w.from) <= synGiveUp || frame-w.frame <= synGiveUpPackets {
 			return
 		}
 		r.synOnly = r.synOnly[1:]
@@ -238,9 +246,9 @@ func (r *reader) giveUpOnSYNs(now time.Time) {
 		switch {
 		case r.routes[c.Stream] == nil || !onlySYNs(c):
 			// finished already, or answered
-		case now.Sub(c.LastTime) <= synGiveUp:
+		case now.Sub(c.LastTime) <= synGiveUp || frame-c.LastFrame <= synGiveUpPackets:
 			// a SYN retransmitted since: wait again from it
-			r.synOnly = append(r.synOnly, waiting{c, c.LastTime})
+			r.synOnly = append(r.synOnly, waiting{c, c.LastTime, c.LastFrame})
 		default:
 			r.release(c)
 		}

@@ -12,9 +12,53 @@ import (
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 )
 
+var (
+	synServer = netip.MustParseAddrPort("192.0.2.25:25")
+	synT0     = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+)
+
+// synSession starts a connection from client at t0+at with a SYN.
+func synSession(w *capgen.Writer, client string, at time.Duration, isn uint32) *capgen.Session {
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(client), synServer, synT0.Add(at), isn, 9000)
+	s.Emit(true, isn, capgen.SYN, nil)
+	return s
+}
+
+// filler writes a connection of n+3 packets from t0+at, a millisecond apart.
+func filler(w *capgen.Writer, at time.Duration, n int) *capgen.Session {
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.9:40009"), synServer, synT0.Add(at), 50, 60)
+	s.Handshake()
+	for range n {
+		s.Ack(true)
+	}
+	return s
+}
+
+// readSYNs reads a capture and returns "stream:packets" of each session,
+// sorted, the late segments and the streams the tracker still holds.
+func readSYNs(t *testing.T, capture []byte) (emitted []string, late int, kept string, count int) {
+	t.Helper()
+	c, err := reassembly.OpenReader("syns.pcap", bytes.NewReader(capture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Read(c, Options{Stream: -1, Selection: Selection{All: true}}, func(s *Session) error {
+		emitted = append(emitted, fmt.Sprintf("%d:%d", s.Conn.Stream,
+			s.Conn.Packets(reassembly.ClientToServer)+s.Conn.Packets(reassembly.ServerToClient)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(emitted)
+	var held []int
+	for _, cn := range res.Tracker.Conns() {
+		held = append(held, cn.Stream)
+	}
+	return emitted, res.Stats.Late, fmt.Sprint(held), res.Tracker.Count()
+}
+
 func TestUnansweredSYNsAreGivenUpOn(t *testing.T) {
-	server := netip.MustParseAddrPort("192.0.2.25:25")
-	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name    string
 		synAck  time.Duration // when the server's answer to stream 0's SYN comes
@@ -23,68 +67,59 @@ func TestUnansweredSYNsAreGivenUpOn(t *testing.T) {
 		kept    string // streams the tracker holds at the end
 	}{
 		// Stream 0's wait runs from its retransmitted SYN (2 min): it is
-		// given up on when stream 2 opens, 3.5 min later, and the answer
-		// after that is a late packet.
-		{"answer after giving up", 5*time.Minute + 31*time.Second, "[0:2 1:1 2:1]", 1, "[1 2]"},
-		// When stream 1 opens, 4 min after stream 0's first SYN but 2 min
+		// given up on when stream 3 opens, 3.5 min and over 10,000
+		// packets later, and the answer after that is a late packet.
+		{"answer after giving up", 5*time.Minute + 31*time.Second, "[0:2 1:10004 2:1 3:1]", 1, "[1 2 3]"},
+		// When stream 2 opens, 4 min after stream 0's first SYN but 2 min
 		// after its last, it still waits, and the answer is its own.
-		{"answer within the wait", 4*time.Minute + time.Second, "[0:3 1:1 2:1]", 0, "[0 1 2]"},
+		{"answer within the wait", 4*time.Minute + time.Second, "[0:3 1:10004 2:1 3:1]", 0, "[0 1 2 3]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-			syn := func(client string, at time.Duration, isn uint32) *capgen.Session {
-				s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(client), server, t0.Add(at), isn, 9000)
-				s.Emit(true, isn, capgen.SYN, nil)
-				return s
-			}
 			answer := func(s *capgen.Session) {
-				s.Now = t0.Add(tc.synAck)
+				s.Now = synT0.Add(tc.synAck)
 				s.Emit(false, 9000, capgen.SYN|capgen.ACK, nil)
 			}
-			a := syn("192.0.2.1:40001", 0, 100)
-			a.Now = t0.Add(2 * time.Minute)
+			a := synSession(w, "192.0.2.1:40001", 0, 100)
+			a.Now = synT0.Add(2 * time.Minute)
 			a.Emit(true, 100, capgen.SYN, nil) // retransmitted
-			syn("192.0.2.2:40002", 4*time.Minute, 200)
+			filler(w, 2*time.Minute+time.Second, 10001)
+			synSession(w, "192.0.2.2:40002", 4*time.Minute, 200)
 			if tc.synAck < 5*time.Minute {
 				answer(a)
 			}
-			syn("192.0.2.3:40003", 5*time.Minute+30*time.Second, 300)
+			synSession(w, "192.0.2.3:40003", 5*time.Minute+30*time.Second, 300)
 			if tc.synAck > 5*time.Minute {
 				answer(a)
 			}
-
-			c, err := reassembly.OpenReader("syns.pcap", bytes.NewReader(buf.Bytes()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var emitted []string
-			res, err := Read(c, Options{Stream: -1, Selection: Selection{All: true}}, func(s *Session) error {
-				emitted = append(emitted, fmt.Sprintf("%d:%d", s.Conn.Stream,
-					s.Conn.Packets(reassembly.ClientToServer)+s.Conn.Packets(reassembly.ServerToClient)))
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			slices.Sort(emitted)
-			if fmt.Sprint(emitted) != tc.emitted {
-				t.Errorf("sessions emitted (stream:packets) %v, want %v", emitted, tc.emitted)
-			}
-			if res.Stats.Late != tc.late {
-				t.Errorf("late segments %d, want %d", res.Stats.Late, tc.late)
-			}
-			if n := res.Tracker.Count(); n != 3 {
-				t.Errorf("connections counted %d, want 3", n)
-			}
-			var kept []int
-			for _, cn := range res.Tracker.Conns() {
-				kept = append(kept, cn.Stream)
-			}
-			if fmt.Sprint(kept) != tc.kept {
-				t.Errorf("connections the tracker still holds %v, want %v", kept, tc.kept)
+			emitted, late, kept, count := readSYNs(t, buf.Bytes())
+			if fmt.Sprint(emitted) != tc.emitted || late != tc.late || kept != tc.kept || count != 4 {
+				t.Errorf("sessions %v, late %d, held %s, count %d; want %s, %d, %s, 4", emitted, late, kept, count, tc.emitted, tc.late, tc.kept)
 			}
 		})
+	}
+}
+
+// TestAPacketStampedAheadGivesUpOnNoSYN: one packet stamped ten minutes
+// ahead (a corrupt record, a clock step) right after a SYN does not end
+// the connection: its answer and its whole session follow at the right
+// time and stay with it.
+func TestAPacketStampedAheadGivesUpOnNoSYN(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	a := synSession(w, "192.0.2.1:40001", 0, 100)
+	f := filler(w, 10*time.Minute, 0)
+	a.Emit(false, 9000, capgen.SYN|capgen.ACK, nil)
+	a.Ack(true)
+	a.Server("220 mx\r\n")
+	a.Client("QUIT\r\n")
+	a.Server("221 bye\r\n")
+	a.Close()
+	f.Ack(true)
+	emitted, late, _, _ := readSYNs(t, buf.Bytes())
+	if fmt.Sprint(emitted) != "[0:12 1:4]" || late != 0 {
+		t.Errorf("sessions %v, late %d; want [0:12 1:4] and none late", emitted, late)
 	}
 }
