@@ -164,14 +164,16 @@ func newPcapReader(r *bufio.Reader) (*pcapReader, error) {
 	return p, nil
 }
 
-// fileHeaderAgain reports whether b, where a record header should start,
-// is the start of a pcap file header: a magic number and version 2.4, in
-// either byte order. No record starts so: its time would be in 2055 or
-// 2059 with a sub-second field of over 130,000 seconds.
-func fileHeaderAgain(b []byte) bool {
+// fileHeaderAgain reports whether hdr, the 16 bytes where a record header
+// should start, is the start of a pcap file header: a magic number,
+// version 2.4, and zero time zone and accuracy fields, in either byte
+// order. A record would read so only if stamped at one given second of
+// 2055 or 2059, with one given sub-second value, and empty.
+func fileHeaderAgain(hdr []byte) bool {
 	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
-		magic := order.Uint32(b[0:4])
-		if (magic == pcapMagicMicro || magic == pcapMagicNano) && order.Uint16(b[4:6]) == 2 && order.Uint16(b[6:8]) == 4 {
+		magic := order.Uint32(hdr[0:4])
+		if (magic == pcapMagicMicro || magic == pcapMagicNano) && order.Uint16(hdr[4:6]) == 2 && order.Uint16(hdr[6:8]) == 4 &&
+			order.Uint64(hdr[8:16]) == 0 {
 			return true
 		}
 	}
@@ -189,7 +191,7 @@ func (p *pcapReader) next(rec *record) error {
 	if err != nil {
 		return recordFault(n, err)
 	}
-	if fileHeaderAgain(p.hdr[:8]) {
+	if fileHeaderAgain(p.hdr[:]) {
 		return fmt.Errorf("%w: another pcap file header here: two captures joined end to end (cat a.pcap b.pcap?); give smtpcap the files themselves, or join them with mergecap", ErrCorrupt)
 	}
 	sec := p.order.Uint32(p.hdr[0:4])
