@@ -685,8 +685,33 @@ func (s *Splitter) isOutputName(name string) bool {
 	if !ok || !strings.HasSuffix(rest, ".pcap") && !strings.HasSuffix(rest, ".pcapng") {
 		return false
 	}
-	digits, _, _ := strings.Cut(rest, ".")
-	return digits != "" && strings.Trim(digits, "0123456789") == ""
+	digits, pair, _ := strings.Cut(rest, ".")
+	pair = strings.TrimSuffix(strings.TrimSuffix(pair, ".pcap"), ".pcapng")
+	return digits != "" && strings.Trim(digits, "0123456789") == "" && endpointPair(pair)
+}
+
+// endpointPair reports whether s is two endpoint names joined by a dot,
+// as fileName writes them: "192.0.2.1-4000.192.0.2.2-25". Another
+// split's prefix that starts like this one's ("A.s1" beside "A") then
+// does not pass for its outputs.
+func endpointPair(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' && isEndpointName(s[:i]) && isEndpointName(s[i+1:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// isEndpointName reports whether s is an address and port as endpointName
+// writes them.
+func isEndpointName(s string) bool {
+	i := strings.LastIndexByte(s, '-')
+	if i < 0 || i == len(s)-1 || strings.Trim(s[i+1:], "0123456789") != "" {
+		return false
+	}
+	_, err := netip.ParseAddr(strings.ReplaceAll(s[:i], "_", ":"))
+	return err == nil
 }
 
 // mayReplace says whether the existing files at paths may be replaced:
@@ -720,7 +745,7 @@ func Prefix(input string) string {
 	for _, ext := range []string{".gz", ".pcapng", ".pcap", ".cap", ".dmp"} {
 		base = strings.TrimSuffix(base, ext)
 	}
-	if base == "" {
+	if base == "" || base == "." || base == ".." {
 		return "capture"
 	}
 	return base

@@ -640,3 +640,28 @@ func finishSplit(t *testing.T, s *Splitter) ([]File, int) {
 	}
 	return files, written
 }
+
+func TestOutputNamesOfAnotherPrefixAreNotOurs(t *testing.T) {
+	a, as1 := &Splitter{opts: Options{Prefix: "A"}}, &Splitter{opts: Options{Prefix: "A.s1"}}
+	for _, tc := range []struct {
+		s    *Splitter
+		name string
+		want bool
+	}{
+		{a, "A.s0001.192.0.2.1-4000.192.0.2.2-25.pcap", true},
+		{a, "A.s0.2001_db8__1-4000.2001_db8__2-25.pcapng.part", true},
+		{a, "A.index.json", true},
+		{a, "A.s1.s0000.192.0.2.1-4000.192.0.2.2-25.pcap", false},
+		{as1, "A.s1.s0000.192.0.2.1-4000.192.0.2.2-25.pcap", true},
+		{a, "A.s1.notes.pcap", false},
+	} {
+		if got := tc.s.isOutputName(tc.name); got != tc.want {
+			t.Errorf("prefix %s, %s: ours %v, want %v", tc.s.opts.Prefix, tc.name, got, tc.want)
+		}
+	}
+	for in, want := range map[string]string{"..pcap": "capture", "dump.pcap.gz": "dump", "-": "stdin"} {
+		if got := Prefix(in); got != want {
+			t.Errorf("Prefix(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
