@@ -2,6 +2,7 @@ package findings
 
 import (
 	"fmt"
+	"github.com/smtpcap/smtpcap/internal/wording"
 	"regexp"
 	"slices"
 	"strings"
@@ -207,13 +208,33 @@ func diagnose(found []Finding) string {
 		}
 		if worst < 0 {
 			// Nothing went wrong on the wire, but the server turned
-			// something down: that is what the reader looks for.
+			// something down: that is what the reader looks for, the
+			// first refusal in full and how many more there were.
+			var turned []Finding
 			for _, f := range found {
 				if f.ID == "command-deferred" || f.ID == "command-rejected" {
-					return upperFirst(f.Summary) + frame(f) + "."
+					turned = append(turned, f)
 				}
 			}
-			return ""
+			if len(turned) == 0 {
+				return ""
+			}
+			out := upperFirst(turned[0].Summary) + frame(turned[0]) + "."
+			if more := turned[1:]; len(more) > 0 {
+				var frames []int
+				for _, f := range more {
+					if len(f.Frames) > 0 {
+						frames = appendUnique(frames, f.Frames[0])
+					}
+				}
+				where := "frame"
+				if len(frames) > 1 {
+					where = "frames"
+				}
+				out += fmt.Sprintf(" The server turned down %s (%s %s); the findings list each.",
+					wording.Plural(len(more), "more command", "more commands"), where, joinInts(frames, ", "))
+			}
+			return out
 		}
 		parts = append(parts, upperFirst(top.Summary)+".")
 	}
