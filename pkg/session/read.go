@@ -91,14 +91,6 @@ type route struct {
 	closedAt time.Time
 }
 
-// waiting is a connection that has seen only its client's SYNs, and the
-// capture time its wait for an answer runs from.
-type waiting struct {
-	c     *reassembly.Conn
-	from  time.Time
-	frame int // the frame from which the wait is counted in packets
-}
-
 // synGiveUp is how long, in capture time, a connection that has seen only
 // its client's SYNs waits for anything more before it is finished. Clients
 // retry a SYN for about two minutes (Linux gives up after 127 s, Windows
@@ -120,8 +112,8 @@ type reader struct {
 
 	routes  []*route // by stream
 	closed  []*reassembly.Conn
-	synOnly []waiting // connections opened by a SYN, with the time to wait for an answer from
-	pending []*batch  // per worker, being filled
+	synOnly []*reassembly.Conn // connections opened by a SYN, in that order
+	pending []*batch           // per worker, being filled
 	chans   []chan *batch
 	free    chan *batch // processed batches, for reuse
 	wg      sync.WaitGroup
@@ -191,7 +183,7 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 	}
 	r.giveUpOnSYNs(p.Timestamp, p.Frame)
 	if len(r.routes) <= c.Stream && s.Flags&(reassembly.FlagSYN|reassembly.FlagACK) == reassembly.FlagSYN {
-		r.synOnly = append(r.synOnly, waiting{c, p.Timestamp, p.Frame})
+		r.synOnly = append(r.synOnly, c)
 	}
 	rt := r.route(c)
 	if c.Closed() && !rt.closing {
@@ -234,24 +226,20 @@ func (r *reader) release(c *reassembly.Conn) {
 // giveUpOnSYNs finishes the connections that have seen nothing but their
 // client's SYNs for synGiveUp of capture time before now and for
 // synGiveUpPackets packets before frame. The list is in the order the
-// waits began, so only its front is looked at.
+// connections opened, so only its front is looked at: one whose SYN was
+// sent again lately holds up the others, for at most the two minutes a
+// client retries.
 func (r *reader) giveUpOnSYNs(now time.Time, frame int) {
 	for len(r.synOnly) > 0 {
-		w := r.synOnly[0]
-		if now.Sub(w.from) <= synGiveUp || frame-w.frame <= synGiveUpPackets {
-			return
-		}
-		r.synOnly = r.synOnly[1:]
-		c := w.c
-		switch {
-		case r.routes[c.Stream] == nil || !onlySYNs(c):
-			// finished already, or answered
-		case now.Sub(c.LastTime) <= synGiveUp || frame-c.LastFrame <= synGiveUpPackets:
-			// a SYN retransmitted since: wait again from it
-			r.synOnly = append(r.synOnly, waiting{c, c.LastTime, c.LastFrame})
-		default:
+		c := r.synOnly[0]
+		if r.routes[c.Stream] != nil && onlySYNs(c) {
+			if now.Sub(c.LastTime) <= synGiveUp || frame-c.LastFrame <= synGiveUpPackets {
+				return
+			}
 			r.release(c)
 		}
+		r.synOnly[0] = nil
+		r.synOnly = r.synOnly[1:]
 	}
 }
 
