@@ -1226,9 +1226,8 @@ func detectStalls(b builder, opts Options) []Finding {
 			segs[dir] = st.Segments
 		}
 	}
-	// A keep-alive probe (Windows sends one old byte again) says nothing.
 	says := func(sf *reassembly.SegmentFact) bool {
-		return (sf.Length > 0 && sf.Kind&reassembly.KindKeepAlive == 0) || sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0
+		return sf.Speaks() || sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0
 	}
 	// Walk both directions' packets in frame order (each list already is),
 	// comparing each packet that says something with the one before.
@@ -1621,7 +1620,7 @@ func clientIdleBefore(b builder, r *smtpparse.Reply) (int, time.Duration) {
 		return 0, 0
 	}
 	for i := len(st.Segments) - 1; i >= 0; i-- {
-		if sf := &st.Segments[i]; sf.Frame < rf[0] && sf.Length > 0 {
+		if sf := &st.Segments[i]; sf.Frame < rf[0] && sf.Speaks() {
 			return sf.Frame, r.Time.Sub(sf.Time())
 		}
 	}

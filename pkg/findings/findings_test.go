@@ -2113,3 +2113,38 @@ func TestEveryRefusalIsCountedInTheDiagnosis(t *testing.T) {
 		t.Errorf("diagnosis %q, want %q", d, want)
 	}
 }
+
+// TestKeepAliveProbesDoNotHideATimeout: a client silent in the middle of
+// its message, but for keep-alive probes, is still the client the
+// server's 421 timed out on.
+func TestKeepAliveProbesDoNotHideATimeout(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c\r\n")
+		s.Server("250 mx\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("RCPT TO:<b@example.test>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("DATA\r\n")
+		s.Server("354 go\r\n")
+		s.Client("Subject: hi\r\n\r\npart of it\r\n")
+		for range 5 {
+			s.Pause(time.Minute)
+			s.SegmentAt(true, s.Sent(true)-1, []byte{'\n'})
+			s.Ack(false)
+		}
+		s.Pause(time.Second)
+		s.Server("421 4.4.2 mx Error: timeout exceeded\r\n")
+	})
+	want := "the transaction from <a@example.org> was lost during DATA: the message stopped coming (nothing from the client for 301.0 s after frame 22), and the server gave up with 421"
+	for _, f := range r.Findings {
+		if f.ID == "lost-mid-transaction" {
+			if !strings.HasPrefix(f.Summary, want) {
+				t.Errorf("summary %q, want it to start %q", f.Summary, want)
+			}
+			return
+		}
+	}
+	t.Error("no lost-mid-transaction")
+}

@@ -46,6 +46,10 @@ type SegmentFact struct {
 // Time returns the packet's capture time.
 func (f *SegmentFact) Time() time.Time { return time.Unix(0, f.Nanos).UTC() }
 
+// Speaks reports whether the packet carried payload that says something:
+// not a keep-alive probe (Windows sends one old byte again).
+func (f *SegmentFact) Speaks() bool { return f.Length > 0 && f.Kind&KindKeepAlive == 0 }
+
 // GapReason says why bytes are missing from a stream.
 type GapReason uint8
 
