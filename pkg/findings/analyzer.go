@@ -493,14 +493,9 @@ func delivered(tx *smtpparse.Transaction) bool {
 // side; its last packet's time if it never was. Retransmitted FINs may
 // follow for minutes after the sender gave up on the connection.
 func closedAt(s *session.Session) time.Time {
-	frame, dir := s.Conn.FirstClose()
-	if frame != 0 {
-		if st := s.Stream(smtpparse.Direction(dir)); st != nil {
-			for i := range st.Segments {
-				if st.Segments[i].Frame == frame {
-					return st.Segments[i].Time()
-				}
-			}
+	if frame, _ := s.Conn.FirstClose(); frame != 0 {
+		if t, ok := frameTime(s, frame); ok {
+			return t
 		}
 	}
 	return s.Conn.LastTime

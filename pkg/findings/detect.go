@@ -13,6 +13,7 @@ import (
 	"github.com/smtpcap/smtpcap/internal/printable"
 	"github.com/smtpcap/smtpcap/internal/wording"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/smtpcap/smtpcap/pkg/smtpparse"
 )
 
@@ -65,16 +66,27 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 	return out
 }
 
+// timeOfFrame returns the capture time of frame, one of the connection's,
+// or its first packet's time if its facts were not kept.
 func timeOfFrame(b builder, frame int) time.Time {
+	if t, ok := frameTime(b.s, frame); ok {
+		return t
+	}
+	return b.s.Conn.FirstTime
+}
+
+// frameTime returns the capture time of frame, if it is one of s's
+// packets whose facts were kept.
+func frameTime(s *session.Session, frame int) (time.Time, bool) {
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
-		if st := b.s.Stream(dir); st != nil {
+		if st := s.Stream(dir); st != nil {
 			i := sort.Search(len(st.Segments), func(i int) bool { return st.Segments[i].Frame >= frame })
 			if i < len(st.Segments) && st.Segments[i].Frame == frame {
-				return st.Segments[i].Time()
+				return st.Segments[i].Time(), true
 			}
 		}
 	}
-	return b.s.Conn.FirstTime
+	return time.Time{}, false
 }
 
 // phaseAtOffset guesses the phase of a byte offset from the transactions.

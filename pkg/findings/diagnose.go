@@ -227,12 +227,8 @@ func diagnose(found []Finding) string {
 						frames = appendUnique(frames, f.Frames[0])
 					}
 				}
-				where := "frame"
-				if len(frames) > 1 {
-					where = "frames"
-				}
-				out += fmt.Sprintf(" The server turned down %s (%s %s); the findings list each.",
-					wording.Plural(len(more), "more command", "more commands"), where, joinInts(frames, ", "))
+				out += fmt.Sprintf(" The server turned down %s%s; the findings list each.",
+					wording.Plural(len(more), "more command", "more commands"), frame(Finding{Frames: frames}))
 			}
 			return out
 		}
