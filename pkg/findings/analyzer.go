@@ -259,62 +259,79 @@ func (a *Analyzer) linkLegs() {
 	}
 	sort.SliceStable(byTime, func(i, j int) bool { return a.legs[byTime[i]].first.Before(a.legs[byTime[j]].first) })
 	nearOf := map[int]int{} // far leg → the stream of its near leg
-	for _, from := range a.legs {
-		if len(from.unanswered) == 0 {
+	for _, near := range a.legs {
+		if len(near.unanswered) == 0 {
 			continue
 		}
-		lo := sort.Search(len(byTime), func(k int) bool { return !a.legs[byTime[k]].first.Before(from.first) })
-		for _, fi := range from.unanswered {
+		lo := sort.Search(len(byTime), func(k int) bool { return !a.legs[byTime[k]].first.Before(near.first) })
+		for _, fi := range near.unanswered {
 			f := &a.findings[fi]
 			if f.linked {
 				continue
 			}
-			// The far leg: opened by the device within moments of the near
-			// one, greeted alike, and carrying some of the near leg's
-			// commands, in order, after it, answered alike, and nothing
-			// else, with the same messages if both carry any. Connections of one
-			// busy client to one server share a greeting and an EHLO too,
-			// and a bulk sender's even their envelopes; but the device
-			// opens the far leg from its own address or to the server's
-			// where the near leg went to the device's: the two legs never
-			// join the same client address to the same server. A far leg
-			// belongs to one near leg. Of several, the first by stream.
+			swallowed := make([]uint64, len(f.cmds))
+			for i, c := range f.cmds {
+				swallowed[i] = a.commandHash(c)
+			}
+			// Of the legs opened within legOpening after the near one, the
+			// first by stream that is not another near leg's far leg.
 			far := -1
-			for k := lo; k < len(byTime) && a.legs[byTime[k]].first.Sub(from.first) <= legOpening; k++ {
+			for k := lo; k < len(byTime) && a.legs[byTime[k]].first.Sub(near.first) <= legOpening; k++ {
 				j := byTime[k]
-				to := &a.legs[j]
-				if near, taken := nearOf[j]; (taken && near != from.stream) || (far >= 0 && j > far) ||
-					to.stream == from.stream || to.hello != from.hello ||
-					(to.messages != 0 && from.messages != 0 && to.messages != from.messages) ||
-					(to.client.Addr() == from.client.Addr() && to.server == from.server) ||
-					!relayedFrom(to.commands, from.commands) ||
-					slices.ContainsFunc(f.cmds, func(c *smtpparse.Command) bool {
-						h := a.commandHash(c)
-						return slices.ContainsFunc(to.commands, func(tc legCommand) bool { return tc.hash == h })
-					}) {
+				if owner, taken := nearOf[j]; (taken && owner != near.stream) || (far >= 0 && j > far) {
 					continue
 				}
-				far = j
+				if isFarLeg(&near, &a.legs[j], swallowed) {
+					far = j
+				}
 			}
 			if far >= 0 {
-				to := a.legs[far]
-				nearOf[far] = from.stream
-				f.linked = true
-				f.Summary += fmt.Sprintf("; the capture also holds the session's other leg, stream %d (%s to %s), which never carries them: the device between the legs acknowledged them and did not pass them on",
-					to.stream, to.client, to.server)
-				// The near leg's diagnosis leads with it: it is the cause.
-				acked := ""
-				if n := len(f.Frames); n > 1 {
-					acked = fmt.Sprintf(", acknowledged in frame %d,", f.Frames[n-1])
-				}
-				c := &a.conns[from.conn]
-				c.Diagnosis = strings.TrimSpace(fmt.Sprintf("A device in the path swallowed the client's commands: what the client sent in frame %d%s never appears on the session's other leg in the capture, stream %d. ",
-					f.Frames[0], acked, to.stream) + c.Diagnosis)
-				c = &a.conns[to.conn]
-				c.Diagnosis = strings.TrimSpace(c.Diagnosis + fmt.Sprintf(" This is the far leg of stream %d, whose commands (frame %d) the device in the path acknowledged and never passed on.", from.stream, f.Frames[0]))
+				nearOf[far] = near.stream
+				a.link(f, &near, &a.legs[far])
 			}
 		}
 	}
+}
+
+// isFarLeg reports whether to can be the far leg of the session whose
+// near leg is near, which the device in between acknowledged and never
+// passed on the commands hashed in swallowed: a leg greeted alike,
+// carrying some of the near leg's commands, in order, after it, answered
+// alike, and none of the swallowed ones, with the same messages if both
+// carry any. Connections of one busy client to one server share a
+// greeting and an EHLO too, and a bulk sender's even their envelopes; but
+// the device opens the far leg from its own address, or to the server's
+// where the near leg went to the device's: the two legs never join the
+// same client address to the same server.
+func isFarLeg(near, to *leg, swallowed []uint64) bool {
+	switch {
+	case to.stream == near.stream || to.hello != near.hello:
+		return false
+	case to.messages != 0 && near.messages != 0 && to.messages != near.messages:
+		return false
+	case to.client.Addr() == near.client.Addr() && to.server == near.server:
+		return false
+	}
+	return relayedFrom(to.commands, near.commands) &&
+		!slices.ContainsFunc(to.commands, func(c legCommand) bool { return slices.Contains(swallowed, c.hash) })
+}
+
+// link tells, in the unanswered-command finding f and in both legs'
+// diagnoses, that the device between near and far swallowed f's commands.
+func (a *Analyzer) link(f *Finding, near, far *leg) {
+	f.linked = true
+	f.Summary += fmt.Sprintf("; the capture also holds the session's other leg, stream %d (%s to %s), which never carries them: the device between the legs acknowledged them and did not pass them on",
+		far.stream, far.client, far.server)
+	// The near leg's diagnosis leads with it: it is the cause.
+	acked := ""
+	if n := len(f.Frames); n > 1 {
+		acked = fmt.Sprintf(", acknowledged in frame %d,", f.Frames[n-1])
+	}
+	c := &a.conns[near.conn]
+	c.Diagnosis = strings.TrimSpace(fmt.Sprintf("A device in the path swallowed the client's commands: what the client sent in frame %d%s never appears on the session's other leg in the capture, stream %d. ",
+		f.Frames[0], acked, far.stream) + c.Diagnosis)
+	c = &a.conns[far.conn]
+	c.Diagnosis = strings.TrimSpace(c.Diagnosis + fmt.Sprintf(" This is the far leg of stream %d, whose commands (frame %d) the device in the path acknowledged and never passed on.", near.stream, f.Frames[0]))
 }
 
 // complete fills in what a detector left to the catalog: the Wireshark
