@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,12 +167,7 @@ func TestFollowHidesCredentialsAndOnlyThem(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var hidden []string
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "credentials hidden") {
-			hidden = append(hidden, strings.Join(strings.Fields(line), " "))
-		}
-	}
+	hidden := linesWith(out, "credentials hidden")
 	want := []string{
 		"C [8] +0.008s AUTH LOGIN <credentials hidden>",
 		"C [10] +0.008s <credentials hidden>",
@@ -432,14 +428,21 @@ func TestFollowMarksAFINSentAgain(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var controls []string
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "[FIN") || strings.Contains(line, "[RST]") {
-			controls = append(controls, strings.Join(strings.Fields(line), " "))
-		}
-	}
+	controls := linesWith(out, "[FIN", "[RST]")
 	want := []string{"S [18] +0.143s [FIN]", "S [19] +0.148s [FIN, sent again]", "S [22] +0.150s [RST]"}
 	if strings.Join(controls, "|") != strings.Join(want, "|") {
 		t.Errorf("FIN and RST lines %q, want %q", controls, want)
 	}
+}
+
+// linesWith returns the lines of follow's output that contain any of
+// marks, each with its runs of spaces made one.
+func linesWith(out string, marks ...string) []string {
+	var lines []string
+	for _, line := range strings.Split(out, "\n") {
+		if slices.ContainsFunc(marks, func(m string) bool { return strings.Contains(line, m) }) {
+			lines = append(lines, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	return lines
 }

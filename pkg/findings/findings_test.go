@@ -534,6 +534,20 @@ func pipelinedEnvelope(s *capgen.Session) {
 	s.Server("250 ok\r\n250 ok\r\n354 go\r\n")
 }
 
+// plainEnvelope is pipelinedEnvelope without pipelining: each command in
+// a segment of its own, after the reply to the one before.
+func plainEnvelope(s *capgen.Session) {
+	s.Server("220 mx ESMTP\r\n")
+	s.Client("EHLO c.example.org\r\n")
+	s.Server("250 mx\r\n")
+	s.Client("MAIL FROM:<a@example.org>\r\n")
+	s.Server("250 ok\r\n")
+	s.Client("RCPT TO:<b@example.test>\r\n")
+	s.Server("250 ok\r\n")
+	s.Client("DATA\r\n")
+	s.Server("354 go\r\n")
+}
+
 // scriptedReport analyses one session that script writes between a
 // handshake and a close, from 192.0.2.10 to port port of 198.51.100.25.
 func scriptedReport(t *testing.T, port uint16, script func(s *capgen.Session)) *Report {
@@ -2064,15 +2078,7 @@ func TestRetryAfterATimeoutIsARetry(t *testing.T) {
 			attempt := func(client, mx string, at time.Duration) {
 				s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(client), netip.MustParseAddrPort(mx), t0.Add(at), 100, 200)
 				s.Handshake()
-				s.Server("220 mx ESMTP\r\n")
-				s.Client("EHLO c.example.org\r\n")
-				s.Server("250 mx\r\n")
-				s.Client("MAIL FROM:<a@example.org>\r\n")
-				s.Server("250 ok\r\n")
-				s.Client("RCPT TO:<b@example.test>\r\n")
-				s.Server("250 ok\r\n")
-				s.Client("DATA\r\n")
-				s.Server("354 go\r\n")
+				plainEnvelope(s)
 				s.Client(tc.messageID + "Subject: hi\r\n\r\nbody\r\n.\r\n")
 				s.Ack(false)
 				s.Pause(540 * time.Second) // no reply to the end of data: the client gives up
@@ -2119,15 +2125,7 @@ func TestEveryRefusalIsCountedInTheDiagnosis(t *testing.T) {
 // server's 421 timed out on.
 func TestKeepAliveProbesDoNotHideATimeout(t *testing.T) {
 	r := scriptedReport(t, 25, func(s *capgen.Session) {
-		s.Server("220 mx ESMTP\r\n")
-		s.Client("EHLO c\r\n")
-		s.Server("250 mx\r\n")
-		s.Client("MAIL FROM:<a@example.org>\r\n")
-		s.Server("250 ok\r\n")
-		s.Client("RCPT TO:<b@example.test>\r\n")
-		s.Server("250 ok\r\n")
-		s.Client("DATA\r\n")
-		s.Server("354 go\r\n")
+		plainEnvelope(s)
 		s.Client("Subject: hi\r\n\r\npart of it\r\n")
 		for range 5 {
 			s.Pause(time.Minute)
