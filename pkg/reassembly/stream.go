@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"bytes"
+	"container/heap"
 	"sort"
 	"time"
 )
@@ -118,10 +119,26 @@ type heldKey struct{ offset, length int64 }
 // when they came in reverse. The set of keys finds a retransmission of
 // held data without a scan.
 type heldSegments struct {
-	heap  []pending
+	heap  pendingHeap
 	keys  map[heldKey]struct{}
 	bytes int    // captured bytes held
 	count uint64 // segments held since h was last empty, to order the next
+}
+
+// pendingHeap orders held segments for container/heap, first to deliver
+// first.
+type pendingHeap []pending
+
+func (h pendingHeap) Len() int           { return len(h) }
+func (h pendingHeap) Less(i, j int) bool { return h[i].before(&h[j]) }
+func (h pendingHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *pendingHeap) Push(x any)        { *h = append(*h, x.(pending)) }
+func (h *pendingHeap) Pop() any {
+	old := *h
+	q := old[len(old)-1]
+	old[len(old)-1] = pending{}
+	*h = old[:len(old)-1]
+	return q
 }
 
 // len returns the number of held segments.
@@ -143,20 +160,8 @@ func (h *heldSegments) add(offset int64, data []byte, length int64, frame int) b
 	}
 	h.keys[key] = struct{}{}
 	h.count++
-	q := pending{offset: offset, data: bytes.Clone(data), length: length, frame: frame, order: h.count}
 	h.bytes += len(data)
-	// Sift it up from the end, moving each segment it passes down a level.
-	h.heap = append(h.heap, pending{})
-	i := len(h.heap) - 1
-	for i > 0 {
-		parent := (i - 1) / 2
-		if !q.before(&h.heap[parent]) {
-			break
-		}
-		h.heap[i] = h.heap[parent]
-		i = parent
-	}
-	h.heap[i] = q
+	heap.Push(&h.heap, pending{offset: offset, data: bytes.Clone(data), length: length, frame: frame, order: h.count})
 	return true
 }
 
@@ -164,35 +169,12 @@ func (h *heldSegments) add(offset int64, data []byte, length int64, frame int) b
 // be empty. Emptied, h lets go of its memory, as most streams hold data
 // rarely and briefly.
 func (h *heldSegments) pop() pending {
-	q := h.heap[0]
+	q := heap.Pop(&h.heap).(pending)
 	delete(h.keys, heldKey{q.offset, q.length})
 	h.bytes -= len(q.data)
-	last := len(h.heap) - 1
-	if last == 0 {
+	if len(h.heap) == 0 {
 		*h = heldSegments{}
-		return q
 	}
-	// Sift the last segment down from the root, moving each one it passes
-	// up a level rather than swapping.
-	moved := h.heap[last]
-	h.heap[last] = pending{}
-	h.heap = h.heap[:last]
-	i := 0
-	for {
-		least := 2*i + 1
-		if least >= last {
-			break
-		}
-		if right := least + 1; right < last && h.heap[right].before(&h.heap[least]) {
-			least = right
-		}
-		if !h.heap[least].before(&moved) {
-			break
-		}
-		h.heap[i] = h.heap[least]
-		i = least
-	}
-	h.heap[i] = moved
 	return q
 }
 
