@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -447,17 +448,35 @@ func (s *Splitter) start(o *output) {
 // zero-padded to width so that names sort in stream order; IPv6 colons
 // become underscores so the name is valid on every file system.
 func (s *Splitter) fileName(c *reassembly.Conn, width int) string {
-	ext := "pcap"
+	ext := ".pcap"
 	if s.opts.Format == reassembly.FormatPcapNG {
-		ext = "pcapng"
+		ext = ".pcapng"
 	}
-	return fmt.Sprintf("%s.s%0*d.%s.%s.%s", s.opts.Prefix, width, c.Stream,
-		endpointName(c.Client()), endpointName(c.Server()), ext)
+	b := make([]byte, 0, len(s.opts.Prefix)+80)
+	b = append(b, s.opts.Prefix...)
+	b = append(b, ".s"...)
+	stream := strconv.Itoa(c.Stream)
+	for i := len(stream); i < width; i++ {
+		b = append(b, '0')
+	}
+	b = append(b, stream...)
+	b = appendEndpointName(append(b, '.'), c.Client())
+	b = appendEndpointName(append(b, '.'), c.Server())
+	return string(append(b, ext...))
 }
 
-func endpointName(ap netip.AddrPort) string {
-	addr := strings.ReplaceAll(ap.Addr().WithZone("").Unmap().String(), ":", "_")
-	return fmt.Sprintf("%s-%d", addr, ap.Port())
+// appendEndpointName appends an address and port as "192.0.2.1-25", an
+// IPv6 address with its colons as underscores.
+func appendEndpointName(b []byte, ap netip.AddrPort) []byte {
+	start := len(b)
+	b = ap.Addr().WithZone("").Unmap().AppendTo(b)
+	for i := start; i < len(b); i++ {
+		if b[i] == ':' {
+			b[i] = '_'
+		}
+	}
+	b = append(b, '-')
+	return strconv.AppendUint(b, uint64(ap.Port()), 10)
 }
 
 // Finish decides the connections still undecided, closes every file,
@@ -503,7 +522,11 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		s.Abort()
 		return nil, "", err
 	}
-	var files []File
+	// Every check comes before the first rename; the renames, the longest
+	// part of finishing on most file systems (each one a lookup and an
+	// insert in a directory of as many entries as connections), then start
+	// while the index's entries are built and encoded.
+	var written []*output
 	var renames []rename
 	for _, o := range s.outs {
 		if o == nil || !o.started {
@@ -517,12 +540,7 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 				return nil, "", err
 			}
 		}
-		files = append(files, File{
-			Name: name, Stream: o.conn.Stream,
-			Client: o.conn.Client().String(), Server: o.conn.Server().String(),
-			Packets: len(o.frames), Frames: o.frames, InputFrames: inputFrameNames(o.inFrames),
-			First: o.first, Last: o.last,
-		})
+		written = append(written, o)
 		renames = append(renames, rename{o.part, final})
 	}
 	idx := indexPath(s.opts)
@@ -532,10 +550,18 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 			return nil, "", err
 		}
 	}
-	// The renames are system calls, the index is mostly encoding: do both
-	// at once, and give the index its name only once every file has its own.
 	renamed := make(chan error, 1)
 	go func() { renamed <- renameAll(renames) }()
+	files := make([]File, len(written))
+	for i, o := range written {
+		files[i] = File{
+			Name: filepath.Base(renames[i].to), Stream: o.conn.Stream,
+			Client: o.conn.Client().String(), Server: o.conn.Server().String(),
+			Packets: len(o.frames), Frames: o.frames, InputFrames: inputFrameNames(o.inFrames),
+			First: o.first, Last: o.last,
+		}
+	}
+	// The index gets its name only once every file has its own.
 	if err := writeIndex(idx, s.opts.Inputs, files, inputErrs, func() error { return <-renamed }); err != nil {
 		return files, "", err
 	}
