@@ -323,3 +323,51 @@ func checksum(b []byte, initial uint32) uint16 {
 	}
 	return ^uint16(s)
 }
+
+// FragmentIP splits a raw IPv4 or IPv6 packet, as ipPacket builds it (no
+// IPv4 options, no IPv6 extension headers), into fragments carrying at
+// most size bytes of its payload each (rounded down to a multiple of 8), as
+// a router does: IPv4 fragments clear DF and set MF and the offset, IPv6
+// ones carry a fragment header with identification id.
+func FragmentIP(ip []byte, size int, id uint32) [][]byte {
+	size &^= 7
+	v6 := ip[0]>>4 == 6
+	hl := 20
+	if v6 {
+		hl = 40
+	}
+	payload := ip[hl:]
+	var out [][]byte
+	for off := 0; off < len(payload); off += size {
+		end := min(off+size, len(payload))
+		more := end < len(payload)
+		var f []byte
+		if v6 {
+			f = append([]byte(nil), ip[:40]...)
+			next := f[6]
+			f[6] = 44
+			field := uint16(off)
+			if more {
+				field |= 1
+			}
+			frag := []byte{next, 0, 0, 0, 0, 0, 0, 0}
+			binary.BigEndian.PutUint16(frag[2:], field)
+			binary.BigEndian.PutUint32(frag[4:], id)
+			f = append(f, frag...)
+			binary.BigEndian.PutUint16(f[4:], uint16(8+end-off))
+		} else {
+			f = append([]byte(nil), ip[:20]...)
+			binary.BigEndian.PutUint16(f[2:], uint16(20+end-off))
+			binary.BigEndian.PutUint16(f[4:], uint16(id))
+			field := uint16(off / 8)
+			if more {
+				field |= 0x2000
+			}
+			binary.BigEndian.PutUint16(f[6:], field)
+			f[10], f[11] = 0, 0
+			binary.BigEndian.PutUint16(f[10:], checksum(f[:20], 0))
+		}
+		out = append(out, append(f, payload[off:end]...))
+	}
+	return out
+}

@@ -20,6 +20,7 @@ type Session struct {
 	AckEvery   int // Send lets the peer ACK after every AckEvery segments (0: never)
 	ClientTTL  uint8
 	ServerTTL  uint8
+	FragmentAt int // when > 0, IP packets with more payload go out as fragments of at most this much (FragmentIP)
 
 	isn  [2]uint32 // 0 client, 1 server
 	next [2]uint32
@@ -61,7 +62,21 @@ func (s *Session) Emit(fromClient bool, seq uint32, flags uint8, payload []byte)
 			p.Ack = 0
 		}
 	}
-	s.W.WriteFrame(s.Now, s.Link, Frame(s.Link, &p))
+	frame := Frame(s.Link, &p)
+	ip := ipPacket(&p)
+	header := 20
+	if ip[0]>>4 == 6 {
+		header = 40
+	}
+	if s.FragmentAt > 0 && len(ip)-header > s.FragmentAt {
+		link := frame[:len(frame)-len(ip)]
+		for _, f := range FragmentIP(ip, s.FragmentAt, uint32(p.IPID)) {
+			s.W.WriteFrame(s.Now, s.Link, append(append([]byte(nil), link...), f...))
+			s.Now = s.Now.Add(s.Step)
+		}
+		return
+	}
+	s.W.WriteFrame(s.Now, s.Link, frame)
 	s.Now = s.Now.Add(s.Step)
 }
 

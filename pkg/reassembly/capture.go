@@ -108,6 +108,11 @@ type Packet struct {
 	Truncated bool      // len(Data) < Length
 	BadTime   bool      // the record's sub-second field was out of range; Timestamp carries it into the seconds
 	WildTime  bool      // the record's time lay before 1970 or after 2106 (a corrupt record); Timestamp is the previous record's
+
+	// Fragments are the other fragments of the IP datagram reassembled in
+	// this frame, in frame order, each with its own copy of Data; nil for
+	// a packet that is no fragment. Walk sets it; split writes them.
+	Fragments []Packet
 }
 
 // Capture reads one or more capture files as one capture. With several

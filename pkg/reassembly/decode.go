@@ -28,8 +28,9 @@ const (
 var (
 	// ErrNotTCP: an IP packet of another protocol, or a non-IP frame.
 	ErrNotTCP = errors.New("not TCP")
-	// ErrFragment: an IP fragment; smtpcap reports fragments and does not reassemble them.
-	ErrFragment = errors.New("IP fragment (not reassembled)")
+	// ErrFragment: a fragment of an IP datagram carrying TCP; Decode fills
+	// Segment.Fragment, and Walk reassembles the datagram.
+	ErrFragment = errors.New("IP fragment")
 	// ErrShort: the frame ends before the TCP header does (snaplen or a malformed packet).
 	ErrShort = errors.New("frame ends inside the link, IP or TCP header")
 	// ErrMalformed: a header field is impossible (bad IP version, header length).
@@ -51,6 +52,20 @@ type Segment struct {
 	PayloadLen int    // payload length according to the IP header
 	MSS        uint16 // from the SYN's options, 0 if absent
 	WScale     int8   // window scale from the SYN's options, -1 if absent
+
+	Fragment Fragment // filled only when Decode returns ErrFragment
+}
+
+// Fragment is one fragment of an IP datagram that carries TCP.
+type Fragment struct {
+	Src, Dst netip.Addr
+	ID       uint32 // IPv4 identification or IPv6 fragment identification
+	Offset   int    // where Data goes in the datagram's payload, in bytes
+	More     bool   // more fragments follow (MF)
+	Data     []byte // the fragment's captured payload bytes (may be shorter than Len)
+	Len      int    // the fragment's payload length according to the IP header
+	TTL      uint8
+	IPv6     bool
 }
 
 // Missing returns how many payload bytes snaplen cut off.
@@ -227,15 +242,21 @@ func decodeIPv4(b []byte, s *Segment) error {
 	}
 	total := int(binary.BigEndian.Uint16(b[2:4]))
 	fragment := binary.BigEndian.Uint16(b[6:8])
-	if fragment&0x3fff != 0 { // MF set or a non-zero offset
-		return ErrFragment
-	}
-	if total == 0 {
+	if total == 0 && fragment&0x3fff == 0 {
 		// Captured before TCP segmentation offload filled it in.
 		total = len(b)
 	}
 	if total < ihl {
 		return ErrMalformed
+	}
+	if fragment&0x3fff != 0 { // MF set or a non-zero offset
+		end := min(len(b), total)
+		s.Fragment = Fragment{
+			Src: netip.AddrFrom4([4]byte(b[12:16])), Dst: netip.AddrFrom4([4]byte(b[16:20])),
+			ID: uint32(binary.BigEndian.Uint16(b[4:6])), Offset: int(fragment&0x1fff) * 8,
+			More: fragment&0x2000 != 0, Data: b[ihl:end], Len: total - ihl, TTL: b[8],
+		}
+		return ErrFragment
 	}
 	s.IPv6 = false
 	s.TTL = b[8]
@@ -279,6 +300,22 @@ func decodeIPv6(b []byte, s *Segment) error {
 			next = rest[0]
 			rest, length = rest[n:], length-n
 		case 44:
+			if len(rest) < 8 || length < 8 {
+				return ErrShort
+			}
+			if rest[0] != 6 {
+				return ErrNotTCP
+			}
+			field := binary.BigEndian.Uint16(rest[2:4])
+			data := rest[8:]
+			if len(data) > length-8 {
+				data = data[:length-8]
+			}
+			s.Fragment = Fragment{
+				Src: src, Dst: dst, ID: binary.BigEndian.Uint32(rest[4:8]),
+				Offset: int(field &^ 7), More: field&1 != 0, Data: data, Len: length - 8,
+				TTL: b[7], IPv6: true,
+			}
 			return ErrFragment
 		case 51: // authentication header
 			if len(rest) < 8 {

@@ -32,7 +32,8 @@ type Stats struct {
 	TCP         int                 // TCP segments
 	Late        int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped
 	NotTCP      int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
-	Fragments   Tally               // IP fragments: reported, not reassembled
+	Fragments   Tally               // fragments of IP datagrams carrying TCP that never completed: not used
+	Reassembled int                 // IP datagrams carrying TCP reassembled from their fragments
 	Short       Tally               // frames cut inside the headers: cannot be tracked
 	Malformed   Tally               // impossible header fields
 	Truncated   Tally               // TCP segments whose payload snaplen cut
@@ -54,17 +55,24 @@ const ClockStep = time.Second
 type Visitor func(c *Conn, s *Segment, p *Packet) error
 
 // Walk reads every packet of the capture, decodes it and tracks its
-// connection, calling visit for each TCP segment. It stops early only when
+// connection, calling visit for each TCP segment. A TCP segment sent in IP
+// fragments is visited once, in the frame that completed its datagram,
+// with the other fragments in Packet.Fragments. It stops early only when
 // visit returns an error, which it returns. Faults in the input files do
 // not stop it: see Capture.Errors.
-func Walk(c *Capture, t *Tracker, visit Visitor) (Stats, error) {
+func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 	var (
-		st   Stats
-		pkt  Packet
-		seg  Segment
-		last time.Time // the packet before's timestamp
+		pkt   Packet
+		seg   Segment
+		frags defragmenter
+		last  time.Time // the packet before's timestamp
 	)
+	defer func() {
+		frags.close()
+		st.Fragments = frags.lost
+	}()
 	for {
+		pkt.Fragments = nil
 		err := c.Next(&pkt)
 		if errors.Is(err, io.EOF) {
 			return st, nil
@@ -85,12 +93,18 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (Stats, error) {
 		last = pkt.Timestamp
 		st.Packets++
 		st.Bytes += int64(len(pkt.Data))
-		if err := Decode(pkt.LinkType, pkt.Data, &seg); err != nil {
+		err = Decode(pkt.LinkType, pkt.Data, &seg)
+		if errors.Is(err, ErrFragment) {
+			var done bool
+			if done, err = frags.add(&pkt, &seg.Fragment, &seg); !done {
+				continue
+			}
+			st.Reassembled++
+		}
+		if err != nil {
 			switch {
 			case errors.Is(err, ErrNotTCP):
 				st.NotTCP++
-			case errors.Is(err, ErrFragment):
-				st.Fragments.add(&pkt)
 			case errors.Is(err, ErrShort):
 				st.Short.add(&pkt)
 			case errors.Is(err, ErrLinkType):
@@ -142,8 +156,8 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 			name(t), t.FirstFrame, ErrLinkType, uint32(lt), lt, t.N))
 	}
 	if t := &st.Fragments; t.N > 0 {
-		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d IP fragments were not reassembled; their connections may miss data",
-			name(t), t.FirstFrame, t.N))
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s of TCP datagrams whose other fragments are not in the capture: their connections miss that data",
+			name(t), t.FirstFrame, wording.Plural(t.N, "IP fragment", "IP fragments")))
 	}
 	if t := &st.Short; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d frames end inside their headers (snaplen too small?) and were skipped",

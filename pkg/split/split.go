@@ -2,7 +2,8 @@
 // file in one pass, with a bounded number of files open at once.
 //
 // Every packet is written byte for byte with its original timestamp, in
-// capture order; pcap input gives pcap output with the same link type and
+// capture order (the fragments of an IP datagram together, just before the
+// frame that completed it); pcap input gives pcap output with the same link type and
 // snaplen, pcapng input gives pcapng output. Files are written under a
 // ".part" name and renamed only when the whole split succeeded, so a file
 // with its final name is always complete.
@@ -278,33 +279,14 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 	if !o.started {
 		s.start(o)
 	}
-	if len(o.frames) == 0 {
-		o.first = p.Timestamp
-	}
-	o.last = p.Timestamp
-	o.frames = append(o.frames, p.Frame)
-	if s.multi {
-		o.inFrames = append(o.inFrames, inputFrame{int32(p.Input), int32(p.FileFrame)})
-	}
-	switch s.opts.Format {
-	case reassembly.FormatPcapNG:
-		k := ifaceKey{p.Input, p.Section, p.Interface}
-		id, ok := o.ifaces[k]
-		if !ok {
-			id = uint32(len(o.ifaces))
-			o.buf.write(s.pool, appendNgInterface(s.scratch[:0], p.LinkType, p.Snaplen))
-			o.ifaces[k] = id
+	// The other fragments of a datagram reassembled in p's frame go first.
+	for i := range p.Fragments {
+		if err := s.record(o, &p.Fragments[i]); err != nil {
+			return err
 		}
-		o.buf.write(s.pool, appendNgPacketHeader(s.scratch[:0], id, p))
-		o.buf.write(s.pool, p.Data)
-		o.buf.write(s.pool, appendNgPacketTrailer(s.scratch[:0], p))
-	default:
-		if p.LinkType != s.opts.LinkType {
-			return fmt.Errorf("frame %d has link type %s but the pcap output %s has %s: split to pcapng instead",
-				p.Frame, p.LinkType, o.part, s.opts.LinkType)
-		}
-		o.buf.write(s.pool, appendPcapRecordHeader(s.scratch[:0], p, s.opts.Nanosecond))
-		o.buf.write(s.pool, p.Data)
+	}
+	if err := s.record(o, p); err != nil {
+		return err
 	}
 	s.held += o.buf.size - before
 	g := s.gather
@@ -332,6 +314,39 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 	}
 	if o.buf.size >= g.piece || (s.held > g.held && o.buf.size >= g.minPiece) {
 		return s.flush(o, false)
+	}
+	return nil
+}
+
+// record gathers p's record for o's file.
+func (s *Splitter) record(o *output, p *reassembly.Packet) error {
+	if len(o.frames) == 0 {
+		o.first = p.Timestamp
+	}
+	o.last = p.Timestamp
+	o.frames = append(o.frames, p.Frame)
+	if s.multi {
+		o.inFrames = append(o.inFrames, inputFrame{int32(p.Input), int32(p.FileFrame)})
+	}
+	switch s.opts.Format {
+	case reassembly.FormatPcapNG:
+		k := ifaceKey{p.Input, p.Section, p.Interface}
+		id, ok := o.ifaces[k]
+		if !ok {
+			id = uint32(len(o.ifaces))
+			o.buf.write(s.pool, appendNgInterface(s.scratch[:0], p.LinkType, p.Snaplen))
+			o.ifaces[k] = id
+		}
+		o.buf.write(s.pool, appendNgPacketHeader(s.scratch[:0], id, p))
+		o.buf.write(s.pool, p.Data)
+		o.buf.write(s.pool, appendNgPacketTrailer(s.scratch[:0], p))
+	default:
+		if p.LinkType != s.opts.LinkType {
+			return fmt.Errorf("frame %d has link type %s but the pcap output %s has %s: split to pcapng instead",
+				p.Frame, p.LinkType, o.part, s.opts.LinkType)
+		}
+		o.buf.write(s.pool, appendPcapRecordHeader(s.scratch[:0], p, s.opts.Nanosecond))
+		o.buf.write(s.pool, p.Data)
 	}
 	return nil
 }

@@ -1,0 +1,179 @@
+package reassembly
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// Limits on fragments waiting for the rest of their datagram. A datagram
+// whose fragments are not all in within fragmentWait of capture time (the
+// Linux default, ipfrag_time) is given up, and so is the oldest when more
+// than fragmentHeld bytes or fragmentDatagrams datagrams wait.
+const (
+	fragmentWait      = 30 * time.Second
+	fragmentHeld      = 16 << 20
+	fragmentDatagrams = 4096
+)
+
+// defragmenter gathers the fragments of IP datagrams that carry TCP and
+// gives each datagram back once all of its fragments are in, as a TCP
+// segment seen in the frame that completed it (as Wireshark does).
+type defragmenter struct {
+	pending map[fragmentKey]*datagram
+	order   []*datagram // by first fragment, oldest first; finished ones are skipped
+	held    int         // captured bytes of the fragments waiting
+	lost    Tally       // fragments given up: their datagram never completed
+}
+
+type fragmentKey struct {
+	src, dst netip.Addr
+	id       uint32
+	ipv6     bool
+}
+
+type datagram struct {
+	key      fragmentKey
+	start    time.Time // the first fragment's capture time
+	total    int       // payload length, known once the fragment without MF came; -1 before
+	ttl      uint8
+	pieces   []fragmentPiece // in arrival order
+	finished bool
+}
+
+type fragmentPiece struct {
+	offset, length int    // where it goes and how long the IP header says it is
+	data           []byte // its captured bytes, copied
+	packet         Packet // its record, Data copied: split writes it with the datagram
+}
+
+// add takes one fragment from packet p. When it completes its datagram,
+// add decodes the datagram's TCP segment into s, sets p.Fragments to the
+// datagram's other fragments and returns true; s.Fragment is left as it was.
+// The error is that of decoding the reassembled segment.
+func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
+	d.expire(p.Timestamp)
+	key := fragmentKey{f.Src, f.Dst, f.ID, f.IPv6}
+	dg := d.pending[key]
+	if dg == nil {
+		if d.pending == nil {
+			d.pending = make(map[fragmentKey]*datagram)
+		}
+		dg = &datagram{key: key, start: p.Timestamp, total: -1}
+		d.pending[key] = dg
+		d.order = append(d.order, dg)
+	}
+	if f.Offset == 0 || dg.ttl == 0 {
+		dg.ttl = f.TTL
+	}
+	rec := *p
+	rec.Data = append([]byte(nil), p.Data...)
+	rec.Fragments = nil
+	dg.pieces = append(dg.pieces, fragmentPiece{
+		offset: f.Offset, length: f.Len, data: append([]byte(nil), f.Data...), packet: rec,
+	})
+	d.held += len(p.Data)
+	if !f.More {
+		dg.total = f.Offset + f.Len
+	}
+	payload, ok := dg.assemble()
+	if !ok {
+		d.bound()
+		return false, nil
+	}
+	others := make([]Packet, 0, len(dg.pieces)-1)
+	for _, pc := range dg.pieces {
+		if pc.packet.Frame != p.Frame {
+			others = append(others, pc.packet)
+		}
+	}
+	d.finish(dg)
+	slices.SortFunc(others, func(a, b Packet) int { return cmp.Compare(a.Frame, b.Frame) })
+	p.Fragments = others
+	keep := s.Fragment
+	err := decodeTCP(payload, dg.total, key.src, key.dst, s)
+	s.Fragment = keep
+	s.IPv6, s.TTL, s.IPID = key.ipv6, dg.ttl, 0
+	if !key.ipv6 {
+		s.IPID = uint16(key.id)
+	}
+	return true, err
+}
+
+// assemble returns the datagram's payload when its fragments cover it from
+// the first byte to the last. Bytes a snaplen cut from a fragment end the
+// captured payload there; the IP header's length still counts them.
+func (dg *datagram) assemble() ([]byte, bool) {
+	if dg.total < 0 {
+		return nil, false
+	}
+	sorted := slices.Clone(dg.pieces)
+	slices.SortStableFunc(sorted, func(a, b fragmentPiece) int { return cmp.Compare(a.offset, b.offset) })
+	covered := 0
+	for _, pc := range sorted {
+		if pc.offset > covered {
+			return nil, false
+		}
+		covered = max(covered, pc.offset+pc.length)
+	}
+	if covered < dg.total {
+		return nil, false
+	}
+	payload := make([]byte, 0, dg.total)
+	for _, pc := range sorted {
+		if pc.offset > len(payload) {
+			break // a fragment before it was cut by the snaplen
+		}
+		if end := pc.offset + len(pc.data); end > len(payload) {
+			payload = append(payload, pc.data[len(payload)-pc.offset:]...)
+		}
+	}
+	if len(payload) > dg.total {
+		payload = payload[:dg.total]
+	}
+	return payload, true
+}
+
+func (d *defragmenter) finish(dg *datagram) {
+	dg.finished = true
+	delete(d.pending, dg.key)
+	for _, pc := range dg.pieces {
+		d.held -= len(pc.packet.Data)
+	}
+	dg.pieces = nil
+}
+
+// giveUp drops the oldest waiting datagram, counting its fragments as lost.
+func (d *defragmenter) giveUp() {
+	dg := d.order[0]
+	d.order = d.order[1:]
+	if dg.finished {
+		return
+	}
+	for i := range dg.pieces {
+		d.lost.add(&dg.pieces[i].packet)
+	}
+	d.finish(dg)
+}
+
+// expire gives up the datagrams that have waited fragmentWait by now.
+func (d *defragmenter) expire(now time.Time) {
+	for len(d.order) > 0 && (d.order[0].finished || now.Sub(d.order[0].start) > fragmentWait) {
+		d.giveUp()
+	}
+}
+
+// bound gives up the oldest datagrams while too much waits.
+func (d *defragmenter) bound() {
+	for len(d.order) > 0 && (d.held > fragmentHeld || len(d.pending) > fragmentDatagrams) {
+		d.giveUp()
+	}
+}
+
+// close gives up every datagram still waiting: the capture has ended.
+func (d *defragmenter) close() {
+	for len(d.order) > 0 {
+		d.giveUp()
+	}
+}

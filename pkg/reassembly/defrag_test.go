@@ -1,0 +1,174 @@
+package reassembly
+
+import (
+	"bytes"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtpcap/smtpcap/internal/capgen"
+)
+
+// visit is one call of a Walk visitor, as fragment tests look at it.
+type visit struct {
+	frame     int
+	payload   string
+	missing   int
+	fragments []int // frames of Packet.Fragments
+}
+
+// walkVisits walks a capture held in memory and returns every visit of a
+// segment with payload, and the stats.
+func walkVisits(t *testing.T, data []byte) ([]visit, Stats) {
+	t.Helper()
+	c, err := OpenReader("frag.pcap", bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	var got []visit
+	st, err := Walk(c, NewTracker(TrackerOptions{}), func(_ *Conn, s *Segment, p *Packet) error {
+		if s.PayloadLen == 0 {
+			return nil
+		}
+		v := visit{frame: p.Frame, payload: string(s.Payload), missing: s.Missing()}
+		for _, f := range p.Fragments {
+			v.fragments = append(v.fragments, f.Frame)
+		}
+		got = append(got, v)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk: %v", err)
+	}
+	return got, st
+}
+
+// fragmentedCapture writes a handshake, then the client's body as one
+// TCP segment sent in IP fragments of 600 bytes (frames 4 to 7 for 2000
+// bytes), in the order given by order (indexes of the fragments; missing
+// ones are not written), then the server's ACK. A snaplen above 0 cuts
+// the frames.
+func fragmentedCapture(t *testing.T, cl, sv netip.AddrPort, body []byte, order []int, snap uint32) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{Snaplen: snap}, capgen.LinkRaw)
+	s := capgen.NewSession(w, capgen.LinkRaw, cl, sv, t0, 1000, 5000)
+	s.Handshake()
+	ip := capgen.Frame(capgen.LinkRaw, &capgen.Packet{
+		Src: cl, Dst: sv, Seq: 1001, Ack: 5001, Flags: capgen.ACK | capgen.PSH, Payload: body, IPID: 77,
+	})
+	frags := capgen.FragmentIP(ip, 600, 77)
+	for _, i := range order {
+		w.WriteFrame(s.Now, capgen.LinkRaw, frags[i])
+		s.Now = s.Now.Add(time.Millisecond)
+	}
+	s.Skip(true, uint32(len(body)))
+	s.Ack(false)
+	if err := w.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func body2000() []byte {
+	b := make([]byte, 2000)
+	for i := range b {
+		b[i] = 'a' + byte(i%26)
+	}
+	return b
+}
+
+// A TCP segment sent in IP fragments is visited once, whole, in the frame
+// that completed it (Wireshark's "Reassembled in"), with the other
+// fragments' records for split; over IPv4 and IPv6, in order or not.
+func TestWalkReassemblesIPFragments(t *testing.T) {
+	body := body2000()
+	for _, tc := range []struct {
+		name          string
+		cl, sv        netip.AddrPort
+		order         []int
+		frame         int
+		fragmentFrame []int
+	}{
+		{"ipv4 in order", client, server, []int{0, 1, 2, 3}, 7, []int{4, 5, 6}},
+		{"ipv4 last first", client, server, []int{3, 0, 2, 1}, 7, []int{4, 5, 6}},
+		{"ipv6 in order", c6, s6, []int{0, 1, 2, 3}, 7, []int{4, 5, 6}},
+		{"ipv6 first last", c6, s6, []int{1, 2, 3, 0}, 7, []int{4, 5, 6}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, st := walkVisits(t, fragmentedCapture(t, tc.cl, tc.sv, body, tc.order, 0))
+			if len(got) != 1 {
+				t.Fatalf("%d visits with payload, want 1: %+v", len(got), got)
+			}
+			v := got[0]
+			if v.frame != tc.frame || v.payload != string(body) || v.missing != 0 || !slices.Equal(v.fragments, tc.fragmentFrame) {
+				t.Errorf("visit in frame %d, %d bytes (equal: %v), %d missing, fragments %v; want frame %d, the 2000 bytes, fragments %v",
+					v.frame, len(v.payload), v.payload == string(body), v.missing, v.fragments, tc.frame, tc.fragmentFrame)
+			}
+			if st.Reassembled != 1 || st.Fragments.N != 0 || st.Malformed.N != 0 {
+				t.Errorf("reassembled %d, lost %d, malformed %d; want 1, 0, 0", st.Reassembled, st.Fragments.N, st.Malformed.N)
+			}
+		})
+	}
+}
+
+// A datagram missing a fragment is never visited; its fragments are
+// counted and the warning names the first one's frame.
+func TestWalkReportsFragmentsThatNeverComplete(t *testing.T) {
+	got, st := walkVisits(t, fragmentedCapture(t, client, server, body2000(), []int{0, 2, 3}, 0))
+	if len(got) != 0 {
+		t.Errorf("visits with payload: %+v, want none", got)
+	}
+	if st.Reassembled != 0 || st.Fragments.N != 3 || st.Fragments.FirstFrame != 4 {
+		t.Errorf("reassembled %d, lost %d from frame %d; want 0, 3 from frame 4", st.Reassembled, st.Fragments.N, st.Fragments.FirstFrame)
+	}
+	_, warnings := st.Problems([]*Input{{Name: "frag.pcap"}})
+	var text []string
+	for _, w := range warnings {
+		text = append(text, w.Error())
+	}
+	want := "frag.pcap: frame 4: 3 IP fragments of TCP datagrams whose other fragments are not in the capture"
+	if !strings.Contains(strings.Join(text, "\n"), want) {
+		t.Errorf("warnings %q, want one containing %q", text, want)
+	}
+}
+
+// Fragments the snaplen cut still complete their datagram: the payload
+// ends where the first cut does, and the rest counts as missing.
+func TestWalkReassemblesFragmentsCutBySnaplen(t *testing.T) {
+	body := body2000()
+	// A snaplen of 220 keeps 200 bytes of each fragment's payload: of the
+	// first, the TCP header and 180 bytes of body; then a hole at 200.
+	got, st := walkVisits(t, fragmentedCapture(t, client, server, body, []int{0, 1, 2, 3}, 220))
+	if len(got) != 1 {
+		t.Fatalf("%d visits, want 1: %+v", len(got), got)
+	}
+	if v := got[0]; v.frame != 7 || v.payload != string(body[:180]) || v.missing != 2000-180 {
+		t.Errorf("frame %d, %d bytes, %d missing; want frame 7, 180 bytes, 1820 missing", v.frame, len(v.payload), v.missing)
+	}
+	if st.Reassembled != 1 || st.Fragments.N != 0 {
+		t.Errorf("reassembled %d, lost %d; want 1, 0", st.Reassembled, st.Fragments.N)
+	}
+}
+
+// A datagram whose fragments are more than 30 s apart is given up, as an
+// IP stack would: neither half is used.
+func TestWalkGivesUpFragmentsAfterWaiting(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkRaw)
+	s := capgen.NewSession(w, capgen.LinkRaw, client, server, t0, 1000, 5000)
+	s.Handshake()
+	ip := capgen.Frame(capgen.LinkRaw, &capgen.Packet{
+		Src: client, Dst: server, Seq: 1001, Ack: 5001, Flags: capgen.ACK | capgen.PSH, Payload: body2000()[:1000], IPID: 9,
+	})
+	frags := capgen.FragmentIP(ip, 600, 9)
+	w.WriteFrame(s.Now, capgen.LinkRaw, frags[0])
+	w.WriteFrame(s.Now.Add(31*time.Second), capgen.LinkRaw, frags[1])
+	got, st := walkVisits(t, buf.Bytes())
+	if len(got) != 0 || st.Reassembled != 0 || st.Fragments.N != 2 || st.Fragments.FirstFrame != 4 {
+		t.Errorf("visits %+v, reassembled %d, lost %d from frame %d; want none, 0, 2 from frame 4",
+			got, st.Reassembled, st.Fragments.N, st.Fragments.FirstFrame)
+	}
+}
