@@ -682,6 +682,14 @@ func FuzzCapture(f *testing.F) {
 	cleanSession(capgen.NewWriter(&ng, capgen.Format{PcapNG: true, Nano: true}, capgen.LinkLinuxSLL2), capgen.LinkLinuxSLL2, c6, s6, t0)
 	f.Add(pcap.Bytes())
 	f.Add(ng.Bytes())
+	for _, ends := range [][2]netip.AddrPort{{client, server}, {c6, s6}} {
+		var frag bytes.Buffer
+		w := capgen.NewWriter(&frag, capgen.Format{}, capgen.LinkEthernet)
+		s := capgen.NewSession(w, capgen.LinkEthernet, ends[0], ends[1], t0, 1000, 5000)
+		s.FragmentAt = 48
+		s.SMTP("a@example.org", "b@example.test", "Subject: t\r\n\r\nhello, in fragments of 48 bytes\r\n")
+		f.Add(frag.Bytes())
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := OpenReader("fuzz", bytes.NewReader(data))
 		if err != nil {
