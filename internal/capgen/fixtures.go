@@ -63,6 +63,11 @@ func quit(s *Session) {
 
 const fixtureBody = "From: a@example.org\r\nTo: b@example.test\r\nSubject: crafted\r\nMessage-ID: <crafted@example.org>\r\n\r\nline one\r\nline two\r\n"
 
+// blackHoleBody is a message of 2.9 KB, ended: two full-size segments.
+func blackHoleBody() []byte {
+	return []byte(fixtureBody + strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrst\r\n", 41) + ".\r\n")
+}
+
 // Fixtures returns every crafted capture.
 func Fixtures() []Fixture {
 	return []Fixture{
@@ -329,6 +334,42 @@ func Fixtures() []Fixture {
 				s.Client(line + "\r\n")
 				s.Server("500 5.5.1 Command unrecognized: \"" + line + "\"\r\n")
 				quit(s)
+			}},
+		{"pmtu-blackhole.pcap", "Captured on the client's side of a path-MTU black hole: after DATA the client's two 1448-byte segments are lost and the first is sent six more times with backoff, never acknowledged, while every command got through; the server times out with 421 and the client resets.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				envelope(s)
+				body := blackHoleBody()
+				at := s.Sent(true)
+				s.SegmentAt(true, at, body[:1448])
+				s.SegmentAt(true, at+1448, body[1448:2896])
+				for _, backoff := range []time.Duration{200, 400, 800, 1600, 3200, 6400} {
+					s.Pause(backoff * time.Millisecond)
+					s.SegmentAt(true, at, body[:1448])
+				}
+				s.Pause(8 * time.Second)
+				s.Server("421 4.4.2 mx.example.test Error: timeout exceeded\r\n")
+				s.Emit(false, s.next[1], FIN|ACK, nil)
+				s.next[1]++
+				s.Reset(true)
+			}},
+		{"pmtu-probing.pcap", "The same black hole, but the client probes the path's MTU: after four tries of its 1448-byte segment it sends the same bytes in 536-byte segments, which get through, and the message is delivered 3 s late.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				greet(s)
+				envelope(s)
+				body := blackHoleBody()
+				at := s.Sent(true)
+				s.SegmentAt(true, at, body[:1448])
+				for _, backoff := range []time.Duration{200, 400, 800, 1600} {
+					s.Pause(backoff * time.Millisecond)
+					s.SegmentAt(true, at, body[:1448])
+				}
+				s.Pause(time.Second)
+				s.Send(true, body, 536, 536, 536, 536, 536)
+				s.Ack(false)
+				finish(s)
 			}},
 	}
 }

@@ -39,6 +39,7 @@ func detectors() []detector {
 		detectSplitCommands,
 		detectMiddleboxACK,
 		detectRetransmissionConflicts,
+		detectLargeSegmentsLost,
 		detectPipelining,
 		detectSyncErrors,
 		detectUnanswered,

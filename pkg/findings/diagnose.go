@@ -136,6 +136,9 @@ func diagnose(found []Finding) string {
 	case len(byID["middlebox-ack"]) > 0:
 		f, _ := first("middlebox-ack")
 		parts = append(parts, fmt.Sprintf("A device in the path acknowledges data for the other side%s: %s.%s", frame(f), f.Summary, ending()))
+	case len(byID["large-segments-lost"]) > 0:
+		f, _ := first("large-segments-lost")
+		parts = append(parts, upperFirst(f.Summary)+"."+ending())
 	case len(byID["command-split-across-segments"]) > 0 && byID["command-split-across-segments"][0].Severity == Error && len(byID["pix-masked-ehlo"]) > 0:
 		sp, _ := first("command-split-across-segments")
 		e, _ := first("pix-masked-ehlo")

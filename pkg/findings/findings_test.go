@@ -139,7 +139,9 @@ func triggers() []trigger {
 		{"split-command.pcap", "command-split-across-segments", 0, []int{8, 11}, Info},
 		{"crafted/middlebox-ack.pcap", "middlebox-ack", 0, []int{24}, Warning},
 		{"crafted/middlebox-ack.pcap", "stall", 0, []int{23, 25}, Warning},
-		{"crafted/stall-open.pcap", "stall", 0, []int{22, 27}, Warning}, // silent until the capture's end
+		{"crafted/pmtu-blackhole.pcap", "large-segments-lost", 0, []int{22, 24, 25, 26, 27, 28, 29}, Error}, // the first segment and its six retransmissions
+		{"crafted/pmtu-probing.pcap", "large-segments-lost", 0, []int{22, 23, 24, 25, 26, 27, 33}, Warning}, // then the smaller resend and its ACK
+		{"crafted/stall-open.pcap", "stall", 0, []int{22, 27}, Warning},                                     // silent until the capture's end
 		{"crafted/stall-open.pcap", "data-terminator-not-at-line-start", 0, []int{22}, Error},
 		{"crafted/stall-open.pcap", "lost-mid-transaction", 0, []int{10, 27}, Warning}, // the capture, not the connection, ended
 		{"crafted/retrans-conflict.pcap", "retransmission-conflict", 0, []int{14, 15}, Error},
@@ -2145,4 +2147,43 @@ func TestKeepAliveProbesDoNotHideATimeout(t *testing.T) {
 		}
 	}
 	t.Error("no lost-mid-transaction")
+}
+
+// Lost full-size segments are ordinary packet loss, not a path-MTU black
+// hole, when a segment as large got through: retransmitted three times
+// and then acknowledged as it was, or lost for good at the end of a
+// connection in which another one of that size was acknowledged.
+func TestLargeSegmentsLostOnlyWhenNoneOfThatSizePasses(t *testing.T) {
+	body := strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrst\r\n", 64) + ".\r\n"
+	for name, script := range map[string]func(s *capgen.Session){
+		"lost three times, then acknowledged": func(s *capgen.Session) {
+			plainEnvelope(s)
+			at := s.Sent(true)
+			for range 4 {
+				s.SegmentAt(true, at, []byte(body[:1448]))
+				s.Pause(time.Second)
+			}
+			s.Skip(true, 1448)
+			s.Ack(false)
+			s.Client(body[1448:])
+			s.Server("250 OK\r\n")
+		},
+		"one of that size passed, the next lost for good": func(s *capgen.Session) {
+			plainEnvelope(s)
+			s.Client(body[:1448])
+			at := s.Sent(true)
+			for range 5 {
+				s.SegmentAt(true, at, []byte(body[1448:2896]))
+				s.Pause(time.Second)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, f := range scriptedReport(t, 25, script).Findings {
+				if f.ID == "large-segments-lost" {
+					t.Errorf("%s %v: %s", f.ID, f.Frames, f.Summary)
+				}
+			}
+		})
+	}
 }

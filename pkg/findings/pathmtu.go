@@ -1,0 +1,163 @@
+package findings
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/smtpcap/smtpcap/internal/wording"
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/smtpparse"
+)
+
+// Thresholds of detectLargeSegmentsLost.
+const (
+	// lostSends is how often a segment must be sent, the first time
+	// included, before its loss says more than ordinary packet loss.
+	lostSends = 3
+	// largeSegment is the least payload of a segment whose loss can be
+	// the path's MTU: every IPv4 path carries 576-byte datagrams.
+	largeSegment = 536
+)
+
+// A sentSegment is one segment's bytes (its stream offset and length)
+// with every frame that sent them, in capture order.
+type sentSegment struct {
+	offset int64
+	length int32
+	frames []int
+	first  int64 // Unix nanoseconds of the first send
+	last   int64 // and of the last
+}
+
+// detectLargeSegmentsLost finds a path-MTU black hole, seen from the
+// sender's side: segments of some size are sent again and again and the
+// peer never acknowledges them, while smaller segments of the same
+// connection get through. A sender that then resends the same bytes in
+// smaller segments (TCP MTU probing) gets through, late.
+func detectLargeSegmentsLost(b builder, _ Options) []Finding {
+	var out []Finding
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		st, peer := b.s.Stream(dir), b.s.Stream(1-dir)
+		if st == nil || peer == nil || !resendsLarge(st.Segments) {
+			continue
+		}
+		if f, ok := largeSegmentsLost(b, dir, st.Segments, peer.Segments); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// resendsLarge reports whether any segment of at least largeSegment
+// bytes was a retransmission: without one there is nothing to look for,
+// which is almost always.
+func resendsLarge(segs []reassembly.SegmentFact) bool {
+	for i := range segs {
+		if sf := &segs[i]; sf.Kind&reassembly.KindRetransmitted != 0 && sf.Length >= largeSegment {
+			return true
+		}
+	}
+	return false
+}
+
+func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassembly.SegmentFact) (Finding, bool) {
+	// Every distinct segment, by its bytes.
+	type key struct {
+		offset int64
+		length int32
+	}
+	index := map[key]int{}
+	var sent []sentSegment
+	for i := range segs {
+		sf := &segs[i]
+		if !sf.Speaks() {
+			continue
+		}
+		k := key{sf.Offset, sf.Length}
+		j, ok := index[k]
+		if !ok {
+			j = len(sent)
+			index[k] = j
+			sent = append(sent, sentSegment{offset: sf.Offset, length: sf.Length, first: sf.Nanos})
+		}
+		sent[j].frames = append(sent[j].frames, sf.Frame)
+		sent[j].last = sf.Nanos
+	}
+	// ackedAt returns the first of the peer's packets acknowledging every
+	// byte before end: a binary search in the highest ACK so far.
+	highest := make([]int64, len(acks))
+	for i := range acks {
+		highest[i] = acks[i].Ack
+		if i > 0 {
+			highest[i] = max(highest[i], highest[i-1])
+		}
+	}
+	ackedAt := func(end int64) (*reassembly.SegmentFact, bool) {
+		i := sort.Search(len(highest), func(i int) bool { return highest[i] >= end })
+		if i == len(highest) {
+			return nil, false
+		}
+		return &acks[i], true
+	}
+	// smallerResend returns the first segment after the segment s was
+	// first sent that carries s's first byte in fewer bytes, before the
+	// time limit (0: none).
+	smallerResend := func(s *sentSegment, before int64) (*reassembly.SegmentFact, bool) {
+		for i := range segs {
+			sf := &segs[i]
+			if sf.Nanos <= s.first || (before != 0 && sf.Nanos >= before) || !sf.Speaks() {
+				continue
+			}
+			if sf.Length < s.length && sf.Offset <= s.offset && s.offset < sf.Offset+int64(sf.Length) {
+				return sf, true
+			}
+		}
+		return nil, false
+	}
+	// The largest segment that got through as it was sent.
+	passed := int32(0)
+	for i := range sent {
+		s := &sent[i]
+		if s.length <= passed {
+			continue
+		}
+		ack, ok := ackedAt(s.offset + int64(s.length))
+		if !ok {
+			continue
+		}
+		if len(s.frames) == 1 {
+			passed = s.length // sent once: no resend to look for
+		} else if _, resent := smallerResend(s, ack.Nanos); !resent {
+			passed = s.length
+		}
+	}
+	if passed == 0 {
+		return Finding{}, false // nothing got through: not a matter of size
+	}
+	for i := range sent {
+		s := &sent[i]
+		if len(s.frames) < lostSends || s.length <= passed || s.length < largeSegment {
+			continue
+		}
+		// Had it got through as it was, passed would be its length at
+		// least: acknowledged, it was resent in smaller segments first.
+		ack, acked := ackedAt(s.offset + int64(s.length))
+		smaller, _ := smallerResend(s, 0)
+		tries := fmt.Sprintf("the %s's %d-byte segment at offset %d was sent %s in %.1f s (frames %s) and never acknowledged, while its segments of up to %d bytes were",
+			dir, s.length, s.offset, wording.Plural(len(s.frames), "time", "times"), time.Duration(s.last-s.first).Seconds(), framesText(s.frames, 8), passed)
+		summary := tries + ": a path-MTU black hole"
+		frames := append([]int(nil), s.frames...)
+		sev := Error
+		if acked && smaller != nil {
+			sev = Warning
+			summary = fmt.Sprintf("%s; the %s then sent the same bytes in smaller segments (frame %d, %d bytes), acknowledged in frame %d, %.1f s after the first try: a path-MTU black hole that the %s worked around",
+				tries, dir, smaller.Frame, smaller.Length, ack.Frame, time.Duration(ack.Nanos-s.first).Seconds(), dir)
+			frames = append(frames, smaller.Frame, ack.Frame)
+		}
+		f := b.conn("large-segments-lost", sev, phaseAtOffset(b, dir, s.offset), frames, time.Unix(0, s.first).UTC(), summary)
+		f.Direction, f.Offset = dir.String(), s.offset
+		return f, true
+	}
+	return Finding{}, false
+}
