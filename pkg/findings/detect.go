@@ -34,6 +34,7 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 				lost = append(lost, g)
 			}
 		}
+		acked, ackedSeen := highestAck(b.s.Stream(1 - dir))
 		for _, g := range lost {
 			// Point at the hole's edge as Wireshark does ("previous segment
 			// not captured" on the segment after it), or else at the packet
@@ -45,8 +46,14 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 			if g.Reason != reassembly.GapNotCaptured {
 				frame, where = g.Frame, fmt.Sprintf("noticed at frame %d", g.Frame)
 			}
-			f := b.conn("capture-gap", Warning, phaseAtOffset(b, dir, g.Start), []int{frame}, timeOfFrame(b, frame),
-				fmt.Sprintf("%s of the %s's stream at offset %d are not in the capture (%s; %s)", wording.Plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, g.Reason, where))
+			summary := fmt.Sprintf("%s of the %s's stream at offset %d are not in the capture (%s; %s)", wording.Plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, g.Reason, where)
+			if g.Reason == reassembly.GapNotCaptured && g.Next != 0 && ackedSeen && acked <= g.Start {
+				// Later bytes came, and the receiver never acknowledged
+				// these: they did not reach it, wherever they were lost.
+				summary = fmt.Sprintf("%s of the %s's stream at offset %d never arrived: the %s's ACKs never went past offset %d, though later bytes did arrive (frame %d); they were lost on the way, not only missing from the capture",
+					wording.Plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, 1-dir, acked, g.Next)
+			}
+			f := b.conn("capture-gap", Warning, phaseAtOffset(b, dir, g.Start), []int{frame}, timeOfFrame(b, frame), summary)
 			f.Direction, f.Offset = dir.String(), g.Start
 			out = append(out, f)
 		}
@@ -64,6 +71,21 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 		}
 	}
 	return out
+}
+
+// highestAck returns the highest offset of the other stream that st's
+// packets acknowledge, and whether any of them carried an ACK.
+func highestAck(st *reassembly.Stream) (int64, bool) {
+	if st == nil {
+		return 0, false
+	}
+	highest, seen := int64(0), false
+	for i := range st.Segments {
+		if a := st.Segments[i].Ack; a >= 0 {
+			highest, seen = max(highest, a), true
+		}
+	}
+	return highest, seen
 }
 
 // timeOfFrame returns the capture time of frame, one of the connection's,
@@ -1300,16 +1322,20 @@ type event struct {
 func stallFinding(b builder, prev, next event, wait time.Duration) Finding {
 	silent := 1 - prev.dir
 	what, ended := describeEvent(b, prev), describeEvent(b, next)
+	sentNext := ended
+	if next.fact.Length > 0 && next.fact.Kind&reassembly.KindRetransmitted != 0 {
+		sentNext += " again (a retransmission)"
+	}
 	summary := fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; then the %s sent %s in frame %d",
-		silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
+		silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, sentNext, next.fact.Frame)
 	if prev.dir == smtpparse.ClientToServer && what == "message data" {
 		// In the middle of a message the server waits: the client paused.
 		silent = smtpparse.ClientToServer
 		summary = fmt.Sprintf("client silent %.1f s in the middle of its message, after frame %d, while the server waited for the rest; then the %s sent %s in frame %d",
-			wait.Seconds(), prev.fact.Frame, next.dir, ended, next.fact.Frame)
+			wait.Seconds(), prev.fact.Frame, next.dir, sentNext, next.fact.Frame)
 	} else if next.dir == prev.dir {
 		summary = fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; the %s gave up waiting and sent %s in frame %d",
-			silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, ended, next.fact.Frame)
+			silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, sentNext, next.fact.Frame)
 		if ended == moreMessage {
 			summary += ", which the server, still reading the message, took as more of it"
 		}

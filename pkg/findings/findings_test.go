@@ -139,6 +139,11 @@ func triggers() []trigger {
 		{"split-command.pcap", "command-split-across-segments", 0, []int{8, 11}, Info},
 		{"crafted/middlebox-ack.pcap", "middlebox-ack", 0, []int{24}, Warning},
 		{"crafted/middlebox-ack.pcap", "stall", 0, []int{23, 25}, Warning},
+		// Real Postfix and swaks through a path-MTU black hole (testdata/pcaps/pmtu): the
+		// 1448-byte segment and its nine resends; with MTU probing, the 512-byte resend
+		// in frame 84 that got through and its ACK.
+		{"pmtu/pmtu-client-side.pcap", "large-segments-lost", 1, []int{36, 44, 45, 46, 47, 48, 49, 50, 55, 56}, Error},
+		{"pmtu/pmtu-client-side.pcap", "large-segments-lost", 2, []int{71, 79, 80, 81, 82, 84, 85}, Warning},
 		{"crafted/pmtu-blackhole.pcap", "large-segments-lost", 0, []int{22, 24, 25, 26, 27, 28, 29}, Error}, // the first segment and its six retransmissions
 		{"crafted/pmtu-probing.pcap", "large-segments-lost", 0, []int{22, 23, 24, 25, 26, 27, 33}, Warning}, // then the smaller resend and its ACK
 		{"crafted/stall-open.pcap", "stall", 0, []int{22, 27}, Warning},                                     // silent until the capture's end
@@ -2185,5 +2190,47 @@ func TestLargeSegmentsLostOnlyWhenNoneOfThatSizePasses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Behind a path-MTU black hole (real Postfix and swaks, testdata/pcaps/pmtu)
+// the small message is clean on both sides, and the server's side tells
+// the bytes that never reached the server from bytes the capture missed:
+// the server's own ACKs never covered them.
+func TestPathMTUBlackHoleFromBothSides(t *testing.T) {
+	client := analyze(t, testcaps.Path("pmtu/pmtu-client-side.pcap"))
+	server := analyze(t, testcaps.Path("pmtu/pmtu-server-side.pcap"))
+	for _, r := range []*Report{client, server} {
+		for _, f := range r.Findings {
+			if f.Stream == 0 {
+				t.Errorf("stream 0 (a small message, delivered): %s %v: %s", f.ID, f.Frames, f.Summary)
+			}
+		}
+	}
+	var gap *Finding
+	for i, f := range server.Findings {
+		if f.ID == "capture-gap" && f.Stream == 1 {
+			gap = &server.Findings[i]
+		}
+	}
+	want := "8192 bytes of the client's stream at offset 84 never arrived: the server's ACKs never went past offset 84, though later bytes did arrive (frame 36)"
+	if gap == nil || !strings.HasPrefix(gap.Summary, want) || !slices.Equal(gap.Frames, []int{36}) {
+		t.Errorf("server side, stream 1: capture-gap %+v, want frames [36] and %q", gap, want)
+	}
+	// The client's resends while it waits are no new data.
+	var stall string
+	for _, f := range client.Findings {
+		if f.ID == "stall" && f.Stream == 1 {
+			stall = f.Summary
+		}
+	}
+	if !strings.HasSuffix(stall, "then the client sent message data again (a retransmission) in frame 56") {
+		t.Errorf("client side, stream 1: stall %q, want the resend in frame 56 called one", stall)
+	}
+	// Bytes the server did acknowledge are missing from the capture only.
+	for _, f := range analyze(t, testcaps.Path("crafted/gap.pcap")).Findings {
+		if f.ID == "capture-gap" && !strings.Contains(f.Summary, "are not in the capture") {
+			t.Errorf("crafted/gap.pcap: %s", f.Summary)
+		}
 	}
 }

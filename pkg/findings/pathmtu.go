@@ -100,20 +100,55 @@ func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassemb
 		}
 		return &acks[i], true
 	}
-	// smallerResend returns the first segment after the segment s was
-	// first sent that carries s's first byte in fewer bytes, before the
-	// time limit (0: none).
+	// Only retransmissions can resend a segment's bytes in smaller pieces.
+	var resends []*reassembly.SegmentFact
+	for i := range segs {
+		if sf := &segs[i]; sf.Speaks() && sf.Kind&reassembly.KindRetransmitted != 0 {
+			resends = append(resends, sf)
+		}
+	}
+	// smallerResend returns the first packet after the segment s was first
+	// sent that carried some of its bytes again in a smaller segment,
+	// before the time limit (0: none).
 	smallerResend := func(s *sentSegment, before int64) (*reassembly.SegmentFact, bool) {
-		for i := range segs {
-			sf := &segs[i]
-			if sf.Nanos <= s.first || (before != 0 && sf.Nanos >= before) || !sf.Speaks() {
+		end := s.offset + int64(s.length)
+		for _, sf := range resends {
+			if sf.Nanos <= s.first || (before != 0 && sf.Nanos >= before) {
 				continue
 			}
-			if sf.Length < s.length && sf.Offset <= s.offset && s.offset < sf.Offset+int64(sf.Length) {
+			if sf.Length < s.length && sf.Offset < end && s.offset < sf.Offset+int64(sf.Length) {
 				return sf, true
 			}
 		}
 		return nil, false
+	}
+	// throughSmaller returns the first smaller resend of some of s's bytes
+	// that got through as it was sent (the peer acknowledged its bytes
+	// before they went again), and that acknowledgement.
+	throughSmaller := func(s *sentSegment) (r, ack *reassembly.SegmentFact, ok bool) {
+		overlaps := func(sf *reassembly.SegmentFact, off int64, n int32) bool {
+			return sf.Offset < off+int64(n) && off < sf.Offset+int64(sf.Length)
+		}
+	candidates:
+		for i, sf := range resends {
+			if sf.Nanos <= s.first || sf.Length >= s.length || !overlaps(sf, s.offset, s.length) {
+				continue
+			}
+			a, acked := ackedAt(sf.Offset + int64(sf.Length))
+			if !acked || a.Nanos < sf.Nanos {
+				continue
+			}
+			for _, later := range resends[i+1:] {
+				if later.Nanos >= a.Nanos {
+					break
+				}
+				if overlaps(later, sf.Offset, sf.Length) {
+					continue candidates // its bytes went again before the ACK
+				}
+			}
+			return sf, a, true
+		}
+		return nil, nil, false
 	}
 	// The largest segment that got through as it was sent.
 	passed := int32(0)
@@ -126,9 +161,9 @@ func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassemb
 		if !ok {
 			continue
 		}
-		if len(s.frames) == 1 {
-			passed = s.length // sent once: no resend to look for
-		} else if _, resent := smallerResend(s, ack.Nanos); !resent {
+		// Acknowledged after its bytes went again in smaller segments, it
+		// did not get through as it was.
+		if _, resent := smallerResend(s, ack.Nanos); !resent {
 			passed = s.length
 		}
 	}
@@ -140,20 +175,19 @@ func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassemb
 		if len(s.frames) < lostSends || s.length <= passed || s.length < largeSegment {
 			continue
 		}
-		// Had it got through as it was, passed would be its length at
-		// least: acknowledged, it was resent in smaller segments first.
-		ack, acked := ackedAt(s.offset + int64(s.length))
-		smaller, _ := smallerResend(s, 0)
 		tries := fmt.Sprintf("the %s's %d-byte segment at offset %d was sent %s in %.1f s (frames %s) and never acknowledged, while its segments of up to %d bytes were",
 			dir, s.length, s.offset, wording.Plural(len(s.frames), "time", "times"), time.Duration(s.last-s.first).Seconds(), framesText(s.frames, 8), passed)
 		summary := tries + ": a path-MTU black hole"
 		frames := append([]int(nil), s.frames...)
 		sev := Error
-		if acked && smaller != nil {
+		// Had it got through as it was, passed would be its length at
+		// least. A smaller resend of its bytes that was acknowledged is
+		// how the sender got round the hole.
+		if r, ack, ok := throughSmaller(s); ok {
 			sev = Warning
-			summary = fmt.Sprintf("%s; the %s then sent the same bytes in smaller segments (frame %d, %d bytes), acknowledged in frame %d, %.1f s after the first try: a path-MTU black hole that the %s worked around",
-				tries, dir, smaller.Frame, smaller.Length, ack.Frame, time.Duration(ack.Nanos-s.first).Seconds(), dir)
-			frames = append(frames, smaller.Frame, ack.Frame)
+			summary = fmt.Sprintf("%s; then the %s resent the bytes in smaller segments, and %d bytes in frame %d got through (acknowledged in frame %d), %.1f s after the first try: a path-MTU black hole that the %s worked around",
+				tries, dir, r.Length, r.Frame, ack.Frame, time.Duration(ack.Nanos-s.first).Seconds(), dir)
+			frames = append(frames, r.Frame, ack.Frame)
 		}
 		f := b.conn("large-segments-lost", sev, phaseAtOffset(b, dir, s.offset), frames, time.Unix(0, s.first).UTC(), summary)
 		f.Direction, f.Offset = dir.String(), s.offset
