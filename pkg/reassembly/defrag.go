@@ -39,8 +39,12 @@ type datagram struct {
 	total    int       // payload length, known once the fragment without MF came; -1 before
 	ttl      uint8
 	pieces   []fragmentPiece // in arrival order
+	covered  []span          // what the pieces cover, by offset, disjoint and not touching
 	finished bool
 }
+
+// A span is the bytes [start, end) of a datagram's payload.
+type span struct{ start, end int }
 
 type fragmentPiece struct {
 	offset, length int    // where it goes and how long the IP header says it is
@@ -77,11 +81,12 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	if !f.More {
 		dg.total = f.Offset + f.Len
 	}
-	payload, ok := dg.assemble()
-	if !ok {
+	dg.cover(f.Offset, f.Offset+f.Len)
+	if !dg.complete() {
 		d.bound()
 		return false, nil
 	}
+	payload := dg.assemble()
 	others := make([]Packet, 0, len(dg.pieces)-1)
 	for _, pc := range dg.pieces {
 		if pc.packet.Frame != p.Frame {
@@ -101,25 +106,34 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	return true, err
 }
 
-// assemble returns the datagram's payload when its fragments cover it from
-// the first byte to the last. Bytes a snaplen cut from a fragment end the
-// captured payload there; the IP header's length still counts them.
-func (dg *datagram) assemble() ([]byte, bool) {
-	if dg.total < 0 {
-		return nil, false
+// cover adds [start, end) to the datagram's coverage. Merging into the
+// sorted spans costs a search and a move of at most the spans there are,
+// not a sort of every fragment, so that a datagram sent as thousands of
+// fragments (or one fragment repeated) does not take quadratic time.
+func (dg *datagram) cover(start, end int) {
+	if end <= start {
+		return
 	}
+	i, _ := slices.BinarySearchFunc(dg.covered, start, func(sp span, start int) int { return cmp.Compare(sp.end, start) })
+	j := i
+	for ; j < len(dg.covered) && dg.covered[j].start <= end; j++ {
+		start, end = min(start, dg.covered[j].start), max(end, dg.covered[j].end)
+	}
+	dg.covered = slices.Replace(dg.covered, i, j, span{start, end})
+}
+
+// complete says whether the fragments cover the datagram's payload from
+// the first byte to the last, with no hole.
+func (dg *datagram) complete() bool {
+	return dg.total >= 0 && len(dg.covered) == 1 && dg.covered[0].start == 0 && dg.covered[0].end >= dg.total
+}
+
+// assemble returns the payload of a complete datagram. Bytes a snaplen cut
+// from a fragment end the captured payload there; the IP header's length
+// still counts them.
+func (dg *datagram) assemble() []byte {
 	sorted := slices.Clone(dg.pieces)
 	slices.SortStableFunc(sorted, func(a, b fragmentPiece) int { return cmp.Compare(a.offset, b.offset) })
-	covered := 0
-	for _, pc := range sorted {
-		if pc.offset > covered {
-			return nil, false
-		}
-		covered = max(covered, pc.offset+pc.length)
-	}
-	if covered < dg.total {
-		return nil, false
-	}
 	payload := make([]byte, 0, dg.total)
 	for _, pc := range sorted {
 		if pc.offset > len(payload) {
@@ -132,7 +146,7 @@ func (dg *datagram) assemble() ([]byte, bool) {
 	if len(payload) > dg.total {
 		payload = payload[:dg.total]
 	}
-	return payload, true
+	return payload
 }
 
 func (d *defragmenter) finish(dg *datagram) {
@@ -141,7 +155,7 @@ func (d *defragmenter) finish(dg *datagram) {
 	for _, pc := range dg.pieces {
 		d.held -= len(pc.packet.Data)
 	}
-	dg.pieces = nil
+	dg.pieces, dg.covered = nil, nil
 }
 
 // giveUp drops the oldest waiting datagram, counting its fragments as lost.
