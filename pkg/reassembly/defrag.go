@@ -23,6 +23,7 @@ const (
 type defragmenter struct {
 	pending map[fragmentKey]*datagram
 	order   []*datagram // by first fragment, oldest first; finished ones are skipped
+	stale   int         // finished datagrams still in order
 	held    int         // captured bytes of the fragments waiting
 	lost    Tally       // fragments given up: their datagram never completed
 }
@@ -94,6 +95,7 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 		}
 	}
 	d.finish(dg)
+	d.compact()
 	slices.SortFunc(others, func(a, b Packet) int { return cmp.Compare(a.Frame, b.Frame) })
 	p.Fragments = others
 	keep := s.Fragment
@@ -158,11 +160,25 @@ func (d *defragmenter) finish(dg *datagram) {
 	dg.pieces, dg.covered = nil, nil
 }
 
+// compact drops the finished datagrams from order once they are most of
+// it: without it, one datagram that never completes, in a capture whose
+// clock does not move on (or stepped back), keeps every datagram
+// completed after it in memory.
+func (d *defragmenter) compact() {
+	if d.stale++; d.stale < fragmentDatagrams || d.stale < len(d.order)/2 {
+		return
+	}
+	d.order = slices.DeleteFunc(d.order, func(dg *datagram) bool { return dg.finished })
+	d.stale = 0
+}
+
 // giveUp drops the oldest waiting datagram, counting its fragments as lost.
 func (d *defragmenter) giveUp() {
 	dg := d.order[0]
+	d.order[0] = nil
 	d.order = d.order[1:]
 	if dg.finished {
+		d.stale--
 		return
 	}
 	for i := range dg.pieces {

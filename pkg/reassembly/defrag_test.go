@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -212,5 +213,35 @@ func TestWalkFragmentCostDoesNotGrowWithTheDatagram(t *testing.T) {
 	// Linear: a few hundred bytes a fragment. Quadratic: gigabytes.
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
 		t.Errorf("%d fragments of one datagram allocated %d MB, want well under 64", n, alloc>>20)
+	}
+}
+
+// Completed datagrams do not pile up behind one that never completes:
+// without capture time passing, only the limits on waiting datagrams
+// apply, and those count waiting datagrams only.
+func TestDefragmenterForgetsCompletedDatagrams(t *testing.T) {
+	var d defragmenter
+	var s Segment
+	p := Packet{Timestamp: t0, Frame: 1}
+	stuck := Fragment{Src: client.Addr(), Dst: server.Addr(), ID: 1, Offset: 0, More: true, Data: make([]byte, 8), Len: 8}
+	if done, _ := d.add(&p, &stuck, &s); done {
+		t.Fatal("a lone first fragment completed its datagram")
+	}
+	ip := capgen.Frame(capgen.LinkRaw, &capgen.Packet{
+		Src: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.99"), 4000), Dst: server, Seq: 1, Ack: 1, Flags: capgen.ACK, Payload: make([]byte, 32),
+	})
+	for i := range 10000 {
+		for _, b := range capgen.FragmentIP(ip, 32, uint32(i)) {
+			p.Frame++
+			p.Data = b
+			if err := Decode(LinkType(capgen.LinkRaw), b, &s); !errors.Is(err, ErrFragment) {
+				t.Fatalf("decode: %v", err)
+			}
+			f := s.Fragment
+			d.add(&p, &f, &s)
+		}
+	}
+	if len(d.pending) != 1 || len(d.order) > 2*fragmentDatagrams {
+		t.Errorf("%d datagrams waiting, %d in the order list; want 1 and at most %d", len(d.pending), len(d.order), 2*fragmentDatagrams)
 	}
 }
