@@ -303,10 +303,18 @@ func decodeIPv6(b []byte, s *Segment) error {
 			if len(rest) < 8 || length < 8 {
 				return ErrShort
 			}
+			field := binary.BigEndian.Uint16(rest[2:4])
+			if field&^6 == 0 {
+				// An atomic fragment (offset 0, M clear) is a whole
+				// datagram, never merged with fragments that share its
+				// identification (RFC 6946, section 4).
+				next = rest[0]
+				rest, length = rest[8:], length-8
+				continue
+			}
 			if rest[0] != 6 {
 				return ErrNotTCP
 			}
-			field := binary.BigEndian.Uint16(rest[2:4])
 			data := rest[8:]
 			if len(data) > length-8 {
 				data = data[:length-8]

@@ -245,3 +245,34 @@ func TestDefragmenterForgetsCompletedDatagrams(t *testing.T) {
 		t.Errorf("%d datagrams waiting, %d in the order list; want 1 and at most %d", len(d.pending), len(d.order), 2*fragmentDatagrams)
 	}
 }
+
+// An IPv6 atomic fragment (offset 0, M clear) is a whole datagram: it is
+// decoded in its own frame and never joins the fragments of another
+// datagram that has the same identification (RFC 6946, section 4; tshark
+// does the same).
+func TestIPv6AtomicFragmentIsProcessedInIsolation(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkRaw)
+	s := capgen.NewSession(w, capgen.LinkRaw, c6, s6, t0, 1000, 5000)
+	s.Handshake()
+	frame := func(payload string) []byte {
+		return capgen.Frame(capgen.LinkRaw, &capgen.Packet{
+			Src: c6, Dst: s6, Seq: 1001, Ack: 5001, Flags: capgen.ACK | capgen.PSH, Payload: []byte(payload),
+		})
+	}
+	// Frame 4: the first of two fragments of datagram 7, whose second never comes.
+	w.WriteFrame(s.Now, capgen.LinkRaw, capgen.FragmentIP(frame(strings.Repeat("A", 1000)), 400, 7)[0])
+	// Frame 5: an atomic fragment, also identification 7.
+	atomic := capgen.FragmentIP(frame("HELO atomic\r\n"), 800, 7)
+	if len(atomic) != 1 {
+		t.Fatalf("%d fragments, want one atomic fragment", len(atomic))
+	}
+	w.WriteFrame(s.Now.Add(time.Millisecond), capgen.LinkRaw, atomic[0])
+	got, st := walkVisits(t, buf.Bytes())
+	if len(got) != 1 || got[0].frame != 5 || got[0].payload != "HELO atomic\r\n" || got[0].fragments != nil {
+		t.Errorf("visits %+v; want frame 5 with its own 13 bytes, and no other fragment", got)
+	}
+	if st.Reassembled != 0 || st.Fragments.N != 1 || st.Fragments.FirstFrame != 4 {
+		t.Errorf("reassembled %d, lost %d from frame %d; want 0, 1 from frame 4", st.Reassembled, st.Fragments.N, st.Fragments.FirstFrame)
+	}
+}
