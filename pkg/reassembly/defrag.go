@@ -26,6 +26,7 @@ type defragmenter struct {
 	stale   int         // finished datagrams still in order
 	held    int         // captured bytes of the fragments waiting
 	lost    Tally       // fragments given up: their datagram never completed
+	done    int         // datagrams reassembled
 }
 
 type fragmentKey struct {
@@ -57,8 +58,31 @@ type fragmentPiece struct {
 // add decodes the datagram's TCP segment into s, sets p.Fragments to the
 // datagram's other fragments and returns true; s.Fragment is left as it was.
 // The error is that of decoding the reassembled segment.
+//
+// As Wireshark does, a fragment is gathered only when it carries payload
+// and the capture holds all of it. A first fragment the snaplen cut is
+// decoded on its own instead (add returns true: its segment is in its own
+// frame, as tshark shows it); any other cut fragment is lost. Reassembling
+// cut fragments would move the segment to another frame than tshark's,
+// and with it the connection's first frame and so its stream number.
 func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	d.expire(p.Timestamp)
+	switch {
+	case f.Len == 0:
+		return false, nil
+	case len(f.Data) < f.Len && f.Offset == 0:
+		keep := s.Fragment
+		err := decodeTCP(f.Data, f.Len, f.Src, f.Dst, s)
+		s.Fragment = keep
+		s.IPv6, s.TTL, s.IPID = f.IPv6, f.TTL, 0
+		if !f.IPv6 {
+			s.IPID = uint16(f.ID)
+		}
+		return true, err
+	case len(f.Data) < f.Len:
+		d.lost.add(p)
+		return false, nil
+	}
 	key := fragmentKey{f.Src, f.Dst, f.ID, f.IPv6}
 	dg := d.pending[key]
 	if dg == nil {
@@ -96,6 +120,7 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	}
 	d.finish(dg)
 	d.compact()
+	d.done++
 	slices.SortFunc(others, func(a, b Packet) int { return cmp.Compare(a.Frame, b.Frame) })
 	p.Fragments = others
 	keep := s.Fragment
@@ -130,17 +155,12 @@ func (dg *datagram) complete() bool {
 	return dg.total >= 0 && len(dg.covered) == 1 && dg.covered[0].start == 0 && dg.covered[0].end >= dg.total
 }
 
-// assemble returns the payload of a complete datagram. Bytes a snaplen cut
-// from a fragment end the captured payload there; the IP header's length
-// still counts them.
+// assemble returns the payload of a complete datagram.
 func (dg *datagram) assemble() []byte {
 	sorted := slices.Clone(dg.pieces)
 	slices.SortStableFunc(sorted, func(a, b fragmentPiece) int { return cmp.Compare(a.offset, b.offset) })
 	payload := make([]byte, 0, dg.total)
 	for _, pc := range sorted {
-		if pc.offset > len(payload) {
-			break // a fragment before it was cut by the snaplen
-		}
 		if end := pc.offset + len(pc.data); end > len(payload) {
 			payload = append(payload, pc.data[len(payload)-pc.offset:]...)
 		}

@@ -2,7 +2,9 @@ package reassembly
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"maps"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -131,24 +133,88 @@ func TestWalkReportsFragmentsThatNeverComplete(t *testing.T) {
 	for _, w := range warnings {
 		text = append(text, w.Error())
 	}
-	want := "frag.pcap: frame 4: 3 IP fragments of TCP datagrams whose other fragments are not in the capture"
+	want := "frag.pcap: frame 4: 3 IP fragments of TCP datagrams that never completed"
 	if !strings.Contains(strings.Join(text, "\n"), want) {
 		t.Errorf("warnings %q, want one containing %q", text, want)
 	}
 }
 
-// Fragments the snaplen cut still complete their datagram: the payload
-// ends where the first cut does, and the rest counts as missing.
-func TestWalkReassemblesFragmentsCutBySnaplen(t *testing.T) {
+// Fragments the snaplen cut are not reassembled, as tshark does not: the
+// first is decoded on its own, in its frame, with the bytes it holds; the
+// others are lost, and the rest of the segment is missing.
+func TestWalkDoesNotReassembleFragmentsCutBySnaplen(t *testing.T) {
 	body := body2000()
 	// A snaplen of 220 keeps 200 bytes of each fragment's payload: of the
-	// first, the TCP header and 180 bytes of body; then a hole at 200.
+	// first (600 bytes), the TCP header and 180 bytes of body.
 	got, st := walkVisits(t, fragmentedCapture(t, client, server, body, []int{0, 1, 2, 3}, 220))
 	if len(got) != 1 {
 		t.Fatalf("%d visits, want 1: %+v", len(got), got)
 	}
-	if v := got[0]; v.frame != 7 || v.payload != string(body[:180]) || v.missing != 2000-180 {
-		t.Errorf("frame %d, %d bytes, %d missing; want frame 7, 180 bytes, 1820 missing", v.frame, len(v.payload), v.missing)
+	if v := got[0]; v.frame != 4 || v.payload != string(body[:180]) || v.missing != 580-180 || v.fragments != nil {
+		t.Errorf("frame %d, %d bytes, %d missing, fragments %v; want frame 4, 180 bytes, 400 missing, none", v.frame, len(v.payload), v.missing, v.fragments)
+	}
+	if st.Reassembled != 0 || st.Fragments.N != 3 || st.Fragments.FirstFrame != 5 {
+		t.Errorf("reassembled %d, lost %d from frame %d; want 0, 3 from frame 5", st.Reassembled, st.Fragments.N, st.Fragments.FirstFrame)
+	}
+}
+
+// When a connection's first captured datagram is fragmented and cut by the
+// snaplen, the connection starts in the first fragment's frame, as in
+// tshark, and so gets the stream number tshark gives it: here 0, before the
+// connection whose SYN came between the fragments (tshark -r: frame 1
+// tcp.stream 0, frames 2 to 4 tcp.stream 1, frames 5 and 6 no TCP).
+func TestCutFragmentsKeepTsharkStreamNumbers(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{Snaplen: 220}, capgen.LinkRaw)
+	ip := capgen.Frame(capgen.LinkRaw, &capgen.Packet{
+		Src: client, Dst: server, Seq: 1001, Ack: 5001, Flags: capgen.ACK | capgen.PSH, Payload: body2000()[:1000], IPID: 7,
+	})
+	frags := capgen.FragmentIP(ip, 400, 7)
+	w.WriteFrame(t0, capgen.LinkRaw, frags[0])
+	other := capgen.NewSession(w, capgen.LinkRaw, netip.MustParseAddrPort("192.0.2.11:40000"), server, t0.Add(time.Millisecond), 1, 2)
+	other.Handshake()
+	for _, f := range frags[1:] {
+		w.WriteFrame(other.Now, capgen.LinkRaw, f)
+	}
+	c, err := OpenReader("frag.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]int{}
+	if _, err := Walk(c, NewTracker(TrackerOptions{}), func(cn *Conn, _ *Segment, p *Packet) error {
+		got[p.Frame] = cn.Stream
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[int]int{1: 0, 2: 1, 3: 1, 4: 1}; !maps.Equal(got, want) {
+		t.Errorf("frame to stream %v, want tshark's %v", got, want)
+	}
+}
+
+// A fragment without payload is not gathered (Wireshark skips it too): it
+// cannot end a datagram early by claiming to be the last fragment.
+func TestEmptyFragmentDoesNotEndTheDatagram(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkRaw)
+	s := capgen.NewSession(w, capgen.LinkRaw, client, server, t0, 1000, 5000)
+	s.Handshake()
+	body := body2000()[:1000]
+	ip := capgen.Frame(capgen.LinkRaw, &capgen.Packet{
+		Src: client, Dst: server, Seq: 1001, Ack: 5001, Flags: capgen.ACK | capgen.PSH, Payload: body, IPID: 7,
+	})
+	frags := capgen.FragmentIP(ip, 400, 7)
+	// Frame 5: 20 bytes of IPv4 header, no payload, MF clear, offset 400.
+	empty := slices.Clone(frags[1][:20])
+	binary.BigEndian.PutUint16(empty[2:], 20)
+	binary.BigEndian.PutUint16(empty[6:], 400/8)
+	for _, f := range [][]byte{frags[0], empty, frags[1], frags[2]} {
+		w.WriteFrame(s.Now, capgen.LinkRaw, f)
+		s.Now = s.Now.Add(time.Millisecond)
+	}
+	got, st := walkVisits(t, buf.Bytes())
+	if len(got) != 1 || got[0].frame != 7 || got[0].payload != string(body) || !slices.Equal(got[0].fragments, []int{4, 6}) {
+		t.Errorf("visits %+v; want one in frame 7 with the 1000 bytes, fragments 4 and 6", got)
 	}
 	if st.Reassembled != 1 || st.Fragments.N != 0 {
 		t.Errorf("reassembled %d, lost %d; want 1, 0", st.Reassembled, st.Fragments.N)

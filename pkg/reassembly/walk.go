@@ -69,7 +69,7 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 	)
 	defer func() {
 		frags.close()
-		st.Fragments = frags.lost
+		st.Fragments, st.Reassembled = frags.lost, frags.done
 	}()
 	for {
 		pkt.Fragments = nil
@@ -99,7 +99,6 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 			if done, err = frags.add(&pkt, &seg.Fragment, &seg); !done {
 				continue
 			}
-			st.Reassembled++
 		}
 		if err != nil {
 			switch {
@@ -156,7 +155,7 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 			name(t), t.FirstFrame, ErrLinkType, uint32(lt), lt, t.N))
 	}
 	if t := &st.Fragments; t.N > 0 {
-		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s of TCP datagrams whose other fragments are not in the capture: their connections miss that data",
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s of TCP datagrams that never completed (fragments missing, or cut by the snaplen): their connections miss that data",
 			name(t), t.FirstFrame, wording.Plural(t.N, "IP fragment", "IP fragments")))
 	}
 	if t := &st.Short; t.N > 0 {
