@@ -1731,11 +1731,89 @@ func detectTLS(b builder, _ Options) []Finding {
 	if t == nil {
 		return nil
 	}
+	if f, ok := tlsFailed(b, t); ok {
+		return []Finding{f}
+	}
+	negotiated := ""
+	if h := t.Server.Hello; h != nil {
+		negotiated = fmt.Sprintf("; %s negotiated (frame %d)", smtpparse.TLSVersionName(h.Version), firstFrame(b.s.Frames(h.Span)))
+	}
 	f := b.at("tls-started", Info, PhaseTLS, t.Command.Span, t.Command.Time,
-		fmt.Sprintf("STARTTLS succeeded (%d %s); the rest of the connection (%d client and %d server bytes) is encrypted and not analysed",
-			t.Reply.Code, clip(strings.Join(t.Reply.Lines, " "), 40), t.ClientBytes, t.ServerBytes))
+		fmt.Sprintf("STARTTLS succeeded (%d %s)%s; the rest of the connection (%d client and %d server bytes) is encrypted and not analysed",
+			t.Reply.Code, clip(strings.Join(t.Reply.Lines, " "), 40), negotiated, t.ClientBytes, t.ServerBytes))
 	f.Frames = appendUnique(f.Frames, b.s.Frames(t.Reply.Span)...)
 	return []Finding{f}
+}
+
+// tlsFailed reports a TLS handshake after STARTTLS that ended in an alert
+// sent in the clear: the records before encryption show who refused what.
+func tlsFailed(b builder, t *smtpparse.TLSStart) (Finding, bool) {
+	alert, by := t.Server.Alert, smtpparse.ServerToClient
+	if a := t.Client.Alert; a != nil && (alert == nil || firstFrame(b.s.Frames(a.Span)) < firstFrame(b.s.Frames(alert.Span))) {
+		alert, by = a, smtpparse.ClientToServer
+	}
+	if alert == nil || !alert.Fatal() {
+		return Finding{}, false
+	}
+	frames := appendUnique(b.s.Frames(t.Command.Span), b.s.Frames(t.Reply.Span)...)
+	var hellos []string
+	for _, h := range []*smtpparse.TLSHello{t.Client.Hello, t.Server.Hello} {
+		if h == nil {
+			continue
+		}
+		hf := firstFrame(b.s.Frames(h.Span))
+		frames = appendUnique(frames, hf)
+		switch {
+		case h.Client && len(h.Versions) > 1:
+			hellos = append(hellos, fmt.Sprintf("the client offered %s to %s (frame %d)", smtpparse.TLSVersionName(slices.Min(h.Versions)), smtpparse.TLSVersionName(h.Version), hf))
+		case h.Client:
+			hellos = append(hellos, fmt.Sprintf("the client offered %s only (frame %d)", smtpparse.TLSVersionName(h.Version), hf))
+		default:
+			hellos = append(hellos, fmt.Sprintf("the server chose %s, cipher suite 0x%04x (frame %d)", smtpparse.TLSVersionName(h.Version), h.Cipher, hf))
+		}
+	}
+	af := firstFrame(b.s.Frames(alert.Span))
+	frames = appendUnique(frames, af)
+	summary := fmt.Sprintf("the TLS handshake after STARTTLS failed: the %s sent a fatal %s alert (%d) in frame %d",
+		by, smtpparse.TLSAlertName(alert.Description), alert.Description, af)
+	if len(hellos) > 0 {
+		summary += ", after " + strings.Join(hellos, " and ")
+	}
+	if why := alertMeaning(alert.Description, by); why != "" {
+		summary += ": " + why
+	}
+	summary += "; " + endPhrase(b.s.Conn)
+	f := b.conn("tls-handshake-failed", Error, PhaseTLS, frames, t.Command.Time, summary)
+	f.Direction, f.Offset = by.String(), alert.Span.Start
+	return f, true
+}
+
+// alertMeaning says what a fatal alert usually means, sent by the given side.
+func alertMeaning(d uint8, by smtpparse.Direction) string {
+	switch d {
+	case 70:
+		return "no TLS version that both sides accept"
+	case 40, 71:
+		return "no cipher suite (or key exchange) that both sides accept"
+	case 42, 43, 44, 45, 46, 48:
+		if by == smtpparse.ClientToServer {
+			return "the client does not accept the server's certificate"
+		}
+		return "the server does not accept the client's certificate"
+	case 116:
+		return "the server requires a client certificate"
+	case 112:
+		return "the server does not know the name the client asked for (SNI)"
+	}
+	return ""
+}
+
+// firstFrame returns the first of frames, 0 if none.
+func firstFrame(frames []int) int {
+	if len(frames) == 0 {
+		return 0
+	}
+	return frames[0]
 }
 
 // ---- helpers ----

@@ -185,6 +185,12 @@ func triggers() []trigger {
 		{"crafted/gap.pcap", "capture-gap", 0, []int{23}, Warning},                // where Wireshark says "previous segment not captured"
 		{"snaplen96.pcap", "snaplen-truncated", 0, []int{8, 15, 16, 17}, Warning}, // the client side; README: frames 4, 7, 8, 14–17, 22 are cut
 		{"starttls.pcap", "tls-started", 0, []int{8, 9}, Info},
+		// Real Postfix and swaks, STARTTLS then a failed handshake (testdata/pcaps/tls):
+		// STARTTLS, 220, the hellos and the alert, as tshark shows them.
+		{"tls/starttls-failures.pcap", "tls-handshake-failed", 0, []int{9, 10, 12, 13}, Error},      // server: protocol_version
+		{"tls/starttls-failures.pcap", "tls-handshake-failed", 1, []int{26, 27, 29, 30}, Error},     // server: handshake_failure
+		{"tls/starttls-failures.pcap", "tls-handshake-failed", 2, []int{43, 44, 46, 47, 49}, Error}, // client: unknown_ca, TLS 1.2
+		{"tls/starttls-failures.pcap", "tls-handshake-failed", 3, []int{59, 60, 62, 63, 65}, Error}, // client: unknown_ca, TLS 1.3
 		{"crafted/implicit-tls.pcap", "tls-started", 0, []int{1}, Info},
 		{"crafted/connect-failed.pcap", "connect-failed", 0, []int{1, 2, 3, 4}, Error},
 		{"crafted/connect-failed.pcap", "connect-failed", 1, []int{5, 6}, Error},
@@ -2231,6 +2237,28 @@ func TestPathMTUBlackHoleFromBothSides(t *testing.T) {
 	for _, f := range analyze(t, testcaps.Path("crafted/gap.pcap")).Findings {
 		if f.ID == "capture-gap" && !strings.Contains(f.Summary, "are not in the capture") {
 			t.Errorf("crafted/gap.pcap: %s", f.Summary)
+		}
+	}
+}
+
+// The two sessions of testdata/pcaps/tls whose handshake succeeded are
+// told as such, with the version the server chose; the alerts of the
+// failed ones name who refused what.
+func TestStartTLSOutcomes(t *testing.T) {
+	r := analyze(t, testcaps.Path("tls/starttls-failures.pcap"))
+	byStream := map[int][]string{}
+	for _, f := range r.Findings {
+		byStream[f.Stream] = append(byStream[f.Stream], f.ID+": "+f.Summary)
+	}
+	want := map[int]string{
+		0: "tls-handshake-failed: the TLS handshake after STARTTLS failed: the server sent a fatal protocol_version alert (70) in frame 13, after the client offered TLS 1.2 only (frame 12): no TLS version that both sides accept; connection ended: the server's FIN in frame 15",
+		3: "tls-handshake-failed: the TLS handshake after STARTTLS failed: the client sent a fatal unknown_ca alert (48) in frame 65, after the client offered TLS 1.3 only (frame 62) and the server chose TLS 1.3, cipher suite 0x1302 (frame 63): the client does not accept the server's certificate; connection ended: the client's RST in frame 66",
+		4: "tls-started: STARTTLS succeeded (220 2.0.0 Ready to start TLS); TLS 1.3 negotiated (frame 79); the rest of the connection (1073 client and 2029 server bytes) is encrypted and not analysed",
+		5: "tls-started: STARTTLS succeeded (220 2.0.0 Ready to start TLS); TLS 1.2 negotiated (frame 112); the rest of the connection (799 client and 1908 server bytes) is encrypted and not analysed",
+	}
+	for stream, w := range want {
+		if got := byStream[stream]; len(got) != 1 || got[0] != w {
+			t.Errorf("stream %d: %q\nwant [%q]", stream, got, w)
 		}
 	}
 }

@@ -251,6 +251,8 @@ type TLSStart struct {
 	ClientBytes  int64    // client bytes seen after the switch
 	ServerBytes  int64    // server bytes seen after the switch
 	LooksLikeTLS bool     // client's first byte after the switch is 0x16 (TLS handshake record)
+	Client       TLSSide  // what the client's TLS records show
+	Server       TLSSide  // what the server's TLS records show
 }
 
 // LooksLikeGreeting reports whether b, the first bytes a server sent, start

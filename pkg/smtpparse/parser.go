@@ -619,7 +619,7 @@ func (p *Parser) clientBytes(data []byte, off, order int64, at time.Time) int {
 				p.endChunk()
 			}
 		case clientTLS:
-			p.tlsClient(data[i:])
+			p.tlsClient(data[i:], off+int64(i))
 			i = len(data)
 			c.pos = off + int64(i)
 		}
@@ -627,7 +627,7 @@ func (p *Parser) clientBytes(data []byte, off, order int64, at time.Time) int {
 	return i
 }
 
-func (p *Parser) tlsClient(b []byte) {
+func (p *Parser) tlsClient(b []byte, off int64) {
 	t := p.d.TLS
 	if t == nil || len(b) == 0 {
 		return
@@ -637,6 +637,7 @@ func (p *Parser) tlsClient(b []byte) {
 		t.LooksLikeTLS = b[0] == 0x16
 	}
 	t.ClientBytes += int64(len(b))
+	t.Client.feed(ClientToServer, b, off)
 }
 
 // clientLine handles a client line that ended (or was cut) in a line-based
@@ -966,6 +967,10 @@ func (p *Parser) clientGap(off, n int64) {
 	case clientData:
 		c.body.Gap = true
 		c.scan.gap(off, n)
+	case clientTLS:
+		if t := p.d.TLS; t != nil {
+			t.Client.gap()
+		}
 	case clientChunk:
 		c.body.Gap = true
 		take := min(n, c.left) // what the gap takes of this chunk; the rest is after it
@@ -991,6 +996,7 @@ func (p *Parser) serverBytes(data []byte, off, order int64, at time.Time) {
 		case serverTLS:
 			if t := p.d.TLS; t != nil {
 				t.ServerBytes += int64(len(data) - i)
+				t.Server.feed(ServerToClient, data[i:], off+int64(i))
 			}
 			i = len(data)
 		default:
@@ -1352,7 +1358,7 @@ func (p *Parser) startTLS(cmd *Command, r *Reply) {
 	q := &c.held
 	for ; !q.empty(); q.head++ {
 		if ev := q.events[q.head]; !ev.gap {
-			p.tlsClient(q.buf[ev.pos : ev.pos+int(ev.n)])
+			p.tlsClient(q.buf[ev.pos:ev.pos+int(ev.n)], ev.off)
 		}
 	}
 	q.compact()
@@ -1386,6 +1392,10 @@ func (p *Parser) serverGap(off, n int64) {
 		}
 		s.line.reset()
 		p.flushSkip(ServerToClient, &s.skipStart, off)
+	case serverTLS:
+		if t := p.d.TLS; t != nil {
+			t.Server.gap()
+		}
 	}
 	// After the reply the gap cut is finished (it may be a recipient's,
 	// or the first one, which sets the count): which recipient a later

@@ -1712,3 +1712,68 @@ func TestBDATSizeProblemsAreNamedExactly(t *testing.T) {
 		}
 	}
 }
+
+// tlsRecord frames a TLS record of the given content type.
+func tlsRecord(typ byte, version uint16, body string) string {
+	return string([]byte{typ, byte(version >> 8), byte(version), byte(len(body) >> 8), byte(len(body))}) + body
+}
+
+// handshakeMessage frames a handshake message of the given type.
+func handshakeMessage(typ byte, body string) string {
+	n := len(body)
+	return string([]byte{typ, byte(n >> 16), byte(n >> 8), byte(n)}) + body
+}
+
+// After STARTTLS the cleartext records are read whatever the pieces the
+// bytes come in: the hellos' versions (supported_versions over the legacy
+// field, GREASE skipped), ChangeCipherSpec, application-data records, an
+// alert in the clear; an encrypted alert is no alert.
+func TestTLSRecordsAfterSTARTTLS(t *testing.T) {
+	random := strings.Repeat("r", 32)
+	clientHello := tlsRecord(22, 0x0301, handshakeMessage(1, "\x03\x03"+random+"\x00"+"\x00\x02\x13\x01"+"\x01\x00"+
+		"\x00\x0b"+"\x00\x2b\x00\x07\x06\x0a\x0a\x03\x04\x03\x03"))
+	serverHello := tlsRecord(22, 0x0303, handshakeMessage(2, "\x03\x03"+random+"\x00"+"\x13\x02"+"\x00"+
+		"\x00\x06"+"\x00\x2b\x00\x02\x03\x04"))
+	encryptedAlert := tlsRecord(21, 0x0303, strings.Repeat("e", 19))
+	alert := tlsRecord(21, 0x0303, "\x02\x30")
+	events := []event{
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx\r\n250 STARTTLS\r\n"),
+		cli("STARTTLS\r\n"),
+		srv("220 go ahead\r\n"),
+		cli(clientHello),
+		srv(serverHello + tlsRecord(20, 0x0303, "\x01") + tlsRecord(23, 0x0303, "12345") + encryptedAlert),
+		cli(alert),
+	}
+	for _, n := range []int{1, 3, 1448} {
+		d := feed(Options{}, events, everyN(n))
+		c, s := d.TLS.Client, d.TLS.Server
+		start := int64(len("EHLO c\r\nSTARTTLS\r\n"))
+		if c.Hello == nil || c.Hello.Version != 0x0304 || !slices.Equal(c.Hello.Versions, []uint16{0x0304, 0x0303}) || c.Hello.Span != span(ClientToServer, start, start+int64(len(clientHello))) {
+			t.Errorf("pieces of %d: client hello %+v", n, c.Hello)
+		}
+		if s.Hello == nil || s.Hello.Version != 0x0304 || s.Hello.Cipher != 0x1302 {
+			t.Errorf("pieces of %d: server hello %+v", n, s.Hello)
+		}
+		at := start + int64(len(clientHello))
+		if c.Alert == nil || c.Alert.Level != 2 || c.Alert.Description != 48 || c.Alert.Span != span(ClientToServer, at, at+7) || c.Alert.String() != "fatal unknown_ca (48)" {
+			t.Errorf("pieces of %d: client alert %+v", n, c.Alert)
+		}
+		if s.Alert != nil || !s.ChangeCipherSpec || s.ApplicationData != 1 || s.Records != 4 || c.Records != 2 || c.NotTLS || s.NotTLS {
+			t.Errorf("pieces of %d: server %+v, client %+v", n, s, c)
+		}
+	}
+}
+
+// Bytes after STARTTLS that are no TLS records (a client that did not
+// switch) stop the reading; a gap does too.
+func TestTLSReadingStopsAtWhatIsNotTLS(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx\r\n"), cli("EHLO c\r\n"), srv("250-mx\r\n250 STARTTLS\r\n"),
+		cli("STARTTLS\r\n"), srv("220 go ahead\r\n"),
+		cli("EHLO c\r\n"), srvGap(10), srv(tlsRecord(21, 0x0303, "\x02\x28")))
+	if c, s := d.TLS.Client, d.TLS.Server; !c.NotTLS || c.Records != 0 || !s.Lost || s.Alert != nil {
+		t.Errorf("client %+v, server %+v", c, s)
+	}
+}

@@ -1,0 +1,310 @@
+package smtpparse
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// TLS record content types (RFC 8446, section 5.1).
+const (
+	tlsChangeCipherSpec = 20
+	tlsAlert            = 21
+	tlsHandshake        = 22
+	tlsApplicationData  = 23
+)
+
+// TLSSide is what one side's TLS records show after STARTTLS, before
+// encryption hides them: their types, its hello and its first alert in
+// the clear. Only the record framing and the cleartext handshake are read.
+type TLSSide struct {
+	Records          int       // TLS records begun
+	ApplicationData  int       // records of type application data (encrypted handshake or mail)
+	ChangeCipherSpec bool      // sent ChangeCipherSpec: what follows is encrypted
+	Hello            *TLSHello // its ClientHello or ServerHello, when it was in the clear
+	Alert            *TLSAlert // its first alert sent in the clear
+	NotTLS           bool      // bytes that do not frame as TLS records: reading stopped there
+	Lost             bool      // the capture lacks bytes of this side: reading stopped there
+
+	head   [5]byte // the record header being read
+	inHead int     // header bytes read
+	left   int     // body bytes of the current record still to come
+	typ    uint8   // the current record's content type
+	start  int64   // its stream offset
+	body   []byte  // its body, kept while it may be a cleartext hello or alert
+}
+
+// TLSHello is the version part of a ClientHello or ServerHello.
+type TLSHello struct {
+	Client   bool
+	Version  uint16   // ClientHello: the highest version offered; ServerHello: the version chosen
+	Versions []uint16 // ClientHello: the versions of its supported_versions extension, if any
+	Cipher   uint16   // ServerHello: the cipher suite chosen
+	Span     Span     // the record that carried it
+}
+
+// TLSAlert is an alert record sent in the clear.
+type TLSAlert struct {
+	Level       uint8 // 1 warning, 2 fatal
+	Description uint8 // RFC 8446 AlertDescription
+	Span        Span
+}
+
+// Fatal reports whether the alert ends the connection.
+func (a *TLSAlert) Fatal() bool { return a.Level == 2 }
+
+// String names the alert as RFC 8446 does: "fatal handshake_failure (40)".
+func (a *TLSAlert) String() string {
+	level := "warning"
+	if a.Fatal() {
+		level = "fatal"
+	} else if a.Level != 1 {
+		level = fmt.Sprintf("level %d", a.Level)
+	}
+	return fmt.Sprintf("%s %s (%d)", level, TLSAlertName(a.Description), a.Description)
+}
+
+// TLSAlertName names an alert description as RFC 8446 and RFC 5246 do.
+func TLSAlertName(d uint8) string {
+	switch d {
+	case 0:
+		return "close_notify"
+	case 10:
+		return "unexpected_message"
+	case 20:
+		return "bad_record_mac"
+	case 22:
+		return "record_overflow"
+	case 40:
+		return "handshake_failure"
+	case 42:
+		return "bad_certificate"
+	case 43:
+		return "unsupported_certificate"
+	case 44:
+		return "certificate_revoked"
+	case 45:
+		return "certificate_expired"
+	case 46:
+		return "certificate_unknown"
+	case 47:
+		return "illegal_parameter"
+	case 48:
+		return "unknown_ca"
+	case 49:
+		return "access_denied"
+	case 50:
+		return "decode_error"
+	case 51:
+		return "decrypt_error"
+	case 70:
+		return "protocol_version"
+	case 71:
+		return "insufficient_security"
+	case 80:
+		return "internal_error"
+	case 86:
+		return "inappropriate_fallback"
+	case 90:
+		return "user_canceled"
+	case 109:
+		return "missing_extension"
+	case 110:
+		return "unsupported_extension"
+	case 112:
+		return "unrecognized_name"
+	case 113:
+		return "bad_certificate_status_response"
+	case 115:
+		return "unknown_psk_identity"
+	case 116:
+		return "certificate_required"
+	case 120:
+		return "no_application_protocol"
+	}
+	return "unknown alert"
+}
+
+// TLSVersionName names a TLS protocol version: "TLS 1.2".
+func TLSVersionName(v uint16) string {
+	switch v {
+	case 0x0300:
+		return "SSL 3.0"
+	case 0x0301:
+		return "TLS 1.0"
+	case 0x0302:
+		return "TLS 1.1"
+	case 0x0303:
+		return "TLS 1.2"
+	case 0x0304:
+		return "TLS 1.3"
+	}
+	return fmt.Sprintf("version 0x%04x", v)
+}
+
+// maxHelloRecord caps what is kept of a handshake record to read a hello
+// from; a ClientHello is a few hundred bytes.
+const maxHelloRecord = 4096
+
+// feed reads one side's bytes at stream offset off.
+func (t *TLSSide) feed(dir Direction, b []byte, off int64) {
+	for len(b) > 0 && !t.NotTLS && !t.Lost {
+		if t.left == 0 {
+			if t.inHead == 0 {
+				t.start = off
+			}
+			n := copy(t.head[t.inHead:], b)
+			t.inHead += n
+			b, off = b[n:], off+int64(n)
+			if t.inHead < len(t.head) {
+				return
+			}
+			t.inHead = 0
+			t.typ = t.head[0]
+			length := int(binary.BigEndian.Uint16(t.head[3:5]))
+			if t.typ < tlsChangeCipherSpec || t.typ > tlsApplicationData || t.head[1] != 3 || length == 0 || length > 18432 {
+				t.NotTLS = true
+				return
+			}
+			t.Records++
+			switch t.typ {
+			case tlsApplicationData:
+				t.ApplicationData++
+			case tlsChangeCipherSpec:
+				t.ChangeCipherSpec = true
+			}
+			t.left = length
+			t.body = t.body[:0]
+			continue
+		}
+		n := min(t.left, len(b))
+		if t.keeps() && len(t.body) < maxHelloRecord {
+			t.body = append(t.body, b[:min(n, maxHelloRecord-len(t.body))]...)
+		}
+		t.left -= n
+		b, off = b[n:], off+int64(n)
+		if t.left == 0 {
+			t.record(dir, Span{Dir: dir, Start: t.start, End: off})
+		}
+	}
+}
+
+// keeps reports whether the current record's body is worth reading: an
+// alert or a hello still in the clear.
+func (t *TLSSide) keeps() bool {
+	switch t.typ {
+	case tlsAlert:
+		return t.Alert == nil
+	case tlsHandshake:
+		return t.Hello == nil && !t.ChangeCipherSpec
+	}
+	return false
+}
+
+// record reads a whole record's kept body.
+func (t *TLSSide) record(dir Direction, sp Span) {
+	switch {
+	case t.typ == tlsAlert && t.Alert == nil && sp.Len() == 5+2:
+		// Two bytes: an alert in the clear (encrypted ones are longer).
+		t.Alert = &TLSAlert{Level: t.body[0], Description: t.body[1], Span: sp}
+	case t.typ == tlsHandshake && t.Hello == nil && !t.ChangeCipherSpec && len(t.body) >= 4:
+		if h := parseHello(t.body, dir == ClientToServer); h != nil {
+			h.Span = sp
+			t.Hello = h
+		}
+	}
+	t.body = t.body[:0]
+}
+
+// gap stops reading a side whose bytes the capture lacks.
+func (t *TLSSide) gap() { t.Lost = true }
+
+// parseHello reads the versions (and a ServerHello's cipher suite) of the
+// first handshake message of a record, if it is the hello the side sends;
+// nil if it is not or is cut short.
+func parseHello(b []byte, client bool) *TLSHello {
+	want := uint8(2) // server_hello
+	if client {
+		want = 1 // client_hello
+	}
+	if b[0] != want {
+		return nil
+	}
+	msg := b[4:]
+	if n := int(b[1])<<16 | int(b[2])<<8 | int(b[3]); n < len(msg) {
+		msg = msg[:n]
+	}
+	r := reader{b: msg}
+	h := &TLSHello{Client: client, Version: r.u16()}
+	r.skip(32) // random
+	r.skip(int(r.u8()))
+	if client {
+		r.skip(int(r.u16())) // cipher suites
+		r.skip(int(r.u8()))  // compression methods
+	} else {
+		h.Cipher = r.u16()
+		r.skip(1) // compression method
+	}
+	if r.bad {
+		return nil
+	}
+	ext := reader{b: r.bytes(int(r.u16()))}
+	for !r.bad && !ext.bad && len(ext.b) >= 4 {
+		typ, body := ext.u16(), ext.bytes(int(ext.u16()))
+		if typ != 43 || ext.bad { // supported_versions
+			continue
+		}
+		v := reader{b: body}
+		if !client {
+			h.Version = v.u16()
+			continue
+		}
+		list := reader{b: v.bytes(int(v.u8()))}
+		highest := uint16(0)
+		for len(list.b) >= 2 {
+			x := list.u16()
+			if x&0x0f0f == 0x0a0a {
+				continue // GREASE
+			}
+			h.Versions = append(h.Versions, x)
+			highest = max(highest, x)
+		}
+		if highest != 0 {
+			h.Version = highest // the list, not the legacy field, says
+		}
+	}
+	return h
+}
+
+// reader reads big-endian fields; past the end it reads zeros and sets bad.
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n > len(r.b) {
+		r.bad = true
+		n = len(r.b)
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *reader) skip(n int) { r.bytes(n) }
+
+func (r *reader) u8() uint8 {
+	b := r.bytes(1)
+	if len(b) < 1 {
+		return 0
+	}
+	return b[0]
+}
+
+func (r *reader) u16() uint16 {
+	b := r.bytes(2)
+	if len(b) < 2 {
+		return 0
+	}
+	return binary.BigEndian.Uint16(b)
+}
