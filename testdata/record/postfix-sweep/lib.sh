@@ -75,7 +75,9 @@ pf_up() {
 pf_down() { nsx postfix -c "$CONF" stop >>"$RUN/postfix.out" 2>&1; }
 cap_start() { # PCAP FILTER
   rm -f "$1"
-  nsx tcpdump -Z root -i lo --immediate-mode -U -w "$1" "$2" 2>"$1.err" &
+  # nsenter itself, not the nsx function: a function run with & is a subshell, and SIGTERM to its
+  # PID would leave tcpdump running (nsenter execs tcpdump, so $! is tcpdump's PID).
+  nsenter --net="/run/netns/$NS" tcpdump -Z root -i lo --immediate-mode -U -w "$1" "$2" 2>"$1.err" &
   CAP_PID=$!
   for _ in $(seq 1 100); do grep -qs "listening on" "$1.err" && break; sleep 0.1; done
 }
