@@ -1,0 +1,76 @@
+package findings
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+)
+
+// findingLines lists a report's findings as "stream id frames severity",
+// in report order.
+func findingLines(r *Report) []string {
+	var out []string
+	for _, f := range r.Findings {
+		out = append(out, fmt.Sprintf("%d %s %v %s", f.Stream, f.ID, f.Frames, f.Severity))
+	}
+	return out
+}
+
+// TestHealthySwaksSessionsAreNotFaults: 21 sessions of ordinary swaks
+// traffic to Postfix (README in testdata/pcaps/swaks-sweep): refused and
+// deferred recipients, a refused AUTH, TLS, IPv6, early QUITs, 998-octet
+// lines. What smtpcap says of them is information, never a warning.
+func TestHealthySwaksSessionsAreNotFaults(t *testing.T) {
+	r := analyze(t, testcaps.Path("swaks-sweep/healthy.pcap"))
+	if len(r.Connections) != 21 {
+		t.Fatalf("%d connections, want 21", len(r.Connections))
+	}
+	want := []string{
+		"1 command-rejected [30 31] info", // refused@
+		"1 command-deferred [30 31] info", // busy@
+		"1 command-rejected [30 31] info", // nobody@
+		"10 eightbit-not-offered [207] info",
+		"14 command-rejected [297 298] info", // 535
+		"15 tls-started [312 313] info",
+		"16 tls-started [342 343] info",
+		"18 tls-started [383] info", // port 465
+		"19 command-rejected [417 418] info",
+		"19 command-rejected [417 418] info",
+		"19 command-rejected [417 418] info", // DATA: no valid recipients
+		"20 tls-started [432 433] info",
+	}
+	if got := findingLines(r); !slices.Equal(got, want) {
+		t.Errorf("findings\n%q\nwant\n%q", got, want)
+	}
+	for _, c := range r.Connections {
+		if c.Stream != 6 && c.Stream != 7 && c.Stream != 19 && c.Transactions != c.Delivered {
+			t.Errorf("stream %d: %d of %d transactions delivered", c.Stream, c.Delivered, c.Transactions)
+		}
+	}
+}
+
+// TestBrokenSwaksSessions: what went wrong in swaks-sweep/broken.pcap, at
+// the frames tshark gives (README there).
+func TestBrokenSwaksSessions(t *testing.T) {
+	r := analyze(t, testcaps.Path("swaks-sweep/broken.pcap"))
+	want := []string{
+		"0 command-rejected [50] info", // 552 after the content
+		"1 lost-mid-transaction [64 72 73 75] error",
+		"1 retry-loop [64 84 125 140] error",
+		"2 smuggling-end-of-data [90] warning",
+		"2 bare-lf-in-data [90] warning",
+		"2 stall [90 92] warning",
+		"2 stall [92 94] warning",
+		"2 lost-mid-transaction [84 94] error",
+		"3 reply-without-command [112] warning",
+		"3 smuggling-end-of-data [111 112] error",
+		"3 bare-lf-in-data [111] warning",
+		"4 lost-mid-transaction [125 129] error",
+		"5 lost-mid-transaction [140 145 147] error",
+	}
+	if got := findingLines(r); !slices.Equal(got, want) {
+		t.Errorf("findings\n%q\nwant\n%q", got, want)
+	}
+}
