@@ -634,14 +634,26 @@ func (a *Analyzer) retryLoops() []Finding {
 			}
 		}
 		delivered := ""
-		lastFailure := failed[len(failed)-1].time
+		firstFailure, lastFailure := failed[0].time, failed[0].time
+		for _, at := range failed {
+			if at.time.Before(firstFailure) {
+				firstFailure = at.time
+			}
+			if at.time.After(lastFailure) {
+				lastFailure = at.time
+			}
+		}
 		for _, at := range list {
 			switch {
 			case at.ok && at.time.After(lastFailure):
 				delivered = fmt.Sprintf("; it was finally accepted in stream %d", at.stream)
-			case at.ok && delivered == "":
+			case at.ok && delivered == "" && at.time.Before(firstFailure):
 				// Accepted before the failed attempts: a message sent again.
 				delivered = fmt.Sprintf("; it had been accepted in stream %d before them", at.stream)
+			case at.ok && delivered == "":
+				// Accepted between failures: neither the end of the
+				// loop nor what started it.
+				delivered = fmt.Sprintf("; it was accepted in stream %d, between them", at.stream)
 			}
 		}
 		parts := make([]string, len(ids))

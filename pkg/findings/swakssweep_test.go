@@ -3,6 +3,7 @@ package findings
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/smtpcap/smtpcap/internal/testcaps"
@@ -72,5 +73,16 @@ func TestBrokenSwaksSessions(t *testing.T) {
 	}
 	if got := findingLines(r); !slices.Equal(got, want) {
 		t.Errorf("findings\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestAcceptanceBetweenRetriesIsNotCalledEarlier: streams 1 and 2 failed
+// before stream 3 delivered the envelope, 4 and 5 after it; stream 3 was
+// neither before the failures nor the last word.
+func TestAcceptanceBetweenRetriesIsNotCalledEarlier(t *testing.T) {
+	for _, f := range analyze(t, testcaps.Path("swaks-sweep/broken.pcap")).Findings {
+		if f.ID == "retry-loop" && !strings.HasSuffix(f.Summary, "; the last ended without a final reply; it was accepted in stream 3, between them") {
+			t.Errorf("retry-loop: %s", f.Summary)
+		}
 	}
 }
