@@ -1724,8 +1724,20 @@ func detectConnectFailed(b builder, _ Options) []Finding {
 func detectTLS(b builder, _ Options) []Finding {
 	if b.s.ImplicitTLS {
 		c := b.s.Conn
-		return []Finding{b.conn("tls-started", Info, PhaseTLS, []int{c.FirstFrame}, c.FirstTime,
-			fmt.Sprintf("the client opened the connection with TLS (implicit TLS, as SMTPS on port 465 does; server port %d): nothing to analyse in the clear", c.Server().Port()))}
+		summary := fmt.Sprintf("the client opened the connection with TLS (implicit TLS, as SMTPS on port 465 does; server port %d): nothing to analyse in the clear", c.Server().Port())
+		// The evidence is the ClientHello's record header at the client's
+		// offset 0, not the SYN: that is the frame a reader looks for.
+		hello := smtpparse.Span{Dir: smtpparse.ClientToServer, Start: 0, End: 5}
+		if cl := b.s.Stream(smtpparse.ClientToServer); cl != nil {
+			if frame := cl.FrameAt(0); frame != 0 {
+				t, ok := frameTime(b.s, frame)
+				if !ok {
+					t = c.FirstTime
+				}
+				return []Finding{b.at("tls-started", Info, PhaseTLS, hello, t, summary)}
+			}
+		}
+		return []Finding{b.conn("tls-started", Info, PhaseTLS, []int{c.FirstFrame}, c.FirstTime, summary)}
 	}
 	t := b.s.Dialogue.TLS
 	if t == nil {

@@ -191,7 +191,7 @@ func triggers() []trigger {
 		{"tls/starttls-failures.pcap", "tls-handshake-failed", 1, []int{26, 27, 29, 30}, Error},     // server: handshake_failure
 		{"tls/starttls-failures.pcap", "tls-handshake-failed", 2, []int{43, 44, 46, 47, 49}, Error}, // client: unknown_ca, TLS 1.2
 		{"tls/starttls-failures.pcap", "tls-handshake-failed", 3, []int{59, 60, 62, 63, 65}, Error}, // client: unknown_ca, TLS 1.3
-		{"crafted/implicit-tls.pcap", "tls-started", 0, []int{1}, Info},
+		{"crafted/implicit-tls.pcap", "tls-started", 0, []int{4}, Info},                             // the ClientHello, not the SYN
 		{"crafted/connect-failed.pcap", "connect-failed", 0, []int{1, 2, 3, 4}, Error},
 		{"crafted/connect-failed.pcap", "connect-failed", 1, []int{5, 6}, Error},
 		{"crafted/onesided.pcap", "one-sided-capture", 0, []int{1}, Warning},

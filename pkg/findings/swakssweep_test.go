@@ -36,7 +36,7 @@ func TestHealthySwaksSessionsAreNotFaults(t *testing.T) {
 		"14 command-rejected [297 298] info", // 535
 		"15 tls-started [312 313] info",
 		"16 tls-started [342 343] info",
-		"18 tls-started [383] info", // port 465
+		"18 tls-started [386] info", // port 465: the ClientHello, not the SYN (383)
 		"19 command-rejected [417 418] info",
 		"19 command-rejected [417 418] info",
 		"19 command-rejected [417 418] info", // DATA: no valid recipients
