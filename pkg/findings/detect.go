@@ -1447,6 +1447,11 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			continue // refused before its end: command-rejected/-deferred says so
 		}
 		phase, where := PhaseEnvelope, "in the envelope (after MAIL FROM)"
+		if n := len(tx.Rcpts); n > 0 {
+			// The last command of the envelope is what the reader
+			// looks for: a session that ends after RCPT did not stop at MAIL.
+			where = fmt.Sprintf("in the envelope (after MAIL FROM and %s, before DATA)", wording.Plural(n, "RCPT TO", "RCPT TOs"))
+		}
 		switch {
 		case tx.Data != nil && tx.Data.Reply == nil:
 		case tx.Body != nil && tx.Data == nil:

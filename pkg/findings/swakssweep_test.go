@@ -86,3 +86,14 @@ func TestAcceptanceBetweenRetriesIsNotCalledEarlier(t *testing.T) {
 		}
 	}
 }
+
+// TestClientThatLeftAfterRCPTIsNotSaidToStopAtMAIL: swaks --drop-after RCPT
+// closed after the 250 to its RCPT (frame 128), not after MAIL.
+func TestClientThatLeftAfterRCPTIsNotSaidToStopAtMAIL(t *testing.T) {
+	for _, f := range analyze(t, testcaps.Path("swaks-sweep/broken.pcap")).Findings {
+		if f.ID == "lost-mid-transaction" && f.Stream == 4 &&
+			!strings.HasPrefix(f.Summary, "the transaction from <a@example.org> was lost in the envelope (after MAIL FROM and 1 RCPT TO, before DATA): the connection ended with the client's FIN in frame 129") {
+			t.Errorf("stream 4: %s", f.Summary)
+		}
+	}
+}
