@@ -609,10 +609,41 @@ func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 			// commands and answers them: bdat-not-offered tells that.
 			sev, why = Info, " (it read the bytes of a BDAT chunk, which it did not offer, as commands)"
 		}
+		if e, ok := afterLenientEnd(d, r); ok {
+			// The server ended the message early and read the rest as
+			// commands: smuggling-end-of-data tells that.
+			sev, why = Info, fmt.Sprintf(" (it answered %s, what the client sent after the non-standard end-of-data at offset %d, where the server ended the message)",
+				quote(escape(e.After), 30), e.At.Start)
+		}
 		out = append(out, b.at("reply-without-command", sev, PhaseConnection, r.Span, r.Time,
 			fmt.Sprintf("the server sent %d %s with no command waiting for it%s", r.Code, quote(strings.Join(r.Lines, " "), 60), why)))
 	}
 	return out
+}
+
+// afterLenientEnd returns the non-standard end-of-data at which the server
+// ended a message (its final reply came right after it) when r comes next,
+// with only other unasked replies between: r answers the bytes the client
+// sent after that sequence as message, which the server read as commands.
+func afterLenientEnd(d *smtpparse.Dialogue, r *smtpparse.Reply) (smtpparse.EndOfData, bool) {
+	for _, tx := range d.Transactions {
+		answer := lenientAnswer(tx)
+		if answer == nil || len(tx.Body.Lenient) == 0 || answer.Span.End > r.Span.Start {
+			continue
+		}
+		e := tx.Body.Lenient[0]
+		if e.At.End >= tx.Body.Span.End {
+			continue // nothing after the sequence for the server to answer
+		}
+		i, j := slices.Index(d.Replies, answer), slices.Index(d.Replies, r)
+		if i < 0 || j <= i {
+			continue
+		}
+		if !slices.ContainsFunc(d.Replies[i+1:j], func(x *smtpparse.Reply) bool { return x.Command != nil }) {
+			return e, true
+		}
+	}
+	return smtpparse.EndOfData{}, false
 }
 
 // unofferedBDATBefore reports whether the client sent BDAT, which the

@@ -65,7 +65,7 @@ func TestBrokenSwaksSessions(t *testing.T) {
 		"2 stall [90 92] warning",
 		"2 stall [92 94] warning",
 		"2 lost-mid-transaction [84 94] error",
-		"3 reply-without-command [112] warning",
+		"3 reply-without-command [112] info", // answers the "\r\n" after "\n.\n"
 		"3 smuggling-end-of-data [111 112] error",
 		"3 bare-lf-in-data [111] warning",
 		"4 lost-mid-transaction [125 129] error",
@@ -94,6 +94,18 @@ func TestClientThatLeftAfterRCPTIsNotSaidToStopAtMAIL(t *testing.T) {
 		if f.ID == "lost-mid-transaction" && f.Stream == 4 &&
 			!strings.HasPrefix(f.Summary, "the transaction from <a@example.org> was lost in the envelope (after MAIL FROM and 1 RCPT TO, before DATA): the connection ended with the client's FIN in frame 129") {
 			t.Errorf("stream 4: %s", f.Summary)
+		}
+	}
+}
+
+// TestReplyToBytesAfterALenientEndIsExplained: Postfix ended the message at
+// "\n.\n" (250) and answered the "\r\n" swaks sent after it with 500 in the
+// same segment (frame 112): that 500 answers something, and
+// smuggling-end-of-data already tells the story.
+func TestReplyToBytesAfterALenientEndIsExplained(t *testing.T) {
+	for _, f := range analyze(t, testcaps.Path("swaks-sweep/broken.pcap")).Findings {
+		if f.ID == "reply-without-command" && f.Summary != `the server sent 500 "5.5.2 Error: bad syntax" with no command waiting for it (it answered "\r\n", what the client sent after the non-standard end-of-data at offset 96, where the server ended the message)` {
+			t.Errorf("stream %d: %s", f.Stream, f.Summary)
 		}
 	}
 }
