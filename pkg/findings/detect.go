@@ -1110,7 +1110,7 @@ func detectContent(b builder, _ Options) []Finding {
 		tail, stuck := strandedTail(tx, body, answer)
 		if stuck {
 			f := b.at("data-terminator-not-at-line-start", Error, PhaseData, tail.At, verb.Time,
-				fmt.Sprintf("the message ends with <LF>.<CRLF> at offset %d: the last line has a bare LF, so a strict server never sees <CRLF>.<CRLF> and keeps waiting", tail.At.Start))
+				fmt.Sprintf("the message ends with %s at offset %d: the last line has a bare LF, so a strict server never sees <CRLF>.<CRLF> and keeps waiting", angled(tail.Seq+string(tail.After)), tail.At.Start))
 			f.Evidence = tailEvidence(b, body, tail)
 			f.tx = tx
 			out = append(out, f)
@@ -1216,16 +1216,22 @@ func lenientAnswer(tx *smtpparse.Transaction) *smtpparse.Reply {
 	return nil
 }
 
-// strandedTail returns the <LF>.<CRLF> that ends the bytes of a DATA
-// message a strict server never saw end: the client's last line has a
-// bare LF, and no reply followed it.
+// strandedTail returns the <LF>.<CRLF> or <LF>.<LF> that ends the bytes
+// of a DATA message a strict server never saw end: the client's last line
+// has a bare LF, and no reply followed it. A client that writes LF alone
+// ends its message with <LF>.<LF> and waits just the same.
 func strandedTail(tx *smtpparse.Transaction, body *smtpparse.Body, answer *smtpparse.Reply) (smtpparse.EndOfData, bool) {
 	n := len(body.Lenient)
 	if tx.Data == nil || body.Complete || answer != nil || n == 0 {
 		return smtpparse.EndOfData{}, false
 	}
 	e := body.Lenient[n-1]
-	return e, e.Seq == "\n.\r\n" && tailIsTerminator(e, body)
+	return e, (e.Seq == "\n.\r\n" || e.Seq == "\n.\n" && e.ClientWaited) && tailIsTerminator(e, body)
+}
+
+// angled writes an end-of-data sequence the way RFC 5321 does: <LF>.<CRLF>.
+func angled(seq string) string {
+	return strings.NewReplacer("\r\n", "<CRLF>", "\r", "<CR>", "\n", "<LF>").Replace(seq)
 }
 
 // tailIsTerminator reports whether a lenient sequence ends the body's bytes

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 )
 
@@ -60,7 +62,7 @@ func TestBrokenSwaksSessions(t *testing.T) {
 		"0 command-rejected [50] info", // 552 after the content
 		"1 lost-mid-transaction [64 72 73 75] error",
 		"1 retry-loop [64 84 125 140] error",
-		"2 smuggling-end-of-data [90] warning",
+		"2 data-terminator-not-at-line-start [90] error", // "\n.\n\r\n", then 20 s of silence
 		"2 bare-lf-in-data [90] warning",
 		"2 stall [90 92] warning",
 		"2 stall [92 94] warning",
@@ -107,5 +109,48 @@ func TestReplyToBytesAfterALenientEndIsExplained(t *testing.T) {
 		if f.ID == "reply-without-command" && f.Summary != `the server sent 500 "5.5.2 Error: bad syntax" with no command waiting for it (it answered "\r\n", what the client sent after the non-standard end-of-data at offset 96, where the server ended the message)` {
 			t.Errorf("stream %d: %s", f.Stream, f.Summary)
 		}
+	}
+}
+
+// TestLFOnlyEndOfDataToAStrictServerStalls: a client that writes LF alone
+// ends its message with <LF>.<LF> (swaks with --no-data-fixup adds a CRLF
+// after it) and waits for a reply; a strict server waits for
+// <CRLF>.<CRLF>. That is the stranded end, not a sequence some other
+// server might split on.
+func TestLFOnlyEndOfDataToAStrictServerStalls(t *testing.T) {
+	for _, tc := range []struct{ tail, ends string }{
+		{"body\n.\n", "<LF>.<LF>"},
+		{"body\n.\n\r\n", "<LF>.<LF><CRLF>"},
+	} {
+		r := scriptedReport(t, 25, func(s *capgen.Session) {
+			plainEnvelope(s)
+			s.Client("Subject: x\n\n" + tc.tail) // frame 22
+			s.Pause(30 * time.Second)
+			s.Client("QUIT\r\n") // frame 24, message bytes to the server
+			s.Pause(30 * time.Second)
+		})
+		want := []string{
+			"0 data-terminator-not-at-line-start [22] error",
+			"0 bare-lf-in-data [22] warning",
+			"0 stall [22 24] warning",
+			"0 stall [24 26] warning",
+			"0 lost-mid-transaction [10 26] error",
+		}
+		if got := findingLines(r); !slices.Equal(got, want) {
+			t.Errorf("%q: findings\n%q\nwant\n%q", tc.tail, got, want)
+		}
+		for _, f := range r.Findings {
+			if f.ID == "data-terminator-not-at-line-start" && !strings.HasPrefix(f.Summary, "the message ends with "+tc.ends+" at offset 95:") {
+				t.Errorf("%q: %s", tc.tail, f.Summary)
+			}
+		}
+		if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "The message body ended in a bare LF (frame 22), so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data. Server silent 30.0 s after the client's end of data in frame 22;") {
+			t.Errorf("%q: diagnosis %s", tc.tail, d)
+		}
+	}
+	// The same from real swaks and Postfix with smtpd_forbid_bare_newline.
+	r := analyze(t, testcaps.Path("swaks-sweep/broken.pcap"))
+	if d := r.Connections[2].Diagnosis; !strings.HasPrefix(d, "The message body ended in a bare LF (frame 90), so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data. Server silent 20.0 s after the client's end of data in frame 90;") {
+		t.Errorf("swaks-sweep/broken.pcap stream 2: diagnosis %s", d)
 	}
 }

@@ -241,7 +241,7 @@ type EndOfData struct {
 	At            Span   // where Seq is in the client stream
 	After         []byte // up to 64 bytes that follow it in the client stream
 	CommandsAfter bool   // what follows parses as an SMTP command line (e.g. "MAIL FROM:"): the shape of SMTP smuggling
-	ClientWaited  bool   // the sequence ended a client write and the client sent nothing more for ClientWait or longer: it took the sequence for the end of its message and waited for a reply (what it sent then, QUIT say, is not in After)
+	ClientWaited  bool   // the sequence ended a client write (or only line endings followed it there) and the client sent nothing more for ClientWait or longer: it took the sequence for the end of its message and waited for a reply (what it sent then, QUIT say, is not in After)
 }
 
 // TLSStart records the switch to TLS after STARTTLS.

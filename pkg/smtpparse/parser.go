@@ -1418,6 +1418,16 @@ type collector struct {
 // that it was waiting for a reply, not still sending.
 const ClientWait = 2 * time.Second
 
+// lineEndsOnly reports whether b holds nothing but CR and LF bytes.
+func lineEndsOnly(b []byte) bool {
+	for _, c := range b {
+		if c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
 func (p *Parser) register(body *Body, from int) {
 	for i := from; i < len(body.Lenient); i++ {
 		p.collectors = append(p.collectors, collector{body, i, body.Lenient[i].At.End})
@@ -1438,9 +1448,11 @@ func (p *Parser) collectAfter(data []byte, off int64, at time.Time) {
 	keep := p.collectors[:0]
 	for _, col := range p.collectors {
 		e := &col.body.Lenient[col.idx]
-		if len(e.After) == 0 && col.from == off && prev.end == off && at.Sub(prev.at) >= ClientWait {
-			// The client stopped at the sequence and waited: what it
-			// sends now answers the silence, it is not the message's.
+		if lineEndsOnly(e.After) && col.from+int64(len(e.After)) == off && prev.end == off && at.Sub(prev.at) >= ClientWait {
+			// The client stopped at the sequence (or at a line ending
+			// or two after it, swaks' CRLF after raw data) and waited:
+			// what it sends now answers the silence, it is not the
+			// message's.
 			e.ClientWaited = true
 			continue
 		}
