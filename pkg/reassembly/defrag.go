@@ -15,6 +15,9 @@ const (
 	fragmentWait      = 30 * time.Second
 	fragmentHeld      = 16 << 20
 	fragmentDatagrams = 4096
+	// fragmentRemembered caps the reassembled datagrams remembered to know
+	// copies of their fragments.
+	fragmentRemembered = 65536
 )
 
 // defragmenter gathers the fragments of IP datagrams that carry TCP and
@@ -27,6 +30,20 @@ type defragmenter struct {
 	held    int         // captured bytes of the fragments waiting
 	lost    Tally       // fragments given up: their datagram never completed
 	done    int         // datagrams reassembled
+	copies  int         // fragments of datagrams already reassembled: skipped
+
+	// The datagrams reassembled in the last fragmentWait, oldest first, so
+	// that a copy of one of their fragments (a retransmission by the
+	// network, a SPAN port that delivers every packet twice) is known for
+	// one and not taken for the start of a datagram that never completes.
+	completed     map[fragmentKey]completion
+	completedKeys []fragmentKey
+}
+
+// A completion is when a datagram was reassembled, and its length.
+type completion struct {
+	at    time.Time
+	total int
 }
 
 type fragmentKey struct {
@@ -85,6 +102,10 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	}
 	key := fragmentKey{f.Src, f.Dst, f.ID, f.IPv6}
 	dg := d.pending[key]
+	if c, ok := d.completed[key]; ok && dg == nil && f.Offset+f.Len <= c.total {
+		d.copies++
+		return false, nil
+	}
 	if dg == nil {
 		if d.pending == nil {
 			d.pending = make(map[fragmentKey]*datagram)
@@ -121,6 +142,7 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	d.finish(dg)
 	d.compact()
 	d.done++
+	d.remember(key, p.Timestamp, dg.total)
 	slices.SortFunc(others, func(a, b Packet) int { return cmp.Compare(a.Frame, b.Frame) })
 	p.Fragments = others
 	keep := s.Fragment
@@ -207,10 +229,34 @@ func (d *defragmenter) giveUp() {
 	d.finish(dg)
 }
 
-// expire gives up the datagrams that have waited fragmentWait by now.
+// remember notes a reassembled datagram for fragmentWait, at most
+// fragmentRemembered of them.
+func (d *defragmenter) remember(key fragmentKey, at time.Time, total int) {
+	if d.completed == nil {
+		d.completed = make(map[fragmentKey]completion)
+	}
+	if _, again := d.completed[key]; !again {
+		d.completedKeys = append(d.completedKeys, key)
+	}
+	d.completed[key] = completion{at, total}
+	for len(d.completedKeys) > fragmentRemembered {
+		d.forgetOldest()
+	}
+}
+
+func (d *defragmenter) forgetOldest() {
+	delete(d.completed, d.completedKeys[0])
+	d.completedKeys = d.completedKeys[1:]
+}
+
+// expire gives up the datagrams that have waited fragmentWait by now, and
+// forgets those reassembled as long ago.
 func (d *defragmenter) expire(now time.Time) {
 	for len(d.order) > 0 && (d.order[0].finished || now.Sub(d.order[0].start) > fragmentWait) {
 		d.giveUp()
+	}
+	for len(d.completedKeys) > 0 && now.Sub(d.completed[d.completedKeys[0]].at) > fragmentWait {
+		d.forgetOldest()
 	}
 }
 

@@ -342,3 +342,25 @@ func TestIPv6AtomicFragmentIsProcessedInIsolation(t *testing.T) {
 		t.Errorf("reassembled %d, lost %d from frame %d; want 0, 1 from frame 4", st.Reassembled, st.Fragments.N, st.Fragments.FirstFrame)
 	}
 }
+
+// A copy of a fragment after its datagram was reassembled (the network
+// sent it twice, or a SPAN port delivers every packet twice) is no start
+// of a datagram that never completes: it is counted as a copy, with no
+// warning, and the datagram is still visited once.
+func TestWalkSkipsCopiesOfReassembledFragments(t *testing.T) {
+	body := body2000()
+	got, st := walkVisits(t, fragmentedCapture(t, client, server, body, []int{0, 0, 1, 1, 2, 2, 3, 3, 1}, 0))
+	if len(got) != 1 || got[0].frame != 10 || got[0].payload != string(body) {
+		var frames []int
+		for _, v := range got {
+			frames = append(frames, v.frame)
+		}
+		t.Fatalf("visits in frames %v, want one, in frame 10, with the 2000 bytes", frames)
+	}
+	if st.Reassembled != 1 || st.Fragments.N != 0 || st.FragmentCopies != 2 {
+		t.Errorf("reassembled %d, lost %d, copies %d; want 1, 0, 2", st.Reassembled, st.Fragments.N, st.FragmentCopies)
+	}
+	if _, warnings := st.Problems([]*Input{{Name: "frag.pcap"}}); len(warnings) != 0 {
+		t.Errorf("warnings %v, want none", warnings)
+	}
+}

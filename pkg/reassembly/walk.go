@@ -27,21 +27,22 @@ func (t *Tally) add(p *Packet) {
 
 // Stats says what a walk over a capture saw and what it could not use.
 type Stats struct {
-	Packets     int                 // records read
-	Bytes       int64               // captured bytes read
-	TCP         int                 // TCP segments
-	Late        int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped
-	NotTCP      int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
-	Fragments   Tally               // fragments of IP datagrams carrying TCP that never completed: not used
-	Reassembled int                 // IP datagrams carrying TCP reassembled from their fragments
-	Short       Tally               // frames cut inside the headers: cannot be tracked
-	Malformed   Tally               // impossible header fields
-	Truncated   Tally               // TCP segments whose payload snaplen cut
-	Unsupported map[LinkType]*Tally // frames of link types smtpcap cannot decode
-	BadTime     Tally               // records whose sub-second timestamp field was out of range
-	WildTime    Tally               // records timestamped before 1970 or after 2106: given the time of the record before
-	Backwards   Tally               // packets timestamped ClockStep or more before the packet before them
-	MostBack    time.Duration       // the largest such step back
+	Packets        int                 // records read
+	Bytes          int64               // captured bytes read
+	TCP            int                 // TCP segments
+	Late           int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped
+	NotTCP         int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
+	Fragments      Tally               // fragments of IP datagrams carrying TCP that never completed: not used
+	Reassembled    int                 // IP datagrams carrying TCP reassembled from their fragments
+	FragmentCopies int                 // fragments of IP datagrams already reassembled (a capture holding packets twice): skipped
+	Short          Tally               // frames cut inside the headers: cannot be tracked
+	Malformed      Tally               // impossible header fields
+	Truncated      Tally               // TCP segments whose payload snaplen cut
+	Unsupported    map[LinkType]*Tally // frames of link types smtpcap cannot decode
+	BadTime        Tally               // records whose sub-second timestamp field was out of range
+	WildTime       Tally               // records timestamped before 1970 or after 2106: given the time of the record before
+	Backwards      Tally               // packets timestamped ClockStep or more before the packet before them
+	MostBack       time.Duration       // the largest such step back
 }
 
 // ClockStep is how far a packet's timestamp must lie before the previous
@@ -69,7 +70,7 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 	)
 	defer func() {
 		frags.close()
-		st.Fragments, st.Reassembled = frags.lost, frags.done
+		st.Fragments, st.Reassembled, st.FragmentCopies = frags.lost, frags.done, frags.copies
 	}()
 	for {
 		pkt.Fragments = nil
