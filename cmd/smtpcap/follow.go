@@ -483,11 +483,7 @@ func (f *follower) render() {
 		case itemBody:
 			f.printBody(it)
 		case itemTLS:
-			what := "after STARTTLS"
-			if f.s.ImplicitTLS {
-				what = "from the start (implicit TLS)"
-			}
-			f.printLine(it, fmt.Sprintf("[TLS: %d bytes encrypted %s, not decoded]", it.end-it.start, what), "")
+			f.printLine(it, f.tlsText(it), "")
 		case itemControl:
 			what := "[FIN]"
 			switch {
@@ -656,4 +652,41 @@ func (f *follower) printBody(it item) {
 	fmt.Fprintf(f.w, "C|   [… %d lines, %d bytes of message not shown; --full shows them …]\n",
 		lines-bodyHead-bodyTail, tail-pos)
 	lineSpans(raw, tail, it.end, show)
+}
+
+// tlsText describes a direction's bytes after the switch to TLS: what its
+// records show in the clear (the hello's versions, an alert), then that
+// the rest is encrypted.
+func (f *follower) tlsText(it item) string {
+	n := it.end - it.start
+	if f.s.ImplicitTLS {
+		return fmt.Sprintf("[TLS: %d bytes encrypted from the start (implicit TLS), not decoded]", n)
+	}
+	t := f.s.Dialogue.TLS
+	side := &t.Client
+	if it.dir == smtpparse.ServerToClient {
+		side = &t.Server
+	}
+	var seen []string
+	if h := side.Hello; h != nil {
+		switch {
+		case h.Client && len(h.Versions) > 1:
+			seen = append(seen, fmt.Sprintf("ClientHello offering %s to %s", smtpparse.TLSVersionName(slices.Min(h.Versions)), smtpparse.TLSVersionName(h.Version)))
+		case h.Client:
+			seen = append(seen, fmt.Sprintf("ClientHello offering %s only", smtpparse.TLSVersionName(h.Version)))
+		default:
+			seen = append(seen, fmt.Sprintf("ServerHello choosing %s", smtpparse.TLSVersionName(h.Version)))
+		}
+	}
+	if a := side.Alert; a != nil {
+		seen = append(seen, fmt.Sprintf("%s alert", a))
+	}
+	if len(seen) == 0 {
+		return fmt.Sprintf("[TLS: %d bytes encrypted after STARTTLS, not decoded]", n)
+	}
+	text := fmt.Sprintf("[TLS: %d bytes after STARTTLS: %s", n, strings.Join(seen, ", then "))
+	if side.Records > len(seen) {
+		text += "; the rest not decoded"
+	}
+	return text + "]"
 }

@@ -43,7 +43,8 @@ func TestFollowMarksGapsRetransmissionConflictsAndResets(t *testing.T) {
 		{"crafted/gap.pcap", []string{"C| [22┊23]", "M┊⟦24 bytes not captured⟧┊ple.org>\\r\\n"}},
 		{"crafted/retrans-conflict.pcap", []string{`C offset 52: frame 15 retransmitted different bytes: first "RCPT TO:<b@example.test>\r\n" (frame 14), then "XXXX TO:<b@example.test>\r\n"`}},
 		{"barelf.pcap", []string{"%%EOF\\n", "··· 3.0", "[RST]"}},
-		{"starttls.pcap", []string{"STARTTLS\\r\\n", "bytes encrypted after STARTTLS, not decoded]"}},
+		{"starttls.pcap", []string{"STARTTLS\\r\\n", "C  [10┊14┊16┊…┊28]   +0.025s  [TLS: 1038 bytes after STARTTLS: ClientHello offering TLS 1.0 to TLS 1.3; the rest not decoded]"}},
+		{"tls/starttls-failures.pcap", []string{"S  [13]           +0.128s  [TLS: 7 bytes after STARTTLS: fatal protocol_version (70) alert]"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
