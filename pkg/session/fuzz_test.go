@@ -3,10 +3,12 @@ package session
 import (
 	"bytes"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/smtpcap/smtpcap/internal/capgen"
+	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 )
 
@@ -23,6 +25,13 @@ func FuzzCaptureToDialogue(f *testing.F) {
 	s := capgen.NewSession(w, capgen.LinkLinuxSLL2, netip.MustParseAddrPort("[2001:db8::1]:4000"), netip.MustParseAddrPort("[2001:db8::2]:25"), start, 7, 9)
 	s.SMTP("a@x", "b@y", "hi\r\n")
 	f.Add(buf.Bytes())
+	// Real captures of the paths the fixtures do not take: TLS records
+	// after STARTTLS, IP fragments.
+	for _, name := range []string{"tls/starttls-failures.pcap", "fragments/frag-postfix.pcap"} {
+		if b, err := os.ReadFile(testcaps.Path(name)); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := reassembly.OpenReader("fuzz", bytes.NewReader(data))
 		if err != nil {
