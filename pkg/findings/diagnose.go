@@ -138,7 +138,16 @@ func diagnose(found []Finding) string {
 		parts = append(parts, fmt.Sprintf("A device in the path acknowledges data for the other side%s: %s.%s", frame(f), f.Summary, ending()))
 	case len(byID["large-segments-lost"]) > 0:
 		f, _ := first("large-segments-lost")
-		parts = append(parts, upperFirst(f.Summary)+"."+ending())
+		// What the server said in the end (a timeout's 421, say) tells
+		// more than the silences between the sender's resends.
+		end := ending()
+		for _, id := range []string{"command-deferred", "command-rejected"} {
+			if r, ok := first(id); ok {
+				end = " " + upperFirst(r.Summary) + frame(r) + "."
+				break
+			}
+		}
+		parts = append(parts, upperFirst(f.Summary)+"."+end)
 	case len(byID["command-split-across-segments"]) > 0 && byID["command-split-across-segments"][0].Severity == Error && len(byID["pix-masked-ehlo"]) > 0:
 		sp, _ := first("command-split-across-segments")
 		e, _ := first("pix-masked-ehlo")

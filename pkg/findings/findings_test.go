@@ -2223,6 +2223,13 @@ func TestPathMTUBlackHoleFromBothSides(t *testing.T) {
 	if gap == nil || !strings.HasPrefix(gap.Summary, want) || !slices.Equal(gap.Frames, []int{36}) {
 		t.Errorf("server side, stream 1: capture-gap %+v, want frames [36] and %q", gap, want)
 	}
+	// The diagnosis ends with what the server said, not with the silences
+	// between the client's resends.
+	for _, c := range client.Connections {
+		if c.Stream == 1 && !strings.HasSuffix(c.Diagnosis, "a path-MTU black hole. The message was deferred: 421 4.4.2 mx.example.test Error: timeout exceeded (frame 51).") {
+			t.Errorf("client side, stream 1: diagnosis %q", c.Diagnosis)
+		}
+	}
 	// The client's resends while it waits are no new data.
 	var stall string
 	for _, f := range client.Findings {
