@@ -68,6 +68,45 @@ func blackHoleBody() []byte {
 	return []byte(fixtureBody + strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrst\r\n", 41) + ".\r\n")
 }
 
+// startTLS writes the handshake, a greeting and an EHLO reply offering
+// STARTTLS, then STARTTLS and its 220.
+func startTLS(s *Session) {
+	s.Handshake()
+	s.Server("220 mx.example.test ESMTP\r\n")
+	s.Client("EHLO client.example.org\r\n")
+	s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+	s.Client("STARTTLS\r\n")
+	s.Server("220 2.0.0 Ready to start TLS\r\n")
+}
+
+// tlsRecord frames a TLS record of content type typ.
+func tlsRecord(typ byte, body []byte) []byte {
+	return append([]byte{typ, 3, 3, byte(len(body) >> 8), byte(len(body))}, body...)
+}
+
+// tlsHandshakeMessage frames a TLS handshake message.
+func tlsHandshakeMessage(typ byte, body []byte) []byte {
+	return append([]byte{typ, byte(len(body) >> 16), byte(len(body) >> 8), byte(len(body))}, body...)
+}
+
+// tlsClientHello13 is a ClientHello offering TLS 1.3 only
+// (supported_versions) and one cipher suite.
+func tlsClientHello13() []byte {
+	b := append([]byte{3, 3}, bytes.Repeat([]byte{0x11}, 32)...) // legacy version, random
+	b = append(b, 0, 0, 2, 0x13, 0x01, 1, 0)                     // no session id, TLS_AES_128_GCM_SHA256, no compression
+	b = append(b, 0, 7, 0, 0x2b, 0, 3, 2, 3, 4)                  // extensions: supported_versions [TLS 1.3]
+	return tlsHandshakeMessage(1, b)
+}
+
+// tlsServerHello13 is a ServerHello choosing TLS 1.3 and
+// TLS_AES_128_GCM_SHA256.
+func tlsServerHello13() []byte {
+	b := append([]byte{3, 3}, bytes.Repeat([]byte{0x22}, 32)...)
+	b = append(b, 0, 0x13, 0x01, 0)
+	b = append(b, 0, 6, 0, 0x2b, 0, 2, 3, 4)
+	return tlsHandshakeMessage(2, b)
+}
+
 // Fixtures returns every crafted capture.
 func Fixtures() []Fixture {
 	return []Fixture{
@@ -370,6 +409,24 @@ func Fixtures() []Fixture {
 				s.Send(true, body, 536, 536, 536, 536, 536)
 				s.Ack(false)
 				finish(s)
+			}},
+		{"tls13-encrypted-alert.pcap", "STARTTLS, then a TLS 1.3 handshake the client gives up: after the server's ServerHello and encrypted flight it sends ChangeCipherSpec and one 19-byte encrypted record (an alert, as TLS 1.3 encrypts them) and resets the connection.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				startTLS(s)
+				s.Client(string(tlsRecord(22, tlsClientHello13())))
+				s.Server(string(tlsRecord(22, tlsServerHello13())) + string(tlsRecord(20, []byte{1})) +
+					string(tlsRecord(23, bytes.Repeat([]byte{0xa5}, 100))) + string(tlsRecord(23, bytes.Repeat([]byte{0x5a}, 300))))
+				s.Send(true, append(tlsRecord(20, []byte{1}), tlsRecord(23, bytes.Repeat([]byte{0x3c}, 19))...))
+				s.Reset(true)
+			}},
+		{"tls-unanswered.pcap", "STARTTLS, then the client's ClientHello goes unanswered: no ServerHello, no alert; after 5 s the client closes the connection.",
+			func(w *Writer) {
+				s := fixtureSession(w)
+				startTLS(s)
+				s.Client(string(tlsRecord(22, tlsClientHello13())))
+				s.Pause(5 * time.Second)
+				s.Close()
 			}},
 	}
 }

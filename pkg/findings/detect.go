@@ -1788,6 +1788,9 @@ func detectTLS(b builder, _ Options) []Finding {
 	if f, ok := tlsFailed(b, t); ok {
 		return []Finding{f}
 	}
+	if f, ok := tlsUnfinished(b, t); ok {
+		return []Finding{f}
+	}
 	negotiated := ""
 	if h := t.Server.Hello; h != nil {
 		negotiated = fmt.Sprintf("; %s negotiated (frame %d)", smtpparse.TLSVersionName(h.Version), firstFrame(b.s.Frames(h.Span)))
@@ -1839,6 +1842,48 @@ func tlsFailed(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	summary += "; " + endPhrase(b.s.Conn)
 	f := b.conn("tls-handshake-failed", Error, PhaseTLS, frames, t.Command.Time, summary)
 	f.Direction, f.Offset = by.String(), alert.Span.Start
+	return f, true
+}
+
+// tlsUnfinished reports a TLS handshake after STARTTLS that never
+// completed, with no alert in the clear, before the connection ended: the
+// server never answered the ClientHello, or a side never finished. A TLS
+// 1.2 handshake is complete once both sides sent ChangeCipherSpec; a TLS
+// 1.3 one once the client sent a second encrypted record (its Finished,
+// then mail); a single one then the end is most likely an encrypted alert.
+func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
+	c, s := &t.Client, &t.Server
+	how, endFrame := endedWith(b.s.Conn, 0)
+	if how == "" || c.Lost || s.Lost || c.NotTLS || s.NotTLS || c.Records == 0 {
+		return Finding{}, false
+	}
+	frames := appendUnique(b.s.Frames(t.Command.Span), b.s.Frames(t.Reply.Span)...)
+	if c.Hello != nil {
+		frames = appendUnique(frames, firstFrame(b.s.Frames(c.Hello.Span)))
+	}
+	var what string
+	switch h := s.Hello; {
+	case h == nil && s.Records == 0:
+		what = "the server never answered the client's TLS handshake"
+	case h == nil:
+		return Finding{}, false // records, but no hello read: nothing sure to say
+	case h.Version >= 0x0304 && c.ApplicationData >= 2, h.Version < 0x0304 && c.ChangeCipherSpec && s.ChangeCipherSpec:
+		return Finding{}, false // complete
+	default:
+		hf := firstFrame(b.s.Frames(h.Span))
+		frames = appendUnique(frames, hf)
+		switch {
+		case h.Version >= 0x0304 && c.ApplicationData == 1:
+			what = fmt.Sprintf("after the server's handshake (%s, frame %d) the client sent one encrypted record and no mail, most likely an encrypted alert: it refused the server's certificate or parameters", smtpparse.TLSVersionName(h.Version), hf)
+		case h.Version >= 0x0304 || !c.ChangeCipherSpec:
+			what = fmt.Sprintf("the client never finished the handshake after the server's (%s, frame %d)", smtpparse.TLSVersionName(h.Version), hf)
+		default:
+			what = fmt.Sprintf("the server never finished the handshake (%s, frame %d) after the client's key exchange", smtpparse.TLSVersionName(h.Version), hf)
+		}
+	}
+	frames = appendUnique(frames, endFrame)
+	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, t.Command.Time,
+		fmt.Sprintf("the TLS handshake after STARTTLS did not complete: %s; connection ended: %s", what, how))
 	return f, true
 }
 

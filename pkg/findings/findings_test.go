@@ -187,6 +187,10 @@ func triggers() []trigger {
 		{"starttls.pcap", "tls-started", 0, []int{8, 9}, Info},
 		// Real Postfix and swaks, STARTTLS then a failed handshake (testdata/pcaps/tls):
 		// STARTTLS, 220, the hellos and the alert, as tshark shows them.
+		// No alert in the clear: a TLS 1.3 client that gives up with one encrypted record,
+		// and a ClientHello nobody answers.
+		{"crafted/tls13-encrypted-alert.pcap", "tls-handshake-failed", 0, []int{10, 12, 14, 16, 19}, Warning},
+		{"crafted/tls-unanswered.pcap", "tls-handshake-failed", 0, []int{10, 12, 14, 16}, Warning},
 		{"tls/starttls-failures.pcap", "tls-handshake-failed", 0, []int{9, 10, 12, 13}, Error},      // server: protocol_version
 		{"tls/starttls-failures.pcap", "tls-handshake-failed", 1, []int{26, 27, 29, 30}, Error},     // server: handshake_failure
 		{"tls/starttls-failures.pcap", "tls-handshake-failed", 2, []int{43, 44, 46, 47, 49}, Error}, // client: unknown_ca, TLS 1.2
