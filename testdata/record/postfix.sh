@@ -14,13 +14,19 @@
 #   pf_install                 packages, installs only what is missing
 #   ns_traps; ns_setup NAME ADDR...
 #   pf_dirs                    a fresh RUN (config, queue, data, log) and the output dirs
-#   write $CONF/main.cf and $CONF/master.cf (pf_master_services: the usual services)
+#   write $CONF/main.cf (pf_main_cf: the usual settings) and $CONF/master.cf
+#                              (pf_master_services: the usual services), both from lib/postfix.sh
 #   pf_check_conf -n [-M]      published copies in conf/, postconf must not warn
 #   pf_start ADDR...           Postfix in the namespace, listening on ADDR:25 each
 #   per scenario: pf_record SCENARIO SERVER-ADDR CLIENT-ADDR
 #   pf_finish                  stop Postfix, keep its logs, die on PROBLEMS, "done"
 # Every wait is bounded; only processes started here (Postfix's start-fg wrapper
 # and its master, in NS_PIDS) are stopped, by PID, never by name.
+
+# pf_main_cf (the usual main.cf) and pf_master_services (the usual master.cf services), shared
+# with the record.sh of testdata/record/fragments and testdata/record/pmtu:
+# shellcheck source=lib/postfix.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/postfix.sh"
 
 RUN=$HERE/run              # Postfix's config, queue, data and log, recreated each run
 CONF=$RUN/conf             # root-owned; the queue must not be below it (postfix check)
@@ -49,20 +55,6 @@ pf_dirs() {
 	mkdir -p "$CONF" "$RUN/queue" "$RUN/data" "$RUN/log" "$HERE/logs" "$HERE/oracle" "$HERE/conf"
 	chmod 755 "$HERE" "$RUN"
 	chown postfix "$RUN/data"
-}
-
-# pf_master_services: print the master.cf lines of the services every recording
-# needs besides its listeners, none chrooted, logging through postlogd.
-pf_master_services() {
-	local s
-	for s in "pickup unix n - n 60 1 pickup" "cleanup unix n - n - 0 cleanup" "qmgr unix n - n 300 1 qmgr" \
-		"rewrite unix - - n - - trivial-rewrite" "bounce unix - - n - 0 bounce" "defer unix - - n - 0 bounce" \
-		"trace unix - - n - 0 bounce" "verify unix - - n - 1 verify" "flush unix n - n 1000? 0 flush" \
-		"proxymap unix - - n - - proxymap" "showq unix n - n - - showq" "error unix - - n - - error" \
-		"retry unix - - n - - error" "discard unix - - n - - discard" "anvil unix - - n - 1 anvil" \
-		"scache unix - - n - 1 scache" "postlog unix-dgram n - n - 1 postlogd"; do
-		echo "$s"
-	done
 }
 
 # pf_check_conf OPTION...: copy main.cf and master.cf to conf/ (RUN as RUNDIR),

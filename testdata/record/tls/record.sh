@@ -81,36 +81,16 @@ mkdir -p "$CONF/tls"
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=mx.example.test" \
 	-keyout "$CONF/tls/key.pem" -out "$CONF/tls/cert.pem" 2>"$WORK/openssl.log"
 chmod 0600 "$CONF/tls/key.pem"
-cat >"$CONF/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $RUN/queue
-data_directory = $RUN/data
-maillog_file = $MAILLOG
-maillog_file_prefixes = $RUN/log
-myhostname = mx.example.test
-mydomain = example.test
-myorigin = example.test
-mydestination = example.test
-inet_interfaces = all
-inet_protocols = ipv4
-smtpd_banner = \$myhostname ESMTP Postfix
-mynetworks = 127.0.0.1/32
-smtpd_peername_lookup = no
-smtp_dns_support_level = disabled
-biff = no
-alias_maps =
-alias_database =
-local_recipient_maps = texthash:$CONF/recipients
-local_transport = discard:
-virtual_transport = discard:
-relay_transport = discard:
-default_transport = discard:
+{
+	pf_main_cf 127.0.0.1/32
+	cat <<EOF
 # opportunistic TLS with a throwaway self-signed certificate (CN=mx.example.test)
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = $CONF/tls/cert.pem
 smtpd_tls_key_file = $CONF/tls/key.pem
 smtpd_tls_loglevel = 1
 EOF
+} >"$CONF/main.cf"
 printf 'root OK\npostmaster OK\n' >"$CONF/recipients"
 {
 	echo "# service type private unpriv chroot wakeup maxproc command"
