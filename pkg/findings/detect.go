@@ -497,6 +497,15 @@ func detectUnanswered(b builder, _ Options) []Finding {
 				// re-segment what they take and lose exactly these writes.
 				f.Summary += fmt.Sprintf("; a write of exactly %d bytes is what middleboxes that re-segment TCP are known to lose (one byte less goes through)", written)
 			}
+		} else if frame, acked, ok := unreached(b, span.Start, f.Frames); ok {
+			// Not an unanswered command but an undelivered one (a
+			// path-MTU black hole behind the client's last segment).
+			whose := "their"
+			if len(group) == 1 {
+				whose = "its"
+			}
+			f.Summary += fmt.Sprintf("; %s bytes never reached the server: the server's ACKs (last in frame %d) never went past offset %d of the client's stream",
+				whose, frame, acked)
 		}
 		out = append(out, f)
 		group = nil
@@ -528,6 +537,31 @@ func detectUnanswered(b builder, _ Options) []Finding {
 	}
 	flush()
 	return out
+}
+
+// unreached reports whether the server went on acknowledging after the
+// client's bytes from offset start were sent (in frames) without ever
+// acknowledging one of them: they never reached it. It returns the server's
+// last packet with an ACK and the highest offset it acknowledged.
+func unreached(b builder, start int64, frames []int) (frame int, acked int64, ok bool) {
+	srv := b.s.Stream(smtpparse.ServerToClient)
+	if srv == nil || len(frames) == 0 {
+		return 0, 0, false
+	}
+	acked = -1
+	for _, sf := range srv.Segments {
+		if sf.Ack < 0 {
+			continue
+		}
+		if sf.Ack > start {
+			return 0, 0, false
+		}
+		acked = max(acked, sf.Ack)
+		if sf.Frame > frames[len(frames)-1] {
+			frame = sf.Frame
+		}
+	}
+	return frame, acked, frame != 0 && acked >= 0
 }
 
 // segmentLength returns the payload length of the client's packet in

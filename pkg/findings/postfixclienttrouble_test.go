@@ -1,0 +1,34 @@
+package findings
+
+import (
+	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+)
+
+// findingsOf returns the findings with id on stream in r.
+func findingsOf(r *Report, id string, stream int) []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.ID == id && f.Stream == stream {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Postfix pipelines QUIT behind its end of data. Behind a path-MTU black
+// hole that last segment never reached the server (its ACKs stop where the
+// body starts): the QUIT is unanswered because the server never had it.
+func TestUnansweredCommandTheServerNeverReceived(t *testing.T) {
+	r := analyze(t, testcaps.Path("postfix-client-trouble/postfix-client-pmtu-sender-side.pcap"))
+	for stream, want := range map[int]string{
+		0: `the server never answered "QUIT" (connection ended: the client's RST in frame 35); its bytes never reached the server: the server's ACKs (last in frame 34) never went past offset 139 of the client's stream`,
+		1: `the server never answered "QUIT" (connection ended: the client's RST in frame 70); its bytes never reached the server: the server's ACKs (last in frame 69) never went past offset 139 of the client's stream`,
+	} {
+		got := findingsOf(r, "unanswered-command", stream)
+		if len(got) != 1 || got[0].Summary != want || got[0].Severity != Info {
+			t.Errorf("stream %d: %+v\nwant one info finding %q", stream, got, want)
+		}
+	}
+}
