@@ -1344,6 +1344,8 @@ func detectStalls(b builder, opts Options) []Finding {
 		out       []Finding
 		prev      event
 		hasPrev   bool
+		before    event // the packet that said something before prev
+		hasBefore bool
 		i, j      int
 		last      time.Time // the previous packet's timestamp, in frame order
 		backSince bool      // a packet since prev (prev included) went back in time
@@ -1365,10 +1367,18 @@ func detectStalls(b builder, opts Options) []Finding {
 			continue
 		}
 		if hasPrev && !backSince {
-			if wait := t.Sub(prev.fact.Time()); wait > opts.StallThreshold {
-				out = append(out, stallFinding(b, prev, next, wait))
+			from, again := prev, 0
+			if next.dir == prev.dir && hasBefore && resends(prev, before) && !resends(next, prev) {
+				// The side that waited resent what it had said (its
+				// peer's ACK was lost), then said something new: the
+				// silence began at the first copy.
+				from, again = before, prev.fact.Frame
+			}
+			if wait := t.Sub(from.fact.Time()); wait > opts.StallThreshold {
+				out = append(out, stallFinding(b, from, next, wait, again))
 			}
 		}
+		before, hasBefore = prev, hasPrev
 		prev, hasPrev, backSince = next, true, back
 	}
 	if hasPrev && !backSince && b.s.Conn.End() == reassembly.EndOpen {
@@ -1390,23 +1400,37 @@ type event struct {
 	fact *reassembly.SegmentFact
 }
 
-func stallFinding(b builder, prev, next event, wait time.Duration) Finding {
+// resends reports whether e is a retransmission of bytes that the packet
+// before it, from the same side, carried.
+func resends(e, before event) bool {
+	return e.dir == before.dir && e.fact.Length > 0 && e.fact.Kind&reassembly.KindRetransmitted != 0 &&
+		before.fact.Offset <= e.fact.Offset && e.fact.Offset+int64(e.fact.Length) <= before.fact.Offset+int64(before.fact.Length)
+}
+
+// stallFinding tells of the silence between prev and next; again, when
+// not 0, is the frame in which prev's side resent what prev carried.
+func stallFinding(b builder, prev, next event, wait time.Duration, again int) Finding {
 	silent := 1 - prev.dir
 	what, ended := describeEvent(b, prev), describeEvent(b, next)
+	if again != 0 {
+		what += fmt.Sprintf(" in frame %d (sent again in frame %d)", prev.fact.Frame, again)
+	} else {
+		what += fmt.Sprintf(" in frame %d", prev.fact.Frame)
+	}
 	sentNext := ended
 	if next.fact.Length > 0 && next.fact.Kind&reassembly.KindRetransmitted != 0 {
 		sentNext += " again (a retransmission)"
 	}
-	summary := fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; then the %s sent %s in frame %d",
-		silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, sentNext, next.fact.Frame)
-	if prev.dir == smtpparse.ClientToServer && what == "message data" {
+	summary := fmt.Sprintf("%s silent %.1f s after the %s's %s; then the %s sent %s in frame %d",
+		silent, wait.Seconds(), prev.dir, what, next.dir, sentNext, next.fact.Frame)
+	if prev.dir == smtpparse.ClientToServer && strings.HasPrefix(what, "message data in frame") {
 		// In the middle of a message the server waits: the client paused.
 		silent = smtpparse.ClientToServer
 		summary = fmt.Sprintf("client silent %.1f s in the middle of its message, after frame %d, while the server waited for the rest; then the %s sent %s in frame %d",
 			wait.Seconds(), prev.fact.Frame, next.dir, sentNext, next.fact.Frame)
 	} else if next.dir == prev.dir {
-		summary = fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d; the %s gave up waiting and sent %s in frame %d",
-			silent, wait.Seconds(), prev.dir, what, prev.fact.Frame, next.dir, sentNext, next.fact.Frame)
+		summary = fmt.Sprintf("%s silent %.1f s after the %s's %s; the %s gave up waiting and sent %s in frame %d",
+			silent, wait.Seconds(), prev.dir, what, next.dir, sentNext, next.fact.Frame)
 		if ended == moreMessage {
 			summary += ", which the server, still reading the message, took as more of it"
 		}

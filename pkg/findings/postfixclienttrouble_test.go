@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/smtpcap/smtpcap/internal/testcaps"
@@ -29,6 +30,25 @@ func TestUnansweredCommandTheServerNeverReceived(t *testing.T) {
 		got := findingsOf(r, "unanswered-command", stream)
 		if len(got) != 1 || got[0].Summary != want || got[0].Severity != Info {
 			t.Errorf("stream %d: %+v\nwant one info finding %q", stream, got, want)
+		}
+	}
+}
+
+// A server that waits for a message resends its 354 when the client's ACK
+// for it was lost (here in the black hole with the body). The client's
+// silence starts at the first 354, not at its retransmission.
+func TestStallCountsFromTheFirstCopyOfAResentReply(t *testing.T) {
+	r := analyze(t, testcaps.Path("postfix-client-trouble/postfix-client-pmtu-receiver-side.pcap"))
+	for stream, want := range map[int]struct {
+		frames  []int
+		summary string
+	}{
+		0: {[]int{10, 13}, "client silent 60.1 s after the server's 354 reply in frame 10 (sent again in frame 11); the server gave up waiting and sent 421 reply in frame 13"},
+		1: {[]int{24, 27}, "client silent 60.1 s after the server's 354 reply in frame 24 (sent again in frame 25); the server gave up waiting and sent 421 reply in frame 27"},
+	} {
+		got := findingsOf(r, "stall", stream)
+		if len(got) != 1 || got[0].Summary != want.summary || !slices.Equal(got[0].Frames, want.frames) {
+			t.Errorf("stream %d: %+v\nwant frames %v, %q", stream, got, want.frames, want.summary)
 		}
 	}
 }
