@@ -539,6 +539,36 @@ func detectUnanswered(b builder, _ Options) []Finding {
 	return out
 }
 
+// sentUnseen looks, among the client's packets without payload between
+// frame and the server's reply in rf, for one whose sequence number is past
+// every byte the server acknowledged: the client had sent bytes that never
+// arrived. It returns that packet, how many bytes, and the server's ACK.
+func sentUnseen(b builder, frame int, rf []int) (ackFrame int, unseen, acked int64, ok bool) {
+	cli, srv := b.s.Stream(smtpparse.ClientToServer), b.s.Stream(smtpparse.ServerToClient)
+	if cli == nil || srv == nil || len(rf) == 0 {
+		return 0, 0, 0, false
+	}
+	acked = -1
+	for _, sf := range srv.Segments {
+		if sf.Frame < rf[0] && sf.Ack >= 0 {
+			acked = max(acked, sf.Ack)
+		}
+	}
+	seen := int64(0) // past the last client byte in the capture
+	for _, sf := range cli.Segments {
+		if sf.Length > 0 {
+			seen = max(seen, sf.Offset+int64(sf.Length))
+		}
+	}
+	for _, sf := range cli.Segments {
+		if sf.Frame > frame && sf.Frame < rf[0] && sf.Length == 0 && sf.Flags&(reassembly.FlagSYN|reassembly.FlagRST) == 0 &&
+			acked >= 0 && sf.Offset > acked && sf.Offset > seen {
+			return sf.Frame, sf.Offset - acked, acked, true
+		}
+	}
+	return 0, 0, 0, false
+}
+
 // unreached reports whether the server went on acknowledging after the
 // client's bytes from offset start were sent (in frames) without ever
 // acknowledging one of them: they never reached it. It returns the server's
@@ -1583,6 +1613,16 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 				interrupt = fmt.Sprintf("the client sent nothing for %.1f s after frame %d, and the server gave up waiting with %s", idle.Seconds(), frame, said)
 				if r == tx.Interrupt {
 					interrupt = fmt.Sprintf("the message stopped coming (nothing from the client for %.1f s after frame %d), and the server gave up with %s", idle.Seconds(), frame, said)
+					if af, unseen, acked, ok := sentUnseen(b, frame, rf); ok {
+						// The client's sequence number says it did send:
+						// the bytes were lost between it and this capture.
+						what := "the rest of the message never reached the server: nothing more of it"
+						if tx.Body == nil || tx.Body.Span.End == tx.Body.Span.Start {
+							what = "the message never reached the server: nothing of it"
+						}
+						interrupt = fmt.Sprintf("%s arrived for %.1f s after frame %d, though the client's ACK in frame %d shows it had sent %d bytes past offset %d (lost on the way: a capture on the client's side tells whether it kept resending them), and the server gave up with %s",
+							what, idle.Seconds(), frame, af, unseen, acked, said)
+					}
 				}
 			}
 			if cf := c.FINFrame(reassembly.ClientToServer); cf != 0 && len(rf) > 0 && cf < rf[0] {

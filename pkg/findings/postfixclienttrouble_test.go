@@ -52,3 +52,19 @@ func TestStallCountsFromTheFirstCopyOfAResentReply(t *testing.T) {
 		}
 	}
 }
+
+// On the receiver's side of a path-MTU black hole the message does not
+// stop coming: it never comes, and the client's own ACKs say it was sent
+// (their sequence number is past every byte that arrived).
+func TestMessageLostOnTheWayIsNotCalledStopped(t *testing.T) {
+	r := analyze(t, testcaps.Path("postfix-client-trouble/postfix-client-pmtu-receiver-side.pcap"))
+	for stream, want := range map[int]string{
+		0: `the transaction from <sender@client.example.org> was lost during DATA: the message never reached the server: nothing of it arrived for 60.1 s after frame 9, though the client's ACK in frame 12 shows it had sent 18783 bytes past offset 139 (lost on the way: a capture on the client's side tells whether it kept resending them), and the server gave up with 421 "4.4.2 mx.example.test Error: timeout exceeded" in frame 13, and the connection ended with the client's RST in frame 14`,
+		1: `the transaction from <sender@client.example.org> was lost during DATA: the message never reached the server: nothing of it arrived for 60.1 s after frame 23, though the client's ACK in frame 26 shows it had sent 18783 bytes past offset 139 (lost on the way: a capture on the client's side tells whether it kept resending them), and the server gave up with 421 "4.4.2 mx.example.test Error: timeout exceeded" in frame 27, and the connection ended with the client's RST in frame 28`,
+	} {
+		got := findingsOf(r, "lost-mid-transaction", stream)
+		if len(got) != 1 || got[0].Summary != want || got[0].Severity != Error {
+			t.Errorf("stream %d: %+v\nwant %q", stream, got, want)
+		}
+	}
+}
