@@ -732,6 +732,7 @@ func (a *Analyzer) Report(inputs []string) *Report {
 			}
 		}
 	}
+	plaintextFallbacks(r)
 	r.count()
 	return r
 }
@@ -848,4 +849,48 @@ func shortList(streams []int) string {
 		return joinInts(streams, ", ")
 	}
 	return fmt.Sprintf("%s, …, %d (%d in all)", joinInts(streams[:5], ", "), streams[len(streams)-1], len(streams))
+}
+
+// plaintextFallbacks tells, in a failed STARTTLS handshake's finding and
+// diagnosis, of the client's next connection to the same server when it
+// came at once (by the time the failed one ended, or a second later) and
+// without STARTTLS: an opportunistic sender (Postfix's
+// smtp_tls_security_level = may) retrying in the clear.
+func plaintextFallbacks(r *Report) {
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if f.ID != "tls-handshake-failed" {
+			continue
+		}
+		k, ok := slices.BinarySearchFunc(r.Connections, f.Stream, func(c Connection, s int) int { return cmp.Compare(c.Stream, s) })
+		if !ok {
+			continue
+		}
+		failed := &r.Connections[k]
+		from, err := netip.ParseAddrPort(failed.Client)
+		if err != nil {
+			continue
+		}
+		var next *Connection
+		for j := range r.Connections {
+			c := &r.Connections[j]
+			if a, err := netip.ParseAddrPort(c.Client); err != nil || a.Addr() != from.Addr() || c.Server != failed.Server ||
+				c.Stream == failed.Stream || c.First.Before(f.Time) || c.First.After(failed.Last.Add(time.Second)) {
+				continue
+			}
+			if next == nil || c.First.Before(next.First) {
+				next = c
+			}
+		}
+		if next == nil || next.TLS {
+			continue
+		}
+		what := fmt.Sprintf("the client connected to the same server again in stream %d, %.1f s after this STARTTLS, without STARTTLS", next.Stream, next.First.Sub(f.Time).Seconds())
+		if next.Transactions > 0 {
+			what += fmt.Sprintf(", and delivered %d of %d transactions in the clear", next.Delivered, next.Transactions)
+		}
+		what += ": a plaintext fallback"
+		f.Summary += "; " + what
+		failed.Diagnosis = strings.TrimSpace(failed.Diagnosis + " " + strings.ToUpper(what[:1]) + what[1:] + ".")
+	}
 }

@@ -2,6 +2,7 @@ package findings
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/smtpcap/smtpcap/internal/testcaps"
@@ -65,6 +66,30 @@ func TestMessageLostOnTheWayIsNotCalledStopped(t *testing.T) {
 		got := findingsOf(r, "lost-mid-transaction", stream)
 		if len(got) != 1 || got[0].Summary != want || got[0].Severity != Error {
 			t.Errorf("stream %d: %+v\nwant %q", stream, got, want)
+		}
+	}
+}
+
+// Postfix with smtp_tls_security_level = may, after a failed handshake on
+// mail that has waited, connects again at once without STARTTLS and
+// delivers in the clear. The failed stream says so; the first failure
+// (mail deferred, the next attempt 3 s later with TLS again) and mandatory
+// TLS (deferred twice) do not.
+func TestPlaintextFallbackAfterAFailedHandshake(t *testing.T) {
+	r := analyze(t, testcaps.Path("postfix-client-trouble/postfix-client-tls-may.pcap"))
+	const fallback = "; the client connected to the same server again in stream 2, 0.0 s after this STARTTLS, without STARTTLS, and delivered 1 of 1 transactions in the clear: a plaintext fallback"
+	for stream, wantFallback := range map[int]bool{0: false, 1: true} {
+		got := findingsOf(r, "tls-handshake-failed", stream)
+		if len(got) != 1 || strings.HasSuffix(got[0].Summary, fallback) != wantFallback {
+			t.Errorf("may, stream %d: %+v, want the fallback told: %v", stream, got, wantFallback)
+		}
+	}
+	if d := r.Connections[1].Diagnosis; !strings.Contains(d, "The client connected to the same server again in stream 2") {
+		t.Errorf("may, stream 1 diagnosis %q does not tell of the fallback", d)
+	}
+	for _, f := range analyze(t, testcaps.Path("postfix-client-trouble/postfix-client-tls-encrypt.pcap")).Findings {
+		if strings.Contains(f.Summary, "fallback") {
+			t.Errorf("encrypt, stream %d: %s", f.Stream, f.Summary)
 		}
 	}
 }
