@@ -93,3 +93,67 @@ func TestPlaintextFallbackAfterAFailedHandshake(t *testing.T) {
 		}
 	}
 }
+
+// TestPostfixClientTroubleFindings pins what analyze says about the
+// captures of testdata/pcaps/postfix-client-trouble (see its README for
+// the truth per the Postfix logs and tshark): every finding, in order,
+// with its stream(s), frames and severity.
+func TestPostfixClientTroubleFindings(t *testing.T) {
+	type row struct {
+		id      string
+		stream  int
+		streams []int
+		frames  []int
+		sev     Severity
+	}
+	for file, want := range map[string][]row{
+		"postfix-client-tls-may.pcap": {
+			{"tls-handshake-failed", 0, nil, []int{9, 10, 11, 12}, Error},
+			{"tls-handshake-failed", 1, nil, []int{26, 27, 28, 29}, Error},
+		},
+		"postfix-client-tls-encrypt.pcap": {
+			{"tls-handshake-failed", 0, nil, []int{9, 10, 11, 12}, Error},
+			{"tls-handshake-failed", 1, nil, []int{26, 27, 28, 29}, Error},
+		},
+		"postfix-client-pmtu-sender-side.pcap": {
+			{"large-segments-lost", 0, nil, []int{11, 26, 27, 28, 29, 30, 31, 32, 33}, Error},
+			{"unanswered-command", 0, nil, []int{23}, Info},
+			{"command-deferred", 0, nil, []int{34}, Info},
+			{"stall", 0, nil, []int{31, 32}, Warning},
+			{"stall", 0, nil, []int{32, 33}, Warning},
+			{"retry-loop", 0, []int{0, 1}, []int{9, 44}, Warning},
+			{"large-segments-lost", 1, nil, []int{46, 61, 62, 63, 64, 65, 66, 67, 68}, Error},
+			{"unanswered-command", 1, nil, []int{58}, Info},
+			{"command-deferred", 1, nil, []int{69}, Info},
+			{"stall", 1, nil, []int{66, 67}, Warning},
+			{"stall", 1, nil, []int{67, 68}, Warning},
+		},
+		"postfix-client-pmtu-receiver-side.pcap": {
+			{"stall", 0, nil, []int{10, 13}, Warning},
+			{"lost-mid-transaction", 0, nil, []int{9, 13, 14}, Error},
+			{"retry-loop", 0, []int{0, 1}, []int{9, 23}, Warning},
+			{"stall", 1, nil, []int{24, 27}, Warning},
+			{"lost-mid-transaction", 1, nil, []int{23, 27, 28}, Error},
+		},
+	} {
+		r := analyze(t, testcaps.Path("postfix-client-trouble/"+file))
+		var got []row
+		for _, f := range r.Findings {
+			got = append(got, row{f.ID, f.Stream, f.Streams, f.Frames, f.Severity})
+		}
+		same := len(got) == len(want)
+		for i := 0; same && i < len(got); i++ {
+			g, w := got[i], want[i]
+			same = g.id == w.id && g.stream == w.stream && slices.Equal(g.streams, w.streams) && slices.Equal(g.frames, w.frames) && g.sev == w.sev
+		}
+		if !same {
+			t.Errorf("%s:\n got %v\nwant %v", file, got, want)
+		}
+	}
+	// The black hole on the sender's side, in its words.
+	r := analyze(t, testcaps.Path("postfix-client-trouble/postfix-client-pmtu-sender-side.pcap"))
+	want := "the client's 1448-byte segment at offset 139 was sent 9 times in 53.2 s (frames 11,26,27,28,29,30,31,32,…) and never acknowledged, while its segments of up to 114 bytes were: a path-MTU black hole"
+	if got := findingsOf(r, "large-segments-lost", 0); len(got) != 1 || got[0].Summary != want {
+		t.Errorf("sender side, stream 0: %+v\nwant %q", got, want)
+	}
+}
