@@ -34,7 +34,7 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 				lost = append(lost, g)
 			}
 		}
-		acked, ackedSeen := highestAck(b.s.Stream(1 - dir))
+		acked, lastAck := highestAck(b.s.Stream(1 - dir))
 		for _, g := range lost {
 			// Point at the hole's edge as Wireshark does ("previous segment
 			// not captured" on the segment after it), or else at the packet
@@ -47,9 +47,11 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 				frame, where = g.Frame, fmt.Sprintf("noticed at frame %d", g.Frame)
 			}
 			summary := fmt.Sprintf("%s of the %s's stream at offset %d are not in the capture (%s; %s)", wording.Plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, g.Reason, where)
-			if g.Reason == reassembly.GapNotCaptured && g.Next != 0 && ackedSeen && acked <= g.Start {
-				// Later bytes came, and the receiver never acknowledged
-				// these: they did not reach it, wherever they were lost.
+			if g.Reason == reassembly.GapNotCaptured && g.Next != 0 && lastAck > g.Next && acked <= g.Start {
+				// Later bytes came, and the receiver, acknowledging after
+				// them, never acknowledged these: they did not reach it,
+				// wherever they were lost. Without an ACK after the later
+				// bytes (a reset, or the capture ended) nothing says so.
 				summary = fmt.Sprintf("%s of the %s's stream at offset %d never arrived: the %s's ACKs never went past offset %d, though later bytes did arrive (frame %d); they were lost on the way, not only missing from the capture",
 					wording.Plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, 1-dir, acked, g.Next)
 			}
@@ -74,18 +76,17 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 }
 
 // highestAck returns the highest offset of the other stream that st's
-// packets acknowledge, and whether any of them carried an ACK.
-func highestAck(st *reassembly.Stream) (int64, bool) {
+// packets acknowledge, and the last frame that carried an ACK (0: none).
+func highestAck(st *reassembly.Stream) (highest int64, last int) {
 	if st == nil {
-		return 0, false
+		return 0, 0
 	}
-	highest, seen := int64(0), false
 	for i := range st.Segments {
-		if a := st.Segments[i].Ack; a >= 0 {
-			highest, seen = max(highest, a), true
+		if sf := &st.Segments[i]; sf.Ack >= 0 {
+			highest, last = max(highest, sf.Ack), max(last, sf.Frame)
 		}
 	}
-	return highest, seen
+	return highest, last
 }
 
 // timeOfFrame returns the capture time of frame, one of the connection's,

@@ -2273,3 +2273,42 @@ func TestStartTLSOutcomes(t *testing.T) {
 		}
 	}
 }
+
+// Bytes missing before later ones "never arrived" only when the receiver
+// acknowledged after the later bytes and still not past the hole: a reset
+// (or the capture's end) before any such ACK leaves them merely missing
+// from the capture, as the receiver may have had them all along.
+func TestNeverArrivedNeedsAnACKAfterTheLaterBytes(t *testing.T) {
+	body := []byte(strings.Repeat("x", 2894) + "\r\n.\r\n")
+	for _, tc := range []struct {
+		name   string
+		dupAck bool
+		want   string
+	}{
+		{"reset before any ACK", false, "1448 bytes of the client's stream at offset 87 are not in the capture (not captured; the next captured bytes are in frame 28)"},
+		{"a duplicate ACK after the later bytes", true, "1448 bytes of the client's stream at offset 87 never arrived: the server's ACKs never went past offset 87, though later bytes did arrive (frame 28)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := endedReport(t, true, func(s *capgen.Session, fin func(bool)) {
+				s.Server("220 mx ESMTP\r\n")
+				s.Client("EHLO c\r\n")
+				s.Server("250 mx\r\n")
+				plainEnvelope(s)
+				s.SegmentAt(true, s.Sent(true)+1448, body[1448:]) // the first 1448 bytes are missing
+				if tc.dupAck {
+					s.Ack(false) // the server still waits at the hole
+				}
+				s.Reset(true)
+			})
+			var got string
+			for _, f := range r.Findings {
+				if f.ID == "capture-gap" {
+					got = f.Summary
+				}
+			}
+			if !strings.HasPrefix(got, tc.want) {
+				t.Errorf("capture-gap %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
