@@ -1904,11 +1904,16 @@ func detectTLS(b builder, _ Options) []Finding {
 // tlsFailed reports a TLS handshake after STARTTLS that ended in an alert
 // sent in the clear: the records before encryption show who refused what.
 func tlsFailed(b builder, t *smtpparse.TLSStart) (Finding, bool) {
+	// The first fatal alert of either side: a warning before it (the
+	// server's unrecognized_name, say) did not end the handshake.
 	alert, by := t.Server.Alert, smtpparse.ServerToClient
-	if a := t.Client.Alert; a != nil && (alert == nil || firstFrame(b.s.Frames(a.Span)) < firstFrame(b.s.Frames(alert.Span))) {
+	if alert != nil && !alert.Fatal() {
+		alert = nil
+	}
+	if a := t.Client.Alert; a != nil && a.Fatal() && (alert == nil || firstFrame(b.s.Frames(a.Span)) < firstFrame(b.s.Frames(alert.Span))) {
 		alert, by = a, smtpparse.ClientToServer
 	}
-	if alert == nil || !alert.Fatal() {
+	if alert == nil {
 		return Finding{}, false
 	}
 	frames := appendUnique(b.s.Frames(t.Command.Span), b.s.Frames(t.Reply.Span)...)

@@ -2312,3 +2312,39 @@ func TestNeverArrivedNeedsAnACKAfterTheLaterBytes(t *testing.T) {
 		})
 	}
 }
+
+// A server's warning alert in the clear (unrecognized_name next to its
+// ServerHello) before the client's fatal alert is no successful STARTTLS:
+// the handshake failed, and the client's alert says why.
+func TestTLSWarningThenFatalAlertFails(t *testing.T) {
+	record := func(typ byte, body string) []byte {
+		return append([]byte{typ, 3, 3, byte(len(body) >> 8), byte(len(body))}, body...)
+	}
+	hello := func(typ byte, body string) string {
+		return string([]byte{typ, 0, byte(len(body) >> 8), byte(len(body))}) + body
+	}
+	random := strings.Repeat("r", 32)
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c\r\n")
+		s.Server("250-mx\r\n250 STARTTLS\r\n")
+		s.Client("STARTTLS\r\n")
+		s.Server("220 go ahead\r\n")
+		s.Send(true, record(22, hello(1, "\x03\x03"+random+"\x00\x00\x02\xc0\x2f\x01\x00")))
+		s.Ack(false)
+		s.Send(false, append(record(21, "\x01\x70"), record(22, hello(2, "\x03\x03"+random+"\x00\xc0\x2f\x00"))...))
+		s.Ack(true)
+		s.Send(true, record(21, "\x02\x30"))
+		s.Ack(false)
+	})
+	var got []string
+	for _, f := range r.Findings {
+		if strings.HasPrefix(f.ID, "tls-") {
+			got = append(got, f.ID+": "+f.Summary)
+		}
+	}
+	want := "tls-handshake-failed: the TLS handshake after STARTTLS failed: the client sent a fatal unknown_ca alert (48)"
+	if len(got) != 1 || !strings.HasPrefix(got[0], want) {
+		t.Errorf("%q, want one %q", got, want)
+	}
+}

@@ -1777,3 +1777,18 @@ func TestTLSReadingStopsAtWhatIsNotTLS(t *testing.T) {
 		t.Errorf("client %+v, server %+v", c, s)
 	}
 }
+
+// A warning alert in the clear (a server's unrecognized_name next to its
+// ServerHello) does not hide a fatal alert the same side sends later.
+func TestTLSFatalAlertAfterAWarning(t *testing.T) {
+	warning, fatal := tlsRecord(21, 0x0303, "\x01\x70"), tlsRecord(21, 0x0303, "\x02\x28")
+	d := run(t, Options{},
+		srv("220 mx\r\n"), cli("EHLO c\r\n"), srv("250-mx\r\n250 STARTTLS\r\n"),
+		cli("STARTTLS\r\n"), srv("220 go ahead\r\n"),
+		cli(tlsRecord(22, 0x0301, handshakeMessage(1, "\x03\x03"+strings.Repeat("r", 32)+"\x00\x00\x02\x13\x01\x01\x00"))),
+		srv(warning+fatal))
+	at := int64(len("220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 go ahead\r\n")) + 7
+	if a := d.TLS.Server.Alert; a == nil || a.String() != "fatal handshake_failure (40)" || a.Span != span(ServerToClient, at, at+7) {
+		t.Errorf("server alert %+v, want the fatal handshake_failure at offset %d", a, at)
+	}
+}

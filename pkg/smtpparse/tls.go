@@ -21,7 +21,7 @@ type TLSSide struct {
 	ApplicationData  int       // records of type application data (encrypted handshake or mail)
 	ChangeCipherSpec bool      // sent ChangeCipherSpec: what follows is encrypted
 	Hello            *TLSHello // its ClientHello or ServerHello, when it was in the clear
-	Alert            *TLSAlert // its first alert sent in the clear
+	Alert            *TLSAlert // its first fatal alert sent in the clear, else its first warning
 	NotTLS           bool      // bytes that do not frame as TLS records: reading stopped there
 	Lost             bool      // the capture lacks bytes of this side: reading stopped there
 
@@ -193,7 +193,7 @@ func (t *TLSSide) feed(dir Direction, b []byte, off int64) {
 func (t *TLSSide) keeps() bool {
 	switch t.typ {
 	case tlsAlert:
-		return t.Alert == nil
+		return t.Alert == nil || !t.Alert.Fatal()
 	case tlsHandshake:
 		return t.Hello == nil && !t.ChangeCipherSpec
 	}
@@ -203,8 +203,10 @@ func (t *TLSSide) keeps() bool {
 // record reads a whole record's kept body.
 func (t *TLSSide) record(dir Direction, sp Span) {
 	switch {
-	case t.typ == tlsAlert && t.Alert == nil && sp.Len() == 5+2:
-		// Two bytes: an alert in the clear (encrypted ones are longer).
+	case t.typ == tlsAlert && sp.Len() == 5+2 && (t.Alert == nil || !t.Alert.Fatal() && t.body[0] == 2):
+		// Two bytes: an alert in the clear (encrypted ones are longer). A
+		// warning (unrecognized_name, say) may come before the fatal one
+		// that ends the handshake: that one is kept.
 		t.Alert = &TLSAlert{Level: t.body[0], Description: t.body[1], Span: sp}
 	case t.typ == tlsHandshake && t.Hello == nil && !t.ChangeCipherSpec && len(t.body) >= 4:
 		if h := parseHello(t.body, dir == ClientToServer); h != nil {
