@@ -1792,3 +1792,25 @@ func TestTLSFatalAlertAfterAWarning(t *testing.T) {
 		t.Errorf("server alert %+v, want the fatal handshake_failure at offset %d", a, at)
 	}
 }
+
+// A ClientHello cut short (longer than what is kept of it, or split over
+// two records) is not read as offering the legacy version only: its
+// supported_versions extension may be in the part that is missing.
+func TestTLSHelloCutShortSaysNothing(t *testing.T) {
+	random := strings.Repeat("r", 32)
+	exts := "\x00\x15\x10\x04" + strings.Repeat("\x00", 0x1004) + // padding (RFC 7685), 4100 bytes
+		"\x00\x2b\x00\x03\x02\x03\x04" // supported_versions: TLS 1.3
+	msg := handshakeMessage(1, "\x03\x03"+random+"\x00"+"\x00\x02\x13\x01"+"\x01\x00"+
+		string([]byte{byte(len(exts) >> 8), byte(len(exts))})+exts)
+	for name, records := range map[string]string{
+		"one long record": tlsRecord(22, 0x0301, msg),
+		"two records":     tlsRecord(22, 0x0301, msg[:100]) + tlsRecord(22, 0x0301, msg[100:]),
+	} {
+		d := run(t, Options{},
+			srv("220 mx\r\n"), cli("EHLO c\r\n"), srv("250-mx\r\n250 STARTTLS\r\n"),
+			cli("STARTTLS\r\n"), srv("220 go ahead\r\n"), cli(records))
+		if h := d.TLS.Client.Hello; h != nil && h.Version != 0x0304 {
+			t.Errorf("%s: client hello %+v, want TLS 1.3 or none", name, h)
+		}
+	}
+}

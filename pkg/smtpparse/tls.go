@@ -222,7 +222,7 @@ func (t *TLSSide) gap() { t.Lost = true }
 
 // parseHello reads the versions (and a ServerHello's cipher suite) of the
 // first handshake message of a record, if it is the hello the side sends;
-// nil if it is not or is cut short.
+// nil if it is not, or is cut short before its supported_versions.
 func parseHello(b []byte, client bool) *TLSHello {
 	want := uint8(2) // server_hello
 	if client {
@@ -232,9 +232,14 @@ func parseHello(b []byte, client bool) *TLSHello {
 		return nil
 	}
 	msg := b[4:]
-	if n := int(b[1])<<16 | int(b[2])<<8 | int(b[3]); n < len(msg) {
+	n := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
+	if n < len(msg) {
 		msg = msg[:n]
 	}
+	// A hello longer than what is kept of it, or split over records, may
+	// have its supported_versions extension in the part that is missing:
+	// its legacy version field alone would say TLS 1.2.
+	whole, versions := n <= len(msg), false
 	r := reader{b: msg}
 	h := &TLSHello{Client: client, Version: r.u16()}
 	r.skip(32) // random
@@ -255,6 +260,7 @@ func parseHello(b []byte, client bool) *TLSHello {
 		if typ != 43 || ext.bad { // supported_versions
 			continue
 		}
+		versions = true
 		v := reader{b: body}
 		if !client {
 			h.Version = v.u16()
@@ -273,6 +279,9 @@ func parseHello(b []byte, client bool) *TLSHello {
 		if highest != 0 {
 			h.Version = highest // the list, not the legacy field, says
 		}
+	}
+	if !whole && !versions {
+		return nil
 	}
 	return h
 }
