@@ -58,6 +58,13 @@ func FuzzParser(f *testing.F) {
 		{srv("220 mx\r\n"), cli("AUTH LOGIN\r\n"), srv("334 VXNlcm5hbWU6\r\n"), cli("YQ==\r\n"), srv("235 ok\r\n")},
 		{cli("XXXX TO:<b@x>\r\n"), srvGap(3), srv("0 ok\r\n500 x\r\n"), cliGap(4), cli("x\r\n.\r\nQUIT\r\n")},
 		{srv("220 mx\r\n"), cli("STARTTLS\r\n"), srv("220 go\r\n"), cli("\x16\x03\x01")},
+		// Whole TLS records after STARTTLS: a ClientHello with supported_versions, a
+		// ServerHello, ChangeCipherSpec, application data and alerts in the clear.
+		{srv("220 mx\r\n"), cli("EHLO c\r\n"), srv("250-mx\r\n250 STARTTLS\r\n"), cli("STARTTLS\r\n"), srv("220 go\r\n"),
+			cli(tlsRecord(22, 0x0301, handshakeMessage(1, "\x03\x03"+strings.Repeat("r", 32)+"\x00\x00\x02\x13\x01\x01\x00\x00\x0b\x00\x2b\x00\x07\x06\x0a\x0a\x03\x04\x03\x03"))),
+			srv(tlsRecord(22, 0x0303, handshakeMessage(2, "\x03\x03"+strings.Repeat("r", 32)+"\x00\x13\x02\x00\x00\x06\x00\x2b\x00\x02\x03\x04")) +
+				tlsRecord(21, 0x0303, "\x01\x70") + tlsRecord(20, 0x0303, "\x01") + tlsRecord(23, 0x0303, "12345")),
+			cli(tlsRecord(21, 0x0303, "\x02\x30")), srvGap(2), srv(tlsRecord(21, 0x0303, "\x02\x28"))},
 		{cli("DATA\r\n"), cli("body\r\n.\r\n")},
 		{srv("220 lmtp\r\n"), cli("LHLO c\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nRCPT TO:<c>\r\nDATA\r\n"),
 			srv("250 PIPELINING\r\n250 a\r\n250 b\r\n250 c\r\n354 go\r\n"), cli("x\r\n.\r\nQUIT\r\n"), srv("250 b\r\n452 c\r\n221 bye\r\n")},
