@@ -2348,3 +2348,46 @@ func TestTLSWarningThenFatalAlertFails(t *testing.T) {
 		t.Errorf("%q, want one %q", got, want)
 	}
 }
+
+// Every IPv6 link carries 1280-byte packets: a 1000-byte segment resent
+// and never acknowledged over IPv6 is lost for some other reason than the
+// path's MTU, while the same over IPv4 may be a path-MTU black hole.
+func TestLargeSegmentsLostKnowsIPv6MinimumMTU(t *testing.T) {
+	for _, tc := range []struct {
+		client, server string
+		want           bool
+	}{
+		{"192.0.2.10:40000", "198.51.100.25:25", true},
+		{"[2001:db8::10]:40000", "[2001:db8::25]:25", false},
+	} {
+		var buf bytes.Buffer
+		w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+		s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(tc.client), netip.MustParseAddrPort(tc.server), time.Unix(1_700_000_000, 0), 11, 22)
+		s.Handshake()
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c\r\n")
+		s.Server("250 mx\r\n")
+		plainEnvelope(s)
+		body := []byte(strings.Repeat("x", 995) + "\r\n.\r\n")
+		at := s.Sent(true)
+		for _, backoff := range []time.Duration{0, 200, 400, 800} {
+			s.Pause(backoff * time.Millisecond)
+			s.SegmentAt(true, at, body)
+		}
+		s.Reset(true)
+		c, err := reassembly.OpenReader("v6.pcap", bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := false
+		for _, f := range analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil).Findings {
+			if f.ID == "large-segments-lost" {
+				got = true
+				t.Logf("%s: %s", tc.client, f.Summary)
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s: large-segments-lost %v, want %v", tc.client, got, tc.want)
+		}
+	}
+}

@@ -18,6 +18,9 @@ const (
 	// largeSegment is the least payload of a segment whose loss can be
 	// the path's MTU: every IPv4 path carries 576-byte datagrams.
 	largeSegment = 536
+	// largeSegmentIPv6 is the same over IPv6, whose every link carries
+	// 1280-byte packets (RFC 8200, section 5).
+	largeSegmentIPv6 = 1280 - 40 - 20
 )
 
 // A sentSegment is one segment's bytes (its stream offset and length)
@@ -37,31 +40,37 @@ type sentSegment struct {
 // smaller segments (TCP MTU probing) gets through, late.
 func detectLargeSegmentsLost(b builder, _ Options) []Finding {
 	var out []Finding
+	large := int32(largeSegment)
+	if b.s.Conn.Client().Addr().Unmap().Is6() {
+		large = largeSegmentIPv6
+	}
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 		st, peer := b.s.Stream(dir), b.s.Stream(1-dir)
-		if st == nil || peer == nil || !resendsLarge(st.Segments) {
+		if st == nil || peer == nil || !resendsLarge(st.Segments, large) {
 			continue
 		}
-		if f, ok := largeSegmentsLost(b, dir, st.Segments, peer.Segments); ok {
+		if f, ok := largeSegmentsLost(b, dir, st.Segments, peer.Segments, large); ok {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// resendsLarge reports whether any segment of at least largeSegment
-// bytes was a retransmission: without one there is nothing to look for,
-// which is almost always.
-func resendsLarge(segs []reassembly.SegmentFact) bool {
+// resendsLarge reports whether any segment of at least large bytes was a
+// retransmission: without one there is nothing to look for, which is
+// almost always.
+func resendsLarge(segs []reassembly.SegmentFact, large int32) bool {
 	for i := range segs {
-		if sf := &segs[i]; sf.Kind&reassembly.KindRetransmitted != 0 && sf.Length >= largeSegment {
+		if sf := &segs[i]; sf.Kind&reassembly.KindRetransmitted != 0 && sf.Length >= large {
 			return true
 		}
 	}
 	return false
 }
 
-func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassembly.SegmentFact) (Finding, bool) {
+// largeSegmentsLost looks for the black hole in one direction's segments
+// of at least large bytes, given the peer's for their ACKs.
+func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassembly.SegmentFact, large int32) (Finding, bool) {
 	// Every distinct segment, by its bytes.
 	type key struct {
 		offset int64
@@ -172,7 +181,7 @@ func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassemb
 	}
 	for i := range sent {
 		s := &sent[i]
-		if len(s.frames) < lostSends || s.length <= passed || s.length < largeSegment {
+		if len(s.frames) < lostSends || s.length <= passed || s.length < large {
 			continue
 		}
 		tries := fmt.Sprintf("the %s's %d-byte segment at offset %d was sent %s in %.1f s (frames %s) and never acknowledged, while its segments of up to %d bytes were",
