@@ -2203,6 +2203,25 @@ func TestLargeSegmentsLostOnlyWhenNoneOfThatSizePasses(t *testing.T) {
 	}
 }
 
+// Nothing from the server after the first try, until the capture ends: a
+// path or a peer gone, which swallows small packets as well; no black hole.
+func TestLargeSegmentsLostNeedsThePeerStillHeard(t *testing.T) {
+	body := strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrst\r\n", 64)
+	r := endedReport(t, true, func(s *capgen.Session, _ func(bool)) {
+		plainEnvelope(s)
+		at := s.Sent(true)
+		for range 5 {
+			s.SegmentAt(true, at, []byte(body[:1448]))
+			s.Pause(time.Second)
+		}
+	})
+	for _, f := range r.Findings {
+		if f.ID == "large-segments-lost" {
+			t.Errorf("%s %v: %s", f.ID, f.Frames, f.Summary)
+		}
+	}
+}
+
 // Behind a path-MTU black hole (real Postfix and swaks, testdata/pcaps/pmtu)
 // the small message is clean on both sides, and the server's side tells
 // the bytes that never reached the server from bytes the capture missed:
@@ -2374,6 +2393,8 @@ func TestLargeSegmentsLostKnowsIPv6MinimumMTU(t *testing.T) {
 			s.Pause(backoff * time.Millisecond)
 			s.SegmentAt(true, at, body)
 		}
+		s.Pause(5 * time.Second)
+		s.Server("421 4.4.2 timeout\r\n") // the path works the other way
 		s.Reset(true)
 		c, err := reassembly.OpenReader("v6.pcap", bytes.NewReader(buf.Bytes()))
 		if err != nil {

@@ -184,6 +184,13 @@ func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassemb
 		if len(s.frames) < lostSends || s.length <= passed || s.length < large {
 			continue
 		}
+		// A black hole swallows only what is too large: the peer still
+		// gets through (a duplicate ACK for a smaller segment, a reply, a
+		// timeout's 421). Silence from the peer after the first try is a
+		// path or a peer gone, not a matter of size.
+		if len(acks) == 0 || acks[len(acks)-1].Nanos <= s.first {
+			continue
+		}
 		tries := fmt.Sprintf("the %s's %d-byte segment at offset %d was sent %s in %.1f s (frames %s) and never acknowledged, while its segments of up to %d bytes were",
 			dir, s.length, s.offset, wording.Plural(len(s.frames), "time", "times"), time.Duration(s.last-s.first).Seconds(), framesText(s.frames, 8), passed)
 		summary := tries + ": a path-MTU black hole"
