@@ -1814,3 +1814,19 @@ func TestTLSHelloCutShortSaysNothing(t *testing.T) {
 		}
 	}
 }
+
+// A HelloRetryRequest is no ServerHello: the one that counts comes after
+// it, and after the ChangeCipherSpec TLS 1.3 sends for middleboxes.
+func TestTLSHelloRetryRequestIsNotTheServerHello(t *testing.T) {
+	hrr := tlsRecord(22, 0x0303, handshakeMessage(2, "\x03\x03"+helloRetryRandom+"\x00"+"\x13\x01"+"\x00"+"\x00\x06"+"\x00\x2b\x00\x02\x03\x04"))
+	ccs := tlsRecord(20, 0x0303, "\x01")
+	hello := tlsRecord(22, 0x0303, handshakeMessage(2, "\x03\x03"+strings.Repeat("s", 32)+"\x00"+"\x13\x02"+"\x00"+"\x00\x06"+"\x00\x2b\x00\x02\x03\x04"))
+	d := run(t, Options{},
+		srv("220 mx\r\n"), cli("EHLO c\r\n"), srv("250-mx\r\n250 STARTTLS\r\n"),
+		cli("STARTTLS\r\n"), srv("220 go ahead\r\n"),
+		srv(hrr+ccs), srv(hello))
+	start := int64(len("220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 go ahead\r\n") + len(hrr) + len(ccs))
+	if h := d.TLS.Server.Hello; h == nil || h.Cipher != 0x1302 || h.Span != span(ServerToClient, start, start+int64(len(hello))) {
+		t.Errorf("server hello %+v, want the one after the retry request, cipher 0x1302, at %d", h, start)
+	}
+}

@@ -25,12 +25,13 @@ type TLSSide struct {
 	NotTLS           bool      // bytes that do not frame as TLS records: reading stopped there
 	Lost             bool      // the capture lacks bytes of this side: reading stopped there
 
-	head   [5]byte // the record header being read
-	inHead int     // header bytes read
-	left   int     // body bytes of the current record still to come
-	typ    uint8   // the current record's content type
-	start  int64   // its stream offset
-	body   []byte  // its body, kept while it may be a cleartext hello or alert
+	head    [5]byte // the record header being read
+	inHead  int     // header bytes read
+	left    int     // body bytes of the current record still to come
+	typ     uint8   // the current record's content type
+	start   int64   // its stream offset
+	body    []byte  // its body, kept while it may be a cleartext hello or alert
+	retried bool    // the server sent a HelloRetryRequest: its ServerHello is still to come
 }
 
 // TLSHello is the version part of a ClientHello or ServerHello.
@@ -141,6 +142,10 @@ func TLSVersionName(v uint16) string {
 	return fmt.Sprintf("version 0x%04x", v)
 }
 
+// helloRetryRandom is the random of a ServerHello that is a
+// HelloRetryRequest (RFC 8446, section 4.1.3).
+const helloRetryRandom = "\xcf\x21\xad\x74\xe5\x9a\x61\x11\xbe\x1d\x8c\x02\x1e\x65\xb8\x91\xc2\xa2\x11\x16\x7a\xbb\x8c\x5e\x07\x9e\x09\xe2\xc8\xa8\x33\x9c"
+
 // maxHelloRecord caps what is kept of a handshake record to read a hello
 // from; a ClientHello is a few hundred bytes.
 const maxHelloRecord = 4096
@@ -195,7 +200,7 @@ func (t *TLSSide) keeps() bool {
 	case tlsAlert:
 		return t.Alert == nil || !t.Alert.Fatal()
 	case tlsHandshake:
-		return t.Hello == nil && !t.ChangeCipherSpec
+		return t.Hello == nil && (!t.ChangeCipherSpec || t.retried)
 	}
 	return false
 }
@@ -208,8 +213,12 @@ func (t *TLSSide) record(dir Direction, sp Span) {
 		// warning (unrecognized_name, say) may come before the fatal one
 		// that ends the handshake: that one is kept.
 		t.Alert = &TLSAlert{Level: t.body[0], Description: t.body[1], Span: sp}
-	case t.typ == tlsHandshake && t.Hello == nil && !t.ChangeCipherSpec && len(t.body) >= 4:
-		if h := parseHello(t.body, dir == ClientToServer); h != nil {
+	case t.typ == tlsHandshake && t.Hello == nil && (!t.ChangeCipherSpec || t.retried) && len(t.body) >= 4:
+		// After a HelloRetryRequest (and the ChangeCipherSpec TLS 1.3
+		// sends for middleboxes) the real ServerHello is still in the clear.
+		if len(t.body) >= 4+2+32 && t.body[0] == 2 && string(t.body[6:38]) == helloRetryRandom {
+			t.retried = true
+		} else if h := parseHello(t.body, dir == ClientToServer); h != nil {
 			h.Span = sp
 			t.Hello = h
 		}
