@@ -1405,7 +1405,10 @@ func detectStalls(b builder, opts Options) []Finding {
 				// silence began at the first copy.
 				from, again = before, prev.fact.Frame
 			}
-			if wait := t.Sub(from.fact.Time()); wait > opts.StallThreshold {
+			// A side resending what it sent last is backing off, its
+			// bytes unacknowledged: no pause of its, and no stall to tell.
+			backoff := resends(next, prev)
+			if wait := t.Sub(from.fact.Time()); wait > opts.StallThreshold && !backoff {
 				out = append(out, stallFinding(b, from, next, wait, again))
 			}
 		}
