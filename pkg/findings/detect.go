@@ -34,7 +34,7 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 				lost = append(lost, g)
 			}
 		}
-		acked, lastAck := highestAck(b.s.Stream(1 - dir))
+		acks := acksOf(b.s.Stream(1 - dir))
 		for _, g := range lost {
 			// Point at the hole's edge as Wireshark does ("previous segment
 			// not captured" on the segment after it), or else at the packet
@@ -47,13 +47,12 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 				frame, where = g.Frame, fmt.Sprintf("noticed at frame %d", g.Frame)
 			}
 			summary := fmt.Sprintf("%s of the %s's stream at offset %d are not in the capture (%s; %s)", wording.Plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, g.Reason, where)
-			if g.Reason == reassembly.GapNotCaptured && g.Next != 0 && lastAck > g.Next && acked <= g.Start {
-				// Later bytes came, and the receiver, acknowledging after
-				// them, never acknowledged these: they did not reach it,
-				// wherever they were lost. Without an ACK after the later
-				// bytes (a reset, or the capture ended) nothing says so.
+			if g.Reason == reassembly.GapNotCaptured && g.Next != 0 && acks.missed(g.Start, g.Next) {
+				// Later bytes came and were acknowledged around the hole.
+				// Without an ACK after them (a reset, or the capture ended)
+				// nothing says these did not arrive.
 				summary = fmt.Sprintf("%s of the %s's stream at offset %d never arrived: the %s's ACKs never went past offset %d, though later bytes did arrive (frame %d); they were lost on the way, not only missing from the capture",
-					wording.Plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, 1-dir, acked, g.Next)
+					wording.Plural(g.End-g.Start, "byte", "bytes"), dir, g.Start, 1-dir, acks.highest, g.Next)
 			}
 			f := b.conn("capture-gap", Warning, phaseAtOffset(b, dir, g.Start), []int{frame}, timeOfFrame(b, frame), summary)
 			f.Direction, f.Offset = dir.String(), g.Start
@@ -75,19 +74,32 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 	return out
 }
 
-// highestAck returns the highest offset of the other stream that st's
-// packets acknowledge, and the last frame that carried an ACK (0: none).
-func highestAck(st *reassembly.Stream) (highest int64, last int) {
+// peerAcks is what one side acknowledged of the other's stream: the
+// highest offset, and the last frame that carried an ACK (0: none).
+type peerAcks struct {
+	highest int64
+	last    int
+}
+
+// acksOf gathers the ACKs of st's packets.
+func acksOf(st *reassembly.Stream) peerAcks {
+	var a peerAcks
 	if st == nil {
-		return 0, 0
+		return a
 	}
 	for i := range st.Segments {
 		if sf := &st.Segments[i]; sf.Ack >= 0 {
-			highest, last = max(highest, sf.Ack), max(last, sf.Frame)
+			a.highest, a.last = max(a.highest, sf.Ack), max(a.last, sf.Frame)
 		}
 	}
-	return highest, last
+	return a
 }
+
+// missed reports whether bytes from offset start, sent by frame, never
+// reached the acknowledging side while it was still there to say so: it
+// acknowledged after that frame, never past start. Wherever they were
+// lost, it was not only the capture that missed them.
+func (a peerAcks) missed(start int64, frame int) bool { return a.last > frame && a.highest <= start }
 
 // timeOfFrame returns the capture time of frame, one of the connection's,
 // or its first packet's time if its facts were not kept.
@@ -498,7 +510,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 				// re-segment what they take and lose exactly these writes.
 				f.Summary += fmt.Sprintf("; a write of exactly %d bytes is what middleboxes that re-segment TCP are known to lose (one byte less goes through)", written)
 			}
-		} else if frame, acked, ok := unreached(b, span.Start, f.Frames); ok {
+		} else if acks := acksOf(b.s.Stream(smtpparse.ServerToClient)); len(f.Frames) > 0 && acks.missed(span.Start, f.Frames[len(f.Frames)-1]) {
 			// Not an unanswered command but an undelivered one (a
 			// path-MTU black hole behind the client's last segment).
 			whose := "their"
@@ -506,7 +518,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 				whose = "its"
 			}
 			f.Summary += fmt.Sprintf("; %s bytes never reached the server: the server's ACKs (last in frame %d) never went past offset %d of the client's stream",
-				whose, frame, acked)
+				whose, acks.last, acks.highest)
 		}
 		out = append(out, f)
 		group = nil
@@ -568,31 +580,6 @@ func sentUnseen(b builder, frame int, rf []int) (ackFrame int, unseen, acked int
 		}
 	}
 	return 0, 0, 0, false
-}
-
-// unreached reports whether the server went on acknowledging after the
-// client's bytes from offset start were sent (in frames) without ever
-// acknowledging one of them: they never reached it. It returns the server's
-// last packet with an ACK and the highest offset it acknowledged.
-func unreached(b builder, start int64, frames []int) (frame int, acked int64, ok bool) {
-	srv := b.s.Stream(smtpparse.ServerToClient)
-	if srv == nil || len(frames) == 0 {
-		return 0, 0, false
-	}
-	acked = -1
-	for _, sf := range srv.Segments {
-		if sf.Ack < 0 {
-			continue
-		}
-		if sf.Ack > start {
-			return 0, 0, false
-		}
-		acked = max(acked, sf.Ack)
-		if sf.Frame > frames[len(frames)-1] {
-			frame = sf.Frame
-		}
-	}
-	return frame, acked, frame != 0 && acked >= 0
 }
 
 // segmentLength returns the payload length of the client's packet in
