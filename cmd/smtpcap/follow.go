@@ -669,13 +669,10 @@ func (f *follower) tlsText(it item) string {
 	}
 	var seen []string
 	if h := side.Hello; h != nil {
-		switch {
-		case h.Client && len(h.Versions) > 1:
-			seen = append(seen, fmt.Sprintf("ClientHello offering %s to %s", smtpparse.TLSVersionName(slices.Min(h.Versions)), smtpparse.TLSVersionName(h.Version)))
-		case h.Client:
-			seen = append(seen, fmt.Sprintf("ClientHello offering %s only", smtpparse.TLSVersionName(h.Version)))
-		default:
-			seen = append(seen, fmt.Sprintf("ServerHello choosing %s", smtpparse.TLSVersionName(h.Version)))
+		if h.Client {
+			seen = append(seen, "ClientHello offering "+h.Offered())
+		} else {
+			seen = append(seen, "ServerHello choosing "+h.Offered())
 		}
 	}
 	if a := side.Alert; a != nil {

@@ -1914,13 +1914,10 @@ func tlsFailed(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 		}
 		hf := firstFrame(b.s.Frames(h.Span))
 		frames = appendUnique(frames, hf)
-		switch {
-		case h.Client && len(h.Versions) > 1:
-			hellos = append(hellos, fmt.Sprintf("the client offered %s to %s (frame %d)", smtpparse.TLSVersionName(slices.Min(h.Versions)), smtpparse.TLSVersionName(h.Version), hf))
-		case h.Client:
-			hellos = append(hellos, fmt.Sprintf("the client offered %s only (frame %d)", smtpparse.TLSVersionName(h.Version), hf))
-		default:
-			hellos = append(hellos, fmt.Sprintf("the server chose %s, cipher suite 0x%04x (frame %d)", smtpparse.TLSVersionName(h.Version), h.Cipher, hf))
+		if h.Client {
+			hellos = append(hellos, fmt.Sprintf("the client offered %s (frame %d)", h.Offered(), hf))
+		} else {
+			hellos = append(hellos, fmt.Sprintf("the server chose %s, cipher suite 0x%04x (frame %d)", h.Offered(), h.Cipher, hf))
 		}
 	}
 	af := firstFrame(b.s.Frames(alert.Span))

@@ -3,6 +3,7 @@ package smtpparse
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // TLS record content types (RFC 8446, section 5.1).
@@ -41,6 +42,18 @@ type TLSHello struct {
 	Versions []uint16 // ClientHello: the versions of its supported_versions extension, if any
 	Cipher   uint16   // ServerHello: the cipher suite chosen
 	Span     Span     // the record that carried it
+}
+
+// Offered says which versions a ClientHello offered ("TLS 1.2 to TLS 1.3",
+// "TLS 1.2 only") or a ServerHello chose ("TLS 1.3").
+func (h *TLSHello) Offered() string {
+	switch {
+	case h.Client && len(h.Versions) > 1:
+		return fmt.Sprintf("%s to %s", TLSVersionName(slices.Min(h.Versions)), TLSVersionName(h.Version))
+	case h.Client:
+		return TLSVersionName(h.Version) + " only"
+	}
+	return TLSVersionName(h.Version)
 }
 
 // TLSAlert is an alert record sent in the clear.
@@ -200,9 +213,16 @@ func (t *TLSSide) keeps() bool {
 	case tlsAlert:
 		return t.Alert == nil || !t.Alert.Fatal()
 	case tlsHandshake:
-		return t.Hello == nil && (!t.ChangeCipherSpec || t.retried)
+		return t.helloInClear()
 	}
 	return false
+}
+
+// helloInClear reports whether the side's hello may still come, in the
+// clear: not read yet, and no ChangeCipherSpec but the one TLS 1.3 sends
+// for middleboxes after a HelloRetryRequest.
+func (t *TLSSide) helloInClear() bool {
+	return t.Hello == nil && (!t.ChangeCipherSpec || t.retried)
 }
 
 // record reads a whole record's kept body.
@@ -213,7 +233,7 @@ func (t *TLSSide) record(dir Direction, sp Span) {
 		// warning (unrecognized_name, say) may come before the fatal one
 		// that ends the handshake: that one is kept.
 		t.Alert = &TLSAlert{Level: t.body[0], Description: t.body[1], Span: sp}
-	case t.typ == tlsHandshake && t.Hello == nil && (!t.ChangeCipherSpec || t.retried) && len(t.body) >= 4:
+	case t.typ == tlsHandshake && t.helloInClear() && len(t.body) >= 4:
 		// After a HelloRetryRequest (and the ChangeCipherSpec TLS 1.3
 		// sends for middleboxes) the real ServerHello is still in the clear.
 		if len(t.body) >= 4+2+32 && t.body[0] == 2 && string(t.body[6:38]) == helloRetryRandom {
