@@ -68,119 +68,129 @@ func resendsLarge(segs []reassembly.SegmentFact, large int32) bool {
 	return false
 }
 
-// largeSegmentsLost looks for the black hole in one direction's segments
-// of at least large bytes, given the peer's for their ACKs.
-func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassembly.SegmentFact, large int32) (Finding, bool) {
-	// Every distinct segment, by its bytes.
+// sendHistory is one direction's segments as the black-hole test looks at
+// them: each distinct segment with its sends, the retransmissions, and the
+// peer's ACKs with the highest acknowledged offset so far at each.
+type sendHistory struct {
+	sent    []sentSegment
+	resends []*reassembly.SegmentFact // only retransmissions can resend bytes in smaller pieces
+	acks    []reassembly.SegmentFact
+	highest []int64 // highest[i]: the highest ACK in acks[:i+1]
+}
+
+func newSendHistory(segs, acks []reassembly.SegmentFact) *sendHistory {
+	h := &sendHistory{acks: acks, highest: make([]int64, len(acks))}
 	type key struct {
 		offset int64
 		length int32
 	}
 	index := map[key]int{}
-	var sent []sentSegment
 	for i := range segs {
 		sf := &segs[i]
 		if !sf.Speaks() {
 			continue
 		}
+		if sf.Kind&reassembly.KindRetransmitted != 0 {
+			h.resends = append(h.resends, sf)
+		}
 		k := key{sf.Offset, sf.Length}
 		j, ok := index[k]
 		if !ok {
-			j = len(sent)
+			j = len(h.sent)
 			index[k] = j
-			sent = append(sent, sentSegment{offset: sf.Offset, length: sf.Length, first: sf.Nanos})
+			h.sent = append(h.sent, sentSegment{offset: sf.Offset, length: sf.Length, first: sf.Nanos})
 		}
-		sent[j].frames = append(sent[j].frames, sf.Frame)
-		sent[j].last = sf.Nanos
+		h.sent[j].frames = append(h.sent[j].frames, sf.Frame)
+		h.sent[j].last = sf.Nanos
 	}
-	// ackedAt returns the first of the peer's packets acknowledging every
-	// byte before end: a binary search in the highest ACK so far.
-	highest := make([]int64, len(acks))
 	for i := range acks {
-		highest[i] = acks[i].Ack
+		h.highest[i] = acks[i].Ack
 		if i > 0 {
-			highest[i] = max(highest[i], highest[i-1])
+			h.highest[i] = max(h.highest[i], h.highest[i-1])
 		}
 	}
-	ackedAt := func(end int64) (*reassembly.SegmentFact, bool) {
-		i := sort.Search(len(highest), func(i int) bool { return highest[i] >= end })
-		if i == len(highest) {
-			return nil, false
-		}
-		return &acks[i], true
-	}
-	// Only retransmissions can resend a segment's bytes in smaller pieces.
-	var resends []*reassembly.SegmentFact
-	for i := range segs {
-		if sf := &segs[i]; sf.Speaks() && sf.Kind&reassembly.KindRetransmitted != 0 {
-			resends = append(resends, sf)
-		}
-	}
-	// smallerResend returns the first packet after the segment s was first
-	// sent that carried some of its bytes again in a smaller segment,
-	// before the time limit (0: none).
-	smallerResend := func(s *sentSegment, before int64) (*reassembly.SegmentFact, bool) {
-		end := s.offset + int64(s.length)
-		for _, sf := range resends {
-			if sf.Nanos <= s.first || (before != 0 && sf.Nanos >= before) {
-				continue
-			}
-			if sf.Length < s.length && sf.Offset < end && s.offset < sf.Offset+int64(sf.Length) {
-				return sf, true
-			}
-		}
+	return h
+}
+
+// ackedAt returns the first of the peer's packets acknowledging every byte
+// before end.
+func (h *sendHistory) ackedAt(end int64) (*reassembly.SegmentFact, bool) {
+	i := sort.Search(len(h.highest), func(i int) bool { return h.highest[i] >= end })
+	if i == len(h.highest) {
 		return nil, false
 	}
-	// throughSmaller returns the first smaller resend of some of s's bytes
-	// that got through as it was sent (the peer acknowledged its bytes
-	// before they went again), and that acknowledgement.
-	throughSmaller := func(s *sentSegment) (r, ack *reassembly.SegmentFact, ok bool) {
-		overlaps := func(sf *reassembly.SegmentFact, off int64, n int32) bool {
-			return sf.Offset < off+int64(n) && off < sf.Offset+int64(sf.Length)
+	return &h.acks[i], true
+}
+
+// overlaps reports whether sf carried any of the n bytes from offset off.
+func overlaps(sf *reassembly.SegmentFact, off int64, n int32) bool {
+	return sf.Offset < off+int64(n) && off < sf.Offset+int64(sf.Length)
+}
+
+// smallerResend returns the first packet after s was first sent that
+// carried some of its bytes again in a smaller segment, before the time
+// limit (0: none).
+func (h *sendHistory) smallerResend(s *sentSegment, before int64) (*reassembly.SegmentFact, bool) {
+	for _, sf := range h.resends {
+		if sf.Nanos > s.first && (before == 0 || sf.Nanos < before) && sf.Length < s.length && overlaps(sf, s.offset, s.length) {
+			return sf, true
 		}
-	candidates:
-		for i, sf := range resends {
-			if sf.Nanos <= s.first || sf.Length >= s.length || !overlaps(sf, s.offset, s.length) {
-				continue
-			}
-			a, acked := ackedAt(sf.Offset + int64(sf.Length))
-			if !acked || a.Nanos < sf.Nanos {
-				continue
-			}
-			for _, later := range resends[i+1:] {
-				if later.Nanos >= a.Nanos {
-					break
-				}
-				if overlaps(later, sf.Offset, sf.Length) {
-					continue candidates // its bytes went again before the ACK
-				}
-			}
-			return sf, a, true
-		}
-		return nil, nil, false
 	}
+	return nil, false
+}
+
+// throughSmaller returns the first smaller resend of some of s's bytes that
+// got through as it was sent (the peer acknowledged its bytes before they
+// went again), and that acknowledgement.
+func (h *sendHistory) throughSmaller(s *sentSegment) (r, ack *reassembly.SegmentFact, ok bool) {
+candidates:
+	for i, sf := range h.resends {
+		if sf.Nanos <= s.first || sf.Length >= s.length || !overlaps(sf, s.offset, s.length) {
+			continue
+		}
+		a, acked := h.ackedAt(sf.Offset + int64(sf.Length))
+		if !acked || a.Nanos < sf.Nanos {
+			continue
+		}
+		for _, later := range h.resends[i+1:] {
+			if later.Nanos >= a.Nanos {
+				break
+			}
+			if overlaps(later, sf.Offset, sf.Length) {
+				continue candidates // its bytes went again before the ACK
+			}
+		}
+		return sf, a, true
+	}
+	return nil, nil, false
+}
+
+// largeSegmentsLost looks for the black hole in one direction's segments
+// of at least large bytes, given the peer's for their ACKs.
+func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassembly.SegmentFact, large int32) (Finding, bool) {
+	h := newSendHistory(segs, acks)
 	// The largest segment that got through as it was sent.
 	passed := int32(0)
-	for i := range sent {
-		s := &sent[i]
+	for i := range h.sent {
+		s := &h.sent[i]
 		if s.length <= passed {
 			continue
 		}
-		ack, ok := ackedAt(s.offset + int64(s.length))
+		ack, ok := h.ackedAt(s.offset + int64(s.length))
 		if !ok {
 			continue
 		}
 		// Acknowledged after its bytes went again in smaller segments, it
 		// did not get through as it was.
-		if _, resent := smallerResend(s, ack.Nanos); !resent {
+		if _, resent := h.smallerResend(s, ack.Nanos); !resent {
 			passed = s.length
 		}
 	}
 	if passed == 0 {
 		return Finding{}, false // nothing got through: not a matter of size
 	}
-	for i := range sent {
-		s := &sent[i]
+	for i := range h.sent {
+		s := &h.sent[i]
 		if len(s.frames) < lostSends || s.length <= passed || s.length < large {
 			continue
 		}
@@ -199,7 +209,7 @@ func largeSegmentsLost(b builder, dir smtpparse.Direction, segs, acks []reassemb
 		// Had it got through as it was, passed would be its length at
 		// least. A smaller resend of its bytes that was acknowledged is
 		// how the sender got round the hole.
-		if r, ack, ok := throughSmaller(s); ok {
+		if r, ack, ok := h.throughSmaller(s); ok {
 			sev = Warning
 			summary = fmt.Sprintf("%s; then the %s resent the bytes in smaller segments, and %d bytes in frame %d got through (acknowledged in frame %d), %.1f s after the first try: a path-MTU black hole that the %s worked around",
 				tries, dir, r.Length, r.Frame, ack.Frame, time.Duration(ack.Nanos-s.first).Seconds(), dir)
