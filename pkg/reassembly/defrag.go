@@ -84,23 +84,16 @@ type fragmentPiece struct {
 // and with it the connection's first frame and so its stream number.
 func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	d.expire(p.Timestamp)
+	key := fragmentKey{f.Src, f.Dst, f.ID, f.IPv6}
 	switch {
 	case f.Len == 0:
 		return false, nil
 	case len(f.Data) < f.Len && f.Offset == 0:
-		keep := s.Fragment
-		err := decodeTCP(f.Data, f.Len, f.Src, f.Dst, s)
-		s.Fragment = keep
-		s.IPv6, s.TTL, s.IPID = f.IPv6, f.TTL, 0
-		if !f.IPv6 {
-			s.IPID = uint16(f.ID)
-		}
-		return true, err
+		return true, decodeDatagram(f.Data, f.Len, key, f.TTL, s)
 	case len(f.Data) < f.Len:
 		d.lost.add(p)
 		return false, nil
 	}
-	key := fragmentKey{f.Src, f.Dst, f.ID, f.IPv6}
 	dg := d.pending[key]
 	if c, ok := d.completed[key]; ok && dg == nil && f.Offset+f.Len <= c.total {
 		d.copies++
@@ -145,14 +138,19 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	d.remember(key, p.Timestamp, dg.total)
 	slices.SortFunc(others, func(a, b Packet) int { return cmp.Compare(a.Frame, b.Frame) })
 	p.Fragments = others
-	keep := s.Fragment
-	err := decodeTCP(payload, dg.total, key.src, key.dst, s)
-	s.Fragment = keep
-	s.IPv6, s.TTL, s.IPID = key.ipv6, dg.ttl, 0
+	return true, decodeDatagram(payload, dg.total, key, dg.ttl, s)
+}
+
+// decodeDatagram decodes into s the TCP segment that a datagram's payload
+// (length bytes by its IP header) carries, with the IP fields of its
+// fragments. s.Fragment is left as it is.
+func decodeDatagram(payload []byte, length int, key fragmentKey, ttl uint8, s *Segment) error {
+	err := decodeTCP(payload, length, key.src, key.dst, s)
+	s.IPv6, s.TTL, s.IPID = key.ipv6, ttl, 0
 	if !key.ipv6 {
 		s.IPID = uint16(key.id)
 	}
-	return true, err
+	return err
 }
 
 // cover adds [start, end) to the datagram's coverage. Merging into the
