@@ -1887,7 +1887,7 @@ func detectTLS(b builder, _ Options) []Finding {
 	f := b.at("tls-started", Info, PhaseTLS, t.Command.Span, t.Command.Time,
 		fmt.Sprintf("STARTTLS succeeded (%d %s)%s; the rest of the connection (%d client and %d server bytes) is encrypted and not analysed",
 			t.Reply.Code, clip(strings.Join(t.Reply.Lines, " "), 40), negotiated, t.ClientBytes, t.ServerBytes))
-	f.Frames = appendUnique(f.Frames, b.s.Frames(t.Reply.Span)...)
+	f.Frames = tlsStartFrames(b, t)
 	return []Finding{f}
 }
 
@@ -1906,7 +1906,7 @@ func tlsFailed(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	if alert == nil {
 		return Finding{}, false
 	}
-	frames := appendUnique(b.s.Frames(t.Command.Span), b.s.Frames(t.Reply.Span)...)
+	frames := tlsStartFrames(b, t)
 	var hellos []string
 	for _, h := range []*smtpparse.TLSHello{t.Client.Hello, t.Server.Hello} {
 		if h == nil {
@@ -1937,18 +1937,17 @@ func tlsFailed(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 }
 
 // tlsUnfinished reports a TLS handshake after STARTTLS that never
-// completed, with no alert in the clear, before the connection ended: the
-// server never answered the ClientHello, or a side never finished. A TLS
-// 1.2 handshake is complete once both sides sent ChangeCipherSpec; a TLS
-// 1.3 one once the client sent a second encrypted record (its Finished,
-// then mail); a single one then the end is most likely an encrypted alert.
+// completed (TLSStart.Completed), with no alert in the clear, before the
+// connection ended: the server never answered the ClientHello, or a side
+// never finished; a TLS 1.3 client's single encrypted record then the end
+// is most likely an encrypted alert.
 func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	c, s := &t.Client, &t.Server
 	how, endFrame := endedWith(b.s.Conn, 0)
-	if how == "" || c.Lost || s.Lost || c.NotTLS || s.NotTLS || c.Records == 0 {
+	if how == "" || c.Lost || s.Lost || c.NotTLS || s.NotTLS || c.Records == 0 || t.Completed() {
 		return Finding{}, false
 	}
-	frames := appendUnique(b.s.Frames(t.Command.Span), b.s.Frames(t.Reply.Span)...)
+	frames := tlsStartFrames(b, t)
 	if c.Hello != nil {
 		frames = appendUnique(frames, firstFrame(b.s.Frames(c.Hello.Span)))
 	}
@@ -1958,8 +1957,6 @@ func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 		what = "the server never answered the client's TLS handshake"
 	case h == nil:
 		return Finding{}, false // records, but no hello read: nothing sure to say
-	case h.Version >= 0x0304 && c.ApplicationData >= 2, h.Version < 0x0304 && c.ChangeCipherSpec && s.ChangeCipherSpec:
-		return Finding{}, false // complete
 	default:
 		hf := firstFrame(b.s.Frames(h.Span))
 		frames = appendUnique(frames, hf)
@@ -1976,6 +1973,11 @@ func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, t.Command.Time,
 		fmt.Sprintf("the TLS handshake after STARTTLS did not complete: %s; connection ended: %s", what, how))
 	return f, true
+}
+
+// tlsStartFrames returns the frames of STARTTLS and its reply.
+func tlsStartFrames(b builder, t *smtpparse.TLSStart) []int {
+	return appendUnique(b.s.Frames(t.Command.Span), b.s.Frames(t.Reply.Span)...)
 }
 
 // alertMeaning says what a fatal alert usually means, sent by the given side.

@@ -1763,6 +1763,9 @@ func TestTLSRecordsAfterSTARTTLS(t *testing.T) {
 		if s.Alert != nil || !s.ChangeCipherSpec || s.ApplicationData != 1 || s.Records != 4 || c.Records != 2 || c.NotTLS || s.NotTLS {
 			t.Errorf("pieces of %d: server %+v, client %+v", n, s, c)
 		}
+		if d.TLS.Completed() {
+			t.Errorf("pieces of %d: a TLS 1.3 handshake whose client sent no encrypted record is complete", n)
+		}
 	}
 }
 

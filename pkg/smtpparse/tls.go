@@ -44,6 +44,22 @@ type TLSHello struct {
 	Span     Span     // the record that carried it
 }
 
+// Completed reports whether the records show a finished handshake: both
+// sides sent ChangeCipherSpec (TLS 1.2 and before), or the client sent a
+// second encrypted record, its Finished and then mail (TLS 1.3, where a
+// single one is its Finished or an encrypted alert). Unknown without the
+// ServerHello.
+func (t *TLSStart) Completed() bool {
+	h := t.Server.Hello
+	switch {
+	case h == nil:
+		return false
+	case h.Version >= 0x0304:
+		return t.Client.ApplicationData >= 2
+	}
+	return t.Client.ChangeCipherSpec && t.Server.ChangeCipherSpec
+}
+
 // Offered says which versions a ClientHello offered ("TLS 1.2 to TLS 1.3",
 // "TLS 1.2 only") or a ServerHello chose ("TLS 1.3").
 func (h *TLSHello) Offered() string {
