@@ -1432,11 +1432,10 @@ func resends(e, before event) bool {
 // not 0, is the frame in which prev's side resent what prev carried.
 func stallFinding(b builder, prev, next event, wait time.Duration, again int) Finding {
 	silent := 1 - prev.dir
-	what, ended := describeEvent(b, prev), describeEvent(b, next)
+	said, ended := describeEvent(b, prev), describeEvent(b, next)
+	what := fmt.Sprintf("%s in frame %d", said, prev.fact.Frame)
 	if again != 0 {
-		what += fmt.Sprintf(" in frame %d (sent again in frame %d)", prev.fact.Frame, again)
-	} else {
-		what += fmt.Sprintf(" in frame %d", prev.fact.Frame)
+		what += fmt.Sprintf(" (sent again in frame %d)", again)
 	}
 	sentNext := ended
 	if next.fact.Length > 0 && next.fact.Kind&reassembly.KindRetransmitted != 0 {
@@ -1444,7 +1443,7 @@ func stallFinding(b builder, prev, next event, wait time.Duration, again int) Fi
 	}
 	summary := fmt.Sprintf("%s silent %.1f s after the %s's %s; then the %s sent %s in frame %d",
 		silent, wait.Seconds(), prev.dir, what, next.dir, sentNext, next.fact.Frame)
-	if prev.dir == smtpparse.ClientToServer && strings.HasPrefix(what, "message data in frame") {
+	if prev.dir == smtpparse.ClientToServer && said == "message data" {
 		// In the middle of a message the server waits: the client paused.
 		silent = smtpparse.ClientToServer
 		summary = fmt.Sprintf("client silent %.1f s in the middle of its message, after frame %d, while the server waited for the rest; then the %s sent %s in frame %d",
