@@ -254,14 +254,21 @@ func TestFollowShowsWhatHappenedInOrder(t *testing.T) {
 	}
 }
 
+// greetedSession starts a connection from 192.0.2.1:4000 to port 25 in a
+// capture written to buf: the handshake and the server's greeting.
+func greetedSession(buf *bytes.Buffer) *capgen.Session {
+	w := capgen.NewWriter(buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:4000"), netip.MustParseAddrPort("192.0.2.2:25"), time.Unix(0, 0), 1, 2)
+	s.Handshake()
+	s.Server("220 mx\r\n")
+	return s
+}
+
 // longMessage writes one connection whose message has n lines ("line
 // 000001\r\n" …), a hundred to a segment.
 func longMessage(n int) []byte {
 	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:4000"), netip.MustParseAddrPort("192.0.2.2:25"), time.Unix(0, 0), 1, 2)
-	s.Handshake()
-	s.Server("220 mx\r\n")
+	s := greetedSession(&buf)
 	s.Client("MAIL FROM:<a@example.org>\r\n")
 	s.Server("250 ok\r\n")
 	s.Client("RCPT TO:<b@example.test>\r\n")
@@ -339,10 +346,7 @@ func TestFollowFullShowsEveryLineOfALongMessage(t *testing.T) {
 func TestFollowShowsEveryPipelinedCommandInOrder(t *testing.T) {
 	const n, perSegment = 20_000, 100
 	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:4000"), netip.MustParseAddrPort("192.0.2.2:25"), time.Unix(0, 0), 1, 2)
-	s.Handshake()
-	s.Server("220 mx\r\n")
+	s := greetedSession(&buf)
 	s.Client("MAIL FROM:<a@example.org>\r\n")
 	s.Server("250 ok\r\n")
 	var want []string
@@ -384,10 +388,7 @@ func TestFollowShowsEveryPipelinedCommandInOrder(t *testing.T) {
 // lies after the MAIL, is shown with frame 10, before the MAIL.
 func TestFollowShowsAHoleWhereItsFrameCame(t *testing.T) {
 	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:4000"), netip.MustParseAddrPort("192.0.2.2:25"), time.Unix(0, 0), 1, 2)
-	s.Handshake()
-	s.Server("220 mx\r\n")
+	s := greetedSession(&buf)
 	s.Client("EHLO c\r\n")
 	s.Server("250 mx\r\n")
 	at := s.Sent(true)
