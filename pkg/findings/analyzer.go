@@ -857,6 +857,14 @@ func shortList(streams []int) string {
 // without STARTTLS: an opportunistic sender (Postfix's
 // smtp_tls_security_level = may) retrying in the clear.
 func plaintextFallbacks(r *Report) {
+	// The connections by client address and server, each list by opening
+	// time, built at the first failed handshake: a look per failure, not
+	// a walk over every connection.
+	type route struct {
+		client netip.Addr
+		server string
+	}
+	var routes map[route][]*Connection
 	for i := range r.Findings {
 		f := &r.Findings[i]
 		if f.ID != "tls-handshake-failed" {
@@ -871,15 +879,26 @@ func plaintextFallbacks(r *Report) {
 		if err != nil {
 			continue
 		}
-		var next *Connection
-		for j := range r.Connections {
-			c := &r.Connections[j]
-			if a, err := netip.ParseAddrPort(c.Client); err != nil || a.Addr() != from.Addr() || c.Server != failed.Server ||
-				c.Stream == failed.Stream || c.First.Before(f.Time) || c.First.After(failed.Last.Add(time.Second)) {
-				continue
+		if routes == nil {
+			routes = map[route][]*Connection{}
+			for j := range r.Connections {
+				c := &r.Connections[j]
+				if a, err := netip.ParseAddrPort(c.Client); err == nil {
+					key := route{a.Addr(), c.Server}
+					routes[key] = append(routes[key], c)
+				}
 			}
-			if next == nil || c.First.Before(next.First) {
-				next = c
+			for _, list := range routes {
+				slices.SortStableFunc(list, func(x, y *Connection) int { return x.First.Compare(y.First) })
+			}
+		}
+		list := routes[route{from.Addr(), failed.Server}]
+		var next *Connection
+		j, _ := slices.BinarySearchFunc(list, f.Time, func(c *Connection, t time.Time) int { return c.First.Compare(t) })
+		for ; j < len(list) && !list[j].First.After(failed.Last.Add(time.Second)); j++ {
+			if list[j].Stream != failed.Stream {
+				next = list[j]
+				break
 			}
 		}
 		if next == nil || next.TLS {
