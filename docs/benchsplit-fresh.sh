@@ -10,12 +10,18 @@
 # and a directory grown by an earlier run costs more to add to. The image
 # is unmounted (and its data written back) after each run, outside the
 # timing. Prints one line per run; compare the medians.
+#
+# Then the floor: cmd/fsfloor creates the same files with the same sizes
+# from memory, with nothing to read, once per way of naming them (.part and
+# renames as split does; final names at once; unnamed files linked when
+# written), each on a fresh file system.
 set -eu
 capture=${1:?usage: benchsplit-fresh.sh CAPTURE [PAIRS]}
 pairs=${2:-3}
 work=$(mktemp -d)
 bin=$work/smtpcap
 go build -o "$bin" ./cmd/smtpcap
+go build -o "$work/fsfloor" ./cmd/fsfloor
 img=$work/ext4.img
 mnt=$work/mnt
 mkdir "$mnt"
@@ -42,3 +48,8 @@ for i in $(seq 1 "$pairs"); do
 	fresh; (cd "$mnt/out" && timed "tcpflow" tcpflow -r "$capture" -o "$mnt/out")
 done
 fresh; timed "cat-to-one-file" sh -c "cat '$capture' > '$mnt/out/copy'"
+# the floor's file list: the outputs of one more split, outside the image
+"$bin" split --all -o "$work/ref" "$capture" > /dev/null
+for names in part final tmpfile; do
+	fresh; timed "fsfloor-$names" "$work/fsfloor" -from "$work/ref" -o "$mnt/out" -names "$names"
+done
