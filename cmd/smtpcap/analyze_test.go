@@ -250,3 +250,26 @@ func TestUsageMistakesAreSaid(t *testing.T) {
 		})
 	}
 }
+
+// TestCPUProfileIsWrittenAndNeverReplacesAFile: --cpuprofile writes a
+// profile (gzip-compressed, as go tool pprof reads it) beside an unchanged
+// report, and refuses a file that exists, before reading the capture.
+func TestCPUProfileIsWrittenAndNeverReplacesAFile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	code, out, errOut := runCLI(t, nil, "--cpuprofile", prof, "analyze", testcaps.Path("clean.pcap"))
+	_, plain, _ := runCLI(t, nil, "analyze", testcaps.Path("clean.pcap"))
+	if code != 0 || out != plain {
+		t.Fatalf("exit %d, stderr %q; report with a profile differs from one without: %v", code, errOut, out != plain)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile %s: %d bytes, err %v; want a gzip stream", prof, len(b), err)
+	}
+	code, out, errOut = runCLI(t, nil, "--cpuprofile", prof, "analyze", testcaps.Path("clean.pcap"))
+	if code != 2 || out != "" || !strings.Contains(errOut, "--cpuprofile: open "+prof+": file exists") {
+		t.Errorf("over an existing profile: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if after, _ := os.ReadFile(prof); !bytes.Equal(after, b) {
+		t.Errorf("the existing profile was changed")
+	}
+}

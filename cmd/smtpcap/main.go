@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -53,10 +54,14 @@ func followLiveHeap(limit int64, every time.Duration) {
 }
 
 // limitFor returns the memory limit for a live heap of live bytes: the
-// limit now, or a quarter above the live heap if that is more. It never
-// lowers the limit.
+// limit now, or half again the live heap if that is more. It never lowers
+// the limit. The headroom sets how often the collector runs once the live
+// heap has outgrown the first limit, each time marking all of it: a
+// quarter cost a capture of 232 k connections (where findings, retry keys
+// and proxy legs are kept to the end) a third of its CPU in the collector
+// and 17 s in all; half takes 12 s, with 60 MB more at the peak.
 func limitFor(limit, live int64) int64 {
-	return max(limit, live+live/4)
+	return max(limit, live+live/2)
 }
 
 // Exit statuses.
@@ -130,6 +135,11 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return inputFailure(err)
 		},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile (go tool pprof) to `FILE`, which must not exist"},
+		},
+		Before: startProfile,
+		After:  stopProfile,
 		Commands: []*cli.Command{
 			splitCommand(),
 			streamsCommand(),
@@ -137,4 +147,36 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			analyzeCommand(),
 		},
 	}
+}
+
+// startProfile starts the CPU profile --cpuprofile asks for. The file is
+// created, never replaced.
+func startProfile(c *cli.Context) error {
+	path := c.String("cpuprofile")
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return inputFailure(fmt.Errorf("--cpuprofile: %w", err))
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return inputFailure(fmt.Errorf("--cpuprofile %s: %w", path, err))
+	}
+	c.App.Metadata["profile"] = f
+	return nil
+}
+
+// stopProfile ends the CPU profile, if one was started.
+func stopProfile(c *cli.Context) error {
+	f, ok := c.App.Metadata["profile"].(*os.File)
+	if !ok {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return nil
 }
