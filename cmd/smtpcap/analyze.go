@@ -127,7 +127,10 @@ func runAnalyze(c *cli.Context) error {
 	an := findings.NewAnalyzer(opts)
 	prog := newProgress(c.App.ErrWriter)
 	sessions := 0
-	res, err := session.Read(capture, session.Options{Selection: sel, Stream: c.Int("stream"), Limits: limits(c), Progress: prog.show, Recycle: true}, func(s *session.Session) error {
+	res, err := session.Read(capture, session.Options{
+		Selection: sel, Stream: c.Int("stream"), Limits: limits(c), Progress: prog.show, Recycle: true,
+		Prepare: func(s *session.Session) any { return an.Detect(s) },
+	}, func(s *session.Session) error {
 		an.Add(s)
 		sessions++
 		return nil

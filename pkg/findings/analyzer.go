@@ -143,8 +143,17 @@ func NewAnalyzer(opts Options) *Analyzer {
 	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), attempts: map[string][]attempt{}, seed: maphash.MakeSeed()}
 }
 
-// Add analyses one session. Sessions should come in stream order.
-func (a *Analyzer) Add(s *session.Session) {
+// Detected is what the detectors found in one session, not yet part of
+// an Analyzer's report.
+type Detected struct {
+	found []Finding
+	conn  Connection
+}
+
+// Detect runs the detectors over one session. It reads nothing the
+// Analyzer gathers, so sessions may be detected concurrently, with each
+// other and with Add.
+func (a *Analyzer) Detect(s *session.Session) *Detected {
 	b := newBuilder(s)
 	var found []Finding
 	for _, d := range a.detectors {
@@ -154,9 +163,22 @@ func (a *Analyzer) Add(s *session.Session) {
 	for i := range found {
 		a.complete(&found[i])
 	}
+	return &Detected{found: found, conn: summarize(s, found)}
+}
+
+// Add adds one session to the report, with what Detect found in it
+// (s.Prepared), or running the detectors now when that is not there.
+// Sessions should come in stream order; Add is not safe for concurrent
+// use.
+func (a *Analyzer) Add(s *session.Session) {
+	det, ok := s.Prepared.(*Detected)
+	if !ok {
+		det = a.Detect(s)
+	}
+	found := det.found
 	a.noteLeg(s, found)
 	a.findings = append(a.findings, found...)
-	a.conns = append(a.conns, summarize(s, found))
+	a.conns = append(a.conns, det.conn)
 	a.noteAttempts(s)
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 		if st := s.Stream(dir); st != nil && st.FactsCut > 0 {

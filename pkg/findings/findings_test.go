@@ -426,6 +426,28 @@ func TestResultsDoNotDependOnWorkers(t *testing.T) {
 	if recycled := report(3, true); !bytes.Equal(one, recycled) {
 		t.Errorf("with Recycle the report differs:\n%s", textdiff.FirstLine(string(one), string(recycled)))
 	}
+	// Detecting on the workers, outside the emit lock, must not either.
+	c := openGateway(t, capgen.GatewayOptions{Seed: 7, TargetBytes: 3 << 20, Concurrency: 50, MaxBody: 20 << 10, NonSMTP: 15})
+	an := NewAnalyzer(Options{})
+	sessions, prepared := 0, 0
+	opts := session.Options{Stream: -1, Workers: 3, Linger: time.Millisecond, Recycle: true,
+		Prepare: func(s *session.Session) any { return an.Detect(s) }}
+	if _, err := session.Read(c, opts, func(s *session.Session) error {
+		sessions++
+		if _, ok := s.Prepared.(*Detected); ok {
+			prepared++
+		}
+		an.Add(s)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var detected bytes.Buffer
+	WriteJSON(&detected, an.Report([]string{"gateway.pcap"}))
+	if prepared != sessions || !bytes.Equal(one, detected.Bytes()) {
+		t.Errorf("%d of %d sessions prepared; the report with Detect on the workers differs:\n%s",
+			prepared, sessions, textdiff.FirstLine(string(one), detected.String()))
+	}
 	var r Report
 	if err := json.Unmarshal(one, &r); err != nil {
 		t.Fatal(err)

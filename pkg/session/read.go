@@ -319,6 +319,9 @@ func (r *reader) flush(w int) {
 }
 
 func (r *reader) emitSession(s *Session) {
+	if r.opts.Prepare != nil {
+		s.Prepared = r.opts.Prepare(s)
+	}
 	r.emitMu.Lock()
 	defer r.emitMu.Unlock()
 	if r.emitErr == nil {

@@ -87,7 +87,9 @@ type Session struct {
 	// record (SMTPS on port 465, or TLS spoken on another port): there is
 	// no SMTP dialogue in the clear to parse.
 	ImplicitTLS bool
-	streams     [2]*reassembly.Stream
+	// Prepared is what Options.Prepare returned for this session.
+	Prepared any
+	streams  [2]*reassembly.Stream
 }
 
 // Arrival is one piece of a stream as it became available.
@@ -137,6 +139,11 @@ type Options struct {
 	Workers   int                      // goroutines that reassemble and parse (default GOMAXPROCS); results do not depend on it
 	Linger    time.Duration            // capture time a closed connection waits for late packets before it is finished (default 5 s)
 	Progress  func(packets, conns int) // called now and then from the reading goroutine; may be nil
+	// Prepare, if set, is called on a worker goroutine for each session
+	// emit will get, just before, concurrently with other sessions and
+	// with emit: the work on one session that needs nothing of the
+	// others. What it returns reaches emit as Session.Prepared.
+	Prepare func(*Session) any
 
 	// Recycle promises that emit keeps nothing of a Session's streams
 	// (segment facts, frames) once it returns, so their memory goes to
