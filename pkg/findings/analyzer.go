@@ -90,13 +90,13 @@ type Analyzer struct {
 	opts      Options
 	detectors []detector
 	catalog   map[string]Entry
-	conns     []Connection
-	findings  []Finding
+	conns     chunked[Connection]
+	findings  chunked[Finding]
 	attempts  map[string][]attempt
 	byMessage map[string]bool // attempt keys that carry a Message-ID: one message for sure
 	keys      []string        // attempt keys in first-seen order
 	cuts      []factsCut
-	legs      []leg
+	legs      chunked[leg]
 	seed      maphash.Seed // for the legs' hashes
 }
 
@@ -177,8 +177,8 @@ func (a *Analyzer) Add(s *session.Session) {
 	}
 	found := det.found
 	a.noteLeg(s, found)
-	a.findings = append(a.findings, found...)
-	a.conns = append(a.conns, det.conn)
+	a.findings.add(found...)
+	a.conns.add(det.conn)
 	a.noteAttempts(s)
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 		if st := s.Stream(dir); st != nil && st.FactsCut > 0 {
@@ -203,7 +203,7 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 	h.WriteString(d.Hello.Args)
 	l := leg{
 		stream: s.Conn.Stream, client: s.Conn.Client(), server: s.Conn.Server(),
-		hello: h.Sum64(), first: s.Conn.FirstTime, conn: len(a.conns),
+		hello: h.Sum64(), first: s.Conn.FirstTime, conn: a.conns.len(),
 		commands: make([]legCommand, len(d.Commands)),
 	}
 	for i, c := range d.Commands {
@@ -223,10 +223,10 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 	}
 	for i, f := range found {
 		if f.ID == "unanswered-command" && f.serverTook && len(f.cmds) > 0 {
-			l.unanswered = append(l.unanswered, len(a.findings)+i)
+			l.unanswered = append(l.unanswered, a.findings.len()+i)
 		}
 	}
-	a.legs = append(a.legs, l)
+	a.legs.add(l)
 }
 
 // commandHash identifies a command by its verb and arguments, as another
@@ -267,28 +267,29 @@ const legOpening = 2 * time.Second
 // never carried the commands: the device between them acknowledged them
 // and did not pass them on. Each finding is told once.
 func (a *Analyzer) linkLegs() {
-	if !slices.ContainsFunc(a.legs, func(l leg) bool { return len(l.unanswered) > 0 }) {
+	if !a.legs.contains(func(l *leg) bool { return len(l.unanswered) > 0 }) {
 		return
 	}
 	// Sessions come in the order they finish, which depends on the
 	// workers: in stream order, which near leg claims a far leg, and
 	// which of two far legs is taken, do not.
-	slices.SortFunc(a.legs, func(x, y leg) int { return x.stream - y.stream })
+	legs := a.legs.clone()
+	slices.SortFunc(legs, func(x, y leg) int { return x.stream - y.stream })
 	// The legs by opening time (then by stream), so that each near leg
 	// looks only at those opened within legOpening after it.
-	byTime := make([]int, len(a.legs))
+	byTime := make([]int, len(legs))
 	for i := range byTime {
 		byTime[i] = i
 	}
-	sort.SliceStable(byTime, func(i, j int) bool { return a.legs[byTime[i]].first.Before(a.legs[byTime[j]].first) })
+	sort.SliceStable(byTime, func(i, j int) bool { return legs[byTime[i]].first.Before(legs[byTime[j]].first) })
 	nearOf := map[int]int{} // far leg → the stream of its near leg
-	for _, near := range a.legs {
+	for _, near := range legs {
 		if len(near.unanswered) == 0 {
 			continue
 		}
-		lo := sort.Search(len(byTime), func(k int) bool { return !a.legs[byTime[k]].first.Before(near.first) })
+		lo := sort.Search(len(byTime), func(k int) bool { return !legs[byTime[k]].first.Before(near.first) })
 		for _, fi := range near.unanswered {
-			f := &a.findings[fi]
+			f := a.findings.at(fi)
 			if f.linked {
 				continue
 			}
@@ -299,18 +300,18 @@ func (a *Analyzer) linkLegs() {
 			// Of the legs opened within legOpening after the near one, the
 			// first by stream that is not another near leg's far leg.
 			far := -1
-			for k := lo; k < len(byTime) && a.legs[byTime[k]].first.Sub(near.first) <= legOpening; k++ {
+			for k := lo; k < len(byTime) && legs[byTime[k]].first.Sub(near.first) <= legOpening; k++ {
 				j := byTime[k]
 				if owner, taken := nearOf[j]; (taken && owner != near.stream) || (far >= 0 && j > far) {
 					continue
 				}
-				if isFarLeg(&near, &a.legs[j], swallowed) {
+				if isFarLeg(&near, &legs[j], swallowed) {
 					far = j
 				}
 			}
 			if far >= 0 {
 				nearOf[far] = near.stream
-				a.link(f, &near, &a.legs[far])
+				a.link(f, &near, &legs[far])
 			}
 		}
 	}
@@ -350,10 +351,10 @@ func (a *Analyzer) link(f *Finding, near, far *leg) {
 	if n := len(f.Frames); n > 1 {
 		acked = fmt.Sprintf(", acknowledged in frame %d,", f.Frames[n-1])
 	}
-	c := &a.conns[near.conn]
+	c := a.conns.at(near.conn)
 	c.Diagnosis = strings.TrimSpace(fmt.Sprintf("A device in the path swallowed the client's commands: what the client sent in frame %d%s never appears on the session's other leg in the capture, stream %d. ",
 		f.Frames[0], acked, far.stream) + c.Diagnosis)
-	c = &a.conns[far.conn]
+	c = a.conns.at(far.conn)
 	c.Diagnosis = strings.TrimSpace(c.Diagnosis + fmt.Sprintf(" This is the far leg of stream %d, whose commands (frame %d) the device in the path acknowledged and never passed on.", near.stream, f.Frames[0]))
 }
 
@@ -700,9 +701,9 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	// Sessions arrive in the order their connections finish; the report is
 	// in stream order, whatever that order was.
 	a.linkLegs()
-	findings := append(slices.Clone(a.findings), a.retryLoops()...)
+	findings := append(a.findings.clone(), a.retryLoops()...)
 	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Stream < findings[j].Stream })
-	conns := slices.Clone(a.conns)
+	conns := a.conns.clone()
 	sort.Slice(conns, func(i, j int) bool { return conns[i].Stream < conns[j].Stream })
 	// Frames are located in their files only now: Locate reads the
 	// capture's table of runs, which grows while the capture is read.

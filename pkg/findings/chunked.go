@@ -1,0 +1,58 @@
+package findings
+
+// chunked is an append-only list kept in chunks of chunkLen elements.
+// Appending never moves what is there. An analyzer keeps a connection
+// summary, a leg and the findings of every session to the end; on a
+// capture of hundreds of thousands of connections one slice of each would
+// be copied whole each time it grew, with the garbage collector running
+// (the live heap is large then), which made those appends a third of the
+// time spent merging sessions.
+type chunked[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+// chunkLen is how many elements a chunk holds.
+const chunkLen = 1024
+
+// add appends vs.
+func (c *chunked[T]) add(vs ...T) {
+	for _, v := range vs {
+		if c.n%chunkLen == 0 {
+			c.chunks = append(c.chunks, make([]T, 0, chunkLen))
+		}
+		last := &c.chunks[len(c.chunks)-1]
+		*last = append(*last, v)
+		c.n++
+	}
+}
+
+// len returns the number of elements.
+func (c *chunked[T]) len() int { return c.n }
+
+// at returns the element at index i, which must be below len.
+func (c *chunked[T]) at(i int) *T { return &c.chunks[i/chunkLen][i%chunkLen] }
+
+// clone returns the elements as one new slice, nil when there are none.
+func (c *chunked[T]) clone() []T {
+	if c.n == 0 {
+		return nil
+	}
+	out := make([]T, 0, c.n)
+	for _, chunk := range c.chunks {
+		out = append(out, chunk...)
+	}
+	return out
+}
+
+// contains reports whether some element satisfies f.
+func (c *chunked[T]) contains(f func(*T) bool) bool {
+	for _, chunk := range c.chunks {
+		for i := range chunk {
+			if f(&chunk[i]) {
+				return true
+			}
+		}
+	}
+	return false
+}
