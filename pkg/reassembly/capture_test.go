@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -754,5 +755,55 @@ func TestJoinedCapturesAreNamedAsSuch(t *testing.T) {
 	want := fmt.Sprintf("joined.pcap: frame 22 (offset %#x): corrupt record: another pcap file header here: two captures joined end to end", len(one))
 	if errs := c.Errors(); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), want) || st.Packets != 21 || st.Short.N != 0 {
 		t.Errorf("errors %v after %d packets (%d short); want one starting %q after 21", errs, st.Packets, st.Short.N, want)
+	}
+}
+
+// TestManyOpenConnectionsKeepTheirStreams: with more connections open at
+// once than the tracker's cache of recent ones has slots, so that they
+// share slots and push each other out, every packet still reaches its own
+// connection, and a forgotten one's late packet none; the port-reuse
+// connection after it is new.
+func TestManyOpenConnectionsKeepTheirStreams(t *testing.T) {
+	const n = 3 * recentSlots
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	sessions := make([]*capgen.Session, n)
+	for i := range sessions {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), uint16(1024+i%50000))
+		sessions[i] = capgen.NewSession(w, capgen.LinkEthernet, c, server, t0, uint32(i)*7919, 5000)
+	}
+	var want []int // stream by frame
+	round := func(emit func(i int, s *capgen.Session)) {
+		for i, s := range sessions {
+			emit(i, s)
+			want = append(want, i)
+		}
+	}
+	round(func(i int, s *capgen.Session) { s.Emit(true, uint32(i)*7919, capgen.SYN, nil) })
+	round(func(_ int, s *capgen.Session) { s.Emit(false, 5000, capgen.SYN|capgen.ACK, nil) })
+	round(func(_ int, s *capgen.Session) { s.Ack(true) })
+	round(func(_ int, s *capgen.Session) { s.Send(true, []byte("EHLO x\r\n"), 1460) })
+	c, err := OpenReader("gen.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker(TrackerOptions{})
+	var got []int
+	if _, err := Walk(c, tr, func(cn *Conn, _ *Segment, _ *Packet) error {
+		got = append(got, cn.Stream)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("frame %d went to stream %d, want %d (%d frames, %d visited)", i+1, got[i], want[i], len(want), len(got))
+			}
+		}
+		t.Fatalf("%d frames visited, want %d", len(got), len(want))
+	}
+	if tr.Count() != n {
+		t.Errorf("Count %d, want %d", tr.Count(), n)
 	}
 }
