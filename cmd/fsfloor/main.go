@@ -17,6 +17,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,7 +132,7 @@ func fill(f *os.File, size int64, data []byte) error {
 }
 
 // run creates outs in dir on writers goroutines, then renames them from
-// .part when names is "part".
+// .part when names is "part". A name dir holds already is an error.
 func run(outs []output, dir, names string, create creator, writers int) (timing, error) {
 	data := make([]byte, writeSize)
 	for i := range data {
@@ -140,6 +141,22 @@ func run(outs []output, dir, names string, create creator, writers int) (timing,
 	var t timing
 	for _, o := range outs {
 		t.bytes += o.size
+	}
+	// A rename replaces the file it names: like split, refuse the final
+	// names the directory holds already, before the clock starts, so that
+	// every way of naming leaves what was there alone.
+	there, err := os.ReadDir(dir)
+	if err != nil {
+		return t, err
+	}
+	taken := make(map[string]bool, len(there))
+	for _, e := range there {
+		taken[e.Name()] = true
+	}
+	for _, o := range outs {
+		if taken[o.name] {
+			return t, &os.PathError{Op: "create", Path: filepath.Join(dir, o.name), Err: fs.ErrExist}
+		}
 	}
 	start := time.Now()
 	errs := make(chan error, writers)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -66,19 +67,25 @@ func TestCreatesTheSameFiles(t *testing.T) {
 	}
 }
 
-// TestRefusesAnExistingFile checks that a file already there is an error
-// naming it, not overwritten.
+// TestRefusesAnExistingFile checks that, whichever way files are named, a
+// file already there under a final name is an error naming it, and is
+// neither overwritten nor replaced (a .part rename would replace it).
 func TestRefusesAnExistingFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "d.s0000.192.0.2.1-4000.192.0.2.2-25.pcap")
-	if err := os.WriteFile(path, []byte("keep"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	outs := []output{{filepath.Base(path), 10}}
-	if _, err := run(outs, dir, "final", creators["final"], 1); err == nil || !os.IsExist(err) {
-		t.Fatalf("run over an existing file: %v, want an exists error", err)
-	}
-	if b, _ := os.ReadFile(path); string(b) != "keep" {
-		t.Errorf("the existing file now holds %q", b)
+	for names, create := range creators {
+		t.Run(names, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "d.s0001.192.0.2.1-4001.192.0.2.2-25.pcap")
+			if err := os.WriteFile(path, []byte("keep"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			outs := []output{{"d.s0000.192.0.2.1-4000.192.0.2.2-25.pcap", 10}, {filepath.Base(path), 10}}
+			_, err := run(outs, dir, names, create, 1)
+			if err == nil || !os.IsExist(err) || !strings.Contains(err.Error(), path) {
+				t.Errorf("run over an existing file: %v, want an exists error naming %s", err, path)
+			}
+			if b, _ := os.ReadFile(path); string(b) != "keep" {
+				t.Errorf("the existing file now holds %q", b)
+			}
+		})
 	}
 }
