@@ -761,8 +761,8 @@ func TestJoinedCapturesAreNamedAsSuch(t *testing.T) {
 // TestManyOpenConnectionsKeepTheirStreams: with more connections open at
 // once than the tracker's cache of recent ones has slots, so that they
 // share slots and push each other out, every packet still reaches its own
-// connection, and a forgotten one's late packet none; the port-reuse
-// connection after it is new.
+// connection. (Forgetting, late packets and port reuse through the cache:
+// TestForgottenConnectionsLatePacketsAreSkipped.)
 func TestManyOpenConnectionsKeepTheirStreams(t *testing.T) {
 	const n = 3 * recentSlots
 	var buf bytes.Buffer

@@ -142,7 +142,9 @@ type Options struct {
 	// Prepare, if set, is called on a worker goroutine for each session
 	// emit will get, just before, concurrently with other sessions and
 	// with emit: the work on one session that needs nothing of the
-	// others. What it returns reaches emit as Session.Prepared.
+	// others. What it returns reaches emit as Session.Prepared. With
+	// Recycle, what it returns must keep nothing of the session's
+	// streams either.
 	Prepare func(*Session) any
 
 	// Recycle promises that emit keeps nothing of a Session's streams
