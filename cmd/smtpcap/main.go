@@ -31,6 +31,14 @@ const memoryLimit = 192 << 20
 
 func main() {
 	debug.SetMemoryLimit(memoryLimit)
+	if os.Getenv("GOGC") == "" {
+		// The limit alone paces the collector: a collection each time the
+		// heap doubles would run two or three times as often on a large
+		// capture, for memory the limit lets us use anyway (analyze of the
+		// 1 GiB, 43.6 k-connection capture: 6 % less time, peak RSS 190
+		// -> 198 MB). GOGC in the environment still decides, as always.
+		debug.SetGCPercent(-1)
+	}
 	go followLiveHeap(memoryLimit, 100*time.Millisecond)
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
