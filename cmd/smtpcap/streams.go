@@ -90,14 +90,17 @@ func runStreams(c *cli.Context) error {
 	} else if len(rows) == 0 {
 		fmt.Fprintln(c.App.Writer, noStreams(res.Tracker.Count(), sel.Ports))
 	} else {
-		t := newTable(c.App.Writer, "Stream", "Client", "Server", "First (UTC)", "Duration", "C→S pkts", "C→S bytes", "S→C pkts", "S→C bytes", "End", "Handshake", "HELO", "MAIL FROM", "RCPTs", "Last reply", "TLS")
-		for _, r := range rows {
-			t.Append(strconv.Itoa(r.Stream), r.Client, r.Server, r.First.UTC().Format("2006-01-02 15:04:05.000"),
+		header := []string{"Stream", "Client", "Server", "First (UTC)", "Duration", "C→S pkts", "C→S bytes", "S→C pkts", "S→C bytes", "End", "Handshake", "HELO", "MAIL FROM", "RCPTs", "Last reply", "TLS"}
+		cells := make([][]string, len(rows))
+		for i, r := range rows {
+			cells[i] = []string{strconv.Itoa(r.Stream), r.Client, r.Server, r.First.UTC().Format("2006-01-02 15:04:05.000"),
 				fmt.Sprintf("%.3fs", r.Duration), strconv.Itoa(r.ClientPackets), strconv.FormatInt(r.ClientBytes, 10),
 				strconv.Itoa(r.ServerPackets), strconv.FormatInt(r.ServerBytes, 10), r.End, yesNo(r.Handshake),
-				r.Helo, r.MailFrom, strconv.Itoa(r.Rcpts), r.LastReply, yesNo(r.TLS))
+				r.Helo, r.MailFrom, strconv.Itoa(r.Rcpts), r.LastReply, yesNo(r.TLS)}
 		}
-		t.Render()
+		if err := writeTable(c.App.Writer, header, cells); err != nil {
+			return err
+		}
 	}
 	return reportProblems(c.App.ErrWriter, capture, &res.Stats)
 }
