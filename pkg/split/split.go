@@ -203,8 +203,9 @@ func New(opts Options) (*Splitter, error) {
 	}
 	s.multi, s.pool = len(opts.Inputs) > 1, new(blockPool)
 	s.scratch, s.gather = make([]byte, 0, 64), gatherLimits{pieceSize, minPiece, heldBudget}
+	dirLock := new(sync.Mutex)
 	for range opts.Writers {
-		w := newFileWriter(s.pool, opts.MaxOpen/opts.Writers, queuePieces)
+		w := newFileWriter(s.pool, dirLock, opts.MaxOpen/opts.Writers, queuePieces)
 		s.writers = append(s.writers, w)
 		s.wg.Add(1)
 		go w.run(&s.wg)

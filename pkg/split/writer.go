@@ -24,6 +24,7 @@ type fileWriter struct {
 	pieces  chan piece
 	pool    *blockPool
 	maxOpen int
+	dirLock *sync.Mutex // shared by the writers: held while creating a file
 
 	open map[string]*list.Element // path → element of lru holding an *openFile
 	lru  *list.List               // most recently written first
@@ -37,10 +38,11 @@ type openFile struct {
 	f    *os.File
 }
 
-func newFileWriter(pool *blockPool, maxOpen, queue int) *fileWriter {
+func newFileWriter(pool *blockPool, dirLock *sync.Mutex, maxOpen, queue int) *fileWriter {
 	return &fileWriter{
 		pieces:  make(chan piece, queue),
 		pool:    pool,
+		dirLock: dirLock,
 		maxOpen: max(1, maxOpen),
 		open:    make(map[string]*list.Element),
 		lru:     list.New(),
@@ -77,7 +79,19 @@ func (w *fileWriter) write(p piece) error {
 				return err
 			}
 		}
+		// Creating a file takes the directory's lock in the kernel, and a
+		// second creator spins on it; one creator at a time, while the
+		// other writers copy data, is faster. Measured on ext4 without a
+		// journal, just after many files were deleted (a split run again):
+		// 4.2-5.2 s with this lock, 25-26 s and 40 s of kernel CPU
+		// without; on a fresh journaled ext4 the lock costs 0.1-0.3 s.
+		if p.create {
+			w.dirLock.Lock()
+		}
 		f, err := openOutput(p.path, flags)
+		if p.create {
+			w.dirLock.Unlock()
+		}
 		if err != nil {
 			return err
 		}
