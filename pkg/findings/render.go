@@ -127,6 +127,20 @@ func newJSONEncoder(w io.Writer, prefix string) *json.Encoder {
 // after a separator unless it is the array's first.
 func encodeElements[T any](buf *bytes.Buffer, items []T, afterOthers bool) error {
 	const sep = ",\n    "
+	if conns, ok := any(items).([]Connection); ok {
+		b := buf.AvailableBuffer()
+		for i := range conns {
+			if i > 0 || afterOthers {
+				b = append(b, sep...)
+			}
+			var err error
+			if b, err = appendConnectionJSON(b, &conns[i]); err != nil {
+				return err
+			}
+		}
+		buf.Write(b)
+		return nil
+	}
 	enc := newJSONEncoder(buf, "    ")
 	for i := range items {
 		if i > 0 || afterOthers {

@@ -1,0 +1,55 @@
+package findings
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConnectionJSONIsEncodingJSONs: appendConnectionJSON writes byte for
+// byte what encoding/json writes for the same Connection in the report's
+// indentation, on random connections with every field set or empty and
+// strings full of what JSON escapes (control characters, quotes,
+// backslashes, invalid UTF-8, U+2028, <, > and &).
+func TestConnectionJSONIsEncodingJSONs(t *testing.T) {
+	pieces := []string{"", "a", "<x@example.org>", "&", "\"", "\\", "\n", "\r", "\t", "\b", "\f", "\x00", "\x1f", "\x7f",
+		"\xff", "\xe2\x80", "\u2028", "\u2029", "é", "例", "😀", "\ufffd", " ", "250 ok"}
+	rng := rand.New(rand.NewPCG(7, 11))
+	str := func() string {
+		var b strings.Builder
+		for range rng.IntN(5) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	zones := []*time.Location{time.UTC, time.FixedZone("x", 3600+30*60), time.FixedZone("y", -7*3600)}
+	when := func() time.Time {
+		return time.Unix(rng.Int64N(5e9), rng.Int64N(1e9)*int64(rng.IntN(2))).In(zones[rng.IntN(len(zones))])
+	}
+	num := func() int { return rng.IntN(3) * rng.IntN(100000) }
+	for i := range 2000 {
+		c := Connection{
+			Stream: num(), Client: str(), Server: str(), First: when(), Last: when(), Packets: num(),
+			End: str(), Handshake: rng.IntN(2) == 0, Helo: str(), Transactions: num(), Delivered: num(),
+			EnvelopeOnly: num(), TLS: rng.IntN(2) == 0, Findings: num(), Worst: str(), Diagnosis: str(),
+		}
+		var want bytes.Buffer
+		if err := newJSONEncoder(&want, "    ").Encode(&c); err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendConnectionJSON(nil, &c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := strings.TrimSuffix(want.String(), "\n"); string(got) != w {
+			t.Fatalf("connection %d: %+v\ngot:\n%s\nencoding/json:\n%s", i, c, got, w)
+		}
+	}
+	// A time encoding/json refuses is refused.
+	c := Connection{First: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if _, err := appendConnectionJSON(nil, &c); err == nil {
+		t.Error("year 10000 encoded; encoding/json refuses it")
+	}
+}
