@@ -84,11 +84,19 @@ const (
 
 // route is the reader's state of one connection.
 type route struct {
-	worker   int
-	sent     bool // items were sent to the worker
-	done     bool // finished or dropped: later packets are not forwarded
-	closing  bool // in the closed queue
-	closedAt time.Time
+	worker  int
+	sent    bool // items were sent to the worker
+	done    bool // finished or dropped: later packets are not forwarded
+	closing bool // in the closed queue
+}
+
+// closedConn is a closed connection waiting for its late packets until
+// the capture's clock passes until. The wait is kept here, in the queue's
+// own array, rather than in its route: the reader looks at the queue's
+// front for every packet.
+type closedConn struct {
+	c     *reassembly.Conn
+	until time.Time
 }
 
 // synGiveUp is how long, in capture time, a connection that has seen only
@@ -111,7 +119,7 @@ type reader struct {
 	tracker *reassembly.Tracker
 
 	routes  []*route // by stream
-	closed  []*reassembly.Conn
+	closed  []closedConn
 	synOnly []*reassembly.Conn // connections opened by a SYN, in that order
 	pending []*batch           // per worker, being filled
 	chans   []chan *batch
@@ -175,11 +183,11 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 	// and forget them: their later packets are not even tracked.
 	for len(r.closed) > 0 {
 		cc := r.closed[0]
-		if p.Timestamp.Sub(r.routes[cc.Stream].closedAt) <= r.opts.Linger {
+		if !p.Timestamp.After(cc.until) {
 			break
 		}
 		r.closed = r.closed[1:]
-		r.release(cc)
+		r.release(cc.c)
 	}
 	r.giveUpOnSYNs(p.Timestamp, p.Frame)
 	if len(r.routes) <= c.Stream && s.Flags&(reassembly.FlagSYN|reassembly.FlagACK) == reassembly.FlagSYN {
@@ -187,8 +195,8 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 	}
 	rt := r.route(c)
 	if c.Closed() && !rt.closing {
-		rt.closing, rt.closedAt = true, p.Timestamp
-		r.closed = append(r.closed, c)
+		rt.closing = true
+		r.closed = append(r.closed, closedConn{c, p.Timestamp.Add(r.opts.Linger)})
 	}
 	if rt.done {
 		return nil
