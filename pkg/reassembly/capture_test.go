@@ -807,3 +807,46 @@ func TestManyOpenConnectionsKeepTheirStreams(t *testing.T) {
 		t.Errorf("Count %d, want %d", tr.Count(), n)
 	}
 }
+
+// TestForgottenConnectionsLeaveOnlyTheirSYNs: a tracker that has seen many
+// connections one after another, each forgotten once finished, keeps in
+// its map of live connections only the one still open; of the others only
+// their SYNs, and a port reused after all of them starts a new connection
+// while a late retransmission of a forgotten SYN does not.
+func TestForgottenConnectionsLeaveOnlyTheirSYNs(t *testing.T) {
+	const n = 500
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	now := t0
+	for i := range n {
+		c := netip.AddrPortFrom(client.Addr(), uint16(20000+i))
+		s := capgen.NewSession(w, capgen.LinkEthernet, c, server, now, uint32(i)*1000, 5000)
+		s.Handshake()
+		s.Close()
+		now = s.Now
+	}
+	late := capgen.NewSession(w, capgen.LinkEthernet, netip.AddrPortFrom(client.Addr(), 20000), server, now, 0, 5000)
+	late.Emit(true, 0, capgen.SYN, nil) // stream 0's SYN, retransmitted late
+	reused := capgen.NewSession(w, capgen.LinkEthernet, netip.AddrPortFrom(client.Addr(), 20001), server, late.Now, 777777, 9000)
+	reused.Handshake() // a new connection on stream 1's 4-tuple
+	c, err := OpenReader("gen.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker(TrackerOptions{})
+	st, err := Walk(c, tr, func(cn *Conn, _ *Segment, _ *Packet) error {
+		if cn.Finished() {
+			tr.Forget(cn)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Count() != n+1 || st.Late != 1 {
+		t.Errorf("Count %d, Late %d; want %d connections and the late SYN", tr.Count(), st.Late, n+1)
+	}
+	if len(tr.conns) != 1 || len(tr.forgotten) != n-1 {
+		t.Errorf("%d live and %d forgotten entries, want 1 and %d", len(tr.conns), len(tr.forgotten), n-1)
+	}
+}
