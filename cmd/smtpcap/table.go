@@ -29,7 +29,7 @@ const plainTableFrom = 1000
 // writeTable writes header and rows as newTable's table would, drawing
 // large tables itself when it can draw them identically.
 func writeTable(w io.Writer, header []string, rows [][]string) error {
-	if len(rows) >= plainTableFrom && plainCells(header, rows) {
+	if len(rows) >= plainTableFrom && narrowBorders() && plainCells(header, rows) {
 		return drawTable(w, header, rows)
 	}
 	t := newTable(w, header...)
@@ -74,6 +74,20 @@ func plainCells(header []string, rows [][]string) bool {
 			if !plain(c) {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// narrowBorders reports whether tablewriter measures the box-drawing
+// characters of its borders one column wide, as drawTable draws them. In
+// twwidth's East Asian mode (a CJK locale or RUNEWIDTH_EASTASIAN=1) on a
+// terminal it does not take for a modern one, they measure two, and
+// tablewriter draws half as many.
+func narrowBorders() bool {
+	for _, r := range "─│┌┬┐├┼┤└┴┘" {
+		if twwidth.Width(string(r)) != 1 {
+			return false
 		}
 	}
 	return true

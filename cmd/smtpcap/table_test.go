@@ -7,10 +7,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 	"github.com/smtpcap/smtpcap/internal/capgen"
 )
 
@@ -131,4 +133,31 @@ func splitTableLine(l string) []string {
 		parts[i] = strings.TrimSpace(p)
 	}
 	return parts
+}
+
+// TestEastAsianBordersLeaveLargeTablesToTablewriter: where twwidth
+// measures box-drawing characters as two columns (East Asian width on a
+// terminal it does not take for a modern one, e.g. LANG=ja_JP.UTF-8 with
+// TERM=linux), tablewriter draws its borders with half as many; a large
+// table is then still drawn as tablewriter draws it.
+func TestEastAsianBordersLeaveLargeTablesToTablewriter(t *testing.T) {
+	was := twwidth.Options{EastAsianWidth: twwidth.IsEastAsian()}
+	was.ForceNarrowBorders = was.EastAsianWidth && twwidth.Width("─") == 1
+	twwidth.SetOptions(twwidth.Options{EastAsianWidth: true})
+	t.Cleanup(func() { twwidth.SetOptions(was) })
+
+	header := []string{"Stream", "C→S pkts"}
+	rows := make([][]string, plainTableFrom)
+	for i := range rows {
+		rows[i] = []string{strconv.Itoa(i), strconv.Itoa(i * 7)}
+	}
+	var got bytes.Buffer
+	if err := writeTable(&got, header, rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := tablewriterTable(t, header, rows); got.String() != want {
+		gotTop, _, _ := strings.Cut(got.String(), "\n")
+		wantTop, _, _ := strings.Cut(want, "\n")
+		t.Errorf("writeTable's top border %q, tablewriter's %q", gotTop, wantTop)
+	}
 }
