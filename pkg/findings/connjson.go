@@ -66,9 +66,10 @@ func appendConnectionJSON(b []byte, c *Connection) ([]byte, error) {
 }
 
 // appendJSONTime appends t as time.Time's MarshalJSON does, which refuses
-// years outside 0–9999.
+// years outside 0–9999 and zone offsets of a day or more.
 func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
-	if y := t.Year(); y < 0 || y > 9999 {
+	_, offset := t.Zone()
+	if y := t.Year(); y < 0 || y > 9999 || offset <= -24*3600 || offset >= 24*3600 {
 		_, err := json.Marshal(t)
 		return b, err
 	}

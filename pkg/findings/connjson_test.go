@@ -52,4 +52,10 @@ func TestConnectionJSONIsEncodingJSONs(t *testing.T) {
 	if _, err := appendConnectionJSON(nil, &c); err == nil {
 		t.Error("year 10000 encoded; encoding/json refuses it")
 	}
+	for _, offset := range []int{24 * 3600, -24 * 3600, 100 * 3600} {
+		c := Connection{First: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", offset))}
+		if _, err := appendConnectionJSON(nil, &c); err == nil {
+			t.Errorf("zone offset %d s encoded; encoding/json refuses it", offset)
+		}
+	}
 }
