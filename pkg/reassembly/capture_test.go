@@ -758,13 +758,13 @@ func TestJoinedCapturesAreNamedAsSuch(t *testing.T) {
 	}
 }
 
-// TestManyOpenConnectionsKeepTheirStreams: with more connections open at
-// once than the tracker's cache of recent ones has slots, so that they
-// share slots and push each other out, every packet still reaches its own
-// connection. (Forgetting, late packets and port reuse through the cache:
-// TestForgottenConnectionsLatePacketsAreSkipped.)
+// TestManyOpenConnectionsKeepTheirStreams: with thousands of connections
+// open at once, their packets interleaved, every packet reaches its own
+// connection. (Forgetting, late packets and port reuse:
+// TestForgottenConnectionsLatePacketsAreSkipped and
+// TestForgottenConnectionsLeaveOnlyTheirSYNs.)
 func TestManyOpenConnectionsKeepTheirStreams(t *testing.T) {
-	const n = 3 * recentSlots
+	const n = 12000
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
 	sessions := make([]*capgen.Session, n)

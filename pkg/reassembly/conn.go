@@ -1,7 +1,6 @@
 package reassembly
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
 	"slices"
@@ -261,28 +260,6 @@ type Tracker struct {
 	// that it costs a fifth of what an entry of conns does.
 	forgotten map[uint64]forgottenConn
 	seed      maphash.Seed
-	// recent holds live connections of conns by a cheap hash of their
-	// key: a capture interleaves the packets of the connections open at
-	// once, which mostly fit here.
-	recent *[recentSlots]recentConn
-}
-
-// recentSlots is the size of Tracker.recent, a power of two.
-const recentSlots = 1 << 12
-
-// recentConn is an entry of Tracker.recent; c is nil when it is empty.
-type recentConn struct {
-	k flowKey
-	c *Conn
-}
-
-// recentSlot returns k's index in Tracker.recent.
-func (k flowKey) recentSlot() int {
-	a, b := k.lo.Addr().As16(), k.hi.Addr().As16()
-	h := uint32(k.lo.Port())<<16 | uint32(k.hi.Port())
-	h ^= binary.BigEndian.Uint32(a[12:]) ^ binary.BigEndian.Uint32(b[12:])*0x9e3779b1
-	h *= 0x85ebca6b
-	return int(h>>20) & (recentSlots - 1)
 }
 
 // forgottenConn is what the tracker keeps of a forgotten connection: by
@@ -308,7 +285,7 @@ func NewTracker(opts TrackerOptions) *Tracker {
 		opts.ServerPorts = DefaultServerPorts()
 	}
 	return &Tracker{opts: opts, conns: make(map[flowKey]*Conn), forgotten: make(map[uint64]forgottenConn),
-		seed: maphash.MakeSeed(), recent: new([recentSlots]recentConn)}
+		seed: maphash.MakeSeed()}
 }
 
 // Conns returns every connection seen and not forgotten, in stream order.
@@ -337,9 +314,6 @@ func (t *Tracker) Forget(c *Conn) {
 	}
 	t.all[c.Stream] = nil
 	k := keyOf(c.ends[0], c.ends[1])
-	if r := &t.recent[k.recentSlot()]; r.c == c {
-		*r = recentConn{}
-	}
 	if t.conns[k] != c {
 		return // a newer connection on the 4-tuple took its place
 	}
@@ -369,11 +343,7 @@ func (t *Tracker) hashKey(k flowKey) uint64 {
 // nil for a late packet of a forgotten connection.
 func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 	k := keyOf(s.Src, s.Dst)
-	r := &t.recent[k.recentSlot()]
-	c := r.c
-	if c == nil || r.k != k {
-		c = t.conns[k]
-	}
+	c := t.conns[k]
 	var forgotten bool
 	var h uint64
 	switch {
@@ -412,7 +382,6 @@ func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 		}
 		t.all = append(t.all, c)
 	}
-	*r = recentConn{k, c}
 	side := 0
 	if s.Src != c.ends[0] {
 		side = 1
