@@ -24,6 +24,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/smtpcap/smtpcap/internal/outfile"
 )
 
 // output is one file to create.
@@ -106,11 +108,10 @@ var creators = map[string]creator{
 
 func createAt(suffix string) creator {
 	return func(path string, size int64, data []byte) error {
-		fd, err := syscall.Open(path+suffix, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o644)
+		f, err := outfile.Open(path+suffix, os.O_WRONLY|os.O_CREATE|os.O_EXCL) // as split opens them
 		if err != nil {
-			return &os.PathError{Op: "open", Path: path + suffix, Err: err}
+			return err
 		}
-		f := os.NewFile(uintptr(fd), path+suffix)
 		if err := fill(f, size, data); err != nil {
 			f.Close()
 			return err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"github.com/smtpcap/smtpcap/internal/outfile"
 )
 
 // A piece is a run of records for one output file, handed from the
@@ -89,7 +91,7 @@ func (w *fileWriter) write(p piece) error {
 		if p.create {
 			w.dirLock.Lock()
 		}
-		f, err := openOutput(p.path, flags)
+		f, err := outfile.Open(p.path, flags)
 		if p.create {
 			w.dirLock.Unlock()
 		}
