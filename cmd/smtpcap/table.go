@@ -13,12 +13,17 @@ import (
 // newTable returns a terminal table with headers shown as written.
 func newTable(w io.Writer, header ...string) *tablewriter.Table {
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	h := make([]any, len(header))
-	for i, s := range header {
-		h[i] = s
-	}
-	t.Header(h...)
+	t.Header(anys(header)...)
 	return t
+}
+
+// anys returns ss as the []any tablewriter takes.
+func anys(ss []string) []any {
+	a := make([]any, len(ss))
+	for i, s := range ss {
+		a[i] = s
+	}
+	return a
 }
 
 // plainTableFrom is how many rows a table must have to be drawn by
@@ -34,11 +39,7 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 	}
 	t := newTable(w, header...)
 	for _, r := range rows {
-		cells := make([]any, len(r))
-		for i, c := range r {
-			cells[i] = c
-		}
-		if err := t.Append(cells...); err != nil {
+		if err := t.Append(anys(r)...); err != nil {
 			return err
 		}
 	}

@@ -23,11 +23,7 @@ func tablewriterTable(t *testing.T, header []string, rows [][]string) string {
 	var buf bytes.Buffer
 	tab := newTable(&buf, header...)
 	for _, r := range rows {
-		cells := make([]any, len(r))
-		for i, c := range r {
-			cells[i] = c
-		}
-		if err := tab.Append(cells...); err != nil {
+		if err := tab.Append(anys(r)...); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,8 +8,7 @@ package findings
 // (the live heap is large then), which made those appends a third of the
 // time spent merging sessions.
 type chunked[T any] struct {
-	chunks [][]T
-	n      int
+	chunks [][]T // each full but the last
 }
 
 // chunkLen is how many elements a chunk holds.
@@ -18,27 +17,33 @@ const chunkLen = 1024
 // add appends vs.
 func (c *chunked[T]) add(vs ...T) {
 	for _, v := range vs {
-		if c.n%chunkLen == 0 {
+		if k := len(c.chunks); k == 0 || len(c.chunks[k-1]) == chunkLen {
 			c.chunks = append(c.chunks, make([]T, 0, chunkLen))
 		}
 		last := &c.chunks[len(c.chunks)-1]
 		*last = append(*last, v)
-		c.n++
 	}
 }
 
 // len returns the number of elements.
-func (c *chunked[T]) len() int { return c.n }
+func (c *chunked[T]) len() int {
+	k := len(c.chunks)
+	if k == 0 {
+		return 0
+	}
+	return (k-1)*chunkLen + len(c.chunks[k-1])
+}
 
 // at returns the element at index i, which must be below len.
 func (c *chunked[T]) at(i int) *T { return &c.chunks[i/chunkLen][i%chunkLen] }
 
 // clone returns the elements as one new slice, nil when there are none.
 func (c *chunked[T]) clone() []T {
-	if c.n == 0 {
+	n := c.len()
+	if n == 0 {
 		return nil
 	}
-	out := make([]T, 0, c.n)
+	out := make([]T, 0, n)
 	for _, chunk := range c.chunks {
 		out = append(out, chunk...)
 	}

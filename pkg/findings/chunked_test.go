@@ -1,0 +1,37 @@
+package findings
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestChunkedKeepsOrderAcrossChunks: elements added one by one and in
+// runs that straddle chunks come back in order, by index and as a slice,
+// and an element changed through at stays changed.
+func TestChunkedKeepsOrderAcrossChunks(t *testing.T) {
+	var c chunked[int]
+	if c.len() != 0 || c.clone() != nil || c.contains(func(*int) bool { return true }) {
+		t.Fatal("an empty list is not empty")
+	}
+	var want []int
+	for i := 0; len(want) < 3*chunkLen+7; i++ {
+		run := make([]int, i%5) // runs of 0 to 4, some across a chunk's end
+		for j := range run {
+			run[j] = len(want) + j
+		}
+		c.add(run...)
+		want = append(want, run...)
+	}
+	if c.len() != len(want) || !slices.Equal(c.clone(), want) {
+		t.Fatalf("len %d, want %d; or the elements differ", c.len(), len(want))
+	}
+	for _, i := range []int{0, chunkLen - 1, chunkLen, 2*chunkLen + 1, len(want) - 1} {
+		if *c.at(i) != i {
+			t.Errorf("at(%d) = %d", i, *c.at(i))
+		}
+	}
+	*c.at(chunkLen) = -1
+	if !c.contains(func(v *int) bool { return *v == -1 }) || c.clone()[chunkLen] != -1 {
+		t.Error("a change through at is lost")
+	}
+}
