@@ -3,6 +3,7 @@ package findings
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -34,7 +35,10 @@ func detectCaptureLoss(b builder, _ Options) []Finding {
 				lost = append(lost, g)
 			}
 		}
-		acks := acksOf(b.s.Stream(1 - dir))
+		var acks peerAcks
+		if len(lost) > 0 { // most streams lose nothing: spare a walk over the peer's packets
+			acks = acksOf(b.s.Stream(1 - dir))
+		}
 		for _, g := range lost {
 			// Point at the hole's edge as Wireshark does ("previous segment
 			// not captured" on the segment after it), or else at the packet
@@ -1365,8 +1369,9 @@ func detectStalls(b builder, opts Options) []Finding {
 		before    event // the packet that said something before prev
 		hasBefore bool
 		i, j      int
-		last      time.Time // the previous packet's timestamp, in frame order
-		backSince bool      // a packet since prev (prev included) went back in time
+		last      int64 // the previous packet's timestamp (Unix ns), in frame order
+		hasLast   bool
+		backSince bool // a packet since prev (prev included) went back in time
 	)
 	for i < len(segs[0]) || j < len(segs[1]) {
 		var next event
@@ -1377,9 +1382,9 @@ func detectStalls(b builder, opts Options) []Finding {
 			next = event{smtpparse.ServerToClient, &segs[1][j]}
 			j++
 		}
-		t := next.fact.Time()
-		back := !last.IsZero() && last.Sub(t) >= reassembly.ClockStep
-		last = t
+		t := next.fact.Nanos
+		back := hasLast && nanosBetween(t, last) >= reassembly.ClockStep
+		last, hasLast = t, true
 		backSince = backSince || back
 		if !says(next.fact) {
 			continue
@@ -1395,7 +1400,7 @@ func detectStalls(b builder, opts Options) []Finding {
 			// A side resending what it sent last is backing off, its
 			// bytes unacknowledged: no pause of its, and no stall to tell.
 			backoff := resends(next, prev)
-			if wait := t.Sub(from.fact.Time()); wait > opts.StallThreshold && !backoff {
+			if wait := nanosBetween(from.fact.Nanos, t); wait > opts.StallThreshold && !backoff {
 				out = append(out, stallFinding(b, from, next, wait, again))
 			}
 		}
@@ -1413,6 +1418,21 @@ func detectStalls(b builder, opts Options) []Finding {
 		}
 	}
 	return out
+}
+
+// nanosBetween returns to-from, two Unix times in nanoseconds, as
+// time.Time.Sub would: saturated, not wrapped, past the range of a
+// Duration. Detectors that walk every packet use it rather than make two
+// time.Times a packet.
+func nanosBetween(from, to int64) time.Duration {
+	d := to - from
+	if (to >= from) != (d >= 0) {
+		if to > from {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return time.Duration(d)
 }
 
 // event is a packet that says something: payload, FIN or RST.

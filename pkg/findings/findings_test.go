@@ -1252,7 +1252,7 @@ func TestSegmentLimitIsReported(t *testing.T) {
 	p := reassembly.Packet{}
 	var seg reassembly.Segment
 	for c.Next(&p) == nil {
-		if reassembly.Decode(p.LinkType, p.Data, &seg) != nil {
+		if reassembly.Decode(p.LinkType, p.Data, &seg, new(reassembly.Fragment)) != nil {
 			continue
 		}
 		side := 0

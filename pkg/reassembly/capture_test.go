@@ -171,7 +171,7 @@ func TestPPPoEAndMPLSFramesAreDecoded(t *testing.T) {
 		{"mpls cut", eth(0x8847, []byte{0x00, 0x01, 0x00}), ErrShort},
 	} {
 		var s Segment
-		err := Decode(LinkTypeEthernet, tc.frame, &s)
+		err := Decode(LinkTypeEthernet, tc.frame, &s, new(Fragment))
 		if !errors.Is(err, tc.want) || err == nil && (s.Src != client || s.Dst != server || s.Flags&FlagSYN == 0) {
 			t.Errorf("%s: %v, segment %v -> %v flags %x; want %v", tc.name, err, s.Src, s.Dst, s.Flags, tc.want)
 		}

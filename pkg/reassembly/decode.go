@@ -29,7 +29,7 @@ var (
 	// ErrNotTCP: an IP packet of another protocol, or a non-IP frame.
 	ErrNotTCP = errors.New("not TCP")
 	// ErrFragment: a fragment of an IP datagram carrying TCP; Decode fills
-	// Segment.Fragment, and Walk reassembles the datagram.
+	// its Fragment, and Walk reassembles the datagram.
 	ErrFragment = errors.New("IP fragment")
 	// ErrShort: the frame ends before the TCP header does (snaplen or a malformed packet).
 	ErrShort = errors.New("frame ends inside the link, IP or TCP header")
@@ -52,8 +52,6 @@ type Segment struct {
 	PayloadLen int    // payload length according to the IP header
 	MSS        uint16 // from the SYN's options, 0 if absent
 	WScale     int8   // window scale from the SYN's options, -1 if absent
-
-	Fragment Fragment // filled only when Decode returns ErrFragment
 }
 
 // Fragment is one fragment of an IP datagram that carries TCP.
@@ -100,8 +98,10 @@ const (
 
 // Decode fills s from one captured frame of the given link type. It returns
 // one of the sentinel errors, wrapped with detail, when the frame is not a
-// decodable TCP segment. It keeps references into data.
-func Decode(lt LinkType, data []byte, s *Segment) error {
+// decodable TCP segment; for ErrFragment it fills f instead (f apart from
+// the Segment, which is copied for every packet, keeps the Segment small).
+// It keeps references into data.
+func Decode(lt LinkType, data []byte, s *Segment, f *Fragment) error {
 	var (
 		ethertype uint16
 		ip        []byte
@@ -165,9 +165,9 @@ func Decode(lt LinkType, data []byte, s *Segment) error {
 	}
 	switch ethertype {
 	case etherTypeIPv4:
-		return decodeIPv4(ip, s)
+		return decodeIPv4(ip, s, f)
 	case etherTypeIPv6:
-		return decodeIPv6(ip, s)
+		return decodeIPv6(ip, s, f)
 	}
 	return ErrNotTCP
 }
@@ -223,7 +223,7 @@ func unwrap(ethertype uint16, b []byte) (uint16, []byte, error) {
 	}
 }
 
-func decodeIPv4(b []byte, s *Segment) error {
+func decodeIPv4(b []byte, s *Segment, f *Fragment) error {
 	if len(b) < 20 {
 		return ErrShort
 	}
@@ -251,7 +251,7 @@ func decodeIPv4(b []byte, s *Segment) error {
 	}
 	if fragment&0x3fff != 0 { // MF set or a non-zero offset
 		end := min(len(b), total)
-		s.Fragment = Fragment{
+		*f = Fragment{
 			Src: netip.AddrFrom4([4]byte(b[12:16])), Dst: netip.AddrFrom4([4]byte(b[16:20])),
 			ID: uint32(binary.BigEndian.Uint16(b[4:6])), Offset: int(fragment&0x1fff) * 8,
 			More: fragment&0x2000 != 0, Data: b[ihl:end], Len: total - ihl, TTL: b[8],
@@ -266,7 +266,7 @@ func decodeIPv4(b []byte, s *Segment) error {
 	return decodeTCP(b[ihl:], total-ihl, src, dst, s)
 }
 
-func decodeIPv6(b []byte, s *Segment) error {
+func decodeIPv6(b []byte, s *Segment, f *Fragment) error {
 	if len(b) < 40 {
 		return ErrShort
 	}
@@ -319,7 +319,7 @@ func decodeIPv6(b []byte, s *Segment) error {
 			if len(data) > length-8 {
 				data = data[:length-8]
 			}
-			s.Fragment = Fragment{
+			*f = Fragment{
 				Src: src, Dst: dst, ID: binary.BigEndian.Uint32(rest[4:8]),
 				Offset: int(field &^ 7), More: field&1 != 0, Data: data, Len: length - 8,
 				TTL: b[7], IPv6: true,

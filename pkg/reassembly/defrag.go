@@ -73,7 +73,7 @@ type fragmentPiece struct {
 
 // add takes one fragment from packet p. When it completes its datagram,
 // add decodes the datagram's TCP segment into s, sets p.Fragments to the
-// datagram's other fragments and returns true; s.Fragment is left as it was.
+// datagram's other fragments and returns true; f is left as it was.
 // The error is that of decoding the reassembled segment.
 //
 // As Wireshark does, a fragment is gathered only when it carries payload
@@ -143,7 +143,7 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 
 // decodeDatagram decodes into s the TCP segment that a datagram's payload
 // (length bytes by its IP header) carries, with the IP fields of its
-// fragments. s.Fragment is left as it is.
+// fragments.
 func decodeDatagram(payload []byte, length int, key fragmentKey, ttl uint8, s *Segment) error {
 	err := decodeTCP(payload, length, key.src, key.dst, s)
 	s.IPv6, s.TTL, s.IPID = key.ipv6, ttl, 0

@@ -300,10 +300,10 @@ func TestDefragmenterForgetsCompletedDatagrams(t *testing.T) {
 		for _, b := range capgen.FragmentIP(ip, 32, uint32(i)) {
 			p.Frame++
 			p.Data = b
-			if err := Decode(LinkType(capgen.LinkRaw), b, &s); !errors.Is(err, ErrFragment) {
+			var f Fragment
+			if err := Decode(LinkType(capgen.LinkRaw), b, &s, &f); !errors.Is(err, ErrFragment) {
 				t.Fatalf("decode: %v", err)
 			}
-			f := s.Fragment
 			d.add(&p, &f, &s)
 		}
 	}

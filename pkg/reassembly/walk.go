@@ -65,6 +65,7 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 	var (
 		pkt   Packet
 		seg   Segment
+		frag  Fragment
 		frags defragmenter
 		last  time.Time // the packet before's timestamp
 	)
@@ -94,10 +95,10 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 		last = pkt.Timestamp
 		st.Packets++
 		st.Bytes += int64(len(pkt.Data))
-		err = Decode(pkt.LinkType, pkt.Data, &seg)
+		err = Decode(pkt.LinkType, pkt.Data, &seg, &frag)
 		if errors.Is(err, ErrFragment) {
 			var done bool
-			if done, err = frags.add(&pkt, &seg.Fragment, &seg); !done {
+			if done, err = frags.add(&pkt, &frag, &seg); !done {
 				continue
 			}
 		}
