@@ -613,11 +613,25 @@ func concurrent(attempts []attempt) bool {
 	return false
 }
 
+// failures counts the attempts that failed.
+func failures(list []attempt) int {
+	n := 0
+	for i := range list {
+		if !list[i].ok {
+			n++
+		}
+	}
+	return n
+}
+
 // retryLoops reports envelopes attempted in several connections without a
 // 2xx final reply.
 func (a *Analyzer) retryLoops() []Finding {
 	var out []Finding
 	for _, key := range a.keys {
+		if failures(a.attempts[key]) < 2 {
+			continue // the usual case, and no loop: spare the copy, the sort and the map
+		}
 		list := slices.Clone(a.attempts[key])
 		sort.SliceStable(list, func(i, j int) bool { return list[i].stream < list[j].stream })
 		var failed []attempt
@@ -701,10 +715,8 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	// Sessions arrive in the order their connections finish; the report is
 	// in stream order, whatever that order was.
 	a.linkLegs()
-	findings := append(a.findings.clone(), a.retryLoops()...)
-	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Stream < findings[j].Stream })
-	conns := a.conns.clone()
-	sort.Slice(conns, func(i, j int) bool { return conns[i].Stream < conns[j].Stream })
+	findings := a.findings.sortedBy(func(f *Finding) int { return f.Stream }, a.retryLoops())
+	conns := a.conns.sortedBy(func(c *Connection) int { return c.Stream }, nil)
 	// Frames are located in their files only now: Locate reads the
 	// capture's table of runs, which grows while the capture is read.
 	if a.opts.Locate != nil {

@@ -1,5 +1,11 @@
 package findings
 
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
 // chunked is an append-only list kept in chunks of chunkLen elements.
 // Appending never moves what is there. An analyzer keeps a connection
 // summary, a leg and the findings of every session to the end; on a
@@ -60,4 +66,55 @@ func (c *chunked[T]) contains(f func(*T) bool) bool {
 		}
 	}
 	return false
+}
+
+// sortedBy returns the elements, then extra, as one new slice in stable
+// order of key (a stream number: never negative, each used by few
+// elements), nil when there are none. Keys within a few times the count
+// of elements are placed by counting, one copy each: a sort would move
+// the large connection summaries about many times over, at the end of
+// the run when nothing else can go on beside it.
+func (c *chunked[T]) sortedBy(key func(*T) int, extra []T) []T {
+	n := c.len() + len(extra)
+	if n == 0 {
+		return nil
+	}
+	lo, hi := math.MaxInt, math.MinInt
+	c.each(func(v *T) { lo, hi = min(lo, key(v)), max(hi, key(v)) })
+	for i := range extra {
+		lo, hi = min(lo, key(&extra[i])), max(hi, key(&extra[i]))
+	}
+	if hi-lo >= 4*n+1024 || hi-lo < 0 {
+		out := append(c.clone(), extra...)
+		slices.SortStableFunc(out, func(a, b T) int { return cmp.Compare(key(&a), key(&b)) })
+		return out
+	}
+	next := make([]int, hi-lo+2) // next[k-lo+1]: how many elements have keys below k, then where the next of key k goes
+	c.each(func(v *T) { next[key(v)-lo+1]++ })
+	for i := range extra {
+		next[key(&extra[i])-lo+1]++
+	}
+	for k := 1; k < len(next); k++ {
+		next[k] += next[k-1]
+	}
+	out := make([]T, n)
+	place := func(v *T) {
+		k := key(v) - lo
+		out[next[k]] = *v
+		next[k]++
+	}
+	c.each(place)
+	for i := range extra {
+		place(&extra[i])
+	}
+	return out
+}
+
+// each calls f on every element in order.
+func (c *chunked[T]) each(f func(*T)) {
+	for _, chunk := range c.chunks {
+		for i := range chunk {
+			f(&chunk[i])
+		}
+	}
 }

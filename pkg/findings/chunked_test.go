@@ -1,7 +1,9 @@
 package findings
 
 import (
+	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 )
 
@@ -33,5 +35,41 @@ func TestChunkedKeepsOrderAcrossChunks(t *testing.T) {
 	*c.at(chunkLen) = -1
 	if !c.contains(func(v *int) bool { return *v == -1 }) || c.clone()[chunkLen] != -1 {
 		t.Error("a change through at is lost")
+	}
+}
+
+func TestSortedByIsAStableSort(t *testing.T) {
+	type elem struct{ key, seq int }
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 300 {
+		var c chunked[elem]
+		n, spread := rng.IntN(3000), 1+rng.IntN(20000)
+		if round%5 == 0 {
+			spread = 1 << 40 // sparse keys: sorted, not counted
+		}
+		var all []elem
+		for i := range n {
+			e := elem{key: rng.IntN(spread) - 1, seq: i}
+			c.add(e)
+			all = append(all, e)
+		}
+		var extra []elem
+		for i := range rng.IntN(5) {
+			e := elem{key: rng.IntN(spread) - 1, seq: n + i}
+			extra = append(extra, e)
+			all = append(all, e)
+		}
+		want := slices.Clone(all)
+		sort.SliceStable(want, func(i, j int) bool { return want[i].key < want[j].key })
+		got := c.sortedBy(func(e *elem) int { return e.key }, extra)
+		if len(all) == 0 {
+			if got != nil {
+				t.Fatalf("round %d: %v for no elements, want nil", round, got)
+			}
+			continue
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d (%d elements, keys below %d): not the stable sort", round, len(all), spread)
+		}
 	}
 }
