@@ -78,7 +78,7 @@ type Connection struct {
 // attempt is one delivery attempt, for spotting retries across connections.
 type attempt struct {
 	stream int
-	frames []int
+	frames []int // of a failed attempt's MAIL command
 	time   time.Time
 	end    time.Time // its last reply, or the connection's last packet when none ended it
 	ok     bool
@@ -491,8 +491,10 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 			}
 			a.byMessage[key] = true
 		}
-		ok := delivered(tx)
-		at := attempt{stream: s.Conn.Stream, frames: s.Frames(tx.Mail.Span), time: tx.Mail.Time, end: attemptEnd(tx, closedAt(s)), ok: ok, ended: howEnded(tx)}
+		at := attempt{stream: s.Conn.Stream, time: tx.Mail.Time, end: attemptEnd(tx, closedAt(s)), ok: delivered(tx)}
+		if !at.ok { // only failures are told of, by their frames and how they ended
+			at.frames, at.ended = s.Frames(tx.Mail.Span), howEnded(tx)
+		}
 		if _, seen := a.attempts[key]; !seen {
 			a.keys = append(a.keys, key)
 		}

@@ -347,9 +347,9 @@ func detectMiddleboxACK(b builder, _ Options) []Finding {
 			continue // no data, or the peer's own TTL varies: nothing to compare with
 		}
 		var odd []reassembly.SegmentFact
-		for _, sf := range peer.Segments {
-			if sf.Length == 0 && sf.Flags&reassembly.FlagSYN == 0 && absDiff(sf.TTL, own) > 1 {
-				odd = append(odd, sf)
+		for i := range peer.Segments {
+			if sf := &peer.Segments[i]; sf.Length == 0 && sf.Flags&reassembly.FlagSYN == 0 && absDiff(sf.TTL, own) > 1 {
+				odd = append(odd, *sf)
 			}
 		}
 		if len(odd) == 0 {
