@@ -1,7 +1,6 @@
 package reassembly
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
 	"slices"
@@ -271,43 +270,13 @@ type forgottenConn struct {
 	synSeen [2]bool
 }
 
-// flowKey names a 4-tuple whichever way its packets go: the two ends as
-// words (address, then port and family), the lower end first. It holds no
-// pointers and no padding, so maps hash and compare its 40 bytes as plain
-// memory, which netip.AddrPort's zone handle would not allow. Packets carry
-// no zones; an IPv4 address and its IPv4-mapped IPv6 form differ by family.
-type flowKey struct {
-	loHi, loLo, hiHi, hiLo uint64
-	loPort, hiPort         uint32 // port | family<<16
-}
-
-// endKey returns the words of one end of a 4-tuple.
-func endKey(ap netip.AddrPort) (addrHi, addrLo uint64, port uint32) {
-	a := ap.Addr()
-	b := a.As16()
-	var family uint32
-	switch {
-	case a.Is4():
-		family = 4
-	case a.Is6():
-		family = 6
-	}
-	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), uint32(ap.Port()) | family<<16
-}
+type flowKey struct{ lo, hi netip.AddrPort }
 
 func keyOf(a, b netip.AddrPort) flowKey {
-	aHi, aLo, aPort := endKey(a)
-	bHi, bLo, bPort := endKey(b)
-	if aHi > bHi || aHi == bHi && (aLo > bLo || aLo == bLo && aPort > bPort) {
-		return flowKey{bHi, bLo, aHi, aLo, bPort, aPort}
+	if a.Compare(b) > 0 {
+		a, b = b, a
 	}
-	return flowKey{aHi, aLo, bHi, bLo, aPort, bPort}
-}
-
-// isLo reports whether end is the end k puts first.
-func (k flowKey) isLo(end netip.AddrPort) bool {
-	hi, lo, port := endKey(end)
-	return hi == k.loHi && lo == k.loLo && port == k.loPort
+	return flowKey{a, b}
 }
 
 // NewTracker returns an empty tracker.
@@ -352,7 +321,7 @@ func (t *Tracker) Forget(c *Conn) {
 	var e forgottenConn
 	for side, end := range c.ends {
 		i := 0
-		if !k.isLo(end) {
+		if end != k.lo {
 			i = 1
 		}
 		e.isn[i], e.synSeen[i] = c.isn[side], c.synSeen[side]
@@ -387,7 +356,7 @@ func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 		// Forgotten: only a SYN may start anew, unless it is one of the
 		// old connection's, retransmitted, or a late answer to its SYN.
 		i := 0
-		if !k.isLo(s.Src) {
+		if s.Src != k.lo {
 			i = 1
 		}
 		if s.Flags&FlagSYN == 0 || (e.synSeen[i] && s.Seq == e.isn[i]) ||

@@ -25,8 +25,8 @@ func TestFlowKeyNamesOneTupleEitherWay(t *testing.T) {
 			if back := keyOf(b, a); back != k {
 				t.Errorf("keyOf(%v, %v) = %+v, the other way %+v", a, b, k, back)
 			}
-			if k.isLo(a) == k.isLo(b) && a != b {
-				t.Errorf("key of %v and %v: isLo %v for both", a, b, k.isLo(a))
+			if (k.lo == a) == (k.lo == b) && a != b {
+				t.Errorf("key of %v and %v: neither end first", a, b)
 			}
 			if prev, dup := keys[k]; dup {
 				t.Errorf("%v–%v has the key of %v–%v", a, b, ends[prev[0]], ends[prev[1]])
@@ -34,11 +34,11 @@ func TestFlowKeyNamesOneTupleEitherWay(t *testing.T) {
 			keys[k] = [2]int{i, j}
 		}
 	}
-	// The lower end by address first, then by port, then by family.
-	if k := keyOf(ends[2], ends[0]); !k.isLo(ends[0]) {
+	// The lower end first: by address, then by port.
+	if k := keyOf(ends[2], ends[0]); k.lo != ends[0] {
 		t.Errorf("192.0.2.1:25 should come before 192.0.2.2:25")
 	}
-	if k := keyOf(ends[1], ends[0]); !k.isLo(ends[0]) {
+	if k := keyOf(ends[1], ends[0]); k.lo != ends[0] {
 		t.Errorf("port 25 should come before port 2525")
 	}
 }
