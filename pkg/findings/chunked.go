@@ -1,9 +1,8 @@
 package findings
 
 import (
-	"cmp"
 	"math"
-	"slices"
+	"sort"
 )
 
 // chunked is an append-only list kept in chunks of chunkLen elements.
@@ -86,7 +85,7 @@ func (c *chunked[T]) sortedBy(key func(*T) int, extra []T) []T {
 	}
 	if hi-lo >= 4*n+1024 || hi-lo < 0 {
 		out := append(c.clone(), extra...)
-		slices.SortStableFunc(out, func(a, b T) int { return cmp.Compare(key(&a), key(&b)) })
+		sort.SliceStable(out, func(i, j int) bool { return key(&out[i]) < key(&out[j]) })
 		return out
 	}
 	next := make([]int, hi-lo+2) // next[k-lo+1]: how many elements have keys below k, then where the next of key k goes
