@@ -77,12 +77,13 @@ type Connection struct {
 
 // attempt is one delivery attempt, for spotting retries across connections.
 type attempt struct {
-	stream int
-	frames []int // of a failed attempt's MAIL command
-	time   time.Time
-	end    time.Time // its last reply, or the connection's last packet when none ended it
-	ok     bool
-	ended  string // how a failed attempt ended: the server's refusal, or that no final reply came
+	stream   int
+	time     time.Time
+	ok       bool
+	envelope string    // of a failed attempt: the envelope's text
+	frames   []int     // of a failed attempt's MAIL command
+	end      time.Time // of a failed attempt: its last reply, or the connection's last packet when none ended it
+	ended    string    // how a failed attempt ended: the server's refusal, or that no final reply came
 }
 
 // Analyzer runs the detectors over sessions one by one and builds a Report.
@@ -92,9 +93,7 @@ type Analyzer struct {
 	catalog   map[string]Entry
 	conns     chunked[Connection]
 	findings  chunked[Finding]
-	attempts  map[string][]attempt
-	byMessage map[string]bool // attempt keys that carry a Message-ID: one message for sure
-	keys      []string        // attempt keys in first-seen order
+	envelopes envelopes
 	cuts      []factsCut
 	legs      chunked[leg]
 	seed      maphash.Seed // for the legs' hashes
@@ -140,7 +139,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.StallThreshold <= 0 {
 		opts.StallThreshold = 10 * time.Second
 	}
-	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), attempts: map[string][]attempt{}, seed: maphash.MakeSeed()}
+	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), envelopes: newEnvelopes(), seed: maphash.MakeSeed()}
 }
 
 // Detected is what the detectors found in one session, not yet part of
@@ -482,23 +481,18 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 		}
 		sort.Strings(rcpts)
 		key := strings.ToLower(tx.Mail.Path) + " → " + strings.Join(rcpts, ", ")
+		byMessage := false
 		if size := tx.Mail.Params["SIZE"]; size != "" {
 			key += " SIZE=" + size
 		} else if tx.Body != nil && tx.Body.MessageID != "" {
 			key += " " + tx.Body.MessageID
-			if a.byMessage == nil {
-				a.byMessage = map[string]bool{}
-			}
-			a.byMessage[key] = true
+			byMessage = true
 		}
-		at := attempt{stream: s.Conn.Stream, time: tx.Mail.Time, end: attemptEnd(tx, closedAt(s)), ok: delivered(tx)}
+		at := attempt{stream: s.Conn.Stream, time: tx.Mail.Time, ok: delivered(tx)}
 		if !at.ok { // only failures are told of, by their frames and how they ended
-			at.frames, at.ended = s.Frames(tx.Mail.Span), howEnded(tx)
+			at.end, at.frames, at.ended = attemptEnd(tx, closedAt(s)), s.Frames(tx.Mail.Span), howEnded(tx)
 		}
-		if _, seen := a.attempts[key]; !seen {
-			a.keys = append(a.keys, key)
-		}
-		a.attempts[key] = append(a.attempts[key], at)
+		a.envelopes.add(key, byMessage, at)
 	}
 }
 
@@ -615,26 +609,11 @@ func concurrent(attempts []attempt) bool {
 	return false
 }
 
-// failures counts the attempts that failed.
-func failures(list []attempt) int {
-	n := 0
-	for i := range list {
-		if !list[i].ok {
-			n++
-		}
-	}
-	return n
-}
-
 // retryLoops reports envelopes attempted in several connections without a
 // 2xx final reply.
 func (a *Analyzer) retryLoops() []Finding {
 	var out []Finding
-	for _, key := range a.keys {
-		if failures(a.attempts[key]) < 2 {
-			continue // the usual case, and no loop: spare the copy, the sort and the map
-		}
-		list := slices.Clone(a.attempts[key])
+	a.envelopes.eachRetried(func(key string, byMessage bool, list []attempt) {
 		sort.SliceStable(list, func(i, j int) bool { return list[i].stream < list[j].stream })
 		var failed []attempt
 		for _, at := range list {
@@ -642,17 +621,17 @@ func (a *Analyzer) retryLoops() []Finding {
 				failed = append(failed, at)
 			}
 		}
-		if !a.byMessage[key] && concurrent(failed) {
+		if !byMessage && concurrent(failed) {
 			// One message is never tried twice at once: these are
 			// several messages with one envelope (a bulk sender's).
-			continue
+			return
 		}
 		streams := map[int]bool{}
 		for _, at := range failed {
 			streams[at.stream] = true
 		}
 		if len(streams) < 2 {
-			continue
+			return
 		}
 		var ids, frames []int
 		for _, at := range failed { // in stream order
@@ -708,7 +687,7 @@ func (a *Analyzer) retryLoops() []Finding {
 		}
 		a.complete(&f)
 		out = append(out, f)
-	}
+	})
 	return out
 }
 

@@ -1,0 +1,99 @@
+package findings
+
+import (
+	"hash/maphash"
+	"time"
+)
+
+// envelopes remembers each envelope tried and the attempts at it, to find
+// the ones tried again and again. A gateway's capture holds hundreds of
+// thousands, nearly all tried once, and they are kept to the end of the
+// capture, so what is kept of an attempt that delivered its message is a
+// few words with no pointers in them (nothing for the garbage collector
+// to trace, however many): an envelope is known by a 64-bit hash of its
+// text (two envelopes sharing one would be taken for one: about once in
+// 10^9 captures of a million envelopes), and its text, frames and ending
+// are kept with its failed attempts only, the ones a report tells of.
+type envelopes struct {
+	index    map[uint64]int    // hash of an envelope's text → its place in list
+	list     chunked[envelope] // in the order first seen
+	tries    chunked[try]      // every attempt
+	failures chunked[attempt]  // the failed attempts, in full
+	seed     maphash.Seed
+}
+
+// envelope is one envelope's attempts: a list through try.next.
+type envelope struct {
+	first, last int  // in envelopes.tries
+	failed      int  // how many attempts failed
+	byMessage   bool // its text carries a Message-ID: one message for sure
+}
+
+// try is one attempt: its stream and start, and where it is kept in full
+// if it failed.
+type try struct {
+	stream  int
+	sec     int64 // its start, as time.Time.Unix and Nanosecond give it
+	nsec    int32
+	next    int // the envelope's next attempt in tries, -1 at the last
+	failure int // in envelopes.failures, -1 if the message was delivered
+}
+
+func newEnvelopes() envelopes {
+	return envelopes{index: map[uint64]int{}, seed: maphash.MakeSeed()}
+}
+
+// add records an attempt at the envelope whose text is key. byMessage
+// says the text carries the message's Message-ID.
+func (es *envelopes) add(key string, byMessage bool, at attempt) {
+	h := maphash.String(es.seed, key)
+	i, ok := es.index[h]
+	if !ok {
+		i = es.list.len()
+		es.list.add(envelope{first: -1, last: -1})
+		es.index[h] = i
+	}
+	e := es.list.at(i)
+	e.byMessage = e.byMessage || byMessage
+	t := try{stream: at.stream, sec: at.time.Unix(), nsec: int32(at.time.Nanosecond()), next: -1, failure: -1}
+	if !at.ok {
+		at.envelope = key
+		t.failure = es.failures.len()
+		es.failures.add(at)
+		e.failed++
+	}
+	ti := es.tries.len()
+	es.tries.add(t)
+	if e.last >= 0 {
+		es.tries.at(e.last).next = ti
+	} else {
+		e.first = ti
+	}
+	e.last = ti
+}
+
+// eachRetried calls f, in the order the envelopes were first seen, for
+// each envelope with at least two failed attempts: its text, whether it
+// names its message, and all its attempts in the order added (an attempt
+// that delivered has only its stream, its time and ok set).
+func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []attempt)) {
+	for i := range es.list.len() {
+		e := es.list.at(i)
+		if e.failed < 2 {
+			continue
+		}
+		var list []attempt
+		key := ""
+		for ti := e.first; ti >= 0; ti = es.tries.at(ti).next {
+			t := es.tries.at(ti)
+			if t.failure >= 0 {
+				at := *es.failures.at(t.failure)
+				key = at.envelope
+				list = append(list, at)
+				continue
+			}
+			list = append(list, attempt{stream: t.stream, time: time.Unix(t.sec, int64(t.nsec)), ok: true})
+		}
+		f(key, e.byMessage, list)
+	}
+}

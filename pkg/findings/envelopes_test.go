@@ -1,0 +1,49 @@
+package findings
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEnvelopesGiveBackRetriedOnesInFull(t *testing.T) {
+	es := newEnvelopes()
+	t0 := time.Date(2026, 12, 3, 9, 0, 0, 123456789, time.UTC)
+	at := func(stream int, ok bool) attempt {
+		a := attempt{stream: stream, time: t0.Add(time.Duration(stream) * time.Minute), ok: ok}
+		if !ok {
+			a.frames, a.end, a.ended = []int{stream * 10}, a.time.Add(time.Second), fmt.Sprintf("with 451 try %d", stream)
+		}
+		return a
+	}
+	es.add("b → c", false, at(1, false))
+	es.add("once → x", false, at(2, true)) // delivered once: never given back
+	es.add("a → b <id>", true, at(3, false))
+	es.add("b → c", false, at(4, true))
+	es.add("one failure → y", false, at(5, false))
+	es.add("a → b <id>", false, at(6, false))
+	es.add("b → c", false, at(7, false))
+	var got []string
+	es.eachRetried(func(key string, byMessage bool, list []attempt) {
+		var parts []string
+		for _, a := range list {
+			if !a.time.Equal(t0.Add(time.Duration(a.stream) * time.Minute)) {
+				t.Errorf("%s: stream %d's time %v", key, a.stream, a.time)
+			}
+			p := fmt.Sprintf("%d:%v", a.stream, a.ok)
+			if !a.ok {
+				p += fmt.Sprintf(":%v:%s:%s:%v", a.frames, a.ended, a.envelope, a.end.Sub(a.time))
+			}
+			parts = append(parts, p)
+		}
+		got = append(got, fmt.Sprintf("%s %v [%s]", key, byMessage, strings.Join(parts, " ")))
+	})
+	want := []string{
+		"b → c false [1:false:[10]:with 451 try 1:b → c:1s 4:true 7:false:[70]:with 451 try 7:b → c:1s]",
+		"a → b <id> true [3:false:[30]:with 451 try 3:a → b <id>:1s 6:false:[60]:with 451 try 6:a → b <id>:1s]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("retried envelopes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
