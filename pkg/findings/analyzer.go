@@ -96,25 +96,43 @@ type Analyzer struct {
 	envelopes envelopes
 	cuts      []factsCut
 	legs      chunked[leg]
-	seed      maphash.Seed // for the legs' hashes
+	legCmds   slab[legCommand] // the legs' commands
+	legFinds  slab[int]        // the legs' unanswered-command findings
+	seed      maphash.Seed     // for the legs' hashes
 }
 
 // A leg is what a connection shows of a session that a proxy may have
 // relayed: a capture taken on the proxy's host holds both of its legs,
 // with the same greeting and EHLO, at the same time.
 //
-// Every connection with a greeting and an EHLO leaves one, so it is kept
-// small: hashes, not text, and no allocation but the slice of commands.
+// Every connection with a greeting and an EHLO leaves one, kept to the
+// end of the capture, so it is small and holds no pointers (nothing for
+// the garbage collector to trace, however many): hashes, not text or
+// addresses, and its lists in the Analyzer's slabs.
 type leg struct {
-	stream         int
-	client, server netip.AddrPort
-	hello          uint64 // hash of the greeting and the EHLO argument
-	first          time.Time
-	commands       []legCommand // each command the client sent, in order
-	messages       uint64       // hash of the Message-IDs of the messages it carried, 0 if none
-	unanswered     []int        // indexes in Analyzer.findings: unanswered-command whose bytes were ACKed
-	conn           int          // index in Analyzer.conns
+	stream     int
+	client     uint64 // hash of the client's address, the port left out
+	server     uint64 // hash of the server's address and port
+	hello      uint64 // hash of the greeting and the EHLO argument
+	first      stamp
+	commands   slabRun // in Analyzer.legCmds: each command the client sent, in order
+	messages   uint64  // hash of the Message-IDs of the messages it carried, 0 if none
+	unanswered slabRun // in Analyzer.legFinds: indexes in Analyzer.findings of unanswered-command whose bytes were ACKed
+	conn       int     // index in Analyzer.conns
 }
+
+// stamp is a time as time.Time.Unix and Nanosecond give it: a time.Time
+// holds a pointer (its location).
+type stamp struct {
+	sec  int64
+	nsec int32
+}
+
+func stampOf(t time.Time) stamp { return stamp{t.Unix(), int32(t.Nanosecond())} }
+
+func (s stamp) before(o stamp) bool { return s.sec < o.sec || s.sec == o.sec && s.nsec < o.nsec }
+
+func (s stamp) time() time.Time { return time.Unix(s.sec, int64(s.nsec)) }
 
 // legCommand is a command as a leg shows it: a hash of its verb and
 // arguments, and the code of the reply it got (0 if none).
@@ -201,14 +219,16 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 	}
 	h.WriteString(d.Hello.Args)
 	l := leg{
-		stream: s.Conn.Stream, client: s.Conn.Client(), server: s.Conn.Server(),
-		hello: h.Sum64(), first: s.Conn.FirstTime, conn: a.conns.len(),
-		commands: make([]legCommand, len(d.Commands)),
+		stream: s.Conn.Stream, client: maphash.Comparable(a.seed, s.Conn.Client().Addr()),
+		server: maphash.Comparable(a.seed, s.Conn.Server()),
+		hello:  h.Sum64(), first: stampOf(s.Conn.FirstTime), conn: a.conns.len(),
 	}
+	var commands []legCommand
+	l.commands, commands = a.legCmds.alloc(len(d.Commands))
 	for i, c := range d.Commands {
-		l.commands[i].hash, l.commands[i].sent = a.commandHash(c), c.Time.UnixNano()
+		commands[i].hash, commands[i].sent = a.commandHash(c), c.Time.UnixNano()
 		if c.Reply != nil {
-			l.commands[i].code, l.commands[i].answered = c.Reply.Code, c.Reply.Time.UnixNano()
+			commands[i].code, commands[i].answered = c.Reply.Code, c.Reply.Time.UnixNano()
 		}
 	}
 	var ids maphash.Hash
@@ -220,11 +240,15 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 			l.messages = ids.Sum64()
 		}
 	}
+	var unanswered []int
 	for i, f := range found {
 		if f.ID == "unanswered-command" && f.serverTook && len(f.cmds) > 0 {
-			l.unanswered = append(l.unanswered, a.findings.len()+i)
+			unanswered = append(unanswered, a.findings.len()+i)
 		}
 	}
+	var into []int
+	l.unanswered, into = a.legFinds.alloc(len(unanswered))
+	copy(into, unanswered)
 	a.legs.add(l)
 }
 
@@ -266,7 +290,7 @@ const legOpening = 2 * time.Second
 // never carried the commands: the device between them acknowledged them
 // and did not pass them on. Each finding is told once.
 func (a *Analyzer) linkLegs() {
-	if !a.legs.contains(func(l *leg) bool { return len(l.unanswered) > 0 }) {
+	if !a.legs.contains(func(l *leg) bool { return l.unanswered.n > 0 }) {
 		return
 	}
 	// Sessions come in the order they finish, which depends on the
@@ -280,14 +304,14 @@ func (a *Analyzer) linkLegs() {
 	for i := range byTime {
 		byTime[i] = i
 	}
-	sort.SliceStable(byTime, func(i, j int) bool { return legs[byTime[i]].first.Before(legs[byTime[j]].first) })
+	sort.SliceStable(byTime, func(i, j int) bool { return legs[byTime[i]].first.before(legs[byTime[j]].first) })
 	nearOf := map[int]int{} // far leg → the stream of its near leg
 	for _, near := range legs {
-		if len(near.unanswered) == 0 {
+		if near.unanswered.n == 0 {
 			continue
 		}
-		lo := sort.Search(len(byTime), func(k int) bool { return !legs[byTime[k]].first.Before(near.first) })
-		for _, fi := range near.unanswered {
+		lo := sort.Search(len(byTime), func(k int) bool { return !legs[byTime[k]].first.before(near.first) })
+		for _, fi := range a.legFinds.get(near.unanswered) {
 			f := a.findings.at(fi)
 			if f.linked {
 				continue
@@ -299,12 +323,12 @@ func (a *Analyzer) linkLegs() {
 			// Of the legs opened within legOpening after the near one, the
 			// first by stream that is not another near leg's far leg.
 			far := -1
-			for k := lo; k < len(byTime) && legs[byTime[k]].first.Sub(near.first) <= legOpening; k++ {
+			for k := lo; k < len(byTime) && legs[byTime[k]].first.time().Sub(near.first.time()) <= legOpening; k++ {
 				j := byTime[k]
 				if owner, taken := nearOf[j]; (taken && owner != near.stream) || (far >= 0 && j > far) {
 					continue
 				}
-				if isFarLeg(&near, &legs[j], swallowed) {
+				if a.isFarLeg(&near, &legs[j], swallowed) {
 					far = j
 				}
 			}
@@ -326,25 +350,27 @@ func (a *Analyzer) linkLegs() {
 // the device opens the far leg from its own address, or to the server's
 // where the near leg went to the device's: the two legs never join the
 // same client address to the same server.
-func isFarLeg(near, to *leg, swallowed []uint64) bool {
+func (a *Analyzer) isFarLeg(near, to *leg, swallowed []uint64) bool {
 	switch {
 	case to.stream == near.stream || to.hello != near.hello:
 		return false
 	case to.messages != 0 && near.messages != 0 && to.messages != near.messages:
 		return false
-	case to.client.Addr() == near.client.Addr() && to.server == near.server:
+	case to.client == near.client && to.server == near.server:
 		return false
 	}
-	return relayedFrom(to.commands, near.commands) &&
-		!slices.ContainsFunc(to.commands, func(c legCommand) bool { return slices.Contains(swallowed, c.hash) })
+	toCmds := a.legCmds.get(to.commands)
+	return relayedFrom(toCmds, a.legCmds.get(near.commands)) &&
+		!slices.ContainsFunc(toCmds, func(c legCommand) bool { return slices.Contains(swallowed, c.hash) })
 }
 
 // link tells, in the unanswered-command finding f and in both legs'
 // diagnoses, that the device between near and far swallowed f's commands.
 func (a *Analyzer) link(f *Finding, near, far *leg) {
 	f.linked = true
+	farConn := a.conns.at(far.conn)
 	f.Summary += fmt.Sprintf("; the capture also holds the session's other leg, stream %d (%s to %s), which never carries them: the device between the legs acknowledged them and did not pass them on",
-		far.stream, far.client, far.server)
+		far.stream, farConn.Client, farConn.Server)
 	// The near leg's diagnosis leads with it: it is the cause.
 	acked := ""
 	if n := len(f.Frames); n > 1 {

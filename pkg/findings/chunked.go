@@ -117,3 +117,40 @@ func (c *chunked[T]) each(f func(*T)) {
 		}
 	}
 }
+
+// slab keeps runs of values, each run in one piece, in arrays of slabLen
+// values (a longer run in an array of its own). A run is named by a
+// slabRun, so what refers to it holds no pointer for the garbage
+// collector to follow, and nothing is copied as the slab grows.
+type slab[T any] struct {
+	arrays [][]T
+}
+
+// slabRun names a run of values in a slab; the zero slabRun is empty.
+type slabRun struct{ array, start, n int }
+
+// slabLen is how many values a slab's array holds.
+const slabLen = 4096
+
+// alloc reserves a run of n zero values and returns it, to be filled.
+func (s *slab[T]) alloc(n int) (slabRun, []T) {
+	if n <= 0 {
+		return slabRun{}, nil
+	}
+	k := len(s.arrays) - 1
+	if k < 0 || cap(s.arrays[k])-len(s.arrays[k]) < n {
+		s.arrays = append(s.arrays, make([]T, 0, max(slabLen, n)))
+		k++
+	}
+	start := len(s.arrays[k])
+	s.arrays[k] = s.arrays[k][:start+n]
+	return slabRun{k, start, n}, s.arrays[k][start : start+n : start+n]
+}
+
+// get returns the values of run r.
+func (s *slab[T]) get(r slabRun) []T {
+	if r.n == 0 {
+		return nil
+	}
+	return s.arrays[r.array][r.start : r.start+r.n : r.start+r.n]
+}

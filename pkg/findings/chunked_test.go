@@ -73,3 +73,44 @@ func TestSortedByIsAStableSort(t *testing.T) {
 		}
 	}
 }
+
+// TestSlabKeepsEachRunWhole: runs of every length, some longer than an
+// array, come back whole and unchanged after many more were added.
+func TestSlabKeepsEachRunWhole(t *testing.T) {
+	var s slab[int]
+	if r, v := s.alloc(0); r != (slabRun{}) || v != nil || s.get(r) != nil {
+		t.Fatal("an empty run is not empty")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var runs []slabRun
+	var want [][]int
+	next := 0
+	for range 3000 {
+		n := rng.IntN(40)
+		if rng.IntN(500) == 0 {
+			n = slabLen + rng.IntN(100) // longer than an array
+		}
+		r, into := s.alloc(n)
+		if len(into) != n {
+			t.Fatalf("alloc(%d) gave %d values", n, len(into))
+		}
+		vals := make([]int, n)
+		for i := range into {
+			into[i], vals[i] = next, next
+			next++
+		}
+		runs, want = append(runs, r), append(want, vals)
+	}
+	for i, r := range runs {
+		got := s.get(r)
+		if !slices.Equal(got, want[i]) && len(want[i]) > 0 {
+			t.Fatalf("run %d: %d values, want %d (first %v)", i, len(got), len(want[i]), want[i][:1])
+		}
+		if len(want[i]) == 0 && got != nil {
+			t.Fatalf("run %d: %v for an empty run", i, got)
+		}
+		if cap(got) != len(got) {
+			t.Fatalf("run %d can be appended to over its neighbour", i)
+		}
+	}
+}
