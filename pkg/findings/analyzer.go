@@ -128,10 +128,15 @@ type stamp struct {
 	nsec int32
 }
 
+// stampOf returns t as a stamp.
 func stampOf(t time.Time) stamp { return stamp{t.Unix(), int32(t.Nanosecond())} }
 
+// before reports whether s is before o, as time.Time.Before does for the
+// times a capture holds (the reader keeps them within 1970–2106).
 func (s stamp) before(o stamp) bool { return s.sec < o.sec || s.sec == o.sec && s.nsec < o.nsec }
 
+// time returns s as a time.Time (in the local zone: for comparing and
+// subtracting only).
 func (s stamp) time() time.Time { return time.Unix(s.sec, int64(s.nsec)) }
 
 // legCommand is a command as a leg shows it: a hash of its verb and

@@ -39,6 +39,7 @@ type try struct {
 	failure int // in envelopes.failures, -1 if the message was delivered
 }
 
+// newEnvelopes returns an empty envelopes.
 func newEnvelopes() envelopes {
 	return envelopes{index: map[uint64]int{}, seed: maphash.MakeSeed()}
 }

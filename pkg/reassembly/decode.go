@@ -98,9 +98,9 @@ const (
 
 // Decode fills s from one captured frame of the given link type. It returns
 // one of the sentinel errors, wrapped with detail, when the frame is not a
-// decodable TCP segment; for ErrFragment it fills f instead (f apart from
-// the Segment, which is copied for every packet, keeps the Segment small).
-// It keeps references into data.
+// decodable TCP segment; for ErrFragment it fills f instead, which must
+// not be nil (f apart from the Segment, which is copied for every packet,
+// keeps the Segment small). It keeps references into data.
 func Decode(lt LinkType, data []byte, s *Segment, f *Fragment) error {
 	var (
 		ethertype uint16

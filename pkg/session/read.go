@@ -187,6 +187,14 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 			break
 		}
 		r.closed = r.closed[1:]
+		if cc.c == c {
+			// Its own packet, with nothing in between to end it first (a
+			// FIN resent on a quiet link): it stays with the connection,
+			// which waits anew. Released here, the packet would have been
+			// routed on as a new session of the same stream.
+			r.closed = append(r.closed, closedConn{c, p.Timestamp.Add(r.opts.Linger)})
+			continue
+		}
 		r.release(cc.c)
 	}
 	r.giveUpOnSYNs(p.Timestamp, p.Frame)

@@ -123,3 +123,28 @@ func TestAPacketStampedAheadGivesUpOnNoSYN(t *testing.T) {
 		t.Errorf("sessions %v, late %d; want [0:12 1:4] and none late", emitted, late)
 	}
 }
+
+// TestALatePacketOfItsOwnIsNotASecondSession: a connection's own packet
+// that comes after its linger, with nothing in between to end it first (a
+// FIN resent after the last ACK was lost, on an otherwise quiet link),
+// stays with it, and the connection is told once, though a later
+// connection's packets come after its new linger. (It was routed as a
+// new session of the same stream, told a second time.)
+func TestALatePacketOfItsOwnIsNotASecondSession(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	a := synSession(w, "192.0.2.1:40001", 0, 100)
+	a.Emit(false, 9000, capgen.SYN|capgen.ACK, nil)
+	a.Ack(true)
+	a.Server("220 mx\r\n")
+	a.Client("QUIT\r\n")
+	a.Server("221 bye\r\n")
+	a.Close()
+	a.Pause(10 * time.Second)
+	a.Emit(false, a.Sent(false)+9001, capgen.FIN|capgen.ACK, nil) // the server's FIN again
+	filler(w, 30*time.Second, 1)
+	emitted, late, _, _ := readSYNs(t, buf.Bytes())
+	if fmt.Sprint(emitted) != "[0:13 1:4]" || late != 0 {
+		t.Errorf("sessions %v, late %d; want [0:13 1:4] and none late", emitted, late)
+	}
+}
