@@ -102,6 +102,17 @@ func TestUnansweredSYNsAreGivenUpOn(t *testing.T) {
 	}
 }
 
+// answerAndQuit completes a synSession: the server's SYN-ACK, a greeting,
+// QUIT and its reply, and the close (12 packets with the SYN).
+func answerAndQuit(a *capgen.Session) {
+	a.Emit(false, 9000, capgen.SYN|capgen.ACK, nil)
+	a.Ack(true)
+	a.Server("220 mx\r\n")
+	a.Client("QUIT\r\n")
+	a.Server("221 bye\r\n")
+	a.Close()
+}
+
 // TestAPacketStampedAheadGivesUpOnNoSYN: one packet stamped ten minutes
 // ahead (a corrupt record, a clock step) right after a SYN does not end
 // the connection: its answer and its whole session follow at the right
@@ -111,12 +122,7 @@ func TestAPacketStampedAheadGivesUpOnNoSYN(t *testing.T) {
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
 	a := synSession(w, "192.0.2.1:40001", 0, 100)
 	f := filler(w, 10*time.Minute, 0)
-	a.Emit(false, 9000, capgen.SYN|capgen.ACK, nil)
-	a.Ack(true)
-	a.Server("220 mx\r\n")
-	a.Client("QUIT\r\n")
-	a.Server("221 bye\r\n")
-	a.Close()
+	answerAndQuit(a)
 	f.Ack(true)
 	emitted, late, _, _ := readSYNs(t, buf.Bytes())
 	if fmt.Sprint(emitted) != "[0:12 1:4]" || late != 0 {
@@ -134,12 +140,7 @@ func TestALatePacketOfItsOwnIsNotASecondSession(t *testing.T) {
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
 	a := synSession(w, "192.0.2.1:40001", 0, 100)
-	a.Emit(false, 9000, capgen.SYN|capgen.ACK, nil)
-	a.Ack(true)
-	a.Server("220 mx\r\n")
-	a.Client("QUIT\r\n")
-	a.Server("221 bye\r\n")
-	a.Close()
+	answerAndQuit(a)
 	a.Pause(10 * time.Second)
 	a.Emit(false, a.Sent(false)+9001, capgen.FIN|capgen.ACK, nil) // the server's FIN again
 	filler(w, 30*time.Second, 1)
