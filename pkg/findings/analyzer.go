@@ -485,7 +485,7 @@ func summarize(s *session.Session, found []Finding) Connection {
 		switch {
 		case delivered(tx):
 			conn.Delivered++
-		case envelopeOnly(tx):
+		case envelopeOnly(d, tx):
 			conn.EnvelopeOnly++
 		}
 	}
@@ -503,7 +503,7 @@ func summarize(s *session.Session, found []Finding) Connection {
 // noteAttempts records each transaction's envelope, to find retries.
 func (a *Analyzer) noteAttempts(s *session.Session) {
 	for _, tx := range s.Dialogue.Transactions {
-		if tx.Mail == nil || len(tx.Rcpts) == 0 || envelopeOnly(tx) {
+		if tx.Mail == nil || len(tx.Rcpts) == 0 || envelopeOnly(s.Dialogue, tx) {
 			continue // a repeated address-verification probe is no retried message
 		}
 		rcpts := make([]string, 0, len(tx.Rcpts))
@@ -527,16 +527,27 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 	}
 }
 
-// envelopeOnly reports whether tx is an envelope the server accepted and
-// the client then dropped itself (RSET, QUIT, a new MAIL) without sending
-// a message: an address-verification probe (Postfix) or callout (Exim),
-// not a message that failed.
-func envelopeOnly(tx *smtpparse.Transaction) bool {
+// envelopeOnly reports whether tx, a transaction of d, is an envelope the
+// server accepted and the client then dropped itself (RSET, QUIT, a new
+// MAIL) without sending a message: an address-verification probe
+// (Postfix) or callout (Exim), or a sender that stopped right after MAIL
+// (a test tool's --quit-after), not a message that failed. An envelope
+// without recipients counts only when the client's next command after
+// MAIL ended it and the server took that (QUIT, or a 2xx reply): a RCPT
+// that a firewall mangled into an unknown command leaves one too, and that
+// message did fail; and a server that refuses a nested MAIL or a bad EHLO
+// keeps the envelope open.
+func envelopeOnly(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
 	if tx.Reset == nil || tx.Data != nil || len(tx.Chunks) > 0 || tx.Body != nil || tx.FinalReply != nil {
 		return false
 	}
-	if tx.Mail == nil || tx.Mail.Reply == nil || tx.Mail.Reply.Code/100 != 2 || len(tx.Rcpts) == 0 {
+	if tx.Mail == nil || tx.Mail.Reply == nil || tx.Mail.Reply.Code/100 != 2 {
 		return false
+	}
+	if len(tx.Rcpts) == 0 {
+		i := slices.Index(d.Commands, tx.Mail)
+		taken := tx.Reset.Verb == "QUIT" || tx.Reset.Reply != nil && tx.Reset.Reply.Code/100 == 2
+		return taken && i >= 0 && i+1 < len(d.Commands) && d.Commands[i+1] == tx.Reset
 	}
 	for _, r := range tx.Rcpts {
 		if r.Reply == nil || r.Reply.Code/100 != 2 {

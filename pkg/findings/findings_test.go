@@ -1857,6 +1857,66 @@ func TestNoStallAcrossAClockStep(t *testing.T) {
 	}
 }
 
+// TestAnEnvelopeDroppedRightAfterMAILIsAProbe: a client that quits (or
+// resets, and the server agrees) right after its MAIL was accepted sent no
+// message and lost none; one whose RCPT a firewall turned into an unknown
+// command, or whose nested MAIL the server refused, did not stop there.
+func TestAnEnvelopeDroppedRightAfterMAILIsAProbe(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	at := time.Unix(1_700_000_000, 0)
+	message := func(s *capgen.Session) {
+		s.Client("RCPT TO:<b@example.test>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("DATA\r\n")
+		s.Server("354 go\r\n")
+		s.Client("Subject: x\r\n\r\nhi\r\n.\r\n")
+		s.Server("250 queued\r\n")
+	}
+	for i, then := range []func(s *capgen.Session){
+		func(s *capgen.Session) {}, // QUIT right after MAIL
+		func(s *capgen.Session) { s.Client("XXXX TO:<b@example.test>\r\n"); s.Server("500 unrecognized\r\n") },
+		func(s *capgen.Session) {
+			s.Client("MAIL FROM:<c@example.org>\r\n")
+			s.Server("503 5.5.1 Error: nested MAIL command\r\n")
+			message(s)
+		},
+		func(s *capgen.Session) {
+			s.Client("EHLO client.example.org\r\n")
+			s.Server("250 mx\r\n")
+			s.Client("MAIL FROM:<c@example.org>\r\n")
+			s.Server("250 ok\r\n")
+			message(s)
+		},
+	} {
+		s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(fmt.Sprintf("192.0.2.10:%d", 41000+i)),
+			netip.MustParseAddrPort("198.51.100.25:25"), at.Add(time.Duration(i)*time.Minute), 11, 22)
+		s.Handshake()
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO client.example.org\r\n")
+		s.Server("250 mx\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\n")
+		s.Server("250 ok\r\n")
+		then(s)
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+		s.Close()
+	}
+	c, err := reassembly.OpenReader("after-mail.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+	var got []string
+	for _, c := range r.Connections {
+		got = append(got, fmt.Sprintf("%d/%d/%d", c.Transactions, c.Delivered, c.EnvelopeOnly))
+	}
+	// transactions/delivered/envelope only, by stream
+	if want := []string{"1/0/1", "1/0/0", "2/1/0", "2/1/1"}; !slices.Equal(got, want) {
+		t.Errorf("connections %v, want %v", got, want)
+	}
+}
+
 // TestAddressProbesAreNeitherFailuresNorRetries: a verifying server's
 // callout (MAIL, RCPT accepted, then RSET/QUIT with no message) repeated in
 // three connections is counted apart from messages, and is no retry loop.
