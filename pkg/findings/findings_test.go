@@ -50,6 +50,16 @@ func analyzeCapture(t *testing.T, c *reassembly.Capture, opts session.Options) *
 	return an
 }
 
+// analyzeBytes runs the whole pipeline on a capture held in memory.
+func analyzeBytes(t *testing.T, name string, capture []byte) *Report {
+	t.Helper()
+	c, err := reassembly.OpenReader(name, bytes.NewReader(capture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+}
+
 // openGateway opens a generated gateway capture held in memory.
 func openGateway(t *testing.T, opts capgen.GatewayOptions) *reassembly.Capture {
 	t.Helper()
@@ -598,11 +608,7 @@ func scriptedReport(t *testing.T, port uint16, script func(s *capgen.Session)) *
 	s.Handshake()
 	script(s)
 	s.Close()
-	c, err := reassembly.OpenReader("scripted.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+	return analyzeBytes(t, "scripted.pcap", buf.Bytes())
 }
 
 // endedReport is scriptedReport for a script that ends the connection
@@ -628,11 +634,7 @@ func endedReport(t *testing.T, handshake bool, script func(s *capgen.Session, fi
 		fins[i]++
 	}
 	script(s, fin)
-	c, err := reassembly.OpenReader("ended.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+	return analyzeBytes(t, "ended.pcap", buf.Bytes())
 }
 
 func eximGreetsWithChunking(s *capgen.Session) {
@@ -997,11 +999,7 @@ func TestTheOtherLegOfAProxiedSession(t *testing.T) {
 	bs.Close()
 	a.Pause(30 * time.Second)
 	a.Close()
-	cb, err := reassembly.OpenReader("busy.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	busy := analyzeCapture(t, cb, session.Options{Stream: -1}).Report(nil)
+	busy := analyzeBytes(t, "busy.pcap", buf.Bytes())
 	took := false
 	for _, f := range busy.Findings {
 		took = took || f.ID == "unanswered-command" && f.serverTook
@@ -1857,6 +1855,18 @@ func TestNoStallAcrossAClockStep(t *testing.T) {
 	}
 }
 
+// greetedSession starts a connection from 192.0.2.10:port to a server
+// that greets it and answers its EHLO.
+func greetedSession(w *capgen.Writer, port int, at time.Time, helo string) *capgen.Session {
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(fmt.Sprintf("192.0.2.10:%d", port)),
+		netip.MustParseAddrPort("198.51.100.25:25"), at, 11, 22)
+	s.Handshake()
+	s.Server("220 mx ESMTP\r\n")
+	s.Client("EHLO " + helo + "\r\n")
+	s.Server("250 mx\r\n")
+	return s
+}
+
 // TestAnEnvelopeDroppedRightAfterMAILIsAProbe: a client that quits (or
 // resets, and the server agrees) right after its MAIL was accepted sent no
 // message and lost none; one whose RCPT a firewall turned into an unknown
@@ -1889,12 +1899,7 @@ func TestAnEnvelopeDroppedRightAfterMAILIsAProbe(t *testing.T) {
 			message(s)
 		},
 	} {
-		s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(fmt.Sprintf("192.0.2.10:%d", 41000+i)),
-			netip.MustParseAddrPort("198.51.100.25:25"), at.Add(time.Duration(i)*time.Minute), 11, 22)
-		s.Handshake()
-		s.Server("220 mx ESMTP\r\n")
-		s.Client("EHLO client.example.org\r\n")
-		s.Server("250 mx\r\n")
+		s := greetedSession(w, 41000+i, at.Add(time.Duration(i)*time.Minute), "client.example.org")
 		s.Client("MAIL FROM:<a@example.org>\r\n")
 		s.Server("250 ok\r\n")
 		then(s)
@@ -1902,11 +1907,7 @@ func TestAnEnvelopeDroppedRightAfterMAILIsAProbe(t *testing.T) {
 		s.Server("221 bye\r\n")
 		s.Close()
 	}
-	c, err := reassembly.OpenReader("after-mail.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+	r := analyzeBytes(t, "after-mail.pcap", buf.Bytes())
 	var got []string
 	for _, c := range r.Connections {
 		got = append(got, fmt.Sprintf("%d/%d/%d", c.Transactions, c.Delivered, c.EnvelopeOnly))
@@ -1925,12 +1926,7 @@ func TestAddressProbesAreNeitherFailuresNorRetries(t *testing.T) {
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
 	at := time.Unix(1_700_000_000, 0)
 	for i := range 3 {
-		s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(fmt.Sprintf("192.0.2.10:%d", 40000+i)),
-			netip.MustParseAddrPort("198.51.100.25:25"), at.Add(time.Duration(i)*time.Minute), 11, 22)
-		s.Handshake()
-		s.Server("220 mx ESMTP\r\n")
-		s.Client("EHLO verifier.example.org\r\n")
-		s.Server("250 mx\r\n")
+		s := greetedSession(w, 40000+i, at.Add(time.Duration(i)*time.Minute), "verifier.example.org")
 		s.Client("MAIL FROM:<>\r\n")
 		s.Server("250 ok\r\n")
 		s.Client("RCPT TO:<user@example.test>\r\n")
@@ -1952,11 +1948,7 @@ func TestAddressProbesAreNeitherFailuresNorRetries(t *testing.T) {
 		s.Server("221 bye\r\n")
 		s.Close()
 	}
-	c, err := reassembly.OpenReader("probes.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+	r := analyzeBytes(t, "probes.pcap", buf.Bytes())
 	for _, f := range r.Findings {
 		t.Errorf("%s %s stream %d: %s", f.Severity, f.ID, f.Stream, f.Summary)
 	}
@@ -2191,11 +2183,7 @@ func TestRetryAfterATimeoutIsARetry(t *testing.T) {
 			attempt("192.0.2.10:40001", "198.51.100.25:25", 0)
 			attempt("192.0.2.10:40002", "198.51.100.26:25", tc.second)
 			attempt("192.0.2.10:40003", "198.51.100.25:25", 1800*time.Second)
-			c, err := reassembly.OpenReader("retry.pcap", bytes.NewReader(buf.Bytes()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
+			r := analyzeBytes(t, "retry.pcap", buf.Bytes())
 			var loops []string
 			for _, f := range r.Findings {
 				if f.ID == "retry-loop" {
