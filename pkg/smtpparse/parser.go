@@ -161,6 +161,11 @@ type pending struct {
 	cmd  *Command
 	tx   *Transaction
 	last bool // BDAT ... LAST
+	// A command that ends the open transaction (MAIL, RSET, EHLO...) ends
+	// it only if the server takes it: ended is that transaction, reopened
+	// if the command is refused, and opened the one a MAIL began.
+	ended, opened *Transaction
+	prevHello     *Command // for a hello: the one before, still the server's if this is refused
 }
 
 // Parser rebuilds one SMTP dialogue from the two streams of a connection.
@@ -449,11 +454,42 @@ func (p *Parser) currentTx() *Transaction {
 	return p.tx
 }
 
-func (p *Parser) endTx(by *Command) {
-	if p.tx != nil {
-		p.tx.Reset = by
+// endTx ends the open transaction, if any, by the command by, and
+// returns it.
+func (p *Parser) endTx(by *Command) *Transaction {
+	tx := p.tx
+	if tx != nil {
+		tx.Reset = by
 		p.tx = nil
 	}
+	return tx
+}
+
+// reopen undoes what e's command did to the transactions when the server
+// refused it (a nested MAIL answered 503, an EHLO without a name answered
+// 501): the server kept the transaction open, and what the client sends
+// next belongs to it. Commands the client sent before the refusal came
+// (pipelined) have gone to the transaction the refused MAIL began, and
+// then nothing is undone.
+func (p *Parser) reopen(e pending) {
+	old := e.ended
+	if old.Reset != e.cmd || old.FinalReply != nil || old.Mail == nil || old.Mail.Reply == nil || old.Mail.Reply.Code/100 != 2 {
+		return // not a transaction the server had open
+	}
+	if nt := e.opened; nt != nil {
+		if p.tx != nt || len(nt.Rcpts) > 0 || nt.Data != nil || len(nt.Chunks) > 0 || nt.Body != nil {
+			return
+		}
+		n := len(p.d.Transactions)
+		if n == 0 || p.d.Transactions[n-1] != nt {
+			return
+		}
+		p.d.Transactions = p.d.Transactions[:n-1]
+	} else if p.tx != nil {
+		return // a MAIL since began another
+	}
+	old.Reset = nil
+	p.tx = old
 }
 
 // ---- held client bytes ----
@@ -762,18 +798,20 @@ func (p *Parser) commandLine(cut lineCut) {
 		}
 	}
 	kept := p.addCommand(cmd)
+	prevHello := p.d.Hello
 	if cmd.IsHello() {
 		p.d.Hello = cmd
 	}
 	if cut == cutEnd || cut == cutTLS {
 		return // nobody could have answered half a line
 	}
-	e := pending{kind: pendingCommand, cmd: cmd}
+	e := pending{kind: pendingCommand, cmd: cmd, prevHello: prevHello}
 	switch cmd.Verb {
 	case "MAIL":
-		p.endTx(cmd)
+		e.ended = p.endTx(cmd)
 		tx := p.currentTx()
 		tx.Mail = cmd
+		e.opened = tx
 	case "RCPT":
 		tx := p.currentTx()
 		e.tx = tx
@@ -782,7 +820,7 @@ func (p *Parser) commandLine(cut lineCut) {
 		}
 	case "RSET", "QUIT", "EHLO", "HELO", "LHLO":
 		// RFC 5321 4.1.4: EHLO and HELO reset the transaction too.
-		p.endTx(cmd)
+		e.ended = p.endTx(cmd)
 	case "DATA":
 		tx := p.currentTx()
 		tx.Data = cmd
@@ -1189,6 +1227,9 @@ func (p *Parser) finishReply(r *Reply) {
 	}
 	cmd := e.cmd
 	r.Command, cmd.Reply = cmd, r
+	if e.ended != nil && r.Code >= 400 {
+		p.reopen(e)
+	}
 	if cmd.Verb == "RCPT" && e.tx != nil && r.Code/100 == 2 {
 		e.tx.accepted++
 	}
@@ -1197,9 +1238,18 @@ func (p *Parser) finishReply(r *Reply) {
 		e.tx.FinalReply = r
 		p.perRecipient(e.tx, cmd, r)
 	}
+	// A hello refused (an EHLO without a name) after one the server took:
+	// the server still knows the client by that one, and offers what it did.
+	refusedHello := cmd.IsHello() && r.Code >= 400 && p.d.Hello == cmd &&
+		e.prevHello != nil && e.prevHello.Reply != nil && e.prevHello.Reply.Code/100 == 2
+	if refusedHello {
+		p.d.Hello = e.prevHello
+	}
 	switch cmd.Verb {
 	case "EHLO", "LHLO":
-		p.d.Extensions = extensionsFrom(r)
+		if !refusedHello {
+			p.d.Extensions = extensionsFrom(r)
+		}
 	case "STARTTLS":
 		if r.Code/100 == 2 && p.d.TLS == nil {
 			p.startTLS(cmd, r)

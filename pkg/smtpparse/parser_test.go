@@ -1833,3 +1833,83 @@ func TestTLSHelloRetryRequestIsNotTheServerHello(t *testing.T) {
 		t.Errorf("server hello %+v, want the one after the retry request, cipher 0x1302, at %d", h, start)
 	}
 }
+
+// TestARefusedCommandLeavesTheTransactionOpen: a server refuses a nested
+// MAIL (503) and an EHLO without a name (501) and changes nothing: the
+// envelope it took stays open and the message that follows goes with it,
+// the client keeps its first name and the extensions it was offered. A
+// RCPT the client pipelined after the nested MAIL, before the refusal came,
+// went to the transaction that MAIL began, and is left there; and a
+// refused MAIL with no transaction open still begins one.
+func TestARefusedCommandLeavesTheTransactionOpen(t *testing.T) {
+	message := []event{
+		srv("250 2.1.5 Ok\r\n"),
+		cli("DATA\r\n"),
+		srv("354 go\r\n"),
+		cli("Subject: x\r\n\r\nhi\r\n.\r\n"),
+		srv("250 queued\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 bye\r\n"),
+	}
+	start := []event{
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO client.example.com\r\n"),
+		srv("250-mx\r\n250-PIPELINING\r\n250 8BITMIME\r\n"),
+		cli("MAIL FROM:<alice@example.com>\r\n"),
+		srv("250 2.1.0 Ok\r\n"),
+	}
+	envelope := func(d *Dialogue) string {
+		var out []string
+		for _, tx := range d.Transactions {
+			s := "?"
+			if tx.Mail != nil {
+				s = tx.Mail.Args
+			}
+			s += fmt.Sprintf(" rcpts %d", len(tx.Rcpts))
+			if tx.FinalReply != nil {
+				s += fmt.Sprintf(" final %d", tx.FinalReply.Code)
+			}
+			if tx.Reset != nil {
+				s += " reset by " + tx.Reset.Verb
+			}
+			out = append(out, s)
+		}
+		return strings.Join(out, "; ")
+	}
+	for _, tc := range []struct {
+		name   string
+		middle []event
+		want   string
+		hello  string
+	}{
+		{"nested MAIL", []event{
+			cli("MAIL FROM:<bob@example.com>\r\n"), srv("503 5.5.1 Error: nested MAIL command\r\n"),
+			cli("RCPT TO:<carol@example.org>\r\n"),
+		}, "FROM:<alice@example.com> rcpts 1 final 250", "client.example.com"},
+		{"EHLO without a name", []event{
+			cli("EHLO\r\n"), srv("501 Syntax: EHLO hostname\r\n"),
+			cli("RCPT TO:<carol@example.org>\r\n"),
+		}, "FROM:<alice@example.com> rcpts 1 final 250", "client.example.com"},
+		{"RCPT pipelined after the nested MAIL", []event{
+			cli("MAIL FROM:<bob@example.com>\r\nRCPT TO:<carol@example.org>\r\n"),
+			srv("503 5.5.1 Error: nested MAIL command\r\n"),
+		}, "FROM:<alice@example.com> rcpts 0 reset by MAIL; FROM:<bob@example.com> rcpts 1 final 250", "client.example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := run(t, Options{}, slices.Concat(start, tc.middle, message)...)
+			if got := envelope(d); got != tc.want {
+				t.Errorf("transactions %q, want %q", got, tc.want)
+			}
+			if d.Hello == nil || d.Hello.Args != tc.hello || !d.Extensions.Has("PIPELINING") {
+				t.Errorf("hello %+v, extensions %+v", d.Hello, d.Extensions)
+			}
+		})
+	}
+	// No transaction open: the refused MAIL begins one, as before.
+	d := run(t, Options{}, srv("220 mx ESMTP\r\n"), cli("EHLO client.example.com\r\n"), srv("250 mx\r\n"),
+		cli("MAIL FROM:<a@example.com> SIZE=99999999\r\n"), srv("552 5.3.4 Message size exceeds fixed limit\r\n"),
+		cli("QUIT\r\n"), srv("221 bye\r\n"))
+	if got := envelope(d); got != "FROM:<a@example.com> SIZE=99999999 rcpts 0 reset by QUIT" {
+		t.Errorf("transactions %q", got)
+	}
+}
