@@ -1227,7 +1227,10 @@ func (p *Parser) finishReply(r *Reply) {
 	}
 	cmd := e.cmd
 	r.Command, cmd.Reply = cmd, r
-	if e.ended != nil && r.Code >= 400 {
+	// A refused command leaves the transaction open, but not a QUIT (the
+	// client is done with the session whatever the answer) nor a 421 (the
+	// server is closing it: RFC 5321 section 3.8).
+	if e.ended != nil && r.Code >= 400 && r.Code != 421 && cmd.Verb != "QUIT" {
 		p.reopen(e)
 	}
 	if cmd.Verb == "RCPT" && e.tx != nil && r.Code/100 == 2 {

@@ -1913,3 +1913,23 @@ func TestARefusedCommandLeavesTheTransactionOpen(t *testing.T) {
 		t.Errorf("transactions %q", got)
 	}
 }
+
+// TestARefusedQUITOr421EndsTheTransaction: a QUIT is the client's last
+// word whatever the server answers, and a 421 closes the session: the
+// transaction they ended is not reopened (it would read as lost).
+func TestARefusedQUITOr421EndsTheTransaction(t *testing.T) {
+	for _, tc := range []struct{ cmd, reply string }{
+		{"QUIT", "421 4.4.2 timeout"},
+		{"QUIT", "500 5.5.1 unrecognized"},
+		{"RSET", "421 4.3.2 shutting down"},
+		{"MAIL FROM:<c@example.org>", "421 4.3.2 shutting down"},
+		{"EHLO x.example.org", "421 4.3.2 shutting down"},
+	} {
+		d := run(t, Options{}, srv("220 mx ESMTP\r\n"), cli("EHLO client.example.com\r\n"), srv("250 mx\r\n"),
+			cli("MAIL FROM:<a@example.com>\r\n"), srv("250 ok\r\n"), cli("RCPT TO:<b@example.com>\r\n"), srv("250 ok\r\n"),
+			cli(tc.cmd+"\r\n"), srv(tc.reply+"\r\n"))
+		if tx := d.Transactions[0]; tx.Reset == nil || tx.Reset.Reply == nil || tx.Reset.Reply.Code/100 < 4 {
+			t.Errorf("%s answered %s: first transaction reset by %+v, want the refused command", tc.cmd, tc.reply, tx.Reset)
+		}
+	}
+}
