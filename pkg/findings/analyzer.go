@@ -547,7 +547,10 @@ func envelopeOnly(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
 	if len(tx.Rcpts) == 0 {
 		i := slices.Index(d.Commands, tx.Mail)
 		taken := tx.Reset.Verb == "QUIT" || tx.Reset.Reply != nil && tx.Reset.Reply.Code/100 == 2
-		return taken && i >= 0 && i+1 < len(d.Commands) && d.Commands[i+1] == tx.Reset
+		// Nothing between them in the client's stream either: a capture
+		// gap (or skipped bytes) there may hold the RCPT and the message.
+		adjacent := tx.Reset.Span.Start == tx.Mail.Span.End
+		return taken && adjacent && i >= 0 && i+1 < len(d.Commands) && d.Commands[i+1] == tx.Reset
 	}
 	for _, r := range tx.Rcpts {
 		if r.Reply == nil || r.Reply.Code/100 != 2 {

@@ -2508,3 +2508,23 @@ func TestStallEndedByAnOlderResendSaysSo(t *testing.T) {
 	}
 	t.Errorf("no stall in %q", got)
 }
+
+// TestAnEnvelopeWithAGapAfterMAILIsNoProbe: the client's RCPT, DATA and
+// message lost in a capture gap between MAIL and QUIT (the server's 250,
+// 354 and 451 are in the capture) were a message that failed, not a probe.
+func TestAnEnvelopeWithAGapAfterMAILIsNoProbe(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := greetedSession(w, 43000, time.Unix(1_700_000_000, 0), "client.example.org")
+	s.Client("MAIL FROM:<a@example.org>\r\n")
+	s.Server("250 ok\r\n")
+	s.Skip(true, uint32(len("RCPT TO:<b@example.test>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n")))
+	s.Server("250 2.1.5 ok\r\n354 go\r\n451 4.3.0 failed\r\n")
+	s.Client("QUIT\r\n")
+	s.Server("221 bye\r\n")
+	s.Close()
+	r := analyzeBytes(t, "gap-after-mail.pcap", buf.Bytes())
+	if c := r.Connections[0]; c.EnvelopeOnly != 0 {
+		t.Errorf("%d/%d delivered, %d envelope only; want the envelope counted as a failed message", c.Delivered, c.Transactions, c.EnvelopeOnly)
+	}
+}
