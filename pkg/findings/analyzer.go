@@ -527,6 +527,10 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 	}
 }
 
+// probeWait is how soon after its MAIL was accepted a client that sends no
+// recipient must drop the envelope for it to count as a probe.
+const probeWait = 5 * time.Second
+
 // envelopeOnly reports whether tx, a transaction of d, is an envelope the
 // server accepted and the client then dropped itself (RSET, QUIT, a new
 // MAIL) without sending a message: an address-verification probe
@@ -550,7 +554,11 @@ func envelopeOnly(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
 		// Nothing between them in the client's stream either: a capture
 		// gap (or skipped bytes) there may hold the RCPT and the message.
 		adjacent := tx.Reset.Span.Start == tx.Mail.Span.End
-		return taken && adjacent && i >= 0 && i+1 < len(d.Commands) && d.Commands[i+1] == tx.Reset
+		// And at once: a client whose RCPT a device in the path swallowed
+		// waits, then gives up, and from the server's side looks just the
+		// same.
+		prompt := tx.Reset.Time.Sub(tx.Mail.Reply.Time) < probeWait
+		return taken && adjacent && prompt && i >= 0 && i+1 < len(d.Commands) && d.Commands[i+1] == tx.Reset
 	}
 	for _, r := range tx.Rcpts {
 		if r.Reply == nil || r.Reply.Code/100 != 2 {
