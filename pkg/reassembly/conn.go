@@ -95,6 +95,11 @@ func IsDefaultServerPort(port uint16) bool {
 type TrackerOptions struct {
 	ServerPorts []uint16 // ports that mark the server side of a connection seen without its handshake
 	Sniff       Sniffer  // optional: recognises the server or client from its first bytes
+	// Expire, if set, is called by Walk with each TCP segment's packet
+	// before the segment is tracked: its owner may Forget connections whose
+	// time is up, so that a segment of theirs that comes now is late, as
+	// it would be had another packet come first.
+	Expire func(p *Packet)
 }
 
 // headBytes is how many leading payload bytes of each side a Conn keeps for sniffing.

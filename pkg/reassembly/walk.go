@@ -127,6 +127,9 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 		if seg.Missing() > 0 {
 			st.Truncated.add(&pkt)
 		}
+		if t.opts.Expire != nil {
+			t.opts.Expire(&pkt)
+		}
 		conn, _ := t.Track(&seg, &pkt)
 		if conn == nil {
 			st.Late++

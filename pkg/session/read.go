@@ -34,7 +34,8 @@ func Read(capture *reassembly.Capture, opts Options, emit func(*Session) error) 
 		// which the parser computes as it goes, not its bytes.
 		opts.Parser.MaxBodyKeep = -1
 	}
-	r := &reader{opts: opts, emit: emit, tracker: NewTracker()}
+	r := &reader{opts: opts, emit: emit}
+	r.tracker = reassembly.NewTracker(reassembly.TrackerOptions{Sniff: Sniff, Expire: r.expire})
 	r.start()
 	st, err := reassembly.Walk(capture, r.tracker, r.visit)
 	r.finishAll()
@@ -173,31 +174,28 @@ func (r *reader) route(c *reassembly.Conn) *route {
 	return rt
 }
 
-// visit is the Walk visitor: it routes each segment to its worker.
-func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.Packet) error {
-	if r.opts.Progress != nil && p.Frame&0x3fff == 0 {
-		r.opts.Progress(p.Frame, c.Stream+1)
-	}
+// expire runs before each segment is tracked: it finishes the closed
+// connections whose late packets have had time to come, and those that
+// never got past their SYNs, and forgets them, so that their later
+// packets (this one too) are not even tracked.
+func (r *reader) expire(p *reassembly.Packet) {
 	r.lastFrame, r.lastTime = p.Frame, p.Timestamp
-	// Finish closed connections whose late packets have had time to come,
-	// and forget them: their later packets are not even tracked.
 	for len(r.closed) > 0 {
 		cc := r.closed[0]
 		if !p.Timestamp.After(cc.until) {
 			break
 		}
 		r.closed = r.closed[1:]
-		if cc.c == c {
-			// Its own packet, with nothing in between to end it first (a
-			// FIN resent on a quiet link): it stays with the connection,
-			// which waits anew. Released here, the packet would have been
-			// routed on as a new session of the same stream.
-			r.closed = append(r.closed, closedConn{c, p.Timestamp.Add(r.opts.Linger)})
-			continue
-		}
 		r.release(cc.c)
 	}
 	r.giveUpOnSYNs(p.Timestamp, p.Frame)
+}
+
+// visit is the Walk visitor: it routes each segment to its worker.
+func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.Packet) error {
+	if r.opts.Progress != nil && p.Frame&0x3fff == 0 {
+		r.opts.Progress(p.Frame, c.Stream+1)
+	}
 	if len(r.routes) <= c.Stream && s.Flags&(reassembly.FlagSYN|reassembly.FlagACK) == reassembly.FlagSYN {
 		r.synOnly = append(r.synOnly, c)
 	}

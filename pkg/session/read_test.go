@@ -130,22 +130,28 @@ func TestAPacketStampedAheadGivesUpOnNoSYN(t *testing.T) {
 	}
 }
 
-// TestALatePacketOfItsOwnIsNotASecondSession: a connection's own packet
-// that comes after its linger, with nothing in between to end it first (a
-// FIN resent after the last ACK was lost, on an otherwise quiet link),
-// stays with it, and the connection is told once, though a later
-// connection's packets come after its new linger. (It was routed as a
-// new session of the same stream, told a second time.)
-func TestALatePacketOfItsOwnIsNotASecondSession(t *testing.T) {
-	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	a := synSession(w, "192.0.2.1:40001", 0, 100)
-	answerAndQuit(a)
-	a.Pause(10 * time.Second)
-	a.Emit(false, a.Sent(false)+9001, capgen.FIN|capgen.ACK, nil) // the server's FIN again
-	filler(w, 30*time.Second, 1)
-	emitted, late, _, _ := readSYNs(t, buf.Bytes())
-	if fmt.Sprint(emitted) != "[0:13 1:4]" || late != 0 {
-		t.Errorf("sessions %v, late %d; want [0:13 1:4] and none late", emitted, late)
+// TestALatePacketOfItsOwnIsLate: a connection's own packet that comes
+// after its linger (a FIN resent after the last ACK was lost) is a late
+// packet, told once with the connection's packets before it, whether or
+// not another connection's packet came in between to end it first. (On a
+// quiet link it once became a second session of the same stream.)
+func TestALatePacketOfItsOwnIsLate(t *testing.T) {
+	for _, between := range []bool{false, true} {
+		var buf bytes.Buffer
+		w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+		a := synSession(w, "192.0.2.1:40001", 0, 100)
+		answerAndQuit(a)
+		a.Pause(10 * time.Second)
+		want := "[0:12 1:4]"
+		if between {
+			synSession(w, "192.0.2.2:40002", 8*time.Second, 300)
+			want = "[0:12 1:1 2:4]"
+		}
+		a.Emit(false, a.Sent(false)+9001, capgen.FIN|capgen.ACK, nil) // the server's FIN again
+		filler(w, 30*time.Second, 1)
+		emitted, late, _, _ := readSYNs(t, buf.Bytes())
+		if fmt.Sprint(emitted) != want || late != 1 {
+			t.Errorf("another connection between: %v; sessions %v, late %d; want %s and 1 late", between, emitted, late, want)
+		}
 	}
 }
