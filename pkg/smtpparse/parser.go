@@ -161,11 +161,6 @@ type pending struct {
 	cmd  *Command
 	tx   *Transaction
 	last bool // BDAT ... LAST
-	// A command that ends the open transaction (MAIL, RSET, EHLO...) ends
-	// it only if the server takes it: ended is that transaction, reopened
-	// if the command is refused, and opened the one a MAIL began.
-	ended, opened *Transaction
-	prevHello     *Command // for a hello: the one before, still the server's if this is refused
 }
 
 // Parser rebuilds one SMTP dialogue from the two streams of a connection.
@@ -454,42 +449,70 @@ func (p *Parser) currentTx() *Transaction {
 	return p.tx
 }
 
-// endTx ends the open transaction, if any, by the command by, and
-// returns it.
-func (p *Parser) endTx(by *Command) *Transaction {
-	tx := p.tx
-	if tx != nil {
-		tx.Reset = by
-		p.tx = nil
+// endsTransaction reports whether a command of this verb ends the open
+// transaction (when the server takes it).
+func endsTransaction(verb string) bool {
+	switch verb {
+	case "MAIL", "RSET", "QUIT", "EHLO", "HELO", "LHLO":
+		return true
 	}
-	return tx
+	return false
 }
 
-// reopen undoes what e's command did to the transactions when the server
-// refused it (a nested MAIL answered 503, an EHLO without a name answered
-// 501): the server kept the transaction open, and what the client sends
-// next belongs to it. Commands the client sent before the refusal came
-// (pipelined) have gone to the transaction the refused MAIL began, and
-// then nothing is undone.
-func (p *Parser) reopen(e pending) {
-	old := e.ended
-	if old.Reset != e.cmd || old.FinalReply != nil || old.Mail == nil || old.Mail.Reply == nil || old.Mail.Reply.Code/100 != 2 {
-		return // not a transaction the server had open
+func (p *Parser) endTx(by *Command) {
+	if p.tx != nil {
+		p.tx.Reset = by
+		p.tx = nil
 	}
-	if nt := e.opened; nt != nil {
-		if p.tx != nt || len(nt.Rcpts) > 0 || nt.Data != nil || len(nt.Chunks) > 0 || nt.Body != nil {
+}
+
+// reopen undoes what cmd, a command that ends the open transaction
+// (MAIL, RSET, a hello), did to the transactions when the server refused
+// it (a nested MAIL answered 503, an EHLO without a name answered 501):
+// the server kept the transaction open, and what the client sends next
+// belongs to it. Commands the client sent before the refusal came
+// (pipelined) have gone to the transaction the refused MAIL began, and
+// then nothing is undone. Refusals are rare: the transactions involved
+// are looked up, not remembered for every command.
+func (p *Parser) reopen(cmd *Command) {
+	txs := p.d.Transactions
+	n := len(txs)
+	if cmd.Verb == "MAIL" {
+		// The refused MAIL began the last transaction; nothing may have
+		// joined it since.
+		nt := p.tx
+		if n < 2 || txs[n-1] != nt || nt.Mail != cmd || len(nt.Rcpts) > 0 || nt.Data != nil || len(nt.Chunks) > 0 || nt.Body != nil {
 			return
 		}
-		n := len(p.d.Transactions)
-		if n == 0 || p.d.Transactions[n-1] != nt {
-			return
-		}
-		p.d.Transactions = p.d.Transactions[:n-1]
+		n--
 	} else if p.tx != nil {
 		return // a MAIL since began another
 	}
+	if n == 0 {
+		return
+	}
+	old := txs[n-1]
+	if old.Reset != cmd || old.FinalReply != nil || old.Mail == nil || old.Mail.Reply == nil || old.Mail.Reply.Code/100 != 2 {
+		return // not a transaction the server had open
+	}
+	p.d.Transactions = txs[:n]
 	old.Reset = nil
 	p.tx = old
+}
+
+// helloBefore returns the last hello before cmd that the server took, nil
+// if none.
+func (p *Parser) helloBefore(cmd *Command) *Command {
+	seen := false
+	for _, c := range slices.Backward(p.d.Commands) {
+		switch {
+		case c == cmd:
+			seen = true
+		case seen && c.IsHello() && c.Reply != nil && c.Reply.Code/100 == 2:
+			return c
+		}
+	}
+	return nil
 }
 
 // ---- held client bytes ----
@@ -798,29 +821,27 @@ func (p *Parser) commandLine(cut lineCut) {
 		}
 	}
 	kept := p.addCommand(cmd)
-	prevHello := p.d.Hello
 	if cmd.IsHello() {
 		p.d.Hello = cmd
 	}
 	if cut == cutEnd || cut == cutTLS {
 		return // nobody could have answered half a line
 	}
-	e := pending{kind: pendingCommand, cmd: cmd, prevHello: prevHello}
+	e := pending{kind: pendingCommand, cmd: cmd}
 	switch cmd.Verb {
 	case "MAIL":
-		e.ended = p.endTx(cmd)
+		p.endTx(cmd)
 		tx := p.currentTx()
 		tx.Mail = cmd
-		e.opened = tx
 	case "RCPT":
 		tx := p.currentTx()
 		e.tx = tx
 		if kept {
 			tx.Rcpts = append(tx.Rcpts, cmd)
 		}
-	case "RSET", "QUIT", "EHLO", "HELO", "LHLO":
+	case "RSET", "QUIT", "EHLO", "HELO", "LHLO": // see endsTransaction
 		// RFC 5321 4.1.4: EHLO and HELO reset the transaction too.
-		e.ended = p.endTx(cmd)
+		p.endTx(cmd)
 	case "DATA":
 		tx := p.currentTx()
 		tx.Data = cmd
@@ -1230,8 +1251,8 @@ func (p *Parser) finishReply(r *Reply) {
 	// A refused command leaves the transaction open, but not a QUIT (the
 	// client is done with the session whatever the answer) nor a 421 (the
 	// server is closing it: RFC 5321 section 3.8).
-	if e.ended != nil && r.Code >= 400 && r.Code != 421 && cmd.Verb != "QUIT" {
-		p.reopen(e)
+	if endsTransaction(cmd.Verb) && r.Code >= 400 && r.Code != 421 && cmd.Verb != "QUIT" {
+		p.reopen(cmd)
 	}
 	if cmd.Verb == "RCPT" && e.tx != nil && r.Code/100 == 2 {
 		e.tx.accepted++
@@ -1243,10 +1264,13 @@ func (p *Parser) finishReply(r *Reply) {
 	}
 	// A hello refused (an EHLO without a name) after one the server took:
 	// the server still knows the client by that one, and offers what it did.
-	refusedHello := cmd.IsHello() && r.Code >= 400 && p.d.Hello == cmd &&
-		e.prevHello != nil && e.prevHello.Reply != nil && e.prevHello.Reply.Code/100 == 2
+	var taken *Command
+	if cmd.IsHello() && r.Code >= 400 && p.d.Hello == cmd {
+		taken = p.helloBefore(cmd)
+	}
+	refusedHello := taken != nil
 	if refusedHello {
-		p.d.Hello = e.prevHello
+		p.d.Hello = taken
 	}
 	switch cmd.Verb {
 	case "EHLO", "LHLO":
