@@ -1,9 +1,6 @@
 package findings
 
-import (
-	"hash/maphash"
-	"time"
-)
+import "hash/maphash"
 
 // envelopes remembers each envelope tried and the attempts at it, to find
 // the ones tried again and again. A gateway's capture holds hundreds of
@@ -33,8 +30,7 @@ type envelope struct {
 // if it failed.
 type try struct {
 	stream  int
-	sec     int64 // its start, as time.Time.Unix and Nanosecond give it
-	nsec    int32
+	start   stamp
 	next    int // the envelope's next attempt in tries, -1 at the last
 	failure int // in envelopes.failures, -1 if the message was delivered
 }
@@ -56,7 +52,7 @@ func (es *envelopes) add(key string, byMessage bool, at attempt) {
 	}
 	e := es.list.at(i)
 	e.byMessage = e.byMessage || byMessage
-	t := try{stream: at.stream, sec: at.time.Unix(), nsec: int32(at.time.Nanosecond()), next: -1, failure: -1}
+	t := try{stream: at.stream, start: stampOf(at.time), next: -1, failure: -1}
 	if !at.ok {
 		at.envelope = key
 		t.failure = es.failures.len()
@@ -93,7 +89,7 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 				list = append(list, at)
 				continue
 			}
-			list = append(list, attempt{stream: t.stream, time: time.Unix(t.sec, int64(t.nsec)), ok: true})
+			list = append(list, attempt{stream: t.stream, time: t.start.time(), ok: true})
 		}
 		f(key, e.byMessage, list)
 	}
