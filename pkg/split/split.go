@@ -67,8 +67,8 @@ type File struct {
 	Client      string    `json:"client"`
 	Server      string    `json:"server"`
 	Packets     int       `json:"packets"`
-	Frames      []int     `json:"frames"`
-	InputFrames []string  `json:"input_frames,omitempty"` // "input:frame" when several inputs were read
+	Frames      []int     `json:"frames"`                 // in the index; nil in what Finish returns
+	InputFrames []string  `json:"input_frames,omitempty"` // "input:frame" when several inputs were read; in the index only
 	First       time.Time `json:"first"`
 	Last        time.Time `json:"last"`
 }
@@ -110,17 +110,17 @@ const (
 
 type ifaceKey struct{ input, section, iface int }
 
-// inputFrame is a packet's input file and frame number in it; formatted
-// as "input:frame" only when the index is written, not per packet.
-type inputFrame struct{ input, frame int32 }
-
-func inputFrameNames(v []inputFrame) []string {
-	if len(v) == 0 {
+// inputFrameNames returns each packet's input and frame number there as
+// "input:frame", nil when there are none: formatted only when the index is
+// written, not per packet.
+func inputFrameNames(inputs, frames *deltas) []string {
+	if inputs.len() == 0 {
 		return nil
 	}
-	out := make([]string, len(v))
-	for i, f := range v {
-		out[i] = fmt.Sprintf("%d:%d", f.input, f.frame)
+	in, fr := inputs.ints(), frames.ints()
+	out := make([]string, len(in))
+	for i := range in {
+		out[i] = strconv.Itoa(in[i]) + ":" + strconv.Itoa(fr[i])
 	}
 	return out
 }
@@ -141,17 +141,18 @@ type output struct {
 	conn     *reassembly.Conn
 	decision Decision
 	pending  []pendingPacket
-	part     string
-	started  bool   // named, and its file header gathered
+	started  bool   // its file header gathered
 	created  bool   // a piece creating the file has been handed over
 	writing  bool   // the writer holds the file open: a later piece must say last
 	closing  bool   // waiting in Splitter.closing; cleared when written
 	buf      blocks // records not yet handed to the writer
 	ifaces   map[ifaceKey]uint32
-	frames   []int
-	inFrames []inputFrame // with several inputs: where each packet came from
-	first    time.Time
-	last     time.Time
+	frames   deltas // of its packets, in the order written
+	// With several inputs, where each packet came from: its input and its
+	// frame number there.
+	inputs, inFrames deltas
+	first            time.Time
+	last             time.Time
 }
 
 // New checks the output directory and returns a Splitter. Unless Force is
@@ -320,13 +321,14 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 
 // record gathers p's record for o's file.
 func (s *Splitter) record(o *output, p *reassembly.Packet) error {
-	if len(o.frames) == 0 {
+	if o.frames.len() == 0 {
 		o.first = p.Timestamp
 	}
 	o.last = p.Timestamp
-	o.frames = append(o.frames, p.Frame)
+	o.frames.add(p.Frame)
 	if s.multi {
-		o.inFrames = append(o.inFrames, inputFrame{int32(p.Input), int32(p.FileFrame)})
+		o.inputs.add(p.Input)
+		o.inFrames.add(p.FileFrame)
 	}
 	switch s.opts.Format {
 	case reassembly.FormatPcapNG:
@@ -343,7 +345,7 @@ func (s *Splitter) record(o *output, p *reassembly.Packet) error {
 	default:
 		if p.LinkType != s.opts.LinkType {
 			return fmt.Errorf("frame %d has link type %s but the pcap output %s has %s: split to pcapng instead",
-				p.Frame, p.LinkType, o.part, s.opts.LinkType)
+				p.Frame, p.LinkType, s.partPath(o), s.opts.LinkType)
 		}
 		o.buf.write(s.pool, appendPcapRecordHeader(s.scratch[:0], p, s.opts.Nanosecond))
 		o.buf.write(s.pool, p.Data)
@@ -417,7 +419,7 @@ func (s *Splitter) flush(o *output, last bool) error {
 	if err := s.writerErr(); err != nil {
 		return err
 	}
-	p := piece{path: o.part, data: o.buf.list, create: !o.created, last: last}
+	p := piece{path: s.partPath(o), data: o.buf.list, create: !o.created, last: last}
 	o.created, o.writing = true, !last
 	s.held -= o.buf.size
 	o.buf = blocks{}
@@ -447,9 +449,8 @@ func (s *Splitter) stopWriters() error {
 	return s.writerErr()
 }
 
-// start names o's file and gathers its header.
+// start gathers o's file header.
 func (s *Splitter) start(o *output) {
-	o.part = filepath.Join(s.opts.Dir, s.fileName(o.conn, 0)+".part")
 	o.started = true
 	if s.opts.Format == reassembly.FormatPcapNG {
 		o.ifaces = make(map[ifaceKey]uint32)
@@ -457,6 +458,13 @@ func (s *Splitter) start(o *output) {
 	} else {
 		o.buf.write(s.pool, appendPcapHeader(s.scratch[:0], s.opts.LinkType, s.opts.Snaplen, s.opts.Nanosecond))
 	}
+}
+
+// partPath returns the name o's file is written under until the split is
+// complete. It is built again when needed rather than kept: a split keeps
+// every output to the end.
+func (s *Splitter) partPath(o *output) string {
+	return filepath.Join(s.opts.Dir, s.fileName(o.conn, 0)+".part")
 }
 
 // fileName builds the name of a connection's output. The stream number is
@@ -497,7 +505,9 @@ func appendEndpointName(b []byte, ap netip.AddrPort) []byte {
 // Finish decides the connections still undecided, closes every file,
 // renames them to their final names and writes the index. inputErrs are the
 // faults met while reading; the index records them so nobody takes a split
-// of a damaged capture for a complete one.
+// of a damaged capture for a complete one. The Files returned leave out
+// Frames and InputFrames, which the index lists: spelled out as ints for
+// every file at once, they would take eight bytes for each packet split.
 func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 	for _, o := range s.outs {
 		if o == nil || o.decision != Undecided {
@@ -542,7 +552,7 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 	// insert in a directory of as many entries as connections), then start
 	// while the index's entries are built and encoded.
 	var written []*output
-	var renames []rename
+	var names []string
 	for _, o := range s.outs {
 		if o == nil || !o.started {
 			continue
@@ -556,7 +566,7 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 			}
 		}
 		written = append(written, o)
-		renames = append(renames, rename{o.part, final})
+		names = append(names, name)
 	}
 	idx := indexPath(s.opts)
 	if existing[filepath.Base(idx)] {
@@ -566,34 +576,39 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		}
 	}
 	renamed := make(chan error, 1)
-	go func() { renamed <- renameAll(renames) }()
+	go func() { renamed <- s.renameAll(written, names) }()
 	files := make([]File, len(written))
 	for i, o := range written {
 		files[i] = File{
-			Name: filepath.Base(renames[i].to), Stream: o.conn.Stream,
+			Name: names[i], Stream: o.conn.Stream,
 			Client: o.conn.Client().String(), Server: o.conn.Server().String(),
-			Packets: len(o.frames), Frames: o.frames, InputFrames: inputFrameNames(o.inFrames),
-			First: o.first, Last: o.last,
+			Packets: o.frames.len(), First: o.first, Last: o.last,
 		}
 	}
+	// Each file's frame numbers are spelled out only while its entry is
+	// encoded: as ints, all of them together would take eight bytes a packet.
+	frames := func(i int, f *File) {
+		o := written[i]
+		f.Frames, f.InputFrames = o.frames.ints(), inputFrameNames(&o.inputs, &o.inFrames)
+	}
 	// The index gets its name only once every file has its own.
-	if err := writeIndex(idx, s.opts.Inputs, files, inputErrs, func() error { return <-renamed }); err != nil {
+	if err := writeIndex(idx, s.opts.Inputs, files, frames, inputErrs, func() error { return <-renamed }); err != nil {
 		return files, "", err
 	}
 	return files, idx, nil
 }
 
-type rename struct{ from, to string }
-
-// renameAll renames each file to its final name, stopping at the first
-// failure. One goroutine: renames in one directory serialize in the kernel.
-func renameAll(renames []rename) error {
-	for _, r := range renames {
+// renameAll renames each written file from its .part name to names[i] in
+// the output directory, stopping at the first failure. One goroutine:
+// renames in one directory serialize in the kernel.
+func (s *Splitter) renameAll(written []*output, names []string) error {
+	for i, o := range written {
+		from, to := s.partPath(o), filepath.Join(s.opts.Dir, names[i])
 		// syscall.Rename, not os.Rename, which first stats the new name
 		// to refuse a directory; the names were checked against the
 		// directory's listing already.
-		if err := syscall.Rename(r.from, r.to); err != nil {
-			return &os.LinkError{Op: "rename", Old: r.from, New: r.to, Err: err}
+		if err := syscall.Rename(from, to); err != nil {
+			return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
 		}
 	}
 	return nil
@@ -623,7 +638,7 @@ func (s *Splitter) Abort() {
 	s.stopWriters()
 	for _, o := range s.outs {
 		if o != nil && o.created {
-			os.Remove(o.part)
+			os.Remove(s.partPath(o))
 		}
 	}
 }
@@ -647,9 +662,11 @@ const IndexSchema = "smtpcap-split/1"
 // writeIndex writes the index under a .part name and renames it. The
 // document is indented, with each file on one line of its own, so that it
 // reads well and a line-oriented tool can grep a stream or a frame; it is
-// written as it is encoded, never held whole in memory. Before the index
-// is renamed, ready is called; its error leaves the index unnamed.
-func writeIndex(path string, inputs []string, files []File, inputErrs []error, ready func() error) (err error) {
+// written as it is encoded, never held whole in memory. frames fills in
+// files[i]'s frame numbers just before it is encoded; they are dropped
+// after. Before the index is renamed, ready is called; its error leaves
+// the index unnamed.
+func writeIndex(path string, inputs []string, files []File, frames func(i int, f *File), inputErrs []error, ready func() error) (err error) {
 	idx := Index{Schema: IndexSchema, Inputs: inputs, Complete: len(inputErrs) == 0}
 	if idx.Inputs == nil {
 		idx.Inputs = []string{}
@@ -697,7 +714,9 @@ func writeIndex(path string, inputs []string, files []File, inputErrs []error, r
 		if i > 0 {
 			w.WriteString(",")
 		}
+		frames(i, &files[i])
 		b, err := json.Marshal(&files[i])
+		files[i].Frames, files[i].InputFrames = nil, nil
 		if err != nil {
 			return err
 		}

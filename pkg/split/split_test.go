@@ -64,11 +64,40 @@ func splitAll(t *testing.T, path string) (string, []File, *reassembly.Capture) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	files, _, err := s.Finish(c.Errors())
+	files, index, err := s.Finish(c.Errors())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, files, c
+	return dir, indexedFiles(t, files, index), c
+}
+
+// indexedFiles returns the files of the index at path, with their frame
+// numbers, after checking that they are the files Finish returned, which
+// leaves the frame numbers to the index.
+func indexedFiles(t *testing.T, files []File, path string) []File {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx Index
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(idx.Files) != len(files) {
+		t.Fatalf("index lists %d files, Finish returned %d", len(idx.Files), len(files))
+	}
+	for i, f := range files {
+		x := idx.Files[i]
+		if f.Name != x.Name || f.Stream != x.Stream || f.Client != x.Client || f.Server != x.Server ||
+			f.Packets != x.Packets || !f.First.Equal(x.First) || !f.Last.Equal(x.Last) || len(x.Frames) != x.Packets {
+			t.Errorf("Finish returned %+v, the index lists %+v", f, x)
+		}
+		if f.Frames != nil || f.InputFrames != nil {
+			t.Errorf("%s: Finish returned frame numbers; they are the index's", f.Name)
+		}
+	}
+	return idx.Files
 }
 
 // TestSplitWritesEveryPacketOnceByteForByte is the split invariant: across
