@@ -110,14 +110,18 @@ const (
 
 type ifaceKey struct{ input, section, iface int }
 
+// origins are the input and the frame number there of each packet of an
+// output, when several inputs are read as one capture.
+type origins struct{ inputs, frames deltas }
+
 // inputFrameNames returns each packet's input and frame number there as
 // "input:frame", nil when there are none: formatted only when the index is
 // written, not per packet.
-func inputFrameNames(inputs, frames *deltas) []string {
-	if inputs.len() == 0 {
+func inputFrameNames(from *origins) []string {
+	if from == nil || from.inputs.len() == 0 {
 		return nil
 	}
-	in, fr := inputs.ints(), frames.ints()
+	in, fr := from.inputs.ints(), from.frames.ints()
 	out := make([]string, len(in))
 	for i := range in {
 		out[i] = strconv.Itoa(in[i]) + ":" + strconv.Itoa(fr[i])
@@ -147,12 +151,10 @@ type output struct {
 	closing  bool   // waiting in Splitter.closing; cleared when written
 	buf      blocks // records not yet handed to the writer
 	ifaces   map[ifaceKey]uint32
-	frames   deltas // of its packets, in the order written
-	// With several inputs, where each packet came from: its input and its
-	// frame number there.
-	inputs, inFrames deltas
-	first            time.Time
-	last             time.Time
+	frames   deltas   // of its packets, in the order written
+	from     *origins // with several inputs: where each packet came from
+	first    time.Time
+	last     time.Time
 }
 
 // New checks the output directory and returns a Splitter. Unless Force is
@@ -327,8 +329,11 @@ func (s *Splitter) record(o *output, p *reassembly.Packet) error {
 	o.last = p.Timestamp
 	o.frames.add(p.Frame)
 	if s.multi {
-		o.inputs.add(p.Input)
-		o.inFrames.add(p.FileFrame)
+		if o.from == nil {
+			o.from = new(origins)
+		}
+		o.from.inputs.add(p.Input)
+		o.from.frames.add(p.FileFrame)
 	}
 	switch s.opts.Format {
 	case reassembly.FormatPcapNG:
@@ -589,7 +594,7 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 	// encoded: as ints, all of them together would take eight bytes a packet.
 	frames := func(i int, f *File) {
 		o := written[i]
-		f.Frames, f.InputFrames = o.frames.ints(), inputFrameNames(&o.inputs, &o.inFrames)
+		f.Frames, f.InputFrames = o.frames.ints(), inputFrameNames(o.from)
 	}
 	// The index gets its name only once every file has its own.
 	if err := writeIndex(idx, s.opts.Inputs, files, frames, inputErrs, func() error { return <-renamed }); err != nil {
