@@ -145,16 +145,21 @@ type output struct {
 	conn     *reassembly.Conn
 	decision Decision
 	pending  []pendingPacket
-	started  bool   // its file header gathered
-	created  bool   // a piece creating the file has been handed over
-	writing  bool   // the writer holds the file open: a later piece must say last
-	closing  bool   // waiting in Splitter.closing; cleared when written
-	buf      blocks // records not yet handed to the writer
-	ifaces   map[ifaceKey]uint32
-	frames   deltas   // of its packets, in the order written
-	from     *origins // with several inputs: where each packet came from
-	first    time.Time
-	last     time.Time
+	started  bool // its file header gathered
+	// firstClient says the first packet's sender was the client when the
+	// file was started: its .part name follows the roles as they were
+	// then, which the server's greeting may turn later (a capture begun
+	// mid-stream).
+	firstClient bool
+	created     bool   // a piece creating the file has been handed over
+	writing     bool   // the writer holds the file open: a later piece must say last
+	closing     bool   // waiting in Splitter.closing; cleared when written
+	buf         blocks // records not yet handed to the writer
+	ifaces      map[ifaceKey]uint32
+	frames      deltas   // of its packets, in the order written
+	from        *origins // with several inputs: where each packet came from
+	first       time.Time
+	last        time.Time
 }
 
 // New checks the output directory and returns a Splitter. Unless Force is
@@ -457,6 +462,7 @@ func (s *Splitter) stopWriters() error {
 // start gathers o's file header.
 func (s *Splitter) start(o *output) {
 	o.started = true
+	o.firstClient = o.conn.DirectionOfSide(0) == reassembly.ClientToServer
 	if s.opts.Format == reassembly.FormatPcapNG {
 		o.ifaces = make(map[ifaceKey]uint32)
 		o.buf.write(s.pool, appendNgSection(s.scratch[:0]))
@@ -466,16 +472,27 @@ func (s *Splitter) start(o *output) {
 }
 
 // partPath returns the name o's file is written under until the split is
-// complete. It is built again when needed rather than kept: a split keeps
+// complete, with the connection's roles as they were when the file was
+// started. It is built again when needed rather than kept: a split keeps
 // every output to the end.
 func (s *Splitter) partPath(o *output) string {
-	return filepath.Join(s.opts.Dir, s.fileName(o.conn, 0)+".part")
+	client, server := o.conn.Client(), o.conn.Server()
+	if (o.conn.DirectionOfSide(0) == reassembly.ClientToServer) != o.firstClient {
+		client, server = server, client
+	}
+	return filepath.Join(s.opts.Dir, s.name(o.conn.Stream, client, server, 0)+".part")
 }
 
-// fileName builds the name of a connection's output. The stream number is
-// zero-padded to width so that names sort in stream order; IPv6 colons
-// become underscores so the name is valid on every file system.
+// fileName builds the name of a connection's output, with its roles as
+// they are now.
 func (s *Splitter) fileName(c *reassembly.Conn, width int) string {
+	return s.name(c.Stream, c.Client(), c.Server(), width)
+}
+
+// name builds an output's name. The stream number is zero-padded to
+// width so that names sort in stream order; IPv6 colons become
+// underscores so the name is valid on every file system.
+func (s *Splitter) name(stream int, client, server netip.AddrPort, width int) string {
 	ext := ".pcap"
 	if s.opts.Format == reassembly.FormatPcapNG {
 		ext = ".pcapng"
@@ -483,13 +500,13 @@ func (s *Splitter) fileName(c *reassembly.Conn, width int) string {
 	b := make([]byte, 0, len(s.opts.Prefix)+80)
 	b = append(b, s.opts.Prefix...)
 	b = append(b, ".s"...)
-	stream := strconv.Itoa(c.Stream)
-	for i := len(stream); i < width; i++ {
+	number := strconv.Itoa(stream)
+	for i := len(number); i < width; i++ {
 		b = append(b, '0')
 	}
-	b = append(b, stream...)
-	b = appendEndpointName(append(b, '.'), c.Client())
-	b = appendEndpointName(append(b, '.'), c.Server())
+	b = append(b, number...)
+	b = appendEndpointName(append(b, '.'), client)
+	b = appendEndpointName(append(b, '.'), server)
 	return string(append(b, ext...))
 }
 

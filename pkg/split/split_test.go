@@ -694,3 +694,63 @@ func TestOutputNamesOfAnotherPrefixAreNotOurs(t *testing.T) {
 		}
 	}
 }
+
+// TestAConnectionWhoseRolesTurnKeepsItsFile: in a capture that began
+// mid-stream, the first packet's sender is taken for the client until the
+// server's greeting shows otherwise. The file, created before that, is
+// still the one the later packets go to and the one renamed, named after
+// the roles as known at the end.
+func TestAConnectionWhoseRolesTurnKeepsItsFile(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	client, server := netip.MustParseAddrPort("192.0.2.10:41000"), netip.MustParseAddrPort("198.51.100.25:2626")
+	s := capgen.NewSession(w, capgen.LinkEthernet, client, server, time.Unix(1_700_000_000, 0), 100, 200)
+	s.Ack(false) // the server's bare ACK comes first: its sender is taken for the client
+	s.Server("220 mx ready\r\n")
+	s.Client("EHLO x\r\n")
+	s.Server("250 mx\r\n")
+	s.Close()
+	c, err := reassembly.OpenReader("turn.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sp, err := New(Options{Dir: dir, Prefix: "turn", LinkType: c.Inputs[0].LinkType, Snaplen: c.Inputs[0].Snaplen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.gather = gatherLimits{piece: 1, minPiece: 1, held: 1} // every packet handed to the writer at once
+	sniff := func(b []byte) (server, client bool) { return bytes.HasPrefix(b, []byte("220 ")), false }
+	packets := 0
+	if _, err := reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{Sniff: sniff}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		packets++
+		return sp.Add(cn, p)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	files, _, err := sp.Finish(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "turn.s0000.192.0.2.10-41000.198.51.100.25-2626.pcap"
+	if len(files) != 1 || files[0].Name != want || files[0].Packets != packets || files[0].Client != client.String() {
+		t.Fatalf("files %+v, want one, %s, with %d packets", files, want, packets)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(names) != 2 || filepath.Base(names[1]) != want {
+		t.Errorf("directory holds %v, want the index and %s", names, want)
+	}
+	oc, err := reassembly.Open(filepath.Join(dir, want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	n := 0
+	var p reassembly.Packet
+	for oc.Next(&p) == nil {
+		n++
+	}
+	if n != packets {
+		t.Errorf("%s holds %d packets, want %d", want, n, packets)
+	}
+}
