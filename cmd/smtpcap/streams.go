@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,12 +83,9 @@ func runStreams(c *cli.Context) error {
 	if err != nil {
 		return inputFailure(err)
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Stream < rows[j].Stream })
+	slices.SortFunc(rows, func(a, b streamRow) int { return cmp.Compare(a.Stream, b.Stream) })
 	if format == "json" {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false) // MAIL FROM paths come in angle brackets
-		if err := enc.Encode(rows); err != nil {
+		if err := writeStreamsJSON(c.App.Writer, rows); err != nil {
 			return err
 		}
 	} else if len(rows) == 0 {
@@ -103,6 +104,36 @@ func runStreams(c *cli.Context) error {
 		}
 	}
 	return reportProblems(c.App.ErrWriter, capture, &res.Stats)
+}
+
+// writeStreamsJSON writes rows as a json.Encoder indenting by two spaces
+// writes the whole slice, one row at a time: encoded at once, the rows of
+// a capture of 200 k connections took over 100 MB of buffer, twice (once
+// to encode, once to indent). MAIL FROM paths come in angle brackets, so
+// HTML characters are not escaped.
+func writeStreamsJSON(w io.Writer, rows []streamRow) error {
+	if len(rows) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var row bytes.Buffer
+	enc := json.NewEncoder(&row)
+	enc.SetIndent("  ", "  ")
+	enc.SetEscapeHTML(false)
+	bw.WriteString("[\n  ")
+	for i := range rows {
+		if i > 0 {
+			bw.WriteString(",\n  ")
+		}
+		row.Reset()
+		if err := enc.Encode(&rows[i]); err != nil {
+			return fmt.Errorf("stream %d: %w", rows[i].Stream, err)
+		}
+		bw.Write(bytes.TrimSuffix(row.Bytes(), []byte("\n")))
+	}
+	bw.WriteString("\n]\n")
+	return bw.Flush()
 }
 
 // noStreams is what the streams table says when it has no row: whether
