@@ -318,9 +318,10 @@ func framesText(frames []int, n int) string {
 
 // WriteMarkdown writes a report to paste into a support ticket: a capture
 // summary, each connection's diagnosis, the evidence of every finding with
-// the Wireshark filter that shows it, and how the report was made.
+// the Wireshark filter that shows it, and how the report was made. It is
+// written as it is formatted: a gateway's capture gives tens of megabytes.
 func WriteMarkdown(w io.Writer, r *Report) error {
-	b := &strings.Builder{}
+	b := bufio.NewWriterSize(w, 64<<10)
 	fmt.Fprintf(b, "# SMTP capture analysis\n\n")
 	fmt.Fprintf(b, "Capture: %s  \n", strings.Join(quoteAll(r.Files), ", "))
 	fmt.Fprintf(b, "Connections analysed: %d; findings: %d\n\n", len(r.Connections), len(r.Findings))
@@ -372,8 +373,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 	}
 	fmt.Fprintf(b, "---\nProduced by smtpcap %s: `%s`\n", r.Version, r.Command)
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 func quoteAll(v []string) []string {
