@@ -166,7 +166,7 @@ const (
 )
 
 func (f *follower) regions(dir smtpparse.Direction) []region {
-	if f.s.ImplicitTLS {
+	if f.tlsFromStart(dir) {
 		return []region{{0, int64(len(f.s.Raw[dir])), itemTLS}}
 	}
 	d := f.s.Dialogue
@@ -654,12 +654,23 @@ func (f *follower) printBody(it item) {
 	lineSpans(raw, tail, it.end, show)
 }
 
+// tlsFromStart reports whether dir's bytes were TLS from the first byte
+// (implicit TLS), not parsed: the client's when it opened with a TLS
+// hello, the server's then unless it answered in clear text, and the
+// server's when it spoke TLS to a client that did not.
+func (f *follower) tlsFromStart(dir smtpparse.Direction) bool {
+	if dir == smtpparse.ServerToClient {
+		return f.s.ServerTLS != nil || f.s.ImplicitTLS && len(f.s.Dialogue.Replies) == 0
+	}
+	return f.s.ImplicitTLS
+}
+
 // tlsText describes a direction's bytes after the switch to TLS: what its
 // records show in the clear (the hello's versions, an alert), then that
 // the rest is encrypted.
 func (f *follower) tlsText(it item) string {
 	n := it.end - it.start
-	if f.s.ImplicitTLS {
+	if f.tlsFromStart(it.dir) {
 		return fmt.Sprintf("[TLS: %d bytes encrypted from the start (implicit TLS), not decoded]", n)
 	}
 	t := f.s.Dialogue.TLS

@@ -120,7 +120,7 @@ func Catalog() []Entry {
 		{"one-sided-capture", "Only the client's packets are in the capture.",
 			"Without the server's packets, replies and acknowledgements are unknown: nothing can be said about whether the server answered (asymmetric routing, or a capture filter on one direction).",
 			"Capture where both directions pass (on the host itself, or both legs of the route)."},
-		{"tls-handshake-failed", "After STARTTLS the TLS handshake failed: a fatal alert in the clear, or the connection ended before the handshake completed.",
+		{"tls-handshake-failed", "The TLS handshake failed: after STARTTLS a fatal alert in the clear, or the connection ended before the handshake completed; or client and server disagree on implicit TLS (one speaks TLS from the first byte, the other plain SMTP).",
 			"The server agreed to STARTTLS, but the two sides could not agree on TLS: no common protocol version or cipher suite, or one side refused the other's certificate. No mail goes through this connection; a sender that requires TLS defers the mail, one that does not may retry without TLS (in the clear). Without an alert in the clear (TLS 1.3 encrypts most of them) the finding is a warning and says where the handshake stopped.",
 			"The alert says which: protocol_version (70) or handshake_failure (40): align the TLS versions and ciphers (an old server with TLS 1.0 only, a client that requires 1.2 or 1.3); unknown_ca (48), bad_certificate (42), certificate_expired (45): fix the certificate chain or the client's trust store. Check both sides' logs for the same session."},
 		{"tls-started", "STARTTLS succeeded; the rest of the connection is encrypted (info).",

@@ -449,6 +449,11 @@ func detectPipelining(b builder, _ Options) []Finding {
 }
 
 func detectSyncErrors(b builder, _ Options) []Finding {
+	if b.s.ImplicitTLS {
+		// The client's bytes are a TLS hello, not commands out of step:
+		// tls-handshake-failed quotes the server's refusal.
+		return nil
+	}
 	var out []Finding
 	for _, r := range b.s.Dialogue.Replies {
 		if isSyncError(r) {
@@ -646,6 +651,9 @@ func ackFrame(b builder, end int64) int {
 
 func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
+	if b.s.ImplicitTLS {
+		return nil // they answer the client's TLS bytes, which are no commands
+	}
 	var out []Finding
 	for _, r := range d.Replies {
 		// A reply that answers a message (a refusal in the middle of the
@@ -683,7 +691,7 @@ func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 // sent after that sequence as message, which the server read as commands.
 func afterLenientEnd(d *smtpparse.Dialogue, r *smtpparse.Reply) (smtpparse.EndOfData, bool) {
 	for _, tx := range d.Transactions {
-		answer := lenientAnswer(tx)
+		answer, _ := lenientAnswer(d, tx)
 		if answer == nil || len(tx.Body.Lenient) == 0 || answer.Span.End > r.Span.Start {
 			continue
 		}
@@ -962,10 +970,13 @@ func detectRejected(b builder, _ Options) []Finding {
 	}
 	// A 421 sent unasked closes the session (RFC 5321 3.8): a timeout, or
 	// Postfix's "too many errors". When a transaction was open, its loss
-	// (lost-mid-transaction) tells of it already.
+	// (lost-mid-transaction) tells of it already. One sent after the
+	// client had closed its side defers nothing: it is the server's word
+	// to a client already gone (Exim's "lost input connection" whenever a
+	// client leaves without QUIT).
 	d := b.s.Dialogue
 	for _, r := range d.Replies {
-		if r.Code != 421 || r.Command != nil || r == d.Greeting || r.Final {
+		if r.Code != 421 || r.Command != nil || r == d.Greeting || r.Final || afterClientFIN(b, r) {
 			continue
 		}
 		told := false
@@ -1006,14 +1017,32 @@ func detectRejected(b builder, _ Options) []Finding {
 			// 421 closes the session: lost-mid-transaction tells that).
 			f := report(r, PhaseData, "the message (before its end of data)", nil)
 			f.refusedMessage, f.tx = true, tx
+			f.Summary += overSize(b.s.Dialogue, tx, r)
 		}
 		r := tx.FinalReply
 		if (isRefusal(r) || r != nil && r.Code == 421) && (r.Command == nil || r.Command.Reply != r) {
 			f := report(r, PhaseAfterData, "the message", nil)
 			f.refusedMessage, f.tx = true, tx
+			f.Summary += overSize(b.s.Dialogue, tx, r)
 		}
 	}
 	return out
+}
+
+// overSize says, for a 552 refusing tx's message, that the message was
+// larger than the SIZE limit the server offered and the client had not
+// declared its size (a declared one is size-exceeds-limit's): "" otherwise.
+// The reply's text is the server's; the numbers are the capture's.
+func overSize(d *smtpparse.Dialogue, tx *smtpparse.Transaction, r *smtpparse.Reply) string {
+	limit := d.Extensions.Size
+	if r.Code != 552 || limit <= 0 || tx.Body == nil || tx.Body.Size <= limit || tx.Mail == nil {
+		return ""
+	}
+	if _, declared := tx.Mail.Params["SIZE"]; declared {
+		return ""
+	}
+	return fmt.Sprintf("; the client sent %s of message, over the limit of %s the server offered (SIZE in its EHLO reply), without declaring the size in MAIL FROM",
+		wording.Plural(tx.Body.Size, "byte", "bytes"), wording.Plural(limit, "byte", "bytes"))
 }
 
 // acceptedRcpts returns the RCPT commands of tx the server accepted: in
@@ -1152,13 +1181,22 @@ func detectContent(b builder, _ Options) []Finding {
 		at := func(off int64) smtpparse.Span {
 			return smtpparse.Span{Dir: smtpparse.ClientToServer, Start: off, End: off + 1}
 		}
-		answer := lenientAnswer(tx)
+		answer, cutShort := lenientAnswer(d, tx)
 		if answer != nil {
 			e := body.Lenient[0]
-			f := b.at("smuggling-end-of-data", Error, PhaseData, e.At, verb.Time,
-				fmt.Sprintf("the server answered %d in frame %s right after the non-standard end-of-data \"%s\" at offset %d: this server ends DATA without <CRLF>.<CRLF>, so it is open to SMTP smuggling",
-					answer.Code, joinInts(b.s.Frames(answer.Span), ","), escape([]byte(e.Seq)), e.At.Start))
+			summary := fmt.Sprintf("the server answered %d in frame %s right after the non-standard end-of-data \"%s\" at offset %d: this server ends DATA without <CRLF>.<CRLF>, so it is open to SMTP smuggling",
+				answer.Code, joinInts(b.s.Frames(answer.Span), ","), escape([]byte(e.Seq)), e.At.Start)
+			if cutShort != nil {
+				summary = fmt.Sprintf("the server ended the message at the non-standard end-of-data \"%s\" at offset %d: after its %d (frame %s) it answered what followed in the message, %s, with %d %s (frame %s), as a command; the message was taken cut short there, and this server ends DATA without <CRLF>.<CRLF>, so it is open to SMTP smuggling",
+					escape([]byte(e.Seq)), e.At.Start, answer.Code, joinInts(b.s.Frames(answer.Span), ","), quote(escape(firstLine(e.After)), 40),
+					cutShort.Code, quote(strings.Join(cutShort.Lines, " "), 40), joinInts(b.s.Frames(cutShort.Span), ","))
+			}
+			f := b.at("smuggling-end-of-data", Error, PhaseData, e.At, verb.Time, summary)
 			f.Frames = appendUnique(f.Frames, b.s.Frames(answer.Span)...)
+			if cutShort != nil {
+				f.cutShort = fmt.Sprintf(" The message was taken cut short there: the server answered the line after the sequence, %s, with %d (frame %s).",
+					quote(escape(firstLine(e.After)), 40), cutShort.Code, joinInts(b.s.Frames(cutShort.Span), ","))
+			}
 			f.Evidence = fmt.Sprintf("client offset %d: %s┃%s", e.At.Start, escape([]byte(e.Seq)), escape(e.After))
 			f.serverTook, f.tx = true, tx
 			out = append(out, f)
@@ -1265,11 +1303,47 @@ func detectContent(b builder, _ Options) []Finding {
 // lenientAnswer returns the final reply of a DATA transaction that the
 // server ended at a non-standard end-of-data sequence (the parser saw the
 // reply come with no <CRLF>.<CRLF> before it), or nil.
-func lenientAnswer(tx *smtpparse.Transaction) *smtpparse.Reply {
-	if tx.Body != nil && tx.Body.EndedLenient {
-		return tx.FinalReply
+//
+// The server shows it ended the message early in a second way: it answers
+// what the client sent after the sequence, which it read as commands. A
+// reply nothing asked for, right after the message's final reply (only
+// unasked replies between), when the message holds such a sequence with
+// more of it after, is that answer (curl uploading a file with LF line
+// endings and a lone "." line: Exim ends the message there, then answers
+// the next line with 500). Then cutShort is that reply.
+func lenientAnswer(d *smtpparse.Dialogue, tx *smtpparse.Transaction) (answer, cutShort *smtpparse.Reply) {
+	body := tx.Body
+	if body == nil || tx.FinalReply == nil {
+		return nil, nil
 	}
-	return nil
+	if body.EndedLenient {
+		return tx.FinalReply, nil
+	}
+	if tx.Data == nil || !body.Complete || len(body.Lenient) == 0 || len(body.Lenient[0].After) == 0 || body.Lenient[0].At.End >= body.Span.End {
+		return nil, nil
+	}
+	i := slices.Index(d.Replies, tx.FinalReply)
+	if i < 0 {
+		return nil, nil
+	}
+	for _, r := range d.Replies[i+1:] {
+		switch {
+		case r.Command != nil || r.Final || r == d.Greeting || r.Code == 0:
+			return nil, nil
+		case r.Code == 421:
+			continue // closing, unasked: it answers nothing
+		}
+		return tx.FinalReply, r
+	}
+	return nil, nil
+}
+
+// firstLine returns b up to its first line ending.
+func firstLine(b []byte) []byte {
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		return b[:i]
+	}
+	return b
 }
 
 // strandedTail returns the <LF>.<CRLF> or <LF>.<LF> that ends the bytes
@@ -1581,6 +1655,10 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		if isRefusal(tx.Interrupt) || deferredInside(b, tx) != nil {
 			continue // refused before its end: command-rejected/-deferred says so
 		}
+		if f, ok := droppedAfterRefusal(b, tx); ok {
+			out = append(out, f)
+			continue
+		}
 		phase, where := PhaseEnvelope, "in the envelope (after MAIL FROM)"
 		if n := len(tx.Rcpts); n > 0 {
 			// The last command of the envelope is what the reader
@@ -1706,6 +1784,122 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// droppedAfterRefusal returns the finding for a transaction the client
+// gave up itself because the server refused one of its recipients: after
+// the 354 it closed its side without sending a byte of the message. Some
+// clients send a message only when every recipient is accepted (msmtp,
+// pipelining its RCPTs and DATA, learns of the refusal with the 354).
+// Nothing was lost on the way, and such a client reports the failure
+// rather than retrying: a warning, not the error of a lost transaction.
+func droppedAfterRefusal(b builder, tx *smtpparse.Transaction) (Finding, bool) {
+	c := b.s.Conn
+	if tx.Data == nil || tx.Data.Reply == nil || tx.Data.Reply.Code != 354 || tx.Body != nil && tx.Body.Size > 0 ||
+		!clientClosedFirst(c) || c.End() == reassembly.EndOpen {
+		return Finding{}, false
+	}
+	var refused *smtpparse.Command
+	accepted := 0
+	for _, r := range tx.Rcpts {
+		switch {
+		case r.Reply == nil:
+		case r.Reply.Code >= 500 && refused == nil:
+			refused = r
+		case r.Reply.Code/100 == 2:
+			accepted++
+		}
+	}
+	if refused == nil {
+		return Finding{}, false
+	}
+	frames := appendUnique(b.s.Frames(refused.Reply.Span), b.s.Frames(tx.Data.Reply.Span)...)
+	closed, side := c.FirstClose()
+	frames = appendUnique(frames, closed)
+	slices.Sort(frames)
+	how := fmt.Sprintf("its FIN in frame %d", closed)
+	if c.FINFrame(reassembly.ClientToServer) != closed || side != reassembly.ClientToServer {
+		how = fmt.Sprintf("its RST in frame %d", closed)
+	}
+	f := b.conn("lost-mid-transaction", Warning, PhaseData, frames, tx.Mail.Time,
+		fmt.Sprintf("the client gave up the message from <%s> itself: the server refused <%s> (%d %s, frame %s), and after the 354 the client closed the connection (%s) without sending the message, to the %s either",
+			clip(tx.Mail.Path, 40), clip(refused.Path, 40), refused.Reply.Code, quote(strings.Join(refused.Reply.Lines, " "), 40),
+			joinInts(b.s.Frames(refused.Reply.Span), ","), how, wording.Plural(accepted, "accepted recipient", "accepted recipients")))
+	f.Explanation = "Some clients (msmtp among them) send a message only when the server accepts every recipient; after a refusal they drop the whole message, here once DATA had been answered, and close the connection without sending it. Nothing was lost in the network: no recipient got the message, and the client reports the failure to its user rather than retrying it."
+	f.Remedy = "Correct or remove the refused address (the server's reply says why), or have the client deliver to the recipients the server accepts where it can (curl: --mail-rcpt-allowfails)."
+	f.tx = tx
+	return f, true
+}
+
+// tlsMismatch returns the finding for a client and a server that disagree
+// on how TLS starts on the connection's port: the client opened with a
+// TLS hello where the server expected plain SMTP (it answered in clear
+// text), or the server spoke TLS from its first byte to a client that
+// expected a greeting in the clear.
+func tlsMismatch(b builder) (Finding, bool) {
+	c, d := b.s.Conn, b.s.Dialogue
+	port := c.Server().Port()
+	firstFrame := func(dir smtpparse.Direction) int {
+		if st := b.s.Stream(dir); st != nil {
+			return st.FrameAt(0)
+		}
+		return 0
+	}
+	var f Finding
+	switch {
+	case b.s.ImplicitTLS && len(d.Replies) > 0:
+		r := d.Replies[0]
+		hello, rf := firstFrame(smtpparse.ClientToServer), b.s.Frames(r.Span)
+		frames := appendUnique([]int{hello}, rf...)
+		slices.Sort(frames)
+		said := fmt.Sprintf("%d %s (frame %s)", r.Code, quote(strings.Join(r.Lines, " "), 60), joinInts(rf, ","))
+		summary := fmt.Sprintf("the client spoke TLS from its first byte (implicit TLS, as on port 465) to server port %d, where the server speaks plain SMTP: after the TLS hello (frame %d) it sent %s in clear text, so no TLS session and no mail could follow",
+			port, hello, said)
+		if len(rf) > 0 && hello != 0 && rf[0] < hello {
+			summary = fmt.Sprintf("the server on port %d greeted in clear text with %s, as for plain SMTP, and the client answered with a TLS hello (frame %d): it expects TLS from the first byte (implicit TLS, as on port 465), so no TLS session and no mail could follow",
+				port, said, hello)
+		}
+		f = b.conn("tls-handshake-failed", Error, PhaseTLS, frames, r.Time, summary)
+		f.Explanation = "The client and the server disagree on how TLS starts on this port. The client sends a TLS ClientHello at once (implicit TLS, SMTPS, normally port 465); the server expects an SMTP dialogue in the clear first and TLS only after STARTTLS (normally ports 25 and 587). It reads the hello as bytes sent out of turn and refuses them."
+		f.Remedy = "Point the client at the server's implicit-TLS port (465), or have it use STARTTLS on this one (msmtp: tls_starttls on; curl: smtp:// with --ssl-reqd instead of smtps://)."
+	case b.s.ServerTLS != nil:
+		rec := b.s.ServerTLS
+		what := "a TLS handshake record"
+		if rec[0] == 21 {
+			what = "a TLS alert"
+			if len(rec) >= 7 {
+				what = "a TLS " + (&smtpparse.TLSAlert{Level: rec[5], Description: rec[6]}).String() + " alert"
+			}
+		}
+		sf := firstFrame(smtpparse.ServerToClient)
+		frames := []int{sf}
+		client := "the client sent nothing in the clear"
+		if len(d.Commands) > 0 {
+			cmd := d.Commands[0]
+			client = fmt.Sprintf("the client sent %s (frame %s) as if in the clear", quoteCommand(cmd, 30), joinInts(b.s.Frames(cmd.Span), ","))
+			frames = appendUnique(frames, b.s.Frames(cmd.Span)...)
+		} else if cf := c.FINFrame(reassembly.ClientToServer); cf != 0 {
+			client = fmt.Sprintf("the client waited for a greeting in the clear and closed its side after %.1f s (its FIN in frame %d)", c.LastTime.Sub(c.FirstTime).Seconds(), cf)
+			if t, ok := frameTime(b.s, cf); ok {
+				client = fmt.Sprintf("the client waited for a greeting in the clear and closed its side after %.1f s (its FIN in frame %d)", t.Sub(c.FirstTime).Seconds(), cf)
+			}
+			frames = appendUnique(frames, cf)
+		}
+		slices.Sort(frames)
+		t, ok := frameTime(b.s, sf)
+		if !ok {
+			t = c.FirstTime
+		}
+		f = b.conn("tls-handshake-failed", Error, PhaseTLS, frames, t,
+			fmt.Sprintf("the server on port %d speaks TLS from the first byte (implicit TLS, as SMTPS on port 465 does), and the client did not: %s; the server's first bytes were %s (frame %d), so no TLS session and no mail could follow",
+				port, client, what, sf))
+		f.Explanation = "The client and the server disagree on how TLS starts on this port. The server expects a TLS ClientHello at once (implicit TLS, SMTPS, normally port 465); the client waits for an SMTP greeting in the clear, to start TLS with STARTTLS later if at all (as on ports 25 and 587). Neither sends what the other waits for."
+		f.Remedy = "Point the client at the server's STARTTLS port (587 or 25), or have it start TLS at once on this one (msmtp: tls_starttls off; curl: smtps:// instead of smtp://)."
+	default:
+		return Finding{}, false
+	}
+	f.tlsMismatch = true
+	return f, true
 }
 
 // endedWith says how connection c ended and names the frame that shows
@@ -1872,6 +2066,9 @@ func detectConnectFailed(b builder, _ Options) []Finding {
 }
 
 func detectTLS(b builder, _ Options) []Finding {
+	if f, ok := tlsMismatch(b); ok {
+		return []Finding{f}
+	}
 	if b.s.ImplicitTLS {
 		c := b.s.Conn
 		summary := fmt.Sprintf("the client opened the connection with TLS (implicit TLS, as SMTPS on port 465 does; server port %d): nothing to analyse in the clear", c.Server().Port())

@@ -71,6 +71,9 @@ func diagnose(found []Finding) string {
 		return ""
 	}
 	switch {
+	case slices.ContainsFunc(found, func(f Finding) bool { return f.tlsMismatch }):
+		i := slices.IndexFunc(found, func(f Finding) bool { return f.tlsMismatch })
+		parts = append(parts, upperFirst(found[i].Summary)+".")
 	case len(byID["connect-failed"]) > 0:
 		f, _ := first("connect-failed")
 		parts = append(parts, upperFirst(f.Summary)+".")
@@ -153,7 +156,7 @@ func diagnose(found []Finding) string {
 		e, _ := first("pix-masked-ehlo")
 		parts = append(parts, fmt.Sprintf("A valid command split across TCP segments%s was refused, and %s shows a firewall SMTP fixup in the path%s: such fixups inspect each segment alone and mangle the part after the split. Capture on the server side of the firewall to see the masked command.", frame(sp), fixupEvidence(e), frame(e)))
 	case smuggling != nil && smuggling.serverTook:
-		msg := fmt.Sprintf("The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data%s: the server is lenient about the terminator, which SMTP smuggling abuses.", frame(*smuggling))
+		msg := fmt.Sprintf("The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data%s: the server is lenient about the terminator, which SMTP smuggling abuses.%s", frame(*smuggling), smuggling.cutShort)
 		// Only a synchronization error after the server's answer to the
 		// sequence (the finding's last frame) is about what followed it.
 		if se, ok := first("sync-error-reply"); ok && len(se.Frames) > 0 && len(smuggling.Frames) > 0 && se.Frames[0] > smuggling.Frames[len(smuggling.Frames)-1] {

@@ -110,6 +110,13 @@ type Finding struct {
 	// answersMessage a sync-error-reply that answered a message's end of
 	// data. Together they show a server that ended the message early.
 	smuggled, answersMessage bool
+	// tlsMismatch marks a tls-handshake-failed of a client and a server
+	// that disagree on how TLS starts on the port: the cause of all else.
+	tlsMismatch bool
+	// cutShort, of a smuggling-end-of-data the server took, is the
+	// sentence telling that it answered the rest of the message as
+	// commands, so that the message it took was cut short; "" if not.
+	cutShort string
 	// changedInPath marks a pix-masked-command whose masking shows a
 	// device at work (only the part after a segment boundary masked, or
 	// the server quoting X's the client did not send), not X's the

@@ -343,6 +343,15 @@ func (r *reader) emitSession(s *Session) {
 	}
 }
 
+// serverTLS returns the first bytes of a server that spoke TLS to a client
+// that did not, nil otherwise (see Session.ServerTLS).
+func serverTLS(f *feeder) []byte {
+	if f.tls {
+		return nil
+	}
+	return f.serverTLS
+}
+
 // worker reassembles and parses the connections routed to it.
 type worker struct {
 	r       *reader
@@ -394,7 +403,7 @@ func (w *worker) finish(it *item) {
 	}
 	f.ready()
 	w.r.emitSession(&Session{
-		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls,
+		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls, ServerTLS: serverTLS(f),
 		streams: [2]*reassembly.Stream{client, server},
 	})
 	if w.r.opts.Recycle {

@@ -85,8 +85,17 @@ type Session struct {
 	RawCut [2]int64
 	// ImplicitTLS is set when the client's first bytes are a TLS handshake
 	// record (SMTPS on port 465, or TLS spoken on another port): there is
-	// no SMTP dialogue in the clear to parse.
+	// no SMTP dialogue in the clear to parse. The server's bytes are
+	// parsed all the same when they begin with an SMTP reply line: a
+	// server that expects plain SMTP answering the ClientHello in clear
+	// text (Exim's "554 SMTP synchronization error").
 	ImplicitTLS bool
+	// ServerTLS holds the first bytes (at most 7: a TLS record's header
+	// and, for an alert, its level and description) of a server that spoke
+	// TLS from its first byte to a client that did not: a plain SMTP
+	// client on an implicit-TLS port. The server's bytes are not parsed
+	// then. Nil otherwise.
+	ServerTLS []byte
 	// Prepared is what Options.Prepare returned for this session.
 	Prepared any
 	streams  [2]*reassembly.Stream
@@ -155,16 +164,20 @@ type Options struct {
 
 // feeder is the reassembly consumer that feeds one connection's parser.
 type feeder struct {
-	parser  *smtpparse.Parser
-	tls     bool // the client opened with a TLS record: bytes are not SMTP
-	opts    smtpparse.Options
-	mid     *bool // the worker's note of whether the connection's start was missed
-	order   int64
-	keep    bool
-	maxKeep int64
-	raw     [2][]byte
-	cut     [2]int64 // where keeping stopped, -1 while it goes on
-	arr     []Arrival
+	parser *smtpparse.Parser
+	tls    bool // the client opened with a TLS record: its bytes are not SMTP
+	// The server's first bytes: a TLS record (kept for the Session), or,
+	// when the client opened with TLS, an SMTP reply line to parse.
+	serverTLS   []byte
+	serverClear bool
+	opts        smtpparse.Options
+	mid         *bool // the worker's note of whether the connection's start was missed
+	order       int64
+	keep        bool
+	maxKeep     int64
+	raw         [2][]byte
+	cut         [2]int64 // where keeping stopped, -1 while it goes on
+	arr         []Arrival
 }
 
 func (f *feeder) ready() {
@@ -195,12 +208,47 @@ func (f *feeder) record(dir smtpparse.Direction, offset int64, data []byte, n in
 	}
 }
 
+// tlsRecord reports whether b begins like a TLS record of a type a peer
+// sends first: a handshake (22) or an alert (21), version 3.x.
+func tlsRecord(b []byte) bool {
+	return len(b) >= 2 && (b[0] == 22 || b[0] == 21) && b[1] == 3
+}
+
+// replyLine reports whether b begins like an SMTP reply line: three digits
+// and a space or a hyphen.
+func replyLine(b []byte) bool {
+	if len(b) < 4 || b[3] != ' ' && b[3] != '-' {
+		return false
+	}
+	for _, c := range b[:3] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// clear reports whether dir's bytes are SMTP in the clear, to be parsed.
+func (f *feeder) clear(dir reassembly.Direction) bool {
+	if dir == reassembly.ClientToServer {
+		return !f.tls
+	}
+	return f.serverTLS == nil && (!f.tls || f.serverClear)
+}
+
 // Data feeds in-order bytes to the parser (and keeps them with KeepBytes).
 func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *reassembly.Packet) {
-	if offset == 0 && dir == reassembly.ClientToServer && len(data) >= 2 && data[0] == 0x16 && data[1] == 0x03 {
-		f.tls = true // a TLS ClientHello where SMTP would start
+	if offset == 0 {
+		switch {
+		case dir == reassembly.ClientToServer && len(data) >= 2 && data[0] == 0x16 && data[1] == 0x03:
+			f.tls = true // a TLS ClientHello where SMTP would start
+		case dir == reassembly.ServerToClient && tlsRecord(data):
+			f.serverTLS = append([]byte(nil), data[:min(len(data), 7)]...)
+		case dir == reassembly.ServerToClient:
+			f.serverClear = replyLine(data)
+		}
 	}
-	if f.tls {
+	if !f.clear(dir) {
 		f.record(smtpDirection(dir), offset, data, int64(len(data)), false, p)
 		return
 	}
@@ -212,7 +260,7 @@ func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *re
 
 // Gap tells the parser bytes are missing.
 func (f *feeder) Gap(dir reassembly.Direction, offset, n int64, _ reassembly.GapReason, p *reassembly.Packet) {
-	if f.tls {
+	if !f.clear(dir) {
 		f.record(smtpDirection(dir), offset, nil, n, true, p)
 		return
 	}

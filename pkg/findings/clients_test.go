@@ -1,0 +1,90 @@
+package findings
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+)
+
+// TestEverydayClientsToExim: curl and msmtp from Debian talking to a real
+// Exim (testdata/pcaps/clients): each capture gives exactly these
+// findings, with these frames, and the connection this diagnosis. The
+// clean sessions stay quiet; the mistakes are told for what they are: a
+// lone "." line in an LF-only file that the server took for the end of
+// data, a 552 for a message over the offered SIZE (Exim's 421 to the
+// client that then left is no deferral), a client that drops its message
+// when one recipient is refused (no lost transaction), and a client and a
+// server that disagree on implicit TLS, either way round.
+func TestEverydayClientsToExim(t *testing.T) {
+	type finding struct {
+		id     string
+		sev    Severity
+		frames []int
+		says   string // a part of the summary
+	}
+	for _, tc := range []struct {
+		capture   string
+		findings  []finding
+		diagnosis string // a part of it; "" for none at all
+	}{
+		{"curl-plain.pcap", nil, ""},
+		{"msmtp-plain.pcap", nil, ""},
+		{"curl-lf-crlf.pcap", nil, ""},
+		{"msmtp-lf.pcap", nil, ""},
+		{"curl-smtps.pcap", []finding{{"tls-started", Info, []int{4}, "implicit TLS"}}, ""},
+		{"msmtp-smtps.pcap", []finding{{"tls-started", Info, []int{4}, "implicit TLS"}}, ""},
+		{"curl-rcpt3.pcap", []finding{{"command-rejected", Info, []int{12, 13}, "RCPT TO:<nobody@example.test> was rejected: 550 unknown user"}},
+			"RCPT TO:<nobody@example.test> was rejected"},
+		{"curl-lf.pcap", []finding{
+			{"sync-error-reply", Error, []int{18}, "554 SMTP synchronization error"},
+			{"unanswered-command", Info, []int{20}, `"QUIT"`},
+			{"reply-without-command", Info, []int{18}, "where the server ended the message"},
+			{"smuggling-end-of-data", Error, []int{15, 18}, `the server ended the message at the non-standard end-of-data "\n.\n" at offset 233: after its 250 (frame 18) it answered what followed in the message, "after a lone dot line", with 554`},
+			{"bare-lf-in-data", Warning, []int{15}, "9 bare LF line endings"},
+		}, `The message was taken cut short there: the server answered the line after the sequence, "after a lone dot line", with 554 (frame 18).`},
+		{"msmtp-big.pcap", []finding{
+			{"command-rejected", Info, []int{143}, "552 Message size exceeds maximum permitted; the client sent 93775 bytes of message, over the limit of 65536 bytes the server offered (SIZE in its EHLO reply), without declaring the size in MAIL FROM"},
+		}, "The message was rejected: 552"},
+		{"msmtp-rcpt3.pcap", []finding{
+			{"command-rejected", Info, []int{10, 12}, "RCPT TO:<nobody@example.test> was rejected: 550 unknown user"},
+			{"lost-mid-transaction", Warning, []int{12, 13}, `the client gave up the message from <sender@example.org> itself: the server refused <nobody@example.test> (550 "unknown user", frame 12), and after the 354 the client closed the connection (its FIN in frame 13) without sending the message, to the 2 accepted recipients either`},
+		}, "The client gave up the message"},
+		{"msmtp-smtps-to-25.pcap", []finding{
+			{"command-rejected", Info, []int{5}, "554 SMTP synchronization error"},
+			{"tls-handshake-failed", Error, []int{4, 5}, `to server port 25, where the server speaks plain SMTP: after the TLS hello (frame 4) it sent 554 "SMTP synchronization error" (frame 5) in clear text`},
+		}, "The client spoke TLS from its first byte"},
+		{"msmtp-starttls-to-465.pcap", []finding{
+			{"tls-handshake-failed", Error, []int{4, 5}, "the client waited for a greeting in the clear and closed its side after 8.1 s (its FIN in frame 4); the server's first bytes were a TLS fatal unexpected_message (10) alert (frame 5)"},
+		}, "The server on port 465 speaks TLS from the first byte"},
+		{"curl-plain-to-465.pcap", []finding{
+			{"tls-handshake-failed", Error, []int{4, 5}, "the client waited for a greeting in the clear and closed its side after 8.0 s (its FIN in frame 4); the server's first bytes were a TLS fatal unexpected_message (10) alert (frame 5)"},
+		}, "The server on port 465 speaks TLS from the first byte"},
+	} {
+		r := analyze(t, testcaps.Path("clients/"+tc.capture))
+		if len(r.Connections) != 1 {
+			t.Errorf("%s: %d connections, want 1", tc.capture, len(r.Connections))
+			continue
+		}
+		var got []string
+		for _, f := range r.Findings {
+			got = append(got, fmt.Sprintf("%s %s %v: %s", f.Severity, f.ID, f.Frames, f.Summary))
+		}
+		if len(r.Findings) != len(tc.findings) {
+			t.Errorf("%s: %d findings, want %d:\n%s", tc.capture, len(r.Findings), len(tc.findings), strings.Join(got, "\n"))
+			continue
+		}
+		for _, w := range tc.findings {
+			if !slices.ContainsFunc(r.Findings, func(f Finding) bool {
+				return f.ID == w.id && f.Severity == w.sev && slices.Equal(f.Frames, w.frames) && strings.Contains(f.Summary, w.says)
+			}) {
+				t.Errorf("%s: no %s %s with frames %v saying %q; found:\n%s", tc.capture, w.sev, w.id, w.frames, w.says, strings.Join(got, "\n"))
+			}
+		}
+		if d := r.Connections[0].Diagnosis; tc.diagnosis == "" && d != "" || !strings.Contains(d, tc.diagnosis) {
+			t.Errorf("%s: diagnosis %q, want one with %q", tc.capture, d, tc.diagnosis)
+		}
+	}
+}
