@@ -59,6 +59,9 @@ func TestEverydayClientsToExim(t *testing.T) {
 		{"msmtp-starttls-to-465.pcap", []finding{
 			{"tls-handshake-failed", Error, []int{4, 5}, "the client waited for a greeting in the clear and closed its side after 8.1 s (its FIN in frame 4); the server's first bytes were a TLS fatal unexpected_message (10) alert (frame 5)"},
 		}, "The server on port 465 speaks TLS from the first byte"},
+		{"snail-8bit.pcap", []finding{
+			{"eightbit-not-offered", Warning, []int{17}, "9 bytes with the high bit set in the message (first at offset 383), but the client greeted with HELO, so no extension was negotiated"},
+		}, "the client greeted with HELO"},
 		{"curl-plain-to-465.pcap", []finding{
 			{"tls-handshake-failed", Error, []int{4, 5}, "the client waited for a greeting in the clear and closed its side after 8.0 s (its FIN in frame 4); the server's first bytes were a TLS fatal unexpected_message (10) alert (frame 5)"},
 		}, "The server on port 465 speaks TLS from the first byte"},

@@ -1259,6 +1259,10 @@ func detectContent(b builder, _ Options) []Finding {
 			switch offered := d.Extensions.Has("8BITMIME"); {
 			case !offered && bodyParam == "8BITMIME":
 				sev, why = Warning, "declared with BODY=8BITMIME, but the server did not offer 8BITMIME, so the client may not use it (RFC 6152)"
+			case !offered && !d.Extensions.Offered:
+				// HELO: no extensions were negotiated at all; the server
+				// may well offer 8BITMIME to a client that says EHLO.
+				sev, why = Warning, "but the client greeted with HELO, so no extension was negotiated and 8BITMIME was not offered"
 			case !offered:
 				sev, why = Warning, "but the server did not offer 8BITMIME"
 			case bodyParam == "8BITMIME":
