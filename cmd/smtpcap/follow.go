@@ -184,11 +184,22 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 		}
 	}
 	if d.TLS != nil {
-		start := d.TLS.Command.Span.End
-		if dir == smtpparse.ServerToClient && d.TLS.Reply != nil {
-			start = d.TLS.Reply.Span.End
+		start, side := d.TLS.Command.Span.End, &d.TLS.Client
+		if dir == smtpparse.ServerToClient {
+			side = &d.TLS.Server
+			if d.TLS.Reply != nil {
+				start = d.TLS.Reply.Span.End
+			}
 		}
-		out = append(out, region{start, int64(len(f.s.Raw[dir])), itemTLS})
+		end := int64(len(f.s.Raw[dir]))
+		if side.NotTLS && side.ClearAt >= start && side.ClearAt < end {
+			// What follows no longer frames as TLS: shown as it is, as
+			// lines (a server that left TLS writes a reply in clear text).
+			end = side.ClearAt
+		}
+		if end > start {
+			out = append(out, region{start, end, itemTLS})
+		}
 	}
 	if st := f.s.Stream(dir); st != nil {
 		for _, g := range st.Gaps {

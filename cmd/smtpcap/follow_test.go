@@ -448,3 +448,34 @@ func linesWith(out string, marks ...string) []string {
 	}
 	return lines
 }
+
+// TestFollowShowsWhatTheServerSaysInClearAfterTLS: the server's bytes
+// after STARTTLS are TLS until they stop framing as records; Exim's 421,
+// written in clear text after it left TLS, is shown as a reply line with
+// its frame, and so are the server's cleartext answer to a client that
+// opened with TLS, and a client's TLS hello on a plain port.
+func TestFollowShowsWhatTheServerSaysInClearAfterTLS(t *testing.T) {
+	for _, tc := range []struct {
+		capture string
+		want    []string
+	}{
+		{"clients/perl-starttls.pcap", []string{
+			"S  [11┊12┊18┊20]   +0.025s  [TLS: 1547 bytes after STARTTLS: ServerHello choosing TLS 1.3; the rest not decoded]",
+			"S  [22]          +20.070s  421 mx.example.test: SMTP command timeout - closing connection\\r\\n",
+		}},
+		{"clients/msmtp-smtps-to-25.pcap", []string{
+			"C  [4]            +0.000s  [TLS: 391 bytes encrypted from the start (implicit TLS), not decoded]",
+			"S  [5]            +0.001s  554 SMTP synchronization error\\r\\n",
+		}},
+	} {
+		code, out, errOut := runCLI(t, nil, "follow", "--stream", "0", testcaps.Path(tc.capture))
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.capture, code, errOut)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: output lacks %q:\n%s", tc.capture, want, out)
+			}
+		}
+	}
+}

@@ -62,6 +62,11 @@ func TestEverydayClientsToExim(t *testing.T) {
 		{"snail-8bit.pcap", []finding{
 			{"eightbit-not-offered", Warning, []int{17}, "9 bytes with the high bit set in the message (first at offset 383), but the client greeted with HELO, so no extension was negotiated"},
 		}, "the client greeted with HELO"},
+		{"perl-starttls.pcap", []finding{
+			{"stall", Warning, []int{20, 22}, "the server gave up waiting and sent 421 reply in clear text in frame 22"},
+			{"command-deferred", Info, []int{22}, `the server left TLS and closed the session with 421 "mx.example.test: SMTP command timeout - closing connection", sent in clear text`},
+			{"tls-started", Info, []int{8, 9}, "STARTTLS succeeded"},
+		}, "421 reply in clear text"},
 		{"curl-plain-to-465.pcap", []finding{
 			{"tls-handshake-failed", Error, []int{4, 5}, "the client waited for a greeting in the clear and closed its side after 8.0 s (its FIN in frame 4); the server's first bytes were a TLS fatal unexpected_message (10) alert (frame 5)"},
 		}, "The server on port 465 speaks TLS from the first byte"},

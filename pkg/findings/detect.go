@@ -1614,6 +1614,10 @@ func describeEvent(b builder, e event) string {
 			return fmt.Sprintf("%d reply", r.Code)
 		}
 	}
+	if t := d.TLS; t != nil && t.Server.NotTLS && isReplyLine(t.Server.Clear) && e.fact.Offset <= t.Server.ClearAt && end > t.Server.ClearAt {
+		// A reply in clear text after the server left TLS.
+		return fmt.Sprintf("%s reply in clear text", t.Server.Clear[:3])
+	}
 	return "data"
 }
 
@@ -2094,11 +2098,15 @@ func detectTLS(b builder, _ Options) []Finding {
 	if t == nil {
 		return nil
 	}
+	var out []Finding
+	if f, ok := clearAfterTLS(b, t); ok {
+		out = append(out, f)
+	}
 	if f, ok := tlsFailed(b, t); ok {
-		return []Finding{f}
+		return append(out, f)
 	}
 	if f, ok := tlsUnfinished(b, t); ok {
-		return []Finding{f}
+		return append(out, f)
 	}
 	negotiated := ""
 	if h := t.Server.Hello; h != nil {
@@ -2108,7 +2116,66 @@ func detectTLS(b builder, _ Options) []Finding {
 		fmt.Sprintf("STARTTLS succeeded (%d %s)%s; the rest of the connection (%d client and %d server bytes) is encrypted and not analysed",
 			t.Reply.Code, clip(strings.Join(t.Reply.Lines, " "), 40), negotiated, t.ClientBytes, t.ServerBytes))
 	f.Frames = tlsStartFrames(b, t)
-	return []Finding{f}
+	return append(out, f)
+}
+
+// clearAfterTLS returns the finding for a reply the server sent in clear
+// text after STARTTLS, where its TLS records stopped: Exim leaves TLS and
+// writes "421 … SMTP command timeout - closing connection" so when a
+// client goes quiet inside the session. Nothing else after STARTTLS can
+// be read; this line can, and it says why the session ended.
+func clearAfterTLS(b builder, t *smtpparse.TLSStart) (Finding, bool) {
+	side := &t.Server
+	if !side.NotTLS || !isReplyLine(side.Clear) {
+		return Finding{}, false
+	}
+	line := side.Clear
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i+1]
+	}
+	code := int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
+	if code < 400 || code > 599 {
+		return Finding{}, false
+	}
+	span := smtpparse.Span{Dir: smtpparse.ServerToClient, Start: side.ClearAt, End: side.ClearAt + int64(len(line))}
+	frames := b.s.Frames(span)
+	if cf := b.s.Conn.FINFrame(reassembly.ClientToServer); code == 421 && cf != 0 && len(frames) > 0 && cf < frames[0] {
+		// To a client already gone (Exim's "lost input connection"): it
+		// tells nothing, as in the clear (detectRejected).
+		return Finding{}, false
+	}
+	at := b.s.Conn.LastTime
+	if len(frames) > 0 {
+		if ft, ok := frameTime(b.s, frames[0]); ok {
+			at = ft
+		}
+	}
+	text := strings.TrimRight(string(line[min(4, len(line)):]), "\r\n")
+	said := fmt.Sprintf("%d %s", code, quote(escape([]byte(text)), 80))
+	id, what := "command-rejected", fmt.Sprintf("the server left TLS and refused the session in clear text with %s", said)
+	if code < 500 {
+		id, what = "command-deferred", fmt.Sprintf("the server left TLS and sent %s in clear text", said)
+	}
+	if code == 421 {
+		what = fmt.Sprintf("the server left TLS and closed the session with %s, sent in clear text", said)
+	}
+	f := b.at(id, Info, PhaseTLS, span, at, what)
+	f.closedSession = code == 421
+	return f, true
+}
+
+// isReplyLine reports whether b begins like an SMTP reply line: three
+// digits and a space, a hyphen or the line's end.
+func isReplyLine(b []byte) bool {
+	if len(b) < 4 {
+		return false
+	}
+	for _, c := range b[:3] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return b[3] == ' ' || b[3] == '-' || b[3] == '\r' || b[3] == '\n'
 }
 
 // tlsFailed reports a TLS handshake after STARTTLS that ended in an alert

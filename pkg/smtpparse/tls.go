@@ -25,6 +25,12 @@ type TLSSide struct {
 	Alert            *TLSAlert // its first fatal alert sent in the clear, else its first warning
 	NotTLS           bool      // bytes that do not frame as TLS records: reading stopped there
 	Lost             bool      // the capture lacks bytes of this side: reading stopped there
+	// With NotTLS: the stream offset where the records stopped framing and
+	// the first bytes from there (at most maxClear), as a server that
+	// left TLS writes them: Exim's "421 … SMTP command timeout" in clear
+	// text after a TLS session.
+	ClearAt int64
+	Clear   []byte
 
 	head    [5]byte // the record header being read
 	inHead  int     // header bytes read
@@ -179,8 +185,15 @@ const helloRetryRandom = "\xcf\x21\xad\x74\xe5\x9a\x61\x11\xbe\x1d\x8c\x02\x1e\x
 // from; a ClientHello is a few hundred bytes.
 const maxHelloRecord = 4096
 
+// maxClear caps TLSSide.Clear.
+const maxClear = 512
+
 // feed reads one side's bytes at stream offset off.
 func (t *TLSSide) feed(dir Direction, b []byte, off int64) {
+	if t.NotTLS && !t.Lost {
+		t.keepClear(b)
+		return
+	}
 	for len(b) > 0 && !t.NotTLS && !t.Lost {
 		if t.left == 0 {
 			if t.inHead == 0 {
@@ -196,7 +209,9 @@ func (t *TLSSide) feed(dir Direction, b []byte, off int64) {
 			t.typ = t.head[0]
 			length := int(binary.BigEndian.Uint16(t.head[3:5]))
 			if t.typ < tlsChangeCipherSpec || t.typ > tlsApplicationData || t.head[1] != 3 || length == 0 || length > 18432 {
-				t.NotTLS = true
+				t.NotTLS, t.ClearAt = true, t.start
+				t.keepClear(t.head[:])
+				t.keepClear(b)
 				return
 			}
 			t.Records++
@@ -219,6 +234,13 @@ func (t *TLSSide) feed(dir Direction, b []byte, off int64) {
 		if t.left == 0 {
 			t.record(dir, Span{Dir: dir, Start: t.start, End: off})
 		}
+	}
+}
+
+// keepClear keeps b in Clear, up to maxClear bytes in all.
+func (t *TLSSide) keepClear(b []byte) {
+	if n := maxClear - len(t.Clear); n > 0 {
+		t.Clear = append(t.Clear, b[:min(n, len(b))]...)
 	}
 }
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # record.sh: re-records the captures of this directory: everyday SMTP clients
-# from Debian 12 (curl 7.88, msmtp 1.8.23, s-nail 14.9) talking to a real Exim 4.96
+# from Debian 12 (curl 7.88, msmtp 1.8.23, s-nail 14.9, Perl's Net::SMTP) talking to a real Exim 4.96
 # (server.conf.in) on 127.0.0.2 in a network namespace of its own: port 25
 # plain with STARTTLS, port 465 TLS from the first byte; SIZE 64K; RCPT to
 # nobody@ refused with 550.
 #
 #   sudo testdata/pcaps/clients/record.sh [SCENARIO...]   (default: all)
 #
-# Needs exim4-daemon-light, curl, msmtp, s-nail, tcpdump, openssl, iproute2 and
+# Needs exim4-daemon-light, curl, msmtp, s-nail, libio-socket-ssl-perl, tcpdump, openssl, iproute2 and
 # ethtool (apt-get install). Every wait is bounded; only the processes it
 # starts are stopped, by PID; the namespace is removed at the end.
 set -uo pipefail
@@ -89,13 +89,14 @@ scenario() {
 	msmtp-smtps) run "$1" sh -c "$MS --port=465 --tls=on --tls-starttls=off user@example.test < $M/plain.eml" ;;
 	msmtp-smtps-to-25) run "$1" sh -c "$MS --timeout=8 --port=25 --tls=on --tls-starttls=off user@example.test < $M/plain.eml" ;;
 	msmtp-starttls-to-465) run "$1" sh -c "$MS --timeout=8 --port=465 --tls=on user@example.test < $M/plain.eml" ;;
+	perl-starttls) run "$1" perl "$D/netsmtp.pl" "$M/plain.eml" ;;
 	snail-8bit) run "$1" sh -c "HOME=$W LC_ALL=C.UTF-8 s-nail -:/ -Sv15-compat -Sttycharset=utf-8 -Sencoding=8bit -Smta=smtp://$SRV:25 -Ssmtp-auth=none -Sfrom=sender@example.org -Shostname=snail.example.org -s 'snail 8bit' user@example.test < $M/8bit-body.txt" ;;
 	*) echo "unknown scenario $1" >&2 ;;
 	esac
 }
 ALL=(curl-plain curl-rcpt3 curl-lf curl-lf-crlf curl-smtps curl-plain-to-465
 	msmtp-plain msmtp-rcpt3 msmtp-lf msmtp-big msmtp-smtps msmtp-smtps-to-25 msmtp-starttls-to-465
-	snail-8bit)
+	snail-8bit perl-starttls)
 setup
 if [[ $# -eq 0 ]]; then set -- "${ALL[@]}"; fi
 for s in "$@"; do scenario "$s"; done
