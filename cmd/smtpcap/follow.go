@@ -681,6 +681,15 @@ func (f *follower) tlsFromStart(dir smtpparse.Direction) bool {
 // the rest is encrypted.
 func (f *follower) tlsText(it item) string {
 	n := it.end - it.start
+	if rec := f.s.ServerTLS; it.dir == smtpparse.ServerToClient && rec != nil {
+		// The server spoke TLS to a client that did not: its first record
+		// is in the clear, an alert most often.
+		if rec[0] == 21 && len(rec) >= 7 {
+			a := smtpparse.TLSAlert{Level: rec[5], Description: rec[6]}
+			return fmt.Sprintf("[TLS from the server's first byte (implicit TLS): %d bytes, a %s alert]", n, a.String())
+		}
+		return fmt.Sprintf("[TLS from the server's first byte (implicit TLS): %d bytes, not decoded]", n)
+	}
 	if f.tlsFromStart(it.dir) {
 		return fmt.Sprintf("[TLS: %d bytes encrypted from the start (implicit TLS), not decoded]", n)
 	}

@@ -1327,7 +1327,11 @@ func lenientAnswer(d *smtpparse.Dialogue, tx *smtpparse.Transaction) (answer, cu
 		return nil, nil
 	}
 	i := slices.Index(d.Replies, tx.FinalReply)
-	if i < 0 {
+	if i < 0 || slices.ContainsFunc(d.Gaps, func(g smtpparse.Span) bool {
+		return g.Dir == smtpparse.ClientToServer && g.End > body.Span.End
+	}) {
+		// After a gap in what the client sent, what the server answered
+		// is unknown.
 		return nil, nil
 	}
 	for _, r := range d.Replies[i+1:] {
@@ -1336,11 +1340,20 @@ func lenientAnswer(d *smtpparse.Dialogue, tx *smtpparse.Transaction) (answer, cu
 			return nil, nil
 		case r.Code == 421:
 			continue // closing, unasked: it answers nothing
+		case r.Code == 221 || r.Time.Sub(tx.FinalReply.Time) > cutShortWait:
+			// A goodbye, or a reply long after (an idle timeout's 451):
+			// the server's own doing, not its answer to the message's rest.
+			return nil, nil
 		}
 		return tx.FinalReply, r
 	}
 	return nil, nil
 }
+
+// cutShortWait is how soon after a message's final reply the server's
+// answer to the rest of the message comes: it reads those lines at once,
+// as commands the client pipelined.
+const cutShortWait = time.Second
 
 // firstLine returns b up to its first line ending.
 func firstLine(b []byte) []byte {
@@ -1803,7 +1816,8 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 // rather than retrying: a warning, not the error of a lost transaction.
 func droppedAfterRefusal(b builder, tx *smtpparse.Transaction) (Finding, bool) {
 	c := b.s.Conn
-	if tx.Data == nil || tx.Data.Reply == nil || tx.Data.Reply.Code != 354 || tx.Body != nil && tx.Body.Size > 0 ||
+	afterData := tx.Data != nil && tx.Data.Reply != nil && tx.Data.Reply.Code == 354
+	if !afterData && (tx.Data != nil || len(tx.Chunks) > 0) || tx.Body != nil && tx.Body.Size > 0 ||
 		!clientClosedFirst(c) || c.End() == reassembly.EndOpen {
 		return Finding{}, false
 	}
@@ -1821,19 +1835,32 @@ func droppedAfterRefusal(b builder, tx *smtpparse.Transaction) (Finding, bool) {
 	if refused == nil {
 		return Finding{}, false
 	}
-	frames := appendUnique(b.s.Frames(refused.Reply.Span), b.s.Frames(tx.Data.Reply.Span)...)
 	closed, side := c.FirstClose()
+	frames := b.s.Frames(refused.Reply.Span)
+	when := "after the 354 "
+	if afterData {
+		frames = appendUnique(frames, b.s.Frames(tx.Data.Reply.Span)...)
+	} else if when = ""; len(frames) == 0 || closed < frames[0] {
+		return Finding{}, false // it closed before it could see the refusal
+	}
 	frames = appendUnique(frames, closed)
 	slices.Sort(frames)
 	how := fmt.Sprintf("its FIN in frame %d", closed)
 	if c.FINFrame(reassembly.ClientToServer) != closed || side != reassembly.ClientToServer {
 		how = fmt.Sprintf("its RST in frame %d", closed)
 	}
-	f := b.conn("lost-mid-transaction", Warning, PhaseData, frames, tx.Mail.Time,
-		fmt.Sprintf("the client gave up the message from <%s> itself: the server refused <%s> (%d %s, frame %s), and after the 354 the client closed the connection (%s) without sending the message, to the %s either",
+	phase, rest := PhaseData, fmt.Sprintf(", to the %s either", wording.Plural(accepted, "accepted recipient", "accepted recipients"))
+	if !afterData {
+		phase = PhaseEnvelope
+	}
+	if accepted == 0 {
+		rest = ": the server had accepted no recipient"
+	}
+	f := b.conn("lost-mid-transaction", Warning, phase, frames, tx.Mail.Time,
+		fmt.Sprintf("the client gave up the message from <%s> itself: the server refused <%s> (%d %s, frame %s), and %sthe client closed the connection (%s) without sending the message%s",
 			clip(tx.Mail.Path, 40), clip(refused.Path, 40), refused.Reply.Code, quote(strings.Join(refused.Reply.Lines, " "), 40),
-			joinInts(b.s.Frames(refused.Reply.Span), ","), how, wording.Plural(accepted, "accepted recipient", "accepted recipients")))
-	f.Explanation = "Some clients (msmtp among them) send a message only when the server accepts every recipient; after a refusal they drop the whole message, here once DATA had been answered, and close the connection without sending it. Nothing was lost in the network: no recipient got the message, and the client reports the failure to its user rather than retrying it."
+			joinInts(b.s.Frames(refused.Reply.Span), ","), when, how, rest))
+	f.Explanation = "Some clients (msmtp among them) send a message only when the server accepts every recipient; after a refusal they drop the whole message and close the connection without sending it. Nothing was lost in the network: no recipient got the message, and the client reports the failure to its user rather than retrying it. (A client probing addresses one after another leaves the same way.)"
 	f.Remedy = "Correct or remove the refused address (the server's reply says why), or have the client deliver to the recipients the server accepts where it can (curl: --mail-rcpt-allowfails)."
 	f.tx = tx
 	return f, true
@@ -1846,6 +1873,9 @@ func droppedAfterRefusal(b builder, tx *smtpparse.Transaction) (Finding, bool) {
 // expected a greeting in the clear.
 func tlsMismatch(b builder) (Finding, bool) {
 	c, d := b.s.Conn, b.s.Dialogue
+	if !c.SYNSeen(reassembly.ClientToServer) && !c.SYNSeen(reassembly.ServerToClient) {
+		return Finding{}, false // begun mid-stream: the first bytes seen are not the session's first
+	}
 	port := c.Server().Port()
 	firstFrame := func(dir smtpparse.Direction) int {
 		if st := b.s.Stream(dir); st != nil {
@@ -1861,15 +1891,22 @@ func tlsMismatch(b builder) (Finding, bool) {
 		frames := appendUnique([]int{hello}, rf...)
 		slices.Sort(frames)
 		said := fmt.Sprintf("%d %s (frame %s)", r.Code, quote(strings.Join(r.Lines, " "), 60), joinInts(rf, ","))
-		summary := fmt.Sprintf("the client spoke TLS from its first byte (implicit TLS, as on port 465) to server port %d, where the server speaks plain SMTP: after the TLS hello (frame %d) it sent %s in clear text, so no TLS session and no mail could follow",
-			port, hello, said)
+		implicit := "implicit TLS, as on port 465"
+		if port == 465 {
+			implicit = "implicit TLS, which port 465 is for"
+		}
+		summary := fmt.Sprintf("the client spoke TLS from its first byte (%s) to server port %d, where the server speaks plain SMTP: after the TLS hello (frame %d) it sent %s in clear text, so no TLS session and no mail could follow",
+			implicit, port, hello, said)
 		if len(rf) > 0 && hello != 0 && rf[0] < hello {
-			summary = fmt.Sprintf("the server on port %d greeted in clear text with %s, as for plain SMTP, and the client answered with a TLS hello (frame %d): it expects TLS from the first byte (implicit TLS, as on port 465), so no TLS session and no mail could follow",
-				port, said, hello)
+			summary = fmt.Sprintf("the server on port %d greeted in clear text with %s, as for plain SMTP, and the client answered with a TLS hello (frame %d): it expects TLS from the first byte (%s), so no TLS session and no mail could follow",
+				port, said, hello, implicit)
 		}
 		f = b.conn("tls-handshake-failed", Error, PhaseTLS, frames, r.Time, summary)
-		f.Explanation = "The client and the server disagree on how TLS starts on this port. The client sends a TLS ClientHello at once (implicit TLS, SMTPS, normally port 465); the server expects an SMTP dialogue in the clear first and TLS only after STARTTLS (normally ports 25 and 587). It reads the hello as bytes sent out of turn and refuses them."
+		f.Explanation = "The client and the server disagree on how TLS starts on this port. The client sends a TLS ClientHello at once (implicit TLS, SMTPS, normally port 465); the server speaks SMTP in the clear and starts TLS only after STARTTLS (normally ports 25 and 587), so it takes the hello for bytes out of turn, or for a command it does not know."
 		f.Remedy = "Point the client at the server's implicit-TLS port (465), or have it use STARTTLS on this one (msmtp: tls_starttls on; curl: smtp:// with --ssl-reqd instead of smtps://)."
+		if port == 465 {
+			f.Remedy = "Port 465 is the implicit-TLS port (RFC 8314): the server there should start TLS at once (Postfix: smtpd_tls_wrappermode=yes on its submissions service; Exim: tls_on_connect_ports = 465). Until it does, point the client at the server's STARTTLS port (587 or 25)."
+		}
 	case b.s.ServerTLS != nil:
 		rec := b.s.ServerTLS
 		what := "a TLS handshake record"
@@ -1903,6 +1940,9 @@ func tlsMismatch(b builder) (Finding, bool) {
 				port, client, what, sf))
 		f.Explanation = "The client and the server disagree on how TLS starts on this port. The server expects a TLS ClientHello at once (implicit TLS, SMTPS, normally port 465); the client waits for an SMTP greeting in the clear, to start TLS with STARTTLS later if at all (as on ports 25 and 587). Neither sends what the other waits for."
 		f.Remedy = "Point the client at the server's STARTTLS port (587 or 25), or have it start TLS at once on this one (msmtp: tls_starttls off; curl: smtps:// instead of smtp://)."
+		if port == 25 || port == 587 {
+			f.Remedy = fmt.Sprintf("Port %d is for SMTP in the clear with STARTTLS (RFC 5321, RFC 6409): the server there should greet in the clear, not start TLS at once (Exim: drop %d from tls_on_connect_ports; Postfix: no smtpd_tls_wrappermode on that service).", port, port)
+		}
 	default:
 		return Finding{}, false
 	}

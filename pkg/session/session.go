@@ -242,6 +242,9 @@ func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *re
 		switch {
 		case dir == reassembly.ClientToServer && len(data) >= 2 && data[0] == 0x16 && data[1] == 0x03:
 			f.tls = true // a TLS ClientHello where SMTP would start
+		case *f.mid:
+			// Begun mid-stream: the server's first bytes seen are not its
+			// first, and say nothing of how the session began.
 		case dir == reassembly.ServerToClient && tlsRecord(data):
 			f.serverTLS = append([]byte(nil), data[:min(len(data), 7)]...)
 		case dir == reassembly.ServerToClient:
