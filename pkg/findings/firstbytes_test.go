@@ -185,11 +185,10 @@ func TestMidStreamTLSIsNoImplicitTLSMismatch(t *testing.T) {
 
 // TestAServersTLSAlertInTwoSegments: a server on port 465 answering a
 // plain client's EHLO with a TLS alert is told the same whether the alert's
-// 7 bytes come in one segment or split after its 5-byte record header.
-// (Known limit: the first bytes are judged from the first segment alone, so
-// a server's first segment of a single byte is not recognised.)
+// 7 bytes come in one segment, or split after 5 bytes, or after 1 byte.
+// Likewise a TLS client's Exim 554 whose first segment holds one byte.
 func TestAServersTLSAlertInTwoSegments(t *testing.T) {
-	for _, first := range []int{0, 5} {
+	for _, first := range []int{0, 5, 1} {
 		t.Run(fmt.Sprint("alert first segment ", first), func(t *testing.T) {
 			r := reviewCapture(t, fmt.Sprint("plain-to-465-alert-", first), 465, func(s *capgen.Session, fin func(bool)) {
 				s.Handshake()
@@ -206,8 +205,28 @@ func TestAServersTLSAlertInTwoSegments(t *testing.T) {
 			if !slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.ID == "tls-handshake-failed" && f.Severity == Error }) {
 				t.Errorf("no implicit-TLS mismatch:\n%s", reviewLines(r))
 			}
+			for _, f := range r.Findings {
+				if f.ID == "tls-handshake-failed" && !strings.Contains(f.Summary, "a TLS fatal unexpected_message (10) alert") {
+					t.Errorf("the alert is not named: %s", f.Summary)
+				}
+			}
 		})
 	}
+	t.Run("554 first segment 1", func(t *testing.T) {
+		r := reviewCapture(t, "tls-to-25-554-split1", 25, func(s *capgen.Session, fin func(bool)) {
+			s.Handshake()
+			s.Send(true, clientHello())
+			s.Send(false, []byte("554 SMTP synchronization error\r\n"), 1)
+			s.Ack(true)
+			fin(false)
+			fin(true)
+		})
+		if !slices.ContainsFunc(r.Findings, func(f Finding) bool {
+			return f.ID == "tls-handshake-failed" && f.Severity == Error && strings.Contains(f.Summary, `554 "SMTP synchronization error"`)
+		}) {
+			t.Errorf("no implicit-TLS mismatch:\n%s", reviewLines(r))
+		}
+	})
 }
 
 // TestACleartextGreetingOn465BlamesTheServer: on port 465 a server

@@ -210,22 +210,16 @@ func (f *feeder) record(dir smtpparse.Direction, offset int64, data []byte, n in
 
 // tlsRecord reports whether b begins like a TLS record of a type a peer
 // sends first: a handshake (22) or an alert (21), version 3.x.
+// One byte is enough to tell, should the segment hold no more: no SMTP
+// line begins with those control characters. A second byte must be 3.
 func tlsRecord(b []byte) bool {
-	return len(b) >= 2 && (b[0] == 22 || b[0] == 21) && b[1] == 3
+	return len(b) >= 1 && (b[0] == 22 || b[0] == 21) && (len(b) < 2 || b[1] == 3)
 }
 
-// replyLine reports whether b begins like an SMTP reply line: three digits
-// and a space or a hyphen.
-func replyLine(b []byte) bool {
-	if len(b) < 4 || b[3] != ' ' && b[3] != '-' {
-		return false
-	}
-	for _, c := range b[:3] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+// replyStart reports whether b begins like an SMTP reply: with a digit,
+// which no TLS record does.
+func replyStart(b []byte) bool {
+	return len(b) >= 1 && b[0] >= '0' && b[0] <= '9'
 }
 
 // clear reports whether dir's bytes are SMTP in the clear, to be parsed.
@@ -240,7 +234,7 @@ func (f *feeder) clear(dir reassembly.Direction) bool {
 func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *reassembly.Packet) {
 	if offset == 0 {
 		switch {
-		case dir == reassembly.ClientToServer && len(data) >= 2 && data[0] == 0x16 && data[1] == 0x03:
+		case dir == reassembly.ClientToServer && len(data) >= 1 && data[0] == 0x16 && (len(data) < 2 || data[1] == 0x03):
 			f.tls = true // a TLS ClientHello where SMTP would start
 		case *f.mid:
 			// Begun mid-stream: the server's first bytes seen are not its
@@ -248,8 +242,12 @@ func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *re
 		case dir == reassembly.ServerToClient && tlsRecord(data):
 			f.serverTLS = append([]byte(nil), data[:min(len(data), 7)]...)
 		case dir == reassembly.ServerToClient:
-			f.serverClear = replyLine(data)
+			f.serverClear = replyStart(data)
 		}
+	} else if n := int64(len(f.serverTLS)); dir == reassembly.ServerToClient && n > 0 && n < 7 && offset == n {
+		// The rest of the first record's header and an alert's two bytes,
+		// when the first segment held less.
+		f.serverTLS = append(f.serverTLS, data[:min(len(data), 7-int(n))]...)
 	}
 	if !f.clear(dir) {
 		f.record(smtpDirection(dir), offset, data, int64(len(data)), false, p)
