@@ -616,14 +616,25 @@ func scriptedReport(t *testing.T, port uint16, script func(s *capgen.Session)) *
 // capture in the middle of the session.
 func endedReport(t *testing.T, handshake bool, script func(s *capgen.Session, fin func(client bool))) *Report {
 	t.Helper()
+	return craftedReport(t, "ended", 25, func(s *capgen.Session, fin func(client bool)) {
+		if handshake {
+			s.Handshake()
+		}
+		script(s, fin)
+	})
+}
+
+// craftedReport analyses a session from 192.0.2.10:40000 to
+// 198.51.100.25:port that script writes, given fin to send one side's FIN.
+// With SMTPCAP_DUMP set to a directory, the capture is also written there
+// as name.pcap, to look at with the command line or tshark.
+func craftedReport(t *testing.T, name string, port uint16, script func(s *capgen.Session, fin func(client bool))) *Report {
+	t.Helper()
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
 	const clientISN, serverISN = 11, 22
 	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40000"),
-		netip.MustParseAddrPort("198.51.100.25:25"), time.Unix(1_700_000_000, 0), clientISN, serverISN)
-	if handshake {
-		s.Handshake()
-	}
+		netip.AddrPortFrom(netip.MustParseAddr("198.51.100.25"), port), time.Unix(1_700_000_000, 0), clientISN, serverISN)
 	var fins [2]uint32
 	fin := func(client bool) {
 		i, isn := 1, uint32(serverISN)
@@ -634,7 +645,12 @@ func endedReport(t *testing.T, handshake bool, script func(s *capgen.Session, fi
 		fins[i]++
 	}
 	script(s, fin)
-	return analyzeBytes(t, "ended.pcap", buf.Bytes())
+	if dir := os.Getenv("SMTPCAP_DUMP"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, name+".pcap"), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return analyzeBytes(t, name+".pcap", buf.Bytes())
 }
 
 func eximGreetsWithChunking(s *capgen.Session) {

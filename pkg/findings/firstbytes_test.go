@@ -3,9 +3,6 @@ package findings
 import (
 	"bytes"
 	"fmt"
-	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,31 +12,11 @@ import (
 )
 
 // reviewCapture writes a session from 192.0.2.10:40000 to 198.51.100.25:port;
-// script does everything, the handshake included. With RV_DUMP set, the
-// capture is also written there as name.pcap, for the command line.
+// script does everything, the handshake included (craftedReport; with
+// SMTPCAP_DUMP set the capture is also written out).
 func reviewCapture(t *testing.T, name string, port uint16, script func(s *capgen.Session, fin func(client bool))) *Report {
 	t.Helper()
-	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	const clientISN, serverISN = 11, 22
-	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40000"),
-		netip.AddrPortFrom(netip.MustParseAddr("198.51.100.25"), port), time.Unix(1_700_000_000, 0), clientISN, serverISN)
-	var fins [2]uint32
-	fin := func(client bool) {
-		i, isn := 1, uint32(serverISN)
-		if client {
-			i, isn = 0, clientISN
-		}
-		s.Emit(client, isn+1+s.Sent(client)+fins[i], capgen.FIN|capgen.ACK, nil)
-		fins[i]++
-	}
-	script(s, fin)
-	if dir := os.Getenv("RV_DUMP"); dir != "" {
-		if err := os.WriteFile(filepath.Join(dir, name+".pcap"), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return analyzeBytes(t, name+".pcap", buf.Bytes())
+	return craftedReport(t, name, port, script)
 }
 
 func reviewLines(r *Report) string {
@@ -69,7 +46,8 @@ func serverHello() []byte {
 	return tlsRec(22, append([]byte{2, 0, 0, byte(len(b))}, b...))
 }
 
-func strictMessage(s *capgen.Session, body string) {
+// openEnvelope greets, says EHLO and has MAIL and one RCPT accepted.
+func openEnvelope(s *capgen.Session) {
 	s.Server("220 mx.example.test ESMTP\r\n")
 	s.Client("EHLO client.example.org\r\n")
 	s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
@@ -77,6 +55,10 @@ func strictMessage(s *capgen.Session, body string) {
 	s.Server("250 OK\r\n")
 	s.Client("RCPT TO:<b@example.test>\r\n")
 	s.Server("250 Accepted\r\n")
+}
+
+func strictMessage(s *capgen.Session, body string) {
+	openEnvelope(s)
 	s.Client("DATA\r\n")
 	s.Server("354 go ahead\r\n")
 	s.Client(body + "\r\n.\r\n")
@@ -255,13 +237,7 @@ func TestACleartextGreetingOn465BlamesTheServer(t *testing.T) {
 func TestAClientThatLeavesAfterARefusedRecipient(t *testing.T) {
 	envelope := func(s *capgen.Session) {
 		s.Handshake()
-		s.Server("220 mx.example.test ESMTP\r\n")
-		s.Client("EHLO client.example.org\r\n")
-		s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
-		s.Client("MAIL FROM:<a@example.org>\r\n")
-		s.Server("250 OK\r\n")
-		s.Client("RCPT TO:<b@example.test>\r\n")
-		s.Server("250 Accepted\r\n")
+		openEnvelope(s)
 		s.Client("RCPT TO:<nobody@example.test>\r\n")
 	}
 	r := reviewCapture(t, "leaves-after-refusal", 25, func(s *capgen.Session, fin func(bool)) {
