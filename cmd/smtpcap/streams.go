@@ -181,7 +181,7 @@ func newStreamRow(s *session.Session) streamRow {
 		ClientBy:      conn.Role.String(),
 		FirstFrame:    conn.FirstFrame,
 		LastFrame:     conn.LastFrame,
-		TLS:           d.TLS != nil || s.ImplicitTLS,
+		TLS:           s.Encrypted(),
 	}
 	if d.Hello != nil {
 		r.Helo = printable.String(d.Hello.Args, 40)

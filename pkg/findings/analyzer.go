@@ -475,7 +475,7 @@ func summarize(s *session.Session, found []Finding) Connection {
 		Stream: c.Stream, Client: c.Client().String(), Server: c.Server().String(),
 		First: c.FirstTime, Last: c.LastTime,
 		Packets: c.Packets(reassembly.ClientToServer) + c.Packets(reassembly.ServerToClient),
-		End:     c.End().String(), Handshake: c.Handshake, TLS: d.TLS != nil || s.ImplicitTLS,
+		End:     c.End().String(), Handshake: c.Handshake, TLS: s.Encrypted(),
 		Transactions: len(d.Transactions), Findings: len(found),
 	}
 	if d.Hello != nil {

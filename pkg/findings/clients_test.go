@@ -44,7 +44,7 @@ func TestEverydayClientsToExim(t *testing.T) {
 			{"reply-without-command", Info, []int{18}, "where the server ended the message"},
 			{"smuggling-end-of-data", Error, []int{15, 18}, `the server ended the message at the non-standard end-of-data "\n.\n" at offset 233: after its 250 (frame 18) it answered what followed in the message, "after a lone dot line", with 554`},
 			{"bare-lf-in-data", Warning, []int{15}, "9 bare LF line endings"},
-		}, `The message was taken cut short there: the server answered the line after the sequence, "after a lone dot line", with 554 (frame 18).`},
+		}, `The message was taken cut short there: the server answered the line after the sequence, "after a lone dot line", with 554 (frame 18). The client sent a line with a lone "." among bare LF line endings`},
 		{"msmtp-big.pcap", []finding{
 			{"command-rejected", Info, []int{143}, "552 Message size exceeds maximum permitted; the client sent 93775 bytes of message, over the limit of 65536 bytes the server offered (SIZE in its EHLO reply), without declaring the size in MAIL FROM"},
 		}, "The message was rejected: 552"},
@@ -93,6 +93,11 @@ func TestEverydayClientsToExim(t *testing.T) {
 		}
 		if d := r.Connections[0].Diagnosis; tc.diagnosis == "" && d != "" || !strings.Contains(d, tc.diagnosis) {
 			t.Errorf("%s: diagnosis %q, want one with %q", tc.capture, d, tc.diagnosis)
+		}
+		// Only a TLS session that began counts as TLS: not a TLS hello
+		// the server answered in clear text.
+		if got, want := r.Connections[0].TLS, strings.Contains(tc.capture, "smtps.pcap") || tc.capture == "perl-starttls.pcap"; got != want {
+			t.Errorf("%s: tls %v, want %v", tc.capture, got, want)
 		}
 	}
 }

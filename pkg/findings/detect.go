@@ -1193,6 +1193,7 @@ func detectContent(b builder, _ Options) []Finding {
 			}
 			f := b.at("smuggling-end-of-data", Error, PhaseData, e.At, verb.Time, summary)
 			f.Frames = appendUnique(f.Frames, b.s.Frames(answer.Span)...)
+			f.lenientSeq = e.Seq
 			if cutShort != nil {
 				f.cutShort = fmt.Sprintf(" The message was taken cut short there: the server answered the line after the sequence, %s, with %d (frame %s).",
 					quote(escape(firstLine(e.After)), 40), cutShort.Code, joinInts(b.s.Frames(cutShort.Span), ","))

@@ -156,7 +156,16 @@ func diagnose(found []Finding) string {
 		e, _ := first("pix-masked-ehlo")
 		parts = append(parts, fmt.Sprintf("A valid command split across TCP segments%s was refused, and %s shows a firewall SMTP fixup in the path%s: such fixups inspect each segment alone and mangle the part after the split. Capture on the server side of the firewall to see the masked command.", frame(sp), fixupEvidence(e), frame(e)))
 	case smuggling != nil && smuggling.serverTook:
-		msg := fmt.Sprintf("The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data%s: the server is lenient about the terminator, which SMTP smuggling abuses.%s", frame(*smuggling), smuggling.cutShort)
+		msg := fmt.Sprintf("The message ended in a non-standard end-of-data sequence and the server accepted it as the end of data%s: the server is lenient about the terminator, which SMTP smuggling abuses.", frame(*smuggling))
+		if smuggling.cutShort != "" {
+			// The sequence was inside the message; the client put it there.
+			msg = fmt.Sprintf("The message held a non-standard end-of-data sequence%s, and the server took it for the end of data.%s", frame(*smuggling), smuggling.cutShort)
+			if strings.HasPrefix(smuggling.lenientSeq, "\n.") {
+				msg += " The client sent a line with a lone \".\" among bare LF line endings: it neither ended its lines with CRLF nor doubled the dot (RFC 5321, 4.5.2; curl --upload-file without --crlf does so), and the server is lenient about the terminator, which SMTP smuggling abuses."
+			} else {
+				msg += " The server is lenient about the terminator, which SMTP smuggling abuses."
+			}
+		}
 		// Only a synchronization error after the server's answer to the
 		// sequence (the finding's last frame) is about what followed it.
 		if se, ok := first("sync-error-reply"); ok && len(se.Frames) > 0 && len(smuggling.Frames) > 0 && se.Frames[0] > smuggling.Frames[len(smuggling.Frames)-1] {
@@ -201,7 +210,11 @@ func diagnose(found []Finding) string {
 		parts = append(parts, upperFirst(f.Summary)+"."+ending())
 	case smuggling != nil:
 		// The server did not take it (that case comes first).
-		parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence%s that a lenient server would split into two messages.", frame(*smuggling)))
+		what := "split into two messages"
+		if !smuggling.smuggled {
+			what = "take for the end of data, cutting the message short there"
+		}
+		parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence%s that a lenient server would %s.", frame(*smuggling), what))
 	case len(byID["binary-via-data"]) > 0:
 		f, _ := first("binary-via-data")
 		parts = append(parts, fmt.Sprintf("Binary content was sent with DATA%s; it needs BDAT and BINARYMIME.%s", frame(f), ending()))

@@ -117,6 +117,9 @@ type Finding struct {
 	// sentence telling that it answered the rest of the message as
 	// commands, so that the message it took was cut short; "" if not.
 	cutShort string
+	// lenientSeq is the non-standard end-of-data sequence a
+	// smuggling-end-of-data the server took is about.
+	lenientSeq string
 	// changedInPath marks a pix-masked-command whose masking shows a
 	// device at work (only the part after a segment boundary masked, or
 	// the server quoting X's the client did not send), not X's the

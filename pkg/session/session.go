@@ -101,6 +101,14 @@ type Session struct {
 	streams  [2]*reassembly.Stream
 }
 
+// Encrypted reports whether the session's SMTP went on under TLS: the
+// server accepted STARTTLS, or the client opened with a TLS hello and the
+// server did not answer it in clear text (a server that expects plain
+// SMTP does: then no TLS session began).
+func (s *Session) Encrypted() bool {
+	return s.Dialogue.TLS != nil || s.ImplicitTLS && len(s.Dialogue.Replies) == 0
+}
+
 // Arrival is one piece of a stream as it became available.
 type Arrival struct {
 	Dir    smtpparse.Direction
