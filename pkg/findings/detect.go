@@ -1944,12 +1944,40 @@ func tlsMismatch(b builder) (Finding, bool) {
 		if port == 25 || port == 587 {
 			f.Remedy = fmt.Sprintf("Port %d is for SMTP in the clear with STARTTLS (RFC 5321, RFC 6409): the server there should greet in the clear, not start TLS at once (Exim: drop %d from tls_on_connect_ports; Postfix: no smtpd_tls_wrappermode on that service).", port, port)
 		}
+	case port == 465 && c.Handshake && c.Bytes(reassembly.ClientToServer) == 0 && c.Bytes(reassembly.ServerToClient) == 0 && c.End() != reassembly.EndOpen:
+		// Nothing either way on the implicit-TLS port until one side gave
+		// up: the client waited for a greeting, the server for a TLS hello
+		// (Postfix sends no alert, as Exim does). Likely, not certain.
+		closed, side := c.FirstClose()
+		t, ok := frameTime(b.s, closed)
+		if !ok {
+			t = c.LastTime
+		}
+		if t.Sub(c.FirstTime) < silentGiveUp {
+			// Connected and closed at once: a port check, not a client
+			// that waited for a greeting.
+			return Finding{}, false
+		}
+		who := "the client"
+		if side == reassembly.ServerToClient {
+			who = "the server"
+		}
+		f = b.conn("tls-handshake-failed", Warning, PhaseTLS, []int{closed}, t,
+			fmt.Sprintf("nothing was sent either way for %.1f s on port 465, the implicit-TLS port, until %s closed the connection (frame %d): most likely a plain SMTP client waiting for a greeting while the server waited for its TLS hello, so no TLS session and no mail could follow",
+				t.Sub(c.FirstTime).Seconds(), who, closed))
+		f.Explanation = "On port 465 the server expects a TLS ClientHello at once (implicit TLS, SMTPS, RFC 8314) and says nothing before it; a client set up for plain SMTP or STARTTLS waits for the server's greeting first. Neither sends what the other waits for, and the connection ends when one of them times out."
+		f.Remedy = "Have the client start TLS at once on port 465 (msmtp: tls_starttls off; curl: smtps:// instead of smtp://), or point it at the server's STARTTLS port (587 or 25)."
 	default:
 		return Finding{}, false
 	}
 	f.tlsMismatch = true
 	return f, true
 }
+
+// silentGiveUp is how long a connection on the implicit-TLS port must
+// have stayed silent both ways before it closed to be taken for a client
+// and a server waiting for each other.
+const silentGiveUp = 2 * time.Second
 
 // endedWith says how connection c ended and names the frame that shows
 // it: its RST (after the FIN that came first, if one did), or its first

@@ -270,3 +270,35 @@ func TestAClientThatLeavesAfterARefusedRecipient(t *testing.T) {
 		t.Errorf("before the refusal:\n%s", reviewLines(r))
 	}
 }
+
+// TestSilenceOnPort465: a plain client on port 465 of a server that sends
+// no alert (Postfix): nothing either way until the client gives up after
+// 8 s is told as the likely mismatch, a warning; a connection closed at
+// once (a port check) and the same silence on port 25 are not.
+func TestSilenceOnPort465(t *testing.T) {
+	silent := func(wait time.Duration) func(s *capgen.Session, fin func(bool)) {
+		return func(s *capgen.Session, fin func(bool)) {
+			s.Handshake()
+			s.Pause(wait)
+			fin(true)
+			s.Ack(false)
+			fin(false)
+			s.Ack(true)
+		}
+	}
+	r := craftedReport(t, "silent-465", 465, silent(8*time.Second))
+	if len(r.Findings) != 1 || r.Findings[0].ID != "tls-handshake-failed" || r.Findings[0].Severity != Warning ||
+		!slices.Equal(r.Findings[0].Frames, []int{4}) ||
+		!strings.Contains(r.Findings[0].Summary, "nothing was sent either way for 8.0 s on port 465, the implicit-TLS port, until the client closed the connection (frame 4)") {
+		t.Errorf("8 s of silence on 465:\n%s", reviewLines(r))
+	}
+	for _, tc := range []struct {
+		port uint16
+		wait time.Duration
+	}{{465, 100 * time.Millisecond}, {25, 8 * time.Second}} {
+		r := craftedReport(t, "silent", tc.port, silent(tc.wait))
+		if slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.ID == "tls-handshake-failed" }) {
+			t.Errorf("port %d, %v of silence:\n%s", tc.port, tc.wait, reviewLines(r))
+		}
+	}
+}
