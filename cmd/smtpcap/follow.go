@@ -167,7 +167,7 @@ const (
 
 func (f *follower) regions(dir smtpparse.Direction) []region {
 	if f.tlsFromStart(dir) {
-		return []region{{0, int64(len(f.s.Raw[dir])), itemTLS}}
+		return f.splitAtPauses(dir, region{0, int64(len(f.s.Raw[dir])), itemTLS})
 	}
 	d := f.s.Dialogue
 	var out []region
@@ -198,7 +198,7 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 			end = side.ClearAt
 		}
 		if end > start {
-			out = append(out, region{start, end, itemTLS})
+			out = append(out, f.splitAtPauses(dir, region{start, end, itemTLS})...)
 		}
 	}
 	if st := f.s.Stream(dir); st != nil {
@@ -208,6 +208,25 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
 	return out
+}
+
+// splitAtPauses cuts a region of TLS bytes where dir's packets paused for
+// over a second, so that each piece is shown at its own time: what a
+// server sends on a timeout, twenty seconds after the handshake, is not
+// stamped with the handshake's time.
+func (f *follower) splitAtPauses(dir smtpparse.Direction, r region) []region {
+	var out []region
+	start := r.start
+	var prev time.Time
+	for _, i := range f.byDir[dir] {
+		a := &f.s.Arrivals[i]
+		if a.Offset > start && a.Offset < r.end && !prev.IsZero() && a.Time.Sub(prev) > time.Second {
+			out = append(out, region{start, a.Offset, r.kind})
+			start = a.Offset
+		}
+		prev = a.Time
+	}
+	return append(out, region{start, r.end, r.kind})
 }
 
 // lineSpans cuts raw[from:to] after each LF (the last piece may lack one).
@@ -676,11 +695,31 @@ func (f *follower) tlsFromStart(dir smtpparse.Direction) bool {
 	return f.s.ImplicitTLS
 }
 
+// tlsStart returns where dir's TLS bytes begin: at 0 with implicit TLS,
+// after STARTTLS (or its reply) otherwise; -1 without TLS.
+func (f *follower) tlsStart(dir smtpparse.Direction) int64 {
+	if f.tlsFromStart(dir) {
+		return 0
+	}
+	t := f.s.Dialogue.TLS
+	switch {
+	case t == nil:
+		return -1
+	case dir == smtpparse.ServerToClient && t.Reply != nil:
+		return t.Reply.Span.End
+	}
+	return t.Command.Span.End
+}
+
 // tlsText describes a direction's bytes after the switch to TLS: what its
 // records show in the clear (the hello's versions, an alert), then that
 // the rest is encrypted.
 func (f *follower) tlsText(it item) string {
 	n := it.end - it.start
+	if it.start != f.tlsStart(it.dir) {
+		// A later piece (splitAtPauses): the hellos were in the first.
+		return fmt.Sprintf("[TLS: %d more bytes, not decoded]", n)
+	}
 	if rec := f.s.ServerTLS; it.dir == smtpparse.ServerToClient && rec != nil {
 		// The server spoke TLS to a client that did not: its first record
 		// is in the clear, an alert most often.

@@ -452,7 +452,7 @@ func linesWith(out string, marks ...string) []string {
 // TestFollowShowsWhatTheServerSaysInClearAfterTLS: the server's bytes
 // after STARTTLS are TLS until they stop framing as records; Exim's 421,
 // written in clear text after it left TLS, is shown as a reply line with
-// its frame, and so are the server's cleartext answer to a client that
+// its frame, TLS bytes sent after a pause at their own time, and so are the server's cleartext answer to a client that
 // opened with TLS, and a client's TLS hello on a plain port.
 func TestFollowShowsWhatTheServerSaysInClearAfterTLS(t *testing.T) {
 	for _, tc := range []struct {
@@ -461,7 +461,9 @@ func TestFollowShowsWhatTheServerSaysInClearAfterTLS(t *testing.T) {
 	}{
 		{"clients/perl-starttls.pcap", []string{
 			"S  [11┊12┊18┊20]   +0.025s  [TLS: 1547 bytes after STARTTLS: ServerHello choosing TLS 1.3; the rest not decoded]",
-			"S  [22]          +20.070s  421 mx.example.test: SMTP command timeout - closing connection\\r\\n",
+			"      ··· 20.045 s pass ···\nS  [22]          +20.070s  421 mx.example.test: SMTP command timeout - closing connection\\r\\n",
+			// The client's TLS after the pause is shown at its own time.
+			"C  [24]          +20.070s  [TLS: 24 more bytes, not decoded]",
 		}},
 		{"clients/msmtp-smtps-to-25.pcap", []string{
 			"C  [4]            +0.000s  [TLS: 391 bytes encrypted from the start (implicit TLS), not decoded]",
