@@ -36,7 +36,7 @@ func TestEverydayClientsToExim(t *testing.T) {
 		{"msmtp-lf.pcap", nil, ""},
 		{"curl-smtps.pcap", []finding{{"tls-started", Info, []int{4}, "implicit TLS"}}, ""},
 		{"msmtp-smtps.pcap", []finding{{"tls-started", Info, []int{4}, "implicit TLS"}}, ""},
-		{"curl-rcpt3.pcap", []finding{{"command-rejected", Info, []int{12, 13}, "RCPT TO:<nobody@example.test> was rejected: 550 unknown user"}},
+		{"curl-rcpt3.pcap", []finding{{"command-rejected", Info, []int{12, 13}, "RCPT TO:<nobody@example.test> was rejected: 550 unknown user; the client then sent QUIT without sending the message, so the accepted <a@example.test> got nothing either"}},
 			"RCPT TO:<nobody@example.test> was rejected"},
 		{"curl-lf.pcap", []finding{
 			{"sync-error-reply", Error, []int{18}, "554 SMTP synchronization error"},

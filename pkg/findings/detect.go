@@ -959,6 +959,9 @@ func detectRejected(b builder, _ Options) []Finding {
 			if tx != nil {
 				f.refusedMessage, f.tx = true, tx
 			}
+			if c.Verb == "RCPT" {
+				f.Summary += givenUp(b.s.Dialogue, c)
+			}
 			switch c.Verb {
 			case "ETRN", "VRFY", "EXPN", "HELP", "NOOP", "TURN", "ATRN":
 				// No mail rides on these: the catalog's words about the
@@ -1027,6 +1030,39 @@ func detectRejected(b builder, _ Options) []Finding {
 		}
 	}
 	return out
+}
+
+// givenUp says, of a refused RCPT after which the client ended its
+// transaction (QUIT or RSET) without sending the message, though the
+// server had accepted other recipients, that they got nothing either:
+// curl does so unless told --mail-rcpt-allowfails. "" otherwise, and for
+// all but the transaction's last refused RCPT.
+func givenUp(d *smtpparse.Dialogue, refused *smtpparse.Command) string {
+	for _, tx := range d.Transactions {
+		i := slices.Index(tx.Rcpts, refused)
+		if i < 0 {
+			continue
+		}
+		if tx.Data != nil || len(tx.Chunks) > 0 || tx.Reset == nil || tx.Reset.Verb != "QUIT" && tx.Reset.Verb != "RSET" {
+			return ""
+		}
+		var accepted []string
+		for j, r := range tx.Rcpts {
+			switch {
+			case r.Reply == nil:
+			case j > i && r.Reply.Code >= 400:
+				return "" // a later refusal tells it
+			case r.Reply.Code/100 == 2:
+				accepted = append(accepted, "<"+clip(r.Path, 40)+">")
+			}
+		}
+		if len(accepted) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("; the client then sent %s without sending the message, so the accepted %s got nothing either",
+			tx.Reset.Verb, strings.Join(accepted[:min(len(accepted), 3)], ", "))
+	}
+	return ""
 }
 
 // overSize says, for a 552 refusing tx's message, that the message was
