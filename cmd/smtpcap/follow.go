@@ -192,9 +192,10 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 			}
 		}
 		end := int64(len(f.s.Raw[dir]))
-		if side.NotTLS && side.ClearAt >= start && side.ClearAt < end {
-			// What follows no longer frames as TLS: shown as it is, as
-			// lines (a server that left TLS writes a reply in clear text).
+		if side.NotTLS && len(side.Clear) > 0 && side.ClearAt >= start && side.ClearAt < end {
+			// What follows no longer frames as TLS and reads as text:
+			// shown as lines (a server that left TLS writes a reply in
+			// clear text).
 			end = side.ClearAt
 		}
 		if end > start {

@@ -25,10 +25,10 @@ type TLSSide struct {
 	Alert            *TLSAlert // its first fatal alert sent in the clear, else its first warning
 	NotTLS           bool      // bytes that do not frame as TLS records: reading stopped there
 	Lost             bool      // the capture lacks bytes of this side: reading stopped there
-	// With NotTLS: the stream offset where the records stopped framing and
-	// the first bytes from there (at most maxClear), as a server that
-	// left TLS writes them: Exim's "421 … SMTP command timeout" in clear
-	// text after a TLS session.
+	// With NotTLS: the stream offset where the records stopped framing and,
+	// when they begin as text does, the first bytes from there (at most
+	// maxClear), as a server that left TLS writes them: Exim's "421 … SMTP
+	// command timeout" in clear text after a TLS session.
 	ClearAt int64
 	Clear   []byte
 
@@ -191,7 +191,9 @@ const maxClear = 512
 // feed reads one side's bytes at stream offset off.
 func (t *TLSSide) feed(dir Direction, b []byte, off int64) {
 	if t.NotTLS && !t.Lost {
-		t.keepClear(b)
+		if len(t.Clear) > 0 {
+			t.keepClear(b)
+		}
 		return
 	}
 	for len(b) > 0 && !t.NotTLS && !t.Lost {
@@ -210,8 +212,12 @@ func (t *TLSSide) feed(dir Direction, b []byte, off int64) {
 			length := int(binary.BigEndian.Uint16(t.head[3:5]))
 			if t.typ < tlsChangeCipherSpec || t.typ > tlsApplicationData || t.head[1] != 3 || length == 0 || length > 18432 {
 				t.NotTLS, t.ClearAt = true, t.start
-				t.keepClear(t.head[:])
-				t.keepClear(b)
+				if c := t.head[0]; c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
+					// Text, as a reply or a command begins: kept. Other
+					// bytes that are no TLS are not worth keeping.
+					t.keepClear(t.head[:])
+					t.keepClear(b)
+				}
 				return
 			}
 			t.Records++
