@@ -1,0 +1,3 @@
+module impair
+
+go 1.24.0
