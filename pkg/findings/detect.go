@@ -1056,13 +1056,39 @@ func givenUp(d *smtpparse.Dialogue, refused *smtpparse.Command) string {
 				accepted = append(accepted, "<"+clip(r.Path, 40)+">")
 			}
 		}
-		if len(accepted) == 0 {
+		if len(accepted) == 0 || resentTo(d, tx) {
 			return ""
 		}
 		return fmt.Sprintf("; the client then sent %s without sending the message, so the accepted %s got nothing either",
 			tx.Reset.Verb, strings.Join(accepted[:min(len(accepted), 3)], ", "))
 	}
 	return ""
+}
+
+// resentTo reports whether a transaction after tx delivered a message to
+// one of the recipients the server accepted in tx: a client that, after a
+// refusal and RSET, sends again to the valid addresses only.
+func resentTo(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
+	i := slices.Index(d.Transactions, tx)
+	if i < 0 {
+		return false
+	}
+	for _, later := range d.Transactions[i+1:] {
+		if !delivered(later) {
+			continue
+		}
+		for _, r := range later.Rcpts {
+			if r.Reply == nil || r.Reply.Code/100 != 2 {
+				continue
+			}
+			if slices.ContainsFunc(tx.Rcpts, func(c *smtpparse.Command) bool {
+				return c.Reply != nil && c.Reply.Code/100 == 2 && strings.EqualFold(c.Path, r.Path)
+			}) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // overSize says, for a 552 refusing tx's message, that the message was
@@ -1229,7 +1255,9 @@ func detectContent(b builder, _ Options) []Finding {
 			}
 			f := b.at("smuggling-end-of-data", Error, PhaseData, e.At, verb.Time, summary)
 			f.Frames = appendUnique(f.Frames, b.s.Frames(answer.Span)...)
-			f.lenientSeq = e.Seq
+			if !e.CommandsAfter {
+				f.lenientSeq = e.Seq // commands after it: smuggling, not a slip
+			}
 			if cutShort != nil {
 				f.cutShort = fmt.Sprintf(" The message was taken cut short there: the server answered the line after the sequence, %s, with %d (frame %s).",
 					quote(escape(firstLine(e.After)), 40), cutShort.Code, joinInts(b.s.Frames(cutShort.Span), ","))
@@ -1989,7 +2017,13 @@ func tlsMismatch(b builder) (Finding, bool) {
 		if !ok {
 			t = c.LastTime
 		}
-		if t.Sub(c.FirstTime) < silentGiveUp {
+		// From the server's SYN-ACK: SYNs sent again before it (a lost
+		// first SYN) are no wait for a greeting.
+		from := c.FirstTime
+		if st := b.s.Stream(smtpparse.ServerToClient); st != nil && len(st.Segments) > 0 {
+			from = st.Segments[0].Time()
+		}
+		if t.Sub(from) < silentGiveUp {
 			// Connected and closed at once: a port check, not a client
 			// that waited for a greeting.
 			return Finding{}, false
@@ -2000,7 +2034,7 @@ func tlsMismatch(b builder) (Finding, bool) {
 		}
 		f = b.conn("tls-handshake-failed", Warning, PhaseTLS, []int{closed}, t,
 			fmt.Sprintf("nothing was sent either way for %.1f s on port 465, the implicit-TLS port, until %s closed the connection (frame %d): most likely a plain SMTP client waiting for a greeting while the server waited for its TLS hello, so no TLS session and no mail could follow",
-				t.Sub(c.FirstTime).Seconds(), who, closed))
+				t.Sub(from).Seconds(), who, closed))
 		f.Explanation = "On port 465 the server expects a TLS ClientHello at once (implicit TLS, SMTPS, RFC 8314) and says nothing before it; a client set up for plain SMTP or STARTTLS waits for the server's greeting first. Neither sends what the other waits for, and the connection ends when one of them times out."
 		f.Remedy = "Have the client start TLS at once on port 465 (msmtp: tls_starttls off; curl: smtps:// instead of smtp://), or point it at the server's STARTTLS port (587 or 25)."
 	default:

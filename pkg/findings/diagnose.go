@@ -160,7 +160,7 @@ func diagnose(found []Finding) string {
 		if smuggling.cutShort != "" {
 			// The sequence was inside the message; the client put it there.
 			msg = fmt.Sprintf("The message held a non-standard end-of-data sequence%s, and the server took it for the end of data.%s", frame(*smuggling), smuggling.cutShort)
-			if strings.HasPrefix(smuggling.lenientSeq, "\n.") {
+			if smuggling.lenientSeq == "\n.\n" {
 				msg += " The client sent a line with a lone \".\" among bare LF line endings: it neither ended its lines with CRLF nor doubled the dot (RFC 5321, 4.5.2; curl --upload-file without --crlf does so), and the server is lenient about the terminator, which SMTP smuggling abuses."
 			} else {
 				msg += " The server is lenient about the terminator, which SMTP smuggling abuses."

@@ -155,6 +155,11 @@ func TestMidStreamTLSIsNoImplicitTLSMismatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := reviewCapture(t, "midstream-"+tc.name, 25, tc.script)
+			if tc.name == "starttls-220-then-hello" && !r.Connections[0].TLS {
+				// The 220 is the end of a STARTTLS, not a clear-text answer
+				// to a TLS hello: the session is encrypted.
+				t.Errorf("mid-stream STARTTLS session reported as not encrypted:\n%s", reviewLines(r))
+			}
 			for _, f := range r.Findings {
 				if f.ID == "tls-handshake-failed" || f.Severity == Error || f.ID == "malformed-reply" {
 					t.Errorf("mid-stream TLS reported as a failure:\n%s", reviewLines(r))

@@ -104,9 +104,10 @@ type Session struct {
 // Encrypted reports whether the session's SMTP went on under TLS: the
 // server accepted STARTTLS, or the client opened with a TLS hello and the
 // server did not answer it in clear text (a server that expects plain
-// SMTP does: then no TLS session began).
+// SMTP does: then no TLS session began). In a capture begun mid-stream the
+// server's clear text before the hello is the end of a STARTTLS.
 func (s *Session) Encrypted() bool {
-	return s.Dialogue.TLS != nil || s.ImplicitTLS && len(s.Dialogue.Replies) == 0
+	return s.Dialogue.TLS != nil || s.ImplicitTLS && (len(s.Dialogue.Replies) == 0 || midStream(s.Conn))
 }
 
 // Arrival is one piece of a stream as it became available.
@@ -174,6 +175,8 @@ type Options struct {
 type feeder struct {
 	parser *smtpparse.Parser
 	tls    bool // the client opened with a TLS record: its bytes are not SMTP
+	// tlsByte says tls was decided from a first segment of one byte.
+	tlsByte bool
 	// The server's first bytes: a TLS record (kept for the Session), or,
 	// when the client opened with TLS, an SMTP reply line to parse.
 	serverTLS   []byte
@@ -243,7 +246,7 @@ func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *re
 	if offset == 0 {
 		switch {
 		case dir == reassembly.ClientToServer && len(data) >= 1 && data[0] == 0x16 && (len(data) < 2 || data[1] == 0x03):
-			f.tls = true // a TLS ClientHello where SMTP would start
+			f.tls, f.tlsByte = true, len(data) == 1 // a TLS ClientHello where SMTP would start
 		case *f.mid:
 			// Begun mid-stream: the server's first bytes seen are not its
 			// first, and say nothing of how the session began.
@@ -254,8 +257,14 @@ func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *re
 		}
 	} else if n := int64(len(f.serverTLS)); dir == reassembly.ServerToClient && n > 0 && n < 7 && offset == n {
 		// The rest of the first record's header and an alert's two bytes,
-		// when the first segment held less.
-		f.serverTLS = append(f.serverTLS, data[:min(len(data), 7-int(n))]...)
+		// when the first segment held less; its second byte must be 3.
+		if n == 1 && data[0] != 3 {
+			f.serverTLS = nil
+		} else {
+			f.serverTLS = append(f.serverTLS, data[:min(len(data), 7-int(n))]...)
+		}
+	} else if dir == reassembly.ClientToServer && offset == 1 && f.tls && f.tlsByte && data[0] != 3 {
+		f.tls = false // one byte of 0x16, then no TLS version
 	}
 	if !f.clear(dir) {
 		f.record(smtpDirection(dir), offset, data, int64(len(data)), false, p)
