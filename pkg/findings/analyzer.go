@@ -409,7 +409,8 @@ func (a *Analyzer) complete(f *Finding) {
 func sequencing(id string) bool {
 	switch id {
 	case "pipelining-not-offered", "pipelining-bad-sequence", "unanswered-command",
-		"reply-without-command", "malformed-command", "malformed-reply", "command-split-across-segments", "early-talker":
+		"reply-without-command", "malformed-command", "malformed-reply", "command-split-across-segments", "early-talker",
+		"lost-mid-transaction":
 		return true
 	}
 	return false
@@ -520,11 +521,27 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 			byMessage = true
 		}
 		at := attempt{stream: s.Conn.Stream, time: tx.Mail.Time, ok: delivered(tx)}
+		if !at.ok && lostBytes(s) {
+			// The capture lost bytes of this connection (dropped or cut by
+			// the snaplen): the failure may be the pairing's, not the
+			// server's, and is not counted as a retry's.
+			continue
+		}
 		if !at.ok { // only failures are told of, by their frames and how they ended
 			at.end, at.frames, at.ended = attemptEnd(tx, closedAt(s)), s.Frames(tx.Mail.Span), howEnded(tx)
 		}
 		a.envelopes.add(key, byMessage, at)
 	}
+}
+
+// lostBytes reports whether the capture lacks bytes of s, either way.
+func lostBytes(s *session.Session) bool {
+	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		if st := s.Stream(dir); st != nil && len(st.Gaps) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // probeWait is how soon after its MAIL was accepted a client that sends no

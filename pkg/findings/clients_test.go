@@ -101,3 +101,27 @@ func TestEverydayClientsToExim(t *testing.T) {
 		}
 	}
 }
+
+// TestASnaplenCutCaptureBlamesNoServer: five real sessions to Exim
+// captured with tcpdump -s 96 (testdata/pcaps/snaplen), where every
+// packet's payload stops after 30 bytes and commands and replies can no
+// longer be paired reliably: nothing is an error, a transaction that
+// looks unfinished is an info that names the capture's loss, and failures
+// seen through the cuts are no retry loop. The snaplen is told as such.
+func TestASnaplenCutCaptureBlamesNoServer(t *testing.T) {
+	r := analyze(t, testcaps.Path("snaplen/snap96-exim.pcap"))
+	cut := 0
+	for _, f := range r.Findings {
+		switch {
+		case f.Severity == Error || f.ID == "retry-loop":
+			t.Errorf("%s %s stream %d %v: %s", f.Severity, f.ID, f.Stream, f.Frames, f.Summary)
+		case f.ID == "lost-mid-transaction" && (f.Severity != Info || !strings.Contains(f.CaptureLoss, "cut by snaplen")):
+			t.Errorf("lost-mid-transaction %s without the capture's loss: %+v", f.Severity, f)
+		case f.ID == "snaplen-truncated":
+			cut++
+		}
+	}
+	if cut == 0 {
+		t.Error("no snaplen-truncated finding")
+	}
+}
