@@ -425,7 +425,11 @@ func TestConnectionGenerations(t *testing.T) {
 	}
 }
 
-func TestForgottenConnectionsLatePacketsAreSkipped(t *testing.T) {
+// lateAfterForgetting returns a capture of a connection that finishes in
+// frame 6, its late ACK (7) and late SYN (8), and a new connection on the
+// same 4-tuple (9–11).
+func lateAfterForgetting(t *testing.T) *Capture {
+	t.Helper()
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
 	s := capgen.NewSession(w, capgen.LinkEthernet, client, server, t0, 1000, 5000)
@@ -439,6 +443,56 @@ func TestForgottenConnectionsLatePacketsAreSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// TestLateSegmentsOfForgottenConnectionsReachTheLateHook: with
+// TrackerOptions.Late, a forgotten connection's late segments are handed
+// over with its stream number instead of being dropped; the new connection
+// on its 4-tuple is tracked as ever, and an error from the hook stops the walk.
+func TestLateSegmentsOfForgottenConnectionsReachTheLateHook(t *testing.T) {
+	var late []string
+	var tr *Tracker
+	tr = NewTracker(TrackerOptions{Late: func(stream int, s *Segment, p *Packet) error {
+		late = append(late, fmt.Sprintf("%d:%d:%v", p.Frame, stream, s.Flags&FlagSYN != 0))
+		return nil
+	}})
+	var got []string
+	st, err := Walk(lateAfterForgetting(t), tr, func(cn *Conn, _ *Segment, p *Packet) error {
+		got = append(got, fmt.Sprintf("%d:%d", p.Frame, cn.Stream))
+		if cn.Finished() {
+			tr.Forget(cn)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[7:0:false 8:0:true]"; fmt.Sprint(late) != want {
+		t.Errorf("frame:stream:SYN handed to Late %v, want %v", late, want)
+	}
+	if want := "[1:0 2:0 3:0 4:0 5:0 6:0 9:1 10:1 11:1]"; fmt.Sprint(got) != want {
+		t.Errorf("frame:stream visited %v, want %v", got, want)
+	}
+	if st.Late != 2 {
+		t.Errorf("Late %d, want 2", st.Late)
+	}
+
+	stop := errors.New("stop here")
+	tr = NewTracker(TrackerOptions{Late: func(int, *Segment, *Packet) error { return stop }})
+	st, err = Walk(lateAfterForgetting(t), tr, func(cn *Conn, _ *Segment, p *Packet) error {
+		if cn.Finished() {
+			tr.Forget(cn)
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || st.TCP != 7 {
+		t.Errorf("hook's error: walk returned %v after %d segments, want it after 7", err, st.TCP)
+	}
+}
+
+func TestForgottenConnectionsLatePacketsAreSkipped(t *testing.T) {
+	c := lateAfterForgetting(t)
 	tr := NewTracker(TrackerOptions{})
 	var got []string
 	st, err := Walk(c, tr, func(cn *Conn, _ *Segment, p *Packet) error {

@@ -100,6 +100,11 @@ type TrackerOptions struct {
 	// time is up, so that a segment of theirs that comes now is late, as
 	// it would be had another packet come first.
 	Expire func(p *Packet)
+	// Late, if set, is called by Walk with each segment of a forgotten
+	// connection (Tracker.Forget) and that connection's stream number,
+	// instead of skipping the segment: for an owner that must still place
+	// every packet, such as a split. Its error stops the walk.
+	Late func(stream int, s *Segment, p *Packet) error
 }
 
 // headBytes is how many leading payload bytes of each side a Conn keeps for sniffing.
@@ -269,9 +274,11 @@ type Tracker struct {
 
 // forgottenConn is what the tracker keeps of a forgotten connection: by
 // end of its key (lo, hi), the ISNs of the SYNs it saw, so that a SYN
-// retransmitted late is not taken for a new connection.
+// retransmitted late is not taken for a new connection; and its stream
+// number, for TrackerOptions.Late.
 type forgottenConn struct {
 	isn     [2]uint32
+	stream  int32
 	synSeen [2]bool
 }
 
@@ -323,7 +330,7 @@ func (t *Tracker) Forget(c *Conn) {
 		return // a newer connection on the 4-tuple took its place
 	}
 	delete(t.conns, k)
-	var e forgottenConn
+	e := forgottenConn{stream: int32(c.Stream)}
 	for side, end := range c.ends {
 		i := 0
 		if end != k.lo {
@@ -347,8 +354,15 @@ func (t *Tracker) hashKey(k flowKey) uint64 {
 // returns the connection and whether it was created by this segment, or
 // nil for a late packet of a forgotten connection.
 func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
+	c, created, _ := t.track(s, p)
+	return c, created
+}
+
+// track is Track that also returns, for a late packet of a forgotten
+// connection, that connection's stream number (else -1).
+func (t *Tracker) track(s *Segment, p *Packet) (c *Conn, created bool, late int) {
 	k := keyOf(s.Src, s.Dst)
-	c := t.conns[k]
+	c = t.conns[k]
 	var forgotten bool
 	var h uint64
 	switch {
@@ -366,13 +380,13 @@ func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 		}
 		if s.Flags&FlagSYN == 0 || (e.synSeen[i] && s.Seq == e.isn[i]) ||
 			(s.Flags&FlagACK != 0 && e.synSeen[1-i] && s.Ack == e.isn[1-i]+1) {
-			return nil, false
+			return nil, false, int(e.stream)
 		}
 		forgotten = true
 	case s.Flags&FlagSYN != 0 && startsNew(c, s):
 		c = nil
 	}
-	created := c == nil
+	created = c == nil
 	if created {
 		c = &Conn{
 			Stream:     len(t.all),
@@ -441,7 +455,7 @@ func (t *Tracker) Track(s *Segment, p *Packet) (*Conn, bool) {
 			}
 		}
 	}
-	return c, created
+	return c, created, -1
 }
 
 // setRole makes ends[clientIdx] the client when the evidence is at least as

@@ -30,7 +30,7 @@ type Stats struct {
 	Packets        int                 // records read
 	Bytes          int64               // captured bytes read
 	TCP            int                 // TCP segments
-	Late           int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped
+	Late           int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped unless TrackerOptions.Late takes them
 	NotTCP         int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
 	Fragments      Tally               // fragments of IP datagrams carrying TCP that never completed: not used
 	Reassembled    int                 // IP datagrams carrying TCP reassembled from their fragments
@@ -130,9 +130,14 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 		if t.opts.Expire != nil {
 			t.opts.Expire(&pkt)
 		}
-		conn, _ := t.Track(&seg, &pkt)
+		conn, _, late := t.track(&seg, &pkt)
 		if conn == nil {
 			st.Late++
+			if t.opts.Late != nil {
+				if err := t.opts.Late(late, &seg, &pkt); err != nil {
+					return st, err
+				}
+			}
 			continue
 		}
 		if visit != nil {

@@ -18,11 +18,15 @@ func BenchmarkSplit(b *testing.B) {
 			b.Fatal(err)
 		}
 		in := c.Inputs[0]
-		s, err := New(Options{Dir: b.TempDir(), Prefix: "bench", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
+		var s *Splitter
+		tracker := reassembly.NewTracker(reassembly.TrackerOptions{
+			Late: func(stream int, _ *reassembly.Segment, p *reassembly.Packet) error { return s.AddLate(stream, p) }})
+		s, err = New(Options{Dir: b.TempDir(), Prefix: "bench", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen,
+			Forget: tracker.Forget})
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err := reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+		st, err := reassembly.Walk(c, tracker, func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
 			return s.Add(cn, p)
 		})
 		if err != nil {

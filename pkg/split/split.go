@@ -58,6 +58,13 @@ type Options struct {
 	MaxPending int                 // packets buffered per undecided connection; default 64
 	Select     Selector            // nil takes every connection
 	Inputs     []string            // input names, for the index
+	// Forget, if set, is called with each connection the splitter is done
+	// with: closed, and its file written or the connection skipped. The
+	// tracker may then forget it (reassembly.Tracker.Forget), so that
+	// memory follows the connections open at once; the splitter keeps
+	// what the index needs, and the connection's late packets, if any,
+	// must come through AddLate.
+	Forget func(c *reassembly.Conn)
 }
 
 // File describes one written capture.
@@ -89,6 +96,7 @@ type Splitter struct {
 	adds    int            // packets offered, for the periodic look at closing
 	gather  gatherLimits
 	scratch []byte // a record's header and trailer, before they are gathered
+	skipped output // stands for every skipped connection once retired
 }
 
 // gatherLimits are pieceSize, minPiece and heldBudget; tests shrink them.
@@ -142,7 +150,8 @@ type pendingPacket struct {
 }
 
 type output struct {
-	conn     *reassembly.Conn
+	conn     *reassembly.Conn // nil once retired
+	retired  retiredConn      // what is kept of conn once it is retired
 	decision Decision
 	pending  []pendingPacket
 	started  bool // its file header gathered
@@ -160,6 +169,24 @@ type output struct {
 	from        *origins // with several inputs: where each packet came from
 	first       time.Time
 	last        time.Time
+}
+
+// retiredConn is what an output keeps of its connection once the tracker
+// may forget it: its stream number and endpoints, as they were at the end.
+type retiredConn struct {
+	stream         int
+	client, server netip.AddrPort
+	side0Client    bool // the connection's first packet came from the client
+}
+
+// identity returns the connection's stream, client and server, and
+// whether its first packet came from the client, as they are now.
+func (o *output) identity() retiredConn {
+	if o.conn == nil {
+		return o.retired
+	}
+	return retiredConn{o.conn.Stream, o.conn.Client(), o.conn.Server(),
+		o.conn.DirectionOfSide(0) == reassembly.ClientToServer}
 }
 
 // New checks the output directory and returns a Splitter. Unless Force is
@@ -241,6 +268,9 @@ func (s *Splitter) Add(c *reassembly.Conn, p *reassembly.Packet) error {
 	}
 	switch o.decision {
 	case Skip:
+		if c.Finished() {
+			s.retire(o)
+		}
 		return nil
 	case Undecided:
 		if len(o.pending) < s.opts.MaxPending {
@@ -282,7 +312,42 @@ func (s *Splitter) flushPending(o *output) error {
 	return nil
 }
 
-func (s *Splitter) write(o *output, p *reassembly.Packet) error {
+// AddLate offers a late packet of a connection the tracker has forgotten
+// after Options.Forget (see reassembly.TrackerOptions.Late): it is
+// appended to that connection's file, if it has one.
+func (s *Splitter) AddLate(stream int, p *reassembly.Packet) error {
+	if stream < 0 || stream >= len(s.outs) {
+		return nil
+	}
+	o := s.outs[stream]
+	if o == nil || o.conn != nil || o.decision != Take {
+		return nil
+	}
+	if err := s.gatherPacket(o, p); err != nil {
+		return err
+	}
+	return s.flush(o, true)
+}
+
+// retire lets go of o's connection once o takes no packets but late ones:
+// o keeps what the index needs, and Options.Forget may drop the rest.
+func (s *Splitter) retire(o *output) {
+	if s.opts.Forget == nil || o.conn == nil {
+		return
+	}
+	c := o.conn
+	if o.decision == Skip {
+		s.skipped.decision = Skip
+		s.outs[c.Stream] = &s.skipped
+	} else {
+		o.retired, o.conn = o.identity(), nil
+	}
+	s.opts.Forget(c)
+}
+
+// gatherPacket gathers p's record, and those of the other fragments of its
+// datagram, for o's file.
+func (s *Splitter) gatherPacket(o *output, p *reassembly.Packet) error {
 	before := o.buf.size
 	if !o.started {
 		s.start(o)
@@ -297,6 +362,13 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 		return err
 	}
 	s.held += o.buf.size - before
+	return nil
+}
+
+func (s *Splitter) write(o *output, p *reassembly.Packet) error {
+	if err := s.gatherPacket(o, p); err != nil {
+		return err
+	}
 	g := s.gather
 	switch {
 	case o.conn.LastFrame != p.Frame:
@@ -307,7 +379,11 @@ func (s *Splitter) write(o *output, p *reassembly.Packet) error {
 		// straggler after it reopens the file and appends. Its entry in
 		// the closing list, if any, is dropped when it reaches the front.
 		o.closing = false
-		return s.flush(o, true)
+		if err := s.flush(o, true); err != nil {
+			return err
+		}
+		s.retire(o)
+		return nil
 	case o.conn.Closed() && !o.closing:
 		// Both FINs: the last ACK should follow. Until it does, the file
 		// waits in the closing list, written when memory runs short or
@@ -382,6 +458,7 @@ func (s *Splitter) flushClosing(now time.Time) error {
 				if err := s.flush(e.o, true); err != nil {
 					return err
 				}
+				s.retire(e.o)
 			}
 		}
 		return nil
@@ -414,6 +491,7 @@ walk:
 			if err := s.flush(e.o, true); err != nil {
 				return err
 			}
+			s.retire(e.o)
 		}
 	}
 	s.closing = append(rest, again...)
@@ -433,7 +511,7 @@ func (s *Splitter) flush(o *output, last bool) error {
 	o.created, o.writing = true, !last
 	s.held -= o.buf.size
 	o.buf = blocks{}
-	s.writers[o.conn.Stream%len(s.writers)].pieces <- p
+	s.writers[o.identity().stream%len(s.writers)].pieces <- p
 	return nil
 }
 
@@ -476,17 +554,19 @@ func (s *Splitter) start(o *output) {
 // started. It is built again when needed rather than kept: a split keeps
 // every output to the end.
 func (s *Splitter) partPath(o *output) string {
-	client, server := o.conn.Client(), o.conn.Server()
-	if (o.conn.DirectionOfSide(0) == reassembly.ClientToServer) != o.firstClient {
+	id := o.identity()
+	client, server := id.client, id.server
+	if id.side0Client != o.firstClient {
 		client, server = server, client
 	}
-	return filepath.Join(s.opts.Dir, s.name(o.conn.Stream, client, server, 0)+".part")
+	return filepath.Join(s.opts.Dir, s.name(id.stream, client, server, 0)+".part")
 }
 
-// fileName builds the name of a connection's output, with its roles as
+// fileName builds the name of an output, with its connection's roles as
 // they are now.
-func (s *Splitter) fileName(c *reassembly.Conn, width int) string {
-	return s.name(c.Stream, c.Client(), c.Server(), width)
+func (s *Splitter) fileName(o *output, width int) string {
+	id := o.identity()
+	return s.name(id.stream, id.client, id.server, width)
 }
 
 // name builds an output's name. The stream number is zero-padded to
@@ -560,7 +640,7 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 	maxStream := 0
 	for _, o := range s.outs {
 		if o != nil && o.started {
-			maxStream = o.conn.Stream
+			maxStream = o.identity().stream
 		}
 	}
 	width := max(4, len(fmt.Sprint(maxStream)))
@@ -573,22 +653,20 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 	// part of finishing on most file systems (each one a lookup and an
 	// insert in a directory of as many entries as connections), then start
 	// while the index's entries are built and encoded.
+	// Names are built again where they are needed, not kept: with many
+	// connections they would take more memory than the outputs.
 	var written []*output
-	var names []string
 	for _, o := range s.outs {
 		if o == nil || !o.started {
 			continue
 		}
-		name := s.fileName(o.conn, width)
-		final := filepath.Join(s.opts.Dir, name)
-		if existing[name] {
-			if err := s.mayReplace(final); err != nil {
+		if name := s.fileName(o, width); existing[name] {
+			if err := s.mayReplace(filepath.Join(s.opts.Dir, name)); err != nil {
 				s.Abort()
 				return nil, "", err
 			}
 		}
 		written = append(written, o)
-		names = append(names, name)
 	}
 	idx := indexPath(s.opts)
 	if existing[filepath.Base(idx)] {
@@ -598,34 +676,43 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		}
 	}
 	renamed := make(chan error, 1)
-	go func() { renamed <- s.renameAll(written, names) }()
+	go func() { renamed <- s.renameAll(written, width) }()
+	// Each file's entry, frame numbers spelled out, is built only while it
+	// is encoded: as ints, all of them together would take eight bytes a
+	// packet. The index gets its name only once every file has its own.
+	entry := func(i int, f *File) {
+		*f = s.fileEntry(written[i], width)
+		f.Frames, f.InputFrames = written[i].frames.ints(), inputFrameNames(written[i].from)
+	}
+	err = writeIndex(idx, s.opts.Inputs, len(written), entry, inputErrs, func() error { return <-renamed })
+	// The list returned replaces the outputs, each let go once listed.
+	s.outs = nil
 	files := make([]File, len(written))
 	for i, o := range written {
-		files[i] = File{
-			Name: names[i], Stream: o.conn.Stream,
-			Client: o.conn.Client().String(), Server: o.conn.Server().String(),
-			Packets: o.frames.len(), First: o.first, Last: o.last,
-		}
+		files[i], written[i] = s.fileEntry(o, width), nil
 	}
-	// Each file's frame numbers are spelled out only while its entry is
-	// encoded: as ints, all of them together would take eight bytes a packet.
-	frames := func(i int, f *File) {
-		o := written[i]
-		f.Frames, f.InputFrames = o.frames.ints(), inputFrameNames(o.from)
-	}
-	// The index gets its name only once every file has its own.
-	if err := writeIndex(idx, s.opts.Inputs, files, frames, inputErrs, func() error { return <-renamed }); err != nil {
+	if err != nil {
 		return files, "", err
 	}
 	return files, idx, nil
 }
 
+// fileEntry returns o's entry in the index, without its frame numbers.
+func (s *Splitter) fileEntry(o *output, width int) File {
+	id := o.identity()
+	return File{
+		Name: s.name(id.stream, id.client, id.server, width), Stream: id.stream,
+		Client: id.client.String(), Server: id.server.String(),
+		Packets: o.frames.len(), First: o.first, Last: o.last,
+	}
+}
+
 // renameAll renames each written file from its .part name to names[i] in
 // the output directory, stopping at the first failure. One goroutine:
 // renames in one directory serialize in the kernel.
-func (s *Splitter) renameAll(written []*output, names []string) error {
-	for i, o := range written {
-		from, to := s.partPath(o), filepath.Join(s.opts.Dir, names[i])
+func (s *Splitter) renameAll(written []*output, width int) error {
+	for _, o := range written {
+		from, to := s.partPath(o), filepath.Join(s.opts.Dir, s.fileName(o, width))
 		// syscall.Rename, not os.Rename, which first stats the new name
 		// to refuse a directory; the names were checked against the
 		// directory's listing already.
@@ -684,11 +771,11 @@ const IndexSchema = "smtpcap-split/1"
 // writeIndex writes the index under a .part name and renames it. The
 // document is indented, with each file on one line of its own, so that it
 // reads well and a line-oriented tool can grep a stream or a frame; it is
-// written as it is encoded, never held whole in memory. frames fills in
-// files[i]'s frame numbers just before it is encoded; they are dropped
-// after. Before the index is renamed, ready is called; its error leaves
+// written as it is encoded, never held whole in memory. entry fills in
+// the i-th of n files' entry, frame numbers and all, just before it is
+// encoded. Before the index is renamed, ready is called; its error leaves
 // the index unnamed.
-func writeIndex(path string, inputs []string, files []File, frames func(i int, f *File), inputErrs []error, ready func() error) (err error) {
+func writeIndex(path string, inputs []string, n int, entry func(i int, f *File), inputErrs []error, ready func() error) (err error) {
 	idx := Index{Schema: IndexSchema, Inputs: inputs, Complete: len(inputErrs) == 0}
 	if idx.Inputs == nil {
 		idx.Inputs = []string{}
@@ -732,20 +819,20 @@ func writeIndex(path string, inputs []string, files []File, frames func(i int, f
 		field("errors", idx.Errors, true)
 	}
 	w.WriteString(`  "files": [`)
-	for i := range files {
+	var file File
+	for i := range n {
 		if i > 0 {
 			w.WriteString(",")
 		}
-		frames(i, &files[i])
-		b, err := json.Marshal(&files[i])
-		files[i].Frames, files[i].InputFrames = nil, nil
+		entry(i, &file)
+		b, err := json.Marshal(&file)
 		if err != nil {
 			return err
 		}
 		w.WriteString("\n    ")
 		w.Write(b)
 	}
-	if len(files) > 0 {
+	if n > 0 {
 		w.WriteString("\n  ")
 	}
 	w.WriteString("]\n}\n")

@@ -33,15 +33,31 @@ func readOriginal(t *testing.T, path string) (map[int]origPacket, *reassembly.Ca
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
+	return originalPackets(t, c), c
+}
+
+// readOriginalBytes is readOriginal for a capture held in memory.
+func readOriginalBytes(t *testing.T, capture []byte) (map[int]origPacket, *reassembly.Capture) {
+	t.Helper()
+	c, err := reassembly.OpenReader("capture", bytes.NewReader(capture))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return originalPackets(t, c), c
+}
+
+// originalPackets reads every tracked TCP packet of c, by frame.
+func originalPackets(t *testing.T, c *reassembly.Capture) map[int]origPacket {
+	t.Helper()
 	pkts := map[int]origPacket{}
-	_, err = reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+	_, err := reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
 		pkts[p.Frame] = origPacket{cn.Stream, p.Timestamp, p.Length, bytes.Clone(p.Data)}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pkts, c
+	return pkts
 }
 
 // splitAll splits a capture, taking every connection, into a temp dir.
@@ -54,12 +70,17 @@ func splitAll(t *testing.T, path string) (string, []File, *reassembly.Capture) {
 	defer c.Close()
 	in := c.Inputs[0]
 	dir := t.TempDir()
-	s, err := New(Options{Dir: dir, Prefix: Prefix(path), Format: in.Format, LinkType: in.LinkType,
-		Snaplen: in.Snaplen, Nanosecond: in.Nanosecond, MaxOpen: 2, Inputs: []string{path}})
+	// Wired as the command wires it: finished connections forgotten, their
+	// late packets handed over by stream.
+	var s *Splitter
+	tracker := reassembly.NewTracker(reassembly.TrackerOptions{
+		Late: func(stream int, _ *reassembly.Segment, p *reassembly.Packet) error { return s.AddLate(stream, p) }})
+	s, err = New(Options{Dir: dir, Prefix: Prefix(path), Format: in.Format, LinkType: in.LinkType,
+		Snaplen: in.Snaplen, Nanosecond: in.Nanosecond, MaxOpen: 2, Inputs: []string{path}, Forget: tracker.Forget})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reassembly.Walk(c, reassembly.NewTracker(reassembly.TrackerOptions{}), func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+	if _, err := reassembly.Walk(c, tracker, func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
 		return s.Add(cn, p)
 	}); err != nil {
 		t.Fatal(err)
