@@ -67,6 +67,11 @@ func TestEverydayClientsToExim(t *testing.T) {
 			{"command-deferred", Info, []int{22}, `the server left TLS and closed the session with 421 "mx.example.test: SMTP command timeout - closing connection", sent in clear text`},
 			{"tls-started", Info, []int{8, 9}, "STARTTLS succeeded"},
 		}, "421 reply in clear text"},
+		// Python's smtplib writes its verbs in lower case: quoted as sent,
+		// in the summary and at the head of the diagnosis.
+		{"smtplib-rcpt3.pcap", []finding{
+			{"command-rejected", Info, []int{12, 13}, "rcpt TO:<nobody@example.test> was rejected: 550 unknown user"},
+		}, "rcpt TO:<nobody@example.test> was rejected: 550 unknown user (frames 12, 13)."},
 		{"curl-plain-to-465.pcap", []finding{
 			{"tls-handshake-failed", Error, []int{4, 5}, "the client waited for a greeting in the clear and closed its side after 8.0 s (its FIN in frame 4); the server's first bytes were a TLS fatal unexpected_message (10) alert (frame 5)"},
 		}, "The server on port 465 speaks TLS from the first byte"},

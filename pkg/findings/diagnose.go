@@ -333,9 +333,25 @@ func fixupEvidence(f Finding) string {
 	return "the EHLO reply"
 }
 
+// upperFirst starts a sentence with a capital letter, unless it starts
+// with a command as the client sent it: "rcpt TO:<…>" from a client that
+// writes its verbs in lower case (Python's smtplib) is quoted as sent.
 func upperFirst(s string) string {
-	if s == "" {
+	if s == "" || startsWithLowerVerb(s) {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// startsWithLowerVerb reports whether s starts with an SMTP command verb
+// in lower case, followed by a space, a colon or nothing.
+func startsWithLowerVerb(s string) bool {
+	verb, _, _ := strings.Cut(s, " ")
+	verb, _, _ = strings.Cut(verb, ":")
+	switch verb {
+	case "helo", "ehlo", "lhlo", "mail", "rcpt", "data", "bdat", "rset", "quit", "noop",
+		"vrfy", "expn", "help", "starttls", "auth", "etrn", "turn", "atrn", "xclient", "xforward":
+		return true
+	}
+	return false
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # record.sh: re-records the captures of this directory: everyday SMTP clients
-# from Debian 12 (curl 7.88, msmtp 1.8.23, s-nail 14.9, Perl's Net::SMTP) talking to a real Exim 4.96
+# from Debian 12 (curl 7.88, msmtp 1.8.23, s-nail 14.9, Perl's Net::SMTP, Python 3.11's smtplib) talking to a real Exim 4.96
 # (server.conf.in) on 127.0.0.2 in a network namespace of its own: port 25
 # plain with STARTTLS, port 465 TLS from the first byte; SIZE 64K; RCPT to
 # nobody@ refused with 550.
@@ -90,13 +90,15 @@ scenario() {
 	msmtp-smtps-to-25) run "$1" sh -c "$MS --timeout=8 --port=25 --tls=on --tls-starttls=off user@example.test < $M/plain.eml" ;;
 	msmtp-starttls-to-465) run "$1" sh -c "$MS --timeout=8 --port=465 --tls=on user@example.test < $M/plain.eml" ;;
 	perl-starttls) run "$1" perl "$D/netsmtp.pl" "$M/plain.eml" ;;
+	# Python's smtplib writes its commands in lower case ("mail FROM:", "rcpt TO:", "data")
+	smtplib-rcpt3) run "$1" /usr/bin/python3 -c "import smtplib, sys; s = smtplib.SMTP('$SRV', 25, local_hostname='pyclient.example.org'); print(s.sendmail('sender@example.org', ['a@example.test', 'nobody@example.test', 'c@example.test'], open('$M/plain.eml', 'rb').read())); s.quit()" ;;
 	snail-8bit) run "$1" sh -c "HOME=$W LC_ALL=C.UTF-8 s-nail -:/ -Sv15-compat -Sttycharset=utf-8 -Sencoding=8bit -Smta=smtp://$SRV:25 -Ssmtp-auth=none -Sfrom=sender@example.org -Shostname=snail.example.org -s 'snail 8bit' user@example.test < $M/8bit-body.txt" ;;
 	*) echo "unknown scenario $1" >&2 ;;
 	esac
 }
 ALL=(curl-plain curl-rcpt3 curl-lf curl-lf-crlf curl-smtps curl-plain-to-465
 	msmtp-plain msmtp-rcpt3 msmtp-lf msmtp-big msmtp-smtps msmtp-smtps-to-25 msmtp-starttls-to-465
-	snail-8bit perl-starttls)
+	snail-8bit perl-starttls smtplib-rcpt3)
 setup
 if [[ $# -eq 0 ]]; then set -- "${ALL[@]}"; fi
 for s in "$@"; do scenario "$s"; done
