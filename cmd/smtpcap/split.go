@@ -53,7 +53,11 @@ func runSplit(c *cli.Context) error {
 		Force:   c.Bool("force"),
 		MaxOpen: c.Int("max-open"),
 		Select:  splitSelector(sel),
-		Inputs:  names,
+	}
+	// The index lists the inputs read, which its "input:frame" numbers
+	// count: not a file that could not be opened (its error is listed).
+	for _, in := range capture.Inputs {
+		opts.Inputs = append(opts.Inputs, in.Name)
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = split.Prefix(names[0])
