@@ -115,7 +115,13 @@ func runAnalyze(c *cli.Context) error {
 		return openErr
 	}
 	opts := findings.Options{StallThreshold: c.Duration("stall-threshold")}
-	if len(names) > 1 {
+	// The report lists the files read, whose frames it counts: a file
+	// that could not be opened, or was given twice, is in its warnings.
+	var read []string
+	for _, in := range capture.Inputs {
+		read = append(read, in.Name)
+	}
+	if len(read) > 1 {
 		opts.Locate = func(frame int) (string, bool) {
 			in, fileFrame, ok := capture.Locate(frame)
 			if !ok {
@@ -146,7 +152,7 @@ func runAnalyze(c *cli.Context) error {
 		}
 		return inputFailure(noSuchStream(want, res.Tracker))
 	}
-	report := an.Report(names)
+	report := an.Report(read)
 	report.Version, report.Command = version, commandLine(c)
 	errs, warnings := inputProblems(capture, &res.Stats)
 	for _, e := range errs {

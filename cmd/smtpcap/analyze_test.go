@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,6 +203,60 @@ func TestAnalyzeReadsTheGoodFilesOfASet(t *testing.T) {
 	}
 	if len(r.Connections) != 1 || len(r.Findings) != 3 || !slices.Contains(r.Warnings, empty+": empty file") {
 		t.Errorf("%d connections, %d findings, warnings %q", len(r.Connections), len(r.Findings), r.Warnings)
+	}
+}
+
+// TestAFileGivenTwiceIsReadOnceAndACopyIsNamed: the same file given twice
+// (by its name, or through a link, as a shell glob may) is read once, and
+// the report is the one file's with a warning; a copy under another name
+// cannot be read once without reading both, but the warning says what it is.
+func TestAFileGivenTwiceIsReadOnceAndACopyIsNamed(t *testing.T) {
+	capture := testcaps.Path("barelf.pcap")
+	dir := t.TempDir()
+	link, copied := filepath.Join(dir, "link.pcap"), filepath.Join(dir, "copy.pcap")
+	if err := os.Symlink(capture, link); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copied, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := func(args ...string) (findings.Report, string) {
+		t.Helper()
+		code, out, errOut := runCLI(t, nil, append([]string{"analyze", "--format", "json"}, args...)...)
+		if code != 1 {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+		var r findings.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r, errOut
+	}
+	once, _ := report(capture)
+	for _, again := range []string{capture, link} {
+		r, errOut := report(capture, again)
+		warning := again + ": the same file as " + capture + ", given twice: read once"
+		if !slices.Equal(r.Files, []string{capture}) || !slices.Equal(r.Warnings, []string{warning}) ||
+			errOut != "smtpcap: warning: "+warning+"\n" || r.FrameNote != "" {
+			t.Errorf("%s twice: files %q, warnings %q, stderr %q, note %q", again, r.Files, r.Warnings, errOut, r.FrameNote)
+		}
+		if fmt.Sprint(r.Connections, r.Findings) != fmt.Sprint(once.Connections, once.Findings) {
+			t.Errorf("%s twice: the report differs from the file's own", again)
+		}
+	}
+	r, _ := report(capture, copied)
+	warning := copied + ": begins with the same packet as " + capture + " (same time, same bytes): a copy of the same capture?"
+	if len(r.Files) != 2 || len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], warning) {
+		t.Errorf("a copy: files %q, warnings %q; want both files and %q", r.Files, r.Warnings, warning)
+	}
+	// Rotated files, each with packets of its own, are no copies.
+	r, _ = report(testcaps.Path("clean.pcap"), capture)
+	if len(r.Warnings) != 0 {
+		t.Errorf("two different captures: warnings %q", r.Warnings)
 	}
 }
 

@@ -188,7 +188,7 @@ func (p *progress) done() {
 // was read.
 func inputProblems(capture *reassembly.Capture, st *reassembly.Stats) (errs, warnings []error) {
 	errs, warnings = st.Problems(capture.Inputs)
-	return append(slices.Clone(capture.Errors()), errs...), warnings
+	return append(slices.Clone(capture.Errors()), errs...), append(slices.Clone(capture.Warnings()), warnings...)
 }
 
 // reportProblems prints the input faults and decode warnings of a walk and

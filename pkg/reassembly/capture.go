@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"container/heap"
 	"encoding/binary"
@@ -11,6 +12,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -128,6 +130,7 @@ type Capture struct {
 	files  []*fileReader
 	frame  int
 	errs   []error
+	warns  []error    // see Warnings
 	runs   []frameRun // where each input's packets sit in the merged order
 
 	started bool        // every file has been asked for its first packet
@@ -170,7 +173,19 @@ func Open(names ...string) (*Capture, error) { return OpenFrom(os.Stdin, names..
 // OpenFrom is Open with stdin standing for the file named "-".
 func OpenFrom(stdin io.Reader, names ...string) (*Capture, error) {
 	c := &Capture{}
+	var opened []os.FileInfo // of each input; nil for standard input
 	for _, name := range names {
+		var info os.FileInfo
+		if name != "-" {
+			info, _ = os.Stat(name) // a failure is openFile's to report
+		}
+		if info != nil {
+			same := slices.IndexFunc(opened, func(o os.FileInfo) bool { return o != nil && os.SameFile(o, info) })
+			if same >= 0 {
+				c.warns = append(c.warns, fmt.Errorf("%s: the same file as %s, given twice: read once", name, c.Inputs[same].Name))
+				continue
+			}
+		}
 		fr, err := openFile(name, len(c.Inputs), stdin)
 		if err != nil {
 			c.errs = append(c.errs, err)
@@ -178,6 +193,7 @@ func OpenFrom(stdin io.Reader, names ...string) (*Capture, error) {
 		}
 		c.Inputs = append(c.Inputs, fr.input)
 		c.files = append(c.files, fr)
+		opened = append(opened, info)
 	}
 	if len(c.Inputs) == 0 {
 		return nil, errors.Join(c.errs...)
@@ -218,6 +234,13 @@ func (c *Capture) Close() error {
 // Errors returns the faults met while reading, one per file at most.
 func (c *Capture) Errors() []error { return c.errs }
 
+// Warnings returns what a reader of the results should know about the
+// inputs that lost nothing: a file given twice (read once), and inputs
+// that begin with the same packet (copies of one capture, whose shared
+// packets are all read twice). The second is known once Next has been
+// called.
+func (c *Capture) Warnings() []error { return c.warns }
+
 // Next fills p with the next packet and returns nil, or returns io.EOF when
 // every file is exhausted or has failed (see Errors).
 func (c *Capture) Next(p *Packet) error {
@@ -225,6 +248,7 @@ func (c *Capture) Next(p *Packet) error {
 		c.started = true
 		for _, f := range c.files {
 			if c.refill(f) {
+				c.noteCopy(f)
 				c.queue = append(c.queue, f)
 			}
 		}
@@ -252,6 +276,19 @@ func (c *Capture) Next(p *Packet) error {
 		c.runs = append(c.runs, frameRun{frame: c.frame, input: f.index, fileFrame: p.FileFrame})
 	}
 	return nil
+}
+
+// noteCopy warns when f's first packet, just read, is one that a file
+// already queued began with too: same time, same length, same bytes.
+// Rotated files and captures taken elsewhere never share one.
+func (c *Capture) noteCopy(f *fileReader) {
+	for _, g := range c.queue {
+		if g.pkt.Timestamp.Equal(f.pkt.Timestamp) && g.pkt.Length == f.pkt.Length && bytes.Equal(g.pkt.Data, f.pkt.Data) {
+			c.warns = append(c.warns, fmt.Errorf("%s: begins with the same packet as %s (same time, same bytes): a copy of the same capture? Every packet both hold is read twice, and looks sent again",
+				f.input.Name, g.input.Name))
+			return
+		}
+	}
 }
 
 // refill reads f's next packet and reports whether there is one; a fault
