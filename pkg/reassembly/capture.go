@@ -236,9 +236,8 @@ func (c *Capture) Errors() []error { return c.errs }
 
 // Warnings returns what a reader of the results should know about the
 // inputs that lost nothing: a file given twice (read once), and inputs
-// that begin with the same packet (copies of one capture, whose shared
-// packets are all read twice). The second is known once Next has been
-// called.
+// that begin with the same packet (copies of one capture, whose packets
+// Next gives twice). The second is known once Next has been called.
 func (c *Capture) Warnings() []error { return c.warns }
 
 // Next fills p with the next packet and returns nil, or returns io.EOF when
@@ -284,7 +283,7 @@ func (c *Capture) Next(p *Packet) error {
 func (c *Capture) noteCopy(f *fileReader) {
 	for _, g := range c.queue {
 		if g.pkt.Timestamp.Equal(f.pkt.Timestamp) && g.pkt.Length == f.pkt.Length && bytes.Equal(g.pkt.Data, f.pkt.Data) {
-			c.warns = append(c.warns, fmt.Errorf("%s: begins with the same packet as %s (same time, same bytes): a copy of the same capture? Every packet both hold is read twice, and looks sent again",
+			c.warns = append(c.warns, fmt.Errorf("%s: begins with the same packet as %s (same time, same bytes): a copy of the same capture?",
 				f.input.Name, g.input.Name))
 			return
 		}

@@ -105,6 +105,12 @@ type TrackerOptions struct {
 	// instead of skipping the segment: for an owner that must still place
 	// every packet, such as a split. Its error stops the walk.
 	Late func(stream int, s *Segment, p *Packet) error
+	// SkipCopies has Walk skip a segment that is a copy of one captured
+	// just before it (the same IP packet within a few milliseconds, as
+	// tcpdump -i any records traffic that crosses a bridge), counting it
+	// in Stats.Copies, so that each packet is analysed once. A split, which
+	// writes what was captured, leaves it off.
+	SkipCopies bool
 }
 
 // headBytes is how many leading payload bytes of each side a Conn keeps for sniffing.

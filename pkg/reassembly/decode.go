@@ -45,6 +45,7 @@ type Segment struct {
 	Seq, Ack   uint32
 	Flags      uint8
 	Window     uint16
+	Checksum   uint16 // the TCP checksum field as captured (not verified)
 	TTL        uint8  // IPv4 TTL or IPv6 hop limit
 	IPID       uint16 // IPv4 identification; 0 for IPv6
 	IPv6       bool
@@ -356,6 +357,7 @@ func decodeTCP(b []byte, length int, src, dst netip.Addr, s *Segment) error {
 	s.Ack = binary.BigEndian.Uint32(b[8:12])
 	s.Flags = b[13]
 	s.Window = binary.BigEndian.Uint16(b[14:16])
+	s.Checksum = binary.BigEndian.Uint16(b[16:18])
 	s.MSS, s.WScale = 0, -1
 	s.PayloadLen = length - off
 	if len(b) < off {

@@ -31,6 +31,7 @@ type Stats struct {
 	Bytes          int64               // captured bytes read
 	TCP            int                 // TCP segments
 	Late           int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped unless TrackerOptions.Late takes them
+	Copies         Tally               // of those, copies of a segment captured just before (TrackerOptions.SkipCopies): skipped
 	NotTCP         int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
 	Fragments      Tally               // fragments of IP datagrams carrying TCP that never completed: not used
 	Reassembled    int                 // IP datagrams carrying TCP reassembled from their fragments
@@ -63,11 +64,12 @@ type Visitor func(c *Conn, s *Segment, p *Packet) error
 // not stop it: see Capture.Errors.
 func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 	var (
-		pkt   Packet
-		seg   Segment
-		frag  Fragment
-		frags defragmenter
-		last  time.Time // the packet before's timestamp
+		pkt    Packet
+		seg    Segment
+		frag   Fragment
+		frags  defragmenter
+		last   time.Time // the packet before's timestamp
+		copies copyFilter
 	)
 	defer func() {
 		frags.close()
@@ -124,6 +126,10 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 			continue
 		}
 		st.TCP++
+		if t.opts.SkipCopies && copies.copyOf(&seg, &pkt) != 0 {
+			st.Copies.add(&pkt)
+			continue
+		}
 		if seg.Missing() > 0 {
 			st.Truncated.add(&pkt)
 		}
@@ -187,6 +193,10 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 	if t := &st.Backwards; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s timestamped %s or more before the packet in front (by up to %s): times, durations and stalls around them are not to be trusted",
 			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), ClockStep, st.MostBack.Round(time.Millisecond)))
+	}
+	if t := &st.Copies; t.N > 0 {
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s the same IP packet as one captured just before (the capture saw each twice, as tcpdump -i any does where traffic crosses a bridge, or the network duplicated it): each analysed once",
+			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are")))
 	}
 	if t := &st.Truncated; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d TCP segments were cut by the snaplen; their payload is incomplete",

@@ -35,7 +35,7 @@ func Read(capture *reassembly.Capture, opts Options, emit func(*Session) error) 
 		opts.Parser.MaxBodyKeep = -1
 	}
 	r := &reader{opts: opts, emit: emit}
-	r.tracker = reassembly.NewTracker(reassembly.TrackerOptions{Sniff: Sniff, Expire: r.expire})
+	r.tracker = reassembly.NewTracker(reassembly.TrackerOptions{Sniff: Sniff, Expire: r.expire, SkipCopies: true})
 	r.start()
 	st, err := reassembly.Walk(capture, r.tracker, r.visit)
 	r.finishAll()

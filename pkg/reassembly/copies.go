@@ -1,0 +1,101 @@
+package reassembly
+
+import (
+	"net/netip"
+	"time"
+)
+
+// copyWindow is how close in capture time a segment must follow an
+// identical one to be taken for a copy of it: the same packet captured on
+// two interfaces (tcpdump -i any where traffic crosses a bridge) comes
+// microseconds after the first, while a sender's own retransmission waits
+// at least a round trip and, with TCP timestamps, differs in its options
+// and so in its checksum.
+const copyWindow = 5 * time.Millisecond
+
+// recentCopies is how many of the latest segments a copy is looked for
+// among: copies captured on several interfaces lie close together.
+const recentCopies = 16
+
+// linkPrefix is how many leading bytes of a frame tell the interface or
+// link-layer path it was captured on (a Linux cooked header, or Ethernet
+// addresses), to tell a copy from a sender's own repeat.
+const linkPrefix = 16
+
+// copyKey is what makes two segments the same IP packet: everything the
+// sender put in it but the TTL, which a router between two capture points
+// lowers. The TCP checksum stands for the payload and the options.
+type copyKey struct {
+	src, dst netip.AddrPort
+	seq, ack uint32
+	length   int
+	ipID     uint16
+	window   uint16
+	checksum uint16
+	flags    uint8
+}
+
+// recentSegment is one of the latest segments, kept to spot its copies.
+type recentSegment struct {
+	key   copyKey
+	at    int64 // capture time, Unix nanoseconds
+	frame int
+	link  [linkPrefix]byte
+}
+
+// copyFilter spots segments that are copies of one just before them.
+type copyFilter struct {
+	quick  [recentCopies]uint64 // a cheap fingerprint of each recent segment, for a first look
+	recent [recentCopies]recentSegment
+	next   int
+}
+
+// fingerprint mixes the fields of a segment most likely to differ.
+func fingerprint(s *Segment) uint64 {
+	return uint64(s.Seq)<<32 ^ uint64(s.Ack) ^ uint64(s.Checksum)<<16 ^ uint64(s.IPID)<<48 ^ uint64(s.PayloadLen)
+}
+
+// copyOf returns the frame of the recent segment p's segment s is a copy
+// of, or 0 when it is none, and remembers s. A copy is the same IP packet
+// (copyKey) within copyWindow. Without an IP identification to tell two
+// sendings apart (IPv6, or an IPv4 sender that leaves it 0), the same
+// bytes sent twice are a copy only when the frames' link layers differ
+// (captured on two interfaces) or nothing came the other way in between:
+// a duplicate ACK, or a fast retransmission, answers what the peer sent;
+// and never for a RST, which a closed socket sends, the same each time, for
+// every segment that reaches it, however quickly they came.
+func (f *copyFilter) copyOf(s *Segment, p *Packet) int {
+	fp := fingerprint(s)
+	at := p.Timestamp.UnixNano()
+	var link [linkPrefix]byte
+	copy(link[:], p.Data)
+	key := copyKey{s.Src, s.Dst, s.Seq, s.Ack, s.PayloadLen, s.IPID, s.Window, s.Checksum, s.Flags}
+	for i, q := range f.quick {
+		if q != fp {
+			continue
+		}
+		r := &f.recent[i]
+		if r.key != key || at < r.at || at-r.at > int64(copyWindow) || r.frame == 0 {
+			continue
+		}
+		if s.IPID == 0 && r.link == link && (s.Flags&FlagRST != 0 || f.answeredSince(i, s)) {
+			continue
+		}
+		return r.frame
+	}
+	f.quick[f.next] = fp
+	f.recent[f.next] = recentSegment{key, at, p.Frame, link}
+	f.next = (f.next + 1) % recentCopies
+	return 0
+}
+
+// answeredSince reports whether a segment of s's connection sent the other
+// way was captured after the recent segment in slot i.
+func (f *copyFilter) answeredSince(i int, s *Segment) bool {
+	for j := (i + 1) % recentCopies; j != f.next; j = (j + 1) % recentCopies {
+		if k := &f.recent[j].key; k.src == s.Dst && k.dst == s.Src {
+			return true
+		}
+	}
+	return false
+}

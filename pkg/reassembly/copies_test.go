@@ -1,0 +1,88 @@
+package reassembly
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/smtpcap/smtpcap/internal/capgen"
+)
+
+// TestCopiesOfAPacketAreSkippedAndRepeatsAreNot: with SkipCopies, a
+// segment that is the same IP packet as one captured just before (on
+// another interface, or with a TTL one lower past a router) is skipped and
+// counted; a sender's own repeat is not: another IP identification, later
+// than copyWindow, a duplicate ACK answering the peer, or a RST.
+func TestCopiesOfAPacketAreSkippedAndRepeatsAreNot(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkLinuxSLL2)
+	at := t0
+	// put writes p as captured on interface ifindex, dt after the last.
+	put := func(p capgen.Packet, ifindex uint32, dt time.Duration) {
+		at = at.Add(dt)
+		frame := capgen.Frame(capgen.LinkLinuxSLL2, &p)
+		binary.BigEndian.PutUint32(frame[4:8], ifindex)
+		w.WriteFrame(at, capgen.LinkLinuxSLL2, frame)
+	}
+	us := time.Microsecond
+	data := capgen.Packet{Src: client, Dst: server, Seq: 1001, Ack: 5001, Flags: capgen.ACK | capgen.PSH, Window: 502, TTL: 64, IPID: 7, Payload: []byte("EHLO x\r\n")}
+	put(capgen.Packet{Src: client, Dst: server, Seq: 1000, Flags: capgen.SYN, Window: 502, TTL: 64, IPID: 6}, 3, 0) // 1
+	put(capgen.Packet{Src: server, Dst: client, Seq: 5000, Ack: 1001, Flags: capgen.SYN | capgen.ACK, Window: 502, TTL: 64}, 3, us)
+	put(data, 3, 100*us) // 3
+	put(data, 4, 20*us)  // 4: the same packet on the bridge's other port: a copy
+	routed := data
+	routed.TTL = 63
+	put(routed, 5, 30*us) // 5: past a router, TTL one lower: a copy
+	again := data
+	again.IPID = 8
+	put(again, 3, 200*us)             // 6: resent by the client (a new IP ID): no copy
+	put(data, 3, 10*time.Millisecond) // 7: 10 ms after frame 5: no copy
+
+	// IPv6 has no IP identification: the same ACK twice is a copy only
+	// when nothing came from the peer in between, or it came on another
+	// interface.
+	ack6 := capgen.Packet{Src: s6, Dst: c6, Seq: 9001, Ack: 2001, Flags: capgen.ACK, Window: 300, TTL: 64}
+	seg6 := capgen.Packet{Src: c6, Dst: s6, Seq: 3001, Ack: 9001, Flags: capgen.ACK | capgen.PSH, Window: 300, TTL: 64, Payload: []byte("x")}
+	put(capgen.Packet{Src: c6, Dst: s6, Seq: 2000, Flags: capgen.SYN, Window: 300, TTL: 64}, 3, time.Second) // 8
+	put(capgen.Packet{Src: s6, Dst: c6, Seq: 9000, Ack: 2001, Flags: capgen.SYN | capgen.ACK, Window: 300, TTL: 64}, 3, us)
+	put(ack6, 3, us) // 10
+	put(ack6, 3, us) // 11: nothing in between, same interface: a copy
+	put(seg6, 3, us) // 12: out of order from the client
+	put(ack6, 3, us) // 13: a duplicate ACK answering it: no copy
+	put(ack6, 4, us) // 14: the same on another interface: a copy
+	rst := capgen.Packet{Src: s6, Dst: c6, Seq: 9001, Flags: capgen.RST, TTL: 64}
+	put(rst, 3, us) // 15
+	put(rst, 3, us) // 16: a closed socket's RST for each segment: no copy
+	if err := w.Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, skip := range []bool{true, false} {
+		c, err := OpenReader("copies.pcap", bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var frames []int
+		st, err := Walk(c, NewTracker(TrackerOptions{SkipCopies: skip}), func(_ *Conn, _ *Segment, p *Packet) error {
+			frames = append(frames, p.Frame)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, copies, first := "[1 2 3 6 7 8 9 10 12 13 15 16]", 4, 4
+		if !skip {
+			want, copies, first = "[1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16]", 0, 0
+		}
+		if got := fmt.Sprint(frames); got != want || st.Copies.N != copies || st.Copies.FirstFrame != first || st.TCP != 16 {
+			t.Errorf("skip %v: frames %s, copies %d from frame %d, TCP %d; want %s, %d from %d, 16",
+				skip, got, st.Copies.N, st.Copies.FirstFrame, st.TCP, want, copies, first)
+		}
+		_, warnings := st.Problems(c.Inputs)
+		if skip && (len(warnings) != 1 || warnings[0].Error() != "copies.pcap: frame 4: 4 packets are the same IP packet as one captured just before (the capture saw each twice, as tcpdump -i any does where traffic crosses a bridge, or the network duplicated it): each analysed once") {
+			t.Errorf("warnings %v", warnings)
+		}
+	}
+}
