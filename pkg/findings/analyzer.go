@@ -80,10 +80,11 @@ type attempt struct {
 	stream   int
 	time     time.Time
 	ok       bool
-	envelope string    // of a failed attempt: the envelope's text
-	frames   []int     // of a failed attempt's MAIL command
-	end      time.Time // of a failed attempt: its last reply, or the connection's last packet when none ended it
-	ended    string    // how a failed attempt ended: the server's refusal, or that no final reply came
+	envelope string     // of a failed attempt: the envelope's text
+	frames   []int      // of a failed attempt's MAIL command
+	end      time.Time  // of a failed attempt: its last reply, or the connection's last packet when none ended it
+	ended    string     // how a failed attempt ended: the server's refusal, or that no final reply came
+	client   netip.Addr // of a failed attempt: the client's address
 }
 
 // Analyzer runs the detectors over sessions one by one and builds a Report.
@@ -529,6 +530,7 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 		}
 		if !at.ok { // only failures are told of, by their frames and how they ended
 			at.end, at.frames, at.ended = attemptEnd(tx, closedAt(s)), s.Frames(tx.Mail.Span), howEnded(tx)
+			at.client = s.Conn.Client().Addr()
 		}
 		a.envelopes.add(key, byMessage, at)
 	}
@@ -714,6 +716,30 @@ func (a *Analyzer) retryLoops() []Finding {
 		if len(ids) >= 3 {
 			sev = Error
 		}
+		// With no size or Message-ID to go by, attempts from several
+		// hosts may be several messages (bounces from <> to one
+		// postmaster, one test run by many) or one message that a pool of
+		// hosts retries: the report says which hosts, and no more than a
+		// warning.
+		var hosts []netip.Addr
+		for _, at := range failed {
+			if !slices.Contains(hosts, at.client) {
+				hosts = append(hosts, at.client)
+			}
+		}
+		several := ""
+		if len(hosts) > 1 && !byMessage && !strings.Contains(key, " SIZE=") {
+			sev = Warning
+			names := make([]string, 0, 3)
+			for _, h := range hosts[:min(3, len(hosts))] {
+				names = append(names, h.String())
+			}
+			if len(hosts) > 3 {
+				names = append(names, "…")
+			}
+			several = fmt.Sprintf("; the attempts came from %d client addresses (%s) and carry no SIZE or Message-ID: one message retried by several hosts, or different messages with one envelope",
+				len(hosts), strings.Join(names, ", "))
+		}
 		ended := "each ended " + failed[0].ended
 		for _, at := range failed {
 			if at.ended != failed[0].ended {
@@ -751,7 +777,7 @@ func (a *Analyzer) retryLoops() []Finding {
 		f := Finding{
 			ID: "retry-loop", Severity: sev, Stream: ids[0], Streams: ids, Phase: PhaseEnvelope,
 			Frames: frames, Offset: -1, Time: failed[0].time,
-			Summary:    fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s; %s%s", key, len(ids), joinInts(ids, ", "), ended, delivered),
+			Summary:    fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s; %s%s%s", key, len(ids), joinInts(ids, ", "), ended, delivered, several),
 			Filter:     strings.Join(parts, " || "),
 			retryEnded: ended,
 		}

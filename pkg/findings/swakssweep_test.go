@@ -67,7 +67,7 @@ func TestBrokenSwaksSessions(t *testing.T) {
 	want := []string{
 		"0 command-rejected [50] info", // 552 after the content
 		"1 lost-mid-transaction [64 72 73 75] error",
-		"1 retry-loop [64 84 125 140] error",
+		"1 retry-loop [64 84 125 140] warning",
 		"2 data-terminator-not-at-line-start [90] error", // "\n.\n\r\n", then 20 s of silence
 		"2 bare-lf-in-data [90] warning",
 		"2 stall [90 92] warning",
@@ -86,12 +86,24 @@ func TestBrokenSwaksSessions(t *testing.T) {
 
 // TestAcceptanceBetweenRetriesIsNotCalledEarlier: streams 1 and 2 failed
 // before stream 3 delivered the envelope, 4 and 5 after it; stream 3 was
-// neither before the failures nor the last word.
+// neither before the failures nor the last word. The attempts came from
+// three swaks runs on three addresses, with no SIZE or Message-ID: the
+// report says it cannot tell one message from several, and warns only.
 func TestAcceptanceBetweenRetriesIsNotCalledEarlier(t *testing.T) {
+	loops := 0
 	for _, f := range analyze(t, testcaps.Path("swaks-sweep/broken.pcap")).Findings {
-		if f.ID == "retry-loop" && !strings.HasSuffix(f.Summary, "; the last ended without a final reply; it was accepted in stream 3, between them") {
-			t.Errorf("retry-loop: %s", f.Summary)
+		if f.ID != "retry-loop" {
+			continue
 		}
+		loops++
+		if !strings.HasSuffix(f.Summary, "; the last ended without a final reply; it was accepted in stream 3, between them"+
+			"; the attempts came from 3 client addresses (127.0.1.83, 127.0.1.84, 127.0.1.81) and carry no SIZE or Message-ID: one message retried by several hosts, or different messages with one envelope") ||
+			f.Severity != Warning {
+			t.Errorf("retry-loop (%s): %s", f.Severity, f.Summary)
+		}
+	}
+	if loops != 1 {
+		t.Errorf("%d retry-loop findings, want 1", loops)
 	}
 }
 
