@@ -342,3 +342,66 @@ func TestCPUProfileIsWrittenAndNeverReplacesAFile(t *testing.T) {
 		t.Errorf("the existing profile was changed")
 	}
 }
+
+// TestPacketsCapturedTwiceAreAnalysedOnce: testdata/pcaps/copies holds the
+// same two sessions captured with tcpdump -i any on a bridge host (every
+// packet twice, the copies next to each other) and once on the client.
+// streams and analyze say the same of both, but for the warning that
+// counts the copies; the frames a finding cites are the first copies, the
+// single capture's frame f being frame 2f-1 there.
+func TestPacketsCapturedTwiceAreAnalysedOnce(t *testing.T) {
+	twice, once := testcaps.Path("copies/bridge-any.pcap"), testcaps.Path("copies/bridge-single.pcap")
+	rows := func(path string) (string, string) {
+		t.Helper()
+		code, out, errOut := runCLI(t, nil, "streams", "--format", "json", path)
+		if code != 0 {
+			t.Fatalf("streams %s: exit %d, %s", path, code, errOut)
+		}
+		var list []map[string]any
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range list { // where each copy was captured, not what
+			for _, k := range []string{"first", "last", "duration_seconds", "first_frame", "last_frame"} {
+				delete(row, k)
+			}
+		}
+		return fmt.Sprint(list), errOut
+	}
+	gotRows, warning := rows(twice)
+	wantRows, quiet := rows(once)
+	if gotRows != wantRows || quiet != "" ||
+		warning != "smtpcap: warning: "+twice+": frame 2: 62 packets are the same IP packet as one captured just before (the capture saw each twice, as tcpdump -i any does where traffic crosses a bridge, or the network duplicated it): each analysed once\n" {
+		t.Errorf("streams:\n%s\n%s\nwarning %q, %q", gotRows, wantRows, warning, quiet)
+	}
+
+	report := func(path string) findings.Report {
+		t.Helper()
+		_, out, _ := runCLI(t, nil, "analyze", "--format", "json", path)
+		var r findings.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	got, want := report(twice), report(once)
+	if len(got.Findings) != len(want.Findings) || len(want.Findings) == 0 {
+		t.Fatalf("%d findings, %d in the single capture", len(got.Findings), len(want.Findings))
+	}
+	for i, f := range got.Findings {
+		w := want.Findings[i]
+		firsts := make([]int, len(w.Frames))
+		for j, fr := range w.Frames {
+			firsts[j] = 2*fr - 1
+		}
+		if f.ID != w.ID || f.Severity != w.Severity || f.Stream != w.Stream || !slices.Equal(f.Frames, firsts) {
+			t.Errorf("%s %s stream %d frames %v; the single capture's %s %s stream %d frames %v",
+				f.ID, f.Severity, f.Stream, f.Frames, w.ID, w.Severity, w.Stream, w.Frames)
+		}
+	}
+	for i, c := range got.Connections {
+		if w := want.Connections[i]; c.Packets != w.Packets || c.Delivered != w.Delivered || c.Diagnosis == "" != (w.Diagnosis == "") {
+			t.Errorf("stream %d: %d packets, %d delivered; the single capture's %d, %d", c.Stream, c.Packets, c.Delivered, w.Packets, w.Delivered)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"time"
 )
@@ -8,10 +9,16 @@ import (
 // copyWindow is how close in capture time a segment must follow an
 // identical one to be taken for a copy of it: the same packet captured on
 // two interfaces (tcpdump -i any where traffic crosses a bridge) comes
-// microseconds after the first, while a sender's own retransmission waits
-// at least a round trip and, with TCP timestamps, differs in its options
-// and so in its checksum.
+// microseconds after the first (at most 345 µs in testdata/pcaps/copies),
+// while a sender's own retransmission waits at least a round trip, and
+// carries another IP identification.
 const copyWindow = 5 * time.Millisecond
+
+// payloadEnds is how many bytes at each end of a payload a copy's must
+// match (through a hash): the TCP checksum cannot stand for the payload,
+// since a capture taken on the sending host holds what checksum offload
+// left there, the same for every segment of one length.
+const payloadEnds = 32
 
 // recentCopies is how many of the latest segments a copy is looked for
 // among: copies captured on several interfaces lie close together.
@@ -24,11 +31,12 @@ const linkPrefix = 16
 
 // copyKey is what makes two segments the same IP packet: everything the
 // sender put in it but the TTL, which a router between two capture points
-// lowers. The TCP checksum stands for the payload and the options.
+// lowers, with the payload's ends by a hash.
 type copyKey struct {
 	src, dst netip.AddrPort
 	seq, ack uint32
 	length   int
+	payload  uint64 // hash of the payload's first and last payloadEnds bytes
 	ipID     uint16
 	window   uint16
 	checksum uint16
@@ -48,6 +56,7 @@ type copyFilter struct {
 	quick  [recentCopies]uint64 // a cheap fingerprint of each recent segment, for a first look
 	recent [recentCopies]recentSegment
 	next   int
+	seed   maphash.Seed
 }
 
 // fingerprint mixes the fields of a segment most likely to differ.
@@ -69,7 +78,16 @@ func (f *copyFilter) copyOf(s *Segment, p *Packet) int {
 	at := p.Timestamp.UnixNano()
 	var link [linkPrefix]byte
 	copy(link[:], p.Data)
-	key := copyKey{s.Src, s.Dst, s.Seq, s.Ack, s.PayloadLen, s.IPID, s.Window, s.Checksum, s.Flags}
+	if f.seed == (maphash.Seed{}) {
+		f.seed = maphash.MakeSeed()
+	}
+	var ends uint64
+	if b := s.Payload; len(b) > 2*payloadEnds {
+		ends = maphash.Bytes(f.seed, b[:payloadEnds]) ^ maphash.Bytes(f.seed, b[len(b)-payloadEnds:])<<1
+	} else if len(b) > 0 {
+		ends = maphash.Bytes(f.seed, b)
+	}
+	key := copyKey{s.Src, s.Dst, s.Seq, s.Ack, s.PayloadLen, ends, s.IPID, s.Window, s.Checksum, s.Flags}
 	for i, q := range f.quick {
 		if q != fp {
 			continue

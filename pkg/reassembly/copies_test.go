@@ -20,10 +20,15 @@ func TestCopiesOfAPacketAreSkippedAndRepeatsAreNot(t *testing.T) {
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkLinuxSLL2)
 	at := t0
 	// put writes p as captured on interface ifindex, dt after the last.
-	put := func(p capgen.Packet, ifindex uint32, dt time.Duration) {
+	// With a checksum, it is written in p's TCP header (IPv4) as checksum
+	// offload leaves it: the same whatever the payload.
+	put := func(p capgen.Packet, ifindex uint32, dt time.Duration, checksum ...uint16) {
 		at = at.Add(dt)
 		frame := capgen.Frame(capgen.LinkLinuxSLL2, &p)
 		binary.BigEndian.PutUint32(frame[4:8], ifindex)
+		if len(checksum) > 0 {
+			binary.BigEndian.PutUint16(frame[20+20+16:], checksum[0])
+		}
 		w.WriteFrame(at, capgen.LinkLinuxSLL2, frame)
 	}
 	us := time.Microsecond
@@ -55,6 +60,12 @@ func TestCopiesOfAPacketAreSkippedAndRepeatsAreNot(t *testing.T) {
 	rst := capgen.Packet{Src: s6, Dst: c6, Seq: 9001, Flags: capgen.RST, TTL: 64}
 	put(rst, 3, us) // 15
 	put(rst, 3, us) // 16: a closed socket's RST for each segment: no copy
+	// The TCP checksum, which checksum offload leaves the same for every
+	// segment of a length, does not stand for the payload.
+	put(data, 3, time.Second, 0xbeef) // 17
+	rewritten := data
+	rewritten.Payload = []byte("EHLO y\r\n")
+	put(rewritten, 4, us, 0xbeef) // 18: other bytes, same checksum: no copy
 	if err := w.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,12 +83,12 @@ func TestCopiesOfAPacketAreSkippedAndRepeatsAreNot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, copies, first := "[1 2 3 6 7 8 9 10 12 13 15 16]", 4, 4
+		want, copies, first := "[1 2 3 6 7 8 9 10 12 13 15 16 17 18]", 4, 4
 		if !skip {
-			want, copies, first = "[1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16]", 0, 0
+			want, copies, first = "[1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18]", 0, 0
 		}
-		if got := fmt.Sprint(frames); got != want || st.Copies.N != copies || st.Copies.FirstFrame != first || st.TCP != 16 {
-			t.Errorf("skip %v: frames %s, copies %d from frame %d, TCP %d; want %s, %d from %d, 16",
+		if got := fmt.Sprint(frames); got != want || st.Copies.N != copies || st.Copies.FirstFrame != first || st.TCP != 18 {
+			t.Errorf("skip %v: frames %s, copies %d from frame %d, TCP %d; want %s, %d from %d, 18",
 				skip, got, st.Copies.N, st.Copies.FirstFrame, st.TCP, want, copies, first)
 		}
 		_, warnings := st.Problems(c.Inputs)
