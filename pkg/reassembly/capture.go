@@ -110,11 +110,25 @@ type Packet struct {
 	Truncated bool      // len(Data) < Length
 	BadTime   bool      // the record's sub-second field was out of range; Timestamp carries it into the seconds
 	WildTime  bool      // the record's time lay before 1970 or after 2106 (a corrupt record); Timestamp is the previous record's
+	Comments  [][]byte  // pcapng: the packet's comments (opt_comment), owned and valid as Data is
 
 	// Fragments are the other fragments of the IP datagram reassembled in
 	// this frame, in frame order, each with its own copy of Data; nil for
 	// a packet that is no fragment. Walk sets it; split writes them.
 	Fragments []Packet
+}
+
+// Detach gives p its own copies of Data and Comments, which otherwise
+// live only until the next call to Capture.Next.
+func (p *Packet) Detach() {
+	p.Data = append([]byte(nil), p.Data...)
+	if len(p.Comments) > 0 {
+		own := make([][]byte, len(p.Comments))
+		for i, c := range p.Comments {
+			own[i] = append([]byte(nil), c...)
+		}
+		p.Comments = own
+	}
 }
 
 // Capture reads one or more capture files as one capture. With several
@@ -472,6 +486,7 @@ func (f *fileReader) advance() error {
 		Data:      rec.data,
 		Truncated: len(rec.data) < rec.length,
 		BadTime:   rec.badTime,
+		Comments:  rec.comments,
 	}
 	return nil
 }

@@ -111,7 +111,7 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 		dg.ttl = f.TTL
 	}
 	rec := *p
-	rec.Data = append([]byte(nil), p.Data...)
+	rec.Detach()
 	rec.Fragments = nil
 	dg.pieces = append(dg.pieces, fragmentPiece{
 		offset: f.Offset, length: f.Len, data: append([]byte(nil), f.Data...), packet: rec,

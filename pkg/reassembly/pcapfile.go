@@ -81,6 +81,7 @@ type record struct {
 	section  int
 	iface    int
 	offset   int64
+	comments [][]byte // pcapng: the packet's opt_comment values, in the block's buffer
 }
 
 // posReader counts the bytes consumed from a buffered reader, so every
@@ -242,6 +243,7 @@ const (
 	ngEnhancedPacket  = 0x00000006
 	ngByteOrderMagic  = 0x1a2b3c4d
 	ngOptEnd          = 0
+	ngOptComment      = 1
 	ngOptTSResolution = 9
 	ngOptTSOffset     = 14
 )
@@ -388,6 +390,7 @@ func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 				return fmt.Errorf("%w: packet block says %d captured bytes but holds %d", ErrCorrupt, capLen, len(b)-20)
 			}
 			p.fill(rec, id, ts, b[20:20+capLen], int(max(origLen, capLen)))
+			rec.comments = p.comments(rec.comments[:0], b[min(len(b), 20+int((capLen+3)&^3)):])
 			return nil
 		case ngSimplePacket:
 			if len(p.ifaces) == 0 {
@@ -411,7 +414,24 @@ func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 	}
 }
 
+// comments appends to list the values of the opt_comment options among a
+// packet block's options; a malformed option ends the list.
+func (p *pcapngReader) comments(list [][]byte, opts []byte) [][]byte {
+	for len(opts) >= 4 {
+		code, n := p.order.Uint16(opts[0:2]), int(p.order.Uint16(opts[2:4]))
+		if code == ngOptEnd || 4+n > len(opts) {
+			break
+		}
+		if code == ngOptComment {
+			list = append(list, opts[4:4+n])
+		}
+		opts = opts[min(len(opts), 4+(n+3)&^3):]
+	}
+	return list
+}
+
 func (p *pcapngReader) fill(rec *record, id int, ts uint64, data []byte, orig int) {
+	rec.comments = rec.comments[:0]
 	ifc := &p.ifaces[id]
 	rec.data = data
 	rec.length = orig

@@ -145,8 +145,7 @@ type closingEntry struct {
 }
 
 type pendingPacket struct {
-	pkt  reassembly.Packet
-	data []byte
+	pkt reassembly.Packet // detached: its own Data and Comments
 }
 
 type output struct {
@@ -274,7 +273,9 @@ func (s *Splitter) Add(c *reassembly.Conn, p *reassembly.Packet) error {
 		return nil
 	case Undecided:
 		if len(o.pending) < s.opts.MaxPending {
-			o.pending = append(o.pending, pendingPacket{pkt: *p, data: append([]byte(nil), p.Data...)})
+			pp := pendingPacket{pkt: *p}
+			pp.pkt.Detach()
+			o.pending = append(o.pending, pp)
 			return nil
 		}
 		o.decision = s.decide(c, true)
@@ -302,9 +303,7 @@ func (s *Splitter) decide(c *reassembly.Conn, final bool) Decision {
 
 func (s *Splitter) flushPending(o *output) error {
 	for i := range o.pending {
-		pp := &o.pending[i]
-		pp.pkt.Data = pp.data
-		if err := s.write(o, &pp.pkt); err != nil {
+		if err := s.write(o, &o.pending[i].pkt); err != nil {
 			return err
 		}
 	}

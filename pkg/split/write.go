@@ -53,6 +53,7 @@ const (
 	ngBlockEnhanced  = 0x00000006
 	ngByteOrderMagic = 0x1a2b3c4d
 	ngOptTSResol     = 9
+	ngOptComment     = 1
 )
 
 // appendNgSection appends a pcapng section header block with no options.
@@ -87,12 +88,10 @@ func appendNgInterface(out []byte, lt reassembly.LinkType, snaplen uint32) []byt
 // appendNgPacketHeader appends the head of an enhanced packet block; the
 // packet's bytes and appendNgPacketTrailer follow it.
 func appendNgPacketHeader(out []byte, iface uint32, p *reassembly.Packet) []byte {
-	padded := (len(p.Data) + 3) &^ 3
-	total := 32 + padded
 	var h [28]byte
 	ts := uint64(p.Timestamp.UnixNano())
 	binary.LittleEndian.PutUint32(h[0:], ngBlockEnhanced)
-	binary.LittleEndian.PutUint32(h[4:], uint32(total))
+	binary.LittleEndian.PutUint32(h[4:], uint32(ngPacketBlockLen(p)))
 	binary.LittleEndian.PutUint32(h[8:], iface)
 	binary.LittleEndian.PutUint32(h[12:], uint32(ts>>32))
 	binary.LittleEndian.PutUint32(h[16:], uint32(ts))
@@ -101,11 +100,32 @@ func appendNgPacketHeader(out []byte, iface uint32, p *reassembly.Packet) []byte
 	return append(out, h[:]...)
 }
 
-// appendNgPacketTrailer appends the padding after the packet's bytes and
-// the block's closing length.
+// ngPacketBlockLen returns the length of p's enhanced packet block: its
+// head, its bytes padded to 32 bits, its comments as options, if any, and
+// the closing length.
+func ngPacketBlockLen(p *reassembly.Packet) int {
+	n := 32 + (len(p.Data)+3)&^3
+	if len(p.Comments) > 0 {
+		n += 4 // opt_endofopt
+		for _, c := range p.Comments {
+			n += 4 + (len(c)+3)&^3
+		}
+	}
+	return n
+}
+
+// appendNgPacketTrailer appends the padding after the packet's bytes, its
+// comments (opt_comment) and the block's closing length.
 func appendNgPacketTrailer(out []byte, p *reassembly.Packet) []byte {
-	padded := (len(p.Data) + 3) &^ 3
-	var tail [8]byte
-	binary.LittleEndian.PutUint32(tail[padded-len(p.Data):], uint32(32+padded))
-	return append(out, tail[:padded-len(p.Data)+4]...)
+	var zeros [3]byte
+	out = append(out, zeros[:(len(p.Data)+3)&^3-len(p.Data)]...)
+	if len(p.Comments) > 0 {
+		for _, c := range p.Comments {
+			out = binary.LittleEndian.AppendUint16(out, ngOptComment)
+			out = binary.LittleEndian.AppendUint16(out, uint16(len(c)))
+			out = append(append(out, c...), zeros[:(len(c)+3)&^3-len(c)]...)
+		}
+		out = append(out, 0, 0, 0, 0) // opt_endofopt
+	}
+	return binary.LittleEndian.AppendUint32(out, uint32(ngPacketBlockLen(p)))
 }
