@@ -956,6 +956,7 @@ func detectRejected(b builder, _ Options) []Finding {
 		}
 		if _, masked := b.maskedAt[c]; (isRefusal(c.Reply) || closedOn(b, c)) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
 			f := report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
+			f.asSent = len(c.Line) > 0 && !c.Sensitive
 			if tx != nil {
 				f.refusedMessage, f.tx = true, tx
 			}

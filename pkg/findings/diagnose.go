@@ -63,30 +63,30 @@ func diagnose(found []Finding) string {
 	}
 	ending := func() string {
 		if st, ok := first("stall"); ok {
-			return " " + upperFirst(st.Summary) + "."
+			return " " + st.sentence() + "."
 		}
 		if lost, ok := first("lost-mid-transaction"); ok {
-			return " " + upperFirst(lost.Summary) + "."
+			return " " + lost.sentence() + "."
 		}
 		return ""
 	}
 	switch {
 	case slices.ContainsFunc(found, func(f Finding) bool { return f.tlsMismatch }):
 		i := slices.IndexFunc(found, func(f Finding) bool { return f.tlsMismatch })
-		parts = append(parts, upperFirst(found[i].Summary)+".")
+		parts = append(parts, found[i].sentence()+".")
 	case len(byID["connect-failed"]) > 0:
 		f, _ := first("connect-failed")
-		parts = append(parts, upperFirst(f.Summary)+".")
+		parts = append(parts, f.sentence()+".")
 	case refused != nil:
 		f := *refused
 		if early, ok := first("early-talker"); ok {
 			// Talking first is what some servers refuse a session for
 			// (Exim's "input sent without waiting for greeting").
 			parts = append(parts, fmt.Sprintf("%s%s. The server then refused the session instead of greeting it: %s%s; no mail can go through this connection.",
-				upperFirst(early.Summary), frame(early), f.said, frame(f)))
+				early.sentence(), frame(early), f.said, frame(f)))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s%s; no mail can go through this connection.", upperFirst(f.Summary), frame(f)))
+		parts = append(parts, fmt.Sprintf("%s%s; no mail can go through this connection.", f.sentence(), frame(f)))
 	case len(byID["early-talker"]) > 0:
 		// Pregreet checks answer an early talker with a refusal later on:
 		// name the first one as the consequence.
@@ -95,7 +95,7 @@ func diagnose(found []Finding) string {
 		if r, ok := first("command-rejected"); ok {
 			then = " The server then refused it: " + r.Summary + frame(r) + "."
 		}
-		parts = append(parts, upperFirst(f.Summary)+"."+then)
+		parts = append(parts, f.sentence()+"."+then)
 	case len(byID["data-terminator-not-at-line-start"]) > 0:
 		f, _ := first("data-terminator-not-at-line-start")
 		waited, then := " and kept waiting for the end of data", ending()
@@ -103,7 +103,7 @@ func diagnose(found []Finding) string {
 			waited = "" // it said why it gave up: the summary that follows quotes it
 		}
 		if messageRefused != nil && !messageRefused.interrupted && messageRefused.tx == f.tx {
-			waited, then = "", " "+upperFirst(messageRefused.Summary)+frame(*messageRefused)+"."
+			waited, then = "", " "+messageRefused.sentence()+frame(*messageRefused)+"."
 		}
 		parts = append(parts, fmt.Sprintf("The message body ended in a bare LF%s, so the server never saw <CRLF>.<CRLF>%s.%s", frame(f), waited, then))
 	case bareEnding != nil && messageRefused != nil:
@@ -112,7 +112,7 @@ func diagnose(found []Finding) string {
 			where = "" // a lost-mid-transaction summary names its frames
 		}
 		parts = append(parts, fmt.Sprintf("%s%s. The message has %s%s, which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
-			upperFirst(messageRefused.Summary), where, bareEndingText(*bareEnding), frame(*bareEnding)))
+			messageRefused.sentence(), where, bareEndingText(*bareEnding), frame(*bareEnding)))
 	case len(byID["pix-masked-command"]) > 0:
 		f, _ := first("pix-masked-command")
 		msg := fmt.Sprintf("A firewall SMTP fixup masked a client command%s", frame(f))
@@ -146,11 +146,11 @@ func diagnose(found []Finding) string {
 		end := ending()
 		for _, id := range []string{"command-deferred", "command-rejected"} {
 			if r, ok := first(id); ok {
-				end = " " + upperFirst(r.Summary) + frame(r) + "."
+				end = " " + r.sentence() + frame(r) + "."
 				break
 			}
 		}
-		parts = append(parts, upperFirst(f.Summary)+"."+end)
+		parts = append(parts, f.sentence()+"."+end)
 	case len(byID["command-split-across-segments"]) > 0 && byID["command-split-across-segments"][0].Severity == Error && len(byID["pix-masked-ehlo"]) > 0:
 		sp, _ := first("command-split-across-segments")
 		e, _ := first("pix-masked-ehlo")
@@ -176,13 +176,13 @@ func diagnose(found []Finding) string {
 		parts = append(parts, fmt.Sprintf("The message holds a non-standard end-of-data sequence followed by SMTP commands%s, the shape of SMTP smuggling, and the server answered the message with a synchronization error%s: it ended the message at that sequence and took the rest for pipelined commands, so it is lenient about the terminator.",
 			frame(*smuggling), frame(*syncAnswer)))
 	case contentAsCommands != nil:
-		msg := upperFirst(contentAsCommands.Summary) + frame(*contentAsCommands) + "."
+		msg := contentAsCommands.sentence() + frame(*contentAsCommands) + "."
 		if se, ok := first("sync-error-reply"); ok && len(se.Frames) > 0 && !slices.Contains(contentAsCommands.Frames, se.Frames[0]) {
 			msg += fmt.Sprintf(" The server refused them as out of step%s.", frame(se))
 		}
 		for _, f := range found {
 			if f.hungUp {
-				msg += fmt.Sprintf(" %s%s.", upperFirst(f.Summary), frame(f))
+				msg += fmt.Sprintf(" %s%s.", f.sentence(), frame(f))
 				break
 			}
 		}
@@ -204,10 +204,10 @@ func diagnose(found []Finding) string {
 	case fixupRefused != nil:
 		e, _ := first("pix-masked-ehlo")
 		parts = append(parts, fmt.Sprintf("%s%s, and %s shows a firewall SMTP fixup in the path%s: such fixups replace the commands they do not know with X's on their way to the server, which then does not recognise them. Capture on the server side of the firewall to see the masked command.",
-			upperFirst(fixupRefused.Summary), frame(*fixupRefused), fixupEvidence(e), frame(e)))
+			fixupRefused.sentence(), frame(*fixupRefused), fixupEvidence(e), frame(e)))
 	case len(byID["unanswered-command"]) > 0 && byID["unanswered-command"][0].serverTook:
 		f, _ := first("unanswered-command")
-		parts = append(parts, upperFirst(f.Summary)+"."+ending())
+		parts = append(parts, f.sentence()+"."+ending())
 	case smuggling != nil:
 		// The server did not take it (that case comes first).
 		what := "split into two messages"
@@ -247,7 +247,7 @@ func diagnose(found []Finding) string {
 			if len(turned) == 0 {
 				return ""
 			}
-			out := upperFirst(turned[0].Summary) + frame(turned[0]) + "."
+			out := turned[0].sentence() + frame(turned[0]) + "."
 			if more := turned[1:]; len(more) > 0 {
 				var frames []int
 				for _, f := range more {
@@ -260,11 +260,11 @@ func diagnose(found []Finding) string {
 			}
 			return out
 		}
-		parts = append(parts, upperFirst(top.Summary)+".")
+		parts = append(parts, top.sentence()+".")
 	}
 	for _, f := range found {
 		if f.closedSession && len(parts) > 0 && len(f.Frames) > 0 && !namesFrame(strings.Join(parts, " "), f.Frames[0]) {
-			parts = append(parts, upperFirst(strings.Replace(f.Summary, "the server closed", "the server then closed", 1))+frame(f)+".")
+			parts = append(parts, f.capitalised(strings.Replace(f.Summary, "the server closed", "the server then closed", 1))+frame(f)+".")
 			break
 		}
 	}
@@ -333,25 +333,21 @@ func fixupEvidence(f Finding) string {
 	return "the EHLO reply"
 }
 
-// upperFirst starts a sentence with a capital letter, unless it starts
-// with a command as the client sent it: "rcpt TO:<…>" from a client that
-// writes its verbs in lower case (Python's smtplib) is quoted as sent.
 func upperFirst(s string) string {
-	if s == "" || startsWithLowerVerb(s) {
+	if s == "" {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// startsWithLowerVerb reports whether s starts with an SMTP command verb
-// in lower case, followed by a space, a colon or nothing.
-func startsWithLowerVerb(s string) bool {
-	verb, _, _ := strings.Cut(s, " ")
-	verb, _, _ = strings.Cut(verb, ":")
-	switch verb {
-	case "helo", "ehlo", "lhlo", "mail", "rcpt", "data", "bdat", "rset", "quit", "noop",
-		"vrfy", "expn", "help", "starttls", "auth", "etrn", "turn", "atrn", "xclient", "xforward":
-		return true
+// sentence returns f's summary as the start of a sentence.
+func (f Finding) sentence() string { return f.capitalised(f.Summary) }
+
+// capitalised returns text, made from f's summary, with a capital first
+// letter, unless the summary starts with the client's command as sent.
+func (f Finding) capitalised(text string) string {
+	if f.asSent {
+		return text
 	}
-	return false
+	return upperFirst(text)
 }

@@ -101,6 +101,10 @@ type Finding struct {
 	serverTook bool
 	// retryEnded says, for a retry-loop, how the failed attempts ended.
 	retryEnded string
+	// asSent marks a summary that starts with the client's command as it
+	// sent it ("rcpt TO:<…>", "mAIL FROM:<…>"): a sentence made of it is
+	// not capitalised.
+	asSent bool
 	// refusedMessage marks a command-rejected/-deferred finding that is
 	// the server's answer to a message's content; interrupted marks a
 	// lost-mid-transaction whose server gave up while the content was

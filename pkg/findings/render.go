@@ -358,7 +358,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		for _, i := range fs {
 			f := &r.Findings[i]
 			fmt.Fprintf(b, "### %s `%s` (%s)\n\n", f.Severity, f.ID, f.Phase)
-			fmt.Fprintf(b, "%s\n\n", upperFirst(f.Summary))
+			fmt.Fprintf(b, "%s\n\n", f.sentence())
 			if f.Evidence != "" {
 				fmt.Fprintf(b, "```\n%s\n```\n\n", f.Evidence)
 			}

@@ -502,6 +502,12 @@ func startsNew(c *Conn, s *Segment) bool {
 	if c.synSeen[side] && s.Seq == c.isn[side] {
 		return false // a retransmitted SYN or SYN-ACK
 	}
+	if s.Flags&FlagACK != 0 && c.synSeen[1-side] && s.Ack == c.isn[1-side]+1 {
+		// A late answer to this connection's SYN (its first SYN-ACK, not
+		// captured before): as tshark places it, and as Track does once
+		// the connection is forgotten.
+		return false
+	}
 	if c.Closed() {
 		return true
 	}

@@ -14,6 +14,11 @@ import (
 // carries another IP identification.
 const copyWindow = 5 * time.Millisecond
 
+// sameLinkWindow is copyWindow for a segment without an IP identification
+// captured where the first was: a tail-loss probe resends the last segment
+// 2 ms or more after it, with nothing from the peer in between.
+const sameLinkWindow = time.Millisecond
+
 // payloadEnds is how many bytes at each end of a payload a copy's must
 // match (through a hash): the TCP checksum cannot stand for the payload,
 // since a capture taken on the sending host holds what checksum offload
@@ -24,9 +29,10 @@ const payloadEnds = 32
 // among: copies captured on several interfaces lie close together.
 const recentCopies = 16
 
-// linkPrefix is how many leading bytes of a frame tell the interface or
-// link-layer path it was captured on (a Linux cooked header, or Ethernet
-// addresses), to tell a copy from a sender's own repeat.
+// linkPrefix is how many leading bytes of a frame's link header (never
+// its IP header, whose ECN bits a retransmission may clear) tell the
+// interface or path it was captured on: a Linux cooked header's interface
+// and packet type, Ethernet addresses.
 const linkPrefix = 16
 
 // copyKey is what makes two segments the same IP packet: everything the
@@ -48,7 +54,15 @@ type recentSegment struct {
 	key   copyKey
 	at    int64 // capture time, Unix nanoseconds
 	frame int
-	link  [linkPrefix]byte
+	where capturePoint
+}
+
+// capturePoint is where a frame was captured, as far as the capture says:
+// its input file, its pcapng interface, the start of its link header.
+type capturePoint struct {
+	input, iface int
+	linkLen      int
+	link         [linkPrefix]byte
 }
 
 // copyFilter spots segments that are copies of one just before them.
@@ -68,16 +82,17 @@ func fingerprint(s *Segment) uint64 {
 // of, or 0 when it is none, and remembers s. A copy is the same IP packet
 // (copyKey) within copyWindow. Without an IP identification to tell two
 // sendings apart (IPv6, or an IPv4 sender that leaves it 0), the same
-// bytes sent twice are a copy only when the frames' link layers differ
-// (captured on two interfaces) or nothing came the other way in between:
-// a duplicate ACK, or a fast retransmission, answers what the peer sent;
+// bytes sent twice are a copy only when captured at another point (another
+// input file, pcapng interface or link header), or within sameLinkWindow
+// with nothing from the other way in between: a duplicate ACK, or a fast
+// retransmission, answers what the peer sent;
 // and never for a RST, which a closed socket sends, the same each time, for
 // every segment that reaches it, however quickly they came.
 func (f *copyFilter) copyOf(s *Segment, p *Packet) int {
 	fp := fingerprint(s)
 	at := p.Timestamp.UnixNano()
-	var link [linkPrefix]byte
-	copy(link[:], p.Data)
+	where := capturePoint{input: p.Input, iface: p.Interface, linkLen: s.LinkLen}
+	copy(where.link[:], p.Data[:min(s.LinkLen, linkPrefix, len(p.Data))])
 	if f.seed == (maphash.Seed{}) {
 		f.seed = maphash.MakeSeed()
 	}
@@ -96,13 +111,14 @@ func (f *copyFilter) copyOf(s *Segment, p *Packet) int {
 		if r.key != key || at < r.at || at-r.at > int64(copyWindow) || r.frame == 0 {
 			continue
 		}
-		if s.IPID == 0 && r.link == link && (s.Flags&FlagRST != 0 || f.answeredSince(i, s)) {
+		if s.IPID == 0 && r.where == where &&
+			(s.Flags&FlagRST != 0 || at-r.at > int64(sameLinkWindow) || f.answeredSince(i, s)) {
 			continue
 		}
 		return r.frame
 	}
 	f.quick[f.next] = fp
-	f.recent[f.next] = recentSegment{key, at, p.Frame, link}
+	f.recent[f.next] = recentSegment{key, at, p.Frame, where}
 	f.next = (f.next + 1) % recentCopies
 	return 0
 }

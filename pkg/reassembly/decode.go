@@ -46,6 +46,7 @@ type Segment struct {
 	Flags      uint8
 	Window     uint16
 	Checksum   uint16 // the TCP checksum field as captured (not verified)
+	LinkLen    int    // bytes of the frame before its IP header (link header, VLAN tags …)
 	TTL        uint8  // IPv4 TTL or IPv6 hop limit
 	IPID       uint16 // IPv4 identification; 0 for IPv6
 	IPv6       bool
@@ -164,6 +165,7 @@ func Decode(lt LinkType, data []byte, s *Segment, f *Fragment) error {
 	if err != nil {
 		return err
 	}
+	s.LinkLen = len(data) - len(ip)
 	switch ethertype {
 	case etherTypeIPv4:
 		return decodeIPv4(ip, s, f)

@@ -335,6 +335,12 @@ func (s *Splitter) retire(o *output) {
 		return
 	}
 	c := o.conn
+	if c.Role < reassembly.RolePort &&
+		(len(c.Head(reassembly.ClientToServer)) == 0 || len(c.Head(reassembly.ServerToClient)) == 0) {
+		// Its roles rest on a guess that a side's first bytes, coming
+		// late (a greeting resent), may still turn: it stays tracked.
+		return
+	}
 	if o.decision == Skip {
 		s.skipped.decision = Skip
 		s.outs[c.Stream] = &s.skipped
