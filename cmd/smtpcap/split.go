@@ -45,7 +45,7 @@ func runSplit(c *cli.Context) error {
 		return err
 	}
 	defer in.capture.Close()
-	names, sel, capture := in.names, in.sel, in.capture
+	sel, capture := in.sel, in.capture
 
 	opts := split.Options{
 		Dir:     c.String("output"),
@@ -60,7 +60,7 @@ func runSplit(c *cli.Context) error {
 		opts.Inputs = append(opts.Inputs, in.Name)
 	}
 	if opts.Prefix == "" {
-		opts.Prefix = split.Prefix(names[0])
+		opts.Prefix = split.Prefix(capture.Inputs[0].Name) // the first file read
 	}
 	first := capture.Inputs[0]
 	opts.Format, opts.LinkType, opts.Snaplen = reassembly.FormatPcap, first.LinkType, first.Snaplen

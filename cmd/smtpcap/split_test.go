@@ -268,19 +268,20 @@ func TestSplitOfSeveralInputsIndexesEachFilesFrames(t *testing.T) {
 }
 
 // TestSplitIndexCountsOnlyTheInputsRead: a file that cannot be opened,
-// given between two that can, is an error in the index and no input of
-// it, so that "input:frame" numbers name the file the packet came from.
+// given first or between two that can, is an error in the index and no
+// input of it, so that "input:frame" numbers name the file the packet
+// came from; the outputs are named after the first file read.
 func TestSplitIndexCountsOnlyTheInputsRead(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.pcap")
 	first, second := testcaps.Path("clean.pcap"), testcaps.Path("barelf.pcap")
-	code, _, errOut := runCLI(t, nil, "split", "-o", filepath.Join(dir, "out"), first, missing, second)
+	code, _, errOut := runCLI(t, nil, "split", "-o", filepath.Join(dir, "out"), missing, first, missing, second)
 	if code != 2 || !strings.Contains(errOut, missing+": no such file or directory") {
 		t.Fatalf("exit %d, stderr %q; want 2 naming %s", code, errOut, missing)
 	}
 	idx := readIndex(t, filepath.Join(dir, "out", "clean.index.json"))
-	if !slices.Equal(idx.Inputs, []string{first, second}) || idx.Complete || len(idx.Errors) != 1 {
-		t.Fatalf("inputs %q, complete %v, errors %q; want the two read, incomplete, one error", idx.Inputs, idx.Complete, idx.Errors)
+	if !slices.Equal(idx.Inputs, []string{first, second}) || idx.Complete || len(idx.Errors) != 2 {
+		t.Fatalf("inputs %q, complete %v, errors %q; want the two read, incomplete, two errors", idx.Inputs, idx.Complete, idx.Errors)
 	}
 	if len(idx.Files) != 2 {
 		t.Fatalf("%d files", len(idx.Files))
