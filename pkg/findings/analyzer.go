@@ -97,10 +97,21 @@ type Analyzer struct {
 	envelopes envelopes
 	cuts      []factsCut
 	legs      chunked[leg]
-	legCmds   slab[legCommand] // the legs' commands
-	legFinds  slab[int]        // the legs' unanswered-command findings
-	seed      maphash.Seed     // for the legs' hashes
+	legCmds   slab[legCommand]       // the legs' commands
+	legFinds  slab[int]              // the legs' unanswered-command findings
+	seed      maphash.Seed           // for the legs' hashes
+	views     map[[2]uint32]viewSeen // by the sequence numbers of both SYNs: the first connection with them
+	twins     []twin                 // connections that are one session seen twice, through NAT
 }
+
+// viewSeen is a connection whose handshake was seen: its place in
+// Analyzer.conns and its first frame.
+type viewSeen struct{ conn, frame int }
+
+// twin is a TCP session captured on both sides of a NAT: two connections
+// with other addresses or ports but the same sequence numbers, at the
+// same time. first is the one of the lower stream.
+type twin struct{ first, second viewSeen }
 
 // A leg is what a connection shows of a session that a proxy may have
 // relayed: a capture taken on the proxy's host holds both of its legs,
@@ -163,7 +174,8 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.StallThreshold <= 0 {
 		opts.StallThreshold = 10 * time.Second
 	}
-	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), envelopes: newEnvelopes(), seed: maphash.MakeSeed()}
+	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), envelopes: newEnvelopes(), seed: maphash.MakeSeed(),
+		views: map[[2]uint32]viewSeen{}}
 }
 
 // Detected is what the detectors found in one session, not yet part of
@@ -201,6 +213,7 @@ func (a *Analyzer) Add(s *session.Session) {
 	found := det.found
 	a.noteLeg(s, found)
 	a.findings.add(found...)
+	a.noteView(s, det.conn)
 	a.conns.add(det.conn)
 	a.noteAttempts(s)
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
@@ -208,6 +221,97 @@ func (a *Analyzer) Add(s *session.Session) {
 			a.cuts = append(a.cuts, factsCut{s.Conn.Stream, dir, st.FactsCut, len(st.Segments)})
 		}
 	}
+}
+
+// noteView remembers a connection by the sequence numbers of its two
+// SYNs, and pairs it with an earlier one that has the same from other
+// addresses or ports, started within natViewStart of it and overlapping
+// it: one session seen on both sides of a NAT, which keeps sequence
+// numbers as they are. Without a NAT two connections share both numbers
+// (64 random bits) about never.
+func (a *Analyzer) noteView(s *session.Session, c Connection) {
+	cisn, cok := s.Conn.ISN(reassembly.ClientToServer)
+	sisn, sok := s.Conn.ISN(reassembly.ServerToClient)
+	if !cok || !sok {
+		return
+	}
+	k := [2]uint32{cisn, sisn}
+	this := viewSeen{conn: a.conns.len(), frame: s.Conn.FirstFrame}
+	prev, ok := a.views[k]
+	if !ok {
+		a.views[k] = this
+		return
+	}
+	p := a.conns.at(prev.conn)
+	if p.Client == c.Client && p.Server == c.Server || p.Last.Before(c.First) || c.Last.Before(p.First) ||
+		c.First.Sub(p.First).Abs() > natViewStart {
+		return
+	}
+	t := twin{prev, this}
+	if c.Stream < p.Stream {
+		t = twin{this, prev}
+	}
+	a.twins = append(a.twins, t)
+}
+
+// natViewStart is how close together the two views of a session seen
+// through NAT start: the router forwards each packet within microseconds.
+const natViewStart = time.Second
+
+// natViews turns the connections seen twice into a finding on the second
+// view of each, and returns their streams, each with the first view's.
+// The second view's own findings are dropped (findings are told once, in
+// the first view) and it takes no part in retry loops or proxy legs.
+func (a *Analyzer) natViews() (second map[int]int, found []Finding) {
+	if len(a.twins) == 0 {
+		return nil, nil
+	}
+	// A session seen three times (two NATs, or a bridge and a NAT) pairs
+	// each view with the one remembered first: the views that pair go
+	// together, under the one of the lowest stream.
+	lower := map[int]viewSeen{} // by a view's place in conns: a view of its session with a lower stream
+	root := func(v viewSeen) viewSeen {
+		for {
+			l, ok := lower[v.conn]
+			if !ok {
+				return v
+			}
+			v = l
+		}
+	}
+	for _, t := range a.twins {
+		r1, r2 := root(t.first), root(t.second)
+		if r1.conn == r2.conn {
+			continue
+		}
+		if a.conns.at(r2.conn).Stream < a.conns.at(r1.conn).Stream {
+			r1, r2 = r2, r1
+		}
+		lower[r2.conn] = r1
+	}
+	second = map[int]int{}
+	for _, t := range a.twins {
+		for _, view := range []viewSeen{t.first, t.second} {
+			f := root(view)
+			first, other := a.conns.at(f.conn), a.conns.at(view.conn)
+			if _, done := second[other.Stream]; done || f.conn == view.conn {
+				continue
+			}
+			second[other.Stream] = first.Stream
+			fd := Finding{
+				ID: "seen-through-nat", Severity: Info, Stream: other.Stream, Streams: []int{first.Stream, other.Stream},
+				Phase: PhaseConnection, Frames: []int{f.frame, view.frame}, Offset: -1, Time: other.First,
+				Summary: fmt.Sprintf("the same TCP session as stream %d, seen on the other side of a NAT: here %s → %s, there %s → %s, with the same sequence numbers both ways at the same time; what it holds is told once, in stream %d",
+					first.Stream, other.Client, other.Server, first.Client, first.Server, first.Stream),
+				Filter: fmt.Sprintf("tcp.stream eq %d || tcp.stream eq %d", other.Stream, first.Stream),
+			}
+			a.complete(&fd)
+			found = append(found, fd)
+			other.Findings, other.Worst = 1, Info.String()
+			other.Diagnosis = fmt.Sprintf("The same session as stream %d, seen through NAT: see stream %d.", first.Stream, first.Stream)
+		}
+	}
+	return second, found
 }
 
 // noteLeg keeps what tells the session's other leg from another
@@ -295,14 +399,18 @@ const legOpening = 2 * time.Second
 // other leg of the same session in the capture, and says when that leg
 // never carried the commands: the device between them acknowledged them
 // and did not pass them on. Each finding is told once.
-func (a *Analyzer) linkLegs() {
+func (a *Analyzer) linkLegs(natSecond map[int]int) {
 	if !a.legs.contains(func(l *leg) bool { return l.unanswered.n > 0 }) {
 		return
 	}
 	// Sessions come in the order they finish, which depends on the
 	// workers: in stream order, which near leg claims a far leg, and
-	// which of two far legs is taken, do not.
-	legs := a.legs.clone()
+	// which of two far legs is taken, do not. The second view of a
+	// session seen through NAT is no leg of it.
+	legs := slices.DeleteFunc(a.legs.clone(), func(l leg) bool {
+		_, ok := natSecond[l.stream]
+		return ok
+	})
 	slices.SortFunc(legs, func(x, y leg) int { return x.stream - y.stream })
 	// The legs by opening time (then by stream), so that each near leg
 	// looks only at those opened within legOpening after it.
@@ -683,9 +791,14 @@ func concurrent(attempts []attempt) bool {
 
 // retryLoops reports envelopes attempted in several connections without a
 // 2xx final reply.
-func (a *Analyzer) retryLoops() []Finding {
+func (a *Analyzer) retryLoops(natSecond map[int]int) []Finding {
 	var out []Finding
 	a.envelopes.eachRetried(func(key string, byMessage bool, list []attempt) {
+		// The second view of a session seen through NAT is no attempt.
+		list = slices.DeleteFunc(list, func(at attempt) bool {
+			_, ok := natSecond[at.stream]
+			return ok
+		})
 		sort.SliceStable(list, func(i, j int) bool { return list[i].stream < list[j].stream })
 		var failed []attempt
 		for _, at := range list {
@@ -791,8 +904,15 @@ func (a *Analyzer) retryLoops() []Finding {
 func (a *Analyzer) Report(inputs []string) *Report {
 	// Sessions arrive in the order their connections finish; the report is
 	// in stream order, whatever that order was.
-	a.linkLegs()
-	findings := a.findings.sortedBy(func(f *Finding) int { return f.Stream }, a.retryLoops())
+	second, views := a.natViews()
+	a.linkLegs(second)
+	findings := a.findings.sortedBy(func(f *Finding) int { return f.Stream }, append(a.retryLoops(second), views...))
+	if second != nil {
+		findings = slices.DeleteFunc(findings, func(f Finding) bool {
+			_, ok := second[f.Stream]
+			return ok && f.ID != "seen-through-nat"
+		})
+	}
 	conns := a.conns.sortedBy(func(c *Connection) int { return c.Stream }, nil)
 	// Frames are located in their files only now: Locate reads the
 	// capture's table of runs, which grows while the capture is read.

@@ -127,6 +127,9 @@ func triggers() []trigger {
 		{"exim-8bit/8bit.pcap", "eightbit-not-offered", 0, []int{15}, Info},
 		{"binarymime-data.pcap", "line-too-long", 0, []int{17}, Warning},
 		{"retry-loop.pcap", "retry-loop", 0, []int{8, 67, 126, 185}, Error},
+		// Real swaks to Exim through a Linux NAT router, captured there with -i any (testdata/pcaps/nat).
+		{"nat/nat-any.pcap", "seen-through-nat", 1, []int{1, 2}, Info},
+		{"nat/nat-portmap.pcap", "seen-through-nat", 3, []int{79, 80}, Info},
 		{"retry-loop.pcap", "lost-mid-transaction", 2, []int{126, 177}, Error},
 		{"stall.pcap", "stall", 0, []int{9, 11}, Warning},
 		{"rset-size.pcap", "size-exceeds-limit", 0, []int{8}, Warning},
@@ -2545,5 +2548,62 @@ func TestAnEnvelopeWithAGapAfterMAILIsNoProbe(t *testing.T) {
 	r := analyzeBytes(t, "gap-after-mail.pcap", buf.Bytes())
 	if c := r.Connections[0]; c.EnvelopeOnly != 0 {
 		t.Errorf("%d/%d delivered, %d envelope only; want the envelope counted as a failed message", c.Delivered, c.Transactions, c.EnvelopeOnly)
+	}
+}
+
+// TestASessionSeenThroughNATIsToldOnce: testdata/pcaps/nat holds swaks
+// sessions to Exim through a Linux NAT router, captured there with
+// tcpdump -i any (each packet once inside, once outside) and on the inside
+// only, at the same time. The outside view of each session is named as
+// such and its findings are told once, in the inside view, as the inside
+// capture tells them; a message refused once is no retry loop.
+func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
+	summary := func(r *Report) (ids []string) {
+		for _, f := range r.Findings {
+			ids = append(ids, fmt.Sprintf("%s %d %s", f.ID, f.Stream, f.Severity))
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		both, inside string
+		want         string // findings of both: id stream severity
+		twins        map[int]int
+	}{
+		{"nat/nat-any.pcap", "nat/nat-inside.pcap", "[seen-through-nat 1 info command-rejected 2 info seen-through-nat 3 info]", map[int]int{1: 0, 3: 2}},
+		{"nat/nat-rejected.pcap", "nat/nat-rejected-inside.pcap", "[command-rejected 0 info seen-through-nat 1 info]", map[int]int{1: 0}},
+	} {
+		both, inside := analyze(t, testcaps.Path(tc.both)), analyze(t, testcaps.Path(tc.inside))
+		if got := fmt.Sprint(summary(both)); got != tc.want {
+			t.Errorf("%s: findings %s, want %s", tc.both, got, tc.want)
+		}
+		for _, f := range inside.Findings {
+			if f.ID == "seen-through-nat" || f.ID == "retry-loop" {
+				t.Errorf("%s: %s in stream %d", tc.inside, f.ID, f.Stream)
+			}
+		}
+		var told []Finding // what both tells outside its NAT findings, as the inside capture tells it
+		for _, f := range both.Findings {
+			if f.ID == "seen-through-nat" {
+				first, ok := tc.twins[f.Stream]
+				if !ok || fmt.Sprint(f.Streams) != fmt.Sprint([]int{first, f.Stream}) ||
+					!strings.Contains(f.Summary, fmt.Sprintf("the same TCP session as stream %d, seen on the other side of a NAT: here 192.0.2.1:", first)) {
+					t.Errorf("%s: %s %v: %s", tc.both, f.ID, f.Streams, f.Summary)
+				}
+				c := both.Connections[f.Stream]
+				if want := fmt.Sprintf("The same session as stream %d, seen through NAT: see stream %d.", first, first); c.Diagnosis != want || c.Findings != 1 || c.Worst != "info" {
+					t.Errorf("%s: stream %d: %d findings, worst %s, diagnosis %q", tc.both, c.Stream, c.Findings, c.Worst, c.Diagnosis)
+				}
+				continue
+			}
+			told = append(told, f)
+		}
+		if len(told) != len(inside.Findings) {
+			t.Fatalf("%s: %d findings besides NAT, the inside capture %d", tc.both, len(told), len(inside.Findings))
+		}
+		for i, f := range told {
+			if w := inside.Findings[i]; f.ID != w.ID || f.Summary != w.Summary || both.Connections[f.Stream].Client != inside.Connections[w.Stream].Client {
+				t.Errorf("%s: %s %q in stream %d; inside: %s %q", tc.both, f.ID, f.Summary, f.Stream, w.ID, w.Summary)
+			}
+		}
 	}
 }

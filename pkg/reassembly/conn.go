@@ -230,6 +230,12 @@ func (c *Conn) FirstClose() (frame int, d Direction) {
 // SYNSeen reports whether the capture holds a SYN sent in direction d.
 func (c *Conn) SYNSeen(d Direction) bool { return c.synSeen[c.side(d)] }
 
+// ISN returns the initial sequence number of direction d, from its SYN;
+// ok is false when no SYN was seen that way.
+func (c *Conn) ISN(d Direction) (isn uint32, ok bool) {
+	return c.isn[c.side(d)], c.synSeen[c.side(d)]
+}
+
 // End says how the connection ended (as far as the capture shows).
 func (c *Conn) End() End {
 	switch {

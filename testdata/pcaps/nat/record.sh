@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# record.sh: re-records the captures of this directory: swaks sessions to a
+# real Exim 4.96 (server.conf.in), from a client namespace behind a NAT
+# router namespace (nftables masquerade), the way a container's outbound mail
+# leaves a Docker host. nat-any, nat-inside and nat-portmap hold the same two
+# sessions (a 20 KB message; a 550 RCPT and an accepted one):
+#
+#   nat-any.pcap      tcpdump -i any in the router namespace: every packet is
+#                     captured once on each side of the NAT (in0 with the
+#                     client's private address 10.88.0.2, out0 with the
+#                     router's 192.0.2.1); masquerade keeps the source port
+#   nat-inside.pcap   tcpdump -i in0 in the router namespace, at the same time
+#                     as nat-any: each packet once, as the client sees it (the
+#                     clean reference)
+#   nat-portmap.pcap  tcpdump -i any in the router namespace, new sessions,
+#                     with "masquerade to :40000-40100": the two views differ
+#                     in source address AND source port
+#   nat-rejected.pcap         as nat-any, one session whose message (with a
+#   nat-rejected-inside.pcap  Message-ID) is refused with 550 after DATA;
+#                             and as nat-inside, at the same time
+#
+#   client ns eth0 10.88.0.2/24 --- in0 10.88.0.1/24  router ns  out0 192.0.2.1/24 --- eth0 192.0.2.25/24 server ns
+#             (default via 10.88.0.1)                 ip_forward=1, masquerade
+#                                                     10.88.0.0/24 out of out0
+#
+#   sudo testdata/pcaps/nat/record.sh
+#
+# Needs exim4-daemon-light, swaks, tcpdump, openssl, iproute2, ethtool and
+# nftables (apt-get install). Offloads (TSO/GSO/GRO) are off on every veth,
+# MTU 1500, so the 20 KB message crosses as MSS-sized segments. MAC addresses
+# are fixed. The client's ephemeral ports are 50000-50999, so that the
+# port-mapping NAT (40000-40100) always has to change them. The server has no
+# route to 10.88.0.0/24: a session only works through the NAT. Every wait is
+# bounded; only the processes it starts are stopped, by PID; the namespaces
+# and the temp dir are removed at the end.
+set -uo pipefail
+D=$(cd "$(dirname "$0")" && pwd)
+NC=smtpcap-nat-client
+NR=smtpcap-nat-router
+NSV=smtpcap-nat-server
+CLI=10.88.0.2
+GW=10.88.0.1
+PUB=192.0.2.1
+SRV=192.0.2.25
+W=$(mktemp -d)
+chmod 755 "$W"
+EXIM=
+CAPS=()
+
+teardown() {
+	stopcaps
+	if [[ -n $EXIM ]]; then
+		kill -TERM "$EXIM" 2>/dev/null
+		for _ in $(seq 1 50); do kill -0 "$EXIM" 2>/dev/null || break; sleep 0.1; done
+	fi
+	ip netns del $NC 2>/dev/null
+	ip netns del $NR 2>/dev/null
+	ip netns del $NSV 2>/dev/null
+	rm -rf "$W"
+}
+trap teardown EXIT
+
+noofl() { ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || echo "ethtool -K $2 failed in $1" >&2; }
+
+# nat [PORTS]: (re)load the router's NAT table: masquerade 10.88.0.0/24 out
+# of out0, keeping the source port (no argument) or mapping it into PORTS
+nat() {
+	local l4= to=
+	# a port range needs a transport protocol match
+	[[ -n ${1:-} ]] && { l4=" meta l4proto tcp"; to=" to :$1"; }
+	ip netns exec $NR nft -f - <<-EOF || exit 1
+		table ip nat
+		delete table ip nat
+		table ip nat {
+			chain post {
+				type nat hook postrouting priority srcnat; policy accept;
+				ip saddr 10.88.0.0/24 oifname "out0"$l4 masquerade$to
+			}
+		}
+	EOF
+}
+
+# path: a TCP connect from the client to a closed port of the server must be
+# "refused": the server's RST came back through the NAT (not captured: the
+# filter is tcp port 25)
+path() {
+	local out
+	for _ in $(seq 1 30); do
+		out=$(ip netns exec $NC timeout 2 bash -c "exec 3<>/dev/tcp/$SRV/9" 2>&1)
+		[[ $out == *refused* ]] && return 0
+		sleep 0.2
+	done
+	echo "no path $CLI -> $SRV through the NAT: $out" >&2
+	exit 1
+}
+
+setup() {
+	# leftovers of an interrupted run
+	for ns in $NC $NR $NSV; do ip netns del $ns 2>/dev/null; done
+	for ns in $NC $NR $NSV; do
+		ip netns add $ns || exit 1
+		ip netns exec $ns ip link set lo up
+		ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	done
+	local r=(ip netns exec $NR)
+	# client side: in0 (router ns) <-> eth0 (client ns)
+	"${r[@]}" ip link add in0 address 02:00:00:88:00:01 mtu 1500 type veth \
+		peer name eth0 address 02:00:00:88:00:02 mtu 1500 netns $NC
+	# server side: out0 (router ns) <-> eth0 (server ns)
+	"${r[@]}" ip link add out0 address 02:00:00:02:00:01 mtu 1500 type veth \
+		peer name eth0 address 02:00:00:02:00:25 mtu 1500 netns $NSV
+	"${r[@]}" ip addr add $GW/24 dev in0
+	"${r[@]}" ip addr add $PUB/24 dev out0
+	for p in in0 out0; do
+		noofl $NR $p
+		"${r[@]}" ip link set $p up
+	done
+	"${r[@]}" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec $NC ip addr add $CLI/24 dev eth0
+	ip netns exec $NSV ip addr add $SRV/24 dev eth0
+	for ns in $NC $NSV; do
+		noofl $ns eth0
+		ip netns exec $ns ip link set eth0 up
+	done
+	ip netns exec $NC ip route add default via $GW
+	ip netns exec $NC sysctl -qw net.ipv4.ip_local_port_range="50000 50999"
+
+	mkdir -p "$W/spool" "$W/log" "$W/msgs"
+	chown -R Debian-exim:Debian-exim "$W/spool" "$W/log"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mx.example.test \
+		-keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null
+	chgrp Debian-exim "$W/key.pem"
+	chmod 640 "$W/key.pem"
+	sed "s#WORK#$W#g" "$D/server.conf.in" > "$W/server.conf"
+	# ip netns exec execs exim: $! is the Exim daemon itself
+	ip netns exec $NSV exim -bdf -C "$W/server.conf" > "$W/exim.out" 2>&1 &
+	EXIM=$!
+	local ok=
+	for _ in $(seq 1 50); do
+		if ip netns exec $NSV ss -ltn | grep -q "$SRV:25 "; then ok=1; break; fi
+		sleep 0.1
+	done
+	[[ -n $ok ]] || { echo "exim is not listening on $SRV:25" >&2; cat "$W/exim.out" >&2; exit 1; }
+
+	M=$W/msgs
+	# about 20 KB (the same bytes every time): 14 segments of at most one MSS
+	# (1448 bytes), cut also where swaks' 8 KiB writes end
+	{ printf 'From: sender@example.org\r\nTo: user@example.test\r\nSubject: twenty kilobytes through a NAT\r\nDate: Thu, 03 Dec 2026 12:00:00 +0000\r\nMessage-ID: <big@example.org>\r\n\r\n'
+	  for i in $(seq 1 280); do printf 'line %04d of a twenty kilobyte message crossing a NAT router .....\r\n' "$i"; done; } > "$M/big.eml"
+	printf 'From: sender@example.org\r\nTo: a@example.test, nobody@example.test\r\nSubject: two recipients\r\nDate: Thu, 03 Dec 2026 12:00:01 +0000\r\nMessage-ID: <two@example.org>\r\n\r\nOne of the two recipients is refused.\r\n' > "$M/two.eml"
+	printf 'From: sender@example.org\r\nTo: user@example.test\r\nSubject: refused at the end of DATA\r\nDate: Thu, 03 Dec 2026 12:00:02 +0000\r\nMessage-ID: <rej@example.org>\r\nX-Reject: yes\r\n\r\nThe server refuses this message after DATA.\r\n' > "$M/rej.eml"
+}
+
+SW=(swaks --server $SRV --port 25 --helo client.example.test --from sender@example.org --timeout 20)
+
+# send NAME N SWAKS-ARGS...: one swaks session in the client namespace,
+# bounded to 60 s, its output kept as NAME.swaksN
+send() {
+	local name=$1 n=$2
+	shift 2
+	ip netns exec $NC timeout 60 "${SW[@]}" "$@" > "$W/$name.swaks$n" 2>&1
+}
+
+# settle: wait until no connection to the server is established on either
+# end, then a little longer for the last ACKs
+settle() {
+	for _ in $(seq 1 100); do
+		ip netns exec $NC ss -tn state established | grep -q "$SRV:25" && { sleep 0.2; continue; }
+		ip netns exec $NSV ss -tn state established | grep -q ":25 " && { sleep 0.2; continue; }
+		break
+	done
+	sleep 1.5
+}
+
+# sessions NAME: the two sessions of nat-any and nat-portmap
+sessions() {
+	send "$1" 1 --to user@example.test --data "@$M/big.eml"
+	send "$1" 2 --to a@example.test,nobody@example.test --data "@$M/two.eml"
+	settle
+}
+
+# rejsession NAME: the one session of nat-rejected: refused after DATA
+rejsession() {
+	send "$1" 1 --to user@example.test --data "@$M/rej.eml"
+	settle
+}
+
+# start NAME NS TCPDUMP-ARGS...: start one tcpdump, wait until it listens.
+# -B 32768 as in ../copies: with -i any and the default buffer tcpdump 4.99.3
+# drops packets in the burst of the 20 KB message.
+start() {
+	local name=$1 ns=$2
+	shift 2
+	rm -f "$D/$name.pcap"
+	# ip netns exec execs tcpdump: $! is tcpdump itself, to be stopped by PID
+	ip netns exec "$ns" tcpdump "$@" -B 32768 --immediate-mode -U -w "$D/$name.pcap" 'tcp port 25' 2> "$W/$name.tcpdump" &
+	CAPS+=($!)
+	for _ in $(seq 1 30); do grep -qs listening "$W/$name.tcpdump" && break; sleep 0.1; done
+	grep -q listening "$W/$name.tcpdump" || { echo "tcpdump for $name did not start" >&2; cat "$W/$name.tcpdump" >&2; exit 1; }
+}
+
+# stopcaps: SIGTERM each tcpdump started, by PID, and wait for it
+stopcaps() {
+	local p
+	for p in "${CAPS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${CAPS[@]}"; do
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	CAPS=()
+}
+
+# record SESSIONS NAME...: run the sessions, stop the captures started,
+# report, check for drops
+record() {
+	local run=$1
+	shift
+	"$run" "$1"
+	stopcaps
+	local name
+	for name in "$@"; do
+		echo "== $name: $(grep -E 'captured|dropped' "$W/$name.tcpdump" | tr '\n' ' ')" >&2
+	done
+	grep -h -E '^<~?\*\* ' "$W/$1".swaks* >&2
+	for name in "$@"; do
+		grep -q '^0 packets dropped by kernel' "$W/$name.tcpdump" || return 1
+	done
+}
+
+# try FUNC: run one scenario, again (at most 3 times in all) if the kernel
+# dropped packets
+try() {
+	local t
+	for t in 1 2 3; do
+		"$1" && return 0
+		echo "packets dropped ($1, try $t)" >&2
+	done
+	echo "packets dropped in every try of $1; the captures are incomplete" >&2
+	exit 1
+}
+
+# scenario 1: masquerade keeping the source port. nat-inside (-p: in0 not
+# made promiscuous) at the same time, of the same sessions.
+any() {
+	nat
+	path
+	start nat-any $NR -i any
+	start nat-inside $NR -p -i in0
+	record sessions nat-any nat-inside
+}
+
+# scenario 2: masquerade mapping the source port into 40000-40100
+portmap() {
+	nat 40000-40100
+	path
+	start nat-portmap $NR -i any
+	record sessions nat-portmap
+}
+
+# scenario 3: masquerade keeping the source port; one message refused with
+# 550 after DATA (it has a Message-ID). nat-rejected-inside as nat-inside.
+rejected() {
+	nat
+	path
+	start nat-rejected $NR -i any
+	start nat-rejected-inside $NR -p -i in0
+	record rejsession nat-rejected nat-rejected-inside
+}
+
+setup
+try any
+try portmap
+try rejected
+ip netns exec $NR nft list ruleset >&2
+exit 0
