@@ -833,16 +833,23 @@ func (a *Analyzer) retryLoops(natSecond map[int]int) []Finding {
 		// hosts may be several messages (bounces from <> to one
 		// postmaster, one test run by many) or one message that a pool of
 		// hosts retries: the report says which hosts, and no more than a
-		// warning.
+		// warning unless one host failed three times itself.
 		var hosts []netip.Addr
+		perHost := map[netip.Addr]map[int]bool{} // each host's failed streams
+		most := 0
 		for _, at := range failed {
 			if !slices.Contains(hosts, at.client) {
 				hosts = append(hosts, at.client)
+				perHost[at.client] = map[int]bool{}
 			}
+			perHost[at.client][at.stream] = true
+			most = max(most, len(perHost[at.client]))
 		}
 		several := ""
 		if len(hosts) > 1 && !byMessage && !strings.Contains(key, " SIZE=") {
-			sev = Warning
+			if most < 3 { // one host's three failures are a loop whoever else tried
+				sev = Warning
+			}
 			names := make([]string, 0, 3)
 			for _, h := range hosts[:min(3, len(hosts))] {
 				names = append(names, h.String())

@@ -2607,3 +2607,45 @@ func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestOneHostsThreeFailuresAreALoopWhoeverElseTried: the same envelope,
+// with neither SIZE nor Message-ID, refused three times to one host and
+// once to another: one host's loop is an error, told with the other host
+// named; two hosts refused once each stay a warning.
+func TestOneHostsThreeFailuresAreALoopWhoeverElseTried(t *testing.T) {
+	for _, tc := range []struct {
+		clients []string
+		want    string
+	}{
+		{[]string{"192.0.2.10", "192.0.2.10", "192.0.2.10", "192.0.2.77"}, "[[0 1 2 3] error]"},
+		{[]string{"192.0.2.10", "192.0.2.77"}, "[[0 1] warning]"},
+	} {
+		var buf bytes.Buffer
+		w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+		t0 := time.Unix(1_700_000_000, 0)
+		for i, client := range tc.clients {
+			s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(fmt.Sprintf("%s:%d", client, 40000+i)),
+				netip.MustParseAddrPort("198.51.100.25:25"), t0.Add(time.Duration(i)*10*time.Minute), uint32(1000+i*7919), uint32(5000+i*104729))
+			s.Handshake()
+			plainEnvelope(s)
+			s.Client("Subject: hi\r\n\r\nbody\r\n.\r\n")
+			s.Server("554 5.7.1 rejected\r\n")
+			s.Client("QUIT\r\n")
+			s.Server("221 bye\r\n")
+			s.Close()
+		}
+		r := analyzeBytes(t, "hosts.pcap", buf.Bytes())
+		var loops []string
+		for _, f := range r.Findings {
+			if f.ID == "retry-loop" {
+				loops = append(loops, fmt.Sprint(f.Streams, " ", f.Severity))
+				if !strings.Contains(f.Summary, "; the attempts came from 2 client addresses (192.0.2.10, 192.0.2.77) and carry no SIZE or Message-ID") {
+					t.Errorf("%v: %s", tc.clients, f.Summary)
+				}
+			}
+		}
+		if fmt.Sprint(loops) != tc.want {
+			t.Errorf("%v: retry loops %v, want %s", tc.clients, loops, tc.want)
+		}
+	}
+}
