@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,18 +102,25 @@ type Analyzer struct {
 	legCmds   slab[legCommand]       // the legs' commands
 	legFinds  slab[int]              // the legs' unanswered-command findings
 	seed      maphash.Seed           // for the legs' hashes
-	views     map[[2]uint32]viewSeen // by the sequence numbers of both SYNs: the first connection with them
-	twins     []twin                 // connections that are one session seen twice, through NAT
+	views     map[viewKey]viewSeen   // the first connection seen with each key
+	sameViews map[viewKey][]viewSeen // every connection of a key more than one has
 }
 
-// viewSeen is a connection whose handshake was seen: its place in
-// Analyzer.conns and its first frame.
-type viewSeen struct{ conn, frame int }
+// viewKey is what the views of one session seen on both sides of a NAT
+// share: the client's initial sequence number and what was said.
+type viewKey struct {
+	clientISN uint32
+	dialogue  uint64 // hash of the greeting, the commands and the replies
+}
 
-// twin is a TCP session captured on both sides of a NAT: two connections
-// with other addresses or ports but the same sequence numbers, at the
-// same time. first is the one of the lower stream.
-type twin struct{ first, second viewSeen }
+// viewSeen is a connection that could be a view of a session seen
+// through NAT: its place in Analyzer.conns, its first frame and its
+// server's initial sequence number, if its SYN-ACK was seen.
+type viewSeen struct {
+	conn, frame int
+	serverISN   uint32
+	serverSYN   bool
+}
 
 // A leg is what a connection shows of a session that a proxy may have
 // relayed: a capture taken on the proxy's host holds both of its legs,
@@ -175,7 +184,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 		opts.StallThreshold = 10 * time.Second
 	}
 	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), envelopes: newEnvelopes(), seed: maphash.MakeSeed(),
-		views: map[[2]uint32]viewSeen{}}
+		views: map[viewKey]viewSeen{}}
 }
 
 // Detected is what the detectors found in one session, not yet part of
@@ -213,7 +222,7 @@ func (a *Analyzer) Add(s *session.Session) {
 	found := det.found
 	a.noteLeg(s, found)
 	a.findings.add(found...)
-	a.noteView(s, det.conn)
+	a.noteView(s)
 	a.conns.add(det.conn)
 	a.noteAttempts(s)
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
@@ -229,29 +238,69 @@ func (a *Analyzer) Add(s *session.Session) {
 // it: one session seen on both sides of a NAT, which keeps sequence
 // numbers as they are. Without a NAT two connections share both numbers
 // (64 random bits) about never.
-func (a *Analyzer) noteView(s *session.Session, c Connection) {
-	cisn, cok := s.Conn.ISN(reassembly.ClientToServer)
-	sisn, sok := s.Conn.ISN(reassembly.ServerToClient)
-	if !cok || !sok {
-		return
-	}
-	k := [2]uint32{cisn, sisn}
-	this := viewSeen{conn: a.conns.len(), frame: s.Conn.FirstFrame}
-	prev, ok := a.views[k]
+func (a *Analyzer) noteView(s *session.Session) {
+	cisn, ok := s.Conn.ISN(reassembly.ClientToServer)
 	if !ok {
+		return
+	}
+	k := viewKey{cisn, a.dialogueHash(s.Dialogue)}
+	this := viewSeen{conn: a.conns.len(), frame: s.Conn.FirstFrame}
+	this.serverISN, this.serverSYN = s.Conn.ISN(reassembly.ServerToClient)
+	first, ok := a.views[k]
+	switch {
+	case !ok:
 		a.views[k] = this
-		return
+	case a.sameViews[k] == nil:
+		if a.sameViews == nil {
+			a.sameViews = map[viewKey][]viewSeen{}
+		}
+		a.sameViews[k] = []viewSeen{first, this}
+	default:
+		a.sameViews[k] = append(a.sameViews[k], this)
 	}
-	p := a.conns.at(prev.conn)
-	if p.Client == c.Client && p.Server == c.Server || p.Last.Before(c.First) || c.Last.Before(p.First) ||
-		c.First.Sub(p.First).Abs() > natViewStart {
-		return
+}
+
+// dialogueHash hashes what both sides said: the greeting, each command as
+// sent and each reply, so that two views of a session compare equal only
+// when they carried the same words (no device between them rewrote any,
+// and neither capture lost any).
+func (a *Analyzer) dialogueHash(d *smtpparse.Dialogue) uint64 {
+	var h maphash.Hash
+	h.SetSeed(a.seed)
+	reply := func(r *smtpparse.Reply) {
+		if r == nil {
+			h.WriteString("-\n")
+			return
+		}
+		h.WriteString(strconv.Itoa(r.Code))
+		for _, l := range r.Lines {
+			h.WriteString(l)
+			h.WriteByte('\n')
+		}
 	}
-	t := twin{prev, this}
-	if c.Stream < p.Stream {
-		t = twin{this, prev}
+	reply(d.Greeting)
+	for _, c := range d.Commands {
+		h.Write(c.Line)
+		h.WriteString(c.Verb)
+		h.WriteString(c.Args)
+		reply(c.Reply)
 	}
-	a.twins = append(a.twins, t)
+	for _, tx := range d.Transactions {
+		reply(tx.FinalReply)
+		reply(tx.Interrupt)
+	}
+	return h.Sum64()
+}
+
+// sameSession reports whether connections p and c, with the same client
+// ISN and dialogue, are views of one session: other addresses or ports,
+// the same server ISN where both saw it, started within natViewStart of
+// each other and overlapping.
+func sameSession(p, c *Connection, pv, cv viewSeen) bool {
+	if p.Client == c.Client && p.Server == c.Server || pv.serverSYN && cv.serverSYN && pv.serverISN != cv.serverISN {
+		return false
+	}
+	return !p.Last.Before(c.First) && !c.Last.Before(p.First) && c.First.Sub(p.First).Abs() <= natViewStart
 }
 
 // natViewStart is how close together the two views of a session seen
@@ -259,59 +308,57 @@ func (a *Analyzer) noteView(s *session.Session, c Connection) {
 const natViewStart = time.Second
 
 // natViews turns the connections seen twice into a finding on the second
-// view of each, and returns their streams, each with the first view's.
+// view of each, and returns their streams, each with the first view's,
+// and the client addresses seen on the second views with the first
+// views' (a NAT's outside address and the host behind it).
 // The second view's own findings are dropped (findings are told once, in
 // the first view) and it takes no part in retry loops or proxy legs.
-func (a *Analyzer) natViews() (second map[int]int, found []Finding) {
-	if len(a.twins) == 0 {
-		return nil, nil
+func (a *Analyzer) natViews() (second map[int]int, inside map[netip.Addr]netip.Addr, found []Finding) {
+	if len(a.sameViews) == 0 {
+		return nil, nil, nil
 	}
-	// A session seen three times (two NATs, or a bridge and a NAT) pairs
-	// each view with the one remembered first: the views that pair go
-	// together, under the one of the lowest stream.
-	lower := map[int]viewSeen{} // by a view's place in conns: a view of its session with a lower stream
-	root := func(v viewSeen) viewSeen {
-		for {
-			l, ok := lower[v.conn]
-			if !ok {
-				return v
+	// Each view goes with the lowest stream among the views it is one
+	// session with: decided in stream order, whatever order the sessions
+	// finished in.
+	groups := slices.Collect(maps.Values(a.sameViews))
+	for _, g := range groups {
+		slices.SortFunc(g, func(x, y viewSeen) int { return a.conns.at(x.conn).Stream - a.conns.at(y.conn).Stream })
+	}
+	slices.SortFunc(groups, func(x, y []viewSeen) int { return a.conns.at(x[0].conn).Stream - a.conns.at(y[0].conn).Stream })
+	second, inside = map[int]int{}, map[netip.Addr]netip.Addr{}
+	for _, g := range groups {
+		for j, view := range g {
+			other := a.conns.at(view.conn)
+			for _, f := range g[:j] {
+				first := a.conns.at(f.conn)
+				if _, told := second[first.Stream]; told || !sameSession(first, other, f, view) {
+					continue // a view told in another is no view to tell this one in
+				}
+				second[other.Stream] = first.Stream
+				if out, err := netip.ParseAddrPort(other.Client); err == nil {
+					if in, err := netip.ParseAddrPort(first.Client); err == nil && out.Addr() != in.Addr() {
+						if was, ok := inside[out.Addr()]; ok && was != in.Addr() {
+							in = netip.AddrPort{} // a NAT for several hosts: none of them
+						}
+						inside[out.Addr()] = in.Addr()
+					}
+				}
+				fd := Finding{
+					ID: "seen-through-nat", Severity: Info, Stream: other.Stream, Streams: []int{first.Stream, other.Stream},
+					Phase: PhaseConnection, Frames: []int{f.frame, view.frame}, Offset: -1, Time: other.First,
+					Summary: fmt.Sprintf("the same TCP session as stream %d, seen on the other side of a NAT: here %s → %s, there %s → %s, with the same sequence numbers and words both ways at the same time; what it holds is told once, in stream %d",
+						first.Stream, other.Client, other.Server, first.Client, first.Server, first.Stream),
+					Filter: fmt.Sprintf("tcp.stream eq %d || tcp.stream eq %d", other.Stream, first.Stream),
+				}
+				a.complete(&fd)
+				found = append(found, fd)
+				other.Findings, other.Worst = 1, Info.String()
+				other.Diagnosis = fmt.Sprintf("The same session as stream %d, seen through NAT: see stream %d.", first.Stream, first.Stream)
+				break
 			}
-			v = l
 		}
 	}
-	for _, t := range a.twins {
-		r1, r2 := root(t.first), root(t.second)
-		if r1.conn == r2.conn {
-			continue
-		}
-		if a.conns.at(r2.conn).Stream < a.conns.at(r1.conn).Stream {
-			r1, r2 = r2, r1
-		}
-		lower[r2.conn] = r1
-	}
-	second = map[int]int{}
-	for _, t := range a.twins {
-		for _, view := range []viewSeen{t.first, t.second} {
-			f := root(view)
-			first, other := a.conns.at(f.conn), a.conns.at(view.conn)
-			if _, done := second[other.Stream]; done || f.conn == view.conn {
-				continue
-			}
-			second[other.Stream] = first.Stream
-			fd := Finding{
-				ID: "seen-through-nat", Severity: Info, Stream: other.Stream, Streams: []int{first.Stream, other.Stream},
-				Phase: PhaseConnection, Frames: []int{f.frame, view.frame}, Offset: -1, Time: other.First,
-				Summary: fmt.Sprintf("the same TCP session as stream %d, seen on the other side of a NAT: here %s → %s, there %s → %s, with the same sequence numbers both ways at the same time; what it holds is told once, in stream %d",
-					first.Stream, other.Client, other.Server, first.Client, first.Server, first.Stream),
-				Filter: fmt.Sprintf("tcp.stream eq %d || tcp.stream eq %d", other.Stream, first.Stream),
-			}
-			a.complete(&fd)
-			found = append(found, fd)
-			other.Findings, other.Worst = 1, Info.String()
-			other.Diagnosis = fmt.Sprintf("The same session as stream %d, seen through NAT: see stream %d.", first.Stream, first.Stream)
-		}
-	}
-	return second, found
+	return second, inside, found
 }
 
 // noteLeg keeps what tells the session's other leg from another
@@ -791,7 +838,7 @@ func concurrent(attempts []attempt) bool {
 
 // retryLoops reports envelopes attempted in several connections without a
 // 2xx final reply.
-func (a *Analyzer) retryLoops(natSecond map[int]int) []Finding {
+func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]netip.Addr) []Finding {
 	var out []Finding
 	a.envelopes.eachRetried(func(key string, byMessage bool, list []attempt) {
 		// The second view of a session seen through NAT is no attempt.
@@ -838,12 +885,16 @@ func (a *Analyzer) retryLoops(natSecond map[int]int) []Finding {
 		perHost := map[netip.Addr]map[int]bool{} // each host's failed streams
 		most := 0
 		for _, at := range failed {
-			if !slices.Contains(hosts, at.client) {
-				hosts = append(hosts, at.client)
-				perHost[at.client] = map[int]bool{}
+			host := at.client
+			if in, ok := natInside[host]; ok && in.IsValid() {
+				host = in // a NAT's address, seen for this host alone in other sessions
 			}
-			perHost[at.client][at.stream] = true
-			most = max(most, len(perHost[at.client]))
+			if !slices.Contains(hosts, host) {
+				hosts = append(hosts, host)
+				perHost[host] = map[int]bool{}
+			}
+			perHost[host][at.stream] = true
+			most = max(most, len(perHost[host]))
 		}
 		several := ""
 		if len(hosts) > 1 && !byMessage && !strings.Contains(key, " SIZE=") {
@@ -911,9 +962,9 @@ func (a *Analyzer) retryLoops(natSecond map[int]int) []Finding {
 func (a *Analyzer) Report(inputs []string) *Report {
 	// Sessions arrive in the order their connections finish; the report is
 	// in stream order, whatever that order was.
-	second, views := a.natViews()
+	second, inside, views := a.natViews()
 	a.linkLegs(second)
-	findings := a.findings.sortedBy(func(f *Finding) int { return f.Stream }, append(a.retryLoops(second), views...))
+	findings := a.findings.sortedBy(func(f *Finding) int { return f.Stream }, append(a.retryLoops(second, inside), views...))
 	if second != nil {
 		findings = slices.DeleteFunc(findings, func(f Finding) bool {
 			_, ok := second[f.Stream]

@@ -111,7 +111,7 @@ func Catalog() []Entry {
 		{"retry-loop", "The same envelope was attempted in several connections without a 2xx final reply.",
 			"The sender retries a message that keeps failing the same way; each retry costs a connection and may duplicate the message.",
 			"Fix the cause found in the first attempt's stream; it is the same in all of them."},
-		{"seen-through-nat", "One TCP session captured twice, on both sides of a NAT (tcpdump -i any on a router or a Docker host): two streams with other addresses or ports but the same sequence numbers, at the same time (info).",
+		{"seen-through-nat", "One TCP session captured twice, on both sides of a NAT (tcpdump -i any on a router or a Docker host): two streams with other addresses or ports but the same sequence numbers and dialogue, at the same time (info).",
 			"Both streams are the same session: counted twice it would double its mail and its refusals, and one attempt would look like two (a retry loop that never happened). Its findings are told once, in the first stream.",
 			"Nothing to fix. To see one view only, capture on one interface (tcpdump -i IFACE, not -i any)."},
 		{"capture-gap", "Bytes of a stream are missing from the capture (acknowledged by the peer, never seen).",
