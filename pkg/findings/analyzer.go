@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"maps"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -190,8 +190,9 @@ func NewAnalyzer(opts Options) *Analyzer {
 // Detected is what the detectors found in one session, not yet part of
 // an Analyzer's report.
 type Detected struct {
-	found []Finding
-	conn  Connection
+	found    []Finding
+	conn     Connection
+	dialogue uint64 // dialogueHash of the session
 }
 
 // Detect runs the detectors over one session. It reads nothing the
@@ -207,7 +208,7 @@ func (a *Analyzer) Detect(s *session.Session) *Detected {
 	for i := range found {
 		a.complete(&found[i])
 	}
-	return &Detected{found: found, conn: summarize(s, found)}
+	return &Detected{found: found, conn: summarize(s, found), dialogue: a.dialogueHash(s.Dialogue)}
 }
 
 // Add adds one session to the report, with what Detect found in it
@@ -222,7 +223,7 @@ func (a *Analyzer) Add(s *session.Session) {
 	found := det.found
 	a.noteLeg(s, found)
 	a.findings.add(found...)
-	a.noteView(s)
+	a.noteView(s, det.dialogue)
 	a.conns.add(det.conn)
 	a.noteAttempts(s)
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
@@ -238,12 +239,12 @@ func (a *Analyzer) Add(s *session.Session) {
 // it: one session seen on both sides of a NAT, which keeps sequence
 // numbers as they are. Without a NAT two connections share both numbers
 // (64 random bits) about never.
-func (a *Analyzer) noteView(s *session.Session) {
+func (a *Analyzer) noteView(s *session.Session, dialogue uint64) {
 	cisn, ok := s.Conn.ISN(reassembly.ClientToServer)
 	if !ok {
 		return
 	}
-	k := viewKey{cisn, a.dialogueHash(s.Dialogue)}
+	k := viewKey{cisn, dialogue}
 	this := viewSeen{conn: a.conns.len(), frame: s.Conn.FirstFrame}
 	this.serverISN, this.serverSYN = s.Conn.ISN(reassembly.ServerToClient)
 	first, ok := a.views[k]
@@ -265,31 +266,33 @@ func (a *Analyzer) noteView(s *session.Session) {
 // when they carried the same words (no device between them rewrote any,
 // and neither capture lost any).
 func (a *Analyzer) dialogueHash(d *smtpparse.Dialogue) uint64 {
-	var h maphash.Hash
-	h.SetSeed(a.seed)
+	var h uint64
+	add := func(v uint64) {
+		hi, lo := bits.Mul64(h^v, 0x9e3779b97f4a7c15)
+		h = hi ^ lo
+	}
 	reply := func(r *smtpparse.Reply) {
 		if r == nil {
-			h.WriteString("-\n")
+			add(1)
 			return
 		}
-		h.WriteString(strconv.Itoa(r.Code))
+		add(uint64(r.Code))
 		for _, l := range r.Lines {
-			h.WriteString(l)
-			h.WriteByte('\n')
+			add(maphash.String(a.seed, l))
 		}
 	}
 	reply(d.Greeting)
 	for _, c := range d.Commands {
-		h.Write(c.Line)
-		h.WriteString(c.Verb)
-		h.WriteString(c.Args)
+		add(maphash.Bytes(a.seed, c.Line))
+		add(maphash.String(a.seed, c.Verb))
+		add(maphash.String(a.seed, c.Args))
 		reply(c.Reply)
 	}
 	for _, tx := range d.Transactions {
 		reply(tx.FinalReply)
 		reply(tx.Interrupt)
 	}
-	return h.Sum64()
+	return h
 }
 
 // sameSession reports whether connections p and c, with the same client

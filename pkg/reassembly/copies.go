@@ -1,7 +1,8 @@
 package reassembly
 
 import (
-	"hash/maphash"
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"time"
 )
@@ -20,10 +21,11 @@ const copyWindow = 5 * time.Millisecond
 const sameLinkWindow = time.Millisecond
 
 // payloadEnds is how many bytes at each end of a payload a copy's must
-// match (through a hash): the TCP checksum cannot stand for the payload,
-// since a capture taken on the sending host holds what checksum offload
-// left there, the same for every segment of one length.
-const payloadEnds = 32
+// match (through a digest): the TCP checksum cannot stand for the payload
+// in a capture taken on the sending host, which holds what checksum
+// offload left there, the same for every segment of one length. (Where
+// the checksum is real, it covers the middle too.)
+const payloadEnds = 16
 
 // recentCopies is how many of the latest segments a copy is looked for
 // among: copies captured on several interfaces lie close together.
@@ -35,101 +37,112 @@ const recentCopies = 16
 // and packet type, Ethernet addresses.
 const linkPrefix = 16
 
-// copyKey is what makes two segments the same IP packet: everything the
-// sender put in it but the TTL, which a router between two capture points
-// lowers, with the payload's ends by a hash.
-type copyKey struct {
-	src, dst netip.AddrPort
-	seq, ack uint32
-	length   int
-	payload  uint64 // hash of the payload's first and last payloadEnds bytes
-	ipID     uint16
-	window   uint16
-	checksum uint16
-	flags    uint8
-}
+// A copy is the same IP packet: everything the sender put in it but the
+// TTL, which a router between two capture points lowers, with the
+// payload's ends by a digest. All of it is mixed into one 64-bit
+// fingerprint per segment (two segments that differ share one about once
+// in 10^19 comparisons), so that the look for a copy, made for every
+// segment read, is a few multiplications and 16 compares.
 
 // recentSegment is one of the latest segments, kept to spot its copies.
 type recentSegment struct {
-	key   copyKey
-	at    int64 // capture time, Unix nanoseconds
+	flow  uint64 // its addresses and ports, by direction
+	where uint64 // where it was captured: input file, pcapng interface, link header
+	at    int64  // capture time, Unix nanoseconds
 	frame int
-	where capturePoint
-}
-
-// capturePoint is where a frame was captured, as far as the capture says:
-// its input file, its pcapng interface, the start of its link header.
-type capturePoint struct {
-	input, iface int
-	linkLen      int
-	link         [linkPrefix]byte
 }
 
 // copyFilter spots segments that are copies of one just before them.
 type copyFilter struct {
-	quick  [recentCopies]uint64 // a cheap fingerprint of each recent segment, for a first look
-	recent [recentCopies]recentSegment
-	next   int
-	seed   maphash.Seed
+	fingerprints [recentCopies]uint64 // of each recent segment, the whole IP packet but its TTL
+	recent       [recentCopies]recentSegment
+	next         int
 }
 
-// fingerprint mixes the fields of a segment most likely to differ.
-func fingerprint(s *Segment) uint64 {
-	return uint64(s.Seq)<<32 ^ uint64(s.Ack) ^ uint64(s.Checksum)<<16 ^ uint64(s.IPID)<<48 ^ uint64(s.PayloadLen)
+// mix folds v into the digest h.
+func mix(h, v uint64) uint64 {
+	hi, lo := bits.Mul64(h^v, 0x9e3779b97f4a7c15)
+	return hi ^ lo
+}
+
+// flowDigest mixes a direction's addresses and ports.
+func flowDigest(src, dst netip.AddrPort) uint64 {
+	a, b := src.Addr().As16(), dst.Addr().As16()
+	h := mix(uint64(src.Port())<<16|uint64(dst.Port()), binary.LittleEndian.Uint64(a[:8]))
+	h = mix(h, binary.LittleEndian.Uint64(a[8:]))
+	h = mix(h, binary.LittleEndian.Uint64(b[:8]))
+	return mix(h, binary.LittleEndian.Uint64(b[8:]))
 }
 
 // copyOf returns the frame of the recent segment p's segment s is a copy
 // of, or 0 when it is none, and remembers s. A copy is the same IP packet
-// (copyKey) within copyWindow. Without an IP identification to tell two
-// sendings apart (IPv6, or an IPv4 sender that leaves it 0), the same
-// bytes sent twice are a copy only when captured at another point (another
-// input file, pcapng interface or link header), or within sameLinkWindow
-// with nothing from the other way in between: a duplicate ACK, or a fast
-// retransmission, answers what the peer sent;
-// and never for a RST, which a closed socket sends, the same each time, for
-// every segment that reaches it, however quickly they came.
+// within copyWindow. Without an IP identification to tell two sendings
+// apart (IPv6, or an IPv4 sender that leaves it 0), the same bytes sent
+// twice are a copy only when captured at another point (another input
+// file, pcapng interface or link header), or within sameLinkWindow with
+// nothing from the other way in between: a duplicate ACK, or a fast
+// retransmission, answers what the peer sent; and never for a RST, which a
+// closed socket sends, the same each time, for every segment that reaches
+// it, however quickly they came.
 func (f *copyFilter) copyOf(s *Segment, p *Packet) int {
-	fp := fingerprint(s)
+	flow := flowDigest(s.Src, s.Dst)
+	fp := mix(flow, uint64(s.Seq)<<32|uint64(s.Ack))
+	fp = mix(fp, uint64(s.PayloadLen)|uint64(s.IPID)<<32|uint64(s.Window)<<48)
+	fp = mix(fp, uint64(s.Checksum)|uint64(s.Flags)<<16)
+	fp = mix(fp, payloadDigest(s.Payload))
+	var link [linkPrefix]byte
+	copy(link[:], p.Data[:min(s.LinkLen, linkPrefix, len(p.Data))])
+	where := mix(uint64(p.Input)<<32|uint64(p.Interface), uint64(s.LinkLen))
+	where = mix(mix(where, binary.LittleEndian.Uint64(link[:8])), binary.LittleEndian.Uint64(link[8:]))
 	at := p.Timestamp.UnixNano()
-	where := capturePoint{input: p.Input, iface: p.Interface, linkLen: s.LinkLen}
-	copy(where.link[:], p.Data[:min(s.LinkLen, linkPrefix, len(p.Data))])
-	if f.seed == (maphash.Seed{}) {
-		f.seed = maphash.MakeSeed()
-	}
-	var ends uint64
-	if b := s.Payload; len(b) > 2*payloadEnds {
-		ends = maphash.Bytes(f.seed, b[:payloadEnds]) ^ maphash.Bytes(f.seed, b[len(b)-payloadEnds:])<<1
-	} else if len(b) > 0 {
-		ends = maphash.Bytes(f.seed, b)
-	}
-	key := copyKey{s.Src, s.Dst, s.Seq, s.Ack, s.PayloadLen, ends, s.IPID, s.Window, s.Checksum, s.Flags}
-	for i, q := range f.quick {
+	for i, q := range f.fingerprints {
 		if q != fp {
 			continue
 		}
 		r := &f.recent[i]
-		if r.key != key || at < r.at || at-r.at > int64(copyWindow) || r.frame == 0 {
+		if at < r.at || at-r.at > int64(copyWindow) || r.frame == 0 {
 			continue
 		}
 		if s.IPID == 0 && r.where == where &&
-			(s.Flags&FlagRST != 0 || at-r.at > int64(sameLinkWindow) || f.answeredSince(i, s)) {
+			(s.Flags&FlagRST != 0 || at-r.at > int64(sameLinkWindow) || f.answeredSince(i, flowDigest(s.Dst, s.Src))) {
 			continue
 		}
 		return r.frame
 	}
-	f.quick[f.next] = fp
-	f.recent[f.next] = recentSegment{key, at, p.Frame, where}
+	f.fingerprints[f.next] = fp
+	f.recent[f.next] = recentSegment{flow, where, at, p.Frame}
 	f.next = (f.next + 1) % recentCopies
 	return 0
 }
 
-// answeredSince reports whether a segment of s's connection sent the other
-// way was captured after the recent segment in slot i.
-func (f *copyFilter) answeredSince(i int, s *Segment) bool {
+// answeredSince reports whether a segment sent the way reverse stands for
+// was captured after the recent segment in slot i.
+func (f *copyFilter) answeredSince(i int, reverse uint64) bool {
 	for j := (i + 1) % recentCopies; j != f.next; j = (j + 1) % recentCopies {
-		if k := &f.recent[j].key; k.src == s.Dst && k.dst == s.Src {
+		if f.recent[j].flow == reverse {
 			return true
 		}
 	}
 	return false
+}
+
+// payloadDigest mixes the first and last payloadEnds bytes of a payload
+// (all of a shorter one) into 64 bits: a few loads and multiplications,
+// for every segment read. Not a hash against adversaries: it tells apart
+// the copies of one packet from other bytes sent with the same sequence
+// number, length and IP identification.
+func payloadDigest(b []byte) uint64 {
+	h := uint64(len(b))
+	if len(b) >= 2*payloadEnds {
+		for _, i := range [4]int{0, 8, len(b) - 16, len(b) - 8} {
+			h = mix(h, binary.LittleEndian.Uint64(b[i:]))
+		}
+		return h
+	}
+	for len(b) >= 8 {
+		h, b = mix(h, binary.LittleEndian.Uint64(b)), b[8:]
+	}
+	var tail [8]byte
+	copy(tail[:], b)
+	return mix(h, binary.LittleEndian.Uint64(tail[:]))
 }
