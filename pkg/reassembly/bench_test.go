@@ -32,8 +32,15 @@ func BenchmarkRead(b *testing.B) {
 	}
 }
 
-// BenchmarkWalk reads, decodes and tracks every packet of the generated capture.
-func BenchmarkWalk(b *testing.B) {
+// BenchmarkWalk reads, decodes and tracks every packet of the generated
+// capture, as split does.
+func BenchmarkWalk(b *testing.B) { benchWalk(b, TrackerOptions{}) }
+
+// BenchmarkWalkSkippingCopies is BenchmarkWalk looking for copies of
+// packets captured twice, as analyze, streams and follow do.
+func BenchmarkWalkSkippingCopies(b *testing.B) { benchWalk(b, TrackerOptions{SkipCopies: true}) }
+
+func benchWalk(b *testing.B, opts TrackerOptions) {
 	path := testcaps.Bench(b)
 	packets := 0
 	for b.Loop() {
@@ -41,7 +48,7 @@ func BenchmarkWalk(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err := Walk(c, NewTracker(TrackerOptions{}), nil)
+		st, err := Walk(c, NewTracker(opts), nil)
 		if err != nil {
 			b.Fatal(err)
 		}

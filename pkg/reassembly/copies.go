@@ -67,11 +67,14 @@ func mix(h, v uint64) uint64 {
 
 // flowDigest mixes a direction's addresses and ports.
 func flowDigest(src, dst netip.AddrPort) uint64 {
+	ports := uint64(src.Port())<<16 | uint64(dst.Port())
+	if src.Addr().Is4() && dst.Addr().Is4() {
+		a, b := src.Addr().As4(), dst.Addr().As4()
+		return mix(mix(ports, uint64(binary.LittleEndian.Uint32(a[:]))<<32|uint64(binary.LittleEndian.Uint32(b[:]))), 4)
+	}
 	a, b := src.Addr().As16(), dst.Addr().As16()
-	h := mix(uint64(src.Port())<<16|uint64(dst.Port()), binary.LittleEndian.Uint64(a[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(a[8:]))
-	h = mix(h, binary.LittleEndian.Uint64(b[:8]))
-	return mix(h, binary.LittleEndian.Uint64(b[8:]))
+	h := mix(mix(ports, binary.LittleEndian.Uint64(a[:8])), binary.LittleEndian.Uint64(a[8:]))
+	return mix(mix(h, binary.LittleEndian.Uint64(b[:8])), binary.LittleEndian.Uint64(b[8:]))
 }
 
 // copyOf returns the frame of the recent segment p's segment s is a copy
@@ -92,8 +95,8 @@ func (f *copyFilter) copyOf(s *Segment, p *Packet) int {
 	fp = mix(fp, payloadDigest(s.Payload))
 	var link [linkPrefix]byte
 	copy(link[:], p.Data[:min(s.LinkLen, linkPrefix, len(p.Data))])
-	where := mix(uint64(p.Input)<<32|uint64(p.Interface), uint64(s.LinkLen))
-	where = mix(mix(where, binary.LittleEndian.Uint64(link[:8])), binary.LittleEndian.Uint64(link[8:]))
+	where := mix(uint64(p.Input)<<32|uint64(p.Interface)<<8|uint64(s.LinkLen),
+		binary.LittleEndian.Uint64(link[:8])^bits.RotateLeft64(binary.LittleEndian.Uint64(link[8:]), 29))
 	at := p.Timestamp.UnixNano()
 	for i, q := range f.fingerprints {
 		if q != fp {
@@ -132,13 +135,11 @@ func (f *copyFilter) answeredSince(i int, reverse uint64) bool {
 // the copies of one packet from other bytes sent with the same sequence
 // number, length and IP identification.
 func payloadDigest(b []byte) uint64 {
-	h := uint64(len(b))
-	if len(b) >= 2*payloadEnds {
-		for _, i := range [4]int{0, 8, len(b) - 16, len(b) - 8} {
-			h = mix(h, binary.LittleEndian.Uint64(b[i:]))
-		}
-		return h
+	if n := len(b); n >= 2*payloadEnds {
+		le := binary.LittleEndian
+		return mix(mix(mix(mix(uint64(n), le.Uint64(b)), le.Uint64(b[8:])), le.Uint64(b[n-16:])), le.Uint64(b[n-8:]))
 	}
+	h := uint64(len(b))
 	for len(b) >= 8 {
 		h, b = mix(h, binary.LittleEndian.Uint64(b)), b[8:]
 	}
