@@ -99,25 +99,24 @@ type Analyzer struct {
 	envelopes envelopes
 	cuts      []factsCut
 	legs      chunked[leg]
-	legCmds   slab[legCommand]       // the legs' commands
-	legFinds  slab[int]              // the legs' unanswered-command findings
-	seed      maphash.Seed           // for the legs' hashes
-	views     map[viewKey]viewSeen   // the first connection seen with each key
-	sameViews map[viewKey][]viewSeen // every connection of a key more than one has
+	legCmds   slab[legCommand]      // the legs' commands
+	legFinds  slab[int]             // the legs' unanswered-command findings
+	seed      maphash.Seed          // for the legs' hashes
+	views     map[uint64]viewSeen   // the first connection seen with each view key
+	sameViews map[uint64][]viewSeen // every connection of a view key more than one has
 }
 
-// viewKey is what the views of one session seen on both sides of a NAT
-// share: the client's initial sequence number and what was said.
-type viewKey struct {
-	clientISN uint32
-	dialogue  uint64 // hash of the greeting, the commands and the replies
-}
+// A view key is what the views of one session seen on both sides of a NAT
+// share: the client's initial sequence number and what was said (the
+// dialogue's hash), in 64 bits. Two sessions sharing one by chance are
+// still told apart by sameSession.
 
 // viewSeen is a connection that could be a view of a session seen
 // through NAT: its place in Analyzer.conns, its first frame and its
-// server's initial sequence number, if its SYN-ACK was seen.
+// server's initial sequence number, if its SYN-ACK was seen. 16 bytes:
+// one is kept for each connection with a SYN.
 type viewSeen struct {
-	conn, frame int
+	conn, frame uint32
 	serverISN   uint32
 	serverSYN   bool
 }
@@ -184,7 +183,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 		opts.StallThreshold = 10 * time.Second
 	}
 	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), envelopes: newEnvelopes(), seed: maphash.MakeSeed(),
-		views: map[viewKey]viewSeen{}}
+		views: map[uint64]viewSeen{}}
 }
 
 // Detected is what the detectors found in one session, not yet part of
@@ -244,8 +243,9 @@ func (a *Analyzer) noteView(s *session.Session, dialogue uint64) {
 	if !ok {
 		return
 	}
-	k := viewKey{cisn, dialogue}
-	this := viewSeen{conn: a.conns.len(), frame: s.Conn.FirstFrame}
+	hi, lo := bits.Mul64(dialogue^uint64(cisn), 0x9e3779b97f4a7c15)
+	k := hi ^ lo
+	this := viewSeen{conn: uint32(a.conns.len()), frame: uint32(s.Conn.FirstFrame)}
 	this.serverISN, this.serverSYN = s.Conn.ISN(reassembly.ServerToClient)
 	first, ok := a.views[k]
 	switch {
@@ -253,7 +253,7 @@ func (a *Analyzer) noteView(s *session.Session, dialogue uint64) {
 		a.views[k] = this
 	case a.sameViews[k] == nil:
 		if a.sameViews == nil {
-			a.sameViews = map[viewKey][]viewSeen{}
+			a.sameViews = map[uint64][]viewSeen{}
 		}
 		a.sameViews[k] = []viewSeen{first, this}
 	default:
@@ -325,15 +325,17 @@ func (a *Analyzer) natViews() (second map[int]int, inside map[netip.Addr]netip.A
 	// finished in.
 	groups := slices.Collect(maps.Values(a.sameViews))
 	for _, g := range groups {
-		slices.SortFunc(g, func(x, y viewSeen) int { return a.conns.at(x.conn).Stream - a.conns.at(y.conn).Stream })
+		slices.SortFunc(g, func(x, y viewSeen) int { return a.conns.at(int(x.conn)).Stream - a.conns.at(int(y.conn)).Stream })
 	}
-	slices.SortFunc(groups, func(x, y []viewSeen) int { return a.conns.at(x[0].conn).Stream - a.conns.at(y[0].conn).Stream })
+	slices.SortFunc(groups, func(x, y []viewSeen) int {
+		return a.conns.at(int(x[0].conn)).Stream - a.conns.at(int(y[0].conn)).Stream
+	})
 	second, inside = map[int]int{}, map[netip.Addr]netip.Addr{}
 	for _, g := range groups {
 		for j, view := range g {
-			other := a.conns.at(view.conn)
+			other := a.conns.at(int(view.conn))
 			for _, f := range g[:j] {
-				first := a.conns.at(f.conn)
+				first := a.conns.at(int(f.conn))
 				if _, told := second[first.Stream]; told || !sameSession(first, other, f, view) {
 					continue // a view told in another is no view to tell this one in
 				}
@@ -348,7 +350,7 @@ func (a *Analyzer) natViews() (second map[int]int, inside map[netip.Addr]netip.A
 				}
 				fd := Finding{
 					ID: "seen-through-nat", Severity: Info, Stream: other.Stream, Streams: []int{first.Stream, other.Stream},
-					Phase: PhaseConnection, Frames: []int{f.frame, view.frame}, Offset: -1, Time: other.First,
+					Phase: PhaseConnection, Frames: []int{int(f.frame), int(view.frame)}, Offset: -1, Time: other.First,
 					Summary: fmt.Sprintf("the same TCP session as stream %d, seen on the other side of a NAT: here %s → %s, there %s → %s, with the same sequence numbers and words both ways at the same time; what it holds is told once, in stream %d",
 						first.Stream, other.Client, other.Server, first.Client, first.Server, first.Stream),
 					Filter: fmt.Sprintf("tcp.stream eq %d || tcp.stream eq %d", other.Stream, first.Stream),
