@@ -2553,8 +2553,9 @@ func TestAnEnvelopeWithAGapAfterMAILIsNoProbe(t *testing.T) {
 
 // TestASessionSeenThroughNATIsToldOnce: testdata/pcaps/nat holds swaks
 // sessions to Exim through a Linux NAT router, captured there with
-// tcpdump -i any (each packet once inside, once outside) and on the inside
-// only, at the same time. The outside view of each session is named as
+// tcpdump -i any (each packet once inside, once outside) and on one side
+// only, at the same time: outbound through masquerade, inbound through a
+// port forward. The outside view of each session is named as
 // such and its findings are told once, in the inside view, as the inside
 // capture tells them; a message refused once is no retry loop.
 func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
@@ -2571,6 +2572,9 @@ func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 	}{
 		{"nat/nat-any.pcap", "nat/nat-inside.pcap", "[seen-through-nat 1 info command-rejected 2 info seen-through-nat 3 info]", map[int]int{1: 0, 3: 2}},
 		{"nat/nat-rejected.pcap", "nat/nat-rejected-inside.pcap", "[command-rejected 0 info seen-through-nat 1 info]", map[int]int{1: 0}},
+		// Inbound, port-forwarded to a server inside (DNAT): the outside view
+		// comes first; the reference is the outside interface alone.
+		{"nat/nat-dnat.pcap", "nat/nat-dnat-outside.pcap", "[seen-through-nat 1 info command-rejected 2 info seen-through-nat 3 info]", map[int]int{1: 0, 3: 2}},
 	} {
 		both, inside := analyze(t, testcaps.Path(tc.both)), analyze(t, testcaps.Path(tc.inside))
 		if got := fmt.Sprint(summary(both)); got != tc.want {
@@ -2586,7 +2590,8 @@ func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 			if f.ID == "seen-through-nat" {
 				first, ok := tc.twins[f.Stream]
 				if !ok || fmt.Sprint(f.Streams) != fmt.Sprint([]int{first, f.Stream}) ||
-					!strings.Contains(f.Summary, fmt.Sprintf("the same TCP session as stream %d, seen on the other side of a NAT: here 192.0.2.1:", first)) {
+					!strings.HasPrefix(f.Summary, fmt.Sprintf("the same TCP session as stream %d, seen on the other side of a NAT: here %s → %s, there %s → %s,", first,
+						both.Connections[f.Stream].Client, both.Connections[f.Stream].Server, both.Connections[first].Client, both.Connections[first].Server)) {
 					t.Errorf("%s: %s %v: %s", tc.both, f.ID, f.Streams, f.Summary)
 				}
 				c := both.Connections[f.Stream]

@@ -23,16 +23,37 @@
 #             (default via 10.88.0.1)                 ip_forward=1, masquerade
 #                                                     10.88.0.0/24 out of out0
 #
-#   sudo testdata/pcaps/nat/record.sh
+# The scenario dnat turns the topology around, as inbound mail is port-
+# forwarded into a container (mailcow on a Docker host): the client is
+# outside, the server inside, and the router rewrites the destination
+# (nftables dnat in prerouting), not the source. The same two sessions:
+#
+#   nat-dnat.pcap          tcpdump -i any in the router namespace: every
+#                          packet once on out0 (to/from the router's
+#                          192.0.2.1) and once on in0 (to/from the server's
+#                          private 10.88.0.25); the client's 198.51.100.7 and
+#                          port are the same in both views
+#   nat-dnat-outside.pcap  tcpdump -i out0 in the router namespace, at the
+#                          same time as nat-dnat: each packet once, as the
+#                          client sees it (the reference)
+#
+#   server ns eth0 10.88.0.25/24 --- in0 10.88.0.1/24  router ns  out0 192.0.2.1/24 --- eth0 198.51.100.7/24 client ns
+#             (default via 10.88.0.1)                  ip_forward=1, dnat        (192.0.2.0/24 dev eth0)
+#             Exim on 10.88.0.25:25                    192.0.2.1:25 to 10.88.0.25:25
+#
+#   sudo testdata/pcaps/nat/record.sh [SCENARIO...]
+#
+# SCENARIO is any, portmap, rejected or dnat; without one, all four are
+# recorded in that order (each rewrites its own files only).
 #
 # Needs exim4-daemon-light, swaks, tcpdump, openssl, iproute2, ethtool and
 # nftables (apt-get install). Offloads (TSO/GSO/GRO) are off on every veth,
 # MTU 1500, so the 20 KB message crosses as MSS-sized segments. MAC addresses
 # are fixed. The client's ephemeral ports are 50000-50999, so that the
 # port-mapping NAT (40000-40100) always has to change them. The server has no
-# route to 10.88.0.0/24: a session only works through the NAT. Every wait is
-# bounded; only the processes it starts are stopped, by PID; the namespaces
-# and the temp dir are removed at the end.
+# route to 10.88.0.0/24 (in dnat, the client has none): a session only works
+# through the NAT. Every wait is bounded; only the processes it starts are
+# stopped, by PID; the namespaces and the temp dir are removed at the end.
 set -uo pipefail
 D=$(cd "$(dirname "$0")" && pwd)
 NC=smtpcap-nat-client
@@ -42,20 +63,43 @@ CLI=10.88.0.2
 GW=10.88.0.1
 PUB=192.0.2.1
 SRV=192.0.2.25
+# dnat: the outside client, and the server behind the router
+OCLI=198.51.100.7
+ISRV=10.88.0.25
+# set by setup: the topology (snat or dnat), the address the client
+# connects to, the address Exim listens on
+MODE=
+DST=
+LISTEN=
+
+case " $* " in *" -h "*|*" --help "*) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0;; esac
+for s in "$@"; do
+	case $s in any|portmap|rejected|dnat) ;; *) echo "record.sh: unknown scenario $s (any, portmap, rejected, dnat)" >&2; exit 2;; esac
+done
+[[ $# -gt 0 ]] || set -- any portmap rejected dnat
+
 W=$(mktemp -d)
 chmod 755 "$W"
 EXIM=
 CAPS=()
 
-teardown() {
-	stopcaps
+# down: stop Exim (by PID) and remove the namespaces
+down() {
 	if [[ -n $EXIM ]]; then
 		kill -TERM "$EXIM" 2>/dev/null
 		for _ in $(seq 1 50); do kill -0 "$EXIM" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$EXIM" 2>/dev/null && kill -KILL "$EXIM" 2>/dev/null
+		wait "$EXIM" 2>/dev/null
+		EXIM=
 	fi
 	ip netns del $NC 2>/dev/null
 	ip netns del $NR 2>/dev/null
 	ip netns del $NSV 2>/dev/null
+}
+
+teardown() {
+	stopcaps
+	down
 	rm -rf "$W"
 }
 trap teardown EXIT
@@ -80,11 +124,38 @@ nat() {
 	EOF
 }
 
+# portfwd: (re)load the router's NAT table for dnat: TCP to the router's
+# 192.0.2.1 port 25 arriving on out0 goes to the server's 10.88.0.25:25 (no
+# source NAT: the server sees the client's own address)
+portfwd() {
+	ip netns exec $NR nft -f - <<-EOF || exit 1
+		table ip nat
+		delete table ip nat
+		table ip nat {
+			chain pre {
+				type nat hook prerouting priority dstnat; policy accept;
+				iifname "out0" ip daddr $PUB tcp dport 25 dnat to $ISRV:25
+			}
+		}
+	EOF
+}
+
 # path: a TCP connect from the client to a closed port of the server must be
 # "refused": the server's RST came back through the NAT (not captured: the
-# filter is tcp port 25)
+# filter is tcp port 25). In dnat only port 25 is forwarded (the router
+# itself would refuse another): the client must read Exim's 220 greeting
+# from 192.0.2.1:25 (before any capture starts).
 path() {
 	local out
+	if [[ $MODE == dnat ]]; then
+		for _ in $(seq 1 30); do
+			out=$(ip netns exec $NC timeout 3 bash -c "exec 3<>/dev/tcp/$PUB/25 && read -r -t 2 l <&3 && printf '%s' \"\$l\"" 2>&1)
+			[[ $out == "220 "* ]] && return 0
+			sleep 0.2
+		done
+		echo "no path $OCLI -> $PUB:25 -> $ISRV:25 through the NAT: $out" >&2
+		exit 1
+	fi
 	for _ in $(seq 1 30); do
 		out=$(ip netns exec $NC timeout 2 bash -c "exec 3<>/dev/tcp/$SRV/9" 2>&1)
 		[[ $out == *refused* ]] && return 0
@@ -94,22 +165,28 @@ path() {
 	exit 1
 }
 
+# setup MODE: the namespaces, links and addresses, and Exim, for MODE snat
+# (client inside on in0, server outside on out0: any, portmap, rejected) or
+# dnat (server inside on in0, client outside on out0). in0 is made first in
+# both (ifindex 2, out0 3).
 setup() {
-	# leftovers of an interrupted run
-	for ns in $NC $NR $NSV; do ip netns del $ns 2>/dev/null; done
+	MODE=$1
+	# leftovers of an interrupted run, or of the other mode
+	down
 	for ns in $NC $NR $NSV; do
 		ip netns add $ns || exit 1
 		ip netns exec $ns ip link set lo up
 		ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 		ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 	done
-	local r=(ip netns exec $NR)
-	# client side: in0 (router ns) <-> eth0 (client ns)
+	local r=(ip netns exec $NR) inns=$NC inmac=02:00:00:88:00:02 outns=$NSV outmac=02:00:00:02:00:25
+	[[ $MODE == dnat ]] && { inns=$NSV inmac=02:00:00:88:00:25 outns=$NC outmac=02:00:00:51:00:07; }
+	# inside: in0 (router ns) <-> eth0 (client ns; dnat: server ns)
 	"${r[@]}" ip link add in0 address 02:00:00:88:00:01 mtu 1500 type veth \
-		peer name eth0 address 02:00:00:88:00:02 mtu 1500 netns $NC
-	# server side: out0 (router ns) <-> eth0 (server ns)
+		peer name eth0 address $inmac mtu 1500 netns $inns
+	# outside: out0 (router ns) <-> eth0 (server ns; dnat: client ns)
 	"${r[@]}" ip link add out0 address 02:00:00:02:00:01 mtu 1500 type veth \
-		peer name eth0 address 02:00:00:02:00:25 mtu 1500 netns $NSV
+		peer name eth0 address $outmac mtu 1500 netns $outns
 	"${r[@]}" ip addr add $GW/24 dev in0
 	"${r[@]}" ip addr add $PUB/24 dev out0
 	for p in in0 out0; do
@@ -117,13 +194,29 @@ setup() {
 		"${r[@]}" ip link set $p up
 	done
 	"${r[@]}" sysctl -qw net.ipv4.ip_forward=1
-	ip netns exec $NC ip addr add $CLI/24 dev eth0
-	ip netns exec $NSV ip addr add $SRV/24 dev eth0
+	if [[ $MODE == dnat ]]; then
+		DST=$PUB LISTEN=$ISRV
+		ip netns exec $NC ip addr add $OCLI/24 dev eth0
+		ip netns exec $NSV ip addr add $ISRV/24 dev eth0
+	else
+		DST=$SRV LISTEN=$SRV
+		ip netns exec $NC ip addr add $CLI/24 dev eth0
+		ip netns exec $NSV ip addr add $SRV/24 dev eth0
+	fi
 	for ns in $NC $NSV; do
 		noofl $ns eth0
 		ip netns exec $ns ip link set eth0 up
 	done
-	ip netns exec $NC ip route add default via $GW
+	if [[ $MODE == dnat ]]; then
+		# the client reaches 192.0.2.0/24 on its link, nothing else; the
+		# router reaches it on out0; the server answers via the router,
+		# which undoes the DNAT
+		ip netns exec $NC ip route add 192.0.2.0/24 dev eth0
+		"${r[@]}" ip route add 198.51.100.0/24 dev out0
+		ip netns exec $NSV ip route add default via $GW
+	else
+		ip netns exec $NC ip route add default via $GW
+	fi
 	ip netns exec $NC sysctl -qw net.ipv4.ip_local_port_range="50000 50999"
 
 	mkdir -p "$W/spool" "$W/log" "$W/msgs"
@@ -132,16 +225,18 @@ setup() {
 		-keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null
 	chgrp Debian-exim "$W/key.pem"
 	chmod 640 "$W/key.pem"
-	sed "s#WORK#$W#g" "$D/server.conf.in" > "$W/server.conf"
+	# server.conf.in listens on 192.0.2.25; dnat's Exim on 10.88.0.25
+	sed "s#WORK#$W#g; s#^local_interfaces = <; $SRV\.25\$#local_interfaces = <; $LISTEN.25#" "$D/server.conf.in" > "$W/server.conf"
+	grep -qx "local_interfaces = <; $LISTEN.25" "$W/server.conf" || { echo "server.conf: no local_interfaces $LISTEN.25" >&2; exit 1; }
 	# ip netns exec execs exim: $! is the Exim daemon itself
 	ip netns exec $NSV exim -bdf -C "$W/server.conf" > "$W/exim.out" 2>&1 &
 	EXIM=$!
 	local ok=
 	for _ in $(seq 1 50); do
-		if ip netns exec $NSV ss -ltn | grep -q "$SRV:25 "; then ok=1; break; fi
+		if ip netns exec $NSV ss -ltn | grep -q "$LISTEN:25 "; then ok=1; break; fi
 		sleep 0.1
 	done
-	[[ -n $ok ]] || { echo "exim is not listening on $SRV:25" >&2; cat "$W/exim.out" >&2; exit 1; }
+	[[ -n $ok ]] || { echo "exim is not listening on $LISTEN:25" >&2; cat "$W/exim.out" >&2; exit 1; }
 
 	M=$W/msgs
 	# about 20 KB (the same bytes every time): 14 segments of at most one MSS
@@ -152,28 +247,28 @@ setup() {
 	printf 'From: sender@example.org\r\nTo: user@example.test\r\nSubject: refused at the end of DATA\r\nDate: Thu, 03 Dec 2026 12:00:02 +0000\r\nMessage-ID: <rej@example.org>\r\nX-Reject: yes\r\n\r\nThe server refuses this message after DATA.\r\n' > "$M/rej.eml"
 }
 
-SW=(swaks --server $SRV --port 25 --helo client.example.test --from sender@example.org --timeout 20)
+SW=(--port 25 --helo client.example.test --from sender@example.org --timeout 20)
 
 # send NAME N SWAKS-ARGS...: one swaks session in the client namespace,
 # bounded to 60 s, its output kept as NAME.swaksN
 send() {
 	local name=$1 n=$2
 	shift 2
-	ip netns exec $NC timeout 60 "${SW[@]}" "$@" > "$W/$name.swaks$n" 2>&1
+	ip netns exec $NC timeout 60 swaks --server "$DST" "${SW[@]}" "$@" > "$W/$name.swaks$n" 2>&1
 }
 
 # settle: wait until no connection to the server is established on either
 # end, then a little longer for the last ACKs
 settle() {
 	for _ in $(seq 1 100); do
-		ip netns exec $NC ss -tn state established | grep -q "$SRV:25" && { sleep 0.2; continue; }
+		ip netns exec $NC ss -tn state established | grep -q "$DST:25" && { sleep 0.2; continue; }
 		ip netns exec $NSV ss -tn state established | grep -q ":25 " && { sleep 0.2; continue; }
 		break
 	done
 	sleep 1.5
 }
 
-# sessions NAME: the two sessions of nat-any and nat-portmap
+# sessions NAME: the two sessions of nat-any, nat-portmap and nat-dnat
 sessions() {
 	send "$1" 1 --to user@example.test --data "@$M/big.eml"
 	send "$1" 2 --to a@example.test,nobody@example.test --data "@$M/two.eml"
@@ -269,9 +364,26 @@ rejected() {
 	record rejsession nat-rejected nat-rejected-inside
 }
 
-setup
-try any
-try portmap
-try rejected
+# scenario 4 (dnat topology): port 25 of the router's outside address
+# forwarded to the server inside; the client's address is kept.
+# nat-dnat-outside (-p: out0 not made promiscuous) at the same time, of the
+# same sessions: the view of the client outside.
+dnat() {
+	portfwd
+	path
+	start nat-dnat $NR -i any
+	start nat-dnat-outside $NR -p -i out0
+	record sessions nat-dnat nat-dnat-outside
+}
+
+for s in "$@"; do
+	want=snat
+	[[ $s == dnat ]] && want=dnat
+	if [[ $MODE != "$want" ]]; then
+		[[ -n $MODE ]] && ip netns exec $NR nft list ruleset >&2
+		setup $want
+	fi
+	try "$s"
+done
 ip netns exec $NR nft list ruleset >&2
 exit 0
