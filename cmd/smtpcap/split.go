@@ -74,7 +74,7 @@ func runSplit(c *cli.Context) error {
 	// The tracker forgets each connection the splitter is done with, and
 	// hands the splitter the late packets of forgotten connections.
 	var splitter *split.Splitter
-	tracker := reassembly.NewTracker(reassembly.TrackerOptions{Sniff: session.Sniff,
+	tracker := reassembly.NewTracker(reassembly.TrackerOptions{Sniff: session.Sniff, CountCopies: true,
 		Late: func(stream int, _ *reassembly.Segment, p *reassembly.Packet) error {
 			return splitter.AddLate(stream, p)
 		}})

@@ -339,3 +339,20 @@ func TestMemoryLimitFollowsTheLiveHeap(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitKeepsCopiesAndSaysSo: split writes every frame of a capture
+// that holds each packet twice (tcpdump -i any across a bridge) and says
+// the copies are there, where analyze counts each packet once.
+func TestSplitKeepsCopiesAndSaysSo(t *testing.T) {
+	capture := testcaps.Path("copies/bridge-any.pcap")
+	dir := t.TempDir()
+	code, _, errOut := runCLI(t, nil, "split", "-o", dir, capture)
+	want := "smtpcap: warning: " + capture + ": frame 2: 62 packets are the same IP packet as one captured just before (the capture saw each twice, as tcpdump -i any does where traffic crosses a bridge, or the network duplicated it): kept as captured (analyze counts each once)\n"
+	if code != 0 || errOut != want {
+		t.Errorf("exit %d, stderr %q; want 0, %q", code, errOut, want)
+	}
+	idx := readIndex(t, filepath.Join(dir, "bridge-any.index.json"))
+	if len(idx.Files) != 2 || idx.Files[0].Packets != 78 || idx.Files[1].Packets != 46 {
+		t.Errorf("index: %+v; want 78 and 46 packets, every frame", idx.Files)
+	}
+}

@@ -108,9 +108,12 @@ type TrackerOptions struct {
 	// SkipCopies has Walk skip a segment that is a copy of one captured
 	// just before it (the same IP packet within a few milliseconds, as
 	// tcpdump -i any records traffic that crosses a bridge), counting it
-	// in Stats.Copies, so that each packet is analysed once. A split, which
-	// writes what was captured, leaves it off.
+	// in Stats.Copies, so that each packet is analysed once.
 	SkipCopies bool
+	// CountCopies has Walk count such copies in Stats.Copies and visit
+	// them as any other segment: for a split, which writes what was
+	// captured but should say what it wrote.
+	CountCopies bool
 }
 
 // headBytes is how many leading payload bytes of each side a Conn keeps for sniffing.

@@ -31,7 +31,8 @@ type Stats struct {
 	Bytes          int64               // captured bytes read
 	TCP            int                 // TCP segments
 	Late           int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped unless TrackerOptions.Late takes them
-	Copies         Tally               // of those, copies of a segment captured just before (TrackerOptions.SkipCopies): skipped
+	Copies         Tally               // of those, copies of a segment captured just before (TrackerOptions.SkipCopies or CountCopies)
+	CopiesKept     bool                // the copies were visited as any segment (CountCopies), not skipped
 	NotTCP         int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
 	Fragments      Tally               // fragments of IP datagrams carrying TCP that never completed: not used
 	Reassembled    int                 // IP datagrams carrying TCP reassembled from their fragments
@@ -126,9 +127,11 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 			continue
 		}
 		st.TCP++
-		if t.opts.SkipCopies && copies.copyOf(&seg, &pkt) != 0 {
+		if (t.opts.SkipCopies || t.opts.CountCopies) && copies.copyOf(&seg, &pkt) != 0 {
 			st.Copies.add(&pkt)
-			continue
+			if st.CopiesKept = !t.opts.SkipCopies; !st.CopiesKept {
+				continue
+			}
 		}
 		if seg.Missing() > 0 {
 			st.Truncated.add(&pkt)
@@ -195,8 +198,12 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), ClockStep, st.MostBack.Round(time.Millisecond)))
 	}
 	if t := &st.Copies; t.N > 0 {
-		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s the same IP packet as one captured just before (the capture saw each twice, as tcpdump -i any does where traffic crosses a bridge, or the network duplicated it): each analysed once",
-			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are")))
+		what := "each analysed once"
+		if st.CopiesKept {
+			what = "kept as captured (analyze counts each once)"
+		}
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s the same IP packet as one captured just before (the capture saw each twice, as tcpdump -i any does where traffic crosses a bridge, or the network duplicated it): %s",
+			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), what))
 	}
 	if t := &st.Truncated; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d TCP segments were cut by the snaplen; their payload is incomplete",
