@@ -75,6 +75,9 @@ type Connection struct {
 	Findings     int       `json:"findings"`
 	Worst        string    `json:"worst,omitempty"` // most severe finding's severity
 	Diagnosis    string    `json:"diagnosis,omitempty"`
+	// SameSessionAs is the stream of which this connection is another
+	// view (seen-through-nat): its mail is that stream's, not more.
+	SameSessionAs *int `json:"same_session_as,omitempty"`
 }
 
 // attempt is one delivery attempt, for spotting retries across connections.
@@ -357,7 +360,8 @@ func (a *Analyzer) natViews() (second map[int]int, inside map[netip.Addr]netip.A
 				}
 				a.complete(&fd)
 				found = append(found, fd)
-				other.Findings, other.Worst = 1, Info.String()
+				same := first.Stream
+				other.Findings, other.Worst, other.SameSessionAs = 1, Info.String(), &same
 				other.Diagnosis = fmt.Sprintf("The same session as stream %d, seen through NAT: see stream %d.", first.Stream, first.Stream)
 				break
 			}

@@ -62,6 +62,10 @@ func appendConnectionJSON(b []byte, c *Connection) ([]byte, error) {
 		b = append(b, ","+in+`"diagnosis": `...)
 		b = appendJSONString(b, c.Diagnosis)
 	}
+	if c.SameSessionAs != nil {
+		b = append(b, ","+in+`"same_session_as": `...)
+		b = strconv.AppendInt(b, int64(*c.SameSessionAs), 10)
+	}
 	return append(b, "\n    }"...), nil
 }
 

@@ -35,6 +35,9 @@ func TestConnectionJSONIsEncodingJSONs(t *testing.T) {
 			End: str(), Handshake: rng.IntN(2) == 0, Helo: str(), Transactions: num(), Delivered: num(),
 			EnvelopeOnly: num(), TLS: rng.IntN(2) == 0, Findings: num(), Worst: str(), Diagnosis: str(),
 		}
+		if same := num(); rng.IntN(2) == 0 {
+			c.SameSessionAs = &same
+		}
 		var want bytes.Buffer
 		if err := newJSONEncoder(&want, "    ").Encode(&c); err != nil {
 			t.Fatal(err)

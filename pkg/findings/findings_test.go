@@ -2595,7 +2595,8 @@ func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 					t.Errorf("%s: %s %v: %s", tc.both, f.ID, f.Streams, f.Summary)
 				}
 				c := both.Connections[f.Stream]
-				if want := fmt.Sprintf("The same session as stream %d, seen through NAT: see stream %d.", first, first); c.Diagnosis != want || c.Findings != 1 || c.Worst != "info" {
+				if want := fmt.Sprintf("The same session as stream %d, seen through NAT: see stream %d.", first, first); c.Diagnosis != want || c.Findings != 1 || c.Worst != "info" ||
+					c.SameSessionAs == nil || *c.SameSessionAs != first {
 					t.Errorf("%s: stream %d: %d findings, worst %s, diagnosis %q", tc.both, c.Stream, c.Findings, c.Worst, c.Diagnosis)
 				}
 				continue

@@ -297,6 +297,9 @@ func connectionTable(w io.Writer, conns []Connection, color bool) error {
 		if c.TLS {
 			mail = "TLS"
 		}
+		if c.SameSessionAs != nil {
+			mail = fmt.Sprintf("as stream %d", *c.SameSessionAs)
+		}
 		t.Append(strconv.Itoa(c.Stream), c.Client, c.Server, mail, c.End, worst, c.Diagnosis)
 	}
 	return t.Render()
