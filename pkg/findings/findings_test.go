@@ -2606,6 +2606,20 @@ func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 		if len(told) != len(inside.Findings) {
 			t.Fatalf("%s: %d findings besides NAT, the inside capture %d", tc.both, len(told), len(inside.Findings))
 		}
+		// The table and the markdown say whose mail a second view's is.
+		var table, md bytes.Buffer
+		if err := WriteTable(&table, both, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMarkdown(&md, both); err != nil {
+			t.Fatal(err)
+		}
+		for second, first := range tc.twins {
+			if !strings.Contains(table.String(), fmt.Sprintf("as stream %d ", first)) ||
+				!strings.Contains(md.String(), fmt.Sprintf("another view of stream %d's session, whose mail it is.", first)) {
+				t.Errorf("%s: stream %d: the table or the markdown does not name stream %d", tc.both, second, first)
+			}
+		}
 		for i, f := range told {
 			if w := inside.Findings[i]; f.ID != w.ID || f.Summary != w.Summary || both.Connections[f.Stream].Client != inside.Connections[w.Stream].Client {
 				t.Errorf("%s: %s %q in stream %d; inside: %s %q", tc.both, f.ID, f.Summary, f.Stream, w.ID, w.Summary)

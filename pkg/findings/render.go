@@ -353,8 +353,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			probes = fmt.Sprintf(", and %s (an envelope the server accepted, dropped by the client without a message)",
 				wording.Plural(int64(c.EnvelopeOnly), "address probe", "address probes"))
 		}
-		fmt.Fprintf(b, "%s to %s, %d packets, ended: %s; %d of %d transactions delivered%s.\n\n",
-			c.First.UTC().Format("2006-01-02 15:04:05.000 UTC"), c.Last.UTC().Format("15:04:05.000"), c.Packets, c.End, c.Delivered, c.Transactions-c.EnvelopeOnly, probes)
+		mail := fmt.Sprintf("%d of %d transactions delivered%s", c.Delivered, c.Transactions-c.EnvelopeOnly, probes)
+		if c.SameSessionAs != nil {
+			mail = fmt.Sprintf("another view of stream %d's session, whose mail it is", *c.SameSessionAs)
+		}
+		fmt.Fprintf(b, "%s to %s, %d packets, ended: %s; %s.\n\n",
+			c.First.UTC().Format("2006-01-02 15:04:05.000 UTC"), c.Last.UTC().Format("15:04:05.000"), c.Packets, c.End, mail)
 		if c.Diagnosis != "" {
 			fmt.Fprintf(b, "**Diagnosis:** %s\n\n", c.Diagnosis)
 		}
