@@ -116,12 +116,13 @@ type Analyzer struct {
 
 // viewSeen is a connection that could be a view of a session seen
 // through NAT: its place in Analyzer.conns, its first frame and its
-// server's initial sequence number, if its SYN-ACK was seen. 16 bytes:
+// server's initial sequence number, if its SYN-ACK was seen. 24 bytes:
 // one is kept for each connection with a SYN.
 type viewSeen struct {
-	conn, frame uint32
-	serverISN   uint32
-	serverSYN   bool
+	frame     int
+	conn      uint32
+	serverISN uint32
+	serverSYN bool
 }
 
 // A leg is what a connection shows of a session that a proxy may have
@@ -248,7 +249,7 @@ func (a *Analyzer) noteView(s *session.Session, dialogue uint64) {
 	}
 	hi, lo := bits.Mul64(dialogue^uint64(cisn), 0x9e3779b97f4a7c15)
 	k := hi ^ lo
-	this := viewSeen{conn: uint32(a.conns.len()), frame: uint32(s.Conn.FirstFrame)}
+	this := viewSeen{conn: uint32(a.conns.len()), frame: s.Conn.FirstFrame}
 	this.serverISN, this.serverSYN = s.Conn.ISN(reassembly.ServerToClient)
 	first, ok := a.views[k]
 	switch {
@@ -353,7 +354,7 @@ func (a *Analyzer) natViews() (second map[int]int, inside map[netip.Addr]netip.A
 				}
 				fd := Finding{
 					ID: "seen-through-nat", Severity: Info, Stream: other.Stream, Streams: []int{first.Stream, other.Stream},
-					Phase: PhaseConnection, Frames: []int{int(f.frame), int(view.frame)}, Offset: -1, Time: other.First,
+					Phase: PhaseConnection, Frames: []int{f.frame, view.frame}, Offset: -1, Time: other.First,
 					Summary: fmt.Sprintf("the same TCP session as stream %d, seen on the other side of a NAT: here %s → %s, there %s → %s, with the same sequence numbers and words both ways at the same time; what it holds is told once, in stream %d",
 						first.Stream, other.Client, other.Server, first.Client, first.Server, first.Stream),
 					Filter: fmt.Sprintf("tcp.stream eq %d || tcp.stream eq %d", other.Stream, first.Stream),

@@ -25,7 +25,7 @@ const sameLinkWindow = time.Millisecond
 // in a capture taken on the sending host, which holds what checksum
 // offload left there, the same for every segment of one length. (Where
 // the checksum is real, it covers the middle too.)
-const payloadEnds = 16
+const payloadEnds = 32
 
 // recentCopies is how many of the latest segments a copy is looked for
 // among: copies captured on several interfaces lie close together.
@@ -59,21 +59,26 @@ type copyFilter struct {
 	next         int
 }
 
-// mix folds v into the digest h.
+// mix folds v into the digest h. It depends on h^v alone, so a digest
+// must start from digestStart, never from two raw values.
 func mix(h, v uint64) uint64 {
 	hi, lo := bits.Mul64(h^v, 0x9e3779b97f4a7c15)
 	return hi ^ lo
 }
 
+// digestStart is where every digest starts: mixing a first value into it
+// spreads the value before the next is folded in.
+const digestStart = 0x243f6a8885a308d3
+
 // flowDigest mixes a direction's addresses and ports.
 func flowDigest(src, dst netip.AddrPort) uint64 {
-	ports := uint64(src.Port())<<16 | uint64(dst.Port())
+	h := mix(digestStart, uint64(src.Port())<<16|uint64(dst.Port()))
 	if src.Addr().Is4() && dst.Addr().Is4() {
 		a, b := src.Addr().As4(), dst.Addr().As4()
-		return mix(mix(ports, uint64(binary.LittleEndian.Uint32(a[:]))<<32|uint64(binary.LittleEndian.Uint32(b[:]))), 4)
+		return mix(h, uint64(binary.LittleEndian.Uint32(a[:]))<<32|uint64(binary.LittleEndian.Uint32(b[:])))
 	}
 	a, b := src.Addr().As16(), dst.Addr().As16()
-	h := mix(mix(ports, binary.LittleEndian.Uint64(a[:8])), binary.LittleEndian.Uint64(a[8:]))
+	h = mix(mix(h, binary.LittleEndian.Uint64(a[:8])), binary.LittleEndian.Uint64(a[8:]))
 	return mix(mix(h, binary.LittleEndian.Uint64(b[:8])), binary.LittleEndian.Uint64(b[8:]))
 }
 
@@ -95,8 +100,8 @@ func (f *copyFilter) copyOf(s *Segment, p *Packet) int {
 	fp = mix(fp, payloadDigest(s.Payload))
 	var link [linkPrefix]byte
 	copy(link[:], p.Data[:min(s.LinkLen, linkPrefix, len(p.Data))])
-	where := mix(uint64(p.Input)<<32|uint64(p.Interface)<<8|uint64(s.LinkLen),
-		binary.LittleEndian.Uint64(link[:8])^bits.RotateLeft64(binary.LittleEndian.Uint64(link[8:]), 29))
+	where := mix(digestStart, uint64(p.Input)<<32|uint64(p.Interface)<<8|uint64(s.LinkLen))
+	where = mix(mix(where, binary.LittleEndian.Uint64(link[:8])), binary.LittleEndian.Uint64(link[8:]))
 	at := p.Timestamp.UnixNano()
 	for i, q := range f.fingerprints {
 		if q != fp {
@@ -135,11 +140,13 @@ func (f *copyFilter) answeredSince(i int, reverse uint64) bool {
 // the copies of one packet from other bytes sent with the same sequence
 // number, length and IP identification.
 func payloadDigest(b []byte) uint64 {
+	h := mix(digestStart, uint64(len(b)))
 	if n := len(b); n >= 2*payloadEnds {
-		le := binary.LittleEndian
-		return mix(mix(mix(mix(uint64(n), le.Uint64(b)), le.Uint64(b[8:])), le.Uint64(b[n-16:])), le.Uint64(b[n-8:]))
+		for _, at := range [...]int{0, 8, 16, 24, n - 32, n - 24, n - 16, n - 8} {
+			h = mix(h, binary.LittleEndian.Uint64(b[at:]))
+		}
+		return h
 	}
-	h := uint64(len(b))
 	for len(b) >= 8 {
 		h, b = mix(h, binary.LittleEndian.Uint64(b)), b[8:]
 	}

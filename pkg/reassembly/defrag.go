@@ -31,6 +31,10 @@ type defragmenter struct {
 	lost    Tally       // fragments given up: their datagram never completed
 	done    int         // datagrams reassembled
 	copies  int         // fragments of datagrams already reassembled: skipped
+	// keepCopies has add give back such a fragment with its datagram's
+	// segment, as a copy to be kept (a split writes every frame);
+	// keptCopy says the last add did.
+	keepCopies, keptCopy bool
 
 	// The datagrams reassembled in the last fragmentWait, oldest first, so
 	// that a copy of one of their fragments (a retransmission by the
@@ -40,10 +44,12 @@ type defragmenter struct {
 	completedKeys []fragmentKey
 }
 
-// A completion is when a datagram was reassembled, and its length.
+// A completion is when a datagram was reassembled, its length, and the
+// segment it carried (without its payload).
 type completion struct {
 	at    time.Time
 	total int
+	seg   Segment
 }
 
 type fragmentKey struct {
@@ -83,6 +89,7 @@ type fragmentPiece struct {
 // cut fragments would move the segment to another frame than tshark's,
 // and with it the connection's first frame and so its stream number.
 func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
+	d.keptCopy = false
 	d.expire(p.Timestamp)
 	key := fragmentKey{f.Src, f.Dst, f.ID, f.IPv6}
 	switch {
@@ -96,6 +103,10 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	}
 	dg := d.pending[key]
 	if c, ok := d.completed[key]; ok && dg == nil && f.Offset+f.Len <= c.total {
+		if d.keepCopies {
+			*s, d.keptCopy = c.seg, true
+			return true, nil
+		}
 		d.copies++
 		return false, nil
 	}
@@ -135,10 +146,13 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	d.finish(dg)
 	d.compact()
 	d.done++
-	d.remember(key, p.Timestamp, dg.total)
 	slices.SortFunc(others, func(a, b Packet) int { return cmp.Compare(a.Frame, b.Frame) })
 	p.Fragments = others
-	return true, decodeDatagram(payload, dg.total, key, dg.ttl, s)
+	err := decodeDatagram(payload, dg.total, key, dg.ttl, s)
+	seg := *s
+	seg.Payload = nil
+	d.remember(key, p.Timestamp, dg.total, seg)
+	return true, err
 }
 
 // decodeDatagram decodes into s the TCP segment that a datagram's payload
@@ -229,14 +243,14 @@ func (d *defragmenter) giveUp() {
 
 // remember notes a reassembled datagram for fragmentWait, at most
 // fragmentRemembered of them.
-func (d *defragmenter) remember(key fragmentKey, at time.Time, total int) {
+func (d *defragmenter) remember(key fragmentKey, at time.Time, total int, seg Segment) {
 	if d.completed == nil {
 		d.completed = make(map[fragmentKey]completion)
 	}
 	if _, again := d.completed[key]; !again {
 		d.completedKeys = append(d.completedKeys, key)
 	}
-	d.completed[key] = completion{at, total}
+	d.completed[key] = completion{at, total, seg}
 	for len(d.completedKeys) > fragmentRemembered {
 		d.forgetOldest()
 	}

@@ -72,6 +72,7 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 		last   time.Time // the packet before's timestamp
 		copies copyFilter
 	)
+	frags.keepCopies = t.opts.CountCopies && !t.opts.SkipCopies
 	defer func() {
 		frags.close()
 		st.Fragments, st.Reassembled, st.FragmentCopies = frags.lost, frags.done, frags.copies
@@ -98,6 +99,7 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 		last = pkt.Timestamp
 		st.Packets++
 		st.Bytes += int64(len(pkt.Data))
+		frags.keptCopy = false
 		err = Decode(pkt.LinkType, pkt.Data, &seg, &frag)
 		if errors.Is(err, ErrFragment) {
 			var done bool
@@ -127,7 +129,12 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 			continue
 		}
 		st.TCP++
-		if (t.opts.SkipCopies || t.opts.CountCopies) && copies.copyOf(&seg, &pkt) != 0 {
+		if frags.keptCopy {
+			// A copy of a fragment of a datagram already reassembled,
+			// kept: it goes with its datagram's segment.
+			st.Copies.add(&pkt)
+			st.CopiesKept = true
+		} else if (t.opts.SkipCopies || t.opts.CountCopies) && copies.copyOf(&seg, &pkt) != 0 {
 			st.Copies.add(&pkt)
 			if st.CopiesKept = !t.opts.SkipCopies; !st.CopiesKept {
 				continue
