@@ -347,7 +347,7 @@ func TestSplitKeepsCopiesAndSaysSo(t *testing.T) {
 	capture := testcaps.Path("copies/bridge-any.pcap")
 	dir := t.TempDir()
 	code, _, errOut := runCLI(t, nil, "split", "-o", dir, capture)
-	want := "smtpcap: warning: " + capture + ": frame 2: 62 packets are the same IP packet as one captured just before (the capture saw each twice, as tcpdump -i any does where traffic crosses a bridge, or the network duplicated it): kept as captured (analyze counts each once)\n"
+	want := "smtpcap: warning: " + capture + ": frame 2: 62 packets are the same IP packet as one captured just before (captured on more than one interface, as tcpdump -i any does on a host with a bridge, or duplicated by the network): kept as captured (analyze counts each once)\n"
 	if code != 0 || errOut != want {
 		t.Errorf("exit %d, stderr %q; want 0, %q", code, errOut, want)
 	}

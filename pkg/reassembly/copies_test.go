@@ -92,7 +92,7 @@ func TestCopiesOfAPacketAreSkippedAndRepeatsAreNot(t *testing.T) {
 				skip, got, st.Copies.N, st.Copies.FirstFrame, st.TCP, want, copies, first)
 		}
 		_, warnings := st.Problems(c.Inputs)
-		if skip && (len(warnings) != 1 || warnings[0].Error() != "copies.pcap: frame 4: 4 packets are the same IP packet as one captured just before (the capture saw each twice, as tcpdump -i any does where traffic crosses a bridge, or the network duplicated it): each analysed once") {
+		if skip && (len(warnings) != 1 || warnings[0].Error() != "copies.pcap: frame 4: 4 packets are the same IP packet as one captured just before (captured on more than one interface, as tcpdump -i any does on a host with a bridge, or duplicated by the network): each analysed once") {
 			t.Errorf("warnings %v", warnings)
 		}
 	}

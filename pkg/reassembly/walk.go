@@ -209,7 +209,7 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 		if st.CopiesKept {
 			what = "kept as captured (analyze counts each once)"
 		}
-		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s the same IP packet as one captured just before (the capture saw each twice, as tcpdump -i any does where traffic crosses a bridge, or the network duplicated it): %s",
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s the same IP packet as one captured just before (captured on more than one interface, as tcpdump -i any does on a host with a bridge, or duplicated by the network): %s",
 			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), what))
 	}
 	if t := &st.Truncated; t.N > 0 {

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# record.sh: records the captures of this directory: the same two swaks
+# sessions to a real Exim 4.96 (server.conf.in, from ../nat), sent from a
+# "container" on the default Docker topology: the container's veth peer is a
+# port of the bridge docker0 in the "host" namespace, which routes and
+# masquerades 172.17.0.0/16 out of its uplink up0 to the server. A packet
+# crosses three interfaces of the host namespace, so tcpdump -i any there
+# captures it up to three times:
+#
+#   docker-any.pcap     tcpdump -i any in the host namespace (veth port,
+#                       docker0, up0: each packet up to three times)
+#   docker-uplink.pcap  tcpdump -p -i up0 in the host namespace, at the same
+#                       time: each packet once, as the server sees it (the
+#                       reference)
+#
+#   container ns                   host ns                                       server ns
+#   eth0 172.17.0.2/16 --- vethc0a11 (docker0 port)   docker0 172.17.0.1/16
+#   default via 172.17.0.1                            up0 192.0.2.1/24 --------- eth0 192.0.2.25/24
+#                                  ip_forward=1, masquerade 172.17.0.0/16        Exim on 192.0.2.25:25
+#                                  oifname != docker0 (Docker's rule)
+#
+#   sudo testdata/pcaps/docker/record.sh
+#
+# Needs exim4-daemon-light, swaks, tcpdump, openssl, iproute2, ethtool and
+# nftables (apt-get install). Offloads (TSO/GSO/GRO) off on every veth and on
+# docker0, MTU 1500, IPv6 off, fixed MACs. The server has no route to
+# 172.17.0.0/16: a session only works through the NAT. Every wait is bounded;
+# only the processes it starts are stopped, by PID; the namespaces and the
+# temp dir are removed at the end.
+set -uo pipefail
+D=$(cd "$(dirname "$0")" && pwd)
+NC=smtpcap-dk-container
+NH=smtpcap-dk-host
+NSV=smtpcap-dk-server
+CLI=172.17.0.2
+GW=172.17.0.1
+PUB=192.0.2.1
+SRV=192.0.2.25
+W=$(mktemp -d)
+chmod 755 "$W"
+EXIM=
+CAPS=()
+
+teardown() {
+	stopcaps
+	if [[ -n $EXIM ]]; then
+		kill -TERM "$EXIM" 2>/dev/null
+		for _ in $(seq 1 50); do kill -0 "$EXIM" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$EXIM" 2>/dev/null && kill -KILL "$EXIM" 2>/dev/null
+		wait "$EXIM" 2>/dev/null
+	fi
+	ip netns del $NC 2>/dev/null
+	ip netns del $NH 2>/dev/null
+	ip netns del $NSV 2>/dev/null
+	rm -rf "$W"
+}
+trap teardown EXIT
+
+noofl() { ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || echo "ethtool -K $2 failed in $1" >&2; }
+
+setup() {
+	# leftovers of an interrupted run
+	for ns in $NC $NH $NSV; do ip netns del $ns 2>/dev/null; done
+	for ns in $NC $NH $NSV; do
+		ip netns add $ns || exit 1
+		ip netns exec $ns ip link set lo up
+		ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	done
+	local h=(ip netns exec $NH)
+	# made in this order: up0 ifindex 2, docker0 3, the veth port 4
+	"${h[@]}" ip link add up0 address 02:00:00:02:00:01 mtu 1500 type veth \
+		peer name eth0 address 02:00:00:02:00:25 mtu 1500 netns $NSV
+	"${h[@]}" ip link add docker0 address 02:42:ac:11:00:01 mtu 1500 type bridge
+	"${h[@]}" ip link set docker0 type bridge stp_state 0 forward_delay 0
+	"${h[@]}" ip link add vethc0a11 address 02:00:00:17:00:11 mtu 1500 type veth \
+		peer name eth0 address 02:42:ac:11:00:02 mtu 1500 netns $NC
+	"${h[@]}" ip link set vethc0a11 master docker0
+	"${h[@]}" ip addr add $GW/16 dev docker0
+	"${h[@]}" ip addr add $PUB/24 dev up0
+	for p in up0 vethc0a11 docker0; do
+		noofl $NH $p
+		"${h[@]}" ip link set $p up
+	done
+	"${h[@]}" sysctl -qw net.ipv4.ip_forward=1
+	# Docker's rule: -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+	"${h[@]}" nft -f - <<-EOF || exit 1
+		table ip nat {
+			chain post {
+				type nat hook postrouting priority srcnat; policy accept;
+				ip saddr 172.17.0.0/16 oifname != "docker0" masquerade
+			}
+		}
+	EOF
+	ip netns exec $NC ip addr add $CLI/16 dev eth0
+	ip netns exec $NSV ip addr add $SRV/24 dev eth0
+	for ns in $NC $NSV; do
+		noofl $ns eth0
+		ip netns exec $ns ip link set eth0 up
+	done
+	ip netns exec $NC ip route add default via $GW
+
+	# the path (before any capture): a TCP connect from the container to a
+	# closed port of the server must be "refused" (the RST came back through
+	# the NAT and the bridge)
+	local ok= out=
+	for _ in $(seq 1 30); do
+		out=$(ip netns exec $NC timeout 2 bash -c "exec 3<>/dev/tcp/$SRV/9" 2>&1)
+		if [[ $out == *refused* ]]; then ok=1; break; fi
+		sleep 0.2
+	done
+	[[ -n $ok ]] || { echo "no path $CLI -> $SRV through docker0 and the NAT: $out" >&2; exit 1; }
+
+	mkdir -p "$W/spool" "$W/log" "$W/msgs"
+	chown -R Debian-exim:Debian-exim "$W/spool" "$W/log"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mx.example.test \
+		-keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null
+	chgrp Debian-exim "$W/key.pem"
+	chmod 640 "$W/key.pem"
+	# ../nat/server.conf.in listens on 192.0.2.25 port 25
+	sed "s#WORK#$W#g" "$D/../nat/server.conf.in" > "$W/server.conf"
+	grep -qx "local_interfaces = <; $SRV.25" "$W/server.conf" || { echo "server.conf: no local_interfaces $SRV.25" >&2; exit 1; }
+	# ip netns exec execs exim: $! is the Exim daemon itself
+	ip netns exec $NSV exim -bdf -C "$W/server.conf" > "$W/exim.out" 2>&1 &
+	EXIM=$!
+	ok=
+	for _ in $(seq 1 50); do
+		if ip netns exec $NSV ss -ltn | grep -q "$SRV:25 "; then ok=1; break; fi
+		sleep 0.1
+	done
+	[[ -n $ok ]] || { echo "exim is not listening on $SRV:25" >&2; cat "$W/exim.out" >&2; exit 1; }
+
+	M=$W/msgs
+	# about 20 KB (the same bytes every time)
+	{ printf 'From: sender@example.org\r\nTo: user@example.test\r\nSubject: twenty kilobytes from a container\r\nDate: Thu, 03 Dec 2026 12:00:00 +0000\r\nMessage-ID: <big@example.org>\r\n\r\n'
+	  for i in $(seq 1 280); do printf 'line %04d of a twenty kilobyte message leaving a Docker host ..\r\n' "$i"; done; } > "$M/big.eml"
+	printf 'From: sender@example.org\r\nTo: a@example.test, nobody@example.test\r\nSubject: two recipients\r\nDate: Thu, 03 Dec 2026 12:00:01 +0000\r\nMessage-ID: <two@example.org>\r\n\r\nOne of the two recipients is refused.\r\n' > "$M/two.eml"
+}
+
+SW=(swaks --server $SRV --port 25 --helo client.example.test --from sender@example.org --timeout 20)
+
+# sessions: the two swaks sessions, run in the container namespace (each bounded to 60 s)
+sessions() {
+	local name=$1
+	ip netns exec $NC timeout 60 "${SW[@]}" --to user@example.test --data "@$M/big.eml" > "$W/$name.swaks1" 2>&1
+	ip netns exec $NC timeout 60 "${SW[@]}" --to a@example.test,nobody@example.test --data "@$M/two.eml" > "$W/$name.swaks2" 2>&1
+	# wait until no connection to the server is established on either end
+	for _ in $(seq 1 100); do
+		ip netns exec $NC ss -tn state established | grep -q "$SRV:25" && { sleep 0.2; continue; }
+		ip netns exec $NSV ss -tn state established | grep -q "$SRV:25" && { sleep 0.2; continue; }
+		break
+	done
+	sleep 1.5
+}
+
+# start NAME NS TCPDUMP-ARGS...: start one tcpdump, wait until it listens.
+# -B 32768 as in ../copies and ../nat (with -i any and the default buffer
+# tcpdump 4.99.3 drops packets in the burst of the 20 KB message).
+start() {
+	local name=$1 ns=$2
+	shift 2
+	rm -f "$D/$name.pcap"
+	# ip netns exec execs tcpdump: $! is tcpdump itself, to be stopped by PID
+	ip netns exec "$ns" tcpdump "$@" -B 32768 --immediate-mode -U -w "$D/$name.pcap" 'tcp port 25' 2> "$W/$name.tcpdump" &
+	CAPS+=($!)
+	for _ in $(seq 1 30); do grep -qs listening "$W/$name.tcpdump" && break; sleep 0.1; done
+	grep -q listening "$W/$name.tcpdump" || { echo "tcpdump for $name did not start" >&2; cat "$W/$name.tcpdump" >&2; exit 1; }
+}
+
+# stopcaps: SIGTERM each tcpdump started, by PID, and wait for it
+stopcaps() {
+	local p
+	for p in "${CAPS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${CAPS[@]}"; do
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	CAPS=()
+}
+
+# record: both captures at once, of the same two sessions (-p: up0 not made
+# promiscuous; docker0 is left alone, a promiscuous bridge would add copies)
+record() {
+	start docker-any $NH -i any
+	start docker-uplink $NH -p -i up0
+	sessions run
+	stopcaps
+	local name
+	for name in docker-any docker-uplink; do
+		echo "== $name: $(grep -E 'captured|dropped' "$W/$name.tcpdump" | tr '\n' ' ')" >&2
+	done
+	grep -h -E '^<~?\*\* ' "$W/run.swaks1" "$W/run.swaks2" >&2
+	for name in docker-any docker-uplink; do
+		grep -q '^0 packets dropped by kernel' "$W/$name.tcpdump" || return 1
+	done
+}
+
+setup
+# tried again (at most 3 times in all) if the kernel dropped packets
+for try in 1 2 3; do
+	record && { ip netns exec $NH ip -o link show >&2; exit 0; }
+	echo "packets dropped (try $try)" >&2
+done
+echo "packets dropped in every try; the captures are incomplete" >&2
+exit 1
