@@ -104,7 +104,10 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	dg := d.pending[key]
 	if c, ok := d.completed[key]; ok && dg == nil && f.Offset+f.Len <= c.total {
 		if d.keepCopies {
+			// Its datagram's segment, with no payload of its own: the
+			// bytes were counted once, with the datagram.
 			*s, d.keptCopy = c.seg, true
+			s.PayloadLen = 0
 			return true, nil
 		}
 		d.copies++
