@@ -32,9 +32,8 @@ type defragmenter struct {
 	done    int         // datagrams reassembled
 	copies  int         // fragments of datagrams already reassembled: skipped
 	// keepCopies has add give back such a fragment with its datagram's
-	// segment, as a copy to be kept (a split writes every frame);
-	// keptCopy says the last add did.
-	keepCopies, keptCopy bool
+	// segment, as a copy to be kept (a split writes every frame).
+	keepCopies bool
 
 	// The datagrams reassembled in the last fragmentWait, oldest first, so
 	// that a copy of one of their fragments (a retransmission by the
@@ -77,41 +76,50 @@ type fragmentPiece struct {
 	packet         Packet // its record, Data copied: split writes it with the datagram
 }
 
+// defragResult is what became of a fragment given to the defragmenter.
+type defragResult int
+
+const (
+	fragmentPending     defragResult = iota // kept for its datagram, given up, or skipped as a copy
+	fragmentReassembled                     // it completed its datagram: the segment is decoded
+	fragmentCopyKept                        // a copy of a fragment of a datagram already reassembled, given back (keepCopies)
+)
+
 // add takes one fragment from packet p. When it completes its datagram,
 // add decodes the datagram's TCP segment into s, sets p.Fragments to the
-// datagram's other fragments and returns true; f is left as it was.
+// datagram's other fragments and returns fragmentReassembled; f is left
+// as it was.
 // The error is that of decoding the reassembled segment.
 //
 // As Wireshark does, a fragment is gathered only when it carries payload
 // and the capture holds all of it. A first fragment the snaplen cut is
-// decoded on its own instead (add returns true: its segment is in its own
+// decoded on its own instead (fragmentReassembled: its segment is in its own
 // frame, as tshark shows it); any other cut fragment is lost. Reassembling
 // cut fragments would move the segment to another frame than tshark's,
 // and with it the connection's first frame and so its stream number.
-func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
-	d.keptCopy = false
+func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (defragResult, error) {
 	d.expire(p.Timestamp)
 	key := fragmentKey{f.Src, f.Dst, f.ID, f.IPv6}
 	switch {
 	case f.Len == 0:
-		return false, nil
+		return fragmentPending, nil
 	case len(f.Data) < f.Len && f.Offset == 0:
-		return true, decodeDatagram(f.Data, f.Len, key, f.TTL, s)
+		return fragmentReassembled, decodeDatagram(f.Data, f.Len, key, f.TTL, s)
 	case len(f.Data) < f.Len:
 		d.lost.add(p)
-		return false, nil
+		return fragmentPending, nil
 	}
 	dg := d.pending[key]
 	if c, ok := d.completed[key]; ok && dg == nil && f.Offset+f.Len <= c.total {
 		if d.keepCopies {
 			// Its datagram's segment, with no payload of its own: the
 			// bytes were counted once, with the datagram.
-			*s, d.keptCopy = c.seg, true
+			*s = c.seg
 			s.PayloadLen = 0
-			return true, nil
+			return fragmentCopyKept, nil
 		}
 		d.copies++
-		return false, nil
+		return fragmentPending, nil
 	}
 	if dg == nil {
 		if d.pending == nil {
@@ -137,7 +145,7 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	dg.cover(f.Offset, f.Offset+f.Len)
 	if !dg.complete() {
 		d.bound()
-		return false, nil
+		return fragmentPending, nil
 	}
 	payload := dg.assemble()
 	others := make([]Packet, 0, len(dg.pieces)-1)
@@ -155,7 +163,7 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (bool, error) {
 	seg := *s
 	seg.Payload = nil
 	d.remember(key, p.Timestamp, dg.total, seg)
-	return true, err
+	return fragmentReassembled, err
 }
 
 // decodeDatagram decodes into s the TCP segment that a datagram's payload

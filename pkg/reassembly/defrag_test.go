@@ -290,7 +290,7 @@ func TestDefragmenterForgetsCompletedDatagrams(t *testing.T) {
 	var s Segment
 	p := Packet{Timestamp: t0, Frame: 1}
 	stuck := Fragment{Src: client.Addr(), Dst: server.Addr(), ID: 1, Offset: 0, More: true, Data: make([]byte, 8), Len: 8}
-	if done, _ := d.add(&p, &stuck, &s); done {
+	if r, _ := d.add(&p, &stuck, &s); r != fragmentPending {
 		t.Fatal("a lone first fragment completed its datagram")
 	}
 	ip := capgen.Frame(capgen.LinkRaw, &capgen.Packet{

@@ -32,7 +32,7 @@ type Stats struct {
 	TCP            int                 // TCP segments
 	Late           int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped unless TrackerOptions.Late takes them
 	Copies         Tally               // of those, copies of a segment captured just before (TrackerOptions.SkipCopies or CountCopies)
-	CopiesKept     bool                // the copies were visited as any segment (CountCopies), not skipped
+	CopiesKept     bool                // copies are visited as any segment (CountCopies without SkipCopies), not skipped
 	NotTCP         int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
 	Fragments      Tally               // fragments of IP datagrams carrying TCP that never completed: not used
 	Reassembled    int                 // IP datagrams carrying TCP reassembled from their fragments
@@ -72,7 +72,8 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 		last   time.Time // the packet before's timestamp
 		copies copyFilter
 	)
-	frags.keepCopies = t.opts.CountCopies && !t.opts.SkipCopies
+	st.CopiesKept = t.opts.CountCopies && !t.opts.SkipCopies
+	frags.keepCopies = st.CopiesKept
 	defer func() {
 		frags.close()
 		st.Fragments, st.Reassembled, st.FragmentCopies = frags.lost, frags.done, frags.copies
@@ -99,11 +100,10 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 		last = pkt.Timestamp
 		st.Packets++
 		st.Bytes += int64(len(pkt.Data))
-		frags.keptCopy = false
 		err = Decode(pkt.LinkType, pkt.Data, &seg, &frag)
+		fragment := fragmentReassembled
 		if errors.Is(err, ErrFragment) {
-			var done bool
-			if done, err = frags.add(&pkt, &frag, &seg); !done {
+			if fragment, err = frags.add(&pkt, &frag, &seg); fragment == fragmentPending {
 				continue
 			}
 		}
@@ -129,14 +129,13 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 			continue
 		}
 		st.TCP++
-		if frags.keptCopy {
+		if fragment == fragmentCopyKept {
 			// A copy of a fragment of a datagram already reassembled,
 			// kept: it goes with its datagram's segment.
 			st.Copies.add(&pkt)
-			st.CopiesKept = true
 		} else if (t.opts.SkipCopies || t.opts.CountCopies) && copies.copyOf(&seg, &pkt) != 0 {
 			st.Copies.add(&pkt)
-			if st.CopiesKept = !t.opts.SkipCopies; !st.CopiesKept {
+			if t.opts.SkipCopies {
 				continue
 			}
 		}
