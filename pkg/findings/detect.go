@@ -1693,7 +1693,7 @@ func describeEvent(b builder, e event) string {
 			return fmt.Sprintf("%d reply", r.Code)
 		}
 	}
-	if t := d.TLS; t != nil && t.Server.NotTLS && isReplyLine(t.Server.Clear) && e.fact.Offset <= t.Server.ClearAt && end > t.Server.ClearAt {
+	if t := d.TLS; t != nil && t.Server.NotTLS && t.Server.ClearReply() && e.fact.Offset <= t.Server.ClearAt && end > t.Server.ClearAt {
 		// A reply in clear text after the server left TLS.
 		return fmt.Sprintf("%s reply in clear text", t.Server.Clear[:3])
 	}
@@ -2266,7 +2266,7 @@ func detectTLS(b builder, _ Options) []Finding {
 // be read; this line can, and it says why the session ended.
 func clearAfterTLS(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	side := &t.Server
-	if !side.NotTLS || !isReplyLine(side.Clear) {
+	if !side.NotTLS || !side.ClearReply() {
 		return Finding{}, false
 	}
 	line := side.Clear
@@ -2302,20 +2302,6 @@ func clearAfterTLS(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	f := b.at(id, Info, PhaseTLS, span, at, what)
 	f.closedSession = code == 421
 	return f, true
-}
-
-// isReplyLine reports whether b begins like an SMTP reply line: three
-// digits and a space, a hyphen or the line's end.
-func isReplyLine(b []byte) bool {
-	if len(b) < 4 {
-		return false
-	}
-	for _, c := range b[:3] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return b[3] == ' ' || b[3] == '-' || b[3] == '\r' || b[3] == '\n'
 }
 
 // tlsFailed reports a TLS handshake after STARTTLS that ended in an alert

@@ -1,6 +1,7 @@
 package smtpparse
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -241,6 +242,18 @@ func (t *TLSSide) feed(dir Direction, b []byte, off int64) {
 			t.record(dir, Span{Dir: dir, Start: t.start, End: off})
 		}
 	}
+}
+
+// ClearReply reports whether the clear text after the side's records
+// (Clear) starts with an SMTP reply line, as a server that left TLS
+// writes one ("421 … SMTP command timeout").
+func (t *TLSSide) ClearReply() bool {
+	line := t.Clear
+	if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
+		line = line[:i]
+	}
+	_, _, _, ok := parseReplyLine(line)
+	return ok
 }
 
 // keepClear keeps b in Clear, up to maxClear bytes in all.
