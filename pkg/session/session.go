@@ -68,11 +68,6 @@ func Sniff(b []byte) (server, client bool) {
 	return smtpparse.LooksLikeGreeting(b), smtpparse.LooksLikeClientStart(b)
 }
 
-// NewTracker returns a connection tracker that knows SMTP's ports and first words.
-func NewTracker() *reassembly.Tracker {
-	return reassembly.NewTracker(reassembly.TrackerOptions{Sniff: Sniff})
-}
-
 // Session is one SMTP connection: its TCP facts and byte streams, and the
 // dialogue parsed from them.
 type Session struct {
