@@ -71,18 +71,11 @@ func runSplit(c *cli.Context) error {
 		opts.Nanosecond = opts.Nanosecond || in.Nanosecond
 		opts.Snaplen = max(opts.Snaplen, in.Snaplen)
 	}
-	// The tracker forgets each connection the splitter is done with, and
-	// hands the splitter the late packets of forgotten connections.
-	var splitter *split.Splitter
-	tracker := reassembly.NewTracker(reassembly.TrackerOptions{Sniff: session.Sniff, CountCopies: true,
-		Late: func(stream int, _ *reassembly.Segment, p *reassembly.Packet) error {
-			return splitter.AddLate(stream, p)
-		}})
-	opts.Forget = tracker.Forget
-	splitter, err = split.New(opts)
+	splitter, err := split.New(opts)
 	if err != nil {
 		return inputFailure(err)
 	}
+	tracker := splitter.Tracker(reassembly.TrackerOptions{Sniff: session.Sniff, CountCopies: true})
 	prog := newProgress(c.App.ErrWriter)
 	st, err := reassembly.Walk(capture, tracker, func(conn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
 		prog.tick(p.Frame, conn.Stream+1)

@@ -18,14 +18,11 @@ func BenchmarkSplit(b *testing.B) {
 			b.Fatal(err)
 		}
 		in := c.Inputs[0]
-		var s *Splitter
-		tracker := reassembly.NewTracker(reassembly.TrackerOptions{
-			Late: func(stream int, _ *reassembly.Segment, p *reassembly.Packet) error { return s.AddLate(stream, p) }})
-		s, err = New(Options{Dir: b.TempDir(), Prefix: "bench", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen,
-			Forget: tracker.Forget})
+		s, err := New(Options{Dir: b.TempDir(), Prefix: "bench", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen})
 		if err != nil {
 			b.Fatal(err)
 		}
+		tracker := s.Tracker(reassembly.TrackerOptions{})
 		st, err := reassembly.Walk(c, tracker, func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
 			return s.Add(cn, p)
 		})

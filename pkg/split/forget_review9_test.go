@@ -25,12 +25,7 @@ func review9Split(t *testing.T, dir string, sel *session.Selection, forget, eage
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var s *Splitter
 	topts := reassembly.TrackerOptions{Sniff: session.Sniff}
-	if forget {
-		topts.Late = func(stream int, _ *reassembly.Segment, p *reassembly.Packet) error { return s.AddLate(stream, p) }
-	}
-	tracker := reassembly.NewTracker(topts)
 	first := c.Inputs[0]
 	o := Options{Dir: dir, Prefix: "r9", Format: first.Format, LinkType: first.LinkType, Snaplen: first.Snaplen, Nanosecond: first.Nanosecond}
 	for _, in := range c.Inputs {
@@ -53,11 +48,13 @@ func review9Split(t *testing.T, dir string, sel *session.Selection, forget, eage
 			return Undecided
 		}
 	}
-	if forget {
-		o.Forget = tracker.Forget
-	}
-	if s, err = New(o); err != nil {
+	s, err := New(o)
+	if err != nil {
 		t.Fatal(err)
+	}
+	tracker := reassembly.NewTracker(topts)
+	if forget {
+		tracker = s.Tracker(topts)
 	}
 	if eager {
 		s.gather = gatherLimits{piece: 1, minPiece: 1, held: 1}

@@ -67,18 +67,13 @@ func splitBytes(t *testing.T, capture []byte, dir string, forget, eager bool) ([
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s *Splitter
-	var opts reassembly.TrackerOptions
-	if forget {
-		opts.Late = func(stream int, _ *reassembly.Segment, p *reassembly.Packet) error { return s.AddLate(stream, p) }
-	}
-	tracker := reassembly.NewTracker(opts)
-	o := Options{Dir: dir, Prefix: "late", LinkType: c.Inputs[0].LinkType, Snaplen: c.Inputs[0].Snaplen, Inputs: []string{"late.pcap"}}
-	if forget {
-		o.Forget = tracker.Forget
-	}
-	if s, err = New(o); err != nil {
+	s, err := New(Options{Dir: dir, Prefix: "late", LinkType: c.Inputs[0].LinkType, Snaplen: c.Inputs[0].Snaplen, Inputs: []string{"late.pcap"}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	tracker := reassembly.NewTracker(reassembly.TrackerOptions{})
+	if forget {
+		tracker = s.Tracker(reassembly.TrackerOptions{})
 	}
 	if eager {
 		s.gather = gatherLimits{piece: 1, minPiece: 1, held: 1}

@@ -58,13 +58,6 @@ type Options struct {
 	MaxPending int                 // packets buffered per undecided connection; default 64
 	Select     Selector            // nil takes every connection
 	Inputs     []string            // input names, for the index
-	// Forget, if set, is called with each connection the splitter is done
-	// with: closed, and its file written or the connection skipped. The
-	// tracker may then forget it (reassembly.Tracker.Forget), so that
-	// memory follows the connections open at once; the splitter keeps
-	// what the index needs, and the connection's late packets, if any,
-	// must come through AddLate.
-	Forget func(c *reassembly.Conn)
 }
 
 // File describes one written capture.
@@ -97,6 +90,9 @@ type Splitter struct {
 	gather  gatherLimits
 	scratch []byte // a record's header and trailer, before they are gathered
 	skipped output // stands for every skipped connection once retired
+	// forget, set by Tracker, lets the tracker drop a connection the
+	// splitter is done with.
+	forget func(c *reassembly.Conn)
 }
 
 // gatherLimits are pieceSize, minPiece and heldBudget; tests shrink them.
@@ -311,9 +307,21 @@ func (s *Splitter) flushPending(o *output) error {
 	return nil
 }
 
+// Tracker returns the connection tracker to walk the input with (opts
+// with its Late hook set): it forgets each connection the splitter is done
+// with (closed, and its file written or the connection skipped), so that
+// memory follows the connections open at once, and hands the splitter the
+// late packets of those it forgot (AddLate). Without it, every connection
+// is tracked to the end.
+func (s *Splitter) Tracker(opts reassembly.TrackerOptions) *reassembly.Tracker {
+	opts.Late = func(stream int, _ *reassembly.Segment, p *reassembly.Packet) error { return s.AddLate(stream, p) }
+	t := reassembly.NewTracker(opts)
+	s.forget = t.Forget
+	return t
+}
+
 // AddLate offers a late packet of a connection the tracker has forgotten
-// after Options.Forget (see reassembly.TrackerOptions.Late): it is
-// appended to that connection's file, if it has one.
+// (see Tracker): it is appended to that connection's file, if it has one.
 func (s *Splitter) AddLate(stream int, p *reassembly.Packet) error {
 	if stream < 0 || stream >= len(s.outs) {
 		return nil
@@ -329,9 +337,9 @@ func (s *Splitter) AddLate(stream int, p *reassembly.Packet) error {
 }
 
 // retire lets go of o's connection once o takes no packets but late ones:
-// o keeps what the index needs, and Options.Forget may drop the rest.
+// o keeps what the index needs, and the tracker may drop the rest.
 func (s *Splitter) retire(o *output) {
-	if s.opts.Forget == nil || o.conn == nil {
+	if s.forget == nil || o.conn == nil {
 		return
 	}
 	c := o.conn
@@ -347,7 +355,7 @@ func (s *Splitter) retire(o *output) {
 	} else {
 		o.retired, o.conn = o.identity(), nil
 	}
-	s.opts.Forget(c)
+	s.forget(c)
 }
 
 // gatherPacket gathers p's record, and those of the other fragments of its

@@ -72,14 +72,12 @@ func splitAll(t *testing.T, path string) (string, []File, *reassembly.Capture) {
 	dir := t.TempDir()
 	// Wired as the command wires it: finished connections forgotten, their
 	// late packets handed over by stream.
-	var s *Splitter
-	tracker := reassembly.NewTracker(reassembly.TrackerOptions{
-		Late: func(stream int, _ *reassembly.Segment, p *reassembly.Packet) error { return s.AddLate(stream, p) }})
-	s, err = New(Options{Dir: dir, Prefix: Prefix(path), Format: in.Format, LinkType: in.LinkType,
-		Snaplen: in.Snaplen, Nanosecond: in.Nanosecond, MaxOpen: 2, Inputs: []string{path}, Forget: tracker.Forget})
+	s, err := New(Options{Dir: dir, Prefix: Prefix(path), Format: in.Format, LinkType: in.LinkType,
+		Snaplen: in.Snaplen, Nanosecond: in.Nanosecond, MaxOpen: 2, Inputs: []string{path}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	tracker := s.Tracker(reassembly.TrackerOptions{})
 	if _, err := reassembly.Walk(c, tracker, func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
 		return s.Add(cn, p)
 	}); err != nil {
