@@ -31,6 +31,8 @@ W=$(mktemp -d)
 chmod 755 "$W"
 EXIM=
 CAPS=()
+# noofl, start, stopcaps, checkcaps, try
+. "$D/../../record/netns-caps.sh"
 
 teardown() {
 	stopcaps
@@ -45,7 +47,6 @@ teardown() {
 }
 trap teardown EXIT
 
-noofl() { ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || echo "ethtool -K $2 failed in $1" >&2; }
 
 setup() {
 	# leftovers of an interrupted run
@@ -131,33 +132,7 @@ sessions() {
 	sleep 1.5
 }
 
-# start NAME NS TCPDUMP-ARGS...: start one tcpdump, wait until it listens.
-# -B 32768: with -i any, the default snaplen (262144) and the default buffer
-# (2 MiB), tcpdump 4.99.3 here lost 10 to 32 of the ~124 packets in every
-# try ("packets dropped by kernel"), in the burst of the 20 KB message; with
-# -B 32768 (or -s 2048) none. -i eth0 lost none even with the defaults.
-start() {
-	local name=$1 ns=$2
-	shift 2
-	rm -f "$D/$name.pcap"
-	# ip netns exec execs tcpdump: $! is tcpdump itself, to be stopped by PID
-	ip netns exec "$ns" tcpdump "$@" -B 32768 --immediate-mode -U -w "$D/$name.pcap" 'tcp port 25' 2> "$W/$name.tcpdump" &
-	CAPS+=($!)
-	for _ in $(seq 1 30); do grep -q listening "$W/$name.tcpdump" && break; sleep 0.1; done
-	grep -q listening "$W/$name.tcpdump" || { echo "tcpdump for $name did not start" >&2; cat "$W/$name.tcpdump" >&2; exit 1; }
-}
 
-# stopcaps: SIGTERM each tcpdump started, by PID, and wait for it
-stopcaps() {
-	local p
-	for p in "${CAPS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${CAPS[@]}"; do
-		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	CAPS=()
-}
 
 # record: both captures at once, of the same two sessions, so that
 # bridge-single holds exactly the packets of which bridge-any holds copies
@@ -169,21 +144,9 @@ record() {
 	start bridge-single $NC -i eth0
 	sessions run
 	stopcaps
-	local name
-	for name in bridge-any bridge-single; do
-		echo "== $name: $(grep -E 'captured|dropped' "$W/$name.tcpdump" | tr '\n' ' ')" >&2
-	done
 	grep -h -E '^<~?\*\* ' "$W/run.swaks1" "$W/run.swaks2" >&2
-	for name in bridge-any bridge-single; do
-		grep -q '^0 packets dropped by kernel' "$W/$name.tcpdump" || return 1
-	done
+	checkcaps bridge-any bridge-single
 }
 
 setup
-# tried again (at most 3 times in all) if the kernel dropped packets
-for try in 1 2 3; do
-	record && exit 0
-	echo "packets dropped (try $try)" >&2
-done
-echo "packets dropped in every try; the captures are incomplete" >&2
-exit 1
+try record

@@ -82,6 +82,8 @@ W=$(mktemp -d)
 chmod 755 "$W"
 EXIM=
 CAPS=()
+# noofl, start, stopcaps, checkcaps, try
+. "$D/../../record/netns-caps.sh"
 
 # down: stop Exim (by PID) and remove the namespaces
 down() {
@@ -104,7 +106,6 @@ teardown() {
 }
 trap teardown EXIT
 
-noofl() { ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || echo "ethtool -K $2 failed in $1" >&2; }
 
 # nat [PORTS]: (re)load the router's NAT table: masquerade 10.88.0.0/24 out
 # of out0, keeping the source port (no argument) or mapping it into PORTS
@@ -281,31 +282,7 @@ rejsession() {
 	settle
 }
 
-# start NAME NS TCPDUMP-ARGS...: start one tcpdump, wait until it listens.
-# -B 32768 as in ../copies: with -i any and the default buffer tcpdump 4.99.3
-# drops packets in the burst of the 20 KB message.
-start() {
-	local name=$1 ns=$2
-	shift 2
-	rm -f "$D/$name.pcap"
-	# ip netns exec execs tcpdump: $! is tcpdump itself, to be stopped by PID
-	ip netns exec "$ns" tcpdump "$@" -B 32768 --immediate-mode -U -w "$D/$name.pcap" 'tcp port 25' 2> "$W/$name.tcpdump" &
-	CAPS+=($!)
-	for _ in $(seq 1 30); do grep -qs listening "$W/$name.tcpdump" && break; sleep 0.1; done
-	grep -q listening "$W/$name.tcpdump" || { echo "tcpdump for $name did not start" >&2; cat "$W/$name.tcpdump" >&2; exit 1; }
-}
 
-# stopcaps: SIGTERM each tcpdump started, by PID, and wait for it
-stopcaps() {
-	local p
-	for p in "${CAPS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${CAPS[@]}"; do
-		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	CAPS=()
-}
 
 # record SESSIONS NAME...: run the sessions, stop the captures started,
 # report, check for drops
@@ -314,27 +291,10 @@ record() {
 	shift
 	"$run" "$1"
 	stopcaps
-	local name
-	for name in "$@"; do
-		echo "== $name: $(grep -E 'captured|dropped' "$W/$name.tcpdump" | tr '\n' ' ')" >&2
-	done
 	grep -h -E '^<~?\*\* ' "$W/$1".swaks* >&2
-	for name in "$@"; do
-		grep -q '^0 packets dropped by kernel' "$W/$name.tcpdump" || return 1
-	done
+	checkcaps "$@"
 }
 
-# try FUNC: run one scenario, again (at most 3 times in all) if the kernel
-# dropped packets
-try() {
-	local t
-	for t in 1 2 3; do
-		"$1" && return 0
-		echo "packets dropped ($1, try $t)" >&2
-	done
-	echo "packets dropped in every try of $1; the captures are incomplete" >&2
-	exit 1
-}
 
 # scenario 1: masquerade keeping the source port. nat-inside (-p: in0 not
 # made promiscuous) at the same time, of the same sessions.
