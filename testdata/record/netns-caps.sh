@@ -1,4 +1,4 @@
-# netns-caps.sh: capture helpers shared by the record.sh scripts that
+# netns-caps.sh: capture and Exim helpers shared by the record.sh scripts that
 # record across several network namespaces (testdata/pcaps/copies, nat,
 # docker), sourced by them. The caller sets D (where the captures go), W
 # (a temp dir) and CAPS=() before using these. Every wait is bounded;
@@ -58,4 +58,41 @@ try() {
 	done
 	echo "packets dropped in every try of $1; the captures are incomplete" >&2
 	exit 1
+}
+
+# exim_work: the spool, log and message directories under $W, and a
+# self-signed certificate ($W/cert.pem, $W/key.pem) for STARTTLS.
+exim_work() {
+	mkdir -p "$W/spool" "$W/log" "$W/msgs"
+	chown -R Debian-exim:Debian-exim "$W/spool" "$W/log"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mx.example.test \
+		-keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null
+	chgrp Debian-exim "$W/key.pem"
+	chmod 640 "$W/key.pem"
+}
+
+# start_exim NS ADDR: start Exim in NS with $W/server.conf (the caller
+# writes it) and wait until it listens on ADDR:25; sets EXIM.
+start_exim() {
+	local ns=$1 addr=$2
+	# ip netns exec execs exim: $! is the Exim daemon itself
+	ip netns exec "$ns" exim -bdf -C "$W/server.conf" > "$W/exim.out" 2>&1 &
+	EXIM=$!
+	for _ in $(seq 1 50); do
+		ip netns exec "$ns" ss -ltn | grep -q "$addr:25 " && return 0
+		sleep 0.1
+	done
+	echo "exim is not listening on $addr:25" >&2
+	cat "$W/exim.out" >&2
+	exit 1
+}
+
+# stop_exim: SIGTERM the Exim daemon started, by PID, and wait for it.
+stop_exim() {
+	[[ -n ${EXIM:-} ]] || return 0
+	kill -TERM "$EXIM" 2>/dev/null
+	for _ in $(seq 1 50); do kill -0 "$EXIM" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$EXIM" 2>/dev/null && kill -KILL "$EXIM" 2>/dev/null
+	wait "$EXIM" 2>/dev/null
+	EXIM=
 }

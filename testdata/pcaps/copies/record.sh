@@ -31,15 +31,12 @@ W=$(mktemp -d)
 chmod 755 "$W"
 EXIM=
 CAPS=()
-# noofl, start, stopcaps, checkcaps, try
+# noofl, start, stopcaps, checkcaps, try, exim_work, start_exim, stop_exim
 . "$D/../../record/netns-caps.sh"
 
 teardown() {
 	stopcaps
-	if [[ -n $EXIM ]]; then
-		kill -TERM "$EXIM" 2>/dev/null
-		for _ in $(seq 1 50); do kill -0 "$EXIM" 2>/dev/null || break; sleep 0.1; done
-	fi
+	stop_exim
 	ip netns del $NC 2>/dev/null
 	ip netns del $NSV 2>/dev/null
 	ip netns del $NH 2>/dev/null
@@ -91,22 +88,9 @@ setup() {
 	done
 	[[ -n $ok ]] || { echo "no path $CLI -> $SRV over br0" >&2; exit 1; }
 
-	mkdir -p "$W/spool" "$W/log" "$W/msgs"
-	chown -R Debian-exim:Debian-exim "$W/spool" "$W/log"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mx.example.test \
-		-keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null
-	chgrp Debian-exim "$W/key.pem"
-	chmod 640 "$W/key.pem"
+	exim_work
 	sed "s#WORK#$W#g" "$D/server.conf.in" > "$W/server.conf"
-	# ip netns exec execs exim: $! is the Exim daemon itself
-	ip netns exec $NSV exim -bdf -C "$W/server.conf" > "$W/exim.out" 2>&1 &
-	EXIM=$!
-	ok=
-	for _ in $(seq 1 50); do
-		if ip netns exec $NSV ss -ltn | grep -q "$SRV:25 "; then ok=1; break; fi
-		sleep 0.1
-	done
-	[[ -n $ok ]] || { echo "exim is not listening on $SRV:25" >&2; cat "$W/exim.out" >&2; exit 1; }
+	start_exim $NSV $SRV
 
 	M=$W/msgs
 	# about 20 KB (the same bytes every time): 15 segments of at most one MSS
