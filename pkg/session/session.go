@@ -214,14 +214,6 @@ func (f *feeder) record(dir smtpparse.Direction, offset int64, data []byte, n in
 	}
 }
 
-// tlsRecord reports whether b begins like a TLS record of a type a peer
-// sends first: a handshake (22) or an alert (21), version 3.x.
-// One byte is enough to tell, should the segment hold no more: no SMTP
-// line begins with those control characters. A second byte must be 3.
-func tlsRecord(b []byte) bool {
-	return len(b) >= 1 && (b[0] == 22 || b[0] == 21) && (len(b) < 2 || b[1] == 3)
-}
-
 // replyStart reports whether b begins like an SMTP reply: with a digit,
 // which no TLS record does.
 func replyStart(b []byte) bool {
@@ -240,12 +232,12 @@ func (f *feeder) clear(dir reassembly.Direction) bool {
 func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *reassembly.Packet) {
 	if offset == 0 {
 		switch {
-		case dir == reassembly.ClientToServer && len(data) >= 1 && data[0] == 0x16 && (len(data) < 2 || data[1] == 0x03):
+		case dir == reassembly.ClientToServer && smtpparse.LooksLikeTLSRecord(data, true):
 			f.tls, f.tlsByte = true, len(data) == 1 // a TLS ClientHello where SMTP would start
 		case *f.mid:
 			// Begun mid-stream: the server's first bytes seen are not its
 			// first, and say nothing of how the session began.
-		case dir == reassembly.ServerToClient && tlsRecord(data):
+		case dir == reassembly.ServerToClient && smtpparse.LooksLikeTLSRecord(data, false):
 			f.serverTLS = append([]byte(nil), data[:min(len(data), 7)]...)
 		case dir == reassembly.ServerToClient:
 			f.serverClear = replyStart(data)

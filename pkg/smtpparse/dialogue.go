@@ -261,6 +261,18 @@ func LooksLikeGreeting(b []byte) bool {
 	return len(b) >= 4 && b[0] == '2' && b[1] == '2' && b[2] == '0' && (b[3] == ' ' || b[3] == '-')
 }
 
+// LooksLikeTLSRecord reports whether b, the first bytes a peer sent, start
+// like a TLS record of a type sent first: a handshake (22: a hello) or,
+// with handshake false, an alert (21), version 3.x. One byte is enough to
+// tell, should the segment hold no more: no SMTP line begins with those
+// control characters; a second byte must be 3.
+func LooksLikeTLSRecord(b []byte, handshake bool) bool {
+	if len(b) == 0 || b[0] != tlsHandshake && (handshake || b[0] != tlsAlert) {
+		return false
+	}
+	return len(b) < 2 || b[1] == 3
+}
+
 // LooksLikeClientStart reports whether b, the first bytes a client sent,
 // start with EHLO, HELO or LMTP's LHLO (any case) followed by a space or CRLF.
 func LooksLikeClientStart(b []byte) bool {

@@ -1134,6 +1134,21 @@ func TestLooksLikeSniffers(t *testing.T) {
 			t.Errorf("LooksLikeClientStart(%q) = %v", s.in, got)
 		}
 	}
+	records := []struct {
+		in                string
+		handshake, either bool // want with handshake true, false
+	}{
+		{"\x16\x03\x01\x02\x00", true, true}, {"\x16", true, true}, {"\x15\x03\x03\x00\x02\x02\x0a", false, true},
+		{"\x15", false, true}, {"\x16\x04", false, false}, {"\x17\x03\x03", false, false}, {"220 mx", false, false}, {"", false, false},
+	}
+	for _, r := range records {
+		if got := LooksLikeTLSRecord([]byte(r.in), true); got != r.handshake {
+			t.Errorf("LooksLikeTLSRecord(%q, true) = %v", r.in, got)
+		}
+		if got := LooksLikeTLSRecord([]byte(r.in), false); got != r.either {
+			t.Errorf("LooksLikeTLSRecord(%q, false) = %v", r.in, got)
+		}
+	}
 }
 
 func TestStringers(t *testing.T) {
