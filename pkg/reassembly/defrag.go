@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"bytes"
 	"cmp"
 	"net/netip"
 	"slices"
@@ -83,6 +84,7 @@ const (
 	fragmentPending     defragResult = iota // kept for its datagram, given up, or skipped as a copy
 	fragmentReassembled                     // it completed its datagram: the segment is decoded
 	fragmentCopyKept                        // a copy of a fragment of a datagram already reassembled, given back (keepCopies)
+	fragmentPendingCopy                     // like fragmentPending, and the same bytes as a fragment its datagram already holds
 )
 
 // add takes one fragment from packet p. When it completes its datagram,
@@ -132,6 +134,9 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (defragResult, er
 	if f.Offset == 0 || dg.ttl == 0 {
 		dg.ttl = f.TTL
 	}
+	again := slices.ContainsFunc(dg.pieces, func(pc fragmentPiece) bool {
+		return pc.offset == f.Offset && pc.length == f.Len && bytes.Equal(pc.data, f.Data)
+	})
 	rec := *p
 	rec.Detach()
 	rec.Fragments = nil
@@ -145,6 +150,9 @@ func (d *defragmenter) add(p *Packet, f *Fragment, s *Segment) (defragResult, er
 	dg.cover(f.Offset, f.Offset+f.Len)
 	if !dg.complete() {
 		d.bound()
+		if again {
+			return fragmentPendingCopy, nil
+		}
 		return fragmentPending, nil
 	}
 	payload := dg.assemble()

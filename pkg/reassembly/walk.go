@@ -103,7 +103,11 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 		err = Decode(pkt.LinkType, pkt.Data, &seg, &frag)
 		fragment := fragmentReassembled
 		if errors.Is(err, ErrFragment) {
-			if fragment, err = frags.add(&pkt, &frag, &seg); fragment == fragmentPending {
+			fragment, err = frags.add(&pkt, &frag, &seg)
+			if fragment == fragmentPendingCopy && (t.opts.SkipCopies || t.opts.CountCopies) {
+				st.Copies.add(&pkt) // held with its datagram, which uses its bytes once
+			}
+			if fragment == fragmentPending || fragment == fragmentPendingCopy {
 				continue
 			}
 		}
