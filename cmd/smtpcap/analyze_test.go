@@ -106,7 +106,7 @@ func TestAnalyzeWritesMarkdownAndNeverOverwritesTheCapture(t *testing.T) {
 	code, _, _ = runCLI(t, nil, "analyze", "--format", "markdown", "-o", report, capture)
 	md, _ := os.ReadFile(report)
 	if code != 1 || !strings.Contains(string(md), "**Diagnosis:** The message body ended in a bare LF (frame 15)") ||
-		!strings.Contains(string(md), "Wireshark filter: `tcp.stream eq 0 && frame.number in {15}`") ||
+		!strings.Contains(string(md), "Wireshark filter: `tcp.stream eq 0 && frame.number == 15`") ||
 		!strings.Contains(string(md), "Produced by smtpcap dev: `smtpcap analyze --format markdown -o "+report) {
 		t.Errorf("exit %d; report:\n%s", code, md)
 	}

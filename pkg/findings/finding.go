@@ -151,19 +151,30 @@ type Finding struct {
 	linked bool
 }
 
-// filterFor builds the Wireshark filter for frames of a stream.
+// filterFor builds the Wireshark filter for frames of a stream (at most
+// the first 20). The frames are joined with || rather than listed in a
+// set: Wireshark before 4.0 separates a set's elements with spaces, 4.0
+// and later with commas, and an administrator may have either.
 func filterFor(stream int, frames []int) string {
-	if len(frames) == 0 {
-		return fmt.Sprintf("tcp.stream eq %d", stream)
+	b := []byte("tcp.stream eq ")
+	b = strconv.AppendInt(b, int64(stream), 10)
+	frames = frames[:min(len(frames), 20)]
+	switch len(frames) {
+	case 0:
+		return string(b)
+	case 1:
+		b = append(b, " && frame.number == "...)
+		return string(strconv.AppendInt(b, int64(frames[0]), 10))
 	}
-	parts := make([]string, 0, len(frames))
+	b = append(b, " && ("...)
 	for i, f := range frames {
-		if i == 20 {
-			break
+		if i > 0 {
+			b = append(b, " || "...)
 		}
-		parts = append(parts, strconv.Itoa(f))
+		b = append(b, "frame.number == "...)
+		b = strconv.AppendInt(b, int64(f), 10)
 	}
-	return fmt.Sprintf("tcp.stream eq %d && frame.number in {%s}", stream, strings.Join(parts, " "))
+	return string(append(b, ')'))
 }
 
 // builder helps a detector fill the common fields of a finding, and holds
