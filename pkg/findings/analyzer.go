@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -608,32 +609,92 @@ func discountAfterLoss(s *session.Session, found []Finding) {
 	}
 }
 
-// maxRepeats is how many findings of one ID a stream reports in full; a
-// desynchronised dialogue would otherwise bury the cause under its echoes.
-const maxRepeats = 3
+// maxRepeats is how many findings alike (one ID and fold key) a stream
+// reports in full, and maxPerID how many of one ID: a desynchronised
+// dialogue would otherwise bury the cause under its echoes.
+const (
+	maxRepeats = 3
+	maxPerID   = 2 * maxRepeats
+)
 
-// capRepeats keeps the first maxRepeats findings of each ID and notes how
-// many more there were on the last one kept.
+// capRepeats keeps, of each ID, the first maxRepeats findings alike and
+// at most maxPerID in all. What it drops is told, with its frames, on the
+// last finding of the ID it kept: how many more there were and, where they
+// differ from it, what they were (a refusal's command and code), so that
+// no refusal goes untold.
 func capRepeats(found []Finding) []Finding {
-	count := map[string]int{}
-	for _, f := range found {
-		count[f.ID]++
+	type fold struct {
+		key, as string
+		n       int
+		frames  []int
 	}
+	alike, ofID := map[[2]string]int{}, map[string]int{}
+	last := map[string]int{} // ID → index in kept of its last kept finding
+	folds := map[string][]fold{}
 	kept := found[:0]
-	seen := map[string]int{}
 	for _, f := range found {
-		seen[f.ID]++
-		switch n := seen[f.ID]; {
-		case n < maxRepeats:
+		k := [2]string{f.ID, f.foldKey}
+		if alike[k] < maxRepeats && ofID[f.ID] < maxPerID {
+			alike[k]++
+			ofID[f.ID]++
+			last[f.ID] = len(kept)
 			kept = append(kept, f)
-		case n == maxRepeats:
-			if more := count[f.ID] - maxRepeats; more > 0 {
-				f.Summary += fmt.Sprintf(" (and %d more like it in this stream)", more)
-			}
-			kept = append(kept, f)
+			continue
 		}
+		fs := folds[f.ID]
+		i := slices.IndexFunc(fs, func(x fold) bool { return x.key == f.foldKey })
+		if i < 0 {
+			fs, i = append(fs, fold{key: f.foldKey, as: f.foldAs}), len(fs)
+		}
+		fs[i].n++
+		if len(f.Frames) > 0 {
+			fs[i].frames = appendUnique(fs[i].frames, f.Frames[len(f.Frames)-1])
+		}
+		folds[f.ID] = fs
+	}
+	for id, fs := range folds {
+		f := &kept[last[id]]
+		n := 0
+		for _, x := range fs {
+			n += x.n
+		}
+		f.folded += n
+		for _, x := range fs {
+			f.foldFrames = appendUnique(f.foldFrames, x.frames...)
+		}
+		if len(fs) == 1 && fs[0].key == f.foldKey {
+			f.Summary += fmt.Sprintf(" (and %d more like it in this stream, %s)", n, framesInWords(fs[0].frames))
+			continue
+		}
+		var parts []string
+		for i, x := range fs {
+			if i == 4 {
+				parts = append(parts, "…")
+				break
+			}
+			parts = append(parts, fmt.Sprintf("%d × %s, %s", x.n, x.as, framesInWords(x.frames)))
+		}
+		f.Summary += fmt.Sprintf(" (and %d more in this stream: %s)", n, strings.Join(parts, "; "))
 	}
 	return kept
+}
+
+// framesInWords names frames as a summary does: "frame 9", "frames 9, 13,
+// 14", or "frames 9 to 63" when there are more than four.
+func framesInWords(frames []int) string {
+	switch {
+	case len(frames) == 0:
+		return "no frame"
+	case len(frames) == 1:
+		return fmt.Sprintf("frame %d", frames[0])
+	case len(frames) > 4:
+		return fmt.Sprintf("frames %d to %d", slices.Min(frames), slices.Max(frames))
+	}
+	parts := make([]string, len(frames))
+	for i, fr := range frames {
+		parts[i] = strconv.Itoa(fr)
+	}
+	return "frames " + strings.Join(parts, ", ")
 }
 
 func summarize(s *session.Session, found []Finding) Connection {

@@ -957,6 +957,17 @@ func detectRejected(b builder, _ Options) []Finding {
 		if _, masked := b.maskedAt[c]; (isRefusal(c.Reply) || closedOn(b, c)) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
 			f := report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
 			f.asSent = len(c.Line) > 0 && !c.Sensitive
+			if c.Reply != nil {
+				verb, how := c.Verb, "rejected"
+				if verb == "" {
+					verb = "the AUTH response"
+				}
+				if c.Reply.Code < 500 {
+					how = "deferred"
+				}
+				f.foldKey = fmt.Sprintf("%s %d", verb, c.Reply.Code)
+				f.foldAs = fmt.Sprintf("%s %s (%d)", verb, how, c.Reply.Code)
+			}
 			if tx != nil {
 				f.refusedMessage, f.tx = true, tx
 			}

@@ -248,15 +248,23 @@ func diagnose(found []Finding) string {
 				return ""
 			}
 			out := turned[0].sentence() + frame(turned[0]) + "."
-			if more := turned[1:]; len(more) > 0 {
-				var frames []int
-				for _, f := range more {
+			// Refusals alike past the first few are folded into one
+			// finding (capRepeats), which counts and names them.
+			more, frames := 0, []int(nil)
+			for i, f := range turned {
+				if i > 0 {
+					more++
 					if len(f.Frames) > 0 {
 						frames = appendUnique(frames, f.Frames[0])
 					}
 				}
-				out += fmt.Sprintf(" The server turned down %s%s; the findings list each.",
-					wording.Plural(len(more), "more command", "more commands"), frame(Finding{Frames: frames}))
+				more += f.folded
+				frames = appendUnique(frames, f.foldFrames...)
+			}
+			if more > 0 {
+				slices.Sort(frames)
+				out += fmt.Sprintf(" The server turned down %s (%s); the findings tell of each.",
+					wording.Plural(more, "more command", "more commands"), framesInWords(frames))
 			}
 			return out
 		}

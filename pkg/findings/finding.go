@@ -136,6 +136,15 @@ type Finding struct {
 	// its reply code.
 	said string
 	code int
+	// foldKey tells which findings of one ID are alike, for capRepeats:
+	// for a refusal, the command's verb and the reply's code ("RCPT
+	// 452"); "" when all of the ID are. foldAs is how a folded one is
+	// counted in the summary that takes it in ("RCPT deferred (452)").
+	foldKey, foldAs string
+	// folded is how many findings of its ID capRepeats took into this
+	// one, and foldFrames the last frame of each.
+	folded     int
+	foldFrames []int
 	// contentAsCommands marks a malformed-command that explains message
 	// lines the server read as commands; hungUp a command-rejected whose
 	// reply was a 221 goodbye to something other than QUIT.

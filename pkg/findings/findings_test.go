@@ -2224,7 +2224,7 @@ func TestRetryAfterATimeoutIsARetry(t *testing.T) {
 // refused three commands leads with the first and counts the others.
 func TestEveryRefusalIsCountedInTheDiagnosis(t *testing.T) {
 	r := analyze(t, testcaps.Path("postfix-client/postfix-client-reject.pcap"))
-	want := "MAIL FROM:<blocked@client.example.org> SIZE=332 was rejected: 550 5.7.1 <blocked@client.example.org>: Sender address rejected: sender rejected by … (frames 9, 10). The server turned down 2 more commands (frame 9); the findings list each."
+	want := "MAIL FROM:<blocked@client.example.org> SIZE=332 was rejected: 550 5.7.1 <blocked@client.example.org>: Sender address rejected: sender rejected by … (frames 9, 10). The server turned down 2 more commands (frame 9); the findings tell of each."
 	if d := r.Connections[0].Diagnosis; d != want {
 		t.Errorf("diagnosis %q, want %q", d, want)
 	}
