@@ -543,8 +543,14 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			break
 		}
 	}
+	// So does what the client pipelined behind a command the server
+	// refused before hanging up.
+	hungUpAfter := int64(-1) // the refused command's offset in the client's stream
+	if r := hungUpOn(b); r != nil {
+		hungUpAfter = r.Command.Span.Start
+	}
 	for _, c := range d.Commands {
-		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || b.lines.all[c] {
+		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || hungUpAfter >= 0 && c.Span.Start > hungUpAfter || b.lines.all[c] {
 			flush()
 			continue
 		}
@@ -1757,6 +1763,10 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			out = append(out, f)
 			continue
 		}
+		if f, ok := hungUpAfterRefusal(b, tx); ok {
+			out = append(out, f)
+			continue
+		}
 		phase, where := PhaseEnvelope, "in the envelope (after MAIL FROM)"
 		if n := len(tx.Rcpts); n > 0 {
 			// The last command of the envelope is what the reader
@@ -1939,6 +1949,65 @@ func droppedAfterRefusal(b builder, tx *smtpparse.Transaction) (Finding, bool) {
 			joinInts(b.s.Frames(refused.Reply.Span), ","), when, how, rest))
 	f.Explanation = "Some clients (msmtp among them) send a message only when the server accepts every recipient; after a refusal they drop the whole message and close the connection without sending it. Nothing was lost in the network: no recipient got the message, and the client reports the failure to its user rather than retrying it. (A client probing addresses one after another leaves the same way.)"
 	f.Remedy = "Correct or remove the refused address (the server's reply says why), or have the client deliver to the recipients the server accepts where it can (curl: --mail-rcpt-allowfails)."
+	f.tx = tx
+	return f, true
+}
+
+// hungUpOn returns the refusal on which the server hung up: its last
+// reply, a 4xx or 5xx answer to a command (421 says it closes, and is
+// told as such), after which the server closed the connection before the
+// client did. Servers drop a client so when a policy says it must go
+// (Exim's ACL verb drop, blocklists, rate limits): what the client had
+// pipelined behind the refused command goes unanswered as a matter of
+// course.
+func hungUpOn(b builder) *smtpparse.Reply {
+	d := b.s.Dialogue
+	closed, side := b.s.Conn.FirstClose()
+	if closed == 0 || side != reassembly.ServerToClient || len(d.Replies) == 0 {
+		return nil
+	}
+	r := d.Replies[len(d.Replies)-1]
+	if r.Command == nil || r == d.Greeting || r.Code < 400 || r.Code > 599 || r.Code == 421 {
+		return nil
+	}
+	if rf := b.s.Frames(r.Span); len(rf) == 0 || rf[len(rf)-1] > closed {
+		return nil
+	}
+	return r
+}
+
+// hungUpAfterRefusal returns the finding for a transaction the server
+// ended by refusing one of its commands and closing the connection at
+// once (hungUpOn): not lost in the network, but turned away.
+func hungUpAfterRefusal(b builder, tx *smtpparse.Transaction) (Finding, bool) {
+	r := hungUpOn(b)
+	if r == nil || !slices.Contains(txCommands(tx), r.Command) {
+		return Finding{}, false
+	}
+	c := b.s.Conn
+	closed, _ := c.FirstClose()
+	how := fmt.Sprintf("its FIN in frame %d", closed)
+	if c.FINFrame(reassembly.ServerToClient) != closed {
+		how = fmt.Sprintf("its RST in frame %d", closed)
+	}
+	accepted := 0
+	for _, rc := range tx.Rcpts {
+		if rc.Reply != nil && rc.Reply.Code/100 == 2 {
+			accepted++
+		}
+	}
+	rest := ""
+	if accepted > 0 {
+		rest = fmt.Sprintf(", though the server had accepted %s", wording.Plural(accepted, "recipient", "recipients"))
+	}
+	frames := appendUnique(b.s.Frames(r.Command.Span), b.s.Frames(r.Span)...)
+	frames = appendUnique(frames, closed)
+	f := b.conn("lost-mid-transaction", Warning, phaseOf(r.Command), frames, tx.Mail.Time,
+		fmt.Sprintf("the server refused %s with %d %s (frame %s) and closed the connection at once (%s): the message from <%s> was not sent%s",
+			quoteCommand(r.Command, 50), r.Code, quote(strings.Join(r.Lines, " "), 60), joinInts(b.s.Frames(r.Span), ","), how,
+			clip(tx.Mail.Path, 40), rest))
+	f.Explanation = "The server refused a command and hung up at once, as servers do when a policy says the client must go (Exim's ACL verb drop, a synchronization check that caught the client sending ahead, a blocklist or rate limit, too many errors). What the client had pipelined behind the refused command got no answer, and the message went to no recipient in this connection. Nothing was lost in the network."
+	f.Remedy = "Read the refusal: its text says why the server wanted the client gone (the address, a blocklist, a rate limit, a policy). Fix that on the client's side or take it to the server's administrators; a client that retries at once is dropped again."
 	f.tx = tx
 	return f, true
 }

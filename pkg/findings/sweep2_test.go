@@ -59,3 +59,31 @@ func TestFoldedRefusalsAreCountedAndNamed(t *testing.T) {
 		t.Errorf("stream 0: diagnosis %q, want %q", connectionOf(t, r, 0).Diagnosis, want)
 	}
 }
+
+func TestServerThatHangsUpAfterARefusal(t *testing.T) {
+	r := analyze(t, capturePath("exim-sweep2/drop-exim.pcap"))
+	// Stream 2: MAIL, RCPT user, RCPT dropme and DATA pipelined in frame
+	// 43; Exim answers 250, 250, "550 5.7.1 go away" (frame 45) and
+	// closes (FIN, frame 46): its ACL said drop. DATA goes unanswered as a
+	// matter of course, and nothing was lost in the network.
+	if got := findingsOf(r, "unanswered-command", 2); len(got) != 0 {
+		t.Errorf("stream 2: DATA, pipelined behind the refused RCPT, reported unanswered: %v", got)
+	}
+	lost := findingsOf(r, "lost-mid-transaction", 2)
+	if len(lost) != 1 {
+		t.Fatalf("stream 2: %d lost-mid-transaction findings, want 1", len(lost))
+	}
+	f := lost[0]
+	want := `the server refused "RCPT TO:<dropme@example.test>" with 550 "5.7.1 go away" (frame 45) and closed the connection at once (its FIN in frame 46): the message from <sender@example.org> was not sent, though the server had accepted 1 recipient`
+	if f.Severity != Warning || f.Summary != want || !slices.Equal(f.Frames, []int{43, 45, 46}) {
+		t.Errorf("stream 2: %s %q frames %v, want warning %q frames [43 45 46]", f.Severity, f.Summary, f.Frames, want)
+	}
+	if d := connectionOf(t, r, 2).Diagnosis; !strings.HasPrefix(d, "The server refused ") {
+		t.Errorf("stream 2: diagnosis %q, want it to tell of the refusal and the hang-up", d)
+	}
+	// Stream 0 (no pipelining): the client's QUIT after the refusal
+	// finds the connection closed; that is no unanswered command either.
+	if got := findingsOf(r, "unanswered-command", 0); len(got) != 0 {
+		t.Errorf("stream 0: %v", got)
+	}
+}
