@@ -48,6 +48,7 @@ func detectors() []detector {
 		detectUnanswered,
 		detectRepliesWithoutCommand,
 		detectMalformed,
+		detectSlowGreeting,
 		detectEarlyTalker,
 		detectRejected,
 		detectContent,

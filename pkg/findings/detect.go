@@ -482,8 +482,11 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			return
 		}
 		first := group[0]
-		if g := d.Greeting; len(group) == 1 && first.Verb == "QUIT" && g != nil && g.Code >= 400 {
-			group = nil // a server that refused the session may drop it at QUIT (RFC 5321 3.1)
+		if g := d.Greeting; g != nil && g.Code >= 400 {
+			// A server that refused the session in its greeting answers
+			// nothing but QUIT, and may hang up (RFC 5321 3.1): what it
+			// left unanswered is the refusal's doing, told by it.
+			group = nil
 			return
 		}
 		sev := Warning
@@ -905,6 +908,9 @@ func detectEarlyTalker(b builder, _ Options) []Finding {
 	}
 	if len(early) == 0 {
 		return nil
+	}
+	if w, ok := waitForGreeting(b); ok && w.clientGaveUp() {
+		return nil // it waited for a greeting that did not come: slow-greeting tells of it
 	}
 	c := early[0]
 	summary := fmt.Sprintf("the client sent %s before the server's greeting had ended", quoteCommand(c, 50))

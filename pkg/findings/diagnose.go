@@ -79,6 +79,11 @@ func diagnose(found []Finding) string {
 		parts = append(parts, f.sentence()+".")
 	case refused != nil:
 		f := *refused
+		if slow, ok := first("slow-greeting"); ok {
+			parts = append(parts, fmt.Sprintf("%s. The server then refused the session: %s%s; no mail can go through this connection.",
+				slow.sentence(), f.said, frame(f)))
+			break
+		}
 		if early, ok := first("early-talker"); ok {
 			// Talking first is what some servers refuse a session for
 			// (Exim's "input sent without waiting for greeting").
@@ -87,6 +92,9 @@ func diagnose(found []Finding) string {
 			break
 		}
 		parts = append(parts, fmt.Sprintf("%s%s; no mail can go through this connection.", f.sentence(), frame(f)))
+	case len(byID["slow-greeting"]) > 0:
+		f, _ := first("slow-greeting")
+		parts = append(parts, f.sentence()+"."+ending())
 	case len(byID["early-talker"]) > 0:
 		// Pregreet checks answer an early talker with a refusal later on:
 		// name the first one as the consequence.

@@ -95,6 +95,12 @@ func triggers() []trigger {
 		{"postscreen/postscreen-pregreet-enforce.pcap", "command-rejected", 0, []int{13, 14}, Info},
 		{"postscreen/postscreen-pregreet-drop.pcap", "command-rejected", 0, []int{4, 8}, Info},
 		{"postscreen/postscreen-idle-timeout.pcap", "lost-mid-transaction", 0, []int{11, 16, 18}, Error},
+		// Real Exim 4.96 delaying its greeting 12 s (connect ACL delay), and
+		// clients that gave up on it: one closed after 8 s, swaks sent QUIT
+		// after 5 s and was refused (exim-sweep2).
+		{"exim-sweep2/slow-exim.pcap", "slow-greeting", 0, []int{2, 4}, Warning},
+		{"exim-sweep2/banner-giveup-exim.pcap", "slow-greeting", 0, []int{2, 4, 6}, Warning},
+		{"exim-sweep2/banner-giveup-exim.pcap", "slow-greeting", 1, []int{9, 11, 14}, Warning},
 		// Real OpenSMTPD 6.8: lenient about <LF>.<CRLF>, and no pipelining.
 		{"opensmtpd/opensmtpd-barelf-end.pcap", "smuggling-end-of-data", 0, []int{15, 16}, Error},
 		{"opensmtpd/opensmtpd-unoffered-pipelining.pcap", "pipelining-not-offered", 0, []int{9}, Error},
@@ -326,7 +332,13 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		// Exim 4.96 both ways with early pipelining (PIPECONNECT): the
 		// second and third connections send EHLO, MAIL, RCPT and DATA
 		// before the banner, as the server's offer allows.
-		"exim-pipeconnect/pipe-connect.pcap"} {
+		"exim-pipeconnect/pipe-connect.pcap",
+		// The second Exim sweep: swaks over IPv6 (one of three RCPTs
+		// refused, STARTTLS; also captured on -i any), AUTH PLAIN and
+		// LOGIN accepted and refused, submission's 530 before AUTH, and
+		// clean sessions over a link that lost 8 % of its packets.
+		"exim-sweep2/ipv6-exim.pcap", "exim-sweep2/ipv6-any.pcap", "exim-sweep2/auth-exim.pcap",
+		"exim-sweep2/submission-exim.pcap", "exim-sweep2/lossy-exim.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {

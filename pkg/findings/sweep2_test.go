@@ -87,3 +87,29 @@ func TestServerThatHangsUpAfterARefusal(t *testing.T) {
 		t.Errorf("stream 0: %v", got)
 	}
 }
+
+func TestAGreetingTooSlowForTheClient(t *testing.T) {
+	r := analyze(t, capturePath("exim-sweep2/banner-giveup-exim.pcap"))
+	// Stream 1: swaks waits 5 s for Exim's greeting (delayed 12 s), then
+	// sends QUIT (frame 11); Exim answers with a 554 synchronization
+	// error greeting (frame 14). A client that waited is no early talker.
+	if got := findingsOf(r, "early-talker", 1); len(got) != 0 {
+		t.Errorf("stream 1: a client that waited 5 s for the greeting called an early talker: %v", got)
+	}
+	want := `The client waited 5.0 s after the TCP handshake (the server's SYN-ACK in frame 9) for a greeting that did not come, then sent "QUIT" in frame 11 without it; the greeting came 10.0 s after the handshake, in frame 14. The server then refused the session: 554 SMTP synchronization error (frame 14); no mail can go through this connection.`
+	if d := connectionOf(t, r, 1).Diagnosis; d != want {
+		t.Errorf("stream 1: diagnosis\n%s\nwant\n%s", d, want)
+	}
+}
+
+func TestNothingIsUnansweredAfterAGreetingThatRefuses(t *testing.T) {
+	r := analyze(t, capturePath("exim-sweep2/edge-exim.pcap"))
+	// Stream 3: EHLO before the greeting (frame 65), answered with a 554
+	// synchronization error greeting (frame 67), and Exim hangs up.
+	if got := findingsOf(r, "unanswered-command", 3); len(got) != 0 {
+		t.Errorf("stream 3: %v", got)
+	}
+	if got := findingsOf(r, "early-talker", 3); len(got) != 1 || !slices.Equal(got[0].Frames, []int{65}) {
+		t.Errorf("stream 3: early-talker %v, want one in frame 65", got)
+	}
+}
