@@ -92,6 +92,9 @@ type attempt struct {
 	end      time.Time  // of a failed attempt: its last reply, or the connection's last packet when none ended it
 	ended    string     // how a failed attempt ended: the server's refusal, or that no final reply came
 	client   netip.Addr // of a failed attempt: the client's address
+	code     int        // of a failed attempt: the code of the server's first refusal in it, 0 if none or a synchronization error
+	unsent   bool       // of a failed attempt: it ended before any of the message was sent
+	host     uint64     // a hash of the client's address (envelopes.hostHash), for every attempt
 }
 
 // Analyzer runs the detectors over sessions one by one and builds a Report.
@@ -740,15 +743,20 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 			rcpts = append(rcpts, strings.ToLower(r.Path))
 		}
 		sort.Strings(rcpts)
-		key := strings.ToLower(tx.Mail.Path) + " → " + strings.Join(rcpts, ", ")
-		byMessage := false
+		sender := strings.ToLower(tx.Mail.Path)
+		if sender == "" {
+			sender = "<>" // the null sender, of bounces and address-verification callouts
+		}
+		key := sender + " → " + strings.Join(rcpts, ", ")
+		byMessage, bare := false, ""
 		if size := tx.Mail.Params["SIZE"]; size != "" {
 			key += " SIZE=" + size
 		} else if tx.Body != nil && tx.Body.MessageID != "" {
+			bare = key
 			key += " " + tx.Body.MessageID
 			byMessage = true
 		}
-		at := attempt{stream: s.Conn.Stream, time: tx.Mail.Time, ok: delivered(tx)}
+		at := attempt{stream: s.Conn.Stream, time: tx.Mail.Time, ok: delivered(tx), host: a.envelopes.hostHash(s.Conn.Client().Addr())}
 		if !at.ok && lostBytes(s) {
 			// The capture lost bytes of this connection (dropped or cut by
 			// the snaplen): the failure may be the pairing's, not the
@@ -758,8 +766,17 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 		if !at.ok { // only failures are told of, by their frames and how they ended
 			at.end, at.frames, at.ended = attemptEnd(tx, closedAt(s)), s.Frames(tx.Mail.Span), howEnded(tx)
 			at.client = s.Conn.Client().Addr()
+			if r := firstRefusal(tx); r != nil && !isSyncError(r) {
+				at.code = r.Code
+			}
+			at.unsent = tx.Body == nil && len(tx.Chunks) == 0
 		}
 		a.envelopes.add(key, byMessage, at)
+		if at.ok && bare != "" {
+			// Deferred attempts that never reached DATA show no
+			// Message-ID: the delivered one ends their loop too.
+			a.envelopes.add(bare, false, at)
+		}
 	}
 }
 
@@ -875,6 +892,15 @@ func later(a, b time.Time) time.Time {
 // howEnded says how a transaction that delivered nothing ended: "with"
 // the server's first refusal in it, or "without a final reply".
 func howEnded(tx *smtpparse.Transaction) string {
+	if r := firstRefusal(tx); r != nil {
+		return fmt.Sprintf("with %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80))
+	}
+	return "without a final reply"
+}
+
+// firstRefusal returns the server's first 4xx or 5xx reply in tx, nil if
+// none.
+func firstRefusal(tx *smtpparse.Transaction) *smtpparse.Reply {
 	replies := []*smtpparse.Reply{tx.Mail.Reply}
 	for _, r := range tx.Rcpts {
 		replies = append(replies, r.Reply)
@@ -885,10 +911,10 @@ func howEnded(tx *smtpparse.Transaction) string {
 	replies = append(replies, tx.FinalReply, tx.Interrupt)
 	for _, r := range replies {
 		if r != nil && r.Code >= 400 {
-			return fmt.Sprintf("with %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80))
+			return r
 		}
 	}
-	return "without a final reply"
+	return nil
 }
 
 // concurrent reports whether an attempt started in one connection
@@ -990,7 +1016,12 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 				break
 			}
 		}
-		delivered := ""
+		// A message that got through in the end was delayed, not lost:
+		// its client's retries worked. Only a delivery from the host
+		// that failed counts, when one host did: another client's
+		// message may share the envelope.
+		oneHost := len(hosts) == 1
+		delivered, finally, acceptedAt := "", false, time.Time{}
 		firstFailure, lastFailure := failed[0].time, failed[0].time
 		for _, at := range failed {
 			if at.time.Before(firstFailure) {
@@ -1001,9 +1032,12 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 			}
 		}
 		for _, at := range list {
+			if at.ok && oneHost && at.host != failed[0].host {
+				continue
+			}
 			switch {
 			case at.ok && at.time.After(lastFailure):
-				delivered = fmt.Sprintf("; it was finally accepted in stream %d", at.stream)
+				delivered, finally, acceptedAt = fmt.Sprintf("; it was finally accepted in stream %d", at.stream), true, at.time
 			case at.ok && delivered == "" && at.time.Before(firstFailure):
 				// Accepted before the failed attempts: a message sent again.
 				delivered = fmt.Sprintf("; it had been accepted in stream %d before them", at.stream)
@@ -1013,6 +1047,37 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 				delivered = fmt.Sprintf("; it was accepted in stream %d, between them", at.stream)
 			}
 		}
+		// Refused for good before any message was sent: nothing tells
+		// one message from several.
+		temporary, permanent := true, true
+		for _, at := range failed {
+			temporary = temporary && at.code >= 400 && at.code < 500
+			permanent = permanent && at.code >= 500 && at.unsent
+		}
+		explanation, remedy := "", ""
+		switch {
+		case finally:
+			// Deferred, then delivered: greylisting, or a passing fault.
+			sev = min(sev, Warning)
+			if temporary {
+				sev = Info
+			}
+			explanation = fmt.Sprintf("The message got through in the end, %s after the first attempt: the server turned the earlier attempts away and the client retried, as it should. Greylisting defers a client it does not know yet (451) and accepts the same envelope minutes later; the cost is the delay.",
+				roughly(acceptedAt.Sub(firstFailure)))
+			remedy = "Nothing is broken if the delay is acceptable. A greylisting server can list the sending host so that it is not delayed again; for other deferrals the first attempt's reply says why."
+		case permanent && !byMessage && !strings.Contains(key, " SIZE="):
+			// A client does not retry a message the server refused for
+			// good: one envelope refused so in the envelope again and
+			// again is most likely several messages (a monitor's,
+			// callouts, bounces).
+			sev = min(sev, Warning)
+			if strings.HasPrefix(key, "<> ") {
+				sev = Info
+			}
+			several += "; every attempt was refused for good (5xx) before its message was sent, after which a client does not retry a message: more likely different messages with one envelope (a monitor's, address-verification callouts, bounces), or a client that ignores 5xx"
+			explanation = "A client gives up a message the server refuses for good (5xx) and bounces it to its sender; it does not try it again. The same envelope refused so in several connections is most likely several messages (a monitoring job's, address-verification callouts, bounces to one address), each refused once; if it is one message, its client ignores permanent failures."
+			remedy = "Fix the cause in the first attempt's reply (an unknown or refused address), or stop whatever keeps sending to it."
+		}
 		parts := make([]string, len(ids))
 		for i, id := range ids {
 			parts[i] = fmt.Sprintf("tcp.stream eq %d", id)
@@ -1020,14 +1085,27 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 		f := Finding{
 			ID: "retry-loop", Severity: sev, Stream: ids[0], Streams: ids, Phase: PhaseEnvelope,
 			Frames: frames, Offset: -1, Time: failed[0].time,
-			Summary:    fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s; %s%s%s", key, len(ids), joinInts(ids, ", "), ended, delivered, several),
-			Filter:     strings.Join(parts, " || "),
-			retryEnded: ended,
+			Summary:     fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s; %s%s%s", key, len(ids), joinInts(ids, ", "), ended, delivered, several),
+			Filter:      strings.Join(parts, " || "),
+			retryEnded:  ended,
+			Explanation: explanation, Remedy: remedy,
 		}
 		a.complete(&f)
 		out = append(out, f)
 	})
 	return out
+}
+
+// roughly writes a duration as a report tells a delay: "40 s", "12 min",
+// "3.5 h".
+func roughly(d time.Duration) string {
+	switch {
+	case d < 2*time.Minute:
+		return fmt.Sprintf("%.0f s", d.Seconds())
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%.0f min", d.Minutes())
+	}
+	return fmt.Sprintf("%.1f h", d.Hours())
 }
 
 // Report returns what the analyzer found. inputs names the capture files.

@@ -1,6 +1,9 @@
 package findings
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"net/netip"
+)
 
 // envelopes remembers each envelope tried and the attempts at it, to find
 // the ones tried again and again. A gateway's capture holds hundreds of
@@ -30,10 +33,14 @@ type envelope struct {
 // if it failed.
 type try struct {
 	stream  int
+	host    uint64 // hash of the client's address (hostHash)
 	start   stamp
 	next    int // the envelope's next attempt in tries, -1 at the last
 	failure int // in envelopes.failures, -1 if the message was delivered
 }
+
+// hostHash returns what an attempt keeps of its client's address.
+func (es *envelopes) hostHash(a netip.Addr) uint64 { return maphash.Comparable(es.seed, a) }
 
 // newEnvelopes returns an empty envelopes.
 func newEnvelopes() envelopes {
@@ -52,7 +59,7 @@ func (es *envelopes) add(key string, byMessage bool, at attempt) {
 	}
 	e := es.list.at(i)
 	e.byMessage = e.byMessage || byMessage
-	t := try{stream: at.stream, start: stampOf(at.time), next: -1, failure: -1}
+	t := try{stream: at.stream, host: at.host, start: stampOf(at.time), next: -1, failure: -1}
 	if !at.ok {
 		at.envelope = key
 		t.failure = es.failures.len()
@@ -89,7 +96,7 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 				list = append(list, at)
 				continue
 			}
-			list = append(list, attempt{stream: t.stream, time: t.start.time(), ok: true})
+			list = append(list, attempt{stream: t.stream, time: t.start.time(), ok: true, host: t.host})
 		}
 		f(key, e.byMessage, list)
 	}

@@ -963,7 +963,9 @@ func TestPostfixSweepDiagnoses(t *testing.T) {
 		t.Errorf("UTF-8 addresses without SMTPUTF8 in frames %v, want [25] and [33]", utf8)
 	}
 	for _, f := range analyze(t, testcaps.Path("postfix-sweep/s5-pipelining.pcap")).Findings {
-		if f.ID == "retry-loop" && !strings.HasSuffix(f.Summary, "; it had been accepted in stream 0 before them") {
+		// Stream 0 delivered the envelope from another client (127.0.1.65,
+		// the loop's is 127.0.1.75): not this client's message.
+		if f.ID == "retry-loop" && (!strings.HasSuffix(f.Summary, "each ended with 554 5.5.0 Error: SMTP protocol synchronization") || strings.Contains(f.Summary, "accepted")) {
 			t.Errorf("retry-loop: %s", f.Summary)
 		}
 		if f.ID == "lost-mid-transaction" {

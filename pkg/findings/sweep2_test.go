@@ -113,3 +113,46 @@ func TestNothingIsUnansweredAfterAGreetingThatRefuses(t *testing.T) {
 		t.Errorf("stream 3: early-talker %v, want one in frame 65", got)
 	}
 }
+
+// retryLoops returns a report's retry-loop findings.
+func retryLoops(r *Report) []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.ID == "retry-loop" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestGreylistingThatLetsTheMessageThroughIsNoError(t *testing.T) {
+	// Streams 0–2 deferred with 451 at RCPT (no Message-ID seen: they
+	// never reached DATA), stream 3 delivered with one.
+	for _, name := range []string{"exim-sweep2/greypass-exim.pcap", "exim-sweep2/greypass-nomid-exim.pcap"} {
+		loops := retryLoops(analyze(t, capturePath(name)))
+		if len(loops) != 1 {
+			t.Fatalf("%s: %d retry loops, want 1", name, len(loops))
+		}
+		f := loops[0]
+		if f.Severity != Info || !slices.Equal(f.Streams, []int{0, 1, 2}) || !strings.HasSuffix(f.Summary, "; it was finally accepted in stream 3") ||
+			!strings.HasPrefix(f.Explanation, "The message got through in the end, 7 s after the first attempt") {
+			t.Errorf("%s: %s %v %q\n%s", name, f.Severity, f.Streams, f.Summary, f.Explanation)
+		}
+	}
+}
+
+func TestEnvelopesRefusedForGoodAreNotCalledOneMessage(t *testing.T) {
+	// Four different alerts from one monitor to an unknown user, each
+	// refused with 550 at RCPT: nothing tells them from one message
+	// retried, and a client does not retry after a 5xx.
+	loops := retryLoops(analyze(t, capturePath("exim-sweep2/many-exim.pcap")))
+	if len(loops) != 1 || loops[0].Severity != Warning || !strings.Contains(loops[0].Summary, "; every attempt was refused for good (5xx) before its message was sent") {
+		t.Errorf("many-exim: %v", loops)
+	}
+	// Exim's own callouts from the null sender, shown as <>.
+	for _, f := range retryLoops(analyze(t, capturePath("exim-sweep2/callout-exim.pcap"))) {
+		if slices.Equal(f.Streams, []int{1, 3, 5}) && (f.Severity != Info || !strings.HasPrefix(f.Summary, "the same envelope (<> → nobody@example.test)")) {
+			t.Errorf("callouts: %s %q", f.Severity, f.Summary)
+		}
+	}
+}
