@@ -338,7 +338,9 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		// LOGIN accepted and refused, submission's 530 before AUTH, and
 		// clean sessions over a link that lost 8 % of its packets.
 		"exim-sweep2/ipv6-exim.pcap", "exim-sweep2/ipv6-any.pcap", "exim-sweep2/auth-exim.pcap",
-		"exim-sweep2/submission-exim.pcap", "exim-sweep2/lossy-exim.pcap"} {
+		"exim-sweep2/submission-exim.pcap", "exim-sweep2/lossy-exim.pcap",
+		// SMTPUTF8 addresses, and a refusal in UTF-8 under it.
+		"exim-sweep2/utf8-exim.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {

@@ -1179,7 +1179,16 @@ func (p *Parser) replyLine(r *Reply, text []byte, cut lineCut) {
 	} else {
 		addProblem(&r.Problems, problemTooManyLines)
 	}
+	had := slices.Contains(r.Problems, ProblemNonASCII)
 	lineProblems(&r.Problems, l, 0)
+	if !had && l.high && p.tx != nil && p.tx.Mail != nil && utf8.Valid(l.content()) {
+		// Under SMTPUTF8 (RFC 6531) a server answers in UTF-8, as it
+		// quotes the addresses it was given (Exim's "550 Empfänger
+		// unbekannt").
+		if _, ok := p.tx.Mail.Params["SMTPUTF8"]; ok {
+			r.Problems = slices.DeleteFunc(r.Problems, func(q string) bool { return q == ProblemNonASCII })
+		}
+	}
 	if l.n > maxCommandOctets {
 		addProblem(&r.Problems, problemLongReply)
 	}

@@ -1606,6 +1606,35 @@ func TestUTF8AddressesUnderSMTPUTF8(t *testing.T) {
 	}
 }
 
+// Under SMTPUTF8 a server may answer in UTF-8 (real Exim: "550 5.1.1
+// Empfänger unbekannt", testdata/pcaps/exim-sweep2/utf8-exim.pcap);
+// outside such a transaction, or with bytes that are not UTF-8, the reply
+// has non-ASCII bytes.
+func TestUTF8RepliesUnderSMTPUTF8(t *testing.T) {
+	cases := []struct {
+		name, params, refusal string
+		want                  []string
+	}{
+		{"SMTPUTF8, UTF-8", " SMTPUTF8", "550 Empfänger unbekannt\r\n", nil},
+		{"no SMTPUTF8, UTF-8", "", "550 Empfänger unbekannt\r\n", []string{ProblemNonASCII}},
+		{"SMTPUTF8, Latin-1", " SMTPUTF8", "550 Empf\xe4nger unbekannt\r\n", []string{ProblemNonASCII}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := run(t, Options{},
+				srv("220 mx ESMTP\r\n"),
+				cli("EHLO c\r\n"), srv("250-mx\r\n250 SMTPUTF8\r\n"),
+				cli("MAIL FROM:<a@example.org>"+tc.params+"\r\n"), srv("250 ok\r\n"),
+				cli("RCPT TO:<b@example.net>\r\n"), srv(tc.refusal),
+				cli("QUIT\r\n"), srv("221 bye\r\n"))
+			r := d.Commands[2].Reply
+			if r == nil || r.Code != 550 || !slices.Equal(r.Problems, tc.want) {
+				t.Errorf("reply %+v, want problems %q", r, tc.want)
+			}
+		})
+	}
+}
+
 // Postfix's postscreen stops a multi-line greeting after its first line
 // when the client talks first, then answers the early command: the
 // greeting ends where the other code begins, and each later reply answers
