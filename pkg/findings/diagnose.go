@@ -252,36 +252,35 @@ func diagnose(found []Finding) string {
 					turned = append(turned, f)
 				}
 			}
-			if len(turned) == 0 {
-				return ""
-			}
-			out := turned[0].sentence() + frame(turned[0]) + "."
-			// Refusals alike past the first few are folded into one
-			// finding (capRepeats), which counts and names them.
-			more, frames := 0, []int(nil)
-			for i, f := range turned {
-				if i > 0 {
-					more++
-					if len(f.Frames) > 0 {
-						frames = appendUnique(frames, f.Frames[0])
-					}
-				}
-				more += f.folded
-				frames = appendUnique(frames, f.foldFrames...)
-			}
-			if more > 0 {
-				slices.Sort(frames)
-				out += fmt.Sprintf(" The server turned down %s (%s); the findings tell of each.",
-					wording.Plural(more, "more command", "more commands"), framesInWords(frames))
-			}
-			return out
+			return turnedDown(turned, frame, true)
 		}
 		parts = append(parts, top.sentence()+".")
 	}
+
 	for _, f := range found {
 		if f.closedSession && len(parts) > 0 && len(f.Frames) > 0 && !namesFrame(strings.Join(parts, " "), f.Frames[0]) {
 			parts = append(parts, f.capitalised(strings.Replace(f.Summary, "the server closed", "the server then closed", 1))+frame(f)+".")
 			break
+		}
+	}
+	// What the server turned down is what a reader looks for first: when
+	// the story above is another that tells no refusal and no loss (a long
+	// line, a size the client misdeclared), the refusals follow it.
+	if len(byID["lost-mid-transaction"]) == 0 && len(byID["stall"]) == 0 {
+		told := strings.Join(parts, " ")
+		var untold []Finding
+		for _, f := range found {
+			if f.ID != "command-deferred" && f.ID != "command-rejected" {
+				continue
+			}
+			if f.Phase == PhaseGreeting || f.closedSession || slices.ContainsFunc(f.Frames, func(n int) bool { return namesFrame(told, n) }) {
+				untold = nil
+				break // the story tells of the server's refusals already
+			}
+			untold = append(untold, f)
+		}
+		if len(untold) > 0 {
+			parts = append(parts, "Also: "+turnedDown(untold, frame, false))
 		}
 	}
 	for _, id := range []string{"capture-gap", "snaplen-truncated"} {
@@ -291,6 +290,38 @@ func diagnose(found []Finding) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// turnedDown tells of the server's refusals in turned: the first in full,
+// with its frames as frame writes them (a sentence of its own when lead),
+// and how many more there were, counting those capRepeats folded into
+// one finding.
+func turnedDown(turned []Finding, frame func(Finding) string, lead bool) string {
+	if len(turned) == 0 {
+		return ""
+	}
+	first := turned[0].Summary
+	if lead {
+		first = turned[0].sentence()
+	}
+	out := first + frame(turned[0]) + "."
+	more, frames := 0, []int(nil)
+	for i, f := range turned {
+		if i > 0 {
+			more++
+			if len(f.Frames) > 0 {
+				frames = appendUnique(frames, f.Frames[0])
+			}
+		}
+		more += f.folded
+		frames = appendUnique(frames, f.foldFrames...)
+	}
+	if more > 0 {
+		slices.Sort(frames)
+		out += fmt.Sprintf(" The server turned down %s (%s); the findings tell of each.",
+			wording.Plural(more, "more command", "more commands"), framesInWords(frames))
+	}
+	return out
 }
 
 // bareEndingRefused returns, for a connection whose server refused a

@@ -156,3 +156,20 @@ func TestEnvelopesRefusedForGoodAreNotCalledOneMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestTheRefusalFollowsAnotherStory(t *testing.T) {
+	// size-exim stream 2: SIZE=1000 declared, 48 337 bytes sent, and
+	// Exim's 552 after the data (frame 127): the misdeclared size leads,
+	// the refusal that was the outcome follows.
+	r := analyze(t, capturePath("exim-sweep2/size-exim.pcap"))
+	want := "The client declared SIZE=1000 but sent 48337 bytes of message. Also: the message was rejected: 552 Message size exceeds maximum permitted (frame 127)."
+	if d := connectionOf(t, r, 2).Diagnosis; d != want {
+		t.Errorf("size-exim stream 2: diagnosis\n%s\nwant\n%s", d, want)
+	}
+	// rcpts-max stream 0: swaks's 2163-byte To: header leads; the 70
+	// recipients deferred with 452 follow.
+	r = analyze(t, capturePath("exim-sweep2/rcpts-max-exim.pcap"))
+	if d := connectionOf(t, r, 0).Diagnosis; !strings.Contains(d, "Also: RCPT TO:<u050@example.test> was deferred: 452 too many recipients (frames 9, 13). The server turned down 69 more commands") {
+		t.Errorf("rcpts-max stream 0: diagnosis %s", d)
+	}
+}
