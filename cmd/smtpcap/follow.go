@@ -503,7 +503,7 @@ func (f *follower) render() {
 		switch it.kind {
 		case itemLine:
 			text := f.lineText(it)
-			if cmd := sensitive[it.start]; cmd != nil && it.dir == smtpparse.ClientToServer {
+			if cmd := sensitive[it.start]; cmd != nil && it.dir == smtpparse.ClientToServer && !cmd.AuthCancel {
 				text = "<credentials hidden>"
 				if cmd.Verb == "AUTH" || cmd.Masked {
 					// An AUTH line, or one whose verb a firewall masked.

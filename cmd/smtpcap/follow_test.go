@@ -160,7 +160,8 @@ func TestFollowMeasuresNoSilenceAcrossAClockStep(t *testing.T) {
 }
 
 // TestFollowHidesCredentialsAndOnlyThem: in real Exim's AUTH LOGIN session
-// the client's AUTH line and its two answers to 334 are hidden, and every
+// the client's two answers to 334 are hidden (its AUTH line, without an
+// initial response, holds none and is shown), and every
 // server line is shown, also the EHLO reply line that sits at the same
 // offset of the server's stream as a hidden line does in the client's.
 func TestFollowHidesCredentialsAndOnlyThem(t *testing.T) {
@@ -170,12 +171,14 @@ func TestFollowHidesCredentialsAndOnlyThem(t *testing.T) {
 	}
 	hidden := linesWith(out, "credentials hidden")
 	want := []string{
-		"C [8] +0.008s AUTH LOGIN <credentials hidden>",
 		"C [10] +0.008s <credentials hidden>",
 		"C [12] +0.008s <credentials hidden>",
 	}
 	if strings.Join(hidden, "\n") != strings.Join(want, "\n") {
 		t.Errorf("hidden lines:\n%s\nwant:\n%s", strings.Join(hidden, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(out, "C  [8]            +0.008s  AUTH LOGIN\\r\\n") {
+		t.Errorf("the AUTH line without an initial response is not shown:\n%s", out)
 	}
 	if !strings.Contains(out, "S  [7]            +0.008s  250-mx.example.test Hello client.example.org [127.0.1.31]\\r\\n") {
 		t.Errorf("the EHLO reply's first line is not shown:\n%s", out)

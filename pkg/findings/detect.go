@@ -966,6 +966,9 @@ func detectRejected(b builder, _ Options) []Finding {
 			out = append(out, f)
 			continue
 		}
+		if c.AuthCancel {
+			continue // the client's own "*": the 501 that answers it refuses nothing
+		}
 		if _, masked := b.maskedAt[c]; (isRefusal(c.Reply) || closedOn(b, c)) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
 			f := report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
 			f.asSent = len(c.Line) > 0 && !c.Sensitive

@@ -201,7 +201,12 @@ type builder struct {
 // credentials must not travel with them.
 func commandText(c *smtpparse.Command, n int) string {
 	switch {
+	case c.AuthCancel:
+		return strings.TrimSpace(`"*" (the client cancelling AUTH ` + c.Mechanism) + ")"
 	case c.Sensitive && c.Verb == "":
+		if c.Mechanism != "" {
+			return "(an AUTH " + c.Mechanism + " response; credentials not shown)"
+		}
 		return "(an AUTH response; credentials not shown)"
 	case c.Sensitive:
 		return strings.TrimSpace(c.Verb+" "+c.Mechanism) + " (credentials not shown)"

@@ -173,3 +173,25 @@ func TestTheRefusalFollowsAnotherStory(t *testing.T) {
 		t.Errorf("rcpts-max stream 0: diagnosis %s", d)
 	}
 }
+
+func TestAuthRefusalsNameTheMechanismAndACancelIsNone(t *testing.T) {
+	r := analyze(t, capturePath("exim-sweep2/auth-exim.pcap"))
+	var summaries []string
+	for _, f := range r.Findings {
+		if f.ID == "command-rejected" {
+			summaries = append(summaries, f.Summary)
+		}
+	}
+	// Stream 3: the password answering AUTH LOGIN's challenge refused
+	// with 535; stream 4: the client's "*" (frame 92) cancels an exchange,
+	// and Exim's 501 (frame 93) answers that: no refusal.
+	want := "(an AUTH LOGIN response; credentials not shown) was rejected: 535 Incorrect authentication data"
+	if !slices.Contains(summaries, want) {
+		t.Errorf("refusals %q, want one %q", summaries, want)
+	}
+	for _, s := range summaries {
+		if strings.Contains(s, "501") {
+			t.Errorf("the client's own cancel reported as a refusal: %q", s)
+		}
+	}
+}

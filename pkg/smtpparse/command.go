@@ -179,10 +179,10 @@ func parseCommand(c *Command, content []byte) {
 		}
 	case "AUTH":
 		// The initial response is a credential; only the mechanism name
-		// is safe to show.
-		c.Sensitive = true
-		mech, _, _ := strings.Cut(strings.TrimLeft(c.Args, " "), " ")
+		// is safe to show. Without one the line holds nothing secret.
+		mech, response, _ := strings.Cut(strings.TrimLeft(c.Args, " "), " ")
 		c.Mechanism = upperASCII(mech)
+		c.Sensitive = strings.TrimSpace(response) != ""
 	case "BDAT":
 		parseBDAT(c)
 	}

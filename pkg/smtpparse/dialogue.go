@@ -125,14 +125,18 @@ type Command struct {
 	Ending    LineEnding        // CRLF, LF (bare LF), CR, None (stream ended mid-line)
 	Path      string            // MAIL FROM / RCPT TO path without <> (empty for <>)
 	Params    map[string]string // MAIL/RCPT/BDAT ESMTP parameters, upper-cased keys (SIZE, BODY, SMTPUTF8, NOTIFY, LAST...); nil if none
-	Mechanism string            // AUTH: the SASL mechanism, upper-cased; safe to print even though the command is Sensitive
+	Mechanism string            // AUTH and its continuations: the SASL mechanism, upper-cased; safe to print even though the command is Sensitive
 	Reply     *Reply            // the reply matched to it, nil if none
 	Problems  []string          // human-readable syntax problems
-	Sensitive bool              // AUTH line or AUTH continuation (Verb ""): callers must not print Args/Line
+	Sensitive bool              // AUTH line with an initial response, or AUTH continuation (Verb ""): callers must not print Args/Line
 	Gap       bool              // part of the line was not captured
 	Known     bool              // verb is a known SMTP verb
 	Masked    bool              // verb is all 'X' characters (two or more), the Cisco PIX/ASA "fixup" signature
 	Pipelined bool              // sent before the reply to an earlier command (or end of data) had fully arrived
+	// AuthCancel marks an AUTH continuation of "*": the client cancels
+	// the exchange (RFC 4954 section 4), and the server's 501 answers
+	// that. It is no credential.
+	AuthCancel bool
 }
 
 // LMTP reports whether the session is LMTP (RFC 2033): the server took the

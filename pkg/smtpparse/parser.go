@@ -768,6 +768,13 @@ func (p *Parser) continuationLine(cut lineCut) {
 	cmd := p.newCommand(cut)
 	cmd.Sensitive = true
 	cmd.Args = string(l.content())
+	cmd.AuthCancel = cmd.Args == "*"
+	for i := len(p.d.Commands) - 1; i >= 0; i-- {
+		if c := p.d.Commands[i]; c.Verb == "AUTH" || c.Masked && c.Mechanism != "" {
+			cmd.Mechanism = c.Mechanism // the exchange it answers a challenge of
+			break
+		}
+	}
 	lineProblems(&cmd.Problems, l, 0) // RFC 4954 allows long continuation lines
 	p.addCommand(cmd)
 	if cut == cutEnd || cut == cutTLS {

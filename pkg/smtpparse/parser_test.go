@@ -693,12 +693,15 @@ func TestAuthExchangesAreSensitive(t *testing.T) {
 		sensitive bool
 		reply     int
 	}{
+		// AUTH without an initial response holds no credential; the
+		// answers to the challenges do, and carry their exchange's
+		// mechanism.
 		{"EHLO", "", false, 250},
-		{"AUTH", "PLAIN", true, 334},
-		{"", "", true, 535},
-		{"AUTH", "LOGIN", true, 334},
-		{"", "", true, 334},
-		{"", "", true, 235},
+		{"AUTH", "PLAIN", false, 334},
+		{"", "PLAIN", true, 535},
+		{"AUTH", "LOGIN", false, 334},
+		{"", "LOGIN", true, 334},
+		{"", "LOGIN", true, 235},
 		{"AUTH", "PLAIN", true, 503},
 		{"MAIL", "", false, 250},
 	}
@@ -1227,7 +1230,7 @@ func TestClientOnlyAuthGuessesContinuations(t *testing.T) {
 	want := []struct {
 		verb      string
 		sensitive bool
-	}{{"EHLO", false}, {"AUTH", true}, {"", true}, {"", true}, {"MAIL", false}}
+	}{{"EHLO", false}, {"AUTH", false}, {"", true}, {"", true}, {"MAIL", false}}
 	if len(d.Commands) != len(want) || !d.HeldAssumed {
 		t.Fatalf("verbs = %q held assumed %v", verbs(d), d.HeldAssumed)
 	}
@@ -1632,6 +1635,21 @@ func TestUTF8RepliesUnderSMTPUTF8(t *testing.T) {
 				t.Errorf("reply %+v, want problems %q", r, tc.want)
 			}
 		})
+	}
+}
+
+// A client that answers a challenge with "*" cancels the exchange (RFC
+// 4954 section 4): its line is no credential, and the 501 answers it.
+func TestAuthCancelIsNoCredential(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO c\r\n"), srv("250-mx\r\n250 AUTH LOGIN\r\n"),
+		cli("AUTH LOGIN\r\n"), srv("334 VXNlcm5hbWU6\r\n"),
+		cli("*\r\n"), srv("501 Authentication cancelled\r\n"),
+		cli("QUIT\r\n"), srv("221 bye\r\n"))
+	c := d.Commands[2]
+	if c.Verb != "" || !c.AuthCancel || c.Mechanism != "LOGIN" || c.Reply == nil || c.Reply.Code != 501 {
+		t.Errorf("cancel = %+v", c)
 	}
 }
 
