@@ -202,7 +202,7 @@ type builder struct {
 func commandText(c *smtpparse.Command, n int) string {
 	switch {
 	case c.AuthCancel:
-		return strings.TrimSpace(`"*" (the client cancelling AUTH ` + c.Mechanism) + ")"
+		return strings.TrimSpace(`"*" (the client cancelling AUTH `+c.Mechanism) + ")"
 	case c.Sensitive && c.Verb == "":
 		if c.Mechanism != "" {
 			return "(an AUTH " + c.Mechanism + " response; credentials not shown)"
