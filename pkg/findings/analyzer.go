@@ -893,7 +893,9 @@ func later(a, b time.Time) time.Time {
 // the server's first refusal in it, or "without a final reply".
 func howEnded(tx *smtpparse.Transaction) string {
 	if r := firstRefusal(tx); r != nil {
-		return fmt.Sprintf("with %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80))
+		// Its text goes inside sentences: a full stop of its own would
+		// double theirs ("closing connection..").
+		return fmt.Sprintf("with %d %s", r.Code, strings.TrimRight(clip(strings.Join(r.Lines, " "), 80), "."))
 	}
 	return "without a final reply"
 }

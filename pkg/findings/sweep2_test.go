@@ -195,3 +195,18 @@ func TestAuthRefusalsNameTheMechanismAndACancelIsNone(t *testing.T) {
 		}
 	}
 }
+
+func TestAReplysFullStopIsNotDoubled(t *testing.T) {
+	// Exim's "421 … closing connection." ends the retry loop's attempts.
+	r := analyze(t, capturePath("exim-sweep2/abrupt-exim.pcap"))
+	for _, c := range r.Connections {
+		if strings.Contains(c.Diagnosis, "..") || strings.Contains(c.Diagnosis, ".;") {
+			t.Errorf("stream %d: %s", c.Stream, c.Diagnosis)
+		}
+	}
+	for _, f := range r.Findings {
+		if strings.Contains(f.Summary, ".;") || strings.HasSuffix(f.Summary, ".") {
+			t.Errorf("%s stream %d: %s", f.ID, f.Stream, f.Summary)
+		}
+	}
+}
