@@ -710,6 +710,14 @@ func summarize(s *session.Session, found []Finding) Connection {
 		End:     c.End().String(), Handshake: c.Handshake, TLS: s.Encrypted(),
 		Transactions: len(d.Transactions), Findings: len(found),
 	}
+	for i, tx := range d.Transactions {
+		// A MAIL refused and sent again at once, the same sender (without
+		// the parameters a HELO session does not allow, say), is one
+		// message's transaction, not two.
+		if i+1 < len(d.Transactions) && resent(tx, d.Transactions[i+1]) {
+			conn.Transactions--
+		}
+	}
 	if d.Hello != nil {
 		conn.Helo = escape([]byte(d.Hello.Args))
 	}
@@ -730,6 +738,14 @@ func summarize(s *session.Session, found []Finding) Connection {
 	}
 	conn.Diagnosis = diagnose(found)
 	return conn
+}
+
+// resent reports whether next is tx sent again: tx's MAIL was refused,
+// nothing else came of tx, and next's MAIL has the same sender.
+func resent(tx, next *smtpparse.Transaction) bool {
+	m, n := tx.Mail, next.Mail
+	return m != nil && n != nil && m.Reply != nil && m.Reply.Code >= 400 && len(tx.Rcpts) == 0 &&
+		tx.Data == nil && len(tx.Chunks) == 0 && strings.EqualFold(m.Path, n.Path)
 }
 
 // noteAttempts records each transaction's envelope, to find retries.

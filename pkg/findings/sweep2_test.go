@@ -210,3 +210,12 @@ func TestAReplysFullStopIsNotDoubled(t *testing.T) {
 		}
 	}
 }
+
+func TestAMailRefusedAndSentAgainIsOneTransaction(t *testing.T) {
+	// Stream 0: after HELO, MAIL with SIZE= and BODY= is refused with
+	// 501 (frames 8, 9) and sent again at once without them: one message.
+	c := connectionOf(t, analyze(t, capturePath("exim-sweep2/helo-ext-exim.pcap")), 0)
+	if c.Transactions != 1 || c.Delivered != 1 {
+		t.Errorf("stream 0: %d/%d delivered, want 1/1", c.Delivered, c.Transactions)
+	}
+}
