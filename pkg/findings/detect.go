@@ -275,6 +275,12 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 			sev, why = Error, "; the server received an unknown verb"
 		}
 		bd := real[0]
+		if sev == Info && fullSegment(b, bd.Before) {
+			// TCP filled a segment in the middle of a large write (a long
+			// pipelined envelope), and the command went through: no sign
+			// of a device that inspects one segment at a time.
+			continue
+		}
 		split := bd.Offset - c.Span.Start
 		rest := fmt.Sprintf("frame %d carries the rest", bd.After)
 		if len(real) > 1 {
@@ -612,6 +618,22 @@ func segmentLength(b builder, frame int) int {
 		return int(st.Segments[i].Length)
 	}
 	return 0
+}
+
+// fullSegment reports whether the client's segment in frame carried as
+// many bytes as the client's largest one, 512 or more: a segment TCP cut
+// at its maximum size, not one the client's own write ended.
+func fullSegment(b builder, frame int) bool {
+	st := b.s.Stream(smtpparse.ClientToServer)
+	if st == nil {
+		return false
+	}
+	largest := int32(0)
+	for i := range st.Segments {
+		largest = max(largest, st.Segments[i].Length)
+	}
+	n := segmentLength(b, frame)
+	return n >= 512 && int32(n) == largest
 }
 
 // repliedSoon reports whether the server said anything within a second of

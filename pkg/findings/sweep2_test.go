@@ -219,3 +219,13 @@ func TestAMailRefusedAndSentAgainIsOneTransaction(t *testing.T) {
 		t.Errorf("stream 0: %d/%d delivered, want 1/1", c.Delivered, c.Transactions)
 	}
 }
+
+func TestCommandsSplitByAFullSegmentAreNotReported(t *testing.T) {
+	// swaks pipelines 120 RCPTs in one write; TCP cuts it in segments of
+	// the MSS, two RCPTs straddle the cuts (frames 8/9, 9/10) and both
+	// are answered 250: nothing a per-segment inspector broke.
+	r := analyze(t, capturePath("exim-sweep2/rcpts-max-exim.pcap"))
+	if got := findingsOf(r, "command-split-across-segments", 0); len(got) != 0 {
+		t.Errorf("stream 0: %v", got)
+	}
+}
