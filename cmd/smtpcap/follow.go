@@ -484,6 +484,9 @@ func (f *follower) render() {
 	fmt.Fprintf(f.w, "stream %d: client %s, server %s; %s; frames %d–%d; ended %s\n",
 		conn.Stream, conn.Client(), conn.Server(), handshakeText(conn), conn.FirstFrame, conn.LastFrame, conn.End())
 	fmt.Fprintf(f.w, "C client, S server, C| message content; [frames] as in Wireshark; ┊ a TCP segment boundary inside a line; times since the first packet\n\n")
+	// A pause before the first line (a greeting that came late) counts
+	// from the connection's first packet.
+	f.last = conn.FirstTime
 	sensitive := map[int64]*smtpparse.Command{} // by offset in the client's stream
 	for _, cmd := range s.Dialogue.Commands {
 		if cmd.Sensitive {

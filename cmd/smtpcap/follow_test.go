@@ -484,3 +484,15 @@ func TestFollowShowsWhatTheServerSaysInClearAfterTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowShowsAGreetingThatCameLate: real Exim delaying its greeting
+// 12 s (exim-sweep2/slow-exim.pcap): the pause shows before the 220.
+func TestFollowShowsAGreetingThatCameLate(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "follow", "--stream", "0", testcaps.Path("exim-sweep2/slow-exim.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "      ··· 12.011 s pass ···\nS  [4]           +12.011s  220 mx.example.test ESMTP Exim 4.96\\r\\n") {
+		t.Errorf("output:\n%s", out)
+	}
+}
