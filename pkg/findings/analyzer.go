@@ -787,12 +787,7 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 			}
 			at.unsent = tx.Body == nil && len(tx.Chunks) == 0
 		}
-		a.envelopes.add(key, byMessage, at)
-		if at.ok && bare != "" {
-			// Deferred attempts that never reached DATA show no
-			// Message-ID: the delivered one ends their loop too.
-			a.envelopes.add(bare, false, at)
-		}
+		a.envelopes.add(key, bare, byMessage, at)
 	}
 }
 

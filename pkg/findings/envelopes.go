@@ -24,9 +24,10 @@ type envelopes struct {
 
 // envelope is one envelope's attempts: a list through try.next.
 type envelope struct {
-	first, last int  // in envelopes.tries
-	failed      int  // how many attempts failed
-	byMessage   bool // its text carries a Message-ID: one message for sure
+	first, last int    // in envelopes.tries
+	failed      int    // how many attempts failed
+	byMessage   bool   // its text carries a Message-ID: one message for sure
+	bare        uint64 // with byMessage: the hash of its text without the Message-ID, which attempts that never reached DATA show
 }
 
 // try is one attempt: its stream and start, and where it is kept in full
@@ -48,8 +49,9 @@ func newEnvelopes() envelopes {
 }
 
 // add records an attempt at the envelope whose text is key. byMessage
-// says the text carries the message's Message-ID.
-func (es *envelopes) add(key string, byMessage bool, at attempt) {
+// says the text carries the message's Message-ID, and bare is then the
+// text without it.
+func (es *envelopes) add(key, bare string, byMessage bool, at attempt) {
 	h := maphash.String(es.seed, key)
 	i, ok := es.index[h]
 	if !ok {
@@ -59,6 +61,9 @@ func (es *envelopes) add(key string, byMessage bool, at attempt) {
 	}
 	e := es.list.at(i)
 	e.byMessage = e.byMessage || byMessage
+	if byMessage && bare != "" {
+		e.bare = maphash.String(es.seed, bare)
+	}
 	t := try{stream: at.stream, host: at.host, start: stampOf(at.time), next: -1, failure: -1}
 	if !at.ok {
 		at.envelope = key
@@ -79,8 +84,33 @@ func (es *envelopes) add(key string, byMessage bool, at attempt) {
 // eachRetried calls f, in the order the envelopes were first seen, for
 // each envelope with at least two failed attempts: its text, whether it
 // names its message, and all its attempts in the order added (an attempt
-// that delivered has only its stream, its time and ok set).
+// that delivered has only its stream, its time, its host and ok set).
+// The attempts at an envelope without a Message-ID include those that
+// delivered the same envelope with one: attempts deferred before DATA
+// never showed theirs. That is worked out here, once, whatever order the
+// attempts were added in.
 func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []attempt)) {
+	retried := map[uint64]int{} // hash of a retried envelope's text → its place in list
+	for i := range es.list.len() {
+		if e := es.list.at(i); e.failed >= 2 && !e.byMessage {
+			retried[maphash.String(es.seed, es.failures.at(es.tries.at(e.first).failure).envelope)] = i
+		}
+	}
+	delivered := map[int][]attempt{} // by the retried envelope's place in list
+	if len(retried) > 0 {
+		for i := range es.list.len() {
+			e := es.list.at(i)
+			j, ok := retried[e.bare]
+			if !e.byMessage || !ok {
+				continue
+			}
+			for ti := e.first; ti >= 0; ti = es.tries.at(ti).next {
+				if t := es.tries.at(ti); t.failure < 0 {
+					delivered[j] = append(delivered[j], attempt{stream: t.stream, time: t.start.time(), ok: true, host: t.host})
+				}
+			}
+		}
+	}
 	for i := range es.list.len() {
 		e := es.list.at(i)
 		if e.failed < 2 {
@@ -98,6 +128,6 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 			}
 			list = append(list, attempt{stream: t.stream, time: t.start.time(), ok: true, host: t.host})
 		}
-		f(key, e.byMessage, list)
+		f(key, e.byMessage, append(list, delivered[i]...))
 	}
 }

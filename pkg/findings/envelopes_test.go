@@ -17,13 +17,13 @@ func TestEnvelopesGiveBackRetriedOnesInFull(t *testing.T) {
 		}
 		return a
 	}
-	es.add("b → c", false, at(1, false))
-	es.add("once → x", false, at(2, true)) // delivered once: never given back
-	es.add("a → b <id>", true, at(3, false))
-	es.add("b → c", false, at(4, true))
-	es.add("one failure → y", false, at(5, false))
-	es.add("a → b <id>", false, at(6, false))
-	es.add("b → c", false, at(7, false))
+	es.add("b → c", "", false, at(1, false))
+	es.add("once → x", "", false, at(2, true)) // delivered once: never given back
+	es.add("a → b <id>", "", true, at(3, false))
+	es.add("b → c", "", false, at(4, true))
+	es.add("one failure → y", "", false, at(5, false))
+	es.add("a → b <id>", "", false, at(6, false))
+	es.add("b → c", "", false, at(7, false))
 	var got []string
 	es.eachRetried(func(key string, byMessage bool, list []attempt) {
 		var parts []string
@@ -45,5 +45,38 @@ func TestEnvelopesGiveBackRetriedOnesInFull(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("retried envelopes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestDeliveredWithAMessageIDEndsALoopWithout: attempts deferred at RCPT
+// never show their Message-ID; the one that delivered does. It is given
+// back with them whether it was added before or after them (sessions come
+// in the order their workers finish them).
+func TestDeliveredWithAMessageIDEndsALoopWithout(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	at := func(stream int, ok bool) attempt {
+		return attempt{stream: stream, time: t0.Add(time.Duration(stream) * time.Minute), ok: ok, ended: "with 451 greylisted"}
+	}
+	for _, deliveredFirst := range []bool{false, true} {
+		es := newEnvelopes()
+		delivered := func() { es.add("a → b <id@x>", "a → b", true, at(3, true)) }
+		if deliveredFirst {
+			delivered()
+		}
+		es.add("a → b", "", false, at(1, false))
+		es.add("a → b", "", false, at(2, false))
+		es.add("c → d <other@x>", "c → d", true, at(4, true)) // another envelope's message
+		if !deliveredFirst {
+			delivered()
+		}
+		var got []string
+		es.eachRetried(func(key string, _ bool, list []attempt) {
+			for _, a := range list {
+				got = append(got, fmt.Sprintf("%s %d:%v", key, a.stream, a.ok))
+			}
+		})
+		if want := "a → b 1:false|a → b 2:false|a → b 3:true"; strings.Join(got, "|") != want {
+			t.Errorf("delivered first %v: %q, want %q", deliveredFirst, strings.Join(got, "|"), want)
+		}
 	}
 }
