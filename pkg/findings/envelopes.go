@@ -92,8 +92,15 @@ func (es *envelopes) add(key, bare string, byMessage bool, at attempt) {
 func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []attempt)) {
 	retried := map[uint64]int{} // hash of a retried envelope's text → its place in list
 	for i := range es.list.len() {
-		if e := es.list.at(i); e.failed >= 2 && !e.byMessage {
-			retried[maphash.String(es.seed, es.failures.at(es.tries.at(e.first).failure).envelope)] = i
+		e := es.list.at(i)
+		if e.failed < 2 || e.byMessage {
+			continue
+		}
+		for ti := e.first; ti >= 0; ti = es.tries.at(ti).next {
+			if t := es.tries.at(ti); t.failure >= 0 { // only failures keep the text
+				retried[maphash.String(es.seed, es.failures.at(t.failure).envelope)] = i
+				break
+			}
 		}
 	}
 	delivered := map[int][]attempt{} // by the retried envelope's place in list
