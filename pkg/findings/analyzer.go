@@ -94,6 +94,7 @@ type attempt struct {
 	client   netip.Addr // of a failed attempt: the client's address
 	code     int        // of a failed attempt: the code of the server's first refusal in it, 0 if none or a synchronization error
 	unsent   bool       // of a failed attempt: it ended before any of the message was sent
+	partial  bool       // of a failed attempt: the recipients deferred in a transaction that delivered to others (noteDeferred)
 	host     uint64     // a hash of the client's address (envelopes.hostHash), for every attempt
 }
 
@@ -740,6 +741,35 @@ func summarize(s *session.Session, found []Finding) Connection {
 	return conn
 }
 
+// noteDeferred records, for a delivered transaction some of whose
+// recipients were deferred (4xx), a failed attempt at the envelope of the
+// sender and those recipients: the one an MTA retries later.
+func (a *Analyzer) noteDeferred(s *session.Session, tx *smtpparse.Transaction, sender string, delivered attempt) {
+	var deferred []string
+	var first *smtpparse.Reply
+	for _, r := range tx.Rcpts {
+		if r.Reply != nil && r.Reply.Code >= 400 && r.Reply.Code < 500 {
+			deferred = append(deferred, strings.ToLower(r.Path))
+			if first == nil {
+				first = r.Reply
+			}
+		}
+	}
+	if len(deferred) == 0 {
+		return
+	}
+	sort.Strings(deferred)
+	key := sender + " → " + strings.Join(deferred, ", ")
+	if size := tx.Mail.Params["SIZE"]; size != "" {
+		key += " SIZE=" + size
+	}
+	at := delivered
+	at.ok, at.code, at.client, at.partial = false, first.Code, s.Conn.Client().Addr(), true
+	at.end, at.frames = first.EndTime, s.Frames(tx.Mail.Span)
+	at.ended = fmt.Sprintf("with %d %s", first.Code, strings.TrimRight(clip(strings.Join(first.Lines, " "), 80), "."))
+	a.envelopes.add(key, "", false, at)
+}
+
 // resent reports whether next is tx sent again: tx's MAIL was refused,
 // nothing else came of tx, and next's MAIL has the same sender.
 func resent(tx, next *smtpparse.Transaction) bool {
@@ -788,6 +818,12 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 			at.unsent = tx.Body == nil && len(tx.Chunks) == 0
 		}
 		a.envelopes.add(key, bare, byMessage, at)
+		if at.ok {
+			// The recipients deferred in a delivered transaction are what
+			// an MTA tries again, alone: that is a failed attempt at the
+			// envelope of those, where the retries' attempts are.
+			a.noteDeferred(s, tx, sender, at)
+		}
 	}
 }
 
@@ -959,10 +995,17 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 		})
 		sort.SliceStable(list, func(i, j int) bool { return list[i].stream < list[j].stream })
 		var failed []attempt
+		retried := false // an attempt at these recipients alone: partial deferrals are not retries
 		for _, at := range list {
 			if !at.ok {
 				failed = append(failed, at)
+				retried = retried || !at.partial
 			}
+		}
+		if !retried {
+			// The same recipients deferred in several deliveries to
+			// others: several submissions, none of them a retry.
+			return
 		}
 		if !byMessage && concurrent(failed) {
 			// One message is never tried twice at once: these are

@@ -178,7 +178,7 @@ func triggers() []trigger {
 		{"multi.pcap", "command-rejected", 2, []int{54, 55}, Info},
 		{"exim-client/quit-early.pcap", "command-rejected", 0, []int{4}, Info}, // 554 in the greeting
 		{"exim-client/auth-fail.pcap", "command-rejected", 0, []int{8, 9}, Info},
-		{"postfix-client/postfix-client-defer.pcap", "retry-loop", 1, []int{24, 39}, Warning}, // real Postfix retrying a 451 recipient
+		{"postfix-client/postfix-client-defer.pcap", "retry-loop", 0, []int{9, 24, 39}, Error}, // real Postfix retrying a 451 recipient, deferred first in a delivered transaction
 		{"postfix-client/postfix-client-defer.pcap", "command-deferred", 0, []int{9, 10}, Info},
 		{"postfix-client/postfix-client-reject.pcap", "command-rejected", 0, []int{9, 10}, Info},
 		{"postfix-client/postfix-client-size-nosize.pcap", "command-rejected", 0, []int{46}, Info}, // 552 after the content
@@ -1242,9 +1242,11 @@ func TestTableOfManyTroublesKeepsTheWorst(t *testing.T) {
 	}
 }
 
-// TestRetryLoopSaysHowTheAttemptsEnded: real Postfix retried a recipient
-// the server deferred with 451 twice; the finding and the diagnosis of
-// both streams say that each attempt ended with that reply.
+// TestRetryLoopSaysHowTheAttemptsEnded: real Postfix delivered a message
+// to one recipient and had the other deferred with 451 (stream 0), then
+// retried that one alone twice, deferred again; the finding and the
+// diagnosis of the three streams say that each attempt ended with that
+// reply.
 func TestRetryLoopSaysHowTheAttemptsEnded(t *testing.T) {
 	r := analyze(t, testcaps.Path("postfix-client/postfix-client-defer.pcap"))
 	const ended = "each ended with 451 4.7.1 <defer@example.test>: Recipient address rejected: try later"
@@ -1254,17 +1256,17 @@ func TestRetryLoopSaysHowTheAttemptsEnded(t *testing.T) {
 			loops = append(loops, f.Summary)
 		}
 	}
-	want := "the same envelope (sender@client.example.org → defer@example.test SIZE=348) was tried in 2 connections without a 2xx final reply: streams 1, 2; " + ended
+	want := "the same envelope (sender@client.example.org → defer@example.test SIZE=348) was tried in 3 connections without a 2xx final reply: streams 0, 1, 2; " + ended
 	if len(loops) != 1 || loops[0] != want {
 		t.Errorf("retry-loop summaries %q, want [%q]", loops, want)
 	}
 	for _, c := range r.Connections {
-		if has := strings.Contains(c.Diagnosis, "The same envelope was tried in streams 1, 2; "+ended+"."); has != (c.Stream != 0) {
+		if !strings.Contains(c.Diagnosis, "The same envelope was tried in streams 0, 1, 2; "+ended+".") {
 			t.Errorf("stream %d diagnosis %q", c.Stream, c.Diagnosis)
 		}
-		// The retry-loop warning is stream 1's: its summary counts it.
-		if c.Stream == 1 && (c.Findings != 3 || c.Worst != "warning") {
-			t.Errorf("stream 1: %d findings, worst %s", c.Findings, c.Worst)
+		// The retry-loop error is stream 0's: its summary counts it.
+		if c.Stream == 0 && c.Worst != "error" {
+			t.Errorf("stream 0: %d findings, worst %s", c.Findings, c.Worst)
 		}
 	}
 }

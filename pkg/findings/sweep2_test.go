@@ -229,3 +229,14 @@ func TestCommandsSplitByAFullSegmentAreNotReported(t *testing.T) {
 		t.Errorf("stream 0: %v", got)
 	}
 }
+
+func TestAnMTARetriesOnlyTheRecipientsDeferred(t *testing.T) {
+	// Real Exim as the client: stream 0 delivers to user@ and has
+	// greypass@ deferred (451, frame 9); streams 1 and 2 retry greypass@
+	// alone and are deferred again; stream 3 delivers.
+	loops := retryLoops(analyze(t, capturePath("exim-sweep2/eximclient-grey-ipv6.pcap")))
+	if len(loops) != 1 || !slices.Equal(loops[0].Streams, []int{0, 1, 2}) || loops[0].Severity != Info ||
+		!strings.HasSuffix(loops[0].Summary, "; it was finally accepted in stream 3") {
+		t.Errorf("retry loops %v", loops)
+	}
+}
