@@ -95,6 +95,7 @@ type attempt struct {
 	code     int        // of a failed attempt: the code of the server's first refusal in it, 0 if none or a synchronization error
 	unsent   bool       // of a failed attempt: it ended before any of the message was sent
 	partial  bool       // of a failed attempt: the recipients deferred in a transaction that delivered to others (noteDeferred)
+	byBare   bool       // of a delivered attempt: its envelope has a Message-ID the failed ones never showed (envelopes.eachRetried)
 	host     uint64     // a hash of the client's address (envelopes.hostHash), for every attempt
 }
 
@@ -639,6 +640,11 @@ func capRepeats(found []Finding) []Finding {
 	kept := found[:0]
 	for _, f := range found {
 		k := [2]string{f.ID, f.foldKey}
+		if f.hungUp || f.closedSession {
+			// What ended the session is told whatever came before it.
+			kept = append(kept, f)
+			continue
+		}
 		if alike[k] < maxRepeats && ofID[f.ID] < maxPerID {
 			alike[k]++
 			ofID[f.ID]++
@@ -649,7 +655,11 @@ func capRepeats(found []Finding) []Finding {
 		fs := folds[f.ID]
 		i := slices.IndexFunc(fs, func(x fold) bool { return x.key == f.foldKey })
 		if i < 0 {
-			fs, i = append(fs, fold{key: f.foldKey, as: f.foldAs}), len(fs)
+			as := f.foldAs
+			if as == "" {
+				as = quote(clip(f.Summary, 60), 70)
+			}
+			fs, i = append(fs, fold{key: f.foldKey, as: as}), len(fs)
 		}
 		fs[i].n++
 		if len(f.Frames) > 0 {
@@ -771,12 +781,18 @@ func (a *Analyzer) noteDeferred(s *session.Session, tx *smtpparse.Transaction, s
 }
 
 // resent reports whether next is tx sent again: tx's MAIL was refused,
-// nothing else came of tx, and next's MAIL has the same sender.
+// nothing else came of tx, and next, within resendWithin of the refusal,
+// has the same sender and sends a message (not an address probe).
 func resent(tx, next *smtpparse.Transaction) bool {
 	m, n := tx.Mail, next.Mail
 	return m != nil && n != nil && m.Reply != nil && m.Reply.Code >= 400 && len(tx.Rcpts) == 0 &&
-		tx.Data == nil && len(tx.Chunks) == 0 && strings.EqualFold(m.Path, n.Path)
+		tx.Data == nil && len(tx.Chunks) == 0 && strings.EqualFold(m.Path, n.Path) &&
+		n.Time.Sub(m.Reply.EndTime) <= resendWithin && (next.Data != nil || len(next.Chunks) > 0 || next.Body != nil)
 }
+
+// resendWithin is how soon after a refused MAIL the same sender's next
+// one is the same message sent again.
+const resendWithin = 10 * time.Second
 
 // noteAttempts records each transaction's envelope, to find retries.
 func (a *Analyzer) noteAttempts(s *session.Session) {
@@ -1076,7 +1092,20 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 		// its client's retries worked. Only a delivery from the host
 		// that failed counts, when one host did: another client's
 		// message may share the envelope.
+		// The host, and the NAT addresses it was seen behind.
 		oneHost := len(hosts) == 1
+		hostHashes := map[uint64]bool{}
+		if oneHost {
+			for _, at := range failed {
+				hostHashes[at.host] = true
+			}
+			hostHashes[a.envelopes.hostHash(hosts[0])] = true
+			for outside, in := range natInside {
+				if in == hosts[0] {
+					hostHashes[a.envelopes.hostHash(outside)] = true
+				}
+			}
+		}
 		delivered, finally, acceptedAt := "", false, time.Time{}
 		firstFailure, lastFailure := failed[0].time, failed[0].time
 		for _, at := range failed {
@@ -1088,7 +1117,13 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 			}
 		}
 		for _, at := range list {
-			if at.ok && oneHost && at.host != failed[0].host {
+			if at.ok && oneHost && !hostHashes[at.host] {
+				continue
+			}
+			if at.ok && at.byBare && !at.time.After(lastFailure) {
+				// A message with its own Message-ID delivered before or
+				// between them may be another: only one delivered after
+				// them all ends them.
 				continue
 			}
 			switch {
@@ -1143,7 +1178,7 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 			Frames: frames, Offset: -1, Time: failed[0].time,
 			Summary:     fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s; %s%s%s", key, len(ids), joinInts(ids, ", "), ended, delivered, several),
 			Filter:      strings.Join(parts, " || "),
-			retryEnded:  ended,
+			retryEnded:  ended + delivered,
 			Explanation: explanation, Remedy: remedy,
 		}
 		a.complete(&f)

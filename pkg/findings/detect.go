@@ -275,10 +275,11 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 			sev, why = Error, "; the server received an unknown verb"
 		}
 		bd := real[0]
-		if sev == Info && fullSegment(b, bd.Before) {
+		if _, masked := b.maskedAt[c]; !masked && !syncError && c.Known && c.Reply != nil && fullSegment(b, bd.Before) {
 			// TCP filled a segment in the middle of a large write (a long
-			// pipelined envelope), and the command went through: no sign
-			// of a device that inspects one segment at a time.
+			// pipelined envelope), and the server read the command whole
+			// and answered it (a refusal of an unknown user is no sign of
+			// a device that inspects one segment at a time).
 			continue
 		}
 		split := bd.Offset - c.Span.Start
@@ -555,11 +556,18 @@ func detectUnanswered(b builder, _ Options) []Finding {
 	// So does what the client pipelined behind a command the server
 	// refused before hanging up.
 	hungUpAfter := int64(-1) // the refused command's offset in the client's stream
+	var hungUp *smtpparse.Reply
 	if r := hungUpOn(b); r != nil {
-		hungUpAfter = r.Command.Span.Start
+		hungUpAfter, hungUp = r.Command.Span.Start, r
+	}
+	// behindRefusal: c came after the command the server refused before
+	// hanging up (within hangUpWithin: hungUpOn), pipelined behind it or
+	// crossing the close.
+	behindRefusal := func(c *smtpparse.Command) bool {
+		return hungUp != nil && c.Span.Start > hungUpAfter
 	}
 	for _, c := range d.Commands {
-		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || hungUpAfter >= 0 && c.Span.Start > hungUpAfter || b.lines.all[c] {
+		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || behindRefusal(c) || b.lines.all[c] {
 			flush()
 			continue
 		}
@@ -2004,8 +2012,15 @@ func hungUpOn(b builder) *smtpparse.Reply {
 	if rf := b.s.Frames(r.Span); len(rf) == 0 || rf[len(rf)-1] > closed {
 		return nil
 	}
+	if at, ok := frameTime(b.s, closed); !ok || at.Sub(r.EndTime) > hangUpWithin {
+		return nil // it closed later, on a timeout of its own: not on the refusal
+	}
 	return r
 }
+
+// hangUpWithin is how soon after a refusal a server that closes the
+// connection closes it "at once", on the refusal.
+const hangUpWithin = 2 * time.Second
 
 // hungUpAfterRefusal returns the finding for a transaction the server
 // ended by refusing one of its commands and closing the connection at

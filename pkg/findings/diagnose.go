@@ -92,9 +92,6 @@ func diagnose(found []Finding) string {
 			break
 		}
 		parts = append(parts, fmt.Sprintf("%s%s; no mail can go through this connection.", f.sentence(), frame(f)))
-	case len(byID["slow-greeting"]) > 0:
-		f, _ := first("slow-greeting")
-		parts = append(parts, f.sentence()+"."+ending())
 	case len(byID["early-talker"]) > 0:
 		// Pregreet checks answer an early talker with a refusal later on:
 		// name the first one as the consequence.
@@ -233,6 +230,11 @@ func diagnose(found []Finding) string {
 		parts = append(parts, fmt.Sprintf("The client's BDAT size was wrong: %s%s.%s", f.Summary, frame(f), ending()))
 	case len(byID["lost-mid-transaction"]) > 0 || len(byID["stall"]) > 0:
 		parts = append(parts, strings.TrimSpace(ending()))
+	case len(byID["slow-greeting"]) > 0 && !slices.ContainsFunc(found, func(f Finding) bool { return f.Severity > Warning }):
+		// Last, and only without an error: a late greeting costs time;
+		// what went wrong after it is what the reader looks for.
+		f, _ := first("slow-greeting")
+		parts = append(parts, f.sentence()+".")
 	}
 	if len(parts) == 0 {
 		worst := -1
@@ -266,7 +268,9 @@ func diagnose(found []Finding) string {
 	// What the server turned down is what a reader looks for first: when
 	// the story above is another that tells no refusal and no loss (a long
 	// line, a size the client misdeclared), the refusals follow it.
-	if len(byID["lost-mid-transaction"]) == 0 && len(byID["stall"]) == 0 {
+	// Not when the capture lost or cut bytes: which reply answered which
+	// command is a guess there, and the refusals may be its artifacts.
+	if len(byID["lost-mid-transaction"]) == 0 && len(byID["stall"]) == 0 && len(byID["capture-gap"]) == 0 && len(byID["snaplen-truncated"]) == 0 {
 		told := strings.Join(parts, " ")
 		var untold []Finding
 		for _, f := range found {

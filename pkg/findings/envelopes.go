@@ -113,7 +113,7 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 			}
 			for ti := e.first; ti >= 0; ti = es.tries.at(ti).next {
 				if t := es.tries.at(ti); t.failure < 0 {
-					delivered[j] = append(delivered[j], attempt{stream: t.stream, time: t.start.time(), ok: true, host: t.host})
+					delivered[j] = append(delivered[j], attempt{stream: t.stream, time: t.start.time(), ok: true, host: t.host, byBare: true})
 				}
 			}
 		}

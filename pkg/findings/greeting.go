@@ -26,6 +26,7 @@ const greetingPatience = 2 * time.Second
 // last two nil when not in the capture.
 type greetingWait struct {
 	synAck, greeting, clientMove *reassembly.SegmentFact
+	serverClose                  *reassembly.SegmentFact // the server's FIN or RST before any greeting
 }
 
 // waitForGreeting returns the greetingWait of a session; ok is false
@@ -40,6 +41,10 @@ func waitForGreeting(b builder) (w greetingWait, ok bool) {
 		sf := &srv.Segments[i]
 		if sf.Speaks() {
 			w.greeting = sf
+			break
+		}
+		if sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0 {
+			w.serverClose = sf
 			break
 		}
 		if sf.Flags&reassembly.FlagSYN != 0 {
@@ -74,7 +79,16 @@ func waitForGreeting(b builder) (w greetingWait, ok bool) {
 // greeting after waiting greetingPatience or longer for it.
 func (w greetingWait) clientGaveUp() bool {
 	return w.clientMove != nil && (w.greeting == nil || w.clientMove.Frame < w.greeting.Frame) &&
+		(w.serverClose == nil || w.clientMove.Frame < w.serverClose.Frame) &&
 		nanosBetween(w.synAck.Nanos, w.clientMove.Nanos) >= greetingPatience
+}
+
+// serverGaveUp reports whether the server closed the connection before
+// any greeting and before the client said anything, greetingPatience or
+// more after the handshake (sooner, it turned the client away at once).
+func (w greetingWait) serverGaveUp() bool {
+	return w.serverClose != nil && w.greeting == nil && (w.clientMove == nil || w.serverClose.Frame < w.clientMove.Frame) &&
+		nanosBetween(w.synAck.Nanos, w.serverClose.Nanos) >= greetingPatience
 }
 
 // detectSlowGreeting reports a greeting that came greetingLate or more
@@ -91,6 +105,14 @@ func detectSlowGreeting(b builder, _ Options) []Finding {
 	frames := []int{w.synAck.Frame}
 	var summary string
 	switch {
+	case w.serverGaveUp():
+		how := "FIN"
+		if w.serverClose.Flags&reassembly.FlagRST != 0 {
+			how = "RST"
+		}
+		frames = append(frames, w.serverClose.Frame)
+		summary = fmt.Sprintf("the server closed the connection (its %s in frame %d) %.1f s after the TCP handshake (its SYN-ACK in frame %d) without sending a greeting",
+			how, w.serverClose.Frame, nanosBetween(w.synAck.Nanos, w.serverClose.Nanos).Seconds(), w.synAck.Frame)
 	case w.clientGaveUp():
 		move := w.clientMove
 		what := fmt.Sprintf("sent data in frame %d", move.Frame)

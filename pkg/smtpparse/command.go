@@ -157,7 +157,7 @@ func parseCommand(c *Command, content []byte) {
 			parseAddressArgs(c, "FROM:", "", "")
 		} else if hasPrefixFold(c.Args, "TO:") {
 			parseAddressArgs(c, "TO:", "", "")
-		} else if mech, _, _ := strings.Cut(strings.TrimLeft(c.Args, " "), " "); len(c.Verb) == len("AUTH") && isSASLMechanism(mech) {
+		} else if mech, _ := authArgs(c.Args); len(c.Verb) == len("AUTH") && isSASLMechanism(mech) {
 			// A masked AUTH still carries its credentials.
 			c.Sensitive, c.Mechanism = true, upperASCII(mech)
 		}
@@ -180,12 +180,23 @@ func parseCommand(c *Command, content []byte) {
 	case "AUTH":
 		// The initial response is a credential; only the mechanism name
 		// is safe to show. Without one the line holds nothing secret.
-		mech, response, _ := strings.Cut(strings.TrimLeft(c.Args, " "), " ")
+		mech, response := authArgs(c.Args)
 		c.Mechanism = upperASCII(mech)
-		c.Sensitive = strings.TrimSpace(response) != ""
+		c.Sensitive = response != ""
 	case "BDAT":
 		parseBDAT(c)
 	}
+}
+
+// authArgs splits AUTH's arguments into the mechanism and what follows
+// it, after a space or a tab: the initial response, a credential.
+func authArgs(args string) (mech, response string) {
+	args = strings.TrimLeft(args, " \t")
+	mech = args
+	if i := strings.IndexAny(args, " \t"); i >= 0 {
+		mech = args[:i]
+	}
+	return mech, strings.TrimSpace(args[len(mech):])
 }
 
 // isSASLMechanism reports whether name is a SASL mechanism a mail client
