@@ -1,0 +1,13 @@
+def run(srv,cli):
+    c=conn(srv,cli); c.r()
+    c.cmd("HELO\r\n")
+    c.cmd("ehlo client.example.org\r\n")
+    c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n")
+    c.cmd("ETRN example.test\r\n")
+    c.cmd("mail from: <a@example.org>\r\n")
+    c.cmd("RCPT TO:<"+"r"*600+"@example.test>\r\n")
+    c.cmd("RCPT TO:<"+"q"*3000+"@example.test>\r\n")
+    c.cmd("rcpt to: <user@example.test>\r\n")
+    c.cmd("data\r\n")
+    c.send("Subject: odd\r\n\r\n"+"L"*1200+"\r\nend\r\n.\r\n"); c.r()
+    c.cmd("quit\r\n"); c.r(1); c.close()
