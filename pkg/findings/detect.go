@@ -257,8 +257,8 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 				real = append(real, bd)
 			}
 		}
-		if len(real) == 0 || c.Sensitive {
-			continue
+		if len(real) == 0 || c.Sensitive || b.lines.all[c] {
+			continue // message lines the server read as commands are told as such
 		}
 		sev := Info
 		why := ""
@@ -1798,6 +1798,9 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		if isRefusal(tx.Interrupt) || deferredInside(b, tx) != nil {
 			continue // refused before its end: command-rejected/-deferred says so
 		}
+		if saidGoodbyeBefore(b.s.Dialogue, tx) {
+			continue // sent to a session the server had ended: its goodbye tells it
+		}
 		if f, ok := droppedAfterRefusal(b, tx); ok {
 			out = append(out, f)
 			continue
@@ -1848,6 +1851,13 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 				interrupt = fmt.Sprintf("the client sent nothing for %.1f s after frame %d, and the server gave up waiting with %s", idle.Seconds(), frame, said)
 				if r == tx.Interrupt {
 					interrupt = fmt.Sprintf("the message stopped coming (nothing from the client for %.1f s after frame %d), and the server gave up with %s", idle.Seconds(), frame, said)
+					if tx.Body != nil && len(rf) > 0 && clientBytesBefore(b, rf[0]) <= tx.Body.Span.Start {
+						// Not a byte of it before the timeout.
+						interrupt = fmt.Sprintf("the message never began (nothing from the client for %.1f s after frame %d), and the server gave up with %s", idle.Seconds(), frame, said)
+						if late := b.s.Frames(tx.Body.Span); len(late) > 0 && late[0] > rf[0] {
+							interrupt += fmt.Sprintf("; the client sent it only after that, in frame %d, too late", late[0])
+						}
+					}
 					if af, unseen, acked, ok := sentUnseen(b, frame, rf); ok {
 						// The client's sequence number says it did send:
 						// the bytes were lost between it and this capture.
@@ -1990,6 +2000,21 @@ func droppedAfterRefusal(b builder, tx *smtpparse.Transaction) (Finding, bool) {
 	f.Remedy = "Correct or remove the refused address (the server's reply says why), or have the client deliver to the recipients the server accepts where it can (curl: --mail-rcpt-allowfails)."
 	f.tx = tx
 	return f, true
+}
+
+// saidGoodbyeBefore reports whether the server had ended the session
+// (221, or 421) before the client began tx: a transaction it could never
+// take, which no network lost.
+func saidGoodbyeBefore(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
+	for _, r := range d.Replies {
+		if r.EndOrder >= tx.Mail.Order {
+			break
+		}
+		if r.Code == 221 || r.Code == 421 && r != d.Greeting {
+			return true
+		}
+	}
+	return false
 }
 
 // hungUpOn returns the refusal on which the server hung up: its last

@@ -144,7 +144,9 @@ func parseCommand(c *Command, content []byte) {
 		c.Verb, c.Known = k, true
 	} else {
 		c.Verb = upperASCII(verb)
-		c.Masked = allX(c.Verb)
+		// A fixup writes capital X's; a line of small x's (a message line
+		// read as a command, a redaction) is no sign of one.
+		c.Masked = allX(verb)
 	}
 	switch {
 	case s == "":

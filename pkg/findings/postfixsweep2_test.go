@@ -1,0 +1,36 @@
+package findings
+
+import (
+	"strings"
+	"testing"
+)
+
+// Cases from the blind Postfix sweep (testdata/pcaps/postfix-sweep2, its
+// README names the frames).
+
+func TestMessageLinesAfterARefusedDataAreNoFirewallsWork(t *testing.T) {
+	// size.pcap: DATA refused (503, frame 16), the client sends its
+	// message anyway, 60 lines of small x's among them (frames 17–20);
+	// Postfix hangs up with 221 (frame 23); the client's next MAIL
+	// (frame 24) meets the RST (25).
+	r := analyze(t, capturePath("postfix-sweep2/size.pcap"))
+	for _, id := range []string{"pix-masked-command", "command-split-across-segments", "lost-mid-transaction", "unanswered-command"} {
+		if got := findingsOf(r, id, 0); len(got) != 0 {
+			t.Errorf("%s: %v", id, got)
+		}
+	}
+	if d := connectionOf(t, r, 0).Diagnosis; !strings.HasPrefix(d, "The client sent its message although DATA was refused (503 in frame 16)") {
+		t.Errorf("diagnosis %q", d)
+	}
+}
+
+func TestAMessageThatNeverBeganIsNotSaidToHaveStopped(t *testing.T) {
+	// stall354.pcap: nothing after the 354 for 5 s, Postfix's 421 (frame
+	// 12), the whole message in frame 14.
+	r := analyze(t, capturePath("postfix-sweep2/stall354.pcap"))
+	lost := findingsOf(r, "lost-mid-transaction", 0)
+	if len(lost) != 1 || !strings.Contains(lost[0].Summary, "the message never began (nothing from the client for 5.0 s after frame 9)") ||
+		!strings.Contains(lost[0].Summary, "the client sent it only after that, in frame 14, too late") {
+		t.Errorf("lost-mid-transaction: %v", lost)
+	}
+}
