@@ -184,7 +184,7 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 		}
 	}
 	if d.TLS != nil {
-		start, side := d.TLS.Command.Span.End, &d.TLS.Client
+		start, side := d.TLS.ClientStart, &d.TLS.Client
 		if dir == smtpparse.ServerToClient {
 			side = &d.TLS.Server
 			if d.TLS.Reply != nil {
@@ -712,7 +712,7 @@ func (f *follower) tlsStart(dir smtpparse.Direction) int64 {
 	case dir == smtpparse.ServerToClient && t.Reply != nil:
 		return t.Reply.Span.End
 	}
-	return t.Command.Span.End
+	return t.ClientStart
 }
 
 // tlsText describes a direction's bytes after the switch to TLS: what its

@@ -496,3 +496,17 @@ func TestFollowShowsAGreetingThatCameLate(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+// TestFollowShowsWhatWasSentInClearBehindSTARTTLS: real Postfix, the
+// client wrote "STARTTLS\r\nRSET\r\n" in one segment (frame 13): the RSET
+// is a line in clear text, and TLS begins with the ClientHello (frame 16).
+func TestFollowShowsWhatWasSentInClearBehindSTARTTLS(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "follow", "--stream", "0", testcaps.Path("postfix-sweep2/tlsreq2.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "C  [13]           +0.035s  RSET\\r\\n\nS  [14]           +0.035s  220 2.0.0 Ready to start TLS\\r\\n\nC  [16┊19]        +0.084s  [TLS: 597 bytes after STARTTLS: ClientHello"
+	if !strings.Contains(out, want) {
+		t.Errorf("output:\n%s", out)
+	}
+}

@@ -449,6 +449,11 @@ func detectPipelining(b builder, _ Options) []Finding {
 			f := b.at("pipelining-bad-sequence", Warning, phaseOf(c), next.Span, next.Time,
 				fmt.Sprintf("%s must end a pipelined group (RFC 2920), but the client sent %s before its reply", clip(c.Verb, 10), clip(next.Verb, 10)))
 			f.Frames = appendUnique(b.s.Frames(c.Span), f.Frames...)
+			if t := d.TLS; t != nil && t.Command == c {
+				// In clear text behind STARTTLS: what a server that kept
+				// the bytes would take as said inside TLS.
+				f.Summary += "; sent in clear text behind STARTTLS, it is what a server that kept such bytes would run as the first command inside TLS (the STARTTLS command injection of CVE-2011-0411)"
+			}
 			out = append(out, f)
 		}
 	}

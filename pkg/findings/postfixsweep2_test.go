@@ -34,3 +34,13 @@ func TestAMessageThatNeverBeganIsNotSaidToHaveStopped(t *testing.T) {
 		t.Errorf("lost-mid-transaction: %v", lost)
 	}
 }
+
+func TestACommandInClearTextBehindSTARTTLSIsNamed(t *testing.T) {
+	// tlsreq2.pcap: "STARTTLS\r\nRSET\r\n" in one segment (frame 13), the
+	// ClientHello in frame 16.
+	r := analyze(t, capturePath("postfix-sweep2/tlsreq2.pcap"))
+	got := findingsOf(r, "pipelining-bad-sequence", 0)
+	if len(got) != 1 || !strings.HasSuffix(got[0].Summary, "(the STARTTLS command injection of CVE-2011-0411)") {
+		t.Errorf("pipelining-bad-sequence: %v", got)
+	}
+}

@@ -250,13 +250,18 @@ type EndOfData struct {
 
 // TLSStart records the switch to TLS after STARTTLS.
 type TLSStart struct {
-	Command      *Command // the STARTTLS command
-	Reply        *Reply   // its 2xx reply
-	ClientBytes  int64    // client bytes seen after the switch
-	ServerBytes  int64    // server bytes seen after the switch
-	LooksLikeTLS bool     // client's first byte after the switch is 0x16 (TLS handshake record)
-	Client       TLSSide  // what the client's TLS records show
-	Server       TLSSide  // what the server's TLS records show
+	Command *Command // the STARTTLS command
+	Reply   *Reply   // its 2xx reply
+	// ClientStart is where the client's TLS bytes begin: after STARTTLS,
+	// or after the command lines it sent in clear text behind STARTTLS
+	// before the reply (which a server that kept them would read inside
+	// TLS: the STARTTLS command injection of CVE-2011-0411).
+	ClientStart  int64
+	ClientBytes  int64   // client bytes seen after the switch
+	ServerBytes  int64   // server bytes seen after the switch
+	LooksLikeTLS bool    // client's first byte after the switch is 0x16 (TLS handshake record)
+	Client       TLSSide // what the client's TLS records show
+	Server       TLSSide // what the server's TLS records show
 }
 
 // LooksLikeGreeting reports whether b, the first bytes a server sent, start

@@ -1442,7 +1442,11 @@ func (p *Parser) closeLine(cut lineCut, end int64) {
 
 // startTLS stops parsing: from here on both streams are encrypted.
 func (p *Parser) startTLS(cmd *Command, r *Reply) {
-	p.d.TLS = &TLSStart{Command: cmd, Reply: r}
+	p.d.TLS = &TLSStart{Command: cmd, Reply: r, ClientStart: cmd.Span.End}
+	for i := len(p.d.Commands) - 1; i >= 0 && p.d.Commands[i] != cmd; i-- {
+		// Read as commands before the reply came: clear text.
+		p.d.TLS.ClientStart = max(p.d.TLS.ClientStart, p.d.Commands[i].Span.End)
+	}
 	p.server.state = serverTLS
 	c := &p.client
 	p.closeClient(cutTLS, c.pos)
