@@ -572,7 +572,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		return hungUp != nil && c.Span.Start > hungUpAfter
 	}
 	for _, c := range d.Commands {
-		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || behindRefusal(c) || b.lines.all[c] {
+		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || behindRefusal(c) || b.lines.all[c] || b.afterHello(c) {
 			flush()
 			continue
 		}
@@ -875,7 +875,7 @@ func detectMalformed(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	for _, c := range d.Commands {
-		if _, masked := b.maskedAt[c]; len(c.Problems) == 0 || masked || c.Gap || told[c] {
+		if _, masked := b.maskedAt[c]; len(c.Problems) == 0 || masked || c.Gap || told[c] || b.afterHello(c) {
 			continue
 		}
 		var problems []string
@@ -1001,8 +1001,8 @@ func detectRejected(b builder, _ Options) []Finding {
 			out = append(out, f)
 			continue
 		}
-		if c.AuthCancel {
-			continue // the client's own "*": the 501 that answers it refuses nothing
+		if c.AuthCancel || b.afterHello(c) {
+			continue // the client's own "*": the 501 that answers it refuses nothing; a TLS hello read as commands
 		}
 		if _, masked := b.maskedAt[c]; (isRefusal(c.Reply) || closedOn(b, c)) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
 			f := report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
@@ -2392,6 +2392,27 @@ func detectTLS(b builder, _ Options) []Finding {
 	}
 	t := b.s.Dialogue.TLS
 	if t == nil {
+		if c := b.helloAnyway; c != nil {
+			// The client went on with TLS though the server refused it.
+			r := b.refusal
+			said := ""
+			if c.Reply != nil {
+				said = fmt.Sprintf(": the server read the hello as commands (%d %s, frame %s)", c.Reply.Code,
+					quote(strings.Join(c.Reply.Lines, " "), 50), joinInts(b.s.Frames(c.Reply.Span), ", "))
+			}
+			f := b.at("tls-handshake-failed", Error, PhaseTLS, c.Span, c.Time,
+				fmt.Sprintf("the client began TLS (a ClientHello, frame %s) although the server had refused STARTTLS (%d %s, frame %s)%s, so no TLS session and no mail could follow",
+					joinInts(b.s.Frames(smtpparse.Span{Dir: c.Span.Dir, Start: c.Span.Start, End: c.Span.Start + 1}), ", "),
+					r.Code, quote(strings.Join(r.Lines, " "), 60), joinInts(b.s.Frames(r.Span), ", "), said))
+			f.Frames = appendUnique(f.Frames, b.s.Frames(r.Span)...)
+			if c.Reply != nil {
+				f.Frames = appendUnique(f.Frames, b.s.Frames(c.Reply.Span)...)
+			}
+			slices.Sort(f.Frames)
+			f.Explanation = "The client asked for STARTTLS, the server refused it (454: TLS not available now, often a broken certificate or key on the server), and the client started its TLS handshake anyway. The server, still speaking SMTP in the clear, reads the binary hello as command lines and refuses them."
+			f.Remedy = "Fix TLS on the server (its log says why it is not available: certificate, key, permissions), or have the client continue without TLS, or stop, when STARTTLS is refused."
+			return []Finding{f}
+		}
 		return nil
 	}
 	var out []Finding

@@ -193,6 +193,36 @@ type builder struct {
 	maskedAt map[*smtpparse.Command]int                  // see maskedCommands
 	message  map[*smtpparse.Reply]*smtpparse.Transaction // see messageReplies
 	lines    messageLinesFound                           // see messageLines
+	// helloAnyway is the first client "command" that is a TLS hello sent
+	// although the server refused STARTTLS, and refusal that refusal: the
+	// server reads the hello as commands, which are no client's mistakes
+	// of their own (tls-handshake-failed tells it).
+	helloAnyway *smtpparse.Command
+	refusal     *smtpparse.Reply
+}
+
+// afterHello reports whether c is (part of) a TLS hello the client sent
+// although STARTTLS was refused, or came after it.
+func (b builder) afterHello(c *smtpparse.Command) bool {
+	return b.helloAnyway != nil && c.Span.Start >= b.helloAnyway.Span.Start
+}
+
+// tlsHelloAnyway returns the first command that is a TLS hello sent
+// after the server refused STARTTLS, and the refusal.
+func tlsHelloAnyway(d *smtpparse.Dialogue) (*smtpparse.Command, *smtpparse.Reply) {
+	var refused *smtpparse.Reply
+	for _, c := range d.Commands {
+		switch {
+		case c.Verb == "STARTTLS":
+			refused = nil
+			if c.Reply != nil && c.Reply.Code >= 400 {
+				refused = c.Reply
+			}
+		case refused != nil && smtpparse.LooksLikeTLSRecord(c.Line, true):
+			return c, refused
+		}
+	}
+	return nil, nil
 }
 
 // commandText is how a report shows a command: its verb and arguments,
@@ -225,6 +255,7 @@ func quoteCommand(c *smtpparse.Command, n int) string { return `"` + commandText
 func newBuilder(s *session.Session) builder {
 	b := builder{s: s, maskedAt: maskedCommands(s), message: messageReplies(s.Dialogue)}
 	b.lines = messageLines(b)
+	b.helloAnyway, b.refusal = tlsHelloAnyway(s.Dialogue)
 	return b
 }
 

@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,22 @@ func TestACommandInClearTextBehindSTARTTLSIsNamed(t *testing.T) {
 	got := findingsOf(r, "pipelining-bad-sequence", 0)
 	if len(got) != 1 || !strings.HasSuffix(got[0].Summary, "(the STARTTLS command injection of CVE-2011-0411)") {
 		t.Errorf("pipelining-bad-sequence: %v", got)
+	}
+}
+
+func TestAHelloSentAlthoughSTARTTLSWasRefused(t *testing.T) {
+	// tlsreq.pcap: STARTTLS refused with 454 (frame 14), the ClientHello
+	// anyway (frame 15), Postfix's "500 5.5.2 Error: bad UTF-8 syntax"
+	// (frame 16): one story, not binary read as garbage commands.
+	r := analyze(t, capturePath("postfix-sweep2/tlsreq.pcap"))
+	got := findingsOf(r, "tls-handshake-failed", 0)
+	if len(got) != 1 || !slices.Equal(got[0].Frames, []int{14, 15, 16}) ||
+		!strings.HasPrefix(got[0].Summary, `the client began TLS (a ClientHello, frame 15) although the server had refused STARTTLS (454 "4.7.0 TLS not available due to local problem", frame 14)`) {
+		t.Errorf("tls-handshake-failed: %v", got)
+	}
+	for _, id := range []string{"malformed-command", "unanswered-command"} {
+		if got := findingsOf(r, id, 0); len(got) != 0 {
+			t.Errorf("%s: %v", id, got)
+		}
 	}
 }
