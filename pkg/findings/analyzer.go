@@ -604,7 +604,17 @@ func discountAfterLoss(s *session.Session, found []Finding) {
 	}
 	for i := range found {
 		f := &found[i]
-		if !sequencing(f.ID) || len(f.Frames) == 0 || f.Frames[len(f.Frames)-1] < first {
+		if len(f.Frames) == 0 || f.Frames[len(f.Frames)-1] < first {
+			continue
+		}
+		if (f.ID == "command-rejected" || f.ID == "command-deferred") && f.CaptureLoss == "" {
+			// The server's words are its own; which command they
+			// answered rests on the pairing.
+			f.CaptureLoss = fmt.Sprintf("the capture lost %d bytes (%s) at frame %d, before this: which command this reply answered may be wrong",
+				gap.End-gap.Start, gap.Reason, gap.Frame)
+			continue
+		}
+		if !sequencing(f.ID) {
 			continue
 		}
 		f.Severity = Info

@@ -411,14 +411,18 @@ func detectRetransmissionConflicts(b builder, _ Options) []Finding {
 func detectPipelining(b builder, _ Options) []Finding {
 	d := b.s.Dialogue
 	var out []Finding
-	offered := d.Extensions.Has("PIPELINING") && d.Hello.IsHello() && d.Hello.Verb != "HELO"
+	// A capture that began after the EHLO may hold its reply (the parser
+	// takes it for the EHLO's), or not even that.
+	conn := b.s.Conn
+	midStream := d.Hello == nil && !conn.SYNSeen(reassembly.ClientToServer) && !conn.SYNSeen(reassembly.ServerToClient)
+	offered := d.Extensions.Has("PIPELINING") && (d.Hello.IsHello() && d.Hello.Verb != "HELO" || midStream)
 	reported := false
 	for i, c := range d.Commands {
 		// Without the reply to EHLO nobody knows what the server offers
 		// (it may have refused the client before answering, as Postfix's
 		// smtpd_forbid_unauth_pipelining does): the group rule below says
 		// what the client did wrong.
-		unknown := d.Hello != nil && d.Hello.Verb != "HELO" && !d.Extensions.Offered
+		unknown := !d.Extensions.Offered && (d.Hello != nil && d.Hello.Verb != "HELO" || midStream)
 		if c.Pipelined && !offered && !reported && c.Verb != "" && !unknown {
 			why := "the server did not offer PIPELINING"
 			if d.Hello != nil && d.Hello.Verb == "HELO" {
@@ -698,11 +702,21 @@ func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 	if b.s.ImplicitTLS {
 		return nil // they answer the client's TLS bytes, which are no commands
 	}
+	// A capture that began in the middle of the connection may start
+	// with the replies to commands sent before it.
+	c := b.s.Conn
+	before := int64(-1)
+	if !c.SYNSeen(reassembly.ClientToServer) && !c.SYNSeen(reassembly.ServerToClient) {
+		before = math.MaxInt64
+		if len(d.Commands) > 0 {
+			before = d.Commands[0].Order
+		}
+	}
 	var out []Finding
 	for _, r := range d.Replies {
 		// A reply that answers a message (a refusal in the middle of the
 		// content included) is told of by the message's findings.
-		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || b.message[r] != nil {
+		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || b.message[r] != nil || r.EndOrder < before {
 			continue
 		}
 		if r.Code == 421 {
@@ -990,7 +1004,7 @@ func detectRejected(b builder, _ Options) []Finding {
 		// BDAT LAST: the command's reply is the message's (in LMTP, the
 		// first recipient's, reported below with the recipient).
 		tx := b.message[c.Reply]
-		if r := c.Reply; r != nil && r.Code == 221 && c.Verb != "QUIT" {
+		if r := c.Reply; r != nil && r.Code == 221 && c.Verb != "QUIT" && !serverLostBefore(b, r) {
 			// A goodbye to anything but QUIT: the server hung up on the
 			// command (Postfix: "221 2.7.0 Error: I can break rules, too.
 			// Goodbye." for a non-SMTP command).
@@ -2005,6 +2019,14 @@ func droppedAfterRefusal(b builder, tx *smtpparse.Transaction) (Finding, bool) {
 	f.Remedy = "Correct or remove the refused address (the server's reply says why), or have the client deliver to the recipients the server accepts where it can (curl: --mail-rcpt-allowfails)."
 	f.tx = tx
 	return f, true
+}
+
+// serverLostBefore reports whether the capture lost server bytes before
+// reply r: replies may then be paired with the wrong commands (a QUIT's
+// 221 with a RCPT whose own reply was lost).
+func serverLostBefore(b builder, r *smtpparse.Reply) bool {
+	st := b.s.Stream(smtpparse.ServerToClient)
+	return st != nil && len(st.Gaps) > 0 && st.Gaps[0].Start < r.Span.Start
 }
 
 // saidGoodbyeBefore reports whether the server had ended the session

@@ -61,11 +61,22 @@ func diagnose(found []Finding) string {
 		}
 		return fmt.Sprintf(" (frames %s)", joinInts(f.Frames[:min(len(f.Frames), 4)], ", "))
 	}
+	// firstSure is first, of the findings a capture gap did not put in
+	// doubt: a loss or a silence after bytes the capture lost may be the
+	// capture's, and the note at the end says so.
+	firstSure := func(id string) (Finding, bool) {
+		for _, f := range byID[id] {
+			if f.CaptureLoss == "" {
+				return f, true
+			}
+		}
+		return Finding{}, false
+	}
 	ending := func() string {
-		if st, ok := first("stall"); ok {
+		if st, ok := firstSure("stall"); ok {
 			return " " + st.sentence() + "."
 		}
-		if lost, ok := first("lost-mid-transaction"); ok {
+		if lost, ok := firstSure("lost-mid-transaction"); ok {
 			return " " + lost.sentence() + "."
 		}
 		return ""
@@ -210,7 +221,7 @@ func diagnose(found []Finding) string {
 		e, _ := first("pix-masked-ehlo")
 		parts = append(parts, fmt.Sprintf("%s%s, and %s shows a firewall SMTP fixup in the path%s: such fixups replace the commands they do not know with X's on their way to the server, which then does not recognise them. Capture on the server side of the firewall to see the masked command.",
 			fixupRefused.sentence(), frame(*fixupRefused), fixupEvidence(e), frame(e)))
-	case len(byID["unanswered-command"]) > 0 && byID["unanswered-command"][0].serverTook:
+	case len(byID["unanswered-command"]) > 0 && byID["unanswered-command"][0].serverTook && byID["unanswered-command"][0].CaptureLoss == "":
 		f, _ := first("unanswered-command")
 		parts = append(parts, f.sentence()+"."+ending())
 	case smuggling != nil:
@@ -228,7 +239,7 @@ func diagnose(found []Finding) string {
 		// message bytes, or waited for bytes that never came.
 		f, _ := first("bdat-size-mismatch")
 		parts = append(parts, fmt.Sprintf("The client's BDAT size was wrong: %s%s.%s", f.Summary, frame(f), ending()))
-	case len(byID["lost-mid-transaction"]) > 0 || len(byID["stall"]) > 0:
+	case ending() != "":
 		parts = append(parts, strings.TrimSpace(ending()))
 	case len(byID["slow-greeting"]) > 0 && !slices.ContainsFunc(found, func(f Finding) bool { return f.Severity > Warning }):
 		// Last, and only without an error: a late greeting costs time;

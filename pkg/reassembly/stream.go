@@ -336,6 +336,13 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 	if !s.started {
 		s.base, s.started, s.MidStream = seg.Seq, true, true
 	}
+	if seg.Flags&FlagACK != 0 && !peer.started && !s.MidStream {
+		// The peer's SYN was not captured, but this side, whose SYN was,
+		// acknowledges it: the peer's bytes begin where this ACK points.
+		// (Without it, the peer's first packet seen would be its offset
+		// 0, and a greeting the capture lost would not be missed.)
+		peer.base, peer.started, peer.MidStream = seg.Ack, true, true
+	}
 	off := s.unwrap(seg.Seq)
 	if seg.Flags&FlagSYN != 0 {
 		off++ // the payload of a SYN (TFO) starts after it

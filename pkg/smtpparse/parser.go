@@ -1236,6 +1236,12 @@ func (p *Parser) finishReply(r *Reply) {
 	}
 	p.quitAnsweredWhileHeld(r)
 	e, ok := p.pop()
+	if !ok && p.opts.MidStream && !p.commandsSeen && !p.d.Extensions.Offered && r.Code == 250 && len(r.Lines) > 1 {
+		// A capture that began after the client's EHLO: a multi-line
+		// 250 before any command is its reply, and says what the server
+		// offers.
+		p.d.Extensions = extensionsFrom(r)
+	}
 	if !ok {
 		c := &p.client
 		switch {

@@ -1,0 +1,55 @@
+package findings
+
+import (
+	"strings"
+	"testing"
+)
+
+// Cases from the blind sweep of other clients and lossy captures
+// (testdata/pcaps/clients-sweep, its README names the frames).
+
+func TestALostSynAckAndGreetingAreTheCapturesLoss(t *testing.T) {
+	// The client's SYN (frame 1) and its ACK of the SYN-ACK (frame 3)
+	// are in the capture, the SYN-ACK and the 37-byte greeting are not:
+	// the client's ACK says where the server's bytes began.
+	r := analyze(t, capturePath("clients-sweep/syn-greeting-lost.pcap"))
+	var ids []string
+	for _, f := range r.Findings {
+		ids = append(ids, f.ID)
+		if f.Severity > Warning {
+			t.Errorf("%s %s: %s", f.Severity, f.ID, f.Summary)
+		}
+	}
+	if strings.Join(ids, " ") != "capture-gap tls-started" {
+		t.Errorf("findings %v, want capture-gap tls-started", ids)
+	}
+}
+
+func TestACaptureBegunAfterTheEHLOKnowsWhatWasOffered(t *testing.T) {
+	// Frame 1 is the EHLO reply (with PIPELINING) to an EHLO the capture
+	// missed; the client pipelines MAIL and RCPT (frame 2).
+	r := analyze(t, capturePath("clients-sweep/midstream-reply-first.pcap"))
+	for _, f := range r.Findings {
+		if f.ID != "command-rejected" {
+			t.Errorf("%s %s: %s", f.Severity, f.ID, f.Summary)
+		}
+	}
+}
+
+func TestALossyCaptureDoesNotMakeUpAHangUp(t *testing.T) {
+	// tcpdump -i any dropped packets: the server's 250 to RCPT, its 354
+	// and its 250 to the message are not in the capture; the 221 that
+	// answered QUIT was paired with the RCPT. Exim delivered the message.
+	r := analyze(t, capturePath("clients-sweep/any-lossy-stream2.pcap"))
+	for _, f := range r.Findings {
+		if strings.Contains(f.Summary, "ended the session on") {
+			t.Errorf("%s: %s", f.ID, f.Summary)
+		}
+		if (f.ID == "command-rejected" || f.ID == "command-deferred") && f.CaptureLoss == "" {
+			t.Errorf("a refusal after the loss without its caveat: %s", f.Summary)
+		}
+	}
+	if d := connectionOf(t, r, 0).Diagnosis; !strings.HasPrefix(d, "4430 bytes of the client's stream at offset 89 are not in the capture") {
+		t.Errorf("diagnosis %q", d)
+	}
+}
