@@ -95,6 +95,7 @@ type attempt struct {
 	code     int        // of a failed attempt: the code of the server's first refusal in it, 0 if none or a synchronization error
 	unsent   bool       // of a failed attempt: it ended before any of the message was sent
 	partial  bool       // of a failed attempt: the recipients deferred in a transaction that delivered to others (noteDeferred)
+	message  uint64     // of a partial attempt: a hash of its Message-ID, 0 if none
 	byBare   bool       // of a delivered attempt: its envelope has a Message-ID the failed ones never showed (envelopes.eachRetried)
 	host     uint64     // a hash of the client's address (envelopes.hostHash), for every attempt
 }
@@ -785,6 +786,9 @@ func (a *Analyzer) noteDeferred(s *session.Session, tx *smtpparse.Transaction, s
 	}
 	at := delivered
 	at.ok, at.code, at.client, at.partial = false, first.Code, s.Conn.Client().Addr(), true
+	if tx.Body != nil && tx.Body.MessageID != "" {
+		at.message = maphash.String(a.seed, tx.Body.MessageID)
+	}
 	at.end, at.frames = first.EndTime, s.Frames(tx.Mail.Span)
 	at.ended = fmt.Sprintf("with %d %s", first.Code, strings.TrimRight(clip(strings.Join(first.Lines, " "), 80), "."))
 	a.envelopes.add(key, "", false, at)
@@ -792,12 +796,14 @@ func (a *Analyzer) noteDeferred(s *session.Session, tx *smtpparse.Transaction, s
 
 // resent reports whether next is tx sent again: tx's MAIL was refused,
 // nothing else came of tx, and next, within resendWithin of the refusal,
-// has the same sender and sends a message (not an address probe).
+// has the same sender and sends a message (not an address probe) or is
+// refused at MAIL in turn (the client tries once more).
 func resent(tx, next *smtpparse.Transaction) bool {
 	m, n := tx.Mail, next.Mail
 	return m != nil && n != nil && m.Reply != nil && m.Reply.Code >= 400 && len(tx.Rcpts) == 0 &&
 		tx.Data == nil && len(tx.Chunks) == 0 && strings.EqualFold(m.Path, n.Path) &&
-		n.Time.Sub(m.Reply.EndTime) <= resendWithin && (next.Data != nil || len(next.Chunks) > 0 || next.Body != nil)
+		n.Time.Sub(m.Reply.EndTime) <= resendWithin &&
+		(next.Data != nil || len(next.Chunks) > 0 || next.Body != nil || n.Reply != nil && n.Reply.Code >= 400 && len(next.Rcpts) == 0)
 }
 
 // resendWithin is how soon after a refused MAIL the same sender's next
@@ -1020,10 +1026,19 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 			return ok
 		})
 		sort.SliceStable(list, func(i, j int) bool { return list[i].stream < list[j].stream })
+		// Partial deferrals of messages with different Message-IDs are
+		// several messages' recipients, not one message's: only its
+		// retries alone tell a loop then.
+		partialMessages := map[uint64]bool{}
+		for _, at := range list {
+			if at.partial && at.message != 0 {
+				partialMessages[at.message] = true
+			}
+		}
 		var failed []attempt
 		retried := false // an attempt at these recipients alone: partial deferrals are not retries
 		for _, at := range list {
-			if !at.ok {
+			if !at.ok && (!at.partial || len(partialMessages) < 2) {
 				failed = append(failed, at)
 				retried = retried || !at.partial
 			}
@@ -1102,20 +1117,24 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 		// its client's retries worked. Only a delivery from the host
 		// that failed counts, when one host did: another client's
 		// message may share the envelope.
-		// The host, and the NAT addresses it was seen behind.
+		// The hosts that failed, and the NAT addresses they were seen
+		// behind: with one, only its delivery ends the loop; a delivery
+		// matched by its envelope without the Message-ID must be one of
+		// theirs in any case.
 		oneHost := len(hosts) == 1
 		hostHashes := map[uint64]bool{}
-		if oneHost {
-			for _, at := range failed {
-				hostHashes[at.host] = true
-			}
-			hostHashes[a.envelopes.hostHash(hosts[0])] = true
+		for _, at := range failed {
+			hostHashes[at.host] = true
+		}
+		for _, h := range hosts {
+			hostHashes[a.envelopes.hostHash(h)] = true
 			for outside, in := range natInside {
-				if in == hosts[0] {
+				if in == h {
 					hostHashes[a.envelopes.hostHash(outside)] = true
 				}
 			}
 		}
+		failedHost := func(h uint64) bool { return hostHashes[h] }
 		delivered, finally, acceptedAt := "", false, time.Time{}
 		firstFailure, lastFailure := failed[0].time, failed[0].time
 		for _, at := range failed {
@@ -1127,10 +1146,10 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 			}
 		}
 		for _, at := range list {
-			if at.ok && oneHost && !hostHashes[at.host] {
+			if at.ok && oneHost && !failedHost(at.host) {
 				continue
 			}
-			if at.ok && at.byBare && !at.time.After(lastFailure) {
+			if at.ok && at.byBare && (!at.time.After(lastFailure) || !failedHost(at.host)) {
 				// A message with its own Message-ID delivered before or
 				// between them may be another: only one delivered after
 				// them all ends them.
@@ -1179,6 +1198,20 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 			explanation = "A client gives up a message the server refuses for good (5xx) and bounces it to its sender; it does not try it again. The same envelope refused so in several connections is most likely several messages (a monitoring job's, address-verification callouts, bounces to one address), each refused once; if it is one message, its client ignores permanent failures."
 			remedy = "Fix the cause in the first attempt's reply (an unknown or refused address), or stop whatever keeps sending to it."
 		}
+		var partialStreams []int
+		for _, at := range failed {
+			if at.partial {
+				partialStreams = append(partialStreams, at.stream)
+			}
+		}
+		partialNote := ""
+		if len(partialStreams) > 0 {
+			which := "stream"
+			if len(partialStreams) > 1 {
+				which = "streams"
+			}
+			partialNote = fmt.Sprintf(" (in %s %s the server took the message for the other recipients and deferred these)", which, joinInts(partialStreams, ", "))
+		}
 		parts := make([]string, len(ids))
 		for i, id := range ids {
 			parts[i] = fmt.Sprintf("tcp.stream eq %d", id)
@@ -1186,7 +1219,7 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 		f := Finding{
 			ID: "retry-loop", Severity: sev, Stream: ids[0], Streams: ids, Phase: PhaseEnvelope,
 			Frames: frames, Offset: -1, Time: failed[0].time,
-			Summary:     fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s; %s%s%s", key, len(ids), joinInts(ids, ", "), ended, delivered, several),
+			Summary:     fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s%s; %s%s%s", key, len(ids), joinInts(ids, ", "), partialNote, ended, delivered, several),
 			Filter:      strings.Join(parts, " || "),
 			retryEnded:  ended + delivered,
 			Explanation: explanation, Remedy: remedy,

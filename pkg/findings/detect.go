@@ -275,11 +275,12 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 			sev, why = Error, "; the server received an unknown verb"
 		}
 		bd := real[0]
-		if _, masked := b.maskedAt[c]; !masked && !syncError && c.Known && c.Reply != nil && fullSegment(b, bd.Before) {
+		if _, masked := b.maskedAt[c]; !masked && !syncError && c.Known && c.Reply != nil && (!syntaxRefusal(c.Reply) || c.Length > 512) && fullSegment(b, bd.Before) {
 			// TCP filled a segment in the middle of a large write (a long
 			// pipelined envelope), and the server read the command whole
-			// and answered it (a refusal of an unknown user is no sign of
-			// a device that inspects one segment at a time).
+			// and answered it: a refusal of an unknown user, or of a line
+			// longer than SMTP allows (512 octets, told as malformed), is
+			// no sign of a device that inspects one segment at a time.
 			continue
 		}
 		split := bd.Offset - c.Span.Start
@@ -636,6 +637,11 @@ func segmentLength(b builder, frame int) int {
 	}
 	return 0
 }
+
+// syntaxRefusal reports whether r says the server did not understand the
+// command (500-509: unknown, bad syntax, not implemented, out of
+// sequence): what a device that mangled it would bring about.
+func syntaxRefusal(r *smtpparse.Reply) bool { return r.Code >= 500 && r.Code < 510 }
 
 // fullSegment reports whether the client's segment in frame carried as
 // many bytes as the client's largest one, 512 or more: a segment TCP cut
@@ -2037,7 +2043,7 @@ func saidGoodbyeBefore(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
 		if r.EndOrder >= tx.Mail.Order {
 			break
 		}
-		if r.Code == 221 || r.Code == 421 && r != d.Greeting {
+		if r.Code == 221 || r.Code == 421 {
 			return true
 		}
 	}
@@ -2431,7 +2437,8 @@ func detectTLS(b builder, _ Options) []Finding {
 				f.Frames = appendUnique(f.Frames, b.s.Frames(c.Reply.Span)...)
 			}
 			slices.Sort(f.Frames)
-			f.Explanation = "The client asked for STARTTLS, the server refused it (454: TLS not available now, often a broken certificate or key on the server), and the client started its TLS handshake anyway. The server, still speaking SMTP in the clear, reads the binary hello as command lines and refuses them."
+			f.tlsMismatch = true // the cause of all else: it leads the diagnosis
+			f.Explanation = fmt.Sprintf("The client asked for STARTTLS, the server refused it (%d; 454 means TLS is not available now, often a broken certificate or key on the server), and the client started its TLS handshake anyway. The server, still speaking SMTP in the clear, reads the binary hello as command lines and refuses them.", r.Code)
 			f.Remedy = "Fix TLS on the server (its log says why it is not available: certificate, key, permissions), or have the client continue without TLS, or stop, when STARTTLS is refused."
 			return []Finding{f}
 		}

@@ -281,12 +281,12 @@ func diagnose(found []Finding) string {
 	// line, a size the client misdeclared), the refusals follow it.
 	// Not when the capture lost or cut bytes: which reply answered which
 	// command is a guess there, and the refusals may be its artifacts.
-	if len(byID["lost-mid-transaction"]) == 0 && len(byID["stall"]) == 0 && len(byID["capture-gap"]) == 0 && len(byID["snaplen-truncated"]) == 0 {
+	if len(byID["lost-mid-transaction"]) == 0 && len(byID["stall"]) == 0 {
 		told := strings.Join(parts, " ")
 		var untold []Finding
 		for _, f := range found {
-			if f.ID != "command-deferred" && f.ID != "command-rejected" {
-				continue
+			if f.ID != "command-deferred" && f.ID != "command-rejected" || f.CaptureLoss != "" {
+				continue // after bytes the capture lost, which command a reply answered is a guess
 			}
 			if f.Phase == PhaseGreeting || f.closedSession || slices.ContainsFunc(f.Frames, func(n int) bool { return namesFrame(told, n) }) {
 				untold = nil

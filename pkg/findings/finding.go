@@ -218,8 +218,15 @@ func tlsHelloAnyway(d *smtpparse.Dialogue) (*smtpparse.Command, *smtpparse.Reply
 			if c.Reply != nil && c.Reply.Code >= 400 {
 				refused = c.Reply
 			}
-		case refused != nil && smtpparse.LooksLikeTLSRecord(c.Line, true):
+		case refused == nil:
+		case c.Order < refused.EndOrder:
+			// Pipelined with STARTTLS, sent before its refusal came.
+		case smtpparse.LooksLikeTLSRecord(c.Line, true):
 			return c, refused
+		default:
+			// The first thing sent after the refusal is not a hello: the
+			// client took it.
+			refused = nil
 		}
 	}
 	return nil, nil

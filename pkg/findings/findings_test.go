@@ -1256,7 +1256,7 @@ func TestRetryLoopSaysHowTheAttemptsEnded(t *testing.T) {
 			loops = append(loops, f.Summary)
 		}
 	}
-	want := "the same envelope (sender@client.example.org → defer@example.test SIZE=348) was tried in 3 connections without a 2xx final reply: streams 0, 1, 2; " + ended
+	want := "the same envelope (sender@client.example.org → defer@example.test SIZE=348) was tried in 3 connections without a 2xx final reply: streams 0, 1, 2 (in stream 0 the server took the message for the other recipients and deferred these); " + ended
 	if len(loops) != 1 || loops[0] != want {
 		t.Errorf("retry-loop summaries %q, want [%q]", loops, want)
 	}

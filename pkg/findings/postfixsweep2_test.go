@@ -62,3 +62,17 @@ func TestAHelloSentAlthoughSTARTTLSWasRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestACommandTooLongForOneSegmentIsNotBlamedOnTheSplit(t *testing.T) {
+	// straddle.pcap: unknown users refused (550) whose RCPTs TCP cut at
+	// the MSS of one 3009-byte write; oddcmds.pcap: a 3034-byte RCPT line
+	// (frames 19–21) refused with 501 for its syntax.
+	for _, name := range []string{"postfix-sweep2/straddle.pcap", "postfix-sweep2/oddcmds.pcap"} {
+		r := analyze(t, capturePath(name))
+		for _, f := range r.Findings {
+			if f.ID == "command-split-across-segments" {
+				t.Errorf("%s: %s %s", name, f.Severity, f.Summary)
+			}
+		}
+	}
+}

@@ -136,9 +136,12 @@ func lineProblems(list *[]string, l *lineReader, limit int64) {
 // line's content (line ending removed).
 func parseCommand(c *Command, content []byte) {
 	s := string(content)
-	verb, args, spaced := strings.Cut(s, " ")
-	if spaced {
-		c.Args = args
+	// Servers take a tab between the verb and its arguments as a space
+	// (Postfix, Exim): so must the parser, or AUTH<TAB>PLAIN would not be
+	// known for what it carries.
+	verb := s
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		verb, c.Args = s[:i], s[i+1:]
 	}
 	if k := knownVerb(verb); k != "" {
 		c.Verb, c.Known = k, true

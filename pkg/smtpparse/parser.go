@@ -1449,15 +1449,31 @@ func (p *Parser) closeLine(cut lineCut, end int64) {
 // startTLS stops parsing: from here on both streams are encrypted.
 func (p *Parser) startTLS(cmd *Command, r *Reply) {
 	p.d.TLS = &TLSStart{Command: cmd, Reply: r, ClientStart: cmd.Span.End}
-	for i := len(p.d.Commands) - 1; i >= 0 && p.d.Commands[i] != cmd; i-- {
-		// Read as commands before the reply came: clear text.
-		p.d.TLS.ClientStart = max(p.d.TLS.ClientStart, p.d.Commands[i].Span.End)
-	}
 	p.server.state = serverTLS
 	c := &p.client
 	p.closeClient(cutTLS, c.pos)
 	c.state = clientTLS
 	c.wait, c.waitTx = nil, nil
+	// What the client sent behind STARTTLS before the reply came was read
+	// as commands: clear text lines, until a TLS hello (a client that did
+	// not wait for the 220), which is TLS and no command.
+	at := slices.Index(p.d.Commands, cmd)
+	var hello []*Command
+	for i := at + 1; at >= 0 && i < len(p.d.Commands); i++ {
+		after := p.d.Commands[i]
+		if LooksLikeTLSRecord(after.Line, true) {
+			hello = slices.Clone(p.d.Commands[i:])
+			p.d.Commands = p.d.Commands[:i]
+			break
+		}
+		p.d.TLS.ClientStart = after.Span.End
+	}
+	for _, h := range hello {
+		// Its bytes, as far as the lines kept them, are the TLS side's.
+		if int64(len(h.Line)) == h.Length {
+			p.tlsClient(h.Line, h.Span.Start)
+		}
+	}
 	q := &c.held
 	for ; !q.empty(); q.head++ {
 		if ev := q.events[q.head]; !ev.gap {
