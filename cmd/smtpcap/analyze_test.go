@@ -252,7 +252,7 @@ func TestAFileGivenTwiceIsReadOnceAndACopyIsNamed(t *testing.T) {
 	// other file's, analysed once.
 	r, _ := report(capture, copied)
 	warnings := []string{copied + ": begins with the same packet as " + capture + " (same time, same bytes): a copy of the same capture?",
-		capture + ": frame 1: 17 packets are the same IP packet as one captured just before (captured on more than one interface, as tcpdump -i any does on a host with a bridge, or duplicated by the network): each analysed once"}
+		capture + ": frame 1: 17 packets are in another input file too (the same traffic captured twice, into several files at once): each analysed once"}
 	if len(r.Files) != 2 || !slices.Equal(r.Warnings, warnings) {
 		t.Errorf("a copy: files %q, warnings %q; want both files and %q", r.Files, r.Warnings, warnings)
 	}

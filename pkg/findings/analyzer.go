@@ -1258,12 +1258,15 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	conns := a.conns.sortedBy(func(c *Connection) int { return c.Stream }, nil)
 	// Frames are located in their files only now: Locate reads the
 	// capture's table of runs, which grows while the capture is read.
+	unlocated := false // a frame Locate could not place: the inputs interleave too finely to map
 	if a.opts.Locate != nil {
 		for i := range findings {
 			f := &findings[i]
 			for _, fr := range f.Frames {
 				if where, ok := a.opts.Locate(fr); ok {
 					f.FileFrames = append(f.FileFrames, where)
+				} else {
+					unlocated = true
 				}
 			}
 		}
@@ -1277,6 +1280,9 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	}
 	if len(inputs) > 1 {
 		r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; file_frames names each frame as FILE:FRAME in its own file"
+		if unlocated {
+			r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; the files interleave too finely (packet by packet) for smtpcap to keep where each frame came from, so file_frames is not given: merge them with mergecap to find the frames"
+		}
 	}
 	if r.Connections == nil {
 		r.Connections = []Connection{}

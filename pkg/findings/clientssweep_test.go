@@ -3,6 +3,9 @@ package findings
 import (
 	"strings"
 	"testing"
+
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
 )
 
 // Cases from the blind sweep of other clients and lossy captures
@@ -51,5 +54,27 @@ func TestALossyCaptureDoesNotMakeUpAHangUp(t *testing.T) {
 	}
 	if d := connectionOf(t, r, 0).Diagnosis; !strings.HasPrefix(d, "4430 bytes of the client's stream at offset 89 are not in the capture") {
 		t.Errorf("diagnosis %q", d)
+	}
+}
+
+func TestFramesThatCannotBeLocatedAreSaidSo(t *testing.T) {
+	// Two inputs that interleave packet by packet (tcpdump and tshark
+	// recording the same traffic at once) leave no map of where each
+	// merged frame came from: the note must not promise file_frames.
+	c, err := reassembly.Open(capturePath("barelf.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	an := NewAnalyzer(Options{Locate: func(int) (string, bool) { return "", false }})
+	if _, err := session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error {
+		an.Add(s)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := an.Report([]string{"a.pcap", "b.pcapng"})
+	if !strings.Contains(r.FrameNote, "so file_frames is not given") || len(r.Findings) == 0 || r.Findings[0].FileFrames != nil {
+		t.Errorf("note %q, findings %v", r.FrameNote, r.Findings)
 	}
 }

@@ -50,6 +50,7 @@ type recentSegment struct {
 	where uint64 // where it was captured: input file, pcapng interface, link header
 	at    int64  // capture time, Unix nanoseconds
 	frame int
+	input int // the input file it came from
 }
 
 // copyFilter spots segments that are copies of one just before them.
@@ -93,6 +94,13 @@ func flowDigest(src, dst netip.AddrPort) uint64 {
 // closed socket sends, the same each time, for every segment that reaches
 // it, however quickly they came.
 func (f *copyFilter) copyOf(s *Segment, p *Packet) int {
+	frame, _ := f.copyAt(s, p)
+	return frame
+}
+
+// copyAt is copyOf that also says which input file the segment copied
+// came from.
+func (f *copyFilter) copyAt(s *Segment, p *Packet) (frame, input int) {
 	flow := flowDigest(s.Src, s.Dst)
 	fp := mix(flow, uint64(s.Seq)<<32|uint64(s.Ack))
 	fp = mix(fp, uint64(s.PayloadLen)|uint64(s.IPID)<<32|uint64(s.Window)<<48)
@@ -115,12 +123,12 @@ func (f *copyFilter) copyOf(s *Segment, p *Packet) int {
 			(s.Flags&FlagRST != 0 || at-r.at > int64(sameLinkWindow) || f.answeredSince(i, flowDigest(s.Dst, s.Src))) {
 			continue
 		}
-		return r.frame
+		return r.frame, r.input
 	}
 	f.fingerprints[f.next] = fp
-	f.recent[f.next] = recentSegment{flow, where, at, p.Frame}
+	f.recent[f.next] = recentSegment{flow, where, at, p.Frame, p.Input}
 	f.next = (f.next + 1) % recentCopies
-	return 0
+	return 0, 0
 }
 
 // answeredSince reports whether a segment sent the way reverse stands for

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/smtpcap/smtpcap/internal/capgen"
+	"github.com/smtpcap/smtpcap/internal/testcaps"
 )
 
 // TestCopiesOfAPacketAreSkippedAndRepeatsAreNot: with SkipCopies, a
@@ -95,5 +100,46 @@ func TestCopiesOfAPacketAreSkippedAndRepeatsAreNot(t *testing.T) {
 		if skip && (len(warnings) != 1 || warnings[0].Error() != "copies.pcap: frame 4: 4 packets are the same IP packet as one captured just before (captured on more than one interface, as tcpdump -i any does on a host with a bridge, or duplicated by the network): each analysed once") {
 			t.Errorf("warnings %v", warnings)
 		}
+	}
+}
+
+// TestCopiesInAnotherInputAreNamedSo: the same traffic recorded into two
+// files at once (a pcap and its pcapng copy here) is one capture twice,
+// not a bridge or a network duplicating packets.
+func TestCopiesInAnotherInputAreNamedSo(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(testcaps.Path("clean.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second input: the same packets a microsecond later, as another
+	// recorder on the same host would stamp them.
+	other := filepath.Join(dir, "other.pcap")
+	shifted := slices.Clone(src)
+	for off := 24; off+16 <= len(shifted); {
+		usec := binary.LittleEndian.Uint32(shifted[off+4:])
+		binary.LittleEndian.PutUint32(shifted[off+4:], usec+1)
+		off += 16 + int(binary.LittleEndian.Uint32(shifted[off+8:]))
+	}
+	if err := os.WriteFile(other, shifted, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(testcaps.Path("clean.pcap"), other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	st, err := Walk(c, NewTracker(TrackerOptions{SkipCopies: true}), func(*Conn, *Segment, *Packet) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, warnings := st.Problems(c.Inputs)
+	var got []string
+	for _, w := range warnings {
+		got = append(got, w.Error())
+	}
+	want := "other.pcap: frame 1: 21 packets are in another input file too (the same traffic captured twice, into several files at once): each analysed once"
+	if st.CopiesFromInputs.N != 21 || len(got) != 1 || !strings.HasSuffix(got[0], want) {
+		t.Errorf("copies from inputs %d, warnings %q, want one ending %q", st.CopiesFromInputs.N, got, want)
 	}
 }

@@ -27,24 +27,26 @@ func (t *Tally) add(p *Packet) {
 
 // Stats says what a walk over a capture saw and what it could not use.
 type Stats struct {
-	Packets        int                 // records read
-	Bytes          int64               // captured bytes read
-	TCP            int                 // TCP segments
-	Late           int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped unless TrackerOptions.Late takes them
-	Copies         Tally               // of those, copies of a segment captured just before (TrackerOptions.SkipCopies or CountCopies)
-	CopiesKept     bool                // copies are visited as any segment (CountCopies without SkipCopies), not skipped
-	NotTCP         int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
-	Fragments      Tally               // fragments of IP datagrams carrying TCP that never completed: not used
-	Reassembled    int                 // IP datagrams carrying TCP reassembled from their fragments
-	FragmentCopies int                 // fragments of IP datagrams already reassembled (a capture holding packets twice): skipped
-	Short          Tally               // frames cut inside the headers: cannot be tracked
-	Malformed      Tally               // impossible header fields
-	Truncated      Tally               // TCP segments whose payload snaplen cut
-	Unsupported    map[LinkType]*Tally // frames of link types smtpcap cannot decode
-	BadTime        Tally               // records whose sub-second timestamp field was out of range
-	WildTime       Tally               // records timestamped before 1970 or after 2106: given the time of the record before
-	Backwards      Tally               // packets timestamped ClockStep or more before the packet before them
-	MostBack       time.Duration       // the largest such step back
+	Packets          int                 // records read
+	Bytes            int64               // captured bytes read
+	TCP              int                 // TCP segments
+	Late             int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped unless TrackerOptions.Late takes them
+	Copies           Tally               // of those, copies of a segment captured just before (TrackerOptions.SkipCopies or CountCopies)
+	CopiesFromInputs Tally               // of the copies, those whose segment was in another input file (the same traffic captured in several files)
+	CopiesInInput    Tally               // of the copies of segments, those whose segment was in the same input file
+	CopiesKept       bool                // copies are visited as any segment (CountCopies without SkipCopies), not skipped
+	NotTCP           int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
+	Fragments        Tally               // fragments of IP datagrams carrying TCP that never completed: not used
+	Reassembled      int                 // IP datagrams carrying TCP reassembled from their fragments
+	FragmentCopies   int                 // fragments of IP datagrams already reassembled (a capture holding packets twice): skipped
+	Short            Tally               // frames cut inside the headers: cannot be tracked
+	Malformed        Tally               // impossible header fields
+	Truncated        Tally               // TCP segments whose payload snaplen cut
+	Unsupported      map[LinkType]*Tally // frames of link types smtpcap cannot decode
+	BadTime          Tally               // records whose sub-second timestamp field was out of range
+	WildTime         Tally               // records timestamped before 1970 or after 2106: given the time of the record before
+	Backwards        Tally               // packets timestamped ClockStep or more before the packet before them
+	MostBack         time.Duration       // the largest such step back
 }
 
 // ClockStep is how far a packet's timestamp must lie before the previous
@@ -137,8 +139,13 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 			// A copy of a fragment of a datagram already reassembled,
 			// kept: it goes with its datagram's segment.
 			st.Copies.add(&pkt)
-		} else if (t.opts.SkipCopies || t.opts.CountCopies) && copies.copyOf(&seg, &pkt) != 0 {
+		} else if frame, input := copies.copyAt(&seg, &pkt); frame != 0 && (t.opts.SkipCopies || t.opts.CountCopies) {
 			st.Copies.add(&pkt)
+			if input != pkt.Input {
+				st.CopiesFromInputs.add(&pkt)
+			} else {
+				st.CopiesInInput.add(&pkt)
+			}
 			if t.opts.SkipCopies {
 				continue
 			}
@@ -207,7 +214,19 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s timestamped %s or more before the packet in front (by up to %s): times, durations and stalls around them are not to be trusted",
 			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), ClockStep, st.MostBack.Round(time.Millisecond)))
 	}
-	if t := &st.Copies; t.N > 0 {
+	if t := &st.CopiesFromInputs; t.N > 0 {
+		what := "each analysed once"
+		if st.CopiesKept {
+			what = "kept as captured (analyze counts each once)"
+		}
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s in another input file too (the same traffic captured twice, into several files at once): %s",
+			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), what))
+	}
+	inInput := st.CopiesInInput
+	if st.CopiesFromInputs.N == 0 {
+		inInput = st.Copies // fragment copies too, counted in Copies alone
+	}
+	if t := &inInput; t.N > 0 {
 		what := "each analysed once"
 		if st.CopiesKept {
 			what = "kept as captured (analyze counts each once)"
