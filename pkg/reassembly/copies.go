@@ -83,8 +83,8 @@ func flowDigest(src, dst netip.AddrPort) uint64 {
 	return mix(mix(h, binary.LittleEndian.Uint64(b[:8])), binary.LittleEndian.Uint64(b[8:]))
 }
 
-// copyOf returns the frame of the recent segment p's segment s is a copy
-// of, or 0 when it is none, and remembers s. A copy is the same IP packet
+// copyAt returns the frame and the input file of the recent segment p's
+// segment s is a copy of, or 0 when it is none, and remembers s. A copy is the same IP packet
 // within copyWindow. Without an IP identification to tell two sendings
 // apart (IPv6, or an IPv4 sender that leaves it 0), the same bytes sent
 // twice are a copy only when captured at another point (another input
@@ -93,13 +93,6 @@ func flowDigest(src, dst netip.AddrPort) uint64 {
 // retransmission, answers what the peer sent; and never for a RST, which a
 // closed socket sends, the same each time, for every segment that reaches
 // it, however quickly they came.
-func (f *copyFilter) copyOf(s *Segment, p *Packet) int {
-	frame, _ := f.copyAt(s, p)
-	return frame
-}
-
-// copyAt is copyOf that also says which input file the segment copied
-// came from.
 func (f *copyFilter) copyAt(s *Segment, p *Packet) (frame, input int) {
 	flow := flowDigest(s.Src, s.Dst)
 	fp := mix(flow, uint64(s.Seq)<<32|uint64(s.Ack))
