@@ -596,15 +596,40 @@ func discountAfterLoss(s *session.Session, found []Finding) {
 	first := 0
 	var gap reassembly.Gap
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
-		if st := s.Stream(dir); st != nil && len(st.Gaps) > 0 && (first == 0 || st.Gaps[0].Frame < first) {
-			gap, first = st.Gaps[0], st.Gaps[0].Frame
+		st := s.Stream(dir)
+		if st == nil {
+			continue
 		}
+		for _, g := range st.Gaps {
+			if dir == smtpparse.ServerToClient && g.Start == 0 {
+				continue // a lost greeting shifts no pairing: the parser knows it is missing
+			}
+			if first == 0 || g.Frame < first {
+				gap, first = g, g.Frame
+			}
+			break
+		}
+	}
+	// The server's replies lost after a command: it went unanswered in
+	// the capture, not necessarily on the wire.
+	var serverGaps []reassembly.Gap
+	if st := s.Stream(smtpparse.ServerToClient); st != nil {
+		serverGaps = slices.DeleteFunc(slices.Clone(st.Gaps), func(g reassembly.Gap) bool { return g.Start == 0 })
 	}
 	if first == 0 {
 		return
 	}
 	for i := range found {
 		f := &found[i]
+		if f.ID == "unanswered-command" && len(f.Frames) > 0 {
+			if j := slices.IndexFunc(serverGaps, func(g reassembly.Gap) bool { return g.Frame >= f.Frames[0] }); j >= 0 && f.Frames[len(f.Frames)-1] < first {
+				g := serverGaps[j]
+				f.Severity = Info
+				f.CaptureLoss = fmt.Sprintf("the capture lost %d bytes of the server's (%s) at frame %d, after this command: its reply may be among them, so this is not held against either side",
+					g.End-g.Start, g.Reason, g.Frame)
+				continue
+			}
+		}
 		if len(f.Frames) == 0 || f.Frames[len(f.Frames)-1] < first {
 			continue
 		}
@@ -1281,7 +1306,7 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	if len(inputs) > 1 {
 		r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; file_frames names each frame as FILE:FRAME in its own file"
 		if unlocated {
-			r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; the files interleave too finely (packet by packet) for smtpcap to keep where each frame came from, so file_frames is not given: merge them with mergecap to find the frames"
+			r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; the files interleave too finely (packet by packet) for smtpcap to keep where each frame came from, so file_frames is missing where it could not place a frame: merge them with mergecap to find the frames"
 		}
 	}
 	if r.Connections == nil {

@@ -74,7 +74,7 @@ func TestFramesThatCannotBeLocatedAreSaidSo(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := an.Report([]string{"a.pcap", "b.pcapng"})
-	if !strings.Contains(r.FrameNote, "so file_frames is not given") || len(r.Findings) == 0 || r.Findings[0].FileFrames != nil {
+	if !strings.Contains(r.FrameNote, "so file_frames is missing where it could not place a frame") || len(r.Findings) == 0 || r.Findings[0].FileFrames != nil {
 		t.Errorf("note %q, findings %v", r.FrameNote, r.Findings)
 	}
 }

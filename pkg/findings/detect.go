@@ -447,8 +447,8 @@ func detectPipelining(b builder, _ Options) []Finding {
 			continue // early pipelining (Exim's PIPECONNECT) lets the envelope follow EHLO unanswered
 		}
 		next := d.Commands[i+1]
-		if next.Verb == "" || !next.Pipelined {
-			continue
+		if next.Verb == "" || !next.Pipelined || b.afterHello(next) {
+			continue // a TLS hello behind a refused STARTTLS is told by tls-handshake-failed
 		}
 		if c.Reply == nil || next.Order < c.Reply.EndOrder {
 			f := b.at("pipelining-bad-sequence", Warning, phaseOf(c), next.Span, next.Time,
@@ -1302,12 +1302,16 @@ func detectContent(b builder, _ Options) []Finding {
 		if tx.Mail != nil {
 			bodyParam = strings.ToUpper(tx.Mail.Params["BODY"])
 		}
-		if len(tx.Chunks) > 0 && !d.Extensions.Has("CHUNKING") {
+		// What the server offered is known from its EHLO reply, or from a
+		// HELO, which offers nothing; without either (the capture began
+		// later, or lost the reply) nobody can say.
+		offerKnown := d.Extensions.Offered || d.Hello != nil && d.Hello.Verb == "HELO"
+		if len(tx.Chunks) > 0 && !d.Extensions.Has("CHUNKING") && offerKnown {
 			c := tx.Chunks[0].Command
 			out = append(out, b.at("bdat-not-offered", Error, PhaseBDAT, c.Span, c.Time,
 				"the client used BDAT, but the server did not offer CHUNKING"))
 		}
-		if bodyParam == "BINARYMIME" && !d.Extensions.Has("BINARYMIME") {
+		if bodyParam == "BINARYMIME" && !d.Extensions.Has("BINARYMIME") && offerKnown {
 			out = append(out, b.at("binarymime-not-offered", Error, PhaseEnvelope, tx.Mail.Span, tx.Mail.Time,
 				"the client declared BODY=BINARYMIME, but the server did not offer BINARYMIME"))
 		}
@@ -1393,10 +1397,6 @@ func detectContent(b builder, _ Options) []Finding {
 			out = append(out, b.at("nul-in-data", Warning, phase, at(body.NUL.First), verb.Time,
 				fmt.Sprintf("%s in the message (first at offset %d)", wording.Plural(body.NUL.N, "NUL byte", "NUL bytes"), body.NUL.First)))
 		}
-		// What the server offered is known from its EHLO reply, or from a
-		// HELO, which offers nothing; without either (the capture began
-		// later, or lost the reply) nobody can say.
-		offerKnown := d.Extensions.Offered || d.Hello != nil && d.Hello.Verb == "HELO"
 		if body.EightBit.N > 0 && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) && offerKnown {
 			// To a server that offers 8BITMIME the missing BODY=8BITMIME is a
 			// formality most clients skip (Exim relays 8-bit mail so); to one
@@ -2032,7 +2032,17 @@ func droppedAfterRefusal(b builder, tx *smtpparse.Transaction) (Finding, bool) {
 // 221 with a RCPT whose own reply was lost).
 func serverLostBefore(b builder, r *smtpparse.Reply) bool {
 	st := b.s.Stream(smtpparse.ServerToClient)
-	return st != nil && len(st.Gaps) > 0 && st.Gaps[0].Start < r.Span.Start
+	if st == nil {
+		return false
+	}
+	for _, g := range st.Gaps {
+		// A lost greeting (the gap at offset 0) shifts no pairing: the
+		// parser knows it is missing.
+		if g.Start > 0 && g.Start < r.Span.Start {
+			return true
+		}
+	}
+	return false
 }
 
 // saidGoodbyeBefore reports whether the server had ended the session

@@ -219,10 +219,11 @@ func tlsHelloAnyway(d *smtpparse.Dialogue) (*smtpparse.Command, *smtpparse.Reply
 				refused = c.Reply
 			}
 		case refused == nil:
-		case c.Order < refused.EndOrder:
-			// Pipelined with STARTTLS, sent before its refusal came.
 		case smtpparse.LooksLikeTLSRecord(c.Line, true):
 			return c, refused
+		case c.Order < refused.EndOrder:
+			// Pipelined with STARTTLS, sent before its refusal came: a
+			// hello may still follow it.
 		default:
 			// The first thing sent after the refusal is not a hello: the
 			// client took it.

@@ -199,8 +199,14 @@ type Stream struct {
 
 	base    uint32 // sequence number of offset 0
 	started bool
-	pieces  []piece
-	held    heldSegments
+	// inferredBase is where the peer's ACK said this direction's bytes
+	// begin, before any of its packets was seen (its SYN was lost): the
+	// base its first packet takes, if that lies within maxInferredGap
+	// after it. Set only while !started.
+	inferredBase uint32
+	hasInferred  bool
+	pieces       []piece
+	held         heldSegments
 	// The bytes delivered but not yet acknowledged by the peer (at most
 	// CompareWindow of them): what a retransmission may legitimately repeat,
 	// and so what it is compared with. recentBuf[recentStart:] holds them;
@@ -335,15 +341,21 @@ func (s *Stream) add(seg *Segment, p *Packet, peer *Stream, lim Limits, dir Dire
 	}
 	if !s.started {
 		s.base, s.started, s.MidStream = seg.Seq, true, true
-	}
-	if seg.Flags&FlagACK != 0 && !peer.started && !s.MidStream {
-		// The peer's SYN was not captured, but this side, whose SYN was,
-		// acknowledges it: the peer's bytes begin where this ACK points.
-		// (Without it, the peer's first packet seen would be its offset
-		// 0, and a greeting the capture lost would not be missed.)
-		peer.base, peer.started, peer.MidStream = seg.Ack, true, true
+		if gap := int64(seg.Seq - s.inferredBase); s.hasInferred && gap >= 0 && gap <= maxInferredGap {
+			// The peer acknowledged our SYN before any of our packets was
+			// captured: the bytes before this one were lost (a greeting).
+			s.base = s.inferredBase
+		}
 	}
 	off := s.unwrap(seg.Seq)
+	if seg.Flags&(FlagACK|FlagSYN|FlagRST) == FlagACK && !peer.started && !peer.hasInferred && !s.MidStream && off == 0 && seg.Ack != 0 {
+		// The peer's SYN-ACK was not captured, but this side, whose SYN
+		// was and which has sent nothing yet, acknowledges it: the peer's
+		// bytes begin where this ACK points. Kept until the peer's first
+		// packet comes (never for a one-sided capture, or a SYN-ACK that
+		// comes after all), so that a greeting the capture lost is a gap.
+		peer.inferredBase, peer.hasInferred = seg.Ack, true
+	}
 	if seg.Flags&FlagSYN != 0 {
 		off++ // the payload of a SYN (TFO) starts after it
 	}

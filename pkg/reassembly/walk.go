@@ -139,15 +139,17 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 			// A copy of a fragment of a datagram already reassembled,
 			// kept: it goes with its datagram's segment.
 			st.Copies.add(&pkt)
-		} else if frame, input := copies.copyAt(&seg, &pkt); frame != 0 && (t.opts.SkipCopies || t.opts.CountCopies) {
-			st.Copies.add(&pkt)
-			if input != pkt.Input {
-				st.CopiesFromInputs.add(&pkt)
-			} else {
-				st.CopiesInInput.add(&pkt)
-			}
-			if t.opts.SkipCopies {
-				continue
+		} else if t.opts.SkipCopies || t.opts.CountCopies {
+			if frame, input := copies.copyAt(&seg, &pkt); frame != 0 {
+				st.Copies.add(&pkt)
+				if input != pkt.Input {
+					st.CopiesFromInputs.add(&pkt)
+				} else {
+					st.CopiesInInput.add(&pkt)
+				}
+				if t.opts.SkipCopies {
+					continue
+				}
 			}
 		}
 		if seg.Missing() > 0 {
@@ -222,9 +224,14 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s in another input file too (the same traffic captured twice, into several files at once): %s",
 			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), what))
 	}
-	inInput := st.CopiesInInput
-	if st.CopiesFromInputs.N == 0 {
-		inInput = st.Copies // fragment copies too, counted in Copies alone
+	// The copies within one input, fragment copies (counted in Copies
+	// alone) among them.
+	inInput := st.Copies
+	if st.CopiesFromInputs.N > 0 {
+		inInput.N -= st.CopiesFromInputs.N
+		if st.CopiesInInput.N > 0 {
+			inInput.FirstFrame, inInput.FirstInput = st.CopiesInInput.FirstFrame, st.CopiesInInput.FirstInput
+		}
 	}
 	if t := &inInput; t.N > 0 {
 		what := "each analysed once"

@@ -1236,7 +1236,7 @@ func (p *Parser) finishReply(r *Reply) {
 	}
 	p.quitAnsweredWhileHeld(r)
 	e, ok := p.pop()
-	if !ok && p.opts.MidStream && !p.commandsSeen && !p.d.Extensions.Offered && r.Code == 250 && len(r.Lines) > 1 {
+	if !ok && p.opts.MidStream && !p.commandsSeen && !p.d.Extensions.Offered && r.Code == 250 && offersExtensions(r) {
 		// A capture that began after the client's EHLO: a multi-line
 		// 250 before any command is its reply, and says what the server
 		// offers.
@@ -1444,6 +1444,24 @@ func (p *Parser) closeLine(cut lineCut, end int64) {
 		c.line.reset()
 		p.flushSkip(ClientToServer, &c.skipStart, end)
 	}
+}
+
+// offersExtensions reports whether a multi-line 250 reply reads as an
+// EHLO reply: a line after the first names an SMTP extension (not the
+// lines of a BDAT or EXPN reply).
+func offersExtensions(r *Reply) bool {
+	if len(r.Lines) < 2 {
+		return false
+	}
+	for _, line := range r.Lines[1:] {
+		word, _, _ := strings.Cut(line, " ")
+		switch upperASCII(word) {
+		case "PIPELINING", "SIZE", "8BITMIME", "STARTTLS", "AUTH", "CHUNKING", "SMTPUTF8", "DSN", "ENHANCEDSTATUSCODES",
+			"HELP", "ETRN", "VRFY", "BINARYMIME", "PRDR", "DELIVERBY", "REQUIRETLS", "MT-PRIORITY", "LIMITS", "XCLIENT", "XFORWARD":
+			return true
+		}
+	}
+	return false
 }
 
 // startTLS stops parsing: from here on both streams are encrypted.
