@@ -186,10 +186,7 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 	if d.TLS != nil {
 		start, side := d.TLS.ClientStart, &d.TLS.Client
 		if dir == smtpparse.ServerToClient {
-			side = &d.TLS.Server
-			if d.TLS.Reply != nil {
-				start = d.TLS.Reply.Span.End
-			}
+			side, start = &d.TLS.Server, d.TLS.ServerStart
 		}
 		end := int64(len(f.s.Raw[dir]))
 		if side.NotTLS && len(side.Clear) > 0 && side.ClearAt >= start && side.ClearAt < end {
@@ -709,8 +706,8 @@ func (f *follower) tlsStart(dir smtpparse.Direction) int64 {
 	switch {
 	case t == nil:
 		return -1
-	case dir == smtpparse.ServerToClient && t.Reply != nil:
-		return t.Reply.Span.End
+	case dir == smtpparse.ServerToClient:
+		return t.ServerStart
 	}
 	return t.ClientStart
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
 )
@@ -76,5 +77,47 @@ func TestFramesThatCannotBeLocatedAreSaidSo(t *testing.T) {
 	r := an.Report([]string{"a.pcap", "b.pcapng"})
 	if !strings.Contains(r.FrameNote, "so file_frames is missing where it could not place a frame") || len(r.Findings) == 0 || r.Findings[0].FileFrames != nil {
 		t.Errorf("note %q, findings %v", r.FrameNote, r.Findings)
+	}
+}
+
+func TestTLSAfterALostSTARTTLSReplyIsTLS(t *testing.T) {
+	// tcpdump -i any dropped the server's "220 TLS go ahead": the client's
+	// ClientHello and what follows are TLS, not lines of escaped bytes.
+	hello := "\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03" + strings.Repeat("\xaa", 20) + "\n" + strings.Repeat("\x00\x2f", 10) + "\r\n" + "\x00\x0a\x00\x05"
+	r := craftedReport(t, "lost-220-tls", 25, func(s *capgen.Session, fin func(bool)) {
+		s.Handshake()
+		s.Server("220 mx.example.test ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250-mx.example.test\r\n250 STARTTLS\r\n")
+		s.Client("STARTTLS\r\n")
+		s.Skip(false, uint32(len("220 2.0.0 Ready to start TLS\r\n")))
+		s.Client(hello)
+		s.Server("\x16\x03\x03\x00\x04\x02\x00\x00\x00")
+		s.Client("\x17\x03\x03\x00\x03abc")
+		fin(true)
+		fin(false)
+	})
+	var ids []string
+	for _, f := range r.Findings {
+		ids = append(ids, f.ID)
+	}
+	got := findingsOf(r, "tls-started", 0)
+	if strings.Join(ids, " ") != "capture-gap tls-started" || len(got) != 1 || !strings.HasPrefix(got[0].Summary, "STARTTLS succeeded (its reply is not in the capture, but the client began TLS)") {
+		t.Errorf("findings %v: %v", ids, got)
+	}
+}
+
+func TestTLSAfterALostSTARTTLSReplyAndHelloIsTLS(t *testing.T) {
+	// Stream 8 of the lossy -i any capture: the 220 to STARTTLS and the
+	// client's hello were both dropped (frames 8, 9); what the client
+	// sent next are TLS records (application data), not commands.
+	r := analyze(t, capturePath("clients-sweep/any-lossy-tls.pcap"))
+	for _, f := range r.Findings {
+		if f.ID != "capture-gap" && f.ID != "tls-started" {
+			t.Errorf("%s: %s", f.ID, f.Summary)
+		}
+	}
+	if got := findingsOf(r, "tls-started", 0); len(got) != 1 {
+		t.Errorf("tls-started: %v", r.Findings)
 	}
 }

@@ -2468,9 +2468,13 @@ func detectTLS(b builder, _ Options) []Finding {
 	if h := t.Server.Hello; h != nil {
 		negotiated = fmt.Sprintf("; %s negotiated (frame %d)", smtpparse.TLSVersionName(h.Version), firstFrame(b.s.Frames(h.Span)))
 	}
+	said := "its reply is not in the capture, but the client began TLS"
+	if t.Reply != nil {
+		said = fmt.Sprintf("%d %s", t.Reply.Code, clip(strings.Join(t.Reply.Lines, " "), 40))
+	}
 	f := b.at("tls-started", Info, PhaseTLS, t.Command.Span, t.Command.Time,
-		fmt.Sprintf("STARTTLS succeeded (%d %s)%s; the rest of the connection (%d client and %d server bytes) is encrypted and not analysed",
-			t.Reply.Code, clip(strings.Join(t.Reply.Lines, " "), 40), negotiated, t.ClientBytes, t.ServerBytes))
+		fmt.Sprintf("STARTTLS succeeded (%s)%s; the rest of the connection (%d client and %d server bytes) is encrypted and not analysed",
+			said, negotiated, t.ClientBytes, t.ServerBytes))
 	f.Frames = tlsStartFrames(b, t)
 	return append(out, f)
 }
@@ -2606,6 +2610,9 @@ func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 
 // tlsStartFrames returns the frames of STARTTLS and its reply.
 func tlsStartFrames(b builder, t *smtpparse.TLSStart) []int {
+	if t.Reply == nil {
+		return b.s.Frames(t.Command.Span)
+	}
 	return appendUnique(b.s.Frames(t.Command.Span), b.s.Frames(t.Reply.Span)...)
 }
 

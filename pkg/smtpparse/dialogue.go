@@ -251,7 +251,10 @@ type EndOfData struct {
 // TLSStart records the switch to TLS after STARTTLS.
 type TLSStart struct {
 	Command *Command // the STARTTLS command
-	Reply   *Reply   // its 2xx reply
+	Reply   *Reply   // its 2xx reply; nil when the capture lost it and the client's TLS hello tells that TLS began
+	// ServerStart is where the server's TLS bytes begin: after the reply,
+	// or where its bytes resume after the capture lost the reply.
+	ServerStart int64
 	// ClientStart is where the client's TLS bytes begin: after STARTTLS,
 	// or after the command lines it sent in clear text behind STARTTLS
 	// before the reply (which a server that kept them would read inside

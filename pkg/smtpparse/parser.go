@@ -645,6 +645,14 @@ func (p *Parser) clientBytes(data []byte, off, order int64, at time.Time) int {
 	for i < len(data) {
 		pos := off + int64(i)
 		c.pos = pos
+		if st := p.replyLostSTARTTLS(); st != nil && (c.state == clientCommand || c.state == clientResync) && !c.line.open && anyTLSRecord(data[i:]) {
+			// The capture lost the server's 220 to STARTTLS (and maybe
+			// the client's hello), and the client began TLS: from here
+			// on its bytes are TLS records, not commands.
+			p.pop() // STARTTLS, answered out of the capture's sight
+			p.startTLS(st, nil)
+			continue
+		}
 		switch c.state {
 		case clientHeld:
 			return i
@@ -1464,9 +1472,33 @@ func offersExtensions(r *Reply) bool {
 	return false
 }
 
+// anyTLSRecord reports whether b starts like a TLS record of any type
+// (change cipher spec, alert, handshake, application data), version 3.x:
+// after a STARTTLS whose reply, and maybe the hello, the capture lost, the
+// client's next bytes may be any of them.
+func anyTLSRecord(b []byte) bool {
+	return len(b) >= 3 && b[0] >= 20 && b[0] <= 23 && b[1] == 3 && b[2] <= 4
+}
+
+// replyLostSTARTTLS returns the STARTTLS command still waiting for its
+// reply after the capture lost server bytes, if that is the oldest
+// command waiting: the reply may be among what was lost.
+func (p *Parser) replyLostSTARTTLS() *Command {
+	if p.d.TLS != nil || p.server.state != serverResync || p.fifoLen() == 0 {
+		return nil
+	}
+	if e := p.fifo[p.fifoHead]; e.kind == pendingCommand && e.cmd.Verb == "STARTTLS" {
+		return e.cmd
+	}
+	return nil
+}
+
 // startTLS stops parsing: from here on both streams are encrypted.
 func (p *Parser) startTLS(cmd *Command, r *Reply) {
-	p.d.TLS = &TLSStart{Command: cmd, Reply: r, ClientStart: cmd.Span.End}
+	p.d.TLS = &TLSStart{Command: cmd, Reply: r, ClientStart: cmd.Span.End, ServerStart: p.server.stream.next}
+	if r != nil {
+		p.d.TLS.ServerStart = r.Span.End
+	}
 	p.server.state = serverTLS
 	c := &p.client
 	p.closeClient(cutTLS, c.pos)
