@@ -1023,6 +1023,22 @@ func firstRefusal(tx *smtpparse.Transaction) *smtpparse.Reply {
 	return nil
 }
 
+// withoutRelayedLegs drops, of attempts in stream order, each that began
+// within legOpening after an earlier one from another client address and
+// before that one ended: the far leg of a session a proxy relayed.
+func withoutRelayedLegs(attempts []attempt) []attempt {
+	kept := attempts[:0:0]
+	for _, at := range attempts {
+		relayed := slices.ContainsFunc(kept, func(k attempt) bool {
+			return k.client != at.client && !at.time.Before(k.time) && at.time.Sub(k.time) <= legOpening && !at.time.After(k.end)
+		})
+		if !relayed {
+			kept = append(kept, at)
+		}
+	}
+	return kept
+}
+
 // concurrent reports whether an attempt started in one connection
 // before an attempt in another had ended.
 func concurrent(attempts []attempt) bool {
@@ -1073,6 +1089,11 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 			// others: several submissions, none of them a retry.
 			return
 		}
+		// A capture taken on a proxy's host holds each attempt twice, on
+		// both legs: the same envelope from the proxy's address, begun
+		// within legOpening of the client's and overlapping it. That is
+		// one attempt, told by the leg seen first.
+		failed = withoutRelayedLegs(failed)
 		if !byMessage && concurrent(failed) {
 			// One message is never tried twice at once: these are
 			// several messages with one envelope (a bulk sender's).
