@@ -2,6 +2,7 @@ package findings
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -14,5 +15,21 @@ func TestARetryLoopThroughAProxyIsToldOnce(t *testing.T) {
 	loops := retryLoops(analyze(t, capturePath("core-sweep/retry-rst.pcap")))
 	if len(loops) != 1 || !slices.Equal(loops[0].Streams, []int{0, 2, 4, 6}) || loops[0].Severity != Error {
 		t.Errorf("retry loops %v", loops)
+	}
+}
+
+func TestABDATChunkThatNeverCameIsNotTheClientsSize(t *testing.T) {
+	// bdat-drop-wait.pcap, stream 1 (the server's side of the proxy):
+	// BDAT 192 LAST (frame 31) with no bytes behind it; Exim waited and
+	// gave up with its 421 data timeout (frame 34); the 6 bytes after
+	// are the client's QUIT.
+	r := analyze(t, capturePath("core-sweep/bdat-drop-wait.pcap"))
+	got := findingsOf(r, "bdat-size-mismatch", 1)
+	if len(got) != 1 || got[0].Severity != Warning || !slices.Equal(got[0].Frames, []int{31, 34}) ||
+		!strings.Contains(got[0].Summary, "but none of them came for 5 s: the server gave up with 421") {
+		t.Errorf("bdat-size-mismatch: %v", got)
+	}
+	if d := connectionOf(t, r, 1).Diagnosis; !strings.HasPrefix(d, "A BDAT chunk never reached the server") {
+		t.Errorf("diagnosis %q", d)
 	}
 }

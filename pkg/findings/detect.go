@@ -1443,12 +1443,42 @@ func detectContent(b builder, _ Options) []Finding {
 			}
 			if mismatch != "" {
 				c := ch.Command
-				out = append(out, b.at("bdat-size-mismatch", Error, PhaseBDAT, c.Span, c.Time,
-					fmt.Sprintf("BDAT chunk %d declared %d bytes, but %s", i+1, ch.Declared, mismatch)))
+				f := b.at("bdat-size-mismatch", Error, PhaseBDAT, c.Span, c.Time,
+					fmt.Sprintf("BDAT chunk %d declared %d bytes, but %s", i+1, ch.Declared, mismatch))
+				if r, frame := chunkTimedOut(b, ch); r != nil && got < ch.Declared {
+					// The server waited for the chunk and gave up: what came
+					// after its timeout is no part of the chunk, and the
+					// bytes the client says it sent may have been lost on
+					// the way.
+					f.Severity = Warning
+					f.Summary = fmt.Sprintf("BDAT chunk %d declared %d bytes, but none of them came for %s: the server gave up with %d %s in frame %d; a capture on the client's side tells whether it sent them (a device in the path may have dropped them)",
+						i+1, ch.Declared, roughly(r.Time.Sub(c.EndTime)), r.Code, quote(strings.Join(r.Lines, " "), 50), frame)
+					f.Frames = appendUnique(f.Frames, frame)
+				}
+				out = append(out, f)
 			}
 		}
 	}
 	return out
+}
+
+// chunkTimedOut returns the server's timeout reply (421) that came while
+// it waited for chunk ch's bytes, none of which had come, and its frame.
+func chunkTimedOut(b builder, ch *smtpparse.Chunk) (*smtpparse.Reply, int) {
+	for _, r := range b.s.Dialogue.Replies {
+		if r.Code != 421 || r.Time.Before(ch.Command.EndTime) {
+			continue
+		}
+		rf := b.s.Frames(r.Span)
+		if len(rf) == 0 || clientBytesBefore(b, rf[0]) > ch.Data.Start {
+			return nil, 0
+		}
+		if _, idle, ok := timedOut(b, r); ok && idle > 0 {
+			return r, rf[0]
+		}
+		return nil, 0
+	}
+	return nil, 0
 }
 
 // lenientAnswer returns the final reply of a DATA transaction that the

@@ -238,7 +238,11 @@ func diagnose(found []Finding) string {
 		// The client's chunk size was wrong: the server read commands as
 		// message bytes, or waited for bytes that never came.
 		f, _ := first("bdat-size-mismatch")
-		parts = append(parts, fmt.Sprintf("The client's BDAT size was wrong: %s%s.%s", f.Summary, frame(f), ending()))
+		lead := "The client's BDAT size was wrong"
+		if f.Severity < Error {
+			lead = "A BDAT chunk never reached the server" // it timed out waiting: the size may be right
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s%s.%s", lead, f.Summary, frame(f), ending()))
 	case ending() != "":
 		parts = append(parts, strings.TrimSpace(ending()))
 	case len(byID["slow-greeting"]) > 0 && !slices.ContainsFunc(found, func(f Finding) bool { return f.Severity > Warning }):
