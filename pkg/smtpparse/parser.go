@@ -645,14 +645,6 @@ func (p *Parser) clientBytes(data []byte, off, order int64, at time.Time) int {
 	for i < len(data) {
 		pos := off + int64(i)
 		c.pos = pos
-		if st := p.replyLostSTARTTLS(); st != nil && (c.state == clientCommand || c.state == clientResync) && !c.line.open && anyTLSRecord(data[i:]) {
-			// The capture lost the server's 220 to STARTTLS (and maybe
-			// the client's hello), and the client began TLS: from here
-			// on its bytes are TLS records, not commands.
-			p.pop() // STARTTLS, answered out of the capture's sight
-			p.startTLS(st, nil)
-			continue
-		}
 		switch c.state {
 		case clientHeld:
 			return i
@@ -660,6 +652,9 @@ func (p *Parser) clientBytes(data []byte, off, order int64, at time.Time) int {
 			n, ended := c.line.feed(data[i:], pos, order, at)
 			i += n
 			c.pos = off + int64(i)
+			if p.tlsAfterLostReply() {
+				continue
+			}
 			if ended {
 				p.clientLine(cutNone)
 			}
@@ -1470,6 +1465,28 @@ func offersExtensions(r *Reply) bool {
 		}
 	}
 	return false
+}
+
+// tlsAfterLostReply switches to TLS when the line the client has begun
+// starts a TLS record while STARTTLS waits for a reply the capture lost
+// (replyLostSTARTTLS): the client began TLS, and its bytes, the line's
+// included, are TLS records, not commands. It decides on the line's first
+// three bytes, however the client's writes cut them.
+func (p *Parser) tlsAfterLostReply() bool {
+	c := &p.client
+	if c.state != clientCommand && c.state != clientResync || c.line.n < 3 || len(c.line.buf) < 3 || !anyTLSRecord(c.line.buf) {
+		return false
+	}
+	st := p.replyLostSTARTTLS()
+	if st == nil {
+		return false
+	}
+	line, start := slices.Clone(c.line.buf[:min(int64(len(c.line.buf)), c.line.n)]), c.line.start
+	c.line.reset()
+	p.pop() // STARTTLS, answered out of the capture's sight
+	p.startTLS(st, nil)
+	p.tlsClient(line, start)
+	return true
 }
 
 // anyTLSRecord reports whether b starts like a TLS record of any type
