@@ -92,6 +92,7 @@ type attempt struct {
 	end      time.Time  // of a failed attempt: its last reply, or the connection's last packet when none ended it
 	ended    string     // how a failed attempt ended: the server's refusal, or that no final reply came
 	client   netip.Addr // of a failed attempt: the client's address
+	server   netip.Addr // of a failed attempt: the server's address
 	code     int        // of a failed attempt: the code of the server's first refusal in it, 0 if none or a synchronization error
 	unsent   bool       // of a failed attempt: it ended before any of the message was sent
 	partial  bool       // of a failed attempt: the recipients deferred in a transaction that delivered to others (noteDeferred)
@@ -810,7 +811,7 @@ func (a *Analyzer) noteDeferred(s *session.Session, tx *smtpparse.Transaction, s
 		key += " SIZE=" + size
 	}
 	at := delivered
-	at.ok, at.code, at.client, at.partial = false, first.Code, s.Conn.Client().Addr(), true
+	at.ok, at.code, at.client, at.server, at.partial = false, first.Code, s.Conn.Client().Addr(), s.Conn.Server().Addr(), true
 	if tx.Body != nil && tx.Body.MessageID != "" {
 		at.message = maphash.String(a.seed, tx.Body.MessageID)
 	}
@@ -868,7 +869,7 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 		}
 		if !at.ok { // only failures are told of, by their frames and how they ended
 			at.end, at.frames, at.ended = attemptEnd(tx, closedAt(s)), s.Frames(tx.Mail.Span), howEnded(tx)
-			at.client = s.Conn.Client().Addr()
+			at.client, at.server = s.Conn.Client().Addr(), s.Conn.Server().Addr()
 			if r := firstRefusal(tx); r != nil && !isSyncError(r) {
 				at.code = r.Code
 			}
@@ -1024,13 +1025,17 @@ func firstRefusal(tx *smtpparse.Transaction) *smtpparse.Reply {
 }
 
 // withoutRelayedLegs drops, of attempts in stream order, each that began
-// within legOpening after an earlier one from another client address and
-// before that one ended: the far leg of a session a proxy relayed.
+// within legOpening after an earlier one, before that one ended, from
+// another client address to another server: the far leg of a session a
+// proxy relayed (the near leg went to the proxy, the far one comes from
+// it). Two hosts of one sender trying the same envelope at once go to
+// the same server, and stay two attempts.
 func withoutRelayedLegs(attempts []attempt) []attempt {
 	kept := attempts[:0:0]
 	for _, at := range attempts {
 		relayed := slices.ContainsFunc(kept, func(k attempt) bool {
-			return k.client != at.client && !at.time.Before(k.time) && at.time.Sub(k.time) <= legOpening && !at.time.After(k.end)
+			return k.client != at.client && k.server != at.server &&
+				!at.time.Before(k.time) && at.time.Sub(k.time) <= legOpening && !at.time.After(k.end)
 		})
 		if !relayed {
 			kept = append(kept, at)

@@ -146,6 +146,7 @@ type serverSide struct {
 	line      lineReader
 	cur       *Reply // multi-line reply in progress
 	skipStart int64
+	gapAfter  int // how many commands the client had sent when the server's last gap came
 }
 
 // pendingKind says what a reply in the FIFO would answer.
@@ -1504,7 +1505,9 @@ func (p *Parser) replyLostSTARTTLS() *Command {
 	if p.d.TLS != nil || p.server.state != serverResync || p.fifoLen() == 0 {
 		return nil
 	}
-	if e := p.fifo[p.fifoHead]; e.kind == pendingCommand && e.cmd.Verb == "STARTTLS" {
+	// The gap must have come after STARTTLS was sent: an older one says
+	// nothing of its reply.
+	if e := p.fifo[p.fifoHead]; e.kind == pendingCommand && e.cmd.Verb == "STARTTLS" && slices.Index(p.d.Commands, e.cmd) < p.server.gapAfter {
 		return e.cmd
 	}
 	return nil
@@ -1554,6 +1557,7 @@ func (p *Parser) startTLS(cmd *Command, r *Reply) {
 // serverGap applies a gap to the server machine.
 func (p *Parser) serverGap(off, n int64) {
 	s := &p.server
+	s.gapAfter = len(p.d.Commands)
 	// Without the first bytes nobody knows which reply was the greeting;
 	// a gap after them (snaplen cut the greeting's tail) leaves it known.
 	if off == 0 {
