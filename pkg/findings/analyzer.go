@@ -666,6 +666,9 @@ const (
 // differ from it, what they were (a refusal's command and code), so that
 // no refusal goes untold.
 func capRepeats(found []Finding) []Finding {
+	if len(found) <= maxRepeats {
+		return found // nothing to fold: most detectors find nothing or one thing in a session
+	}
 	type fold struct {
 		key, as string
 		n       int

@@ -565,16 +565,11 @@ func detectUnanswered(b builder, _ Options) []Finding {
 	}
 	// So does what the client pipelined behind a command the server
 	// refused before hanging up.
-	hungUpAfter := int64(-1) // the refused command's offset in the client's stream
-	var hungUp *smtpparse.Reply
-	if r := hungUpOn(b); r != nil {
-		hungUpAfter, hungUp = r.Command.Span.Start, r
-	}
 	// behindRefusal: c came after the command the server refused before
 	// hanging up (within hangUpWithin: hungUpOn), pipelined behind it or
 	// crossing the close.
 	behindRefusal := func(c *smtpparse.Command) bool {
-		return hungUp != nil && c.Span.Start > hungUpAfter
+		return b.hungUp != nil && c.Span.Start > b.hungUp.Command.Span.Start
 	}
 	for _, c := range d.Commands {
 		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || behindRefusal(c) || b.lines.all[c] || b.afterHello(c) {
@@ -2124,7 +2119,7 @@ const hangUpWithin = 2 * time.Second
 // ended by refusing one of its commands and closing the connection at
 // once (hungUpOn): not lost in the network, but turned away.
 func hungUpAfterRefusal(b builder, tx *smtpparse.Transaction) (Finding, bool) {
-	r := hungUpOn(b)
+	r := b.hungUp
 	if r == nil || !slices.Contains(txCommands(tx), r.Command) {
 		return Finding{}, false
 	}

@@ -199,6 +199,9 @@ type builder struct {
 	// of their own (tls-handshake-failed tells it).
 	helloAnyway *smtpparse.Command
 	refusal     *smtpparse.Reply
+	// hungUp is the refusal on which the server hung up (hungUpOn), nil
+	// if none: the unanswered and lost-transaction detectors both ask.
+	hungUp *smtpparse.Reply
 }
 
 // afterHello reports whether c is (part of) a TLS hello the client sent
@@ -264,6 +267,7 @@ func newBuilder(s *session.Session) builder {
 	b := builder{s: s, maskedAt: maskedCommands(s), message: messageReplies(s.Dialogue)}
 	b.lines = messageLines(b)
 	b.helloAnyway, b.refusal = tlsHelloAnyway(s.Dialogue)
+	b.hungUp = hungUpOn(b)
 	return b
 }
 
