@@ -794,33 +794,43 @@ func summarize(s *session.Session, found []Finding) Connection {
 // noteDeferred records, for a delivered transaction some of whose
 // recipients were deferred (4xx), a failed attempt at the envelope of the
 // sender and those recipients: the one an MTA retries later.
-func (a *Analyzer) noteDeferred(s *session.Session, tx *smtpparse.Transaction, sender string, delivered attempt) {
-	var deferred []string
-	var first *smtpparse.Reply
-	for _, r := range tx.Rcpts {
-		if r.Reply != nil && r.Reply.Code >= 400 && r.Reply.Code < 500 {
-			deferred = append(deferred, strings.ToLower(r.Path))
-			if first == nil {
-				first = r.Reply
-			}
-		}
-	}
+func (a *Analyzer) noteDeferred(s *session.Session, tx *smtpparse.Transaction, delivered attempt) {
+	deferred := slices.DeleteFunc(slices.Clone(tx.Rcpts), func(r *smtpparse.Command) bool {
+		return r.Reply == nil || r.Reply.Code < 400 || r.Reply.Code >= 500
+	})
 	if len(deferred) == 0 {
 		return
 	}
-	sort.Strings(deferred)
-	key := sender + " → " + strings.Join(deferred, ", ")
-	if size := tx.Mail.Params["SIZE"]; size != "" {
-		key += " SIZE=" + size
-	}
+	first := deferred[0].Reply
+	key := envelopeKey(tx, deferred)
 	at := delivered
 	at.ok, at.code, at.client, at.server, at.partial = false, first.Code, s.Conn.Client().Addr(), s.Conn.Server().Addr(), true
 	if tx.Body != nil && tx.Body.MessageID != "" {
 		at.message = maphash.String(a.seed, tx.Body.MessageID)
 	}
 	at.end, at.frames = first.EndTime, s.Frames(tx.Mail.Span)
-	at.ended = fmt.Sprintf("with %d %s", first.Code, strings.TrimRight(clip(strings.Join(first.Lines, " "), 80), "."))
+	at.ended = endedWithReply(first)
 	a.envelopes.add(key, "", false, at)
+}
+
+// envelopeKey is the text an envelope is known by: the sender (<> for the
+// null one, of bounces and callouts), the recipients rcpts, lower-cased
+// and sorted, and SIZE= when MAIL declared one.
+func envelopeKey(tx *smtpparse.Transaction, rcpts []*smtpparse.Command) string {
+	paths := make([]string, 0, len(rcpts))
+	for _, r := range rcpts {
+		paths = append(paths, strings.ToLower(r.Path))
+	}
+	sort.Strings(paths)
+	sender := strings.ToLower(tx.Mail.Path)
+	if sender == "" {
+		sender = "<>"
+	}
+	key := sender + " → " + strings.Join(paths, ", ")
+	if size := tx.Mail.Params["SIZE"]; size != "" {
+		key += " SIZE=" + size
+	}
+	return key
 }
 
 // resent reports whether next is tx sent again: tx's MAIL was refused,
@@ -845,20 +855,9 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 		if tx.Mail == nil || len(tx.Rcpts) == 0 || envelopeOnly(s.Dialogue, tx) {
 			continue // a repeated address-verification probe is no retried message
 		}
-		rcpts := make([]string, 0, len(tx.Rcpts))
-		for _, r := range tx.Rcpts {
-			rcpts = append(rcpts, strings.ToLower(r.Path))
-		}
-		sort.Strings(rcpts)
-		sender := strings.ToLower(tx.Mail.Path)
-		if sender == "" {
-			sender = "<>" // the null sender, of bounces and address-verification callouts
-		}
-		key := sender + " → " + strings.Join(rcpts, ", ")
+		key := envelopeKey(tx, tx.Rcpts)
 		byMessage, bare := false, ""
-		if size := tx.Mail.Params["SIZE"]; size != "" {
-			key += " SIZE=" + size
-		} else if tx.Body != nil && tx.Body.MessageID != "" {
+		if tx.Mail.Params["SIZE"] == "" && tx.Body != nil && tx.Body.MessageID != "" {
 			bare = key
 			key += " " + tx.Body.MessageID
 			byMessage = true
@@ -883,7 +882,7 @@ func (a *Analyzer) noteAttempts(s *session.Session) {
 			// The recipients deferred in a delivered transaction are what
 			// an MTA tries again, alone: that is a failed attempt at the
 			// envelope of those, where the retries' attempts are.
-			a.noteDeferred(s, tx, sender, at)
+			a.noteDeferred(s, tx, at)
 		}
 	}
 }
@@ -1001,11 +1000,16 @@ func later(a, b time.Time) time.Time {
 // the server's first refusal in it, or "without a final reply".
 func howEnded(tx *smtpparse.Transaction) string {
 	if r := firstRefusal(tx); r != nil {
-		// Its text goes inside sentences: a full stop of its own would
-		// double theirs ("closing connection..").
-		return fmt.Sprintf("with %d %s", r.Code, strings.TrimRight(clip(strings.Join(r.Lines, " "), 80), "."))
+		return endedWithReply(r)
 	}
 	return "without a final reply"
+}
+
+// endedWithReply says an attempt ended with refusal r. Its text goes
+// inside sentences: a full stop of its own would double theirs
+// ("closing connection..").
+func endedWithReply(r *smtpparse.Reply) string {
+	return fmt.Sprintf("with %d %s", r.Code, strings.TrimRight(clip(strings.Join(r.Lines, " "), 80), "."))
 }
 
 // firstRefusal returns the server's first 4xx or 5xx reply in tx, nil if
