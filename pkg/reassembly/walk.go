@@ -18,6 +18,17 @@ type Tally struct {
 	FirstInput int // input index of the first
 }
 
+// addCopy counts p as a copy of a packet captured just before, in
+// another input file or in its own (fragment copies are counted there).
+func (st *Stats) addCopy(p *Packet, otherInput bool) {
+	st.Copies.add(p)
+	if otherInput {
+		st.CopiesFromInputs.add(p)
+	} else {
+		st.CopiesInInput.add(p)
+	}
+}
+
 func (t *Tally) add(p *Packet) {
 	if t.N == 0 {
 		t.FirstFrame, t.FirstInput = p.FileFrame, p.Input
@@ -33,7 +44,7 @@ type Stats struct {
 	Late             int                 // of those, segments of connections already forgotten (Tracker.Forget): skipped unless TrackerOptions.Late takes them
 	Copies           Tally               // of those, copies of a segment captured just before (TrackerOptions.SkipCopies or CountCopies)
 	CopiesFromInputs Tally               // of the copies, those whose segment was in another input file (the same traffic captured in several files)
-	CopiesInInput    Tally               // of the copies of segments, those whose segment was in the same input file
+	CopiesInInput    Tally               // of the copies, the others (fragment copies too): Copies is the two together
 	CopiesKept       bool                // copies are visited as any segment (CountCopies without SkipCopies), not skipped
 	NotTCP           int                 // non-TCP packets (ARP, UDP, ICMP …): skipped
 	Fragments        Tally               // fragments of IP datagrams carrying TCP that never completed: not used
@@ -107,7 +118,7 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 		if errors.Is(err, ErrFragment) {
 			fragment, err = frags.add(&pkt, &frag, &seg)
 			if fragment == fragmentPendingCopy && (t.opts.SkipCopies || t.opts.CountCopies) {
-				st.Copies.add(&pkt) // held with its datagram, which uses its bytes once
+				st.addCopy(&pkt, false) // held with its datagram, which uses its bytes once
 			}
 			if fragment == fragmentPending || fragment == fragmentPendingCopy {
 				continue
@@ -138,15 +149,10 @@ func Walk(c *Capture, t *Tracker, visit Visitor) (st Stats, err error) {
 		if fragment == fragmentCopyKept {
 			// A copy of a fragment of a datagram already reassembled,
 			// kept: it goes with its datagram's segment.
-			st.Copies.add(&pkt)
+			st.addCopy(&pkt, false)
 		} else if t.opts.SkipCopies || t.opts.CountCopies {
 			if frame, input := copies.copyAt(&seg, &pkt); frame != 0 {
-				st.Copies.add(&pkt)
-				if input != pkt.Input {
-					st.CopiesFromInputs.add(&pkt)
-				} else {
-					st.CopiesInInput.add(&pkt)
-				}
+				st.addCopy(&pkt, input != pkt.Input)
 				if t.opts.SkipCopies {
 					continue
 				}
@@ -216,30 +222,17 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s timestamped %s or more before the packet in front (by up to %s): times, durations and stalls around them are not to be trusted",
 			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), ClockStep, st.MostBack.Round(time.Millisecond)))
 	}
+	copies := "each analysed once"
+	if st.CopiesKept {
+		copies = "kept as captured (analyze counts each once)"
+	}
 	if t := &st.CopiesFromInputs; t.N > 0 {
-		what := "each analysed once"
-		if st.CopiesKept {
-			what = "kept as captured (analyze counts each once)"
-		}
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s in another input file too (the same traffic captured twice, into several files at once): %s",
-			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), what))
+			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), copies))
 	}
-	// The copies within one input, fragment copies (counted in Copies
-	// alone) among them.
-	inInput := st.Copies
-	if st.CopiesFromInputs.N > 0 {
-		inInput.N -= st.CopiesFromInputs.N
-		if st.CopiesInInput.N > 0 {
-			inInput.FirstFrame, inInput.FirstInput = st.CopiesInInput.FirstFrame, st.CopiesInInput.FirstInput
-		}
-	}
-	if t := &inInput; t.N > 0 {
-		what := "each analysed once"
-		if st.CopiesKept {
-			what = "kept as captured (analyze counts each once)"
-		}
+	if t := &st.CopiesInInput; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s the same IP packet as one captured just before (captured on more than one interface, as tcpdump -i any does on a host with a bridge, or duplicated by the network): %s",
-			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), what))
+			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), copies))
 	}
 	if t := &st.Truncated; t.N > 0 {
 		warnings = append(warnings, fmt.Errorf("%s: frame %d: %d TCP segments were cut by the snaplen; their payload is incomplete",
