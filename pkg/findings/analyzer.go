@@ -602,8 +602,8 @@ func discountAfterLoss(s *session.Session, found []Finding) {
 			continue
 		}
 		for _, g := range st.Gaps {
-			if dir == smtpparse.ServerToClient && g.Start == 0 {
-				continue // a lost greeting shifts no pairing: the parser knows it is missing
+			if !shiftsPairing(dir, g) {
+				continue
 			}
 			if first == 0 || g.Frame < first {
 				gap, first = g, g.Frame
@@ -615,7 +615,7 @@ func discountAfterLoss(s *session.Session, found []Finding) {
 	// the capture, not necessarily on the wire.
 	var serverGaps []reassembly.Gap
 	if st := s.Stream(smtpparse.ServerToClient); st != nil {
-		serverGaps = slices.DeleteFunc(slices.Clone(st.Gaps), func(g reassembly.Gap) bool { return g.Start == 0 })
+		serverGaps = slices.DeleteFunc(slices.Clone(st.Gaps), func(g reassembly.Gap) bool { return !shiftsPairing(smtpparse.ServerToClient, g) })
 	}
 	if first == 0 {
 		return

@@ -2061,13 +2061,18 @@ func serverLostBefore(b builder, r *smtpparse.Reply) bool {
 		return false
 	}
 	for _, g := range st.Gaps {
-		// A lost greeting (the gap at offset 0) shifts no pairing: the
-		// parser knows it is missing.
-		if g.Start > 0 && g.Start < r.Span.Start {
+		if shiftsPairing(smtpparse.ServerToClient, g) && g.Start < r.Span.Start {
 			return true
 		}
 	}
 	return false
+}
+
+// shiftsPairing reports whether gap g of direction dir may pair replies
+// with the wrong commands after it: any gap but a lost greeting (the
+// server's gap at offset 0), which the parser knows is missing.
+func shiftsPairing(dir smtpparse.Direction, g reassembly.Gap) bool {
+	return dir != smtpparse.ServerToClient || g.Start > 0
 }
 
 // saidGoodbyeBefore reports whether the server had ended the session
