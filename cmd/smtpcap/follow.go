@@ -188,15 +188,15 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 		if dir == smtpparse.ServerToClient {
 			side, start = &d.TLS.Server, d.TLS.ServerStart
 		}
-		end := int64(len(f.s.Raw[dir]))
-		if side.NotTLS && len(side.Clear) > 0 && side.ClearAt >= start && side.ClearAt < end {
-			// What follows no longer frames as TLS and reads as text:
-			// shown as lines (a server that left TLS writes a reply in
-			// clear text).
-			end = side.ClearAt
+		if r, ok := tlsRegion(start, int64(len(f.s.Raw[dir])), side); ok {
+			out = append(out, f.splitAtPauses(dir, r)...)
 		}
-		if end > start {
-			out = append(out, f.splitAtPauses(dir, region{start, end, itemTLS})...)
+	}
+	if t := d.RefusedTLS; t != nil && dir == smtpparse.ClientToServer {
+		// A hello sent although STARTTLS was refused: TLS records, though
+		// the server reads them as lines.
+		if r, ok := tlsRegion(t.Hello.Span.Start, int64(len(f.s.Raw[dir])), &t.Client); ok {
+			out = append(out, f.splitAtPauses(dir, r)...)
 		}
 	}
 	if st := f.s.Stream(dir); st != nil {
@@ -206,6 +206,17 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
 	return out
+}
+
+// tlsRegion returns the region of TLS records from start to end, the end
+// moved to where side's records stopped framing when what follows reads as
+// text: shown as lines (a server that left TLS writes a reply in clear
+// text). ok is false when nothing is left.
+func tlsRegion(start, end int64, side *smtpparse.TLSSide) (region, bool) {
+	if side.NotTLS && len(side.Clear) > 0 && side.ClearAt >= start && side.ClearAt < end {
+		end = side.ClearAt
+	}
+	return region{start, end, itemTLS}, end > start
 }
 
 // splitAtPauses cuts a region of TLS bytes where dir's packets paused for
@@ -704,12 +715,14 @@ func (f *follower) tlsStart(dir smtpparse.Direction) int64 {
 	}
 	t := f.s.Dialogue.TLS
 	switch {
-	case t == nil:
-		return -1
-	case dir == smtpparse.ServerToClient:
+	case t != nil && dir == smtpparse.ServerToClient:
 		return t.ServerStart
+	case t != nil:
+		return t.ClientStart
+	case dir == smtpparse.ClientToServer && f.s.Dialogue.RefusedTLS != nil:
+		return f.s.Dialogue.RefusedTLS.Hello.Span.Start
 	}
-	return t.ClientStart
+	return -1
 }
 
 // tlsText describes a direction's bytes after the switch to TLS: what its
@@ -733,10 +746,14 @@ func (f *follower) tlsText(it item) string {
 	if f.tlsFromStart(it.dir) {
 		return fmt.Sprintf("[TLS: %d bytes encrypted from the start (implicit TLS), not decoded]", n)
 	}
-	t := f.s.Dialogue.TLS
-	side := &t.Client
-	if it.dir == smtpparse.ServerToClient {
+	after, side := "after STARTTLS", (*smtpparse.TLSSide)(nil)
+	switch t := f.s.Dialogue.TLS; {
+	case t == nil:
+		after, side = "although STARTTLS was refused (the server reads them as command lines)", &f.s.Dialogue.RefusedTLS.Client
+	case it.dir == smtpparse.ServerToClient:
 		side = &t.Server
+	default:
+		side = &t.Client
 	}
 	var seen []string
 	if h := side.Hello; h != nil {
@@ -750,9 +767,9 @@ func (f *follower) tlsText(it item) string {
 		seen = append(seen, fmt.Sprintf("%s alert", a))
 	}
 	if len(seen) == 0 {
-		return fmt.Sprintf("[TLS: %d bytes encrypted after STARTTLS, not decoded]", n)
+		return fmt.Sprintf("[TLS: %d bytes %s, not decoded]", n, after)
 	}
-	text := fmt.Sprintf("[TLS: %d bytes after STARTTLS: %s", n, strings.Join(seen, ", then "))
+	text := fmt.Sprintf("[TLS: %d bytes %s: %s", n, after, strings.Join(seen, ", then "))
 	if side.Records > len(seen) {
 		text += "; the rest not decoded"
 	}

@@ -510,3 +510,22 @@ func TestFollowShowsWhatWasSentInClearBehindSTARTTLS(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+// TestFollowShowsAHelloSentAlthoughSTARTTLSWasRefused: real Postfix
+// refused STARTTLS (454, frame 14) and the client sent its ClientHello
+// anyway (frame 15): TLS records, shown as such, not as three lines of
+// binary the server read them as; the server's refusals of those lines
+// still show.
+func TestFollowShowsAHelloSentAlthoughSTARTTLSWasRefused(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "follow", "--stream", "0", testcaps.Path("postfix-sweep2/tlsreq.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "S  [14]           +0.001s  454 4.7.0 TLS not available due to local problem\\r\\n\n" +
+		"S  [14]           +0.001s  530 5.7.0 Must issue a STARTTLS command first\\r\\n\n" +
+		"C  [15]           +0.040s  [TLS: 517 bytes although STARTTLS was refused (the server reads them as command lines): ClientHello offering TLS 1.2 to TLS 1.3]\n" +
+		"S  [16]           +0.040s  500 5.5.2 Error: bad UTF-8 syntax\\r\\n\n"
+	if !strings.Contains(out, want) || strings.Contains(out, `\x16\x03`) {
+		t.Errorf("output:\n%s", out)
+	}
+}

@@ -2460,9 +2460,9 @@ func detectTLS(b builder, _ Options) []Finding {
 	}
 	t := b.s.Dialogue.TLS
 	if t == nil {
-		if c := b.helloAnyway; c != nil {
+		if refused := b.s.Dialogue.RefusedTLS; refused != nil {
 			// The client went on with TLS though the server refused it.
-			r := b.refusal
+			c, r := refused.Hello, refused.Reply
 			said := ""
 			if c.Reply != nil {
 				said = fmt.Sprintf(": the server read the hello as commands (%d %s, frame %s)", c.Reply.Code,

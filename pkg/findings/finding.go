@@ -193,47 +193,18 @@ type builder struct {
 	maskedAt map[*smtpparse.Command]int                  // see maskedCommands
 	message  map[*smtpparse.Reply]*smtpparse.Transaction // see messageReplies
 	lines    messageLinesFound                           // see messageLines
-	// helloAnyway is the first client "command" that is a TLS hello sent
-	// although the server refused STARTTLS, and refusal that refusal: the
-	// server reads the hello as commands, which are no client's mistakes
-	// of their own (tls-handshake-failed tells it).
-	helloAnyway *smtpparse.Command
-	refusal     *smtpparse.Reply
 	// hungUp is the refusal on which the server hung up (hungUpOn), nil
 	// if none: the unanswered and lost-transaction detectors both ask.
 	hungUp *smtpparse.Reply
 }
 
 // afterHello reports whether c is (part of) a TLS hello the client sent
-// although STARTTLS was refused, or came after it.
+// although STARTTLS was refused, or came after it: the server reads the
+// hello as commands, which are no client's mistakes of their own
+// (tls-handshake-failed tells it).
 func (b builder) afterHello(c *smtpparse.Command) bool {
-	return b.helloAnyway != nil && c.Span.Start >= b.helloAnyway.Span.Start
-}
-
-// tlsHelloAnyway returns the first command that is a TLS hello sent
-// after the server refused STARTTLS, and the refusal.
-func tlsHelloAnyway(d *smtpparse.Dialogue) (*smtpparse.Command, *smtpparse.Reply) {
-	var refused *smtpparse.Reply
-	for _, c := range d.Commands {
-		switch {
-		case c.Verb == "STARTTLS":
-			refused = nil
-			if c.Reply != nil && c.Reply.Code >= 400 {
-				refused = c.Reply
-			}
-		case refused == nil:
-		case smtpparse.LooksLikeTLSRecord(c.Line, true):
-			return c, refused
-		case c.Order < refused.EndOrder:
-			// Pipelined with STARTTLS, sent before its refusal came: a
-			// hello may still follow it.
-		default:
-			// The first thing sent after the refusal is not a hello: the
-			// client took it.
-			refused = nil
-		}
-	}
-	return nil, nil
+	t := b.s.Dialogue.RefusedTLS
+	return t != nil && c.Span.Start >= t.Hello.Span.Start
 }
 
 // commandText is how a report shows a command: its verb and arguments,
@@ -266,7 +237,6 @@ func quoteCommand(c *smtpparse.Command, n int) string { return `"` + commandText
 func newBuilder(s *session.Session) builder {
 	b := builder{s: s, maskedAt: maskedCommands(s), message: messageReplies(s.Dialogue)}
 	b.lines = messageLines(b)
-	b.helloAnyway, b.refusal = tlsHelloAnyway(s.Dialogue)
 	b.hungUp = hungUpOn(b)
 	return b
 }

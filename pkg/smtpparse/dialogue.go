@@ -90,6 +90,7 @@ type Dialogue struct {
 	Hello        *Command       // the last EHLO/HELO (LHLO in LMTP)
 	Extensions   Extensions     // from the reply to the last EHLO or LHLO (before TLS)
 	TLS          *TLSStart      // set when STARTTLS got a 2xx reply
+	RefusedTLS   *RefusedTLS    // set when the client began TLS although the server refused STARTTLS
 	Gaps         []Span         // gaps reported via Gap (and holes between Writes)
 	Unparsed     []Span         // bytes skipped while resynchronising (mid-stream start, after gaps)
 	HeldAssumed  bool           // parser assumed a reply it never saw (one-sided capture or MaxHeld hit)
@@ -265,6 +266,19 @@ type TLSStart struct {
 	LooksLikeTLS bool    // client's first byte after the switch is 0x16 (TLS handshake record)
 	Client       TLSSide // what the client's TLS records show
 	Server       TLSSide // what the server's TLS records show
+}
+
+// RefusedTLS records a client that began TLS although the server refused
+// STARTTLS (454 when the server's certificate or key is broken): the
+// server, still in clear text, reads the client's hello as command lines
+// and refuses them. Those lines stay in Dialogue.Commands, so that the
+// server's replies pair with what it read; Hello and every command after
+// it are TLS records, no commands the client meant.
+type RefusedTLS struct {
+	Command *Command // the STARTTLS command
+	Reply   *Reply   // its refusal
+	Hello   *Command // the first line read from the client's TLS hello
+	Client  TLSSide  // what the client's records show, as far as the lines kept their bytes
 }
 
 // LooksLikeGreeting reports whether b, the first bytes a server sent, start

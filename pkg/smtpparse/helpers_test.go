@@ -234,6 +234,9 @@ func dump(d *Dialogue) string {
 		fmt.Fprintf(&b, "tls command=%s reply=%s client=%d server=%d looksLikeTLS=%v\n",
 			cref(t.Command), rref(t.Reply), t.ClientBytes, t.ServerBytes, t.LooksLikeTLS)
 	}
+	if t := d.RefusedTLS; t != nil {
+		fmt.Fprintf(&b, "refused tls command=%s reply=%s hello=%s records=%d\n", cref(t.Command), rref(t.Reply), cref(t.Hello), t.Client.Records)
+	}
 	for _, g := range d.Gaps {
 		fmt.Fprintf(&b, "gap %s\n", sp(g))
 	}

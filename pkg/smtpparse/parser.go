@@ -205,6 +205,7 @@ type Parser struct {
 	greetingDone bool
 	commandsSeen bool
 	closed       bool
+	tlsRefused   bool // a STARTTLS was refused: Close looks for a TLS hello sent anyway (refusedTLS)
 }
 
 // NewParser returns a Parser bounded by opts.
@@ -355,8 +356,48 @@ func (p *Parser) Close() *Dialogue {
 			cmd.Pipelined = false
 		}
 	}
+	if p.tlsRefused && p.d.TLS == nil {
+		p.d.RefusedTLS = refusedTLS(p.d.Commands)
+	}
 	p.d.KeepLimited = p.budget.limited
 	return p.d
+}
+
+// refusedTLS returns the TLS hello a client sent although the server
+// refused STARTTLS, nil if none: the first line after a refused STARTTLS
+// that starts a TLS handshake record, when the client sent nothing else
+// after the refusal came. The hello may precede the refusal (a client
+// that did not wait for the reply, as one that did not wait for a 220).
+func refusedTLS(commands []*Command) *RefusedTLS {
+	var t *RefusedTLS
+	for i, c := range commands {
+		switch {
+		case c.Verb == "STARTTLS":
+			t = nil
+			if c.Reply != nil && c.Reply.Code >= 400 {
+				t = &RefusedTLS{Command: c, Reply: c.Reply}
+			}
+		case t == nil:
+		case LooksLikeTLSRecord(c.Line, true):
+			t.Hello = c
+			for _, after := range commands[i:] {
+				if int64(len(after.Line)) != after.Length {
+					t.Client.Lost = true // a line too long to keep: what follows it is unknown
+					break
+				}
+				t.Client.feed(ClientToServer, after.Line, after.Span.Start)
+			}
+			return t
+		case c.Order < t.Reply.EndOrder:
+			// Pipelined with STARTTLS, sent before its refusal came: a
+			// hello may still follow it.
+		default:
+			// The first thing sent after the refusal is not a hello: the
+			// client took the refusal.
+			t = nil
+		}
+	}
+	return nil
 }
 
 // store appends a span to a capped list.
@@ -1308,6 +1349,7 @@ func (p *Parser) finishReply(r *Reply) {
 			p.startTLS(cmd, r)
 			return
 		}
+		p.tlsRefused = p.tlsRefused || r.Code >= 400
 	}
 	if p.client.wait == cmd {
 		p.replyReleases(cmd, r)

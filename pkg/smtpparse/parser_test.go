@@ -1995,3 +1995,99 @@ func TestARefusedQUITOr421EndsTheTransaction(t *testing.T) {
 		}
 	}
 }
+
+// helloRecord is a TLS 1.3 ClientHello record (supported_versions 1.2 and
+// 1.3) whose random holds an LF, so a server in clear text reads it as two
+// lines.
+func helloRecord() string {
+	random := strings.Repeat("\x11", 15) + "\n" + strings.Repeat("\x11", 16)
+	body := "\x03\x03" + random + "\x00\x00\x02\x13\x01\x01\x00\x00\x09\x00\x2b\x00\x05\x04\x03\x04\x03\x03"
+	handshake := "\x01\x00\x00" + string(rune(len(body))) + body
+	return "\x16\x03\x01\x00" + string(rune(len(handshake))) + handshake
+}
+
+func TestTLSHelloAfterRefusedSTARTTLS(t *testing.T) {
+	hello := helloRecord()
+	for _, tc := range []struct {
+		name   string
+		events []event
+		hello  int // index of the first command read from the hello; -1: none
+	}{
+		{"hello after the refusal", []event{
+			srv("220 mx ESMTP\r\n"),
+			cli("EHLO c\r\n"),
+			srv("250-mx\r\n250 STARTTLS\r\n"),
+			cli("STARTTLS\r\n"),
+			srv("454 4.7.0 TLS not available due to local problem\r\n"),
+			cli(hello),
+			srv("500 5.5.2 Error: bad syntax\r\n"),
+		}, 2},
+		{"hello right behind STARTTLS, before the refusal came", []event{
+			srv("220 mx ESMTP\r\n"),
+			cli("EHLO c\r\n"),
+			srv("250-mx\r\n250 STARTTLS\r\n"),
+			cli("STARTTLS\r\n" + hello),
+			srv("454 4.7.0 TLS not available\r\n500 5.5.2 Error: bad syntax\r\n"),
+		}, 2},
+		{"a RSET pipelined with STARTTLS, then the hello", []event{
+			srv("220 mx ESMTP\r\n"),
+			cli("EHLO c\r\n"),
+			srv("250-mx\r\n250 STARTTLS\r\n"),
+			cli("STARTTLS\r\nRSET\r\n"),
+			srv("454 4.7.0 TLS not available\r\n250 2.0.0 Ok\r\n"),
+			cli(hello),
+			srv("500 5.5.2 Error: bad syntax\r\n"),
+		}, 3},
+		{"a client that took the refusal", []event{
+			srv("220 mx ESMTP\r\n"),
+			cli("EHLO c\r\n"),
+			srv("250-mx\r\n250 STARTTLS\r\n"),
+			cli("STARTTLS\r\n"),
+			srv("454 4.7.0 TLS not available\r\n"),
+			cli("MAIL FROM:<a@example.org>\r\n"),
+			srv("250 2.1.0 Ok\r\n"),
+			cli(hello),
+			srv("500 5.5.2 Error: bad syntax\r\n"),
+		}, -1},
+		{"a refusal long before, STARTTLS accepted again", []event{
+			srv("220 mx ESMTP\r\n"),
+			cli("STARTTLS\r\n"),
+			srv("503 5.5.1 EHLO first\r\n"),
+			cli("EHLO c\r\n"),
+			srv("250-mx\r\n250 STARTTLS\r\n"),
+			cli("STARTTLS\r\n"),
+			srv("220 2.0.0 Ready\r\n"),
+			cli(hello),
+		}, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := run(t, Options{}, tc.events...)
+			r := d.RefusedTLS
+			if tc.hello < 0 {
+				if r != nil {
+					t.Fatalf("RefusedTLS = %+v, want none", r)
+				}
+				return
+			}
+			if r == nil {
+				t.Fatalf("no RefusedTLS; verbs %q", verbs(d))
+			}
+			if r.Command != d.Commands[1] || r.Command.Verb != "STARTTLS" || r.Reply == nil || r.Reply.Code != 454 {
+				t.Errorf("RefusedTLS command %+v reply %+v", r.Command, r.Reply)
+			}
+			if r.Hello != d.Commands[tc.hello] || r.Hello.Span.Start != at(t, stream(tc.events, ClientToServer), hello, 0) {
+				t.Errorf("hello is command %d at %v, want command %d", slices.Index(d.Commands, r.Hello), r.Hello.Span, tc.hello)
+			}
+			// The server read the hello's first line as a command and
+			// refused it (the second never ended): the lines stay
+			// commands, so that the refusal pairs with what it answers.
+			if n := len(d.Commands); n != tc.hello+2 || r.Hello.Reply == nil || r.Hello.Reply.Code != 500 {
+				t.Errorf("commands %q, the hello answered by %+v", verbs(d), r.Hello.Reply)
+			}
+			h := r.Client.Hello
+			if r.Client.Records != 1 || h == nil || !h.Client || h.Offered() != "TLS 1.2 to TLS 1.3" || r.Client.NotTLS || r.Client.Lost {
+				t.Errorf("client side %+v, hello %+v", r.Client, h)
+			}
+		})
+	}
+}
