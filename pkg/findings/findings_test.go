@@ -647,14 +647,21 @@ func endedReport(t *testing.T, handshake bool, script func(s *capgen.Session, fi
 // as name.pcap, to look at with the command line or tshark.
 func craftedReport(t *testing.T, name string, port uint16, script func(s *capgen.Session, fin func(client bool))) *Report {
 	t.Helper()
+	return craftedReportISN(t, name, port, 11, 22, script)
+}
+
+// craftedReportISN is craftedReport with the client's and the server's
+// initial sequence numbers given, for scripts that emit segments of their
+// own.
+func craftedReportISN(t *testing.T, name string, port uint16, clientISN, serverISN uint32, script func(s *capgen.Session, fin func(client bool))) *Report {
+	t.Helper()
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	const clientISN, serverISN = 11, 22
 	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40000"),
 		netip.AddrPortFrom(netip.MustParseAddr("198.51.100.25"), port), time.Unix(1_700_000_000, 0), clientISN, serverISN)
 	var fins [2]uint32
 	fin := func(client bool) {
-		i, isn := 1, uint32(serverISN)
+		i, isn := 1, serverISN
 		if client {
 			i, isn = 0, clientISN
 		}

@@ -14,11 +14,6 @@ import (
 // reviewCapture writes a session from 192.0.2.10:40000 to 198.51.100.25:port;
 // script does everything, the handshake included (craftedReport; with
 // SMTPCAP_DUMP set the capture is also written out).
-func reviewCapture(t *testing.T, name string, port uint16, script func(s *capgen.Session, fin func(client bool))) *Report {
-	t.Helper()
-	return craftedReport(t, name, port, script)
-}
-
 func reviewLines(r *Report) string {
 	var b strings.Builder
 	for _, f := range r.Findings {
@@ -98,7 +93,7 @@ func TestAStrictServersLaterReplyIsNoCutShort(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := reviewCapture(t, "strict-"+tc.name, 25, func(s *capgen.Session, fin func(bool)) {
+			r := craftedReport(t, "strict-"+tc.name, 25, func(s *capgen.Session, fin func(bool)) {
 				s.Handshake()
 				strictMessage(s, body)
 				tc.after(s, fin)
@@ -154,7 +149,7 @@ func TestMidStreamTLSIsNoImplicitTLSMismatch(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := reviewCapture(t, "midstream-"+tc.name, 25, tc.script)
+			r := craftedReport(t, "midstream-"+tc.name, 25, tc.script)
 			if tc.name == "starttls-220-then-hello" && !r.Connections[0].TLS {
 				// The 220 is the end of a STARTTLS, not a clear-text answer
 				// to a TLS hello: the session is encrypted.
@@ -177,7 +172,7 @@ func TestMidStreamTLSIsNoImplicitTLSMismatch(t *testing.T) {
 func TestAServersTLSAlertInTwoSegments(t *testing.T) {
 	for _, first := range []int{0, 5, 1} {
 		t.Run(fmt.Sprint("alert first segment ", first), func(t *testing.T) {
-			r := reviewCapture(t, fmt.Sprint("plain-to-465-alert-", first), 465, func(s *capgen.Session, fin func(bool)) {
+			r := craftedReport(t, fmt.Sprint("plain-to-465-alert-", first), 465, func(s *capgen.Session, fin func(bool)) {
 				s.Handshake()
 				s.Client("EHLO client.example.org\r\n")
 				if first == 0 {
@@ -200,7 +195,7 @@ func TestAServersTLSAlertInTwoSegments(t *testing.T) {
 		})
 	}
 	t.Run("554 first segment 1", func(t *testing.T) {
-		r := reviewCapture(t, "tls-to-25-554-split1", 25, func(s *capgen.Session, fin func(bool)) {
+		r := craftedReport(t, "tls-to-25-554-split1", 25, func(s *capgen.Session, fin func(bool)) {
 			s.Handshake()
 			s.Send(true, clientHello())
 			s.Send(false, []byte("554 SMTP synchronization error\r\n"), 1)
@@ -221,7 +216,7 @@ func TestAServersTLSAlertInTwoSegments(t *testing.T) {
 // out of step; the remedy must not send the client to port 465, where it
 // already is, nor say that the server refused the hello.
 func TestACleartextGreetingOn465BlamesTheServer(t *testing.T) {
-	r := reviewCapture(t, "tls-to-465-cleartext-greeting", 465, func(s *capgen.Session, fin func(bool)) {
+	r := craftedReport(t, "tls-to-465-cleartext-greeting", 465, func(s *capgen.Session, fin func(bool)) {
 		s.Handshake()
 		s.Send(true, clientHello())
 		s.Ack(false)
@@ -245,7 +240,7 @@ func TestAClientThatLeavesAfterARefusedRecipient(t *testing.T) {
 		openEnvelope(s)
 		s.Client("RCPT TO:<nobody@example.test>\r\n")
 	}
-	r := reviewCapture(t, "leaves-after-refusal", 25, func(s *capgen.Session, fin func(bool)) {
+	r := craftedReport(t, "leaves-after-refusal", 25, func(s *capgen.Session, fin func(bool)) {
 		envelope(s)
 		s.Server("550 unknown user\r\n")
 		fin(true)
@@ -262,7 +257,7 @@ func TestAClientThatLeavesAfterARefusedRecipient(t *testing.T) {
 		!strings.Contains(lost[0].Summary, `the client gave up the message from <a@example.org> itself: the server refused <nobody@example.test> (550 "unknown user", frame 20), and the client closed the connection (its FIN in frame 22) without sending the message, to the 1 accepted recipient either`) {
 		t.Errorf("after the refusal:\n%s", reviewLines(r))
 	}
-	r = reviewCapture(t, "leaves-before-refusal", 25, func(s *capgen.Session, fin func(bool)) {
+	r = craftedReport(t, "leaves-before-refusal", 25, func(s *capgen.Session, fin func(bool)) {
 		envelope(s)
 		fin(true)
 		s.Server("550 unknown user\r\n")

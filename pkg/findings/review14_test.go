@@ -20,12 +20,7 @@ const r14ClientISN, r14ServerISN = 100000, 500000
 // r14Report builds one session with the helper's ISNs and analyses it.
 func r14Report(t *testing.T, script func(s *capgen.Session)) *Report {
 	t.Helper()
-	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:40000"),
-		netip.MustParseAddrPort("198.51.100.25:25"), time.Unix(1_700_000_000, 0), r14ClientISN, r14ServerISN)
-	script(s)
-	return analyzeBytes(t, "r14.pcap", buf.Bytes())
+	return craftedReportISN(t, "r14", 25, r14ClientISN, r14ServerISN, func(s *capgen.Session, _ func(bool)) { script(s) })
 }
 
 func r14Delivery(s *capgen.Session) {

@@ -14,7 +14,7 @@ import (
 // CRLF (curl --upload-file without --crlf): there is one bare LF, the dot
 // line ends in CRLF, and commands follow.
 func TestASmugglingAttackIsNoCurlSlip(t *testing.T) {
-	r := reviewCapture(t, "review2-smuggle-attack", 25, func(s *capgen.Session, fin func(bool)) {
+	r := craftedReport(t, "review2-smuggle-attack", 25, func(s *capgen.Session, fin func(bool)) {
 		s.Handshake()
 		openEnvelope(s)
 		s.Client("DATA\r\n")
@@ -37,7 +37,7 @@ func TestASmugglingAttackIsNoCurlSlip(t *testing.T) {
 // new transaction (JavaMail's SendFailedException retried with the valid
 // addresses does so) did not leave that recipient with nothing.
 func TestAMessageResentAfterRSETIsNotGivenUp(t *testing.T) {
-	r := reviewCapture(t, "review2-rset-resend", 25, func(s *capgen.Session, fin func(bool)) {
+	r := craftedReport(t, "review2-rset-resend", 25, func(s *capgen.Session, fin func(bool)) {
 		s.Handshake()
 		openEnvelope(s)
 		s.Client("RCPT TO:<nobody@example.test>\r\n")
@@ -69,7 +69,7 @@ func TestAMessageResentAfterRSETIsNotGivenUp(t *testing.T) {
 // closed as soon as the handshake completed waited for nothing: the
 // silence is measured from the first SYN, not from the handshake.
 func TestAPortCheckOn465AfterALostSYN(t *testing.T) {
-	r := reviewCapture(t, "review2-465-syn-retrans", 465, func(s *capgen.Session, fin func(bool)) {
+	r := craftedReport(t, "review2-465-syn-retrans", 465, func(s *capgen.Session, fin func(bool)) {
 		s.Emit(true, 11, capgen.SYN, nil)
 		s.Pause(time.Second)
 		s.Emit(true, 11, capgen.SYN, nil)
@@ -92,7 +92,7 @@ func TestAPortCheckOn465AfterALostSYN(t *testing.T) {
 // byte, arriving in the next segment, must still be 3 ("second byte 3
 // when present"). Here it is 'g': no TLS alert should be named.
 func TestAServerByte0x15ThenTextIsNoAlert(t *testing.T) {
-	r := reviewCapture(t, "review2-0x15-then-text", 465, func(s *capgen.Session, fin func(bool)) {
+	r := craftedReport(t, "review2-0x15-then-text", 465, func(s *capgen.Session, fin func(bool)) {
 		s.Handshake()
 		s.Client("EHLO client.example.org\r\n")
 		s.Send(false, []byte{0x15})
