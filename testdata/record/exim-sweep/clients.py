@@ -1,5 +1,4 @@
 import sys, time, socket, os, struct
-sys.path.insert(0, "/tmp/sweep")
 from rawsmtp import Client
 
 def hdr(subj):
