@@ -13,52 +13,8 @@ open(sys.argv[1],'w').write(c)
 EOT
 exim -C $D/exim.conf -bV >/dev/null || { echo badconf; exit 1; }
 # client exim
-CD=$D/cli; mkdir -p $CD/spool $CD/log $CD/mail; chown -R Debian-exim:Debian-exim $CD
-cat > $CD/client.conf <<EOC
-primary_hostname = client.example.org
-qualify_domain = example.org
-exim_user = Debian-exim
-exim_group = Debian-exim
-spool_directory = $CD/spool
-log_file_path = $CD/log/%slog
-pid_file_path = $CD/exim.pid
-local_interfaces = <; $C
-keep_environment =
-host_lookup =
-rfc1413_hosts =
-tls_advertise_hosts =
-queue_run_in_order = true
-begin routers
-to_server:
-  driver = manualroute
-  domains = example.test
-  route_data = fd00::::11
-  self = send
-  transport = remote_smtp
-local_rest:
-  driver = accept
-  transport = local_mbox
-begin transports
-remote_smtp:
-  driver = smtp
-  port = 25
-  interface = <; $C
-  helo_data = client.example.org
-  allow_localhost
-  hosts_try_chunking = *
-  hosts_try_fastopen =
-  hosts_try_prdr =
-  hosts_try_dane =
-  hosts_avoid_tls = *
-local_mbox:
-  driver = appendfile
-  file = $CD/mail/mbox
-  user = Debian-exim
-  group = Debian-exim
-  mode = 0600
-begin retry
-*   *   F,1h,1m
-EOC
+CD=$D/cli; exim_workdir $CD; chown Debian-exim:Debian-exim $CD
+exim_conf_client $CD $C 'route_data = fd00::::11' "<; $C" 'hosts_try_chunking = *' > $CD/client.conf
 exim -C $CD/client.conf -bV >/dev/null || { echo badcconf; exim -C $CD/client.conf -bV; exit 1; }
 exim_start $D $S; P1=$EXIM_PID
 P=$B/caps/eximclient-grey-ipv6.pcap

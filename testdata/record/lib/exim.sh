@@ -89,6 +89,53 @@ acl_check_rcpt:
 EOC
 }
 
+# exim_conf_client CD LOCAL ROUTE INTERFACE TRANSPORT_OPTIONS: print the configuration of Exim as
+# the sending client (client.example.org, spool etc. below CD, listening on LOCAL but never started
+# as a daemon): the manualroute line ROUTE (e.g. "route_list = * 127.0.0.21") sends example.test
+# through smtp on port 25 from INTERFACE with TRANSPORT_OPTIONS (one "name = value" a line, e.g.
+# "hosts_try_chunking = *"), without TLS, PRDR, DANE or TCP Fast Open; anything else stays in
+# CD/mail/mbox; a failed delivery is retried every minute for an hour.
+exim_conf_client() {
+  local cd=$1 local_if=$2 route=$3 interface=$4 options=$5
+  exim_conf_head "$cd" "$local_if" client.example.org example.org
+  cat <<EOC
+tls_advertise_hosts =
+queue_run_in_order = true
+begin routers
+to_server:
+  driver = manualroute
+  domains = example.test
+  $route
+  self = send
+  transport = remote_smtp
+local_rest:
+  driver = accept
+  transport = local_mbox
+begin transports
+remote_smtp:
+  driver = smtp
+  port = 25
+  interface = $interface
+  helo_data = client.example.org
+  allow_localhost
+EOC
+  printf '%s\n' "$options" | sed 's/^/  /'
+  cat <<EOC
+  hosts_try_fastopen =
+  hosts_try_prdr =
+  hosts_try_dane =
+  hosts_avoid_tls = *
+local_mbox:
+  driver = appendfile
+  file = $cd/mail/mbox
+  user = Debian-exim
+  group = Debian-exim
+  mode = 0600
+begin retry
+*   *   F,1h,1m
+EOC
+}
+
 # exim_check_conf CONF: Exim accepts CONF (exim -bV); if not, show why (its output is kept in
 # CONF's directory as exim-bV.log) and fail.
 exim_check_conf() {
