@@ -1,33 +1,31 @@
-# sweep12 lib: namespace sw12 only, Exim 4.96 server, tcpdump. Bounded waits, stop by PID.
+# shellcheck shell=bash
+# clients-sweep lib: namespace sw12 only, Exim 4.96 server, tcpdump. Bounded waits, stop by PID.
+# Sources ../lib/ns.sh, ../lib/exim.sh and ../lib/capture.sh; sourced by run1.sh and batch2.sh here.
 NS=sw12; B=${SWEEP:-/tmp/clients-sweep}; W=$B/w; SRV=127.0.0.12; CLI=127.0.1.12
+REC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LIB=$REC/../lib
+# shellcheck source=../lib/ns.sh
+source "$LIB/ns.sh"
+# shellcheck source=../lib/exim.sh
+source "$LIB/exim.sh"
+# shellcheck source=../lib/capture.sh
+source "$LIB/capture.sh"
 nsx() { ip netns exec $NS "$@"; }
 ns_up() {
-  ip netns list | grep -qw "^$NS" || ip netns add $NS
-  nsx ip link set lo up; nsx ip link set lo mtu 1500
-  nsx ethtool -K lo tso off gso off gro off >/dev/null 2>&1
-  nsx ip addr add $SRV/32 dev lo 2>/dev/null; nsx ip addr add $CLI/32 dev lo 2>/dev/null; true
+  ns_exists "$NS" || ns_loopback_up "$NS"
+  ns_add_addr "$NS" "$SRV"; ns_add_addr "$NS" "$CLI"
 }
-stop_pid() { local p=$1; kill -TERM "$p" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; }
+# exim_setup: $W/exim.conf, an Exim on SRV ports 25, 465 (TLS on connect) and 587 with
+# PIPELINING, CHUNKING, STARTTLS, 8BITMIME, SMTPUTF8 and SIZE (SIZELIMIT, default 10M), the RCPT ACL
+# of lib/exim.sh, every accepted message thrown away.
 exim_setup() {
-  mkdir -p $W/spool $W/log; chown -R Debian-exim:Debian-exim $W/spool $W/log
+  exim_workdir $W
   [ -f $W/cert.pem ] || openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mx.example.test -keyout $W/key.pem -out $W/cert.pem 2>/dev/null
   chmod 644 $W/key.pem $W/cert.pem
-  cat > $W/exim.conf <<EOC
-primary_hostname = mx.example.test
-qualify_domain = example.test
-exim_user = Debian-exim
-exim_group = Debian-exim
-spool_directory = $W/spool
-log_file_path = $W/log/%slog
-pid_file_path = $W/exim.pid
-local_interfaces = <; $SRV.25 ; $SRV.465 ; $SRV.587
+  { exim_conf_head $W "$SRV.25 ; $SRV.465 ; $SRV.587" mx.example.test example.test
+    cat <<EOC
 daemon_smtp_ports = 25 : 465 : 587
 tls_on_connect_ports = 465
-keep_environment =
-host_lookup =
-rfc1413_hosts =
 smtp_banner = \$smtp_active_hostname ESMTP Exim \$version_number
 message_size_limit = ${SIZELIMIT:-10M}
 accept_8bitmime = true
@@ -43,13 +41,9 @@ tls_certificate = $W/cert.pem
 tls_privatekey = $W/key.pem
 acl_smtp_rcpt = acl_check_rcpt
 begin acl
-acl_check_rcpt:
-  deny    local_parts = nobody
-          message = unknown user
-  defer   local_parts = grey
-          message = greylisted, try again later
-  accept  domains = example.test
-  deny    message = relay not permitted
+EOC
+    exim_conf_rcpt_acl
+    cat <<EOC
 begin routers
 sink:
   driver = redirect
@@ -57,17 +51,14 @@ sink:
   data = :blackhole:
 begin transports
 EOC
+  } > $W/exim.conf
   exim -C $W/exim.conf -bV >/dev/null || { echo exim conf bad; return 1; }
 }
-exim_start() { nsx exim -bdf -C $W/exim.conf >>$W/exim.out 2>&1 & EXIM_PID=$!
-  for _ in $(seq 1 50); do nsx ss -Hltn | grep -q "$SRV:25 " && break; sleep 0.1; done; }
-cap_start() { # PCAP tcpdump-opts...
-  local p=$1; shift; rm -f "$p"
-  ip netns exec $NS tcpdump -Z root "$@" -w "$p" 2>"$p.err" & CAP_PID=$!
-  for _ in $(seq 1 100); do grep -qs "listening on" "$p.err" && break; sleep 0.1; done; }
-cap_stop() { local p=$1
-  for _ in $(seq 1 300); do [[ -z $(nsx ss -Htn state connected | grep -v TIME-WAIT | grep -F "$SRV") ]] && break; sleep 0.1; done
-  sleep 1; kill -TERM "$CAP_PID"; wait "$CAP_PID" || true; tail -2 "$p.err"; }
+exim_start() { exim_daemon_start "$NS" $W/exim.conf $SRV 25; }
+# cap_start PCAP TCPDUMP_OPTION... FILTER: lib/capture.sh's tcpdump_start in the namespace.
+cap_start() { local p=$1; shift; tcpdump_start "$NS" "$p" "${@: -1}" "${@:1:$#-1}"; }
+# cap_stop PCAP: once the connections to SRV have closed, lib/capture.sh's tcpdump_stop.
+cap_stop() { ns_wait_closed "$NS" "$SRV"; sleep 1; tcpdump_stop "$CAP_PID" "$1"; }
 report() { local p=$1
   ( time $B/smtpcap analyze "$p" ) > "$p.analyze.txt" 2>&1; echo "rc=$?" >> "$p.analyze.txt"
   $B/smtpcap analyze --format json "$p" > "$p.analyze.json" 2>&1
