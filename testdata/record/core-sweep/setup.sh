@@ -1,24 +1,23 @@
+# shellcheck shell=bash
+# core-sweep set-up: namespace sw13 with its addresses, a TLS certificate, two Exim servers (s1 on
+# 127.0.0.13 without PIPELINING, s2 on 127.0.0.14 with it) and Exim as a client. Sources
+# ../lib/ns.sh and ../lib/exim.sh; run once before the scenarios (lib.sh's functions).
 set -u
 NS=sw13; W=${SWEEP:-/tmp/core-sweep}/w; mkdir -p $W
+REC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/ns.sh
+source "$REC/../lib/ns.sh"
+# shellcheck source=../lib/exim.sh
+source "$REC/../lib/exim.sh"
 nsx() { nsenter --net=/run/netns/$NS "$@"; }
-ip netns add $NS; nsx ip link set lo up; nsx ip link set lo mtu 1500; nsx ethtool -K lo tso off gso off gro off >/dev/null 2>&1
-for a in 127.0.0.13 127.0.0.14 127.0.1.13 127.0.1.14 127.0.2.1 127.0.2.2 127.0.2.3 127.0.2.4 127.0.3.1 127.0.3.2 127.0.3.3 127.0.3.4; do nsx ip addr add $a/32 dev lo; done
+ns_loopback_up $NS
+for a in 127.0.0.13 127.0.0.14 127.0.1.13 127.0.1.14 127.0.2.1 127.0.2.2 127.0.2.3 127.0.2.4 127.0.3.1 127.0.3.2 127.0.3.3 127.0.3.4; do ns_add_addr $NS $a; done
 mkdir -p $W/tls; openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mx.example.test -keyout $W/tls/key.pem -out $W/tls/cert.pem 2>/dev/null
 chown -R Debian-exim:Debian-exim $W/tls; chmod 640 $W/tls/key.pem
 mkconf() { # name addr pipelining
- local d=$W/$1; mkdir -p $d/spool $d/log $d/mail; chown -R Debian-exim:Debian-exim $d
- cat > $d/exim.conf <<EOC
-primary_hostname = mx.example.test
-qualify_domain = example.test
-exim_user = Debian-exim
-exim_group = Debian-exim
-spool_directory = $d/spool
-log_file_path = $d/log/%slog
-pid_file_path = $d/exim.pid
-local_interfaces = <; $2
-keep_environment =
-host_lookup =
-rfc1413_hosts =
+ local d=$W/$1; exim_workdir $d; chown Debian-exim:Debian-exim $d
+ { exim_conf_head $d $2 mx.example.test example.test
+   cat <<EOC
 message_size_limit = 10M
 accept_8bitmime = true
 pipelining_advertise_hosts = $3
@@ -33,37 +32,17 @@ acl_check_rcpt:
   deny    local_parts = nobody
   accept  domains     = example.test
   deny    message     = relay not permitted
-begin routers
-local_mbox:
-  driver = accept
-  domains = example.test
-  transport = mbox
-begin transports
-mbox:
-  driver = appendfile
-  file = $d/mail/mbox
-  user = Debian-exim
-  group = Debian-exim
-  mode = 0600
 EOC
+   exim_conf_mbox_delivery $d
+ } > $d/exim.conf
  exim -C $d/exim.conf -bV >/dev/null || echo BADCONF $1
 }
 mkconf s1 127.0.0.13 ":"
 mkconf s2 127.0.0.14 "*"
 # client exim
-CD=$W/cli; mkdir -p $CD/spool $CD/log $CD/mail; chown -R Debian-exim:Debian-exim $CD
-cat > $CD/client.conf <<EOC
-primary_hostname = client.example.org
-qualify_domain = example.org
-exim_user = Debian-exim
-exim_group = Debian-exim
-spool_directory = $CD/spool
-log_file_path = $CD/log/%slog
-pid_file_path = $CD/exim.pid
-local_interfaces = <; 127.0.1.14
-keep_environment =
-host_lookup =
-rfc1413_hosts =
+CD=$W/cli; exim_workdir $CD; chown Debian-exim:Debian-exim $CD
+{ exim_conf_head $CD 127.0.1.14 client.example.org example.org
+  cat <<EOC
 tls_advertise_hosts =
 begin routers
 bdat:
@@ -95,4 +74,5 @@ remote_smtp:
 begin retry
 *   *   F,1h,1m
 EOC
+} > $CD/client.conf
 exim -C $CD/client.conf -bV >/dev/null || echo BADCLI
