@@ -33,3 +33,21 @@ func TestABDATChunkThatNeverCameIsNotTheClientsSize(t *testing.T) {
 		t.Errorf("diagnosis %q", d)
 	}
 }
+
+func TestABinaryPartOfAMultipartMessageSentWithDATA(t *testing.T) {
+	// binary-data.pcap: swaks sends a multipart/mixed message with DATA
+	// (frame 12) whose second part says Content-Transfer-Encoding: binary
+	// (its header at byte 226 of the content, after "--BB\r\n");
+	// Exim offers no BINARYMIME and takes it.
+	r := analyze(t, capturePath("core-sweep/binary-data.pcap"))
+	got := findingsOf(r, "binary-via-data", 0)
+	if len(got) != 1 || got[0].Severity != Error || !slices.Equal(got[0].Frames, []int{12}) ||
+		!strings.Contains(got[0].Summary, "a MIME part with Content-Transfer-Encoding: binary, its header at byte 226 of the message") {
+		t.Errorf("binary-via-data: %v", got)
+	}
+	// Its top-level sibling says so of the message itself.
+	got = findingsOf(analyze(t, capturePath("core-sweep/binary-toplevel.pcap")), "binary-via-data", 0)
+	if len(got) != 1 || !strings.Contains(got[0].Summary, "(Content-Transfer-Encoding: binary)") {
+		t.Errorf("binary-via-data, top level: %v", got)
+	}
+}

@@ -1310,10 +1310,13 @@ func detectContent(b builder, _ Options) []Finding {
 			out = append(out, b.at("binarymime-not-offered", Error, PhaseEnvelope, tx.Mail.Span, tx.Mail.Time,
 				"the client declared BODY=BINARYMIME, but the server did not offer BINARYMIME"))
 		}
-		if tx.Data != nil && (bodyParam == "BINARYMIME" || (body != nil && body.TransferEncoding == "binary")) {
+		if tx.Data != nil && (bodyParam == "BINARYMIME" || body != nil && (body.TransferEncoding == "binary" || body.BinaryPart >= 0)) {
 			what := "Content-Transfer-Encoding: binary"
-			if bodyParam == "BINARYMIME" {
+			switch {
+			case bodyParam == "BINARYMIME":
 				what = "BODY=BINARYMIME"
+			case body.TransferEncoding != "binary":
+				what = fmt.Sprintf("a MIME part with Content-Transfer-Encoding: binary, its header at byte %d of the message", body.BinaryPart)
 			}
 			out = append(out, b.at("binary-via-data", Error, PhaseData, tx.Data.Span, tx.Data.Time,
 				fmt.Sprintf("binary content (%s) was sent with DATA; binary MIME must go with BDAT (RFC 3030)", what)))

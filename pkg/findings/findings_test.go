@@ -191,6 +191,7 @@ func triggers() []trigger {
 		{"crafted/binary-data.pcap", "bare-cr-in-data", 0, []int{22}, Warning},
 		{"crafted/smuggling.pcap", "smuggling-end-of-data", 0, []int{22}, Error},
 		{"crafted/binary-data.pcap", "binary-via-data", 0, []int{18}, Error},
+		{"core-sweep/binary-data.pcap", "binary-via-data", 0, []int{12}, Error}, // a binary part of a multipart message
 		{"crafted/binary-data.pcap", "binarymime-not-offered", 0, []int{10}, Error},
 		{"crafted/bdat-not-offered.pcap", "bdat-not-offered", 0, []int{18}, Error},
 		{corpus("smtp-data-rejected--10.7.29.101_49898-178.63.41.150_25.pcap"), "eightbit-not-offered", 0, []int{18}, Info},

@@ -49,6 +49,7 @@ type dataScanner struct {
 	cr        [1]byte // a CR held back from the content until we know it is not the terminator's
 
 	header headerParser
+	parts  mimeParts
 }
 
 func (s *dataScanner) reset(body *Body, b *budget, keepMax int, chunked bool, start int64) {
@@ -62,7 +63,7 @@ func newBody(start int64) *Body {
 		Span:   Span{ClientToServer, start, start},
 		BareLF: Count{First: -1}, BareCR: Count{First: -1},
 		NUL: Count{First: -1}, EightBit: Count{First: -1},
-		LongLines: Count{First: -1},
+		LongLines: Count{First: -1}, BinaryPart: -1,
 	}
 }
 
@@ -348,7 +349,14 @@ func (s *dataScanner) emit(b []byte) {
 		body.Kept = append(body.Kept, b[:n]...)
 	}
 	if s.header.state != headerDone {
-		s.header.feed(b, body)
+		n := s.header.feed(b, body)
+		if s.header.state == headerDone && s.header.boundary != "" {
+			// A multipart message: its parts' header sections follow.
+			s.parts.begin(s.header.boundary, body.Size-int64(len(b)-n))
+			s.parts.feed(b[n:], body)
+		}
+	} else if s.parts.active() {
+		s.parts.feed(b, body)
 	}
 	keepTail(body, b)
 }
@@ -419,7 +427,14 @@ func (s *dataScanner) finish() {
 	}
 	s.lineStart = s.end
 	s.state = dataText
+	s.endContent()
+}
+
+// endContent ends the reading of header sections, the message's and a
+// MIME part's, however far they got.
+func (s *dataScanner) endContent() {
 	s.header.finish(s.body)
+	s.parts.finish(s.body)
 }
 
 // headerState says where the header parser is in the header section.
@@ -436,6 +451,7 @@ const (
 	fieldOther headerField = iota
 	fieldCTE
 	fieldMessageID
+	fieldContentType
 )
 
 // maxHeaderBytes bounds how much content is read as header section.
@@ -444,19 +460,25 @@ const maxHeaderBytes = 64 << 10
 // maxHeaderLine bounds the bytes kept of one header line or field value.
 const maxHeaderLine = 1024
 
-// headerParser finds Content-Transfer-Encoding and Message-ID in the header
-// section of unstuffed content, unfolding continuation lines.
+// headerParser finds Content-Transfer-Encoding, Message-ID and a multipart
+// Content-Type's boundary in the header section of unstuffed content (a
+// message's or a MIME part's), unfolding continuation lines.
 type headerParser struct {
-	state  headerState
-	seen   int
-	line   []byte
-	field  headerField
-	value  []byte
-	cteSet bool
-	idSet  bool
+	state    headerState
+	seen     int
+	line     []byte
+	field    headerField
+	value    []byte
+	cteSet   bool
+	idSet    bool
+	typeSet  bool
+	boundary string // the boundary of a multipart Content-Type, "" if none
 }
 
-func (h *headerParser) feed(b []byte, body *Body) {
+// feed reads b and returns how many of its bytes belong to the header
+// section: all of them, or those up to the empty line that ends it.
+func (h *headerParser) feed(b []byte, body *Body) int {
+	total := len(b)
 	for len(b) > 0 && h.state == headerReading {
 		if room := maxHeaderBytes - h.seen; len(b) > room {
 			b = b[:room]
@@ -482,6 +504,7 @@ func (h *headerParser) feed(b []byte, body *Body) {
 			h.finish(body)
 		}
 	}
+	return total - len(b)
 }
 
 func (h *headerParser) endLine(body *Body) {
@@ -510,6 +533,8 @@ func (h *headerParser) endLine(body *Body) {
 			h.field = fieldCTE
 		case bytes.EqualFold(name, []byte("Message-ID")):
 			h.field = fieldMessageID
+		case bytes.EqualFold(name, []byte("Content-Type")):
+			h.field = fieldContentType
 		default:
 			return
 		}
@@ -530,6 +555,11 @@ func (h *headerParser) commit(body *Body) {
 		if !h.idSet {
 			h.idSet = true
 			body.MessageID = string(bytes.TrimSpace(h.value))
+		}
+	case fieldContentType:
+		if !h.typeSet {
+			h.typeSet = true
+			h.boundary = multipartBoundary(h.value)
 		}
 	}
 	h.field = fieldOther

@@ -220,6 +220,7 @@ type Body struct {
 	LongLines        Count       // lines over 998 octets excl. CRLF (lines end at any LF)
 	LongestLine      int64       // longest line in octets excl. CRLF
 	TransferEncoding string      // value of the top-level Content-Transfer-Encoding header, lower-cased, "" if none
+	BinaryPart       int64       // content offset (after unstuffing) of the header section of the first MIME part that says Content-Transfer-Encoding: binary, -1 if none
 	MessageID        string      // Message-ID header value
 	Complete         bool        // strict terminator seen (DATA) or LAST chunk fully received (BDAT)
 	EndedLenient     bool        // the server answered after a non-standard end of data: it ended the message there

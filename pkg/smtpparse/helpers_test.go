@@ -221,6 +221,9 @@ func dump(d *Dialogue) string {
 			for _, e := range body.Lenient {
 				fmt.Fprintf(&b, "  lenient %q %s after=%q commands=%v\n", e.Seq, sp(e.At), e.After, e.CommandsAfter)
 			}
+			if body.BinaryPart >= 0 {
+				fmt.Fprintf(&b, "  binary part at %d\n", body.BinaryPart)
+			}
 		}
 	}
 	e := d.Extensions

@@ -1004,7 +1004,7 @@ func (p *Parser) endOfData() {
 	c := &p.client
 	body, tx := c.body, c.bodyTx
 	body.Complete = true
-	c.scan.header.finish(body)
+	c.scan.endContent()
 	if p.tx == tx {
 		p.tx = nil
 	}
