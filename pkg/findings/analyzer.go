@@ -80,6 +80,9 @@ type Connection struct {
 	// SameSessionAs is the stream of which this connection is another
 	// view (seen-through-nat): its mail is that stream's, not more.
 	SameSessionAs *int `json:"same_session_as,omitempty"`
+	// tlsAgreed: the server accepted STARTTLS, or the client opened with
+	// TLS, whether or not TLS then began (TLS says whether it did).
+	tlsAgreed bool
 }
 
 // attempt is one delivery attempt, for spotting retries across connections.
@@ -760,6 +763,7 @@ func summarize(s *session.Session, found []Finding) Connection {
 		Packets: c.Packets(reassembly.ClientToServer) + c.Packets(reassembly.ServerToClient),
 		End:     c.End().String(), Handshake: c.Handshake, TLS: s.Encrypted(),
 		Transactions: len(d.Transactions), Findings: len(found),
+		tlsAgreed: d.TLS != nil || s.ImplicitTLS,
 	}
 	for i, tx := range d.Transactions {
 		// A MAIL refused and sent again at once, the same sender (without
@@ -1539,7 +1543,7 @@ func plaintextFallbacks(r *Report) {
 				break
 			}
 		}
-		if next == nil || next.TLS {
+		if next == nil || next.TLS || next.tlsAgreed {
 			continue
 		}
 		what := fmt.Sprintf("the client connected to the same server again in stream %d, %.1f s after this STARTTLS, without STARTTLS", next.Stream, next.First.Sub(f.Time).Seconds())

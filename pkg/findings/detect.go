@@ -2497,6 +2497,9 @@ func detectTLS(b builder, _ Options) []Finding {
 	if f, ok := tlsUnfinished(b, t); ok {
 		return append(out, f)
 	}
+	if f, ok := tlsNeverBegun(b, t); ok {
+		return append(out, f)
+	}
 	negotiated := ""
 	if h := t.Server.Hello; h != nil {
 		negotiated = fmt.Sprintf("; %s negotiated (frame %d)", smtpparse.TLSVersionName(h.Version), firstFrame(b.s.Frames(h.Span)))
@@ -2638,6 +2641,55 @@ func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	frames = appendUnique(frames, endFrame)
 	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, t.Command.Time,
 		fmt.Sprintf("the TLS handshake after STARTTLS did not complete: %s; connection ended: %s", what, how))
+	return f, true
+}
+
+// tlsNeverBegun reports a STARTTLS the server accepted after which the
+// client never began TLS: it went on in clear text (a client that did not
+// take the 220 for the start of TLS; the server reads its line as a
+// broken handshake), or it sent nothing until the connection ended (a
+// client that gave up, or waited for something else). Either way no TLS
+// session and no mail followed; tls-started would say the opposite.
+func tlsNeverBegun(b builder, t *smtpparse.TLSStart) (Finding, bool) {
+	c := &t.Client
+	how, endFrame := endedWith(b.s.Conn, 0)
+	if t.Reply == nil || t.ClientBegan() || how == "" && !c.NotTLS {
+		return Finding{}, false
+	}
+	frames := tlsStartFrames(b, t)
+	replyFrame := firstFrame(b.s.Frames(t.Reply.Span))
+	ending := ""
+	if how != "" {
+		frames = appendUnique(frames, endFrame)
+		ending = "; connection ended: " + how
+	}
+	if c.NotTLS {
+		line := c.Clear
+		if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
+			line = line[:i]
+		}
+		span := smtpparse.Span{Dir: smtpparse.ClientToServer, Start: c.ClearAt, End: c.ClearAt + max(int64(len(line)), 1)}
+		lineFrames := b.s.Frames(span)
+		frames = appendUnique(frames, lineFrames...)
+		sent := "bytes that are no TLS record"
+		if len(line) > 0 && printable.String(string(line), len(line)) == string(line) {
+			sent = quote(string(line), 60) + " in clear text"
+		}
+		f := b.conn("tls-handshake-failed", Error, PhaseTLS, frames, t.Command.Time,
+			fmt.Sprintf("the client did not begin TLS after the server's %d (frame %d): it sent %s (frame %s), which the server reads as a broken TLS handshake%s",
+				t.Reply.Code, replyFrame, sent, joinInts(lineFrames, ", "), ending))
+		f.Direction, f.Offset = smtpparse.ClientToServer.String(), c.ClearAt
+		f.tlsMismatch = true // the cause of all else: it leads the diagnosis
+		f.Explanation = "After the server's 220 to STARTTLS both sides must start the TLS handshake, the client first with its ClientHello. This client went on speaking SMTP in clear text: it did not take the 220 as the start of TLS (a client that sends STARTTLS only to see what happens, or a broken TLS setup on its side)."
+		f.Remedy = "Fix TLS on the client (its library, its configuration), or have it not send STARTTLS."
+		return f, true
+	}
+	waited := ""
+	if at, ok := frameTime(b.s, endFrame); ok {
+		waited = fmt.Sprintf(" in %.1f s", at.Sub(t.Reply.EndTime).Seconds())
+	}
+	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, t.Command.Time,
+		fmt.Sprintf("the client never began TLS after the server's %d (frame %d): it sent nothing%s%s", t.Reply.Code, replyFrame, waited, ending))
 	return f, true
 }
 

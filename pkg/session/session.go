@@ -97,12 +97,16 @@ type Session struct {
 }
 
 // Encrypted reports whether the session's SMTP went on under TLS: the
-// server accepted STARTTLS, or the client opened with a TLS hello and the
+// server accepted STARTTLS and the client began TLS (or may yet: the
+// capture ended first), or the client opened with a TLS hello and the
 // server did not answer it in clear text (a server that expects plain
 // SMTP does: then no TLS session began). In a capture begun mid-stream the
 // server's clear text before the hello is the end of a STARTTLS.
 func (s *Session) Encrypted() bool {
-	return s.Dialogue.TLS != nil || s.ImplicitTLS && (len(s.Dialogue.Replies) == 0 || midStream(s.Conn))
+	if t := s.Dialogue.TLS; t != nil {
+		return t.ClientBegan() || !t.Client.NotTLS && s.Conn.End() == reassembly.EndOpen
+	}
+	return s.ImplicitTLS && (len(s.Dialogue.Replies) == 0 || midStream(s.Conn))
 }
 
 // Arrival is one piece of a stream as it became available.

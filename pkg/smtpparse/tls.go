@@ -67,6 +67,14 @@ func (t *TLSStart) Completed() bool {
 	return t.Client.ChangeCipherSpec && t.Server.ChangeCipherSpec
 }
 
+// ClientBegan reports whether the client's bytes after the switch began
+// as TLS records (or the capture lost them, so that nobody can say they
+// did not): false for a client that sent nothing, or clear text, after the
+// server's 220.
+func (t *TLSStart) ClientBegan() bool {
+	return t.Client.Lost || t.Client.Records > 0 && (!t.Client.NotTLS || t.Client.ClearAt > t.ClientStart)
+}
+
 // Offered says which versions a ClientHello offered ("TLS 1.2 to TLS 1.3",
 // "TLS 1.2 only") or a ServerHello chose ("TLS 1.3").
 func (h *TLSHello) Offered() string {

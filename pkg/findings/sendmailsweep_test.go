@@ -1,0 +1,40 @@
+package findings
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Cases from the blind recording of Sendmail 8.17 as server and client
+// (testdata/pcaps/sendmail-sweep, its README names the frames).
+
+func TestAClientThatNeverBeganTLSAfterThe220(t *testing.T) {
+	r := analyze(t, capturePath("sendmail-sweep/s07-starttls.pcap"))
+	// Stream 1: STARTTLS (frame 40), 220 (frame 41), then the client's
+	// "EHLO peer.example.test" in clear text (frame 42); Sendmail resets
+	// (frame 43, "accept failed … wrong version number").
+	got := findingsOf(r, "tls-handshake-failed", 1)
+	if len(got) != 1 || got[0].Severity != Error || !slices.Equal(got[0].Frames, []int{40, 41, 42, 43}) ||
+		!strings.HasPrefix(got[0].Summary, `the client did not begin TLS after the server's 220 (frame 41): it sent "EHLO peer.example.test" in clear text (frame 42)`) {
+		t.Errorf("stream 1: %v", got)
+	}
+	// Stream 2: STARTTLS, 220 (frame 53), then nothing from the client
+	// until Sendmail gave up 8 s later (FIN, frame 55). Stream 2 sent
+	// STARTTLS itself: no plaintext fallback of stream 1.
+	got = findingsOf(r, "tls-handshake-failed", 2)
+	if len(got) != 1 || got[0].Severity != Warning || !slices.Equal(got[0].Frames, []int{52, 53, 55}) ||
+		got[0].Summary != "the client never began TLS after the server's 220 (frame 53): it sent nothing in 8.0 s; connection ended: the server's FIN in frame 55" {
+		t.Errorf("stream 2: %v", got)
+	}
+	for _, f := range r.Findings {
+		if f.ID == "tls-started" && f.Stream != 0 || strings.Contains(f.Summary, "plaintext fallback") {
+			t.Errorf("finding %s in stream %d: %s", f.ID, f.Stream, f.Summary)
+		}
+	}
+	for _, c := range r.Connections {
+		if c.TLS != (c.Stream == 0) {
+			t.Errorf("stream %d: TLS %v", c.Stream, c.TLS)
+		}
+	}
+}
