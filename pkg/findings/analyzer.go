@@ -943,14 +943,28 @@ func envelopeOnly(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
 }
 
 // delivered reports whether the server took tx's message for at least one
-// recipient: its final reply, or in LMTP any recipient's, is 2xx.
+// recipient: its final reply, or in LMTP any recipient's, is 2xx, and not
+// every recipient was refused. A server that answers 354 to a DATA
+// pipelined behind refused recipients (RFC 2920 wants 554 there) takes
+// the client's lone "." with 250 for nobody: nothing was delivered, and
+// the client retries the recipients it deferred.
 func delivered(tx *smtpparse.Transaction) bool {
 	for _, r := range tx.PerRecipient {
 		if r.Code/100 == 2 {
 			return true
 		}
 	}
-	return tx.FinalReply != nil && tx.FinalReply.Code/100 == 2
+	if tx.FinalReply == nil || tx.FinalReply.Code/100 != 2 {
+		return false
+	}
+	for _, rcpt := range tx.Rcpts {
+		if rcpt.Reply == nil || rcpt.Reply.Code < 400 {
+			return true
+		}
+	}
+	// Every recipient refused; with none in the capture (it began
+	// later), the final reply is all there is to go by.
+	return len(tx.Rcpts) == 0
 }
 
 // closedAt is when s's connection was first closed or reset, by either

@@ -38,3 +38,26 @@ func TestAClientThatNeverBeganTLSAfterThe220(t *testing.T) {
 		}
 	}
 }
+
+func TestA250ForAMessageWithEveryRecipientRefusedDeliversNothing(t *testing.T) {
+	// s08-sendmail-client.pcap, streams 2, 4, 6: Sendmail as the client
+	// pipelines MAIL, RCPT and DATA; the RCPT is greylisted (451, frames
+	// 58/59), the test server answers the DATA with 354 all the same
+	// (RFC 2920 wants 554), Sendmail sends only "." and gets 250 (frame
+	// 64). Nobody took the message: three attempts of one envelope are a
+	// retry loop.
+	r := analyze(t, capturePath("sendmail-sweep/s08-sendmail-client.pcap"))
+	for _, stream := range []int{2, 4, 6} {
+		if c := connectionOf(t, r, stream); c.Transactions != 1 || c.Delivered != 0 {
+			t.Errorf("stream %d: %d of %d delivered", stream, c.Delivered, c.Transactions)
+		}
+	}
+	if c := connectionOf(t, r, 0); c.Delivered != 1 {
+		t.Errorf("stream 0, delivered: %d", c.Delivered)
+	}
+	loops := retryLoops(r)
+	if len(loops) != 2 || !slices.Equal(loops[1].Streams, []int{2, 4, 6}) || loops[1].Severity != Error ||
+		!strings.HasSuffix(loops[1].Summary, "each ended with 451 4.7.1 greylisted, try again later") {
+		t.Errorf("retry loops %v", loops)
+	}
+}
