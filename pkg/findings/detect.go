@@ -2,6 +2,7 @@ package findings
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"regexp"
@@ -1734,6 +1735,11 @@ func stallFinding(b builder, prev, next event, wait time.Duration, again int) Fi
 		silent = smtpparse.ClientToServer
 		summary = fmt.Sprintf("client silent %.1f s in the middle of its message, after frame %d, while the server waited for the rest; then the %s sent %s in frame %d",
 			wait.Seconds(), prev.fact.Frame, next.dir, sentNext, next.fact.Frame)
+	} else if c := openLine(b, prev); c != nil && next.dir != prev.dir {
+		// In the middle of a command line the server waits too.
+		silent = smtpparse.ClientToServer
+		summary = fmt.Sprintf("client silent %.1f s in the middle of its command line %s, after frame %d, while the server waited for the rest; then the %s sent %s in frame %d",
+			wait.Seconds(), quoteCommand(c, 40), prev.fact.Frame, next.dir, sentNext, next.fact.Frame)
 	} else if next.dir == prev.dir {
 		summary = fmt.Sprintf("%s silent %.1f s after the %s's %s; the %s gave up waiting and sent %s in frame %d",
 			silent, wait.Seconds(), prev.dir, what, next.dir, sentNext, next.fact.Frame)
@@ -1744,6 +1750,23 @@ func stallFinding(b builder, prev, next event, wait time.Duration, again int) Fi
 	f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, next.fact.Frame}, prev.fact.Time(), summary)
 	f.Direction = silent.String()
 	return f
+}
+
+// openLine returns the command whose line the client's packet e left
+// unfinished, nil if none: a line the client went on with later, or one
+// the server answered (Sendmail does on its command timeout) or the
+// connection ended before its end came.
+func openLine(b builder, e event) *smtpparse.Command {
+	if e.dir != smtpparse.ClientToServer || e.fact.Length == 0 {
+		return nil
+	}
+	end := e.fact.Offset + int64(e.fact.Length)
+	cmds := b.s.Dialogue.Commands
+	i, _ := slices.BinarySearchFunc(cmds, end, func(c *smtpparse.Command, off int64) int { return cmp.Compare(c.Span.End, off) })
+	if i == len(cmds) || cmds[i].Span.Start >= end || cmds[i].Span.End == end && cmds[i].Ending != smtpparse.LineEndingNone {
+		return nil
+	}
+	return cmds[i]
 }
 
 // moreMessage is what describeEvent calls client bytes after a lenient

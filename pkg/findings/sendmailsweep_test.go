@@ -61,3 +61,26 @@ func TestA250ForAMessageWithEveryRecipientRefusedDeliversNothing(t *testing.T) {
 		t.Errorf("retry loops %v", loops)
 	}
 }
+
+func TestAClientStalledInTheMiddleOfACommandLine(t *testing.T) {
+	// s05-server-timeouts.pcap, stream 0: the client sent
+	// "MAIL FROM:<alice@peer" without its line ending (frame 18);
+	// Sendmail's 12 s command timeout fired and it answered what it had:
+	// 553 … Unbalanced '<' (frame 65). The server answered the line, and
+	// the silence was the client's.
+	r := analyze(t, capturePath("sendmail-sweep/s05-server-timeouts.pcap"))
+	got := findingsOf(r, "command-rejected", 0)
+	if len(got) != 1 || !slices.Equal(got[0].Frames, []int{18, 65}) {
+		t.Errorf("command-rejected %v", got)
+	}
+	stalls := findingsOf(r, "stall", 0)
+	if len(stalls) == 0 || !strings.HasPrefix(stalls[0].Summary, `client silent 12.0 s in the middle of its command line "MAIL FROM:<alice@peer", after frame 18, while the server waited for the rest; then the server sent 553 reply in frame 65`) ||
+		stalls[0].Direction != "client" {
+		t.Errorf("stall %v", stalls)
+	}
+	for _, id := range []string{"unanswered-command", "reply-without-command"} {
+		if got := findingsOf(r, id, 0); len(got) != 0 {
+			t.Errorf("%s: %v", id, got)
+		}
+	}
+}

@@ -22,6 +22,7 @@ const (
 	problemNoEnding    = "no line ending (stream ended)"
 	problemGapCut      = "cut by a capture gap"
 	problemTLSCut      = "cut by the switch to TLS"
+	problemAnsweredCut = "no line ending: the server answered the line before it ended"
 	// ProblemBeforeGreeting: the client spoke before the server's banner
 	// (allowed only under early pipelining, PIPECONNECT).
 	ProblemBeforeGreeting = "sent before greeting"

@@ -69,6 +69,7 @@ const (
 	cutGap                 // a capture gap interrupted it; the peer probably sent the rest
 	cutEnd                 // the stream ended
 	cutTLS                 // the connection switched to TLS
+	cutAnswered            // the server answered the line before it ended (Sendmail does when its command timeout fires)
 )
 
 // clientState is what the client's next bytes mean.
@@ -792,6 +793,8 @@ func (p *Parser) newCommand(cut lineCut) *Command {
 		addProblem(&cmd.Problems, problemNoEnding)
 	case cutTLS:
 		addProblem(&cmd.Problems, problemTLSCut)
+	case cutAnswered:
+		addProblem(&cmd.Problems, problemAnsweredCut)
 	}
 	return cmd
 }
@@ -1281,6 +1284,10 @@ func (p *Parser) finishReply(r *Reply) {
 	}
 	p.quitAnsweredWhileHeld(r)
 	e, ok := p.pop()
+	if !ok && p.answersOpenLine(r) {
+		p.clientLine(cutAnswered)
+		e, ok = p.pop()
+	}
 	if !ok && p.opts.MidStream && !p.commandsSeen && !p.d.Extensions.Offered && r.Code == 250 && offersExtensions(r) {
 		// A capture that began after the client's EHLO: a multi-line
 		// 250 before any command is its reply, and says what the server
@@ -1354,6 +1361,16 @@ func (p *Parser) finishReply(r *Reply) {
 	if p.client.wait == cmd {
 		p.replyReleases(cmd, r)
 	}
+}
+
+// answersOpenLine reports whether r, which no command awaits, answers the
+// line the client has begun and not ended: a server whose command timeout
+// fired reads what came so far as the command (Sendmail answers "MAIL
+// FROM:<alice@peer" with "553 … Unbalanced '<'"). A 421 is the server
+// closing the session on that timeout, no answer to the line.
+func (p *Parser) answersOpenLine(r *Reply) bool {
+	c := &p.client
+	return c.state == clientCommand && c.line.open && c.line.n > 0 && r.Code != 421 && !r.Gap
 }
 
 // quitAnsweredWhileHeld handles a 221 that arrives while the client is held

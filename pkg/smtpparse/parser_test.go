@@ -2091,3 +2091,31 @@ func TestTLSHelloAfterRefusedSTARTTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestAReplyToALineNotYetEndedAnswersIt: Sendmail, when its command
+// timeout fires, reads what came of the line as the command and answers
+// it; a 421 is the server closing on that timeout, no answer.
+func TestAReplyToALineNotYetEndedAnswersIt(t *testing.T) {
+	start := []event{
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<alice@peer"),
+	}
+	d := run(t, Options{}, append(start, srv("553 5.0.0 <alice@peer... Unbalanced '<'\r\n"))...)
+	if len(d.Commands) != 2 {
+		t.Fatalf("commands %q", verbs(d))
+	}
+	mail := d.Commands[1]
+	if mail.Verb != "MAIL" || mail.Reply == nil || mail.Reply.Code != 553 || mail.Ending != LineEndingNone ||
+		!slices.Equal(mail.Problems, []string{problemAnsweredCut}) || d.Replies[2].Command != mail {
+		t.Errorf("MAIL %+v, reply %+v", mail, mail.Reply)
+	}
+	if tx := d.Transactions; len(tx) != 1 || tx[0].Mail != mail {
+		t.Errorf("transactions %+v", tx)
+	}
+	d = run(t, Options{}, append(start, srv("421 4.4.2 mx timeout waiting for input\r\n"))...)
+	if mail := d.Commands[1]; mail.Reply != nil || !slices.Equal(mail.Problems, []string{problemNoEnding}) || d.Replies[2].Command != nil {
+		t.Errorf("after a 421: MAIL %+v, reply %+v", mail, mail.Reply)
+	}
+}
