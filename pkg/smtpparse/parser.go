@@ -65,11 +65,11 @@ func (o Options) normalized() Options {
 type lineCut uint8
 
 const (
-	cutNone lineCut = iota // the line is complete
-	cutGap                 // a capture gap interrupted it; the peer probably sent the rest
-	cutEnd                 // the stream ended
-	cutTLS                 // the connection switched to TLS
-	cutAnswered            // the server answered the line before it ended (Sendmail does when its command timeout fires)
+	cutNone     lineCut = iota // the line is complete
+	cutGap                     // a capture gap interrupted it; the peer probably sent the rest
+	cutEnd                     // the stream ended
+	cutTLS                     // the connection switched to TLS
+	cutAnswered                // the server answered the line before it ended (Sendmail does when its command timeout fires)
 )
 
 // clientState is what the client's next bytes mean.
