@@ -1020,18 +1020,38 @@ func detectRejected(b builder, _ Options) []Finding {
 		if c.AuthCancel || b.afterHello(c) {
 			continue // the client's own "*": the 501 that answers it refuses nothing; a TLS hello read as commands
 		}
+		if _, masked := b.maskedAt[c]; closedOn(b, c) && !masked && tx == nil {
+			// A 421 in answer to a command that is no message's: the
+			// server ended the session there (Sendmail's "Too many bad
+			// commands; closing connection"), it deferred nothing.
+			r := c.Reply
+			f := b.at("command-deferred", Warning, phaseOf(c), r.Span, r.Time,
+				fmt.Sprintf("the server closed the session after %s with %d %s", quoteCommand(c, 50), r.Code, quote(strings.Join(r.Lines, " "), 80)))
+			f.Frames = appendUnique(b.s.Frames(c.Span), f.Frames...)
+			f.code, f.closedSession = r.Code, true
+			out = append(out, f)
+			continue
+		}
 		if _, masked := b.maskedAt[c]; (isRefusal(c.Reply) || closedOn(b, c)) && !masked && (tx == nil || len(tx.PerRecipient) == 0) {
 			f := report(c.Reply, phaseOf(c), commandText(c, 50), b.s.Frames(c.Span))
 			f.asSent = len(c.Line) > 0 && !c.Sensitive
 			if c.Reply != nil {
-				verb, how := c.Verb, "rejected"
-				if verb == "" {
-					verb = "the AUTH response"
+				verb, how, key := c.Verb, "rejected", c.Verb
+				switch {
+				case verb == "":
+					verb, key = "the AUTH response", ""
+				case !c.Known && !c.Masked:
+					// XFOO1, XFOO2 …: alike for the reader when the server
+					// says the same of each, but for the command it may
+					// quote (Sendmail's 'Command unrecognized: "XFOO1"');
+					// Exim's "Too many unrecognized commands" is another.
+					said, _, _ := strings.Cut(strings.Join(c.Reply.Lines, " "), `"`)
+					verb, key = "unknown command", "unknown command: "+said
 				}
 				if c.Reply.Code < 500 {
 					how = "deferred"
 				}
-				f.foldKey = fmt.Sprintf("%s %d", verb, c.Reply.Code)
+				f.foldKey = fmt.Sprintf("%s %d", key, c.Reply.Code)
 				f.foldAs = fmt.Sprintf("%s %s (%d)", verb, how, c.Reply.Code)
 			}
 			if tx != nil {

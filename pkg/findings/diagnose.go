@@ -271,11 +271,15 @@ func diagnose(found []Finding) string {
 			}
 			return turnedDown(turned, frame, true)
 		}
-		parts = append(parts, top.sentence()+".")
+		if top.closedSession {
+			parts = append(parts, top.sentence()+frame(top)+".")
+		} else {
+			parts = append(parts, top.sentence()+".")
+		}
 	}
 
 	for _, f := range found {
-		if f.closedSession && len(parts) > 0 && len(f.Frames) > 0 && !namesFrame(strings.Join(parts, " "), f.Frames[0]) {
+		if told := strings.Join(parts, " "); f.closedSession && len(parts) > 0 && len(f.Frames) > 0 && !namesFrame(told, f.Frames[0]) && !strings.Contains(told, f.sentence()) {
 			parts = append(parts, f.capitalised(strings.Replace(f.Summary, "the server closed", "the server then closed", 1))+frame(f)+".")
 			break
 		}

@@ -84,3 +84,29 @@ func TestAClientStalledInTheMiddleOfACommandLine(t *testing.T) {
 		}
 	}
 }
+
+func TestSendmailsTooManyBadCommandsAndItsVERB(t *testing.T) {
+	r := analyze(t, capturePath("sendmail-sweep/s10-misc-commands.pcap"))
+	// Stream 0: after a HELO (no extensions offered) the client sent
+	// VERB (frame 27), Sendmail's own command, and got 250 Verbose mode:
+	// a verb the server took is no unknown one.
+	for _, f := range findingsOf(r, "malformed-command", 0) {
+		t.Errorf("stream 0: %s", f.Summary)
+	}
+	// Stream 1: 25 unknown commands, each 500 'Command unrecognized:
+	// "XFOOn bar"'; the 26th got 421 Too many bad commands; closing
+	// connection (frame 95). The refusals fold as alike, the 421 is the
+	// server ending the session, not a deferral.
+	closed := findingsOf(r, "command-deferred", 1)
+	if len(closed) != 1 || closed[0].Severity != Warning || !slices.Equal(closed[0].Frames, []int{94, 95}) ||
+		closed[0].Summary != `the server closed the session after "XFOO26 bar" with 421 "4.7.0 mx.example.test Too many bad commands; closing connection"` {
+		t.Errorf("command-deferred %v", closed)
+	}
+	refused := findingsOf(r, "command-rejected", 1)
+	if len(refused) != 3 || !strings.HasSuffix(refused[2].Summary, "(and 22 more like it in this stream, frames 51 to 93)") {
+		t.Errorf("command-rejected %v", refused)
+	}
+	if d := connectionOf(t, r, 1).Diagnosis; !strings.Contains(d, `The server then closed the session after "XFOO26 bar" with 421 "4.7.0 mx.example.test Too many bad commands; closing connection" (frames 94, 95).`) {
+		t.Errorf("diagnosis %q", d)
+	}
+}

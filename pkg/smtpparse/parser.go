@@ -1322,6 +1322,14 @@ func (p *Parser) finishReply(r *Reply) {
 	}
 	cmd := e.cmd
 	r.Command, cmd.Reply = cmd, r
+	if r.Code/100 == 2 && !cmd.Known && !cmd.Masked && !cmd.Pipelined && isWord(cmd.Verb) {
+		// A verb the server took, when the client waited for the answer,
+		// is one the server knows (Sendmail's VERB after a HELO, which
+		// offers no extensions): no stranger. Pipelined, the 2xx may
+		// answer something else (message bytes read as a command).
+		cmd.Known = true
+		cmd.Problems = slices.DeleteFunc(cmd.Problems, func(p string) bool { return p == problemUnknownVerb })
+	}
 	// A refused command leaves the transaction open, but not a QUIT (the
 	// client is done with the session whatever the answer) nor a 421 (the
 	// server is closing it: RFC 5321 section 3.8).
@@ -1361,6 +1369,16 @@ func (p *Parser) finishReply(r *Reply) {
 	if p.client.wait == cmd {
 		p.replyReleases(cmd, r)
 	}
+}
+
+// isWord reports whether s is a word of ASCII letters, as verbs are.
+func isWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // answersOpenLine reports whether r, which no command awaits, answers the
