@@ -2673,6 +2673,14 @@ func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 		hf := firstFrame(b.s.Frames(h.Span))
 		frames = appendUnique(frames, hf)
 		switch {
+		case h.Version >= 0x0304 && serverAlerted(b, t):
+			af := firstFrame(b.s.Frames(s.LastRecord.Span))
+			frames = appendUnique(frames, af)
+			where := fmt.Sprintf("in frame %d", af)
+			if af == hf {
+				where = "in the same frame"
+			}
+			what = fmt.Sprintf("the server ended its own handshake (%s, frame %d) without its Finished: its last record, a short encrypted one %s, is most likely an alert (a broken certificate or key on the server)", smtpparse.TLSVersionName(h.Version), hf, where)
 		case h.Version >= 0x0304 && c.ApplicationData == 1:
 			what = fmt.Sprintf("after the server's handshake (%s, frame %d) the client sent one encrypted record and no mail, most likely an encrypted alert: it refused the server's certificate or parameters", smtpparse.TLSVersionName(h.Version), hf)
 		case h.Version >= 0x0304 || !c.ChangeCipherSpec:
@@ -2685,6 +2693,23 @@ func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, t.Command.Time,
 		fmt.Sprintf("the TLS handshake after STARTTLS did not complete: %s; connection ended: %s", what, how))
 	return f, true
+}
+
+// serverAlerted reports whether a TLS 1.3 server's last record is most
+// likely an encrypted alert that ended the handshake: a short encrypted
+// record after others (its encrypted handshake), sent before the client
+// sent any encrypted record, or only one that came later (a client that
+// read on and refused the certificate it got, Go's crypto/tls).
+func serverAlerted(b builder, t *smtpparse.TLSStart) bool {
+	s, c := &t.Server, &t.Client
+	if !s.LastRecord.MayBeEncryptedAlert() || s.ApplicationData < 2 || c.ApplicationData > 1 {
+		return false
+	}
+	if c.ApplicationData == 0 {
+		return true
+	}
+	return c.LastRecord.Type == s.LastRecord.Type &&
+		firstFrame(b.s.Frames(s.LastRecord.Span)) < firstFrame(b.s.Frames(c.LastRecord.Span))
 }
 
 // tlsNeverBegun reports a STARTTLS the server accepted after which the

@@ -32,6 +32,9 @@ type TLSSide struct {
 	// command timeout" in clear text after a TLS session.
 	ClearAt int64
 	Clear   []byte
+	// LastRecord is the last record begun: in TLS 1.3 a side's last
+	// encrypted record, when short, is most likely its alert.
+	LastRecord TLSRecord
 
 	head    [5]byte // the record header being read
 	inHead  int     // header bytes read
@@ -40,6 +43,23 @@ type TLSSide struct {
 	start   int64   // its stream offset
 	body    []byte  // its body, kept while it may be a cleartext hello or alert
 	retried bool    // the server sent a HelloRetryRequest: its ServerHello is still to come
+}
+
+// TLSRecord is a TLS record's header: its content type, its length and
+// where it is, header included.
+type TLSRecord struct {
+	Type   uint8
+	Length int
+	Span   Span
+}
+
+// MayBeEncryptedAlert reports whether r could be an alert sent under TLS
+// 1.3's encryption: an application data record of 19 bytes (the 2-byte
+// alert, its inner content type and the 16-byte tag of AES-GCM or
+// ChaCha20-Poly1305, without padding). A Finished is longer (53 bytes or
+// more), so a handshake that ends in such a record ended in an alert.
+func (r TLSRecord) MayBeEncryptedAlert() bool {
+	return r.Type == tlsApplicationData && r.Length == 19
 }
 
 // TLSHello is the version part of a ClientHello or ServerHello.
@@ -230,6 +250,7 @@ func (t *TLSSide) feed(dir Direction, b []byte, off int64) {
 				return
 			}
 			t.Records++
+			t.LastRecord = TLSRecord{Type: t.typ, Length: length, Span: Span{dir, t.start, t.start + 5 + int64(length)}}
 			switch t.typ {
 			case tlsApplicationData:
 				t.ApplicationData++
