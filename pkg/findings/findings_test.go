@@ -191,9 +191,10 @@ func triggers() []trigger {
 		{"crafted/binary-data.pcap", "bare-cr-in-data", 0, []int{22}, Warning},
 		{"crafted/smuggling.pcap", "smuggling-end-of-data", 0, []int{22}, Error},
 		{"crafted/binary-data.pcap", "binary-via-data", 0, []int{18}, Error},
-		{"core-sweep/binary-data.pcap", "binary-via-data", 0, []int{12}, Error},                       // a binary part of a multipart message
-		{"sendmail-sweep/s07-starttls.pcap", "tls-handshake-failed", 1, []int{40, 41, 42, 43}, Error}, // clear text after the 220
-		{"sendmail-sweep/s07-starttls.pcap", "tls-handshake-failed", 2, []int{52, 53, 55}, Warning},   // nothing after the 220
+		{"core-sweep/binary-data.pcap", "binary-via-data", 0, []int{12}, Error},                                   // a binary part of a multipart message
+		{"sendmail-sweep/s07-starttls.pcap", "tls-handshake-failed", 1, []int{40, 41, 42, 43}, Error},             // clear text after the 220
+		{"sendmail-sweep/s07-starttls.pcap", "tls-handshake-failed", 2, []int{52, 53, 55}, Warning},               // nothing after the 220
+		{"opensmtpd-sweep/osd-starttls-swaks.pcap", "tls-handshake-failed", 0, []int{9, 10, 12, 13, 15}, Warning}, // the server's encrypted alert
 		{"crafted/binary-data.pcap", "binarymime-not-offered", 0, []int{10}, Error},
 		{"crafted/bdat-not-offered.pcap", "bdat-not-offered", 0, []int{18}, Error},
 		{corpus("smtp-data-rejected--10.7.29.101_49898-178.63.41.150_25.pcap"), "eightbit-not-offered", 0, []int{18}, Info},
