@@ -1133,7 +1133,11 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 		for _, at := range failed {
 			streams[at.stream] = true
 		}
-		if len(streams) < 2 {
+		if len(streams) < 2 && (len(failed) < 3 || slices.ContainsFunc(failed, func(at attempt) bool { return at.code/100 != 4 })) {
+			// Twice in one connection may be two messages; three times,
+			// each deferred, is a client retrying in the session
+			// (OpenSMTPD does). A test client's envelope refused in
+			// several ways is no retry.
 			return
 		}
 		var ids, frames []int
@@ -1292,12 +1296,17 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 		for i, id := range ids {
 			parts[i] = fmt.Sprintf("tcp.stream eq %d", id)
 		}
+		tried := fmt.Sprintf("in %d connections without a 2xx final reply: streams %s", len(ids), joinInts(ids, ", "))
+		if len(ids) == 1 {
+			tried = fmt.Sprintf("%d times in stream %d without a 2xx final reply, the client retrying in the same connection", len(failed), ids[0])
+		}
 		f := Finding{
 			ID: "retry-loop", Severity: sev, Stream: ids[0], Streams: ids, Phase: PhaseEnvelope,
 			Frames: frames, Offset: -1, Time: failed[0].time,
-			Summary:     fmt.Sprintf("the same envelope (%s) was tried in %d connections without a 2xx final reply: streams %s%s; %s%s%s", key, len(ids), joinInts(ids, ", "), partialNote, ended, delivered, several),
+			Summary:     fmt.Sprintf("the same envelope (%s) was tried %s%s; %s%s%s", key, tried, partialNote, ended, delivered, several),
 			Filter:      strings.Join(parts, " || "),
 			retryEnded:  ended + delivered,
+			retries:     len(failed),
 			Explanation: explanation, Remedy: remedy,
 		}
 		a.complete(&f)
@@ -1377,8 +1386,12 @@ func (a *Analyzer) Report(inputs []string) *Report {
 				continue
 			}
 			c := &r.Connections[i]
+			where := "in streams " + shortList(f.Streams)
+			if len(f.Streams) == 1 {
+				where = fmt.Sprintf("%d times in this connection", f.retries)
+			}
 			c.Diagnosis = strings.TrimSpace(c.Diagnosis +
-				fmt.Sprintf(" The same envelope was tried in streams %s; %s.", shortList(f.Streams), f.retryEnded))
+				fmt.Sprintf(" The same envelope was tried %s; %s.", where, f.retryEnded))
 			if c.Stream == f.Stream {
 				// The finding is this stream's, found after its summary.
 				c.Findings++

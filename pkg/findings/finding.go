@@ -99,8 +99,10 @@ type Finding struct {
 	// acknowledged unanswered commands, or answered right after a lenient
 	// end of data. The diagnosis reads it; the summary only says it.
 	serverTook bool
-	// retryEnded says, for a retry-loop, how the failed attempts ended.
+	// retryEnded says, for a retry-loop, how the failed attempts ended,
+	// and retries how many there were.
 	retryEnded string
+	retries    int
 	// asSent marks a summary that starts with the client's command as it
 	// sent it ("rcpt TO:<…>", "mAIL FROM:<…>"): a sentence made of it is
 	// not capitalised.

@@ -46,3 +46,24 @@ func TestOpenSMTPDsSTARTTLSWithoutTLS(t *testing.T) {
 		t.Errorf("osd-starttls-plaintext: %v", got)
 	}
 }
+
+func TestARetryLoopInsideOneConnection(t *testing.T) {
+	// OpenSMTPD as the client retries a deferred message on the same
+	// connection: osr-451-data.pcap sends one message five times, each
+	// answered 451 after its end of data (frames 25, 38, 51, 64, 77).
+	r := analyze(t, capturePath("opensmtpd-sweep/osr-451-data.pcap"))
+	loops := retryLoops(r)
+	if len(loops) != 1 || loops[0].Severity != Warning || !slices.Equal(loops[0].Streams, []int{0}) ||
+		!slices.Equal(loops[0].Frames, []int{15, 27, 40, 53, 66}) ||
+		!strings.Contains(loops[0].Summary, "was tried 5 times in stream 0 without a 2xx final reply, the client retrying in the same connection; each ended with 451") {
+		t.Errorf("retry loops %v", loops)
+	}
+	if d := connectionOf(t, r, 0).Diagnosis; !strings.Contains(d, "The same envelope was tried 5 times in this connection; each ended with 451") {
+		t.Errorf("diagnosis %q", d)
+	}
+	// A test client's one envelope refused three ways (501, 504, 450 to
+	// three HELOs) in one connection is no retry.
+	if loops := retryLoops(analyze(t, capturePath("postfix-sweep2/helo.pcap"))); len(loops) != 0 {
+		t.Errorf("helo.pcap: %v", loops)
+	}
+}
