@@ -1687,7 +1687,7 @@ func detectStalls(b builder, opts Options) []Finding {
 			// A side resending what it sent last is backing off, its
 			// bytes unacknowledged: no pause of its, and no stall to tell.
 			backoff := resends(next, prev)
-			if wait := nanosBetween(from.fact.Nanos, t); wait > opts.StallThreshold && !backoff {
+			if wait := nanosBetween(from.fact.Nanos, t); wait > opts.StallThreshold && !backoff && !idleBetween(b, from, next) {
 				out = append(out, stallFinding(b, from, next, wait, again))
 			}
 		}
@@ -1770,6 +1770,31 @@ func stallFinding(b builder, prev, next event, wait time.Duration, again int) Fi
 	f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, next.fact.Frame}, prev.fact.Time(), summary)
 	f.Direction = silent.String()
 	return f
+}
+
+// idleBetween reports whether the silence from prev to next is a client
+// idling between transactions: after a server's reply it began a session
+// command (QUIT, MAIL, RSET, NOOP, a hello). A sender that keeps its
+// connection open for the next message does so (OpenSMTPD waits 10 s,
+// Postfix's connection cache longer); the server was not waiting for
+// anything the client owed it.
+func idleBetween(b builder, prev, next event) bool {
+	if prev.dir != smtpparse.ServerToClient || next.dir != smtpparse.ClientToServer || next.fact.Length == 0 || prev.fact.Length == 0 {
+		return false
+	}
+	cmds := b.s.Dialogue.Commands
+	i, ok := slices.BinarySearchFunc(cmds, next.fact.Offset, func(c *smtpparse.Command, off int64) int { return cmp.Compare(c.Span.Start, off) })
+	if !ok {
+		return false
+	}
+	switch cmds[i].Verb {
+	case "QUIT", "MAIL", "RSET", "NOOP", "EHLO", "HELO", "LHLO":
+		// Only after the commands before it were all answered (a client
+		// waiting for a reply idles for nobody), and not before the
+		// first (after the greeting the client owes its hello).
+		return i > 0 && cmds[i-1].Reply != nil && cmds[i-1].Reply.Span.End <= prev.fact.Offset+int64(prev.fact.Length)
+	}
+	return false
 }
 
 // openLine returns the command whose line the client's packet e left

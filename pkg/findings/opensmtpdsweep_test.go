@@ -67,3 +67,21 @@ func TestARetryLoopInsideOneConnection(t *testing.T) {
 		t.Errorf("helo.pcap: %v", loops)
 	}
 }
+
+func TestAClientIdlingBeforeQUITIsNoStall(t *testing.T) {
+	// OpenSMTPD as the client keeps a connection 10 s after its last
+	// message before QUIT (osx-exim-idle.pcap, frames 25 to 27): a
+	// delivery, and nothing wrong with it.
+	r := analyze(t, capturePath("opensmtpd-sweep/osx-exim-idle.pcap"))
+	if len(r.Findings) != 0 {
+		for _, f := range r.Findings {
+			t.Errorf("%s %v: %s", f.ID, f.Frames, f.Summary)
+		}
+	}
+	// A client silent after the greeting owes its hello: still a stall
+	// (exim-sweep2/slowclient-exim.pcap, 12 s, frames 4 to 6).
+	stalls := findingsOf(analyze(t, capturePath("exim-sweep2/slowclient-exim.pcap")), "stall", 0)
+	if len(stalls) != 1 || !slices.Equal(stalls[0].Frames, []int{4, 6}) {
+		t.Errorf("slowclient-exim: %v", stalls)
+	}
+}
