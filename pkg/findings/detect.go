@@ -1189,13 +1189,14 @@ func resentTo(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
 	return false
 }
 
-// overSize says, for a 552 refusing tx's message, that the message was
-// larger than the SIZE limit the server offered and the client had not
-// declared its size (a declared one is size-exceeds-limit's): "" otherwise.
-// The reply's text is the server's; the numbers are the capture's.
+// overSize says, for a refusal of tx's message for its size, that the
+// message was larger than the SIZE limit the server offered and the client
+// had not declared its size (a declared one is size-exceeds-limit's): ""
+// otherwise. The reply's text is the server's; the numbers are the
+// capture's.
 func overSize(d *smtpparse.Dialogue, tx *smtpparse.Transaction, r *smtpparse.Reply) string {
 	limit := d.Extensions.Size
-	if r.Code != 552 || limit <= 0 || tx.Body == nil || tx.Body.Size <= limit || tx.Mail == nil {
+	if !sizeRefusal(r) || limit <= 0 || tx.Body == nil || tx.Body.Size <= limit || tx.Mail == nil {
 		return ""
 	}
 	if _, declared := tx.Mail.Params["SIZE"]; declared {
@@ -1203,6 +1204,20 @@ func overSize(d *smtpparse.Dialogue, tx *smtpparse.Transaction, r *smtpparse.Rep
 	}
 	return fmt.Sprintf("; the client sent %s of message, over the limit of %s the server offered (SIZE in its EHLO reply), without declaring the size in MAIL FROM",
 		wording.Plural(tx.Body.Size, "byte", "bytes"), wording.Plural(limit, "byte", "bytes"))
+}
+
+// sizeRefusal reports whether r refuses a message for its size: 552
+// (RFC 1870), or a 5xx whose enhanced status code says so (RFC 3463:
+// 5.2.3 message length exceeds administrative limit, 5.3.4 message too
+// big for system; OpenSMTPD answers "554 5.3.4 Message too big").
+func sizeRefusal(r *smtpparse.Reply) bool {
+	if r.Code == 552 {
+		return true
+	}
+	if r.Code/100 != 5 || len(r.Lines) == 0 {
+		return false
+	}
+	return strings.HasPrefix(r.Lines[0], "5.2.3 ") || strings.HasPrefix(r.Lines[0], "5.3.4 ")
 }
 
 // acceptedRcpts returns the RCPT commands of tx the server accepted: in

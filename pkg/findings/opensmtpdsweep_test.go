@@ -85,3 +85,13 @@ func TestAClientIdlingBeforeQUITIsNoStall(t *testing.T) {
 		t.Errorf("slowclient-exim: %v", stalls)
 	}
 }
+
+func TestOpenSMTPDsMessageTooBigIsTiedToItsSIZE(t *testing.T) {
+	// osd-size-nosize.pcap: SIZE 20480 offered (frame 8), 30018 bytes sent
+	// without SIZE=, "554 5.3.4 Message too big for system" (frame 42).
+	got := findingsOf(analyze(t, capturePath("opensmtpd-sweep/osd-size-nosize.pcap")), "command-rejected", 0)
+	if len(got) != 1 || !slices.Equal(got[0].Frames, []int{42}) ||
+		!strings.HasSuffix(got[0].Summary, "; the client sent 30018 bytes of message, over the limit of 20480 bytes the server offered (SIZE in its EHLO reply), without declaring the size in MAIL FROM") {
+		t.Errorf("command-rejected %v", got)
+	}
+}
