@@ -425,7 +425,11 @@ func detectPipelining(b builder, _ Options) []Finding {
 		// smtpd_forbid_unauth_pipelining does): the group rule below says
 		// what the client did wrong.
 		unknown := !d.Extensions.Offered && (d.Hello != nil && d.Hello.Verb != "HELO" || midStream)
-		if c.Pipelined && !offered && !reported && c.Verb != "" && !unknown {
+		// Message lines after a refused DATA are the client's message, not
+		// commands it pipelined (told as such), and what follows them
+		// waited for the message's reply as far as the client knows.
+		behindMessage := b.lines.all[c] || i > 0 && b.lines.all[d.Commands[i-1]]
+		if c.Pipelined && !offered && !reported && c.Verb != "" && !unknown && !behindMessage {
 			why := "the server did not offer PIPELINING"
 			if d.Hello != nil && d.Hello.Verb == "HELO" {
 				why = "the client greeted with HELO, which allows no extensions"

@@ -95,3 +95,22 @@ func TestOpenSMTPDsMessageTooBigIsTiedToItsSIZE(t *testing.T) {
 		t.Errorf("command-rejected %v", got)
 	}
 }
+
+func TestAMessageSentAfterARefusedDATAIsNoPipelining(t *testing.T) {
+	// osd-smtputf8-not-offered.pcap: MAIL FROM:<jörg@…> SMTPUTF8 to a
+	// server that offers no SMTPUTF8 (553, frames 9/10), the envelope
+	// refused, DATA refused (503, frame 18); the client sent its message
+	// all the same (frame 19) and OpenSMTPD answered 500 … Pipelining not
+	// supported (frame 20), then QUIT (frame 22). The message lines and
+	// the QUIT behind them are no pipelining of the client's.
+	r := analyze(t, capturePath("opensmtpd-sweep/osd-smtputf8-not-offered.pcap"))
+	if got := findingsOf(r, "pipelining-not-offered", 0); len(got) != 0 {
+		t.Errorf("pipelining-not-offered %v", got)
+	}
+	got := findingsOf(r, "malformed-command", 0)
+	if !slices.ContainsFunc(got, func(f Finding) bool {
+		return slices.Equal(f.Frames, []int{9}) && strings.HasSuffix(f.Summary, "a UTF-8 address with SMTPUTF8 on MAIL FROM, though the server does not offer SMTPUTF8 (RFC 6531)")
+	}) {
+		t.Errorf("malformed-command %v", got)
+	}
+}

@@ -873,6 +873,16 @@ func (p *Parser) commandLine(cut lineCut) {
 					cmd.Problems[i] = problemUTF8NoParam
 				}
 			}
+		case cmd.Verb == "MAIL" && cmd.Params != nil && p.d.Extensions.Offered:
+			// The client declared SMTPUTF8 to a server that did not offer
+			// it (RFC 6531 3.4: it must not).
+			if _, ok := cmd.Params["SMTPUTF8"]; ok {
+				for i, pr := range cmd.Problems {
+					if pr == ProblemNonASCII {
+						cmd.Problems[i] = problemUTF8NotOffered
+					}
+				}
+			}
 		}
 	}
 	kept := p.addCommand(cmd)

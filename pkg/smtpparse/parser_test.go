@@ -2119,3 +2119,16 @@ func TestAReplyToALineNotYetEndedAnswersIt(t *testing.T) {
 		t.Errorf("after a 421: MAIL %+v, reply %+v", mail, mail.Reply)
 	}
 }
+
+func TestSMTPUTF8DeclaredToAServerThatDoesNotOfferIt(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx\r\n250 8BITMIME\r\n"),
+		cli("MAIL FROM:<j\xc3\xb6rg@client.test> SMTPUTF8\r\n"),
+		srv("553 5.1.0 Sender address syntax error\r\n"),
+	)
+	if got := d.Commands[1].Problems; !slices.Equal(got, []string{problemUTF8NotOffered}) {
+		t.Errorf("problems %q", got)
+	}
+}
