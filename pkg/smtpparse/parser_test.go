@@ -1574,8 +1574,9 @@ func TestA221WithoutAHeldQuitAnswersTheOldestCommand(t *testing.T) {
 
 // UTF-8 addresses are allowed in a transaction whose MAIL carries SMTPUTF8
 // to a server that offered it (RFC 6531); to a server that offered it,
-// without the parameter, the parameter is what is missing; otherwise they
-// are non-ASCII bytes.
+// without the parameter, the parameter is what is missing; with the
+// parameter to a server that did not, the MAIL says so; otherwise they are
+// non-ASCII bytes.
 func TestUTF8AddressesUnderSMTPUTF8(t *testing.T) {
 	session := func(ehlo, mailParams string) *Dialogue {
 		return run(t, Options{},
@@ -1587,18 +1588,21 @@ func TestUTF8AddressesUnderSMTPUTF8(t *testing.T) {
 	}
 	cases := []struct {
 		name, ehlo, params string
-		want               string // the problem on MAIL and RCPT; "" for none
+		want, wantRcpt     string // the problem on MAIL, and on RCPT if another; "" for none
 	}{
-		{"offered and used", "250-mx\r\n250 SMTPUTF8\r\n", " SMTPUTF8", ""},
-		{"offered, not used", "250-mx\r\n250 SMTPUTF8\r\n", "", problemUTF8NoParam},
-		{"used, not offered", "250-mx\r\n250 8BITMIME\r\n", " SMTPUTF8", ProblemNonASCII},
+		{"offered and used", "250-mx\r\n250 SMTPUTF8\r\n", " SMTPUTF8", "", ""},
+		{"offered, not used", "250-mx\r\n250 SMTPUTF8\r\n", "", problemUTF8NoParam, ""},
+		{"used, not offered", "250-mx\r\n250 8BITMIME\r\n", " SMTPUTF8", problemUTF8NotOffered, ProblemNonASCII},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			d := session(tc.ehlo, tc.params)
 			for _, c := range d.Commands[1:3] {
 				want := []string{}
-				if tc.want != "" {
+				switch {
+				case c.Verb == "RCPT" && tc.wantRcpt != "":
+					want = []string{tc.wantRcpt}
+				case tc.want != "":
 					want = []string{tc.want}
 				}
 				if !slices.Equal(append([]string{}, c.Problems...), want) {

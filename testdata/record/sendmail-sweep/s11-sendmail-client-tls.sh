@@ -1,13 +1,18 @@
 #!/bin/bash
-# S11: sendmail CLIENT (queue runs) -> (a) a second real sendmail with STARTTLS (self-signed) on 127.0.2.1,
-#      (b) python server answering 451 after end of DATA on 127.0.2.2; two -qf runs
-. /tmp/sw-sendmail/scripts/lib.sh
-N=s11-sendmail-client-tls; NS=sm2; A=127.0.1.1; S=$B/scripts/pyserver.py
+# s11-sendmail-client-tls: Sendmail as the CLIENT (two queue runs, -qf, 2 s apart) through a
+# mailertable: tls.example.test -> [127.0.2.1], a second real Sendmail (own queue mqueue2) offering
+# STARTTLS with the self-signed certificate, which has no user bob (550 5.1.1 inside TLS, then
+# Sendmail's bounce); postdata.example.test -> [127.0.2.2], pyserver.py defer-data (451 after the
+# end of data). Captures only the client's side towards the two servers. Makes
+# pcaps/s11-sendmail-client-tls.pcap (+ .log, .client.txt, .pyserver.log) in $SWEEP.
+# Run setup.sh once first (see lib.sh).
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+N=s11-sendmail-client-tls; NS=${NSP}2; A=127.0.1.1; S=$REC/pyserver.py
 prep_root
-# receiver cf (TLS) on 127.0.2.1 — reuse s07's key/cert
-mkdir -p $ROOT/etc/mail/tls $ROOT/var/spool/mqueue2; chmod 700 $ROOT/var/spool/mqueue2
-[ -f $ROOT/etc/mail/tls/sm.key ] || chroot $ROOT openssl req -x509 -newkey rsa:2048 -nodes -keyout /etc/mail/tls/sm.key -out /etc/mail/tls/sm.crt -days 30 -subj /CN=mx.example.test >/dev/null 2>&1
-chown -R 0:0 $ROOT/etc/mail/tls; chmod 600 $ROOT/etc/mail/tls/sm.key
+# receiver cf (TLS) on 127.0.2.1 — the key/cert s07 uses
+mkcert
+mkdir -p "$ROOT/var/spool/mqueue2"; chmod 700 "$ROOT/var/spool/mqueue2"
 TLSDEF="define(\`confCACERT_PATH', \`/etc/mail/tls')dnl
 define(\`confCACERT', \`/etc/mail/tls/sm.crt')dnl
 define(\`confSERVER_CERT', \`/etc/mail/tls/sm.crt')dnl
@@ -21,22 +26,23 @@ DAEMON_OPTIONS(\`Family=inet, Name=MTA, Port=25, Addr=$A')dnl
 CLIENT_OPTIONS(\`Family=inet, Addr=$A')dnl
 M
 mc_tail; } | mkcf client2
-printf 'tls.example.test\tesmtp:[127.0.2.1]\npostdata.example.test\tesmtp:[127.0.2.2]\n' > $ROOT/etc/mail/mailertable
-rm -f $ROOT/etc/mail/mailertable.db; chroot $ROOT makemap hash /etc/mail/mailertable < $ROOT/etc/mail/mailertable; chown 0:0 $ROOT/etc/mail/mailertable.db; chmod 644 $ROOT/etc/mail/mailertable.db
+printf 'tls.example.test\tesmtp:[127.0.2.1]\npostdata.example.test\tesmtp:[127.0.2.2]\n' > "$ROOT/etc/mail/mailertable"
+mkmap mailertable
 mkaliases client2
-rm -f $ROOT/var/spool/mqueue/* $ROOT/var/spool/mqueue2/*
-ns_up $NS $A 127.0.2.1 127.0.2.2
-: > $PC/$N.log; syslog_start $PC/$N.log
-sm_start $NS recv 127.0.2.1 25 || exit 1
-ip netns exec $NS timeout 100 python3 $S 127.0.2.2 25 defer-data 90 > $B/run/py-postdata.log 2>&1 & P1=$!
+rm -f "$ROOT"/var/spool/mqueue/* "$ROOT"/var/spool/mqueue2/*
+ns_up "$NS" $A 127.0.2.1 127.0.2.2
+: > "$PC/$N.log"; syslog_start "$PC/$N.log"
+sm_start "$NS" recv 127.0.2.1 25 || exit 1
+# the server ends by itself after 90 s (timeout 100 if not); stopped below by PID
+ip netns exec "$NS" timeout 100 python3 "$S" 127.0.2.2 25 defer-data 90 > "$B/run/py-postdata.log" 2>&1 & P1=$!
 sleep 1
-cap_start $NS "tcp and (host 127.0.2.1 or host 127.0.2.2)" $PC/$N.pcap
-SM="ip netns exec $NS timeout 60 chroot $ROOT /usr/sbin/sendmail -C /etc/mail/client2.cf -O LogLevel=15"
+cap_start "$NS" "tcp and (host 127.0.2.1 or host 127.0.2.2)" "$PC/$N.pcap"
+SM=(ip netns exec "$NS" timeout 60 chroot "$ROOT" /usr/sbin/sendmail -C /etc/mail/client2.cf -O LogLevel=15)
 for d in tls postdata; do
-  printf 'Subject: to %s\nFrom: alice@mx.example.test\n\nhello %s\n' $d $d | $SM -odq -f alice@mx.example.test bob@$d.example.test
+  printf 'Subject: to %s\nFrom: alice@mx.example.test\n\nhello %s\n' $d $d | "${SM[@]}" -odq -f alice@mx.example.test bob@$d.example.test
 done
-for i in 1 2; do $SM -qf -v >> $PC/$N.client.txt 2>&1; sleep 2; done
+for _ in 1 2; do "${SM[@]}" -qf -v >> "$PC/$N.client.txt" 2>&1; sleep 2; done
 cap_stop; sm_stop
-kill -TERM $P1 2>/dev/null; wait $P1 2>/dev/null; cp $B/run/py-postdata.log $PC/$N.pyserver.log
-syslog_stop; ns_down $NS
+stop_pid $P1; cp "$B/run/py-postdata.log" "$PC/$N.pyserver.log"
+syslog_stop; ns_down "$NS"
 views $N
