@@ -766,10 +766,15 @@ func summarize(s *session.Session, found []Finding) Connection {
 		tlsAgreed: d.TLS != nil || s.ImplicitTLS,
 	}
 	for i, tx := range d.Transactions {
-		// A MAIL refused and sent again at once, the same sender (without
-		// the parameters a HELO session does not allow, say), is one
-		// message's transaction, not two.
-		if i+1 < len(d.Transactions) && resent(tx, d.Transactions[i+1]) {
+		switch {
+		case tx.Mail == nil && tx.Body == nil && !delivered(tx):
+			// RCPTs with no MAIL before them (refused, 503) and no
+			// message: nothing was tried.
+			conn.Transactions--
+		case i+1 < len(d.Transactions) && resent(tx, d.Transactions[i+1]):
+			// A MAIL refused and sent again at once, the same sender
+			// (without the parameters a HELO session does not allow,
+			// say), is one message's transaction, not two.
 			conn.Transactions--
 		}
 	}

@@ -114,3 +114,12 @@ func TestAMessageSentAfterARefusedDATAIsNoPipelining(t *testing.T) {
 		t.Errorf("malformed-command %v", got)
 	}
 }
+
+func TestARCPTWithoutMAILIsNoTransaction(t *testing.T) {
+	// osd-errors.pcap: a RCPT with no MAIL before it (503, frames 13/14)
+	// tried no message; "MAIL FROM:bad" (553, frames 21/22) tried one,
+	// refused.
+	if c := connectionOf(t, analyze(t, capturePath("opensmtpd-sweep/osd-errors.pcap")), 0); c.Transactions != 1 || c.Delivered != 0 {
+		t.Errorf("%d/%d delivered, want 0/1", c.Delivered, c.Transactions)
+	}
+}
