@@ -1461,6 +1461,7 @@ func detectContent(b builder, _ Options) []Finding {
 		if body.LongLines.N > 0 {
 			out = append(out, b.at("line-too-long", Warning, phase, at(body.LongLines.First), verb.Time,
 				fmt.Sprintf("%s longer than 998 octets (longest %d; first at offset %d)", wording.Plural(body.LongLines.N, "message line", "message lines"), body.LongestLine, body.LongLines.First)))
+			out[len(out)-1].tx = tx
 		}
 	}
 	for _, tx := range d.Transactions {

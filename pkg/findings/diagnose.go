@@ -127,8 +127,8 @@ func diagnose(found []Finding) string {
 		if messageRefused.interrupted {
 			where = "" // a lost-mid-transaction summary names its frames
 		}
-		parts = append(parts, fmt.Sprintf("%s%s. The message has %s%s, which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
-			messageRefused.sentence(), where, bareEndingText(*bareEnding), frame(*bareEnding)))
+		parts = append(parts, fmt.Sprintf("%s%s. The message has %s.",
+			messageRefused.sentence(), where, bareEndingText(*bareEnding, frame(*bareEnding))))
 	case len(byID["pix-masked-command"]) > 0:
 		f, _ := first("pix-masked-command")
 		msg := fmt.Sprintf("A firewall SMTP fixup masked a client command%s", frame(f))
@@ -215,6 +215,10 @@ func diagnose(found []Finding) string {
 			cause = fmt.Sprintf(": %s%s", p.Summary, frame(p))
 		} else if e, ok := first("pix-masked-ehlo"); ok {
 			cause = fmt.Sprintf("; %s shows a firewall SMTP fixup in the path%s, which rewrites what it does not know on its way to the server", fixupEvidence(e), frame(e))
+		} else if p, ok := first("bdat-not-offered"); ok {
+			// The chunk's bytes, after a BDAT the server did not know,
+			// are what it read as commands out of step.
+			cause = fmt.Sprintf(" because the client used BDAT%s, which the server did not offer (no CHUNKING): it read the chunk's bytes as commands", frame(p))
 		}
 		parts = append(parts, fmt.Sprintf("The server rejected the client's input as out of step%s%s.", frame(f), cause))
 	case fixupRefused != nil:
@@ -349,31 +353,35 @@ func turnedDown(turned []Finding, frame func(Finding) string, lead bool) string 
 
 // bareEndingRefused returns, for a connection whose server refused a
 // message (or gave up on it while it was coming) and one of whose messages
-// has bare LF or bare CR line endings, the finding about those line
-// endings and the refusal; nil, nil otherwise.
+// has bare LF or bare CR line endings, or a line too long, the finding
+// about that and the refusal; nil, nil otherwise.
 func bareEndingRefused(found []Finding) (bare, refusal *Finding) {
-	for i := range found {
-		r := &found[i]
-		if !r.refusedMessage && !(r.ID == "lost-mid-transaction" && r.interrupted) {
-			continue
-		}
-		for j := range found {
-			f := &found[j]
-			if (f.ID == "bare-lf-in-data" || f.ID == "bare-cr-in-data") && f.tx != nil && f.tx == r.tx {
-				return f, r
+	for _, id := range []string{"bare-lf-in-data", "bare-cr-in-data", "line-too-long"} {
+		for i := range found {
+			r := &found[i]
+			if !r.refusedMessage && !(r.ID == "lost-mid-transaction" && r.interrupted) {
+				continue
+			}
+			for j := range found {
+				if f := &found[j]; f.ID == id && f.tx != nil && f.tx == r.tx {
+					return f, r
+				}
 			}
 		}
 	}
 	return nil, nil
 }
 
-// bareEndingText names what a bare-lf-in-data or bare-cr-in-data finding
-// found.
-func bareEndingText(f Finding) string {
-	if f.ID == "bare-cr-in-data" {
-		return "a CR that no LF follows"
+// bareEndingText says what a bare-lf-in-data, bare-cr-in-data or
+// line-too-long finding found, and why it matters.
+func bareEndingText(f Finding, at string) string {
+	switch f.ID {
+	case "bare-cr-in-data":
+		return "a CR that no LF follows" + at + ", which RFC 5321 forbids and servers hardened against SMTP smuggling refuse"
+	case "line-too-long":
+		return "a line longer than 998 octets" + at + ", which RFC 5321 forbids (section 4.5.3.1.6) and servers refuse"
 	}
-	return "a line that ends in a bare LF"
+	return "a line that ends in a bare LF" + at + ", which RFC 5321 forbids and servers hardened against SMTP smuggling refuse"
 }
 
 // greetingRefused returns the finding of a server that refused the session

@@ -123,3 +123,19 @@ func TestARCPTWithoutMAILIsNoTransaction(t *testing.T) {
 		t.Errorf("%d/%d delivered, want 0/1", c.Delivered, c.Transactions)
 	}
 }
+
+func TestTheDiagnosisNamesTheCause(t *testing.T) {
+	// osd-bdat-ok-size.pcap: BDAT to OpenSMTPD, which offers no CHUNKING
+	// (500, frame 14); the chunk's bytes then drew "500 … Pipelining not
+	// supported" (frame 16).
+	if d := connectionOf(t, analyze(t, capturePath("opensmtpd-sweep/osd-bdat-ok-size.pcap")), 0).Diagnosis; !strings.HasPrefix(d,
+		"The server rejected the client's input as out of step (frame 16) because the client used BDAT (frame 13), which the server did not offer (no CHUNKING): it read the chunk's bytes as commands.") {
+		t.Errorf("osd-bdat-ok-size: %q", d)
+	}
+	// aio-long-line.pcap: a 1200-octet message line (frame 22), the
+	// message refused with aiosmtpd's "500 Line too long" (frame 25).
+	if d := connectionOf(t, analyze(t, capturePath("opensmtpd-sweep/aio-long-line.pcap")), 0).Diagnosis; d !=
+		"The message was rejected: 500 Line too long (see RFC5321 4.5.3.1.6) (frame 25). The message has a line longer than 998 octets (frame 22), which RFC 5321 forbids (section 4.5.3.1.6) and servers refuse." {
+		t.Errorf("aio-long-line: %q", d)
+	}
+}
