@@ -1087,7 +1087,7 @@ func detectRejected(b builder, _ Options) []Finding {
 		told := false
 		for _, tx := range d.Transactions {
 			if tx.Mail != nil && tx.FinalReply == nil {
-				gr, _ := gaveUp(d, tx)
+				gr, _ := gaveUp(b, tx)
 				told = told || gr == r
 			}
 		}
@@ -1392,8 +1392,17 @@ func detectContent(b builder, _ Options) []Finding {
 		}
 		tail, stuck := strandedTail(tx, body, answer)
 		if stuck {
+			then := " and keeps waiting"
+			if r := tx.Interrupt; r != nil {
+				said := fmt.Sprintf("%d %s (frame %s)", r.Code, quote(strings.Join(r.Lines, " "), 60), joinInts(b.s.Frames(r.Span), ", "))
+				if _, idle, timeout := timedOut(b, r); timeout {
+					then = fmt.Sprintf(" and keeps waiting: this one gave up after %.0f s with %s", idle.Seconds(), said)
+				} else {
+					then = "; this one refused the message at once with " + said
+				}
+			}
 			f := b.at("data-terminator-not-at-line-start", Error, PhaseData, tail.At, verb.Time,
-				fmt.Sprintf("the message ends with %s at offset %d: the last line has a bare LF, so a strict server never sees <CRLF>.<CRLF> and keeps waiting", angled(tail.Seq+string(tail.After)), tail.At.Start))
+				fmt.Sprintf("the message ends with %s at offset %d: the last line has a bare LF, so a strict server never sees <CRLF>.<CRLF>%s", angled(tail.Seq+string(tail.After)), tail.At.Start, then))
 			f.Evidence = tailEvidence(b, body, tail)
 			f.tx = tx
 			out = append(out, f)
@@ -1978,7 +1987,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		firstFIN, _ := c.FirstFIN()
 		frames := b.s.Frames(tx.Mail.Span)
 		interrupt, clientFirst := "", false
-		if r, what := gaveUp(b.s.Dialogue, tx); r != nil {
+		if r, what := gaveUp(b, tx); r != nil {
 			rf := b.s.Frames(r.Span)
 			frames = appendUnique(frames, rf...)
 			said := fmt.Sprintf("%d %s", r.Code, quote(strings.Join(r.Lines, " "), 60))
@@ -2477,9 +2486,21 @@ func clientIdleBefore(b builder, r *smtpparse.Reply) (int, time.Duration) {
 // while the message was still coming, or a 421 that closed the session,
 // unasked or answering one of the transaction's commands. It returns nil
 // if the server said nothing.
-func gaveUp(d *smtpparse.Dialogue, tx *smtpparse.Transaction) (*smtpparse.Reply, string) {
-	if tx.Interrupt != nil {
-		return tx.Interrupt, "the server gave up on the message while it was still coming,"
+func gaveUp(b builder, tx *smtpparse.Transaction) (*smtpparse.Reply, string) {
+	d := b.s.Dialogue
+	if r := tx.Interrupt; r != nil {
+		if body := tx.Body; body != nil && len(body.Lenient) > 0 && tailIsTerminator(body.Lenient[len(body.Lenient)-1], body) {
+			// The client had sent all of it, ending it in a way the
+			// server does not take for the end: the server waited for
+			// the end and timed out (Exim), or refused the bare LF at
+			// once (Sendmail).
+			seq := angled(body.Lenient[len(body.Lenient)-1].Seq)
+			if _, _, timeout := timedOut(b, r); timeout {
+				return r, fmt.Sprintf("the server waited for the end of data (the client's %s is none) and gave up,", seq)
+			}
+			return r, fmt.Sprintf("the server refused the message once the client had sent all of it (ending in %s, which is no end of data),", seq)
+		}
+		return r, "the server gave up on the message while it was still coming,"
 	}
 	cmds := txCommands(tx)
 	for _, r := range d.Replies {

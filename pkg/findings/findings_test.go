@@ -1457,7 +1457,7 @@ func TestRefusedBareLineEndingsAreExplained(t *testing.T) {
 		"sendmail/sendmail-barelf-split.pcap": "The transaction from <a@example.org> was lost during DATA: the server gave up on the message while it was still coming, with 421 \"4.5.0 Bare linefeed (LF) not allowed\" in frame 16, " +
 			"and the connection ended with the server's FIN in frame 17, then the server's RST in frame 20. The message has a line that ends in a bare LF (frame 15), which RFC 5321 forbids and servers hardened against SMTP smuggling refuse.",
 		"sendmail/sendmail-barelf-end.pcap": "The message body ended in a bare LF (frame 15), so the server never saw <CRLF>.<CRLF>. The transaction from <a@example.org> was lost during DATA: " +
-			"the server gave up on the message while it was still coming, with 421 \"4.5.0 Bare linefeed (LF) not allowed\" in frame 16, and the connection ended with the server's FIN in frame 17.",
+			"the server refused the message once the client had sent all of it (ending in <LF>.<CRLF>, which is no end of data), with 421 \"4.5.0 Bare linefeed (LF) not allowed\" in frame 16, and the connection ended with the server's FIN in frame 17.",
 	} {
 		r := analyze(t, testcaps.Path(name))
 		if len(r.Connections) != 1 || r.Connections[0].Diagnosis != want {

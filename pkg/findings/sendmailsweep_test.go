@@ -110,3 +110,25 @@ func TestSendmailsTooManyBadCommandsAndItsVERB(t *testing.T) {
 		t.Errorf("diagnosis %q", d)
 	}
 }
+
+func TestABareLFEndRefusedAtOnceIsNoWait(t *testing.T) {
+	// s05-server-timeouts.pcap, stream 1: the body ends "last line\n.\r\n"
+	// (frame 27) and Sendmail refuses at once: 421 4.5.0 Bare linefeed
+	// (LF) not allowed (frame 28). The server did not keep waiting, and
+	// the client had sent all of its message.
+	r := analyze(t, capturePath("sendmail-sweep/s05-server-timeouts.pcap"))
+	end := findingsOf(r, "data-terminator-not-at-line-start", 1)
+	if len(end) != 1 || !strings.HasSuffix(end[0].Summary, `so a strict server never sees <CRLF>.<CRLF>; this one refused the message at once with 421 "4.5.0 Bare linefeed (LF) not allowed" (frame 28)`) {
+		t.Errorf("data-terminator-not-at-line-start %v", end)
+	}
+	lost := findingsOf(r, "lost-mid-transaction", 1)
+	if len(lost) != 1 || !strings.Contains(lost[0].Summary, "the server refused the message once the client had sent all of it (ending in <LF>.<CRLF>, which is no end of data), with 421") {
+		t.Errorf("lost-mid-transaction %v", lost)
+	}
+	// Exim, strict, waits for the end and times out (421 data timeout
+	// after 4 s, frame 13).
+	end = findingsOf(analyze(t, capturePath("exim-sweep2/barelf-timeout-exim.pcap")), "data-terminator-not-at-line-start", 0)
+	if len(end) != 1 || !strings.Contains(end[0].Summary, "and keeps waiting: this one gave up after 4 s with 421") {
+		t.Errorf("barelf-timeout-exim: %v", end)
+	}
+}
