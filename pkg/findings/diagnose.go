@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/smtpcap/smtpcap/internal/wording"
 	"regexp"
@@ -273,6 +274,11 @@ func diagnose(found []Finding) string {
 					turned = append(turned, f)
 				}
 			}
+			// A message refused after its content leads: its envelope's
+			// refused recipients did not stop it, its refusal did.
+			slices.SortStableFunc(turned, func(x, y Finding) int {
+				return cmp.Compare(boolRank(x.refusedMessage && x.Phase == PhaseAfterData), boolRank(y.refusedMessage && y.Phase == PhaseAfterData))
+			})
 			return turnedDown(turned, frame, true)
 		}
 		if top.closedSession {
@@ -317,6 +323,14 @@ func diagnose(found []Finding) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// boolRank orders true before false.
+func boolRank(b bool) int {
+	if b {
+		return 0
+	}
+	return 1
 }
 
 // turnedDown tells of the server's refusals in turned: the first in full,

@@ -132,3 +132,14 @@ func TestABareLFEndRefusedAtOnceIsNoWait(t *testing.T) {
 		t.Errorf("barelf-timeout-exim: %v", end)
 	}
 }
+
+func TestAMessageRefusedAfterItsContentLeadsTheRefusals(t *testing.T) {
+	// s00-queue-write-fail.pcap: two RCPTs refused (550, frame 10), the
+	// third accepted, the message sent (frame 11), then Sendmail could not
+	// write its queue file: 421 4.3.0 collect: Cannot write … (frame 12).
+	// That refusal, not the recipients', is what lost the message.
+	d := connectionOf(t, analyze(t, capturePath("sendmail-sweep/s00-queue-write-fail.pcap")), 0).Diagnosis
+	if !strings.HasPrefix(d, "The message was deferred: 421 4.3.0 collect: Cannot write") || !strings.HasSuffix(d, "(frame 12). The server turned down 2 more commands (frame 9); the findings tell of each.") {
+		t.Errorf("diagnosis %q", d)
+	}
+}
