@@ -767,9 +767,7 @@ func summarize(s *session.Session, found []Finding) Connection {
 	}
 	for i, tx := range d.Transactions {
 		switch {
-		case tx.Mail == nil && tx.Body == nil && !delivered(tx):
-			// RCPTs with no MAIL before them (refused, 503) and no
-			// message: nothing was tried.
+		case !tried(tx):
 			conn.Transactions--
 		case i+1 < len(d.Transactions) && resent(tx, d.Transactions[i+1]):
 			// A MAIL refused and sent again at once, the same sender
@@ -945,6 +943,15 @@ func envelopeOnly(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
 		}
 	}
 	return true
+}
+
+// tried reports whether tx tried a message: it has a MAIL, or its
+// content went (a DATA the server took, BDAT), or it was delivered. RCPTs
+// or a DATA refused with no MAIL before them (503), or the rest of a
+// message a lenient server ended early, try none of their own.
+func tried(tx *smtpparse.Transaction) bool {
+	return tx.Mail != nil || len(tx.Chunks) > 0 || delivered(tx) ||
+		tx.Data != nil && (tx.Data.Reply == nil || tx.Data.Reply.Code/100 == 3)
 }
 
 // delivered reports whether the server took tx's message for at least one

@@ -139,3 +139,12 @@ func TestTheDiagnosisNamesTheCause(t *testing.T) {
 		t.Errorf("aio-long-line: %q", d)
 	}
 }
+
+func TestTheRestOfAMessageEndedEarlyIsNoTransaction(t *testing.T) {
+	// osd-bare-lf.pcap: OpenSMTPD took "…\n.\r\n" for the end of the
+	// message (250, frame 16); the client's real end, "\r\n.\r\n" (frame
+	// 17), drew a 500. One message, delivered.
+	if c := connectionOf(t, analyze(t, capturePath("opensmtpd-sweep/osd-bare-lf.pcap")), 0); c.Transactions != 1 || c.Delivered != 1 {
+		t.Errorf("%d/%d delivered, want 1/1", c.Delivered, c.Transactions)
+	}
+}
