@@ -535,7 +535,12 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		}
 		f.cmds = slices.Clone(group)
 		last := group[len(group)-1]
-		if ack := ackFrame(b, span.End); ack != 0 && !repliedSoon(d, last) {
+		if ack := ackFrame(b, span.End); ack != 0 && ack == b.s.Conn.RSTFrame && serverReset(b.s.Conn) {
+			// The server had let go of the connection: its TCP answered
+			// what came after with a reset (data on a closed socket).
+			f.Summary += "; that reset answered them: the server had already let go of the connection"
+			f.Frames = appendUnique(f.Frames, ack)
+		} else if ack != 0 && !repliedSoon(d, last) {
 			f.Summary += fmt.Sprintf("; yet their bytes were acknowledged in frame %d, so they reached the server's TCP — or a device in the path that answers for it", ack)
 			f.Frames = appendUnique(f.Frames, ack)
 			f.serverTook = true
@@ -2419,6 +2424,12 @@ func endPhrase(c *reassembly.Conn) string {
 }
 
 // rstSender names c's RST as the client's or the server's.
+// serverReset reports whether the server sent the connection's RST.
+func serverReset(c *reassembly.Conn) bool {
+	d, _ := c.RSTDirection()
+	return d == reassembly.ServerToClient
+}
+
 func rstSender(c *reassembly.Conn) string {
 	d, _ := c.RSTDirection()
 	return fmt.Sprintf("the %s's RST", d)
