@@ -538,7 +538,11 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		if ack := ackFrame(b, span.End); ack != 0 && ack == b.s.Conn.RSTFrame && serverReset(b.s.Conn) {
 			// The server had let go of the connection: its TCP answered
 			// what came after with a reset (data on a closed socket).
-			f.Summary += "; that reset answered them: the server had already let go of the connection"
+			them := "them"
+			if len(group) == 1 {
+				them = "it"
+			}
+			f.Summary += "; that reset answered " + them + ": the server had already let go of the connection"
 			f.Frames = appendUnique(f.Frames, ack)
 		} else if ack != 0 && !repliedSoon(d, last) {
 			f.Summary += fmt.Sprintf("; yet their bytes were acknowledged in frame %d, so they reached the server's TCP — or a device in the path that answers for it", ack)

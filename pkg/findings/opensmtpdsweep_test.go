@@ -154,7 +154,7 @@ func TestACommandAnsweredByTheServersResetIsNoDevicesDoing(t *testing.T) {
 	// client's QUIT after it); its TCP answered the QUIT with a RST
 	// (frame 20). No device in the path took the QUIT.
 	got := findingsOf(analyze(t, capturePath("opensmtpd-sweep/osd-bare-lf.pcap")), "unanswered-command", 0)
-	if len(got) != 1 || got[0].Summary != `the server never answered "QUIT" (connection ended: the server's RST in frame 20); that reset answered them: the server had already let go of the connection` {
+	if len(got) != 1 || got[0].Summary != `the server never answered "QUIT" (connection ended: the server's RST in frame 20); that reset answered it: the server had already let go of the connection` {
 		t.Errorf("unanswered-command %v", got)
 	}
 }
