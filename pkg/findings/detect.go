@@ -917,9 +917,10 @@ func detectMalformed(b builder, _ Options) []Finding {
 				continue // not the command's syntax: early-talker tells it
 			}
 			problems = append(problems, p)
-			// A space after "MAIL FROM:" breaks RFC 5321 but nearly every
-			// server accepts it: worth knowing, not a warning.
-			if p != smtpparse.ProblemSpaceAfterColon {
+			// A space after "MAIL FROM:" breaks RFC 5321, and a parameter
+			// given twice is sloppy, but nearly every server accepts
+			// them: worth knowing, not a warning.
+			if p != smtpparse.ProblemSpaceAfterColon && p != smtpparse.ProblemParamTwice {
 				sev = Warning
 			}
 		}

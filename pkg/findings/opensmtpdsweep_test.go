@@ -158,3 +158,12 @@ func TestACommandAnsweredByTheServersResetIsNoDevicesDoing(t *testing.T) {
 		t.Errorf("unanswered-command %v", got)
 	}
 }
+
+func TestAParameterGivenTwiceIsWorthKnowingOnly(t *testing.T) {
+	// aio-smtplib-utf8.pcap: smtplib's "mail FROM:<jörg@…> size=198
+	// SMTPUTF8 SMTPUTF8" (frame 15), which aiosmtpd took.
+	got := findingsOf(analyze(t, capturePath("opensmtpd-sweep/aio-smtplib-utf8.pcap")), "malformed-command", 0)
+	if len(got) != 1 || got[0].Severity != Info || !slices.Equal(got[0].Frames, []int{15}) || !strings.HasSuffix(got[0].Summary, ": a parameter given twice") {
+		t.Errorf("malformed-command %v", got)
+	}
+}

@@ -33,7 +33,10 @@ const (
 	problemRcptNoTo       = "RCPT without TO:"
 	// ProblemSpaceAfterColon: "MAIL FROM: <a@b>", against RFC 5321 but
 	// accepted by nearly every server.
-	ProblemSpaceAfterColon  = "space after colon"
+	ProblemSpaceAfterColon = "space after colon"
+	// ProblemParamTwice: an ESMTP parameter given twice on one command
+	// (Python's smtplib repeats SMTPUTF8); servers take the last.
+	ProblemParamTwice       = "a parameter given twice"
 	problemNoBrackets       = "path without angle brackets"
 	problemUnterminatedPath = "path without closing >"
 	problemJunkAfterPath    = "junk after path"
@@ -271,7 +274,11 @@ func parseAddressArgs(c *Command, prefix, noPath, noPrefix string) {
 			addProblem(&c.Problems, problemNoBrackets)
 		}
 	}
-	c.Params = parseParams(tail)
+	var twice bool
+	c.Params, twice = parseParams(tail)
+	if twice {
+		addProblem(&c.Problems, ProblemParamTwice)
+	}
 }
 
 // closingAngle returns the index of the '>' that closes the path starting
@@ -293,8 +300,7 @@ func closingAngle(s string) int {
 	return -1
 }
 
-func parseParams(s string) map[string]string {
-	var m map[string]string
+func parseParams(s string) (m map[string]string, twice bool) {
 	for _, f := range strings.Fields(s) {
 		k, v, _ := strings.Cut(f, "=")
 		if k == "" {
@@ -303,9 +309,12 @@ func parseParams(s string) map[string]string {
 		if m == nil {
 			m = make(map[string]string)
 		}
-		m[upperASCII(k)] = v
+		k = upperASCII(k)
+		_, seen := m[k]
+		twice = twice || seen
+		m[k] = v
 	}
-	return m
+	return m, twice
 }
 
 // bdatSize returns the chunk size of a BDAT command and whether it is the

@@ -2136,3 +2136,17 @@ func TestSMTPUTF8DeclaredToAServerThatDoesNotOfferIt(t *testing.T) {
 		t.Errorf("problems %q", got)
 	}
 }
+
+func TestAParameterGivenTwiceIsSaid(t *testing.T) {
+	// Python's smtplib with SMTPUTF8 sends "SMTPUTF8 SMTPUTF8".
+	d := run(t, Options{},
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx\r\n250 SMTPUTF8\r\n"),
+		cli("mail FROM:<a@example.org> size=198 SMTPUTF8 SMTPUTF8\r\n"),
+		srv("250 ok\r\n"),
+	)
+	if mail := d.Commands[1]; !slices.Equal(mail.Problems, []string{ProblemParamTwice}) || mail.Params["SIZE"] != "198" {
+		t.Errorf("MAIL problems %q params %v", mail.Problems, mail.Params)
+	}
+}
