@@ -58,6 +58,14 @@ func FuzzParser(f *testing.F) {
 		{srv("220 mx\r\n"), cli("AUTH LOGIN\r\n"), srv("334 VXNlcm5hbWU6\r\n"), cli("YQ==\r\n"), srv("235 ok\r\n")},
 		{cli("XXXX TO:<b@x>\r\n"), srvGap(3), srv("0 ok\r\n500 x\r\n"), cliGap(4), cli("x\r\n.\r\nQUIT\r\n")},
 		{srv("220 mx\r\n"), cli("STARTTLS\r\n"), srv("220 go\r\n"), cli("\x16\x03\x01")},
+		// A multipart message with a nested multipart and a binary part;
+		// a refused STARTTLS and a hello sent anyway; a line answered
+		// before it ended.
+		{srv("220 mx\r\n"), cli("DATA\r\n"), srv("354 go\r\n"),
+			cli("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: multipart/alternative; boundary=b2\r\n\r\n--b2\r\n" +
+				"Content-Transfer-Encoding: binary\r\n\r\n\x00x\r\n--b2--\r\n--b--\r\n.\r\n"), srv("250 ok\r\n")},
+		{srv("220 mx\r\n"), cli("STARTTLS\r\n"), srv("454 no\r\n"), cli("\x16\x03\x01\x00\x05\x01\x00\x00\x01\n"), srv("500 x\r\n")},
+		{srv("220 mx\r\n"), cli("MAIL FROM:<a@b"), srv("553 unbalanced\r\n"), srv("421 timeout\r\n")},
 		// Whole TLS records after STARTTLS: a ClientHello with supported_versions, a
 		// ServerHello, ChangeCipherSpec, application data and alerts in the clear.
 		{srv("220 mx\r\n"), cli("EHLO c\r\n"), srv("250-mx\r\n250 STARTTLS\r\n"), cli("STARTTLS\r\n"), srv("220 go\r\n"),
