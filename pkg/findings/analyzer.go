@@ -802,13 +802,28 @@ func summarize(s *session.Session, found []Finding) Connection {
 // recipients were deferred (4xx), a failed attempt at the envelope of the
 // sender and those recipients: the one an MTA retries later.
 func (a *Analyzer) noteDeferred(s *session.Session, tx *smtpparse.Transaction, delivered attempt) {
-	deferred := slices.DeleteFunc(slices.Clone(tx.Rcpts), func(r *smtpparse.Command) bool {
-		return r.Reply == nil || r.Reply.Code < 400 || r.Reply.Code >= 500
-	})
+	var deferred []*smtpparse.Command
+	var first *smtpparse.Reply
+	for _, r := range tx.Rcpts {
+		if r.Reply != nil && r.Reply.Code/100 == 4 {
+			deferred = append(deferred, r)
+			first = cmp.Or(first, r.Reply)
+		}
+	}
+	// In LMTP a recipient the server accepted has a final reply of its
+	// own after the message, and may be deferred there (a full mailbox).
+	accepted := acceptedRcpts(tx)
+	afterMessage := false // deferred in a final reply: the retries send the message, Message-ID and all
+	for i, r := range tx.PerRecipient {
+		if r.Code/100 == 4 && i < len(accepted) {
+			deferred = append(deferred, accepted[i])
+			first = cmp.Or(first, r)
+			afterMessage = true
+		}
+	}
 	if len(deferred) == 0 {
 		return
 	}
-	first := deferred[0].Reply
 	key := envelopeKey(tx, deferred)
 	at := delivered
 	at.ok, at.code, at.client, at.server, at.partial = false, first.Code, s.Conn.Client().Addr(), s.Conn.Server().Addr(), true
@@ -817,7 +832,13 @@ func (a *Analyzer) noteDeferred(s *session.Session, tx *smtpparse.Transaction, d
 	}
 	at.end, at.frames = first.EndTime, s.Frames(tx.Mail.Span)
 	at.ended = endedWithReply(first)
-	a.envelopes.add(key, "", false, at)
+	bare, byMessage := "", false
+	if afterMessage && tx.Mail.Params["SIZE"] == "" && tx.Body != nil && tx.Body.MessageID != "" {
+		// Keyed as noteAttempts keys the retries, which get that far.
+		bare, byMessage = key, true
+		key += " " + tx.Body.MessageID
+	}
+	a.envelopes.add(key, bare, byMessage, at)
 }
 
 // envelopeKey is the text an envelope is known by: the sender (<> for the

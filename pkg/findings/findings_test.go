@@ -2707,3 +2707,46 @@ func TestOneHostsThreeFailuresAreALoopWhoeverElseTried(t *testing.T) {
 		}
 	}
 }
+
+// TestLMTPDeferredRecipientsRetriedAreALoop: an MTA delivering over LMTP
+// gets 452 for bob's full mailbox in bob's own final reply, carol's
+// message saved; it tries bob again twice, alone, and is deferred each
+// time. The recipient's deferral in a delivered transaction is the loop's
+// first attempt, as for a RCPT deferred in SMTP.
+func TestLMTPDeferredRecipientsRetriedAreALoop(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	at := time.Unix(1_700_000_000, 0)
+	for i, rcpts := range [][]string{{"bob", "carol"}, {"bob"}, {"bob"}} {
+		s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort(fmt.Sprintf("192.0.2.10:%d", 40000+i)),
+			netip.MustParseAddrPort("198.51.100.25:24"), at.Add(time.Duration(i)*10*time.Minute), 11, 22)
+		s.Handshake()
+		s.Server("220 mx LMTP ready\r\n")
+		s.Client("LHLO c.example.org\r\n")
+		s.Server("250-mx\r\n250 PIPELINING\r\n")
+		cmds, oks, finals := "MAIL FROM:<a@example.org>\r\n", "250 2.1.0 OK\r\n", ""
+		for _, r := range rcpts {
+			cmds += "RCPT TO:<" + r + "@example.test>\r\n"
+			oks += "250 2.1.5 OK\r\n"
+			if r == "bob" {
+				finals += "452 4.2.2 <bob@example.test> Mailbox full\r\n"
+			} else {
+				finals += "250 2.0.0 <carol@example.test> Saved\r\n"
+			}
+		}
+		s.Client(cmds + "DATA\r\n")
+		s.Server(oks + "354 OK\r\n")
+		s.Client("Subject: x\r\nMessage-ID: <m1@example.org>\r\n\r\nhi\r\n.\r\n")
+		s.Server(finals)
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+		s.Close()
+	}
+	r := analyzeBytes(t, "lmtp-retry.pcap", buf.Bytes())
+	loops := retryLoops(r)
+	if len(loops) != 1 || !slices.Equal(loops[0].Streams, []int{0, 1, 2}) ||
+		!strings.Contains(loops[0].Summary, "a@example.org → bob@example.test") ||
+		!strings.Contains(loops[0].Summary, "(in stream 0 the server took the message for the other recipients and deferred these)") {
+		t.Errorf("retry loops %v", loops)
+	}
+}

@@ -20,7 +20,7 @@ PC=$B/pcaps
 SMTPCAP=${SMTPCAP:-$B/smtpcap}
 NSP=${NSP:-sm}
 mkdir -p "$PC" "$B/run"
-[ -x "$ROOT/usr/sbin/sendmail" ] || { echo "no Sendmail chroot at $ROOT: run $REC/setup.sh first" >&2; exit 1; }
+[ -f "$ROOT/usr/share/sendmail/cf/m4/cf.m4" ] || { echo "no Sendmail chroot at $ROOT: run $REC/setup.sh first" >&2; exit 1; }
 
 # wait_gone PID SECONDS: wait until PID (a child of this shell) has exited, at most SECONDS.
 wait_gone() {

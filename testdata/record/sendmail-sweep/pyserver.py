@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Minimal SMTP server for sendmail-as-client tests. usage: pyserver.py ADDR PORT MODE LIFETIME
-MODE: ok | defer451 (451 to RCPT, 554 to DATA w/o rcpts) | defer451lenient (451 to RCPT but 354 to DATA anyway) | drop (close socket after first body chunk) | defer-data (451 after end of data)"""
+MODE: ok | defer451 (451 to RCPT, 554 to DATA w/o rcpts) | defer451lenient (451 to RCPT but 354 to DATA anyway) | drop (close socket after first body chunk) | defer-data (451 after end of data)
+The servers Sendmail delivers to in s08, s08b and s11 here (testdata/record/sendmail-sweep)."""
 import socket, sys, threading, time
 addr, port, mode, life = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 ls = socket.socket(socket.AF_INET6 if ':' in addr else socket.AF_INET); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

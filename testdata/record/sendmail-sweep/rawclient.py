@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Tiny scripted SMTP client. Steps from argv (JSON list): ["send","text"], ["sleep",s], ["read",timeout], ["readall",timeout], ["close"], ["shutwr"], ["rst"]
-usage: rawclient.py HOST PORT STEPS_JSON"""
+usage: rawclient.py HOST PORT STEPS_JSON
+The scripted client of s02-s05, s07, s09, s10, s12 and s13 here (testdata/record/sendmail-sweep)."""
 import socket, sys, json, time, struct
 host, port, steps = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
 fam = socket.AF_INET6 if ':' in host else socket.AF_INET
