@@ -26,9 +26,11 @@ cap_start "$NS" "tcp and host $A" "$PC/$N.pcap"
 E='["read",5],["send","EHLO peer.example.test\r\n"],["read",5]'
 T='["send","RCPT TO:<root@mx.example.test>\r\n"],["read",5],["send","DATA\r\n"],["read",5]'
 Q='["read",10],["send","QUIT\r\n"],["readall",3]'
-ip netns exec "$NS" timeout 30 python3 "$R" $A 25 "[$E,[\"send\",\"MAIL FROM:<alice@peer.example.test> BODY=8BITMIME\r\n\"],[\"read\",5],$T,[\"sendfile\",\"$B/run/utf8.txt\"],$Q]" > "$PC/$N.client.txt" 2>&1
-ip netns exec "$NS" timeout 30 python3 "$R" $A 25 "[$E,[\"send\",\"MAIL FROM:<alice@peer.example.test>\r\n\"],[\"read\",5],$T,[\"sendfile\",\"$B/run/utf8.txt\"],$Q]" >> "$PC/$N.client.txt" 2>&1
-ip netns exec "$NS" timeout 30 python3 "$R" $A 25 "[$E,[\"send\",\"MAIL FROM:<alice@peer.example.test> BODY=BINARYMIME\r\n\"],[\"read\",5],[\"send\",\"QUIT\r\n\"],[\"readall\",3]]" >> "$PC/$N.client.txt" 2>&1
-ip netns exec "$NS" timeout 30 python3 "$R" $A 25 "[$E,[\"send\",\"MAIL FROM:<alice@peer.example.test>\r\n\"],[\"read\",5],$T,[\"sendfile\",\"$B/run/binary.txt\"],$Q]" >> "$PC/$N.client.txt" 2>&1
+{
+ip netns exec "$NS" timeout 30 python3 "$R" $A 25 "[$E,[\"send\",\"MAIL FROM:<alice@peer.example.test> BODY=8BITMIME\r\n\"],[\"read\",5],$T,[\"sendfile\",\"$B/run/utf8.txt\"],$Q]" 2>&1
+ip netns exec "$NS" timeout 30 python3 "$R" $A 25 "[$E,[\"send\",\"MAIL FROM:<alice@peer.example.test>\r\n\"],[\"read\",5],$T,[\"sendfile\",\"$B/run/utf8.txt\"],$Q]" 2>&1
+ip netns exec "$NS" timeout 30 python3 "$R" $A 25 "[$E,[\"send\",\"MAIL FROM:<alice@peer.example.test> BODY=BINARYMIME\r\n\"],[\"read\",5],[\"send\",\"QUIT\r\n\"],[\"readall\",3]]" 2>&1
+ip netns exec "$NS" timeout 30 python3 "$R" $A 25 "[$E,[\"send\",\"MAIL FROM:<alice@peer.example.test>\r\n\"],[\"read\",5],$T,[\"sendfile\",\"$B/run/binary.txt\"],$Q]" 2>&1
+} > "$PC/$N.client.txt"
 cap_stop; sm_stop; syslog_stop; ns_down "$NS"
 views $N
