@@ -7,7 +7,8 @@
 # .pyservers.log) in $SWEEP. Run setup.sh once first (see lib.sh).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-N=s08-sendmail-client; NS=${NSP}8; A=127.0.1.1; S=$REC/pyserver.py
+# s08b-sendmail-client-greylist.sh runs this with N and DEFER_MODE set.
+N=${N:-s08-sendmail-client}; NS=${NSP}8; A=127.0.1.1; S=$REC/pyserver.py
 prep_root
 { mc_head; cat <<M
 FEATURE(\`mailertable', \`hash -o /etc/mail/mailertable')dnl
@@ -24,7 +25,7 @@ rm -f "$ROOT"/var/spool/mqueue/*
 ns_up "$NS" $A 127.0.2.1 127.0.2.2 127.0.2.3
 : > "$PC/$N.log"; syslog_start "$PC/$N.log"
 # the servers end by themselves after 140 s (timeout 150 if not); stopped below by PID
-ip netns exec "$NS" timeout 150 python3 "$S" 127.0.2.1 25 defer451lenient 140 > "$B/run/py-defer.log" 2>&1 & P1=$!
+ip netns exec "$NS" timeout 150 python3 "$S" 127.0.2.1 25 "${DEFER_MODE:-defer451lenient}" 140 > "$B/run/py-defer.log" 2>&1 & P1=$!
 ip netns exec "$NS" timeout 150 python3 "$S" 127.0.2.2 25 drop 140 > "$B/run/py-drop.log" 2>&1 & P2=$!
 ip netns exec "$NS" timeout 150 python3 "$S" 127.0.2.3 25 ok 140 > "$B/run/py-ok.log" 2>&1 & P3=$!
 sleep 1
