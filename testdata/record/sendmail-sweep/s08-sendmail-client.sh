@@ -40,4 +40,4 @@ ls -la "$ROOT/var/spool/mqueue" >> "$PC/$N.client.txt"
 stop_pid $P1 $P2 $P3
 cat "$B/run/py-defer.log" "$B/run/py-drop.log" "$B/run/py-ok.log" > "$PC/$N.pyservers.log"
 syslog_stop; ns_down "$NS"
-views $N
+views "$N"
