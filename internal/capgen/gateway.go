@@ -179,7 +179,8 @@ func smtpSteps(rng *rand.Rand, id, maxBody int) []func(*Session) {
 			n := rng.IntN(3000) + 50
 			steps = append(steps, func(s *Session) {
 				b := make([]byte, n)
-				b[0], b[1], b[2] = 0x17, 0x03, 0x03
+				// One application data record of n bytes, header included.
+				b[0], b[1], b[2], b[3], b[4] = 0x17, 0x03, 0x03, byte((n-5)>>8), byte(n-5)
 				s.Send(i%2 == 0, b, segments(n)...)
 				s.Ack(i%2 != 0)
 			})

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/capgen"
 )
 
 // Cases from the blind recording of Sendmail 8.17 as server and client
@@ -141,5 +143,26 @@ func TestAMessageRefusedAfterItsContentLeadsTheRefusals(t *testing.T) {
 	d := connectionOf(t, analyze(t, capturePath("sendmail-sweep/s00-queue-write-fail.pcap")), 0).Diagnosis
 	if !strings.HasPrefix(d, "The message was deferred: 421 4.3.0 collect: Cannot write") || !strings.HasSuffix(d, "(frame 12). The server turned down 2 more commands (frame 9); the findings tell of each.") {
 		t.Errorf("diagnosis %q", d)
+	}
+}
+
+// TestBinaryAfterThe220IsNoClearText: bytes after STARTTLS's 220 that do
+// not frame as TLS records but are no text either (a record header this
+// reader does not know) are not "no TLS": tls-started stays.
+func TestBinaryAfterThe220IsNoClearText(t *testing.T) {
+	r := scriptedReport(t, 25, func(s *capgen.Session) {
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250-mx\r\n250 STARTTLS\r\n")
+		s.Client("STARTTLS\r\n")
+		s.Server("220 2.0.0 Ready to start TLS\r\n")
+		s.Client("\x17\x03\x03\x00\x00\x00\x00\x00")
+		s.Server("\x17\x03\x03\x00\x00\x00")
+	})
+	if got := findingsOf(r, "tls-started", 0); len(got) != 1 {
+		t.Errorf("tls-started %v; all: %v", got, r.Findings)
+	}
+	if got := findingsOf(r, "tls-handshake-failed", 0); len(got) != 0 {
+		t.Errorf("tls-handshake-failed %v", got)
 	}
 }

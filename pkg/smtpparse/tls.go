@@ -88,11 +88,16 @@ func (t *TLSStart) Completed() bool {
 }
 
 // ClientBegan reports whether the client's bytes after the switch began
-// as TLS records (or the capture lost them, so that nobody can say they
-// did not): false for a client that sent nothing, or clear text, after the
+// as TLS records, or as binary bytes that do not frame as records (not
+// known to be no TLS), or the capture lost them (nobody can say they did
+// not): false for a client that sent nothing, or clear text, after the
 // server's 220.
 func (t *TLSStart) ClientBegan() bool {
-	return t.Client.Lost || t.Client.Records > 0 && (!t.Client.NotTLS || t.Client.ClearAt > t.ClientStart)
+	c := &t.Client
+	if c.NotTLS && c.ClearAt == t.ClientStart && !c.Lost {
+		return len(c.Clear) == 0 // text from the first byte is no TLS
+	}
+	return c.Lost || c.Records > 0
 }
 
 // Offered says which versions a ClientHello offered ("TLS 1.2 to TLS 1.3",
