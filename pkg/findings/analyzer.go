@@ -1102,6 +1102,31 @@ func withoutRelayedLegs(attempts []attempt) []attempt {
 	return kept
 }
 
+// retryWait is how long after an attempt ended an MTA waits, at the
+// least, before it tries deferred recipients again on another connection:
+// its queue waits minutes.
+const retryWait = time.Second
+
+// withoutHastyRepeats drops, of attempts in stream order, each partial
+// one (recipients deferred in a message delivered to others) that began
+// on another connection less than retryWait after the attempt before it
+// ended: nodemailer's pool sends its next message, to these recipients
+// and others, 3 ms after the first was deferred, which is another message,
+// no retry. (Whole attempts that quick stay: a test's loop retries so.)
+func withoutHastyRepeats(attempts []attempt) []attempt {
+	kept := attempts[:0:0]
+	for _, at := range attempts {
+		if n := len(kept); n > 0 && at.partial {
+			prev := kept[n-1]
+			if at.stream != prev.stream && !at.time.Before(prev.time) && at.time.Sub(prev.end) < retryWait {
+				continue
+			}
+		}
+		kept = append(kept, at)
+	}
+	return kept
+}
+
 // concurrent reports whether an attempt started in one connection
 // before an attempt in another had ended.
 func concurrent(attempts []attempt) bool {
@@ -1157,6 +1182,7 @@ func (a *Analyzer) retryLoops(natSecond map[int]int, natInside map[netip.Addr]ne
 		// within legOpening of the client's and overlapping it. That is
 		// one attempt, told by the leg seen first.
 		failed = withoutRelayedLegs(failed)
+		failed = withoutHastyRepeats(failed)
 		if !byMessage && concurrent(failed) {
 			// One message is never tried twice at once: these are
 			// several messages with one envelope (a bulk sender's).

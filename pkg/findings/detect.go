@@ -1075,6 +1075,11 @@ func detectRejected(b builder, _ Options) []Finding {
 				f.Summary += givenUp(b.s.Dialogue, c)
 			}
 			switch c.Verb {
+			case "DATA":
+				if noRecipient(b.s.Dialogue, c) {
+					f.Explanation = "DATA was refused because no recipient had been accepted: every RCPT before it was refused or deferred. It follows from those refusals and is no failure of its own; a client that pipelines sends DATA before it knows (RFC 2920)."
+					f.Remedy = "See why the recipients were refused or deferred (their findings); a deferred one is retried by the client."
+				}
 			case "ETRN", "VRFY", "EXPN", "HELP", "NOOP", "TURN", "ATRN":
 				// No mail rides on these: the catalog's words about the
 				// sender keeping and retrying a message do not apply.
@@ -1220,10 +1225,22 @@ func overSize(d *smtpparse.Dialogue, tx *smtpparse.Transaction, r *smtpparse.Rep
 		wording.Plural(tx.Body.Size, "byte", "bytes"), wording.Plural(limit, "byte", "bytes"))
 }
 
+// noRecipient reports whether the transaction whose DATA is data had RCPTs
+// and none of them accepted.
+func noRecipient(d *smtpparse.Dialogue, data *smtpparse.Command) bool {
+	for _, tx := range d.Transactions {
+		if tx.Data == data {
+			return len(tx.Rcpts) > 0 && len(acceptedRcpts(tx)) == 0
+		}
+	}
+	return false
+}
+
 // sizeRefusal reports whether r refuses a message for its size: 552
 // (RFC 1870), or a 5xx whose enhanced status code says so (RFC 3463:
 // 5.2.3 message length exceeds administrative limit, 5.3.4 message too
-// big for system; OpenSMTPD answers "554 5.3.4 Message too big").
+// big for system; OpenSMTPD answers "554 5.3.4 Message too big"), or
+// whose text does. overSize checks the numbers besides.
 func sizeRefusal(r *smtpparse.Reply) bool {
 	if r.Code == 552 {
 		return true
@@ -1231,7 +1248,12 @@ func sizeRefusal(r *smtpparse.Reply) bool {
 	if r.Code/100 != 5 || len(r.Lines) == 0 {
 		return false
 	}
-	return strings.HasPrefix(r.Lines[0], "5.2.3 ") || strings.HasPrefix(r.Lines[0], "5.3.4 ")
+	if strings.HasPrefix(r.Lines[0], "5.2.3 ") || strings.HasPrefix(r.Lines[0], "5.3.4 ") {
+		return true
+	}
+	// Without an enhanced code, the words (Haraka: "550 Message too big!").
+	text := strings.ToLower(strings.Join(r.Lines, " "))
+	return strings.Contains(text, "too big") || strings.Contains(text, "too large") || strings.Contains(text, "size exceed")
 }
 
 // acceptedRcpts returns the RCPT commands of tx the server accepted: in
@@ -2625,6 +2647,9 @@ func detectTLS(b builder, _ Options) []Finding {
 	if f, ok := tlsNeverBegun(b, t); ok {
 		return append(out, f)
 	}
+	if f, ok := tlsAbandoned(b, t); ok {
+		return append(out, f)
+	}
 	negotiated := ""
 	if h := t.Server.Hello; h != nil {
 		negotiated = fmt.Sprintf("; %s negotiated (frame %d)", smtpparse.TLSVersionName(h.Version), firstFrame(b.s.Frames(h.Span)))
@@ -2767,6 +2792,9 @@ func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 			what = fmt.Sprintf("after the server's handshake (%s, frame %d) the client sent one encrypted record and no mail, most likely an encrypted alert: it refused the server's certificate or parameters", smtpparse.TLSVersionName(h.Version), hf)
 		case h.Version >= 0x0304 || !c.ChangeCipherSpec:
 			what = fmt.Sprintf("the client never finished the handshake after the server's (%s, frame %d)", smtpparse.TLSVersionName(h.Version), hf)
+			if clientClosedFirst(b.s.Conn) {
+				what += " and closed the connection first: most likely it refused the server's certificate"
+			}
 		default:
 			what = fmt.Sprintf("the server never finished the handshake (%s, frame %d) after the client's key exchange", smtpparse.TLSVersionName(h.Version), hf)
 		}
@@ -2774,6 +2802,26 @@ func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	frames = appendUnique(frames, endFrame)
 	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, t.Command.Time,
 		fmt.Sprintf("the TLS handshake after STARTTLS did not complete: %s; connection ended: %s", what, how))
+	return f, true
+}
+
+// tlsAbandoned reports a TLS 1.2 handshake after STARTTLS that completed,
+// after which the client sent nothing under TLS and closed the connection:
+// a client that refused the server's certificate once the handshake was
+// done (Node.js checks it only then), or gave up for another reason of
+// its own. In TLS 1.3 the client's Finished is encrypted: tlsUnfinished
+// tells of it.
+func tlsAbandoned(b builder, t *smtpparse.TLSStart) (Finding, bool) {
+	c, s := &t.Client, &t.Server
+	h := s.Hello
+	if h == nil || h.Version >= 0x0304 || !t.Completed() || c.ApplicationData > 0 || c.Lost || !clientClosedFirst(b.s.Conn) {
+		return Finding{}, false
+	}
+	how, endFrame := endedWith(b.s.Conn, 0)
+	hf := firstFrame(b.s.Frames(h.Span))
+	frames := appendUnique(tlsStartFrames(b, t), hf, endFrame)
+	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, t.Command.Time,
+		fmt.Sprintf("the client completed the TLS handshake (%s, frame %d) but sent nothing under TLS: it closed the connection at once (%s), most likely refusing the server's certificate", smtpparse.TLSVersionName(h.Version), hf, how))
 	return f, true
 }
 
@@ -2787,11 +2835,16 @@ func serverAlerted(b builder, t *smtpparse.TLSStart) bool {
 	if !s.LastRecord.MayBeEncryptedAlert() || s.ApplicationData < 2 || c.ApplicationData > 1 {
 		return false
 	}
+	af := firstFrame(b.s.Frames(s.LastRecord.Span))
+	if cf, _ := b.s.Conn.FirstClose(); cf != 0 && cf < af {
+		// Sent after the connection began to close (Exim's alert to a
+		// client that hung up on its certificate): no cause of it.
+		return false
+	}
 	if c.ApplicationData == 0 {
 		return true
 	}
-	return c.LastRecord.Type == s.LastRecord.Type &&
-		firstFrame(b.s.Frames(s.LastRecord.Span)) < firstFrame(b.s.Frames(c.LastRecord.Span))
+	return c.LastRecord.Type == s.LastRecord.Type && af < firstFrame(b.s.Frames(c.LastRecord.Span))
 }
 
 // tlsNeverBegun reports a STARTTLS the server accepted after which the

@@ -1,0 +1,56 @@
+package findings
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Cases from the blind recording of Node.js mail software: nodemailer,
+// smtp-server and Haraka, with Exim (testdata/pcaps/node-sweep, its
+// README names the frames).
+
+func TestAClientThatRefusedTheCertificateIsNotTheServersAlert(t *testing.T) {
+	// nm-exim-tlsfail.pcap: nodemailer, TLS 1.3, rejectUnauthorized: the
+	// server's whole flight, Finished included (frame 12), then the
+	// client's FIN (14) without its Finished; Exim's 19-byte record (15)
+	// came after the FIN.
+	got := findingsOf(analyze(t, capturePath("node-sweep/nm-exim-tlsfail.pcap")), "tls-handshake-failed", 0)
+	if len(got) != 1 || !strings.Contains(got[0].Summary, "the client never finished the handshake after the server's (TLS 1.3, frame 11) and closed the connection first: most likely it refused the server's certificate") {
+		t.Errorf("nm-exim-tlsfail: %v", got)
+	}
+	// nm-exim-tlsfail12.pcap: TLS 1.2 completed (frames 10–13), then the
+	// client's FIN at once (14) with nothing sent under TLS.
+	got = findingsOf(analyze(t, capturePath("node-sweep/nm-exim-tlsfail12.pcap")), "tls-handshake-failed", 0)
+	if len(got) != 1 || got[0].Severity != Warning ||
+		!strings.HasPrefix(got[0].Summary, "the client completed the TLS handshake (TLS 1.2, frame 11) but sent nothing under TLS: it closed the connection at once") {
+		t.Errorf("nm-exim-tlsfail12: %v", got)
+	}
+}
+
+func TestHarakasMessageTooBigIsTiedToItsSIZE(t *testing.T) {
+	// h-size.pcap: SIZE 20000 offered, 82772 bytes sent without SIZE=,
+	// "550 Message too big!" (frame 79): no enhanced code, the words say it.
+	got := findingsOf(analyze(t, capturePath("node-sweep/h-size.pcap")), "command-rejected", 0)
+	if !slices.ContainsFunc(got, func(f Finding) bool {
+		return strings.HasSuffix(f.Summary, "550 Message too big!; the client sent 82772 bytes of message, over the limit of 20000 bytes the server offered (SIZE in its EHLO reply), without declaring the size in MAIL FROM")
+	}) {
+		t.Errorf("command-rejected %v", got)
+	}
+}
+
+func TestAPoolsNextMessageIsNoRetry(t *testing.T) {
+	// nm-exim-grey.pcap: nodemailer's first message to grey@ is deferred
+	// (451, frame 9) and given up; 3 ms later its pool sends another
+	// message to grey@ and bob@ (stream 1): grey@ deferred, bob@ delivered.
+	// Another message, no retry. The 503 to the first DATA follows from
+	// the deferral.
+	r := analyze(t, capturePath("node-sweep/nm-exim-grey.pcap"))
+	if loops := retryLoops(r); len(loops) != 0 {
+		t.Errorf("retry loops %v", loops)
+	}
+	got := findingsOf(r, "command-rejected", 0)
+	if len(got) != 1 || !strings.HasPrefix(got[0].Summary, "DATA was rejected: 503") || !strings.HasPrefix(got[0].Explanation, "DATA was refused because no recipient had been accepted") {
+		t.Errorf("command-rejected %v", got)
+	}
+}
