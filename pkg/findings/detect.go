@@ -845,8 +845,11 @@ func messageLines(b builder) messageLinesFound {
 		_, masked := b.maskedAt[c]
 		line := isMessageLine(c)
 		if !line || masked || c.Gap || c.Verb == "" {
-			if !line {
+			switch {
+			case !line:
 				lastKnown, inRun = c, false
+			case c.Verb == "" && inRun && !masked && !c.Gap:
+				out.all[c] = true // an empty line of the message (its header's end)
 			}
 			continue
 		}
@@ -872,6 +875,12 @@ func messageLines(b builder) messageLinesFound {
 					lastKnown.Reply.Code, inFrame(b, lastKnown.Reply.Span))
 			}
 			explained[lastKnown], named = true, lastKnown.Reply
+		case lastKnown != nil && lastKnown.Verb == "BDAT" && lastKnown.Reply != nil && lastKnown.Reply.Code >= 400 && !isSyncError(lastKnown.Reply) && refusedChunk(d, lastKnown) && !explained[lastKnown]:
+			// (A synchronization error ends the session: the server read
+			// none of the chunk; the sync-error story tells it.)
+			why = fmt.Sprintf("the client sent a BDAT chunk to a server that did not offer CHUNKING; it refused BDAT (%d%s) and reads the chunk's lines, such as %s, as commands",
+				lastKnown.Reply.Code, inFrame(b, lastKnown.Reply.Span), quoteCommand(c, 40))
+			explained[lastKnown], named = true, lastKnown.Reply
 		default:
 			if inRun {
 				out.all[c] = true // a later line of the same message
@@ -882,6 +891,19 @@ func messageLines(b builder) messageLinesFound {
 		out.all[c], inRun = true, true
 	}
 	return out
+}
+
+// refusedChunk reports whether bdat's chunk was refused, its bytes read as
+// commands (smtpparse.Chunk.Refused).
+func refusedChunk(d *smtpparse.Dialogue, bdat *smtpparse.Command) bool {
+	for _, tx := range d.Transactions {
+		for _, ch := range tx.Chunks {
+			if ch.Command == bdat {
+				return ch.Refused
+			}
+		}
+	}
+	return false
 }
 
 // isMessageLine reports whether c may be a line of a message rather than
@@ -904,7 +926,8 @@ func detectMalformed(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	for _, c := range d.Commands {
-		if _, masked := b.maskedAt[c]; len(c.Problems) == 0 || masked || c.Gap || told[c] || b.afterHello(c) {
+		// Message lines read as commands are told by the first of them.
+		if _, masked := b.maskedAt[c]; len(c.Problems) == 0 || masked || c.Gap || told[c] || b.lines.all[c] || b.afterHello(c) {
 			continue
 		}
 		var problems []string
@@ -1031,8 +1054,8 @@ func detectRejected(b builder, _ Options) []Finding {
 			out = append(out, f)
 			continue
 		}
-		if c.AuthCancel || b.afterHello(c) {
-			continue // the client's own "*": the 501 that answers it refuses nothing; a TLS hello read as commands
+		if c.AuthCancel || b.afterHello(c) || b.lines.all[c] {
+			continue // the client's own "*": the 501 that answers it refuses nothing; a TLS hello read as commands; message lines read as commands (malformed-command tells them)
 		}
 		if _, masked := b.maskedAt[c]; closedOn(b, c) && !masked && tx == nil {
 			// A 421 in answer to a command that is no message's: the
@@ -1507,8 +1530,8 @@ func detectContent(b builder, _ Options) []Finding {
 	}
 	for _, tx := range d.Transactions {
 		for i, ch := range tx.Chunks {
-			if ch.Declared < 0 {
-				continue
+			if ch.Declared < 0 || ch.Refused {
+				continue // a refused chunk's bytes were read as commands: no size to judge
 			}
 			got := ch.Data.End - ch.Data.Start
 			next := nextCommandAfter(d, ch.Data.End)

@@ -54,3 +54,22 @@ func TestAPoolsNextMessageIsNoRetry(t *testing.T) {
 		t.Errorf("command-rejected %v", got)
 	}
 }
+
+func TestABDATChunkTheServerReadAsCommands(t *testing.T) {
+	// h-bdat.pcap: Haraka offers no CHUNKING; "BDAT 33 LAST" and its
+	// three-line chunk in one segment (frame 13), then QUIT (15). Haraka
+	// answers BDAT with 500 (14) and each chunk line with 500 (16, 18);
+	// the QUIT got no answer.
+	r := analyze(t, capturePath("node-sweep/h-bdat.pcap"))
+	if got := findingsOf(r, "unanswered-command", 0); len(got) != 1 || !strings.HasPrefix(got[0].Summary, `the server never answered "QUIT"`) {
+		t.Errorf("unanswered-command %v", got)
+	}
+	for _, f := range findingsOf(r, "command-rejected", 0) {
+		if strings.HasPrefix(f.Summary, "QUIT") {
+			t.Errorf("QUIT paired with a chunk line's refusal: %s", f.Summary)
+		}
+	}
+	if d := connectionOf(t, r, 0).Diagnosis; !strings.HasPrefix(d, `The client sent a BDAT chunk to a server that did not offer CHUNKING; it refused BDAT (500 in frame 14) and reads the chunk's lines, such as "Subject: bdat", as commands`) {
+		t.Errorf("diagnosis %q", d)
+	}
+}

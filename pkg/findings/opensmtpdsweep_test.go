@@ -126,10 +126,10 @@ func TestARCPTWithoutMAILIsNoTransaction(t *testing.T) {
 
 func TestTheDiagnosisNamesTheCause(t *testing.T) {
 	// osd-bdat-ok-size.pcap: BDAT to OpenSMTPD, which offers no CHUNKING
-	// (500, frame 14); the chunk's bytes then drew "500 … Pipelining not
-	// supported" (frame 16).
-	if d := connectionOf(t, analyze(t, capturePath("opensmtpd-sweep/osd-bdat-ok-size.pcap")), 0).Diagnosis; !strings.HasPrefix(d,
-		"The server rejected the client's input as out of step (frame 16) because the client used BDAT (frame 13), which the server did not offer (no CHUNKING): it read the chunk's bytes as commands.") {
+	// (500, frame 14); the chunk's lines, read as commands, then drew
+	// "500 … Pipelining not supported" (frame 16).
+	if d := connectionOf(t, analyze(t, capturePath("opensmtpd-sweep/osd-bdat-ok-size.pcap")), 0).Diagnosis; d !=
+		`The client sent a BDAT chunk to a server that did not offer CHUNKING; it refused BDAT (500 in frame 14) and reads the chunk's lines, such as "Subject: bdat", as commands (frames 14, 15). The server refused them as out of step (frame 16).` {
 		t.Errorf("osd-bdat-ok-size: %q", d)
 	}
 	// aio-long-line.pcap: a 1200-octet message line (frame 22), the

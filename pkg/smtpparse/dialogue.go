@@ -204,6 +204,10 @@ type Chunk struct {
 	Declared int64    // size from the command (-1 if unparsable)
 	Last     bool     // the command said LAST
 	Data     Span     // the chunk bytes actually received (may be shorter than Declared if the stream ended)
+	// Refused: the server, which did not offer CHUNKING, did not know BDAT
+	// (500 or 502) and read the chunk's bytes as command lines; so are
+	// they read here (Data stays empty).
+	Refused bool
 }
 
 // Body describes the message content of a transaction.

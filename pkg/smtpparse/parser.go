@@ -124,9 +124,13 @@ type clientSide struct {
 	pos    int64 // offset of the next byte the machine will read
 	line   lineReader
 
-	wait   *Command     // the DATA/AUTH command whose reply releases held bytes
-	waitTx *Transaction // the transaction of a waited-for DATA
+	wait   *Command     // the DATA/AUTH/BDAT command whose reply releases held bytes
+	waitTx *Transaction // the transaction of a waited-for DATA or BDAT
 	held   heldQueue
+	// heldChunk is the chunk of a waited-for BDAT to a server that did not
+	// offer CHUNKING: its bytes are held until the reply says whether the
+	// server read them as the chunk or as commands.
+	heldChunk *Chunk
 
 	body   *Body
 	bodyTx *Transaction
@@ -671,6 +675,13 @@ func (p *Parser) assumeReply() {
 	case cmd.Verb == "DATA":
 		addProblem(&cmd.Problems, problemAssumed354)
 		p.startData(cmd, tx)
+	case cmd.Verb == "BDAT" && c.heldChunk != nil:
+		// No reply came (a one-sided capture) or too much is held: the
+		// chunk, as RFC 3030 has it.
+		chunk := c.heldChunk
+		c.heldChunk = nil
+		c.state = clientCommand
+		p.readChunk(chunk, tx, cutNone)
 	default:
 		addProblem(&cmd.Problems, problemAssumedAuth)
 		c.state = clientAuthAssumed
@@ -922,7 +933,16 @@ func (p *Parser) commandLine(cut lineCut) {
 		e.tx = p.currentTx()
 		_, e.last = cmd.Params["LAST"]
 		p.push(e)
-		p.bdat(cmd, e.tx, cut, kept)
+		chunk := p.newChunk(cmd, e.tx, kept)
+		if cut == cutNone && chunk.Declared > 0 && p.chunkingNotOffered() {
+			// A server that did not offer CHUNKING reads the chunk as
+			// command lines unless it takes BDAT all the same: its reply
+			// says which (replyReleases).
+			p.holdFor(cmd, e.tx)
+			p.client.heldChunk = chunk
+			return
+		}
+		p.readChunk(chunk, e.tx, cut)
 		return
 	}
 	p.push(e)
@@ -955,20 +975,34 @@ func (p *Parser) utf8Allowed(cmd *Command) bool {
 
 // bdat starts a BDAT chunk: RFC 3030 says the next Declared bytes are data
 // whatever the server replies.
-func (p *Parser) bdat(cmd *Command, tx *Transaction, cut lineCut, kept bool) {
-	c := &p.client
+func (p *Parser) newChunk(cmd *Command, tx *Transaction, kept bool) *Chunk {
 	size, last, _, _ := bdatSize(cmd.Args)
 	chunk := &Chunk{Command: cmd, Declared: size, Last: last,
 		Data: Span{ClientToServer, cmd.Span.End, cmd.Span.End}}
 	if kept && len(tx.Chunks) < p.opts.MaxElements {
 		tx.Chunks = append(tx.Chunks, chunk)
 	}
+	return chunk
+}
+
+// chunkingNotOffered reports whether the server is known to offer no
+// CHUNKING: its EHLO reply lacks it, or the client greeted with HELO.
+func (p *Parser) chunkingNotOffered() bool {
+	e := p.d.Extensions
+	return e.Offered && !e.Has("CHUNKING") || !e.Offered && p.d.Hello != nil && p.d.Hello.Verb == "HELO" && p.d.Hello.Reply != nil
+}
+
+// readChunk reads the client's next bytes as chunk's data.
+func (p *Parser) readChunk(chunk *Chunk, tx *Transaction, cut lineCut) {
+	c := &p.client
+	size := chunk.Declared
 	if tx.Body == nil || c.body != tx.Body {
+		start := chunk.Command.Span.End
 		if tx.Body == nil {
-			tx.Body = newBody(cmd.Span.End)
+			tx.Body = newBody(start)
 		}
 		c.body, c.bodyTx = tx.Body, tx
-		c.scan.reset(tx.Body, &p.budget, p.opts.MaxBodyKeep, true, cmd.Span.End)
+		c.scan.reset(tx.Body, &p.budget, p.opts.MaxBodyKeep, true, start)
 	}
 	if size < 0 || cut != cutNone {
 		return
@@ -1472,6 +1506,21 @@ func (p *Parser) replyReleases(cmd *Command, r *Reply) {
 		p.startData(cmd, tx)
 	case cmd.Verb != "DATA" && r.Code == 334:
 		c.state = clientAuth
+	case cmd.Verb == "BDAT" && c.heldChunk != nil:
+		chunk := c.heldChunk
+		c.heldChunk = nil
+		c.state = clientCommand
+		if r.Code == 500 || r.Code == 502 {
+			// Unknown to the server, which stays: it reads the chunk's
+			// bytes as commands (and answers each line), and so are they
+			// read here.
+			chunk.Refused = true
+		} else {
+			// Taken although CHUNKING was not offered (2xx), or refused
+			// by a server that closes or went out of step (521, 554, 421):
+			// the held bytes were the chunk, as the client meant them.
+			p.readChunk(chunk, tx, cutNone)
+		}
 	default:
 		c.state = clientCommand
 	}

@@ -2150,3 +2150,35 @@ func TestAParameterGivenTwiceIsSaid(t *testing.T) {
 		t.Errorf("MAIL problems %q params %v", mail.Problems, mail.Params)
 	}
 }
+
+// TestABDATChunkToAServerWithoutCHUNKING: the bytes after a BDAT to a
+// server that did not offer CHUNKING are held until its reply says how it
+// read them: as the chunk (250, or a 521 that closes), or, unknown (500),
+// as command lines, each answered.
+func TestABDATChunkToAServerWithoutCHUNKING(t *testing.T) {
+	start := []event{
+		srv("220 mx ESMTP\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx\r\n250 PIPELINING\r\n"),
+		cli("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n"),
+		srv("250 ok\r\n250 ok\r\n"),
+		cli("BDAT 12 LAST\r\nSubject: x\r\nQUIT\r\n"),
+	}
+	d := run(t, Options{}, append(start, srv("500 unrecognized\r\n500 unrecognized\r\n221 bye\r\n"))...)
+	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "BDAT", "SUBJECT:", "QUIT"}) {
+		t.Fatalf("verbs %q", got)
+	}
+	if ch := d.Transactions[0].Chunks; len(ch) != 1 || !ch[0].Refused || ch[0].Data.End != ch[0].Data.Start {
+		t.Errorf("chunks %+v", ch)
+	}
+	if q := d.Commands[5]; q.Reply == nil || q.Reply.Code != 221 {
+		t.Errorf("QUIT's reply %+v", q.Reply)
+	}
+	d = run(t, Options{}, append(start, srv("250 2.0.0 queued\r\n221 bye\r\n"))...)
+	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "BDAT", "QUIT"}) {
+		t.Fatalf("taken: verbs %q", got)
+	}
+	if ch := d.Transactions[0].Chunks; len(ch) != 1 || ch[0].Refused || ch[0].Data.End-ch[0].Data.Start != 12 || !d.Transactions[0].Body.Complete {
+		t.Errorf("taken: chunks %+v", ch)
+	}
+}
