@@ -1708,8 +1708,14 @@ func detectSize(b builder, _ Options) []Finding {
 				fmt.Sprintf("the client declared SIZE=%d, above the server's limit of %d bytes", size, limit)))
 		}
 		if tx.Body != nil && tx.Body.Complete && !tx.Body.Gap && tx.Body.Size > size+size/10+1024 {
-			out = append(out, b.at("size-mismatch", Warning, PhaseData, tx.Mail.Span, tx.Mail.Time,
-				fmt.Sprintf("the client declared SIZE=%d but sent %d bytes of message", size, tx.Body.Size)))
+			summary := fmt.Sprintf("the client declared SIZE=%d but sent %d bytes of message", size, tx.Body.Size)
+			if limit := d.Extensions.Size; limit > 0 && tx.Body.Size > limit {
+				summary += fmt.Sprintf(", over the limit of %d bytes the server offered", limit)
+				if delivered(tx) {
+					summary += ", which it took all the same" // a limit it does not enforce
+				}
+			}
+			out = append(out, b.at("size-mismatch", Warning, PhaseData, tx.Mail.Span, tx.Mail.Time, summary))
 		}
 	}
 	return out

@@ -73,3 +73,12 @@ func TestABDATChunkTheServerReadAsCommands(t *testing.T) {
 		t.Errorf("diagnosis %q", d)
 	}
 }
+
+func TestAnOversizeMessageTheServerTookAllTheSame(t *testing.T) {
+	// ss-size.pcap: smtp-server offers SIZE 2000 but does not enforce it:
+	// MAIL … SIZE=500, 4336 bytes sent, 250 (frame 21).
+	got := findingsOf(analyze(t, capturePath("node-sweep/ss-size.pcap")), "size-mismatch", 0)
+	if len(got) != 1 || got[0].Summary != "the client declared SIZE=500 but sent 4336 bytes of message, over the limit of 2000 bytes the server offered, which it took all the same" {
+		t.Errorf("size-mismatch %v", got)
+	}
+}

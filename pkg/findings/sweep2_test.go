@@ -162,7 +162,7 @@ func TestTheRefusalFollowsAnotherStory(t *testing.T) {
 	// Exim's 552 after the data (frame 127): the misdeclared size leads,
 	// the refusal that was the outcome follows.
 	r := analyze(t, capturePath("exim-sweep2/size-exim.pcap"))
-	want := "The client declared SIZE=1000 but sent 48337 bytes of message. Also: the message was rejected: 552 Message size exceeds maximum permitted (frame 127)."
+	want := "The client declared SIZE=1000 but sent 48337 bytes of message, over the limit of 10240 bytes the server offered. Also: the message was rejected: 552 Message size exceeds maximum permitted (frame 127)."
 	if d := connectionOf(t, r, 2).Diagnosis; d != want {
 		t.Errorf("size-exim stream 2: diagnosis\n%s\nwant\n%s", d, want)
 	}
