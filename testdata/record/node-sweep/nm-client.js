@@ -1,4 +1,7 @@
-// nm-client.js CASE HOST PORT : nodemailer client cases; logs to stdout
+// nm-client.js CASE HOST PORT : nodemailer 10.6.1 client cases; logs to stdout (RESULT lines per message).
+// Run by s1-nodemailer-exim.sh (nm-exim-*.pcap), s2-smtp-server.sh (ss-rcpt, ss-authreq, ss-nmlmtp,
+// ss-smtps, ss-smtpsfail, ss-nmsize, ss-noauth, ss-authbad, ss-authok, ss-shutdown) and s3-haraka.sh
+// (h-nm). The modules come from $SWEEP/node_modules (lib.sh sets NODE_PATH).
 const nodemailer = require('nodemailer');
 const crypto = require('crypto');
 const [, , kase, host, port] = process.argv;

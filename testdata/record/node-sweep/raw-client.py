@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-# raw-client.py CASE HOST PORT : hand-driven SMTP/LMTP clients for smtp-server/Haraka cases
+# raw-client.py CASE HOST PORT : hand-driven SMTP/LMTP clients (TCP_NODELAY; a write per command but
+# in lmtp, which pipelines the envelope) for
+# s2-smtp-server.sh (ss-size, ss-sizerej, ss-nostarttls, ss-hidetls, ss-timeout, ss-lmtp) and
+# s3-haraka.sh (h-early, h-early2, h-unrec, h-unrec2, h-barelf, h-bdat). SRC=ADDR binds the source
+# address. Prints the dialogue to stdout.
 import socket, ssl, sys, time
 kase, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 import os

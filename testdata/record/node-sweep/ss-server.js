@@ -1,8 +1,10 @@
-// ss-server.js CASE ADDR PORT : smtp-server with per-case handlers; logs to stdout
+// ss-server.js CASE ADDR PORT : Node smtp-server 3.21.6 as the server of s2-smtp-server.sh (captures
+// ss-*.pcap), with per-case options and handlers (nobody@ 550, full@ 452 at RCPT; quota@ 552 and
+// later@ 451 after LMTP's end of data); logs to stdout. The certificate is $SWEEP/certs (lib.sh certs).
 const { SMTPServer } = require('smtp-server');
 const fs = require('fs');
 const [, , kase, addr, port] = process.argv;
-const W = '/tmp/sw-node';
+const W = process.env.SWEEP || '/tmp/sw-node';
 const o = { logger: true, name: 'mx.example.test', authOptional: true, banner: 'node smtp-server',
   key: fs.readFileSync(W + '/certs/key.pem'), cert: fs.readFileSync(W + '/certs/cert.pem'),
   onRcptTo(a, s, cb) {
