@@ -356,3 +356,14 @@ func TestSplitKeepsCopiesAndSaysSo(t *testing.T) {
 		t.Errorf("index: %+v; want 78 and 46 packets, every frame", idx.Files)
 	}
 }
+
+// TestResendingsAreNoCopies: a SYN resent with a new TCP timestamp, and a
+// segment resent with a new IPv6 flow label, look the same to a checksum
+// that offload left unfilled; only a byte-identical packet (frame 15) is
+// a copy (realism-sweep/s7-ipv6-srh.pcap).
+func TestResendingsAreNoCopies(t *testing.T) {
+	code, _, errOut := runCLI(t, nil, "streams", testcaps.Path("realism-sweep/s7-ipv6-srh.pcap"))
+	if code != 0 || !strings.Contains(errOut, "frame 15: 1 packet is the same IP packet as one captured just before") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}

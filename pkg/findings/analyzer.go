@@ -963,7 +963,13 @@ func envelopeOnly(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
 			return false
 		}
 	}
-	return true
+	// Bytes the capture lost between the last RCPT and the end of the
+	// envelope may hold its DATA and message (a kernel drop), which the
+	// server's later 250 took: no probe.
+	from := tx.Rcpts[len(tx.Rcpts)-1].Span.End
+	return !slices.ContainsFunc(d.Gaps, func(g smtpparse.Span) bool {
+		return g.Dir == smtpparse.ClientToServer && g.End > from && g.Start < tx.Reset.Span.Start
+	})
 }
 
 // tried reports whether tx tried a message: it has a MAIL, or its

@@ -713,6 +713,9 @@ func ackFrame(b builder, end int64) int {
 }
 
 func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
+	if serverOnly(b) {
+		return nil // no command was captured: one-sided-capture tells it
+	}
 	d := b.s.Dialogue
 	if b.s.ImplicitTLS {
 		return nil // they answer the client's TLS bytes, which are no commands
@@ -1980,11 +1983,23 @@ func oneSided(b builder) bool {
 	return srv == nil || len(srv.Segments) == 0
 }
 
+// serverOnly reports whether the capture holds only the server's packets
+// (asymmetric routing past the capture point, or a filter on the source
+// port): its replies answer commands nobody saw.
+func serverOnly(b builder) bool {
+	srv := b.s.Stream(smtpparse.ServerToClient)
+	return b.s.Conn.Packets(reassembly.ClientToServer) == 0 && srv != nil && srv.Next > 0
+}
+
 func detectOneSided(b builder, _ Options) []Finding {
+	c := b.s.Conn
+	if serverOnly(b) {
+		return []Finding{b.conn("one-sided-capture", Warning, PhaseConnection, []int{c.FirstFrame}, c.FirstTime,
+			fmt.Sprintf("the capture holds only the server's packets (%d of them) and none of the client's: the commands its replies answer, and so the outcome, cannot be judged", c.Packets(reassembly.ServerToClient)))}
+	}
 	if cl := b.s.Stream(smtpparse.ClientToServer); !oneSided(b) || cl == nil || cl.Next == 0 {
 		return nil // both sides seen, or no SMTP at all (connect-failed says why)
 	}
-	c := b.s.Conn
 	return []Finding{b.conn("one-sided-capture", Warning, PhaseConnection, []int{c.FirstFrame}, c.FirstTime,
 		fmt.Sprintf("the capture holds only the client's packets (%d of them) and none of the server's: replies, and so the outcome, cannot be judged", c.Packets(reassembly.ClientToServer)))}
 }
@@ -2149,6 +2164,12 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		}
 		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time, summary)
 		f.interrupted, f.tx = tx.Interrupt != nil && !clientFirst, tx
+		if c.End() == reassembly.EndOpen && interrupt == "" {
+			// The capture stopped, not the session: nothing says the
+			// message failed.
+			f.Explanation = "The capture ended while this transaction was still under way, the connection open: whether the message went through is not in the capture. A capture stopped early (tcpdump -c, a ring buffer, a time limit) looks just like this."
+			f.Remedy = "Capture for longer, until the connection closes, or look the message up in the server's log by the envelope and time."
+		}
 		out = append(out, f)
 	}
 	return out

@@ -39,7 +39,9 @@ const linkPrefix = 16
 
 // A copy is the same IP packet: everything the sender put in it but the
 // TTL, which a router between two capture points lowers, with the
-// payload's ends by a digest. All of it is mixed into one 64-bit
+// payload's ends by a digest, and the TCP options and IPv6 flow label,
+// which tell a resending (a new timestamp) from a copy where the checksum
+// cannot (offload leaves it the same on the sending host). All of it is mixed into one 64-bit
 // fingerprint per segment (two segments that differ share one about once
 // in 10^19 comparisons), so that the look for a copy, made for every
 // segment read, is a few multiplications and 16 compares.
@@ -97,8 +99,9 @@ func (f *copyFilter) copyAt(s *Segment, p *Packet) (frame, input int) {
 	flow := flowDigest(s.Src, s.Dst)
 	fp := mix(flow, uint64(s.Seq)<<32|uint64(s.Ack))
 	fp = mix(fp, uint64(s.PayloadLen)|uint64(s.IPID)<<32|uint64(s.Window)<<48)
-	fp = mix(fp, uint64(s.Checksum)|uint64(s.Flags)<<16)
+	fp = mix(fp, uint64(s.Checksum)|uint64(s.Flags)<<16|uint64(s.FlowLabel)<<32)
 	fp = mix(fp, payloadDigest(s.Payload))
+	fp = mix(fp, payloadDigest(s.Options))
 	var link [linkPrefix]byte
 	copy(link[:], p.Data[:min(s.LinkLen, linkPrefix, len(p.Data))])
 	where := mix(digestStart, uint64(p.Input)<<32|uint64(p.Interface)<<8|uint64(s.LinkLen))

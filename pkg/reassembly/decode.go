@@ -54,6 +54,12 @@ type Segment struct {
 	PayloadLen int    // payload length according to the IP header
 	MSS        uint16 // from the SYN's options, 0 if absent
 	WScale     int8   // window scale from the SYN's options, -1 if absent
+	// Options are the TCP options as captured (a view into the frame) and
+	// FlowLabel the IPv6 flow label: a sender's own resending differs in
+	// them (a new timestamp, a new label) where a copy of the packet does
+	// not.
+	Options   []byte
+	FlowLabel uint32
 }
 
 // Fragment is one fragment of an IP datagram that carries TCP.
@@ -264,6 +270,7 @@ func decodeIPv4(b []byte, s *Segment, f *Fragment) error {
 	s.IPv6 = false
 	s.TTL = b[8]
 	s.IPID = binary.BigEndian.Uint16(b[4:6])
+	s.FlowLabel = 0
 	src := netip.AddrFrom4([4]byte(b[12:16]))
 	dst := netip.AddrFrom4([4]byte(b[16:20]))
 	return decodeTCP(b[ihl:], total-ihl, src, dst, s)
@@ -283,6 +290,7 @@ func decodeIPv6(b []byte, s *Segment, f *Fragment) error {
 	s.IPv6 = true
 	s.TTL = b[7]
 	s.IPID = 0
+	s.FlowLabel = uint32(b[1]&0x0f)<<16 | uint32(b[2])<<8 | uint32(b[3])
 	rest := b[40:]
 	if length == 0 {
 		length = len(rest) // jumbogram or offload: trust the capture
@@ -362,6 +370,7 @@ func decodeTCP(b []byte, length int, src, dst netip.Addr, s *Segment) error {
 	s.Checksum = binary.BigEndian.Uint16(b[16:18])
 	s.MSS, s.WScale = 0, -1
 	s.PayloadLen = length - off
+	s.Options = b[20:min(off, len(b))]
 	if len(b) < off {
 		// Snaplen cut the options: the payload is entirely missing.
 		s.Payload = b[len(b):]

@@ -25,6 +25,7 @@ const (
 	dataDotCR                       // after a line-start '.' and CR: LF makes the strict terminator
 	dataLooseDot                    // after a '.' that follows a bare LF or bare CR
 	dataLooseDotCR                  // after such a '.' and a CR
+	dataAfterGap                    // right after bytes the capture lacks: an LF here may end a line whose CR was lost
 )
 
 // dataScanner reads message content: DATA content up to the strict
@@ -209,6 +210,16 @@ func (s *dataScanner) scan(b []byte, off int64) (int, bool) {
 				i++
 			default:
 				s.state = dataText
+			}
+		case dataAfterGap:
+			// The byte before is not in the capture (a snaplen cut the
+			// packet before its CR, say): an LF here ends a line, no bare
+			// LF can be told.
+			s.state = dataText
+			if c == '\n' {
+				s.endLine(pos, false)
+				s.state = dataLineStart
+				i++
 			}
 		case dataLooseDotCR:
 			if c == '\n' {
@@ -408,7 +419,7 @@ func (s *dataScanner) gap(off, n int64) {
 	}
 	s.end = off + n
 	s.lineStart, s.lineFirst = s.end, s.end
-	s.state = dataText
+	s.state = dataAfterGap
 	s.body.Span.End = s.end
 }
 

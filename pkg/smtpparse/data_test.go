@@ -68,3 +68,16 @@ func TestPrintableASCIIAgreesWithByteByByte(t *testing.T) {
 		}
 	}
 }
+
+// TestAnLFRightAfterAGapIsNoBareLF: a snaplen that cut a segment before
+// its CR leaves a gap followed by the LF; the CR may be in the gap.
+func TestAnLFRightAfterAGapIsNoBareLF(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx\r\n"), cli("EHLO c\r\n"), srv("250 mx\r\n"),
+		cli("MAIL FROM:<a@b>\r\n"), srv("250 ok\r\n"), cli("RCPT TO:<c@d>\r\n"), srv("250 ok\r\n"),
+		cli("DATA\r\n"), srv("354 go\r\n"),
+		cli("Subject: x\r\n\r\nline one"), cliGap(5), cli("\nline two\r\n.\r\n"), srv("250 ok\r\n"))
+	if b := d.Transactions[0].Body; b.BareLF.N != 0 {
+		t.Errorf("bare LF %+v", b.BareLF)
+	}
+}
