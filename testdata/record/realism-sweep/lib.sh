@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# lib.sh: helpers for the real-traffic recordings in /tmp/sw-real. Namespaces rl1..rl9 only.
+# lib.sh: helpers for the real-traffic recordings, written into $SWEEP (default /tmp/sw-real). Namespaces rl1..rl9 only.
 # Every wait bounded; processes known by PID only.
 set -u
-R=/tmp/sw-real
+R=${SWEEP:-/tmp/sw-real}  # scratch: pcaps/, run/ (captures, logs) are written here
+REC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)  # this folder: wire.py, bigsend.py, many.py
 P=$R/pcaps
 SMTPCAP=$R/smtpcap
 source /work/main/testdata/record/lib/exim.sh
@@ -80,6 +81,6 @@ wire_topo() {
 }
 # wire_start NS_A IF_A NS_B IF_B ARGS...: sets WIRE_PID; output in $D/wire-IF_A.out
 wire_start() {
-  python3 $R/scripts/wire.py "$@" > "$D/wire-$2.out" 2>&1 &
+  python3 $REC/wire.py "$@" > "$D/wire-$2.out" 2>&1 &
   WIRE_PID=$!; sleep 0.5
 }

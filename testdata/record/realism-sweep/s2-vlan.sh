@@ -5,7 +5,8 @@
 # Pass 1: 802.1Q VLAN 100, capture on trunk v2t1 in rl3 -> s2-vlan8021q.pcap.
 # Pass 2: QinQ 802.1ad outer 200 + 802.1Q inner 300 -> s2-qinq.pcap. Both passes: swaks IPv4, swaks IPv6,
 # swaks IPv4 with one refused recipient (nobody@).
-source /tmp/sw-real/scripts/lib.sh
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 D=$R/run/s2; rm -rf "$D"; mkdir -p "$D"
 wire_topo rl1 rl3 rl4 rl2 2
 server_start "$D" rl2 "10.77.2.2;fd77:2::2" 25

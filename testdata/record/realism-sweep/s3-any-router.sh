@@ -4,7 +4,8 @@
 # twice (in on v4r, out on v5r). Deliveries: swaks v4, swaks v6, swaks with refused+deferred rcpt, python
 # 1 MB message. Also a second capture -i any in the client rl1 (lo + v4c) with one local loopback SMTP
 # session to a tiny Exim in rl1 on 127.0.0.1:2525 -> s3-any-client.pcap.
-source /tmp/sw-real/scripts/lib.sh
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 D=$R/run/s3; rm -rf "$D"; mkdir -p "$D/srv" "$D/lo"
 ns_new rl1; ns_new rl5; ns_new rl2
 veth rl1 v4c rl5 v4r; veth rl5 v5r rl2 v5s
@@ -22,7 +23,7 @@ sw() { timeout 30 $NX rl1 swaks -n --from a@example.org "$@" >> "$D/swaks.out" 2
 sw --server 10.77.5.2 --to user@example.test --h-Subject any-v4
 sw --server fd77:5::2 -6 --to user@example.test --h-Subject any-v6
 sw --server 10.77.5.2 --to user@example.test,nobody@example.test,grey@example.test --h-Subject any-mixed
-timeout 30 $NX rl1 python3 $R/scripts/bigsend.py 10.77.5.2 25 1 >> "$D/swaks.out" 2>&1
+timeout 30 $NX rl1 python3 $REC/bigsend.py 10.77.5.2 25 1 >> "$D/swaks.out" 2>&1
 sw --server 127.0.0.1 --port 2525 --to user@example.test --h-Subject loopback
 cap_stop $C1; cap_stop $C2
 stop_pid $E1; stop_pid $E2

@@ -3,7 +3,8 @@
 # Exim on 127.0.0.1:2525. (a) dumpcap -i v6a -i lo -> s4-dumpcap-eth-lo.pcapng (two Ethernet IDBs);
 # (b) tshark -i v6a -i any -> s4-tshark-eth-any.pcapng (EN10MB + LINUX_SLL2: every v6a packet twice).
 # Then editcap conversions: capture comment + packet comments, nanosecond pcapng, nsec pcap.
-source /tmp/sw-real/scripts/lib.sh
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 D=$R/run/s4; rm -rf "$D"; mkdir -p "$D/srv" "$D/lo"
 ns_new rl1; ns_new rl2
 veth rl1 v6a rl2 v6b
@@ -14,7 +15,7 @@ sw() { timeout 30 $NX rl1 swaks -n --from a@example.org "$@" >> "$D/swaks.out" 2
 run_traffic() {
   sw --server 10.77.6.2 --to user@example.test --h-Subject eth-$1
   sw --server 127.0.0.1 --port 2525 --to user@example.test,nobody@example.test --h-Subject lo-$1
-  timeout 30 $NX rl1 python3 $R/scripts/bigsend.py 10.77.6.2 25 0.5 >> "$D/swaks.out" 2>&1
+  timeout 30 $NX rl1 python3 $REC/bigsend.py 10.77.6.2 25 0.5 >> "$D/swaks.out" 2>&1
 }
 for tool in "dumpcap-eth-lo dumpcap -i v6a -i lo" "tshark-eth-any tshark -q -i v6a -i any"; do
   set -- $tool; name=$1; shift

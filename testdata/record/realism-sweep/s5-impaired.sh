@@ -5,7 +5,8 @@
 # Capture on the client side (v7c in rl1): s5-lossy-client.pcap (whole run). A second tcpdump started
 # 2 s after a 2 MB python message began: s5-midstart.pcap. Then s5-cut-mid-data.pcap = editcap -r of the
 # full capture cut in the middle of that DATA, and s5-count-cut.pcap = tcpdump -c 150 from the start.
-source /tmp/sw-real/scripts/lib.sh
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 D=$R/run/s5; rm -rf "$D"; mkdir -p "$D"
 for n in 20000 30000; do head -c $n /dev/urandom | base64 > "$D/body$n.txt"; done
 wire_topo rl1 rl3 rl4 rl2 7
@@ -17,7 +18,7 @@ cap_start rl1 "$P/s5-count-cut.pcap" -c 150 -i v7c 'tcp'; C3=$CAP_PID
 sw() { timeout 60 $NX rl1 swaks -n --from a@example.org "$@" >> "$D/swaks.out" 2>&1; echo "swaks rc=$?" >> "$D/swaks.out"; }
 for i in 1 2 3; do sw --server 10.77.7.2 --to user@example.test --h-Subject "lossy-$i" --body @"$D/body20000.txt"; done
 sw --server fd77:7::2 -6 --to user@example.test,nobody@example.test --h-Subject lossy-v6
-timeout 90 $NX rl1 python3 $R/scripts/bigsend.py 10.77.7.2 25 2 > "$D/bigsend.out" 2>&1 &
+timeout 90 $NX rl1 python3 $REC/bigsend.py 10.77.7.2 25 2 > "$D/bigsend.out" 2>&1 &
 BP=$!
 sleep 2
 cap_start rl1 "$P/s5-midstart.pcap" -i v7c 'tcp'; C2=$CAP_PID

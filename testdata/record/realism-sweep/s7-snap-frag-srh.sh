@@ -7,7 +7,8 @@
 # "encap seg6 mode inline segs fd77:9::fe" so client->server packets carry an SRH; the router is the
 # segment endpoint. Capture on v10s: s7-ipv6-srh.pcap (also captured on the client side in the snaplen files).
 # Snaplen: tcpdump -s 200 and -s 60 on the client's v9c for the whole run: s7-snap200.pcap, s7-snap60.pcap.
-source /tmp/sw-real/scripts/lib.sh
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 D=$R/run/s7; rm -rf "$D"; mkdir -p "$D"
 for n in 20000 30000; do head -c $n /dev/urandom | base64 > "$D/body$n.txt"; done
 ns_new rl1; ns_new rl5; ns_new rl2
@@ -23,7 +24,7 @@ cap_start rl1 "$P/s7-snap60.pcap" -s 60 -i v9c 'tcp'; S2=$CAP_PID
 cap_start rl2 "$P/s7-ipv4-fragments.pcap" -i v10s; C1=$CAP_PID
 sw() { timeout 30 $NX rl1 swaks -n --from a@example.org "$@" >> "$D/swaks.out" 2>&1; echo "swaks rc=$?" >> "$D/swaks.out"; }
 sw --server 10.77.10.2 --to user@example.test,nobody@example.test --h-Subject frag --body @"$D/body30000.txt"
-timeout 30 $NX rl1 python3 $R/scripts/bigsend.py 10.77.10.2 25 0.3 >> "$D/swaks.out" 2>&1
+timeout 30 $NX rl1 python3 $REC/bigsend.py 10.77.10.2 25 0.3 >> "$D/swaks.out" 2>&1
 cap_stop $C1
 # pass B
 stop_pid $E1
@@ -37,7 +38,7 @@ ip -n rl1 -6 route add fd77:10::/64 via fd77:9::fe encap seg6 mode inline segs f
 mkdir -p "$D/b"; server_start "$D/b" rl2 "fd77:10::2" 25; E2=$EXIM_PID
 cap_start rl2 "$P/s7-ipv6-srh.pcap" -i v10s; C2=$CAP_PID
 sw --server fd77:10::2 -6 --to user@example.test,grey@example.test --h-Subject srh --body @"$D/body30000.txt"
-timeout 30 $NX rl1 python3 $R/scripts/bigsend.py fd77:10::2 25 0.3 >> "$D/swaks.out" 2>&1
+timeout 30 $NX rl1 python3 $REC/bigsend.py fd77:10::2 25 0.3 >> "$D/swaks.out" 2>&1
 cap_stop $C2; cap_stop $S1; cap_stop $S2
 stop_pid $E2
 ns_del rl1 rl2 rl5
