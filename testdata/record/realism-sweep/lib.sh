@@ -6,7 +6,8 @@ R=${SWEEP:-/tmp/sw-real}  # scratch: pcaps/, run/ (captures, logs) are written h
 REC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)  # this folder: wire.py, bigsend.py, many.py
 P=$R/pcaps
 SMTPCAP=$R/smtpcap
-source /work/main/testdata/record/lib/exim.sh
+# shellcheck source=../lib/exim.sh
+source "$REC/../lib/exim.sh"
 
 stop_pid() {
   local p=$1
