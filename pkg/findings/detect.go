@@ -2643,6 +2643,14 @@ func detectTLS(b builder, _ Options) []Finding {
 	}
 	if b.s.ImplicitTLS {
 		c := b.s.Conn
+		if t := tlsImplicit(b); t != nil && len(b.s.Dialogue.Replies) == 0 {
+			// The server answered in TLS too: its handshake may have failed.
+			for _, failed := range []func(builder, *smtpparse.TLSStart) (Finding, bool){tlsFailed, tlsUnfinished, tlsAbandoned} {
+				if f, ok := failed(b, t); ok {
+					return []Finding{f}
+				}
+			}
+		}
 		summary := fmt.Sprintf("the client opened the connection with TLS (implicit TLS, as SMTPS on port 465 does; server port %d): nothing to analyse in the clear", c.Server().Port())
 		// The evidence is the ClientHello's record header at the client's
 		// offset 0, not the SYN: that is the frame a reader looks for.
@@ -2791,7 +2799,7 @@ func tlsFailed(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	}
 	af := firstFrame(b.s.Frames(alert.Span))
 	frames = appendUnique(frames, af)
-	summary := fmt.Sprintf("the TLS handshake after STARTTLS failed: the %s sent a fatal %s alert (%d) in frame %d",
+	summary := fmt.Sprintf("the TLS handshake %s failed: the %s sent a fatal %s alert (%d) in frame %d", tlsWhich(t),
 		by, smtpparse.TLSAlertName(alert.Description), alert.Description, af)
 	if len(hellos) > 0 {
 		summary += ", after " + strings.Join(hellos, " and ")
@@ -2800,7 +2808,7 @@ func tlsFailed(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 		summary += ": " + why
 	}
 	summary += "; " + endPhrase(b.s.Conn)
-	f := b.conn("tls-handshake-failed", Error, PhaseTLS, frames, t.Command.Time, summary)
+	f := b.conn("tls-handshake-failed", Error, PhaseTLS, frames, tlsStartTime(b, t), summary)
 	f.Direction, f.Offset = by.String(), alert.Span.Start
 	return f, true
 }
@@ -2850,8 +2858,8 @@ func tlsUnfinished(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 		}
 	}
 	frames = appendUnique(frames, endFrame)
-	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, t.Command.Time,
-		fmt.Sprintf("the TLS handshake after STARTTLS did not complete: %s; connection ended: %s", what, how))
+	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, tlsStartTime(b, t),
+		fmt.Sprintf("the TLS handshake %s did not complete: %s; connection ended: %s", tlsWhich(t), what, how))
 	return f, true
 }
 
@@ -2870,7 +2878,7 @@ func tlsAbandoned(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	how, endFrame := endedWith(b.s.Conn, 0)
 	hf := firstFrame(b.s.Frames(h.Span))
 	frames := appendUnique(tlsStartFrames(b, t), hf, endFrame)
-	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, t.Command.Time,
+	f := b.conn("tls-handshake-failed", Warning, PhaseTLS, frames, tlsStartTime(b, t),
 		fmt.Sprintf("the client completed the TLS handshake (%s, frame %d) but sent nothing under TLS: it closed the connection at once (%s), most likely refusing the server's certificate", smtpparse.TLSVersionName(h.Version), hf, how))
 	return f, true
 }
@@ -2946,12 +2954,44 @@ func tlsNeverBegun(b builder, t *smtpparse.TLSStart) (Finding, bool) {
 	return f, true
 }
 
-// tlsStartFrames returns the frames of STARTTLS and its reply.
+// tlsStartFrames returns the frames of STARTTLS and its reply; none for
+// implicit TLS (tlsImplicit).
 func tlsStartFrames(b builder, t *smtpparse.TLSStart) []int {
+	if t.Command == nil {
+		return nil
+	}
 	if t.Reply == nil {
 		return b.s.Frames(t.Command.Span)
 	}
 	return appendUnique(b.s.Frames(t.Command.Span), b.s.Frames(t.Reply.Span)...)
+}
+
+// tlsImplicit returns, for a session that spoke TLS from its first byte,
+// its handshake's records as a TLSStart without a STARTTLS (Command nil),
+// for the detectors of failed handshakes; nil without them.
+func tlsImplicit(b builder) *smtpparse.TLSStart {
+	hs := b.s.ImplicitHandshake
+	if hs == nil {
+		return nil
+	}
+	return &smtpparse.TLSStart{Client: hs[smtpparse.ClientToServer], Server: hs[smtpparse.ServerToClient]}
+}
+
+// tlsWhich names the handshake a finding tells of.
+func tlsWhich(t *smtpparse.TLSStart) string {
+	if t.Command == nil {
+		return "of the implicit-TLS session"
+	}
+	return "after STARTTLS"
+}
+
+// tlsStartTime is when the handshake began: at STARTTLS, or at the
+// connection's start for implicit TLS.
+func tlsStartTime(b builder, t *smtpparse.TLSStart) time.Time {
+	if t.Command == nil {
+		return b.s.Conn.FirstTime
+	}
+	return t.Command.Time
 }
 
 // alertMeaning says what a fatal alert usually means, sent by the given side.

@@ -82,3 +82,19 @@ func TestAnOversizeMessageTheServerTookAllTheSame(t *testing.T) {
 		t.Errorf("size-mismatch %v", got)
 	}
 }
+
+func TestAnImplicitTLSHandshakeTheClientGaveUp(t *testing.T) {
+	// ss-smtpsfail.pcap: port 465, nodemailer refuses smtp-server's
+	// self-signed certificate: ClientHello (frame 4), the server's whole
+	// flight (6), the client's FIN (8) without its Finished. ss-smtps.pcap
+	// is the same session that worked.
+	got := findingsOf(analyze(t, capturePath("node-sweep/ss-smtpsfail.pcap")), "tls-handshake-failed", 0)
+	if len(got) != 1 || got[0].Severity != Warning || !slices.Equal(got[0].Frames, []int{4, 6, 8}) ||
+		!strings.HasPrefix(got[0].Summary, "the TLS handshake of the implicit-TLS session did not complete: the client never finished the handshake after the server's (TLS 1.3, frame 6) and closed the connection first") {
+		t.Errorf("ss-smtpsfail: %v", got)
+	}
+	r := analyze(t, capturePath("node-sweep/ss-smtps.pcap"))
+	if got := findingsOf(r, "tls-started", 0); len(got) != 1 || len(r.Findings) != 1 {
+		t.Errorf("ss-smtps: %v", r.Findings)
+	}
+}

@@ -403,7 +403,7 @@ func (w *worker) finish(it *item) {
 	}
 	f.ready()
 	w.r.emitSession(&Session{
-		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls, ServerTLS: serverTLS(f),
+		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls, ServerTLS: serverTLS(f), ImplicitHandshake: f.handshake,
 		streams: [2]*reassembly.Stream{client, server},
 	})
 	if w.r.opts.Recycle {

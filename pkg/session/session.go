@@ -91,6 +91,10 @@ type Session struct {
 	// client on an implicit-TLS port. The server's bytes are not parsed
 	// then. Nil otherwise.
 	ServerTLS []byte
+	// ImplicitHandshake is what the TLS records of an ImplicitTLS session
+	// show in the clear, client's and server's (by smtpparse.Direction):
+	// hellos, alerts, whether the handshake finished. Nil otherwise.
+	ImplicitHandshake *[2]smtpparse.TLSSide
 	// Prepared is what Options.Prepare returned for this session.
 	Prepared any
 	streams  [2]*reassembly.Stream
@@ -180,6 +184,8 @@ type feeder struct {
 	// when the client opened with TLS, an SMTP reply line to parse.
 	serverTLS   []byte
 	serverClear bool
+	// handshake reads the TLS records of a session that opened with TLS.
+	handshake *[2]smtpparse.TLSSide
 	opts        smtpparse.Options
 	mid         *bool // the worker's note of whether the connection's start was missed
 	order       int64
@@ -258,6 +264,7 @@ func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *re
 		f.tls = false // one byte of 0x16, then no TLS version
 	}
 	if !f.clear(dir) {
+		f.readTLS(dir, data, offset)
 		f.record(smtpDirection(dir), offset, data, int64(len(data)), false, p)
 		return
 	}
@@ -267,9 +274,25 @@ func (f *feeder) Data(dir reassembly.Direction, offset int64, data []byte, p *re
 	f.record(smtpDirection(dir), offset, data, int64(len(data)), false, p)
 }
 
+// readTLS reads the TLS records of a session that opened with TLS (the
+// client's, and the server's unless it answered in clear text).
+func (f *feeder) readTLS(dir reassembly.Direction, data []byte, offset int64) {
+	if !f.tls {
+		return // a server speaking TLS to a plain client: ServerTLS tells it
+	}
+	if f.handshake == nil {
+		f.handshake = new([2]smtpparse.TLSSide)
+	}
+	d := smtpDirection(dir)
+	f.handshake[d].Feed(d, data, offset)
+}
+
 // Gap tells the parser bytes are missing.
 func (f *feeder) Gap(dir reassembly.Direction, offset, n int64, _ reassembly.GapReason, p *reassembly.Packet) {
 	if !f.clear(dir) {
+		if f.handshake != nil {
+			f.handshake[smtpDirection(dir)].Lose()
+		}
 		f.record(smtpDirection(dir), offset, nil, n, true, p)
 		return
 	}

@@ -222,6 +222,14 @@ const maxHelloRecord = 4096
 // maxClear caps TLSSide.Clear.
 const maxClear = 512
 
+// Feed reads one side's bytes at stream offset off, for a session that
+// spoke TLS from its first byte (implicit TLS), where no parser switches
+// to TLS after STARTTLS.
+func (t *TLSSide) Feed(dir Direction, b []byte, off int64) { t.feed(dir, b, off) }
+
+// Lose notes that the capture lacks bytes of this side: reading stops.
+func (t *TLSSide) Lose() { t.Lost = true }
+
 // feed reads one side's bytes at stream offset off.
 func (t *TLSSide) feed(dir Direction, b []byte, off int64) {
 	if t.NotTLS && !t.Lost {
