@@ -186,14 +186,14 @@ type feeder struct {
 	serverClear bool
 	// handshake reads the TLS records of a session that opened with TLS.
 	handshake *[2]smtpparse.TLSSide
-	opts        smtpparse.Options
-	mid         *bool // the worker's note of whether the connection's start was missed
-	order       int64
-	keep        bool
-	maxKeep     int64
-	raw         [2][]byte
-	cut         [2]int64 // where keeping stopped, -1 while it goes on
-	arr         []Arrival
+	opts      smtpparse.Options
+	mid       *bool // the worker's note of whether the connection's start was missed
+	order     int64
+	keep      bool
+	maxKeep   int64
+	raw       [2][]byte
+	cut       [2]int64 // where keeping stopped, -1 while it goes on
+	arr       []Arrival
 }
 
 func (f *feeder) ready() {
