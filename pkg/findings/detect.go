@@ -1127,7 +1127,7 @@ func detectRejected(b builder, _ Options) []Finding {
 		}
 		told := false
 		for _, tx := range d.Transactions {
-			if tx.Mail != nil && tx.FinalReply == nil {
+			if tx.Mail != nil && tx.FinalReply == nil && tx.Reset == nil { // still open when the 421 came
 				gr, _ := gaveUp(b, tx)
 				told = told || gr == r
 			}

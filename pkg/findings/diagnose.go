@@ -269,17 +269,28 @@ func diagnose(found []Finding) string {
 			// something down: that is what the reader looks for, the
 			// first refusal in full and how many more there were.
 			var turned []Finding
-			for _, f := range found {
-				if f.ID == "command-deferred" || f.ID == "command-rejected" {
+			var closed *Finding // the server closing the session unasked: told after the refusals
+			for i, f := range found {
+				switch {
+				case f.ID == "command-deferred" && f.closedSession && closed == nil:
+					closed = &found[i]
+				case f.ID == "command-deferred" || f.ID == "command-rejected":
 					turned = append(turned, f)
 				}
+			}
+			if closed != nil && len(turned) == 0 {
+				return closed.sentence() + frame(*closed) + "."
 			}
 			// A message refused after its content leads: its envelope's
 			// refused recipients did not stop it, its refusal did.
 			slices.SortStableFunc(turned, func(x, y Finding) int {
 				return cmp.Compare(boolRank(x.refusedMessage && x.Phase == PhaseAfterData), boolRank(y.refusedMessage && y.Phase == PhaseAfterData))
 			})
-			return turnedDown(turned, frame, true)
+			told := turnedDown(turned, frame, true)
+			if closed != nil {
+				told += " " + closed.capitalised(strings.Replace(closed.Summary, "the server closed", "the server then closed", 1)) + frame(*closed) + "."
+			}
+			return told
 		}
 		if top.closedSession {
 			parts = append(parts, top.sentence()+frame(top)+".")

@@ -98,3 +98,18 @@ func TestAnImplicitTLSHandshakeTheClientGaveUp(t *testing.T) {
 		t.Errorf("ss-smtps: %v", r.Findings)
 	}
 }
+
+func TestAnIdleTimeoutAfterAResetTransactionIsTold(t *testing.T) {
+	// nm-exim-poolidle.pcap: four messages on one nodemailer connection,
+	// the third refused (550, 503) and reset; 4 s idle later Exim closes
+	// with 421 … SMTP command timeout (frame 39). The reset transaction
+	// was over: the 421 closed an idle session, and says so.
+	r := analyze(t, capturePath("node-sweep/nm-exim-poolidle.pcap"))
+	got := findingsOf(r, "command-deferred", 0)
+	if len(got) != 1 || !slices.Equal(got[0].Frames, []int{39}) || !strings.HasPrefix(got[0].Summary, "the server closed the session unasked with 421") {
+		t.Errorf("command-deferred %v", got)
+	}
+	if d := connectionOf(t, r, 0).Diagnosis; !strings.HasSuffix(d, `The server then closed the session unasked with 421 "mx.example.test: SMTP command timeout - closing connection" (frame 39).`) {
+		t.Errorf("diagnosis %q", d)
+	}
+}
