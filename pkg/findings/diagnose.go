@@ -204,6 +204,20 @@ func diagnose(found []Finding) string {
 			}
 		}
 		parts = append(parts, msg)
+	case len(byID["sync-error-reply"]) > 0 && stallBefore(found, byID["sync-error-reply"][0]) != nil:
+		// The server was silent so long that the client gave up and went
+		// on (QUIT); the out-of-step refusal of that is the wait's end,
+		// not its cause.
+		f, _ := first("sync-error-reply")
+		st := stallBefore(found, f)
+		msg := st.sentence() + "." // it names its frames
+		for _, r := range found {
+			if r.refusedMessage && len(r.Frames) > 0 && len(f.Frames) > 0 && r.Frames[len(r.Frames)-1] == f.Frames[0] {
+				msg += " The server answered the message only then: " + r.Summary + "."
+				break
+			}
+		}
+		parts = append(parts, msg+fmt.Sprintf(" What the client had sent meanwhile it refused as out of step%s.", frame(f)))
 	case len(byID["sync-error-reply"]) > 0:
 		f, _ := first("sync-error-reply")
 		cause := ""
@@ -334,6 +348,19 @@ func diagnose(found []Finding) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// stallBefore returns the stall in which the server was silent until the
+// client gave up and sent something, when that came before the
+// synchronization error sync: the error answers what the client sent
+// after giving up. Nil otherwise.
+func stallBefore(found []Finding, sync Finding) *Finding {
+	for i, f := range found {
+		if f.ID == "stall" && f.Direction == "server" && len(f.Frames) == 2 && len(sync.Frames) > 0 && f.Frames[1] < sync.Frames[0] {
+			return &found[i]
+		}
+	}
+	return nil
 }
 
 // boolRank orders true before false.

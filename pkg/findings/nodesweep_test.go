@@ -113,3 +113,15 @@ func TestAnIdleTimeoutAfterAResetTransactionIsTold(t *testing.T) {
 		t.Errorf("diagnosis %q", d)
 	}
 }
+
+func TestAnOutOfStepRefusalAfterAWaitIsNotTheStory(t *testing.T) {
+	// h-eximdown.pcap: Haraka could not reach Exim and sat on the end of
+	// data for 30 s (frame 15); swaks gave up and sent QUIT (19); Haraka
+	// then answered 450 plugin timeout and 503 pipelined after end of
+	// DATA together (21). The wait leads, not the 503.
+	d := connectionOf(t, analyze(t, capturePath("node-sweep/h-eximdown.pcap")), 0).Diagnosis
+	if !strings.HasPrefix(d, `Server silent 30.0 s after the client's end of data in frame 15; the client gave up waiting and sent "QUIT" in frame 19. The server answered the message only then: the message was deferred: 450 plugin timeout`) ||
+		!strings.HasSuffix(d, "What the client had sent meanwhile it refused as out of step (frame 21).") {
+		t.Errorf("diagnosis %q", d)
+	}
+}
