@@ -1060,10 +1060,11 @@ func detectRejected(b builder, _ Options) []Finding {
 		if c.AuthCancel || b.afterHello(c) || b.lines.all[c] {
 			continue // the client's own "*": the 501 that answers it refuses nothing; a TLS hello read as commands; message lines read as commands (malformed-command tells them)
 		}
-		if _, masked := b.maskedAt[c]; closedOn(b, c) && !masked && tx == nil {
-			// A 421 in answer to a command that is no message's: the
-			// server ended the session there (Sendmail's "Too many bad
-			// commands; closing connection"), it deferred nothing.
+		if _, masked := b.maskedAt[c]; closedOn(b, c) && !masked && !inTransaction(c.Verb) {
+			// A 421 in answer to a command of no transaction: the server
+			// ended the session there (Sendmail's "Too many bad commands;
+			// closing connection"), it deferred nothing. (On MAIL, RCPT or
+			// DATA it defers the message, which the client will retry.)
 			r := c.Reply
 			f := b.at("command-deferred", Warning, phaseOf(c), r.Span, r.Time,
 				fmt.Sprintf("the server closed the session after %s with %d %s", quoteCommand(c, 50), r.Code, quote(strings.Join(r.Lines, " "), 80)))
@@ -1251,12 +1252,23 @@ func overSize(d *smtpparse.Dialogue, tx *smtpparse.Transaction, r *smtpparse.Rep
 		wording.Plural(tx.Body.Size, "byte", "bytes"), wording.Plural(limit, "byte", "bytes"))
 }
 
+// inTransaction reports whether a command of this verb belongs to a mail
+// transaction (RFC 5321 3.3).
+func inTransaction(verb string) bool {
+	switch verb {
+	case "MAIL", "RCPT", "DATA", "BDAT":
+		return true
+	}
+	return false
+}
+
 // noRecipient reports whether the transaction whose DATA is data had RCPTs
-// and none of them accepted.
+// and the server refused every one of them.
 func noRecipient(d *smtpparse.Dialogue, data *smtpparse.Command) bool {
 	for _, tx := range d.Transactions {
 		if tx.Data == data {
-			return len(tx.Rcpts) > 0 && len(acceptedRcpts(tx)) == 0
+			// Every RCPT refused, by a reply the capture holds.
+			return len(tx.Rcpts) > 0 && !slices.ContainsFunc(tx.Rcpts, func(r *smtpparse.Command) bool { return r.Reply == nil || r.Reply.Code < 400 })
 		}
 	}
 	return false
@@ -1843,6 +1855,7 @@ func stallFinding(b builder, prev, next event, wait time.Duration, again int) Fi
 	}
 	summary := fmt.Sprintf("%s silent %.1f s after the %s's %s; then the %s sent %s in frame %d",
 		silent, wait.Seconds(), prev.dir, what, next.dir, sentNext, next.fact.Frame)
+	gaveUp := false // the side that waited went on without an answer
 	if prev.dir == smtpparse.ClientToServer && said == "message data" {
 		// In the middle of a message the server waits: the client paused.
 		silent = smtpparse.ClientToServer
@@ -1854,6 +1867,7 @@ func stallFinding(b builder, prev, next event, wait time.Duration, again int) Fi
 		summary = fmt.Sprintf("client silent %.1f s in the middle of its command line %s, after frame %d, while the server waited for the rest; then the %s sent %s in frame %d",
 			wait.Seconds(), quoteCommand(c, 40), prev.fact.Frame, next.dir, sentNext, next.fact.Frame)
 	} else if next.dir == prev.dir {
+		gaveUp = true
 		summary = fmt.Sprintf("%s silent %.1f s after the %s's %s; the %s gave up waiting and sent %s in frame %d",
 			silent, wait.Seconds(), prev.dir, what, next.dir, sentNext, next.fact.Frame)
 		if ended == moreMessage {
@@ -1862,12 +1876,13 @@ func stallFinding(b builder, prev, next event, wait time.Duration, again int) Fi
 	}
 	f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, next.fact.Frame}, prev.fact.Time(), summary)
 	f.Direction = silent.String()
+	f.waitedOut = gaveUp
 	return f
 }
 
 // idleBetween reports whether the silence from prev to next is a client
-// idling between transactions: after a server's reply it began a session
-// command (QUIT, MAIL, RSET, NOOP, a hello). A sender that keeps its
+// idling between transactions: after a server's reply, once a transaction
+// was done, it began a session command (QUIT, MAIL, RSET, NOOP, a hello). A sender that keeps its
 // connection open for the next message does so (OpenSMTPD waits 10 s,
 // Postfix's connection cache longer); the server was not waiting for
 // anything the client owed it.
@@ -1883,9 +1898,10 @@ func idleBetween(b builder, prev, next event) bool {
 	switch cmds[i].Verb {
 	case "QUIT", "MAIL", "RSET", "NOOP", "EHLO", "HELO", "LHLO":
 		// Only after the commands before it were all answered (a client
-		// waiting for a reply idles for nobody), and not before the
-		// first (after the greeting the client owes its hello).
-		return i > 0 && cmds[i-1].Reply != nil && cmds[i-1].Reply.Span.End <= prev.fact.Offset+int64(prev.fact.Length)
+		// waiting for a reply idles for nobody), and after a transaction
+		// (a client that has sent no MAIL yet owes one, or its QUIT).
+		return i > 0 && cmds[i-1].Reply != nil && cmds[i-1].Reply.Span.End <= prev.fact.Offset+int64(prev.fact.Length) &&
+			slices.ContainsFunc(cmds[:i], func(c *smtpparse.Command) bool { return c.Verb == "MAIL" })
 	}
 	return false
 }

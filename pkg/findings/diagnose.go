@@ -351,12 +351,12 @@ func diagnose(found []Finding) string {
 }
 
 // stallBefore returns the stall in which the server was silent until the
-// client gave up and sent something, when that came before the
+// client gave up and sent something (waitedOut), when that came before the
 // synchronization error sync: the error answers what the client sent
 // after giving up. Nil otherwise.
 func stallBefore(found []Finding, sync Finding) *Finding {
 	for i, f := range found {
-		if f.ID == "stall" && f.Direction == "server" && len(f.Frames) == 2 && len(sync.Frames) > 0 && f.Frames[1] < sync.Frames[0] {
+		if f.ID == "stall" && f.waitedOut && f.Direction == "server" && len(f.Frames) == 2 && len(sync.Frames) > 0 && f.Frames[1] < sync.Frames[0] {
 			return &found[i]
 		}
 	}

@@ -103,6 +103,9 @@ type Finding struct {
 	// and retries how many there were.
 	retryEnded string
 	retries    int
+	// waitedOut marks a stall the waiting side ended itself: it went on
+	// (a client's QUIT) without the answer it waited for.
+	waitedOut bool
 	// asSent marks a summary that starts with the client's command as it
 	// sent it ("rcpt TO:<…>", "mAIL FROM:<…>"): a sentence made of it is
 	// not capitalised.

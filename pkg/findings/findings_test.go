@@ -874,7 +874,7 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 		{"exim-sweep/barelf-wait.pcap", "lost-mid-transaction", 0, []int{8, 19, 20, 21}, "the client closed its side first (its FIN in frame 19)"},
 		{"exim-sweep/bdat-wrong-size.pcap", "lost-mid-transaction", 0, []int{8, 21, 24},
 			`was lost during BDAT, after 1106 bytes of message: the client sent nothing for 20.0 s after frame 19, and the server gave up waiting with 421 "Lost incoming connection" in frame 21`},
-		{"exim-sweep/refusals.pcap", "command-deferred", 6, []int{129, 130}, `the server closed the session after "MAIL FROM:<a@example.org>" with 421 "too many messages in this connection"`},
+		{"exim-sweep/refusals.pcap", "command-deferred", 6, []int{129, 130}, "MAIL FROM:<a@example.org> was deferred: 421 too many messages in this connection"},
 		{"exim-sweep/data-after-refusal.pcap", "malformed-command", 0, []int{9, 10},
 			`the client sent its message although DATA was refused (503 in frame 9): the server reads the message's lines, such as "From: a@example.org", as commands`},
 		{"exim-sweep/odd-clients.pcap", "malformed-command", 2, []int{55},

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smtpcap/smtpcap/internal/capgen"
 )
@@ -164,5 +165,40 @@ func TestBinaryAfterThe220IsNoClearText(t *testing.T) {
 	}
 	if got := findingsOf(r, "tls-handshake-failed", 0); len(got) != 0 {
 		t.Errorf("tls-handshake-failed %v", got)
+	}
+}
+
+// Crafted from the second read of this session's changes: a client
+// silent after the EHLO reply, before any MAIL, owes the server its
+// envelope: a stall, not idling between transactions; and a slow EHLO
+// reply is no cause of a later synchronization error from pipelining.
+func TestSecondReadStallsAndSyncErrors(t *testing.T) {
+	r := craftedReport(t, "idle-after-ehlo", 25, func(s *capgen.Session, fin func(bool)) {
+		s.Handshake()
+		s.Server("220 mx.example.test ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
+		s.Pause(200 * time.Second)
+		s.Client("MAIL FROM:<a@example.org>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+		s.Close()
+	})
+	if len(findingsOf(r, "stall", 0)) != 1 {
+		t.Errorf("no stall: %v", r.Findings)
+	}
+	r = craftedReport(t, "early-stall-sync", 25, func(s *capgen.Session, fin func(bool)) {
+		s.Handshake()
+		s.Server("220 mx.example.test ESMTP Exim 4.96\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Pause(15 * time.Second)
+		s.Server("250-mx.example.test\r\n250 8BITMIME\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\n")
+		s.Server("554 SMTP synchronization error\r\n")
+		s.Close()
+	})
+	if d := connectionOf(t, r, 0).Diagnosis; !strings.HasPrefix(d, "The server rejected the client's input as out of step (frame") {
+		t.Errorf("diagnosis %q", d)
 	}
 }

@@ -409,7 +409,9 @@ func (s *dataScanner) lenient(brk, tail string, start, end int64) {
 }
 
 // gap notes that n content bytes at off were lost: nothing can be said about
-// line structure across them, so scanning resumes as inside a line.
+// line structure across them, so scanning resumes as inside a line, where
+// an LF right after the gap ends the line (its CR may be among the lost
+// bytes) and is no bare LF.
 func (s *dataScanner) gap(off, n int64) {
 	if s.state == dataDotCR {
 		s.emit(s.cr[:])
@@ -487,9 +489,10 @@ type headerParser struct {
 }
 
 // feed reads b and returns how many of its bytes belong to the header
-// section: all of them, or those up to the empty line that ends it.
+// section: all of them, or those up to the empty line that ends it (or up
+// to maxHeaderBytes).
 func (h *headerParser) feed(b []byte, body *Body) int {
-	total := len(b)
+	used := 0
 	for len(b) > 0 && h.state == headerReading {
 		if room := maxHeaderBytes - h.seen; len(b) > room {
 			b = b[:room]
@@ -507,6 +510,7 @@ func (h *headerParser) feed(b []byte, body *Body) int {
 			adv++
 		}
 		h.seen += adv
+		used += adv
 		b = b[adv:]
 		if j >= 0 {
 			h.endLine(body)
@@ -515,7 +519,7 @@ func (h *headerParser) feed(b []byte, body *Body) int {
 			h.finish(body)
 		}
 	}
-	return total - len(b)
+	return used
 }
 
 func (h *headerParser) endLine(body *Body) {

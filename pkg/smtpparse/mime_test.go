@@ -76,3 +76,21 @@ func TestBinaryMIMEPartIsFoundAtAnyDepth(t *testing.T) {
 		})
 	}
 }
+
+// TestAHeaderThatEndsInALongWriteLeavesThePartsToBeRead: the message
+// header's end in a write longer than what is left of the 64 KiB header
+// window (a GRO-merged segment after a small first one) must not count
+// the rest of the write as header.
+func TestAHeaderThatEndsInALongWriteLeavesThePartsToBeRead(t *testing.T) {
+	c := "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: binary\r\n\r\n\x00\r\n" +
+		strings.Repeat("A", 70000) + "\r\n--b--\r\n"
+	var s dataScanner
+	body := newBody(0)
+	s.reset(body, &budget{left: 1 << 30}, 0, false, 0)
+	s.emit([]byte(c[:20]))
+	s.emit([]byte(c[20:]))
+	s.endContent()
+	if want := int64(strings.Index(c, "Content-Transfer-Encoding")); body.BinaryPart != want {
+		t.Errorf("BinaryPart = %d, want %d", body.BinaryPart, want)
+	}
+}

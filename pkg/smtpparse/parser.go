@@ -1428,11 +1428,12 @@ func isWord(s string) bool {
 // answersOpenLine reports whether r, which no command awaits, answers the
 // line the client has begun and not ended: a server whose command timeout
 // fired reads what came so far as the command (Sendmail answers "MAIL
-// FROM:<alice@peer" with "553 … Unbalanced '<'"). A 421 is the server
-// closing the session on that timeout, no answer to the line.
+// FROM:<alice@peer" with "553 … Unbalanced '<'"). Only a refusal (5xx)
+// does: a 4xx is the server's timeout itself (421 closing, Exchange's
+// "451 4.7.0 Timeout waiting for client input"), no answer to the line.
 func (p *Parser) answersOpenLine(r *Reply) bool {
 	c := &p.client
-	return c.state == clientCommand && c.line.open && c.line.n > 0 && r.Code != 421 && !r.Gap
+	return c.state == clientCommand && c.line.open && c.line.n > 0 && r.Code/100 == 5 && !r.Gap
 }
 
 // quitAnsweredWhileHeld handles a 221 that arrives while the client is held

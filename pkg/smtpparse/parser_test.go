@@ -2098,7 +2098,8 @@ func TestTLSHelloAfterRefusedSTARTTLS(t *testing.T) {
 
 // TestAReplyToALineNotYetEndedAnswersIt: Sendmail, when its command
 // timeout fires, reads what came of the line as the command and answers
-// it; a 421 is the server closing on that timeout, no answer.
+// it; a 4xx is the server's timeout itself (421 closing, Exchange's 451),
+// no answer.
 func TestAReplyToALineNotYetEndedAnswersIt(t *testing.T) {
 	start := []event{
 		srv("220 mx ESMTP\r\n"),
@@ -2118,9 +2119,11 @@ func TestAReplyToALineNotYetEndedAnswersIt(t *testing.T) {
 	if tx := d.Transactions; len(tx) != 1 || tx[0].Mail != mail {
 		t.Errorf("transactions %+v", tx)
 	}
-	d = run(t, Options{}, append(start, srv("421 4.4.2 mx timeout waiting for input\r\n"))...)
-	if mail := d.Commands[1]; mail.Reply != nil || !slices.Equal(mail.Problems, []string{problemNoEnding}) || d.Replies[2].Command != nil {
-		t.Errorf("after a 421: MAIL %+v, reply %+v", mail, mail.Reply)
+	for _, timeout := range []string{"421 4.4.2 mx timeout waiting for input\r\n", "451 4.7.0 Timeout waiting for client input\r\n"} {
+		d = run(t, Options{}, append(start, srv(timeout))...)
+		if mail := d.Commands[1]; mail.Reply != nil || !slices.Equal(mail.Problems, []string{problemNoEnding}) || d.Replies[2].Command != nil {
+			t.Errorf("after %q: MAIL %+v, reply %+v", timeout, mail, mail.Reply)
+		}
 	}
 }
 
