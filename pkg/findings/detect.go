@@ -1252,6 +1252,12 @@ func overSize(d *smtpparse.Dialogue, tx *smtpparse.Transaction, r *smtpparse.Rep
 		wording.Plural(tx.Body.Size, "byte", "bytes"), wording.Plural(limit, "byte", "bytes"))
 }
 
+// noRecipientLeft reports whether tx had RCPTs and the server turned every
+// one of them away (4xx or 5xx), by replies the capture holds.
+func noRecipientLeft(tx *smtpparse.Transaction) bool {
+	return len(tx.Rcpts) > 0 && !slices.ContainsFunc(tx.Rcpts, func(r *smtpparse.Command) bool { return r.Reply == nil || r.Reply.Code < 400 })
+}
+
 // inTransaction reports whether a command of this verb belongs to a mail
 // transaction (RFC 5321 3.3).
 func inTransaction(verb string) bool {
@@ -1267,8 +1273,7 @@ func inTransaction(verb string) bool {
 func noRecipient(d *smtpparse.Dialogue, data *smtpparse.Command) bool {
 	for _, tx := range d.Transactions {
 		if tx.Data == data {
-			// Every RCPT refused, by a reply the capture holds.
-			return len(tx.Rcpts) > 0 && !slices.ContainsFunc(tx.Rcpts, func(r *smtpparse.Command) bool { return r.Reply == nil || r.Reply.Code < 400 })
+			return noRecipientLeft(tx)
 		}
 	}
 	return false
@@ -2036,6 +2041,12 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		}
 		if tx.Data != nil && tx.Data.Reply != nil && tx.Data.Reply.Code >= 500 {
 			continue // refused at DATA (a synchronization error too): no message was to come
+		}
+		if tx.Data == nil && len(tx.Chunks) == 0 && noRecipientLeft(tx) && clientClosedFirst(c) {
+			// Every recipient refused or deferred, and the client left: it
+			// gave up an envelope the server had turned away (dma leaves
+			// so after a 451, to retry later). The refusals tell it.
+			continue
 		}
 		if isRefusal(tx.Interrupt) || deferredInside(b, tx) != nil {
 			continue // refused before its end: command-rejected/-deferred says so
