@@ -1042,6 +1042,15 @@ func detectRejected(b builder, _ Options) []Finding {
 		f.said = said
 		out = append(out, f)
 	}
+	// The RCPTs of transactions whose every recipient was turned down.
+	allTurned := map[*smtpparse.Command]*smtpparse.Transaction{}
+	for _, tx := range b.s.Dialogue.Transactions {
+		if text, _ := everyRecipientTurned(b, tx); text != "" {
+			for _, c := range tx.Rcpts {
+				allTurned[c] = tx
+			}
+		}
+	}
 	for _, c := range b.s.Dialogue.Commands {
 		// BDAT LAST: the command's reply is the message's (in LMTP, the
 		// first recipient's, reported below with the recipient).
@@ -1100,6 +1109,12 @@ func detectRejected(b builder, _ Options) []Finding {
 			}
 			if c.Verb == "RCPT" {
 				f.Summary += givenUp(b.s.Dialogue, c)
+				if tx := allTurned[c]; tx != nil {
+					f.ofEvery = tx
+					if tx.Rcpts[0] == c {
+						f.everyRcpt, f.everyRcptFrames = everyRecipientTurned(b, tx)
+					}
+				}
 			}
 			switch c.Verb {
 			case "DATA":
@@ -1174,6 +1189,79 @@ func detectRejected(b builder, _ Options) []Finding {
 		}
 	}
 	return out
+}
+
+// everyRecipientTurned says, of a transaction all of whose two or more
+// recipients the server turned down (each RCPT refused, deferred or
+// closed on, so each has its refusal finding), what became of them, and
+// returns the frames of those RCPTs and their replies; "", nil for any
+// other transaction. The diagnosis leads with it: a reader wants to know
+// that the message reached no one before reading each refusal.
+func everyRecipientTurned(b builder, tx *smtpparse.Transaction) (string, []int) {
+	if len(tx.Rcpts) < 2 || tx.PerRecipient != nil {
+		return "", nil
+	}
+	if tx.Mail == nil || tx.Mail.Reply == nil || tx.Mail.Reply.Code/100 != 2 {
+		return "", nil // the refused MAIL is the story
+	}
+	first := tx.Rcpts[0]
+	deferred, refused, closed := 0, 0, 0
+	var frames []int
+	for _, c := range tx.Rcpts {
+		_, masked := b.maskedAt[c]
+		if masked || b.lines.all[c] || !isRefusal(c.Reply) && !closedOn(b, c) {
+			return "", nil
+		}
+		switch {
+		case c.Reply.Code == 421:
+			closed++
+		case c.Reply.Code < 500:
+			deferred++
+		default:
+			refused++
+		}
+		frames = appendUnique(frames, b.s.Frames(c.Span)...)
+		frames = appendUnique(frames, b.s.Frames(c.Reply.Span)...)
+	}
+	slices.Sort(frames)
+	from := fmt.Sprintf("the message from <%s>", clip(tx.Mail.Path, 60))
+	said := fmt.Sprintf("%d %s", first.Reply.Code, clip(strings.Join(first.Reply.Lines, " "), 80))
+	alike := true
+	for _, c := range tx.Rcpts[1:] {
+		alike = alike && c.Reply.Code == first.Reply.Code && slices.Equal(c.Reply.Lines, first.Reply.Lines)
+	}
+	at := " (" + framesInWords(frames) + ")"
+	all := fmt.Sprintf("all %d recipients of %s were", len(tx.Rcpts), from)
+	if len(tx.Rcpts) == 2 {
+		all = fmt.Sprintf("both recipients of %s were", from)
+	}
+	var how []string
+	for _, n := range []struct {
+		n    int
+		what string
+	}{{refused, "refused"}, {deferred, "deferred"}, {closed, "ended with 421"}} {
+		if n.n > 0 {
+			how = append(how, fmt.Sprintf("%d %s", n.n, n.what))
+		}
+	}
+	var text string
+	switch {
+	case len(how) > 1:
+		text = fmt.Sprintf("%s turned down (%s); the first: %s%s", all, strings.Join(how, ", "), said, at)
+	case alike:
+		text = fmt.Sprintf("%s %s alike: %s%s", all, strings.TrimPrefix(how[0], fmt.Sprint(len(tx.Rcpts), " ")), said, at)
+	default:
+		text = fmt.Sprintf("%s %s; the first: %s%s", all, strings.TrimPrefix(how[0], fmt.Sprint(len(tx.Rcpts), " ")), said, at)
+	}
+	switch {
+	case alike && deferred+closed > 0:
+		text += ". Nothing was delivered and the client will try again later; one answer for every address points to the server's side (greylisting or another policy, a lookup or authentication service down), not to the addresses"
+	case deferred+closed > 0:
+		text += fmt.Sprintf(". Nothing was delivered yet: the client will try again later for the %d not refused for good", deferred+closed)
+	default:
+		text += ". Nothing was delivered"
+	}
+	return text, frames
 }
 
 // givenUp says, of a refused RCPT after which the client ended its

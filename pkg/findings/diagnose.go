@@ -3,10 +3,12 @@ package findings
 import (
 	"cmp"
 	"fmt"
-	"github.com/smtpcap/smtpcap/internal/wording"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/smtpcap/smtpcap/internal/wording"
+	"github.com/smtpcap/smtpcap/pkg/smtpparse"
 )
 
 // diagnose ties a connection's findings together in one or two sentences
@@ -384,16 +386,41 @@ func turnedDown(turned []Finding, frame func(Finding) string, lead bool) string 
 		first = turned[0].sentence()
 	}
 	out := first + frame(turned[0]) + "."
+	// A message all of whose recipients were turned down leads: each
+	// RCPT's refusal is in the findings, and is not counted again.
+	every := -1
+	if lead {
+		every = slices.IndexFunc(turned, func(f Finding) bool { return f.everyRcpt != "" })
+	}
+	var (
+		skip    []int // frames of the recipients the leading sentence tells of
+		tx      *smtpparse.Transaction
+		members int // of its RCPTs' refusals, those not folded into others
+	)
+	if every >= 0 {
+		out = upperFirst(turned[every].everyRcpt) + "."
+		skip, tx = turned[every].everyRcptFrames, turned[every].ofEvery
+	}
 	more, frames := 0, []int(nil)
 	for i, f := range turned {
-		if i > 0 {
+		switch {
+		case tx != nil && f.ofEvery == tx:
+			members++
+		case i > 0 || tx != nil:
 			more++
 			if len(f.Frames) > 0 {
 				frames = appendUnique(frames, f.Frames[0])
 			}
 		}
 		more += f.folded
-		frames = appendUnique(frames, f.foldFrames...)
+		for _, fr := range f.foldFrames {
+			if !slices.Contains(skip, fr) {
+				frames = appendUnique(frames, fr)
+			}
+		}
+	}
+	if tx != nil {
+		more = max(0, more-(len(tx.Rcpts)-members)) // the folded ones among them
 	}
 	if more > 0 {
 		slices.Sort(frames)

@@ -134,6 +134,14 @@ type Finding struct {
 	// the server quoting X's the client did not send), not X's the
 	// client may have sent itself.
 	changedInPath bool
+	// everyRcpt is, on the refusal of a transaction's first RCPT when the
+	// server turned down all its recipients, the sentence saying so, and
+	// everyRcptFrames the frames of those RCPTs and their replies
+	// (everyRecipientTurned).
+	// ofEvery, on the refusal of each of those RCPTs, is their transaction.
+	everyRcpt       string
+	everyRcptFrames []int
+	ofEvery         *smtpparse.Transaction
 	// tx is the transaction a bare-ending, refusal or interruption
 	// finding is about, so that the diagnosis ties only one message's.
 	tx *smtpparse.Transaction
