@@ -173,7 +173,9 @@ func (f *follower) regions(dir smtpparse.Direction) []region {
 	var out []region
 	if dir == smtpparse.ClientToServer {
 		for _, tx := range d.Transactions {
-			if tx.Body != nil && tx.Data != nil {
+			// A body with no DATA and no chunk is one the capture joined
+			// mid-way: the content before its end of data.
+			if tx.Body != nil && (tx.Data != nil || len(tx.Chunks) == 0) {
 				out = append(out, region{tx.Body.Span.Start, tx.Body.Span.End, itemBody})
 			}
 			for _, ch := range tx.Chunks {

@@ -529,3 +529,26 @@ func TestFollowShowsAHelloSentAlthoughSTARTTLSWasRefused(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+func TestFollowShowsAMessageTheCaptureJoinedAsContent(t *testing.T) {
+	// msmtp-big-midbody.pcap begins inside a message (frame 1 holds its
+	// line 0041): its lines are content up to the end of data (frame 122),
+	// not commands, and the "." and the 552 (frame 124) end it.
+	code, out, errOut := runCLI(t, nil, "follow", "--stream", "0", testcaps.Path("clients/msmtp-big-midbody.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"C| [1]            +0.000s  line 0041 of a message",
+		"C| [122]",
+		"C  [122]          +0.049s  .\\r\\n",
+		"S  [124]          +0.050s  552 Message size exceeds maximum permitted",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "C  [1] ") {
+		t.Errorf("a line of the message is shown as a command:\n%s", out)
+	}
+}
