@@ -43,6 +43,7 @@ func detectors() []detector {
 		detectMiddleboxACK,
 		detectRetransmissionConflicts,
 		detectLargeSegmentsLost,
+		detectWindowClosed,
 		detectPipelining,
 		detectSyncErrors,
 		detectUnanswered,

@@ -544,6 +544,12 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			}
 			f.Summary += "; that reset answered " + them + ": the server had already let go of the connection"
 			f.Frames = appendUnique(f.Frames, ack)
+		} else if w := stoppedReading(b, smtpparse.ServerToClient); ack != 0 && w != nil && len(f.Frames) > 0 && w.from.Frame > f.Frames[0] {
+			// The server's TCP took the bytes, then its receive window
+			// closed for good: the server had stopped reading, and no
+			// middlebox need be suspected (window-closed tells of it).
+			f.Summary += fmt.Sprintf("; the server had stopped reading: its receive window closed in frame %d and never opened again", w.from.Frame)
+			f.Frames = appendUnique(f.Frames, w.from.Frame)
 		} else if ack != 0 && !repliedSoon(d, last) {
 			f.Summary += fmt.Sprintf("; yet their bytes were acknowledged in frame %d, so they reached the server's TCP — or a device in the path that answers for it", ack)
 			f.Frames = appendUnique(f.Frames, ack)
@@ -1645,6 +1651,10 @@ func detectContent(b builder, _ Options) []Finding {
 			next := nextCommandAfter(d, ch.Data.End)
 			mismatch := ""
 			switch {
+			case got < ch.Declared && next == nil && stoppedReading(b, smtpparse.ServerToClient) != nil:
+				// The server stopped reading and its window stayed shut:
+				// the client could not send the rest, so the chunk was
+				// cut, not wrongly sized (window-closed says so).
 			case got < ch.Declared && b.s.Conn.End() != reassembly.EndOpen && next == nil && !clientClosedFirst(b.s.Conn):
 				// A client that closed mid-chunk died or gave up: its chunk
 				// was cut, not wrongly sized (lost-mid-transaction says so).
@@ -1841,6 +1851,17 @@ func detectStalls(b builder, opts Options) []Finding {
 	says := func(sf *reassembly.SegmentFact) bool {
 		return sf.Speaks() || sf.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0
 	}
+	// A side that could not send, its peer's receive window closed, was
+	// not silent of its own accord, nor was its peer, which had stopped
+	// reading: window-closed tells of it.
+	var windows []closedWindow
+	looked := false
+	held := func(from, to int64) bool {
+		if !looked {
+			windows, looked = append(closedWindows(b, smtpparse.ServerToClient), closedWindows(b, smtpparse.ClientToServer)...), true
+		}
+		return windowHeld(windows, from, to)
+	}
 	// Walk both directions' packets in frame order (each list already is),
 	// comparing each packet that says something with the one before.
 	// A packet stamped reassembly.ClockStep or more before the one in
@@ -1886,7 +1907,9 @@ func detectStalls(b builder, opts Options) []Finding {
 			// bytes unacknowledged: no pause of its, and no stall to tell.
 			backoff := resends(next, prev)
 			if wait := nanosBetween(from.fact.Nanos, t); wait > opts.StallThreshold && !backoff && !idleBetween(b, from, next) {
-				out = append(out, stallFinding(b, from, next, wait, again))
+				if f := stallFinding(b, from, next, wait, again); !held(from.fact.Nanos, t) {
+					out = append(out, f)
+				}
 			}
 		}
 		before, hasBefore = prev, hasPrev
@@ -1894,7 +1917,7 @@ func detectStalls(b builder, opts Options) []Finding {
 	}
 	if hasPrev && !backSince && b.s.Conn.End() == reassembly.EndOpen {
 		// Silence until the capture ended counts too, measured to the connection's last packet.
-		if wait := b.s.Conn.LastTime.Sub(prev.fact.Time()); wait > opts.StallThreshold {
+		if wait := b.s.Conn.LastTime.Sub(prev.fact.Time()); wait > opts.StallThreshold && !held(prev.fact.Nanos, b.s.Conn.LastTime.UnixNano()) {
 			f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, b.s.Conn.LastFrame}, prev.fact.Time(),
 				fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d, until the capture ended",
 					1-prev.dir, wait.Seconds(), prev.dir, describeEvent(b, prev), prev.fact.Frame))

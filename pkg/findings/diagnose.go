@@ -170,6 +170,19 @@ func diagnose(found []Finding) string {
 			}
 		}
 		parts = append(parts, f.sentence()+"."+end)
+	case len(byID["window-closed"]) > 0 && byID["window-closed"][0].CaptureLoss == "":
+		// A receiver that stopped reading is the cause of the silences
+		// and the loss that follow; what the server said in the end (a
+		// timeout's 421) or how the connection ended tells the rest.
+		f, _ := first("window-closed")
+		end := ending()
+		for _, id := range []string{"command-deferred", "command-rejected"} {
+			if r, ok := first(id); ok && len(r.Frames) > 0 && len(f.Frames) > 0 && r.Frames[0] > f.Frames[0] {
+				end = " " + r.sentence() + frame(r) + "." + end
+				break
+			}
+		}
+		parts = append(parts, f.sentence()+"."+end)
 	case len(byID["command-split-across-segments"]) > 0 && byID["command-split-across-segments"][0].Severity == Error && len(byID["pix-masked-ehlo"]) > 0:
 		sp, _ := first("command-split-across-segments")
 		e, _ := first("pix-masked-ehlo")

@@ -168,6 +168,9 @@ func triggers() []trigger {
 		{"crafted/stall-open.pcap", "stall", 0, []int{22, 27}, Warning},                                     // silent until the capture's end
 		{"crafted/stall-open.pcap", "data-terminator-not-at-line-start", 0, []int{22}, Error},
 		{"crafted/stall-open.pcap", "lost-mid-transaction", 0, []int{10, 27}, Warning}, // the capture, not the connection, ended
+		// Real Exim 4.96 servers stopped (SIGSTOP) in the middle of a message: resumed after 6 s, killed after 20 s.
+		{"zerowindow/paused-resumed.pcap", "window-closed", 0, []int{180, 189}, Warning},
+		{"zerowindow/paused-killed.pcap", "window-closed", 0, []int{174, 187}, Error},
 		{"crafted/retrans-conflict.pcap", "retransmission-conflict", 0, []int{14, 15}, Error},
 		{"crafted/out-of-step.pcap", "unanswered-command", 0, []int{12}, Warning},
 		{"crafted/out-of-step.pcap", "reply-without-command", 0, []int{10}, Warning},
@@ -344,7 +347,10 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		"exim-sweep2/ipv6-exim.pcap", "exim-sweep2/ipv6-any.pcap", "exim-sweep2/auth-exim.pcap",
 		"exim-sweep2/submission-exim.pcap", "exim-sweep2/lossy-exim.pcap",
 		// SMTPUTF8 addresses, and a refusal in UTF-8 under it.
-		"exim-sweep2/utf8-exim.pcap"} {
+		"exim-sweep2/utf8-exim.pcap",
+		// A 375 KB message to Exim at 4 Mbit/s with a small receive
+		// buffer: the window fills again and again, never closes for long.
+		"zerowindow/clean-big.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
 			for _, f := range r.Findings {

@@ -1,0 +1,183 @@
+package findings
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/smtpcap/smtpcap/internal/wording"
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/smtpparse"
+)
+
+// windowClosedFor is how long a receiver must keep its TCP receive window
+// at zero before window-closed tells of it. TCP flow control closes the
+// window for milliseconds whenever a sender outpaces a busy reader; a
+// second is a reader that stopped.
+const windowClosedFor = time.Second
+
+// closedWindow is a stretch in which one side (the receiver) advertised a
+// zero receive window, so that its peer could send it nothing.
+type closedWindow struct {
+	receiver smtpparse.Direction
+	from     *reassembly.SegmentFact // the receiver's packet that closed the window
+	reopened *reassembly.SegmentFact // its first packet with a window again; nil if none came
+	until    int64                   // Unix ns of the reopening, or of the connection's last packet
+	probes   []int                   // frames of the sender's packets while it was closed, but FIN and RST (zero-window probes)
+	gaveUp   *reassembly.SegmentFact // the sender's first FIN or RST while it was closed; nil if none
+	waiting  bool                    // the sender had something to send: it probed, or sent data at once when the window opened
+}
+
+// closedWindows returns the stretches, windowClosedFor or longer, in which
+// the receiver of direction dir's bytes (dir's peer) advertised a zero
+// window while dir's side had something to send.
+func closedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
+	rst, sst := b.s.Stream(receiver), b.s.Stream(1-receiver)
+	if rst == nil || sst == nil {
+		return nil
+	}
+	recv, sent := rst.Segments, sst.Segments
+	var out []closedWindow
+	j := 0 // the sender's packets, walked alongside in frame order
+	for i := 0; i < len(recv); i++ {
+		sf := &recv[i]
+		if sf.Window != 0 || sf.Flags&(reassembly.FlagRST|reassembly.FlagSYN) != 0 || sf.Flags&reassembly.FlagACK == 0 {
+			continue
+		}
+		w := closedWindow{receiver: receiver, from: sf, until: b.s.Conn.LastTime.UnixNano()}
+		k := i + 1
+		for ; k < len(recv); k++ {
+			if r := &recv[k]; r.Window != 0 && r.Flags&reassembly.FlagRST == 0 {
+				w.reopened, w.until = r, r.Nanos
+				break
+			}
+		}
+		for j < len(sent) && sent[j].Frame < sf.Frame {
+			j++
+		}
+		for ; j < len(sent) && (w.reopened == nil || sent[j].Frame < w.reopened.Frame); j++ {
+			switch {
+			case sent[j].Flags&(reassembly.FlagFIN|reassembly.FlagRST) == 0:
+				w.probes = append(w.probes, sent[j].Frame)
+			case w.gaveUp == nil:
+				w.gaveUp = &sent[j]
+			}
+		}
+		w.waiting = len(w.probes) > 0 || w.gaveUp != nil
+		if !w.waiting && w.reopened != nil && j < len(sent) && sent[j].Length > 0 && nanosBetween(w.reopened.Nanos, sent[j].Nanos) < 200*time.Millisecond {
+			w.waiting = true // no probe seen, but data the moment it could go
+		}
+		if w.waiting && nanosBetween(sf.Nanos, w.until) >= windowClosedFor {
+			out = append(out, w)
+		}
+		i = k // on from the reopening
+	}
+	return out
+}
+
+// detectWindowClosed finds a side that stopped reading: it kept its TCP
+// receive window at zero for a second or more while its peer had bytes
+// for it, so the peer could only probe (RFC 9293, section 3.8.6.1). A
+// server whose content scanner hangs, whose disk is full or whose process
+// is stopped does this in DATA, and the client's message "times out"
+// without any packet being lost; a client that stops reading replies
+// does it to the server.
+func detectWindowClosed(b builder, _ Options) []Finding {
+	var out []Finding
+	for _, receiver := range []smtpparse.Direction{smtpparse.ServerToClient, smtpparse.ClientToServer} {
+		for _, w := range closedWindows(b, receiver) {
+			out = append(out, windowClosedFinding(b, w))
+		}
+	}
+	return out
+}
+
+func windowClosedFinding(b builder, w closedWindow) Finding {
+	sender := 1 - w.receiver
+	held := nanosBetween(w.from.Nanos, w.until)
+	what := "its bytes"
+	if last := lastSpoken(b, sender, w.from.Frame); last != nil {
+		what = describeEvent(b, event{sender, last})
+		if what == "data" {
+			what = "its bytes"
+		}
+	}
+	probed := "without a probe in the capture"
+	switch n := len(w.probes); {
+	case n > 4:
+		probed = fmt.Sprintf("probed by the %s %s, the first in frame %d, the last in frame %d", sender, wording.Plural(n, "time", "times"), w.probes[0], w.probes[n-1])
+	case n > 0:
+		probed = fmt.Sprintf("probed by the %s %s (%s)", sender, wording.Plural(n, "time", "times"), framesInWords(w.probes))
+	}
+	summary := fmt.Sprintf("the %s stopped reading: it advertised a zero TCP receive window in frame %d while the %s was sending %s, and kept it closed %.1f s, %s",
+		w.receiver, w.from.Frame, sender, what, held.Seconds(), probed)
+	frames := []int{w.from.Frame}
+	if w.gaveUp != nil {
+		how := "FIN"
+		if w.gaveUp.Flags&reassembly.FlagRST != 0 {
+			how = "RST"
+		}
+		summary += fmt.Sprintf("; the %s gave up with its %s in frame %d", sender, how, w.gaveUp.Frame)
+		frames = append(frames, w.gaveUp.Frame)
+	}
+	sev := Warning
+	switch {
+	case w.reopened != nil:
+		summary += fmt.Sprintf("; it opened again in frame %d", w.reopened.Frame)
+		frames = append(frames, w.reopened.Frame)
+	case w.gaveUp != nil:
+		sev = Error
+		summary += ", the window still closed"
+		frames = appendUnique(frames, b.s.Conn.LastFrame)
+	default:
+		sev = Error
+		summary += "; it never opened again before the connection ended"
+		frames = appendUnique(frames, b.s.Conn.LastFrame)
+	}
+	phase := PhaseConnection
+	if sender == smtpparse.ClientToServer {
+		phase = phaseAtOffset(b, sender, w.from.Ack)
+	}
+	f := b.conn("window-closed", sev, phase, frames, w.from.Time(), summary)
+	f.Direction = w.receiver.String()
+	return f
+}
+
+// stoppedReading returns the last stretch, windowClosedFor or longer, in
+// which the receiver of its peer's bytes closed its window and never opened
+// it again before the connection's last packet; nil if there is none.
+func stoppedReading(b builder, receiver smtpparse.Direction) *closedWindow {
+	ws := closedWindows(b, receiver)
+	if n := len(ws); n > 0 && ws[n-1].reopened == nil {
+		return &ws[n-1]
+	}
+	return nil
+}
+
+// lastSpoken returns dir's last packet with payload before frame, nil if
+// none.
+func lastSpoken(b builder, dir smtpparse.Direction, frame int) *reassembly.SegmentFact {
+	st := b.s.Stream(dir)
+	if st == nil {
+		return nil
+	}
+	for i := len(st.Segments) - 1; i >= 0; i-- {
+		if sf := &st.Segments[i]; sf.Frame < frame && sf.Speaks() {
+			return sf
+		}
+	}
+	return nil
+}
+
+// windowHeld reports whether dir's silence from one Unix time to another
+// fell, for the most part, while its peer held its receive window closed:
+// dir could not send, so the silence is not its.
+func windowHeld(windows []closedWindow, from, to int64) bool {
+	for _, w := range windows {
+		start := max(from, w.from.Nanos)
+		end := min(to, w.until)
+		if end > start && 2*(end-start) >= to-from {
+			return true
+		}
+	}
+	return false
+}
