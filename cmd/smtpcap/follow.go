@@ -156,6 +156,17 @@ type follower struct {
 	cuts    []int     // sorted frames of the server's items, which cut message bodies (see cursor.nextPiece)
 	last    time.Time // time of the last item shown, for the pause marks
 	stepped bool      // that item was stamped before the one shown before it
+
+	closed []closedStretch // when each side's receive window was zero, for the pause marks; made at the first pause
+	looked bool            // closed is made
+}
+
+// closedStretch is a time in which one side advertised a zero TCP receive
+// window: its peer could send it nothing.
+type closedStretch struct {
+	side       smtpparse.Direction // whose window
+	frame      int                 // the packet that closed it
+	start, end int64               // Unix ns; end is the reopening, or the side's last packet
 }
 
 // bodyHead and bodyTail are how many lines of a body are shown without --full.
@@ -660,9 +671,52 @@ func (f *follower) pause(t time.Time) {
 	}
 	stepped := !f.last.IsZero() && f.last.Sub(t) >= reassembly.ClockStep
 	if !f.last.IsZero() && !f.stepped && t.Sub(f.last) > time.Second {
-		fmt.Fprintf(f.w, "      ··· %.3f s pass ···\n", t.Sub(f.last).Seconds())
+		why := ""
+		if c, ok := f.windowClosedDuring(f.last.UnixNano(), t.UnixNano()); ok {
+			why = fmt.Sprintf(", the %s's receive window closed (frame %d)", c.side, c.frame)
+		}
+		fmt.Fprintf(f.w, "      ··· %.3f s pass%s ···\n", t.Sub(f.last).Seconds(), why)
 	}
 	f.last, f.stepped = t, stepped
+}
+
+// windowClosedDuring returns the stretch in which a side's receive window
+// was closed for most of the silence from one Unix time to another: the
+// silence was that side's doing (it stopped reading), not its peer's.
+func (f *follower) windowClosedDuring(from, to int64) (closedStretch, bool) {
+	if !f.looked {
+		f.looked = true
+		for _, side := range []smtpparse.Direction{smtpparse.ServerToClient, smtpparse.ClientToServer} {
+			st := f.s.Stream(side)
+			if st == nil {
+				continue
+			}
+			var open *closedStretch
+			for i := range st.Segments {
+				sf := &st.Segments[i]
+				switch {
+				case sf.Flags&(reassembly.FlagSYN|reassembly.FlagRST) != 0 || sf.Flags&reassembly.FlagACK == 0:
+				case sf.Window == 0 && open == nil:
+					open = &closedStretch{side: side, frame: sf.Frame, start: sf.Nanos}
+				case sf.Window != 0 && open != nil:
+					open.end = sf.Nanos
+					f.closed = append(f.closed, *open)
+					open = nil
+				}
+			}
+			if open != nil {
+				open.end = f.s.Conn.LastTime.UnixNano()
+				f.closed = append(f.closed, *open)
+			}
+		}
+	}
+	for _, c := range f.closed {
+		start, end := max(from, c.start), min(to, c.end)
+		if end > start && 2*(end-start) >= to-from {
+			return c, true
+		}
+	}
+	return closedStretch{}, false
 }
 
 // printBody shows a piece of message content line by line, shortened

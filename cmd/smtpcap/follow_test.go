@@ -552,3 +552,24 @@ func TestFollowShowsAMessageTheCaptureJoinedAsContent(t *testing.T) {
 		t.Errorf("a line of the message is shown as a command:\n%s", out)
 	}
 }
+
+// TestFollowSaysWhoseWindowWasClosedInAPause: a real Exim server stopped
+// 6 s in the middle of a BDAT chunk (zerowindow/paused-resumed.pcap). The
+// pause in the client's message (measured, as every pause mark, between the
+// lines shown) is the server's doing: its receive window was closed from
+// frame 180. A pause that is only a wait (Exim's 12 s
+// greeting) says nothing of windows.
+func TestFollowSaysWhoseWindowWasClosedInAPause(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "follow", "--stream", "0", testcaps.Path("zerowindow/paused-resumed.pcap"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "\n      ··· 6.627 s pass, the server's receive window closed (frame 180) ···\nC| [380]          +6.630s  report line 04998"
+	if !strings.Contains(out, want) || strings.Count(out, " pass") != 1 {
+		t.Errorf("output lacks %q once:\n%s", want, out)
+	}
+	_, out, _ = runCLI(t, nil, "follow", "--stream", "0", testcaps.Path("exim-sweep2/slow-exim.pcap"))
+	if strings.Contains(out, "window") {
+		t.Errorf("a wait for the greeting told as a closed window:\n%s", out)
+	}
+}
