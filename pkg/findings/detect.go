@@ -530,8 +530,12 @@ func detectUnanswered(b builder, _ Options) []Finding {
 				// (it drops exactly 513 or 1025 bytes).
 				size = fmt.Sprintf(", a segment of %s", wording.Plural(int64(written), "byte", "bytes"))
 			}
-			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in frame %s%s (%s)",
-				len(group), verbList(group), joinInts(f.Frames, ", "), size, endPhrase(b.s.Conn))
+			in := "frame " + joinInts(f.Frames, ", ")
+			if n := len(f.Frames); n > 4 {
+				in = fmt.Sprintf("%d segments, frames %d to %d", n, f.Frames[0], f.Frames[n-1])
+			}
+			f.Summary = fmt.Sprintf("the server never answered the %d commands (%s) the client sent in %s%s (%s)",
+				len(group), verbList(group), in, size, endPhrase(b.s.Conn))
 		}
 		f.cmds = slices.Clone(group)
 		last := group[len(group)-1]
@@ -544,6 +548,11 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			}
 			f.Summary += "; that reset answered " + them + ": the server had already let go of the connection"
 			f.Frames = appendUnique(f.Frames, ack)
+		} else if w := stoppedReading(b, smtpparse.ClientToServer); w != nil && len(f.Frames) > 0 && w.from.Frame > f.Frames[0] {
+			// The client's window closed for good: replies the server
+			// had for it could not be sent (window-closed tells of it).
+			f.Summary += fmt.Sprintf("; the client was not reading the replies: its receive window closed in frame %d and never opened again, so the server could send no more", w.from.Frame)
+			f.Frames = appendUnique(f.Frames, w.from.Frame)
 		} else if w := stoppedReading(b, smtpparse.ServerToClient); ack != 0 && w != nil && len(f.Frames) > 0 && w.from.Frame > f.Frames[0] {
 			// The server's TCP took the bytes, then its receive window
 			// closed for good: the server had stopped reading, and no
@@ -945,6 +954,9 @@ func detectMalformed(b builder, _ Options) []Finding {
 			if smtpparse.IsGuess(p) {
 				continue // the parser's guess where replies are missing, not the client's fault
 			}
+			if p == smtpparse.ProblemNoEnding && c == d.Commands[len(d.Commands)-1] && stoppedReading(b, smtpparse.ServerToClient) != nil {
+				continue // the server's closed window held the rest back (window-closed tells it)
+			}
 			if p == smtpparse.ProblemBeforeGreeting {
 				continue // not the command's syntax: early-talker tells it
 			}
@@ -976,6 +988,9 @@ func detectMalformed(b builder, _ Options) []Finding {
 			}
 			if p == smtpparse.ProblemNonASCII && r.Command != nil && echoes(r, r.Command) {
 				continue // the server quotes the client's own 8-bit bytes back
+			}
+			if p == smtpparse.ProblemIncompleteReply && r == d.Replies[len(d.Replies)-1] && stoppedReading(b, smtpparse.ClientToServer) != nil {
+				continue // the client's closed window held the rest back (window-closed tells it)
 			}
 			problems = append(problems, p)
 		}

@@ -171,6 +171,7 @@ func triggers() []trigger {
 		// Real Exim 4.96 servers stopped (SIGSTOP) in the middle of a message: resumed after 6 s, killed after 20 s.
 		{"zerowindow/paused-resumed.pcap", "window-closed", 0, []int{180, 189}, Warning},
 		{"zerowindow/paused-killed.pcap", "window-closed", 0, []int{174, 187}, Error},
+		{"zerowindow/deaf-client.pcap", "window-closed", 0, []int{189, 191, 211}, Error}, // a client pipelining 20000 RCPTs without reading: deadlock
 		{"crafted/retrans-conflict.pcap", "retransmission-conflict", 0, []int{14, 15}, Error},
 		{"crafted/out-of-step.pcap", "unanswered-command", 0, []int{12}, Warning},
 		{"crafted/out-of-step.pcap", "reply-without-command", 0, []int{10}, Warning},

@@ -81,14 +81,88 @@ func closedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
 // is stopped does this in DATA, and the client's message "times out"
 // without any packet being lost; a client that stops reading replies
 // does it to the server.
+//
+// When both sides held their windows closed at once, neither could send:
+// a deadlock, told as one finding. In SMTP it is the client's doing, as
+// the server only sends replies: a client that writes a long pipelined
+// group without reading the replies fills its own receive buffer, and the
+// server, blocked sending them, stops reading (RFC 2920, section 3.1).
 func detectWindowClosed(b builder, _ Options) []Finding {
+	srv, cli := closedWindows(b, smtpparse.ServerToClient), closedWindows(b, smtpparse.ClientToServer)
 	var out []Finding
-	for _, receiver := range []smtpparse.Direction{smtpparse.ServerToClient, smtpparse.ClientToServer} {
-		for _, w := range closedWindows(b, receiver) {
+	pairedSrv := make([]bool, len(srv))
+	pairedCli := make([]bool, len(cli))
+	for i := range cli {
+		for j := range srv {
+			if !pairedSrv[j] && overlapNanos(cli[i], srv[j]) >= windowClosedFor {
+				out = append(out, deadlockFinding(b, cli[i], srv[j]))
+				pairedCli[i], pairedSrv[j] = true, true
+				break
+			}
+		}
+	}
+	for j, w := range srv {
+		if !pairedSrv[j] {
+			out = append(out, windowClosedFinding(b, w))
+		}
+	}
+	for i, w := range cli {
+		if !pairedCli[i] {
 			out = append(out, windowClosedFinding(b, w))
 		}
 	}
 	return out
+}
+
+// overlapNanos returns how long two closed windows were closed at once.
+func overlapNanos(a, b closedWindow) time.Duration {
+	return nanosBetween(max(a.from.Nanos, b.from.Nanos), min(a.until, b.until))
+}
+
+// deadlockFinding tells of the client's and the server's windows closed at
+// once: cli is the client's (the server's replies unread), srv the
+// server's (the client's commands held back).
+func deadlockFinding(b builder, cli, srv closedWindow) Finding {
+	what := ""
+	if last := lastSpoken(b, smtpparse.ClientToServer, srv.from.Frame); last != nil {
+		if w := describeEvent(b, event{smtpparse.ClientToServer, last}); w != "data" {
+			what = " (the last " + w + ")"
+		}
+	}
+	summary := fmt.Sprintf("deadlock: the client kept sending%s without reading the replies (RFC 2920, section 3.1): its receive window closed in frame %d with the server's replies unread, and the server, unable to send them, stopped reading too (its window closed in frame %d); for %.1f s neither side could send, each only probing the other",
+		what, cli.from.Frame, srv.from.Frame, overlapNanos(cli, srv).Seconds())
+	frames := []int{cli.from.Frame, srv.from.Frame}
+	sev := Error
+	switch {
+	case srv.gaveUp != nil:
+		summary += fmt.Sprintf("; the client gave up with its %s in frame %d", flagName(srv.gaveUp), srv.gaveUp.Frame)
+		frames = append(frames, srv.gaveUp.Frame)
+	case cli.gaveUp != nil:
+		summary += fmt.Sprintf("; the server gave up with its %s in frame %d", flagName(cli.gaveUp), cli.gaveUp.Frame)
+		frames = append(frames, cli.gaveUp.Frame)
+	case cli.reopened != nil || srv.reopened != nil:
+		sev = Warning
+		first := cli.reopened
+		if first == nil || srv.reopened != nil && srv.reopened.Frame < first.Frame {
+			first = srv.reopened
+		}
+		summary += fmt.Sprintf("; it cleared in frame %d", first.Frame)
+		frames = append(frames, first.Frame)
+	default:
+		summary += "; neither window opened again before the connection ended"
+		frames = append(frames, b.s.Conn.LastFrame)
+	}
+	f := b.conn("window-closed", sev, phaseAtOffset(b, smtpparse.ClientToServer, srv.from.Ack), appendUnique(nil, frames...), cli.from.Time(), summary)
+	f.Direction = smtpparse.ClientToServer.String()
+	return f
+}
+
+// flagName returns "RST" for a reset, "FIN" otherwise.
+func flagName(sf *reassembly.SegmentFact) string {
+	if sf.Flags&reassembly.FlagRST != 0 {
+		return "RST"
+	}
+	return "FIN"
 }
 
 func windowClosedFinding(b builder, w closedWindow) Finding {
@@ -112,11 +186,7 @@ func windowClosedFinding(b builder, w closedWindow) Finding {
 		w.receiver, w.from.Frame, sender, what, held.Seconds(), probed)
 	frames := []int{w.from.Frame}
 	if w.gaveUp != nil {
-		how := "FIN"
-		if w.gaveUp.Flags&reassembly.FlagRST != 0 {
-			how = "RST"
-		}
-		summary += fmt.Sprintf("; the %s gave up with its %s in frame %d", sender, how, w.gaveUp.Frame)
+		summary += fmt.Sprintf("; the %s gave up with its %s in frame %d", sender, flagName(w.gaveUp), w.gaveUp.Frame)
 		frames = append(frames, w.gaveUp.Frame)
 	}
 	sev := Warning

@@ -109,3 +109,37 @@ func TestABriefZeroWindowIsFlowControl(t *testing.T) {
 		})
 	}
 }
+
+// TestAClientThatPipelinesWithoutReadingDeadlocks: a client that writes
+// MAIL and 20000 RCPTs to a real Exim 4.96 without reading a reply
+// (zerowindow/deaf-client.pcap). Its receive window closes (frame 191)
+// with the replies unread, Exim's (frame 189) as Exim blocks sending them:
+// one deadlock, told as the client's doing, not two windows nor a server
+// that stopped of its own accord; the command and the reply the closed
+// windows cut are not malformed.
+func TestAClientThatPipelinesWithoutReadingDeadlocks(t *testing.T) {
+	r := analyze(t, testcaps.Path("zerowindow/deaf-client.pcap"))
+	got := findingsOf(r, "window-closed", 0)
+	if len(got) != 1 {
+		t.Fatalf("%d window-closed findings, want 1: %+v", len(got), got)
+	}
+	want := `deadlock: the client kept sending (the last "RCPT TO:<member04741@example.") without reading the replies (RFC 2920, section 3.1): ` +
+		"its receive window closed in frame 191 with the server's replies unread, and the server, unable to send them, stopped reading too (its window closed in frame 189); " +
+		"for 9.3 s neither side could send, each only probing the other; the client gave up with its RST in frame 211"
+	if f := got[0]; f.Summary != want || !slices.Equal(f.Frames, []int{189, 191, 211}) || f.Severity != Error || f.Direction != "client" {
+		t.Errorf("window-closed: frames %v severity %s direction %q\n%s\nwant frames [189 191 211], error, client:\n%s", f.Frames, f.Severity, f.Direction, f.Summary, want)
+	}
+	if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "Deadlock: the client kept sending") {
+		t.Errorf("diagnosis: %s", d)
+	}
+	for _, id := range []string{"malformed-command", "malformed-reply", "stall"} {
+		if n := len(findingsOf(r, id, 0)); n > 0 {
+			t.Errorf("%d %s findings: the closed windows cut the last command and reply", n, id)
+		}
+	}
+	u := findingsOf(r, "unanswered-command", 0)
+	if len(u) != 1 || !strings.HasSuffix(u[0].Summary, "the client sent in 73 segments, frames 94 to 188 (connection ended: the client's RST in frame 211); "+
+		"the client was not reading the replies: its receive window closed in frame 191 and never opened again, so the server could send no more") {
+		t.Errorf("unanswered-command: %+v", u)
+	}
+}

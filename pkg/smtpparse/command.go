@@ -20,10 +20,11 @@ const (
 	problemControl        = "control characters"
 	problemBareLF         = "bare LF line ending"
 	problemBareCR         = "bare CR in line"
-	problemNoEnding       = "no line ending (stream ended)"
-	problemGapCut         = "cut by a capture gap"
-	problemTLSCut         = "cut by the switch to TLS"
-	problemAnsweredCut    = "no line ending: the server answered the line before it ended"
+	// ProblemNoEnding: the stream ended in the middle of the command line.
+	ProblemNoEnding    = "no line ending (stream ended)"
+	problemGapCut      = "cut by a capture gap"
+	problemTLSCut      = "cut by the switch to TLS"
+	problemAnsweredCut = "no line ending: the server answered the line before it ended"
 	// ProblemBeforeGreeting: the client spoke before the server's banner
 	// (allowed only under early pipelining, PIPECONNECT).
 	ProblemBeforeGreeting = "sent before greeting"

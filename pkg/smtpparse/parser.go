@@ -335,7 +335,7 @@ func (p *Parser) Close() *Dialogue {
 		}
 		if r := s.cur; r != nil {
 			s.cur = nil
-			addProblem(&r.Problems, problemIncompleteReply)
+			addProblem(&r.Problems, ProblemIncompleteReply)
 			p.finishReply(r)
 		}
 	}
@@ -801,7 +801,7 @@ func (p *Parser) newCommand(cut lineCut) *Command {
 		cmd.Gap = true
 		addProblem(&cmd.Problems, problemGapCut)
 	case cutEnd:
-		addProblem(&cmd.Problems, problemNoEnding)
+		addProblem(&cmd.Problems, ProblemNoEnding)
 	case cutTLS:
 		addProblem(&cmd.Problems, problemTLSCut)
 	case cutAnswered:
@@ -1252,7 +1252,7 @@ func (p *Parser) serverLine(cut lineCut) {
 	r := s.cur
 	s.cur = nil
 	if sep == '-' {
-		addProblem(&r.Problems, problemIncompleteReply)
+		addProblem(&r.Problems, ProblemIncompleteReply)
 	}
 	p.finishReply(r)
 }
@@ -1295,7 +1295,7 @@ func (p *Parser) replyLine(r *Reply, text []byte, cut lineCut) {
 	case cutGap:
 		r.Gap = true
 	case cutEnd:
-		addProblem(&r.Problems, problemIncompleteReply)
+		addProblem(&r.Problems, ProblemIncompleteReply)
 	}
 }
 

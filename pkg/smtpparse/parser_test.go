@@ -1040,7 +1040,7 @@ func TestLineEndingsOfCommands(t *testing.T) {
 		{LineEndingCRLF, nil},
 		{LineEndingLF, []string{problemBareLF}},
 		{LineEndingCRLF, []string{problemUnknownVerb, problemBareCR}},
-		{LineEndingCR, []string{problemNoEnding}},
+		{LineEndingCR, []string{ProblemNoEnding}},
 	}
 	for i, w := range want {
 		c := d.Commands[i]
@@ -2121,7 +2121,7 @@ func TestAReplyToALineNotYetEndedAnswersIt(t *testing.T) {
 	}
 	for _, timeout := range []string{"421 4.4.2 mx timeout waiting for input\r\n", "451 4.7.0 Timeout waiting for client input\r\n"} {
 		d = run(t, Options{}, append(start, srv(timeout))...)
-		if mail := d.Commands[1]; mail.Reply != nil || !slices.Equal(mail.Problems, []string{problemNoEnding}) || d.Replies[2].Command != nil {
+		if mail := d.Commands[1]; mail.Reply != nil || !slices.Equal(mail.Problems, []string{ProblemNoEnding}) || d.Replies[2].Command != nil {
 			t.Errorf("after %q: MAIL %+v, reply %+v", timeout, mail, mail.Reply)
 		}
 	}

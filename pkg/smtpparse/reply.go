@@ -7,12 +7,14 @@ import (
 
 // Problems reported on replies.
 const (
-	problemMalformedReply  = "malformed reply line"
-	problemInconsistent    = "inconsistent codes in multi-line reply"
-	problemCodeRange       = "reply code out of range"
-	problemLongCode        = "reply code longer than three digits"
-	problemLongReply       = "reply line longer than 512 octets"
-	problemIncompleteReply = "incomplete reply"
+	problemMalformedReply = "malformed reply line"
+	problemInconsistent   = "inconsistent codes in multi-line reply"
+	problemCodeRange      = "reply code out of range"
+	problemLongCode       = "reply code longer than three digits"
+	problemLongReply      = "reply line longer than 512 octets"
+	// ProblemIncompleteReply: the stream ended (or a gap began) before the
+	// reply's last line did.
+	ProblemIncompleteReply = "incomplete reply"
 	// ProblemGreetingCut: a multi-line 220 greeting followed by a line with
 	// another code, the reply to a command sent before the greeting ended.
 	ProblemGreetingCut    = "greeting cut off by a reply with another code"

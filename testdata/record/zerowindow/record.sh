@@ -19,10 +19,14 @@
 #   paused-client-aborts.pcap  abort_client.py (Python's smtplib, 5 s timeout) sends instead; the
 #                            server stays stopped until the client has given up and reset the
 #                            connection, then is continued.
+#   deaf-client.pcap         deaf_client.py pipelines 20000 RCPTs without reading a reply: the
+#                            client's window closes, then the server's (RFC 2920's deadlock); the
+#                            client gives up after 10 s.
 #   clean-big.pcap           the same message with DATA and no pause: flow control closes nothing
 #                            for long.
 #
-# Run as root from anywhere: testdata/record/zerowindow/record.sh [SCRATCH_DIR]. Captures land in
+# Run as root from anywhere: testdata/record/zerowindow/record.sh [SCRATCH_DIR [deaf]] ("deaf": only
+# deaf-client.pcap). Captures land in
 # SCRATCH_DIR/caps (default /tmp/zw/caps); copy them into testdata/pcaps/zerowindow by hand. Every
 # wait is bounded; only the processes started here are stopped, by PID.
 set -u
@@ -131,6 +135,26 @@ record() {
   grep -hs "=>\|==\|\*\*\|timeout" "$cd/log/mainlog" >&2 || grep -hs "gave up" "$cd/qrun.log" >&2 || true
 }
 
+# record_deaf: deaf-client.pcap, deaf_client.py pipelining 20000 RCPTs without reading, with
+# send buffers as small as the receive buffers (so the server's replies back up soon).
+record_deaf() {
+  local pcap=$B/caps/deaf-client.pcap
+  nsx sysctl -qw net.ipv4.tcp_wmem="4096 16384 16384"
+  exim_daemon_start "$NS" "$D/exim.conf" $S 25 -oX 25
+  local srv=$EXIM_PID
+  tcpdump_start "$NS" "$pcap" "tcp and host $S" -i lo --immediate-mode -U -s 0
+  nsx python3 "$REC/deaf_client.py" $S $C 20000 >&2
+  ns_wait_closed "$NS" $S
+  sleep 1
+  tcpdump_stop "$CAP_PID" "$pcap"
+  stop_pid "$srv"
+  nsx sysctl -qw net.ipv4.tcp_wmem="4096 16384 4194304"
+}
+
+if [[ $# -gt 1 && $2 == deaf ]]; then
+  record_deaf
+  exit
+fi
 mkclient paused-resumed "data_timeout = 30s"
 record paused-resumed 6
 mkclient paused-killed "data_timeout = 30s"
@@ -142,3 +166,4 @@ record paused-client-aborts abort
 mkclient clean-big "hosts_try_chunking =
 data_timeout = 30s"
 record clean-big none
+record_deaf
