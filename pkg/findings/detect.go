@@ -1869,13 +1869,8 @@ func detectStalls(b builder, opts Options) []Finding {
 	// A side that could not send, its peer's receive window closed, was
 	// not silent of its own accord, nor was its peer, which had stopped
 	// reading: window-closed tells of it.
-	var windows []closedWindow
-	looked := false
 	held := func(from, to int64) bool {
-		if !looked {
-			windows, looked = append(closedWindows(b, smtpparse.ServerToClient), closedWindows(b, smtpparse.ClientToServer)...), true
-		}
-		return windowHeld(windows, from, to)
+		return windowHeld(b.closed[smtpparse.ServerToClient], from, to) || windowHeld(b.closed[smtpparse.ClientToServer], from, to)
 	}
 	// Walk both directions' packets in frame order (each list already is),
 	// comparing each packet that says something with the one before.

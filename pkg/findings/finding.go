@@ -209,6 +209,11 @@ type builder struct {
 	// hungUp is the refusal on which the server hung up (hungUpOn), nil
 	// if none: the unanswered and lost-transaction detectors both ask.
 	hungUp *smtpparse.Reply
+	// closed holds, for each direction as the receiver, the stretches in
+	// which that side held its receive window closed (findClosedWindows):
+	// window-closed tells them, and the detectors that would otherwise
+	// blame the peer's silence ask.
+	closed [2][]closedWindow
 }
 
 // afterHello reports whether c is (part of) a TLS hello the client sent
@@ -251,6 +256,9 @@ func newBuilder(s *session.Session) builder {
 	b := builder{s: s, maskedAt: maskedCommands(s), message: messageReplies(s.Dialogue)}
 	b.lines = messageLines(b)
 	b.hungUp = hungUpOn(b)
+	for _, receiver := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+		b.closed[receiver] = findClosedWindows(b, receiver)
+	}
 	return b
 }
 

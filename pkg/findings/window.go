@@ -27,10 +27,11 @@ type closedWindow struct {
 	waiting  bool                    // the sender had something to send: it probed, or sent data at once when the window opened
 }
 
-// closedWindows returns the stretches, windowClosedFor or longer, in which
-// the receiver of direction dir's bytes (dir's peer) advertised a zero
-// window while dir's side had something to send.
-func closedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
+// findClosedWindows returns the stretches, windowClosedFor or longer, in
+// which the receiver (the side whose packets are the receiver direction's)
+// advertised a zero window while its peer had something to send. newBuilder
+// keeps them in builder.closed.
+func findClosedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
 	rst, sst := b.s.Stream(receiver), b.s.Stream(1-receiver)
 	if rst == nil || sst == nil {
 		return nil
@@ -88,7 +89,7 @@ func closedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
 // group without reading the replies fills its own receive buffer, and the
 // server, blocked sending them, stops reading (RFC 2920, section 3.1).
 func detectWindowClosed(b builder, _ Options) []Finding {
-	srv, cli := closedWindows(b, smtpparse.ServerToClient), closedWindows(b, smtpparse.ClientToServer)
+	srv, cli := b.closed[smtpparse.ServerToClient], b.closed[smtpparse.ClientToServer]
 	var out []Finding
 	pairedSrv := make([]bool, len(srv))
 	pairedCli := make([]bool, len(cli))
@@ -216,7 +217,7 @@ func windowClosedFinding(b builder, w closedWindow) Finding {
 // which the receiver of its peer's bytes closed its window and never opened
 // it again before the connection's last packet; nil if there is none.
 func stoppedReading(b builder, receiver smtpparse.Direction) *closedWindow {
-	ws := closedWindows(b, receiver)
+	ws := b.closed[receiver]
 	if n := len(ws); n > 0 && ws[n-1].reopened == nil {
 		return &ws[n-1]
 	}
