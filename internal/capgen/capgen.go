@@ -185,7 +185,8 @@ type Packet struct {
 	Src, Dst netip.AddrPort
 	Seq, Ack uint32
 	Flags    uint8
-	Window   uint16
+	Window   uint16 // 0 means 65535; see Closed
+	Closed   bool   // advertise a zero window (Window is ignored)
 	TTL      uint8
 	IPID     uint16
 	Payload  []byte
@@ -294,7 +295,10 @@ func tcpSegment(p *Packet) []byte {
 	b[12] = byte(hl/4) << 4
 	b[13] = p.Flags
 	win := p.Window
-	if win == 0 {
+	switch {
+	case p.Closed:
+		win = 0
+	case win == 0:
 		win = 65535
 	}
 	binary.BigEndian.PutUint16(b[14:], win)

@@ -26,6 +26,7 @@ type Session struct {
 	next [2]uint32
 	fins [2]uint32 // sequence numbers used by FINs, not payload
 	ipid [2]uint16
+	shut [2]bool // the side advertises a zero window (CloseWindow)
 }
 
 // NewSession returns a session whose first packet is written at start.
@@ -49,7 +50,7 @@ func (s *Session) side(fromClient bool) int {
 // Emit writes one segment with an explicit sequence number.
 func (s *Session) Emit(fromClient bool, seq uint32, flags uint8, payload []byte) {
 	i := s.side(fromClient)
-	p := Packet{Seq: seq, Ack: s.next[1-i], Flags: flags, Payload: payload, VLANs: s.VLANs, IPID: s.ipid[i]}
+	p := Packet{Seq: seq, Ack: s.next[1-i], Flags: flags, Payload: payload, VLANs: s.VLANs, IPID: s.ipid[i], Closed: s.shut[i]}
 	s.ipid[i]++
 	if fromClient {
 		p.Src, p.Dst, p.TTL = s.ClientAddr, s.ServerAddr, s.ClientTTL
@@ -79,6 +80,11 @@ func (s *Session) Emit(fromClient bool, seq uint32, flags uint8, payload []byte)
 	s.W.WriteFrame(s.Now, s.Link, frame)
 	s.Now = s.Now.Add(s.Step)
 }
+
+// CloseWindow makes one side advertise a zero receive window in its
+// packets from now on (closed false: its usual window again). It writes
+// no packet itself.
+func (s *Session) CloseWindow(fromClient, closed bool) { s.shut[s.side(fromClient)] = closed }
 
 // Handshake writes SYN, SYN-ACK, ACK.
 func (s *Session) Handshake() {

@@ -22,7 +22,7 @@ type closedWindow struct {
 	from     *reassembly.SegmentFact // the receiver's packet that closed the window
 	reopened *reassembly.SegmentFact // its first packet with a window again; nil if none came
 	until    int64                   // Unix ns of the reopening, or of the connection's last packet
-	probes   []int                   // frames of the sender's packets while it was closed, but FIN and RST (zero-window probes)
+	probes   []int                   // frames of the sender's probes and attempts to send while it was closed
 	gaveUp   *reassembly.SegmentFact // the sender's first FIN or RST while it was closed; nil if none
 	waiting  bool                    // the sender had something to send: it probed, or sent data at once when the window opened
 }
@@ -56,14 +56,20 @@ func findClosedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
 			j++
 		}
 		for ; j < len(sent) && (w.reopened == nil || sent[j].Frame < w.reopened.Frame); j++ {
-			switch {
-			case sent[j].Flags&(reassembly.FlagFIN|reassembly.FlagRST) == 0:
-				w.probes = append(w.probes, sent[j].Frame)
-			case w.gaveUp == nil:
-				w.gaveUp = &sent[j]
+			switch p := &sent[j]; {
+			case p.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0:
+				if w.gaveUp == nil {
+					w.gaveUp = p
+				}
+			case p.Length > 0 || p.Kind&reassembly.KindKeepAlive != 0:
+				// A probe: Linux's carries nothing, one below what was
+				// acknowledged (a keep-alive's shape); others carry the
+				// next byte. A bare ACK of the receiver's own data is
+				// no sign of waiting.
+				w.probes = append(w.probes, p.Frame)
 			}
 		}
-		w.waiting = len(w.probes) > 0 || w.gaveUp != nil
+		w.waiting = len(w.probes) > 0
 		if !w.waiting && w.reopened != nil && j < len(sent) && sent[j].Length > 0 && nanosBetween(w.reopened.Nanos, sent[j].Nanos) < 200*time.Millisecond {
 			w.waiting = true // no probe seen, but data the moment it could go
 		}

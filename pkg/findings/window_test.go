@@ -4,7 +4,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
@@ -141,5 +143,64 @@ func TestAClientThatPipelinesWithoutReadingDeadlocks(t *testing.T) {
 	if len(u) != 1 || !strings.HasSuffix(u[0].Summary, "the client sent in 73 segments, frames 94 to 188 (connection ended: the client's RST in frame 211); "+
 		"the client was not reading the replies: its receive window closed in frame 191 and never opened again, so the server could send no more") {
 		t.Errorf("unanswered-command: %+v", u)
+	}
+}
+
+// TestProbesOfOtherStacks: stacks other than Linux probe a closed window
+// with the next byte of data (Windows, the BSDs), where Linux sends a
+// keep-alive-shaped empty segment; both are probes. A bare ACK of the
+// receiver's own data is none: a side that only acknowledged was not
+// waiting to send (crafted with internal/capgen).
+func TestProbesOfOtherStacks(t *testing.T) {
+	body := strings.Repeat("0123456789 a line of the message body\r\n", 100)
+	r := craftedReport(t, "window-byte-probes", 25, func(s *capgen.Session, fin func(client bool)) {
+		s.Handshake()
+		pipelinedEnvelope(s)                    // frames 4 to 13
+		s.Send(true, []byte(body[:2896]), 1448) // 14, 15
+		s.CloseWindow(false, true)
+		s.Ack(false) // 16: the server's window closes
+		for k := range 4 {
+			s.Pause(250 * time.Millisecond << k)
+			s.SegmentAt(true, s.Sent(true), []byte{body[2896]}) // 17, 19, 21, 23: the next byte
+			s.Ack(false)                                        // 18, 20, 22, 24: not taken
+		}
+		s.Pause(time.Second)
+		s.CloseWindow(false, false)
+		s.Ack(false) // 25: open again
+		s.Client(body[2896:] + ".\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+		fin(true)
+		fin(false)
+	})
+	got := findingsOf(r, "window-closed", 0)
+	want := "the server stopped reading: it advertised a zero TCP receive window in frame 16 while the client was sending message data, and kept it closed 4.8 s, probed by the client 4 times (frames 17, 19, 21, 23); it opened again in frame 25"
+	if len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{16, 25}) || got[0].Severity != Warning {
+		t.Errorf("window-closed: %+v\nwant frames [16 25], a warning: %s", got, want)
+	}
+	if c := r.Connections[0]; c.Delivered != 1 {
+		t.Errorf("connection %+v: the message was delivered", c)
+	}
+
+	r = craftedReport(t, "window-bare-acks", 25, func(s *capgen.Session, fin func(client bool)) {
+		s.Handshake()
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.CloseWindow(false, true)
+		for _, line := range []string{"250-mx\r\n", "250-PIPELINING\r\n", "250 8BITMIME\r\n"} {
+			s.Server(line) // the client acknowledges each, and sends nothing else
+			s.Pause(1500 * time.Millisecond)
+		}
+		s.CloseWindow(false, false)
+		s.Ack(false)
+		s.Pause(time.Second)
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+		fin(true)
+		fin(false)
+	})
+	if got := findingsOf(r, "window-closed", 0); len(got) > 0 {
+		t.Errorf("a client that only acknowledged was taken for one waiting to send: %+v", got)
 	}
 }
