@@ -560,7 +560,11 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			f.Summary += fmt.Sprintf("; the server had stopped reading: its receive window closed in frame %d and never opened again", w.from.Frame)
 			f.Frames = appendUnique(f.Frames, w.from.Frame)
 		} else if ack != 0 && !repliedSoon(d, last) {
-			f.Summary += fmt.Sprintf("; yet their bytes were acknowledged in frame %d, so they reached the server's TCP — or a device in the path that answers for it", ack)
+			whose := "their"
+			if len(group) == 1 {
+				whose = "its"
+			}
+			f.Summary += fmt.Sprintf("; yet %s bytes were acknowledged in frame %d, so they reached the server's TCP — or a device in the path that answers for it", whose, ack)
 			f.Frames = appendUnique(f.Frames, ack)
 			f.serverTook = true
 			if written == 513 || written == 1025 {

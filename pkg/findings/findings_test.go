@@ -2128,6 +2128,14 @@ func TestBulkSendersSessionsAreNeitherLegsNorRetries(t *testing.T) {
 	if loops != 1 {
 		t.Errorf("%d retry-loop findings, want 1 (streams 14 and 16)", loops)
 	}
+	// smtp-sink hung up on stream 16's one RCPT after taking it: one
+	// command's bytes are "its", not "their".
+	u := findingsOf(r, "unanswered-command", 16)
+	want := `the server never answered "RCPT TO:<2user@example.test>" (connection ended: the server's FIN in frame 381, then the client's RST in frame 384); ` +
+		"yet its bytes were acknowledged in frame 381, so they reached the server's TCP — or a device in the path that answers for it"
+	if len(u) != 1 || u[0].Summary != want || !slices.Equal(u[0].Frames, []int{380, 381}) {
+		t.Errorf("unanswered-command in stream 16: %+v\nwant frames [380 381]: %s", u, want)
+	}
 }
 
 func TestLongRetryLoopsAreListedShortInEachDiagnosis(t *testing.T) {
