@@ -56,6 +56,7 @@ func detectors() []detector {
 		detectSize,
 		detectStalls,
 		detectLostMidTransaction,
+		detectAcceptedAfterLeaving,
 		detectTLS,
 	}
 }

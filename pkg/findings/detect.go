@@ -2314,6 +2314,18 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		case closedEarly != "":
 			summary = fmt.Sprintf("the transaction from <%s> was lost %s: %s, and the connection ended with %s before a final reply", clip(tx.Mail.Path, 40), where, closedEarly, how)
 		}
+		if fin, dir := c.FirstFIN(); phase == PhaseAfterData && interrupt == "" && closedEarly == "" && gaveUpAt == "" && fin != 0 && dir == reassembly.ClientToServer {
+			// The client stopped waiting for the reply to its end of
+			// data: how long it waited is what its administrator needs.
+			if eod := endOfDataFrame(b, tx); eod != 0 && eod < fin {
+				// Under a second is no timeout but a client that closed
+				// its side as soon as it had sent all (QUIT pipelined).
+				if waited := timeOfFrame(b, fin).Sub(timeOfFrame(b, eod)); waited >= time.Second && waited < dataDoneTimeout {
+					summary += fmt.Sprintf("; the client gave up %s after its end of data (frame %d), where RFC 5321 (section 4.5.3.2.6) lets the server take 10 minutes over that reply", briefly(waited), eod)
+					frames = appendUnique(frames, eod)
+				}
+			}
+		}
 		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time, summary)
 		f.interrupted, f.tx = tx.Interrupt != nil && !clientFirst, tx
 		if c.End() == reassembly.EndOpen && interrupt == "" {

@@ -172,6 +172,8 @@ func triggers() []trigger {
 		{"zerowindow/paused-resumed.pcap", "window-closed", 0, []int{180, 189}, Warning},
 		{"zerowindow/paused-killed.pcap", "window-closed", 0, []int{174, 187}, Error},
 		{"zerowindow/deaf-client.pcap", "window-closed", 0, []int{189, 191, 211}, Error}, // a client pipelining 20000 RCPTs without reading: deadlock
+		// A real Exim client that waits 5 s for the reply to its end of data; Python's smtpd answers 250 after 12 s.
+		{"late-accept/late-250-python.pcap", "accepted-after-client-left", 0, []int{17, 19, 21, 22}, Error},
 		{"crafted/retrans-conflict.pcap", "retransmission-conflict", 0, []int{14, 15}, Error},
 		{"crafted/out-of-step.pcap", "unanswered-command", 0, []int{12}, Warning},
 		{"crafted/out-of-step.pcap", "reply-without-command", 0, []int{10}, Warning},

@@ -1,0 +1,67 @@
+package findings
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+)
+
+// TestAMessageAcceptedAfterTheClientLeftIsADuplicate: a real Exim client
+// waits 5 s for the reply to its end of data (testdata/pcaps/late-accept).
+// Python's smtpd answers 250 after 12 s, to a client whose TCP resets it:
+// accepted-after-client-left, and the retry in stream 1 is a second copy.
+// Exim as the server notices the client leaving and keeps nothing: no
+// duplicate, and lost-mid-transaction says how long the client waited.
+func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
+	r := analyze(t, testcaps.Path("late-accept/late-250-python.pcap"))
+	want := "the server accepted the message from <billing@example.org> (250 in frame 21) 12.0 s after the end of data (frame 17), when the client had already given up: " +
+		"it closed the connection 5.0 s after the end of data (its FIN in frame 19), and its TCP answered the 250 with a reset (frame 22). " +
+		"The client never read the acceptance and will send the message again: a duplicate"
+	got := findingsOf(r, "accepted-after-client-left", 0)
+	if len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{17, 19, 21, 22}) || got[0].Phase != PhaseAfterData {
+		t.Errorf("accepted-after-client-left: %+v\nwant frames [17 19 21 22]: %s", got, want)
+	}
+	if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "The server accepted the message from <billing@example.org> (250 in frame 21)") {
+		t.Errorf("diagnosis: %s", d)
+	}
+	if len(r.Connections) != 2 || r.Connections[1].Delivered != 1 || len(findingsOf(r, "accepted-after-client-left", 1)) > 0 {
+		t.Errorf("stream 1, the retry, delivered at once: %+v", r.Connections)
+	}
+
+	r = analyze(t, testcaps.Path("late-accept/late-250-exim.pcap"))
+	lost := findingsOf(r, "lost-mid-transaction", 0)
+	want = "the transaction from <billing@example.org> was lost after the end of data, before the server's final reply: the connection ended with the client's FIN in frame 16 before a final reply; " +
+		"the client gave up 5.0 s after its end of data (frame 14), where RFC 5321 (section 4.5.3.2.6) lets the server take 10 minutes over that reply"
+	if len(lost) != 1 || lost[0].Summary != want || !slices.Equal(lost[0].Frames, []int{7, 14, 16}) {
+		t.Errorf("lost-mid-transaction: %+v\nwant frames [7 14 16]: %s", lost, want)
+	}
+
+	// A client that closes its side at once, QUIT pipelined behind its
+	// end of data, gave up on nothing (core-sweep/retry-rst.pcap: a device
+	// in the path swallowed the QUIT).
+	r = analyze(t, testcaps.Path("core-sweep/retry-rst.pcap"))
+	for _, f := range findingsOf(r, "lost-mid-transaction", 0) {
+		if strings.Contains(f.Summary, "gave up") {
+			t.Errorf("a client that closed as soon as it had sent all is said to have given up: %s", f.Summary)
+		}
+	}
+}
+
+// TestOnlyALateAcceptanceIsADuplicate: no other bundled capture has a 250
+// the client did not read. Among them, nullmailer sends its FIN right after
+// QUIT and resets the 221 (more-sweep/nm-plain.pcap): the 250 it had read.
+func TestOnlyALateAcceptanceIsADuplicate(t *testing.T) {
+	for _, path := range testcaps.Bundled() {
+		if testcaps.Broken(path) || strings.HasSuffix(path, filepath.FromSlash("late-accept/late-250-python.pcap")) {
+			continue
+		}
+		for _, f := range analyze(t, path).Findings {
+			if f.ID == "accepted-after-client-left" {
+				t.Errorf("%s stream %d: %s", path, f.Stream, f.Summary)
+			}
+		}
+	}
+}
