@@ -238,6 +238,12 @@ func (a *Analyzer) Add(s *session.Session) {
 		det = a.Detect(s)
 	}
 	found := det.found
+	for i := range found {
+		if f := &found[i]; f.ID == "accepted-after-client-left" && f.tx != nil {
+			key, _, _ := attemptKey(f.tx)
+			f.envelope = maphash.String(a.envelopes.seed, key)
+		}
+	}
 	a.noteLeg(s, found)
 	a.findings.add(found...)
 	a.noteView(s, det.dialogue)
@@ -879,19 +885,25 @@ func resent(tx, next *smtpparse.Transaction) bool {
 // one is the same message sent again.
 const resendWithin = 10 * time.Second
 
+// attemptKey returns the text an attempt at tx's message is known by:
+// its envelope, and its Message-ID when MAIL declared no SIZE (byMessage;
+// bare is then the envelope alone, as attempts that never reached DATA
+// show it).
+func attemptKey(tx *smtpparse.Transaction) (key, bare string, byMessage bool) {
+	key = envelopeKey(tx, tx.Rcpts)
+	if tx.Mail.Params["SIZE"] == "" && tx.Body != nil && tx.Body.MessageID != "" {
+		return key + " " + tx.Body.MessageID, key, true
+	}
+	return key, "", false
+}
+
 // noteAttempts records each transaction's envelope, to find retries.
 func (a *Analyzer) noteAttempts(s *session.Session) {
 	for _, tx := range s.Dialogue.Transactions {
 		if tx.Mail == nil || len(tx.Rcpts) == 0 || envelopeOnly(s.Dialogue, tx) {
 			continue // a repeated address-verification probe is no retried message
 		}
-		key := envelopeKey(tx, tx.Rcpts)
-		byMessage, bare := false, ""
-		if tx.Mail.Params["SIZE"] == "" && tx.Body != nil && tx.Body.MessageID != "" {
-			bare = key
-			key += " " + tx.Body.MessageID
-			byMessage = true
-		}
+		key, bare, byMessage := attemptKey(tx)
 		at := attempt{stream: s.Conn.Stream, time: tx.Mail.Time, ok: delivered(tx), host: a.envelopes.hostHash(s.Conn.Client().Addr())}
 		if !at.ok && lostBytes(s) {
 			// The capture lost bytes of this connection (dropped or cut by
@@ -1468,9 +1480,54 @@ func (a *Analyzer) Report(inputs []string) *Report {
 			}
 		}
 	}
+	a.noteCopies(r)
 	plaintextFallbacks(r)
 	r.count()
 	return r
+}
+
+// noteCopies completes each accepted-after-client-left with the copies
+// the capture shows: later connections that delivered the same envelope
+// (the client sending the message again), named in the finding and the
+// connection's diagnosis.
+func (a *Analyzer) noteCopies(r *Report) {
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if f.ID != "accepted-after-client-left" || f.envelope == 0 {
+			continue
+		}
+		e, ok := a.envelopes.index[f.envelope]
+		if !ok {
+			continue
+		}
+		var again []int
+		for ti := a.envelopes.list.at(e).first; ti >= 0; ti = a.envelopes.tries.at(ti).next {
+			if t := a.envelopes.tries.at(ti); t.failure < 0 && t.stream > f.Stream {
+				again = append(again, t.stream)
+			}
+		}
+		if len(again) == 0 {
+			continue
+		}
+		where := fmt.Sprintf("stream %d", again[0])
+		if len(again) > 1 {
+			where = "streams " + shortList(again)
+		}
+		did := fmt.Sprintf("the same envelope was delivered again in %s: %d copies", where, 1+len(again))
+		f.Summary += "; " + did
+		f.Streams = append([]int{f.Stream}, again...)
+		diagnose := func(stream int, sentence string) {
+			if c, ok := slices.BinarySearchFunc(r.Connections, stream, func(c Connection, s int) int { return cmp.Compare(c.Stream, s) }); ok {
+				r.Connections[c].Diagnosis = strings.TrimSpace(r.Connections[c].Diagnosis + " " + sentence)
+			}
+		}
+		diagnose(f.Stream, "T"+did[1:]+".")
+		for _, stream := range again {
+			// The frames are the end of data, the client's leaving and
+			// the late reply, then the reset that answered it.
+			diagnose(stream, fmt.Sprintf("A second copy: stream %d's server had accepted this envelope after the client left (its reply in frame %d).", f.Stream, f.Frames[min(2, len(f.Frames)-1)]))
+		}
+	}
 }
 
 // Schema names the version of the JSON report.

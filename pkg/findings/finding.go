@@ -103,6 +103,10 @@ type Finding struct {
 	// and retries how many there were.
 	retryEnded string
 	retries    int
+	// envelope is, for accepted-after-client-left, the hash of the
+	// message's envelope as its attempts are known by (attemptKey), to
+	// find the copy the client sent again.
+	envelope uint64
 	// waitedOut marks a stall the waiting side ended itself: it went on
 	// (a client's QUIT) without the answer it waited for.
 	waitedOut bool

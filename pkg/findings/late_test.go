@@ -19,16 +19,18 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 	r := analyze(t, testcaps.Path("late-accept/late-250-python.pcap"))
 	want := "the server accepted the message from <billing@example.org> (250 in frame 21) 12.0 s after the end of data (frame 17), when the client had already given up: " +
 		"it closed the connection 5.0 s after the end of data (its FIN in frame 19), and its TCP answered the 250 with a reset (frame 22). " +
-		"The client never read the acceptance and will send the message again: a duplicate"
+		"The client never read the acceptance and will send the message again: a duplicate; the same envelope was delivered again in stream 1: 2 copies"
 	got := findingsOf(r, "accepted-after-client-left", 0)
-	if len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{17, 19, 21, 22}) || got[0].Phase != PhaseAfterData {
-		t.Errorf("accepted-after-client-left: %+v\nwant frames [17 19 21 22]: %s", got, want)
+	if len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{17, 19, 21, 22}) || got[0].Phase != PhaseAfterData || !slices.Equal(got[0].Streams, []int{0, 1}) {
+		t.Errorf("accepted-after-client-left: %+v\nwant frames [17 19 21 22], streams [0 1]: %s", got, want)
 	}
-	if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "The server accepted the message from <billing@example.org> (250 in frame 21)") {
+	if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "The server accepted the message from <billing@example.org> (250 in frame 21)") ||
+		!strings.HasSuffix(d, "a duplicate. The same envelope was delivered again in stream 1: 2 copies.") {
 		t.Errorf("diagnosis: %s", d)
 	}
-	if len(r.Connections) != 2 || r.Connections[1].Delivered != 1 || len(findingsOf(r, "accepted-after-client-left", 1)) > 0 {
-		t.Errorf("stream 1, the retry, delivered at once: %+v", r.Connections)
+	if len(r.Connections) != 2 || r.Connections[1].Delivered != 1 || len(findingsOf(r, "accepted-after-client-left", 1)) > 0 ||
+		r.Connections[1].Diagnosis != "A second copy: stream 0's server had accepted this envelope after the client left (its reply in frame 21)." {
+		t.Errorf("stream 1, the retry, delivered at once, a second copy: %+v", r.Connections)
 	}
 
 	r = analyze(t, testcaps.Path("late-accept/late-250-exim.pcap"))
