@@ -803,6 +803,9 @@ func (f *follower) tlsText(it item) string {
 		return fmt.Sprintf("[TLS: %d bytes encrypted from the start (implicit TLS), not decoded]", n)
 	}
 	after, side := "after STARTTLS", (*smtpparse.TLSSide)(nil)
+	if t := f.s.Dialogue.TLS; t != nil && t.Command != nil {
+		after = "after " + t.Command.Verb
+	}
 	switch t := f.s.Dialogue.TLS; {
 	case t == nil:
 		after, side = "although STARTTLS was refused (the server reads them as command lines)", &f.s.Dialogue.RefusedTLS.Client

@@ -1629,7 +1629,7 @@ func phaseOf(c *smtpparse.Command) Phase {
 		return PhaseBDAT
 	case "QUIT":
 		return PhaseQuit
-	case "STARTTLS":
+	case "STARTTLS", smtpparse.VerbAnonymousTLS:
 		return PhaseTLS
 	}
 	return PhaseEnvelope

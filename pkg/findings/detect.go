@@ -2881,8 +2881,8 @@ func detectTLS(b builder, _ Options) []Finding {
 		said = fmt.Sprintf("%d %s", t.Reply.Code, clip(strings.Join(t.Reply.Lines, " "), 40))
 	}
 	f := b.at("tls-started", Info, PhaseTLS, t.Command.Span, t.Command.Time,
-		fmt.Sprintf("STARTTLS succeeded (%s)%s; the rest of the connection (%d client and %d server bytes) is encrypted and not analysed",
-			said, negotiated, t.ClientBytes, t.ServerBytes))
+		fmt.Sprintf("%s succeeded (%s)%s; the rest of the connection (%d client and %d server bytes) is encrypted and not analysed",
+			t.Command.Verb, said, negotiated, t.ClientBytes, t.ServerBytes))
 	f.Frames = tlsStartFrames(b, t)
 	return append(out, f)
 }
@@ -3146,7 +3146,7 @@ func tlsWhich(t *smtpparse.TLSStart) string {
 	if t.Command == nil {
 		return "of the implicit-TLS session"
 	}
-	return "after STARTTLS"
+	return "after " + t.Command.Verb
 }
 
 // tlsStartTime is when the handshake began: at STARTTLS, or at the

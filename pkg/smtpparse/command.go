@@ -74,16 +74,27 @@ func addProblem(list *[]string, p string) {
 	*list = append(*list, p)
 }
 
+// VerbAnonymousTLS is Microsoft Exchange's STARTTLS between the servers
+// of one organisation (offered as the EHLO keyword X-ANONYMOUSTLS): after
+// its 220 both sides start TLS, as after STARTTLS.
+const VerbAnonymousTLS = "X-ANONYMOUSTLS"
+
+// StartsTLS reports whether the command asks to start TLS: STARTTLS, or
+// Exchange's X-ANONYMOUSTLS.
+func (c *Command) StartsTLS() bool {
+	return c != nil && (c.Verb == "STARTTLS" || c.Verb == VerbAnonymousTLS)
+}
+
 // knownVerb returns the canonical spelling of an SMTP verb, so that the
 // common case costs no allocation, or "" when v is not one.
 func knownVerb(v string) string {
-	if len(v) < 4 || len(v) > 8 {
+	if len(v) < 4 || len(v) > len(VerbAnonymousTLS) {
 		return ""
 	}
 	for _, k := range [...]string{
 		"HELO", "EHLO", "LHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT",
 		"VRFY", "EXPN", "HELP", "STARTTLS", "AUTH", "ETRN", "TURN", "ATRN",
-		"BURL", "XCLIENT", "XFORWARD",
+		"BURL", "XCLIENT", "XFORWARD", VerbAnonymousTLS,
 	} {
 		if strings.EqualFold(v, k) {
 			return k
@@ -184,7 +195,7 @@ func parseCommand(c *Command, content []byte) {
 		if strings.TrimSpace(c.Args) == "" {
 			addProblem(&c.Problems, problemNoDomain)
 		}
-	case "DATA", "RSET", "QUIT", "STARTTLS":
+	case "DATA", "RSET", "QUIT", "STARTTLS", VerbAnonymousTLS:
 		if c.Args != "" {
 			addProblem(&c.Problems, problemUnexpectedArgs)
 		}
@@ -383,7 +394,7 @@ func looksLikeCommandLine(b []byte, cut bool) bool {
 		return hasPrefixFoldBytes(args, "FROM:")
 	case "RCPT":
 		return hasPrefixFoldBytes(args, "TO:")
-	case "DATA", "RSET", "QUIT", "STARTTLS", "TURN":
+	case "DATA", "RSET", "QUIT", "STARTTLS", "TURN", VerbAnonymousTLS:
 		return !spaced
 	case "NOOP", "HELP":
 		return true

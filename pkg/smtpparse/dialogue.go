@@ -163,7 +163,7 @@ func (c *Command) EndsGroup() bool {
 		return false
 	}
 	switch c.Verb {
-	case "EHLO", "HELO", "LHLO", "DATA", "VRFY", "EXPN", "TURN", "QUIT", "NOOP", "AUTH", "STARTTLS":
+	case "EHLO", "HELO", "LHLO", "DATA", "VRFY", "EXPN", "TURN", "QUIT", "NOOP", "AUTH", "STARTTLS", VerbAnonymousTLS:
 		return true
 	}
 	return false

@@ -377,7 +377,7 @@ func refusedTLS(commands []*Command) *RefusedTLS {
 	var t *RefusedTLS
 	for i, c := range commands {
 		switch {
-		case c.Verb == "STARTTLS":
+		case c.StartsTLS():
 			t = nil
 			if c.Reply != nil && c.Reply.Code >= 400 {
 				t = &RefusedTLS{Command: c, Reply: c.Reply}
@@ -1403,7 +1403,7 @@ func (p *Parser) finishReply(r *Reply) {
 		if !refusedHello {
 			p.d.Extensions = extensionsFrom(r)
 		}
-	case "STARTTLS":
+	case "STARTTLS", VerbAnonymousTLS:
 		if r.Code/100 == 2 && p.d.TLS == nil {
 			p.startTLS(cmd, r)
 			return
@@ -1644,7 +1644,7 @@ func (p *Parser) replyLostSTARTTLS() *Command {
 	}
 	// The gap must have come after STARTTLS was sent: an older one says
 	// nothing of its reply.
-	if e := p.fifo[p.fifoHead]; e.kind == pendingCommand && e.cmd.Verb == "STARTTLS" && slices.Index(p.d.Commands, e.cmd) < p.server.gapAfter {
+	if e := p.fifo[p.fifoHead]; e.kind == pendingCommand && e.cmd.StartsTLS() && slices.Index(p.d.Commands, e.cmd) < p.server.gapAfter {
 		return e.cmd
 	}
 	return nil
