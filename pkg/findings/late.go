@@ -18,8 +18,9 @@ import (
 // server slower than the client waits, does.
 //
 // A FIN alone is no proof that the client left: one that has sent its
-// last command may shut its sending side and still read the reply. Its
-// reset answering the reply is.
+// last command may shut its sending side and still read the reply (its
+// TCP acknowledges it, and a reset may come later, for the 221). A reset
+// answering the reply, which its TCP never acknowledged, is.
 func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 	c := b.s.Conn
 	rstDir, reset := c.RSTDirection()
@@ -50,6 +51,9 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 		if left <= eod {
 			continue // it left before the message was whole: lost-mid-transaction tells it
 		}
+		if tookReply(b, r, rf[0]) {
+			continue // its TCP acknowledged the reply: it had shut only its sending side, and read it
+		}
 		eodTime, leftTime := timeOfFrame(b, eod), timeOfFrame(b, left)
 		summary := fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it closed the connection %s after the end of data (its %s in frame %d)",
 			clip(tx.Mail.Path, 40), r.Code, rf[0], briefly(r.Time.Sub(eodTime)), eod, briefly(leftTime.Sub(eodTime)), how, left)
@@ -64,6 +68,24 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// tookReply reports whether the client's TCP acknowledged reply r, first
+// carried in frame, with a packet that is no reset: a socket still open
+// for reading (shut for writing only) takes data; a closed one answers it
+// with a reset alone.
+func tookReply(b builder, r *smtpparse.Reply, frame int) bool {
+	st := b.s.Stream(smtpparse.ClientToServer)
+	if st == nil {
+		return false
+	}
+	for i := range st.Segments {
+		sf := &st.Segments[i]
+		if sf.Frame > frame && sf.Flags&reassembly.FlagRST == 0 && sf.Ack >= r.Span.End {
+			return true
+		}
+	}
+	return false
 }
 
 // dataDoneTimeout is how long RFC 5321 (section 4.5.3.2.6, "DATA

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 )
 
@@ -65,5 +67,29 @@ func TestOnlyALateAcceptanceIsADuplicate(t *testing.T) {
 				t.Errorf("%s stream %d: %s", path, f.Stream, f.Summary)
 			}
 		}
+	}
+}
+
+// TestAClientThatShutItsSideStillReadsTheReply: a client that pipelines
+// QUIT behind its end of data and shuts its sending side (FIN) at once
+// still reads what comes; it closes after the 250, and its reset answers
+// the 221. Its ACK of the 250 shows it took it: no duplicate (crafted with
+// internal/capgen).
+func TestAClientThatShutItsSideStillReadsTheReply(t *testing.T) {
+	r := craftedReport(t, "half-close", 25, func(s *capgen.Session, fin func(client bool)) {
+		s.Handshake()
+		pipelinedEnvelope(s)
+		s.Client("Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+		fin(true)
+		s.Pause(12 * time.Second) // a slow scanner
+		s.Server("250 ok\r\n")    // acknowledged by the client
+		s.Send(false, []byte("221 bye\r\n"))
+		s.Reset(true) // closed after the 250: the 221 finds no socket
+	})
+	if got := findingsOf(r, "accepted-after-client-left", 0); len(got) > 0 {
+		t.Errorf("a client that read the 250 after shutting its side: %+v", got)
+	}
+	if c := r.Connections[0]; c.Delivered != 1 {
+		t.Errorf("connection %+v", c)
 	}
 }
