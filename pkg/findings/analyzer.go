@@ -1523,9 +1523,7 @@ func (a *Analyzer) noteCopies(r *Report) {
 		}
 		diagnose(f.Stream, "T"+did[1:]+".")
 		for _, stream := range again {
-			// The frames are the end of data, the client's leaving and
-			// the late reply, then the reset that answered it.
-			diagnose(stream, fmt.Sprintf("A second copy: stream %d's server had accepted this envelope after the client left (its reply in frame %d).", f.Stream, f.Frames[min(2, len(f.Frames)-1)]))
+			diagnose(stream, fmt.Sprintf("A second copy: stream %d's server had accepted this envelope, and the client never learned it (the acceptance in frame %d).", f.Stream, f.acceptedIn))
 		}
 	}
 }

@@ -107,6 +107,9 @@ type Finding struct {
 	// message's envelope as its attempts are known by (attemptKey), to
 	// find the copy the client sent again.
 	envelope uint64
+	// acceptedIn is, for accepted-after-client-left, the frame of the
+	// acceptance the client never read.
+	acceptedIn int
 	// waitedOut marks a stall the waiting side ended itself: it went on
 	// (a client's QUIT) without the answer it waited for.
 	waitedOut bool

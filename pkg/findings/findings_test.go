@@ -174,6 +174,7 @@ func triggers() []trigger {
 		{"zerowindow/deaf-client.pcap", "window-closed", 0, []int{189, 191, 211}, Error}, // a client pipelining 20000 RCPTs without reading: deadlock
 		// A real Exim client that waits 5 s for the reply to its end of data; Python's smtpd answers 250 after 12 s.
 		{"late-accept/late-250-python.pcap", "accepted-after-client-left", 0, []int{17, 19, 21, 22}, Error},
+		{"late-accept/lost-250-exim.pcap", "accepted-after-client-left", 0, []int{14, 15, 23, 45}, Error}, // Exim's 250 lost on the way back
 		{"crafted/retrans-conflict.pcap", "retransmission-conflict", 0, []int{14, 15}, Error},
 		{"crafted/out-of-step.pcap", "unanswered-command", 0, []int{12}, Warning},
 		{"crafted/out-of-step.pcap", "reply-without-command", 0, []int{10}, Warning},

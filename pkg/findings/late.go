@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smtpcap/smtpcap/internal/wording"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/smtpparse"
 )
@@ -17,15 +18,24 @@ import (
 // scanner or milter does not cause it; a client that waits less, or a
 // server slower than the client waits, does.
 //
-// A FIN alone is no proof that the client left: one that has sent its
+// The same comes of a 250 lost on its way to the client: the server's TCP
+// sends it again and again, never acknowledged, while the client times
+// out, its FIN acknowledging nothing of the reply.
+//
+// A FIN alone before the reply is no proof that the client left: one that has sent its
 // last command may shut its sending side and still read the reply (its
 // TCP acknowledges it, and a reset may come later, for the 221). A reset
 // answering the reply, which its TCP never acknowledged, is.
 func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 	c := b.s.Conn
 	rstDir, reset := c.RSTDirection()
-	if !reset || rstDir != reassembly.ClientToServer {
-		return nil
+	clientRST := 0
+	if reset && rstDir == reassembly.ClientToServer {
+		clientRST = c.RSTFrame
+	}
+	fin := c.FINFrame(reassembly.ClientToServer)
+	if fin == 0 && clientRST == 0 || oneSided(b) {
+		return nil // the client did not end the connection, or only one side is in the capture
 	}
 	var out []Finding
 	for _, tx := range b.s.Dialogue.Transactions {
@@ -38,33 +48,56 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 		if len(rf) == 0 || eod == 0 {
 			continue
 		}
-		// Where the client left: its FIN, when its reset answered the
-		// reply; its FIN or reset, when the reset came before the reply.
-		fin := c.FINFrame(reassembly.ClientToServer)
+		// Where the client left: its FIN or its reset, whichever came first.
 		left, how := fin, "FIN"
-		switch {
-		case c.RSTFrame < rf[0] && (fin == 0 || c.RSTFrame < fin):
-			left, how = c.RSTFrame, "RST"
-		case fin == 0 || fin > rf[0]:
-			continue // it was still there when the reply came
+		if clientRST != 0 && (fin == 0 || clientRST < fin) {
+			left, how = clientRST, "RST"
 		}
 		if left <= eod {
 			continue // it left before the message was whole: lost-mid-transaction tells it
 		}
 		if tookReply(b, r, rf[0]) {
-			continue // its TCP acknowledged the reply: it had shut only its sending side, and read it
+			continue // its TCP acknowledged the reply: it had it (a FIN first shut only its sending side)
 		}
+		resent := replyResent(b, r, rf[0])
 		eodTime, leftTime := timeOfFrame(b, eod), timeOfFrame(b, left)
-		summary := fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it closed the connection %s after the end of data (its %s in frame %d)",
-			clip(tx.Mail.Path, 40), r.Code, rf[0], briefly(r.Time.Sub(eodTime)), eod, briefly(leftTime.Sub(eodTime)), how, left)
-		frames := []int{eod, left, rf[0]}
-		if c.RSTFrame > rf[0] {
-			summary += fmt.Sprintf(", and its TCP answered the %d with a reset (frame %d)", r.Code, c.RSTFrame)
-			frames = append(frames, c.RSTFrame)
+		var summary string
+		var frames []int
+		switch {
+		case left < rf[0]:
+			// Gone before the reply: its reset answering the reply, or
+			// the server sending it again unacknowledged, shows it.
+			if clientRST < rf[0] && len(resent) == 0 {
+				continue // no sign of the reply's fate: a capture that stopped early
+			}
+			summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it closed the connection %s after the end of data (its %s in frame %d)",
+				clip(tx.Mail.Path, 40), r.Code, rf[0], briefly(r.Time.Sub(eodTime)), eod, briefly(leftTime.Sub(eodTime)), how, left)
+			frames = []int{eod, left, rf[0]}
+			if clientRST > rf[0] {
+				summary += fmt.Sprintf(", and its TCP answered the %d with a reset (frame %d)", r.Code, clientRST)
+				frames = append(frames, clientRST)
+			}
+		default:
+			// The reply went out before the client left, and never
+			// reached it: the client's FIN acknowledges nothing of it,
+			// or the server sent it again and again.
+			if how == "RST" && len(resent) == 0 {
+				continue // a reset says nothing of what its sender had received
+			}
+			again := ""
+			if n := len(resent); n > 0 {
+				again = fmt.Sprintf(", sent again %s, the last in frame %d", wording.Plural(n, "time", "times"), resent[n-1])
+			}
+			summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d%s), but the reply never reached the client: its TCP never acknowledged it, and the client gave up %s after the end of data (frame %d), its %s in frame %d acknowledging nothing of the reply",
+				clip(tx.Mail.Path, 40), r.Code, rf[0], again, briefly(leftTime.Sub(eodTime)), eod, how, left)
+			frames = []int{eod, rf[0], left}
+			if n := len(resent); n > 0 {
+				frames = appendUnique(frames, resent[n-1])
+			}
 		}
 		summary += ". The client never read the acceptance and will send the message again: a duplicate"
 		f := b.conn("accepted-after-client-left", Error, PhaseAfterData, frames, r.Time, summary)
-		f.tx = tx
+		f.tx, f.acceptedIn = tx, rf[0]
 		out = append(out, f)
 	}
 	return out
@@ -86,6 +119,23 @@ func tookReply(b builder, r *smtpparse.Reply, frame int) bool {
 		}
 	}
 	return false
+}
+
+// replyResent returns the frames that carried reply r's bytes again after
+// frame, its first: the server's TCP resending what was not acknowledged.
+func replyResent(b builder, r *smtpparse.Reply, frame int) []int {
+	st := b.s.Stream(smtpparse.ServerToClient)
+	if st == nil {
+		return nil
+	}
+	var out []int
+	for i := range st.Segments {
+		sf := &st.Segments[i]
+		if sf.Frame > frame && sf.Length > 0 && sf.Offset <= r.Span.Start && sf.Offset+int64(sf.Length) > r.Span.Start {
+			out = append(out, sf.Frame)
+		}
+	}
+	return out
 }
 
 // dataDoneTimeout is how long RFC 5321 (section 4.5.3.2.6, "DATA

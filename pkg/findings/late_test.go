@@ -15,6 +15,7 @@ import (
 // waits 5 s for the reply to its end of data (testdata/pcaps/late-accept).
 // Python's smtpd answers 250 after 12 s, to a client whose TCP resets it:
 // accepted-after-client-left, and the retry in stream 1 is a second copy.
+// So is Exim's 250 lost on the way back (dropped by iptables).
 // Exim as the server notices the client leaving and keeps nothing: no
 // duplicate, and lost-mid-transaction says how long the client waited.
 func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
@@ -31,8 +32,22 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 		t.Errorf("diagnosis: %s", d)
 	}
 	if len(r.Connections) != 2 || r.Connections[1].Delivered != 1 || len(findingsOf(r, "accepted-after-client-left", 1)) > 0 ||
-		r.Connections[1].Diagnosis != "A second copy: stream 0's server had accepted this envelope after the client left (its reply in frame 21)." {
+		r.Connections[1].Diagnosis != "A second copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 21)." {
 		t.Errorf("stream 1, the retry, delivered at once, a second copy: %+v", r.Connections)
+	}
+
+	// Exim answered at once, but its 250 was lost on the way back: resent
+	// again and again, never acknowledged, while the client timed out.
+	r = analyze(t, testcaps.Path("late-accept/lost-250-exim.pcap"))
+	want = "the server accepted the message from <billing@example.org> (250 in frame 15, sent again 8 times, the last in frame 45), but the reply never reached the client: " +
+		"its TCP never acknowledged it, and the client gave up 5.0 s after the end of data (frame 14), its FIN in frame 23 acknowledging nothing of the reply. " +
+		"The client never read the acceptance and will send the message again: a duplicate; the same envelope was delivered again in stream 1: 2 copies"
+	got = findingsOf(r, "accepted-after-client-left", 0)
+	if len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{14, 15, 23, 45}) {
+		t.Errorf("accepted-after-client-left, the 250 lost: %+v\nwant frames [14 15 23 45]: %s", got, want)
+	}
+	if d := r.Connections[1].Diagnosis; d != "A second copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 15)." {
+		t.Errorf("stream 1: %s", d)
 	}
 
 	r = analyze(t, testcaps.Path("late-accept/late-250-exim.pcap"))
@@ -59,7 +74,7 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 // QUIT and resets the 221 (more-sweep/nm-plain.pcap): the 250 it had read.
 func TestOnlyALateAcceptanceIsADuplicate(t *testing.T) {
 	for _, path := range testcaps.Bundled() {
-		if testcaps.Broken(path) || strings.HasSuffix(path, filepath.FromSlash("late-accept/late-250-python.pcap")) {
+		if testcaps.Broken(path) || strings.HasSuffix(path, filepath.FromSlash("late-accept/late-250-python.pcap")) || strings.HasSuffix(path, filepath.FromSlash("late-accept/lost-250-exim.pcap")) {
 			continue
 		}
 		for _, f := range analyze(t, path).Findings {

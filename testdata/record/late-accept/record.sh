@@ -9,6 +9,10 @@
 #   late-250-exim.pcap    the two connections to Exim: the client gives up after 5 s, Exim notices
 #                         the client's FIN during its wait and drops the message ("SMTP connection
 #                         lost after final dot"), with no reply; the retry is accepted: one copy.
+#   lost-250-exim.pcap    the same client and Exim answering at once, but its "250 OK id=" to the
+#                         end of data is dropped on the way back (iptables string match, first run
+#                         only): Exim resends it; the client times out after 5 s and closes; the
+#                         retry is accepted too: two copies delivered.
 #   late-250-python.pcap  the same client and a server from Python's standard library
 #                         (slow_server.py), which does not notice: it answers 250 twelve seconds
 #                         after the end of data, to a client that left seven seconds before, whose
@@ -60,17 +64,23 @@ exim_conf_client "$CD" $C "route_list = * $S" $C "hosts_try_chunking =
 final_timeout = 5s" >"$CD/client.conf"
 exim_check_conf "$CD/client.conf" || exit 1
 
-# record NAME: NAME.pcap of the client's two queue runs against the server started as $srv, slow
-# for the first.
+# record NAME [lost]: NAME.pcap of the client's two queue runs against the server started as $srv,
+# slow for the first; with "lost", not slow, but the server's "250 OK id=" never reaches the client
+# in the first (dropped on its way in, after tcpdump has seen it go out on the loopback).
 record() {
   local pcap=$B/caps/$1.pcap
   tcpdump_start "$NS" "$pcap" "tcp and host $S" -i lo --immediate-mode -U -s 0
-  touch "$D/slow"
+  if [[ ${2:-} == lost ]]; then
+    nsx iptables -A INPUT -p tcp --sport 25 -m string --string "250 OK id=" --algo bm -j DROP
+  else
+    touch "$D/slow"
+  fi
   printf 'Subject: monthly invoice\nMessage-Id: <invoice-2026-12@example.org>\n\nPlease find the invoice attached.\n' |
     exim -C "$CD/client.conf" -odq -f billing@example.org user@example.test
   timeout 60 nsenter --net="/run/netns/$NS" exim -C "$CD/client.conf" -qqff -v >"$CD/qrun1.log" 2>&1
   sleep 9 # the server's 12 s are over: it has accepted
   rm -f "$D/slow"
+  nsx iptables -F INPUT
   timeout 60 nsenter --net="/run/netns/$NS" exim -C "$CD/client.conf" -qqff -v >"$CD/qrun2.log" 2>&1
   ns_wait_closed "$NS" $S
   sleep 1
@@ -83,6 +93,14 @@ record() {
 exim_daemon_start "$NS" "$D/exim.conf" $S 25 -oX 25
 srv=$EXIM_PID
 record late-250-exim
+
+# Exim again, answering at once, but its 250 is lost on the way: the client times out all the same.
+if [[ ${2:-} != skip-lost ]]; then
+  rm -rf "$D/mail" "$D/log" "$D/spool"; exim_workdir "$D"; : >"$CD/log/mainlog"
+  exim_daemon_start "$NS" "$D/exim.conf" $S 25 -oX 25
+  srv=$EXIM_PID
+  record lost-250-exim lost
+fi
 
 # The same against Python's smtpd, which does not notice the client leaving.
 rm -rf "$D/mail" "$D/log"; exim_workdir "$D"; : >"$CD/log/mainlog"
