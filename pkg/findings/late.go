@@ -22,10 +22,10 @@ import (
 // sends it again and again, never acknowledged, while the client times
 // out, its FIN acknowledging nothing of the reply.
 //
-// A FIN alone before the reply is no proof that the client left: one that has sent its
-// last command may shut its sending side and still read the reply (its
-// TCP acknowledges it, and a reset may come later, for the 221). A reset
-// answering the reply, which its TCP never acknowledged, is.
+// A FIN alone before the reply is no proof that the client left: one
+// that has sent its last command may shut its sending side and still read
+// the reply (its TCP acknowledges it, and a reset may come later, for the
+// 221). A reset answering the reply, which its TCP never acknowledged, is.
 func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 	c := b.s.Conn
 	rstDir, reset := c.RSTDirection()
