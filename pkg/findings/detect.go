@@ -254,7 +254,7 @@ func detectSplitCommands(b builder, _ Options) []Finding {
 		bounds := b.s.Boundaries(c.Span)
 		var real []reassembly.Boundary
 		for _, bd := range bounds {
-			if bd.Before != 0 && bd.After != 0 {
+			if bd.Before != 0 && bd.After != 0 && !windowProbe(b, bd.Before) {
 				real = append(real, bd)
 			}
 		}

@@ -2,6 +2,7 @@ package findings
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/smtpcap/smtpcap/internal/wording"
@@ -228,6 +229,28 @@ func stoppedReading(b builder, receiver smtpparse.Direction) *closedWindow {
 		return &ws[n-1]
 	}
 	return nil
+}
+
+// windowProbe reports whether frame is the client's probe of the server's
+// closed window: one byte, sent while the server's last word was a zero
+// window, as Windows and the BSDs probe. The byte goes again with the rest
+// once the window opens: the boundary after it is no write of the
+// client's.
+func windowProbe(b builder, frame int) bool {
+	cst, sst := b.s.Stream(smtpparse.ClientToServer), b.s.Stream(smtpparse.ServerToClient)
+	if cst == nil || sst == nil {
+		return false
+	}
+	i := sort.Search(len(cst.Segments), func(i int) bool { return cst.Segments[i].Frame >= frame })
+	if i == len(cst.Segments) || cst.Segments[i].Frame != frame || cst.Segments[i].Length != 1 {
+		return false
+	}
+	for j := sort.Search(len(sst.Segments), func(j int) bool { return sst.Segments[j].Frame >= frame }) - 1; j >= 0; j-- {
+		if sf := &sst.Segments[j]; sf.Flags&reassembly.FlagACK != 0 && sf.Flags&reassembly.FlagRST == 0 {
+			return sf.Window == 0
+		}
+	}
+	return false
 }
 
 // lastSpoken returns dir's last packet with payload before frame, nil if

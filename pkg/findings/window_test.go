@@ -183,6 +183,37 @@ func TestProbesOfOtherStacks(t *testing.T) {
 		t.Errorf("connection %+v: the message was delivered", c)
 	}
 
+	// A probe's byte is the first of the next command: the command came
+	// whole once the window opened, no split of the client's.
+	r = craftedReport(t, "window-probe-in-command", 25, func(s *capgen.Session, fin func(client bool)) {
+		s.Handshake()
+		s.Server("220 mx ESMTP\r\n")
+		s.Client("EHLO c.example.org\r\n")
+		s.Server("250 mx\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\n")
+		s.CloseWindow(false, true)
+		s.Server("250 ok\r\n") // 12: the window closes
+		for k := range 3 {
+			s.Pause(500 * time.Millisecond << k)
+			s.SegmentAt(true, s.Sent(true), []byte("R")) // 14, 16, 18
+			s.Ack(false)
+		}
+		s.CloseWindow(false, false)
+		s.Ack(false) // 20
+		s.Client("RCPT TO:<b@example.test>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+		fin(true)
+		fin(false)
+	})
+	if got := findingsOf(r, "window-closed", 0); len(got) != 1 || !slices.Equal(got[0].Frames, []int{12, 20}) {
+		t.Errorf("window-closed: %+v", got)
+	}
+	if got := findingsOf(r, "command-split-across-segments", 0); len(got) > 0 {
+		t.Errorf("a probe's byte taken for the client's own split: %+v", got)
+	}
+
 	r = craftedReport(t, "window-bare-acks", 25, func(s *capgen.Session, fin func(client bool)) {
 		s.Handshake()
 		s.Server("220 mx ESMTP\r\n")
