@@ -108,3 +108,25 @@ func TestAClientThatShutItsSideStillReadsTheReply(t *testing.T) {
 		t.Errorf("connection %+v", c)
 	}
 }
+
+// TestALateAcceptanceOfBDAT: the same with CHUNKING: the end of the
+// message is the end of its BDAT LAST chunk, and the late 250 answers that
+// (crafted with internal/capgen).
+func TestALateAcceptanceOfBDAT(t *testing.T) {
+	r := craftedReport(t, "bdat-late", 25, func(s *capgen.Session, fin func(client bool)) {
+		s.Handshake()
+		eximGreetsWithChunking(s)                                             // 4 to 9
+		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\n") // 10, 11
+		s.Server("250 OK\r\n250 Accepted\r\n")                                // 12, 13
+		s.Client("BDAT 20 LAST\r\nSubject: x\r\n\r\nhello\r\n")               // 14, 15
+		s.Pause(5 * time.Second)
+		fin(true) // 16
+		s.Pause(7 * time.Second)
+		s.Send(false, []byte("250 OK id=1\r\n")) // 17
+		s.Reset(true)                            // 18: the client's socket is closed
+	})
+	got := findingsOf(r, "accepted-after-client-left", 0)
+	if len(got) != 1 || !slices.Equal(got[0].Frames, []int{14, 16, 17, 18}) || !strings.Contains(got[0].Summary, "(250 in frame 17) 12.0 s after the end of data (frame 14)") {
+		t.Errorf("accepted-after-client-left: %+v", got)
+	}
+}
