@@ -118,7 +118,7 @@ func TestALateAcceptanceOfBDAT(t *testing.T) {
 		eximGreetsWithChunking(s)                                             // 4 to 9
 		s.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\n") // 10, 11
 		s.Server("250 OK\r\n250 Accepted\r\n")                                // 12, 13
-		s.Client("BDAT 20 LAST\r\nSubject: x\r\n\r\nhello\r\n")               // 14, 15
+		s.Client("BDAT 21 LAST\r\nSubject: x\r\n\r\nhello\r\n")               // 14, 15
 		s.Pause(5 * time.Second)
 		fin(true) // 16
 		s.Pause(7 * time.Second)
@@ -128,5 +128,10 @@ func TestALateAcceptanceOfBDAT(t *testing.T) {
 	got := findingsOf(r, "accepted-after-client-left", 0)
 	if len(got) != 1 || !slices.Equal(got[0].Frames, []int{14, 16, 17, 18}) || !strings.Contains(got[0].Summary, "(250 in frame 17) 12.0 s after the end of data (frame 14)") {
 		t.Errorf("accepted-after-client-left: %+v", got)
+	}
+	for _, f := range r.Findings {
+		if f.ID != "accepted-after-client-left" && f.Severity > Info {
+			t.Errorf("%s %s: %s", f.Severity, f.ID, f.Summary)
+		}
 	}
 }
