@@ -64,6 +64,14 @@ func runSplit(c *cli.Context) error {
 	}
 	first := capture.Inputs[0]
 	opts.Format, opts.LinkType, opts.Snaplen = reassembly.FormatPcap, first.LinkType, first.Snaplen
+	// The capture file's comments (Wireshark keeps them in the section
+	// header) go into each file written, of the first input that has any.
+	for _, in := range capture.Inputs {
+		if len(in.Comments) > 0 {
+			opts.Comments = in.Comments
+			break
+		}
+	}
 	for _, in := range capture.Inputs {
 		if in.Format == reassembly.FormatPcapNG || in.LinkType != first.LinkType {
 			opts.Format = reassembly.FormatPcapNG

@@ -15,6 +15,7 @@ import (
 
 	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/split"
 )
 
@@ -365,5 +366,41 @@ func TestResendingsAreNoCopies(t *testing.T) {
 	code, _, errOut := runCLI(t, nil, "streams", testcaps.Path("realism-sweep/s7-ipv6-srh.pcap"))
 	if code != 0 || !strings.Contains(errOut, "frame 15: 1 packet is the same IP packet as one captured just before") {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// TestSplitKeepsTheCaptureComments: the comments of a pcapng's section
+// header (Wireshark's capture comments: where and why it was captured) go
+// into each file split writes (capture-comment.pcapng, made with editcap).
+func TestSplitKeepsTheCaptureComments(t *testing.T) {
+	want := []string{"mx1 eth0, ticket 4711: mail to example.test times out", "second line"}
+	in, err := reassembly.Open(testcaps.Path("capture-comment.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	if got := in.Inputs[0].Comments; !slices.Equal(got, want) {
+		t.Fatalf("the input's comments: %q, want %q", got, want)
+	}
+	dir := t.TempDir()
+	if code, _, errOut := runCLI(t, nil, "split", "-o", dir, testcaps.Path("capture-comment.pcapng")); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pcapng"))
+	if len(files) != 1 {
+		t.Fatalf("files written: %v", files)
+	}
+	out, err := reassembly.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	var p reassembly.Packet
+	n := 0
+	for out.Next(&p) == nil {
+		n++
+	}
+	if got := out.Inputs[0].Comments; !slices.Equal(got, want) || n != 21 || len(out.Errors()) > 0 {
+		t.Errorf("%s: comments %q, %d packets, errors %v; want %q and 21 packets", files[0], got, n, out.Errors(), want)
 	}
 }

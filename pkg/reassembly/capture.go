@@ -90,6 +90,7 @@ type Input struct {
 	Snaplen    uint32   // pcap: the file's snaplen; pcapng: the first interface's
 	Nanosecond bool     // pcap: nanosecond timestamps
 	BigEndian  bool     // pcap: the header was written big-endian
+	Comments   []string // pcapng: the comments of the file's first section header (Wireshark's capture file comments)
 	Packets    int      // records read so far
 }
 
@@ -427,6 +428,7 @@ func openStream(name string, index int, src io.Reader, closer io.Closer) (*fileR
 			return nil, &InputError{File: name, Offset: at, Gzip: fr.input.Gzip, Err: err}
 		}
 		fr.input.LinkType, fr.input.Snaplen = ng.firstInterface()
+		fr.input.Comments = ng.comments
 		fr.rr = ng
 	case le == pcapMagicMicro || le == pcapMagicNano || be == pcapMagicMicro || be == pcapMagicNano:
 		fr.input.Format = FormatPcap

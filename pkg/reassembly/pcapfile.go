@@ -258,9 +258,10 @@ type ngInterfaceInfo struct {
 }
 
 type pcapngReader struct {
-	in      posReader
-	order   binary.ByteOrder
-	section int // 0-based; -1 before the first section header
+	in       posReader
+	order    binary.ByteOrder
+	section  int      // 0-based; -1 before the first section header
+	comments []string // the first section header's comments (opt_comment)
 	ifaces  []ngInterfaceInfo
 	head    [12]byte
 	buf     []byte
@@ -366,6 +367,11 @@ func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 			}
 			p.section++
 			p.ifaces = p.ifaces[:0]
+			if p.section == 0 {
+				for _, c := range p.optComments(nil, b[12:]) {
+					p.comments = append(p.comments, string(c))
+				}
+			}
 		case ngInterface:
 			if err := p.addInterface(b); err != nil {
 				return err
@@ -390,7 +396,7 @@ func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 				return fmt.Errorf("%w: packet block says %d captured bytes but holds %d", ErrCorrupt, capLen, len(b)-20)
 			}
 			p.fill(rec, id, ts, b[20:20+capLen], int(max(origLen, capLen)))
-			rec.comments = p.comments(rec.comments[:0], b[min(len(b), 20+int((capLen+3)&^3)):])
+			rec.comments = p.optComments(rec.comments[:0], b[min(len(b), 20+int((capLen+3)&^3)):])
 			return nil
 		case ngSimplePacket:
 			if len(p.ifaces) == 0 {
@@ -414,9 +420,9 @@ func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 	}
 }
 
-// comments appends to list the values of the opt_comment options among a
-// packet block's options; a malformed option ends the list.
-func (p *pcapngReader) comments(list [][]byte, opts []byte) [][]byte {
+// optComments appends to list the values of the opt_comment options among
+// a block's options; a malformed option ends the list.
+func (p *pcapngReader) optComments(list [][]byte, opts []byte) [][]byte {
 	for len(opts) >= 4 {
 		code, n := p.order.Uint16(opts[0:2]), int(p.order.Uint16(opts[2:4]))
 		if code == ngOptEnd || 4+n > len(opts) {

@@ -52,6 +52,7 @@ type Options struct {
 	LinkType   reassembly.LinkType // pcap output: the link type of the input
 	Snaplen    uint32              // pcap output: the snaplen of the input
 	Nanosecond bool                // pcap output: nanosecond timestamps
+	Comments   []string            // pcapng output: the section header's comments, as the input's
 	Force      bool                // overwrite existing outputs
 	MaxOpen    int                 // files open at once; default 1000
 	Writers    int                 // goroutines writing files; default 2, at most MaxOpen
@@ -556,7 +557,7 @@ func (s *Splitter) start(o *output) {
 	o.firstClient = o.conn.DirectionOfSide(0) == reassembly.ClientToServer
 	if s.opts.Format == reassembly.FormatPcapNG {
 		o.ifaces = make(map[ifaceKey]uint32)
-		o.buf.write(s.pool, appendNgSection(s.scratch[:0]))
+		o.buf.write(s.pool, appendNgSection(s.scratch[:0], s.opts.Comments))
 	} else {
 		o.buf.write(s.pool, appendPcapHeader(s.scratch[:0], s.opts.LinkType, s.opts.Snaplen, s.opts.Nanosecond))
 	}

@@ -56,17 +56,35 @@ const (
 	ngOptComment     = 1
 )
 
-// appendNgSection appends a pcapng section header block with no options.
-func appendNgSection(out []byte) []byte {
-	var b [28]byte
+// appendNgSection appends a pcapng section header block, with comments
+// as its opt_comment options.
+func appendNgSection(out []byte, comments []string) []byte {
+	var zeros [3]byte
+	optLen := 0
+	for _, c := range comments {
+		optLen += 4 + (len(c)+3)&^3
+	}
+	if optLen > 0 {
+		optLen += 4 // opt_endofopt
+	}
+	total := uint32(28 + optLen)
+	var b [24]byte
 	binary.LittleEndian.PutUint32(b[0:], ngBlockSection)
-	binary.LittleEndian.PutUint32(b[4:], 28)
+	binary.LittleEndian.PutUint32(b[4:], total)
 	binary.LittleEndian.PutUint32(b[8:], ngByteOrderMagic)
 	binary.LittleEndian.PutUint16(b[12:], 1)
 	binary.LittleEndian.PutUint16(b[14:], 0)
 	binary.LittleEndian.PutUint64(b[16:], ^uint64(0)) // section length unknown
-	binary.LittleEndian.PutUint32(b[24:], 28)
-	return append(out, b[:]...)
+	out = append(out, b[:]...)
+	for _, c := range comments {
+		out = binary.LittleEndian.AppendUint16(out, ngOptComment)
+		out = binary.LittleEndian.AppendUint16(out, uint16(len(c)))
+		out = append(append(out, c...), zeros[:(len(c)+3)&^3-len(c)]...)
+	}
+	if optLen > 0 {
+		out = append(out, 0, 0, 0, 0) // opt_endofopt
+	}
+	return binary.LittleEndian.AppendUint32(out, total)
 }
 
 // appendNgInterface appends an interface description block whose
