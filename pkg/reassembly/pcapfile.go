@@ -262,10 +262,10 @@ type pcapngReader struct {
 	order    binary.ByteOrder
 	section  int      // 0-based; -1 before the first section header
 	comments []string // the first section header's comments (opt_comment)
-	ifaces  []ngInterfaceInfo
-	head    [12]byte
-	buf     []byte
-	blockAt int64 // file offset of the block being read
+	ifaces   []ngInterfaceInfo
+	head     [12]byte
+	buf      []byte
+	blockAt  int64 // file offset of the block being read
 }
 
 // newPcapngReader reads the section header and the interface blocks after
