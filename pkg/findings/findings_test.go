@@ -175,6 +175,9 @@ func triggers() []trigger {
 		// A real Exim client that waits 5 s for the reply to its end of data; Python's smtpd answers 250 after 12 s.
 		{"late-accept/late-250-python.pcap", "accepted-after-client-left", 0, []int{17, 19, 21, 22}, Error},
 		{"late-accept/lost-250-exim.pcap", "accepted-after-client-left", 0, []int{14, 15, 23, 45}, Error}, // Exim's 250 lost on the way back
+		// Real Postfix 3.7 as the client, smtp_data_done_timeout = 5s: "message may be sent more than once".
+		{"late-accept/late-250-postfix-python.pcap", "accepted-after-client-left", 0, []int{18, 20, 22, 23}, Error},
+		{"late-accept/lost-250-postfix-python.pcap", "accepted-after-client-left", 0, []int{18, 19, 27, 53}, Error},
 		{"crafted/retrans-conflict.pcap", "retransmission-conflict", 0, []int{14, 15}, Error},
 		{"crafted/out-of-step.pcap", "unanswered-command", 0, []int{12}, Warning},
 		{"crafted/out-of-step.pcap", "reply-without-command", 0, []int{10}, Warning},

@@ -104,7 +104,9 @@ fi
 
 # The same against Python's smtpd, which does not notice the client leaving.
 rm -rf "$D/mail" "$D/log"; exim_workdir "$D"; : >"$CD/log/mainlog"
-nsx python3 "$(dirname "$LIB")/late-accept/slow_server.py" $S "$D" >"$D/python.out" 2>&1 &
+# nsenter itself in the background (not the nsx function, whose $! would be a subshell's), so that
+# $! is the server's PID for stop_pid.
+nsenter --net="/run/netns/$NS" python3 "$(dirname "$LIB")/late-accept/slow_server.py" $S "$D" >"$D/python.out" 2>&1 &
 srv=$!
 for _ in $(seq 1 50); do [[ -n $(nsx ss -Hltn "sport = :25" | grep -F $S) ]] && break; sleep 0.1; done
 record late-250-python
