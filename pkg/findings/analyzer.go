@@ -1486,20 +1486,22 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	return r
 }
 
-// noteCopies completes each accepted-after-client-left with the copies
-// the capture shows: later connections that delivered the same envelope
-// (the client sending the message again), named in the finding and the
-// connection's diagnosis.
+// noteCopies completes the first accepted-after-client-left of each
+// envelope with the copies the capture shows: the later connections that
+// delivered the same envelope (the client sending the message again),
+// named in the finding and in each connection's diagnosis.
 func (a *Analyzer) noteCopies(r *Report) {
+	told := map[uint64]bool{} // envelopes whose copies are told
 	for i := range r.Findings {
 		f := &r.Findings[i]
-		if f.ID != "accepted-after-client-left" || f.envelope == 0 {
+		if f.ID != "accepted-after-client-left" || f.envelope == 0 || told[f.envelope] {
 			continue
 		}
 		e, ok := a.envelopes.index[f.envelope]
 		if !ok {
 			continue
 		}
+		told[f.envelope] = true
 		var again []int
 		for ti := a.envelopes.list.at(e).first; ti >= 0; ti = a.envelopes.tries.at(ti).next {
 			if t := a.envelopes.tries.at(ti); t.failure < 0 && t.stream > f.Stream {
@@ -1509,6 +1511,7 @@ func (a *Analyzer) noteCopies(r *Report) {
 		if len(again) == 0 {
 			continue
 		}
+		slices.Sort(again)
 		where := fmt.Sprintf("stream %d", again[0])
 		if len(again) > 1 {
 			where = "streams " + shortList(again)
@@ -1523,7 +1526,7 @@ func (a *Analyzer) noteCopies(r *Report) {
 		}
 		diagnose(f.Stream, "T"+did[1:]+".")
 		for _, stream := range again {
-			diagnose(stream, fmt.Sprintf("A second copy: stream %d's server had accepted this envelope, and the client never learned it (the acceptance in frame %d).", f.Stream, f.acceptedIn))
+			diagnose(stream, fmt.Sprintf("Another copy: stream %d's server had accepted this envelope, and the client never learned it (the acceptance in frame %d).", f.Stream, f.acceptedIn))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package findings
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/smtpcap/smtpcap/internal/wording"
@@ -39,8 +40,11 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 	}
 	var out []Finding
 	for _, tx := range b.s.Dialogue.Transactions {
-		r := tx.FinalReply
-		if r == nil || r.Code/100 != 2 || tx.Body == nil {
+		if tx.Body == nil {
+			continue
+		}
+		r := unreadAcceptance(b, tx)
+		if r == nil {
 			continue
 		}
 		rf := b.s.Frames(r.Span)
@@ -56,9 +60,6 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 		if left <= eod {
 			continue // it left before the message was whole: lost-mid-transaction tells it
 		}
-		if tookReply(b, r, rf[0]) {
-			continue // its TCP acknowledged the reply: it had it (a FIN first shut only its sending side)
-		}
 		resent := replyResent(b, r, rf[0])
 		eodTime, leftTime := timeOfFrame(b, eod), timeOfFrame(b, left)
 		var summary string
@@ -69,6 +70,13 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 			// the server sending it again unacknowledged, shows it.
 			if clientRST < rf[0] && len(resent) == 0 {
 				continue // no sign of the reply's fate: a capture that stopped early
+			}
+			if how == "FIN" && leftTime.Sub(eodTime) < time.Second {
+				// A FIN at once is a client that shut its sending side
+				// as soon as it had sent all (QUIT pipelined), not one
+				// that gave up waiting; a reset after the reply may be
+				// its abortive close after reading it.
+				continue
 			}
 			summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it closed the connection %s after the end of data (its %s in frame %d)",
 				clip(tx.Mail.Path, 40), r.Code, rf[0], briefly(r.Time.Sub(eodTime)), eod, briefly(leftTime.Sub(eodTime)), how, left)
@@ -81,8 +89,11 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 			// The reply went out before the client left, and never
 			// reached it: the client's FIN acknowledges nothing of it,
 			// or the server sent it again and again.
-			if how == "RST" && len(resent) == 0 {
-				continue // a reset says nothing of what its sender had received
+			if len(resent) == 0 && clientRST < rf[0] {
+				// Neither resent nor reset: a FIN that crossed the reply
+				// in flight in a capture that stopped there, or a reset
+				// that says nothing of what its sender had received.
+				continue
 			}
 			again := ""
 			if n := len(resent); n > 0 {
@@ -103,6 +114,25 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 	return out
 }
 
+// unreadAcceptance returns the first acceptance (2xx) of tx's message that
+// the client's TCP never acknowledged, nil if none: its final reply, or in
+// LMTP the first such of the replies per recipient.
+func unreadAcceptance(b builder, tx *smtpparse.Transaction) *smtpparse.Reply {
+	replies := tx.PerRecipient
+	if len(replies) == 0 {
+		replies = []*smtpparse.Reply{tx.FinalReply}
+	}
+	for _, r := range replies {
+		if r == nil || r.Code/100 != 2 {
+			continue
+		}
+		if rf := b.s.Frames(r.Span); len(rf) > 0 && !tookReply(b, r, rf[0]) {
+			return r
+		}
+	}
+	return nil
+}
+
 // tookReply reports whether the client's TCP acknowledged reply r, first
 // carried in frame, with a packet that is no reset: a socket still open
 // for reading (shut for writing only) takes data; a closed one answers it
@@ -112,9 +142,8 @@ func tookReply(b builder, r *smtpparse.Reply, frame int) bool {
 	if st == nil {
 		return false
 	}
-	for i := range st.Segments {
-		sf := &st.Segments[i]
-		if sf.Frame > frame && sf.Flags&reassembly.FlagRST == 0 && sf.Ack >= r.Span.End {
+	for i := sort.Search(len(st.Segments), func(i int) bool { return st.Segments[i].Frame > frame }); i < len(st.Segments); i++ {
+		if sf := &st.Segments[i]; sf.Flags&reassembly.FlagRST == 0 && sf.Ack >= r.Span.End {
 			return true
 		}
 	}
@@ -129,9 +158,8 @@ func replyResent(b builder, r *smtpparse.Reply, frame int) []int {
 		return nil
 	}
 	var out []int
-	for i := range st.Segments {
-		sf := &st.Segments[i]
-		if sf.Frame > frame && sf.Length > 0 && sf.Offset <= r.Span.Start && sf.Offset+int64(sf.Length) > r.Span.Start {
+	for i := sort.Search(len(st.Segments), func(i int) bool { return st.Segments[i].Frame > frame }); i < len(st.Segments); i++ {
+		if sf := &st.Segments[i]; sf.Length > 0 && sf.Offset <= r.Span.Start && sf.Offset+int64(sf.Length) > r.Span.Start {
 			out = append(out, sf.Frame)
 		}
 	}

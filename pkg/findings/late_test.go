@@ -32,7 +32,7 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 		t.Errorf("diagnosis: %s", d)
 	}
 	if len(r.Connections) != 2 || r.Connections[1].Delivered != 1 || len(findingsOf(r, "accepted-after-client-left", 1)) > 0 ||
-		r.Connections[1].Diagnosis != "A second copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 21)." {
+		r.Connections[1].Diagnosis != "Another copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 21)." {
 		t.Errorf("stream 1, the retry, delivered at once, a second copy: %+v", r.Connections)
 	}
 
@@ -46,7 +46,7 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 	if len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{14, 15, 23, 45}) {
 		t.Errorf("accepted-after-client-left, the 250 lost: %+v\nwant frames [14 15 23 45]: %s", got, want)
 	}
-	if d := r.Connections[1].Diagnosis; d != "A second copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 15)." {
+	if d := r.Connections[1].Diagnosis; d != "Another copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 15)." {
 		t.Errorf("stream 1: %s", d)
 	}
 

@@ -56,23 +56,30 @@ func findClosedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
 		for j < len(sent) && sent[j].Frame < sf.Frame {
 			j++
 		}
+		var times []int64 // of the probes
 		for ; j < len(sent) && (w.reopened == nil || sent[j].Frame < w.reopened.Frame); j++ {
 			switch p := &sent[j]; {
 			case p.Flags&(reassembly.FlagFIN|reassembly.FlagRST) != 0:
 				if w.gaveUp == nil {
 					w.gaveUp = p
 				}
-			case p.Length > 0 || p.Kind&reassembly.KindKeepAlive != 0:
+			case p.Kind&reassembly.KindKeepAlive != 0 || p.Length > 0 && !takenBy(recv[i:k], p):
 				// A probe: Linux's carries nothing, one below what was
 				// acknowledged (a keep-alive's shape); others carry the
-				// next byte. A bare ACK of the receiver's own data is
-				// no sign of waiting.
+				// next byte, which the receiver does not take. A bare
+				// ACK of the receiver's own data is no sign of waiting,
+				// nor are bytes it took.
 				w.probes = append(w.probes, p.Frame)
+				times = append(times, p.Nanos)
 			}
 		}
-		w.waiting = len(w.probes) > 0
+		// The sender had something to send: it probed as TCP probes a
+		// closed window, at intervals that grow (RFC 9293's exponential
+		// backoff; keep-alives of an idle connection come at a fixed
+		// interval), or sent data the moment the window opened.
+		w.waiting = backingOff(sf.Nanos, times)
 		if !w.waiting && w.reopened != nil && j < len(sent) && sent[j].Length > 0 && nanosBetween(w.reopened.Nanos, sent[j].Nanos) < 200*time.Millisecond {
-			w.waiting = true // no probe seen, but data the moment it could go
+			w.waiting = true
 		}
 		if w.waiting && nanosBetween(sf.Nanos, w.until) >= windowClosedFor {
 			out = append(out, w)
@@ -81,6 +88,48 @@ func findClosedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
 	}
 	return out
 }
+
+// takenBy reports whether one of the receiver's packets acknowledged all
+// of p's bytes: data taken, not a probe turned away.
+func takenBy(recv []reassembly.SegmentFact, p *reassembly.SegmentFact) bool {
+	for i := range recv {
+		if r := &recv[i]; r.Frame > p.Frame && r.Flags&reassembly.FlagRST == 0 && r.Ack >= p.Offset+int64(p.Length) {
+			return true
+		}
+	}
+	return false
+}
+
+// backingOff reports whether probes at the given Unix times, after a
+// window closed at closed, came as a sender probing a closed window sends
+// them: at least two, each interval since the one before (the first since
+// the closing) longer than the last by half or more, until, after three
+// such steps at least, the intervals reach the sender's ceiling (Linux's
+// is 120 s) and stay there. Keep-alives come at one interval from the
+// start.
+func backingOff(closed int64, probes []int64) bool {
+	if len(probes) < 2 {
+		return false
+	}
+	last, grew := probes[0]-closed, 0
+	for i := 1; i < len(probes); i++ {
+		gap := probes[i] - probes[i-1]
+		switch {
+		case 2*gap >= 3*last:
+			grew++
+		case grew >= 3 && gap >= int64(probeCeilingFrom) && 5*gap >= 4*last:
+			// at the ceiling
+		default:
+			return false
+		}
+		last = gap
+	}
+	return grew > 0
+}
+
+// probeCeilingFrom is the shortest interval taken for a sender's ceiling
+// on its probes' backoff.
+const probeCeilingFrom = 30 * time.Second
 
 // detectWindowClosed finds a side that stopped reading: it kept its TCP
 // receive window at zero for a second or more while its peer had bytes
