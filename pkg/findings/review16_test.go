@@ -11,8 +11,12 @@ import (
 	"github.com/smtpcap/smtpcap/internal/capgen"
 )
 
+// cliKeepAlive writes a Linux keep-alive (or zero-window probe) from the
+// client: no payload, one below what it has sent.
 func cliKeepAlive(s *capgen.Session) { s.Emit(true, 11+s.Sent(true), capgen.ACK, nil) }
 
+// rv16Streams analyses one capture of the sessions the scripts write, one
+// after the other, each from its own client port.
 func rv16Streams(t *testing.T, scripts ...func(s *capgen.Session, fin func(bool))) *Report {
 	t.Helper()
 	var buf bytes.Buffer
@@ -36,6 +40,7 @@ func rv16Streams(t *testing.T, scripts ...func(s *capgen.Session, fin func(bool)
 	return analyzeBytes(t, "rv16-streams.pcap", buf.Bytes())
 }
 
+// rv16Late is a session whose 250 comes 7 s after the client left.
 func rv16Late(s *capgen.Session, fin func(bool)) {
 	s.Handshake()
 	pipelinedEnvelope(s)
@@ -47,6 +52,7 @@ func rv16Late(s *capgen.Session, fin func(bool)) {
 	s.Reset(true)                       // 18
 }
 
+// rv16Clean is a session delivered and closed as usual.
 func rv16Clean(s *capgen.Session, fin func(bool)) {
 	s.Handshake()
 	pipelinedEnvelope(s)
@@ -59,6 +65,7 @@ func rv16Clean(s *capgen.Session, fin func(bool)) {
 	s.Ack(true)
 }
 
+// rv16ManyTx returns a script of n messages in one connection.
 func rv16ManyTx(n int) func(s *capgen.Session, fin func(bool)) {
 	return func(s *capgen.Session, fin func(bool)) {
 		s.Handshake()
