@@ -516,6 +516,13 @@ func detectUnanswered(b builder, _ Options) []Finding {
 			sev = Info // a QUIT's reply matters little; and the capture may just have stopped too soon
 		}
 		span := smtpparse.Span{Dir: smtpparse.ClientToServer, Start: first.Span.Start, End: group[len(group)-1].Span.End}
+		if waitedOnMessage(b, first) {
+			// Sent while the server was still at the message, which it
+			// accepted after the client left: accepted-after-client-left
+			// tells it.
+			group = nil
+			return
+		}
 		f := b.at("unanswered-command", sev, phaseOf(first), span, first.Time, "")
 		written := 0 // the length of the one segment that carried them all
 		if len(f.Frames) == 1 {

@@ -170,6 +170,12 @@ func diagnose(found []Finding) string {
 			}
 		}
 		parts = append(parts, f.sentence()+"."+end)
+	case len(byID["accepted-after-client-left"]) > 0:
+		// The message went through, twice to be: what else the session
+		// shows (the client's QUIT while the server still worked on the
+		// message) follows from it.
+		f, _ := first("accepted-after-client-left")
+		parts = append(parts, f.sentence()+".")
 	case len(byID["window-closed"]) > 0 && byID["window-closed"][0].CaptureLoss == "":
 		// A receiver that stopped reading is the cause of the silences
 		// and the loss that follow; what the server said in the end (a

@@ -81,6 +81,13 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 			summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it closed the connection %s after the end of data (its %s in frame %d)",
 				clip(tx.Mail.Path, 40), r.Code, rf[0], briefly(r.Time.Sub(eodTime)), eod, briefly(leftTime.Sub(eodTime)), how, left)
 			frames = []int{eod, left, rf[0]}
+			if c, cf := commandWhileWaiting(b, tx, eodTime, rf[0]); c != nil {
+				// Some clients say goodbye first (swaks sends QUIT when
+				// its timeout runs out, then waits again).
+				summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it sent %s %s after the end of data (frame %d) and closed the connection %s later (its %s in frame %d)",
+					clip(tx.Mail.Path, 40), r.Code, rf[0], briefly(r.Time.Sub(eodTime)), eod, quoteCommand(c, 20), briefly(c.Time.Sub(eodTime)), cf, briefly(leftTime.Sub(c.Time)), how, left)
+				frames = appendUnique(frames, cf)
+			}
 			if clientRST > rf[0] {
 				summary += fmt.Sprintf(", and its TCP answered the %d with a reset (frame %d)", r.Code, clientRST)
 				frames = append(frames, clientRST)
@@ -112,6 +119,46 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// commandWhileWaiting returns the first command the client sent a second
+// or more after tx's end of data (at eodTime) and before the reply in
+// frame reply, and the frame that carried it; nil if none. A command
+// pipelined behind the end of data is no sign of giving up.
+func commandWhileWaiting(b builder, tx *smtpparse.Transaction, eodTime time.Time, reply int) (*smtpparse.Command, int) {
+	for _, c := range b.s.Dialogue.Commands {
+		if c.Span.Start < tx.Body.Span.End {
+			continue
+		}
+		cf := b.s.Frames(c.Span)
+		if len(cf) == 0 || cf[0] >= reply {
+			break
+		}
+		if c.Time.Sub(eodTime) >= time.Second {
+			return c, cf[0]
+		}
+	}
+	return nil, 0
+}
+
+// waitedOnMessage reports whether command c came after the end of a
+// message whose acceptance the client never read, before that acceptance.
+func waitedOnMessage(b builder, c *smtpparse.Command) bool {
+	cf := b.s.Frames(c.Span)
+	if len(cf) == 0 {
+		return false
+	}
+	for _, tx := range b.s.Dialogue.Transactions {
+		if tx.Body == nil || c.Span.Start < tx.Body.Span.End {
+			continue
+		}
+		if r := unreadAcceptance(b, tx); r != nil {
+			if rf := b.s.Frames(r.Span); len(rf) > 0 && cf[0] < rf[0] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // unreadAcceptance returns the first acceptance (2xx) of tx's message that

@@ -75,6 +75,21 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 		}
 	}
 
+	// Real Postfix as the server, its end-of-data restrictions sleeping
+	// 12 s; swaks gives up after 5 s, says QUIT, waits 5 s more and
+	// leaves. The QUIT Postfix never answered is no finding of its own
+	// (it came while Postfix was still at the message).
+	r = analyze(t, testcaps.Path("late-accept/late-250-postfix-server.pcap"))
+	want = `the server accepted the message from <billing@example.org> (250 in frame 21) 12.0 s after the end of data (frame 15), when the client had already given up: ` +
+		`it sent "QUIT" 5.0 s after the end of data (frame 17) and closed the connection 5.0 s later (its FIN in frame 19), and its TCP answered the 250 with a reset (frame 22). ` +
+		"The client never read the acceptance and will send the message again: a duplicate; the same envelope was delivered again in stream 1: 2 copies"
+	if got := findingsOf(r, "accepted-after-client-left", 0); len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{15, 17, 19, 21, 22}) {
+		t.Errorf("postfix server: %+v\nwant frames [15 17 19 21 22]: %s", got, want)
+	}
+	if len(r.Findings) != 1 || !strings.HasPrefix(r.Connections[0].Diagnosis, "The server accepted the message") {
+		t.Errorf("postfix server: findings %+v, diagnosis %s", r.Findings, r.Connections[0].Diagnosis)
+	}
+
 	// A client that closes its side at once, QUIT pipelined behind its
 	// end of data, gave up on nothing (core-sweep/retry-rst.pcap: a device
 	// in the path swallowed the QUIT).
@@ -91,7 +106,7 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 // QUIT and resets the 221 (more-sweep/nm-plain.pcap): the 250 it had read.
 func TestOnlyALateAcceptanceIsADuplicate(t *testing.T) {
 	duplicated := []string{"late-accept/late-250-python.pcap", "late-accept/lost-250-exim.pcap",
-		"late-accept/late-250-postfix-python.pcap", "late-accept/lost-250-postfix-python.pcap"}
+		"late-accept/late-250-postfix-python.pcap", "late-accept/lost-250-postfix-python.pcap", "late-accept/late-250-postfix-server.pcap"}
 	for _, path := range testcaps.Bundled() {
 		if testcaps.Broken(path) || slices.ContainsFunc(duplicated, func(name string) bool { return strings.HasSuffix(path, filepath.FromSlash(name)) }) {
 			continue
