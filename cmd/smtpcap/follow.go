@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/smtpcap/smtpcap/internal/printable"
+	"github.com/smtpcap/smtpcap/pkg/findings"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/smtpcap/smtpcap/pkg/smtpparse"
@@ -157,16 +158,8 @@ type follower struct {
 	last    time.Time // time of the last item shown, for the pause marks
 	stepped bool      // that item was stamped before the one shown before it
 
-	closed []closedStretch // when each side's receive window was zero, for the pause marks; made at the first pause
-	looked bool            // closed is made
-}
-
-// closedStretch is a time in which one side advertised a zero TCP receive
-// window: its peer could send it nothing.
-type closedStretch struct {
-	side       smtpparse.Direction // whose window
-	frame      int                 // the packet that closed it
-	start, end int64               // Unix ns; end is the reopening, or the side's last packet
+	closed []findings.ClosedWindow // when each side held its receive window closed, for the pause marks; found at the first pause
+	looked bool                    // closed is found
 }
 
 // bodyHead and bodyTail are how many lines of a body are shown without --full.
@@ -672,8 +665,8 @@ func (f *follower) pause(t time.Time) {
 	stepped := !f.last.IsZero() && f.last.Sub(t) >= reassembly.ClockStep
 	if !f.last.IsZero() && !f.stepped && t.Sub(f.last) > time.Second {
 		why := ""
-		if c, ok := f.windowClosedDuring(f.last.UnixNano(), t.UnixNano()); ok {
-			why = fmt.Sprintf(", the %s's receive window closed (frame %d)", c.side, c.frame)
+		if c, ok := f.windowClosedDuring(f.last, t); ok {
+			why = fmt.Sprintf(", the %s's receive window closed (frame %d)", c.Side, c.Frame)
 		}
 		fmt.Fprintf(f.w, "      ··· %.3f s pass%s ···\n", t.Sub(f.last).Seconds(), why)
 	}
@@ -681,42 +674,20 @@ func (f *follower) pause(t time.Time) {
 }
 
 // windowClosedDuring returns the stretch in which a side's receive window
-// was closed for most of the silence from one Unix time to another: the
-// silence was that side's doing (it stopped reading), not its peer's.
-func (f *follower) windowClosedDuring(from, to int64) (closedStretch, bool) {
+// was closed (findings.ClosedWindows) for most of the silence from one time
+// to another: the silence was that side's doing (it stopped reading), not
+// its peer's.
+func (f *follower) windowClosedDuring(from, to time.Time) (findings.ClosedWindow, bool) {
 	if !f.looked {
-		f.looked = true
-		for _, side := range []smtpparse.Direction{smtpparse.ServerToClient, smtpparse.ClientToServer} {
-			st := f.s.Stream(side)
-			if st == nil {
-				continue
-			}
-			var open *closedStretch
-			for i := range st.Segments {
-				sf := &st.Segments[i]
-				switch {
-				case sf.Flags&(reassembly.FlagSYN|reassembly.FlagRST) != 0 || sf.Flags&reassembly.FlagACK == 0:
-				case sf.Window == 0 && open == nil:
-					open = &closedStretch{side: side, frame: sf.Frame, start: sf.Nanos}
-				case sf.Window != 0 && open != nil:
-					open.end = sf.Nanos
-					f.closed = append(f.closed, *open)
-					open = nil
-				}
-			}
-			if open != nil {
-				open.end = f.s.Conn.LastTime.UnixNano()
-				f.closed = append(f.closed, *open)
-			}
-		}
+		f.closed, f.looked = findings.ClosedWindows(f.s), true
 	}
 	for _, c := range f.closed {
-		start, end := max(from, c.start), min(to, c.end)
-		if end > start && 2*(end-start) >= to-from {
+		start, end := max(from.UnixNano(), c.Start.UnixNano()), min(to.UnixNano(), c.End.UnixNano())
+		if end > start && 2*(end-start) >= to.Sub(from).Nanoseconds() {
 			return c, true
 		}
 	}
-	return closedStretch{}, false
+	return findings.ClosedWindow{}, false
 }
 
 // printBody shows a piece of message content line by line, shortened

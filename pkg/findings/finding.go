@@ -264,7 +264,7 @@ func newBuilder(s *session.Session) builder {
 	b.lines = messageLines(b)
 	b.hungUp = hungUpOn(b)
 	for _, receiver := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
-		b.closed[receiver] = findClosedWindows(b, receiver)
+		b.closed[receiver] = findClosedWindows(s, receiver)
 	}
 	return b
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/smtpcap/smtpcap/internal/wording"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
 	"github.com/smtpcap/smtpcap/pkg/smtpparse"
 )
 
@@ -32,8 +33,8 @@ type closedWindow struct {
 // which the receiver (the side whose packets are the receiver direction's)
 // advertised a zero window while its peer had something to send. newBuilder
 // keeps them in builder.closed.
-func findClosedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
-	rst, sst := b.s.Stream(receiver), b.s.Stream(1-receiver)
+func findClosedWindows(s *session.Session, receiver smtpparse.Direction) []closedWindow {
+	rst, sst := s.Stream(receiver), s.Stream(1-receiver)
 	if rst == nil || sst == nil {
 		return nil
 	}
@@ -45,7 +46,7 @@ func findClosedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
 		if sf.Window != 0 || sf.Flags&(reassembly.FlagRST|reassembly.FlagSYN) != 0 || sf.Flags&reassembly.FlagACK == 0 {
 			continue
 		}
-		w := closedWindow{receiver: receiver, from: sf, until: b.s.Conn.LastTime.UnixNano()}
+		w := closedWindow{receiver: receiver, from: sf, until: s.Conn.LastTime.UnixNano()}
 		k := i + 1
 		for ; k < len(recv); k++ {
 			if r := &recv[k]; r.Window != 0 && r.Flags&reassembly.FlagRST == 0 {
@@ -85,6 +86,27 @@ func findClosedWindows(b builder, receiver smtpparse.Direction) []closedWindow {
 			out = append(out, w)
 		}
 		i = k // on from the reopening
+	}
+	return out
+}
+
+// ClosedWindow is a stretch in which one side of a connection kept its TCP
+// receive window closed while its peer waited to send: what window-closed
+// tells, for a view of the connection (follow) to name.
+type ClosedWindow struct {
+	Side       smtpparse.Direction // whose window: ClientToServer for the client's
+	Frame      int                 // the packet that closed it
+	Start, End time.Time           // End: the reopening, or the connection's last packet
+}
+
+// ClosedWindows returns the stretches in which either side of s kept its
+// receive window closed as window-closed finds them, the server's first.
+func ClosedWindows(s *session.Session) []ClosedWindow {
+	var out []ClosedWindow
+	for _, side := range []smtpparse.Direction{smtpparse.ServerToClient, smtpparse.ClientToServer} {
+		for _, w := range findClosedWindows(s, side) {
+			out = append(out, ClosedWindow{Side: side, Frame: w.from.Frame, Start: w.from.Time(), End: time.Unix(0, w.until).UTC()})
+		}
 	}
 	return out
 }
