@@ -1460,11 +1460,10 @@ func (a *Analyzer) Report(inputs []string) *Report {
 			continue
 		}
 		for _, stream := range f.Streams {
-			i, ok := slices.BinarySearchFunc(r.Connections, stream, func(c Connection, s int) int { return cmp.Compare(c.Stream, s) })
-			if !ok {
+			c := r.connection(stream)
+			if c == nil {
 				continue
 			}
-			c := &r.Connections[i]
 			where := "in streams " + shortList(f.Streams)
 			if len(f.Streams) == 1 {
 				where = fmt.Sprintf("%d times in this connection", f.retries)
@@ -1484,6 +1483,16 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	plaintextFallbacks(r)
 	r.count()
 	return r
+}
+
+// connection returns the report's connection of the given stream, nil if
+// there is none; r.Connections is sorted by stream.
+func (r *Report) connection(stream int) *Connection {
+	i, ok := slices.BinarySearchFunc(r.Connections, stream, func(c Connection, s int) int { return cmp.Compare(c.Stream, s) })
+	if !ok {
+		return nil
+	}
+	return &r.Connections[i]
 }
 
 // noteCopies completes the first accepted-after-client-left of each
@@ -1520,8 +1529,8 @@ func (a *Analyzer) noteCopies(r *Report) {
 		f.Summary += "; " + did
 		f.Streams = append([]int{f.Stream}, again...)
 		diagnose := func(stream int, sentence string) {
-			if c, ok := slices.BinarySearchFunc(r.Connections, stream, func(c Connection, s int) int { return cmp.Compare(c.Stream, s) }); ok {
-				r.Connections[c].Diagnosis = strings.TrimSpace(r.Connections[c].Diagnosis + " " + sentence)
+			if c := r.connection(stream); c != nil {
+				c.Diagnosis = strings.TrimSpace(c.Diagnosis + " " + sentence)
 			}
 		}
 		diagnose(f.Stream, "T"+did[1:]+".")
@@ -1664,11 +1673,10 @@ func plaintextFallbacks(r *Report) {
 		if f.ID != "tls-handshake-failed" {
 			continue
 		}
-		k, ok := slices.BinarySearchFunc(r.Connections, f.Stream, func(c Connection, s int) int { return cmp.Compare(c.Stream, s) })
-		if !ok {
+		failed := r.connection(f.Stream)
+		if failed == nil {
 			continue
 		}
-		failed := &r.Connections[k]
 		from, err := netip.ParseAddrPort(failed.Client)
 		if err != nil {
 			continue

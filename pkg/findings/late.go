@@ -43,13 +43,9 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 		if tx.Body == nil {
 			continue
 		}
-		r := unreadAcceptance(b, tx)
-		if r == nil {
-			continue
-		}
-		rf := b.s.Frames(r.Span)
+		r, replyFrame := unreadAcceptance(b, tx)
 		eod := endOfDataFrame(b, tx)
-		if len(rf) == 0 || eod == 0 {
+		if r == nil || eod == 0 {
 			continue
 		}
 		// Where the client left: its FIN or its reset, whichever came first.
@@ -60,15 +56,15 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 		if left <= eod {
 			continue // it left before the message was whole: lost-mid-transaction tells it
 		}
-		resent := replyResent(b, r, rf[0])
+		resent := replyResent(b, r, replyFrame)
 		eodTime, leftTime := timeOfFrame(b, eod), timeOfFrame(b, left)
 		var summary string
 		var frames []int
 		switch {
-		case left < rf[0]:
+		case left < replyFrame:
 			// Gone before the reply: its reset answering the reply, or
 			// the server sending it again unacknowledged, shows it.
-			if clientRST < rf[0] && len(resent) == 0 {
+			if clientRST < replyFrame && len(resent) == 0 {
 				continue // no sign of the reply's fate: a capture that stopped early
 			}
 			if how == "FIN" && leftTime.Sub(eodTime) < time.Second {
@@ -79,16 +75,16 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 				continue
 			}
 			summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it closed the connection %s after the end of data (its %s in frame %d)",
-				clip(tx.Mail.Path, 40), r.Code, rf[0], briefly(r.Time.Sub(eodTime)), eod, briefly(leftTime.Sub(eodTime)), how, left)
-			frames = []int{eod, left, rf[0]}
-			if c, cf := commandWhileWaiting(b, tx, eodTime, rf[0]); c != nil {
+				clip(tx.Mail.Path, 40), r.Code, replyFrame, briefly(r.Time.Sub(eodTime)), eod, briefly(leftTime.Sub(eodTime)), how, left)
+			frames = []int{eod, left, replyFrame}
+			if c, cf := commandWhileWaiting(b, tx, eodTime, replyFrame); c != nil {
 				// Some clients say goodbye first (swaks sends QUIT when
 				// its timeout runs out, then waits again).
 				summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it sent %s %s after the end of data (frame %d) and closed the connection %s later (its %s in frame %d)",
-					clip(tx.Mail.Path, 40), r.Code, rf[0], briefly(r.Time.Sub(eodTime)), eod, quoteCommand(c, 20), briefly(c.Time.Sub(eodTime)), cf, briefly(leftTime.Sub(c.Time)), how, left)
+					clip(tx.Mail.Path, 40), r.Code, replyFrame, briefly(r.Time.Sub(eodTime)), eod, quoteCommand(c, 20), briefly(c.Time.Sub(eodTime)), cf, briefly(leftTime.Sub(c.Time)), how, left)
 				frames = appendUnique(frames, cf)
 			}
-			if clientRST > rf[0] {
+			if clientRST > replyFrame {
 				summary += fmt.Sprintf(", and its TCP answered the %d with a reset (frame %d)", r.Code, clientRST)
 				frames = append(frames, clientRST)
 			}
@@ -96,7 +92,7 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 			// The reply went out before the client left, and never
 			// reached it: the client's FIN acknowledges nothing of it,
 			// or the server sent it again and again.
-			if len(resent) == 0 && clientRST < rf[0] {
+			if len(resent) == 0 && clientRST < replyFrame {
 				// Neither resent nor reset: a FIN that crossed the reply
 				// in flight in a capture that stopped there, or a reset
 				// that says nothing of what its sender had received.
@@ -107,15 +103,15 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 				again = fmt.Sprintf(", sent again %s, the last in frame %d", wording.Plural(n, "time", "times"), resent[n-1])
 			}
 			summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d%s), but the reply never reached the client: its TCP never acknowledged it, and the client gave up %s after the end of data (frame %d), its %s in frame %d acknowledging nothing of the reply",
-				clip(tx.Mail.Path, 40), r.Code, rf[0], again, briefly(leftTime.Sub(eodTime)), eod, how, left)
-			frames = []int{eod, rf[0], left}
+				clip(tx.Mail.Path, 40), r.Code, replyFrame, again, briefly(leftTime.Sub(eodTime)), eod, how, left)
+			frames = []int{eod, replyFrame, left}
 			if n := len(resent); n > 0 {
 				frames = appendUnique(frames, resent[n-1])
 			}
 		}
 		summary += ". The client never read the acceptance and will send the message again: a duplicate"
 		f := b.conn("accepted-after-client-left", Error, PhaseAfterData, frames, r.Time, summary)
-		f.tx, f.acceptedIn = tx, rf[0]
+		f.tx, f.acceptedIn = tx, replyFrame
 		out = append(out, f)
 	}
 	return out
@@ -152,19 +148,18 @@ func waitedOnMessage(b builder, c *smtpparse.Command) bool {
 		if tx.Body == nil || c.Span.Start < tx.Body.Span.End {
 			continue
 		}
-		if r := unreadAcceptance(b, tx); r != nil {
-			if rf := b.s.Frames(r.Span); len(rf) > 0 && cf[0] < rf[0] {
-				return true
-			}
+		if r, rf := unreadAcceptance(b, tx); r != nil && cf[0] < rf {
+			return true
 		}
 	}
 	return false
 }
 
 // unreadAcceptance returns the first acceptance (2xx) of tx's message that
-// the client's TCP never acknowledged, nil if none: its final reply, or in
-// LMTP the first such of the replies per recipient.
-func unreadAcceptance(b builder, tx *smtpparse.Transaction) *smtpparse.Reply {
+// the client's TCP never acknowledged, and the frame that first carried it;
+// nil if none: its final reply, or in LMTP the first such of the replies
+// per recipient.
+func unreadAcceptance(b builder, tx *smtpparse.Transaction) (*smtpparse.Reply, int) {
 	replies := tx.PerRecipient
 	if len(replies) == 0 {
 		replies = []*smtpparse.Reply{tx.FinalReply}
@@ -174,10 +169,10 @@ func unreadAcceptance(b builder, tx *smtpparse.Transaction) *smtpparse.Reply {
 			continue
 		}
 		if rf := b.s.Frames(r.Span); len(rf) > 0 && !tookReply(b, r, rf[0]) {
-			return r
+			return r, rf[0]
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 // tookReply reports whether the client's TCP acknowledged reply r, first
