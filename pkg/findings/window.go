@@ -26,7 +26,6 @@ type closedWindow struct {
 	until    int64                   // Unix ns of the reopening, or of the connection's last packet
 	probes   []int                   // frames of the sender's probes and attempts to send while it was closed
 	gaveUp   *reassembly.SegmentFact // the sender's first FIN or RST while it was closed; nil if none
-	waiting  bool                    // the sender had something to send: it probed, or sent data at once when the window opened
 }
 
 // findClosedWindows returns the stretches, windowClosedFor or longer, in
@@ -78,11 +77,9 @@ func findClosedWindows(s *session.Session, receiver smtpparse.Direction) []close
 		// closed window, at intervals that grow (RFC 9293's exponential
 		// backoff; keep-alives of an idle connection come at a fixed
 		// interval), or sent data the moment the window opened.
-		w.waiting = backingOff(sf.Nanos, times)
-		if !w.waiting && w.reopened != nil && j < len(sent) && sent[j].Length > 0 && nanosBetween(w.reopened.Nanos, sent[j].Nanos) < 200*time.Millisecond {
-			w.waiting = true
-		}
-		if w.waiting && nanosBetween(sf.Nanos, w.until) >= windowClosedFor {
+		waiting := backingOff(sf.Nanos, times) ||
+			w.reopened != nil && j < len(sent) && sent[j].Length > 0 && nanosBetween(w.reopened.Nanos, sent[j].Nanos) < 200*time.Millisecond
+		if waiting && nanosBetween(sf.Nanos, w.until) >= windowClosedFor {
 			out = append(out, w)
 		}
 		i = k // on from the reopening
