@@ -2327,7 +2327,7 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 			if eod := endOfDataFrame(b, tx); eod != 0 && eod < fin {
 				// Under a second is no timeout but a client that closed
 				// its side as soon as it had sent all (QUIT pipelined).
-				if waited := timeOfFrame(b, fin).Sub(timeOfFrame(b, eod)); waited >= time.Second && waited < dataDoneTimeout {
+				if waited := timeOfFrame(b, fin).Sub(timeOfFrame(b, eod)); waited >= halfCloseWithin && waited < dataDoneTimeout {
 					summary += fmt.Sprintf("; the client gave up %s after its end of data (frame %d), where RFC 5321 (section 4.5.3.2.6) lets the server take 10 minutes over that reply", briefly(waited), eod)
 					frames = appendUnique(frames, eod)
 				}

@@ -67,7 +67,7 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 			if clientRST < replyFrame && len(resent) == 0 {
 				continue // no sign of the reply's fate: a capture that stopped early
 			}
-			if how == "FIN" && leftTime.Sub(eodTime) < time.Second {
+			if how == "FIN" && leftTime.Sub(eodTime) < halfCloseWithin {
 				// A FIN at once is a client that shut its sending side
 				// as soon as it had sent all (QUIT pipelined), not one
 				// that gave up waiting; a reset after the reply may be
@@ -130,7 +130,7 @@ func commandWhileWaiting(b builder, tx *smtpparse.Transaction, eodTime time.Time
 		if len(cf) == 0 || cf[0] >= reply {
 			break
 		}
-		if c.Time.Sub(eodTime) >= time.Second {
+		if c.Time.Sub(eodTime) >= halfCloseWithin {
 			return c, cf[0]
 		}
 	}
@@ -207,6 +207,11 @@ func replyResent(b builder, r *smtpparse.Reply, frame int) []int {
 	}
 	return out
 }
+
+// halfCloseWithin is how soon after its end of data a client's FIN (or
+// next command) is its own pace, sending all it had (QUIT pipelined, its
+// sending side shut), rather than a timeout that ran out.
+const halfCloseWithin = time.Second
 
 // dataDoneTimeout is how long RFC 5321 (section 4.5.3.2.6, "DATA
 // Termination") lets a server take before it answers the end of data.
