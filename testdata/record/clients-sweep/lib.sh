@@ -12,8 +12,7 @@ source "$LIB/exim.sh"
 source "$LIB/capture.sh"
 nsx() { ip netns exec $NS "$@"; }
 ns_up() {
-  ns_exists "$NS" || ns_loopback_up "$NS"
-  ns_add_addr "$NS" "$SRV"; ns_add_addr "$NS" "$CLI"
+  ns_ready "$NS" "$SRV" "$CLI"
 }
 # exim_setup: $W/exim.conf, an Exim on SRV ports 25, 465 (TLS on connect) and 587 with
 # PIPELINING, CHUNKING, STARTTLS, 8BITMIME, SMTPUTF8 and SIZE (SIZELIMIT, default 10M), the RCPT ACL

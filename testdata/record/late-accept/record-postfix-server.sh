@@ -34,9 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ns_exists "$NS" || ns_loopback_up "$NS"
-ns_add_addr "$NS" $S
-ns_add_addr "$NS" $C
+ns_ready "$NS" $S $C
 pf_write_conf "127.0.0.0/8" "$S:25 inet n - n - - smtpd"
 postconf -c "$CONF" -e "smtpd_end_of_data_restrictions = sleep 12, permit"
 pf_daemon_start "$NS" $S || exit 1

@@ -38,9 +38,7 @@ trap 'cap_kill_all' EXIT
 
 mkdir -p "$B/caps"
 chmod 755 "$B"
-ns_exists "$NS" || ns_loopback_up "$NS"
-ns_add_addr "$NS" $S
-ns_add_addr "$NS" $C
+ns_ready "$NS" $S $C
 
 # The server: its DATA ACL waits 12 s while $D/slow exists, then accepts.
 D=$B/server

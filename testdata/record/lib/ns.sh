@@ -26,6 +26,14 @@ ns_add_addr() {
   esac
 }
 
+# ns_ready NS ADDR...: namespace NS as ns_loopback_up makes it (if it is not there yet), with
+# each ADDR on its loopback (ns_add_addr).
+ns_ready() {
+  local ns=$1 a; shift
+  ns_exists "$ns" || ns_loopback_up "$ns"
+  for a in "$@"; do ns_add_addr "$ns" "$a"; done
+}
+
 # ns_wait_closed NS ADDR: wait (max 30 s) until no connection in NS, but those in TIME-WAIT, has
 # ADDR as an end, so a capture stopped next holds every FIN and RST.
 ns_wait_closed() {

@@ -47,9 +47,7 @@ trap 'cap_kill_all' EXIT
 
 mkdir -p "$B/caps"
 chmod 755 "$B"
-ns_exists "$NS" || ns_loopback_up "$NS"
-ns_add_addr "$NS" $S
-ns_add_addr "$NS" $C
+ns_ready "$NS" $S $C
 nsx tc qdisc replace dev lo root tbf rate 4mbit burst 16kb latency 400ms
 # A small receive buffer, so the window closes soon after the server stops reading.
 nsx sysctl -qw net.ipv4.tcp_rmem="4096 32768 65536"
