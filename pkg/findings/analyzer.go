@@ -1080,7 +1080,7 @@ func howEnded(tx *smtpparse.Transaction) string {
 // inside sentences: a full stop of its own would double theirs
 // ("closing connection..").
 func endedWithReply(r *smtpparse.Reply) string {
-	return fmt.Sprintf("with %d %s", r.Code, strings.TrimRight(clip(strings.Join(r.Lines, " "), 80), "."))
+	return "with " + replyClause(r, 80)
 }
 
 // firstRefusal returns the server's first 4xx or 5xx reply in tx, nil if

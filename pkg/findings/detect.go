@@ -480,7 +480,7 @@ func detectSyncErrors(b builder, _ Options) []Finding {
 	for _, r := range b.s.Dialogue.Replies {
 		if isSyncError(r) {
 			f := b.at("sync-error-reply", Error, phaseOf(r.Command), r.Span, r.Time,
-				fmt.Sprintf("the server reported a synchronization/pipelining error: %d %s", r.Code, clip(strings.Join(r.Lines, " "), 80)))
+				fmt.Sprintf("the server reported a synchronization/pipelining error: %s", replyClause(r, 80)))
 			f.tx = b.message[r]
 			f.answersMessage = f.tx != nil && r.Final
 			out = append(out, f)
@@ -1056,7 +1056,7 @@ func detectRejected(b builder, _ Options) []Finding {
 		if r.Code < 500 {
 			id, how = "command-deferred", "deferred"
 		}
-		f := b.at(id, Info, phase, r.Span, r.Time, fmt.Sprintf("%s was %s: %d %s", what, how, r.Code, clip(strings.Join(r.Lines, " "), 80)))
+		f := b.at(id, Info, phase, r.Span, r.Time, fmt.Sprintf("%s was %s: %s", what, how, replyClause(r, 80)))
 		f.Frames = appendUnique(frames, f.Frames...)
 		f.code = r.Code
 		out = append(out, f)
@@ -1069,9 +1069,9 @@ func detectRejected(b builder, _ Options) []Finding {
 		if g.Code < 500 {
 			id, how = "command-deferred", "turned the session away for now"
 		}
-		said := fmt.Sprintf("%d %s", g.Code, clip(strings.Join(g.Lines, " "), 80))
-		f := b.at(id, Info, PhaseGreeting, g.Span, g.Time, fmt.Sprintf("the server %s in its greeting: %s", how, said))
-		f.said = said
+		greeting := replyClause(g, 80)
+		f := b.at(id, Info, PhaseGreeting, g.Span, g.Time, fmt.Sprintf("the server %s in its greeting: %s", how, greeting))
+		f.said = greeting
 		out = append(out, f)
 	}
 	// The RCPTs of transactions whose every recipient was turned down.
@@ -1257,7 +1257,7 @@ func everyRecipientTurned(b builder, tx *smtpparse.Transaction) (string, []int) 
 	}
 	slices.Sort(frames)
 	from := fmt.Sprintf("the message from <%s>", clip(tx.Mail.Path, 60))
-	said := fmt.Sprintf("%d %s", first.Reply.Code, clip(strings.Join(first.Reply.Lines, " "), 80))
+	firstSaid := replyClause(first.Reply, 80)
 	alike := true
 	for _, c := range tx.Rcpts[1:] {
 		alike = alike && c.Reply.Code == first.Reply.Code && slices.Equal(c.Reply.Lines, first.Reply.Lines)
@@ -1279,11 +1279,11 @@ func everyRecipientTurned(b builder, tx *smtpparse.Transaction) (string, []int) 
 	var text string
 	switch {
 	case len(how) > 1:
-		text = fmt.Sprintf("%s turned down (%s); the first: %s%s", all, strings.Join(how, ", "), said, at)
+		text = fmt.Sprintf("%s turned down (%s); the first: %s%s", all, strings.Join(how, ", "), firstSaid, at)
 	case alike:
-		text = fmt.Sprintf("%s %s alike: %s%s", all, strings.TrimPrefix(how[0], fmt.Sprint(len(tx.Rcpts), " ")), said, at)
+		text = fmt.Sprintf("%s %s alike: %s%s", all, strings.TrimPrefix(how[0], fmt.Sprint(len(tx.Rcpts), " ")), firstSaid, at)
 	default:
-		text = fmt.Sprintf("%s %s; the first: %s%s", all, strings.TrimPrefix(how[0], fmt.Sprint(len(tx.Rcpts), " ")), said, at)
+		text = fmt.Sprintf("%s %s; the first: %s%s", all, strings.TrimPrefix(how[0], fmt.Sprint(len(tx.Rcpts), " ")), firstSaid, at)
 	}
 	switch {
 	case alike && deferred+closed > 0:
@@ -2883,13 +2883,13 @@ func detectTLS(b builder, _ Options) []Finding {
 	if h := t.Server.Hello; h != nil {
 		negotiated = fmt.Sprintf("; %s negotiated (frame %d)", smtpparse.TLSVersionName(h.Version), firstFrame(b.s.Frames(h.Span)))
 	}
-	said := "its reply is not in the capture, but the client began TLS"
+	answer := "its reply is not in the capture, but the client began TLS"
 	if t.Reply != nil {
-		said = fmt.Sprintf("%d %s", t.Reply.Code, clip(strings.Join(t.Reply.Lines, " "), 40))
+		answer = replyClause(t.Reply, 40)
 	}
 	f := b.at("tls-started", Info, PhaseTLS, t.Command.Span, t.Command.Time,
 		fmt.Sprintf("%s succeeded (%s)%s; the rest of the connection (%d client and %d server bytes) is encrypted and not analysed",
-			t.Command.Verb, said, negotiated, t.ClientBytes, t.ServerBytes))
+			t.Command.Verb, answer, negotiated, t.ClientBytes, t.ServerBytes))
 	f.Frames = tlsStartFrames(b, t)
 	return append(out, f)
 }
@@ -3198,6 +3198,13 @@ func firstFrame(frames []int) int {
 // clip returns s, trimmed, as printable text of at most n bytes, "…"
 // marking a cut: every piece of wire text in a summary goes through it.
 func clip(s string, n int) string { return printable.String(strings.TrimSpace(s), n) }
+
+// replyClause returns reply r as a clause of our own sentence: its code and its
+// text clipped to n, without the full stop that would double ours
+// ("unavailable. (frames 11 to 16).").
+func replyClause(r *smtpparse.Reply, n int) string {
+	return fmt.Sprintf("%d %s", r.Code, strings.TrimRight(clip(strings.Join(r.Lines, " "), n), "."))
+}
 
 // quote returns clip(s, n) in double quotes: text from the wire, in a
 // summary.

@@ -42,7 +42,7 @@ func TestEveryRecipientTurnedDownLeadsTheDiagnosis(t *testing.T) {
 	// 11–16): the message reached no one, which the reader must learn
 	// first, not from three findings read one by one.
 	r := analyze(t, capturePath("more-sweep/courier-rcpts-nousers.pcap"))
-	want := "All 3 recipients of the message from <a@example.org> were deferred alike: 450 Service temporarily unavailable. (frames 11 to 16). Nothing was delivered and the client will try again later;"
+	want := "All 3 recipients of the message from <a@example.org> were deferred alike: 450 Service temporarily unavailable (frames 11 to 16). Nothing was delivered and the client will try again later;"
 	if got := r.Connections[0].Diagnosis; !strings.HasPrefix(got, want) || strings.Contains(got, "more command") {
 		t.Errorf("diagnosis %q, want it to start %q and count no refusal again", got, want)
 	}
