@@ -250,9 +250,11 @@ func (c *Capture) Close() error {
 func (c *Capture) Errors() []error { return c.errs }
 
 // Warnings returns what a reader of the results should know about the
-// inputs that lost nothing: a file given twice (read once), and inputs
+// inputs that lost no packet: a file given twice (read once), inputs
 // that begin with the same packet (copies of one capture, whose packets
-// Next gives twice). The second is known once Next has been called.
+// Next gives twice), and pcapng blocks whose options were malformed
+// (comments lost). The second is known once Next has been called, the
+// third once the file is read to its end.
 func (c *Capture) Warnings() []error { return c.warns }
 
 // Next fills p with the next packet and returns nil, or returns io.EOF when
@@ -314,6 +316,11 @@ func (c *Capture) refill(f *fileReader) bool {
 	}
 	if !errors.Is(err, io.EOF) {
 		c.errs = append(c.errs, err)
+	}
+	if ng, ok := f.rr.(*pcapngReader); ok {
+		if w := ng.optionsWarning(f.input.Name); w != nil {
+			c.warns = append(c.warns, w)
+		}
 	}
 	return false
 }

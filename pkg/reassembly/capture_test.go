@@ -904,3 +904,65 @@ func TestForgottenConnectionsLeaveOnlyTheirSYNs(t *testing.T) {
 		t.Errorf("%d live and %d forgotten entries, want 1 and %d", len(tr.conns), len(tr.forgotten), n-1)
 	}
 }
+
+// TestMalformedCommentOptionsAreReported: a packet block whose second
+// comment option claims more bytes than the block holds keeps its first
+// comment, every packet is still read, and a warning names the file and
+// the block's offset.
+func TestMalformedCommentOptionsAreReported(t *testing.T) {
+	data, err := os.ReadFile(testcaps.Path("commented.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Clone(data)
+	// commented.pcapng: the packet block at 0x158 holds its options at
+	// 0x1b8: a 27-byte comment, then "one more" (8 bytes), whose length
+	// field is at 0x1da.
+	const block, secondLength = 0x158, 0x1da
+	if got := binary.LittleEndian.Uint16(data[secondLength:]); got != 8 {
+		t.Fatalf("commented.pcapng changed: length field %d at %#x, want 8", got, secondLength)
+	}
+	binary.LittleEndian.PutUint16(data[secondLength:], 0x200)
+
+	c, err := OpenReader("bad-options.pcapng", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	packets, comments := 0, map[int64][]string{}
+	for c.Next(&p) == nil {
+		packets++
+		for _, cm := range p.Comments {
+			comments[p.Offset] = append(comments[p.Offset], string(cm))
+		}
+	}
+	if want := 21; packets != want {
+		t.Errorf("read %d packets, want %d", packets, want)
+	}
+	if got, want := comments[block], []string{"second, longer comment here"}; !slices.Equal(got, want) {
+		t.Errorf("comments of the block at %#x = %q, want %q", block, got, want)
+	}
+	if got, want := comments[0x548], []string{"why the server said no"}; !slices.Equal(got, want) {
+		t.Errorf("comments of the block at 0x548 = %q, want %q", got, want)
+	}
+	if errs := c.Errors(); len(errs) != 0 {
+		t.Errorf("errors: %v", errs)
+	}
+	warns := c.Warnings()
+	want := "bad-options.pcapng: offset 0x158: malformed pcapng block options: read up to the fault"
+	if len(warns) != 1 || !strings.HasPrefix(warns[0].Error(), want) {
+		t.Errorf("warnings %v, want one beginning %q", warns, want)
+	}
+
+	// The file as it is: no warning.
+	c, err = Open(testcaps.Path("commented.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for c.Next(&p) == nil {
+	}
+	if warns := c.Warnings(); len(warns) != 0 {
+		t.Errorf("warnings on the intact file: %v", warns)
+	}
+}

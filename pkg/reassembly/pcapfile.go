@@ -266,6 +266,11 @@ type pcapngReader struct {
 	head     [12]byte
 	buf      []byte
 	blockAt  int64 // file offset of the block being read
+
+	// Blocks whose options were malformed, so that comments after the
+	// fault were not read: how many, and the first one's offset.
+	badOptions      int
+	firstBadOptions int64
 }
 
 // newPcapngReader reads the section header and the interface blocks after
@@ -368,7 +373,7 @@ func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 			p.section++
 			p.ifaces = p.ifaces[:0]
 			if p.section == 0 {
-				for _, c := range p.optComments(nil, b[12:]) {
+				for _, c := range p.optComments(nil, b[12:], rec.offset) {
 					p.comments = append(p.comments, string(c))
 				}
 			}
@@ -396,7 +401,7 @@ func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 				return fmt.Errorf("%w: packet block says %d captured bytes but holds %d", ErrCorrupt, capLen, len(b)-20)
 			}
 			p.fill(rec, id, ts, b[20:20+capLen], int(max(origLen, capLen)))
-			rec.comments = p.optComments(rec.comments[:0], b[min(len(b), 20+int((capLen+3)&^3)):])
+			rec.comments = p.optComments(rec.comments[:0], b[min(len(b), 20+int((capLen+3)&^3)):], rec.offset)
 			return nil
 		case ngSimplePacket:
 			if len(p.ifaces) == 0 {
@@ -421,11 +426,20 @@ func (p *pcapngReader) readBlock(rec *record, headerOnly bool) error {
 }
 
 // optComments appends to list the values of the opt_comment options among
-// a block's options; a malformed option ends the list.
-func (p *pcapngReader) optComments(list [][]byte, opts []byte) [][]byte {
-	for len(opts) >= 4 {
+// the options of the block at offset; a malformed option ends the list,
+// and the block is counted for optionsWarning.
+func (p *pcapngReader) optComments(list [][]byte, opts []byte, offset int64) [][]byte {
+	for len(opts) > 0 {
+		if len(opts) < 4 {
+			p.noteBadOptions(offset)
+			break
+		}
 		code, n := p.order.Uint16(opts[0:2]), int(p.order.Uint16(opts[2:4]))
-		if code == ngOptEnd || 4+n > len(opts) {
+		if code == ngOptEnd {
+			break
+		}
+		if 4+n > len(opts) {
+			p.noteBadOptions(offset)
 			break
 		}
 		if code == ngOptComment {
@@ -434,6 +448,26 @@ func (p *pcapngReader) optComments(list [][]byte, opts []byte) [][]byte {
 		opts = opts[min(len(opts), 4+(n+3)&^3):]
 	}
 	return list
+}
+
+func (p *pcapngReader) noteBadOptions(offset int64) {
+	if p.badOptions == 0 {
+		p.firstBadOptions = offset
+	}
+	p.badOptions++
+}
+
+// optionsWarning tells of the blocks whose options were malformed, or
+// returns nil.
+func (p *pcapngReader) optionsWarning(name string) error {
+	if p.badOptions == 0 {
+		return nil
+	}
+	more := ""
+	if p.badOptions > 1 {
+		more = fmt.Sprintf(" (and in %d later blocks)", p.badOptions-1)
+	}
+	return fmt.Errorf("%s: offset %#x: malformed pcapng block options%s: read up to the fault, what follows it (comments included) skipped; every packet was read", name, p.firstBadOptions, more)
 }
 
 func (p *pcapngReader) fill(rec *record, id int, ts uint64, data []byte, orig int) {
@@ -461,7 +495,11 @@ func (p *pcapngReader) addInterface(b []byte) error {
 	for len(opts) >= 4 {
 		code := p.order.Uint16(opts[0:2])
 		n := int(p.order.Uint16(opts[2:4]))
-		if code == ngOptEnd || 4+n > len(opts) {
+		if code == ngOptEnd {
+			break
+		}
+		if 4+n > len(opts) {
+			p.noteBadOptions(p.blockAt)
 			break
 		}
 		v := opts[4 : 4+n]
