@@ -477,6 +477,8 @@ const legOpening = 2 * time.Second
 // never carried the commands: the device between them acknowledged them
 // and did not pass them on. Each finding is told once.
 func (a *Analyzer) linkLegs(natSecond map[int]int) {
+	// The legs are needed here only: let go of them on the way out.
+	defer func() { a.legs, a.legCmds, a.legFinds = chunked[leg]{}, slab[legCommand]{}, slab[int]{} }()
 	if !a.legs.contains(func(l *leg) bool { return l.unanswered.n > 0 }) {
 		return
 	}
@@ -484,7 +486,7 @@ func (a *Analyzer) linkLegs(natSecond map[int]int) {
 	// workers: in stream order, which near leg claims a far leg, and
 	// which of two far legs is taken, do not. The second view of a
 	// session seen through NAT is no leg of it.
-	legs := slices.DeleteFunc(a.legs.clone(), func(l leg) bool {
+	legs := slices.DeleteFunc(a.legs.take(), func(l leg) bool {
 		_, ok := natSecond[l.stream]
 		return ok
 	})
@@ -1407,19 +1409,23 @@ func roughly(d time.Duration) string {
 }
 
 // Report returns what the analyzer found. inputs names the capture files.
+// It is called once, after the last Add: it hands over what the analyzer
+// kept, and lets go of the rest, so that a large report is not held
+// twice while it is written.
 func (a *Analyzer) Report(inputs []string) *Report {
 	// Sessions arrive in the order their connections finish; the report is
 	// in stream order, whatever that order was.
 	second, inside, views := a.natViews()
+	a.views, a.sameViews = nil, nil
 	a.linkLegs(second)
-	findings := a.findings.sortedBy(func(f *Finding) int { return f.Stream }, append(a.retryLoops(second, inside), views...))
+	findings := a.findings.takeSortedBy(func(f *Finding) int { return f.Stream }, append(a.retryLoops(second, inside), views...))
 	if second != nil {
 		findings = slices.DeleteFunc(findings, func(f Finding) bool {
 			_, ok := second[f.Stream]
 			return ok && f.ID != "seen-through-nat"
 		})
 	}
-	conns := a.conns.sortedBy(func(c *Connection) int { return c.Stream }, nil)
+	conns := a.conns.takeSortedBy(func(c *Connection) int { return c.Stream }, nil)
 	// Frames are located in their files only now: Locate reads the
 	// capture's table of runs, which grows while the capture is read.
 	unlocated := false // a frame Locate could not place: the inputs interleave too finely to map
@@ -1480,6 +1486,7 @@ func (a *Analyzer) Report(inputs []string) *Report {
 		}
 	}
 	a.noteCopies(r)
+	a.envelopes = envelopes{}
 	plaintextFallbacks(r)
 	r.count()
 	return r

@@ -42,16 +42,20 @@ func (c *chunked[T]) len() int {
 // at returns the element at index i, which must be below len.
 func (c *chunked[T]) at(i int) *T { return &c.chunks[i/chunkLen][i%chunkLen] }
 
-// clone returns the elements as one new slice, nil when there are none.
-func (c *chunked[T]) clone() []T {
+// take returns the elements as one new slice, nil when there are none,
+// and empties c, letting go of each chunk as soon as it is copied: the
+// list is never held twice over.
+func (c *chunked[T]) take() []T {
 	n := c.len()
 	if n == 0 {
 		return nil
 	}
 	out := make([]T, 0, n)
-	for _, chunk := range c.chunks {
+	for i, chunk := range c.chunks {
 		out = append(out, chunk...)
+		c.chunks[i] = nil
 	}
+	c.chunks = nil
 	return out
 }
 
@@ -67,13 +71,14 @@ func (c *chunked[T]) contains(f func(*T) bool) bool {
 	return false
 }
 
-// sortedBy returns the elements, then extra, as one new slice in stable
-// order of key (a stream number: never negative, each used by few
-// elements), nil when there are none. Keys within a few times the count
-// of elements are placed by counting, one copy each: a sort would move
-// the large connection summaries about many times over, at the end of
-// the run when nothing else can go on beside it.
-func (c *chunked[T]) sortedBy(key func(*T) int, extra []T) []T {
+// takeSortedBy returns the elements, then extra, as one new slice in
+// stable order of key (a stream number: never negative, each used by few
+// elements), nil when there are none, and empties c as take does. Keys
+// within a few times the count of elements are placed by counting, one
+// copy each: a sort would move the large connection summaries about many
+// times over, at the end of the run when nothing else can go on beside
+// it.
+func (c *chunked[T]) takeSortedBy(key func(*T) int, extra []T) []T {
 	n := c.len() + len(extra)
 	if n == 0 {
 		return nil
@@ -84,7 +89,7 @@ func (c *chunked[T]) sortedBy(key func(*T) int, extra []T) []T {
 		lo, hi = min(lo, key(&extra[i])), max(hi, key(&extra[i]))
 	}
 	if hi-lo >= 4*n+1024 || hi-lo < 0 {
-		out := append(c.clone(), extra...)
+		out := append(c.take(), extra...)
 		sort.SliceStable(out, func(i, j int) bool { return key(&out[i]) < key(&out[j]) })
 		return out
 	}
@@ -102,7 +107,13 @@ func (c *chunked[T]) sortedBy(key func(*T) int, extra []T) []T {
 		out[next[k]] = *v
 		next[k]++
 	}
-	c.each(place)
+	for i, chunk := range c.chunks {
+		for j := range chunk {
+			place(&chunk[j])
+		}
+		c.chunks[i] = nil
+	}
+	c.chunks = nil
 	for i := range extra {
 		place(&extra[i])
 	}

@@ -12,7 +12,7 @@ import (
 // and an element changed through at stays changed.
 func TestChunkedKeepsOrderAcrossChunks(t *testing.T) {
 	var c chunked[int]
-	if c.len() != 0 || c.clone() != nil || c.contains(func(*int) bool { return true }) {
+	if c.len() != 0 || c.take() != nil || c.contains(func(*int) bool { return true }) {
 		t.Fatal("an empty list is not empty")
 	}
 	var want []int
@@ -24,8 +24,8 @@ func TestChunkedKeepsOrderAcrossChunks(t *testing.T) {
 		c.add(run...)
 		want = append(want, run...)
 	}
-	if c.len() != len(want) || !slices.Equal(c.clone(), want) {
-		t.Fatalf("len %d, want %d; or the elements differ", c.len(), len(want))
+	if c.len() != len(want) {
+		t.Fatalf("len %d, want %d", c.len(), len(want))
 	}
 	for _, i := range []int{0, chunkLen - 1, chunkLen, 2*chunkLen + 1, len(want) - 1} {
 		if *c.at(i) != i {
@@ -33,12 +33,19 @@ func TestChunkedKeepsOrderAcrossChunks(t *testing.T) {
 		}
 	}
 	*c.at(chunkLen) = -1
-	if !c.contains(func(v *int) bool { return *v == -1 }) || c.clone()[chunkLen] != -1 {
+	want[chunkLen] = -1
+	if !c.contains(func(v *int) bool { return *v == -1 }) {
 		t.Error("a change through at is lost")
+	}
+	if got := c.take(); !slices.Equal(got, want) {
+		t.Fatalf("take returned %d elements, want %d, or the elements differ", len(got), len(want))
+	}
+	if c.len() != 0 || c.chunks != nil {
+		t.Errorf("after take: len %d, %d chunks kept, want an empty list", c.len(), len(c.chunks))
 	}
 }
 
-func TestSortedByIsAStableSort(t *testing.T) {
+func TestTakeSortedByIsAStableSort(t *testing.T) {
 	type elem struct{ key, seq int }
 	rng := rand.New(rand.NewPCG(3, 4))
 	for round := range 300 {
@@ -61,7 +68,10 @@ func TestSortedByIsAStableSort(t *testing.T) {
 		}
 		want := slices.Clone(all)
 		sort.SliceStable(want, func(i, j int) bool { return want[i].key < want[j].key })
-		got := c.sortedBy(func(e *elem) int { return e.key }, extra)
+		got := c.takeSortedBy(func(e *elem) int { return e.key }, extra)
+		if c.len() != 0 || c.chunks != nil {
+			t.Fatalf("round %d: the list kept %d elements after takeSortedBy", round, c.len())
+		}
 		if len(all) == 0 {
 			if got != nil {
 				t.Fatalf("round %d: %v for no elements, want nil", round, got)
