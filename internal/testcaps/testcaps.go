@@ -4,6 +4,7 @@
 package testcaps
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,7 +32,9 @@ func Broken(path string) bool {
 	return false
 }
 
-// Bundled returns every capture in testdata/pcaps (broken ones included).
+// Bundled returns the captures of testdata/pcaps and of its folders whose
+// dialogues tshark reads as smtpcap does (broken ones included); Every
+// has them all.
 func Bundled() []string {
 	var out []string
 	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz", "crafted/*.pcap", "crafted/*.pcapng", "postfix/*.pcap", "exim-client/*.pcap", "postfix-client/*.pcap", "sendmail/*.pcap", "lmtp/*.pcap", "opensmtpd/*.pcap", "postfix-bare/*.pcap", "postscreen/*.pcap"} {
@@ -46,11 +49,35 @@ func Corpus() []string {
 	var out []string
 	m, _ := filepath.Glob(filepath.Join(Root(), "..", "shared", "corpus", "*", "*"))
 	for _, f := range m {
-		if strings.HasSuffix(f, ".pcap") || strings.HasSuffix(f, ".pcapng") || strings.HasSuffix(f, ".cap") {
+		if isCapture(f) {
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// Every returns every capture under testdata/pcaps, in every folder
+// (the sweeps' too, which Bundled leaves out: tshark misreads some of
+// them), broken ones included, then the corpus: for properties that hold
+// of any capture.
+func Every() []string {
+	var out []string
+	filepath.WalkDir(filepath.Join(Root(), "testdata", "pcaps"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && isCapture(path) {
+			out = append(out, path)
+		}
+		return nil
+	})
+	return append(out, Corpus()...)
+}
+
+func isCapture(name string) bool {
+	for _, ext := range []string{".pcap", ".pcapng", ".pcap.gz", ".cap"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // All returns Bundled and Corpus together.

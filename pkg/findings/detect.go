@@ -478,7 +478,16 @@ func detectSyncErrors(b builder, _ Options) []Finding {
 	}
 	var out []Finding
 	for _, r := range b.s.Dialogue.Replies {
-		if isSyncError(r) {
+		if isSyncError(r) && r == b.s.Dialogue.Greeting {
+			// Exim's answer to a client that talked first, or gave up
+			// waiting and did: the session refused in the greeting,
+			// told once (not also as command-rejected).
+			said := replyClause(r, 80)
+			f := b.at("sync-error-reply", Error, PhaseGreeting, r.Span, r.Time,
+				fmt.Sprintf("the server refused the session in its greeting with a synchronization error: %s", said))
+			f.said = said
+			out = append(out, f)
+		} else if isSyncError(r) {
 			f := b.at("sync-error-reply", Error, phaseOf(r.Command), r.Span, r.Time,
 				fmt.Sprintf("the server reported a synchronization/pipelining error: %s", replyClause(r, 80)))
 			f.tx = b.message[r]
@@ -1064,7 +1073,7 @@ func detectRejected(b builder, _ Options) []Finding {
 	}
 	// A server that will take no mail from this client says so in its
 	// greeting (554, or 421 for "not now"), RFC 5321 section 3.1.
-	if g := b.s.Dialogue.Greeting; g != nil && g.Code >= 400 && g.Code <= 599 {
+	if g := b.s.Dialogue.Greeting; g != nil && g.Code >= 400 && g.Code <= 599 && !isSyncError(g) { // sync-error-reply tells that one
 		id, how := "command-rejected", "refused the session"
 		if g.Code < 500 {
 			id, how = "command-deferred", "turned the session away for now"

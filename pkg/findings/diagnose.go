@@ -486,7 +486,7 @@ func bareEndingText(f Finding, at string) string {
 // in its greeting, or nil.
 func greetingRefused(found []Finding) *Finding {
 	for i, f := range found {
-		if (f.ID == "command-rejected" || f.ID == "command-deferred") && f.Phase == PhaseGreeting {
+		if (f.ID == "command-rejected" || f.ID == "command-deferred" || f.ID == "sync-error-reply") && f.Phase == PhaseGreeting {
 			return &found[i]
 		}
 	}

@@ -286,11 +286,60 @@ func TestEveryFindingHasACaptureThatTriggersIt(t *testing.T) {
 	}
 }
 
+// TestFindingsNameTheirOwnStreamsFrames: every frame a finding names is
+// a packet of its connection, or of one of the connections it names, in
+// every capture.
+func TestFindingsNameTheirOwnStreamsFrames(t *testing.T) {
+	checked := 0
+	for _, path := range testcaps.Every() {
+		if testcaps.Broken(path) {
+			continue
+		}
+		c, err := reassembly.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		streamOf := map[int]int{}
+		factsCut := map[int]bool{} // streams whose packets are not all known
+		an := NewAnalyzer(Options{})
+		if _, err := session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error {
+			for _, d := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
+				if st := s.Stream(d); st != nil {
+					factsCut[s.Conn.Stream] = factsCut[s.Conn.Stream] || st.FactsCut > 0
+					for _, sf := range st.Segments {
+						streamOf[sf.Frame] = s.Conn.Stream
+					}
+				}
+			}
+			an.Add(s)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		for _, f := range an.Report(nil).Findings {
+			if factsCut[f.Stream] {
+				continue
+			}
+			for _, fr := range f.Frames {
+				checked++
+				if owner, ok := streamOf[fr]; !ok || owner != f.Stream && !slices.Contains(f.Streams, owner) {
+					t.Errorf("%s: %s of stream %d (streams %v) names frame %d, a packet of stream %d (known: %v)",
+						filepath.Base(path), f.ID, f.Stream, f.Streams, fr, owner, ok)
+				}
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Errorf("only %d frames checked: the captures do not test this", checked)
+	}
+}
+
 // TestOneReplyOneRefusal: a refusal is reported once, whichever way it is
 // reached (a command's own reply, a message's final reply, BDAT LAST being
 // both), and a synchronization error is not also a rejection.
 func TestOneReplyOneRefusal(t *testing.T) {
-	for _, path := range testcaps.Bundled() {
+	for _, path := range testcaps.Every() {
 		if testcaps.Broken(path) {
 			continue
 		}
@@ -1440,7 +1489,7 @@ func TestReportTextIsPrintable(t *testing.T) {
 			escaped++
 		}
 	}
-	for _, path := range testcaps.All() {
+	for _, path := range testcaps.Every() {
 		if testcaps.Broken(path) {
 			continue
 		}

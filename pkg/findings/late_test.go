@@ -101,13 +101,13 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 	}
 }
 
-// TestOnlyALateAcceptanceIsADuplicate: no other bundled capture has a 250
+// TestOnlyALateAcceptanceIsADuplicate: no other capture has a 250
 // the client did not read. Among them, nullmailer sends its FIN right after
 // QUIT and resets the 221 (more-sweep/nm-plain.pcap): the 250 it had read.
 func TestOnlyALateAcceptanceIsADuplicate(t *testing.T) {
 	duplicated := []string{"late-accept/late-250-python.pcap", "late-accept/lost-250-exim.pcap",
 		"late-accept/late-250-postfix-python.pcap", "late-accept/lost-250-postfix-python.pcap", "late-accept/late-250-postfix-server.pcap"}
-	for _, path := range testcaps.Bundled() {
+	for _, path := range testcaps.Every() {
 		if testcaps.Broken(path) || slices.ContainsFunc(duplicated, func(name string) bool { return strings.HasSuffix(path, filepath.FromSlash(name)) }) {
 			continue
 		}
