@@ -287,10 +287,10 @@ func TestEveryFindingHasACaptureThatTriggersIt(t *testing.T) {
 }
 
 // TestFindingsNameTheirOwnStreamsFrames: every frame a finding names is
-// a packet of its connection, or of one of the connections it names, in
-// every capture.
+// a packet of its connection, or of one of the connections it names, and
+// every byte offset lies within the bytes its side sent, in every capture.
 func TestFindingsNameTheirOwnStreamsFrames(t *testing.T) {
-	checked := 0
+	checked, offsets := 0, 0
 	for _, path := range testcaps.Every() {
 		if testcaps.Broken(path) {
 			continue
@@ -301,10 +301,12 @@ func TestFindingsNameTheirOwnStreamsFrames(t *testing.T) {
 		}
 		streamOf := map[int]int{}
 		factsCut := map[int]bool{} // streams whose packets are not all known
+		sent := map[string]int64{} // bytes each side sent, by "stream/side"
 		an := NewAnalyzer(Options{})
 		if _, err := session.Read(c, session.Options{Stream: -1}, func(s *session.Session) error {
 			for _, d := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 				if st := s.Stream(d); st != nil {
+					sent[fmt.Sprint(s.Conn.Stream, "/", d)] = st.Next
 					factsCut[s.Conn.Stream] = factsCut[s.Conn.Stream] || st.FactsCut > 0
 					for _, sf := range st.Segments {
 						streamOf[sf.Frame] = s.Conn.Stream
@@ -318,6 +320,13 @@ func TestFindingsNameTheirOwnStreamsFrames(t *testing.T) {
 		}
 		c.Close()
 		for _, f := range an.Report(nil).Findings {
+			if f.Offset >= 0 && f.Direction != "" {
+				offsets++
+				if n, ok := sent[fmt.Sprint(f.Stream, "/", f.Direction)]; !ok || f.Offset > n {
+					t.Errorf("%s: %s of stream %d: offset %d in the %s's bytes, which number %d (known: %v)",
+						filepath.Base(path), f.ID, f.Stream, f.Offset, f.Direction, n, ok)
+				}
+			}
 			if factsCut[f.Stream] {
 				continue
 			}
@@ -330,8 +339,8 @@ func TestFindingsNameTheirOwnStreamsFrames(t *testing.T) {
 			}
 		}
 	}
-	if checked < 1000 {
-		t.Errorf("only %d frames checked: the captures do not test this", checked)
+	if checked < 1000 || offsets < 1000 {
+		t.Errorf("only %d frames and %d offsets checked: the captures do not test this", checked, offsets)
 	}
 }
 
