@@ -131,4 +131,19 @@ func TestASnaplenCutCaptureBlamesNoServer(t *testing.T) {
 	if cut == 0 {
 		t.Error("no snaplen-truncated finding")
 	}
+	// Each packet's first 30 bytes are still read: stream 3's message
+	// was delivered (its "250 OK id=" in frame 82 begins a packet after
+	// a cut one), and nothing but the snaplen is found there; stream 1's
+	// refusal answers the second RCPT (frame 33), not the first.
+	if c := r.connection(3); c == nil || c.Delivered != 1 || c.Findings != 2 {
+		t.Errorf("stream 3: %+v; want 1 delivered and 2 findings (the snaplen on each side)", c)
+	}
+	if got := findingsOf(r, "command-rejected", 1); len(got) != 1 || !slices.Equal(got[0].Frames, []int{33, 34}) || !strings.Contains(got[0].Summary, "nobody@example.test") {
+		t.Errorf("stream 1 command-rejected: %+v", got)
+	}
+	for _, f := range r.Findings {
+		if f.ID == "pipelining-not-offered" {
+			t.Errorf("the EHLO replies were cut: nobody knows what they offered, yet %+v", f)
+		}
+	}
 }

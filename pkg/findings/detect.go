@@ -424,7 +424,8 @@ func detectPipelining(b builder, _ Options) []Finding {
 		// (it may have refused the client before answering, as Postfix's
 		// smtpd_forbid_unauth_pipelining does): the group rule below says
 		// what the client did wrong.
-		unknown := !d.Extensions.Offered && (d.Hello != nil && d.Hello.Verb != "HELO" || midStream)
+		unknown := !d.Extensions.Offered && (d.Hello != nil && d.Hello.Verb != "HELO" || midStream) ||
+			d.Hello != nil && d.Hello.Reply != nil && d.Hello.Reply.Gap // the capture lost the rest of the list (snaplen)
 		// Message lines after a refused DATA are the client's message, not
 		// commands it pipelined (told as such), and what follows them
 		// waited for the message's reply as far as the client knows.

@@ -142,6 +142,7 @@ type clientSide struct {
 
 	prevCRLF  bool  // while resynchronising: the previous line ended with CRLF
 	skipStart int64 // start of bytes skipped while resynchronising, -1 if none
+	resumed   int64 // where the bytes after the last gap start, -1 before any gap (see resumesWith)
 	tlsSeen   bool
 }
 
@@ -151,7 +152,8 @@ type serverSide struct {
 	line      lineReader
 	cur       *Reply // multi-line reply in progress
 	skipStart int64
-	gapAfter  int // how many commands the client had sent when the server's last gap came
+	resumed   int64 // where the bytes after the last gap start, -1 before any gap (see resumesWith)
+	gapAfter  int   // how many commands the client had sent when the server's last gap came
 }
 
 // pendingKind says what a reply in the FIFO would answer.
@@ -221,6 +223,7 @@ func NewParser(opts Options) *Parser {
 	parseLine := max(o.MaxLineKeep, minParseLine)
 	p.client.line.max, p.server.line.max = parseLine, parseLine
 	p.client.skipStart, p.server.skipStart = -1, -1
+	p.client.resumed, p.server.resumed = -1, -1
 	if o.MidStream {
 		p.client.state, p.client.prevCRLF = clientResync, true
 		p.server.state = serverResync
@@ -1143,6 +1146,7 @@ func (p *Parser) clientGap(off, n int64) {
 		}
 	}
 	c.pos = off + n
+	c.resumed = off + n
 }
 
 // ---- server ----
@@ -1175,7 +1179,7 @@ func (p *Parser) serverLine(cut lineCut) {
 	content := l.content()
 	code, sep, text, ok := parseReplyLine(content)
 	if s.state == serverResync {
-		if !ok || cut != cutNone {
+		if !ok || cut != cutNone && !(cut == cutGap && l.start == s.resumed) {
 			if s.skipStart < 0 {
 				s.skipStart = l.start
 			}
@@ -1579,6 +1583,15 @@ func (p *Parser) closeLine(cut lineCut, end int64) {
 			p.clientLine(cut)
 		}
 	case clientResync:
+		if cut == cutGap && c.line.open && c.line.start == c.resumed && looksLikeCommandLine(c.line.content(), true) {
+			// A packet that began right after a gap and was cut again
+			// (snaplen): its sender began a command there.
+			p.flushSkip(ClientToServer, &c.skipStart, c.line.start)
+			c.state = clientCommand
+			p.clientLine(cut)
+			p.startResync()
+			return
+		}
 		if c.line.open && c.skipStart < 0 {
 			c.skipStart = c.line.start
 		}
@@ -1695,6 +1708,10 @@ func (p *Parser) startTLS(cmd *Command, r *Reply) {
 func (p *Parser) serverGap(off, n int64) {
 	s := &p.server
 	s.gapAfter = len(p.d.Commands)
+	// The next packet's bytes begin where its sender began them: after a
+	// snaplen cut (the tail of every packet lost), that is where a reply
+	// starts, and a reply line cut again there is still read.
+	defer func() { s.resumed = off + n }()
 	// Without the first bytes nobody knows which reply was the greeting;
 	// a gap after them (snaplen cut the greeting's tail) leaves it known.
 	if off == 0 {
@@ -1714,6 +1731,20 @@ func (p *Parser) serverGap(off, n int64) {
 			s.state = serverResync
 		}
 	case serverResync:
+		if s.line.open && s.line.start == s.resumed {
+			// Read as a reply if it starts as one (serverLine decides).
+			p.serverLine(cutGap)
+			if s.state == serverReplies {
+				if r := s.cur; r != nil {
+					s.cur = nil
+					r.Gap = true
+					p.finishReply(r)
+				}
+				if s.state == serverReplies {
+					s.state = serverResync
+				}
+			}
+		}
 		if s.line.open && s.skipStart < 0 {
 			s.skipStart = s.line.start
 		}

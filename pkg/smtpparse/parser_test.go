@@ -866,6 +866,45 @@ func TestGapInServerReplyMarksIt(t *testing.T) {
 	}
 }
 
+// TestSnaplenCutLinesAreStillRead: with tcpdump -s 96 every packet loses
+// its tail, so each line is cut by a gap and the next packet starts right
+// after one. A command or reply that begins there is read (cut, marked
+// Gap), not skipped while resynchronising: the RCPT and the message's
+// 250 below were lost before.
+func TestSnaplenCutLinesAreStillRead(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx.exa"), srvGap(6),
+		cli("EHLO c\r\n"),
+		srv("250-mx Hello c"), srvGap(30),
+		cli("MAIL FROM:<a@exa"), cliGap(13),
+		srv("250 OK\r\n"),
+		cli("RCPT TO:<b@exa"), cliGap(14),
+		srv("250 Accepted\r\n"),
+		cli("DATA\r\n"),
+		srv("354 Enter mes"), srvGap(20),
+		cli("Subject: x\r\n\r\nbody\r\n.\r\n"),
+		srv("250 OK id=1"), srvGap(5),
+		cli("QUIT\r\n"),
+		srv("221 bye\r\n"),
+	)
+	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "DATA", "QUIT"}) {
+		t.Fatalf("verbs = %q", got)
+	}
+	if got := codes(d); !slices.Equal(got, []int{220, 250, 250, 250, 354, 250, 221}) {
+		t.Fatalf("codes = %v", got)
+	}
+	rcpt := d.Commands[2]
+	if !rcpt.Gap || rcpt.Span != span(ClientToServer, 37, 51) || rcpt.Reply == nil || rcpt.Reply.Lines[0] != "Accepted" {
+		t.Errorf("RCPT = %+v", rcpt)
+	}
+	if len(d.Transactions) != 1 || len(d.Transactions[0].Rcpts) != 1 {
+		t.Fatalf("transactions = %+v", d.Transactions)
+	}
+	if r := d.Transactions[0].FinalReply; r == nil || r.Code != 250 || !r.Gap || r.Lines[0] != "OK id=1" {
+		t.Errorf("the message's reply = %+v", r)
+	}
+}
+
 func TestGapInBodyStaysInContent(t *testing.T) {
 	events := []event{
 		srv("220 mx\r\n"),
