@@ -339,6 +339,7 @@ func TestFindingsNameTheirOwnStreamsFrames(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("%d frames, %d offsets checked", checked, offsets)
 	if checked < 1000 || offsets < 1000 {
 		t.Errorf("only %d frames and %d offsets checked: the captures do not test this", checked, offsets)
 	}
