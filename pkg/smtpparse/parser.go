@@ -1710,8 +1710,25 @@ func (p *Parser) serverGap(off, n int64) {
 	s.gapAfter = len(p.d.Commands)
 	// The next packet's bytes begin where its sender began them: after a
 	// snaplen cut (the tail of every packet lost), that is where a reply
-	// starts, and a reply line cut again there is still read.
-	defer func() { s.resumed = off + n }()
+	// starts, and a reply line cut again there is still read. Not when
+	// the gap took a multi-line reply's next lines: the packet after it
+	// goes on with that reply.
+	continues := false
+	switch {
+	case s.line.open && (s.state == serverReplies || s.line.start == s.resumed):
+		_, sep, _, ok := parseReplyLine(s.line.content())
+		continues = ok && sep == '-' || !ok && s.cur != nil
+	case s.line.open:
+		continues = true // a line resynchronising skipped: what follows it is unknown
+	case s.state == serverReplies:
+		continues = s.cur != nil
+	}
+	defer func() {
+		s.resumed = off + n
+		if continues {
+			s.resumed = -1
+		}
+	}()
 	// Without the first bytes nobody knows which reply was the greeting;
 	// a gap after them (snaplen cut the greeting's tail) leaves it known.
 	if off == 0 {

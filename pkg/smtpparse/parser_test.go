@@ -905,6 +905,28 @@ func TestSnaplenCutLinesAreStillRead(t *testing.T) {
 	}
 }
 
+// TestASnaplenCutMultiLineReplyIsOneReply: a multi-line reply cut in
+// several packets goes on after each gap: the next packet's "250-" line
+// is that reply's, not a reply of its own that would answer the next
+// command.
+func TestASnaplenCutMultiLineReplyIsOneReply(t *testing.T) {
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx Hello c\r\n250-SIZE 1"), srvGap(10),
+		srv("250-PIPELI"), srvGap(20),
+		srv("250-8BITMI"), srvGap(8),
+		cli("MAIL FROM:<a@example.org>\r\n"),
+		srv("250 OK\r\n"),
+	)
+	if got := codes(d); !slices.Equal(got, []int{220, 250, 250}) {
+		t.Fatalf("codes = %v", got)
+	}
+	if r := d.Commands[1].Reply; r == nil || r.Lines[0] != "OK" {
+		t.Errorf("MAIL's reply = %+v", r)
+	}
+}
+
 func TestGapInBodyStaysInContent(t *testing.T) {
 	events := []event{
 		srv("220 mx\r\n"),
