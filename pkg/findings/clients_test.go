@@ -115,6 +115,21 @@ func TestEverydayClientsToExim(t *testing.T) {
 // longer be paired reliably: nothing is an error, a transaction that
 // looks unfinished is an info that names the capture's loss, and failures
 // seen through the cuts are no retry loop. The snaplen is told as such.
+func TestASnaplenCutMultiLineReplyIsReadAcrossItsPackets(t *testing.T) {
+	// snap96-multiline.pcap: the server wrote its EHLO reply in three
+	// pieces (frames 8, 10, 12), each but the last cut by the snaplen;
+	// the pieces are one reply to EHLO, not two replies nobody asked for.
+	r := analyze(t, testcaps.Path("snaplen/snap96-multiline.pcap"))
+	for _, f := range r.Findings {
+		if f.ID != "snaplen-truncated" {
+			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
+		}
+	}
+	if c := r.connection(0); c == nil || c.Delivered != 1 || c.Findings != 2 {
+		t.Errorf("stream 0: %+v; want 1 delivered and 2 findings (the snaplen on each side)", c)
+	}
+}
+
 func TestASnaplenCutCaptureBlamesNoServer(t *testing.T) {
 	r := analyze(t, testcaps.Path("snaplen/snap96-exim.pcap"))
 	cut := 0

@@ -152,8 +152,10 @@ type serverSide struct {
 	line      lineReader
 	cur       *Reply // multi-line reply in progress
 	skipStart int64
-	resumed   int64 // where the bytes after the last gap start, -1 before any gap (see resumesWith)
-	gapAfter  int   // how many commands the client had sent when the server's last gap came
+	resumed   int64  // where the bytes after the last gap start, -1 before any gap (see resumesWith)
+	gapAfter  int    // how many commands the client had sent when the server's last gap came
+	extend    *Reply // a multi-line reply a gap cut after a "-" line, which the next reply line may go on with (see serverGap)
+	reopened  *Reply // cur, when it is extend taken up again: stored and paired already
 }
 
 // pendingKind says what a reply in the FIFO would answer.
@@ -339,7 +341,7 @@ func (p *Parser) Close() *Dialogue {
 		if r := s.cur; r != nil {
 			s.cur = nil
 			addProblem(&r.Problems, ProblemIncompleteReply)
-			p.finishReply(r)
+			p.endReply(r)
 		}
 	}
 
@@ -1178,6 +1180,23 @@ func (p *Parser) serverLine(cut lineCut) {
 	defer l.reset()
 	content := l.content()
 	code, sep, text, ok := parseReplyLine(content)
+	if s.state == serverResync && ok && s.extend != nil {
+		r := s.extend
+		s.extend = nil
+		if p.goesOn(r, code, cut) {
+			p.flushSkip(ServerToClient, &s.skipStart, l.start)
+			s.state = serverReplies
+			s.cur, s.reopened = r, r
+			r.Problems = slices.DeleteFunc(r.Problems, func(q string) bool { return q == ProblemIncompleteReply })
+		} else if cut == cutGap {
+			// Cut at both ends, and not that reply's: where it belongs
+			// is unknown.
+			if s.skipStart < 0 {
+				s.skipStart = l.start
+			}
+			return
+		}
+	}
 	if s.state == serverResync {
 		if !ok || cut != cutNone && !(cut == cutGap && l.start == s.resumed) {
 			if s.skipStart < 0 {
@@ -1226,7 +1245,7 @@ func (p *Parser) serverLine(cut lineCut) {
 			r := s.cur
 			s.cur = nil
 			addProblem(&r.Problems, ProblemGreetingCut)
-			p.finishReply(r)
+			p.endReply(r)
 		} else {
 			// Nobody asked: the server turned from its banner to what it
 			// means for the session (postscreen's 521 to a client on a
@@ -1253,12 +1272,44 @@ func (p *Parser) serverLine(cut lineCut) {
 	if sep == '-' && cut == cutNone {
 		return
 	}
+	if sep == '-' && cut == cutGap {
+		// serverGap ends it, and may take it up again after the gap.
+		addProblem(&s.cur.Problems, ProblemIncompleteReply)
+		return
+	}
 	r := s.cur
 	s.cur = nil
 	if sep == '-' {
 		addProblem(&r.Problems, ProblemIncompleteReply)
 	}
-	p.finishReply(r)
+	p.endReply(r)
+}
+
+// goesOn reports whether a reply line with code, read first after a gap
+// that cut r after one of its "-" lines, is r's next line rather than a
+// new reply: same code, not itself cut at its start, and nothing else
+// the server could be answering (no command waiting, none sent since the
+// gap). A server writing a long EHLO reply in pieces, captured with a
+// small snaplen, loses the tail of each piece; the next packet still
+// starts with the reply's next line.
+func (p *Parser) goesOn(r *Reply, code int, cut lineCut) bool {
+	s := &p.server
+	return code == r.Code && (cut != cutGap || p.server.line.start == s.resumed) &&
+		p.fifoLen() == 0 && len(p.d.Commands) == s.gapAfter
+}
+
+// endReply ends the reply in progress: a new one is stored and paired
+// (finishReply); one taken up again after a gap is both already, and
+// only what it offers may have grown.
+func (p *Parser) endReply(r *Reply) {
+	if r != p.server.reopened {
+		p.finishReply(r)
+		return
+	}
+	p.server.reopened = nil
+	if c := r.Command; c != nil && (c.Verb == "EHLO" || c.Verb == "LHLO") && c == p.d.Hello && r.Code/100 == 2 {
+		p.d.Extensions = extensionsFrom(r)
+	}
 }
 
 func (p *Parser) newReply() *Reply {
@@ -1713,19 +1764,25 @@ func (p *Parser) serverGap(off, n int64) {
 	// starts, and a reply line cut again there is still read. Not when
 	// the gap took a multi-line reply's next lines: the packet after it
 	// goes on with that reply.
-	continues := false
+	// A reply cut after one of its "-" lines is remembered: the next
+	// reply line may go on with it (goesOn).
+	continues, extendable := false, false
 	switch {
 	case s.line.open && (s.state == serverReplies || s.line.start == s.resumed):
 		_, sep, _, ok := parseReplyLine(s.line.content())
 		continues = ok && sep == '-' || !ok && s.cur != nil
+		extendable = continues
 	case s.line.open:
 		continues = true // a line resynchronising skipped: what follows it is unknown
 	case s.state == serverReplies:
 		continues = s.cur != nil
+		extendable = continues
 	}
+	var held *Reply
 	defer func() {
+		s.extend = held
 		s.resumed = off + n
-		if continues {
+		if continues && held == nil {
 			s.resumed = -1
 		}
 	}()
@@ -1742,7 +1799,10 @@ func (p *Parser) serverGap(off, n int64) {
 		if r := s.cur; r != nil {
 			s.cur = nil
 			r.Gap = true
-			p.finishReply(r)
+			p.endReply(r)
+			if extendable {
+				held = r
+			}
 		}
 		if s.state == serverReplies {
 			s.state = serverResync
@@ -1755,7 +1815,10 @@ func (p *Parser) serverGap(off, n int64) {
 				if r := s.cur; r != nil {
 					s.cur = nil
 					r.Gap = true
-					p.finishReply(r)
+					p.endReply(r)
+					if extendable {
+						held = r
+					}
 				}
 				if s.state == serverReplies {
 					s.state = serverResync

@@ -927,6 +927,58 @@ func TestASnaplenCutMultiLineReplyIsOneReply(t *testing.T) {
 	}
 }
 
+func TestAReplyCutAfterAContinuationLineGoesOnAfterTheGap(t *testing.T) {
+	// A server that writes its EHLO reply in three pieces, captured with
+	// a small snaplen: each packet loses its tail, the next one starts
+	// with the reply's next line.
+	d := run(t, Options{},
+		srv("220 mx.example.test ESMTP mult"), srvGap(19),
+		cli("EHLO client.example.org\r\n"),
+		srv("250-mx.example.test Hello clie"), srvGap(70),
+		srv("250-PIPELINING\r\n250-ENHANCEDST"), srvGap(20),
+		srv("250-SMTPUTF8\r\n250 CHUNKING\r\n"),
+		cli("MAIL FROM:<a@example.org>\r\n"),
+		srv("250 2.1.0 Ok\r\n"),
+	)
+	if got := codes(d); !slices.Equal(got, []int{220, 250, 250}) {
+		t.Fatalf("codes = %v", got)
+	}
+	r := d.Commands[0].Reply
+	if want := []string{"mx.example.test Hello clie", "PIPELINING", "ENHANCEDST", "SMTPUTF8", "CHUNKING"}; r == nil || !slices.Equal(r.Lines, want) {
+		t.Fatalf("EHLO's reply = %+v, want lines %q", r, want)
+	}
+	if !r.Gap || hasProblem(r.Problems, ProblemIncompleteReply) || r.Span != (Span{ServerToClient, 30 + 19, 30 + 19 + 30 + 70 + 30 + 20 + 28}) {
+		t.Errorf("EHLO's reply: gap %v, problems %q, span %+v", r.Gap, r.Problems, r.Span)
+	}
+	if !d.Extensions.Has("PIPELINING") || !d.Extensions.Has("CHUNKING") {
+		t.Errorf("extensions = %+v", d.Extensions.Keywords)
+	}
+	if r := d.Commands[1].Reply; r == nil || r.Lines[0] != "2.1.0 Ok" {
+		t.Errorf("MAIL's reply = %+v", r)
+	}
+}
+
+func TestAReplyCutAfterAContinuationLineIsNotExtendedByTheNextCommandsReply(t *testing.T) {
+	// The client spoke after the gap: the gap may have held the rest of
+	// the reply, and the next 250 answers the client's MAIL.
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250-mx Hello c\r\n250-SIZE 1"), srvGap(40),
+		cli("MAIL FROM:<a@example.org>\r\n"),
+		srv("250 2.1.0 Ok\r\n"),
+	)
+	if got := codes(d); !slices.Equal(got, []int{220, 250, 250}) {
+		t.Fatalf("codes = %v", got)
+	}
+	if r := d.Commands[0].Reply; r == nil || len(r.Lines) != 2 || !r.Gap {
+		t.Errorf("EHLO's reply = %+v", r)
+	}
+	if r := d.Commands[1].Reply; r == nil || r.Lines[0] != "2.1.0 Ok" {
+		t.Errorf("MAIL's reply = %+v", r)
+	}
+}
+
 func TestGapInBodyStaysInContent(t *testing.T) {
 	events := []event{
 		srv("220 mx\r\n"),
