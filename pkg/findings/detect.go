@@ -1545,13 +1545,17 @@ func detectContent(b builder, _ Options) []Finding {
 		// What the server offered is known from its EHLO reply, or from a
 		// HELO, which offers nothing; without either (the capture began
 		// later, or lost the reply) nobody can say.
+		// A reply the capture cut (snaplen) tells what it kept, not what
+		// it lost: a keyword missing from it may have been offered.
 		offerKnown := d.Extensions.Offered || d.Hello != nil && d.Hello.Verb == "HELO"
-		if len(tx.Chunks) > 0 && !d.Extensions.Has("CHUNKING") && offerKnown {
+		listCut := d.Hello != nil && d.Hello.Reply != nil && d.Hello.Reply.Gap
+		lacks := func(keyword string) bool { return offerKnown && !listCut && !d.Extensions.Has(keyword) }
+		if len(tx.Chunks) > 0 && lacks("CHUNKING") {
 			c := tx.Chunks[0].Command
 			out = append(out, b.at("bdat-not-offered", Error, PhaseBDAT, c.Span, c.Time,
 				"the client used BDAT, but the server did not offer CHUNKING"))
 		}
-		if bodyParam == "BINARYMIME" && !d.Extensions.Has("BINARYMIME") && offerKnown {
+		if bodyParam == "BINARYMIME" && lacks("BINARYMIME") {
 			out = append(out, b.at("binarymime-not-offered", Error, PhaseEnvelope, tx.Mail.Span, tx.Mail.Time,
 				"the client declared BODY=BINARYMIME, but the server did not offer BINARYMIME"))
 		}
@@ -1649,7 +1653,7 @@ func detectContent(b builder, _ Options) []Finding {
 			out = append(out, b.at("nul-in-data", Warning, phase, at(body.NUL.First), verb.Time,
 				fmt.Sprintf("%s in the message (first at offset %d)", wording.Plural(body.NUL.N, "NUL byte", "NUL bytes"), body.NUL.First)))
 		}
-		if body.EightBit.N > 0 && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) && offerKnown {
+		if body.EightBit.N > 0 && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) && offerKnown && (d.Extensions.Has("8BITMIME") || !listCut) {
 			// To a server that offers 8BITMIME the missing BODY=8BITMIME is a
 			// formality most clients skip (Exim relays 8-bit mail so); to one
 			// that does not, the message may be mangled or refused, and
