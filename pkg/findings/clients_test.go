@@ -153,6 +153,12 @@ func TestASnaplenCutCaptureBlamesNoServer(t *testing.T) {
 	if c := r.connection(3); c == nil || c.Delivered != 1 || c.Findings != 2 {
 		t.Errorf("stream 3: %+v; want 1 delivered and 2 findings (the snaplen on each side)", c)
 	}
+	// Stream 2 pipelined RCPT and DATA in frame 54, cut after the "D":
+	// the 354 in frame 56 says it was DATA, and frames 57 and 59 are
+	// the message Exim took in frame 61.
+	if c := r.connection(2); c == nil || c.Delivered != 1 || c.Findings != 2 {
+		t.Errorf("stream 2: %+v; want 1 delivered and 2 findings (the snaplen on each side)", c)
+	}
 	if got := findingsOf(r, "command-rejected", 1); len(got) != 1 || !slices.Equal(got[0].Frames, []int{33, 34}) || !strings.Contains(got[0].Summary, "nobody@example.test") {
 		t.Errorf("stream 1 command-rejected: %+v", got)
 	}

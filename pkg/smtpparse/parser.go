@@ -1038,16 +1038,38 @@ func (p *Parser) endChunk() {
 }
 
 // startData enters DATA content after a 354 (seen or assumed).
-func (p *Parser) startData(cmd *Command, tx *Transaction) {
+func (p *Parser) startData(cmd *Command, tx *Transaction) { p.startDataAt(cmd, tx, cmd.Span.End) }
+
+// startDataAt starts message content at stream offset start.
+func (p *Parser) startDataAt(cmd *Command, tx *Transaction, start int64) {
 	c := &p.client
 	if tx == nil {
 		tx = p.currentTx()
 	}
-	body := newBody(cmd.Span.End)
+	body := newBody(start)
 	tx.Body = body
 	c.body, c.bodyTx = body, tx
-	c.scan.reset(body, &p.budget, p.opts.MaxBodyKeep, false, cmd.Span.End)
+	c.scan.reset(body, &p.budget, p.opts.MaxBodyKeep, false, start)
 	c.state = clientData
+}
+
+// dataCutShort handles a 354 paired with cmd, a command line the capture
+// cut (snaplen: "D" of a DATA sent behind RCPT in one packet): 354 answers
+// DATA only (RFC 5321 section 4.3.2), so cmd was DATA, and the client's
+// next bytes, if it has sent none since the cut, are the message. It
+// reports whether it took cmd so.
+func (p *Parser) dataCutShort(cmd *Command) bool {
+	c := &p.client
+	if !cmd.Gap || cmd.Verb == "DATA" || cmd.Verb == "" || !strings.HasPrefix("DATA", cmd.Verb) ||
+		c.state != clientResync || c.line.open || c.skipStart >= 0 || c.pos != c.resumed || !c.held.empty() {
+		return false
+	}
+	cmd.Verb, cmd.Known = "DATA", true
+	cmd.Problems = slices.DeleteFunc(cmd.Problems, func(p string) bool { return p == problemUnknownVerb })
+	tx := p.currentTx()
+	tx.Data = cmd
+	p.startDataAt(cmd, tx, c.pos)
+	return true
 }
 
 // endOfData follows the strict terminator: the final reply is next in line
@@ -1421,6 +1443,9 @@ func (p *Parser) finishReply(r *Reply) {
 	}
 	cmd := e.cmd
 	r.Command, cmd.Reply = cmd, r
+	if r.Code == 354 && p.dataCutShort(cmd) {
+		return
+	}
 	if r.Code/100 == 2 && !cmd.Known && !cmd.Masked && !cmd.Pipelined && isWord(cmd.Verb) {
 		// A verb the server took, when the client waited for the answer,
 		// is one the server knows (Sendmail's VERB after a HELO, which

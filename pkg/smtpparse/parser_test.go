@@ -979,6 +979,57 @@ func TestAReplyCutAfterAContinuationLineIsNotExtendedByTheNextCommandsReply(t *t
 	}
 }
 
+func TestADATACutShortIsKnownByIts354(t *testing.T) {
+	// tcpdump -s 96: RCPT and DATA pipelined in one packet, cut after
+	// the "D"; the 354 says what it was, and the next packet is the
+	// message.
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("EHLO c\r\n"),
+		srv("250 mx\r\n"),
+		cli("MAIL FROM:<a@example.org>\r\n"),
+		srv("250 OK\r\n"),
+		cli("RCPT TO:<b@example.test>\r\nD"), cliGap(5),
+		srv("250 Accepted\r\n354 Enter message\r\n"),
+		cli("Subject: cut\r\n\r\nbody\r\n.\r\n"),
+		srv("250 OK id=1\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 bye\r\n"),
+	)
+	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "DATA", "QUIT"}) {
+		t.Fatalf("verbs = %q", got)
+	}
+	start := int64(len("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nD") + 5)
+	tx := d.Transactions[0]
+	if tx.Data == nil || tx.Data != d.Commands[3] || tx.Body == nil || !tx.Body.Complete || tx.Body.Span.Start != start ||
+		tx.FinalReply == nil || tx.FinalReply.Code != 250 {
+		t.Fatalf("transaction %+v, body %+v", tx, tx.Body)
+	}
+	if c := d.Commands[3]; !c.Gap || c.Reply == nil || c.Reply.Code != 354 || hasProblem(c.Problems, problemUnknownVerb) {
+		t.Errorf("DATA = %+v", c)
+	}
+}
+
+func TestACutLineAnsweredOtherwiseStaysWhatItWas(t *testing.T) {
+	// Only a 354 says DATA: a cut "D" refused with 500 stays a cut line,
+	// and what follows is read as commands.
+	d := run(t, Options{},
+		srv("220 mx\r\n"),
+		cli("MAIL FROM:<a@example.org>\r\n"),
+		srv("250 OK\r\n"),
+		cli("RCPT TO:<b@example.test>\r\nD"), cliGap(5),
+		srv("250 Accepted\r\n500 unrecognized\r\n"),
+		cli("QUIT\r\n"),
+		srv("221 bye\r\n"),
+	)
+	if got := verbs(d); !slices.Equal(got, []string{"MAIL", "RCPT", "D", "QUIT"}) {
+		t.Fatalf("verbs = %q", got)
+	}
+	if tx := d.Transactions[0]; tx.Data != nil || tx.Body != nil {
+		t.Errorf("transaction %+v", tx)
+	}
+}
+
 func TestGapInBodyStaysInContent(t *testing.T) {
 	events := []event{
 		srv("220 mx\r\n"),
