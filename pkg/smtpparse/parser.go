@@ -1054,13 +1054,14 @@ func (p *Parser) startDataAt(cmd *Command, tx *Transaction, start int64) {
 }
 
 // dataCutShort handles a 354 paired with cmd, a command line the capture
-// cut (snaplen: "D" of a DATA sent behind RCPT in one packet): 354 answers
-// DATA only (RFC 5321 section 4.3.2), so cmd was DATA, and the client's
-// next bytes, if it has sent none since the cut, are the message. It
+// cut (snaplen: "D" or "DATA" of a DATA sent behind RCPT in one packet,
+// its line end lost): 354 answers DATA only (RFC 5321 section 4.3.2), so
+// cmd was DATA, and the client's next bytes, if it has sent none since the
+// cut, are the message, read as such (not skipped up to a terminator). It
 // reports whether it took cmd so.
 func (p *Parser) dataCutShort(cmd *Command) bool {
 	c := &p.client
-	if !cmd.Gap || cmd.Verb == "DATA" || cmd.Verb == "" || !strings.HasPrefix("DATA", cmd.Verb) ||
+	if !cmd.Gap || cmd.Verb == "" || !strings.HasPrefix("DATA", cmd.Verb) ||
 		c.state != clientResync || c.line.open || c.skipStart >= 0 || c.pos != c.resumed || !c.held.empty() {
 		return false
 	}
@@ -1316,7 +1317,7 @@ func (p *Parser) serverLine(cut lineCut) {
 // starts with the reply's next line.
 func (p *Parser) goesOn(r *Reply, code int, cut lineCut) bool {
 	s := &p.server
-	return code == r.Code && (cut != cutGap || p.server.line.start == s.resumed) &&
+	return code == r.Code && (cut != cutGap || s.line.start == s.resumed) &&
 		p.fifoLen() == 0 && len(p.d.Commands) == s.gapAfter
 }
 
@@ -1804,6 +1805,17 @@ func (p *Parser) serverGap(off, n int64) {
 		extendable = continues
 	}
 	var held *Reply
+	// endCut ends the reply the gap cut, remembering it if it may go on.
+	endCut := func() {
+		if r := s.cur; r != nil {
+			s.cur = nil
+			r.Gap = true
+			p.endReply(r)
+			if extendable {
+				held = r
+			}
+		}
+	}
 	defer func() {
 		s.extend = held
 		s.resumed = off + n
@@ -1821,14 +1833,7 @@ func (p *Parser) serverGap(off, n int64) {
 		if s.line.open {
 			p.serverLine(cutGap)
 		}
-		if r := s.cur; r != nil {
-			s.cur = nil
-			r.Gap = true
-			p.endReply(r)
-			if extendable {
-				held = r
-			}
-		}
+		endCut()
 		if s.state == serverReplies {
 			s.state = serverResync
 		}
@@ -1837,14 +1842,7 @@ func (p *Parser) serverGap(off, n int64) {
 			// Read as a reply if it starts as one (serverLine decides).
 			p.serverLine(cutGap)
 			if s.state == serverReplies {
-				if r := s.cur; r != nil {
-					s.cur = nil
-					r.Gap = true
-					p.endReply(r)
-					if extendable {
-						held = r
-					}
-				}
+				endCut()
 				if s.state == serverReplies {
 					s.state = serverResync
 				}

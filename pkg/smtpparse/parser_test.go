@@ -981,32 +981,35 @@ func TestAReplyCutAfterAContinuationLineIsNotExtendedByTheNextCommandsReply(t *t
 
 func TestADATACutShortIsKnownByIts354(t *testing.T) {
 	// tcpdump -s 96: RCPT and DATA pipelined in one packet, cut after
-	// the "D"; the 354 says what it was, and the next packet is the
-	// message.
-	d := run(t, Options{},
-		srv("220 mx\r\n"),
-		cli("EHLO c\r\n"),
-		srv("250 mx\r\n"),
-		cli("MAIL FROM:<a@example.org>\r\n"),
-		srv("250 OK\r\n"),
-		cli("RCPT TO:<b@example.test>\r\nD"), cliGap(5),
-		srv("250 Accepted\r\n354 Enter message\r\n"),
-		cli("Subject: cut\r\n\r\nbody\r\n.\r\n"),
-		srv("250 OK id=1\r\n"),
-		cli("QUIT\r\n"),
-		srv("221 bye\r\n"),
-	)
-	if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "DATA", "QUIT"}) {
-		t.Fatalf("verbs = %q", got)
-	}
-	start := int64(len("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nD") + 5)
-	tx := d.Transactions[0]
-	if tx.Data == nil || tx.Data != d.Commands[3] || tx.Body == nil || !tx.Body.Complete || tx.Body.Span.Start != start ||
-		tx.FinalReply == nil || tx.FinalReply.Code != 250 {
-		t.Fatalf("transaction %+v, body %+v", tx, tx.Body)
-	}
-	if c := d.Commands[3]; !c.Gap || c.Reply == nil || c.Reply.Code != 354 || hasProblem(c.Problems, problemUnknownVerb) {
-		t.Errorf("DATA = %+v", c)
+	// the "D" or before DATA's line end; the 354 says what it was, and
+	// the next packet is the message, read as one (its lines counted).
+	for _, cut := range []string{"D", "DATA"} {
+		lost := int64(len("DATA\r\n") - len(cut))
+		d := run(t, Options{},
+			srv("220 mx\r\n"),
+			cli("EHLO c\r\n"),
+			srv("250 mx\r\n"),
+			cli("MAIL FROM:<a@example.org>\r\n"),
+			srv("250 OK\r\n"),
+			cli("RCPT TO:<b@example.test>\r\n"+cut), cliGap(lost),
+			srv("250 Accepted\r\n354 Enter message\r\n"),
+			cli("Subject: cut\r\n\r\nbody\r\n.\r\n"),
+			srv("250 OK id=1\r\n"),
+			cli("QUIT\r\n"),
+			srv("221 bye\r\n"),
+		)
+		if got := verbs(d); !slices.Equal(got, []string{"EHLO", "MAIL", "RCPT", "DATA", "QUIT"}) {
+			t.Fatalf("%q: verbs = %q", cut, got)
+		}
+		start := int64(len("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n"))
+		tx := d.Transactions[0]
+		if b := tx.Body; tx.Data != d.Commands[3] || b == nil || !b.Complete || b.Gap || b.Span.Start != start ||
+			b.Size != int64(len("Subject: cut\r\n\r\nbody\r\n")) || tx.FinalReply == nil || tx.FinalReply.Code != 250 {
+			t.Fatalf("%q: transaction %+v, body %+v", cut, tx, tx.Body)
+		}
+		if c := d.Commands[3]; !c.Gap || c.Reply == nil || c.Reply.Code != 354 || hasProblem(c.Problems, problemUnknownVerb) {
+			t.Errorf("%q: DATA = %+v", cut, c)
+		}
 	}
 }
 
