@@ -70,6 +70,10 @@ type item struct {
 	frame int              // of the packet that carried seg, or at which the connection finished
 	ts    time.Time        // that packet's capture time
 	facts *reassembly.Conn // itemFinish: a copy of the connection's facts at the end
+	// itemFinish: every connection whose first packet came before this
+	// capture time (Unix nanoseconds) was finished before this one, or
+	// will never be emitted; 0 if the reader cannot tell (see settledMark).
+	settled int64
 }
 
 // batch is a run of items for one worker.
@@ -86,9 +90,10 @@ const (
 // route is the reader's state of one connection.
 type route struct {
 	worker  int
-	sent    bool // items were sent to the worker
-	done    bool // finished or dropped: later packets are not forwarded
-	closing bool // in the closed queue
+	first   int64 // the connection's first capture time, in Unix nanoseconds
+	sent    bool  // items were sent to the worker
+	done    bool  // finished or dropped: later packets are not forwarded
+	closing bool  // in the closed queue
 }
 
 // closedConn is a closed connection waiting for its late packets until
@@ -130,9 +135,17 @@ type reader struct {
 	// finished at the end of the capture are finished.
 	lastFrame int
 	lastTime  time.Time
+	// unsettled is the lowest stream not yet finished or dropped (see
+	// settledMark), and backwards is set once the capture's clock has gone
+	// back, after which no mark can be given.
+	unsettled int
+	backwards bool
 
 	emitMu  sync.Mutex
 	emitErr error
+	// emitted is, per worker, the settled mark of the last session it
+	// emitted (see Session.Settled).
+	emitted []int64
 }
 
 func (r *reader) start() {
@@ -141,7 +154,8 @@ func (r *reader) start() {
 		ch := make(chan *batch, 4)
 		r.chans = append(r.chans, ch)
 		r.pending = append(r.pending, nil)
-		w := &worker{r: r, feeders: map[*reassembly.Conn]*feeder{}}
+		r.emitted = append(r.emitted, 0)
+		w := &worker{r: r, index: i, feeders: map[*reassembly.Conn]*feeder{}}
 		w.asm = reassembly.NewAssembler(r.opts.Limits, w.newFeeder)
 		r.wg.Add(1)
 		go func() {
@@ -165,7 +179,7 @@ func (r *reader) route(c *reassembly.Conn) *route {
 	}
 	rt := r.routes[c.Stream]
 	if rt == nil {
-		rt = &route{worker: c.Stream % r.opts.Workers}
+		rt = &route{worker: c.Stream % r.opts.Workers, first: c.FirstTime.UnixNano()}
 		if r.opts.Stream >= 0 && c.Stream != r.opts.Stream {
 			rt.done = true
 		}
@@ -179,6 +193,9 @@ func (r *reader) route(c *reassembly.Conn) *route {
 // never got past their SYNs, and forgets them, so that their later
 // packets (this one too) are not even tracked.
 func (r *reader) expire(p *reassembly.Packet) {
+	if p.Timestamp.Before(r.lastTime) {
+		r.backwards = true
+	}
 	r.lastFrame, r.lastTime = p.Frame, p.Timestamp
 	for len(r.closed) > 0 {
 		cc := r.closed[0]
@@ -282,7 +299,26 @@ func (r *reader) finish(c *reassembly.Conn) {
 	facts := *c
 	it, _ := r.slot(rt.worker, nil)
 	*it = item{kind: itemFinish, conn: c, dir0: c.DirectionOfSide(0), take: r.opts.Selection.Decide(c, true) == Take,
-		mid: midStream(c), frame: r.lastFrame, ts: r.lastTime, facts: &facts}
+		mid: midStream(c), frame: r.lastFrame, ts: r.lastTime, facts: &facts, settled: r.settledMark()}
+}
+
+// settledMark returns a capture time (Unix nanoseconds) before which
+// every connection has been finished (its session queued for its worker)
+// or dropped: the first time of the lowest stream still open, or the last
+// packet's when none is. Streams are numbered in the order their first
+// packets come, so while the capture's clock only goes forward no later
+// stream started earlier; once it has gone back, 0: no mark.
+func (r *reader) settledMark() int64 {
+	if r.backwards {
+		return 0
+	}
+	for r.unsettled < len(r.routes) && (r.routes[r.unsettled] == nil || r.routes[r.unsettled].done) {
+		r.unsettled++
+	}
+	if r.unsettled < len(r.routes) {
+		return r.routes[r.unsettled].first
+	}
+	return r.lastTime.UnixNano()
 }
 
 // finishAll finishes every connection still open at the end, in stream order.
@@ -332,12 +368,24 @@ func (r *reader) flush(w int) {
 	}
 }
 
-func (r *reader) emitSession(s *Session) {
+// emitSession hands s, from worker w, to emit. settled is the mark the
+// reader gave its finish: each worker emits in the order the reader
+// finished its connections, so every connection that started before the
+// least of the workers' last marks has been emitted (or never will be).
+func (r *reader) emitSession(w int, settled int64, s *Session) {
 	if r.opts.Prepare != nil {
 		s.Prepared = r.opts.Prepare(s)
 	}
 	r.emitMu.Lock()
 	defer r.emitMu.Unlock()
+	r.emitted[w] = settled
+	least := settled
+	for _, m := range r.emitted {
+		least = min(least, m)
+	}
+	if least > 0 {
+		s.Settled = time.Unix(0, least)
+	}
 	if r.emitErr == nil {
 		r.emitErr = r.emit(s)
 	}
@@ -355,6 +403,7 @@ func serverTLS(f *feeder) []byte {
 // worker reassembles and parses the connections routed to it.
 type worker struct {
 	r       *reader
+	index   int // in reader.emitted
 	asm     *reassembly.Assembler
 	feeders map[*reassembly.Conn]*feeder
 	mid     bool              // of the item being processed: what a parser started now is told
@@ -402,7 +451,7 @@ func (w *worker) finish(it *item) {
 		return
 	}
 	f.ready()
-	w.r.emitSession(&Session{
+	w.r.emitSession(w.index, it.settled, &Session{
 		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls, ServerTLS: serverTLS(f), ImplicitHandshake: f.handshake,
 		streams: [2]*reassembly.Stream{client, server},
 	})

@@ -97,7 +97,14 @@ type Session struct {
 	ImplicitHandshake *[2]smtpparse.TLSSide
 	// Prepared is what Options.Prepare returned for this session.
 	Prepared any
-	streams  [2]*reassembly.Stream
+	// Settled is a capture time before which every selected connection
+	// started has already been emitted, this one aside: no session emitted
+	// after this one started before it. Zero when the reader cannot say
+	// (each worker has yet to emit a session, or the capture's clock went
+	// back). Consumers that keep something of every session use it to let
+	// go of what only a session started nearby could need.
+	Settled time.Time
+	streams [2]*reassembly.Stream
 }
 
 // Encrypted reports whether the session's SMTP went on under TLS: the
