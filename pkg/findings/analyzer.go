@@ -118,6 +118,9 @@ type Analyzer struct {
 	legs      chunked[leg]
 	legCmds   slab[legCommand]      // the legs' commands
 	legFinds  slab[int]             // the legs' unanswered-command findings
+	nears     []stamp               // when each leg with unanswered-command findings opened
+	legsKept  int                   // how many legs the last pruneLegs kept
+	pruneGap  int                   // how many legs may come between two pruneLegs
 	seed      maphash.Seed          // for the legs' hashes
 	views     map[uint64]viewSeen   // the first connection seen with each view key
 	sameViews map[uint64][]viewSeen // every connection of a view key more than one has
@@ -201,7 +204,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 		opts.StallThreshold = 10 * time.Second
 	}
 	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), envelopes: newEnvelopes(), seed: maphash.MakeSeed(),
-		views: map[uint64]viewSeen{}}
+		views: map[uint64]viewSeen{}, pruneGap: legPruneGap}
 }
 
 // Detected is what the detectors found in one session, not yet part of
@@ -230,8 +233,8 @@ func (a *Analyzer) Detect(s *session.Session) *Detected {
 
 // Add adds one session to the report, with what Detect found in it
 // (s.Prepared), or running the detectors now when that is not there.
-// Sessions should come in stream order; Add is not safe for concurrent
-// use.
+// Sessions may come in any order (session.Read gives them in the order
+// their connections finish); Add is not safe for concurrent use.
 func (a *Analyzer) Add(s *session.Session) {
 	det, ok := s.Prepared.(*Detected)
 	if !ok {
@@ -245,6 +248,7 @@ func (a *Analyzer) Add(s *session.Session) {
 		}
 	}
 	a.noteLeg(s, found)
+	a.pruneLegs(s.Settled)
 	a.findings.add(found...)
 	a.noteView(s, det.dialogue)
 	a.conns.add(det.conn)
@@ -436,7 +440,60 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 	var into []int
 	l.unanswered, into = a.legFinds.alloc(len(unanswered))
 	copy(into, unanswered)
+	if len(unanswered) > 0 {
+		a.nears = append(a.nears, l.first)
+	}
 	a.legs.add(l)
+}
+
+// legPruneGap is how many legs come between two looks for those no near
+// leg can need: enough that each look, which goes over all legs kept,
+// costs little per leg.
+const legPruneGap = 4096
+
+// pruneLegs lets go of the legs linkLegs will never look at, once
+// pruneGap more have come since it last looked. linkLegs looks, for each
+// near leg (one with unanswered-command findings), at the legs opened
+// within legOpening after it; a leg opened before settled (every
+// connection started before it has been added: session.Session.Settled)
+// with no near leg opened within legOpening before it is in no such
+// window, and never will be. So the legs kept are the near legs, those
+// within their windows and those opened since settled: memory follows the
+// connections open at once, not all the capture's.
+func (a *Analyzer) pruneLegs(settled time.Time) {
+	if settled.IsZero() || a.legs.len() < a.legsKept+a.pruneGap {
+		return
+	}
+	mark := stampOf(settled)
+	slices.SortFunc(a.nears, func(x, y stamp) int {
+		if x.before(y) {
+			return -1
+		}
+		if y.before(x) {
+			return 1
+		}
+		return 0
+	})
+	var kept chunked[leg]
+	var cmds slab[legCommand]
+	a.legs.each(func(l *leg) {
+		if l.unanswered.n == 0 && l.first.before(mark) && !a.inNearWindow(l.first) {
+			return
+		}
+		run, into := cmds.alloc(l.commands.n)
+		copy(into, a.legCmds.get(l.commands))
+		l.commands = run
+		kept.add(*l)
+	})
+	a.legs, a.legCmds, a.legsKept = kept, cmds, kept.len()
+}
+
+// inNearWindow reports whether a leg opened at first lies within
+// legOpening after the opening of some near leg (a.nears, sorted).
+func (a *Analyzer) inNearWindow(first stamp) bool {
+	// The last near leg opened at or before first is the closest.
+	i := sort.Search(len(a.nears), func(k int) bool { return first.before(a.nears[k]) }) - 1
+	return i >= 0 && first.time().Sub(a.nears[i].time()) <= legOpening
 }
 
 // commandHash identifies a command by its verb and arguments, as another
