@@ -111,7 +111,7 @@ type Analyzer struct {
 	opts      Options
 	detectors []detector
 	catalog   map[string]Entry
-	conns     chunked[Connection]
+	conns     connStore
 	findings  chunked[Finding]
 	envelopes envelopes
 	cuts      []factsCut
@@ -251,7 +251,7 @@ func (a *Analyzer) Add(s *session.Session) {
 	a.pruneLegs(s.Settled)
 	a.findings.add(found...)
 	a.noteView(s, det.dialogue)
-	a.conns.add(det.conn)
+	a.conns.add(&det.conn)
 	a.noteAttempts(s)
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 		if st := s.Stream(dir); st != nil && st.FactsCut > 0 {
@@ -353,18 +353,18 @@ func (a *Analyzer) natViews() (second map[int]int, inside map[netip.Addr]netip.A
 	// finished in.
 	groups := slices.Collect(maps.Values(a.sameViews))
 	for _, g := range groups {
-		slices.SortFunc(g, func(x, y viewSeen) int { return a.conns.at(int(x.conn)).Stream - a.conns.at(int(y.conn)).Stream })
+		slices.SortFunc(g, func(x, y viewSeen) int { return a.conns.stream(int(x.conn)) - a.conns.stream(int(y.conn)) })
 	}
 	slices.SortFunc(groups, func(x, y []viewSeen) int {
-		return a.conns.at(int(x[0].conn)).Stream - a.conns.at(int(y[0].conn)).Stream
+		return a.conns.stream(int(x[0].conn)) - a.conns.stream(int(y[0].conn))
 	})
 	second, inside = map[int]int{}, map[netip.Addr]netip.Addr{}
 	for _, g := range groups {
 		for j, view := range g {
-			other := a.conns.at(int(view.conn))
+			other := a.conns.get(int(view.conn))
 			for _, f := range g[:j] {
-				first := a.conns.at(int(f.conn))
-				if _, told := second[first.Stream]; told || !sameSession(first, other, f, view) {
+				first := a.conns.get(int(f.conn))
+				if _, told := second[first.Stream]; told || !sameSession(&first, &other, f, view) {
 					continue // a view told in another is no view to tell this one in
 				}
 				second[other.Stream] = first.Stream
@@ -388,6 +388,7 @@ func (a *Analyzer) natViews() (second map[int]int, inside map[netip.Addr]netip.A
 				same := first.Stream
 				other.Findings, other.Worst, other.SameSessionAs = 1, Info.String(), &same
 				other.Diagnosis = fmt.Sprintf("The same session as stream %d, seen through NAT: see stream %d.", first.Stream, first.Stream)
+				a.conns.set(int(view.conn), &other)
 				break
 			}
 		}
@@ -618,7 +619,7 @@ func (a *Analyzer) isFarLeg(near, to *leg, swallowed []uint64) bool {
 // diagnoses, that the device between near and far swallowed f's commands.
 func (a *Analyzer) link(f *Finding, near, far *leg) {
 	f.linked = true
-	farConn := a.conns.at(far.conn)
+	farConn := a.conns.get(far.conn)
 	f.Summary += fmt.Sprintf("; the capture also holds the session's other leg, stream %d (%s to %s), which never carries them: the device between the legs acknowledged them and did not pass them on",
 		far.stream, farConn.Client, farConn.Server)
 	// The near leg's diagnosis leads with it: it is the cause.
@@ -626,11 +627,13 @@ func (a *Analyzer) link(f *Finding, near, far *leg) {
 	if n := len(f.Frames); n > 1 {
 		acked = fmt.Sprintf(", acknowledged in frame %d,", f.Frames[n-1])
 	}
-	c := a.conns.at(near.conn)
+	c := a.conns.get(near.conn)
 	c.Diagnosis = strings.TrimSpace(fmt.Sprintf("A device in the path swallowed the client's commands: what the client sent in frame %d%s never appears on the session's other leg in the capture, stream %d. ",
 		f.Frames[0], acked, far.stream) + c.Diagnosis)
-	c = a.conns.at(far.conn)
+	a.conns.set(near.conn, &c)
+	c = a.conns.get(far.conn)
 	c.Diagnosis = strings.TrimSpace(c.Diagnosis + fmt.Sprintf(" This is the far leg of stream %d, whose commands (frame %d) the device in the path acknowledged and never passed on.", near.stream, f.Frames[0]))
+	a.conns.set(far.conn, &c)
 }
 
 // complete fills in what a detector left to the catalog: the Wireshark
@@ -1482,7 +1485,7 @@ func (a *Analyzer) Report(inputs []string) *Report {
 			return ok && f.ID != "seen-through-nat"
 		})
 	}
-	conns := a.conns.takeSortedBy(func(c *Connection) int { return c.Stream }, nil)
+	conns := a.conns.takeSorted()
 	// Frames are located in their files only now: Locate reads the
 	// capture's table of runs, which grows while the capture is read.
 	unlocated := false // a frame Locate could not place: the inputs interleave too finely to map
