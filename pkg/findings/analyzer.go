@@ -108,22 +108,22 @@ type attempt struct {
 
 // Analyzer runs the detectors over sessions one by one and builds a Report.
 type Analyzer struct {
-	opts      Options
-	detectors []detector
-	catalog   map[string]Entry
-	conns     connStore
-	findings  chunked[Finding]
-	envelopes envelopes
-	cuts      []factsCut
-	legs      chunked[leg]
-	legCmds   slab[legCommand]      // the legs' commands
-	legFinds  slab[int]             // the legs' unanswered-command findings
-	nears     []stamp               // when each leg with unanswered-command findings opened
-	legsKept  int                   // how many legs the last pruneLegs kept
-	pruneGap  int                   // how many legs may come between two pruneLegs
-	seed      maphash.Seed          // for the legs' hashes
-	views     map[uint64]viewSeen   // the first connection seen with each view key
-	sameViews map[uint64][]viewSeen // every connection of a view key more than one has
+	opts       Options
+	detectors  []detector
+	catalog    map[string]Entry
+	conns      connStore
+	findings   chunked[Finding]
+	envelopes  envelopes
+	cuts       []factsCut
+	legs       chunked[leg]
+	legCmds    slab[legCommand]      // the legs' commands
+	legFinds   slab[int]             // the legs' unanswered-command findings
+	nears      []stamp               // when each leg with unanswered-command findings opened
+	sincePrune int                   // sessions added since the last prune
+	pruneGap   int                   // how many sessions come between two prunes
+	seed       maphash.Seed          // for the legs' hashes
+	views      map[uint64]viewSeen   // the first connection seen with each view key
+	sameViews  map[uint64][]viewSeen // every connection of a view key more than one has
 }
 
 // A view key is what the views of one session seen on both sides of a NAT
@@ -133,10 +133,12 @@ type Analyzer struct {
 
 // viewSeen is a connection that could be a view of a session seen
 // through NAT: its place in Analyzer.conns, its first frame and its
-// server's initial sequence number, if its SYN-ACK was seen. 24 bytes:
-// one is kept for each connection with a SYN.
+// server's initial sequence number, if its SYN-ACK was seen. 32 bytes:
+// one is kept for each connection with a SYN until no other view of it
+// can come (pruneViews).
 type viewSeen struct {
 	frame     int
+	start     int64 // the connection's first capture time, in Unix nanoseconds
 	conn      uint32
 	serverISN uint32
 	serverSYN bool
@@ -204,7 +206,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 		opts.StallThreshold = 10 * time.Second
 	}
 	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), envelopes: newEnvelopes(), seed: maphash.MakeSeed(),
-		views: map[uint64]viewSeen{}, pruneGap: legPruneGap}
+		views: map[uint64]viewSeen{}, pruneGap: pruneGap}
 }
 
 // Detected is what the detectors found in one session, not yet part of
@@ -248,9 +250,9 @@ func (a *Analyzer) Add(s *session.Session) {
 		}
 	}
 	a.noteLeg(s, found)
-	a.pruneLegs(s.Settled)
 	a.findings.add(found...)
 	a.noteView(s, det.dialogue)
+	a.prune(s.Settled)
 	a.conns.add(&det.conn)
 	a.noteAttempts(s)
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
@@ -273,7 +275,7 @@ func (a *Analyzer) noteView(s *session.Session, dialogue uint64) {
 	}
 	hi, lo := bits.Mul64(dialogue^uint64(cisn), 0x9e3779b97f4a7c15)
 	k := hi ^ lo
-	this := viewSeen{conn: uint32(a.conns.len()), frame: s.Conn.FirstFrame}
+	this := viewSeen{conn: uint32(a.conns.len()), frame: s.Conn.FirstFrame, start: s.Conn.FirstTime.UnixNano()}
 	this.serverISN, this.serverSYN = s.Conn.ISN(reassembly.ServerToClient)
 	first, ok := a.views[k]
 	switch {
@@ -447,13 +449,38 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 	a.legs.add(l)
 }
 
-// legPruneGap is how many legs come between two looks for those no near
-// leg can need: enough that each look, which goes over all legs kept,
-// costs little per leg.
-const legPruneGap = 4096
+// pruneGap is how many sessions come between two looks for what no
+// session still to come can need: enough that each look, which goes over
+// all that is kept, costs little per session.
+const pruneGap = 4096
 
-// pruneLegs lets go of the legs linkLegs will never look at, once
-// pruneGap more have come since it last looked. linkLegs looks, for each
+// prune lets go, once pruneGap sessions have come since it last did, of
+// the proxy legs and NAT views that no session still to come can need:
+// settled is the latest session's session.Session.Settled.
+func (a *Analyzer) prune(settled time.Time) {
+	a.sincePrune++
+	if settled.IsZero() || a.sincePrune < a.pruneGap {
+		return
+	}
+	a.sincePrune = 0
+	a.pruneLegs(settled)
+	a.pruneViews(settled)
+}
+
+// pruneViews lets go of the views that no view still to come can be
+// another of: a connection is another view of one started at most
+// natViewStart before or after it, and every connection started before
+// settled has been added. Views already paired are kept.
+func (a *Analyzer) pruneViews(settled time.Time) {
+	cutoff := settled.Add(-natViewStart).UnixNano()
+	for k, v := range a.views {
+		if v.start < cutoff && a.sameViews[k] == nil {
+			delete(a.views, k)
+		}
+	}
+}
+
+// pruneLegs lets go of the legs linkLegs will never look at. linkLegs looks, for each
 // near leg (one with unanswered-command findings), at the legs opened
 // within legOpening after it; a leg opened before settled (every
 // connection started before it has been added: session.Session.Settled)
@@ -462,9 +489,6 @@ const legPruneGap = 4096
 // within their windows and those opened since settled: memory follows the
 // connections open at once, not all the capture's.
 func (a *Analyzer) pruneLegs(settled time.Time) {
-	if settled.IsZero() || a.legs.len() < a.legsKept+a.pruneGap {
-		return
-	}
 	mark := stampOf(settled)
 	slices.SortFunc(a.nears, func(x, y stamp) int {
 		if x.before(y) {
@@ -486,7 +510,7 @@ func (a *Analyzer) pruneLegs(settled time.Time) {
 		l.commands = run
 		kept.add(*l)
 	})
-	a.legs, a.legCmds, a.legsKept = kept, cmds, kept.len()
+	a.legs, a.legCmds = kept, cmds
 }
 
 // inNearWindow reports whether a leg opened at first lies within

@@ -1,0 +1,130 @@
+package findings
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtpcap/smtpcap/internal/capgen"
+	"github.com/smtpcap/smtpcap/internal/testcaps"
+	"github.com/smtpcap/smtpcap/internal/textdiff"
+	"github.com/smtpcap/smtpcap/pkg/reassembly"
+	"github.com/smtpcap/smtpcap/pkg/session"
+)
+
+// readPruning reads the capture of paths into an analyzer that looks for
+// legs and views to let go of after every pruneGap sessions, and returns
+// its JSON report and how many legs and views it held at the end of the
+// capture.
+func readPruning(t *testing.T, paths []string, workers, pruneGap int) (report []byte, legs, views int) {
+	t.Helper()
+	c, err := reassembly.Open(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	an := NewAnalyzer(Options{})
+	an.pruneGap = pruneGap
+	if _, err := session.Read(c, session.Options{Stream: -1, Workers: workers, Recycle: true}, func(s *session.Session) error {
+		an.Add(s)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	legs, views = an.legs.len(), len(an.views)
+	var out bytes.Buffer
+	if err := WriteJSON(&out, an.Report(nil)); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes(), legs, views
+}
+
+// othersAround writes a capture of 700 short clean SMTP sessions, one
+// every 100 ms from start, each from its own client port, and returns its
+// path.
+func othersAround(t *testing.T, start time.Time) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	server := netip.MustParseAddrPort("192.0.2.125:25")
+	for i := range 700 {
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(1 + i%200)}), uint16(30000+i))
+		s := capgen.NewSession(w, capgen.LinkEthernet, client, server, start.Add(time.Duration(i)*100*time.Millisecond), uint32(1000+i), uint32(5000+i))
+		s.SMTP(fmt.Sprintf("bulk%d@example.net", i), "user@example.com", "Subject: x\r\n\r\nhello\r\n")
+	}
+	path := filepath.Join(t.TempDir(), "others.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestLettingGoOfLegsKeepsTheProxiedSessionsLink: the two legs of a
+// proxied session (middlebox-sweep/hold513-513.pcap, the device ACKed the
+// client's 513 bytes and never passed them on) in a capture with 700 other
+// sessions, opened every 100 ms from 21 s before to 49 s after them. With
+// the legs looked over after every session, the analyzer lets go of most
+// of them before the end, and the report is the same to the byte: the
+// near leg is linked to its far leg, as when every leg is kept.
+func TestLettingGoOfLegsKeepsTheProxiedSessionsLink(t *testing.T) {
+	others := othersAround(t, time.Date(2026, 12, 2, 15, 2, 0, 0, time.UTC))
+	paths := []string{testcaps.Path("middlebox-sweep/hold513-513.pcap"), others}
+	for _, workers := range []int{1, 3} {
+		kept, all, _ := readPruning(t, paths, workers, math.MaxInt)
+		pruned, few, _ := readPruning(t, paths, workers, 1)
+		if all != 702 || few >= 100 {
+			t.Errorf("%d workers: %d legs held at the end without letting go, %d with; want 702 and fewer than 100", workers, all, few)
+		}
+		if !bytes.Equal(kept, pruned) {
+			t.Errorf("%d workers: letting go of legs changed the report:\n%s", workers, textdiff.FirstLine(string(kept), string(pruned)))
+		}
+		if !strings.Contains(string(pruned), "which never carries them: the device between the legs acknowledged them and did not pass them on") {
+			t.Errorf("%d workers: the near leg is not linked to its far leg", workers)
+		}
+	}
+}
+
+// TestLettingGoOfViewsKeepsTheSessionsSeenThroughNAT: the two sessions
+// of nat/nat-any.pcap, each seen on both sides of a NAT, in a capture
+// with 700 other sessions from 20 s before them to 50 s after. With the
+// views looked over after every session, the analyzer lets go of most
+// of them before the end, and the report is the same to the byte, each
+// second view told as one.
+func TestLettingGoOfViewsKeepsTheSessionsSeenThroughNAT(t *testing.T) {
+	others := othersAround(t, time.Unix(1796314514, 0).UTC())
+	paths := []string{testcaps.Path("nat/nat-any.pcap"), others}
+	for _, workers := range []int{1, 3} {
+		kept, _, all := readPruning(t, paths, workers, math.MaxInt)
+		pruned, _, few := readPruning(t, paths, workers, 1)
+		if all != 702 || few >= 100 {
+			t.Errorf("%d workers: %d views held at the end without letting go, %d with; want 702 and fewer than 100", workers, all, few)
+		}
+		if !bytes.Equal(kept, pruned) {
+			t.Errorf("%d workers: letting go of views changed the report:\n%s", workers, textdiff.FirstLine(string(kept), string(pruned)))
+		}
+		if n := strings.Count(string(pruned), `"same_session_as": `); n != 2 {
+			t.Errorf("%d workers: %d connections told as another's view, want 2", workers, n)
+		}
+	}
+}
+
+// TestLettingGoChangesNoReport: on every bundled and corpus capture,
+// looking the legs and views over after every session changes no report.
+func TestLettingGoChangesNoReport(t *testing.T) {
+	for _, path := range testcaps.All() {
+		if testcaps.Broken(path) {
+			continue
+		}
+		kept, _, _ := readPruning(t, []string{path}, 2, math.MaxInt)
+		pruned, _, _ := readPruning(t, []string{path}, 2, 1)
+		if !bytes.Equal(kept, pruned) {
+			t.Errorf("%s: letting go of legs and views changed the report:\n%s", path, textdiff.FirstLine(string(kept), string(pruned)))
+		}
+	}
+}
