@@ -250,6 +250,17 @@ func (a *Analyzer) Add(s *session.Session) {
 		}
 	}
 	a.noteLeg(s, found)
+	for i := range found {
+		// What the findings point to in the session's dialogue was for the
+		// diagnosis, made already, and for the lines above: kept, it would
+		// keep the dialogue's transactions alive to the end of the capture.
+		// Only a near leg's unanswered commands are still to be read.
+		f := &found[i]
+		f.tx, f.ofEvery = nil, nil
+		if f.ID != "unanswered-command" || !f.serverTook {
+			f.cmds = nil
+		}
+	}
 	a.findings.add(found...)
 	a.noteView(s, det.dialogue)
 	a.prune(s.Settled)
