@@ -136,9 +136,11 @@ type reader struct {
 	lastFrame int
 	lastTime  time.Time
 	// unsettled is the lowest stream not yet finished or dropped (see
-	// settledMark), and backwards is set once the capture's clock has gone
-	// back, after which no mark can be given.
+	// settledMark); latest is the latest capture time seen, and backwards
+	// is set once a packet came stamped more than clockSlack before it,
+	// after which no mark can be given.
 	unsettled int
+	latest    time.Time
 	backwards bool
 
 	emitMu  sync.Mutex
@@ -193,7 +195,9 @@ func (r *reader) route(c *reassembly.Conn) *route {
 // never got past their SYNs, and forgets them, so that their later
 // packets (this one too) are not even tracked.
 func (r *reader) expire(p *reassembly.Packet) {
-	if p.Timestamp.Before(r.lastTime) {
+	if p.Timestamp.After(r.latest) {
+		r.latest = p.Timestamp
+	} else if r.latest.Sub(p.Timestamp) > clockSlack {
 		r.backwards = true
 	}
 	r.lastFrame, r.lastTime = p.Frame, p.Timestamp
@@ -302,12 +306,20 @@ func (r *reader) finish(c *reassembly.Conn) {
 		mid: midStream(c), frame: r.lastFrame, ts: r.lastTime, facts: &facts, settled: r.settledMark()}
 }
 
+// clockSlack is how far back of the latest packet's time a packet may be
+// stamped without ending the settled marks: captures taken on several
+// CPUs or interfaces hold packets a few microseconds out of order.
+const clockSlack = time.Second
+
 // settledMark returns a capture time (Unix nanoseconds) before which
 // every connection has been finished (its session queued for its worker)
-// or dropped: the first time of the lowest stream still open, or the last
-// packet's when none is. Streams are numbered in the order their first
-// packets come, so while the capture's clock only goes forward no later
-// stream started earlier; once it has gone back, 0: no mark.
+// or dropped: clockSlack before the first time of the lowest stream still
+// open, or before the latest time seen when none is. Streams are numbered
+// in the order their first packets come, so while no packet is stamped
+// more than clockSlack before one that came earlier, no later stream
+// started before the mark. Once one is, 0: no mark. (A mark given before
+// such a packet may not hold for the connection it starts: the reader
+// cannot know what is still to come.)
 func (r *reader) settledMark() int64 {
 	if r.backwards {
 		return 0
@@ -315,10 +327,11 @@ func (r *reader) settledMark() int64 {
 	for r.unsettled < len(r.routes) && (r.routes[r.unsettled] == nil || r.routes[r.unsettled].done) {
 		r.unsettled++
 	}
+	mark := r.latest.UnixNano()
 	if r.unsettled < len(r.routes) {
-		return r.routes[r.unsettled].first
+		mark = r.routes[r.unsettled].first
 	}
-	return r.lastTime.UnixNano()
+	return max(0, mark-int64(clockSlack))
 }
 
 // finishAll finishes every connection still open at the end, in stream order.

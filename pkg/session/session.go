@@ -99,10 +99,14 @@ type Session struct {
 	Prepared any
 	// Settled is a capture time before which every selected connection
 	// started has already been emitted, this one aside: no session emitted
-	// after this one started before it. Zero when the reader cannot say
-	// (each worker has yet to emit a session, or the capture's clock went
-	// back). Consumers that keep something of every session use it to let
-	// go of what only a session started nearby could need.
+	// after this one started before it. Zero when the reader cannot say:
+	// each worker has yet to emit a session, or the capture's clock went
+	// back by more than a second (packets a little out of order are
+	// allowed for). It holds for captures whose clock only goes forward,
+	// as tcpdump writes them; a packet stamped far back later in the file
+	// can start a connection before a mark already given. Consumers that
+	// keep something of every session use it to let go of what only a
+	// session started nearby could need.
 	Settled time.Time
 	streams [2]*reassembly.Stream
 }

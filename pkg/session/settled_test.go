@@ -64,9 +64,10 @@ func TestNoSessionStartedBeforeASettledMarkComesAfterIt(t *testing.T) {
 }
 
 // TestAnOpenConnectionHoldsTheSettledMark: the connection open longest
-// holds the mark at its start for every session that ends meanwhile; once
-// it is finished, the mark moves to the start of the next one still open,
-// or to the last packet when none is.
+// holds the mark a second (clockSlack) before its start for every session
+// that ends meanwhile; once it is finished, the mark moves to a second
+// before the start of the next one still open, or before the last packet
+// when none is.
 func TestAnOpenConnectionHoldsTheSettledMark(t *testing.T) {
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
@@ -97,8 +98,8 @@ func TestAnOpenConnectionHoldsTheSettledMark(t *testing.T) {
 	// 0 (t0); stream 0, finished by stream 3's SYN at t0+70 s, on stream 2
 	// (t0+10 s); stream 2, finished at the end of the capture, on stream 3,
 	// still lingering after its close (t0+70 s); stream 3 on nothing: the
-	// last packet (t0+70.011 s).
-	want := "[1@0s 0@10s 2@1m10s 3@1m10.011s]"
+	// last packet (t0+70.011 s). Each a second earlier.
+	want := "[1@-1s 0@9s 2@1m9s 3@1m9.011s]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("sessions and their marks %v, want %s", got, want)
 	}
@@ -128,5 +129,42 @@ func TestACaptureWhoseClockGoesBackSettlesNothing(t *testing.T) {
 		if !s.IsZero() {
 			t.Errorf("stream %d carries Settled %s; want none after the clock went back", streams[i], s)
 		}
+	}
+}
+
+// TestPacketsALittleOutOfOrderKeepTheMarks: a connection whose first
+// packet is stamped half a second before the last one of the connection
+// before it (a capture taken on several CPUs) does not end the marks, and
+// no mark passes its start.
+func TestPacketsALittleOutOfOrderKeepTheMarks(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	a := synSession(w, "192.0.2.1:40001", 0, 100)
+	answerAndQuit(a) // its last packet at t0+11 ms
+	b := synSession(w, "192.0.2.2:40002", -489*time.Millisecond, 200)
+	answerAndQuit(b)
+	filler(w, 30*time.Second, 0)
+
+	c, err := reassembly.OpenReader("jitter.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams, first, settled := settledSessions(t, c, 1)
+	var got []string
+	for i, s := range streams {
+		got = append(got, fmt.Sprintf("%d@%s", s, settled[i].Sub(synT0)))
+		for j := i + 1; j < len(streams); j++ {
+			if first[j].Before(settled[i]) {
+				t.Errorf("stream %d started at %s, before stream %d's mark %s", streams[j], first[j].Sub(synT0), s, settled[i].Sub(synT0))
+			}
+		}
+	}
+	// Stream 0, finished by stream 2's first packet at t0+30 s, waits on
+	// stream 1 (t0-0.489 s); stream 1, finished by the same packet, on
+	// nothing: that packet's time; stream 2, at the end, on its last
+	// packet (t0+30.002 s). Each a second earlier.
+	want := "[0@-1.489s 1@29s 2@29.002s]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("sessions and their marks %v, want %s", got, want)
 	}
 }
