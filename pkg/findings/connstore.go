@@ -67,12 +67,14 @@ func (cs *connStore) takeSorted() []Connection {
 	if len(cs.at) == 0 {
 		return nil
 	}
+	// The references are sorted, not the summaries: a Connection is ten
+	// times their size.
+	slices.SortStableFunc(cs.at, func(x, y connRef) int { return x.stream - y.stream })
 	out := make([]Connection, len(cs.at))
 	for i := range cs.at {
 		out[i] = cs.get(i)
 	}
 	*cs = connStore{}
-	slices.SortStableFunc(out, func(x, y Connection) int { return x.Stream - y.Stream })
 	return out
 }
 
