@@ -397,7 +397,7 @@ func (r *reader) emitSession(w int, settled int64, s *Session) {
 		least = min(least, m)
 	}
 	if least > 0 {
-		s.Settled = time.Unix(0, least)
+		s.Settled = time.Unix(0, least).UTC()
 	}
 	if r.emitErr == nil {
 		r.emitErr = r.emit(s)
