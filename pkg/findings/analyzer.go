@@ -263,7 +263,7 @@ func (a *Analyzer) Add(s *session.Session) {
 	}
 	a.findings.add(found...)
 	a.noteView(s, det.dialogue)
-	a.prune(s.Settled)
+	a.prune(s.Settled, s.Unsettled)
 	a.conns.add(&det.conn)
 	a.noteAttempts(s)
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
@@ -467,53 +467,60 @@ const pruneGap = 4096
 
 // prune lets go, once pruneGap sessions have come since it last did, of
 // the proxy legs and NAT views that no session still to come can need:
-// settled is the latest session's session.Session.Settled.
-func (a *Analyzer) prune(settled time.Time) {
+// settled and unsettled are the latest session's session.Session.Settled
+// and Unsettled. A capture whose clock goes back by more than a second
+// (its input warnings say so) can start a connection before a mark
+// already given: a proxy leg or NAT view it would have been paired with
+// may be gone by then.
+func (a *Analyzer) prune(settled time.Time, unsettled []time.Time) {
 	a.sincePrune++
 	if settled.IsZero() || a.sincePrune < a.pruneGap {
 		return
 	}
 	a.sincePrune = 0
-	a.pruneLegs(settled)
-	a.pruneViews(settled)
+	pending := make([]stamp, len(unsettled))
+	for i, t := range unsettled {
+		pending[i] = stampOf(t)
+	}
+	sortStamps(pending)
+	a.pruneLegs(stampOf(settled), pending)
+	a.pruneViews(settled, unsettled)
 }
 
 // pruneViews lets go of the views that no view still to come can be
 // another of: a connection is another view of one started at most
 // natViewStart before or after it, and every connection started before
-// settled has been added. Views already paired are kept.
-func (a *Analyzer) pruneViews(settled time.Time) {
+// settled has been added but for those started at unsettled. Views
+// already paired are kept.
+func (a *Analyzer) pruneViews(settled time.Time, unsettled []time.Time) {
 	cutoff := settled.Add(-natViewStart).UnixNano()
 	for k, v := range a.views {
-		if v.start < cutoff && a.sameViews[k] == nil {
-			delete(a.views, k)
+		if v.start >= cutoff || a.sameViews[k] != nil {
+			continue
 		}
+		if slices.ContainsFunc(unsettled, func(u time.Time) bool { return time.Duration(v.start-u.UnixNano()).Abs() <= natViewStart }) {
+			continue
+		}
+		delete(a.views, k)
 	}
 }
 
-// pruneLegs lets go of the legs linkLegs will never look at. linkLegs looks, for each
-// near leg (one with unanswered-command findings), at the legs opened
-// within legOpening after it; a leg opened before settled (every
-// connection started before it has been added: session.Session.Settled)
-// with no near leg opened within legOpening before it is in no such
-// window, and never will be. So the legs kept are the near legs, those
-// within their windows and those opened since settled: memory follows the
-// connections open at once, not all the capture's.
-func (a *Analyzer) pruneLegs(settled time.Time) {
-	mark := stampOf(settled)
-	slices.SortFunc(a.nears, func(x, y stamp) int {
-		if x.before(y) {
-			return -1
-		}
-		if y.before(x) {
-			return 1
-		}
-		return 0
-	})
+// pruneLegs lets go of the legs linkLegs will never look at. linkLegs
+// looks, for each near leg (one with unanswered-command findings), at the
+// legs opened within legOpening after it. Every connection opened before
+// settled has been added, but for those opened at pending (sorted), whose
+// sessions are still to come; so a leg opened before settled, with no
+// near leg and no pending connection opened within legOpening before it,
+// is in no such window and never will be. The legs kept are the near
+// legs, those within their windows or a pending connection's, and those
+// opened since settled: memory follows the connections open at once, not
+// all the capture's.
+func (a *Analyzer) pruneLegs(settled stamp, pending []stamp) {
+	sortStamps(a.nears)
 	var kept chunked[leg]
 	var cmds slab[legCommand]
 	a.legs.each(func(l *leg) {
-		if l.unanswered.n == 0 && l.first.before(mark) && !a.inNearWindow(l.first) {
+		if l.unanswered.n == 0 && l.first.before(settled) && !inWindowAfter(a.nears, l.first) && !inWindowAfter(pending, l.first) {
 			return
 		}
 		run, into := cmds.alloc(l.commands.n)
@@ -524,12 +531,25 @@ func (a *Analyzer) pruneLegs(settled time.Time) {
 	a.legs, a.legCmds = kept, cmds
 }
 
-// inNearWindow reports whether a leg opened at first lies within
-// legOpening after the opening of some near leg (a.nears, sorted).
-func (a *Analyzer) inNearWindow(first stamp) bool {
-	// The last near leg opened at or before first is the closest.
-	i := sort.Search(len(a.nears), func(k int) bool { return first.before(a.nears[k]) }) - 1
-	return i >= 0 && first.time().Sub(a.nears[i].time()) <= legOpening
+// sortStamps sorts stamps, earliest first.
+func sortStamps(stamps []stamp) {
+	slices.SortFunc(stamps, func(x, y stamp) int {
+		if x.before(y) {
+			return -1
+		}
+		if y.before(x) {
+			return 1
+		}
+		return 0
+	})
+}
+
+// inWindowAfter reports whether a leg opened at first lies within
+// legOpening after one of opens (sorted).
+func inWindowAfter(opens []stamp, first stamp) bool {
+	// The last opened at or before first is the closest.
+	i := sort.Search(len(opens), func(k int) bool { return first.before(opens[k]) }) - 1
+	return i >= 0 && first.time().Sub(opens[i].time()) <= legOpening
 }
 
 // commandHash identifies a command by its verb and arguments, as another

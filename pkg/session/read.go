@@ -1,8 +1,11 @@
 package session
 
 import (
+	"math"
 	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
@@ -70,10 +73,16 @@ type item struct {
 	frame int              // of the packet that carried seg, or at which the connection finished
 	ts    time.Time        // that packet's capture time
 	facts *reassembly.Conn // itemFinish: a copy of the connection's facts at the end
-	// itemFinish: every connection whose first packet came before this
-	// capture time (Unix nanoseconds) was finished before this one, or
-	// will never be emitted; 0 if the reader cannot tell (see settledMark).
-	settled int64
+	mark  mark             // itemFinish and itemDrop: what was settled when the reader sent it
+}
+
+// A mark is what the reader tells with each connection it finishes or
+// drops: a capture time (Unix nanoseconds; 0: none) before which every
+// connection had been finished or dropped by then, but for those it
+// still held open, listed by their first times.
+type mark struct {
+	at   int64
+	open []time.Time // shared, never changed
 }
 
 // batch is a run of items for one worker.
@@ -135,28 +144,41 @@ type reader struct {
 	// finished at the end of the capture are finished.
 	lastFrame int
 	lastTime  time.Time
-	// unsettled is the lowest stream not yet finished or dropped (see
-	// settledMark); latest is the latest capture time seen, and backwards
-	// is set once a packet came stamped more than clockSlack before it,
-	// after which no mark can be given.
+	// unsettled is the lowest stream not yet finished or dropped, but for
+	// those in held: connections open for more than holdAfter, passed over
+	// and listed in heldOpen by their first times (see settledMark).
+	// latest is the latest capture time seen, and backwards is set once a
+	// packet came stamped more than clockSlack before it, after which no
+	// mark can be given.
 	unsettled int
+	held      []int
+	heldOpen  []time.Time
 	latest    time.Time
 	backwards bool
+	queued    []atomic.Int64 // per worker, finished and dropped connections sent to it
 
 	emitMu  sync.Mutex
 	emitErr error
-	// emitted is, per worker, the settled mark of the last session it
-	// emitted (see Session.Settled).
-	emitted []int64
+	// Per worker, the mark of the last finished or dropped connection it
+	// has dealt with, and how many it has (see Session.Settled).
+	marks []mark
+	dealt []int64
+	// The last union of the marks' lists settled made, and the lists it
+	// was made of (by their first elements): made again only when they
+	// change, not for each session.
+	union     []time.Time
+	unionFrom []*time.Time
+	lists     []*time.Time // settled's own, reused
 }
 
 func (r *reader) start() {
 	r.free = make(chan *batch, 8*r.opts.Workers+8)
+	r.queued = make([]atomic.Int64, r.opts.Workers)
 	for i := 0; i < r.opts.Workers; i++ {
 		ch := make(chan *batch, 4)
 		r.chans = append(r.chans, ch)
 		r.pending = append(r.pending, nil)
-		r.emitted = append(r.emitted, 0)
+		r.marks, r.dealt = append(r.marks, mark{}), append(r.dealt, 0)
 		w := &worker{r: r, index: i, feeders: map[*reassembly.Conn]*feeder{}}
 		w.asm = reassembly.NewAssembler(r.opts.Limits, w.newFeeder)
 		r.wg.Add(1)
@@ -232,7 +254,8 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 		rt.done = true
 		if rt.sent {
 			it, _ := r.slot(rt.worker, nil)
-			*it = item{kind: itemDrop, conn: c, dir0: c.DirectionOfSide(0), frame: p.Frame, ts: p.Timestamp}
+			*it = item{kind: itemDrop, conn: c, dir0: c.DirectionOfSide(0), frame: p.Frame, ts: p.Timestamp, mark: r.settledMark()}
+			r.queued[rt.worker].Add(1)
 		}
 		return nil
 	}
@@ -303,35 +326,84 @@ func (r *reader) finish(c *reassembly.Conn) {
 	facts := *c
 	it, _ := r.slot(rt.worker, nil)
 	*it = item{kind: itemFinish, conn: c, dir0: c.DirectionOfSide(0), take: r.opts.Selection.Decide(c, true) == Take,
-		mid: midStream(c), frame: r.lastFrame, ts: r.lastTime, facts: &facts, settled: r.settledMark()}
+		mid: midStream(c), frame: r.lastFrame, ts: r.lastTime, facts: &facts, mark: r.settledMark()}
+	r.queued[rt.worker].Add(1)
 }
 
 // clockSlack is how far back of the latest packet's time a packet may be
 // stamped without ending the settled marks: captures taken on several
-// CPUs or interfaces hold packets a few microseconds out of order.
-const clockSlack = time.Second
+// CPUs or interfaces hold packets a few microseconds out of order. It is
+// the step the capture's warnings tell of.
+const clockSlack = reassembly.ClockStep
 
-// settledMark returns a capture time (Unix nanoseconds) before which
-// every connection has been finished (its session queued for its worker)
-// or dropped: clockSlack before the first time of the lowest stream still
-// open, or before the latest time seen when none is. Streams are numbered
-// in the order their first packets come, so while no packet is stamped
-// more than clockSlack before one that came earlier, no later stream
-// started before the mark. Once one is, 0: no mark. (A mark given before
-// such a packet may not hold for the connection it starts: the reader
-// cannot know what is still to come.)
-func (r *reader) settledMark() int64 {
+// A connection open for more than holdAfter (a client that left it open,
+// a long transfer) no longer holds the mark back: it is listed instead,
+// up to maxHeld of them.
+const (
+	holdAfter = time.Minute
+	maxHeld   = 64
+)
+
+// settledMark returns the mark for a connection finished or dropped now:
+// clockSlack before the first time of the lowest stream still open (but
+// for those open for more than holdAfter, listed), or before the latest
+// time seen when none is. Streams are numbered in the order their first
+// packets come, so while no packet is stamped more than clockSlack before
+// one that came earlier, no later stream started before the mark. Once one
+// is, no mark. (A mark given before such a packet may not hold for the
+// connection it starts: the reader cannot know what is still to come.)
+func (r *reader) settledMark() mark {
 	if r.backwards {
-		return 0
+		return mark{}
 	}
-	for r.unsettled < len(r.routes) && (r.routes[r.unsettled] == nil || r.routes[r.unsettled].done) {
+	changed := false
+	n := 0
+	for _, st := range r.held {
+		if rt := r.routes[st]; rt != nil && !rt.done {
+			r.held[n] = st
+			n++
+		}
+	}
+	changed, r.held = n < len(r.held), r.held[:n]
+	for r.unsettled < len(r.routes) {
+		rt := r.routes[r.unsettled]
+		switch {
+		case rt == nil || rt.done:
+		case len(r.held) < maxHeld && r.latest.UnixNano()-rt.first > int64(holdAfter):
+			r.held = append(r.held, r.unsettled)
+			changed = true
+		default:
+			at := rt.first - int64(clockSlack)
+			if changed {
+				r.heldOpen = r.openTimes()
+			}
+			if at <= 0 {
+				return mark{}
+			}
+			return mark{at, r.heldOpen}
+		}
 		r.unsettled++
 	}
-	mark := r.latest.UnixNano()
-	if r.unsettled < len(r.routes) {
-		mark = r.routes[r.unsettled].first
+	if changed {
+		r.heldOpen = r.openTimes()
 	}
-	return max(0, mark-int64(clockSlack))
+	if at := r.latest.UnixNano() - int64(clockSlack); at > 0 {
+		return mark{at, r.heldOpen}
+	}
+	return mark{}
+}
+
+// openTimes returns the first times of the held connections, as a new
+// slice (marks already sent keep theirs), nil when there are none.
+func (r *reader) openTimes() []time.Time {
+	if len(r.held) == 0 {
+		return nil
+	}
+	open := make([]time.Time, len(r.held))
+	for i, st := range r.held {
+		open[i] = time.Unix(0, r.routes[st].first).UTC()
+	}
+	return open
 }
 
 // finishAll finishes every connection still open at the end, in stream order.
@@ -381,27 +453,83 @@ func (r *reader) flush(w int) {
 	}
 }
 
-// emitSession hands s, from worker w, to emit. settled is the mark the
-// reader gave its finish: each worker emits in the order the reader
-// finished its connections, so every connection that started before the
-// least of the workers' last marks has been emitted (or never will be).
-func (r *reader) emitSession(w int, settled int64, s *Session) {
+// emitSession hands s, from worker w, to emit, with the settled time of
+// m, the mark of its finish (see settled).
+func (r *reader) emitSession(w int, m mark, s *Session) {
 	if r.opts.Prepare != nil {
 		s.Prepared = r.opts.Prepare(s)
 	}
 	r.emitMu.Lock()
 	defer r.emitMu.Unlock()
-	r.emitted[w] = settled
-	least := settled
-	for _, m := range r.emitted {
-		least = min(least, m)
-	}
-	if least > 0 {
-		s.Settled = time.Unix(0, least).UTC()
-	}
+	r.marks[w] = m
+	s.Settled, s.Unsettled = r.settled(w)
 	if r.emitErr == nil {
 		r.emitErr = r.emit(s)
 	}
+}
+
+// dealt records that worker w has dealt with a finished or dropped
+// connection whose mark was m, emitted or not.
+func (r *reader) dealtWith(w int, m mark) {
+	r.emitMu.Lock()
+	defer r.emitMu.Unlock()
+	r.marks[w], r.dealt[w] = m, r.dealt[w]+1
+}
+
+// settled returns what Session.Settled and Session.Unsettled say for a
+// session worker w emits now. Each worker deals with connections in the
+// order the reader finished them, so a connection that started before
+// the least of the workers' last marks has been dealt with, or is listed
+// by one of those marks as held open. A worker that has dealt with all
+// the reader sent it holds nothing back (what the reader sends it later
+// is of connections that were not settled then). Called with emitMu held.
+func (r *reader) settled(w int) (time.Time, []time.Time) {
+	least := int64(math.MaxInt64)
+	lists := r.lists[:0] // the marks' lists that are not empty, each once
+	for v, m := range r.marks {
+		if v != w && r.queued[v].Load() == r.dealt[v] {
+			continue
+		}
+		if m.at == 0 {
+			return time.Time{}, nil
+		}
+		least = min(least, m.at)
+		if len(m.open) > 0 && !slices.Contains(lists, &m.open[0]) {
+			lists = append(lists, &m.open[0])
+		}
+	}
+	r.lists = lists
+	return time.Unix(0, least).UTC(), r.unionOf(lists)
+}
+
+// unionOf returns the marks' lists that start at lists as one, the list
+// itself when there is one. A list is known by its first element: each is
+// made once (openTimes) and never changed.
+func (r *reader) unionOf(lists []*time.Time) []time.Time {
+	switch {
+	case len(lists) == 0:
+		return nil
+	case len(lists) == 1:
+		return r.listAt(lists[0])
+	case slices.Equal(lists, r.unionFrom):
+		return r.union
+	}
+	var union []time.Time
+	for _, l := range lists {
+		union = append(union, r.listAt(l)...)
+	}
+	r.union, r.unionFrom = union, append(r.unionFrom[:0], lists...)
+	return union
+}
+
+// listAt returns the list of a worker's mark that starts at first.
+func (r *reader) listAt(first *time.Time) []time.Time {
+	for _, m := range r.marks {
+		if len(m.open) > 0 && &m.open[0] == first {
+			return m.open
+		}
+	}
+	return nil
 }
 
 // serverTLS returns the first bytes of a server that spoke TLS to a client
@@ -416,7 +544,7 @@ func serverTLS(f *feeder) []byte {
 // worker reassembles and parses the connections routed to it.
 type worker struct {
 	r       *reader
-	index   int // in reader.emitted
+	index   int // in the reader's per-worker lists
 	asm     *reassembly.Assembler
 	feeders map[*reassembly.Conn]*feeder
 	mid     bool              // of the item being processed: what a parser started now is told
@@ -452,6 +580,7 @@ func (w *worker) run(ch chan *batch) {
 }
 
 func (w *worker) finish(it *item) {
+	defer w.r.dealtWith(w.index, it.mark)
 	client, server := w.asm.Streams(it.conn, it.dir0)
 	// Flushing held data may start the parser: it must see this
 	// connection's mid-stream state, not the last segment item's.
@@ -464,7 +593,7 @@ func (w *worker) finish(it *item) {
 		return
 	}
 	f.ready()
-	w.r.emitSession(w.index, it.settled, &Session{
+	w.r.emitSession(w.index, it.mark, &Session{
 		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls, ServerTLS: serverTLS(f), ImplicitHandshake: f.handshake,
 		streams: [2]*reassembly.Stream{client, server},
 	})

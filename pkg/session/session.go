@@ -98,17 +98,24 @@ type Session struct {
 	// Prepared is what Options.Prepare returned for this session.
 	Prepared any
 	// Settled is a capture time before which every selected connection
-	// started has already been emitted, this one aside: no session emitted
-	// after this one started before it. Zero when the reader cannot say:
-	// each worker has yet to emit a session, or the capture's clock went
-	// back by more than a second (packets a little out of order are
-	// allowed for). It holds for captures whose clock only goes forward,
-	// as tcpdump writes them; a packet stamped far back later in the file
-	// can start a connection before a mark already given. Consumers that
-	// keep something of every session use it to let go of what only a
-	// session started nearby could need.
+	// started has already been emitted, this one aside, but for those
+	// listed in Unsettled: no session emitted after this one started
+	// before it unless listed. Zero when the reader cannot say: a worker
+	// has yet to emit a session, or the capture's clock went back by more
+	// than a second (packets a little out of order are allowed for). It
+	// holds for captures whose clock only goes forward, as tcpdump writes
+	// them; a packet stamped far back later in the file can start a
+	// connection before a mark already given. Consumers that keep
+	// something of every session use it to let go of what only a session
+	// started nearby could need.
 	Settled time.Time
-	streams [2]*reassembly.Stream
+	// Unsettled lists the first times of connections started before
+	// Settled whose sessions are still to come: connections open for more
+	// than a minute (a client that left one open, a long transfer), which
+	// would otherwise hold Settled back. At most a few dozen; shared
+	// between sessions, not to be changed.
+	Unsettled []time.Time
+	streams   [2]*reassembly.Stream
 }
 
 // Encrypted reports whether the session's SMTP went on under TLS: the
