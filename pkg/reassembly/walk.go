@@ -219,7 +219,7 @@ func (st *Stats) Problems(inputs []*Input) (errs, warnings []error) {
 			name(t), t.FirstFrame, wording.Plural(t.N, "record is", "records are")))
 	}
 	if t := &st.Backwards; t.N > 0 {
-		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s timestamped %s or more before the packet in front (by up to %s): times, durations and stalls around them are not to be trusted",
+		warnings = append(warnings, fmt.Errorf("%s: frame %d: %s timestamped %s or more before the packet in front (by up to %s): times, durations and stalls around them are not to be trusted, nor the pairing of connections as a proxy's two legs or as one session seen on both sides of a NAT",
 			name(t), t.FirstFrame, wording.Plural(t.N, "packet is", "packets are"), ClockStep, st.MostBack.Round(time.Millisecond)))
 	}
 	copies := "each analysed once"
