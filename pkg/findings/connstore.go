@@ -13,8 +13,9 @@ import (
 // strings, and the strings' own allocations), a third of what a capture of
 // many short connections held at its end.
 type connStore struct {
-	blocks [][]byte  // each at most connBlock bytes long, but for a larger record alone
-	at     []connRef // where each summary is, in the order added
+	blocks  [][]byte  // each at most connBlock bytes long, but for a larger record alone
+	at      []connRef // where each summary is, in the order added
+	scratch []byte    // put's, reused
 }
 
 // connRef locates one encoded summary, and tells its stream.
@@ -49,15 +50,17 @@ func (cs *connStore) get(i int) Connection {
 // NAT, the legs of a proxied one).
 func (cs *connStore) set(i int, c *Connection) { cs.at[i] = cs.put(c) }
 
-// put encodes c at the end of the last block (or of a new one).
+// put encodes c at the end of the last block, or of a new one when it
+// does not fit (a block never grows past what it was made with).
 func (cs *connStore) put(c *Connection) connRef {
+	cs.scratch = appendConnection(cs.scratch[:0], c)
 	k := len(cs.blocks) - 1
-	if k < 0 || len(cs.blocks[k]) > connBlock-512 {
-		cs.blocks = append(cs.blocks, make([]byte, 0, connBlock))
+	if k < 0 || cap(cs.blocks[k])-len(cs.blocks[k]) < len(cs.scratch) {
+		cs.blocks = append(cs.blocks, make([]byte, 0, max(connBlock, len(cs.scratch))))
 		k++
 	}
 	start := len(cs.blocks[k])
-	cs.blocks[k] = appendConnection(cs.blocks[k], c)
+	cs.blocks[k] = append(cs.blocks[k], cs.scratch...)
 	return connRef{uint32(k), uint32(start), uint32(len(cs.blocks[k])), c.Stream}
 }
 
