@@ -118,6 +118,7 @@ type Analyzer struct {
 	legs       chunked[leg]
 	legCmds    slab[legCommand]      // the legs' commands
 	legFinds   slab[int]             // the legs' unanswered-command findings
+	swallowed  map[int][]uint64      // of each of those findings, by its index: its commands' hashes (commandHash)
 	nears      []stamp               // when each leg with unanswered-command findings opened
 	sincePrune int                   // sessions added since the last prune
 	pruneGap   int                   // how many sessions come between two prunes
@@ -252,14 +253,10 @@ func (a *Analyzer) Add(s *session.Session) {
 	a.noteLeg(s, found)
 	for i := range found {
 		// What the findings point to in the session's dialogue was for the
-		// diagnosis, made already, and for the lines above: kept, it would
-		// keep the dialogue's transactions alive to the end of the capture.
-		// Only a near leg's unanswered commands are still to be read.
+		// diagnosis, made already, and for the lines above and noteLeg:
+		// kept, it would keep the dialogue alive to the end of the capture.
 		f := &found[i]
-		f.tx, f.ofEvery = nil, nil
-		if f.ID != "unanswered-command" || !f.serverTook {
-			f.cmds = nil
-		}
+		f.tx, f.ofEvery, f.cmds = nil, nil, nil
 	}
 	a.findings.add(found...)
 	a.noteView(s, det.dialogue)
@@ -448,7 +445,16 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 	var unanswered []int
 	for i, f := range found {
 		if f.ID == "unanswered-command" && f.serverTook && len(f.cmds) > 0 {
-			unanswered = append(unanswered, a.findings.len()+i)
+			fi := a.findings.len() + i
+			unanswered = append(unanswered, fi)
+			hashes := make([]uint64, len(f.cmds))
+			for k, c := range f.cmds {
+				hashes[k] = a.commandHash(c)
+			}
+			if a.swallowed == nil {
+				a.swallowed = map[int][]uint64{}
+			}
+			a.swallowed[fi] = hashes
 		}
 	}
 	var into []int
@@ -591,7 +597,9 @@ const legOpening = 2 * time.Second
 // and did not pass them on. Each finding is told once.
 func (a *Analyzer) linkLegs(natSecond map[int]int) {
 	// The legs are needed here only: let go of them on the way out.
-	defer func() { a.legs, a.legCmds, a.legFinds = chunked[leg]{}, slab[legCommand]{}, slab[int]{} }()
+	defer func() {
+		a.legs, a.legCmds, a.legFinds, a.swallowed = chunked[leg]{}, slab[legCommand]{}, slab[int]{}, nil
+	}()
 	if !a.legs.contains(func(l *leg) bool { return l.unanswered.n > 0 }) {
 		return
 	}
@@ -622,10 +630,7 @@ func (a *Analyzer) linkLegs(natSecond map[int]int) {
 			if f.linked {
 				continue
 			}
-			swallowed := make([]uint64, len(f.cmds))
-			for i, c := range f.cmds {
-				swallowed[i] = a.commandHash(c)
-			}
+			swallowed := a.swallowed[fi]
 			// Of the legs opened within legOpening after the near one, the
 			// first by stream that is not another near leg's far leg.
 			far := -1
