@@ -490,21 +490,25 @@ func (a *Analyzer) prune(settled time.Time, unsettled []time.Time) {
 	}
 	sortStamps(pending)
 	a.pruneLegs(stampOf(settled), pending)
-	a.pruneViews(settled, unsettled)
+	a.pruneViews(settled, pending)
 }
 
 // pruneViews lets go of the views that no view still to come can be
 // another of: a connection is another view of one started at most
 // natViewStart before or after it, and every connection started before
-// settled has been added but for those started at unsettled. Views
-// already paired are kept.
-func (a *Analyzer) pruneViews(settled time.Time, unsettled []time.Time) {
+// settled has been added but for those started at pending (sorted).
+// Views already paired are kept.
+func (a *Analyzer) pruneViews(settled time.Time, pending []stamp) {
 	cutoff := settled.Add(-natViewStart).UnixNano()
 	for k, v := range a.views {
 		if v.start >= cutoff || a.sameViews[k] != nil {
 			continue
 		}
-		if slices.ContainsFunc(unsettled, func(u time.Time) bool { return time.Duration(v.start-u.UnixNano()).Abs() <= natViewStart }) {
+		// The pending connections closest to the view: the first that
+		// started after it, and the one before that.
+		start := time.Unix(0, v.start)
+		i := sort.Search(len(pending), func(k int) bool { return start.Before(pending[k].time()) })
+		if i < len(pending) && pending[i].time().Sub(start) <= natViewStart || i > 0 && start.Sub(pending[i-1].time()) <= natViewStart {
 			continue
 		}
 		delete(a.views, k)

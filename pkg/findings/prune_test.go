@@ -185,7 +185,9 @@ func TestLettingGoWaitsForALegLeftOpen(t *testing.T) {
 	for _, workers := range []int{1, 3} {
 		kept, _, _, all := readWatching(t, paths, workers, math.MaxInt, nearLeg)
 		pruned, _, _, few := readWatching(t, paths, workers, 1, nearLeg)
-		if all < 1200 || workers == 1 && few >= 300 {
+		// Counted with one worker only: with several, how many are held
+		// depends on when each has got where.
+		if workers == 1 && (all < 1200 || few >= 300) {
 			t.Errorf("%d workers: %d legs held when the near leg came without letting go, %d with; want 1200 or more, and fewer than 300", workers, all, few)
 		}
 		if !bytes.Equal(kept, pruned) {

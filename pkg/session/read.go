@@ -217,9 +217,14 @@ func (r *reader) route(c *reassembly.Conn) *route {
 // never got past their SYNs, and forgets them, so that their later
 // packets (this one too) are not even tracked.
 func (r *reader) expire(p *reassembly.Packet) {
-	if p.Timestamp.After(r.latest) {
+	// The marks' clock follows the packets that come within holdAfter of
+	// the one before them: a lone packet stamped far ahead (a corrupt
+	// record, a clock step) does not move it, the packet after a quiet
+	// spell does.
+	if (r.lastFrame == 0 || p.Timestamp.Sub(r.lastTime) <= holdAfter) && p.Timestamp.After(r.latest) {
 		r.latest = p.Timestamp
-	} else if r.latest.Sub(p.Timestamp) > clockSlack {
+	}
+	if r.latest.Sub(p.Timestamp) > clockSlack {
 		r.backwards = true
 	}
 	r.lastFrame, r.lastTime = p.Frame, p.Timestamp
@@ -347,7 +352,8 @@ const (
 // settledMark returns the mark for a connection finished or dropped now:
 // clockSlack before the first time of the lowest stream still open (but
 // for those open for more than holdAfter, listed), or before the latest
-// time seen when none is. Streams are numbered in the order their first
+// time seen (by the marks' clock, see expire) when none is or that is
+// earlier. Streams are numbered in the order their first
 // packets come, so while no packet is stamped more than clockSlack before
 // one that came earlier, no later stream started before the mark. Once one
 // is, no mark. (A mark given before such a packet may not hold for the
@@ -373,7 +379,7 @@ func (r *reader) settledMark() mark {
 			r.held = append(r.held, r.unsettled)
 			changed = true
 		default:
-			at := rt.first - int64(clockSlack)
+			at := min(rt.first, r.latest.UnixNano()) - int64(clockSlack) // a connection's first packet may be one stamped ahead
 			if changed {
 				r.heldOpen = r.openTimes()
 			}
@@ -403,6 +409,7 @@ func (r *reader) openTimes() []time.Time {
 	for i, st := range r.held {
 		open[i] = time.Unix(0, r.routes[st].first).UTC()
 	}
+	slices.SortFunc(open, time.Time.Compare)
 	return open
 }
 
@@ -502,9 +509,10 @@ func (r *reader) settled(w int) (time.Time, []time.Time) {
 	return time.Unix(0, least).UTC(), r.unionOf(lists)
 }
 
-// unionOf returns the marks' lists that start at lists as one, the list
-// itself when there is one. A list is known by its first element: each is
-// made once (openTimes) and never changed.
+// unionOf returns the marks' lists that start at lists as one, sorted and
+// without repeats (the workers' lists are mostly the same connections),
+// the list itself when there is one. A list is known by its first
+// element: each is made once (openTimes, sorted) and never changed.
 func (r *reader) unionOf(lists []*time.Time) []time.Time {
 	switch {
 	case len(lists) == 0:
@@ -518,6 +526,8 @@ func (r *reader) unionOf(lists []*time.Time) []time.Time {
 	for _, l := range lists {
 		union = append(union, r.listAt(l)...)
 	}
+	slices.SortFunc(union, time.Time.Compare)
+	union = slices.CompactFunc(union, time.Time.Equal)
 	r.union, r.unionFrom = union, append(r.unionFrom[:0], lists...)
 	return union
 }

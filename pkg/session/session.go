@@ -112,8 +112,8 @@ type Session struct {
 	// Unsettled lists the first times of connections started before
 	// Settled whose sessions are still to come: connections open for more
 	// than a minute (a client that left one open, a long transfer), which
-	// would otherwise hold Settled back. At most a few dozen; shared
-	// between sessions, not to be changed.
+	// would otherwise hold Settled back. Sorted, at most a few dozen;
+	// shared between sessions, not to be changed.
 	Unsettled []time.Time
 	streams   [2]*reassembly.Stream
 }
