@@ -425,7 +425,7 @@ func detectPipelining(b builder, _ Options) []Finding {
 		// smtpd_forbid_unauth_pipelining does): the group rule below says
 		// what the client did wrong.
 		unknown := !d.Extensions.Offered && (d.Hello != nil && d.Hello.Verb != "HELO" || midStream) ||
-			d.Hello != nil && d.Hello.Reply != nil && d.Hello.Reply.Gap // the capture lost the rest of the list (snaplen)
+			d.Extensions.Cut // the capture lost the rest of the list (snaplen)
 		// Message lines after a refused DATA are the client's message, not
 		// commands it pipelined (told as such), and what follows them
 		// waited for the message's reply as far as the client knows.
@@ -1548,8 +1548,7 @@ func detectContent(b builder, _ Options) []Finding {
 		// A reply the capture cut (snaplen) tells what it kept, not what
 		// it lost: a keyword missing from it may have been offered.
 		offerKnown := d.Extensions.Offered || d.Hello != nil && d.Hello.Verb == "HELO"
-		listCut := d.Hello != nil && d.Hello.Reply != nil && d.Hello.Reply.Gap
-		lacks := func(keyword string) bool { return offerKnown && !listCut && !d.Extensions.Has(keyword) }
+		lacks := func(keyword string) bool { return offerKnown && !d.Extensions.Cut && !d.Extensions.Has(keyword) }
 		if len(tx.Chunks) > 0 && lacks("CHUNKING") {
 			c := tx.Chunks[0].Command
 			out = append(out, b.at("bdat-not-offered", Error, PhaseBDAT, c.Span, c.Time,
@@ -1653,7 +1652,7 @@ func detectContent(b builder, _ Options) []Finding {
 			out = append(out, b.at("nul-in-data", Warning, phase, at(body.NUL.First), verb.Time,
 				fmt.Sprintf("%s in the message (first at offset %d)", wording.Plural(body.NUL.N, "NUL byte", "NUL bytes"), body.NUL.First)))
 		}
-		if body.EightBit.N > 0 && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) && offerKnown && (d.Extensions.Has("8BITMIME") || !listCut) {
+		if body.EightBit.N > 0 && bodyParam != "BINARYMIME" && !(tx.Mail != nil && hasParam(tx.Mail, "SMTPUTF8")) && offerKnown && (d.Extensions.Has("8BITMIME") || !d.Extensions.Cut) {
 			// To a server that offers 8BITMIME the missing BODY=8BITMIME is a
 			// formality most clients skip (Exim relays 8-bit mail so); to one
 			// that does not, the message may be mangled or refused, and

@@ -104,6 +104,9 @@ type Extensions struct {
 	Keywords map[string]string // upper-cased keyword -> rest of line, e.g. "SIZE" -> "10485760"
 	Lines    []string          // raw text of each reply line after "250-"/"250 " (to see PIX masking such as "XXXXXXXA")
 	Size     int64             // SIZE limit, 0 if none / unlimited
+	// Cut: the capture lost part of the reply (Reply.Gap, a snaplen): a
+	// keyword missing from Keywords may have been offered all the same.
+	Cut bool
 }
 
 // Has reports whether the server advertised keyword (case-insensitive).

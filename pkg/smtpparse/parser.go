@@ -214,7 +214,8 @@ type Parser struct {
 	greetingDone bool
 	commandsSeen bool
 	closed       bool
-	tlsRefused   bool // a STARTTLS was refused: Close looks for a TLS hello sent anyway (refusedTLS)
+	tlsRefused   bool   // a STARTTLS was refused: Close looks for a TLS hello sent anyway (refusedTLS)
+	offeredBy    *Reply // the reply Dialogue.Extensions was read from (offer)
 }
 
 // NewParser returns a Parser bounded by opts.
@@ -1323,16 +1324,22 @@ func (p *Parser) goesOn(r *Reply, code int, cut lineCut) bool {
 
 // endReply ends the reply in progress: a new one is stored and paired
 // (finishReply); one taken up again after a gap is both already, and
-// only what it offers may have grown.
+// only what it offers, if the extensions were read from it, may have
+// grown.
 func (p *Parser) endReply(r *Reply) {
 	if r != p.server.reopened {
 		p.finishReply(r)
 		return
 	}
 	p.server.reopened = nil
-	if c := r.Command; c != nil && (c.Verb == "EHLO" || c.Verb == "LHLO") && c == p.d.Hello && r.Code/100 == 2 {
-		p.d.Extensions = extensionsFrom(r)
+	if r == p.offeredBy {
+		p.offer(r)
 	}
+}
+
+// offer reads what the server offers from r, a reply to EHLO.
+func (p *Parser) offer(r *Reply) {
+	p.d.Extensions, p.offeredBy = extensionsFrom(r), r
 }
 
 func (p *Parser) newReply() *Reply {
@@ -1414,7 +1421,7 @@ func (p *Parser) finishReply(r *Reply) {
 		// A capture that began after the client's EHLO: a multi-line
 		// 250 before any command is its reply, and says what the server
 		// offers.
-		p.d.Extensions = extensionsFrom(r)
+		p.offer(r)
 	}
 	if !ok {
 		c := &p.client
@@ -1482,7 +1489,7 @@ func (p *Parser) finishReply(r *Reply) {
 	switch cmd.Verb {
 	case "EHLO", "LHLO":
 		if !refusedHello {
-			p.d.Extensions = extensionsFrom(r)
+			p.offer(r)
 		}
 	case "STARTTLS", VerbAnonymousTLS:
 		if r.Code/100 == 2 && p.d.TLS == nil {

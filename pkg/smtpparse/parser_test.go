@@ -950,11 +950,26 @@ func TestAReplyCutAfterAContinuationLineGoesOnAfterTheGap(t *testing.T) {
 	if !r.Gap || hasProblem(r.Problems, ProblemIncompleteReply) || r.Span != (Span{ServerToClient, 30 + 19, 30 + 19 + 30 + 70 + 30 + 20 + 28}) {
 		t.Errorf("EHLO's reply: gap %v, problems %q, span %+v", r.Gap, r.Problems, r.Span)
 	}
-	if !d.Extensions.Has("PIPELINING") || !d.Extensions.Has("CHUNKING") {
-		t.Errorf("extensions = %+v", d.Extensions.Keywords)
+	if !d.Extensions.Has("PIPELINING") || !d.Extensions.Has("CHUNKING") || !d.Extensions.Cut {
+		t.Errorf("extensions = %+v, cut %v; want PIPELINING and CHUNKING, from a reply the capture cut", d.Extensions.Keywords, d.Extensions.Cut)
 	}
 	if r := d.Commands[1].Reply; r == nil || r.Lines[0] != "2.1.0 Ok" {
 		t.Errorf("MAIL's reply = %+v", r)
+	}
+}
+
+func TestAnEHLOReplySeenMidStreamGoesOnAfterTheGapToo(t *testing.T) {
+	// The capture began after the client's EHLO: the multi-line 250 is
+	// taken for its reply, and what it offers still grows with the lines
+	// after the gap.
+	d := run(t, Options{MidStream: true},
+		srv("250-mx.example.test Hello c\r\n250-PIPELINING\r\n250-ENHANCEDST"), srvGap(20),
+		srv("250-SMTPUTF8\r\n250 CHUNKING\r\n"),
+		cli("MAIL FROM:<a@example.org>\r\n"),
+		srv("250 2.1.0 Ok\r\n"),
+	)
+	if !d.Extensions.Has("PIPELINING") || !d.Extensions.Has("CHUNKING") || !d.Extensions.Cut {
+		t.Errorf("extensions = %+v, cut %v; want PIPELINING and CHUNKING, from a reply the capture cut", d.Extensions.Keywords, d.Extensions.Cut)
 	}
 }
 

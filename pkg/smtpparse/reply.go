@@ -126,7 +126,7 @@ func extensionsFrom(r *Reply) Extensions {
 	if r.Code != 250 {
 		return e
 	}
-	e.Offered = true
+	e.Offered, e.Cut = true, r.Gap
 	e.Keywords = make(map[string]string)
 	e.Lines = append([]string(nil), r.Lines...)
 	// The first line is the server's name and greeting text, not a keyword.
