@@ -167,8 +167,8 @@ type reader struct {
 	// was made of (by their first elements): made again only when they
 	// change, not for each session.
 	union     []time.Time
-	unionFrom []*time.Time
-	lists     []*time.Time // settled's own, reused
+	unionFrom [][]time.Time
+	lists     [][]time.Time // settled's own, reused
 }
 
 func (r *reader) start() {
@@ -362,38 +362,26 @@ func (r *reader) settledMark() mark {
 	if r.backwards {
 		return mark{}
 	}
-	changed := false
-	n := 0
-	for _, st := range r.held {
-		if rt := r.routes[st]; rt != nil && !rt.done {
-			r.held[n] = st
-			n++
-		}
-	}
-	changed, r.held = n < len(r.held), r.held[:n]
-	for r.unsettled < len(r.routes) {
+	n := len(r.held)
+	r.held = slices.DeleteFunc(r.held, func(st int) bool { rt := r.routes[st]; return rt == nil || rt.done })
+	changed := len(r.held) < n
+	at := r.latest.UnixNano()
+	for ; r.unsettled < len(r.routes); r.unsettled++ {
 		rt := r.routes[r.unsettled]
-		switch {
-		case rt == nil || rt.done:
-		case len(r.held) < maxHeld && r.latest.UnixNano()-rt.first > int64(holdAfter):
-			r.held = append(r.held, r.unsettled)
-			changed = true
-		default:
-			at := min(rt.first, r.latest.UnixNano()) - int64(clockSlack) // a connection's first packet may be one stamped ahead
-			if changed {
-				r.heldOpen = r.openTimes()
-			}
-			if at <= 0 {
-				return mark{}
-			}
-			return mark{at, r.heldOpen}
+		if rt == nil || rt.done {
+			continue
 		}
-		r.unsettled++
+		if len(r.held) < maxHeld && at-rt.first > int64(holdAfter) {
+			r.held, changed = append(r.held, r.unsettled), true
+			continue
+		}
+		at = min(at, rt.first) // a connection's first packet may be one stamped ahead
+		break
 	}
 	if changed {
 		r.heldOpen = r.openTimes()
 	}
-	if at := r.latest.UnixNano() - int64(clockSlack); at > 0 {
+	if at -= int64(clockSlack); at > 0 {
 		return mark{at, r.heldOpen}
 	}
 	return mark{}
@@ -461,7 +449,8 @@ func (r *reader) flush(w int) {
 }
 
 // emitSession hands s, from worker w, to emit, with the settled time of
-// m, the mark of its finish (see settled).
+// m, the mark of its finish (see settled), and counts the connection
+// dealt with.
 func (r *reader) emitSession(w int, m mark, s *Session) {
 	if r.opts.Prepare != nil {
 		s.Prepared = r.opts.Prepare(s)
@@ -473,10 +462,11 @@ func (r *reader) emitSession(w int, m mark, s *Session) {
 	if r.emitErr == nil {
 		r.emitErr = r.emit(s)
 	}
+	r.dealt[w]++
 }
 
-// dealt records that worker w has dealt with a finished or dropped
-// connection whose mark was m, emitted or not.
+// dealtWith records that worker w has dealt with a finished or dropped
+// connection whose mark was m and which it does not emit.
 func (r *reader) dealtWith(w int, m mark) {
 	r.emitMu.Lock()
 	defer r.emitMu.Unlock()
@@ -501,46 +491,36 @@ func (r *reader) settled(w int) (time.Time, []time.Time) {
 			return time.Time{}, nil
 		}
 		least = min(least, m.at)
-		if len(m.open) > 0 && !slices.Contains(lists, &m.open[0]) {
-			lists = append(lists, &m.open[0])
+		if len(m.open) > 0 && !slices.ContainsFunc(lists, func(l []time.Time) bool { return sameList(l, m.open) }) {
+			lists = append(lists, m.open)
 		}
 	}
 	r.lists = lists
 	return time.Unix(0, least).UTC(), r.unionOf(lists)
 }
 
-// unionOf returns the marks' lists that start at lists as one, sorted and
-// without repeats (the workers' lists are mostly the same connections),
-// the list itself when there is one. A list is known by its first
-// element: each is made once (openTimes, sorted) and never changed.
-func (r *reader) unionOf(lists []*time.Time) []time.Time {
+// unionOf returns lists as one, sorted and without repeats (the workers'
+// lists are mostly the same connections), the list itself when there is
+// one. Made again only when the lists change.
+func (r *reader) unionOf(lists [][]time.Time) []time.Time {
 	switch {
 	case len(lists) == 0:
 		return nil
 	case len(lists) == 1:
-		return r.listAt(lists[0])
-	case slices.Equal(lists, r.unionFrom):
+		return lists[0]
+	case slices.EqualFunc(lists, r.unionFrom, sameList):
 		return r.union
 	}
-	var union []time.Time
-	for _, l := range lists {
-		union = append(union, r.listAt(l)...)
-	}
+	union := slices.Concat(lists...)
 	slices.SortFunc(union, time.Time.Compare)
 	union = slices.CompactFunc(union, time.Time.Equal)
 	r.union, r.unionFrom = union, append(r.unionFrom[:0], lists...)
 	return union
 }
 
-// listAt returns the list of a worker's mark that starts at first.
-func (r *reader) listAt(first *time.Time) []time.Time {
-	for _, m := range r.marks {
-		if len(m.open) > 0 && &m.open[0] == first {
-			return m.open
-		}
-	}
-	return nil
-}
+// sameList reports whether a and b, lists of marks (never empty here),
+// are the same list: each is made once (openTimes) and never changed.
+func sameList(a, b []time.Time) bool { return &a[0] == &b[0] }
 
 // serverTLS returns the first bytes of a server that spoke TLS to a client
 // that did not, nil otherwise (see Session.ServerTLS).
@@ -590,7 +570,6 @@ func (w *worker) run(ch chan *batch) {
 }
 
 func (w *worker) finish(it *item) {
-	defer w.r.dealtWith(w.index, it.mark)
 	client, server := w.asm.Streams(it.conn, it.dir0)
 	// Flushing held data may start the parser: it must see this
 	// connection's mid-stream state, not the last segment item's.
@@ -600,6 +579,7 @@ func (w *worker) finish(it *item) {
 	f := w.feeders[it.conn]
 	delete(w.feeders, it.conn)
 	if it.kind == itemDrop || !it.take || f == nil {
+		w.r.dealtWith(w.index, it.mark)
 		return
 	}
 	f.ready()
