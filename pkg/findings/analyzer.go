@@ -117,11 +117,9 @@ type Analyzer struct {
 	cuts       []factsCut
 	legs       chunked[leg]
 	legCmds    slab[legCommand]      // the legs' commands
-	legFinds   slab[int]             // the legs' unanswered-command findings
-	swallowed  map[int][]uint64      // of each of those findings, by its index: its commands' hashes (commandHash)
-	nears      []stamp               // when each leg with unanswered-command findings opened
+	legFinds   slab[unanswered]      // the legs' unanswered-command findings
 	sincePrune int                   // sessions added since the last prune
-	pruneGap   int                   // how many sessions come between two prunes
+	pruneGap   int                   // how many sessions come between two prunes (sessionsPerPrune)
 	seed       maphash.Seed          // for the legs' hashes
 	views      map[uint64]viewSeen   // the first connection seen with each view key
 	sameViews  map[uint64][]viewSeen // every connection of a view key more than one has
@@ -149,10 +147,11 @@ type viewSeen struct {
 // relayed: a capture taken on the proxy's host holds both of its legs,
 // with the same greeting and EHLO, at the same time.
 //
-// Every connection with a greeting and an EHLO leaves one, kept to the
-// end of the capture, so it is small and holds no pointers (nothing for
-// the garbage collector to trace, however many): hashes, not text or
-// addresses, and its lists in the Analyzer's slabs.
+// Every connection with a greeting and an EHLO leaves one, kept until no
+// session still to come can be its other leg (pruneLegs), so it is small
+// and holds no pointers (nothing for the garbage collector to trace,
+// however many): hashes, not text or addresses, and its lists in the
+// Analyzer's slabs (the rare near leg's unanswered findings hold theirs).
 type leg struct {
 	stream     int
 	client     uint64 // hash of the client's address, the port left out
@@ -161,7 +160,7 @@ type leg struct {
 	first      stamp
 	commands   slabRun // in Analyzer.legCmds: each command the client sent, in order
 	messages   uint64  // hash of the Message-IDs of the messages it carried, 0 if none
-	unanswered slabRun // in Analyzer.legFinds: indexes in Analyzer.findings of unanswered-command whose bytes were ACKed
+	unanswered slabRun // in Analyzer.legFinds: its unanswered-command findings whose bytes were ACKed
 	conn       int     // index in Analyzer.conns
 }
 
@@ -207,7 +206,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 		opts.StallThreshold = 10 * time.Second
 	}
 	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), envelopes: newEnvelopes(), seed: maphash.MakeSeed(),
-		views: map[uint64]viewSeen{}, pruneGap: pruneGap}
+		views: map[uint64]viewSeen{}, pruneGap: sessionsPerPrune}
 }
 
 // Detected is what the detectors found in one session, not yet part of
@@ -442,36 +441,36 @@ func (a *Analyzer) noteLeg(s *session.Session, found []Finding) {
 			l.messages = ids.Sum64()
 		}
 	}
-	var unanswered []int
+	var ofLeg []unanswered
 	for i, f := range found {
 		if f.ID == "unanswered-command" && f.serverTook && len(f.cmds) > 0 {
-			fi := a.findings.len() + i
-			unanswered = append(unanswered, fi)
-			hashes := make([]uint64, len(f.cmds))
+			u := unanswered{finding: a.findings.len() + i, swallowed: make([]uint64, len(f.cmds))}
 			for k, c := range f.cmds {
-				hashes[k] = a.commandHash(c)
+				u.swallowed[k] = a.commandHash(c)
 			}
-			if a.swallowed == nil {
-				a.swallowed = map[int][]uint64{}
-			}
-			a.swallowed[fi] = hashes
+			ofLeg = append(ofLeg, u)
 		}
 	}
-	var into []int
-	l.unanswered, into = a.legFinds.alloc(len(unanswered))
-	copy(into, unanswered)
-	if len(unanswered) > 0 {
-		a.nears = append(a.nears, l.first)
-	}
+	var into []unanswered
+	l.unanswered, into = a.legFinds.alloc(len(ofLeg))
+	copy(into, ofLeg)
 	a.legs.add(l)
 }
 
-// pruneGap is how many sessions come between two looks for what no
-// session still to come can need: enough that each look, which goes over
-// all that is kept, costs little per session.
-const pruneGap = 4096
+// unanswered is an unanswered-command finding whose bytes were ACKed, on
+// a leg: where it is in Analyzer.findings, and what the device in the
+// path swallowed, its commands hashed (commandHash), for the far leg.
+type unanswered struct {
+	finding   int
+	swallowed []uint64
+}
 
-// prune lets go, once pruneGap sessions have come since it last did, of
+// sessionsPerPrune is how many sessions come between two looks for what
+// no session still to come can need: enough that each look, which goes
+// over all that is kept, costs little per session.
+const sessionsPerPrune = 4096
+
+// prune lets go, once Analyzer.pruneGap sessions have come since it last did, of
 // the proxy legs and NAT views that no session still to come can need:
 // settled and unsettled are the latest session's session.Session.Settled
 // and Unsettled. A capture whose clock goes back by more than a second
@@ -484,11 +483,10 @@ func (a *Analyzer) prune(settled time.Time, unsettled []time.Time) {
 		return
 	}
 	a.sincePrune = 0
-	pending := make([]stamp, len(unsettled))
+	pending := make([]stamp, len(unsettled)) // sorted, as unsettled is
 	for i, t := range unsettled {
 		pending[i] = stampOf(t)
 	}
-	sortStamps(pending)
 	a.pruneLegs(stampOf(settled), pending)
 	a.pruneViews(settled, pending)
 }
@@ -526,11 +524,17 @@ func (a *Analyzer) pruneViews(settled time.Time, pending []stamp) {
 // opened since settled: memory follows the connections open at once, not
 // all the capture's.
 func (a *Analyzer) pruneLegs(settled stamp, pending []stamp) {
-	sortStamps(a.nears)
+	var nears []stamp // when each near leg opened
+	a.legs.each(func(l *leg) {
+		if l.unanswered.n > 0 {
+			nears = append(nears, l.first)
+		}
+	})
+	sortStamps(nears)
 	var kept chunked[leg]
 	var cmds slab[legCommand]
 	a.legs.each(func(l *leg) {
-		if l.unanswered.n == 0 && l.first.before(settled) && !inWindowAfter(a.nears, l.first) && !inWindowAfter(pending, l.first) {
+		if l.unanswered.n == 0 && l.first.before(settled) && !inWindowAfter(nears, l.first) && !inWindowAfter(pending, l.first) {
 			return
 		}
 		run, into := cmds.alloc(l.commands.n)
@@ -602,7 +606,7 @@ const legOpening = 2 * time.Second
 func (a *Analyzer) linkLegs(natSecond map[int]int) {
 	// The legs are needed here only: let go of them on the way out.
 	defer func() {
-		a.legs, a.legCmds, a.legFinds, a.swallowed = chunked[leg]{}, slab[legCommand]{}, slab[int]{}, nil
+		a.legs, a.legCmds, a.legFinds = chunked[leg]{}, slab[legCommand]{}, slab[unanswered]{}
 	}()
 	if !a.legs.contains(func(l *leg) bool { return l.unanswered.n > 0 }) {
 		return
@@ -629,12 +633,11 @@ func (a *Analyzer) linkLegs(natSecond map[int]int) {
 			continue
 		}
 		lo := sort.Search(len(byTime), func(k int) bool { return !legs[byTime[k]].first.before(near.first) })
-		for _, fi := range a.legFinds.get(near.unanswered) {
-			f := a.findings.at(fi)
+		for _, u := range a.legFinds.get(near.unanswered) {
+			f := a.findings.at(u.finding)
 			if f.linked {
 				continue
 			}
-			swallowed := a.swallowed[fi]
 			// Of the legs opened within legOpening after the near one, the
 			// first by stream that is not another near leg's far leg.
 			far := -1
@@ -643,7 +646,7 @@ func (a *Analyzer) linkLegs(natSecond map[int]int) {
 				if owner, taken := nearOf[j]; (taken && owner != near.stream) || (far >= 0 && j > far) {
 					continue
 				}
-				if a.isFarLeg(&near, &legs[j], swallowed) {
+				if a.isFarLeg(&near, &legs[j], u.swallowed) {
 					far = j
 				}
 			}
