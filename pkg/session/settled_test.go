@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,43 +15,78 @@ import (
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 )
 
-// settledSessions reads a capture and returns, in the order emit got
-// them, each session's stream, first time and Settled.
-func settledSessions(t *testing.T, c *reassembly.Capture, workers int) (streams []int, first, settled []time.Time) {
-	t.Helper()
-	streams, first, settled, _ = readSettled(t, c, workers)
-	return streams, first, settled
+// emitted is what a read gave emit, session by session in the order it
+// got them: each one's stream, first time, Settled and Unsettled.
+type emitted struct {
+	streams        []int
+	first, settled []time.Time
+	unsettled      [][]time.Time
 }
 
-// readSettled is settledSessions with each session's Unsettled too.
-func readSettled(t *testing.T, c *reassembly.Capture, workers int) (streams []int, first, settled []time.Time, unsettled [][]time.Time) {
+// readSettled reads the capture in data (name for errors) with opts (all
+// streams, recycling) and returns what emit got.
+func readSettled(t *testing.T, name string, data []byte, opts Options) emitted {
 	t.Helper()
-	_, err := Read(c, Options{Stream: -1, Workers: workers, Recycle: true}, func(s *Session) error {
-		streams = append(streams, s.Conn.Stream)
-		first = append(first, s.Conn.FirstTime)
-		settled = append(settled, s.Settled)
-		unsettled = append(unsettled, s.Unsettled)
-		return nil
-	})
+	c, err := reassembly.OpenReader(name, bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return streams, first, settled, unsettled
+	return readCapture(t, c, opts)
 }
 
-// settledHolds reports, for sessions in the order emit got them, the
-// first that a session emitted after it contradicts: one that started
-// before its Settled time without being listed in its Unsettled.
-func settledHolds(streams []int, first, settled []time.Time, unsettled [][]time.Time) error {
-	for i := range streams {
-		for j := i + 1; j < len(streams); j++ {
-			if first[j].Before(settled[i]) && !slices.ContainsFunc(unsettled[i], first[j].Equal) {
+// readCapture is readSettled for a capture already open.
+func readCapture(t *testing.T, c *reassembly.Capture, opts Options) emitted {
+	t.Helper()
+	var e emitted
+	opts.Stream, opts.Recycle = -1, true
+	if _, err := Read(c, opts, func(s *Session) error {
+		e.streams = append(e.streams, s.Conn.Stream)
+		e.first = append(e.first, s.Conn.FirstTime)
+		e.settled = append(e.settled, s.Settled)
+		e.unsettled = append(e.unsettled, s.Unsettled)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// greeted starts a connection from client at t0+at whose server answers
+// and greets it (5 packets), and leaves it open.
+func greeted(w *capgen.Writer, client string, at time.Duration, isn uint32) *capgen.Session {
+	s := synSession(w, client, at, isn)
+	s.Emit(false, 9000, capgen.SYN|capgen.ACK, nil)
+	s.Ack(true)
+	s.Server("220 mx\r\n")
+	return s
+}
+
+// holds reports the first session that one emitted after it contradicts:
+// one that started before its Settled time without being listed in its
+// Unsettled.
+func (e emitted) holds() error {
+	for i := range e.streams {
+		for j := i + 1; j < len(e.streams); j++ {
+			if e.first[j].Before(e.settled[i]) && !slices.ContainsFunc(e.unsettled[i], e.first[j].Equal) {
 				return fmt.Errorf("stream %d (started %s) came after stream %d, which had settled everything before %s but for %v",
-					streams[j], first[j].Format(time.RFC3339Nano), streams[i], settled[i].Format(time.RFC3339Nano), unsettled[i])
+					e.streams[j], e.first[j].Format(time.RFC3339Nano), e.streams[i], e.settled[i].Format(time.RFC3339Nano), e.unsettled[i])
 			}
 		}
 	}
 	return nil
+}
+
+// marks tells each session as stream@mark[listed], the times since synT0.
+func (e emitted) marks() string {
+	var out []string
+	for i, s := range e.streams {
+		var listed []time.Duration
+		for _, u := range e.unsettled[i] {
+			listed = append(listed, u.Sub(synT0))
+		}
+		out = append(out, fmt.Sprintf("%d@%s%v", s, e.settled[i].Sub(synT0), listed))
+	}
+	return strings.Join(out, " ")
 }
 
 // TestNoSessionStartedBeforeASettledMarkComesAfterIt: on every bundled and
@@ -68,11 +104,11 @@ func TestNoSessionStartedBeforeASettledMarkComesAfterIt(t *testing.T) {
 				}
 				t.Fatal(err)
 			}
-			streams, first, settled, unsettled := readSettled(t, c, workers)
-			if err := settledHolds(streams, first, settled, unsettled); err != nil {
+			e := readCapture(t, c, Options{Workers: workers})
+			if err := e.holds(); err != nil {
 				t.Errorf("%s, %d workers: %v", path, workers, err)
 			}
-			for _, s := range settled {
+			for _, s := range e.settled {
 				if !s.IsZero() {
 					marked++
 				}
@@ -91,27 +127,19 @@ func TestNoSessionStartedBeforeASettledMarkComesAfterIt(t *testing.T) {
 func TestALonePacketStampedAheadMovesNoMark(t *testing.T) {
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	open := synSession(w, "192.0.2.1:40001", 0, 100)
-	open.Emit(false, 9000, capgen.SYN|capgen.ACK, nil)
-	open.Ack(true)
-	open.Server("220 mx\r\n")
+	open := greeted(w, "192.0.2.1:40001", 0, 100)
 	answerAndQuit(synSession(w, "192.0.2.2:40002", time.Second, 200))
 	open.Pause(time.Hour)
 	open.Ack(true)
 	answerAndQuit(synSession(w, "192.0.2.3:40003", 10*time.Second, 300))
 	filler(w, 20*time.Second, 0)
 
-	c, err := reassembly.OpenReader("ahead.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	streams, first, settled, unsettled := readSettled(t, c, 1)
-	if err := settledHolds(streams, first, settled, unsettled); err != nil {
+	e := readSettled(t, "ahead.pcap", buf.Bytes(), Options{Workers: 1})
+	if err := e.holds(); err != nil {
 		t.Error(err)
 	}
-	if len(streams) < 2 || streams[0] != 1 || !settled[0].Equal(synT0.Add(-time.Second)) || unsettled[0] != nil {
-		t.Errorf("first session: stream %d, settled %s listing %v; want stream 1, settled %s listing none",
-			streams[0], settled[0].Sub(synT0), unsettled[0], -time.Second)
+	if got, want := e.marks(), "1@-1s[] "; !strings.HasPrefix(got, want) {
+		t.Errorf("sessions and their marks %s; want the first %q", got, want)
 	}
 }
 
@@ -123,10 +151,7 @@ func TestALonePacketStampedAheadMovesNoMark(t *testing.T) {
 func TestAnOpenConnectionHoldsTheSettledMark(t *testing.T) {
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	long := synSession(w, "192.0.2.1:40001", 0, 100) // stream 0, open from t0 to about t0+60 s
-	long.Emit(false, 9000, capgen.SYN|capgen.ACK, nil)
-	long.Ack(true)
-	long.Server("220 mx\r\n")
+	long := greeted(w, "192.0.2.1:40001", 0, 100)               // stream 0, open from t0 to about t0+60 s
 	short := synSession(w, "192.0.2.2:40002", time.Second, 200) // stream 1, t0+1 s
 	answerAndQuit(short)
 	filler(w, 10*time.Second, 0) // stream 2, from t0+10 s to the end: never closed
@@ -137,23 +162,14 @@ func TestAnOpenConnectionHoldsTheSettledMark(t *testing.T) {
 	late := synSession(w, "192.0.2.3:40003", 70*time.Second, 300) // stream 3: its SYN passes stream 0's linger
 	answerAndQuit(late)
 
-	c, err := reassembly.OpenReader("settled.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	streams, _, settled := settledSessions(t, c, 1)
-	var got []string
-	for i, s := range streams {
-		got = append(got, fmt.Sprintf("%d@%s", s, settled[i].Sub(synT0)))
-	}
+	e := readSettled(t, "settled.pcap", buf.Bytes(), Options{Workers: 1})
 	// Stream 1, finished by stream 2's packets at t0+10 s, waits on stream
 	// 0 (t0); stream 0, finished by stream 3's SYN at t0+70 s, on stream 2
 	// (t0+10 s); stream 2, finished at the end of the capture, on stream 3,
 	// still lingering after its close (t0+70 s); stream 3 on nothing: the
 	// last packet (t0+70.011 s). Each a second earlier.
-	want := "[1@-1s 0@9s 2@1m9s 3@1m9.011s]"
-	if fmt.Sprint(got) != want {
-		t.Errorf("sessions and their marks %v, want %s", got, want)
+	if got, want := e.marks(), "1@-1s[] 0@9s[] 2@1m9s[] 3@1m9.011s[]"; got != want {
+		t.Errorf("sessions and their marks %s, want %s", got, want)
 	}
 }
 
@@ -169,18 +185,9 @@ func TestACaptureWhoseClockGoesBackSettlesNothing(t *testing.T) {
 	answerAndQuit(b)
 	filler(w, 30*time.Second, 0)
 
-	c, err := reassembly.OpenReader("back.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	streams, _, settled := settledSessions(t, c, 1)
-	if len(streams) != 3 {
-		t.Fatalf("%d sessions, want 3", len(streams))
-	}
-	for i, s := range settled {
-		if !s.IsZero() {
-			t.Errorf("stream %d carries Settled %s; want none after the clock went back", streams[i], s)
-		}
+	e := readSettled(t, "back.pcap", buf.Bytes(), Options{Workers: 1})
+	if len(e.streams) != 3 || slices.ContainsFunc(e.settled, func(s time.Time) bool { return !s.IsZero() }) {
+		t.Errorf("sessions and their marks %s; want 3, none with a mark after the clock went back", e.marks())
 	}
 }
 
@@ -197,27 +204,16 @@ func TestPacketsALittleOutOfOrderKeepTheMarks(t *testing.T) {
 	answerAndQuit(b)
 	filler(w, 30*time.Second, 0)
 
-	c, err := reassembly.OpenReader("jitter.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	streams, first, settled := settledSessions(t, c, 1)
-	var got []string
-	for i, s := range streams {
-		got = append(got, fmt.Sprintf("%d@%s", s, settled[i].Sub(synT0)))
-		for j := i + 1; j < len(streams); j++ {
-			if first[j].Before(settled[i]) {
-				t.Errorf("stream %d started at %s, before stream %d's mark %s", streams[j], first[j].Sub(synT0), s, settled[i].Sub(synT0))
-			}
-		}
+	e := readSettled(t, "jitter.pcap", buf.Bytes(), Options{Workers: 1})
+	if err := e.holds(); err != nil {
+		t.Error(err)
 	}
 	// Stream 0, finished by stream 2's first packet at t0+30 s, waits on
 	// stream 1 (t0-0.489 s); stream 1, finished by the same packet, on
 	// nothing: that packet's time; stream 2, at the end, on its last
 	// packet (t0+30.002 s). Each a second earlier.
-	want := "[0@-1.489s 1@29s 2@29.002s]"
-	if fmt.Sprint(got) != want {
-		t.Errorf("sessions and their marks %v, want %s", got, want)
+	if got, want := e.marks(), "0@-1.489s[] 1@29s[] 2@29.002s[]"; got != want {
+		t.Errorf("sessions and their marks %s, want %s", got, want)
 	}
 }
 
@@ -228,36 +224,20 @@ func TestPacketsALittleOutOfOrderKeepTheMarks(t *testing.T) {
 func TestAConnectionLeftOpenIsListedNotWaitedFor(t *testing.T) {
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	open := synSession(w, "192.0.2.1:40001", 0, 100)
-	open.Emit(false, 9000, capgen.SYN|capgen.ACK, nil)
-	open.Ack(true)
-	open.Server("220 mx\r\n")
+	greeted(w, "192.0.2.1:40001", 0, 100) // stream 0, left open
 	answerAndQuit(synSession(w, "192.0.2.2:40002", 10*time.Second, 200))
 	answerAndQuit(synSession(w, "192.0.2.3:40003", 70*time.Second, 300))
 	answerAndQuit(synSession(w, "192.0.2.4:40004", 80*time.Second, 400))
 	filler(w, 90*time.Second, 0)
 
-	c, err := reassembly.OpenReader("open.pcap", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	streams, _, settled, unsettled := readSettled(t, c, 1)
-	var got []string
-	for i, s := range streams {
-		var listed []time.Duration
-		for _, u := range unsettled[i] {
-			listed = append(listed, u.Sub(synT0))
-		}
-		got = append(got, fmt.Sprintf("%d@%s%v", s, settled[i].Sub(synT0), listed))
-	}
+	e := readSettled(t, "open.pcap", buf.Bytes(), Options{Workers: 1})
 	// Streams 1, 2 and 3 are finished by the first packets of streams 2, 3
 	// and 4 (t0+70, 80 and 90 s), with stream 0 open for more than a minute
 	// by then: listed, and each mark a second before that packet. At the
 	// end stream 0 is finished, and stream 4 (from t0+90 s) holds the mark;
 	// then stream 4, on its own last packet (t0+90.002 s).
-	want := "[1@1m9s[0s] 2@1m19s[0s] 3@1m29s[0s] 0@1m29s[] 4@1m29.002s[]]"
-	if fmt.Sprint(got) != want {
-		t.Errorf("sessions, marks and what they list %v, want %s", got, want)
+	if got, want := e.marks(), "1@1m9s[0s] 2@1m19s[0s] 3@1m29s[0s] 0@1m29s[] 4@1m29.002s[]"; got != want {
+		t.Errorf("sessions, marks and what they list %s, want %s", got, want)
 	}
 }
 
@@ -287,31 +267,18 @@ func TestAWorkerThatEmitsNothingHoldsNoMarkBack(t *testing.T) {
 	filler(w, 60*time.Second, 0)
 
 	for _, sel := range []Selection{{}, {Ports: []uint16{25}}} {
-		c, err := reassembly.OpenReader("web.pcap", bytes.NewReader(buf.Bytes()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var streams []int
-		var first, settled []time.Time
-		if _, err := Read(c, Options{Stream: -1, Workers: 2, Selection: sel}, func(s *Session) error {
-			streams, first, settled = append(streams, s.Conn.Stream), append(first, s.Conn.FirstTime), append(settled, s.Settled)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
+		e := readSettled(t, "web.pcap", buf.Bytes(), Options{Workers: 2, Selection: sel})
+		if err := e.holds(); err != nil {
+			t.Errorf("ports %v: %v", sel.Ports, err)
 		}
 		marked := 0
-		for i := range streams {
-			if !settled[i].IsZero() {
+		for _, s := range e.settled {
+			if !s.IsZero() {
 				marked++
 			}
-			for j := i + 1; j < len(streams); j++ {
-				if first[j].Before(settled[i]) {
-					t.Errorf("ports %v: stream %d started at %s, before stream %d's mark %s", sel.Ports, streams[j], first[j].Sub(synT0), streams[i], settled[i].Sub(synT0))
-				}
-			}
 		}
-		if len(streams) != 21 || sel.Ports != nil && marked < 18 {
-			t.Errorf("ports %v: %d sessions, %d of them with a Settled time; want 21, and all but the first few", sel.Ports, len(streams), marked)
+		if len(e.streams) != 21 || sel.Ports != nil && marked < 18 {
+			t.Errorf("ports %v: %d sessions, %d of them with a Settled time; want 21, and all but the first few", sel.Ports, len(e.streams), marked)
 		}
 	}
 }
