@@ -70,10 +70,17 @@ type item struct {
 	mid   bool                 // the connection's start was not captured
 	take  bool                 // itemFinish: emit the session
 	seg   reassembly.Segment
-	frame int              // of the packet that carried seg, or at which the connection finished
-	ts    time.Time        // that packet's capture time
-	facts *reassembly.Conn // itemFinish: a copy of the connection's facts at the end
-	mark  mark             // itemFinish and itemDrop: what was settled when the reader sent it
+	frame int       // of the packet that carried seg, or at which the connection finished
+	ts    time.Time // that packet's capture time
+	end   *ending   // itemFinish and itemDrop
+}
+
+// ending is what an item that ends a connection carries beyond a
+// segment's: kept apart, so that the many segment items are not larger
+// for it.
+type ending struct {
+	facts reassembly.Conn // itemFinish: the connection's facts at the end
+	mark  mark            // what was settled when the reader sent it
 }
 
 // A mark is what the reader tells with each connection it finishes or
@@ -259,7 +266,7 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 		rt.done = true
 		if rt.sent {
 			it, _ := r.slot(rt.worker, nil)
-			*it = item{kind: itemDrop, conn: c, dir0: c.DirectionOfSide(0), frame: p.Frame, ts: p.Timestamp, mark: r.settledMark()}
+			*it = item{kind: itemDrop, conn: c, dir0: c.DirectionOfSide(0), frame: p.Frame, ts: p.Timestamp, end: &ending{mark: r.settledMark()}}
 			r.queued[rt.worker].Add(1)
 		}
 		return nil
@@ -328,10 +335,9 @@ func (r *reader) finish(c *reassembly.Conn) {
 	if !rt.sent {
 		return
 	}
-	facts := *c
 	it, _ := r.slot(rt.worker, nil)
 	*it = item{kind: itemFinish, conn: c, dir0: c.DirectionOfSide(0), take: r.opts.Selection.Decide(c, true) == Take,
-		mid: midStream(c), frame: r.lastFrame, ts: r.lastTime, facts: &facts, mark: r.settledMark()}
+		mid: midStream(c), frame: r.lastFrame, ts: r.lastTime, end: &ending{facts: *c, mark: r.settledMark()}}
 	r.queued[rt.worker].Add(1)
 }
 
@@ -579,12 +585,12 @@ func (w *worker) finish(it *item) {
 	f := w.feeders[it.conn]
 	delete(w.feeders, it.conn)
 	if it.kind == itemDrop || !it.take || f == nil {
-		w.r.dealtWith(w.index, it.mark)
+		w.r.dealtWith(w.index, it.end.mark)
 		return
 	}
 	f.ready()
-	w.r.emitSession(w.index, it.mark, &Session{
-		Conn: it.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls, ServerTLS: serverTLS(f), ImplicitHandshake: f.handshake,
+	w.r.emitSession(w.index, it.end.mark, &Session{
+		Conn: &it.end.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls, ServerTLS: serverTLS(f), ImplicitHandshake: f.handshake,
 		streams: [2]*reassembly.Stream{client, server},
 	})
 	if w.r.opts.Recycle {
