@@ -224,11 +224,11 @@ func (r *reader) route(c *reassembly.Conn) *route {
 // never got past their SYNs, and forgets them, so that their later
 // packets (this one too) are not even tracked.
 func (r *reader) expire(p *reassembly.Packet) {
-	// The marks' clock follows the packets that come within holdAfter of
+	// The marks' clock follows the packets that come within clockJump of
 	// the one before them: a lone packet stamped far ahead (a corrupt
 	// record, a clock step) does not move it, the packet after a quiet
 	// spell does.
-	if (r.lastFrame == 0 || p.Timestamp.Sub(r.lastTime) <= holdAfter) && p.Timestamp.After(r.latest) {
+	if (r.lastFrame == 0 || p.Timestamp.Sub(r.lastTime) <= clockJump) && p.Timestamp.After(r.latest) {
 		r.latest = p.Timestamp
 	}
 	if r.latest.Sub(p.Timestamp) > clockSlack {
@@ -346,6 +346,10 @@ func (r *reader) finish(c *reassembly.Conn) {
 // CPUs or interfaces hold packets a few microseconds out of order. It is
 // the step the capture's warnings tell of.
 const clockSlack = reassembly.ClockStep
+
+// clockJump is how far ahead of the packet before it a packet may be
+// stamped and still move the marks' clock on its own.
+const clockJump = time.Minute
 
 // A connection open for more than holdAfter (a client that left it open,
 // a long transfer) no longer holds the mark back: it is listed instead,
