@@ -201,8 +201,8 @@ func TestAnalyzeReadsTheGoodFilesOfASet(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Connections) != 1 || len(r.Findings) != 3 || !slices.Contains(r.Warnings, empty+": empty file") {
-		t.Errorf("%d connections, %d findings, warnings %q", len(r.Connections), len(r.Findings), r.Warnings)
+	if r.Connections.Len() != 1 || len(r.Findings) != 3 || !slices.Contains(r.Warnings, empty+": empty file") {
+		t.Errorf("%d connections, %d findings, warnings %q", r.Connections.Len(), len(r.Findings), r.Warnings)
 	}
 }
 
@@ -244,7 +244,7 @@ func TestAFileGivenTwiceIsReadOnceAndACopyIsNamed(t *testing.T) {
 			errOut != "smtpcap: warning: "+warning+"\n" || r.FrameNote != "" {
 			t.Errorf("%s twice: files %q, warnings %q, stderr %q, note %q", again, r.Files, r.Warnings, errOut, r.FrameNote)
 		}
-		if fmt.Sprint(r.Connections, r.Findings) != fmt.Sprint(once.Connections, once.Findings) {
+		if fmt.Sprint(r.Connections.All(), r.Findings) != fmt.Sprint(once.Connections.All(), once.Findings) {
 			t.Errorf("%s twice: the report differs from the file's own", again)
 		}
 	}
@@ -263,9 +263,9 @@ func TestAFileGivenTwiceIsReadOnceAndACopyIsNamed(t *testing.T) {
 		}
 		return fmt.Sprint(s)
 	}
-	if len(r.Connections) != 1 || r.Connections[0].Packets != once.Connections[0].Packets || ids(r) != ids(once) {
+	if r.Connections.Len() != 1 || r.Connections.At(0).Packets != once.Connections.At(0).Packets || ids(r) != ids(once) {
 		t.Errorf("a copy: %d connections, %d packets, findings %s; the file alone: %d packets, %s",
-			len(r.Connections), r.Connections[0].Packets, ids(r), once.Connections[0].Packets, ids(once))
+			r.Connections.Len(), r.Connections.At(0).Packets, ids(r), once.Connections.At(0).Packets, ids(once))
 	}
 	// Rotated files, each with packets of its own, are no copies.
 	r, _ = report(testcaps.Path("clean.pcap"), capture)
@@ -289,9 +289,9 @@ func TestAnalyzeReportsWhenNothingIsReadable(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v in %q", err, out)
 	}
-	if len(r.Connections) != 0 || len(r.Findings) != 0 || !slices.Equal(r.Warnings, []string{garbageErr, missingErr}) ||
+	if r.Connections.Len() != 0 || len(r.Findings) != 0 || !slices.Equal(r.Warnings, []string{garbageErr, missingErr}) ||
 		!slices.Equal(r.Files, []string{garbage, missing}) {
-		t.Errorf("report: %d connections, %d findings, files %q, warnings %q", len(r.Connections), len(r.Findings), r.Files, r.Warnings)
+		t.Errorf("report: %d connections, %d findings, files %q, warnings %q", r.Connections.Len(), len(r.Findings), r.Files, r.Warnings)
 	}
 }
 
@@ -399,8 +399,8 @@ func TestPacketsCapturedTwiceAreAnalysedOnce(t *testing.T) {
 				f.ID, f.Severity, f.Stream, f.Frames, w.ID, w.Severity, w.Stream, w.Frames)
 		}
 	}
-	for i, c := range got.Connections {
-		if w := want.Connections[i]; c.Packets != w.Packets || c.Delivered != w.Delivered || c.Diagnosis == "" != (w.Diagnosis == "") {
+	for i, c := range got.Connections.All() {
+		if w := want.Connections.At(i); c.Packets != w.Packets || c.Delivered != w.Delivered || c.Diagnosis == "" != (w.Diagnosis == "") {
 			t.Errorf("stream %d: %d packets, %d delivered; the single capture's %d, %d", c.Stream, c.Packets, c.Delivered, w.Packets, w.Delivered)
 		}
 	}

@@ -1581,9 +1581,6 @@ func (a *Analyzer) Report(inputs []string) *Report {
 			r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; the files interleave too finely (packet by packet) for smtpcap to keep where each frame came from, so file_frames is missing where it could not place a frame: merge them with mergecap to find the frames"
 		}
 	}
-	if r.Connections == nil {
-		r.Connections = []Connection{}
-	}
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}
@@ -1593,23 +1590,21 @@ func (a *Analyzer) Report(inputs []string) *Report {
 			continue
 		}
 		for _, stream := range f.Streams {
-			c := r.connection(stream)
-			if c == nil {
-				continue
-			}
-			where := "in streams " + shortList(f.Streams)
-			if len(f.Streams) == 1 {
-				where = fmt.Sprintf("%d times in this connection", f.retries)
-			}
-			c.Diagnosis = strings.TrimSpace(c.Diagnosis +
-				fmt.Sprintf(" The same envelope was tried %s; %s.", where, f.retryEnded))
-			if c.Stream == f.Stream {
-				// The finding is this stream's, found after its summary.
-				c.Findings++
-				if worst, err := ParseSeverity(c.Worst); err != nil || f.Severity > worst {
-					c.Worst = f.Severity.String()
+			r.Connections.update(stream, func(c *Connection) {
+				where := "in streams " + shortList(f.Streams)
+				if len(f.Streams) == 1 {
+					where = fmt.Sprintf("%d times in this connection", f.retries)
 				}
-			}
+				c.Diagnosis = strings.TrimSpace(c.Diagnosis +
+					fmt.Sprintf(" The same envelope was tried %s; %s.", where, f.retryEnded))
+				if c.Stream == f.Stream {
+					// The finding is this stream's, found after its summary.
+					c.Findings++
+					if worst, err := ParseSeverity(c.Worst); err != nil || f.Severity > worst {
+						c.Worst = f.Severity.String()
+					}
+				}
+			})
 		}
 	}
 	a.noteCopies(r)
@@ -1617,16 +1612,6 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	plaintextFallbacks(r)
 	r.count()
 	return r
-}
-
-// connection returns the report's connection of the given stream, nil if
-// there is none; r.Connections is sorted by stream.
-func (r *Report) connection(stream int) *Connection {
-	i, ok := slices.BinarySearchFunc(r.Connections, stream, func(c Connection, s int) int { return cmp.Compare(c.Stream, s) })
-	if !ok {
-		return nil
-	}
-	return &r.Connections[i]
 }
 
 // noteCopies completes the first accepted-after-client-left of each
@@ -1663,9 +1648,7 @@ func (a *Analyzer) noteCopies(r *Report) {
 		f.Summary += "; " + did
 		f.Streams = append([]int{f.Stream}, again...)
 		diagnose := func(stream int, sentence string) {
-			if c := r.connection(stream); c != nil {
-				c.Diagnosis = strings.TrimSpace(c.Diagnosis + " " + sentence)
-			}
+			r.Connections.update(stream, func(c *Connection) { c.Diagnosis = strings.TrimSpace(c.Diagnosis + " " + sentence) })
 		}
 		diagnose(f.Stream, "T"+did[1:]+".")
 		for _, stream := range again {
@@ -1679,15 +1662,15 @@ const Schema = "smtpcap/1"
 
 // Report is everything analyze found in a capture.
 type Report struct {
-	Schema      string       `json:"schema"`
-	Version     string       `json:"version,omitempty"` // smtpcap version that wrote it
-	Command     string       `json:"command,omitempty"` // command line that produced it
-	Files       []string     `json:"files"`
-	Connections []Connection `json:"connections"`
-	Findings    []Finding    `json:"findings"`
-	Counts      []Count      `json:"counts"`
-	Warnings    []string     `json:"input_warnings,omitempty"` // problems reading the capture, and limits that cut what was looked at
-	FrameNote   string       `json:"frame_note,omitempty"`     // how to read frame numbers (several input files)
+	Schema      string         `json:"schema"`
+	Version     string         `json:"version,omitempty"` // smtpcap version that wrote it
+	Command     string         `json:"command,omitempty"` // command line that produced it
+	Files       []string       `json:"files"`
+	Connections ConnectionList `json:"connections"`
+	Findings    []Finding      `json:"findings"`
+	Counts      []Count        `json:"counts"`
+	Warnings    []string       `json:"input_warnings,omitempty"` // problems reading the capture, and limits that cut what was looked at
+	FrameNote   string         `json:"frame_note,omitempty"`     // how to read frame numbers (several input files)
 }
 
 // Count is how often one finding ID occurred and where.
@@ -1801,39 +1784,45 @@ func plaintextFallbacks(r *Report) {
 		client netip.Addr
 		server string
 	}
-	var routes map[route][]*Connection
+	type opened struct {
+		first time.Time
+		at    int // in r.Connections
+	}
+	var routes map[route][]opened
+	conns := &r.Connections
 	for i := range r.Findings {
 		f := &r.Findings[i]
 		if f.ID != "tls-handshake-failed" {
 			continue
 		}
-		failed := r.connection(f.Stream)
-		if failed == nil {
+		at, ok := conns.index(f.Stream)
+		if !ok {
 			continue
 		}
+		failed := conns.At(at)
 		from, err := netip.ParseAddrPort(failed.Client)
 		if err != nil {
 			continue
 		}
 		if routes == nil {
-			routes = map[route][]*Connection{}
-			for j := range r.Connections {
-				c := &r.Connections[j]
+			routes = map[route][]opened{}
+			for j := range conns.Len() {
+				c := conns.At(j)
 				if a, err := netip.ParseAddrPort(c.Client); err == nil {
 					key := route{a.Addr(), c.Server}
-					routes[key] = append(routes[key], c)
+					routes[key] = append(routes[key], opened{c.First, j})
 				}
 			}
 			for _, list := range routes {
-				slices.SortStableFunc(list, func(x, y *Connection) int { return x.First.Compare(y.First) })
+				slices.SortStableFunc(list, func(x, y opened) int { return x.first.Compare(y.first) })
 			}
 		}
 		list := routes[route{from.Addr(), failed.Server}]
 		var next *Connection
-		j, _ := slices.BinarySearchFunc(list, f.Time, func(c *Connection, t time.Time) int { return c.First.Compare(t) })
-		for ; j < len(list) && !list[j].First.After(failed.Last.Add(time.Second)); j++ {
-			if list[j].Stream != failed.Stream {
-				next = list[j]
+		j, _ := slices.BinarySearchFunc(list, f.Time, func(o opened, t time.Time) int { return o.first.Compare(t) })
+		for ; j < len(list) && !list[j].first.After(failed.Last.Add(time.Second)); j++ {
+			if c := conns.At(list[j].at); c.Stream != failed.Stream {
+				next = &c
 				break
 			}
 		}
@@ -1847,5 +1836,6 @@ func plaintextFallbacks(r *Report) {
 		what += ": a plaintext fallback"
 		f.Summary += "; " + what
 		failed.Diagnosis = strings.TrimSpace(failed.Diagnosis + " " + strings.ToUpper(what[:1]) + what[1:] + ".")
+		conns.store.set(at, &failed)
 	}
 }

@@ -79,8 +79,8 @@ func TestEverydayClientsToExim(t *testing.T) {
 		}, "The server on port 465 speaks TLS from the first byte"},
 	} {
 		r := analyze(t, testcaps.Path("clients/"+tc.capture))
-		if len(r.Connections) != 1 {
-			t.Errorf("%s: %d connections, want 1", tc.capture, len(r.Connections))
+		if r.Connections.Len() != 1 {
+			t.Errorf("%s: %d connections, want 1", tc.capture, r.Connections.Len())
 			continue
 		}
 		var got []string
@@ -98,12 +98,12 @@ func TestEverydayClientsToExim(t *testing.T) {
 				t.Errorf("%s: no %s %s with frames %v saying %q; found:\n%s", tc.capture, w.sev, w.id, w.frames, w.says, strings.Join(got, "\n"))
 			}
 		}
-		if d := r.Connections[0].Diagnosis; tc.diagnosis == "" && d != "" || !strings.Contains(d, tc.diagnosis) {
+		if d := r.Connections.All()[0].Diagnosis; tc.diagnosis == "" && d != "" || !strings.Contains(d, tc.diagnosis) {
 			t.Errorf("%s: diagnosis %q, want one with %q", tc.capture, d, tc.diagnosis)
 		}
 		// Only a TLS session that began counts as TLS: not a TLS hello
 		// the server answered in clear text.
-		if got, want := r.Connections[0].TLS, strings.Contains(tc.capture, "smtps.pcap") || tc.capture == "perl-starttls.pcap"; got != want {
+		if got, want := r.Connections.All()[0].TLS, strings.Contains(tc.capture, "smtps.pcap") || tc.capture == "perl-starttls.pcap"; got != want {
 			t.Errorf("%s: tls %v, want %v", tc.capture, got, want)
 		}
 	}
@@ -125,7 +125,7 @@ func TestASnaplenCutMultiLineReplyIsReadAcrossItsPackets(t *testing.T) {
 			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
 		}
 	}
-	if c := r.connection(0); c == nil || c.Delivered != 1 || c.Findings != 2 {
+	if c := connectionOf(t, r, 0); c.Delivered != 1 || c.Findings != 2 {
 		t.Errorf("stream 0: %+v; want 1 delivered and 2 findings (the snaplen on each side)", c)
 	}
 }
@@ -150,13 +150,13 @@ func TestASnaplenCutCaptureBlamesNoServer(t *testing.T) {
 	// was delivered (its "250 OK id=" in frame 82 begins a packet after
 	// a cut one), and nothing but the snaplen is found there; stream 1's
 	// refusal answers the second RCPT (frame 33), not the first.
-	if c := r.connection(3); c == nil || c.Delivered != 1 || c.Findings != 2 {
+	if c := connectionOf(t, r, 3); c.Delivered != 1 || c.Findings != 2 {
 		t.Errorf("stream 3: %+v; want 1 delivered and 2 findings (the snaplen on each side)", c)
 	}
 	// Stream 2 pipelined RCPT and DATA in frame 54, cut after the "D":
 	// the 354 in frame 56 says it was DATA, and frames 57 and 59 are
 	// the message Exim took in frame 61.
-	if c := r.connection(2); c == nil || c.Delivered != 1 || c.Findings != 2 {
+	if c := connectionOf(t, r, 2); c.Delivered != 1 || c.Findings != 2 {
 		t.Errorf("stream 2: %+v; want 1 delivered and 2 findings (the snaplen on each side)", c)
 	}
 	if got := findingsOf(r, "command-rejected", 1); len(got) != 1 || !slices.Equal(got[0].Frames, []int{33, 34}) || !strings.Contains(got[0].Summary, "nobody@example.test") {

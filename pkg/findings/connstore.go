@@ -64,21 +64,15 @@ func (cs *connStore) put(c *Connection) connRef {
 	return connRef{uint32(k), uint32(start), uint32(len(cs.blocks[k])), c.Stream}
 }
 
-// takeSorted returns every summary, in stream order (those of one stream
-// in the order added), nil when there are none, and empties the store.
-func (cs *connStore) takeSorted() []Connection {
-	if len(cs.at) == 0 {
-		return nil
-	}
-	// The references are sorted, not the summaries: a Connection is ten
-	// times their size.
+// takeSorted returns the summaries as a ConnectionList in stream order
+// (those of one stream in the order added), and empties the store. The
+// references are sorted, not the summaries; none is decoded.
+func (cs *connStore) takeSorted() ConnectionList {
 	slices.SortStableFunc(cs.at, func(x, y connRef) int { return x.stream - y.stream })
-	out := make([]Connection, len(cs.at))
-	for i := range cs.at {
-		out[i] = cs.get(i)
-	}
+	l := ConnectionList{store: *cs}
+	l.store.scratch = nil
 	*cs = connStore{}
-	return out
+	return l
 }
 
 // Flags of an encoded Connection.

@@ -71,7 +71,7 @@ func TestTheConnectionStoreKeepsEveryField(t *testing.T) {
 		t.Errorf("replaced summary:\n got %+v\nwant %+v", got, changed)
 	}
 	var streams []int
-	for _, c := range cs.takeSorted() {
+	for _, c := range cs.takeSorted().All() {
 		streams = append(streams, c.Stream)
 	}
 	if !reflect.DeepEqual(streams, []int{7, 101, 201, 301}) || cs.len() != 0 {

@@ -36,10 +36,10 @@ func TestReview9DiagnosisQuotesEveryCommandAsSent(t *testing.T) {
 			t.Fatal(err)
 		}
 		rep := analyzeBytes(t, "case.pcap", buf.Bytes())
-		if len(rep.Connections) != 1 {
-			t.Fatalf("%q: %d connections", tc.line, len(rep.Connections))
+		if rep.Connections.Len() != 1 {
+			t.Fatalf("%q: %d connections", tc.line, rep.Connections.Len())
 		}
-		if d := rep.Connections[0].Diagnosis; !strings.HasPrefix(d, tc.want) {
+		if d := rep.Connections.All()[0].Diagnosis; !strings.HasPrefix(d, tc.want) {
 			t.Errorf("%q: diagnosis %q, want it to begin %q", tc.line, d, tc.want)
 		}
 	}

@@ -425,7 +425,7 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 					t.Errorf("%s %s stream %d frames %v: %s", f.Severity, f.ID, f.Stream, f.Frames, f.Summary)
 				}
 			}
-			if len(r.Connections) == 0 {
+			if r.Connections.Len() == 0 {
 				t.Errorf("no connections analysed")
 			}
 		})
@@ -556,8 +556,8 @@ func TestResultsDoNotDependOnWorkers(t *testing.T) {
 	if err := json.Unmarshal(one, &r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Connections) < 100 || len(r.Findings) == 0 {
-		t.Errorf("%d connections, %d findings: the capture is not what the test needs", len(r.Connections), len(r.Findings))
+	if r.Connections.Len() < 100 || len(r.Findings) == 0 {
+		t.Errorf("%d connections, %d findings: the capture is not what the test needs", r.Connections.Len(), len(r.Findings))
 	}
 }
 
@@ -595,7 +595,7 @@ func TestLostEndOfDataIsTheCapturesLoss(t *testing.T) {
 	if want := "capture-gap [23]"; strings.Join(got, "; ") != want {
 		t.Errorf("findings %q, want %q", got, want)
 	}
-	if c := r.Connections[0]; c.Transactions != 1 || c.Delivered != 1 {
+	if c := r.Connections.All()[0]; c.Transactions != 1 || c.Delivered != 1 {
 		t.Errorf("transactions %d delivered %d, want 1 and 1", c.Transactions, c.Delivered)
 	}
 }
@@ -617,7 +617,7 @@ func TestPostscreenPregreetIsTheOnlyStory(t *testing.T) {
 		if strings.Join(got, "; ") != want {
 			t.Errorf("%s: findings %q, want %q", name, strings.Join(got, "; "), want)
 		}
-		if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, `The client sent "EHLO client.example.org" before the server's greeting had ended`) ||
+		if d := r.Connections.All()[0].Diagnosis; !strings.HasPrefix(d, `The client sent "EHLO client.example.org" before the server's greeting had ended`) ||
 			!strings.Contains(d, "The server then refused it: ") || !strings.Contains(d, "5.5.1 Protocol error") {
 			t.Errorf("%s: diagnosis %q", name, d)
 		}
@@ -661,7 +661,7 @@ func TestSeveralTransactionsInOneConnectionStayQuiet(t *testing.T) {
 			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
 		}
 	}
-	if len(r.Connections) != 1 || r.Connections[0].Delivered != 2 || r.Connections[0].Transactions != 2 {
+	if r.Connections.Len() != 1 || r.Connections.All()[0].Delivered != 2 || r.Connections.All()[0].Transactions != 2 {
 		t.Errorf("connections %+v", r.Connections)
 	}
 }
@@ -789,7 +789,7 @@ func TestReviewersCasesOfTheSweepFixes(t *testing.T) {
 			slices.Contains(ids, "command-deferred") || slices.Contains(ids, "bdat-size-mismatch") {
 			t.Errorf("findings %v; lost: %q", ids, lost)
 		}
-		if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "The transaction from <a@example.org> was lost during BDAT") {
+		if d := r.Connections.All()[0].Diagnosis; !strings.HasPrefix(d, "The transaction from <a@example.org> was lost during BDAT") {
 			t.Errorf("diagnosis %q", d)
 		}
 	})
@@ -896,7 +896,7 @@ func TestEarlyPipeliningIsNotBlamed(t *testing.T) {
 		s.Client("QUIT\r\n")
 		s.Server("221 bye\r\n")
 	})
-	if len(r.Connections) != 1 || r.Connections[0].Transactions != 1 || r.Connections[0].Helo != "relay.example.org" {
+	if r.Connections.Len() != 1 || r.Connections.All()[0].Transactions != 1 || r.Connections.All()[0].Helo != "relay.example.org" {
 		t.Fatalf("connections %+v", r.Connections)
 	}
 	for _, f := range r.Findings {
@@ -976,7 +976,7 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 	}
 	for capture, want := range diagnoses {
 		r := analyze(t, testcaps.Path(capture))
-		for _, c := range r.Connections {
+		for _, c := range r.Connections.All() {
 			if d, ok := want[c.Stream]; ok && c.Diagnosis != d {
 				t.Errorf("%s stream %d: diagnosis\n%s\nwant\n%s", capture, c.Stream, c.Diagnosis, d)
 			}
@@ -1013,7 +1013,7 @@ func TestPostfixSweepDiagnoses(t *testing.T) {
 	} {
 		r := analyze(t, testcaps.Path(tc.capture))
 		found := false
-		for _, c := range r.Connections {
+		for _, c := range r.Connections.All() {
 			if c.Stream == tc.stream {
 				found = true
 				if c.Diagnosis != tc.want {
@@ -1080,10 +1080,10 @@ func TestTheOtherLegOfAProxiedSession(t *testing.T) {
 	if !strings.Contains(linked, "; a write of exactly 513 bytes is what middleboxes that re-segment TCP are known to lose") {
 		t.Errorf("near leg, no word on the 513 bytes: %s", linked)
 	}
-	if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "A device in the path swallowed the client's commands: what the client sent in frame 17, acknowledged in frame 18, never appears on the session's other leg in the capture, stream 1. The server never answered") {
+	if d := r.Connections.All()[0].Diagnosis; !strings.HasPrefix(d, "A device in the path swallowed the client's commands: what the client sent in frame 17, acknowledged in frame 18, never appears on the session's other leg in the capture, stream 1. The server never answered") {
 		t.Errorf("near leg's diagnosis: %s", d)
 	}
-	if d := r.Connections[1].Diagnosis; !strings.HasSuffix(d, " This is the far leg of stream 0, whose commands (frame 17) the device in the path acknowledged and never passed on.") {
+	if d := r.Connections.All()[1].Diagnosis; !strings.HasSuffix(d, " This is the far leg of stream 0, whose commands (frame 17) the device in the path acknowledged and never passed on.") {
 		t.Errorf("far leg's diagnosis: %s", d)
 	}
 	c, err := reassembly.Open(testcaps.Path("hold513-client-side.pcap"), testcaps.Path("hold513-server-side.pcap"))
@@ -1093,7 +1093,7 @@ func TestTheOtherLegOfAProxiedSession(t *testing.T) {
 	defer c.Close()
 	merged := analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil)
 	for stream, near := range map[int]string{1: "0, whose commands (frame 16)", 3: "2, whose commands (frame 45)"} {
-		if d := merged.Connections[stream].Diagnosis; !strings.Contains(d, "This is the far leg of stream "+near) {
+		if d := merged.Connections.All()[stream].Diagnosis; !strings.Contains(d, "This is the far leg of stream "+near) {
 			t.Errorf("merged sides, stream %d: %s", stream, d)
 		}
 	}
@@ -1159,12 +1159,12 @@ func TestParallelJSONIsEncodersJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(serial.Bytes(), parallel.Bytes()) {
-				t.Errorf("parallel JSON in chunks of %d differs (%d connections, %d findings):\n%s", chunk, len(r.Connections), len(r.Findings), textdiff.FirstLine(serial.String(), parallel.String()))
+				t.Errorf("parallel JSON in chunks of %d differs (%d connections, %d findings):\n%s", chunk, r.Connections.Len(), len(r.Findings), textdiff.FirstLine(serial.String(), parallel.String()))
 			}
 		}
 	}
-	if len(full.Connections) < 100 || len(full.Findings) < 10 {
-		t.Errorf("%d connections, %d findings: not the report this test needs", len(full.Connections), len(full.Findings))
+	if full.Connections.Len() < 100 || len(full.Findings) < 10 {
+		t.Errorf("%d connections, %d findings: not the report this test needs", full.Connections.Len(), len(full.Findings))
 	}
 }
 
@@ -1229,13 +1229,13 @@ func TestTableOfManyConnectionsListsTheTroubledOnes(t *testing.T) {
 	c := openGateway(t, capgen.GatewayOptions{Seed: 11, TargetBytes: 4 << 20, Concurrency: 40, MaxBody: 16 << 10, NonSMTP: 10})
 	r := analyzeCapture(t, c, session.Options{Stream: -1, Recycle: true}).Report([]string{"gateway.pcap"})
 	var want []string
-	for _, c := range r.Connections {
+	for _, c := range r.Connections.All() {
 		if c.Worst == "warning" || c.Worst == "error" {
 			want = append(want, strconv.Itoa(c.Stream))
 		}
 	}
-	if len(r.Connections) <= tableAllConnections || len(want) == 0 || len(want) == len(r.Connections) {
-		t.Fatalf("%d connections, %d troubled: not the report this test needs", len(r.Connections), len(want))
+	if r.Connections.Len() <= tableAllConnections || len(want) == 0 || len(want) == r.Connections.Len() {
+		t.Fatalf("%d connections, %d troubled: not the report this test needs", r.Connections.Len(), len(want))
 	}
 	var out bytes.Buffer
 	if err := WriteTable(&out, r, false); err != nil {
@@ -1249,7 +1249,7 @@ func TestTableOfManyConnectionsListsTheTroubledOnes(t *testing.T) {
 		}
 	}
 	note := fmt.Sprintf("listed: the %d of %d connections and %d of %d findings with a warning or an error; --format json or markdown gives them all\n",
-		len(want), len(r.Connections), troubles, len(r.Findings))
+		len(want), r.Connections.Len(), troubles, len(r.Findings))
 	if !strings.Contains(text, note) {
 		t.Errorf("no line %q in:\n%s", note, text[:min(len(text), 500)])
 	}
@@ -1277,14 +1277,16 @@ func TestTableOfManyConnectionsListsTheTroubledOnes(t *testing.T) {
 // earliest warnings), in stream order, and says what it left out.
 func TestTableOfManyTroublesKeepsTheWorst(t *testing.T) {
 	r := &Report{}
+	var rows []Connection
 	for i := range 250 {
 		sev := Warning
 		if i%10 == 7 {
 			sev = Error
 		}
-		r.Connections = append(r.Connections, Connection{Stream: i, Client: fmt.Sprintf("192.0.2.1:%d", 40000+i), Server: "198.51.100.25:25", Findings: 1, Worst: sev.String()})
+		rows = append(rows, Connection{Stream: i, Client: fmt.Sprintf("192.0.2.1:%d", 40000+i), Server: "198.51.100.25:25", Findings: 1, Worst: sev.String()})
 		r.Findings = append(r.Findings, Finding{ID: "stall", Severity: sev, Stream: i, Frames: []int{i + 1}, Summary: "s"})
 	}
+	r.Connections = NewConnectionList(rows...)
 	r.Findings = append(r.Findings, Finding{ID: "tls-started", Severity: Info, Stream: 3, Frames: []int{9}, Summary: "i"})
 	var out bytes.Buffer
 	if err := WriteTable(&out, r, false); err != nil {
@@ -1344,7 +1346,7 @@ func TestRetryLoopSaysHowTheAttemptsEnded(t *testing.T) {
 	if len(loops) != 1 || loops[0] != want {
 		t.Errorf("retry-loop summaries %q, want [%q]", loops, want)
 	}
-	for _, c := range r.Connections {
+	for _, c := range r.Connections.All() {
 		if !strings.Contains(c.Diagnosis, "The same envelope was tried in streams 0, 1, 2; "+ended+".") {
 			t.Errorf("stream %d diagnosis %q", c.Stream, c.Diagnosis)
 		}
@@ -1410,7 +1412,7 @@ func TestSegmentLimitIsReported(t *testing.T) {
 func TestUnansweredSmugglingSequenceIsNotCalledAccepted(t *testing.T) {
 	r := analyze(t, testcaps.Path("crafted/smuggling.pcap"))
 	want := "The message holds a non-standard end-of-data sequence (frame 22) that a lenient server would split into two messages."
-	if len(r.Connections) != 1 || r.Connections[0].Diagnosis != want {
+	if r.Connections.Len() != 1 || r.Connections.All()[0].Diagnosis != want {
 		t.Errorf("diagnosis %+v, want %q", r.Connections, want)
 	}
 }
@@ -1429,7 +1431,7 @@ func TestRefusedGreetingIsTheWholeStory(t *testing.T) {
 		t.Errorf("findings %v, want %v", ids, want)
 	}
 	want := "The server refused the session in its greeting: 554 5.7.1 service refused for smtpcap test (frame 4); no mail can go through this connection."
-	if len(r.Connections) != 1 || r.Connections[0].Diagnosis != want {
+	if r.Connections.Len() != 1 || r.Connections.All()[0].Diagnosis != want {
 		t.Errorf("diagnosis %+v, want %q", r.Connections, want)
 	}
 }
@@ -1504,7 +1506,7 @@ func TestReportTextIsPrintable(t *testing.T) {
 			continue
 		}
 		r := analyze(t, path)
-		for _, c := range r.Connections {
+		for _, c := range r.Connections.All() {
 			check(path, "diagnosis", c.Diagnosis)
 			check(path, "helo", c.Helo)
 		}
@@ -1533,7 +1535,7 @@ func TestRefusedBareLineEndingsAreExplained(t *testing.T) {
 			"the server refused the message once the client had sent all of it (ending in <LF>.<CRLF>, which is no end of data), with 421 \"4.5.0 Bare linefeed (LF) not allowed\" in frame 16, and the connection ended with the server's FIN in frame 17.",
 	} {
 		r := analyze(t, testcaps.Path(name))
-		if len(r.Connections) != 1 || r.Connections[0].Diagnosis != want {
+		if r.Connections.Len() != 1 || r.Connections.All()[0].Diagnosis != want {
 			t.Errorf("%s: diagnosis\n%v\nwant\n%s", name, r.Connections, want)
 		}
 		for _, f := range r.Findings {
@@ -1561,7 +1563,7 @@ func TestLMTPRepliesArePerRecipient(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if c := r.Connections[0]; c.Delivered != 1 || c.Transactions != 1 {
+	if c := r.Connections.All()[0]; c.Delivered != 1 || c.Transactions != 1 {
 		t.Errorf("delivered %d of %d", c.Delivered, c.Transactions)
 	}
 }
@@ -1600,7 +1602,7 @@ func TestLMTPDeliveredToAnyRecipientIsDelivered(t *testing.T) {
 		s.Client("QUIT\r\n")
 		s.Server("221 bye\r\n")
 	})
-	if c := r.Connections[0]; c.Delivered != 1 {
+	if c := r.Connections.All()[0]; c.Delivered != 1 {
 		t.Errorf("delivered %d of %d, want 1: carol got it", c.Delivered, c.Transactions)
 	}
 }
@@ -1620,7 +1622,7 @@ func TestBareLineEndingIsTiedOnlyToItsOwnMessage(t *testing.T) {
 		s.Client("QUIT\r\n")
 		s.Server("221 bye\r\n")
 	})
-	if d := r.Connections[0].Diagnosis; strings.Contains(d, "hardened against SMTP smuggling") {
+	if d := r.Connections.All()[0].Diagnosis; strings.Contains(d, "hardened against SMTP smuggling") {
 		t.Errorf("diagnosis ties the accepted message's bare LF to the other's refusal: %s", d)
 	}
 }
@@ -1664,7 +1666,7 @@ func TestRefusalBeforeTheEndOfDataIsARefusal(t *testing.T) {
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("findings %q, want [%q]", got, want)
 	}
-	if c := r.Connections[0]; c.Delivered != 0 || c.Transactions != 1 {
+	if c := r.Connections.All()[0]; c.Delivered != 0 || c.Transactions != 1 {
 		t.Errorf("delivered %d of %d", c.Delivered, c.Transactions)
 	}
 }
@@ -1688,7 +1690,7 @@ func TestRefusedBareLFIsNotCalledLenient(t *testing.T) {
 	}
 	want := "The message body ended in a bare LF (frame 14), so the server never saw <CRLF>.<CRLF>. " +
 		"The message (before its end of data) was rejected: 550 5.5.2 Error: bare <LF> received (frame 16)."
-	if d := r.Connections[0].Diagnosis; d != want {
+	if d := r.Connections.All()[0].Diagnosis; d != want {
 		t.Errorf("diagnosis\n%s\nwant\n%s", d, want)
 	}
 }
@@ -1708,7 +1710,7 @@ func TestLenientServerIsNamedFromItsAnswers(t *testing.T) {
 			"and the server answered the message with a synchronization error (frame 16): it ended the message at that sequence and took the rest for pipelined commands, so it is lenient about the terminator.",
 	} {
 		r := analyze(t, testcaps.Path(name))
-		if len(r.Connections) != 1 || r.Connections[0].Diagnosis != want {
+		if r.Connections.Len() != 1 || r.Connections.All()[0].Diagnosis != want {
 			t.Errorf("%s: diagnosis\n%v\nwant\n%s", name, r.Connections, want)
 		}
 	}
@@ -1737,7 +1739,7 @@ func TestLMTPBDATRefusalNamesTheRecipient(t *testing.T) {
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("findings %q, want [%q]", got, want)
 	}
-	if c := r.Connections[0]; c.Delivered != 1 {
+	if c := r.Connections.All()[0]; c.Delivered != 1 {
 		t.Errorf("delivered %d of %d", c.Delivered, c.Transactions)
 	}
 }
@@ -1757,7 +1759,7 @@ func TestClientThatGaveUpIsNotSmuggling(t *testing.T) {
 	want := "The message body ended in a bare LF (frame 15), so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data. " +
 		"Server silent 10.0 s after the client's end of data in frame 15; the client gave up waiting and sent more bytes " +
 		"in frame 17, which the server, still reading the message, took as more of it."
-	if d := r.Connections[0].Diagnosis; d != want {
+	if d := r.Connections.All()[0].Diagnosis; d != want {
 		t.Errorf("diagnosis\n%s\nwant\n%s", d, want)
 	}
 }
@@ -1829,7 +1831,7 @@ func TestLenientServerDiagnosisIgnoresAnEarlierSyncError(t *testing.T) {
 		s.Client("QUIT\r\n")
 		s.Server("221 bye\r\n")
 	})
-	diag := r.Connections[0].Diagnosis
+	diag := r.Connections.All()[0].Diagnosis
 	if strings.Contains(diag, "out of step") && strings.Contains(diag, "What the client sent next") {
 		t.Errorf("diagnosis: %s\n%s", diag, dumpAll(r))
 	}
@@ -1850,7 +1852,7 @@ func TestStrandedEndIsNotExplainedByAnotherMessagesRefusal(t *testing.T) {
 		s.Client("QUIT\r\n")
 		s.Pause(30 * time.Second)
 	})
-	diag := r.Connections[0].Diagnosis
+	diag := r.Connections.All()[0].Diagnosis
 	if strings.Contains(diag, "550") {
 		t.Errorf("diagnosis: %s\n%s", diag, dumpAll(r))
 	}
@@ -1873,7 +1875,7 @@ func TestSmuggledShapeIsTiedOnlyToItsOwnMessagesAnswer(t *testing.T) {
 		s.Client("QUIT\r\n")
 		s.Server("221 bye\r\n")
 	})
-	if d := r.Connections[0].Diagnosis; strings.Contains(d, "lenient about the terminator") {
+	if d := r.Connections.All()[0].Diagnosis; strings.Contains(d, "lenient about the terminator") {
 		t.Errorf("diagnosis calls the server lenient from another message's answer: %s\n%s", d, dumpAll(r))
 	}
 }
@@ -1891,7 +1893,7 @@ func TestBDATRefusalIsTiedToItsBareLF(t *testing.T) {
 		s.Client("QUIT\r\n")
 		s.Server("221 bye\r\n")
 	})
-	if d := r.Connections[0].Diagnosis; !strings.Contains(d, "bare <LF> received") || !strings.Contains(d, "ends in a bare LF") {
+	if d := r.Connections.All()[0].Diagnosis; !strings.Contains(d, "bare <LF> received") || !strings.Contains(d, "ends in a bare LF") {
 		t.Errorf("diagnosis %q\n%s", d, dumpAll(r))
 	}
 }
@@ -1926,7 +1928,7 @@ func TestDiagnosesSayOnlyWhatTheCaptureShows(t *testing.T) {
 	} {
 		r := analyze(t, testcaps.Path(tc.name))
 		var got string
-		for _, c := range r.Connections {
+		for _, c := range r.Connections.All() {
 			if c.Stream == tc.stream {
 				got = c.Diagnosis
 			}
@@ -2033,7 +2035,7 @@ func TestAnEnvelopeDroppedRightAfterMAILIsAProbe(t *testing.T) {
 	}
 	r := analyzeBytes(t, "after-mail.pcap", buf.Bytes())
 	var got []string
-	for _, c := range r.Connections {
+	for _, c := range r.Connections.All() {
 		got = append(got, fmt.Sprintf("%d/%d/%d", c.Transactions, c.Delivered, c.EnvelopeOnly))
 	}
 	// transactions/delivered/envelope only, by stream: the refused nested
@@ -2077,10 +2079,10 @@ func TestAddressProbesAreNeitherFailuresNorRetries(t *testing.T) {
 	for _, f := range r.Findings {
 		t.Errorf("%s %s stream %d: %s", f.Severity, f.ID, f.Stream, f.Summary)
 	}
-	if len(r.Connections) != 3 {
-		t.Fatalf("%d connections", len(r.Connections))
+	if r.Connections.Len() != 3 {
+		t.Fatalf("%d connections", r.Connections.Len())
 	}
-	if c := r.Connections[0]; c.Transactions != 2 || c.Delivered != 1 || c.EnvelopeOnly != 1 {
+	if c := r.Connections.All()[0]; c.Transactions != 2 || c.Delivered != 1 || c.EnvelopeOnly != 1 {
 		t.Errorf("stream 0: transactions %d delivered %d probes %d, want 2, 1, 1", c.Transactions, c.Delivered, c.EnvelopeOnly)
 	}
 	var table bytes.Buffer
@@ -2167,8 +2169,8 @@ func TestNamesFrame(t *testing.T) {
 // attempts in flight at the same time retries of one message.
 func TestBulkSendersSessionsAreNeitherLegsNorRetries(t *testing.T) {
 	r := analyze(t, testcaps.Path("postfix-scale/sink-bulk.pcap"))
-	if len(r.Connections) != 17 {
-		t.Fatalf("%d connections, want 17", len(r.Connections))
+	if r.Connections.Len() != 17 {
+		t.Fatalf("%d connections, want 17", r.Connections.Len())
 	}
 	for _, f := range r.Findings {
 		if strings.Contains(f.Summary, "other leg") {
@@ -2178,7 +2180,7 @@ func TestBulkSendersSessionsAreNeitherLegsNorRetries(t *testing.T) {
 			t.Errorf("retry-loop over streams %v: %s", f.Streams, f.Summary)
 		}
 	}
-	for _, c := range r.Connections {
+	for _, c := range r.Connections.All() {
 		if strings.Contains(c.Diagnosis, "device in the path swallowed") || strings.Contains(c.Diagnosis, "far leg") {
 			t.Errorf("stream %d: %s", c.Stream, c.Diagnosis)
 		}
@@ -2252,9 +2254,11 @@ func TestKeepAliveProbesSayNothing(t *testing.T) {
 
 func TestTableOfManyCleanConnectionsSaysSo(t *testing.T) {
 	r := &Report{}
+	var conns []Connection
 	for i := range tableAllConnections + 1 {
-		r.Connections = append(r.Connections, Connection{Stream: i, Client: "192.0.2.1:1000", Server: "192.0.2.2:25", End: "fin"})
+		conns = append(conns, Connection{Stream: i, Client: "192.0.2.1:1000", Server: "192.0.2.2:25", End: "fin"})
 	}
+	r.Connections = NewConnectionList(conns...)
 	r.count()
 	var out bytes.Buffer
 	if err := WriteTable(&out, r, false); err != nil {
@@ -2339,7 +2343,7 @@ func TestRetryAfterATimeoutIsARetry(t *testing.T) {
 func TestEveryRefusalIsCountedInTheDiagnosis(t *testing.T) {
 	r := analyze(t, testcaps.Path("postfix-client/postfix-client-reject.pcap"))
 	want := "MAIL FROM:<blocked@client.example.org> SIZE=332 was rejected: 550 5.7.1 <blocked@client.example.org>: Sender address rejected: sender rejected by … (frames 9, 10). The server turned down 2 more commands (frame 9); the findings tell of each."
-	if d := r.Connections[0].Diagnosis; d != want {
+	if d := r.Connections.All()[0].Diagnosis; d != want {
 		t.Errorf("diagnosis %q, want %q", d, want)
 	}
 }
@@ -2455,7 +2459,7 @@ func TestPathMTUBlackHoleFromBothSides(t *testing.T) {
 	}
 	// The diagnosis ends with what the server said, not with the silences
 	// between the client's resends.
-	for _, c := range client.Connections {
+	for _, c := range client.Connections.All() {
 		if c.Stream == 1 && !strings.HasSuffix(c.Diagnosis, "a path-MTU black hole. The message was deferred: 421 4.4.2 mx.example.test Error: timeout exceeded (frame 51).") {
 			t.Errorf("client side, stream 1: diagnosis %q", c.Diagnosis)
 		}
@@ -2660,7 +2664,7 @@ func TestAnEnvelopeWithAGapAfterMAILIsNoProbe(t *testing.T) {
 	s.Server("221 bye\r\n")
 	s.Close()
 	r := analyzeBytes(t, "gap-after-mail.pcap", buf.Bytes())
-	if c := r.Connections[0]; c.EnvelopeOnly != 0 {
+	if c := r.Connections.All()[0]; c.EnvelopeOnly != 0 {
 		t.Errorf("%d/%d delivered, %d envelope only; want the envelope counted as a failed message", c.Delivered, c.Transactions, c.EnvelopeOnly)
 	}
 }
@@ -2710,10 +2714,10 @@ func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 				first, ok := tc.twins[f.Stream]
 				if !ok || fmt.Sprint(f.Streams) != fmt.Sprint([]int{first, f.Stream}) ||
 					!strings.HasPrefix(f.Summary, fmt.Sprintf("the same TCP session as stream %d, seen on the other side of a NAT: here %s → %s, there %s → %s,", first,
-						both.Connections[f.Stream].Client, both.Connections[f.Stream].Server, both.Connections[first].Client, both.Connections[first].Server)) {
+						both.Connections.All()[f.Stream].Client, both.Connections.All()[f.Stream].Server, both.Connections.All()[first].Client, both.Connections.All()[first].Server)) {
 					t.Errorf("%s: %s %v: %s", tc.both, f.ID, f.Streams, f.Summary)
 				}
-				c := both.Connections[f.Stream]
+				c := both.Connections.All()[f.Stream]
 				if want := fmt.Sprintf("The same session as stream %d, seen through NAT: see stream %d.", first, first); c.Diagnosis != want || c.Findings != 1 || c.Worst != "info" ||
 					c.SameSessionAs == nil || *c.SameSessionAs != first {
 					t.Errorf("%s: stream %d: %d findings, worst %s, diagnosis %q", tc.both, c.Stream, c.Findings, c.Worst, c.Diagnosis)
@@ -2740,7 +2744,7 @@ func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 			}
 		}
 		for i, f := range told {
-			if w := inside.Findings[i]; f.ID != w.ID || f.Summary != w.Summary || both.Connections[f.Stream].Server != inside.Connections[w.Stream].Server {
+			if w := inside.Findings[i]; f.ID != w.ID || f.Summary != w.Summary || both.Connections.All()[f.Stream].Server != inside.Connections.All()[w.Stream].Server {
 				t.Errorf("%s: %s %q in stream %d; inside: %s %q", tc.both, f.ID, f.Summary, f.Stream, w.ID, w.Summary)
 			}
 		}

@@ -19,7 +19,7 @@ func reviewLines(r *Report) string {
 	for _, f := range r.Findings {
 		fmt.Fprintf(&b, "%s %s %v: %s\n", f.Severity, f.ID, f.Frames, f.Summary)
 	}
-	for _, c := range r.Connections {
+	for _, c := range r.Connections.All() {
 		fmt.Fprintf(&b, "diagnosis: %s\n", c.Diagnosis)
 	}
 	return b.String()
@@ -106,7 +106,7 @@ func TestAStrictServersLaterReplyIsNoCutShort(t *testing.T) {
 					t.Errorf("reply-without-command blames an early end of data:\n%s", reviewLines(r))
 				}
 			}
-			if d := r.Connections[0].Diagnosis; strings.Contains(d, "cut short") {
+			if d := r.Connections.All()[0].Diagnosis; strings.Contains(d, "cut short") {
 				t.Errorf("diagnosis %q", d)
 			}
 		})
@@ -150,7 +150,7 @@ func TestMidStreamTLSIsNoImplicitTLSMismatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := craftedReport(t, "midstream-"+tc.name, 25, tc.script)
-			if tc.name == "starttls-220-then-hello" && !r.Connections[0].TLS {
+			if tc.name == "starttls-220-then-hello" && !r.Connections.All()[0].TLS {
 				// The 220 is the end of a STARTTLS, not a clear-text answer
 				// to a TLS hello: the session is encrypted.
 				t.Errorf("mid-stream STARTTLS session reported as not encrypted:\n%s", reviewLines(r))

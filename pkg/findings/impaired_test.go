@@ -54,7 +54,7 @@ func TestRealTCPRecoveryReassemblesTheSameStreamsOnBothSides(t *testing.T) {
 			!strings.Contains(r.Findings[0].Summary, "RCPT TO:<nobody@example.test> was rejected: 550 unknown user") {
 			t.Errorf("%s: findings\n%s", side, strings.Join(found, "\n"))
 		}
-		for _, conn := range r.Connections {
+		for _, conn := range r.Connections.All() {
 			if conn.Transactions != 1 || conn.Delivered != 1 {
 				t.Errorf("%s stream %d: %d of %d delivered, Exim took every message", side, conn.Stream, conn.Delivered, conn.Transactions)
 			}

@@ -27,12 +27,12 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 	if len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{17, 19, 21, 22}) || got[0].Phase != PhaseAfterData || !slices.Equal(got[0].Streams, []int{0, 1}) {
 		t.Errorf("accepted-after-client-left: %+v\nwant frames [17 19 21 22], streams [0 1]: %s", got, want)
 	}
-	if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "The server accepted the message from <billing@example.org> (250 in frame 21)") ||
+	if d := r.Connections.All()[0].Diagnosis; !strings.HasPrefix(d, "The server accepted the message from <billing@example.org> (250 in frame 21)") ||
 		!strings.HasSuffix(d, "a duplicate. The same envelope was delivered again in stream 1: 2 copies.") {
 		t.Errorf("diagnosis: %s", d)
 	}
-	if len(r.Connections) != 2 || r.Connections[1].Delivered != 1 || len(findingsOf(r, "accepted-after-client-left", 1)) > 0 ||
-		r.Connections[1].Diagnosis != "Another copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 21)." {
+	if r.Connections.Len() != 2 || r.Connections.All()[1].Delivered != 1 || len(findingsOf(r, "accepted-after-client-left", 1)) > 0 ||
+		r.Connections.All()[1].Diagnosis != "Another copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 21)." {
 		t.Errorf("stream 1, the retry, delivered at once, a second copy: %+v", r.Connections)
 	}
 
@@ -46,7 +46,7 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 	if len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{14, 15, 23, 45}) {
 		t.Errorf("accepted-after-client-left, the 250 lost: %+v\nwant frames [14 15 23 45]: %s", got, want)
 	}
-	if d := r.Connections[1].Diagnosis; d != "Another copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 15)." {
+	if d := r.Connections.All()[1].Diagnosis; d != "Another copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 15)." {
 		t.Errorf("stream 1: %s", d)
 	}
 
@@ -86,8 +86,8 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 	if got := findingsOf(r, "accepted-after-client-left", 0); len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{15, 17, 19, 21, 22}) {
 		t.Errorf("postfix server: %+v\nwant frames [15 17 19 21 22]: %s", got, want)
 	}
-	if len(r.Findings) != 1 || !strings.HasPrefix(r.Connections[0].Diagnosis, "The server accepted the message") {
-		t.Errorf("postfix server: findings %+v, diagnosis %s", r.Findings, r.Connections[0].Diagnosis)
+	if len(r.Findings) != 1 || !strings.HasPrefix(r.Connections.All()[0].Diagnosis, "The server accepted the message") {
+		t.Errorf("postfix server: findings %+v, diagnosis %s", r.Findings, r.Connections.All()[0].Diagnosis)
 	}
 
 	// A client that closes its side at once, QUIT pipelined behind its
@@ -138,7 +138,7 @@ func TestAClientThatShutItsSideStillReadsTheReply(t *testing.T) {
 	if got := findingsOf(r, "accepted-after-client-left", 0); len(got) > 0 {
 		t.Errorf("a client that read the 250 after shutting its side: %+v", got)
 	}
-	if c := r.Connections[0]; c.Delivered != 1 {
+	if c := r.Connections.All()[0]; c.Delivered != 1 {
 		t.Errorf("connection %+v", c)
 	}
 }

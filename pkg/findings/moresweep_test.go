@@ -43,7 +43,7 @@ func TestEveryRecipientTurnedDownLeadsTheDiagnosis(t *testing.T) {
 	// first, not from three findings read one by one.
 	r := analyze(t, capturePath("more-sweep/courier-rcpts-nousers.pcap"))
 	want := "All 3 recipients of the message from <a@example.org> were deferred alike: 450 Service temporarily unavailable (frames 11 to 16). Nothing was delivered and the client will try again later;"
-	if got := r.Connections[0].Diagnosis; !strings.HasPrefix(got, want) || strings.Contains(got, "more command") {
+	if got := r.Connections.All()[0].Diagnosis; !strings.HasPrefix(got, want) || strings.Contains(got, "more command") {
 		t.Errorf("diagnosis %q, want it to start %q and count no refusal again", got, want)
 	}
 	if n := len(findingsOf(r, "command-deferred", 0)); n != 3 {
@@ -52,18 +52,18 @@ func TestEveryRecipientTurnedDownLeadsTheDiagnosis(t *testing.T) {
 	// chasquid-rcpts-nousers.pcap: 550, 550, then 421 on the third RCPT.
 	r = analyze(t, capturePath("more-sweep/chasquid-rcpts-nousers.pcap"))
 	want = "All 3 recipients of the message from <a@example.org> were turned down (2 refused, 1 ended with 421); the first: 550 5.1.1 Destination address is unknown (user does not exist) (frames 11 to 16)."
-	if got := r.Connections[0].Diagnosis; !strings.HasPrefix(got, want) {
+	if got := r.Connections.All()[0].Diagnosis; !strings.HasPrefix(got, want) {
 		t.Errorf("diagnosis %q, want it to start %q", got, want)
 	}
 	// A refused MAIL is the story, not the RCPTs refused after it
 	// (node-sweep/ss-authreq.pcap: 530 authentication required).
 	r = analyze(t, capturePath("node-sweep/ss-authreq.pcap"))
-	if got := r.Connections[0].Diagnosis; !strings.HasPrefix(got, "MAIL FROM:<alice@example.org> was rejected: 530") {
+	if got := r.Connections.All()[0].Diagnosis; !strings.HasPrefix(got, "MAIL FROM:<alice@example.org> was rejected: 530") {
 		t.Errorf("ss-authreq diagnosis %q", got)
 	}
 	// One recipient of two accepted: no such sentence (courier-rcpts.pcap).
 	r = analyze(t, capturePath("more-sweep/courier-rcpts.pcap"))
-	if got := r.Connections[0].Diagnosis; strings.Contains(got, "recipients of the message") {
+	if got := r.Connections.All()[0].Diagnosis; strings.Contains(got, "recipients of the message") {
 		t.Errorf("courier-rcpts diagnosis %q", got)
 	}
 }

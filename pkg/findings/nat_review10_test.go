@@ -90,7 +90,7 @@ func TestReview10NATViewsThatDifferAreNotOneView(t *testing.T) {
 	}
 	if !masked {
 		t.Errorf("both views: findings %v; the outside view's pix-masked-command is gone, and stream 1 reads %q",
-			findingList(both), both.Connections[1].Diagnosis)
+			findingList(both), both.Connections.All()[1].Diagnosis)
 	}
 }
 
@@ -130,7 +130,7 @@ func TestReview10TheNATViewThatLostBytesIsNotTheOneTold(t *testing.T) {
 	}
 	if !rejected {
 		t.Errorf("findings %v; the refusal the outside view holds whole is dropped; stream 0: %q; stream 1: %q",
-			findingList(r), r.Connections[0].Diagnosis, r.Connections[1].Diagnosis)
+			findingList(r), r.Connections.All()[0].Diagnosis, r.Connections.All()[1].Diagnosis)
 	}
 }
 

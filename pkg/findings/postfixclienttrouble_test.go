@@ -84,7 +84,7 @@ func TestPlaintextFallbackAfterAFailedHandshake(t *testing.T) {
 			t.Errorf("may, stream %d: %+v, want the fallback told: %v", stream, got, wantFallback)
 		}
 	}
-	if d := r.Connections[1].Diagnosis; !strings.Contains(d, "The client connected to the same server again in stream 2") {
+	if d := r.Connections.All()[1].Diagnosis; !strings.Contains(d, "The client connected to the same server again in stream 2") {
 		t.Errorf("may, stream 1 diagnosis %q does not tell of the fallback", d)
 	}
 	for _, f := range analyze(t, testcaps.Path("postfix-client-trouble/postfix-client-tls-encrypt.pcap")).Findings {

@@ -35,11 +35,11 @@ const parallelJSONFrom = 2048
 // order, between the pieces of the encoding of the rest of the report;
 // chunk elements at a time.
 func writeJSON(w io.Writer, r *Report, parallelFrom, chunk int) error {
-	if len(r.Connections)+len(r.Findings) < parallelFrom {
+	if r.Connections.Len()+len(r.Findings) < parallelFrom {
 		return newJSONEncoder(w, "").Encode(r)
 	}
 	shell := *r
-	shell.Connections, shell.Findings = []Connection{}, []Finding{}
+	shell.Connections, shell.Findings = ConnectionList{}, []Finding{}
 	var sb bytes.Buffer
 	if err := newJSONEncoder(&sb, "").Encode(&shell); err != nil {
 		return err
@@ -55,11 +55,17 @@ func writeJSON(w io.Writer, r *Report, parallelFrom, chunk int) error {
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.Write(b[:c+len(connKey)])
-	if err := writeIndentedArray(bw, r.Connections, chunk); err != nil {
+	conns := r.Connections
+	if err := writeIndentedArray(bw, conns.Len(), chunk, func(buf *bytes.Buffer, lo, hi int) error {
+		return encodeConnections(buf, conns, lo, hi)
+	}); err != nil {
 		return err
 	}
 	bw.Write(b[c+len(connKey)+2 : f+len(findKey)])
-	if err := writeIndentedArray(bw, r.Findings, chunk); err != nil {
+	found := r.Findings
+	if err := writeIndentedArray(bw, len(found), chunk, func(buf *bytes.Buffer, lo, hi int) error {
+		return encodeElements(buf, found[lo:hi], lo > 0)
+	}); err != nil {
 		return err
 	}
 	bw.Write(b[f+len(findKey)+2:])
@@ -72,11 +78,13 @@ func writeJSON(w io.Writer, r *Report, parallelFrom, chunk int) error {
 // encoding needs memory for a few chunks, not for the whole report.
 const jsonChunk = 256
 
-// writeIndentedArray writes items as the elements of a top-level field of
-// an indented report, as json.MarshalIndent would, encoding the chunks of
-// each round of chunks on their own goroutines.
-func writeIndentedArray[T any](w io.Writer, items []T, chunk int) error {
-	if len(items) == 0 {
+// writeIndentedArray writes n items as the elements of a top-level field
+// of an indented report, as json.MarshalIndent would, encoding the chunks
+// of each round of chunks on their own goroutines: encode writes the
+// items from lo up to hi, each after a separator but for the first of
+// all.
+func writeIndentedArray(w io.Writer, n, chunk int, encode func(buf *bytes.Buffer, lo, hi int) error) error {
+	if n == 0 {
 		_, err := io.WriteString(w, "[]")
 		return err
 	}
@@ -85,10 +93,10 @@ func writeIndentedArray[T any](w io.Writer, items []T, chunk int) error {
 	if _, err := io.WriteString(w, "[\n    "); err != nil {
 		return err
 	}
-	for round := 0; round < len(items); round += chunk * len(bufs) {
+	for round := 0; round < n; round += chunk * len(bufs) {
 		var wg sync.WaitGroup
 		for p := range bufs {
-			lo, hi := min(round+p*chunk, len(items)), min(round+(p+1)*chunk, len(items))
+			lo, hi := min(round+p*chunk, n), min(round+(p+1)*chunk, n)
 			bufs[p].Reset()
 			if lo == hi {
 				continue
@@ -96,7 +104,7 @@ func writeIndentedArray[T any](w io.Writer, items []T, chunk int) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[p] = encodeElements(&bufs[p], items[lo:hi], lo > 0)
+				errs[p] = encode(&bufs[p], lo, hi)
 			}()
 		}
 		wg.Wait()
@@ -125,32 +133,38 @@ func newJSONEncoder(w io.Writer, prefix string) *json.Encoder {
 
 // encodeElements appends items to buf as indented array elements, each
 // after a separator unless it is the array's first.
-func encodeElements[T any](buf *bytes.Buffer, items []T, afterOthers bool) error {
-	const sep = ",\n    "
-	if conns, ok := any(items).([]Connection); ok {
-		b := buf.AvailableBuffer()
-		for i := range conns {
-			if i > 0 || afterOthers {
-				b = append(b, sep...)
-			}
-			var err error
-			if b, err = appendConnectionJSON(b, &conns[i]); err != nil {
-				return err
-			}
-		}
-		buf.Write(b)
-		return nil
-	}
+func encodeElements(buf *bytes.Buffer, items []Finding, afterOthers bool) error {
 	enc := newJSONEncoder(buf, "    ")
 	for i := range items {
 		if i > 0 || afterOthers {
-			buf.WriteString(sep)
+			buf.WriteString(elementSep)
 		}
 		if err := enc.Encode(&items[i]); err != nil {
 			return err
 		}
 		buf.Truncate(buf.Len() - 1) // Encode's newline
 	}
+	return nil
+}
+
+// elementSep goes between the elements of a top-level array of a report.
+const elementSep = ",\n    "
+
+// encodeConnections writes conns' connections from lo up to hi, as
+// encodeElements would, decoding one at a time.
+func encodeConnections(buf *bytes.Buffer, conns ConnectionList, lo, hi int) error {
+	b := buf.AvailableBuffer()
+	for i := lo; i < hi; i++ {
+		if i > 0 {
+			b = append(b, elementSep...)
+		}
+		c := conns.At(i)
+		var err error
+		if b, err = appendConnectionJSON(b, &c); err != nil {
+			return err
+		}
+	}
+	buf.Write(b)
 	return nil
 }
 
@@ -204,7 +218,7 @@ func colour(sev Severity, s string, on bool) string {
 // WriteTable writes the report for a terminal: the connections with their
 // diagnoses, then the findings. color adds ANSI colours (for a TTY only).
 func WriteTable(w io.Writer, r *Report, color bool) error {
-	fmt.Fprintf(w, "%s analysed, %s", wording.Plural(int64(len(r.Connections)), "SMTP connection", "SMTP connections"), wording.Plural(int64(len(r.Findings)), "finding", "findings"))
+	fmt.Fprintf(w, "%s analysed, %s", wording.Plural(int64(r.Connections.Len()), "SMTP connection", "SMTP connections"), wording.Plural(int64(len(r.Findings)), "finding", "findings"))
 	if len(r.Counts) > 0 {
 		var parts []string
 		for _, c := range r.Counts {
@@ -219,7 +233,7 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 	if r.FrameNote != "" {
 		fmt.Fprintf(w, "note: %s\n", r.FrameNote)
 	}
-	if len(r.Connections) == 0 {
+	if r.Connections.Len() == 0 {
 		return nil
 	}
 	fmt.Fprintln(w)
@@ -227,11 +241,14 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 	// fine: past tableAllConnections the tables keep the connections and
 	// findings with something above info to say, and say what they left
 	// out.
-	conns, found := r.Connections, r.Findings
-	filtered := len(conns) > tableAllConnections
-	if filtered {
-		conns = nil
-		for _, c := range r.Connections {
+	var conns []Connection
+	found := r.Findings
+	filtered := r.Connections.Len() > tableAllConnections
+	if !filtered {
+		conns = r.Connections.All()
+	} else {
+		for i := range r.Connections.Len() {
+			c := r.Connections.At(i)
 			if sev, err := ParseSeverity(c.Worst); err == nil && sev > Info {
 				conns = append(conns, c)
 			}
@@ -253,13 +270,13 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 	switch {
 	case filtered && troubledConns == 0:
 		fmt.Fprintf(w, "none of the %d connections has a finding with a warning or an error; --format json or markdown lists them all\n",
-			len(r.Connections))
+			r.Connections.Len())
 	case filtered && capped:
 		fmt.Fprintf(w, "listed: %d of the %d connections and %d of the %d findings with a warning or an error (%d connections and %d findings in all), errors chosen first; --format json or markdown gives them all\n\n",
-			len(conns), troubledConns, len(found), troubledFound, len(r.Connections), len(r.Findings))
+			len(conns), troubledConns, len(found), troubledFound, r.Connections.Len(), len(r.Findings))
 	case filtered:
 		fmt.Fprintf(w, "listed: the %d of %d connections and %d of %d findings with a warning or an error; --format json or markdown gives them all\n\n",
-			len(conns), len(r.Connections), len(found), len(r.Findings))
+			len(conns), r.Connections.Len(), len(found), len(r.Findings))
 	case capped:
 		fmt.Fprintf(w, "listed: the %d most severe of %d findings; --format json or markdown gives them all\n\n", len(found), len(r.Findings))
 	}
@@ -327,7 +344,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	b := bufio.NewWriterSize(w, 64<<10)
 	fmt.Fprintf(b, "# SMTP capture analysis\n\n")
 	fmt.Fprintf(b, "Capture: %s  \n", strings.Join(quoteAll(r.Files), ", "))
-	fmt.Fprintf(b, "Connections analysed: %d; findings: %d\n\n", len(r.Connections), len(r.Findings))
+	fmt.Fprintf(b, "Connections analysed: %d; findings: %d\n\n", r.Connections.Len(), len(r.Findings))
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(b, "> Input problem: %s\n\n", warn)
 	}
@@ -342,11 +359,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		b.WriteString("\n")
 	}
 	byStream := findingsByStream(r.Findings)
-	for _, c := range r.Connections {
-		fs := byStream[c.Stream]
-		if len(fs) == 0 {
+	for i := range r.Connections.Len() {
+		if _, ok := byStream[r.Connections.store.stream(i)]; !ok {
 			continue
 		}
+		c := r.Connections.At(i)
+		fs := byStream[c.Stream]
 		fmt.Fprintf(b, "## Stream %d: %s → %s\n\n", c.Stream, c.Client, c.Server)
 		probes := ""
 		if c.EnvelopeOnly > 0 {

@@ -281,7 +281,7 @@ func TestReview12AnAuthResponseAfterATabIsHidden(t *testing.T) {
 // a guess: the diagnosis does not add refusals that may be its artifacts.
 func TestReview12NoRefusalsAddedToACutCapturesStory(t *testing.T) {
 	r := analyze(t, capturePath("snaplen96.pcap"))
-	for _, c := range r.Connections {
+	for _, c := range r.Connections.All() {
 		if strings.Contains(c.Diagnosis, "Also:") {
 			t.Errorf("stream %d: %s", c.Stream, c.Diagnosis)
 		}

@@ -51,7 +51,7 @@ func TestReview14AStrayACKBeforeTheSynAckTakesNothingAway(t *testing.T) {
 			s.Emit(true, r14ClientISN+1, capgen.ACK, nil)
 			r14Delivery(s)
 		})
-		if len(r.Findings) != 0 || len(r.Connections) != 1 || r.Connections[0].Delivered != 1 {
+		if len(r.Findings) != 0 || r.Connections.Len() != 1 || r.Connections.All()[0].Delivered != 1 {
 			t.Errorf("%s: %v", name, r.Findings)
 		}
 	}

@@ -131,7 +131,7 @@ func TestRV16ABriefClosedWindowWithProbes(t *testing.T) {
 	})
 	rv16Only(t, r, "window-closed", 0)
 	rv16Only(t, r, "stall", 0)
-	if c := r.Connections[0]; c.Delivered != 1 {
+	if c := r.Connections.All()[0]; c.Delivered != 1 {
 		t.Errorf("connection %+v: the message was delivered", c)
 	}
 }
@@ -342,7 +342,7 @@ func TestRV16ManyTransactionsEndingInAFIN(t *testing.T) {
 	r := rv16Streams(t, rv16ManyTx(300))
 	rv16Only(t, r, "accepted-after-client-left", 0)
 	rv16Only(t, r, "window-closed", 0)
-	if c := r.Connections[0]; c.Delivered != 300 {
+	if c := r.Connections.All()[0]; c.Delivered != 300 {
 		t.Errorf("delivered %d, want 300", c.Delivered)
 	}
 }
@@ -419,7 +419,7 @@ func TestRV16TheCasesTheReviewFound(t *testing.T) {
 		if len(got) != 1 || !slices.Equal(got[0].Streams, []int{0, 1, 2}) || !strings.HasSuffix(got[0].Summary, "delivered again in streams 1, 2: 3 copies") {
 			t.Errorf("stream 0: %+v", got)
 		}
-		for _, c := range r.Connections[1:] {
+		for _, c := range r.Connections.All()[1:] {
 			if strings.Count(c.Diagnosis, "Another copy") != 1 || strings.Contains(c.Diagnosis, "copies.") {
 				t.Errorf("stream %d: %s", c.Stream, c.Diagnosis)
 			}

@@ -26,7 +26,7 @@ func TestASmugglingAttackIsNoCurlSlip(t *testing.T) {
 		fin(false)
 		fin(true)
 	})
-	d := r.Connections[0].Diagnosis
+	d := r.Connections.All()[0].Diagnosis
 	if strings.Contains(d, "curl") || strings.Contains(d, "among bare LF line endings") {
 		t.Errorf("a smuggled second message is diagnosed as a bare-LF client slip:\n%s", reviewLines(r))
 	}

@@ -35,7 +35,7 @@ func TestAClientThatNeverBeganTLSAfterThe220(t *testing.T) {
 			t.Errorf("finding %s in stream %d: %s", f.ID, f.Stream, f.Summary)
 		}
 	}
-	for _, c := range r.Connections {
+	for _, c := range r.Connections.All() {
 		if c.TLS != (c.Stream == 0) {
 			t.Errorf("stream %d: TLS %v", c.Stream, c.TLS)
 		}

@@ -27,8 +27,8 @@ func findingLines(r *Report) []string {
 // lines. What smtpcap says of them is information, never a warning.
 func TestHealthySwaksSessionsAreNotFaults(t *testing.T) {
 	r := analyze(t, testcaps.Path("swaks-sweep/healthy.pcap"))
-	if len(r.Connections) != 21 {
-		t.Fatalf("%d connections, want 21", len(r.Connections))
+	if r.Connections.Len() != 21 {
+		t.Fatalf("%d connections, want 21", r.Connections.Len())
 	}
 	want := []string{
 		"1 command-rejected [30 31] info", // refused@
@@ -47,7 +47,7 @@ func TestHealthySwaksSessionsAreNotFaults(t *testing.T) {
 	if got := findingLines(r); !slices.Equal(got, want) {
 		t.Errorf("findings\n%q\nwant\n%q", got, want)
 	}
-	for _, c := range r.Connections {
+	for _, c := range r.Connections.All() {
 		// Streams 6 and 7 quit after MAIL and after RCPT: envelopes the
 		// client dropped itself, not messages that failed.
 		probes := 0
@@ -162,13 +162,13 @@ func TestLFOnlyEndOfDataToAStrictServerStalls(t *testing.T) {
 				t.Errorf("%q: %s", tc.tail, f.Summary)
 			}
 		}
-		if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "The message body ended in a bare LF (frame 22), so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data. Server silent 30.0 s after the client's end of data in frame 22;") {
+		if d := r.Connections.All()[0].Diagnosis; !strings.HasPrefix(d, "The message body ended in a bare LF (frame 22), so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data. Server silent 30.0 s after the client's end of data in frame 22;") {
 			t.Errorf("%q: diagnosis %s", tc.tail, d)
 		}
 	}
 	// The same from real swaks and Postfix with smtpd_forbid_bare_newline.
 	r := analyze(t, testcaps.Path("swaks-sweep/broken.pcap"))
-	if d := r.Connections[2].Diagnosis; !strings.HasPrefix(d, "The message body ended in a bare LF (frame 90), so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data. Server silent 20.0 s after the client's end of data in frame 90;") {
+	if d := r.Connections.All()[2].Diagnosis; !strings.HasPrefix(d, "The message body ended in a bare LF (frame 90), so the server never saw <CRLF>.<CRLF> and kept waiting for the end of data. Server silent 20.0 s after the client's end of data in frame 90;") {
 		t.Errorf("swaks-sweep/broken.pcap stream 2: diagnosis %s", d)
 	}
 }

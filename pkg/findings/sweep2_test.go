@@ -12,7 +12,7 @@ import (
 // connectionOf returns the report's row for a stream.
 func connectionOf(t *testing.T, r *Report, stream int) Connection {
 	t.Helper()
-	for _, c := range r.Connections {
+	for _, c := range r.Connections.All() {
 		if c.Stream == stream {
 			return c
 		}
@@ -199,7 +199,7 @@ func TestAuthRefusalsNameTheMechanismAndACancelIsNone(t *testing.T) {
 func TestAReplysFullStopIsNotDoubled(t *testing.T) {
 	// Exim's "421 … closing connection." ends the retry loop's attempts.
 	r := analyze(t, capturePath("exim-sweep2/abrupt-exim.pcap"))
-	for _, c := range r.Connections {
+	for _, c := range r.Connections.All() {
 		if strings.Contains(c.Diagnosis, "..") || strings.Contains(c.Diagnosis, ".;") {
 			t.Errorf("stream %d: %s", c.Stream, c.Diagnosis)
 		}

@@ -48,7 +48,7 @@ func TestAServerThatStoppedReadingIsTheStory(t *testing.T) {
 				t.Errorf("window-closed: frames %v severity %s direction %q stream %d, want frames %v severity %s from the server",
 					f.Frames, f.Severity, f.Direction, f.Stream, c.frames, c.severity)
 			}
-			if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, c.diagnosis) {
+			if d := r.Connections.All()[0].Diagnosis; !strings.HasPrefix(d, c.diagnosis) {
 				t.Errorf("diagnosis:\n%s\nwant it to start:\n%s", d, c.diagnosis)
 			}
 			for _, id := range []string{"stall", "bdat-size-mismatch"} {
@@ -131,7 +131,7 @@ func TestAClientThatPipelinesWithoutReadingDeadlocks(t *testing.T) {
 	if f := got[0]; f.Summary != want || !slices.Equal(f.Frames, []int{189, 191, 211}) || f.Severity != Error || f.Direction != "client" {
 		t.Errorf("window-closed: frames %v severity %s direction %q\n%s\nwant frames [189 191 211], error, client:\n%s", f.Frames, f.Severity, f.Direction, f.Summary, want)
 	}
-	if d := r.Connections[0].Diagnosis; !strings.HasPrefix(d, "Deadlock: the client kept sending") {
+	if d := r.Connections.All()[0].Diagnosis; !strings.HasPrefix(d, "Deadlock: the client kept sending") {
 		t.Errorf("diagnosis: %s", d)
 	}
 	for _, id := range []string{"malformed-command", "malformed-reply", "stall"} {
@@ -179,7 +179,7 @@ func TestProbesOfOtherStacks(t *testing.T) {
 	if len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{16, 25}) || got[0].Severity != Warning {
 		t.Errorf("window-closed: %+v\nwant frames [16 25], a warning: %s", got, want)
 	}
-	if c := r.Connections[0]; c.Delivered != 1 {
+	if c := r.Connections.All()[0]; c.Delivered != 1 {
 		t.Errorf("connection %+v: the message was delivered", c)
 	}
 
