@@ -1,9 +1,7 @@
 package findings
 
 import (
-	"cmp"
 	"encoding/json"
-	"slices"
 )
 
 // ConnectionList is a report's connections in stream order. Each stays
@@ -45,7 +43,7 @@ func (l ConnectionList) All() []Connection {
 // index returns where the first connection of the given stream is, and
 // whether there is one.
 func (l ConnectionList) index(stream int) (int, bool) {
-	return slices.BinarySearchFunc(l.store.at, stream, func(r connRef, s int) int { return cmp.Compare(r.stream, s) })
+	return l.store.recs.Find(stream)
 }
 
 // update applies change to the connection of the given stream, if the

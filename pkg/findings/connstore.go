@@ -1,76 +1,50 @@
 package findings
 
 import (
-	"encoding/binary"
-	"slices"
 	"time"
+
+	"github.com/smtpcap/smtpcap/internal/recstore"
 )
 
 // connStore keeps the analyzer's connection summaries, one per session,
-// to the end of the capture: each encoded in a few dozen bytes of a large
-// byte array, with no pointers in it for the garbage collector to follow.
-// As Connection values they took about 270 bytes each (its times and
-// strings, and the strings' own allocations), a third of what a capture of
-// many short connections held at its end.
+// to the end of the capture: each encoded in a few dozen bytes of a
+// recstore, keyed by stream. As Connection values they took about 270
+// bytes each (its times and strings, and the strings' own allocations), a
+// third of what a capture of many short connections held at its end.
 type connStore struct {
-	blocks  [][]byte  // each at most connBlock bytes long, but for a larger record alone
-	at      []connRef // where each summary is, in the order added
-	scratch []byte    // put's, reused
+	recs    recstore.Store
+	scratch []byte // the encoding of the summary being stored, reused
 }
-
-// connRef locates one encoded summary, and tells its stream.
-type connRef struct {
-	block, start, end uint32
-	stream            int
-}
-
-// connBlock is how many bytes a block of a connStore holds.
-const connBlock = 256 << 10
 
 // len returns how many summaries the store holds.
-func (cs *connStore) len() int { return len(cs.at) }
+func (cs *connStore) len() int { return cs.recs.Len() }
 
 // add stores c and returns its index.
 func (cs *connStore) add(c *Connection) int {
-	cs.at = append(cs.at, cs.put(c))
-	return len(cs.at) - 1
+	cs.scratch = appendConnection(cs.scratch[:0], c)
+	return cs.recs.Add(c.Stream, cs.scratch)
 }
 
 // stream returns the stream of the summary at index i.
-func (cs *connStore) stream(i int) int { return cs.at[i].stream }
+func (cs *connStore) stream(i int) int { return cs.recs.Key(i) }
 
 // get returns the summary at index i, which must be below len.
-func (cs *connStore) get(i int) Connection {
-	r := cs.at[i]
-	return decodeConnection(cs.blocks[r.block][r.start:r.end])
-}
+func (cs *connStore) get(i int) Connection { return decodeConnection(cs.recs.Record(i)) }
 
-// set replaces the summary at index i. The old encoding stays where it
-// was: summaries are changed rarely (the views of a session seen through
-// NAT, the legs of a proxied one).
-func (cs *connStore) set(i int, c *Connection) { cs.at[i] = cs.put(c) }
-
-// put encodes c at the end of the last block, or of a new one when it
-// does not fit (a block never grows past what it was made with).
-func (cs *connStore) put(c *Connection) connRef {
+// set replaces the summary at index i, whose stream c must keep. Summaries
+// are changed rarely (the views of a session seen through NAT, the legs of
+// a proxied one, a report's retry loops).
+func (cs *connStore) set(i int, c *Connection) {
 	cs.scratch = appendConnection(cs.scratch[:0], c)
-	k := len(cs.blocks) - 1
-	if k < 0 || cap(cs.blocks[k])-len(cs.blocks[k]) < len(cs.scratch) {
-		cs.blocks = append(cs.blocks, make([]byte, 0, max(connBlock, len(cs.scratch))))
-		k++
-	}
-	start := len(cs.blocks[k])
-	cs.blocks[k] = append(cs.blocks[k], cs.scratch...)
-	return connRef{uint32(k), uint32(start), uint32(len(cs.blocks[k])), c.Stream}
+	cs.recs.Replace(i, cs.scratch)
 }
 
 // takeSorted returns the summaries as a ConnectionList in stream order
-// (those of one stream in the order added), and empties the store. The
-// references are sorted, not the summaries; none is decoded.
+// (those of one stream in the order added), and empties the store. None
+// is decoded.
 func (cs *connStore) takeSorted() ConnectionList {
-	slices.SortStableFunc(cs.at, func(x, y connRef) int { return x.stream - y.stream })
-	l := ConnectionList{store: *cs}
-	l.store.scratch = nil
+	cs.recs.SortByKey()
+	l := ConnectionList{store: connStore{recs: cs.recs}}
 	*cs = connStore{}
 	return l
 }
@@ -86,7 +60,8 @@ const (
 // appendConnection appends c's encoding to b: its numbers as varints,
 // its strings each after its length, its times (in UTC, as the capture
 // reader gives them) as Unix seconds, the last after the first, and
-// nanoseconds.
+// nanoseconds. The stream is the store's key, and in the record too, so
+// that a record is the whole summary.
 func appendConnection(b []byte, c *Connection) []byte {
 	var flags byte
 	if c.Handshake {
@@ -102,60 +77,43 @@ func appendConnection(b []byte, c *Connection) []byte {
 		flags |= connSameSession
 	}
 	b = append(b, flags)
-	b = binary.AppendVarint(b, c.First.Unix())
-	b = binary.AppendUvarint(b, uint64(c.First.Nanosecond()))
-	b = binary.AppendVarint(b, c.Last.Unix()-c.First.Unix())
-	b = binary.AppendUvarint(b, uint64(c.Last.Nanosecond()))
+	b = recstore.AppendInt(b, c.First.Unix())
+	b = recstore.AppendUint(b, uint64(c.First.Nanosecond()))
+	b = recstore.AppendInt(b, c.Last.Unix()-c.First.Unix())
+	b = recstore.AppendUint(b, uint64(c.Last.Nanosecond()))
 	for _, n := range []int{c.Stream, c.Packets, c.Transactions, c.Delivered, c.EnvelopeOnly, c.Findings} {
-		b = binary.AppendVarint(b, int64(n))
+		b = recstore.AppendInt(b, int64(n))
 	}
 	if c.SameSessionAs != nil {
-		b = binary.AppendVarint(b, int64(*c.SameSessionAs))
+		b = recstore.AppendInt(b, int64(*c.SameSessionAs))
 	}
 	for _, s := range []string{c.Client, c.Server, c.End, c.Helo, c.Worst, c.Diagnosis} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+		b = recstore.AppendString(b, s)
 	}
 	return b
 }
 
 // decodeConnection returns the Connection appendConnection encoded in b.
 func decodeConnection(b []byte) Connection {
-	flags := b[0]
-	b = b[1:]
-	varint := func() int64 {
-		v, n := binary.Varint(b)
-		b = b[n:]
-		return v
-	}
-	str := func() string {
-		n, k := binary.Uvarint(b)
-		s := string(b[k : k+int(n)])
-		b = b[k+int(n):]
-		return s
-	}
-	uvarint := func() int64 {
-		v, n := binary.Uvarint(b)
-		b = b[n:]
-		return int64(v)
-	}
-	first := varint()
-	firstNanos := uvarint()
-	last := first + varint()
-	lastNanos := uvarint()
+	r := recstore.NewReader(b)
+	flags := r.Byte()
+	first := r.Int()
+	firstNanos := int64(r.Uint())
+	last := first + r.Int()
+	lastNanos := int64(r.Uint())
 	c := Connection{
 		First: time.Unix(first, firstNanos).UTC(), Last: time.Unix(last, lastNanos).UTC(),
 		Handshake: flags&connHandshake != 0, TLS: flags&connTLS != 0, tlsAgreed: flags&connTLSAgreed != 0,
 	}
 	for _, n := range []*int{&c.Stream, &c.Packets, &c.Transactions, &c.Delivered, &c.EnvelopeOnly, &c.Findings} {
-		*n = int(varint())
+		*n = int(r.Int())
 	}
 	if flags&connSameSession != 0 {
-		same := int(varint())
+		same := int(r.Int())
 		c.SameSessionAs = &same
 	}
 	for _, s := range []*string{&c.Client, &c.Server, &c.End, &c.Helo, &c.Worst, &c.Diagnosis} {
-		*s = str()
+		*s = r.String()
 	}
 	return c
 }

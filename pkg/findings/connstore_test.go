@@ -78,29 +78,3 @@ func TestTheConnectionStoreKeepsEveryField(t *testing.T) {
 		t.Errorf("taken in stream order %v, want [7 101 201 301]; %d left in the store", streams, cs.len())
 	}
 }
-
-// TestTheConnectionStoreNeverGrowsABlock: summaries larger than what is
-// left of a block, or than a block, go into a new one; no block grows
-// past the size it was made with, and each comes back whole.
-func TestTheConnectionStoreNeverGrowsABlock(t *testing.T) {
-	var cs connStore
-	var want []string
-	for i := range 40 {
-		c := Connection{Stream: i, Diagnosis: strings.Repeat("x", (i%7)*20<<10)} // up to 120 KiB
-		if i == 13 {
-			c.Diagnosis = strings.Repeat("y", connBlock+1) // larger than a block
-		}
-		want = append(want, c.Diagnosis)
-		cs.add(&c)
-	}
-	for i, b := range cs.blocks {
-		if cap(b) != max(connBlock, len(b)) {
-			t.Errorf("block %d: %d bytes of %d made; want made with %d", i, len(b), cap(b), max(connBlock, len(b)))
-		}
-	}
-	for i, d := range want {
-		if got := cs.get(i); got.Stream != i || got.Diagnosis != d {
-			t.Errorf("summary %d: stream %d, %d bytes of diagnosis; want %d bytes", i, got.Stream, len(got.Diagnosis), len(d))
-		}
-	}
-}

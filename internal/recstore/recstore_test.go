@@ -1,0 +1,129 @@
+package recstore
+
+import (
+	"bytes"
+	"math"
+	"testing"
+)
+
+// TestRecordsComeBackWhole: records larger than what is left of a block,
+// or than a block, go into a new one; no block grows past the size it
+// was made with (so no record moves), and each record comes back whole,
+// the replaced one as it was replaced.
+func TestRecordsComeBackWhole(t *testing.T) {
+	var s Store
+	var want [][]byte
+	for i := range 40 {
+		rec := bytes.Repeat([]byte{byte('a' + i%26)}, (i%7)*20<<10) // up to 120 KiB
+		if i == 13 {
+			rec = bytes.Repeat([]byte{'y'}, blockSize+1) // larger than a block
+		}
+		want = append(want, bytes.Clone(rec))
+		if got := s.Add(i, rec); got != i {
+			t.Fatalf("record %d added at index %d", i, got)
+		}
+		copy(rec, "changed after Add") // the store keeps its own copy
+	}
+	first := s.Record(1)
+	s.Replace(5, []byte("five"))
+	want[5] = []byte("five")
+	for i, b := range s.blocks {
+		if cap(b) != max(blockSize, len(b)) {
+			t.Errorf("block %d: %d bytes of %d made; want made with %d", i, len(b), cap(b), max(blockSize, len(b)))
+		}
+	}
+	if s.Len() != len(want) {
+		t.Fatalf("%d records, want %d", s.Len(), len(want))
+	}
+	for i, w := range want {
+		if got := s.Record(i); !bytes.Equal(got, w) || s.Key(i) != i {
+			t.Errorf("record %d: key %d, %d bytes; want %d bytes", i, s.Key(i), len(got), len(w))
+		}
+	}
+	if !bytes.Equal(first, want[1]) {
+		t.Errorf("record 1 as read before later records were added changed")
+	}
+	if got := append(s.Record(2), 'z'); &got[0] == &s.Record(2)[0] {
+		t.Errorf("appending to a record wrote into the store")
+	}
+}
+
+// TestSortByKeyIsStable: records come back in key order, those of one key
+// in the order added, and Find gives the first of a key.
+func TestSortByKeyIsStable(t *testing.T) {
+	var s Store
+	keys := []int{7, 3, 7, 1, 3, 9, 7}
+	for i, k := range keys {
+		s.Add(k, []byte{byte(i)})
+	}
+	s.SortByKey()
+	var gotKeys []int
+	var gotRecs []byte
+	for i := range s.Len() {
+		gotKeys = append(gotKeys, s.Key(i))
+		gotRecs = append(gotRecs, s.Record(i)[0])
+	}
+	if want := []int{1, 3, 3, 7, 7, 7, 9}; !equalInts(gotKeys, want) {
+		t.Errorf("keys %v, want %v", gotKeys, want)
+	}
+	if want := []byte{3, 1, 4, 0, 2, 6, 5}; !bytes.Equal(gotRecs, want) {
+		t.Errorf("records %v, want %v (added order within a key)", gotRecs, want)
+	}
+	for _, c := range []struct {
+		key int
+		at  int
+		ok  bool
+	}{{1, 0, true}, {3, 1, true}, {7, 3, true}, {9, 6, true}, {0, 0, false}, {5, 3, false}, {10, 7, false}} {
+		if at, ok := s.Find(c.key); at != c.at || ok != c.ok {
+			t.Errorf("Find(%d) = %d, %v; want %d, %v", c.key, at, ok, c.at, c.ok)
+		}
+	}
+}
+
+// TestReaderReadsWhatWasAppended: numbers at their limits and strings of
+// any bytes read back in order.
+func TestReaderReadsWhatWasAppended(t *testing.T) {
+	var b []byte
+	b = append(b, 0xfe)
+	ints := []int64{0, -1, 1, math.MinInt64, math.MaxInt64, 300}
+	for _, v := range ints {
+		b = AppendInt(b, v)
+	}
+	b = AppendUint(b, math.MaxUint64)
+	strs := []string{"", "192.0.2.1:25", "\x00\xff\n", string(bytes.Repeat([]byte{'x'}, 1000))}
+	for _, s := range strs {
+		b = AppendString(b, s)
+	}
+	r := NewReader(b)
+	if got := r.Byte(); got != 0xfe {
+		t.Errorf("byte %#x", got)
+	}
+	for _, v := range ints {
+		if got := r.Int(); got != v {
+			t.Errorf("int %d, want %d", got, v)
+		}
+	}
+	if got := r.Uint(); got != math.MaxUint64 {
+		t.Errorf("uint %d", got)
+	}
+	for _, s := range strs {
+		if got := r.String(); got != s {
+			t.Errorf("string %q, want %q", got, s)
+		}
+	}
+	if len(r.rec) != 0 {
+		t.Errorf("%d bytes left unread", len(r.rec))
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
