@@ -3,16 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/smtpcap/smtpcap/internal/printable"
+	"github.com/smtpcap/smtpcap/internal/recstore"
 	"github.com/smtpcap/smtpcap/internal/wording"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
@@ -73,32 +72,33 @@ func runStreams(c *cli.Context) error {
 	}
 	defer in.capture.Close()
 	sel, capture := in.sel, in.capture
-	rows := []streamRow{}
+	var rows streamRows
 	prog := newProgress(c.App.ErrWriter)
 	res, err := session.Read(capture, session.Options{Selection: sel, Stream: -1, Limits: limits(c), Progress: prog.show, Recycle: true}, func(s *session.Session) error {
-		rows = append(rows, newStreamRow(s))
+		row := newStreamRow(s)
+		rows.add(&row)
 		return nil
 	})
 	prog.done()
 	if err != nil {
 		return inputFailure(err)
 	}
-	slices.SortFunc(rows, func(a, b streamRow) int { return cmp.Compare(a.Stream, b.Stream) })
+	rows.recs.SortByKey()
 	if format == "json" {
-		if err := writeStreamsJSON(c.App.Writer, rows); err != nil {
+		if err := writeStreamsJSON(c.App.Writer, &rows); err != nil {
 			return err
 		}
-	} else if len(rows) == 0 {
+	} else if rows.recs.Len() == 0 {
 		fmt.Fprintln(c.App.Writer, noStreams(res.Tracker.Count(), sel.Ports))
 	} else {
 		header := []string{"Stream", "Client", "Server", "First (UTC)", "Duration", "C→S pkts", "C→S bytes", "S→C pkts", "S→C bytes", "End", "Handshake", "HELO", "MAIL FROM", "RCPTs", "Last reply", "TLS"}
-		cells := make([][]string, len(rows))
-		for i, r := range rows {
-			cells[i] = []string{strconv.Itoa(r.Stream), r.Client, r.Server, r.First.UTC().Format("2006-01-02 15:04:05.000"),
+		cells := rowSource{rows.recs.Len(), func(i int, cells []string) []string {
+			r := rows.row(i)
+			return append(cells, strconv.Itoa(r.Stream), r.Client, r.Server, r.First.UTC().Format("2006-01-02 15:04:05.000"),
 				fmt.Sprintf("%.3fs", r.Duration), strconv.Itoa(r.ClientPackets), strconv.FormatInt(r.ClientBytes, 10),
 				strconv.Itoa(r.ServerPackets), strconv.FormatInt(r.ServerBytes, 10), r.End, yesNo(r.Handshake),
-				r.Helo, r.MailFrom, strconv.Itoa(r.Rcpts), r.LastReply, yesNo(r.TLS)}
-		}
+				r.Helo, r.MailFrom, strconv.Itoa(r.Rcpts), r.LastReply, yesNo(r.TLS))
+		}}
 		if err := writeTable(c.App.Writer, header, cells); err != nil {
 			return err
 		}
@@ -106,13 +106,75 @@ func runStreams(c *cli.Context) error {
 	return reportProblems(c.App.ErrWriter, capture, &res.Stats)
 }
 
+// streamRows keeps the rows of streams, each encoded in a few dozen bytes
+// until it is written: a gateway's capture gives hundreds of thousands,
+// and as Go values with their strings they took 80 MB for 232 k.
+type streamRows struct {
+	recs    recstore.Store // keyed by stream
+	scratch []byte         // the encoding of the row being added, reused
+}
+
+// Flags of an encoded streamRow.
+const (
+	rowHandshake = 1 << iota
+	rowTLS
+)
+
+// add keeps r.
+func (rs *streamRows) add(r *streamRow) {
+	var flags byte
+	if r.Handshake {
+		flags |= rowHandshake
+	}
+	if r.TLS {
+		flags |= rowTLS
+	}
+	b := append(rs.scratch[:0], flags)
+	b = recstore.AppendInt(b, r.First.Unix())
+	b = recstore.AppendUint(b, uint64(r.First.Nanosecond()))
+	b = recstore.AppendInt(b, r.Last.Unix()-r.First.Unix())
+	b = recstore.AppendUint(b, uint64(r.Last.Nanosecond()))
+	for _, n := range []int64{int64(r.Stream), int64(r.ClientPackets), r.ClientBytes, int64(r.ServerPackets), r.ServerBytes,
+		int64(r.FirstFrame), int64(r.LastFrame), int64(r.Rcpts)} {
+		b = recstore.AppendInt(b, n)
+	}
+	for _, s := range []string{r.Client, r.Server, r.End, r.ClientBy, r.Helo, r.MailFrom, r.LastReply} {
+		b = recstore.AppendString(b, s)
+	}
+	rs.scratch = b
+	rs.recs.Add(r.Stream, b)
+}
+
+// row returns the row at index i of the store. Its times are in UTC, as
+// the capture reader gives them, and its duration is theirs.
+func (rs *streamRows) row(i int) streamRow {
+	d := recstore.NewReader(rs.recs.Record(i))
+	flags := d.Byte()
+	first := d.Int()
+	firstNanos := int64(d.Uint())
+	last := first + d.Int()
+	lastNanos := int64(d.Uint())
+	r := streamRow{
+		First: time.Unix(first, firstNanos).UTC(), Last: time.Unix(last, lastNanos).UTC(),
+		Handshake: flags&rowHandshake != 0, TLS: flags&rowTLS != 0,
+	}
+	r.Duration = r.Last.Sub(r.First).Seconds()
+	r.Stream, r.ClientPackets, r.ClientBytes = int(d.Int()), int(d.Int()), d.Int()
+	r.ServerPackets, r.ServerBytes = int(d.Int()), d.Int()
+	r.FirstFrame, r.LastFrame, r.Rcpts = int(d.Int()), int(d.Int()), int(d.Int())
+	for _, s := range []*string{&r.Client, &r.Server, &r.End, &r.ClientBy, &r.Helo, &r.MailFrom, &r.LastReply} {
+		*s = d.String()
+	}
+	return r
+}
+
 // writeStreamsJSON writes rows as a json.Encoder indenting by two spaces
 // writes the whole slice, one row at a time: encoded at once, the rows of
 // a capture of 200 k connections took over 100 MB of buffer, twice (once
 // to encode, once to indent). MAIL FROM paths come in angle brackets, so
 // HTML characters are not escaped.
-func writeStreamsJSON(w io.Writer, rows []streamRow) error {
-	if len(rows) == 0 {
+func writeStreamsJSON(w io.Writer, rows *streamRows) error {
+	if rows.recs.Len() == 0 {
 		_, err := io.WriteString(w, "[]\n")
 		return err
 	}
@@ -122,13 +184,14 @@ func writeStreamsJSON(w io.Writer, rows []streamRow) error {
 	enc.SetIndent("  ", "  ")
 	enc.SetEscapeHTML(false)
 	bw.WriteString("[\n  ")
-	for i := range rows {
+	for i := range rows.recs.Len() {
 		if i > 0 {
 			bw.WriteString(",\n  ")
 		}
 		row.Reset()
-		if err := enc.Encode(&rows[i]); err != nil {
-			return fmt.Errorf("stream %d: %w", rows[i].Stream, err)
+		r := rows.row(i)
+		if err := enc.Encode(&r); err != nil {
+			return fmt.Errorf("stream %d: %w", r.Stream, err)
 		}
 		bw.Write(bytes.TrimSuffix(row.Bytes(), []byte("\n")))
 	}

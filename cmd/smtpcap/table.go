@@ -31,26 +31,45 @@ func anys(ss []string) []any {
 // the streams of a 1 GiB gateway capture, as long as reading it.
 const plainTableFrom = 1000
 
+// rowSource gives a table's rows one at a time, so that a table of
+// hundreds of thousands of rows need not hold all their cells: row(i,
+// cells) appends the cells of row i to cells.
+type rowSource struct {
+	n   int
+	row func(i int, cells []string) []string
+}
+
+// rowsOf returns the rows of a table held whole.
+func rowsOf(rows [][]string) rowSource {
+	return rowSource{len(rows), func(i int, cells []string) []string { return append(cells, rows[i]...) }}
+}
+
 // writeTable writes header and rows as newTable's table would, drawing
-// large tables itself when it can draw them identically.
-func writeTable(w io.Writer, header []string, rows [][]string) error {
-	if len(rows) >= plainTableFrom && narrowBorders() && plainCells(header, rows) {
-		return drawTable(w, header, rows)
+// large tables itself when it can draw them identically: in two passes
+// over the rows, one to measure and one to draw.
+func writeTable(w io.Writer, header []string, rows rowSource) error {
+	if rows.n >= plainTableFrom && narrowBorders() {
+		if widths, ok := plainWidths(header, rows); ok {
+			return drawTable(w, header, widths, rows)
+		}
 	}
 	t := newTable(w, header...)
-	for _, r := range rows {
-		if err := t.Append(anys(r)...); err != nil {
+	var cells []string
+	for i := range rows.n {
+		cells = rows.row(i, cells[:0])
+		if err := t.Append(anys(cells)...); err != nil {
 			return err
 		}
 	}
 	return t.Render()
 }
 
-// plainCells reports whether every row has a cell per column and every
-// cell is one a plain table draws as tablewriter does: a single line, no
-// space at either end (tablewriter trims them), nothing but printable
-// characters (widths come from tablewriter's own measure).
-func plainCells(header []string, rows [][]string) bool {
+// plainWidths returns the width of each column, and whether every row has
+// a cell per column and every cell is one a plain table draws as
+// tablewriter does: a single line, no space at either end (tablewriter
+// trims them), nothing but printable characters (widths come from
+// tablewriter's own measure).
+func plainWidths(header []string, rows rowSource) ([]int, bool) {
 	plain := func(s string) bool {
 		if s != strings.TrimSpace(s) {
 			return false
@@ -62,22 +81,27 @@ func plainCells(header []string, rows [][]string) bool {
 		}
 		return true
 	}
-	for _, h := range header {
+	widths := make([]int, len(header))
+	for i, h := range header {
 		if h == "" || !plain(h) {
-			return false
+			return nil, false
 		}
+		widths[i] = cellWidth(h)
 	}
-	for _, r := range rows {
-		if len(r) != len(header) {
-			return false
+	var cells []string
+	for i := range rows.n {
+		cells = rows.row(i, cells[:0])
+		if len(cells) != len(header) {
+			return nil, false
 		}
-		for _, c := range r {
+		for j, c := range cells {
 			if !plain(c) {
-				return false
+				return nil, false
 			}
+			widths[j] = max(widths[j], cellWidth(c))
 		}
 	}
-	return true
+	return widths, true
 }
 
 // narrowBorders reports whether tablewriter measures the box-drawing
@@ -107,17 +131,8 @@ func cellWidth(s string) int {
 
 // drawTable draws a table the way newTable's does by default: box-drawing
 // borders, one space of padding, headers centred (the odd space on the
-// right), cells to the left.
-func drawTable(w io.Writer, header []string, rows [][]string) error {
-	widths := make([]int, len(header))
-	for i, h := range header {
-		widths[i] = cellWidth(h)
-	}
-	for _, r := range rows {
-		for i, c := range r {
-			widths[i] = max(widths[i], cellWidth(c))
-		}
-	}
+// right), cells to the left; each column as wide as widths says.
+func drawTable(w io.Writer, header []string, widths []int, rows rowSource) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	rule := func(left, mid, right string) {
 		bw.WriteString(left)
@@ -147,12 +162,14 @@ func drawTable(w io.Writer, header []string, rows [][]string) error {
 		bw.WriteString("│")
 	}
 	bw.WriteByte('\n')
-	if len(rows) > 0 {
+	if rows.n > 0 {
 		rule("├", "┼", "┤")
 	}
-	for _, r := range rows {
+	var cells []string
+	for k := range rows.n {
+		cells = rows.row(k, cells[:0])
 		bw.WriteString("│")
-		for i, c := range r {
+		for i, c := range cells {
 			bw.WriteByte(' ')
 			bw.WriteString(c)
 			spaces(1 + widths[i] - cellWidth(c))

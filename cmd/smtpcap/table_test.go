@@ -61,12 +61,13 @@ func TestPlainTableDrawsWhatTablewriterDraws(t *testing.T) {
 				rows[i][j] = cell()
 			}
 		}
-		if !plainCells(header, rows) {
+		widths, ok := plainWidths(header, rowsOf(rows))
+		if !ok {
 			continue
 		}
 		drawn++
 		var got bytes.Buffer
-		if err := drawTable(&got, header, rows); err != nil {
+		if err := drawTable(&got, header, widths, rowsOf(rows)); err != nil {
 			t.Fatal(err)
 		}
 		if want := tablewriterTable(t, header, rows); got.String() != want {
@@ -148,7 +149,7 @@ func TestEastAsianBordersLeaveLargeTablesToTablewriter(t *testing.T) {
 		rows[i] = []string{strconv.Itoa(i), strconv.Itoa(i * 7)}
 	}
 	var got bytes.Buffer
-	if err := writeTable(&got, header, rows); err != nil {
+	if err := writeTable(&got, header, rowsOf(rows)); err != nil {
 		t.Fatal(err)
 	}
 	if want := tablewriterTable(t, header, rows); got.String() != want {
