@@ -112,7 +112,7 @@ type Analyzer struct {
 	detectors  []detector
 	catalog    map[string]Entry
 	conns      connStore
-	findings   chunked[Finding]
+	findings   findStore
 	envelopes  envelopes
 	cuts       []factsCut
 	legs       chunked[leg]
@@ -205,8 +205,9 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.StallThreshold <= 0 {
 		opts.StallThreshold = 10 * time.Second
 	}
-	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalogByID(), envelopes: newEnvelopes(), seed: maphash.MakeSeed(),
-		views: map[uint64]viewSeen{}, pruneGap: sessionsPerPrune}
+	catalog := catalogByID()
+	return &Analyzer{opts: opts, detectors: detectors(), catalog: catalog, findings: findStore{catalog: catalog},
+		envelopes: newEnvelopes(), seed: maphash.MakeSeed(), views: map[uint64]viewSeen{}, pruneGap: sessionsPerPrune}
 }
 
 // Detected is what the detectors found in one session, not yet part of
@@ -257,7 +258,9 @@ func (a *Analyzer) Add(s *session.Session) {
 		f := &found[i]
 		f.tx, f.ofEvery, f.cmds = nil, nil, nil
 	}
-	a.findings.add(found...)
+	for i := range found {
+		a.findings.add(&found[i])
+	}
 	a.noteView(s, det.dialogue)
 	a.prune(s.Settled, s.Unsettled)
 	a.conns.add(&det.conn)
@@ -634,7 +637,7 @@ func (a *Analyzer) linkLegs(natSecond map[int]int) {
 		}
 		lo := sort.Search(len(byTime), func(k int) bool { return !legs[byTime[k]].first.before(near.first) })
 		for _, u := range a.legFinds.get(near.unanswered) {
-			f := a.findings.at(u.finding)
+			f := a.findings.get(u.finding)
 			if f.linked {
 				continue
 			}
@@ -652,7 +655,8 @@ func (a *Analyzer) linkLegs(natSecond map[int]int) {
 			}
 			if far >= 0 {
 				nearOf[far] = near.stream
-				a.link(f, &near, &legs[far])
+				a.link(&f, &near, &legs[far])
+				a.findings.set(u.finding, &f)
 			}
 		}
 	}
@@ -1545,7 +1549,7 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	second, inside, views := a.natViews()
 	a.views, a.sameViews = nil, nil
 	a.linkLegs(second)
-	findings := a.findings.takeSortedBy(func(f *Finding) int { return f.Stream }, append(a.retryLoops(second, inside), views...))
+	findings := a.findings.takeSorted(append(a.retryLoops(second, inside), views...))
 	if second != nil {
 		findings = slices.DeleteFunc(findings, func(f Finding) bool {
 			_, ok := second[f.Stream]

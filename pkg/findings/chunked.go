@@ -1,13 +1,9 @@
 package findings
 
-import (
-	"math"
-	"sort"
-)
-
 // chunked is an append-only list kept in chunks of chunkLen elements.
-// Appending never moves what is there. An analyzer keeps a connection
-// summary, a leg and the findings of every session to the end; on a
+// Appending never moves what is there. An analyzer keeps the legs and
+// the delivery attempts of sessions to the end (and, before they were
+// encoded, their summaries and findings); on a
 // capture of hundreds of thousands of connections one slice of each would
 // be copied whole each time it grew, with the garbage collector running
 // (the live heap is large then), which made those appends a third of the
@@ -69,55 +65,6 @@ func (c *chunked[T]) contains(f func(*T) bool) bool {
 		}
 	}
 	return false
-}
-
-// takeSortedBy returns the elements, then extra, as one new slice in
-// stable order of key (a stream number: never negative, each used by few
-// elements), nil when there are none, and empties c as take does. Keys
-// within a few times the count of elements are placed by counting, one
-// copy each: a sort would move the large connection summaries about many
-// times over, at the end of the run when nothing else can go on beside
-// it.
-func (c *chunked[T]) takeSortedBy(key func(*T) int, extra []T) []T {
-	n := c.len() + len(extra)
-	if n == 0 {
-		return nil
-	}
-	lo, hi := math.MaxInt, math.MinInt
-	c.each(func(v *T) { lo, hi = min(lo, key(v)), max(hi, key(v)) })
-	for i := range extra {
-		lo, hi = min(lo, key(&extra[i])), max(hi, key(&extra[i]))
-	}
-	if hi-lo >= 4*n+1024 || hi-lo < 0 {
-		out := append(c.take(), extra...)
-		sort.SliceStable(out, func(i, j int) bool { return key(&out[i]) < key(&out[j]) })
-		return out
-	}
-	next := make([]int, hi-lo+2) // next[k-lo+1]: how many elements have keys below k, then where the next of key k goes
-	c.each(func(v *T) { next[key(v)-lo+1]++ })
-	for i := range extra {
-		next[key(&extra[i])-lo+1]++
-	}
-	for k := 1; k < len(next); k++ {
-		next[k] += next[k-1]
-	}
-	out := make([]T, n)
-	place := func(v *T) {
-		k := key(v) - lo
-		out[next[k]] = *v
-		next[k]++
-	}
-	for i, chunk := range c.chunks {
-		for j := range chunk {
-			place(&chunk[j])
-		}
-		c.chunks[i] = nil
-	}
-	c.chunks = nil
-	for i := range extra {
-		place(&extra[i])
-	}
-	return out
 }
 
 // each calls f on every element in order.

@@ -3,7 +3,6 @@ package findings
 import (
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"testing"
 )
 
@@ -42,45 +41,6 @@ func TestChunkedKeepsOrderAcrossChunks(t *testing.T) {
 	}
 	if c.len() != 0 || c.chunks != nil {
 		t.Errorf("after take: len %d, %d chunks kept, want an empty list", c.len(), len(c.chunks))
-	}
-}
-
-func TestTakeSortedByIsAStableSort(t *testing.T) {
-	type elem struct{ key, seq int }
-	rng := rand.New(rand.NewPCG(3, 4))
-	for round := range 300 {
-		var c chunked[elem]
-		n, spread := rng.IntN(3000), 1+rng.IntN(20000)
-		if round%5 == 0 {
-			spread = 1 << 40 // sparse keys: sorted, not counted
-		}
-		var all []elem
-		for i := range n {
-			e := elem{key: rng.IntN(spread) - 1, seq: i}
-			c.add(e)
-			all = append(all, e)
-		}
-		var extra []elem
-		for i := range rng.IntN(5) {
-			e := elem{key: rng.IntN(spread) - 1, seq: n + i}
-			extra = append(extra, e)
-			all = append(all, e)
-		}
-		want := slices.Clone(all)
-		sort.SliceStable(want, func(i, j int) bool { return want[i].key < want[j].key })
-		got := c.takeSortedBy(func(e *elem) int { return e.key }, extra)
-		if c.len() != 0 || c.chunks != nil {
-			t.Fatalf("round %d: the list kept %d elements after takeSortedBy", round, c.len())
-		}
-		if len(all) == 0 {
-			if got != nil {
-				t.Fatalf("round %d: %v for no elements, want nil", round, got)
-			}
-			continue
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("round %d (%d elements, keys below %d): not the stable sort", round, len(all), spread)
-		}
 	}
 }
 

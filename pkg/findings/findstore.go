@@ -1,0 +1,195 @@
+package findings
+
+import (
+	"slices"
+	"time"
+
+	"github.com/smtpcap/smtpcap/internal/recstore"
+)
+
+// findStore keeps the analyzer's findings to the end of the capture, each
+// encoded in a recstore keyed by stream: as Finding values they took 544
+// bytes each before their strings, all of it scanned by the garbage
+// collector at every cycle, and a capture of many short connections gives
+// one or more for every four connections. The catalog's explanation and
+// remedy, and the filter made of the stream and frames, are not stored
+// but made again: they are what most findings carry.
+type findStore struct {
+	recs    recstore.Store
+	catalog map[string]Entry
+	scratch []byte // the encoding of the finding being stored, reused
+}
+
+// len returns how many findings the store holds.
+func (fs *findStore) len() int { return fs.recs.Len() }
+
+// add stores f and returns its index: the order of adding.
+func (fs *findStore) add(f *Finding) int {
+	fs.scratch = fs.encode(fs.scratch[:0], f)
+	return fs.recs.Add(f.Stream, fs.scratch)
+}
+
+// get returns the finding at index i.
+func (fs *findStore) get(i int) Finding { return fs.decode(fs.recs.Record(i)) }
+
+// set replaces the finding at index i, whose stream f must keep.
+func (fs *findStore) set(i int, f *Finding) {
+	fs.scratch = fs.encode(fs.scratch[:0], f)
+	fs.recs.Replace(i, fs.scratch)
+}
+
+// takeSorted returns the findings, then extra, in stable order of stream
+// (those of one stream as added, then extra's), nil when there are none,
+// and empties the store. extra is sorted in place.
+func (fs *findStore) takeSorted(extra []Finding) []Finding {
+	n := fs.len() + len(extra)
+	if n == 0 {
+		return nil
+	}
+	fs.recs.SortByKey()
+	slices.SortStableFunc(extra, func(x, y Finding) int { return x.Stream - y.Stream })
+	out := make([]Finding, 0, n)
+	e := 0
+	for i := range fs.len() {
+		for ; e < len(extra) && extra[e].Stream < fs.recs.Key(i); e++ {
+			out = append(out, extra[e])
+		}
+		out = append(out, fs.get(i))
+	}
+	out = append(out, extra[e:]...)
+	*fs = findStore{catalog: fs.catalog}
+	return out
+}
+
+// Flags of an encoded Finding.
+const (
+	findCatalogExplanation = 1 << iota // Explanation is the catalog's
+	findCatalogRemedy                  // Remedy is the catalog's
+	findMadeFilter                     // Filter is filterFor(Stream, Frames)
+)
+
+// marks are a finding's unexported yes-or-no fields, each as a bit of
+// its encoding, all kept: cheap, and what tests read of a report.
+func (f *Finding) marks() []*bool {
+	return []*bool{&f.serverTook, &f.waitedOut, &f.asSent, &f.refusedMessage, &f.interrupted, &f.smuggled,
+		&f.answersMessage, &f.tlsMismatch, &f.changedInPath, &f.contentAsCommands, &f.hungUp, &f.closedSession, &f.linked}
+}
+
+// encode appends f's encoding to b: what the report shows of it, what
+// the report's last steps read (envelope, acceptedIn) and its marks. A
+// finding's pointers into its session (tx, ofEvery, cmds) are dropped by
+// Add before it is stored, and the rest of its unexported fields served
+// the diagnosis, which is made by then.
+func (fs *findStore) encode(b []byte, f *Finding) []byte {
+	var flags byte
+	entry := fs.catalog[f.ID]
+	if f.Explanation == entry.Explanation {
+		flags |= findCatalogExplanation
+	}
+	if f.Remedy == entry.Remedy {
+		flags |= findCatalogRemedy
+	}
+	if f.Filter == filterFor(f.Stream, f.Frames) {
+		flags |= findMadeFilter
+	}
+	var marks uint64
+	for i, m := range f.marks() {
+		if *m {
+			marks |= 1 << i
+		}
+	}
+	b = append(b, flags, byte(f.Severity))
+	b = recstore.AppendUint(b, marks)
+	b = recstore.AppendInt(b, int64(f.Stream))
+	b = recstore.AppendInt(b, f.Offset)
+	b = recstore.AppendInt(b, f.Time.Unix())
+	b = recstore.AppendUint(b, uint64(f.Time.Nanosecond()))
+	b = recstore.AppendUint(b, f.envelope)
+	b = recstore.AppendInt(b, int64(f.acceptedIn))
+	for _, ints := range [][]int{f.Frames, f.Streams} {
+		// nil and empty differ in the JSON (null and []): 0 is nil, n+1
+		// is n numbers, each after the one before it.
+		if ints == nil {
+			b = recstore.AppendUint(b, 0)
+			continue
+		}
+		b = recstore.AppendUint(b, uint64(len(ints))+1)
+		prev := 0
+		for _, v := range ints {
+			b = recstore.AppendInt(b, int64(v-prev))
+			prev = v
+		}
+	}
+	b = recstore.AppendUint(b, uint64(len(f.FileFrames)))
+	for _, s := range f.FileFrames {
+		b = recstore.AppendString(b, s)
+	}
+	for _, s := range []string{f.ID, f.Direction, string(f.Phase), f.Summary, f.Evidence, f.CaptureLoss} {
+		b = recstore.AppendString(b, s)
+	}
+	if flags&findCatalogExplanation == 0 {
+		b = recstore.AppendString(b, f.Explanation)
+	}
+	if flags&findCatalogRemedy == 0 {
+		b = recstore.AppendString(b, f.Remedy)
+	}
+	if flags&findMadeFilter == 0 {
+		b = recstore.AppendString(b, f.Filter)
+	}
+	return b
+}
+
+// decode returns the Finding encode encoded in b. Its time is in UTC, as
+// the capture reader gives it.
+func (fs *findStore) decode(b []byte) Finding {
+	r := recstore.NewReader(b)
+	flags := r.Byte()
+	f := Finding{Severity: Severity(r.Byte())}
+	marks := r.Uint()
+	for i, m := range f.marks() {
+		*m = marks&(1<<i) != 0
+	}
+	f.Stream = int(r.Int())
+	f.Offset = r.Int()
+	sec := r.Int()
+	f.Time = time.Unix(sec, int64(r.Uint())).UTC()
+	f.envelope = r.Uint()
+	f.acceptedIn = int(r.Int())
+	for _, ints := range []*[]int{&f.Frames, &f.Streams} {
+		n := int(r.Uint())
+		if n == 0 {
+			continue
+		}
+		*ints = make([]int, n-1)
+		prev := 0
+		for i := range *ints {
+			prev += int(r.Int())
+			(*ints)[i] = prev
+		}
+	}
+	if n := int(r.Uint()); n > 0 {
+		f.FileFrames = make([]string, n)
+		for i := range f.FileFrames {
+			f.FileFrames[i] = r.String()
+		}
+	}
+	var phase string
+	for _, s := range []*string{&f.ID, &f.Direction, &phase, &f.Summary, &f.Evidence, &f.CaptureLoss} {
+		*s = r.String()
+	}
+	f.Phase = Phase(phase)
+	entry := fs.catalog[f.ID]
+	f.Explanation, f.Remedy = entry.Explanation, entry.Remedy
+	if flags&findCatalogExplanation == 0 {
+		f.Explanation = r.String()
+	}
+	if flags&findCatalogRemedy == 0 {
+		f.Remedy = r.String()
+	}
+	if flags&findMadeFilter != 0 {
+		f.Filter = filterFor(f.Stream, f.Frames)
+	} else {
+		f.Filter = r.String()
+	}
+	return f
+}
