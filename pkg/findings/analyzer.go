@@ -245,7 +245,9 @@ func (a *Analyzer) Add(s *session.Session) {
 	}
 	found := det.found
 	for i := range found {
-		if f := &found[i]; f.ID == "accepted-after-client-left" && f.tx != nil {
+		// A transaction the capture joined after its MAIL has no envelope
+		// to know its copies by.
+		if f := &found[i]; f.ID == "accepted-after-client-left" && f.tx != nil && f.tx.Mail != nil {
 			key, _, _ := attemptKey(f.tx)
 			f.envelope = maphash.String(a.envelopes.seed, key)
 		}

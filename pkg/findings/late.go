@@ -57,6 +57,10 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 			continue // it left before the message was whole: lost-mid-transaction tells it
 		}
 		resent := replyResent(b, r, replyFrame)
+		from := "" // a capture that began after the MAIL command does not know the sender
+		if tx.Mail != nil {
+			from = fmt.Sprintf(" from <%s>", clip(tx.Mail.Path, 40))
+		}
 		eodTime, leftTime := timeOfFrame(b, eod), timeOfFrame(b, left)
 		var summary string
 		var frames []int
@@ -74,14 +78,14 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 				// its abortive close after reading it.
 				continue
 			}
-			summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it closed the connection %s after the end of data (its %s in frame %d)",
-				clip(tx.Mail.Path, 40), r.Code, replyFrame, briefly(r.Time.Sub(eodTime)), eod, briefly(leftTime.Sub(eodTime)), how, left)
+			summary = fmt.Sprintf("the server accepted the message%s (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it closed the connection %s after the end of data (its %s in frame %d)",
+				from, r.Code, replyFrame, briefly(r.Time.Sub(eodTime)), eod, briefly(leftTime.Sub(eodTime)), how, left)
 			frames = []int{eod, left, replyFrame}
 			if c, cf := commandWhileWaiting(b, tx, eodTime, replyFrame); c != nil {
 				// Some clients say goodbye first (swaks sends QUIT when
 				// its timeout runs out, then waits again).
-				summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it sent %s %s after the end of data (frame %d) and closed the connection %s later (its %s in frame %d)",
-					clip(tx.Mail.Path, 40), r.Code, replyFrame, briefly(r.Time.Sub(eodTime)), eod, quoteCommand(c, 20), briefly(c.Time.Sub(eodTime)), cf, briefly(leftTime.Sub(c.Time)), how, left)
+				summary = fmt.Sprintf("the server accepted the message%s (%d in frame %d) %s after the end of data (frame %d), when the client had already given up: it sent %s %s after the end of data (frame %d) and closed the connection %s later (its %s in frame %d)",
+					from, r.Code, replyFrame, briefly(r.Time.Sub(eodTime)), eod, quoteCommand(c, 20), briefly(c.Time.Sub(eodTime)), cf, briefly(leftTime.Sub(c.Time)), how, left)
 				frames = appendUnique(frames, cf)
 			}
 			if clientRST > replyFrame {
@@ -102,8 +106,8 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 			if n := len(resent); n > 0 {
 				again = fmt.Sprintf(", sent again %s, the last in frame %d", wording.Plural(n, "time", "times"), resent[n-1])
 			}
-			summary = fmt.Sprintf("the server accepted the message from <%s> (%d in frame %d%s), but the reply never reached the client: its TCP never acknowledged it, and the client gave up %s after the end of data (frame %d), its %s in frame %d acknowledging nothing of the reply",
-				clip(tx.Mail.Path, 40), r.Code, replyFrame, again, briefly(leftTime.Sub(eodTime)), eod, how, left)
+			summary = fmt.Sprintf("the server accepted the message%s (%d in frame %d%s), but the reply never reached the client: its TCP never acknowledged it, and the client gave up %s after the end of data (frame %d), its %s in frame %d acknowledging nothing of the reply",
+				from, r.Code, replyFrame, again, briefly(leftTime.Sub(eodTime)), eod, how, left)
 			frames = []int{eod, replyFrame, left}
 			if n := len(resent); n > 0 {
 				frames = appendUnique(frames, resent[n-1])

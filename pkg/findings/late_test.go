@@ -169,3 +169,31 @@ func TestALateAcceptanceOfBDAT(t *testing.T) {
 		}
 	}
 }
+
+// TestALateAcceptanceWithoutItsMAIL: a transaction whose MAIL command the
+// parser never saw (here mangled on the way, "MAIL$FROM", yet accepted;
+// as in a capture begun after it) has no sender to name and no envelope
+// to find copies by; its late acceptance is told all the same, without a
+// sender (crafted with internal/capgen; it crashed the analyzer once).
+func TestALateAcceptanceWithoutItsMAIL(t *testing.T) {
+	r := craftedReport(t, "late-no-mail", 25, func(s *capgen.Session, fin func(client bool)) {
+		s.Handshake()
+		s.Server("220 mx.example.test ESMTP\r\n")
+		s.Client("EHLO client.example.org\r\n")
+		s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
+		s.Client("MAIL$FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+		s.Server("250 OK\r\n250 Accepted\r\n354 go ahead\r\n")
+		s.Client("Subject: x\r\n\r\nhello\r\n.\r\n")
+		s.Pause(5 * time.Second)
+		fin(true)
+		s.Pause(7 * time.Second)
+		s.Send(false, []byte("250 OK id=1\r\n"))
+		s.Reset(true)
+	})
+	got := findingsOf(r, "accepted-after-client-left", 0)
+	if len(got) != 1 || !strings.HasPrefix(got[0].Summary, "the server accepted the message (250 in frame 17) 12.0 s after the end of data (frame 14)") ||
+		!slices.Equal(got[0].Frames, []int{14, 16, 17, 18}) ||
+		len(got[0].Streams) != 0 {
+		t.Errorf("accepted-after-client-left: %+v", got)
+	}
+}
