@@ -13,13 +13,14 @@ type ConnectionList struct {
 	store connStore // its references sorted by stream
 }
 
-// NewConnectionList returns a list of the given connections, which must be
-// in stream order.
+// NewConnectionList returns a list of the given connections in stream
+// order, those of one stream in the order given.
 func NewConnectionList(conns ...Connection) ConnectionList {
 	var l ConnectionList
 	for i := range conns {
 		l.store.add(&conns[i])
 	}
+	l.store.recs.SortByKey()
 	l.store.scratch = nil
 	return l
 }
@@ -74,8 +75,8 @@ func (l ConnectionList) MarshalJSON() ([]byte, error) {
 	return append(b, ']'), nil
 }
 
-// UnmarshalJSON decodes a JSON array of connections, in stream order,
-// into the list.
+// UnmarshalJSON decodes a JSON array of connections into the list, in
+// stream order.
 func (l *ConnectionList) UnmarshalJSON(b []byte) error {
 	var conns []Connection
 	if err := json.Unmarshal(b, &conns); err != nil {

@@ -12,7 +12,8 @@ import (
 // was made of, in JSON exactly as encoding/json writes a slice of them,
 // and back again from that JSON; update changes the first connection of a
 // stream, keeps what is not in JSON (tlsAgreed), and ignores a stream the
-// list does not have.
+// list does not have; made out of order, a list puts its connections in
+// stream order, those of one stream as given.
 func TestConnectionListIsItsConnections(t *testing.T) {
 	at := time.Date(2026, 12, 5, 13, 0, 0, 250_000_000, time.UTC)
 	same := 2
@@ -49,6 +50,9 @@ func TestConnectionListIsItsConnections(t *testing.T) {
 	}
 	if c := l.At(2); c.Diagnosis != "" {
 		t.Errorf("the second connection of stream 2 changed too: %+v", c)
+	}
+	if shuffled := NewConnectionList(conns[3], conns[1], conns[0], conns[2]); !reflect.DeepEqual(shuffled.All(), []Connection{conns[0], conns[1], conns[2], conns[3]}) {
+		t.Errorf("a list made out of order reads back\n%+v", shuffled.All())
 	}
 	if empty, err := json.Marshal(NewConnectionList()); err != nil || string(empty) != "[]" {
 		t.Errorf("an empty list's JSON: %s, %v", empty, err)
