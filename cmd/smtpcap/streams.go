@@ -130,10 +130,8 @@ func (rs *streamRows) add(r *streamRow) {
 		flags |= rowTLS
 	}
 	b := append(rs.scratch[:0], flags)
-	b = recstore.AppendInt(b, r.First.Unix())
-	b = recstore.AppendUint(b, uint64(r.First.Nanosecond()))
-	b = recstore.AppendInt(b, r.Last.Unix()-r.First.Unix())
-	b = recstore.AppendUint(b, uint64(r.Last.Nanosecond()))
+	b = recstore.AppendTime(b, r.First)
+	b = recstore.AppendTimeAfter(b, r.Last, r.First)
 	for _, n := range []int64{int64(r.Stream), int64(r.ClientPackets), r.ClientBytes, int64(r.ServerPackets), r.ServerBytes,
 		int64(r.FirstFrame), int64(r.LastFrame), int64(r.Rcpts)} {
 		b = recstore.AppendInt(b, n)
@@ -150,12 +148,9 @@ func (rs *streamRows) add(r *streamRow) {
 func (rs *streamRows) row(i int) streamRow {
 	d := recstore.NewReader(rs.recs.Record(i))
 	flags := d.Byte()
-	first := d.Int()
-	firstNanos := int64(d.Uint())
-	last := first + d.Int()
-	lastNanos := int64(d.Uint())
+	first := d.Time()
 	r := streamRow{
-		First: time.Unix(first, firstNanos).UTC(), Last: time.Unix(last, lastNanos).UTC(),
+		First: first, Last: d.TimeAfter(first),
 		Handshake: flags&rowHandshake != 0, TLS: flags&rowTLS != 0,
 	}
 	r.Duration = r.Last.Sub(r.First).Seconds()

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"slices"
+	"time"
 )
 
 // blockSize is how many bytes a block holds; a larger record gets a block
@@ -89,6 +90,16 @@ func AppendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
+// AppendTime appends t as Unix seconds and nanoseconds.
+func AppendTime(b []byte, t time.Time) []byte { return AppendTimeAfter(b, t, time.Unix(0, 0)) }
+
+// AppendTimeAfter appends t as the Unix seconds since those of first
+// (a byte or two for a time soon after it) and nanoseconds.
+func AppendTimeAfter(b []byte, t, first time.Time) []byte {
+	b = AppendInt(b, t.Unix()-first.Unix())
+	return AppendUint(b, uint64(t.Nanosecond()))
+}
+
 // Reader reads back, in order, what the Append functions wrote into a
 // record. The store's records are its own, so it does not check for
 // records cut short: reading past the end panics.
@@ -118,6 +129,15 @@ func (r *Reader) Uint() uint64 {
 	v, n := binary.Uvarint(r.rec)
 	r.rec = r.rec[n:]
 	return v
+}
+
+// Time reads what AppendTime wrote, in UTC.
+func (r *Reader) Time() time.Time { return r.TimeAfter(time.Unix(0, 0)) }
+
+// TimeAfter reads what AppendTimeAfter wrote after first, in UTC.
+func (r *Reader) TimeAfter(first time.Time) time.Time {
+	sec := first.Unix() + r.Int()
+	return time.Unix(sec, int64(r.Uint())).UTC()
 }
 
 // String reads what AppendString wrote.

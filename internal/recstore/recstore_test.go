@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"testing"
+	"time"
 )
 
 // TestRecordsComeBackWhole: records larger than what is left of a block,
@@ -80,8 +81,9 @@ func TestSortByKeyIsStable(t *testing.T) {
 	}
 }
 
-// TestReaderReadsWhatWasAppended: numbers at their limits and strings of
-// any bytes read back in order.
+// TestReaderReadsWhatWasAppended: numbers at their limits, strings of any
+// bytes and times (zero, before 1970, before and long after the one they
+// follow) read back in order.
 func TestReaderReadsWhatWasAppended(t *testing.T) {
 	var b []byte
 	b = append(b, 0xfe)
@@ -93,6 +95,12 @@ func TestReaderReadsWhatWasAppended(t *testing.T) {
 	strs := []string{"", "192.0.2.1:25", "\x00\xff\n", string(bytes.Repeat([]byte{'x'}, 1000))}
 	for _, s := range strs {
 		b = AppendString(b, s)
+	}
+	first := time.Date(2026, 12, 5, 13, 0, 0, 999_999_999, time.UTC)
+	times := []time.Time{time.Time{}.UTC(), time.Unix(-1, 5).UTC(), first, first.Add(-3 * time.Second), first.Add(90 * 24 * time.Hour)}
+	for _, tm := range times {
+		b = AppendTime(b, tm)
+		b = AppendTimeAfter(b, tm, first)
 	}
 	r := NewReader(b)
 	if got := r.Byte(); got != 0xfe {
@@ -109,6 +117,14 @@ func TestReaderReadsWhatWasAppended(t *testing.T) {
 	for _, s := range strs {
 		if got := r.String(); got != s {
 			t.Errorf("string %q, want %q", got, s)
+		}
+	}
+	for _, tm := range times {
+		if got := r.Time(); !got.Equal(tm) || got.Location() != time.UTC {
+			t.Errorf("time %v, want %v", got, tm)
+		}
+		if got := r.TimeAfter(first); !got.Equal(tm) {
+			t.Errorf("time after %v: %v, want %v", first, got, tm)
 		}
 	}
 	if len(r.rec) != 0 {

@@ -1,10 +1,6 @@
 package findings
 
-import (
-	"time"
-
-	"github.com/smtpcap/smtpcap/internal/recstore"
-)
+import "github.com/smtpcap/smtpcap/internal/recstore"
 
 // connStore keeps the analyzer's connection summaries, one per session,
 // to the end of the capture: each encoded in a few dozen bytes of a
@@ -77,10 +73,8 @@ func appendConnection(b []byte, c *Connection) []byte {
 		flags |= connSameSession
 	}
 	b = append(b, flags)
-	b = recstore.AppendInt(b, c.First.Unix())
-	b = recstore.AppendUint(b, uint64(c.First.Nanosecond()))
-	b = recstore.AppendInt(b, c.Last.Unix()-c.First.Unix())
-	b = recstore.AppendUint(b, uint64(c.Last.Nanosecond()))
+	b = recstore.AppendTime(b, c.First)
+	b = recstore.AppendTimeAfter(b, c.Last, c.First)
 	for _, n := range []int{c.Stream, c.Packets, c.Transactions, c.Delivered, c.EnvelopeOnly, c.Findings} {
 		b = recstore.AppendInt(b, int64(n))
 	}
@@ -97,12 +91,9 @@ func appendConnection(b []byte, c *Connection) []byte {
 func decodeConnection(b []byte) Connection {
 	r := recstore.NewReader(b)
 	flags := r.Byte()
-	first := r.Int()
-	firstNanos := int64(r.Uint())
-	last := first + r.Int()
-	lastNanos := int64(r.Uint())
+	first := r.Time()
 	c := Connection{
-		First: time.Unix(first, firstNanos).UTC(), Last: time.Unix(last, lastNanos).UTC(),
+		First: first, Last: r.TimeAfter(first),
 		Handshake: flags&connHandshake != 0, TLS: flags&connTLS != 0, tlsAgreed: flags&connTLSAgreed != 0,
 	}
 	for _, n := range []*int{&c.Stream, &c.Packets, &c.Transactions, &c.Delivered, &c.EnvelopeOnly, &c.Findings} {

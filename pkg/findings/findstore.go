@@ -2,7 +2,6 @@ package findings
 
 import (
 	"slices"
-	"time"
 
 	"github.com/smtpcap/smtpcap/internal/recstore"
 )
@@ -102,8 +101,7 @@ func (fs *findStore) encode(b []byte, f *Finding) []byte {
 	b = recstore.AppendUint(b, marks)
 	b = recstore.AppendInt(b, int64(f.Stream))
 	b = recstore.AppendInt(b, f.Offset)
-	b = recstore.AppendInt(b, f.Time.Unix())
-	b = recstore.AppendUint(b, uint64(f.Time.Nanosecond()))
+	b = recstore.AppendTime(b, f.Time)
 	b = recstore.AppendUint(b, f.envelope)
 	b = recstore.AppendInt(b, int64(f.acceptedIn))
 	for _, ints := range [][]int{f.Frames, f.Streams} {
@@ -151,8 +149,7 @@ func (fs *findStore) decode(b []byte) Finding {
 	}
 	f.Stream = int(r.Int())
 	f.Offset = r.Int()
-	sec := r.Int()
-	f.Time = time.Unix(sec, int64(r.Uint())).UTC()
+	f.Time = r.Time()
 	f.envelope = r.Uint()
 	f.acceptedIn = int(r.Int())
 	for _, ints := range []*[]int{&f.Frames, &f.Streams} {
