@@ -90,6 +90,11 @@ func AppendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
+// AppendBytes appends p to b after its length.
+func AppendBytes(b, p []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(p))), p...)
+}
+
 // AppendTime appends t as Unix seconds and nanoseconds.
 func AppendTime(b []byte, t time.Time) []byte { return AppendTimeAfter(b, t, time.Unix(0, 0)) }
 
@@ -146,4 +151,13 @@ func (r *Reader) String() string {
 	s := string(r.rec[:n])
 	r.rec = r.rec[n:]
 	return s
+}
+
+// Bytes reads what AppendBytes (or AppendString) wrote: the record's own
+// bytes, not a copy, with no room to append into.
+func (r *Reader) Bytes() []byte {
+	n := int(r.Uint())
+	p := r.rec[:n:n]
+	r.rec = r.rec[n:]
+	return p
 }

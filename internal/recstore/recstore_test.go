@@ -81,8 +81,8 @@ func TestSortByKeyIsStable(t *testing.T) {
 	}
 }
 
-// TestReaderReadsWhatWasAppended: numbers at their limits, strings of any
-// bytes and times (zero, before 1970, before and long after the one they
+// TestReaderReadsWhatWasAppended: numbers at their limits, strings and
+// byte slices of any bytes and times (zero, before 1970, before and long after the one they
 // follow) read back in order.
 func TestReaderReadsWhatWasAppended(t *testing.T) {
 	var b []byte
@@ -95,6 +95,10 @@ func TestReaderReadsWhatWasAppended(t *testing.T) {
 	strs := []string{"", "192.0.2.1:25", "\x00\xff\n", string(bytes.Repeat([]byte{'x'}, 1000))}
 	for _, s := range strs {
 		b = AppendString(b, s)
+	}
+	blobs := [][]byte{nil, {0}, bytes.Repeat([]byte{0xff}, 200)}
+	for _, p := range blobs {
+		b = AppendBytes(b, p)
 	}
 	first := time.Date(2026, 12, 5, 13, 0, 0, 999_999_999, time.UTC)
 	times := []time.Time{time.Time{}.UTC(), time.Unix(-1, 5).UTC(), first, first.Add(-3 * time.Second), first.Add(90 * 24 * time.Hour)}
@@ -117,6 +121,15 @@ func TestReaderReadsWhatWasAppended(t *testing.T) {
 	for _, s := range strs {
 		if got := r.String(); got != s {
 			t.Errorf("string %q, want %q", got, s)
+		}
+	}
+	for _, p := range blobs {
+		got := r.Bytes()
+		if !bytes.Equal(got, p) {
+			t.Errorf("bytes %x, want %x", got, p)
+		}
+		if len(got) > 0 && &append(got, 'z')[0] == &got[0] {
+			t.Errorf("appending to bytes read wrote into the record")
 		}
 	}
 	for _, tm := range times {

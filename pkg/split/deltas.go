@@ -1,6 +1,10 @@
 package split
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/smtpcap/smtpcap/internal/recstore"
+)
 
 // deltas is a list of ints kept as signed varints of the difference from
 // the one before. A split keeps every connection's frame numbers to the end,
@@ -37,4 +41,19 @@ func (d *deltas) ints() []int {
 		b = b[k:]
 	}
 	return out
+}
+
+// appendTo encodes d for a record of recstore.
+func (d *deltas) appendTo(b []byte) []byte {
+	b = recstore.AppendUint(b, uint64(d.n))
+	b = recstore.AppendInt(b, int64(d.prev))
+	return recstore.AppendBytes(b, d.b)
+}
+
+// readDeltas reads what appendTo wrote. The values are the record's own
+// bytes: adding to them copies.
+func readDeltas(r *recstore.Reader) deltas {
+	n := int(r.Uint())
+	prev := int(r.Int())
+	return deltas{b: r.Bytes(), prev: prev, n: n}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smtpcap/smtpcap/internal/capgen"
+	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 )
 
@@ -19,9 +20,14 @@ import (
 // A's 4-tuple (another ISN) after that. It returns the capture and the
 // timestamps of A's and B's late packets.
 func lateCapture(t *testing.T) (capture []byte, lateA, lateB time.Time) {
+	return lateCaptureIn(t, capgen.Format{})
+}
+
+// lateCaptureIn is lateCapture written in format f.
+func lateCaptureIn(t *testing.T, f capgen.Format) (capture []byte, lateA, lateB time.Time) {
 	t.Helper()
 	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	w := capgen.NewWriter(&buf, f, capgen.LinkEthernet)
 	client, server := netip.MustParseAddrPort("192.0.2.10:41000"), netip.MustParseAddrPort("198.51.100.25:25")
 	t0 := time.Unix(1_700_000_000, 0)
 
@@ -131,6 +137,60 @@ func TestForgottenConnectionsKeepTheirLatePackets(t *testing.T) {
 		}
 		if diff := dirDifference(t, keep, forget); diff != "" {
 			t.Errorf("eager %v: forgetting changed the split: %s", eager, diff)
+		}
+	}
+}
+
+// TestKeptOutputsTakeLatePacketsInEveryFormat: what a retired output
+// keeps, encoded, serves the late packets of lateCapture as the live
+// output did, to pcap and to pcapng files (each with its interfaces) and
+// with several inputs (each packet's input and frame there): the files
+// and the index are those of a split that forgets nothing.
+func TestKeptOutputsTakeLatePacketsInEveryFormat(t *testing.T) {
+	for _, ng := range []bool{false, true} {
+		capture, _, _ := lateCaptureIn(t, capgen.Format{PcapNG: ng})
+		path := filepath.Join(t.TempDir(), "late.pcap")
+		if err := os.WriteFile(path, capture, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, inputs := range [][]string{{path}, {path, testcaps.Path("clean.pcapng")}} {
+			split := func(dir string, forget bool) (kept, late int) {
+				c, err := reassembly.Open(inputs...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				in := c.Inputs[0]
+				s, err := New(Options{Dir: dir, Prefix: "late", Format: in.Format, LinkType: in.LinkType, Snaplen: in.Snaplen, Inputs: inputs})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tracker := reassembly.NewTracker(reassembly.TrackerOptions{})
+				if forget {
+					tracker = s.Tracker(reassembly.TrackerOptions{})
+				}
+				st, err := reassembly.Walk(c, tracker, func(cn *reassembly.Conn, _ *reassembly.Segment, p *reassembly.Packet) error {
+					return s.Add(cn, p)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				kept = s.kept.Len()
+				if _, _, err := s.Finish(nil); err != nil {
+					t.Fatal(err)
+				}
+				return kept, st.Late
+			}
+			keep, forget := t.TempDir(), t.TempDir()
+			split(keep, false)
+			kept, late := split(forget, true)
+			if kept != len(inputs)+2 || late != 1 {
+				t.Errorf("pcapng %v, %d inputs: %d outputs kept, %d late packets; want every connection's kept, A's late FIN",
+					ng, len(inputs), kept, late)
+			}
+			if diff := dirDifference(t, keep, forget); diff != "" {
+				t.Errorf("pcapng %v, %d inputs: forgetting changed the split: %s", ng, len(inputs), diff)
+			}
 		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/smtpcap/smtpcap/internal/recstore"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 )
 
@@ -91,6 +92,14 @@ type Splitter struct {
 	gather  gatherLimits
 	scratch []byte // a record's header and trailer, before they are gathered
 	skipped output // stands for every skipped connection once retired
+	// kept holds each output retired after it took its connection,
+	// encoded (see appendKept): what the index and a late packet need of
+	// it, in a sixth of the bytes, with no pointers for the collector to
+	// follow. keptAt, by stream, is 1 + the index of its record there.
+	kept    recstore.Store
+	keptAt  []int32
+	keptOut output // stands for every output in kept
+	rec     []byte // a record for kept, being encoded
 	// forget, set by Tracker, lets the tracker drop a connection the
 	// splitter is done with.
 	forget func(c *reassembly.Conn)
@@ -327,14 +336,18 @@ func (s *Splitter) AddLate(stream int, p *reassembly.Packet) error {
 	if stream < 0 || stream >= len(s.outs) {
 		return nil
 	}
-	o := s.outs[stream]
-	if o == nil || o.conn != nil || o.decision != Take {
+	if s.outs[stream] != &s.keptOut {
 		return nil
 	}
+	o := s.keptOutput(stream, new(output), true)
 	if err := s.gatherPacket(o, p); err != nil {
 		return err
 	}
-	return s.flush(o, true)
+	if err := s.flush(o, true); err != nil {
+		return err
+	}
+	s.keep(o)
+	return nil
 }
 
 // retire lets go of o's connection once o takes no packets but late ones:
@@ -354,9 +367,131 @@ func (s *Splitter) retire(o *output) {
 		s.skipped.decision = Skip
 		s.outs[c.Stream] = &s.skipped
 	} else {
-		o.retired, o.conn = o.identity(), nil
+		s.keep(o)
 	}
 	s.forget(c)
+}
+
+// keep puts what is left of a retired output, which took its connection,
+// into kept, in the place of its earlier record if it has one, and lets
+// the output go.
+func (s *Splitter) keep(o *output) {
+	o.retired, o.conn = o.identity(), nil
+	stream := o.retired.stream
+	s.rec = s.appendKept(s.rec[:0], o)
+	for len(s.keptAt) <= stream {
+		s.keptAt = append(s.keptAt, 0)
+	}
+	if i := s.keptAt[stream]; i > 0 {
+		s.kept.Replace(int(i-1), s.rec)
+	} else {
+		s.keptAt[stream] = int32(s.kept.Add(stream, s.rec) + 1)
+	}
+	s.keptOut.decision = Take
+	s.outs[stream] = &s.keptOut
+}
+
+// The flags byte that begins a record of kept.
+const (
+	keptSide0Client = 1 << iota // retiredConn.side0Client
+	keptFirstClient             // output.firstClient
+	keptOrigins                 // output.from follows the frame numbers
+)
+
+// appendKept encodes a retired output: its flags, endpoints, first and
+// last times, frame numbers, origins and (pcapng) interfaces. The rest
+// of an output is the same for every retired one: its file started,
+// created and closed, nothing gathered, nothing pending, taken.
+func (s *Splitter) appendKept(b []byte, o *output) []byte {
+	var flags byte
+	if o.retired.side0Client {
+		flags |= keptSide0Client
+	}
+	if o.firstClient {
+		flags |= keptFirstClient
+	}
+	if o.from != nil {
+		flags |= keptOrigins
+	}
+	b = append(b, flags)
+	b = appendAddrPort(b, o.retired.client)
+	b = appendAddrPort(b, o.retired.server)
+	b = recstore.AppendTime(b, o.first)
+	b = recstore.AppendTimeAfter(b, o.last, o.first)
+	b = o.frames.appendTo(b)
+	if o.from != nil {
+		b = o.from.frames.appendTo(o.from.inputs.appendTo(b))
+	}
+	if s.opts.Format == reassembly.FormatPcapNG {
+		keys := make([]ifaceKey, len(o.ifaces))
+		for k, id := range o.ifaces {
+			keys[id] = k
+		}
+		b = recstore.AppendUint(b, uint64(len(keys)))
+		for _, k := range keys {
+			b = recstore.AppendInt(b, int64(k.input))
+			b = recstore.AppendInt(b, int64(k.section))
+			b = recstore.AppendInt(b, int64(k.iface))
+		}
+	}
+	return b
+}
+
+// keptOutput decodes the retired output of stream from kept into o and
+// returns it. Its frame numbers are the store's own bytes: appending
+// to them copies. Its interfaces are decoded only when late says a late
+// packet is to be gathered.
+func (s *Splitter) keptOutput(stream int, o *output, late bool) *output {
+	r := recstore.NewReader(s.kept.Record(int(s.keptAt[stream] - 1)))
+	*o = output{decision: Take, started: true, created: true}
+	flags := r.Byte()
+	o.retired = retiredConn{stream: stream, side0Client: flags&keptSide0Client != 0}
+	o.firstClient = flags&keptFirstClient != 0
+	o.retired.client, o.retired.server = readAddrPort(&r), readAddrPort(&r)
+	o.first = r.Time()
+	o.last = r.TimeAfter(o.first)
+	o.frames = readDeltas(&r)
+	if flags&keptOrigins != 0 {
+		o.from = &origins{inputs: readDeltas(&r)}
+		o.from.frames = readDeltas(&r)
+	}
+	if late && s.opts.Format == reassembly.FormatPcapNG {
+		n := int(r.Uint())
+		o.ifaces = make(map[ifaceKey]uint32, n)
+		for id := range n {
+			k := ifaceKey{input: int(r.Int()), section: int(r.Int()), iface: int(r.Int())}
+			o.ifaces[k] = uint32(id)
+		}
+	}
+	return o
+}
+
+// outputAt returns the output of stream: the live one, or the retired
+// one decoded into scratch. nil when stream has no output that took its
+// connection and started a file.
+func (s *Splitter) outputAt(stream int, scratch *output) *output {
+	o := s.outs[stream]
+	switch {
+	case o == &s.keptOut:
+		return s.keptOutput(stream, scratch, false)
+	case o == nil || !o.started:
+		return nil
+	}
+	return o
+}
+
+// appendAddrPort appends ap as its binary form after its length.
+func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
+	var buf [32]byte
+	bin, _ := ap.AppendBinary(buf[:0]) // never fails
+	return recstore.AppendBytes(b, bin)
+}
+
+// readAddrPort reads what appendAddrPort wrote.
+func readAddrPort(r *recstore.Reader) netip.AddrPort {
+	var ap netip.AddrPort
+	ap.UnmarshalBinary(r.Bytes()) // what AppendBinary wrote
+	return ap
 }
 
 // gatherPacket gathers p's record, and those of the other fragments of its
@@ -652,9 +787,9 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 		return nil, "", err
 	}
 	maxStream := 0
-	for _, o := range s.outs {
-		if o != nil && o.started {
-			maxStream = o.identity().stream
+	for stream, o := range s.outs {
+		if o == &s.keptOut || o != nil && o.started {
+			maxStream = stream
 		}
 	}
 	width := max(4, len(fmt.Sprint(maxStream)))
@@ -669,9 +804,11 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 	// while the index's entries are built and encoded.
 	// Names are built again where they are needed, not kept: with many
 	// connections they would take more memory than the outputs.
-	var written []*output
-	for _, o := range s.outs {
-		if o == nil || !o.started {
+	var written []int // their streams
+	var scratch output
+	for stream := range s.outs {
+		o := s.outputAt(stream, &scratch)
+		if o == nil {
 			continue
 		}
 		if name := s.fileName(o, width); existing[name] {
@@ -680,7 +817,7 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 				return nil, "", err
 			}
 		}
-		written = append(written, o)
+		written = append(written, stream)
 	}
 	idx := indexPath(s.opts)
 	if existing[filepath.Base(idx)] {
@@ -695,16 +832,18 @@ func (s *Splitter) Finish(inputErrs []error) ([]File, string, error) {
 	// is encoded: as ints, all of them together would take eight bytes a
 	// packet. The index gets its name only once every file has its own.
 	entry := func(i int, f *File) {
-		*f = s.fileEntry(written[i], width)
-		f.Frames, f.InputFrames = written[i].frames.ints(), inputFrameNames(written[i].from)
+		o := s.outputAt(written[i], &scratch)
+		*f = s.fileEntry(o, width)
+		f.Frames, f.InputFrames = o.frames.ints(), inputFrameNames(o.from)
 	}
 	err = writeIndex(idx, s.opts.Inputs, len(written), entry, inputErrs, func() error { return <-renamed })
 	// The list returned replaces the outputs, each let go once listed.
-	s.outs = nil
 	files := make([]File, len(written))
-	for i, o := range written {
-		files[i], written[i] = s.fileEntry(o, width), nil
+	for i, stream := range written {
+		files[i] = s.fileEntry(s.outputAt(stream, &scratch), width)
+		s.outs[stream] = nil
 	}
+	s.outs, s.kept, s.keptAt = nil, recstore.Store{}, nil
 	if err != nil {
 		return files, "", err
 	}
@@ -721,11 +860,13 @@ func (s *Splitter) fileEntry(o *output, width int) File {
 	}
 }
 
-// renameAll renames each written file from its .part name to names[i] in
-// the output directory, stopping at the first failure. One goroutine:
-// renames in one directory serialize in the kernel.
-func (s *Splitter) renameAll(written []*output, width int) error {
-	for _, o := range written {
+// renameAll renames the file of each written stream from its .part name to
+// its final name in the output directory, stopping at the first failure.
+// One goroutine: renames in one directory serialize in the kernel.
+func (s *Splitter) renameAll(written []int, width int) error {
+	var scratch output
+	for _, stream := range written {
+		o := s.outputAt(stream, &scratch)
 		from, to := s.partPath(o), filepath.Join(s.opts.Dir, s.fileName(o, width))
 		// syscall.Rename, not os.Rename, which first stats the new name
 		// to refuse a directory; the names were checked against the
@@ -759,7 +900,11 @@ func dirNames(dir string) (map[string]bool, error) {
 // Abort stops the writers and removes every partial file.
 func (s *Splitter) Abort() {
 	s.stopWriters()
-	for _, o := range s.outs {
+	var scratch output
+	for stream, o := range s.outs {
+		if o == &s.keptOut {
+			o = s.keptOutput(stream, &scratch, false)
+		}
 		if o != nil && o.created {
 			os.Remove(s.partPath(o))
 		}
