@@ -141,6 +141,10 @@ type Conn struct {
 	synSeen   [2]bool
 	seqHigh   [2]uint32 // highest seq+len+SYN+FIN seen per side
 	seqSeen   [2]bool
+	dataEnd   [2]uint32 // highest seq+len of a segment with payload, per side
+	dataSeen  [2]bool
+	ackHigh   [2]uint32 // highest acknowledgement number sent, per side
+	ackSeen   [2]bool
 	fin       [2]bool
 	finFrame  [2]int
 	finAcked  [2]bool // the other side acknowledged this side's FIN
@@ -261,6 +265,19 @@ func (c *Conn) Closed() bool { return c.RSTFrame != 0 || (c.fin[0] && c.fin[1]) 
 // first reports true.
 func (c *Conn) Finished() bool {
 	return c.RSTFrame != 0 || (c.fin[0] && c.fin[1] && c.finAcked[0] && c.finAcked[1])
+}
+
+// Unacknowledged reports whether a side sent payload that the other side
+// never acknowledged, as far as the capture shows (a FIN alone does not
+// count): its TCP sends it again, with growing pauses, until it is
+// acknowledged or a reset says the other side has gone.
+func (c *Conn) Unacknowledged() bool {
+	for side := range 2 {
+		if c.dataSeen[side] && (!c.ackSeen[1-side] || seqAfter(c.dataEnd[side], c.ackHigh[1-side])) {
+			return true
+		}
+	}
+	return false
 }
 
 // Tracker assigns TCP segments to connections. A connection is a 4-tuple
@@ -446,6 +463,14 @@ func (t *Tracker) track(s *Segment, p *Packet) (c *Conn, created bool, late int)
 	}
 	if !c.seqSeen[side] || seqAfter(end, c.seqHigh[side]) {
 		c.seqHigh[side], c.seqSeen[side] = end, true
+	}
+	if s.PayloadLen > 0 {
+		if end := s.Seq + uint32(s.PayloadLen); !c.dataSeen[side] || seqAfter(end, c.dataEnd[side]) {
+			c.dataEnd[side], c.dataSeen[side] = end, true
+		}
+	}
+	if s.Flags&FlagACK != 0 && (!c.ackSeen[side] || seqAfter(s.Ack, c.ackHigh[side])) {
+		c.ackHigh[side], c.ackSeen[side] = s.Ack, true
 	}
 	if s.Flags&FlagFIN != 0 && !c.fin[side] {
 		c.fin[side] = true

@@ -13,7 +13,8 @@ import (
 
 // Read reads the whole capture and calls emit for each selected SMTP
 // connection once it is finished: closed (FIN both ways or RST) and quiet
-// for Options.Linger of capture time, or at the end of the capture. So
+// for Options.Linger of capture time (unackedLinger more when a side's
+// data went unacknowledged), or at the end of the capture. So
 // memory grows with the connections open at once, not with the capture.
 //
 // One goroutine reads, decodes and tracks; Options.Workers goroutines
@@ -121,6 +122,14 @@ type closedConn struct {
 	until time.Time
 }
 
+// unackedLinger is how much longer than Options.Linger a closed
+// connection waits when one side sent data the other never acknowledged
+// (a reply lost on its way, the peer gone): its TCP sends them again,
+// with pauses that double, and the peer's reset answering one tells that
+// the peer had left without reading them. Linux resends a closed socket's
+// data for about 100 s (tcp_orphan_retries).
+const unackedLinger = 2 * time.Minute
+
 // synGiveUp is how long, in capture time, a connection that has seen only
 // its client's SYNs waits for anything more before it is finished. Clients
 // retry a SYN for about two minutes (Linux gives up after 127 s, Windows
@@ -142,6 +151,7 @@ type reader struct {
 
 	routes  []*route // by stream
 	closed  []closedConn
+	unacked []closedConn       // closed with data unacknowledged: waiting unackedLinger more, in that order
 	synOnly []*reassembly.Conn // connections opened by a SYN, in that order
 	pending []*batch           // per worker, being filled
 	chans   []chan *batch
@@ -241,6 +251,19 @@ func (r *reader) expire(p *reassembly.Packet) {
 			break
 		}
 		r.closed = r.closed[1:]
+		if !cc.c.Finished() && cc.c.Unacknowledged() {
+			r.unacked = append(r.unacked, closedConn{cc.c, cc.until.Add(unackedLinger)})
+			continue
+		}
+		r.release(cc.c)
+	}
+	for len(r.unacked) > 0 {
+		cc := r.unacked[0]
+		quiet := cc.c.Finished() && p.Timestamp.Sub(cc.c.LastTime) > r.opts.Linger
+		if !p.Timestamp.After(cc.until) && !quiet {
+			break
+		}
+		r.unacked = r.unacked[1:]
 		r.release(cc.c)
 	}
 	r.giveUpOnSYNs(p.Timestamp, p.Frame)
@@ -594,7 +617,7 @@ func (w *worker) finish(it *item) {
 	}
 	f.ready()
 	w.r.emitSession(w.index, it.end.mark, &Session{
-		Conn: &it.end.facts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls, ServerTLS: serverTLS(f), ImplicitHandshake: f.handshake,
+		Conn: &it.end.facts, Until: it.ts, Dialogue: f.parser.Close(), Raw: f.raw, RawCut: f.cut, Arrivals: f.arr, ImplicitTLS: f.tls, ServerTLS: serverTLS(f), ImplicitHandshake: f.handshake,
 		streams: [2]*reassembly.Stream{client, server},
 	})
 	if w.r.opts.Recycle {

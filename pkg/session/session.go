@@ -95,6 +95,12 @@ type Session struct {
 	// show in the clear, client's and server's (by smtpparse.Direction):
 	// hellos, alerts, whether the handshake finished. Nil otherwise.
 	ImplicitHandshake *[2]smtpparse.TLSSide
+	// Until is how far the capture had been read, in capture time, when
+	// the session was finished: for a connection still open or half-closed
+	// at the end, the time of the capture's last packet, so Until minus
+	// the connection's last packet time is how long the capture went on
+	// without a word from it.
+	Until time.Time
 	// Prepared is what Options.Prepare returned for this session.
 	Prepared any
 	// Settled is a capture time before which every selected connection
