@@ -2170,7 +2170,7 @@ func detectOneSided(b builder, _ Options) []Finding {
 		fmt.Sprintf("the capture holds only the client's packets (%d of them) and none of the server's: replies, and so the outcome, cannot be judged", c.Packets(reassembly.ClientToServer)))}
 }
 
-func detectLostMidTransaction(b builder, _ Options) []Finding {
+func detectLostMidTransaction(b builder, opts Options) []Finding {
 	c := b.s.Conn
 	if oneSided(b) {
 		return nil // without the server's side nobody knows whether it replied
@@ -2215,10 +2215,11 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		}
 		switch {
 		case tx.Data != nil && tx.Data.Reply == nil:
+		case tx.Body != nil && tx.Body.Complete:
+			// The whole message, after DATA or in BDAT chunks to the LAST.
+			phase, where = PhaseAfterData, "after the end of data, before the server's final reply"
 		case tx.Body != nil && tx.Data == nil:
 			phase, where = PhaseBDAT, fmt.Sprintf("during BDAT, after %s of message", wording.Plural(tx.Body.Size, "byte", "bytes"))
-		case tx.Body != nil && tx.Body.Complete:
-			phase, where = PhaseAfterData, "after the end of data, before the server's final reply"
 		case tx.Body != nil:
 			phase, where = PhaseData, fmt.Sprintf("during DATA, after %s of message", wording.Plural(tx.Body.Size, "byte", "bytes"))
 		case tx.Data != nil:
@@ -2346,9 +2347,27 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 				}
 			}
 		}
+		waiting, went := false, time.Duration(0)
+		if phase == PhaseAfterData && interrupt == "" && closedEarly == "" && gaveUpAt == "" {
+			if eod, fin, ok := halfClosedWithData(b, tx); ok {
+				// Not an end: the client shut only its sending side, having
+				// sent all it had, and went on waiting for the reply.
+				waiting, went = true, max(0, b.s.Until.Sub(c.LastTime))
+				summary = fmt.Sprintf("the transaction from <%s> got no final reply: the client sent the whole message (its end of data in frame %d) and shut its sending side with it (its FIN in frame %d: it had sent all it had, QUIT pipelined, and went on waiting for the replies), and nothing more of this connection came in the %s the capture went on after its last packet (frame %d)",
+					clip(tx.Mail.Path, 40), eod, fin, briefly(went), c.LastFrame)
+				frames = appendUnique(frames, eod, fin, c.LastFrame)
+				slices.Sort(frames)
+				if went <= opts.StallThreshold {
+					sev = Warning // the capture stopped soon after: the reply may have come
+				}
+			}
+		}
 		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time, summary)
 		f.interrupted, f.tx = tx.Interrupt != nil && !clientFirst, tx
-		if c.End() == reassembly.EndOpen && interrupt == "" {
+		if waiting {
+			f.Explanation = "The client sent the whole message and closed its sending side at once, as a client does that has pipelined QUIT behind its end of data: it still reads, and waits for the replies. None came, nor any sign that the server received the end of data and answered: its replies were lost on the way (a capture on the server's side shows whether it sent them), the server is stuck after the end of data, or the capture stopped too soon. A client that times out here counts the message as failed and sends it again; if the server had accepted it, the recipients get two copies."
+			f.Remedy = "Look the message up in the server's log by the envelope and time: accepted there means the replies were lost on the way back (capture on the server's side, check the firewalls and the path), not accepted means the server never finished with it (its content scanner, milters, queue disk)."
+		} else if c.End() == reassembly.EndOpen && interrupt == "" {
 			// The capture stopped, not the session: nothing says the
 			// message failed.
 			f.Explanation = "The capture ended while this transaction was still under way, the connection open: whether the message went through is not in the capture. A capture stopped early (tcpdump -c, a ring buffer, a time limit) looks just like this."
@@ -2357,6 +2376,23 @@ func detectLostMidTransaction(b builder, _ Options) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// halfClosedWithData reports whether the client shut its sending side with
+// tx's end of data or at once after it (sent all it had), the server never
+// closing its side before the capture ended: the end of data's frame and
+// the FIN's.
+func halfClosedWithData(b builder, tx *smtpparse.Transaction) (eod, fin int, ok bool) {
+	c := b.s.Conn
+	fin = c.FINFrame(reassembly.ClientToServer)
+	if c.End() != reassembly.EndHalfClosed || fin == 0 || c.FINFrame(reassembly.ServerToClient) != 0 {
+		return 0, 0, false
+	}
+	eod = endOfDataFrame(b, tx)
+	if eod == 0 || fin < eod || timeOfFrame(b, fin).Sub(timeOfFrame(b, eod)) >= halfCloseWithin {
+		return 0, 0, false
+	}
+	return eod, fin, true
 }
 
 // droppedAfterRefusal returns the finding for a transaction the client
@@ -2676,8 +2712,14 @@ func endedWith(c *reassembly.Conn, named int) (string, int) {
 
 // endPhrase says how c ended, naming who closed or reset it first and the
 // frame: "connection ended: the server's FIN in frame 12, then the
-// client's RST in frame 40".
+// client's RST in frame 40"; or that it had not ended, one side's FIN
+// aside.
 func endPhrase(c *reassembly.Conn) string {
+	if c.End() == reassembly.EndHalfClosed {
+		// One side shut only its sending side: it may still be reading.
+		frame, side := c.FirstFIN()
+		return fmt.Sprintf("the %s shut its sending side with its FIN in frame %d, and the connection was still half-open when the capture ended", side, frame)
+	}
 	if how, _ := endedWith(c, 0); how != "" {
 		return "connection ended: " + how
 	}

@@ -48,15 +48,21 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 		if r == nil || eod == 0 {
 			continue
 		}
-		// Where the client left: its FIN or its reset, whichever came first.
+		resent := replyResent(b, r, replyFrame)
+		// Where the client left: its FIN or its reset, whichever came
+		// first. But a FIN sent with the end of data or at once after it
+		// (QUIT pipelined, the sending side shut) is no leaving; a reset
+		// after it is, once the reply was sent again: unacknowledged, it
+		// never arrived. (A reset right after a reply its TCP did not
+		// acknowledge may be an abortive close after reading it.)
 		left, how := fin, "FIN"
-		if clientRST != 0 && (fin == 0 || clientRST < fin) {
+		halfClosed := fin >= eod && timeOfFrame(b, fin).Sub(timeOfFrame(b, eod)) < halfCloseWithin
+		if clientRST != 0 && (fin == 0 || clientRST < fin || halfClosed && clientRST > fin && len(resent) > 0) {
 			left, how = clientRST, "RST"
 		}
 		if left <= eod {
 			continue // it left before the message was whole: lost-mid-transaction tells it
 		}
-		resent := replyResent(b, r, replyFrame)
 		from := "" // a capture that began after the MAIL command does not know the sender
 		if tx.Mail != nil {
 			from = fmt.Sprintf(" from <%s>", clip(tx.Mail.Path, 40))

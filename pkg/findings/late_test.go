@@ -106,7 +106,8 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 // QUIT and resets the 221 (more-sweep/nm-plain.pcap): the 250 it had read.
 func TestOnlyALateAcceptanceIsADuplicate(t *testing.T) {
 	duplicated := []string{"late-accept/late-250-python.pcap", "late-accept/lost-250-exim.pcap",
-		"late-accept/late-250-postfix-python.pcap", "late-accept/lost-250-postfix-python.pcap", "late-accept/late-250-postfix-server.pcap"}
+		"late-accept/late-250-postfix-python.pcap", "late-accept/lost-250-postfix-python.pcap", "late-accept/late-250-postfix-server.pcap",
+		"late-accept/lost-250-pipelined-server-side.pcap"}
 	for _, path := range testcaps.Every() {
 		if testcaps.Broken(path) || slices.ContainsFunc(duplicated, func(name string) bool { return strings.HasSuffix(path, filepath.FromSlash(name)) }) {
 			continue
@@ -195,5 +196,54 @@ func TestALateAcceptanceWithoutItsMAIL(t *testing.T) {
 		!slices.Equal(got[0].Frames, []int{14, 16, 17, 18}) ||
 		len(got[0].Streams) != 0 {
 		t.Errorf("accepted-after-client-left: %+v", got)
+	}
+}
+
+// TestALostReplyToAPipelinedEndOfData: a real Exim 4.96 client pipelines
+// MAIL, RCPT, BDAT LAST with the message, and QUIT, and shuts its sending
+// side in the same segment (frame 7); Exim accepts and answers at once
+// (testdata/pcaps/late-accept, recorded in the seventeenth session), but
+// iptables drops the segment with "250 OK id=" on its way to the client.
+// Seen on the server's side, the reply is resent until the client's TCP
+// resets it (frame 29), 13.5 s later, past the 5 s a closed connection
+// normally waits for late packets: the resends and the reset stay with
+// stream 0 (a closed connection with data unacknowledged waits longer),
+// the FIN sent with the end of data is no leaving, the reset is, and the
+// retry in stream 1 is a second copy. Seen on the client's side, nothing
+// comes back in the 5 minutes the client waits: no final reply, the
+// client half-closed and still waiting, not a connection it ended.
+func TestALostReplyToAPipelinedEndOfData(t *testing.T) {
+	r := analyze(t, testcaps.Path("late-accept/lost-250-pipelined-server-side.pcap"))
+	want := "the server accepted the message from <s@example.org> (250 in frame 9, sent again 7 times, the last in frame 28), but the reply never reached the client: " +
+		"its TCP never acknowledged it, and the client gave up 13.5 s after the end of data (frame 7), its RST in frame 29 acknowledging nothing of the reply. " +
+		"The client never read the acceptance and will send the message again: a duplicate; the same envelope was delivered again in stream 1: 2 copies"
+	if len(r.Findings) != 1 {
+		t.Errorf("findings: %+v; want accepted-after-client-left alone", r.Findings)
+	}
+	got := findingsOf(r, "accepted-after-client-left", 0)
+	if len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{7, 9, 28, 29}) || got[0].Severity != Error || got[0].Phase != PhaseAfterData {
+		t.Errorf("accepted-after-client-left: %+v\nwant frames [7 9 28 29]: %s", got, want)
+	}
+	if c := connectionOf(t, r, 0); c.End != "rst" || c.Packets != 17 || c.Last.Sub(c.First) != 13468384*time.Microsecond {
+		t.Errorf("stream 0: end %q, %d packets over %v; want rst, 17 (the 250's 7 resends and the reset among them) over 13.468384 s",
+			c.End, c.Packets, c.Last.Sub(c.First))
+	}
+	if d := connectionOf(t, r, 1).Diagnosis; d != "Another copy: stream 0's server had accepted this envelope, and the client never learned it (the acceptance in frame 9)." {
+		t.Errorf("stream 1: %s", d)
+	}
+
+	r = analyze(t, testcaps.Path("late-accept/lost-250-pipelined-client-side.pcap"))
+	lost := findingsOf(r, "lost-mid-transaction", 0)
+	want = "the transaction from <s@example.org> got no final reply: the client sent the whole message (its end of data in frame 7) and shut its sending side with it " +
+		"(its FIN in frame 7: it had sent all it had, QUIT pipelined, and went on waiting for the replies), and nothing more of this connection came in the 5 min the capture went on after its last packet (frame 8)"
+	if len(lost) != 1 || lost[0].Summary != want || !slices.Equal(lost[0].Frames, []int{7, 8}) || lost[0].Severity != Error || lost[0].Phase != PhaseAfterData {
+		t.Errorf("lost-mid-transaction: %+v\nwant an error after the data, frames [7 8]: %s", lost, want)
+	}
+	unanswered := findingsOf(r, "unanswered-command", 0)
+	if len(unanswered) != 1 || !strings.Contains(unanswered[0].Summary, "(the client shut its sending side with its FIN in frame 7, and the connection was still half-open when the capture ended)") {
+		t.Errorf("unanswered-command: %+v", unanswered)
+	}
+	if len(r.Findings) != 2 {
+		t.Errorf("findings: %+v; want lost-mid-transaction and unanswered-command alone", r.Findings)
 	}
 }
