@@ -247,7 +247,7 @@ func (a *Analyzer) Add(s *session.Session) {
 	for i := range found {
 		// A transaction the capture joined after its MAIL has no envelope
 		// to know its copies by.
-		if f := &found[i]; f.ID == "accepted-after-client-left" && f.tx != nil && f.tx.Mail != nil {
+		if f := &found[i]; (f.ID == "accepted-after-client-left" || f.awaitedReply) && f.tx != nil && f.tx.Mail != nil {
 			key, _, _ := attemptKey(f.tx)
 			f.envelope = maphash.String(a.envelopes.seed, key)
 		}
@@ -1623,12 +1623,15 @@ func (a *Analyzer) Report(inputs []string) *Report {
 // noteCopies completes the first accepted-after-client-left of each
 // envelope with the copies the capture shows: the later connections that
 // delivered the same envelope (the client sending the message again),
-// named in the finding and in each connection's diagnosis.
+// named in the finding and in each connection's diagnosis. A
+// lost-mid-transaction whose client was still waiting for the reply
+// (awaitedReply) gets the same, told as a copy only if the server had
+// accepted it, which the capture does not show.
 func (a *Analyzer) noteCopies(r *Report) {
 	told := map[uint64]bool{} // envelopes whose copies are told
 	for i := range r.Findings {
 		f := &r.Findings[i]
-		if f.ID != "accepted-after-client-left" || f.envelope == 0 || told[f.envelope] {
+		if f.ID != "accepted-after-client-left" && !f.awaitedReply || f.envelope == 0 || told[f.envelope] {
 			continue
 		}
 		e, ok := a.envelopes.index[f.envelope]
@@ -1650,12 +1653,23 @@ func (a *Analyzer) noteCopies(r *Report) {
 		if len(again) > 1 {
 			where = "streams " + shortList(again)
 		}
-		did := fmt.Sprintf("the same envelope was delivered again in %s: %d copies", where, 1+len(again))
-		f.Summary += "; " + did
-		f.Streams = append([]int{f.Stream}, again...)
 		diagnose := func(stream int, sentence string) {
 			r.Connections.update(stream, func(c *Connection) { c.Diagnosis = strings.TrimSpace(c.Diagnosis + " " + sentence) })
 		}
+		if f.awaitedReply {
+			// Whether the server had accepted it is not in the capture.
+			did := fmt.Sprintf("the same envelope was delivered later in %s: a second copy if the server had accepted this one", where)
+			f.Summary += "; " + did
+			f.Streams = append([]int{f.Stream}, again...)
+			diagnose(f.Stream, "T"+did[1:]+".")
+			for _, stream := range again {
+				diagnose(stream, fmt.Sprintf("The same envelope as stream %d's, whose final reply never came: a second copy if that server had accepted it.", f.Stream))
+			}
+			continue
+		}
+		did := fmt.Sprintf("the same envelope was delivered again in %s: %d copies", where, 1+len(again))
+		f.Summary += "; " + did
+		f.Streams = append([]int{f.Stream}, again...)
 		diagnose(f.Stream, "T"+did[1:]+".")
 		for _, stream := range again {
 			diagnose(stream, fmt.Sprintf("Another copy: stream %d's server had accepted this envelope, and the client never learned it (the acceptance in frame %d).", f.Stream, f.acceptedIn))

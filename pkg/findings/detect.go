@@ -2365,6 +2365,7 @@ func detectLostMidTransaction(b builder, opts Options) []Finding {
 		f := b.conn("lost-mid-transaction", sev, phase, frames, tx.Mail.Time, summary)
 		f.interrupted, f.tx = tx.Interrupt != nil && !clientFirst, tx
 		if waiting {
+			f.awaitedReply = true
 			f.Explanation = "The client sent the whole message and closed its sending side at once, as a client does that has pipelined QUIT behind its end of data: it still reads, and waits for the replies. None came, nor any sign that the server received the end of data and answered: its replies were lost on the way (a capture on the server's side shows whether it sent them), the server is stuck after the end of data, or the capture stopped too soon. A client that times out here counts the message as failed and sends it again; if the server had accepted it, the recipients get two copies."
 			f.Remedy = "Look the message up in the server's log by the envelope and time: accepted there means the replies were lost on the way back (capture on the server's side, check the firewalls and the path), not accepted means the server never finished with it (its content scanner, milters, queue disk)."
 		} else if c.End() == reassembly.EndOpen && interrupt == "" {

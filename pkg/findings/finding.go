@@ -178,6 +178,10 @@ type Finding struct {
 	// linked marks an unanswered-command already tied to its session's
 	// other leg (Analyzer.linkLegs).
 	linked bool
+	// awaitedReply marks a lost-mid-transaction whose client sent the
+	// whole message, half-closed and was still waiting for the reply when
+	// the capture ended: a later delivery of its envelope may be a copy.
+	awaitedReply bool
 }
 
 // filterFor builds the Wireshark filter for frames of a stream (at most

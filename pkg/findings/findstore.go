@@ -71,7 +71,7 @@ const (
 // its encoding, all kept: cheap, and what tests read of a report.
 func (f *Finding) marks() []*bool {
 	return []*bool{&f.serverTook, &f.waitedOut, &f.asSent, &f.refusedMessage, &f.interrupted, &f.smuggled,
-		&f.answersMessage, &f.tlsMismatch, &f.changedInPath, &f.contentAsCommands, &f.hungUp, &f.closedSession, &f.linked}
+		&f.answersMessage, &f.tlsMismatch, &f.changedInPath, &f.contentAsCommands, &f.hungUp, &f.closedSession, &f.linked, &f.awaitedReply}
 }
 
 // encode appends f's encoding to b: what the report shows of it, what

@@ -211,7 +211,8 @@ func TestALateAcceptanceWithoutItsMAIL(t *testing.T) {
 // the FIN sent with the end of data is no leaving, the reset is, and the
 // retry in stream 1 is a second copy. Seen on the client's side, nothing
 // comes back in the 5 minutes the client waits: no final reply, the
-// client half-closed and still waiting, not a connection it ended.
+// client half-closed and still waiting, not a connection it ended; its
+// queue run delivers the envelope again in stream 2, perhaps a copy.
 func TestALostReplyToAPipelinedEndOfData(t *testing.T) {
 	r := analyze(t, testcaps.Path("late-accept/lost-250-pipelined-server-side.pcap"))
 	want := "the server accepted the message from <s@example.org> (250 in frame 9, sent again 7 times, the last in frame 28), but the reply never reached the client: " +
@@ -235,9 +236,17 @@ func TestALostReplyToAPipelinedEndOfData(t *testing.T) {
 	r = analyze(t, testcaps.Path("late-accept/lost-250-pipelined-client-side.pcap"))
 	lost := findingsOf(r, "lost-mid-transaction", 0)
 	want = "the transaction from <s@example.org> got no final reply: the client sent the whole message (its end of data in frame 7) and shut its sending side with it " +
-		"(its FIN in frame 7: it had sent all it had, QUIT pipelined, and went on waiting for the replies), and nothing more of this connection came in the 5 min the capture went on after its last packet (frame 8)"
-	if len(lost) != 1 || lost[0].Summary != want || !slices.Equal(lost[0].Frames, []int{7, 8}) || lost[0].Severity != Error || lost[0].Phase != PhaseAfterData {
+		"(its FIN in frame 7: it had sent all it had, QUIT pipelined, and went on waiting for the replies), and nothing more of this connection came in the 5 min the capture went on after its last packet (frame 8); " +
+		"the same envelope was delivered later in stream 2: a second copy if the server had accepted this one"
+	if len(lost) != 1 || lost[0].Summary != want || !slices.Equal(lost[0].Frames, []int{7, 8}) || lost[0].Severity != Error || lost[0].Phase != PhaseAfterData ||
+		!slices.Equal(lost[0].Streams, []int{0, 2}) {
 		t.Errorf("lost-mid-transaction: %+v\nwant an error after the data, frames [7 8]: %s", lost, want)
+	}
+	if d := connectionOf(t, r, 2).Diagnosis; d != "The same envelope as stream 0's, whose final reply never came: a second copy if that server had accepted it." {
+		t.Errorf("stream 2, the same envelope delivered 5 min later: %q", d)
+	}
+	if d := connectionOf(t, r, 1).Diagnosis; d != "" {
+		t.Errorf("stream 1, another message: %q", d)
 	}
 	unanswered := findingsOf(r, "unanswered-command", 0)
 	if len(unanswered) != 1 || !strings.Contains(unanswered[0].Summary, "(the client shut its sending side with its FIN in frame 7, and the connection was still half-open when the capture ended)") {
