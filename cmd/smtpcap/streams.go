@@ -114,22 +114,9 @@ type streamRows struct {
 	scratch []byte         // the encoding of the row being added, reused
 }
 
-// Flags of an encoded streamRow.
-const (
-	rowHandshake = 1 << iota
-	rowTLS
-)
-
 // add keeps r.
 func (rs *streamRows) add(r *streamRow) {
-	var flags byte
-	if r.Handshake {
-		flags |= rowHandshake
-	}
-	if r.TLS {
-		flags |= rowTLS
-	}
-	b := append(rs.scratch[:0], flags)
+	b := recstore.AppendBits(rs.scratch[:0], &r.Handshake, &r.TLS)
 	b = recstore.AppendTime(b, r.First)
 	b = recstore.AppendTimeAfter(b, r.Last, r.First)
 	for _, n := range []int64{int64(r.Stream), int64(r.ClientPackets), r.ClientBytes, int64(r.ServerPackets), r.ServerBytes,
@@ -147,12 +134,10 @@ func (rs *streamRows) add(r *streamRow) {
 // the capture reader gives them, and its duration is theirs.
 func (rs *streamRows) row(i int) streamRow {
 	d := recstore.NewReader(rs.recs.Record(i))
-	flags := d.Byte()
-	first := d.Time()
-	r := streamRow{
-		First: first, Last: d.TimeAfter(first),
-		Handshake: flags&rowHandshake != 0, TLS: flags&rowTLS != 0,
-	}
+	var r streamRow
+	d.Bits(&r.Handshake, &r.TLS)
+	r.First = d.Time()
+	r.Last = d.TimeAfter(r.First)
 	r.Duration = r.Last.Sub(r.First).Seconds()
 	r.Stream, r.ClientPackets, r.ClientBytes = int(d.Int()), int(d.Int()), d.Int()
 	r.ServerPackets, r.ServerBytes = int(d.Int()), d.Int()

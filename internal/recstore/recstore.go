@@ -90,6 +90,19 @@ func AppendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
+// AppendBits appends the yes-or-no values bits point to, the first as
+// the lowest bit of an unsigned varint: a byte for up to seven, at most
+// 64. Reader.Bits reads them back through the same list of pointers.
+func AppendBits(b []byte, bits ...*bool) []byte {
+	var v uint64
+	for i, bit := range bits {
+		if *bit {
+			v |= 1 << i
+		}
+	}
+	return AppendUint(b, v)
+}
+
 // AppendBytes appends p to b after its length.
 func AppendBytes(b, p []byte) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(p))), p...)
@@ -160,4 +173,13 @@ func (r *Reader) Bytes() []byte {
 	p := r.rec[:n:n]
 	r.rec = r.rec[n:]
 	return p
+}
+
+// Bits reads what AppendBits wrote into the values into points to, in
+// the order they were written.
+func (r *Reader) Bits(into ...*bool) {
+	v := r.Uint()
+	for i, bit := range into {
+		*bit = v&(1<<i) != 0
+	}
 }

@@ -96,6 +96,16 @@ func TestReaderReadsWhatWasAppended(t *testing.T) {
 	for _, s := range strs {
 		b = AppendString(b, s)
 	}
+	yes, no := true, false
+	b = AppendBits(b, &yes, &no, &yes)
+	many := make([]*bool, 64)
+	for i := range many {
+		many[i] = &no
+		if i%3 == 0 || i == 63 {
+			many[i] = &yes
+		}
+	}
+	b = AppendBits(b, many...)
 	blobs := [][]byte{nil, {0}, bytes.Repeat([]byte{0xff}, 200)}
 	for _, p := range blobs {
 		b = AppendBytes(b, p)
@@ -121,6 +131,21 @@ func TestReaderReadsWhatWasAppended(t *testing.T) {
 	for _, s := range strs {
 		if got := r.String(); got != s {
 			t.Errorf("string %q, want %q", got, s)
+		}
+	}
+	var x, y, z bool
+	if r.Bits(&x, &y, &z); !x || y || !z {
+		t.Errorf("bits %v %v %v, want true false true", x, y, z)
+	}
+	got := make([]bool, 64)
+	ptrs := make([]*bool, 64)
+	for i := range ptrs {
+		ptrs[i] = &got[i]
+	}
+	r.Bits(ptrs...)
+	for i := range got {
+		if want := i%3 == 0 || i == 63; got[i] != want {
+			t.Errorf("bit %d of 64: %v", i, got[i])
 		}
 	}
 	for _, p := range blobs {

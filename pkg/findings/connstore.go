@@ -45,34 +45,14 @@ func (cs *connStore) takeSorted() ConnectionList {
 	return l
 }
 
-// Flags of an encoded Connection.
-const (
-	connHandshake = 1 << iota
-	connTLS
-	connTLSAgreed
-	connSameSession
-)
-
 // appendConnection appends c's encoding to b: its numbers as varints,
 // its strings each after its length, its times (in UTC, as the capture
 // reader gives them) as Unix seconds, the last after the first, and
 // nanoseconds. The stream is the store's key, and in the record too, so
 // that a record is the whole summary.
 func appendConnection(b []byte, c *Connection) []byte {
-	var flags byte
-	if c.Handshake {
-		flags |= connHandshake
-	}
-	if c.TLS {
-		flags |= connTLS
-	}
-	if c.tlsAgreed {
-		flags |= connTLSAgreed
-	}
-	if c.SameSessionAs != nil {
-		flags |= connSameSession
-	}
-	b = append(b, flags)
+	sameSession := c.SameSessionAs != nil
+	b = recstore.AppendBits(b, &c.Handshake, &c.TLS, &c.tlsAgreed, &sameSession)
 	b = recstore.AppendTime(b, c.First)
 	b = recstore.AppendTimeAfter(b, c.Last, c.First)
 	for _, n := range []int{c.Stream, c.Packets, c.Transactions, c.Delivered, c.EnvelopeOnly, c.Findings} {
@@ -90,16 +70,15 @@ func appendConnection(b []byte, c *Connection) []byte {
 // decodeConnection returns the Connection appendConnection encoded in b.
 func decodeConnection(b []byte) Connection {
 	r := recstore.NewReader(b)
-	flags := r.Byte()
-	first := r.Time()
-	c := Connection{
-		First: first, Last: r.TimeAfter(first),
-		Handshake: flags&connHandshake != 0, TLS: flags&connTLS != 0, tlsAgreed: flags&connTLSAgreed != 0,
-	}
+	var c Connection
+	var sameSession bool
+	r.Bits(&c.Handshake, &c.TLS, &c.tlsAgreed, &sameSession)
+	c.First = r.Time()
+	c.Last = r.TimeAfter(c.First)
 	for _, n := range []*int{&c.Stream, &c.Packets, &c.Transactions, &c.Delivered, &c.EnvelopeOnly, &c.Findings} {
 		*n = int(r.Int())
 	}
-	if flags&connSameSession != 0 {
+	if sameSession {
 		same := int(r.Int())
 		c.SameSessionAs = &same
 	}

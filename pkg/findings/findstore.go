@@ -60,13 +60,6 @@ func (fs *findStore) takeSorted(extra []Finding) []Finding {
 	return out
 }
 
-// Flags of an encoded Finding.
-const (
-	findCatalogExplanation = 1 << iota // Explanation is the catalog's
-	findCatalogRemedy                  // Remedy is the catalog's
-	findMadeFilter                     // Filter is filterFor(Stream, Frames)
-)
-
 // marks are a finding's unexported yes-or-no fields, each as a bit of
 // its encoding, all kept: cheap, and what tests read of a report.
 func (f *Finding) marks() []*bool {
@@ -80,25 +73,14 @@ func (f *Finding) marks() []*bool {
 // Add before it is stored, and the rest of its unexported fields served
 // the diagnosis, which is made by then.
 func (fs *findStore) encode(b []byte, f *Finding) []byte {
-	var flags byte
+	// What is made again when read rather than stored: the catalog's
+	// explanation and remedy, and the filter of stream and frames.
 	entry := fs.catalog[f.ID]
-	if f.Explanation == entry.Explanation {
-		flags |= findCatalogExplanation
-	}
-	if f.Remedy == entry.Remedy {
-		flags |= findCatalogRemedy
-	}
-	if f.Filter == filterFor(f.Stream, f.Frames) {
-		flags |= findMadeFilter
-	}
-	var marks uint64
-	for i, m := range f.marks() {
-		if *m {
-			marks |= 1 << i
-		}
-	}
-	b = append(b, flags, byte(f.Severity))
-	b = recstore.AppendUint(b, marks)
+	catalogExplanation, catalogRemedy := f.Explanation == entry.Explanation, f.Remedy == entry.Remedy
+	madeFilter := f.Filter == filterFor(f.Stream, f.Frames)
+	b = recstore.AppendBits(b, &catalogExplanation, &catalogRemedy, &madeFilter)
+	b = append(b, byte(f.Severity))
+	b = recstore.AppendBits(b, f.marks()...)
 	b = recstore.AppendInt(b, int64(f.Stream))
 	b = recstore.AppendInt(b, f.Offset)
 	b = recstore.AppendTime(b, f.Time)
@@ -125,13 +107,13 @@ func (fs *findStore) encode(b []byte, f *Finding) []byte {
 	for _, s := range []string{f.ID, f.Direction, string(f.Phase), f.Summary, f.Evidence, f.CaptureLoss} {
 		b = recstore.AppendString(b, s)
 	}
-	if flags&findCatalogExplanation == 0 {
+	if !catalogExplanation {
 		b = recstore.AppendString(b, f.Explanation)
 	}
-	if flags&findCatalogRemedy == 0 {
+	if !catalogRemedy {
 		b = recstore.AppendString(b, f.Remedy)
 	}
-	if flags&findMadeFilter == 0 {
+	if !madeFilter {
 		b = recstore.AppendString(b, f.Filter)
 	}
 	return b
@@ -141,12 +123,10 @@ func (fs *findStore) encode(b []byte, f *Finding) []byte {
 // the capture reader gives it.
 func (fs *findStore) decode(b []byte) Finding {
 	r := recstore.NewReader(b)
-	flags := r.Byte()
+	var catalogExplanation, catalogRemedy, madeFilter bool
+	r.Bits(&catalogExplanation, &catalogRemedy, &madeFilter)
 	f := Finding{Severity: Severity(r.Byte())}
-	marks := r.Uint()
-	for i, m := range f.marks() {
-		*m = marks&(1<<i) != 0
-	}
+	r.Bits(f.marks()...)
 	f.Stream = int(r.Int())
 	f.Offset = r.Int()
 	f.Time = r.Time()
@@ -177,13 +157,13 @@ func (fs *findStore) decode(b []byte) Finding {
 	f.Phase = Phase(phase)
 	entry := fs.catalog[f.ID]
 	f.Explanation, f.Remedy = entry.Explanation, entry.Remedy
-	if flags&findCatalogExplanation == 0 {
+	if !catalogExplanation {
 		f.Explanation = r.String()
 	}
-	if flags&findCatalogRemedy == 0 {
+	if !catalogRemedy {
 		f.Remedy = r.String()
 	}
-	if flags&findMadeFilter != 0 {
+	if madeFilter {
 		f.Filter = filterFor(f.Stream, f.Frames)
 	} else {
 		f.Filter = r.String()

@@ -391,29 +391,14 @@ func (s *Splitter) keep(o *output) {
 	s.outs[stream] = &s.keptOut
 }
 
-// The flags byte that begins a record of kept.
-const (
-	keptSide0Client = 1 << iota // retiredConn.side0Client
-	keptFirstClient             // output.firstClient
-	keptOrigins                 // output.from follows the frame numbers
-)
-
-// appendKept encodes a retired output: its flags, endpoints, first and
+// appendKept encodes a retired output: its roles, whether origins follow
+// the frame numbers, its endpoints, first and
 // last times, frame numbers, origins and (pcapng) interfaces. The rest
 // of an output is the same for every retired one: its file started,
 // created and closed, nothing gathered, nothing pending, taken.
 func (s *Splitter) appendKept(b []byte, o *output) []byte {
-	var flags byte
-	if o.retired.side0Client {
-		flags |= keptSide0Client
-	}
-	if o.firstClient {
-		flags |= keptFirstClient
-	}
-	if o.from != nil {
-		flags |= keptOrigins
-	}
-	b = append(b, flags)
+	hasOrigins := o.from != nil
+	b = recstore.AppendBits(b, &o.retired.side0Client, &o.firstClient, &hasOrigins)
 	b = appendAddrPort(b, o.retired.client)
 	b = appendAddrPort(b, o.retired.server)
 	b = recstore.AppendTime(b, o.first)
@@ -444,14 +429,14 @@ func (s *Splitter) appendKept(b []byte, o *output) []byte {
 func (s *Splitter) keptOutput(stream int, o *output, late bool) *output {
 	r := recstore.NewReader(s.kept.Record(int(s.keptAt[stream] - 1)))
 	*o = output{decision: Take, started: true, created: true}
-	flags := r.Byte()
-	o.retired = retiredConn{stream: stream, side0Client: flags&keptSide0Client != 0}
-	o.firstClient = flags&keptFirstClient != 0
+	var hasOrigins bool
+	o.retired.stream = stream
+	r.Bits(&o.retired.side0Client, &o.firstClient, &hasOrigins)
 	o.retired.client, o.retired.server = readAddrPort(&r), readAddrPort(&r)
 	o.first = r.Time()
 	o.last = r.TimeAfter(o.first)
 	o.frames = readDeltas(&r)
-	if flags&keptOrigins != 0 {
+	if hasOrigins {
 		o.from = &origins{inputs: readDeltas(&r)}
 		o.from.frames = readDeltas(&r)
 	}
