@@ -2389,8 +2389,7 @@ func halfClosedWithData(b builder, tx *smtpparse.Transaction) (eod, fin int, ok 
 	if c.End() != reassembly.EndHalfClosed || fin == 0 || c.FINFrame(reassembly.ServerToClient) != 0 {
 		return 0, 0, false
 	}
-	eod = endOfDataFrame(b, tx)
-	if eod == 0 || fin < eod || timeOfFrame(b, fin).Sub(timeOfFrame(b, eod)) >= halfCloseWithin {
+	if eod = endOfDataFrame(b, tx); eod == 0 || !finWithData(b, eod, fin) {
 		return 0, 0, false
 	}
 	return eod, fin, true

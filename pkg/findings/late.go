@@ -56,7 +56,7 @@ func detectAcceptedAfterLeaving(b builder, _ Options) []Finding {
 		// never arrived. (A reset right after a reply its TCP did not
 		// acknowledge may be an abortive close after reading it.)
 		left, how := fin, "FIN"
-		halfClosed := fin >= eod && timeOfFrame(b, fin).Sub(timeOfFrame(b, eod)) < halfCloseWithin
+		halfClosed := finWithData(b, eod, fin)
 		if clientRST != 0 && (fin == 0 || clientRST < fin || halfClosed && clientRST > fin && len(resent) > 0) {
 			left, how = clientRST, "RST"
 		}
@@ -216,6 +216,13 @@ func replyResent(b builder, r *smtpparse.Reply, frame int) []int {
 		}
 	}
 	return out
+}
+
+// finWithData reports whether the client's FIN in frame fin came with
+// its end of data in frame eod or at once after it: a client that sent
+// all it had and shut its sending side, still reading.
+func finWithData(b builder, eod, fin int) bool {
+	return fin != 0 && fin >= eod && timeOfFrame(b, fin).Sub(timeOfFrame(b, eod)) < halfCloseWithin
 }
 
 // halfCloseWithin is how soon after its end of data a client's FIN (or
