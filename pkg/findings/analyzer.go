@@ -1616,6 +1616,7 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	a.noteCopies(r)
 	a.envelopes = envelopes{}
 	plaintextFallbacks(r)
+	nextHosts(r)
 	r.count()
 	return r
 }

@@ -13,7 +13,7 @@ type Entry struct {
 func Catalog() []Entry {
 	return []Entry{
 		{"connect-failed", "The client's SYN got no SYN-ACK (retried, then given up) or was refused with a RST.",
-			"No TCP connection, so no SMTP: the sender will queue the mail and retry, and the user sees a delay or a timeout. Unanswered SYNs mean the packets are dropped (a firewall, a blackholed route, the server down); a RST means the host answers but nothing listens on the port (or a firewall rejects).",
+			"No TCP connection, so no SMTP: the sender will queue the mail and retry, and the user sees a delay or a timeout. Unanswered SYNs mean the packets are dropped (a firewall, a blackholed route, the server down); a RST means the host answers but nothing listens on the port (or a firewall rejects). When the client's next connection reached another server on the same port (the domain's next MX host, most likely), the finding names it and what was delivered there.",
 			"Check that the server listens on the port (ss -ltn), the firewalls on the path (port 25 is often blocked outbound by ISPs and cloud providers), and the MX/A records the client used."},
 		{"pix-masked-command", "A client command reached the server with its verb replaced by X's (XXXX), or a reply quotes one.",
 			"A firewall's SMTP inspection (Cisco PIX/ASA \"fixup smtp\"/\"inspect esmtp\", mailguard) replaces commands it does not know with X's. The server sees garbage and rejects it; pipelined commands behind it go out of step.",

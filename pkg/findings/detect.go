@@ -303,9 +303,14 @@ func frameList(bounds []reassembly.Boundary) string {
 	for _, bd := range bounds {
 		names = append(names, strconv.Itoa(bd.After))
 	}
+	return joinAnd(names)
+}
+
+// joinAnd lists names as a sentence does: "a", "a and b", "a, b and c".
+func joinAnd(names []string) string {
 	last := len(names) - 1
-	if last == 0 {
-		return names[0]
+	if last <= 0 {
+		return strings.Join(names, "")
 	}
 	return strings.Join(names[:last], ", ") + " and " + names[last]
 }

@@ -1,0 +1,164 @@
+package findings
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// fallbackWait is how long after a failed connection's last packet the
+// client's next connection may open and still count as its next try: a
+// client that got no SYN-ACK gives up on its own timer, up to about a
+// minute after its last SYN (Linux: 64 s after the seventh), then tries
+// the next MX host or address.
+const fallbackWait = 2 * time.Minute
+
+// busyLookBack bounds how many connections opened before a failed one are
+// looked at for one still open when it failed: a client with more on the
+// way at once is a busy gateway whose next connection may be anyone's
+// mail.
+const busyLookBack = 64
+
+// nextHosts completes each connect-failed finding with where the client
+// went next, when the capture shows it plainly: the client's next
+// connections on the same port opened one after the other, each within
+// fallbackWait of the one before, the failed ones skipped, up to the first
+// a server answered, and no other connection of the client's open
+// meanwhile. That is a client trying the domain's next MX host or
+// address, and whether the mail went through is told there. A busy client
+// (several connections at once) is left alone: its next connection may
+// carry another domain's mail.
+func nextHosts(r *Report) {
+	type route struct {
+		client netip.Addr
+		port   uint16
+	}
+	var routes map[route][]opening
+	cameFrom := map[int][]Connection{} // by the stream the client went on to: the failed connections before it
+	conns := &r.Connections
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if f.ID != "connect-failed" {
+			continue
+		}
+		at, ok := conns.index(f.Stream)
+		if !ok {
+			continue
+		}
+		failed := conns.At(at)
+		from, err1 := netip.ParseAddrPort(failed.Client)
+		to, err2 := netip.ParseAddrPort(failed.Server)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		if routes == nil {
+			routes = map[route][]opening{}
+			for j := range conns.Len() {
+				c := conns.At(j)
+				a, err1 := netip.ParseAddrPort(c.Client)
+				s, err2 := netip.ParseAddrPort(c.Server)
+				if err1 == nil && err2 == nil {
+					key := route{a.Addr(), s.Port()}
+					routes[key] = append(routes[key], opening{c.First, c.Last, j})
+				}
+			}
+			for _, list := range routes {
+				slices.SortStableFunc(list, func(x, y opening) int { return x.first.Compare(y.first) })
+			}
+		}
+		list := routes[route{from.Addr(), to.Port()}]
+		self := slices.IndexFunc(list, func(o opening) bool { return o.at == at })
+		if self < 0 || busyBefore(list[max(0, self-busyLookBack):self], failed.First) {
+			continue
+		}
+		// Walk the client's later connections: failed ones are tries on
+		// the way, the first one answered ends the walk. One opened while
+		// the one before it was still going means a busy client.
+		var tried []Connection
+		var next *Connection
+		end := failed.Last
+		for j := self + 1; j < len(list); j++ {
+			o := list[j]
+			if o.first.Before(end) || o.first.Sub(end) > fallbackWait {
+				break
+			}
+			c := conns.At(o.at)
+			if !c.Handshake {
+				tried = append(tried, c)
+				end = c.Last
+				continue
+			}
+			if j+1 < len(list) && list[j+1].first.Sub(o.first) < time.Second {
+				break // two answered at once: which carried this mail is not clear
+			}
+			next = &c
+			break
+		}
+		if next == nil {
+			continue
+		}
+		what := fmt.Sprintf("the client's next connection on port %d", to.Port())
+		if len(tried) > 0 {
+			var streams []int
+			for _, c := range tried {
+				streams = append(streams, c.Stream)
+			}
+			what = fmt.Sprintf("after stream %s failed too, the client's next connection on port %d", shortList(streams), to.Port())
+			if len(streams) > 1 {
+				what = fmt.Sprintf("after streams %s failed too, the client's next connection on port %d", shortList(streams), to.Port())
+			}
+		}
+		server := "the same server"
+		if next.Server != failed.Server {
+			server = next.Server
+			cameFrom[next.Stream] = append(cameFrom[next.Stream], failed)
+		}
+		what += fmt.Sprintf(" (stream %d, %.1f s after this one's first SYN) reached %s", next.Stream, next.First.Sub(failed.First).Seconds(), server)
+		switch {
+		case next.Transactions > 0:
+			what += fmt.Sprintf(" and delivered %d of %d transactions there", next.Delivered, next.Transactions)
+		case next.TLS:
+			what += " and went on in TLS (not analysed)"
+		default:
+			what += ", which answered"
+		}
+		if next.Server != failed.Server {
+			what += ": most likely the next MX host or address of the same domain"
+		}
+		f.Summary += "; " + what
+		failed.Diagnosis = strings.TrimSpace(failed.Diagnosis + " " + strings.ToUpper(what[:1]) + what[1:] + ".")
+		conns.store.set(at, &failed)
+	}
+	for stream, failed := range cameFrom {
+		slices.SortFunc(failed, func(x, y Connection) int { return x.Stream - y.Stream })
+		var tries []string
+		for _, c := range failed {
+			if t := fmt.Sprintf("%s (stream %d)", c.Server, c.Stream); !slices.Contains(tries, t) {
+				tries = append(tries, t)
+			}
+		}
+		conns.update(stream, func(c *Connection) {
+			c.Diagnosis = strings.TrimSpace(c.Diagnosis + " The client came here after it failed to connect to " + joinAnd(tries) + ".")
+		})
+	}
+}
+
+// opening is one connection in a client's list of connections by opening
+// time.
+type opening struct {
+	first, last time.Time
+	at          int // in the report's connection list
+}
+
+// busyBefore reports whether any of the connections opened before (in
+// order of opening) was still going at the time when: the client was busy
+// with other mail. A look-back that is full and recent counts as busy
+// too.
+func busyBefore(before []opening, when time.Time) bool {
+	if len(before) == busyLookBack && when.Sub(before[0].first) < 10*time.Minute {
+		return true
+	}
+	return slices.ContainsFunc(before, func(o opening) bool { return o.last.After(when) })
+}
