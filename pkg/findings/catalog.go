@@ -109,7 +109,7 @@ func Catalog() []Entry {
 			"A server rejects such a message (RFC 1870: 552 at MAIL, or at the end of data); the summary says what this one answered.",
 			"Send smaller messages, or raise the server's message size limit."},
 		{"stall", "One side waited longer than the stall threshold (default 10 s) for the other.",
-			"A long silence in SMTP means one side is waiting for something the other will not send: a reply to a terminator it never saw, data held by a middlebox, or a slow server check (DNS, content scan).",
+			"A long silence in SMTP means one side is waiting for something the other will not send: a reply to a terminator it never saw, data held by a middlebox, or a slow server check (DNS, content scan). A connection still open when the capture ended was silent until the capture ended, which other connections may have kept going long after its last packet; one left idle with nothing owed (its last message answered, or its QUIT) is no stall.",
 			"The summary says who waited for what since which frame and how it ended; look at the findings just before it."},
 		{"lost-mid-transaction", "The connection ended (FIN, RST or capture end) before the transaction's final reply.",
 			"The message was not delivered by this connection; the client will retry it, possibly creating duplicates if the server had in fact accepted it.",

@@ -1955,11 +1955,26 @@ func detectStalls(b builder, opts Options) []Finding {
 		prev, hasPrev, backSince = next, true, back
 	}
 	if hasPrev && !backSince && b.s.Conn.End() == reassembly.EndOpen {
-		// Silence until the capture ended counts too, measured to the connection's last packet.
-		if wait := b.s.Conn.LastTime.Sub(prev.fact.Time()); wait > opts.StallThreshold && !held(prev.fact.Nanos, b.s.Conn.LastTime.UnixNano()) {
+		// Silence until the capture ended counts too: to the end of the
+		// capture, which other connections may have kept going long
+		// after this one's last packet. Not when the connection was
+		// idle, its peer owing nothing (a client keeping its connection
+		// for more mail), nor past the last packet inside TLS, where
+		// who owes what is not seen.
+		last := b.s.Conn.LastTime
+		end, after := last, ""
+		if inTLS(b, prev) {
+			// Measured to the connection's last packet, as far as it shows.
+		} else if idleAtEnd(b, prev) {
+			end = prev.fact.Time()
+		} else if b.s.Until.Sub(last) >= time.Second {
+			end = b.s.Until
+			after = fmt.Sprintf(" %.1f s after this connection's last packet (frame %d)", end.Sub(last).Seconds(), b.s.Conn.LastFrame)
+		}
+		if wait := end.Sub(prev.fact.Time()); wait > opts.StallThreshold && !held(prev.fact.Nanos, end.UnixNano()) {
 			f := b.conn("stall", Warning, phaseAtFrame(b, prev), []int{prev.fact.Frame, b.s.Conn.LastFrame}, prev.fact.Time(),
-				fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d, until the capture ended",
-					1-prev.dir, wait.Seconds(), prev.dir, describeEvent(b, prev), prev.fact.Frame))
+				fmt.Sprintf("%s silent %.1f s after the %s's %s in frame %d, until the capture ended%s",
+					1-prev.dir, wait.Seconds(), prev.dir, describeEvent(b, prev), prev.fact.Frame, after))
 			f.Direction = (1 - prev.dir).String()
 			out = append(out, f)
 		}
@@ -2059,6 +2074,49 @@ func idleBetween(b builder, prev, next event) bool {
 			slices.ContainsFunc(cmds[:i], func(c *smtpparse.Command) bool { return c.Verb == "MAIL" })
 	}
 	return false
+}
+
+// idleAtEnd reports whether a connection whose last word was e, open
+// when the capture ended, was idle rather than stuck: the server had the
+// last word and had answered every command, and the client owed nothing,
+// its QUIT answered or its last transaction over (a final reply, a
+// reset, a refused MAIL). A client that has not sent MAIL yet, or is in
+// the middle of a transaction, owes the server a command.
+func idleAtEnd(b builder, e event) bool {
+	if e.dir != smtpparse.ServerToClient || e.fact.Length == 0 {
+		return false
+	}
+	d := b.s.Dialogue
+	if len(d.Commands) == 0 {
+		return false
+	}
+	cmd := d.Commands[len(d.Commands)-1]
+	if cmd.Reply == nil || cmd.Reply.Span.End > e.fact.Offset+int64(e.fact.Length) {
+		return false
+	}
+	if cmd.Verb == "QUIT" {
+		return true
+	}
+	if len(d.Transactions) == 0 {
+		return false
+	}
+	tx := d.Transactions[len(d.Transactions)-1]
+	return tx.FinalReply != nil || tx.Reset != nil || tx.Interrupt != nil ||
+		tx.Mail != nil && tx.Mail.Reply != nil && tx.Mail.Reply.Code >= 400
+}
+
+// inTLS reports whether e carried or followed bytes of a TLS session
+// begun with STARTTLS: what they say is not seen.
+func inTLS(b builder, e event) bool {
+	tls := b.s.Dialogue.TLS
+	if tls == nil {
+		return false
+	}
+	start := tls.ClientStart
+	if e.dir == smtpparse.ServerToClient {
+		start = tls.ServerStart
+	}
+	return e.fact.Offset+int64(e.fact.Length) > start
 }
 
 // openLine returns the command whose line the client's packet e left

@@ -1459,6 +1459,41 @@ func TestSilenceUntilTheCaptureEnded(t *testing.T) {
 	}
 }
 
+// TestSilenceUntilOtherConnectionsEnded: real Exim, two clients left
+// connected and silent while other deliveries keep the capture going
+// (testdata/pcaps/trailing-stall). The one stuck after a bare-LF ending
+// and the one that sent EHLO and nothing more are stalls to the end of
+// the capture, not to their own last packets; a client keeping its
+// connection after its message was answered is idle, no stall.
+func TestSilenceUntilOtherConnectionsEnded(t *testing.T) {
+	r := analyze(t, testcaps.Path("trailing-stall/cut-while-waiting.pcap"))
+	want := map[int]string{
+		0: "server silent 28.3 s after the client's end of data in frame 15, until the capture ended 28.3 s after this connection's last packet (frame 16)",
+		1: "client silent 24.9 s after the server's 250 reply in frame 23, until the capture ended 24.9 s after this connection's last packet (frame 24)",
+	}
+	frames := map[int][]int{0: {15, 16}, 1: {23, 24}}
+	for stream, w := range want {
+		got := findingsOf(r, "stall", stream)
+		if len(got) != 1 || got[0].Summary != w || !slices.Equal(got[0].Frames, frames[stream]) {
+			t.Errorf("stream %d: stall %+v\nwant frames %v: %s", stream, got, frames[stream], w)
+		}
+	}
+	stalls := 0
+	for _, f := range r.Findings {
+		if f.ID == "stall" {
+			stalls++
+		}
+	}
+	if stalls != 2 {
+		t.Errorf("%d stalls, want the two", stalls)
+	}
+
+	r = analyze(t, testcaps.Path("trailing-stall/idle-after-delivery.pcap"))
+	if len(r.Findings) != 0 {
+		t.Errorf("a client idle after its message was answered: %+v, want no findings", r.Findings)
+	}
+}
+
 // TestDiagnosisDoesNotReadTheCapturesText: whether the server took the
 // client's bytes comes from the detector, not from words in the summary,
 // which quote the client's own command (RCPT TO:<acknowledged@…>).
