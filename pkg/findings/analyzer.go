@@ -373,10 +373,36 @@ func (a *Analyzer) natViews() (second map[int]int, inside map[netip.Addr]netip.A
 		return a.conns.stream(int(x[0].conn)) - a.conns.stream(int(y[0].conn))
 	})
 	second, inside = map[int]int{}, map[netip.Addr]netip.Addr{}
+	var near []int
 	for _, g := range groups {
+		// The views of a group by start time, so that each view looks
+		// only at those started within natViewStart of it: a group can
+		// be large (connections that said nothing, from a client that
+		// reuses its initial sequence number), the views of one session
+		// are not.
+		byStart := make([]int, len(g))
+		for j := range byStart {
+			byStart[j] = j
+		}
+		slices.SortFunc(byStart, func(x, y int) int { return cmp.Compare(g[x].start, g[y].start) })
 		for j, view := range g {
+			lo, _ := slices.BinarySearchFunc(byStart, view.start-int64(natViewStart), func(k int, t int64) int { return cmp.Compare(g[k].start, t) })
+			near = near[:0]
+			for _, k := range byStart[lo:] {
+				if g[k].start > view.start+int64(natViewStart) {
+					break
+				}
+				if k < j {
+					near = append(near, k)
+				}
+			}
+			if len(near) == 0 {
+				continue
+			}
+			slices.Sort(near) // the lowest stream first, as the group is sorted
 			other := a.conns.get(int(view.conn))
-			for _, f := range g[:j] {
+			for _, k := range near {
+				f := g[k]
 				first := a.conns.get(int(f.conn))
 				if _, told := second[first.Stream]; told || !sameSession(&first, &other, f, view) {
 					continue // a view told in another is no view to tell this one in

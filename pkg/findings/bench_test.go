@@ -1,10 +1,16 @@
 package findings
 
 import (
+	"bytes"
 	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
+	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 	"github.com/smtpcap/smtpcap/pkg/reassembly"
 	"github.com/smtpcap/smtpcap/pkg/session"
@@ -69,4 +75,48 @@ func BenchmarkWhatConnectionsLeave(b *testing.B) {
 		c.Close()
 	}
 	b.ReportMetric(perConn, "live-B/conn")
+}
+
+// BenchmarkAnalyzeRefusedScan analyses one client's 20,000 refused
+// connections to port 25 of as many servers, 10 ms apart, every SYN with
+// the same initial sequence number (a scanner's): thousands of
+// connect-failed findings from one address, and thousands of connections
+// that said nothing under one NAT-view key. What is done per failure and
+// per view must not grow with their number (it once did: minutes).
+func BenchmarkAnalyzeRefusedScan(b *testing.B) {
+	const conns = 20000
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	start := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	for i := range conns {
+		server := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(1 + i>>16), byte(i >> 8), byte(i)}), 25)
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 1}), uint16(1024+i))
+		s := capgen.NewSession(w, capgen.LinkEthernet, client, server, start.Add(time.Duration(i)*10*time.Millisecond), 1000, 0)
+		s.Emit(true, 1000, capgen.SYN, nil)
+		s.Emit(false, 0, capgen.RST|capgen.ACK, nil)
+	}
+	path := filepath.Join(b.TempDir(), "scan.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	for b.Loop() {
+		c, err := reassembly.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		an := NewAnalyzer(Options{})
+		if _, err := session.Read(c, session.Options{Stream: -1, Recycle: true}, func(s *session.Session) error {
+			an.Add(s)
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		r := an.Report([]string{path})
+		if r.Connections.Len() != conns {
+			b.Fatalf("%d connections, want %d", r.Connections.Len(), conns)
+		}
+		WriteJSON(io.Discard, r)
+		c.Close()
+	}
 }

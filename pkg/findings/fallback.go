@@ -36,6 +36,7 @@ func nextHosts(r *Report) {
 		port   uint16
 	}
 	var routes map[route][]opening
+	var place map[int]int              // by connection (index in the report): where it is in its route's list
 	cameFrom := map[int][]Connection{} // by the stream the client went on to: the failed connections before it
 	conns := &r.Connections
 	for i := range r.Findings {
@@ -64,13 +65,17 @@ func nextHosts(r *Report) {
 					routes[key] = append(routes[key], opening{c.First, c.Last, j})
 				}
 			}
+			place = map[int]int{}
 			for _, list := range routes {
 				slices.SortStableFunc(list, func(x, y opening) int { return x.first.Compare(y.first) })
+				for k, o := range list {
+					place[o.at] = k
+				}
 			}
 		}
 		list := routes[route{from.Addr(), to.Port()}]
-		self := slices.IndexFunc(list, func(o opening) bool { return o.at == at })
-		if self < 0 || busyBefore(list[max(0, self-busyLookBack):self], failed.First) {
+		self, ok := place[at]
+		if !ok || busyBefore(list[max(0, self-busyLookBack):self], failed.First) {
 			continue
 		}
 		// Walk the client's later connections: failed ones are tries on
@@ -79,7 +84,7 @@ func nextHosts(r *Report) {
 		var tried []Connection
 		var next *Connection
 		end := failed.Last
-		for j := self + 1; j < len(list); j++ {
+		for j := self + 1; j < len(list) && len(tried) < busyLookBack; j++ {
 			o := list[j]
 			if o.first.Before(end) || o.first.Sub(end) > fallbackWait {
 				break
