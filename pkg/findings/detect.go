@@ -1959,11 +1959,11 @@ func detectStalls(b builder, opts Options) []Finding {
 		// capture, which other connections may have kept going long
 		// after this one's last packet. Not when the connection was
 		// idle, its peer owing nothing (a client keeping its connection
-		// for more mail), nor past the last packet inside TLS, where
-		// who owes what is not seen.
+		// for more mail), nor past the last packet inside TLS or in a
+		// capture of one side's packets, where who owes what is not seen.
 		last := b.s.Conn.LastTime
 		end, after := last, ""
-		if inTLS(b, prev) {
+		if inTLS(b, prev) || oneSided(b) || serverOnly(b) {
 			// Measured to the connection's last packet, as far as it shows.
 		} else if idleAtEnd(b, prev) {
 			end = prev.fact.Time()

@@ -1492,6 +1492,20 @@ func TestSilenceUntilOtherConnectionsEnded(t *testing.T) {
 	if len(r.Findings) != 0 {
 		t.Errorf("a client idle after its message was answered: %+v, want no findings", r.Findings)
 	}
+
+	// The same capture without the server's packets to client A: whether
+	// the server was silent is not seen, so no stall is told for A; C's,
+	// both sides seen, stays.
+	r = analyze(t, testcaps.Path("trailing-stall/client-side-only.pcap"))
+	if got := findingsOf(r, "stall", 0); len(got) != 0 {
+		t.Errorf("one-sided stream 0: %+v, want no stall", got)
+	}
+	if got := findingsOf(r, "one-sided-capture", 0); len(got) != 1 {
+		t.Errorf("one-sided stream 0: one-sided-capture %+v, want one", got)
+	}
+	if got := findingsOf(r, "stall", 1); len(got) != 1 || got[0].Summary != "client silent 24.9 s after the server's 250 reply in frame 15, until the capture ended 24.9 s after this connection's last packet (frame 16)" {
+		t.Errorf("stream 1: stall %+v", got)
+	}
 }
 
 // TestDiagnosisDoesNotReadTheCapturesText: whether the server took the
