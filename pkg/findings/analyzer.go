@@ -1271,13 +1271,29 @@ func firstRefusal(tx *smtpparse.Transaction) *smtpparse.Reply {
 // the same server, and stay two attempts.
 func withoutRelayedLegs(attempts []attempt) []attempt {
 	kept := attempts[:0:0]
-	for _, at := range attempts {
-		relayed := slices.ContainsFunc(kept, func(k attempt) bool {
-			return k.client != at.client && k.server != at.server &&
-				!at.time.Before(k.time) && at.time.Sub(k.time) <= legOpening && !at.time.After(k.end)
-		})
+	// The kept attempts by time, so that each attempt looks only at those
+	// begun within legOpening before it: one envelope can have tens of
+	// thousands of attempts (a capture of a loop), a session's legs are
+	// close together.
+	var byTime []int
+	at := func(i int, t time.Time) int { return kept[i].time.Compare(t) }
+	for _, a := range attempts {
+		relayed := false
+		from, _ := slices.BinarySearchFunc(byTime, a.time.Add(-legOpening), at)
+		for _, i := range byTime[from:] {
+			k := &kept[i]
+			if k.time.After(a.time) {
+				break
+			}
+			if k.client != a.client && k.server != a.server && !a.time.After(k.end) {
+				relayed = true
+				break
+			}
+		}
 		if !relayed {
-			kept = append(kept, at)
+			to, _ := slices.BinarySearchFunc(byTime, a.time, at)
+			byTime = slices.Insert(byTime, to, len(kept))
+			kept = append(kept, a)
 		}
 	}
 	return kept

@@ -77,29 +77,45 @@ func BenchmarkWhatConnectionsLeave(b *testing.B) {
 	b.ReportMetric(perConn, "live-B/conn")
 }
 
-// BenchmarkAnalyzeRefusedScan analyses one client's 20,000 refused
-// connections to port 25 of as many servers, 10 ms apart, every SYN with
-// the same initial sequence number (a scanner's): thousands of
-// connect-failed findings from one address, and thousands of connections
-// that said nothing under one NAT-view key. What is done per failure and
-// per view must not grow with their number (it once did: minutes).
-func BenchmarkAnalyzeRefusedScan(b *testing.B) {
+// BenchmarkAnalyzeRetriedEnvelope analyses 20,000 connections of one
+// client, 50 ms apart, each trying the same envelope and deferred with
+// 451 after the message: one retry loop of 20,000 attempts. What is done
+// per attempt must not grow with their number (it once did: the check
+// for a proxy's relayed legs compared each with all before it).
+func BenchmarkAnalyzeRetriedEnvelope(b *testing.B) {
 	const conns = 20000
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
 	start := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	server := netip.MustParseAddrPort("198.51.100.7:25")
 	for i := range conns {
-		server := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(1 + i>>16), byte(i >> 8), byte(i)}), 25)
 		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 1}), uint16(1024+i))
-		s := capgen.NewSession(w, capgen.LinkEthernet, client, server, start.Add(time.Duration(i)*10*time.Millisecond), 1000, 0)
-		s.Emit(true, 1000, capgen.SYN, nil)
-		s.Emit(false, 0, capgen.RST|capgen.ACK, nil)
+		s := capgen.NewSession(w, capgen.LinkEthernet, client, server, start.Add(time.Duration(i)*50*time.Millisecond), uint32(i)*7919, uint32(i)*104729)
+		s.Step = 100 * time.Microsecond
+		s.Handshake()
+		for _, say := range []string{"S220 mx.example.test ESMTP\r\n", "CEHLO client.example.org\r\n", "S250-mx.example.test\r\n250 PIPELINING\r\n",
+			"CMAIL FROM:<a@example.org>\r\n", "S250 ok\r\n", "CRCPT TO:<b@example.net>\r\n", "S250 ok\r\n", "CDATA\r\n", "S354 go ahead\r\n",
+			"CSubject: x\r\n\r\nhello\r\n.\r\n", "S451 4.7.1 try again later\r\n", "CQUIT\r\n", "S221 bye\r\n"} {
+			if say[0] == 'C' {
+				s.Client(say[1:])
+			} else {
+				s.Server(say[1:])
+			}
+		}
+		s.Close()
 	}
-	path := filepath.Join(b.TempDir(), "scan.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	benchAnalyzeBuilt(b, buf.Bytes(), conns)
+}
+
+// benchAnalyzeBuilt writes capture to a file and runs what `smtpcap
+// analyze --format json` does on it, checking that it found conns
+// connections.
+func benchAnalyzeBuilt(b *testing.B, capture []byte, conns int) {
+	path := filepath.Join(b.TempDir(), "built.pcap")
+	if err := os.WriteFile(path, capture, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(buf.Len()))
+	b.SetBytes(int64(len(capture)))
 	for b.Loop() {
 		c, err := reassembly.Open(path)
 		if err != nil {
@@ -119,4 +135,25 @@ func BenchmarkAnalyzeRefusedScan(b *testing.B) {
 		WriteJSON(io.Discard, r)
 		c.Close()
 	}
+}
+
+// BenchmarkAnalyzeRefusedScan analyses one client's 20,000 refused
+// connections to port 25 of as many servers, 10 ms apart, every SYN with
+// the same initial sequence number (a scanner's): thousands of
+// connect-failed findings from one address, and thousands of connections
+// that said nothing under one NAT-view key. What is done per failure and
+// per view must not grow with their number (it once did: minutes).
+func BenchmarkAnalyzeRefusedScan(b *testing.B) {
+	const conns = 20000
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	start := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	for i := range conns {
+		server := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(1 + i>>16), byte(i >> 8), byte(i)}), 25)
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 1}), uint16(1024+i))
+		s := capgen.NewSession(w, capgen.LinkEthernet, client, server, start.Add(time.Duration(i)*10*time.Millisecond), 1000, 0)
+		s.Emit(true, 1000, capgen.SYN, nil)
+		s.Emit(false, 0, capgen.RST|capgen.ACK, nil)
+	}
+	benchAnalyzeBuilt(b, buf.Bytes(), conns)
 }
