@@ -849,6 +849,7 @@ func capRepeats(found []Finding) []Finding {
 	alike, ofID := map[[2]string]int{}, map[string]int{}
 	last := map[string]int{} // ID → index in kept of its last kept finding
 	folds := map[string][]fold{}
+	foldAt := map[[2]string]int{} // ID and fold key → index in folds[ID]
 	kept := found[:0]
 	for _, f := range found {
 		k := [2]string{f.ID, f.foldKey}
@@ -865,30 +866,33 @@ func capRepeats(found []Finding) []Finding {
 			continue
 		}
 		fs := folds[f.ID]
-		i := slices.IndexFunc(fs, func(x fold) bool { return x.key == f.foldKey })
-		if i < 0 {
+		i, ok := foldAt[k]
+		if !ok {
 			as := f.foldAs
 			if as == "" {
 				as = quote(clip(f.Summary, 60), 70)
 			}
 			fs, i = append(fs, fold{key: f.foldKey, as: as}), len(fs)
+			foldAt[k] = i
 		}
 		fs[i].n++
 		if len(f.Frames) > 0 {
-			fs[i].frames = appendUnique(fs[i].frames, f.Frames[len(f.Frames)-1])
+			fs[i].frames = append(fs[i].frames, f.Frames[len(f.Frames)-1])
 		}
 		folds[f.ID] = fs
 	}
 	for id, fs := range folds {
 		f := &kept[last[id]]
 		n := 0
-		for _, x := range fs {
-			n += x.n
+		for i := range fs {
+			n += fs[i].n
+			slices.Sort(fs[i].frames)
+			fs[i].frames = slices.Compact(fs[i].frames)
+			f.foldFrames = append(f.foldFrames, fs[i].frames...)
 		}
 		f.folded += n
-		for _, x := range fs {
-			f.foldFrames = appendUnique(f.foldFrames, x.frames...)
-		}
+		slices.Sort(f.foldFrames)
+		f.foldFrames = slices.Compact(f.foldFrames)
 		if len(fs) == 1 && fs[0].key == f.foldKey {
 			f.Summary += fmt.Sprintf(" (and %d more like it in this stream, %s)", n, framesInWords(fs[0].frames))
 			continue

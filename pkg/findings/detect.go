@@ -3328,12 +3328,10 @@ func replyClause(r *smtpparse.Reply, n int) string {
 // summary.
 func quote(s string, n int) string { return `"` + clip(s, n) + `"` }
 
+// appendUnique adds v to a and returns them sorted, each once: in time
+// proportional to their number, however many a long line's frames are.
 func appendUnique(a []int, v ...int) []int {
-	for _, x := range v {
-		if !slices.Contains(a, x) {
-			a = append(a, x)
-		}
-	}
-	sort.Ints(a)
-	return a
+	a = append(a, v...)
+	slices.Sort(a)
+	return slices.Compact(a)
 }
