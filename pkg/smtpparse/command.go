@@ -237,6 +237,21 @@ func hasPrefixFold(s, prefix string) bool {
 }
 
 // parseAddressArgs parses "FROM:<path> params" / "TO:<path> params".
+// forgetLastParam drops the parameter that c's arguments, read only in
+// part, end with: its value may have gone on past what was read
+// (SIZE=1234 of SIZE=123456).
+func forgetLastParam(c *Command) {
+	if len(c.Params) == 0 {
+		return
+	}
+	last := c.Args[strings.LastIndexByte(c.Args, ' ')+1:]
+	key, _, _ := strings.Cut(last, "=")
+	delete(c.Params, upperASCII(key))
+	if len(c.Params) == 0 {
+		c.Params = nil
+	}
+}
+
 // Empty problem strings mean: do not report (masked commands).
 func parseAddressArgs(c *Command, prefix, noPath, noPrefix string) {
 	a := c.Args

@@ -866,6 +866,11 @@ func (p *Parser) commandLine(cut lineCut) {
 		// The rest of the line is missing, so its syntax cannot be judged:
 		// "MAIL FROM:<al" is not a client's mistake.
 		cmd.Problems = nil
+	} else if l.truncated() {
+		// Only the line's start was read: a path it did not close there
+		// may close later, and its last parameter may go on.
+		cmd.Problems = slices.DeleteFunc(cmd.Problems, func(p string) bool { return p == problemUnterminatedPath })
+		forgetLastParam(cmd)
 	}
 	cmd.Problems = append(own, cmd.Problems...)
 	if !cmd.Known && !cmd.Masked && cmd.Verb != "" && p.d.Extensions.Has(cmd.Verb) {

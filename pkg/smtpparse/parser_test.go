@@ -2367,3 +2367,31 @@ func TestABDATChunkToAServerWithoutCHUNKING(t *testing.T) {
 		t.Errorf("taken: chunks %+v", ch)
 	}
 }
+
+// TestALineReadInPartIsNotJudgedByItsEnd: of a line longer than what is
+// read for parsing (1024 bytes here), the path that closes past the
+// window is no unterminated path, and the parameter cut by the window
+// (SIZE=12345 of SIZE=123456789) is not taken for the client's.
+func TestALineReadInPartIsNotJudgedByItsEnd(t *testing.T) {
+	rcpt := "RCPT TO:<" + strings.Repeat("a", 2000) + "@example.net>\r\n"
+	mail := "MAIL FROM:<" + strings.Repeat("b", 985) + "@b> BODY=8BITMIME SIZE=123456789\r\n"
+	d := run(t, Options{MaxLineKeep: 20},
+		srv("220 mx\r\n"), cli("EHLO c\r\n"), srv("250 mx\r\n"),
+		cli(mail), srv("250 ok\r\n"), cli(rcpt), srv("250 ok\r\n"))
+	if len(d.Commands) != 3 {
+		t.Fatalf("%d commands", len(d.Commands))
+	}
+	m, r := d.Commands[1], d.Commands[2]
+	if m.Verb != "MAIL" || m.Length != int64(len(mail)) || !hasProblem(m.Problems, problemNotKept) {
+		t.Errorf("MAIL: %+v", m)
+	}
+	if _, ok := m.Params["SIZE"]; ok || m.Params["BODY"] != "8BITMIME" {
+		t.Errorf("MAIL parameters %v, want BODY alone (SIZE was cut at 12345)", m.Params)
+	}
+	if r.Verb != "RCPT" || !hasProblem(r.Problems, problemNotKept) || hasProblem(r.Problems, problemUnterminatedPath) {
+		t.Errorf("RCPT problems %q, want %q and no %q", r.Problems, problemNotKept, problemUnterminatedPath)
+	}
+	if !strings.HasPrefix(r.Path, "aaaa") {
+		t.Errorf("RCPT path %.20q…", r.Path)
+	}
+}
