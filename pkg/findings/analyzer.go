@@ -968,6 +968,13 @@ func summarize(s *session.Session, found []Finding) Connection {
 		conn.Worst = Severity(worst).String()
 	}
 	conn.Diagnosis = diagnose(found)
+	if d.Dropped > 0 {
+		// A connection that carried thousands of messages: what the
+		// parser did not keep is in no count and no finding, and the
+		// reader must know the counts stop short.
+		conn.Diagnosis = strings.TrimSpace(conn.Diagnosis + fmt.Sprintf(" The connection was too long to keep whole: %d of its commands, replies and transactions, past the first %d of each, were read but not kept, so its counts and findings cover the first ones only.",
+			d.Dropped, smtpparse.DefaultMaxElements))
+	}
 	return conn
 }
 

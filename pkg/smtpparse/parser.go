@@ -24,11 +24,16 @@ type Options struct {
 	MaxKeep     int  // total bytes kept across Line, Lines, Kept and After (default 16 MiB); past it, bytes are no longer kept and Dialogue.KeepLimited is set
 }
 
+// DefaultMaxElements is how many commands, replies, transactions, gaps
+// and skipped spans of each kind a Dialogue stores when
+// Options.MaxElements is 0.
+const DefaultMaxElements = 10000
+
 const (
 	defaultMaxLineKeep = 4096
 	defaultMaxBodyKeep = 64 << 10
 	defaultMaxHeld     = 1 << 20
-	defaultMaxElements = 10000
+	defaultMaxElements = DefaultMaxElements
 	defaultMaxKeep     = 16 << 20
 
 	// minParseLine is how much of a line is always read for parsing, even
