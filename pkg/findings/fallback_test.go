@@ -59,6 +59,22 @@ func TestAClientThatWentOnToTheNextMX(t *testing.T) {
 		}
 	}
 
+	// Postfix 3.7 over the same three hosts (relayhost list): the same
+	// ties, one connection at a time, its own timings.
+	r = analyze(t, testcaps.Path("fallback/postfix-mx-fallback.pcap"))
+	const pfWent = "(stream 2, 4.0 s after this one's first SYN) reached 127.0.0.7:25 and delivered 1 of 1 transactions there: most likely the next MX host or address of the same domain"
+	for stream, want := range map[int]string{
+		0: "the server refused the connection: its RST in frame 2 answered the client's SYN (frame 1); nothing listens on 127.0.0.5:25; after stream 1 failed too, the client's next connection on port 25 " + pfWent,
+		1: "the client's SYN got no answer: 4 SYNs over 3.1 s (frames 3, 4, 5, 6) and no SYN-ACK; 127.0.0.6:25 is unreachable or a firewall drops the packets; the client's next connection on port 25 " + pfWent,
+	} {
+		if got := findingsOf(r, "connect-failed", stream); len(got) != 1 || got[0].Summary != want {
+			t.Errorf("Postfix, stream %d: connect-failed %+v\nwant: %s", stream, got, want)
+		}
+	}
+	if d := connectionOf(t, r, 2).Diagnosis; d != "The client came here after it failed to connect to 127.0.0.5:25 (stream 0) and 127.0.0.6:25 (stream 1)." {
+		t.Errorf("Postfix, stream 2 diagnosis: %q", d)
+	}
+
 	// The same server refusing the client's retry: no next host.
 	r = analyze(t, testcaps.Path("crafted/connect-failed.pcap"))
 	for _, f := range r.Findings {
