@@ -1963,11 +1963,12 @@ func detectStalls(b builder, opts Options) []Finding {
 		// capture of one side's packets, where who owes what is not seen.
 		last := b.s.Conn.LastTime
 		end, after := last, ""
-		if inTLS(b, prev) || oneSided(b) || serverOnly(b) {
+		switch {
+		case inTLS(b, prev) || oneSided(b) || serverOnly(b):
 			// Measured to the connection's last packet, as far as it shows.
-		} else if idleAtEnd(b, prev) {
+		case idleAtEnd(b, prev):
 			end = prev.fact.Time()
-		} else if b.s.Until.Sub(last) >= time.Second {
+		case b.s.Until.Sub(last) >= time.Second:
 			end = b.s.Until
 			after = fmt.Sprintf(" %.1f s after this connection's last packet (frame %d)", end.Sub(last).Seconds(), b.s.Conn.LastFrame)
 		}
