@@ -1858,11 +1858,7 @@ func plaintextFallbacks(r *Report) {
 		client netip.Addr
 		server string
 	}
-	type opened struct {
-		first time.Time
-		at    int // in r.Connections
-	}
-	var routes map[route][]opened
+	var routes map[route][]opening
 	conns := &r.Connections
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -1879,21 +1875,14 @@ func plaintextFallbacks(r *Report) {
 			continue
 		}
 		if routes == nil {
-			routes = map[route][]opened{}
-			for j := range conns.Len() {
-				c := conns.At(j)
-				if a, err := netip.ParseAddrPort(c.Client); err == nil {
-					key := route{a.Addr(), c.Server}
-					routes[key] = append(routes[key], opened{c.First, j})
-				}
-			}
-			for _, list := range routes {
-				slices.SortStableFunc(list, func(x, y opened) int { return x.first.Compare(y.first) })
-			}
+			routes = openingsBy(conns, func(c *Connection) (route, bool) {
+				a, err := netip.ParseAddrPort(c.Client)
+				return route{a.Addr(), c.Server}, err == nil
+			})
 		}
 		list := routes[route{from.Addr(), failed.Server}]
 		var next *Connection
-		j, _ := slices.BinarySearchFunc(list, f.Time, func(o opened, t time.Time) int { return o.first.Compare(t) })
+		j, _ := slices.BinarySearchFunc(list, f.Time, func(o opening, t time.Time) int { return o.first.Compare(t) })
 		for ; j < len(list) && !list[j].first.After(failed.Last.Add(time.Second)); j++ {
 			if c := conns.At(list[j].at); c.Stream != failed.Stream {
 				next = &c

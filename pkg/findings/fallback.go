@@ -55,19 +55,13 @@ func nextHosts(r *Report) {
 			continue
 		}
 		if routes == nil {
-			routes = map[route][]opening{}
-			for j := range conns.Len() {
-				c := conns.At(j)
+			routes = openingsBy(conns, func(c *Connection) (route, bool) {
 				a, err1 := netip.ParseAddrPort(c.Client)
 				s, err2 := netip.ParseAddrPort(c.Server)
-				if err1 == nil && err2 == nil {
-					key := route{a.Addr(), s.Port()}
-					routes[key] = append(routes[key], opening{c.First, c.Last, j})
-				}
-			}
+				return route{a.Addr(), s.Port()}, err1 == nil && err2 == nil
+			})
 			place = map[int]int{}
 			for _, list := range routes {
-				slices.SortStableFunc(list, func(x, y opening) int { return x.first.Compare(y.first) })
 				for k, o := range list {
 					place[o.at] = k
 				}
@@ -155,6 +149,22 @@ func nextHosts(r *Report) {
 type opening struct {
 	first, last time.Time
 	at          int // in the report's connection list
+}
+
+// openingsBy lists the report's connections by the key that key gives
+// each (those it accepts), each list in order of opening.
+func openingsBy[K comparable](conns *ConnectionList, key func(c *Connection) (K, bool)) map[K][]opening {
+	lists := map[K][]opening{}
+	for j := range conns.Len() {
+		c := conns.At(j)
+		if k, ok := key(&c); ok {
+			lists[k] = append(lists[k], opening{c.First, c.Last, j})
+		}
+	}
+	for _, list := range lists {
+		slices.SortStableFunc(list, func(x, y opening) int { return x.first.Compare(y.first) })
+	}
+	return lists
 }
 
 // busyBefore reports whether any of the connections opened before (in
