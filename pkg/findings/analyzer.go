@@ -341,11 +341,19 @@ func (a *Analyzer) dialogueHash(d *smtpparse.Dialogue) uint64 {
 // ISN and dialogue, are views of one session: other addresses or ports,
 // the same server ISN where both saw it, started within natViewStart of
 // each other and overlapping.
-func sameSession(p, c *Connection, pv, cv viewSeen) bool {
+func sameSession(p, c *viewBrief, pv, cv viewSeen) bool {
 	if p.Client == c.Client && p.Server == c.Server || pv.serverSYN && cv.serverSYN && pv.serverISN != cv.serverISN {
 		return false
 	}
 	return !p.Last.Before(c.First) && !c.Last.Before(p.First) && c.First.Sub(p.First).Abs() <= natViewStart
+}
+
+// viewBrief is what sameSession compares of a connection, decoded once
+// however many views it is compared with.
+type viewBrief struct {
+	Client, Server string
+	First, Last    time.Time
+	Stream         int
 }
 
 // natViewStart is how close together the two views of a session seen
@@ -385,6 +393,14 @@ func (a *Analyzer) natViews() (second map[int]int, inside map[netip.Addr]netip.A
 			byStart[j] = j
 		}
 		slices.SortFunc(byStart, func(x, y int) int { return cmp.Compare(g[x].start, g[y].start) })
+		briefs := make([]*viewBrief, len(g))
+		brief := func(k int) *viewBrief {
+			if briefs[k] == nil {
+				c := a.conns.get(int(g[k].conn))
+				briefs[k] = &viewBrief{c.Client, c.Server, c.First, c.Last, c.Stream}
+			}
+			return briefs[k]
+		}
 		for j, view := range g {
 			lo, _ := slices.BinarySearchFunc(byStart, view.start-int64(natViewStart), func(k int, t int64) int { return cmp.Compare(g[k].start, t) })
 			near = near[:0]
@@ -400,13 +416,12 @@ func (a *Analyzer) natViews() (second map[int]int, inside map[netip.Addr]netip.A
 				continue
 			}
 			slices.Sort(near) // the lowest stream first, as the group is sorted
-			other := a.conns.get(int(view.conn))
 			for _, k := range near {
 				f := g[k]
-				first := a.conns.get(int(f.conn))
-				if _, told := second[first.Stream]; told || !sameSession(&first, &other, f, view) {
+				if _, told := second[brief(k).Stream]; told || !sameSession(brief(k), brief(j), f, view) {
 					continue // a view told in another is no view to tell this one in
 				}
+				first, other := a.conns.get(int(f.conn)), a.conns.get(int(view.conn))
 				second[other.Stream] = first.Stream
 				if out, err := netip.ParseAddrPort(other.Client); err == nil {
 					if in, err := netip.ParseAddrPort(first.Client); err == nil && out.Addr() != in.Addr() {
