@@ -48,7 +48,7 @@ type arrayPool[T any] struct {
 }
 
 const (
-	minPooledLen = 16 // the smallest array made: class 4
+	minPooledLen = 4  // the smallest array made: class 2
 	arrayClasses = 13 // arrays up to 4096 elements are kept
 	keepPerClass = 16
 )
