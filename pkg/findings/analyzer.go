@@ -1875,19 +1875,10 @@ func plaintextFallbacks(r *Report) {
 	}
 	var routes map[route][]opening
 	conns := &r.Connections
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		if f.ID != "tls-handshake-failed" {
-			continue
-		}
-		at, ok := conns.index(f.Stream)
-		if !ok {
-			continue
-		}
-		failed := conns.At(at)
+	extendFindings(r, "tls-handshake-failed", func(f *Finding, _ int, failed Connection) string {
 		from, err := netip.ParseAddrPort(failed.Client)
 		if err != nil {
-			continue
+			return ""
 		}
 		if routes == nil {
 			routes = openingsBy(conns, func(c *Connection) (route, bool) {
@@ -1905,15 +1896,12 @@ func plaintextFallbacks(r *Report) {
 			}
 		}
 		if next == nil || next.TLS || next.tlsAgreed {
-			continue
+			return ""
 		}
 		what := fmt.Sprintf("the client connected to the same server again in stream %d, %.1f s after this STARTTLS, without STARTTLS", next.Stream, next.First.Sub(f.Time).Seconds())
 		if next.Transactions > 0 {
 			what += fmt.Sprintf(", and delivered %d of %d transactions in the clear", next.Delivered, next.Transactions)
 		}
-		what += ": a plaintext fallback"
-		f.Summary += "; " + what
-		failed.Diagnosis = strings.TrimSpace(failed.Diagnosis + " " + strings.ToUpper(what[:1]) + what[1:] + ".")
-		conns.store.set(at, &failed)
-	}
+		return what + ": a plaintext fallback"
+	})
 }

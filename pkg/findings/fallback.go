@@ -39,20 +39,11 @@ func nextHosts(r *Report) {
 	var place map[int]int              // by connection (index in the report): where it is in its route's list
 	cameFrom := map[int][]Connection{} // by the stream the client went on to: the failed connections before it
 	conns := &r.Connections
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		if f.ID != "connect-failed" {
-			continue
-		}
-		at, ok := conns.index(f.Stream)
-		if !ok {
-			continue
-		}
-		failed := conns.At(at)
+	extendFindings(r, "connect-failed", func(f *Finding, at int, failed Connection) string {
 		from, err1 := netip.ParseAddrPort(failed.Client)
 		to, err2 := netip.ParseAddrPort(failed.Server)
 		if err1 != nil || err2 != nil {
-			continue
+			return ""
 		}
 		if routes == nil {
 			routes = openingsBy(conns, func(c *Connection) (route, bool) {
@@ -70,12 +61,12 @@ func nextHosts(r *Report) {
 		list := routes[route{from.Addr(), to.Port()}]
 		self, ok := place[at]
 		if !ok || busyBefore(list[max(0, self-busyLookBack):self], failed.First) {
-			continue
+			return ""
 		}
 		// Walk the client's later connections: failed ones are tries on
 		// the way, the first one answered ends the walk. One opened while
 		// the one before it was still going means a busy client.
-		var tried []Connection
+		var tried []int
 		var next *Connection
 		end := failed.Last
 		for j := self + 1; j < len(list) && len(tried) < busyLookBack; j++ {
@@ -85,7 +76,7 @@ func nextHosts(r *Report) {
 			}
 			c := conns.At(o.at)
 			if !c.Handshake {
-				tried = append(tried, c)
+				tried = append(tried, c.Stream)
 				end = c.Last
 				continue
 			}
@@ -96,21 +87,18 @@ func nextHosts(r *Report) {
 			break
 		}
 		if next == nil {
-			continue
+			return ""
 		}
 		what := fmt.Sprintf("the client's next connection on port %d", to.Port())
 		if len(tried) > 0 {
-			var streams []int
-			for _, c := range tried {
-				streams = append(streams, c.Stream)
+			word := "stream"
+			if len(tried) > 1 {
+				word = "streams"
 			}
-			what = fmt.Sprintf("after stream %s failed too, the client's next connection on port %d", shortList(streams), to.Port())
-			if len(streams) > 1 {
-				what = fmt.Sprintf("after streams %s failed too, the client's next connection on port %d", shortList(streams), to.Port())
-			}
+			what = fmt.Sprintf("after %s %s failed too, %s", word, shortList(tried), what)
 		}
-		server := "the same server"
-		if next.Server != failed.Server {
+		server, elsewhere := "the same server", next.Server != failed.Server
+		if elsewhere {
 			server = next.Server
 			cameFrom[next.Stream] = append(cameFrom[next.Stream], failed)
 		}
@@ -123,13 +111,11 @@ func nextHosts(r *Report) {
 		default:
 			what += ", which answered"
 		}
-		if next.Server != failed.Server {
+		if elsewhere {
 			what += ": most likely the next MX host or address of the same domain"
 		}
-		f.Summary += "; " + what
-		failed.Diagnosis = strings.TrimSpace(failed.Diagnosis + " " + strings.ToUpper(what[:1]) + what[1:] + ".")
-		conns.store.set(at, &failed)
-	}
+		return what
+	})
 	for stream, failed := range cameFrom {
 		slices.SortFunc(failed, func(x, y Connection) int { return x.Stream - y.Stream })
 		var tries []string
@@ -141,6 +127,32 @@ func nextHosts(r *Report) {
 		conns.update(stream, func(c *Connection) {
 			c.Diagnosis = strings.TrimSpace(c.Diagnosis + " The client came here after it failed to connect to " + joinAnd(tries) + ".")
 		})
+	}
+}
+
+// extendFindings completes each finding of id, and its connection's
+// diagnosis, with what tell says of it (nothing when it returns ""): a
+// clause that names what became of the failure in later connections. at
+// is the connection's index in the report's list.
+func extendFindings(r *Report, id string, tell func(f *Finding, at int, c Connection) string) {
+	conns := &r.Connections
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if f.ID != id {
+			continue
+		}
+		at, ok := conns.index(f.Stream)
+		if !ok {
+			continue
+		}
+		c := conns.At(at)
+		what := tell(f, at, c)
+		if what == "" {
+			continue
+		}
+		f.Summary += "; " + what
+		c.Diagnosis = strings.TrimSpace(c.Diagnosis + " " + strings.ToUpper(what[:1]) + what[1:] + ".")
+		conns.store.set(at, &c)
 	}
 }
 
