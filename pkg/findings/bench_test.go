@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -23,20 +21,19 @@ import (
 func BenchmarkAnalyze(b *testing.B) {
 	path := testcaps.Bench(b)
 	for b.Loop() {
-		c, err := reassembly.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		an := NewAnalyzer(Options{})
-		if _, err := session.Read(c, session.Options{Stream: -1, Recycle: true}, func(s *session.Session) error {
-			an.Add(s)
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
-		WriteJSON(io.Discard, an.Report([]string{path}))
-		c.Close()
+		WriteJSON(io.Discard, analyzeFile(b, path))
 	}
+}
+
+// analyzeFile reads the capture at path as `smtpcap analyze` does and
+// returns the report.
+func analyzeFile(b *testing.B, path string) *Report {
+	c, err := reassembly.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	return analyzeCapture(b, c, session.Options{Stream: -1, Recycle: true}).Report([]string{path})
 }
 
 // BenchmarkWhatConnectionsLeave reports what each SMTP connection leaves
@@ -158,29 +155,14 @@ func BenchmarkAnalyzeLineByTheByte(b *testing.B) {
 // analyze --format json` does on it, checking that it found conns
 // connections.
 func benchAnalyzeBuilt(b *testing.B, capture []byte, conns int) {
-	path := filepath.Join(b.TempDir(), "built.pcap")
-	if err := os.WriteFile(path, capture, 0o644); err != nil {
-		b.Fatal(err)
-	}
+	path := writeCapture(b, "built.pcap", capture)
 	b.SetBytes(int64(len(capture)))
 	for b.Loop() {
-		c, err := reassembly.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		an := NewAnalyzer(Options{})
-		if _, err := session.Read(c, session.Options{Stream: -1, Recycle: true}, func(s *session.Session) error {
-			an.Add(s)
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
-		r := an.Report([]string{path})
+		r := analyzeFile(b, path)
 		if r.Connections.Len() != conns {
 			b.Fatalf("%d connections, want %d", r.Connections.Len(), conns)
 		}
 		WriteJSON(io.Discard, r)
-		c.Close()
 	}
 }
 

@@ -37,8 +37,19 @@ func analyze(t *testing.T, path string) *Report {
 	return analyzeCapture(t, c, session.Options{Stream: -1, Recycle: true}).Report([]string{filepath.Base(path)})
 }
 
+// writeCapture writes a crafted capture to a file called name in a fresh
+// temporary directory and returns its path.
+func writeCapture(tb testing.TB, name string, capture []byte) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), name)
+	if err := os.WriteFile(path, capture, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
 // analyzeCapture reads c with the given session options into an Analyzer.
-func analyzeCapture(t *testing.T, c *reassembly.Capture, opts session.Options) *Analyzer {
+func analyzeCapture(t testing.TB, c *reassembly.Capture, opts session.Options) *Analyzer {
 	t.Helper()
 	an := NewAnalyzer(Options{})
 	if _, err := session.Read(c, opts, func(s *session.Session) error {

@@ -3,8 +3,6 @@ package findings
 import (
 	"bytes"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,11 +30,7 @@ func TestAConnectionTooLongToKeepSaysSo(t *testing.T) {
 	s.Client("QUIT\r\n")
 	s.Server("221 bye\r\n")
 	s.Close()
-	path := filepath.Join(t.TempDir(), "long.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := analyze(t, path)
+	r := analyze(t, writeCapture(t, "long.pcap", buf.Bytes()))
 	c := connectionOf(t, r, 0)
 	const want = "The connection was too long to keep whole: 23 of its commands, replies and transactions, past the first 10000 of each, were read but not kept, so its counts and findings cover the first ones only."
 	if !strings.HasSuffix(c.Diagnosis, want) {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,11 +66,7 @@ func othersAround(t *testing.T, start time.Time, n int) string {
 		s := capgen.NewSession(w, capgen.LinkEthernet, client, server, start.Add(time.Duration(i)*100*time.Millisecond), uint32(1000+i), uint32(5000+i))
 		s.SMTP(fmt.Sprintf("bulk%d@example.net", i), "user@example.com", "Subject: x\r\n\r\nhello\r\n")
 	}
-	path := filepath.Join(t.TempDir(), "others.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeCapture(t, "others.pcap", buf.Bytes())
 }
 
 // TestLettingGoKeepsWhatOtherSessionsNeed: sessions that need another
@@ -163,11 +157,7 @@ func proxiedLongOpen(t *testing.T, start time.Time) string {
 	near.Client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
 	at(far, 15*time.Second).Close()
 	at(near, 125*time.Second).Close()
-	path := filepath.Join(t.TempDir(), "proxied.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeCapture(t, "proxied.pcap", buf.Bytes())
 }
 
 // TestLettingGoWaitsForALegLeftOpen: the near leg of a proxied session
