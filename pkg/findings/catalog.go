@@ -130,7 +130,7 @@ func Catalog() []Entry {
 			"The capture holds only the first bytes of each packet; SMTP content analysis is incomplete.",
 			"Capture with -s 0 (the whole packet)."},
 		{"one-sided-capture", "Only the client's packets are in the capture.",
-			"Without the server's packets, replies and acknowledgements are unknown: nothing can be said about whether the server answered (asymmetric routing, or a capture filter on one direction).",
+			"Without the server's packets, replies and acknowledgements are unknown: nothing can be said about whether the server answered (asymmetric routing, or a capture filter on one direction). So no silence is told as a stall either: a pause of the client's may have been a wait for a reply it had.",
 			"Capture where both directions pass (on the host itself, or both legs of the route)."},
 		{"tls-handshake-failed", "The TLS handshake failed: after STARTTLS a fatal alert in the clear, the connection ended before the handshake completed, or the client never began it (clear text or nothing after the 220); or client and server disagree on implicit TLS (one speaks TLS from the first byte, the other plain SMTP).",
 			"The server agreed to STARTTLS, but the two sides could not agree on TLS: no common protocol version or cipher suite, or one side refused the other's certificate. No mail goes through this connection; a sender that requires TLS defers the mail, one that does not may retry without TLS (in the clear). Without an alert in the clear (TLS 1.3 encrypts most of them) the finding is a warning and says where the handshake stopped.",

@@ -1886,6 +1886,11 @@ func detectSize(b builder, _ Options) []Finding {
 // ---- connections and time ----
 
 func detectStalls(b builder, opts Options) []Finding {
+	if oneSided(b) || serverOnly(b) {
+		// With one side's packets only, who was silent is not seen: a
+		// client that went on after a pause may have had its reply.
+		return nil
+	}
 	var segs [2][]reassembly.SegmentFact
 	for _, dir := range []smtpparse.Direction{smtpparse.ClientToServer, smtpparse.ServerToClient} {
 		if st := b.s.Stream(dir); st != nil {
@@ -1959,12 +1964,12 @@ func detectStalls(b builder, opts Options) []Finding {
 		// capture, which other connections may have kept going long
 		// after this one's last packet. Not when the connection was
 		// idle, its peer owing nothing (a client keeping its connection
-		// for more mail), nor past the last packet inside TLS or in a
-		// capture of one side's packets, where who owes what is not seen.
+		// for more mail), nor past the last packet inside TLS, where who
+		// owes what is not seen.
 		last := b.s.Conn.LastTime
 		end, after := last, ""
 		switch {
-		case inTLS(b, prev) || oneSided(b) || serverOnly(b):
+		case inTLS(b, prev):
 			// Measured to the connection's last packet, as far as it shows.
 		case idleAtEnd(b, prev):
 			end = prev.fact.Time()

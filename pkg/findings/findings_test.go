@@ -1517,6 +1517,22 @@ func TestSilenceUntilOtherConnectionsEnded(t *testing.T) {
 	if got := findingsOf(r, "stall", 1); len(got) != 1 || got[0].Summary != "client silent 24.9 s after the server's 250 reply in frame 15, until the capture ended 24.9 s after this connection's last packet (frame 16)" {
 		t.Errorf("stream 1: stall %+v", got)
 	}
+
+	// Nor in the middle: the client's own packets of Haraka waiting 30 s
+	// for Exim (node-sweep/h-eximdown.pcap, where the server's side tells
+	// a 30 s stall) show a client that went on after a pause, not a
+	// server that said nothing.
+	r = analyze(t, testcaps.Path("node-sweep/h-eximdown-client-only.pcap"))
+	if got := findingsOf(r, "stall", 0); len(got) != 0 {
+		t.Errorf("client-only h-eximdown: %+v, want no stall", got)
+	}
+	if got := findingsOf(r, "one-sided-capture", 0); len(got) != 1 {
+		t.Errorf("client-only h-eximdown: one-sided-capture %+v, want one", got)
+	}
+	r = analyze(t, testcaps.Path("node-sweep/h-eximdown.pcap"))
+	if got := findingsOf(r, "stall", 0); len(got) != 1 || !strings.HasPrefix(got[0].Summary, "server silent 30.0 s after the client's end of data in frame 15;") {
+		t.Errorf("h-eximdown, both sides: stall %+v", got)
+	}
 }
 
 // TestDiagnosisDoesNotReadTheCapturesText: whether the server took the
