@@ -990,6 +990,13 @@ func summarize(s *session.Session, found []Finding) Connection {
 		conn.Diagnosis = strings.TrimSpace(conn.Diagnosis + fmt.Sprintf(" The connection was too long to keep whole: %d of its commands, replies and transactions, past the first %d of each, were read but not kept, so its counts and findings cover the first ones only.",
 			d.Dropped, smtpparse.DefaultMaxElements))
 	}
+	if d.Forgotten > 0 {
+		// A client this far ahead of its server: the parser stopped
+		// waiting for the oldest replies, so those commands look
+		// unanswered whether or not the server answered them.
+		conn.Diagnosis = strings.TrimSpace(conn.Diagnosis + fmt.Sprintf(" More than %d commands were waiting for replies at once: the oldest %d were no longer waited for, so they show no reply, and the replies that came for them are paired with none.",
+			smtpparse.DefaultMaxElements, d.Forgotten))
+	}
 	return conn
 }
 

@@ -114,41 +114,35 @@ func BenchmarkAnalyzeRetriedEnvelope(b *testing.B) {
 // grow with the frames, not with their square (it once did: 13 s for a
 // 100,000-byte line).
 func BenchmarkAnalyzeLineByTheByte(b *testing.B) {
-	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:40000"), netip.MustParseAddrPort("198.51.100.7:25"),
-		time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC), 1000, 5000)
-	s.Step = 100 * time.Microsecond
-	s.Handshake()
-	s.Server("220 mx.example.test ESMTP\r\n")
-	s.Client("EHLO client.example.org\r\n")
-	s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
-	s.Client("MAIL FROM:<a@example.org>\r\n")
-	s.Server("250 ok\r\n")
-	line := "RCPT TO:<" + strings.Repeat("a", 50000) + "@example.net>\r\n"
-	bytewise := make([]int, len(line))
-	for i := range bytewise {
-		bytewise[i] = 1
-	}
-	for range 2 {
-		s.Client(line, bytewise...)
-		s.Server("500 5.5.2 line too long\r\n")
-	}
-	s.Client("RCPT TO:<b@example.net>\r\n")
-	s.Server("250 ok\r\n")
-	s.Client("DATA\r\n")
-	s.Server("354 go ahead\r\n")
-	for i := range 20000 {
-		text := fmt.Sprintf("line %08d of the body\r\n", i)
-		at := s.Sent(true)
-		s.SegmentAt(true, at, []byte(text))
-		s.SegmentAt(true, at, []byte(strings.ToUpper(text)))
-		s.Skip(true, uint32(len(text)))
-	}
-	s.Client(".\r\n")
-	s.Server("250 ok\r\n")
-	s.Close()
-	benchAnalyzeBuilt(b, buf.Bytes(), 1)
+	capture := greetedConnection(func(s *capgen.Session) {
+		s.Client("EHLO client.example.org\r\n")
+		s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
+		s.Client("MAIL FROM:<a@example.org>\r\n")
+		s.Server("250 ok\r\n")
+		line := "RCPT TO:<" + strings.Repeat("a", 50000) + "@example.net>\r\n"
+		bytewise := make([]int, len(line))
+		for i := range bytewise {
+			bytewise[i] = 1
+		}
+		for range 2 {
+			s.Client(line, bytewise...)
+			s.Server("500 5.5.2 line too long\r\n")
+		}
+		s.Client("RCPT TO:<b@example.net>\r\n")
+		s.Server("250 ok\r\n")
+		s.Client("DATA\r\n")
+		s.Server("354 go ahead\r\n")
+		for i := range 20000 {
+			text := fmt.Sprintf("line %08d of the body\r\n", i)
+			at := s.Sent(true)
+			s.SegmentAt(true, at, []byte(text))
+			s.SegmentAt(true, at, []byte(strings.ToUpper(text)))
+			s.Skip(true, uint32(len(text)))
+		}
+		s.Client(".\r\n")
+		s.Server("250 ok\r\n")
+	})
+	benchAnalyzeBuilt(b, capture, 1)
 }
 
 // benchAnalyzeBuilt writes capture to a file and runs what `smtpcap

@@ -627,7 +627,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		return b.hungUp != nil && c.Span.Start > b.hungUp.Command.Span.Start
 	}
 	for _, c := range d.Commands {
-		if c.Reply != nil || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || behindRefusal(c) || b.lines.all[c] || b.afterHello(c) {
+		if c.Reply != nil || c.Forgotten || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || behindRefusal(c) || b.lines.all[c] || b.afterHello(c) {
 			flush()
 			continue
 		}
@@ -775,7 +775,7 @@ func detectRepliesWithoutCommand(b builder, _ Options) []Finding {
 	for _, r := range d.Replies {
 		// A reply that answers a message (a refusal in the middle of the
 		// content included) is told of by the message's findings.
-		if r == d.Greeting || r.Command != nil || r.Final || r.Code == 0 || b.message[r] != nil || r.EndOrder < before {
+		if r == d.Greeting || r.Command != nil || r.Forgotten || r.Final || r.Code == 0 || b.message[r] != nil || r.EndOrder < before {
 			continue
 		}
 		if r.Code == 421 {

@@ -95,6 +95,7 @@ type Dialogue struct {
 	Unparsed     []Span         // bytes skipped while resynchronising (mid-stream start, after gaps)
 	HeldAssumed  bool           // parser assumed a reply it never saw (one-sided capture or MaxHeld hit)
 	Dropped      int64          // commands, replies, transactions, gaps and skipped spans not stored because Options.MaxElements was reached
+	Forgotten    int64          // requests no longer awaited because more than Options.MaxElements were outstanding at once; the replies that came for them answer no command
 	KeepLimited  bool           // Options.MaxKeep ran out: some Line, Lines, Kept or After bytes were not kept
 }
 
@@ -141,6 +142,10 @@ type Command struct {
 	// the exchange (RFC 4954 section 4), and the server's 501 answers
 	// that. It is no credential.
 	AuthCancel bool
+	// Forgotten: the parser stopped waiting for its reply because more
+	// than Options.MaxElements requests were outstanding at once
+	// (Dialogue.Forgotten); Reply is nil whether or not it was answered.
+	Forgotten bool
 }
 
 // LMTP reports whether the session is LMTP (RFC 2033): the server took the
@@ -184,6 +189,7 @@ type Reply struct {
 	Final           bool      // answers an end of data (DATA terminator or BDAT LAST chunk)
 	Problems        []string  // "malformed reply line", "inconsistent codes in multi-line reply", "bare LF line ending" ...
 	Gap             bool      // part of the reply was not captured
+	Forgotten       bool      // answers a request the parser had stopped waiting for (Command.Forgotten); Command is nil
 }
 
 // Transaction is one MAIL … RCPT … DATA/BDAT attempt.

@@ -196,6 +196,10 @@ type Parser struct {
 	// the order of the commands).
 	fifo     []pending
 	fifoHead int
+	// forgotten counts requests dropped from the front of the FIFO when
+	// it was full: the next replies answer them, not the ones still in
+	// it.
+	forgotten int
 
 	answered     bool
 	lastAnswered int64 // EndOrder of the latest reply matched to a request
@@ -455,9 +459,16 @@ func (p *Parser) fifoLen() int { return len(p.fifo) - p.fifoHead }
 func (p *Parser) push(e pending) {
 	if p.fifoLen() >= max(p.opts.MaxElements, 1) {
 		// A server this far behind is not answering; forget the oldest
-		// so that a one-sided capture stays bounded.
+		// so that a one-sided capture stays bounded, and count it, so
+		// that replies which come after all still pair with the
+		// commands they answer.
+		if e := p.fifo[p.fifoHead]; e.kind == pendingCommand {
+			e.cmd.Forgotten = true
+		}
 		p.fifo[p.fifoHead] = pending{}
 		p.fifoHead++
+		p.forgotten++
+		p.d.Forgotten++
 		p.compactFIFO()
 	}
 	p.fifo = append(p.fifo, e)
@@ -1422,6 +1433,14 @@ func (p *Parser) finishReply(r *Reply) {
 		return
 	}
 	p.quitAnsweredWhileHeld(r)
+	if p.forgotten > 0 {
+		// It answers a command forgotten when the FIFO was full.
+		p.forgotten--
+		r.Forgotten = true
+		p.answered = true
+		p.lastAnswered = max(p.lastAnswered, r.EndOrder)
+		return
+	}
 	e, ok := p.pop()
 	if !ok && p.answersOpenLine(r) {
 		p.clientLine(cutAnswered)
@@ -1559,6 +1578,7 @@ func (p *Parser) quitAnsweredWhileHeld(r *Reply) {
 	for p.fifoLen() > 0 {
 		p.pop()
 	}
+	p.forgotten = 0
 	c.wait, c.waitTx, c.state = nil, nil, clientCommand
 	p.release()
 }

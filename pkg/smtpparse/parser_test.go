@@ -2395,3 +2395,29 @@ func TestALineReadInPartIsNotJudgedByItsEnd(t *testing.T) {
 		t.Errorf("RCPT path %.20q…", r.Path)
 	}
 }
+
+// A client more commands ahead of the server than the parser waits for
+// at once: the oldest is forgotten, and the reply that comes for it
+// after all answers no command, so that every later reply still pairs
+// with its own command, not the one after.
+func TestRepliesToForgottenCommandsPairWithNothing(t *testing.T) {
+	d := run(t, Options{MaxElements: 4},
+		srv("220 mx\r\n"),
+		cli("NOOP 1\r\nNOOP 2\r\nNOOP 3\r\nNOOP 4\r\nNOOP 5\r\n"),
+		srv("250 one\r\n250 two\r\n250 three\r\n250 four\r\n250 five\r\n"))
+	if d.Forgotten != 1 {
+		t.Errorf("Forgotten = %d, want 1 (NOOP 1, when NOOP 5 was sent)", d.Forgotten)
+	}
+	if c := d.Commands[0]; c.Reply != nil || !c.Forgotten {
+		t.Errorf("NOOP 1: Forgotten %v, reply %+v; want forgotten, no reply", c.Forgotten, c.Reply)
+	}
+	for i, want := range []string{"two", "three", "four"} {
+		c := d.Commands[i+1]
+		if c.Reply == nil || c.Reply.Lines[0] != want || c.Reply.Command != c {
+			t.Errorf("%s: reply %+v, want %q", c.Line, c.Reply, want)
+		}
+	}
+	if r := d.Replies[1]; r.Lines[0] != "one" || r.Command != nil || !r.Forgotten {
+		t.Errorf("reply %q answers %+v, want no command", r.Lines, r.Command)
+	}
+}
