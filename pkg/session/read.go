@@ -24,6 +24,21 @@ import (
 // files do not stop Read (see Capture.Errors); an error from emit stops
 // further calls and is returned.
 func Read(capture *reassembly.Capture, opts Options, emit func(*Session) error) (Result, error) {
+	r := newReader(opts, emit)
+	r.start()
+	st, err := reassembly.Walk(capture, r.tracker, r.visit)
+	r.finishAll()
+	r.stop()
+	res := Result{Stats: st, Tracker: r.tracker}
+	if err != nil {
+		return res, err
+	}
+	return res, r.emitErr
+}
+
+// newReader returns a reader for opts, its defaults filled in, that
+// hands each finished session to emit.
+func newReader(opts Options, emit func(*Session) error) *reader {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -40,15 +55,7 @@ func Read(capture *reassembly.Capture, opts Options, emit func(*Session) error) 
 	}
 	r := &reader{opts: opts, emit: emit}
 	r.tracker = reassembly.NewTracker(reassembly.TrackerOptions{Sniff: Sniff, Expire: r.expire, SkipCopies: true})
-	r.start()
-	st, err := reassembly.Walk(capture, r.tracker, r.visit)
-	r.finishAll()
-	r.stop()
-	res := Result{Stats: st, Tracker: r.tracker}
-	if err != nil {
-		return res, err
-	}
-	return res, r.emitErr
+	return r
 }
 
 // itemKind says what an item asks a worker to do.
@@ -111,7 +118,16 @@ type route struct {
 	sent    bool  // items were sent to the worker
 	done    bool  // finished or dropped: later packets are not forwarded
 	closing bool  // in the closed queue
+	// syns holds the bare SYNs of a connection for which nothing has been
+	// sent yet (at most maxHeldSYNs): its worker sees them with whatever
+	// comes next, so a SYN flood's connections, finished unanswered
+	// minutes later, never cost a worker reassembly state while open.
+	syns []item
 }
+
+// maxHeldSYNs is how many bare SYNs a route holds before it sends them to
+// its worker after all: a client's retries are a handful.
+const maxHeldSYNs = 8
 
 // closedConn is a closed connection waiting for its late packets until
 // the capture's clock passes until. The wait is kept here, in the queue's
@@ -286,7 +302,7 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 		return nil
 	}
 	if r.opts.Selection.Decide(c, false) == Skip {
-		rt.done = true
+		rt.done, rt.syns = true, nil
 		if rt.sent {
 			it, _ := r.slot(rt.worker, nil)
 			*it = item{kind: itemDrop, conn: c, dir0: c.DirectionOfSide(0), frame: p.Frame, ts: p.Timestamp, end: &ending{mark: r.settledMark()}}
@@ -294,9 +310,16 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 		}
 		return nil
 	}
+	side := c.Side(s.Src)
+	if !rt.sent && len(rt.syns) < maxHeldSYNs && bareSYN(s) {
+		rt.syns = append(rt.syns, item{kind: itemSegment, conn: c, side: side, dir: c.DirectionOfSide(side), dir0: c.DirectionOfSide(0),
+			mid: midStream(c), seg: *s, frame: p.Frame, ts: p.Timestamp})
+		rt.syns[len(rt.syns)-1].seg.Options = nil // a view into the reader's buffer
+		return nil
+	}
+	r.sendSYNs(rt)
 	// The item is filled where it lies in the batch: it is a few hundred
 	// bytes, and copying it around cost more than the rest of this function.
-	side := c.Side(s.Src)
 	it, payload := r.slot(rt.worker, s.Payload)
 	it.kind, it.conn, it.side = itemSegment, c, side
 	it.dir, it.dir0 = c.DirectionOfSide(side), c.DirectionOfSide(0)
@@ -306,6 +329,23 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 	it.frame, it.ts = p.Frame, p.Timestamp
 	rt.sent = true
 	return nil
+}
+
+// bareSYN reports whether s is a SYN without ACK that carries nothing.
+func bareSYN(s *reassembly.Segment) bool {
+	const flags = reassembly.FlagSYN | reassembly.FlagACK | reassembly.FlagRST | reassembly.FlagFIN
+	return s.Flags&flags == reassembly.FlagSYN && s.PayloadLen == 0 && len(s.Payload) == 0
+}
+
+// sendSYNs sends the bare SYNs rt holds to its worker, ahead of whatever
+// comes next for the connection.
+func (r *reader) sendSYNs(rt *route) {
+	for i := range rt.syns {
+		it, _ := r.slot(rt.worker, nil)
+		*it = rt.syns[i]
+		rt.sent = true
+	}
+	rt.syns = nil
 }
 
 // release finishes a connection and forgets it: its later packets are not
@@ -355,6 +395,7 @@ func (r *reader) finish(c *reassembly.Conn) {
 		return
 	}
 	rt.done = true
+	r.sendSYNs(rt)
 	if !rt.sent {
 		return
 	}

@@ -155,3 +155,57 @@ func TestALatePacketOfItsOwnIsLate(t *testing.T) {
 		}
 	}
 }
+
+// TestBareSYNsWaitOnTheReader: a connection that has sent nothing but
+// bare SYNs has nothing on its worker (no reassembly state, no parser)
+// until something more comes: its SYNs wait on the reader, and go to the
+// worker ahead of that, or when it is finished. A client's ninth SYN
+// sends them anyway. Every session still counts every packet.
+func TestBareSYNsWaitOnTheReader(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	synSession(w, "192.0.2.1:40001", 0, 100)                            // stream 0: one SYN, never answered
+	answered := synSession(w, "192.0.2.2:40002", time.Millisecond, 200) // stream 1: answered, greeted, closed
+	answered.Emit(true, 200, capgen.SYN, nil)                           // its SYN again
+	answerAndQuit(answered)
+	retried := synSession(w, "192.0.2.3:40003", time.Second, 300) // stream 2: nine SYNs
+	for range 8 {
+		retried.Pause(time.Second)
+		retried.Emit(true, 300, capgen.SYN, nil)
+	}
+	tfo := synSession(w, "192.0.2.4:40004", 20*time.Second, 400) // stream 3: a SYN with data (TCP Fast Open)
+	tfo.Emit(true, 400, capgen.SYN, []byte("EHLO x\r\n"))
+
+	c, err := reassembly.OpenReader("syns.pcap", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emitted []string
+	r := newReader(Options{Stream: -1, Selection: Selection{All: true}}, func(s *Session) error {
+		emitted = append(emitted, fmt.Sprintf("%d:%d", s.Conn.Stream,
+			s.Conn.Packets(reassembly.ClientToServer)+s.Conn.Packets(reassembly.ServerToClient)))
+		return nil
+	})
+	r.start()
+	if _, err := reassembly.Walk(c, r.tracker, r.visit); err != nil {
+		t.Fatal(err)
+	}
+	// Stream 1 was released after its linger; what the others left on
+	// the reader is what their workers have not seen.
+	want := []string{"held 1, sent false", "released", "held 0, sent true", "held 0, sent true"}
+	for stream, w := range want {
+		got := "released"
+		if rt := r.routes[stream]; rt != nil {
+			got = fmt.Sprintf("held %d, sent %v", len(rt.syns), rt.sent)
+		}
+		if got != w {
+			t.Errorf("stream %d: %s, want %s", stream, got, w)
+		}
+	}
+	r.finishAll()
+	r.stop()
+	slices.Sort(emitted)
+	if fmt.Sprint(emitted) != "[0:1 1:13 2:9 3:2]" {
+		t.Errorf("sessions %v, want [0:1 1:13 2:9 3:2]", emitted)
+	}
+}
