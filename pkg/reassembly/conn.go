@@ -256,6 +256,35 @@ func (c *Conn) End() End {
 	return EndOpen
 }
 
+// OnlySYNs reports whether c has seen nothing but its client's SYNs (or
+// other empty segments): no answer, no payload, no close.
+func (c *Conn) OnlySYNs() bool {
+	return !c.Handshake && !c.Closed() && c.Packets(ServerToClient) == 0 && c.Bytes(ClientToServer) == 0
+}
+
+// SYNGiveUp is how long, in capture time, a connection that has seen only
+// its client's SYNs waits for anything more before it is given up on
+// (Abandoned). Clients retry a SYN for about two minutes (Linux gives up
+// after 127 s, Windows after 21 s), so nothing more comes after that;
+// giving up on such connections early keeps a port scan or a SYN flood
+// from holding memory for each of its connections to the end of the
+// capture.
+const SYNGiveUp = 3 * time.Minute
+
+// SYNGiveUpPackets is how many packets of the capture must also have come
+// since such a connection's last one: a single packet stamped minutes
+// ahead (a corrupt record, a clock step) must not end connections whose
+// answers come right after it.
+const SYNGiveUpPackets = 10000
+
+// Abandoned reports whether c has seen only its client's SYNs (OnlySYNs),
+// the last of them more than SYNGiveUp of capture time before now and
+// more than SYNGiveUpPackets packets before frame: its client has stopped
+// retrying, and nothing more will come of it.
+func (c *Conn) Abandoned(now time.Time, frame int) bool {
+	return c.OnlySYNs() && now.Sub(c.LastTime) > SYNGiveUp && frame-c.LastFrame > SYNGiveUpPackets
+}
+
 // Closed reports whether the connection is finished: reset, or FIN both ways.
 func (c *Conn) Closed() bool { return c.RSTFrame != 0 || (c.fin[0] && c.fin[1]) }
 

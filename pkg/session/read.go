@@ -146,20 +146,6 @@ type closedConn struct {
 // data for about 100 s (tcp_orphan_retries).
 const unackedLinger = 2 * time.Minute
 
-// synGiveUp is how long, in capture time, a connection that has seen only
-// its client's SYNs waits for anything more before it is finished. Clients
-// retry a SYN for about two minutes (Linux gives up after 127 s, Windows
-// after 21 s), so nothing more comes after that; finishing such
-// connections early keeps a port scan or a SYN flood from holding memory
-// for each of its connections to the end of the capture.
-const synGiveUp = 3 * time.Minute
-
-// synGiveUpPackets is how many packets of the capture must also have come
-// since such a connection's last one: a single packet stamped minutes
-// ahead (a corrupt record, a clock step) must not end connections whose
-// answers come right after it.
-const synGiveUpPackets = 10000
-
 type reader struct {
 	opts    Options
 	emit    func(*Session) error
@@ -356,17 +342,16 @@ func (r *reader) release(c *reassembly.Conn) {
 	r.routes[c.Stream] = nil
 }
 
-// giveUpOnSYNs finishes the connections that have seen nothing but their
-// client's SYNs for synGiveUp of capture time before now and for
-// synGiveUpPackets packets before frame. The list is in the order the
-// connections opened, so only its front is looked at: one whose SYN was
-// sent again lately holds up the others, for at most the two minutes a
-// client retries.
+// giveUpOnSYNs finishes the connections whose SYNs were abandoned by
+// now and frame (see reassembly.Conn.Abandoned). The list is in the order
+// the connections opened, so only its front is looked at: one whose SYN
+// was sent again lately holds up the others, for at most the two minutes
+// a client retries.
 func (r *reader) giveUpOnSYNs(now time.Time, frame int) {
 	for len(r.synOnly) > 0 {
 		c := r.synOnly[0]
-		if r.routes[c.Stream] != nil && onlySYNs(c) {
-			if now.Sub(c.LastTime) <= synGiveUp || frame-c.LastFrame <= synGiveUpPackets {
+		if r.routes[c.Stream] != nil && c.OnlySYNs() {
+			if !c.Abandoned(now, frame) {
 				return
 			}
 			r.release(c)
@@ -374,13 +359,6 @@ func (r *reader) giveUpOnSYNs(now time.Time, frame int) {
 		r.synOnly[0] = nil
 		r.synOnly = r.synOnly[1:]
 	}
-}
-
-// onlySYNs reports whether c has seen nothing but its client's SYNs (or
-// other empty segments): no answer, no payload, no close.
-func onlySYNs(c *reassembly.Conn) bool {
-	return !c.Handshake && !c.Closed() && c.Packets(reassembly.ServerToClient) == 0 &&
-		c.Bytes(reassembly.ClientToServer) == 0
 }
 
 // midStream reports whether the capture missed c's start: no SYN either way.

@@ -215,3 +215,47 @@ func dirDifference(t *testing.T, a, b string) string {
 	}
 	return ""
 }
+
+// TestAbandonedSYNsAreWrittenAndForgotten: a connection that sent only
+// SYNs is written and forgotten once its client has stopped retrying (3
+// minutes and 10,000 packets after its last SYN, as analyze gives up on
+// it); the SYN-ACK that comes after all is a late packet, the last of its
+// file; and the files and index are those of a split that forgets
+// nothing.
+func TestAbandonedSYNsAreWrittenAndForgotten(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	server := netip.MustParseAddrPort("198.51.100.25:25")
+	t0 := time.Unix(1_700_000_000, 0)
+	a := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:41000"), server, t0, 1000, 2000)
+	a.Emit(true, 1000, capgen.SYN, nil)
+	a.Pause(time.Second)
+	a.Emit(true, 1000, capgen.SYN, nil) // its retry
+	busy := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.11:41001"), server, t0.Add(2*time.Second), 3000, 4000)
+	busy.Step = 20 * time.Millisecond // 10,004 packets over 200 s
+	busy.Handshake()
+	for range 10001 {
+		busy.Ack(true)
+	}
+	a.Now = busy.Now.Add(time.Second)
+	answer := a.Now
+	a.Emit(false, 2000, capgen.SYN|capgen.ACK, nil)
+	if err := w.Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	keep, forget := t.TempDir(), t.TempDir()
+	splitBytes(t, buf.Bytes(), keep, false, false)
+	files, tracker := splitBytes(t, buf.Bytes(), forget, true, false)
+	if len(files) != 2 || files[0].Stream != 0 || files[0].Packets != 3 || !files[0].Last.Equal(answer) {
+		t.Fatalf("files %+v; want stream 0 first, its two SYNs and the SYN-ACK at %v", files, answer)
+	}
+	for _, c := range tracker.Conns() {
+		if c.Stream == 0 {
+			t.Errorf("the tracker still holds stream 0, abandoned 3 minutes before the capture ended")
+		}
+	}
+	if diff := dirDifference(t, keep, forget); diff != "" {
+		t.Errorf("giving up changed the split: %s", diff)
+	}
+}

@@ -88,6 +88,7 @@ type Splitter struct {
 	stopped bool
 	held    int            // bytes gathered in outputs and not yet handed to a writer
 	closing []closingEntry // closed connections waiting for their last ACK, oldest first
+	synOnly []*output      // outputs whose connections began with their client's SYN, in that order (see giveUpOnSYNs)
 	adds    int            // packets offered, for the periodic look at closing
 	gather  gatherLimits
 	scratch []byte // a record's header and trailer, before they are gathered
@@ -263,10 +264,16 @@ func (s *Splitter) Add(c *reassembly.Conn, p *reassembly.Packet) error {
 	for len(s.outs) <= c.Stream {
 		s.outs = append(s.outs, nil)
 	}
+	if err := s.giveUpOnSYNs(p); err != nil {
+		return err
+	}
 	o := s.outs[c.Stream]
 	if o == nil {
 		o = &output{conn: c}
 		s.outs[c.Stream] = o
+		if c.OnlySYNs() {
+			s.synOnly = append(s.synOnly, o)
+		}
 	}
 	if o.decision == Undecided {
 		o.decision = s.decide(c, false)
@@ -294,6 +301,42 @@ func (s *Splitter) Add(c *reassembly.Conn, p *reassembly.Packet) error {
 		return err
 	}
 	return s.write(o, p)
+}
+
+// giveUpOnSYNs writes the files of the connections whose SYNs were
+// abandoned by p (see reassembly.Conn.Abandoned), as analyze finishes
+// them, and lets the tracker forget them: a port scan or a SYN flood
+// then holds memory for the connections of the last few minutes only, not
+// for all it ever opened. An answer that comes after all is a late packet,
+// appended to the file (AddLate). The list is in the order the
+// connections opened, so only its front is looked at.
+func (s *Splitter) giveUpOnSYNs(p *reassembly.Packet) error {
+	for len(s.synOnly) > 0 {
+		o := s.synOnly[0]
+		if c := o.conn; c != nil && s.outs[c.Stream] == o && c.OnlySYNs() {
+			if !c.Abandoned(p.Timestamp, p.Frame) {
+				return nil
+			}
+			if o.decision == Undecided {
+				o.decision = s.decide(c, true)
+			}
+			switch o.decision {
+			case Take:
+				if err := s.flushPending(o); err != nil {
+					return err
+				}
+				if err := s.flush(o, true); err != nil {
+					return err
+				}
+			default:
+				o.decision, o.pending = Skip, nil
+			}
+			s.retire(o)
+		}
+		s.synOnly[0] = nil
+		s.synOnly = s.synOnly[1:]
+	}
+	return nil
 }
 
 func (s *Splitter) decide(c *reassembly.Conn, final bool) Decision {
