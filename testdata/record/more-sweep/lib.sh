@@ -5,7 +5,10 @@ TOP=/tmp/sw-more
 ROOT=$TOP/root
 PC=$TOP/pcaps
 W=$TOP/work
-SC=$TOP/scripts
+# The scripts of this sweep are here; the clients it shares with the older
+# recordings (barelf_client.py, and rawsmtp.py it imports) one level up.
+SC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REC=$(dirname "$SC")
 mkdir -p "$PC" "$W"
 
 ns_up() {

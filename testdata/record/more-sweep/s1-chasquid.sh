@@ -2,7 +2,7 @@
 # s1-chasquid.sh: chasquid 1.11 (bookworm, in the chroot) as server on 127.0.0.11 in namespace mo1.
 # Captures: chasquid-rcpts, chasquid-relay, chasquid-size, chasquid-starttls, chasquid-auth,
 # chasquid-barelf, chasquid-stall (client 127.0.0.19 stalls after MAIL until chasquid's 1 min timeout).
-. /tmp/sw-more/scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 NS=mo1 A=127.0.0.11
 proc_mount
 ns_up $NS $A 127.0.0.12 127.0.0.19
@@ -69,7 +69,7 @@ auth_pair() {
 }
 run chasquid-auth   auth_pair
 run chasquid-size-auth in_ns $NS $SW --port 587 -tls --to x@elsewhere.org --auth PLAIN --auth-user b@example.test --auth-password secret --body @$W/big.txt
-run chasquid-barelf in_ns $NS python3 $SC/barelf_client.py --server $A --bind 127.0.0.12
+run chasquid-barelf in_ns $NS python3 $REC/barelf_client.py --server $A --bind 127.0.0.12
 
 for _ in $(seq 1 150); do kill -0 $STALL 2>/dev/null || break; sleep 1; done
 wait $STALL; wait_closed $NS 127.0.0.19; sleep 0.3

@@ -1,7 +1,7 @@
 #!/bin/bash
 # s2-courier.sh: Courier 1.0.16 courieresmtpd under couriertcpd (foreground, in the chroot) on
 # 127.0.0.21 in namespace mo2; clients from 127.0.0.22 (not a relay client) and 127.0.0.29 (stall).
-. /tmp/sw-more/scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 NS=mo2 A=127.0.0.21
 proc_mount
 ns_up $NS $A 127.0.0.22 127.0.0.29
@@ -80,7 +80,7 @@ auth_pair() {
   in_ns $NS $SW -tls --to x@elsewhere.org --auth PLAIN --auth-user b --auth-password secret
 }
 run courier-auth   auth_pair
-run courier-barelf in_ns $NS python3 $SC/barelf_client.py --server $A --bind 127.0.0.22
+run courier-barelf in_ns $NS python3 $REC/barelf_client.py --server $A --bind 127.0.0.22
 
 for _ in $(seq 1 110); do kill -0 $STALL 2>/dev/null || break; sleep 1; done
 wait $STALL; wait_closed $NS 127.0.0.29; sleep 0.3

@@ -3,7 +3,7 @@
 # dma-plain: one message; dma-defer: Exim 451s every RCPT, dma -D killed after 5 s (it sleeps to retry),
 # then "dma -D -q" twice (flag removed before the second: delivered); dma-middata: a python server
 # on 127.0.0.32 answers 354 then closes after ~200 bytes, then dma -q once more.
-. /tmp/sw-more/scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 . $SC/exim_server.sh
 NS=mo3 A=127.0.0.31 B=127.0.0.32 D=$W/exim-dma
 proc_mount

@@ -2,7 +2,7 @@
 # s4-nullmailer.sh: nullmailer 2.2 (chroot; nullmailer-send one-shot, pausetime 0) as client to host
 # Exim 4.96 on 127.0.0.41 (namespace mo4). nm-plain; nm-defer (451 on RCPT for two runs, then
 # delivered on a third); nm-middata (python server on 127.0.0.42 closes after 354 + ~200 bytes, run twice).
-. /tmp/sw-more/scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 . $SC/exim_server.sh
 NS=mo4 A=127.0.0.41 B=127.0.0.42 D=$W/exim-nm
 proc_mount
