@@ -259,3 +259,36 @@ func TestAbandonedSYNsAreWrittenAndForgotten(t *testing.T) {
 		t.Errorf("giving up changed the split: %s", diff)
 	}
 }
+
+// TestAConnectionJoinedMidStreamIsNotAbandoned: a connection whose first
+// packet is an empty ACK (the capture began after its handshake) is no
+// unanswered SYN: it stays open however long it is quiet, and its data
+// minutes later is its own, not a late packet or a new stream.
+func TestAConnectionJoinedMidStreamIsNotAbandoned(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	server := netip.MustParseAddrPort("198.51.100.25:25")
+	t0 := time.Unix(1_700_000_000, 0)
+	a := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:41000"), server, t0, 1000, 2000)
+	a.Ack(true)
+	busy := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.11:41001"), server, t0.Add(2*time.Second), 3000, 4000)
+	busy.Step = 20 * time.Millisecond
+	busy.Handshake()
+	for range 10001 {
+		busy.Ack(true)
+	}
+	a.Now = busy.Now.Add(time.Second)
+	a.Client("NOOP\r\n")
+	if err := w.Err(); err != nil {
+		t.Fatal(err)
+	}
+	keep, forget := t.TempDir(), t.TempDir()
+	splitBytes(t, buf.Bytes(), keep, false, false)
+	files, _ := splitBytes(t, buf.Bytes(), forget, true, false)
+	if len(files) != 2 || files[0].Stream != 0 || files[0].Packets != 3 {
+		t.Fatalf("files %+v; want stream 0 first, with its ACK, NOOP and the server's ACK", files)
+	}
+	if diff := dirDifference(t, keep, forget); diff != "" {
+		t.Errorf("forgetting changed the split: %s", diff)
+	}
+}

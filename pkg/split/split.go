@@ -271,7 +271,7 @@ func (s *Splitter) Add(c *reassembly.Conn, p *reassembly.Packet) error {
 	if o == nil {
 		o = &output{conn: c}
 		s.outs[c.Stream] = o
-		if c.OnlySYNs() {
+		if c.OnlySYNs() && c.SYNSeen(reassembly.ClientToServer) {
 			s.synOnly = append(s.synOnly, o)
 		}
 	}
