@@ -193,13 +193,13 @@ func TestBareSYNsWaitOnTheReader(t *testing.T) {
 	// Stream 1 was released after its linger; what the others left on
 	// the reader is what their workers have not seen.
 	want := []string{"held 1, sent false", "released", "held 0, sent true", "held 0, sent true"}
-	for stream, w := range want {
+	for stream, wantState := range want {
 		got := "released"
 		if rt := r.routes[stream]; rt != nil {
 			got = fmt.Sprintf("held %d, sent %v", len(rt.syns), rt.sent)
 		}
-		if got != w {
-			t.Errorf("stream %d: %s, want %s", stream, got, w)
+		if got != wantState {
+			t.Errorf("stream %d: %s, want %s", stream, got, wantState)
 		}
 	}
 	r.finishAll()
