@@ -2,24 +2,27 @@ package findings
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/smtpcap/smtpcap/internal/capgen"
+	"github.com/smtpcap/smtpcap/pkg/smtpparse"
 )
 
 // TestAConnectionTooLongToKeepSaysSo: a connection with more commands
-// than the parser keeps (10,010 NOOPs, each answered) is reported with
-// counts that stop short, and its diagnosis says how much was not kept:
-// 11 commands (10,010 NOOPs and QUIT past 10,000) and 12 replies (the
-// greeting, 10,010 answers and 221 past 10,000). One just under the
-// limit says nothing of it.
+// than the parser keeps (its limit and 10 NOOPs, each answered) is
+// reported with counts that stop short, and its diagnosis says how much
+// was not kept: 11 commands (10 NOOPs and QUIT past the limit) and 12
+// replies (the greeting, the answers to them and the 221). One just
+// under the limit says nothing of it.
 func TestAConnectionTooLongToKeepSaysSo(t *testing.T) {
-	r := analyze(t, writeCapture(t, "long.pcap", noops(10010)))
+	limit := smtpparse.DefaultMaxElements
+	r := analyze(t, writeCapture(t, "long.pcap", noops(limit+10)))
 	c := connectionOf(t, r, 0)
-	const want = "The connection was too long to keep whole: 23 of its commands, replies and transactions, past the first 10000 of each, were read but not kept, so its counts and findings cover the first ones only."
+	want := fmt.Sprintf("The connection was too long to keep whole: 23 of its commands, replies and transactions, past the first %d of each, were read but not kept, so its counts and findings cover the first ones only.", limit)
 	if !strings.HasSuffix(c.Diagnosis, want) {
 		t.Errorf("diagnosis %q, want it to end %q", c.Diagnosis, want)
 	}
@@ -27,9 +30,9 @@ func TestAConnectionTooLongToKeepSaysSo(t *testing.T) {
 		t.Errorf("findings %+v, want none: every NOOP was answered", r.Findings)
 	}
 
-	// 9,998 NOOPs: 9,999 commands and 10,000 replies, all kept, and
-	// nothing said of it.
-	r = analyze(t, writeCapture(t, "kept.pcap", noops(9998)))
+	// Two NOOPs fewer than the limit: one command fewer than it and as
+	// many replies, all kept, and nothing said of it.
+	r = analyze(t, writeCapture(t, "kept.pcap", noops(limit-2)))
 	if c := connectionOf(t, r, 0); c.Diagnosis != "" || len(r.Findings) != 0 {
 		t.Errorf("all kept: diagnosis %q, findings %+v; want neither", c.Diagnosis, r.Findings)
 	}
@@ -48,17 +51,18 @@ func noops(n int) []byte {
 	})
 }
 
-// TestAClientFarAheadOfItsServer: 10,005 RSETs and QUIT sent before the
-// first reply, 10,006 requests outstanding (more than the parser waits for
-// at once). The 6 oldest RSETs are forgotten, and the diagnosis says so;
-// no finding calls them unanswered or their replies unasked. (That the
-// later replies still pair with their own commands is
+// TestAClientFarAheadOfItsServer: as many RSETs as the parser waits for
+// at once and 5 more, then QUIT, sent before the first reply. The 6
+// oldest RSETs are forgotten, and the diagnosis says so; no finding calls
+// them unanswered or their replies unasked. (That the later replies
+// still pair with their own commands is
 // smtpparse.TestRepliesToForgottenCommandsPairWithNothing's to prove:
 // here the parser keeps none of the commands past the misalignment.)
 func TestAClientFarAheadOfItsServer(t *testing.T) {
-	r := analyze(t, writeCapture(t, "ahead.pcap", pipelinedRsets(10005)))
+	limit := smtpparse.DefaultMaxElements
+	r := analyze(t, writeCapture(t, "ahead.pcap", pipelinedRsets(limit+5)))
 	c := connectionOf(t, r, 0)
-	const want = "More than 10000 commands were waiting for replies at once: the oldest 6 were no longer waited for, so they show no reply, and the replies that came for them are paired with none."
+	want := fmt.Sprintf("More than %d commands were waiting for replies at once: the oldest 6 were no longer waited for, so they show no reply, and the replies that came for them are paired with none.", limit)
 	if !strings.Contains(c.Diagnosis, want) {
 		t.Errorf("diagnosis %q, want it to contain %q", c.Diagnosis, want)
 	}
@@ -66,8 +70,9 @@ func TestAClientFarAheadOfItsServer(t *testing.T) {
 		t.Errorf("finding %s: %s", f.ID, f.Summary)
 	}
 
-	// 9,999 RSETs and QUIT at once: all awaited, nothing said of it.
-	r = analyze(t, writeCapture(t, "within.pcap", pipelinedRsets(9999)))
+	// One RSET fewer than the limit, and QUIT: all awaited, nothing said
+	// of it.
+	r = analyze(t, writeCapture(t, "within.pcap", pipelinedRsets(limit-1)))
 	if c := connectionOf(t, r, 0); strings.Contains(c.Diagnosis, "waiting for replies") || len(r.Findings) != 0 {
 		t.Errorf("all awaited: diagnosis %q, findings %+v; want neither", c.Diagnosis, r.Findings)
 	}
@@ -80,12 +85,13 @@ func pipelinedRsets(n int) []byte {
 	return greetedConnection(func(s *capgen.Session) {
 		s.Client("EHLO c.example.test\r\n")
 		s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
-		mss := make([]int, 100)
+		rsets, replies := strings.Repeat("RSET\r\n", n)+"QUIT\r\n", strings.Repeat("250 ok\r\n", n)+"221 bye\r\n"
+		mss := make([]int, len(replies)/1440+1)
 		for i := range mss {
 			mss[i] = 1440
 		}
-		s.Client(strings.Repeat("RSET\r\n", n)+"QUIT\r\n", mss...)
-		s.Server(strings.Repeat("250 ok\r\n", n)+"221 bye\r\n", mss...)
+		s.Client(rsets, mss...)
+		s.Server(replies, mss...)
 	})
 }
 
@@ -103,4 +109,50 @@ func greetedConnection(talk func(s *capgen.Session)) []byte {
 	talk(s)
 	s.Close()
 	return buf.Bytes()
+}
+
+// TestARelaysLongConnectionIsReadToItsEnd: a relay that reuses one
+// connection for 12,000 messages (a connection cache), one of the last
+// ending a line in a bare LF: the bare LF is found where it is, though
+// the connection carried more than the 10,000 transactions the parser
+// once kept.
+func TestARelaysLongConnectionIsReadToItsEnd(t *testing.T) {
+	const messages, bareIn = 12000, 11994
+	var bareAt int64 // the bare LF's offset in the client's stream
+	var sent int64
+	capture := greetedConnection(func(s *capgen.Session) {
+		say := func(text string) {
+			s.Client(text)
+			sent += int64(len(text))
+		}
+		say("EHLO relay.example.org\r\n")
+		s.Server("250-mx.example.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+		for i := range messages {
+			say(fmt.Sprintf("MAIL FROM:<a%d@example.org>\r\nRCPT TO:<b%d@example.net>\r\nDATA\r\n", i, i))
+			s.Server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n")
+			body := fmt.Sprintf("Subject: m%d\r\n\r\nhello\r\n", i)
+			if i == bareIn {
+				body += "bare\nline\r\n"
+				bareAt = sent + int64(strings.Index(body, "\n"+"line"))
+			}
+			say(body + ".\r\n")
+			s.Server(fmt.Sprintf("250 2.0.0 Ok: queued as Q%d\r\n", i))
+		}
+		say("QUIT\r\n")
+		s.Server("221 2.0.0 Bye\r\n")
+	})
+	r := analyze(t, writeCapture(t, "relay.pcap", capture))
+	var ids []string
+	for _, f := range r.Findings {
+		ids = append(ids, f.ID)
+		if f.ID == "bare-lf-in-data" && f.Offset != bareAt {
+			t.Errorf("bare-lf-in-data at offset %d, want %d: %s", f.Offset, bareAt, f.Summary)
+		}
+	}
+	if fmt.Sprint(ids) != "[bare-lf-in-data]" {
+		t.Errorf("findings %v, want the bare LF alone", ids)
+	}
+	if c := connectionOf(t, r, 0); c.Transactions != messages || c.Delivered != messages {
+		t.Errorf("transactions %d, delivered %d; want %d of %d", c.Transactions, c.Delivered, messages, messages)
+	}
 }

@@ -20,14 +20,14 @@ type Options struct {
 	MaxBodyKeep int  // message bytes (after dot-unstuffing) kept per transaction (default 64 KiB); statistics cover the whole body regardless
 	MaxHeld     int  // client bytes held while waiting for the reply to DATA/AUTH (default 1 MiB); past it, the parser assumes the positive reply and says so
 	MidStream   bool // the capture started after the connection did: start client and server in a resync state
-	MaxElements int  // commands, replies, transactions, gaps and skipped spans stored, each (default 10000); the rest are parsed, counted in Dialogue.Dropped, not stored
+	MaxElements int  // commands, replies, transactions, gaps and skipped spans stored, each (default DefaultMaxElements, 50000); the rest are parsed, counted in Dialogue.Dropped, not stored
 	MaxKeep     int  // total bytes kept across Line, Lines, Kept and After (default 16 MiB); past it, bytes are no longer kept and Dialogue.KeepLimited is set
 }
 
 // DefaultMaxElements is how many commands, replies, transactions, gaps
 // and skipped spans of each kind a Dialogue stores when
 // Options.MaxElements is 0.
-const DefaultMaxElements = 10000
+const DefaultMaxElements = 50000
 
 const (
 	defaultMaxLineKeep = 4096
