@@ -230,13 +230,15 @@ func newStreamRow(s *session.Session) streamRow {
 		r.Helo = printable.String(d.Hello.Args, 40)
 	}
 	for _, tx := range d.Transactions {
-		if tx.Mail != nil && r.MailFrom == "" {
+		if tx.Mail != nil {
 			r.MailFrom = "<" + printable.String(tx.Mail.Path, 60) + ">"
+			break
 		}
-		r.Rcpts += len(tx.Rcpts)
 	}
-	if n := len(d.Replies); n > 0 {
-		last := d.Replies[n-1]
+	// Counted by the parser, so that a connection too long for it to keep
+	// whole still shows all its recipients and its real last reply.
+	r.Rcpts = int(d.RcptCommands)
+	if last := d.LastReply; last != nil {
 		r.LastReply = strconv.Itoa(last.Code)
 		if len(last.Lines) > 0 {
 			r.LastReply += " " + printable.String(last.Lines[0], 40)

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/smtpcap/smtpcap/internal/capgen"
 )
 
 // TestStreamsJSONIsTheEncodersWholeSlice: keeping the rows encoded and
@@ -55,5 +60,38 @@ func TestStreamsJSONSaysWhichRowCannotBeWritten(t *testing.T) {
 	err := writeStreamsJSON(&bytes.Buffer{}, &rows)
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("stream 4: ")) {
 		t.Errorf("error %v, want one naming stream 4", err)
+	}
+}
+
+// TestStreamsCountsALongConnectionWhole: a relay's connection of 17,000
+// messages, more commands and replies than the parser keeps, is listed
+// with all its recipients and its real last reply (the server's 221), not
+// those of the part the parser kept.
+func TestStreamsCountsALongConnectionWhole(t *testing.T) {
+	const messages = 17000
+	var buf bytes.Buffer
+	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:40000"), netip.MustParseAddrPort("198.51.100.7:25"),
+		time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), 1000, 5000)
+	s.Step = 100 * time.Microsecond
+	s.Handshake()
+	s.Server("220 mx.example.test ESMTP\r\n")
+	s.Client("EHLO relay.example.org\r\n")
+	s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
+	s.RelayMessages(messages)
+	s.Client("QUIT\r\n")
+	s.Server("221 2.0.0 Bye\r\n")
+	s.Close()
+	path := filepath.Join(t.TempDir(), "relay.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, nil, "streams", "--format", "json", path)
+	var rows []streamRow
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s", code, err, errOut)
+	}
+	if len(rows) != 1 || rows[0].Rcpts != messages || rows[0].LastReply != "221 2.0.0 Bye" {
+		t.Errorf("rows %+v; want one, with %d recipients and the 221 last", rows, messages)
 	}
 }

@@ -1,6 +1,7 @@
 package capgen
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -185,4 +186,17 @@ func (s *Session) SMTP(from, to string, body string) {
 	s.Client("QUIT\r\n")
 	s.Server("221 mx.example.test closing connection\r\n")
 	s.Close()
+}
+
+// RelayMessages writes n messages on the open session the way a relay
+// that reuses one connection sends them: for each, MAIL, RCPT (the i'th
+// recipient) and DATA pipelined, their three replies, a short message and
+// its 250.
+func (s *Session) RelayMessages(n int) {
+	for i := range n {
+		s.Client(fmt.Sprintf("MAIL FROM:<a@example.org>\r\nRCPT TO:<b%d@example.net>\r\nDATA\r\n", i))
+		s.Server("250 ok\r\n250 ok\r\n354 go ahead\r\n")
+		s.Client("Subject: x\r\n\r\nhello\r\n.\r\n")
+		s.Server("250 queued\r\n")
+	}
 }

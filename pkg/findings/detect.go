@@ -1015,7 +1015,7 @@ func detectMalformed(b builder, _ Options) []Finding {
 			if p == smtpparse.ProblemNonASCII && r.Command != nil && echoes(r, r.Command) {
 				continue // the server quotes the client's own 8-bit bytes back
 			}
-			if p == smtpparse.ProblemIncompleteReply && r == d.Replies[len(d.Replies)-1] && stoppedReading(b, smtpparse.ClientToServer) != nil {
+			if p == smtpparse.ProblemIncompleteReply && r == d.LastReply && stoppedReading(b, smtpparse.ClientToServer) != nil {
 				continue // the client's closed window held the rest back (window-closed tells it)
 			}
 			problems = append(problems, p)
@@ -2571,10 +2571,10 @@ func saidGoodbyeBefore(d *smtpparse.Dialogue, tx *smtpparse.Transaction) bool {
 func hungUpOn(b builder) *smtpparse.Reply {
 	d := b.s.Dialogue
 	closed, side := b.s.Conn.FirstClose()
-	if closed == 0 || side != reassembly.ServerToClient || len(d.Replies) == 0 {
+	r := d.LastReply
+	if closed == 0 || side != reassembly.ServerToClient || r == nil {
 		return nil
 	}
-	r := d.Replies[len(d.Replies)-1]
 	if r.Command == nil || r == d.Greeting || r.Code < 400 || r.Code > 599 || r.Code == 421 {
 		return nil
 	}

@@ -100,15 +100,22 @@ func pipelinedRsets(n int) []byte {
 // handshake, the server's greeting, what talk sends, and the close.
 func greetedConnection(talk func(s *capgen.Session)) []byte {
 	var buf bytes.Buffer
-	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+	s := startGreeted(&buf)
+	talk(s)
+	s.Close()
+	return buf.Bytes()
+}
+
+// startGreeted starts greetedConnection's session, writing to buf: the
+// handshake and the greeting.
+func startGreeted(buf *bytes.Buffer) *capgen.Session {
+	w := capgen.NewWriter(buf, capgen.Format{}, capgen.LinkEthernet)
 	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:40000"), netip.MustParseAddrPort("198.51.100.7:25"),
 		time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC), 1000, 5000)
 	s.Step = 100 * time.Microsecond
 	s.Handshake()
 	s.Server("220 mx.example.test ESMTP\r\n")
-	talk(s)
-	s.Close()
-	return buf.Bytes()
+	return s
 }
 
 // TestARelaysLongConnectionIsReadToItsEnd: a relay that reuses one
@@ -155,4 +162,30 @@ func TestARelaysLongConnectionIsReadToItsEnd(t *testing.T) {
 	if c := connectionOf(t, r, 0); c.Transactions != messages || c.Delivered != messages {
 		t.Errorf("transactions %d, delivered %d; want %d of %d", c.Transactions, c.Delivered, messages, messages)
 	}
+}
+
+// TestAHangUpPastTheKeptRepliesIsTold: a relay's connection with more
+// replies than the parser keeps (12,600 messages), whose last envelope
+// the server refuses at RCPT before it resets the connection at once: the
+// hang-up is told from the connection's real last reply, not from the
+// last one kept.
+func TestAHangUpPastTheKeptRepliesIsTold(t *testing.T) {
+	var buf bytes.Buffer
+	s := startGreeted(&buf)
+	s.Client("EHLO relay.example.org\r\n")
+	s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
+	s.RelayMessages(12600)
+	s.Client("MAIL FROM:<spam@example.org>\r\nRCPT TO:<c@example.net>\r\nDATA\r\n")
+	s.Server("250 ok\r\n550 5.7.1 rate limit exceeded\r\n")
+	s.Reset(false)
+	r := analyze(t, writeCapture(t, "hangup.pcap", buf.Bytes()))
+	const want = `the server refused "RCPT TO:<c@example.net>" with 550 "5.7.1 rate limit exceeded"`
+	var told []string
+	for _, f := range r.Findings {
+		if f.ID == "lost-mid-transaction" && strings.HasPrefix(f.Summary, want) && strings.Contains(f.Summary, "closed the connection at once") {
+			return
+		}
+		told = append(told, f.ID+": "+f.Summary)
+	}
+	t.Errorf("findings %q; want a lost-mid-transaction starting %q, the server closing at once", told, want)
 }

@@ -939,6 +939,7 @@ func (p *Parser) commandLine(cut lineCut) {
 	case "RCPT":
 		tx := p.currentTx()
 		e.tx = tx
+		p.d.RcptCommands++
 		if kept {
 			tx.Rcpts = append(tx.Rcpts, cmd)
 		}
@@ -1408,6 +1409,7 @@ func (p *Parser) replyLine(r *Reply, text []byte, cut lineCut) {
 // finishReply stores a complete reply and matches it to the oldest request
 // awaiting one.
 func (p *Parser) finishReply(r *Reply) {
+	p.d.LastReply = r
 	if len(p.d.Replies) < p.opts.MaxElements {
 		p.d.Replies = append(p.d.Replies, r)
 	} else {
