@@ -980,7 +980,7 @@ func detectMalformed(b builder, _ Options) []Finding {
 			if smtpparse.IsGuess(p) {
 				continue // the parser's guess where replies are missing, not the client's fault
 			}
-			if p == smtpparse.ProblemNoEnding && c == d.Commands[len(d.Commands)-1] && stoppedReading(b, smtpparse.ServerToClient) != nil {
+			if p == smtpparse.ProblemNoEnding && c == d.LastCommand && stoppedReading(b, smtpparse.ServerToClient) != nil {
 				continue // the server's closed window held the rest back (window-closed tells it)
 			}
 			if p == smtpparse.ProblemBeforeGreeting {
@@ -2093,20 +2093,20 @@ func idleAtEnd(b builder, e event) bool {
 		return false
 	}
 	d := b.s.Dialogue
-	if len(d.Commands) == 0 {
+	cmd := d.LastCommand // kept or not: a connection too long to keep whole ends past what was kept
+	if cmd == nil {
 		return false
 	}
-	cmd := d.Commands[len(d.Commands)-1]
 	if cmd.Reply == nil || cmd.Reply.Span.End > e.fact.Offset+int64(e.fact.Length) {
 		return false
 	}
 	if cmd.Verb == "QUIT" {
 		return true
 	}
-	if len(d.Transactions) == 0 {
+	tx := d.LastTx
+	if tx == nil {
 		return false
 	}
-	tx := d.Transactions[len(d.Transactions)-1]
 	return tx.FinalReply != nil || tx.Reset != nil || tx.Interrupt != nil ||
 		tx.Mail != nil && tx.Mail.Reply != nil && tx.Mail.Reply.Code >= 400
 }

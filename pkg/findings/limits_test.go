@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,16 +101,15 @@ func pipelinedRsets(n int) []byte {
 // handshake, the server's greeting, what talk sends, and the close.
 func greetedConnection(talk func(s *capgen.Session)) []byte {
 	var buf bytes.Buffer
-	s := startGreeted(&buf)
+	s := startGreeted(capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet))
 	talk(s)
 	s.Close()
 	return buf.Bytes()
 }
 
-// startGreeted starts greetedConnection's session, writing to buf: the
+// startGreeted starts greetedConnection's session, writing to w: the
 // handshake and the greeting.
-func startGreeted(buf *bytes.Buffer) *capgen.Session {
-	w := capgen.NewWriter(buf, capgen.Format{}, capgen.LinkEthernet)
+func startGreeted(w *capgen.Writer) *capgen.Session {
 	s := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.1:40000"), netip.MustParseAddrPort("198.51.100.7:25"),
 		time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC), 1000, 5000)
 	s.Step = 100 * time.Microsecond
@@ -171,7 +171,7 @@ func TestARelaysLongConnectionIsReadToItsEnd(t *testing.T) {
 // last one kept.
 func TestAHangUpPastTheKeptRepliesIsTold(t *testing.T) {
 	var buf bytes.Buffer
-	s := startGreeted(&buf)
+	s := startGreeted(capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet))
 	s.Client("EHLO relay.example.org\r\n")
 	s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
 	s.RelayMessages(12600)
@@ -188,4 +188,41 @@ func TestAHangUpPastTheKeptRepliesIsTold(t *testing.T) {
 		told = append(told, f.ID+": "+f.Summary)
 	}
 	t.Errorf("findings %q; want a lost-mid-transaction starting %q, the server closing at once", told, want)
+}
+
+// TestALongConnectionIdleAtTheEndIsNoStall: a relay's connection of
+// 17,000 messages, more commands than the parser keeps, left open in the
+// client's connection cache while another client delivers a minute later.
+// Idle, its last message answered, the silence to the end of the capture
+// is the cache's, not a stall; when the server's last word answered only
+// the first of the RSET and NOOP the client sent last, the server is stuck
+// and the stall is told. Whether the client owed a command is judged by
+// the last command it sent, not by the last one kept.
+func TestALongConnectionIdleAtTheEndIsNoStall(t *testing.T) {
+	for _, noop := range []bool{false, true} {
+		var buf bytes.Buffer
+		w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
+		s := startGreeted(w)
+		s.Client("EHLO relay.example.org\r\n")
+		s.Server("250-mx.example.test\r\n250 PIPELINING\r\n")
+		s.RelayMessages(17000)
+		if noop {
+			s.Client("RSET\r\nNOOP\r\n")
+			s.Send(false, []byte("250 2.0.0 Ok\r\n")) // RSET's reply, the server's last word
+		}
+		later := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.2:40001"), netip.MustParseAddrPort("198.51.100.7:25"),
+			s.Now.Add(time.Minute), 7000, 9000)
+		later.SMTP("c@example.org", "d@example.net", "Subject: y\r\n\r\nhi\r\n")
+		r := analyze(t, writeCapture(t, "idle.pcap", buf.Bytes()))
+		var told []string
+		for _, f := range r.Findings {
+			told = append(told, fmt.Sprintf("%d %s: %s", f.Stream, f.ID, f.Summary))
+		}
+		switch {
+		case !noop && len(told) != 0:
+			t.Errorf("idle: findings %q, want none", told)
+		case noop && !slices.Contains(told, "0 stall: client silent 60.0 s after the server's data in frame 136012, until the capture ended 60.0 s after this connection's last packet (frame 136012)"):
+			t.Errorf("NOOP unanswered: findings %q, want the silence to the end of the capture on stream 0", told)
+		}
+	}
 }

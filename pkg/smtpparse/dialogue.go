@@ -95,7 +95,9 @@ type Dialogue struct {
 	Unparsed     []Span         // bytes skipped while resynchronising (mid-stream start, after gaps)
 	HeldAssumed  bool           // parser assumed a reply it never saw (one-sided capture or MaxHeld hit)
 	Dropped      int64          // commands, replies, transactions, gaps and skipped spans not stored because Options.MaxElements was reached
+	LastCommand  *Command       // the last command read, kept in Commands or not; nil before any
 	LastReply    *Reply         // the last reply read, kept in Replies or not; nil before any
+	LastTx       *Transaction   // the last transaction begun, kept in Transactions or not; nil before any
 	RcptCommands int64          // RCPT commands read, kept in Commands or not
 	Forgotten    int64          // requests no longer awaited because more than Options.MaxElements were outstanding at once; the replies that came for them answer no command
 	KeepLimited  bool           // Options.MaxKeep ran out: some Line, Lines, Kept or After bytes were not kept

@@ -501,6 +501,7 @@ func (p *Parser) compactFIFO() {
 
 func (p *Parser) newTx() *Transaction {
 	tx := &Transaction{}
+	p.d.LastTx = tx
 	if len(p.d.Transactions) < p.opts.MaxElements {
 		p.d.Transactions = append(p.d.Transactions, tx)
 	} else {
@@ -836,6 +837,7 @@ func (p *Parser) newCommand(cut lineCut) *Command {
 func (p *Parser) addCommand(cmd *Command) bool {
 	cmd.Pipelined = p.fifoLen() > 0 || (p.answered && p.lastAnswered > cmd.Order)
 	p.commandsSeen = true
+	p.d.LastCommand = cmd
 	if len(p.d.Commands) >= p.opts.MaxElements {
 		p.d.Dropped++
 		return false
