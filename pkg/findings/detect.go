@@ -610,7 +610,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 	// 421 closes the session (RFC 5321 section 3.8): what the client sent
 	// after it goes unanswered as a matter of course.
 	closedAt := int64(-1)
-	for _, r := range d.Replies {
+	for _, r := range withLast(d.Replies, d.LastReply) {
 		// A 221 to anything but QUIT is a goodbye too (Postfix hangs up
 		// on a non-SMTP command so).
 		if r.Code == 421 || r.Code == 221 && r.Command != nil && r.Command.Verb != "QUIT" {
@@ -626,7 +626,7 @@ func detectUnanswered(b builder, _ Options) []Finding {
 	behindRefusal := func(c *smtpparse.Command) bool {
 		return b.hungUp != nil && c.Span.Start > b.hungUp.Command.Span.Start
 	}
-	for _, c := range d.Commands {
+	for _, c := range withLast(d.Commands, d.LastCommand) {
 		if c.Reply != nil || c.Forgotten || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || behindRefusal(c) || b.lines.all[c] || b.afterHello(c) {
 			flush()
 			continue
@@ -2080,6 +2080,18 @@ func idleBetween(b builder, prev, next event) bool {
 			slices.ContainsFunc(cmds[:i], func(c *smtpparse.Command) bool { return c.Verb == "MAIL" })
 	}
 	return false
+}
+
+// withLast returns kept, the elements of a kind the parser kept, with
+// last, the last one it read, after them when it is not among them (a
+// connection too long to keep whole): how the connection ended is then
+// still looked at.
+func withLast[E comparable](kept []E, last E) []E {
+	var none E
+	if last == none || len(kept) > 0 && kept[len(kept)-1] == last {
+		return kept
+	}
+	return append(kept[:len(kept):len(kept)], last)
 }
 
 // idleAtEnd reports whether a connection whose last word was e, open
