@@ -2,48 +2,21 @@
 # record.sh [OUTDIR]: record mx-fallback.pcap and mx-fallback-busy.pcap (see README.md) into OUTDIR
 # (default testdata/pcaps/fallback). Run as root. Uses its own network namespace `fallback` (refuses
 # to run if it exists; deletes it at exit) and a fresh work directory (mktemp; removed at exit unless
-# FALLBACK_KEEP=1). Sources ../lib/ns.sh, ../lib/exim.sh and ../lib/capture.sh. Every wait and loop
-# bounded; only processes started here are stopped, by PID.
-set -u
+# FALLBACK_KEEP=1). Sources common.sh (the set-up it shares with record-postfix.sh) and
+# ../lib/exim.sh. Every wait and loop bounded; only processes started here are stopped, by PID.
 NS=fallback
-REC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-LIB=$REC/../lib
-# shellcheck source=../lib/ns.sh
-source "$LIB/ns.sh"
+TOOLS="exim openssl"
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # shellcheck source=../lib/exim.sh
 source "$LIB/exim.sh"
-# shellcheck source=../lib/capture.sh
-source "$LIB/capture.sh"
-OUT=${1:-$REC/../../pcaps/fallback}
-MX1=127.0.0.5   # no listener: RST
-MX2=127.0.0.6   # SYNs dropped by iptables: timeout
-MX3=127.0.0.7   # Exim, STARTTLS offered
-CLI=127.0.1.7   # Exim client (interface =) and the busy client
-
-[[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
-if ns_exists "$NS"; then echo "namespace $NS exists already; not touching it" >&2; exit 1; fi
-mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
-W=$(mktemp -d /tmp/fallback.XXXXXX); chmod 755 "$W"
-nsx() { nsenter --net="/run/netns/$NS" "$@"; }
-log() { echo "== $*" >&2; }
 
 STARTED=()   # PIDs of the Exim daemon and busy clients started here
-cleanup() {
+cleanup_own() {
   local p
   for p in "${STARTED[@]}"; do stop_pid "$p"; done
-  cap_kill_all
-  ip netns del "$NS" 2>/dev/null
-  if [[ ${FALLBACK_KEEP:-0} == 1 ]]; then echo "work directory kept: $W" >&2; else rm -rf "$W"; fi
 }
-ns_loopback_up "$NS"
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-for a in $MX1 $MX2 $MX3 $CLI; do ns_add_addr "$NS" "$a"; done
-# FALLBACK_SYN_RETRIES=N sets the namespace's net.ipv4.tcp_syn_retries (default: left as it is).
-[[ -n ${FALLBACK_SYN_RETRIES:-} ]] && nsx sysctl -qw net.ipv4.tcp_syn_retries="$FALLBACK_SYN_RETRIES"
-nsx sysctl net.ipv4.tcp_syn_retries net.ipv4.tcp_syn_linear_timeouts >&2
-nsx iptables -A INPUT -d $MX2 -p tcp --dport 25 -j DROP || { echo "iptables failed" >&2; exit 1; }
+fallback_up
 
 # The server on MX3: a self-signed certificate so STARTTLS is offered (the client does not use it).
 mkdir -p "$W/tls"
@@ -85,12 +58,7 @@ record() {
     for i in $(seq 1 900); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
     stop_pid "$bpid"; log "busy client:"; cat "$W/$name.busy.log" >&2
   fi
-  ns_wait_closed "$NS" $CLI; sleep 1
-  cap_stop "$CAP_PID" "$p"; CAP_PIDS=()
-  cp "$p" "$OUT/$name.pcap"
-  log "$name: tshark"
-  tshark -r "$OUT/$name.pcap" -T fields -e frame.number -e frame.time_relative -e tcp.stream -e ip.src \
-    -e ip.dst -e tcp.srcport -e tcp.dstport -e tcp.flags.str -e smtp.req.command -e smtp.response.code 2>/dev/null
+  fallback_finish "$name" "$p"
   log "$name: client mainlog"; cat "$cd/log/mainlog"
   log "$name: server mainlog so far"; cat "$SD/log/mainlog"
 }

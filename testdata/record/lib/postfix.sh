@@ -2,36 +2,46 @@
 # postfix.sh: a real Postfix 3.7 (Debian bookworm's postfix) run from a private config directory,
 # the parts every recording script configures alike. Sourced by testdata/record/postfix.sh (so by
 # the record.sh of testdata/pcaps/postfix-bare, testdata/pcaps/postscreen and testdata/record/tls),
-# testdata/record/fragments/record.sh and testdata/record/pmtu/record.sh. Each script keeps its own
+# testdata/record/fragments/record.sh, testdata/record/pmtu/record.sh and
+# testdata/record/fallback/record-postfix.sh (a client: pf_main_base only). Each script keeps its own
 # listeners (with their -o overrides), main.cf additions and scenarios.
 #
 # The caller sets RUN (Postfix's run dir), CONF (its config dir, below RUN) and MAILLOG (the
 # maillog_file) before calling these. Every wait bounded; only the master of the instance started
 # here is waited for, by the PID in its pid file, never by name.
 
-# pf_main_cf MYNETWORKS: print the main.cf every recording starts from: its own queue, data and
-# log under RUN, mx.example.test for example.test, IPv4 only, no DNS, no peer name lookup, local
-# recipients from CONF/recipients and every transport discard: (nothing leaves).
-pf_main_cf() {
+# pf_main_base HOSTNAME DOMAIN: print the main.cf lines every instance starts from, server or
+# client: its own queue, data and log under RUN, the names it goes by (myorigin DOMAIN), IPv4 only,
+# no DNS, no aliases.
+pf_main_base() {
   cat <<EOC
 compatibility_level = 3.6
 queue_directory = $RUN/queue
 data_directory = $RUN/data
 maillog_file = $MAILLOG
 maillog_file_prefixes = $RUN/log
-myhostname = mx.example.test
-mydomain = example.test
-myorigin = example.test
-mydestination = example.test
-inet_interfaces = all
+myhostname = $1
+mydomain = $2
+myorigin = $2
 inet_protocols = ipv4
-smtpd_banner = \$myhostname ESMTP Postfix
-mynetworks = $1
-smtpd_peername_lookup = no
 smtp_dns_support_level = disabled
 biff = no
 alias_maps =
 alias_database =
+EOC
+}
+
+# pf_main_cf MYNETWORKS: print the main.cf every recording's server starts from: pf_main_base as
+# mx.example.test for example.test, no peer name lookup, local recipients from CONF/recipients and
+# every transport discard: (nothing leaves).
+pf_main_cf() {
+  pf_main_base mx.example.test example.test
+  cat <<EOC
+mydestination = example.test
+inet_interfaces = all
+smtpd_banner = \$myhostname ESMTP Postfix
+mynetworks = $1
+smtpd_peername_lookup = no
 local_recipient_maps = texthash:$CONF/recipients
 local_transport = discard:
 virtual_transport = discard:
@@ -73,11 +83,18 @@ pf_daemon_running() {
   [[ -n $p ]] && [[ $(cat /proc/$p/comm 2>/dev/null) == master ]]
 }
 
-# pf_daemon_start NS ADDR: `postfix start` (a daemon) in namespace NS; wait (max 10 s) until it
-# listens on ADDR:25.
+# pf_daemon_start NS [ADDR]: `postfix start` (a daemon) in namespace NS; wait (max 10 s) until it
+# listens on ADDR:25, or, for a client without a listener (no ADDR), until its master runs.
 pf_daemon_start() {
   nsenter --net="/run/netns/$1" postfix -c "$CONF" start >"$RUN/postfix.out" 2>&1
-  for _ in $(seq 1 100); do nsenter --net="/run/netns/$1" ss -Hltn | grep -q "$2:25" && break; sleep 0.1; done
+  for _ in $(seq 1 100); do
+    if [[ -n ${2:-} ]]; then
+      nsenter --net="/run/netns/$1" ss -Hltn | grep -q "$2:25" && break
+    else
+      pf_daemon_running && break
+    fi
+    sleep 0.1
+  done
   pf_daemon_running || { echo "postfix did not start" >&2; cat "$RUN/postfix.out" >&2; return 1; }
   echo "postfix up, master $(tr -dc 0-9 <"$RUN/queue/pid/master.pid")" >&2
 }
