@@ -225,19 +225,12 @@ func dirDifference(t *testing.T, a, b string) string {
 func TestAbandonedSYNsAreWrittenAndForgotten(t *testing.T) {
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	server := netip.MustParseAddrPort("198.51.100.25:25")
 	t0 := time.Unix(1_700_000_000, 0)
-	a := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:41000"), server, t0, 1000, 2000)
+	a := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:41000"), netip.MustParseAddrPort("198.51.100.25:25"), t0, 1000, 2000)
 	a.Emit(true, 1000, capgen.SYN, nil)
 	a.Pause(time.Second)
 	a.Emit(true, 1000, capgen.SYN, nil) // its retry
-	busy := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.11:41001"), server, t0.Add(2*time.Second), 3000, 4000)
-	busy.Step = 20 * time.Millisecond // 10,004 packets over 200 s
-	busy.Handshake()
-	for range 10001 {
-		busy.Ack(true)
-	}
-	a.Now = busy.Now.Add(time.Second)
+	a.Now = busyMinutes(w, t0.Add(2*time.Second)).Add(time.Second)
 	answer := a.Now
 	a.Emit(false, 2000, capgen.SYN|capgen.ACK, nil)
 	if err := w.Err(); err != nil {
@@ -267,17 +260,10 @@ func TestAbandonedSYNsAreWrittenAndForgotten(t *testing.T) {
 func TestAConnectionJoinedMidStreamIsNotAbandoned(t *testing.T) {
 	var buf bytes.Buffer
 	w := capgen.NewWriter(&buf, capgen.Format{}, capgen.LinkEthernet)
-	server := netip.MustParseAddrPort("198.51.100.25:25")
 	t0 := time.Unix(1_700_000_000, 0)
-	a := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:41000"), server, t0, 1000, 2000)
+	a := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.10:41000"), netip.MustParseAddrPort("198.51.100.25:25"), t0, 1000, 2000)
 	a.Ack(true)
-	busy := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.11:41001"), server, t0.Add(2*time.Second), 3000, 4000)
-	busy.Step = 20 * time.Millisecond
-	busy.Handshake()
-	for range 10001 {
-		busy.Ack(true)
-	}
-	a.Now = busy.Now.Add(time.Second)
+	a.Now = busyMinutes(w, t0.Add(2*time.Second)).Add(time.Second)
 	a.Client("NOOP\r\n")
 	if err := w.Err(); err != nil {
 		t.Fatal(err)
@@ -291,4 +277,18 @@ func TestAConnectionJoinedMidStreamIsNotAbandoned(t *testing.T) {
 	if diff := dirDifference(t, keep, forget); diff != "" {
 		t.Errorf("forgetting changed the split: %s", diff)
 	}
+}
+
+// busyMinutes writes, from at, another client's connection of 10,004
+// packets over 200 s (more than the 3 minutes and 10,000 packets after
+// which unanswered SYNs are given up on) and returns the time of its last
+// packet.
+func busyMinutes(w *capgen.Writer, at time.Time) time.Time {
+	busy := capgen.NewSession(w, capgen.LinkEthernet, netip.MustParseAddrPort("192.0.2.11:41001"), netip.MustParseAddrPort("198.51.100.25:25"), at, 3000, 4000)
+	busy.Step = 20 * time.Millisecond
+	busy.Handshake()
+	for range 10001 {
+		busy.Ack(true)
+	}
+	return busy.Now
 }
