@@ -285,6 +285,40 @@ func (c *Conn) Abandoned(now time.Time, frame int) bool {
 	return c.OnlySYNs() && now.Sub(c.LastTime) > SYNGiveUp && frame-c.LastFrame > SYNGiveUpPackets
 }
 
+// SYNQueue holds the connections opened by a client's SYN, in the order
+// they opened, until each is abandoned (Conn.Abandoned) or has seen more
+// than SYNs. Only its front is looked at: one whose SYN was sent again
+// lately holds up the others, for at most the two minutes a client
+// retries. The zero value is an empty queue.
+type SYNQueue struct {
+	conns []*Conn
+}
+
+// Add puts c, just opened by its client's SYN, at the back of q.
+func (q *SYNQueue) Add(c *Conn) { q.conns = append(q.conns, c) }
+
+// GiveUp calls give, in order, for each connection at the front of q
+// that was abandoned by now and frame, and drops it; it drops without a
+// call those that have seen more than SYNs or that live says their owner
+// is done with, and stops at the first still waiting. An error from give
+// stops it and is returned.
+func (q *SYNQueue) GiveUp(now time.Time, frame int, live func(*Conn) bool, give func(*Conn) error) error {
+	for len(q.conns) > 0 {
+		c := q.conns[0]
+		if live(c) && c.OnlySYNs() {
+			if !c.Abandoned(now, frame) {
+				return nil
+			}
+			if err := give(c); err != nil {
+				return err
+			}
+		}
+		q.conns[0] = nil
+		q.conns = q.conns[1:]
+	}
+	return nil
+}
+
 // Closed reports whether the connection is finished: reset, or FIN both ways.
 func (c *Conn) Closed() bool { return c.RSTFrame != 0 || (c.fin[0] && c.fin[1]) }
 

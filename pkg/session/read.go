@@ -153,9 +153,9 @@ type reader struct {
 
 	routes  []*route // by stream
 	closed  []closedConn
-	unacked []closedConn       // closed with data unacknowledged: waiting unackedLinger more, in that order
-	synOnly []*reassembly.Conn // connections opened by a SYN, in that order
-	pending []*batch           // per worker, being filled
+	unacked []closedConn        // closed with data unacknowledged: waiting unackedLinger more, in that order
+	synOnly reassembly.SYNQueue // connections opened by a SYN, until given up on
+	pending []*batch            // per worker, being filled
 	chans   []chan *batch
 	free    chan *batch // processed batches, for reuse
 	wg      sync.WaitGroup
@@ -268,7 +268,10 @@ func (r *reader) expire(p *reassembly.Packet) {
 		r.unacked = r.unacked[1:]
 		r.release(cc.c)
 	}
-	r.giveUpOnSYNs(p.Timestamp, p.Frame)
+	// Connections whose SYNs went unanswered are finished once their
+	// clients have stopped retrying (Conn.Abandoned).
+	r.synOnly.GiveUp(p.Timestamp, p.Frame, func(c *reassembly.Conn) bool { return r.routes[c.Stream] != nil },
+		func(c *reassembly.Conn) error { r.release(c); return nil })
 }
 
 // visit is the Walk visitor: it routes each segment to its worker.
@@ -277,7 +280,7 @@ func (r *reader) visit(c *reassembly.Conn, s *reassembly.Segment, p *reassembly.
 		r.opts.Progress(p.Frame, c.Stream+1)
 	}
 	if len(r.routes) <= c.Stream && s.Flags&(reassembly.FlagSYN|reassembly.FlagACK) == reassembly.FlagSYN {
-		r.synOnly = append(r.synOnly, c)
+		r.synOnly.Add(c)
 	}
 	rt := r.route(c)
 	if c.Closed() && !rt.closing {
@@ -340,25 +343,6 @@ func (r *reader) release(c *reassembly.Conn) {
 	r.finish(c)
 	r.tracker.Forget(c)
 	r.routes[c.Stream] = nil
-}
-
-// giveUpOnSYNs finishes the connections whose SYNs were abandoned by
-// now and frame (see reassembly.Conn.Abandoned). The list is in the order
-// the connections opened, so only its front is looked at: one whose SYN
-// was sent again lately holds up the others, for at most the two minutes
-// a client retries.
-func (r *reader) giveUpOnSYNs(now time.Time, frame int) {
-	for len(r.synOnly) > 0 {
-		c := r.synOnly[0]
-		if r.routes[c.Stream] != nil && c.OnlySYNs() {
-			if !c.Abandoned(now, frame) {
-				return
-			}
-			r.release(c)
-		}
-		r.synOnly[0] = nil
-		r.synOnly = r.synOnly[1:]
-	}
 }
 
 // midStream reports whether the capture missed c's start: no SYN either way.

@@ -86,10 +86,10 @@ type Splitter struct {
 	pool    *blockPool
 	wg      sync.WaitGroup
 	stopped bool
-	held    int            // bytes gathered in outputs and not yet handed to a writer
-	closing []closingEntry // closed connections waiting for their last ACK, oldest first
-	synOnly []*output      // outputs whose connections began with their client's SYN, in that order (see giveUpOnSYNs)
-	adds    int            // packets offered, for the periodic look at closing
+	held    int                 // bytes gathered in outputs and not yet handed to a writer
+	closing []closingEntry      // closed connections waiting for their last ACK, oldest first
+	synOnly reassembly.SYNQueue // connections that began with their client's SYN, until given up on (giveUp)
+	adds    int                 // packets offered, for the periodic look at closing
 	gather  gatherLimits
 	scratch []byte // a record's header and trailer, before they are gathered
 	skipped output // stands for every skipped connection once retired
@@ -264,7 +264,7 @@ func (s *Splitter) Add(c *reassembly.Conn, p *reassembly.Packet) error {
 	for len(s.outs) <= c.Stream {
 		s.outs = append(s.outs, nil)
 	}
-	if err := s.giveUpOnSYNs(p); err != nil {
+	if err := s.synOnly.GiveUp(p.Timestamp, p.Frame, s.tracking, s.giveUp); err != nil {
 		return err
 	}
 	o := s.outs[c.Stream]
@@ -272,7 +272,7 @@ func (s *Splitter) Add(c *reassembly.Conn, p *reassembly.Packet) error {
 		o = &output{conn: c}
 		s.outs[c.Stream] = o
 		if c.OnlySYNs() && c.SYNSeen(reassembly.ClientToServer) {
-			s.synOnly = append(s.synOnly, o)
+			s.synOnly.Add(c)
 		}
 	}
 	if o.decision == Undecided {
@@ -303,39 +303,35 @@ func (s *Splitter) Add(c *reassembly.Conn, p *reassembly.Packet) error {
 	return s.write(o, p)
 }
 
-// giveUpOnSYNs writes the files of the connections whose SYNs were
-// abandoned by p (see reassembly.Conn.Abandoned), as analyze finishes
-// them, and lets the tracker forget them: a port scan or a SYN flood
-// then holds memory for the connections of the last few minutes only, not
-// for all it ever opened. An answer that comes after all is a late packet,
-// appended to the file (AddLate). The list is in the order the
-// connections opened, so only its front is looked at.
-func (s *Splitter) giveUpOnSYNs(p *reassembly.Packet) error {
-	for len(s.synOnly) > 0 {
-		o := s.synOnly[0]
-		if c := o.conn; c != nil && s.outs[c.Stream] == o && c.OnlySYNs() {
-			if !c.Abandoned(p.Timestamp, p.Frame) {
-				return nil
-			}
-			if o.decision == Undecided {
-				o.decision = s.decide(c, true)
-			}
-			switch o.decision {
-			case Take:
-				if err := s.flushPending(o); err != nil {
-					return err
-				}
-				if err := s.flush(o, true); err != nil {
-					return err
-				}
-			default:
-				o.decision, o.pending = Skip, nil
-			}
-			s.retire(o)
-		}
-		s.synOnly[0] = nil
-		s.synOnly = s.synOnly[1:]
+// tracking reports whether c's output is still its live one: not retired.
+func (s *Splitter) tracking(c *reassembly.Conn) bool {
+	o := s.outs[c.Stream]
+	return o != nil && o.conn == c
+}
+
+// giveUp writes the file of a connection whose SYNs were abandoned (see
+// reassembly.Conn.Abandoned), as analyze finishes it, and lets the
+// tracker forget it: a port scan or a SYN flood then holds memory for the
+// connections of the last few minutes only, not for all it ever opened.
+// An answer that comes after all is a late packet, appended to the file
+// (AddLate).
+func (s *Splitter) giveUp(c *reassembly.Conn) error {
+	o := s.outs[c.Stream]
+	if o.decision == Undecided {
+		o.decision = s.decide(c, true)
 	}
+	if o.decision != Take {
+		o.decision, o.pending = Skip, nil
+		s.retire(o)
+		return nil
+	}
+	if err := s.flushPending(o); err != nil {
+		return err
+	}
+	if err := s.flush(o, true); err != nil {
+		return err
+	}
+	s.retire(o)
 	return nil
 }
 
