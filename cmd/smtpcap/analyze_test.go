@@ -146,7 +146,7 @@ func TestAnalyzeOfSeveralFilesNamesEachFilesFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	// clean.pcap holds 21 frames and comes first in time: barelf.pcap's frame 15 is merged frame 36.
-	f := r.Findings[0]
+	f := r.Findings.All()[0]
 	if f.ID != "data-terminator-not-at-line-start" || f.Stream != 1 || len(f.Frames) != 1 || f.Frames[0] != 36 ||
 		len(f.FileFrames) != 1 || f.FileFrames[0] != testcaps.Path("barelf.pcap")+":15" || r.FrameNote == "" {
 		t.Errorf("finding %+v, note %q", f, r.FrameNote)
@@ -171,10 +171,10 @@ func TestAnalyzeOfManyFilesLocatesEveryFrame(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Findings) < 20 {
-		t.Fatalf("%d findings from %d captures", len(r.Findings), len(inputs))
+	if r.Findings.Len() < 20 {
+		t.Fatalf("%d findings from %d captures", r.Findings.Len(), len(inputs))
 	}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if len(f.FileFrames) != len(f.Frames) {
 			t.Errorf("%s in stream %d: frames %v located as %v", f.ID, f.Stream, f.Frames, f.FileFrames)
 			continue
@@ -201,8 +201,8 @@ func TestAnalyzeReadsTheGoodFilesOfASet(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Connections.Len() != 1 || len(r.Findings) != 3 || !slices.Contains(r.Warnings, empty+": empty file") {
-		t.Errorf("%d connections, %d findings, warnings %q", r.Connections.Len(), len(r.Findings), r.Warnings)
+	if r.Connections.Len() != 1 || r.Findings.Len() != 3 || !slices.Contains(r.Warnings, empty+": empty file") {
+		t.Errorf("%d connections, %d findings, warnings %q", r.Connections.Len(), r.Findings.Len(), r.Warnings)
 	}
 }
 
@@ -258,7 +258,7 @@ func TestAFileGivenTwiceIsReadOnceAndACopyIsNamed(t *testing.T) {
 	}
 	ids := func(r findings.Report) string {
 		var s []string
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			s = append(s, f.ID)
 		}
 		return fmt.Sprint(s)
@@ -289,9 +289,9 @@ func TestAnalyzeReportsWhenNothingIsReadable(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v in %q", err, out)
 	}
-	if r.Connections.Len() != 0 || len(r.Findings) != 0 || !slices.Equal(r.Warnings, []string{garbageErr, missingErr}) ||
+	if r.Connections.Len() != 0 || r.Findings.Len() != 0 || !slices.Equal(r.Warnings, []string{garbageErr, missingErr}) ||
 		!slices.Equal(r.Files, []string{garbage, missing}) {
-		t.Errorf("report: %d connections, %d findings, files %q, warnings %q", r.Connections.Len(), len(r.Findings), r.Files, r.Warnings)
+		t.Errorf("report: %d connections, %d findings, files %q, warnings %q", r.Connections.Len(), r.Findings.Len(), r.Files, r.Warnings)
 	}
 }
 
@@ -385,11 +385,11 @@ func TestPacketsCapturedTwiceAreAnalysedOnce(t *testing.T) {
 		return r
 	}
 	got, want := report(twice), report(once)
-	if len(got.Findings) != len(want.Findings) || len(want.Findings) == 0 {
-		t.Fatalf("%d findings, %d in the single capture", len(got.Findings), len(want.Findings))
+	if got.Findings.Len() != want.Findings.Len() || want.Findings.Len() == 0 {
+		t.Fatalf("%d findings, %d in the single capture", got.Findings.Len(), want.Findings.Len())
 	}
-	for i, f := range got.Findings {
-		w := want.Findings[i]
+	for i, f := range got.Findings.All() {
+		w := want.Findings.All()[i]
 		firsts := make([]int, len(w.Frames))
 		for j, fr := range w.Frames {
 			firsts[j] = 2*fr - 1

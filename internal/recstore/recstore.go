@@ -65,6 +65,20 @@ func (s *Store) Find(key int) (int, bool) {
 	return slices.BinarySearchFunc(s.refs, key, func(r ref, k int) int { return cmp.Compare(r.key, k) })
 }
 
+// Keep keeps the records keep is true of, in their order, and drops the
+// others: their indexes close up, their bytes stay where they were. keep
+// is asked of every record, by its index before any is dropped.
+func (s *Store) Keep(keep func(i int) bool) {
+	n := 0
+	for i, r := range s.refs {
+		if keep(i) {
+			s.refs[n] = r
+			n++
+		}
+	}
+	s.refs = s.refs[:n]
+}
+
 // put copies rec to the end of the last block, or of a new one when it
 // does not fit: a block never grows past what it was made with, so its
 // records never move.

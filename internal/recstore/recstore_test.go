@@ -81,6 +81,40 @@ func TestSortByKeyIsStable(t *testing.T) {
 	}
 }
 
+// TestKeepDropsTheOthersInOrder: Keep asks of each record by its index
+// before any is dropped, keeps those it is told to in their order, and
+// leaves a store that still sorts and finds.
+func TestKeepDropsTheOthersInOrder(t *testing.T) {
+	var s Store
+	keys := []int{5, 2, 5, 8, 2, 1}
+	for i, k := range keys {
+		s.Add(k, []byte{byte(i)})
+	}
+	var asked []int
+	s.Keep(func(i int) bool {
+		asked = append(asked, i)
+		return s.Record(i)[0]%2 == 0 // records 0, 2, 4
+	})
+	if want := []int{0, 1, 2, 3, 4, 5}; !equalInts(asked, want) {
+		t.Errorf("Keep asked of %v, want %v", asked, want)
+	}
+	var got []byte
+	for i := range s.Len() {
+		got = append(got, s.Record(i)[0])
+	}
+	if want := []byte{0, 2, 4}; !bytes.Equal(got, want) {
+		t.Fatalf("kept records %v, want %v", got, want)
+	}
+	s.SortByKey()
+	if at, ok := s.Find(5); !ok || at != 1 || s.Record(at)[0] != 0 {
+		t.Errorf("Find(5) after Keep and SortByKey = %d, %v", at, ok)
+	}
+	s.Keep(func(int) bool { return false })
+	if s.Len() != 0 {
+		t.Errorf("%d records left after keeping none", s.Len())
+	}
+}
+
 // TestReaderReadsWhatWasAppended: numbers at their limits, strings and
 // byte slices of any bytes and times (zero, before 1970, before and long after the one they
 // follow) read back in order.

@@ -1626,48 +1626,18 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	second, inside, views := a.natViews()
 	a.views, a.sameViews = nil, nil
 	a.linkLegs(second)
-	findings := a.findings.takeSorted(append(a.retryLoops(second, inside), views...))
-	if second != nil {
-		findings = slices.DeleteFunc(findings, func(f Finding) bool {
-			_, ok := second[f.Stream]
-			return ok && f.ID != "seen-through-nat"
-		})
+	extra := append(a.retryLoops(second, inside), views...)
+	slices.SortStableFunc(extra, func(x, y Finding) int { return x.Stream - y.Stream })
+	dropped := func(stream int, id string) bool {
+		_, ok := second[stream]
+		return ok && id != "seen-through-nat"
 	}
-	conns := a.conns.takeSorted()
-	// Frames are located in their files only now: Locate reads the
-	// capture's table of runs, which grows while the capture is read.
-	unlocated := false // a frame Locate could not place: the inputs interleave too finely to map
-	if a.opts.Locate != nil {
-		for i := range findings {
-			f := &findings[i]
-			for _, fr := range f.Frames {
-				if where, ok := a.opts.Locate(fr); ok {
-					f.FileFrames = append(f.FileFrames, where)
-				} else {
-					unlocated = true
-				}
-			}
-		}
-	}
-	r := &Report{Schema: Schema, Files: inputs, Connections: conns, Findings: findings}
-	cuts := slices.Clone(a.cuts)
-	sort.SliceStable(cuts, func(i, j int) bool { return cuts[i].stream < cuts[j].stream })
-	for _, c := range cuts {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("stream %d: the %s's packets from frame %d on are past the limit of %d kept per direction; their timing, ACKs and TTLs were not looked at, so stall and middlebox findings may miss what happened after them",
-			c.stream, c.dir, c.frame, c.kept))
-	}
-	if len(inputs) > 1 {
-		r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; file_frames names each frame as FILE:FRAME in its own file"
-		if unlocated {
-			r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; the files interleave too finely (packet by packet) for smtpcap to keep where each frame came from, so file_frames is missing where it could not place a frame: merge them with mergecap to find the frames"
-		}
-	}
-	if r.Findings == nil {
-		r.Findings = []Finding{}
-	}
-	// A retry loop belongs to the diagnosis of every stream it names.
-	for _, f := range findings {
-		if f.ID != "retry-loop" {
+	r := &Report{Schema: Schema, Files: inputs, Connections: a.conns.takeSorted()}
+	// A retry loop belongs to the diagnosis of every stream it names. The
+	// extra findings are the only retry loops, and their counts are not
+	// kept once they join the others.
+	for _, f := range extra {
+		if f.ID != "retry-loop" || dropped(f.Stream, f.ID) {
 			continue
 		}
 		for _, stream := range f.Streams {
@@ -1688,6 +1658,41 @@ func (a *Analyzer) Report(inputs []string) *Report {
 			})
 		}
 	}
+	r.Findings = a.findings.takeSorted(extra)
+	if second != nil {
+		r.Findings.keep(func(i int) bool {
+			id, _, stream := r.Findings.head(i)
+			return !dropped(stream, id)
+		})
+	}
+	// Frames are located in their files only now: Locate reads the
+	// capture's table of runs, which grows while the capture is read.
+	unlocated := false // a frame Locate could not place: the inputs interleave too finely to map
+	if a.opts.Locate != nil {
+		for i := range r.Findings.Len() {
+			r.Findings.update(i, func(f *Finding) {
+				for _, fr := range f.Frames {
+					if where, ok := a.opts.Locate(fr); ok {
+						f.FileFrames = append(f.FileFrames, where)
+					} else {
+						unlocated = true
+					}
+				}
+			})
+		}
+	}
+	cuts := slices.Clone(a.cuts)
+	sort.SliceStable(cuts, func(i, j int) bool { return cuts[i].stream < cuts[j].stream })
+	for _, c := range cuts {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("stream %d: the %s's packets from frame %d on are past the limit of %d kept per direction; their timing, ACKs and TTLs were not looked at, so stall and middlebox findings may miss what happened after them",
+			c.stream, c.dir, c.frame, c.kept))
+	}
+	if len(inputs) > 1 {
+		r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; file_frames names each frame as FILE:FRAME in its own file"
+		if unlocated {
+			r.FrameNote = "frame and stream numbers count the packets of all input files merged in timestamp order, as `mergecap -w merged.pcap` numbers them; the files interleave too finely (packet by packet) for smtpcap to keep where each frame came from, so file_frames is missing where it could not place a frame: merge them with mergecap to find the frames"
+		}
+	}
 	a.noteCopies(r)
 	a.envelopes = envelopes{}
 	plaintextFallbacks(r)
@@ -1705,8 +1710,12 @@ func (a *Analyzer) Report(inputs []string) *Report {
 // accepted it, which the capture does not show.
 func (a *Analyzer) noteCopies(r *Report) {
 	told := map[uint64]bool{} // envelopes whose copies are told
-	for i := range r.Findings {
-		f := &r.Findings[i]
+	for i := range r.Findings.Len() {
+		if id, _, _ := r.Findings.head(i); id != "accepted-after-client-left" && id != "lost-mid-transaction" {
+			continue // awaitedReply marks only lost-mid-transaction
+		}
+		found := r.Findings.At(i)
+		f := &found
 		if f.ID != "accepted-after-client-left" && !f.awaitedReply || f.envelope == 0 || told[f.envelope] {
 			continue
 		}
@@ -1737,6 +1746,7 @@ func (a *Analyzer) noteCopies(r *Report) {
 			did := fmt.Sprintf("the same envelope was delivered later in %s: a second copy if the server had accepted this one", where)
 			f.Summary += "; " + did
 			f.Streams = append([]int{f.Stream}, again...)
+			r.Findings.store.set(i, f)
 			diagnose(f.Stream, "T"+did[1:]+".")
 			for _, stream := range again {
 				diagnose(stream, fmt.Sprintf("The same envelope as stream %d's, whose final reply never came: a second copy if that server had accepted it.", f.Stream))
@@ -1746,6 +1756,7 @@ func (a *Analyzer) noteCopies(r *Report) {
 		did := fmt.Sprintf("the same envelope was delivered again in %s: %d copies", where, 1+len(again))
 		f.Summary += "; " + did
 		f.Streams = append([]int{f.Stream}, again...)
+		r.Findings.store.set(i, f)
 		diagnose(f.Stream, "T"+did[1:]+".")
 		for _, stream := range again {
 			diagnose(stream, fmt.Sprintf("Another copy: stream %d's server had accepted this envelope, and the client never learned it (the acceptance in frame %d).", f.Stream, f.acceptedIn))
@@ -1763,7 +1774,7 @@ type Report struct {
 	Command     string         `json:"command,omitempty"` // command line that produced it
 	Files       []string       `json:"files"`
 	Connections ConnectionList `json:"connections"`
-	Findings    []Finding      `json:"findings"`
+	Findings    FindingList    `json:"findings"`
 	Counts      []Count        `json:"counts"`
 	Warnings    []string       `json:"input_warnings,omitempty"` // problems reading the capture, and limits that cut what was looked at
 	FrameNote   string         `json:"frame_note,omitempty"`     // how to read frame numbers (several input files)
@@ -1785,18 +1796,19 @@ func (r *Report) count() {
 	}
 	listed := map[idStream]bool{} // not slices.Contains: one ID may span 100 000 streams
 	var order []string
-	for _, f := range r.Findings {
-		c := byID[f.ID]
+	for i := range r.Findings.Len() {
+		id, sev, stream := r.Findings.head(i)
+		c := byID[id]
 		if c == nil {
-			c = &Count{ID: f.ID, Severity: f.Severity}
-			byID[f.ID] = c
-			order = append(order, f.ID)
+			c = &Count{ID: id, Severity: sev}
+			byID[id] = c
+			order = append(order, id)
 		}
 		c.N++
-		c.Severity = max(c.Severity, f.Severity)
-		if k := (idStream{f.ID, f.Stream}); !listed[k] {
+		c.Severity = max(c.Severity, sev)
+		if k := (idStream{id, stream}); !listed[k] {
 			listed[k] = true
-			c.Streams = append(c.Streams, f.Stream)
+			c.Streams = append(c.Streams, stream)
 		}
 	}
 	r.Counts = []Count{}
@@ -1814,24 +1826,22 @@ func (r *Report) count() {
 // Filter keeps the findings at or above min whose IDs are not ignored,
 // and recounts.
 func (r *Report) Filter(min Severity, ignore []string) {
-	kept := r.Findings[:0]
-	for _, f := range r.Findings {
-		if f.Severity >= min && !slices.Contains(ignore, f.ID) {
-			kept = append(kept, f)
-		}
-	}
-	r.Findings = kept
+	r.Findings.keep(func(i int) bool {
+		id, sev, _ := r.Findings.head(i)
+		return sev >= min && !slices.Contains(ignore, id)
+	})
 	r.count()
 }
 
 // Worst returns the highest severity found, and false when nothing was found.
 func (r *Report) Worst() (Severity, bool) {
-	if len(r.Findings) == 0 {
+	if r.Findings.Len() == 0 {
 		return Info, false
 	}
 	w := Info
-	for _, f := range r.Findings {
-		w = max(w, f.Severity)
+	for i := range r.Findings.Len() {
+		_, sev, _ := r.Findings.head(i)
+		w = max(w, sev)
 	}
 	return w, true
 }

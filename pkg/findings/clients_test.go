@@ -84,15 +84,15 @@ func TestEverydayClientsToExim(t *testing.T) {
 			continue
 		}
 		var got []string
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			got = append(got, fmt.Sprintf("%s %s %v: %s", f.Severity, f.ID, f.Frames, f.Summary))
 		}
-		if len(r.Findings) != len(tc.findings) {
-			t.Errorf("%s: %d findings, want %d:\n%s", tc.capture, len(r.Findings), len(tc.findings), strings.Join(got, "\n"))
+		if r.Findings.Len() != len(tc.findings) {
+			t.Errorf("%s: %d findings, want %d:\n%s", tc.capture, r.Findings.Len(), len(tc.findings), strings.Join(got, "\n"))
 			continue
 		}
 		for _, w := range tc.findings {
-			if !slices.ContainsFunc(r.Findings, func(f Finding) bool {
+			if !slices.ContainsFunc(r.Findings.All(), func(f Finding) bool {
 				return f.ID == w.id && f.Severity == w.sev && slices.Equal(f.Frames, w.frames) && strings.Contains(f.Summary, w.says)
 			}) {
 				t.Errorf("%s: no %s %s with frames %v saying %q; found:\n%s", tc.capture, w.sev, w.id, w.frames, w.says, strings.Join(got, "\n"))
@@ -120,7 +120,7 @@ func TestASnaplenCutMultiLineReplyIsReadAcrossItsPackets(t *testing.T) {
 	// pieces (frames 8, 10, 12), each but the last cut by the snaplen;
 	// the pieces are one reply to EHLO, not two replies nobody asked for.
 	r := analyze(t, testcaps.Path("snaplen/snap96-multiline.pcap"))
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID != "snaplen-truncated" {
 			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
 		}
@@ -133,7 +133,7 @@ func TestASnaplenCutMultiLineReplyIsReadAcrossItsPackets(t *testing.T) {
 func TestASnaplenCutCaptureBlamesNoServer(t *testing.T) {
 	r := analyze(t, testcaps.Path("snaplen/snap96-exim.pcap"))
 	cut := 0
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		switch {
 		case f.Severity == Error || f.ID == "retry-loop":
 			t.Errorf("%s %s stream %d %v: %s", f.Severity, f.ID, f.Stream, f.Frames, f.Summary)
@@ -162,7 +162,7 @@ func TestASnaplenCutCaptureBlamesNoServer(t *testing.T) {
 	if got := findingsOf(r, "command-rejected", 1); len(got) != 1 || !slices.Equal(got[0].Frames, []int{33, 34}) || !strings.Contains(got[0].Summary, "nobody@example.test") {
 		t.Errorf("stream 1 command-rejected: %+v", got)
 	}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "pipelining-not-offered" {
 			t.Errorf("the EHLO replies were cut: nobody knows what they offered, yet %+v", f)
 		}

@@ -18,7 +18,7 @@ func TestALostSynAckAndGreetingAreTheCapturesLoss(t *testing.T) {
 	// the client's ACK says where the server's bytes began.
 	r := analyze(t, capturePath("clients-sweep/syn-greeting-lost.pcap"))
 	var ids []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		ids = append(ids, f.ID)
 		if f.Severity > Warning {
 			t.Errorf("%s %s: %s", f.Severity, f.ID, f.Summary)
@@ -33,7 +33,7 @@ func TestACaptureBegunAfterTheEHLOKnowsWhatWasOffered(t *testing.T) {
 	// Frame 1 is the EHLO reply (with PIPELINING) to an EHLO the capture
 	// missed; the client pipelines MAIL and RCPT (frame 2).
 	r := analyze(t, capturePath("clients-sweep/midstream-reply-first.pcap"))
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID != "command-rejected" {
 			t.Errorf("%s %s: %s", f.Severity, f.ID, f.Summary)
 		}
@@ -45,7 +45,7 @@ func TestALossyCaptureDoesNotMakeUpAHangUp(t *testing.T) {
 	// and its 250 to the message are not in the capture; the 221 that
 	// answered QUIT was paired with the RCPT. Exim delivered the message.
 	r := analyze(t, capturePath("clients-sweep/any-lossy-stream2.pcap"))
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if strings.Contains(f.Summary, "ended the session on") {
 			t.Errorf("%s: %s", f.ID, f.Summary)
 		}
@@ -75,7 +75,7 @@ func TestFramesThatCannotBeLocatedAreSaidSo(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := an.Report([]string{"a.pcap", "b.pcapng"})
-	if !strings.Contains(r.FrameNote, "so file_frames is missing where it could not place a frame") || len(r.Findings) == 0 || r.Findings[0].FileFrames != nil {
+	if !strings.Contains(r.FrameNote, "so file_frames is missing where it could not place a frame") || r.Findings.Len() == 0 || r.Findings.All()[0].FileFrames != nil {
 		t.Errorf("note %q, findings %v", r.FrameNote, r.Findings)
 	}
 }
@@ -98,7 +98,7 @@ func TestTLSAfterALostSTARTTLSReplyIsTLS(t *testing.T) {
 		fin(false)
 	})
 	var ids []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		ids = append(ids, f.ID)
 	}
 	got := findingsOf(r, "tls-started", 0)
@@ -112,7 +112,7 @@ func TestTLSAfterALostSTARTTLSReplyAndHelloIsTLS(t *testing.T) {
 	// client's hello were both dropped (frames 8, 9); what the client
 	// sent next are TLS records (application data), not commands.
 	r := analyze(t, capturePath("clients-sweep/any-lossy-tls.pcap"))
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID != "capture-gap" && f.ID != "tls-started" {
 			t.Errorf("%s: %s", f.ID, f.Summary)
 		}

@@ -32,7 +32,7 @@ func TestExchangeAnonymousTLSStartsTLS(t *testing.T) {
 		fin(false)
 	})
 	var ids []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		ids = append(ids, f.ID)
 		if f.Severity > Info {
 			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
@@ -58,7 +58,7 @@ func TestExchangeAnonymousTLSStartsTLS(t *testing.T) {
 		fin(true)
 		fin(false)
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID != "command-deferred" && f.Severity > Info {
 			t.Errorf("refused: %s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
 		}

@@ -136,21 +136,22 @@ func nextHosts(r *Report) {
 // is the connection's index in the report's list.
 func extendFindings(r *Report, id string, tell func(f *Finding, at int, c Connection) string) {
 	conns := &r.Connections
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		if f.ID != id {
+	for i := range r.Findings.Len() {
+		if fid, _, _ := r.Findings.head(i); fid != id {
 			continue
 		}
+		f := r.Findings.At(i)
 		at, ok := conns.index(f.Stream)
 		if !ok {
 			continue
 		}
 		c := conns.At(at)
-		what := tell(f, at, c)
+		what := tell(&f, at, c)
 		if what == "" {
 			continue
 		}
 		f.Summary += "; " + what
+		r.Findings.store.set(i, &f)
 		c.Diagnosis = strings.TrimSpace(c.Diagnosis + " " + strings.ToUpper(what[:1]) + what[1:] + ".")
 		conns.store.set(at, &c)
 	}

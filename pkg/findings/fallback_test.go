@@ -40,7 +40,7 @@ func TestAClientThatWentOnToTheNextMX(t *testing.T) {
 	if d := connectionOf(t, r, 2).Diagnosis; d != "The client came here after it failed to connect to 127.0.0.5:25 (stream 0) and 127.0.0.6:25 (stream 1)." {
 		t.Errorf("stream 2 diagnosis: %q", d)
 	}
-	if len(r.Findings) != 2 {
+	if r.Findings.Len() != 2 {
 		t.Errorf("findings: %+v; want the two connect-failed alone", r.Findings)
 	}
 
@@ -77,7 +77,7 @@ func TestAClientThatWentOnToTheNextMX(t *testing.T) {
 
 	// The same server refusing the client's retry: no next host.
 	r = analyze(t, testcaps.Path("crafted/connect-failed.pcap"))
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "connect-failed" && strings.Contains(f.Summary, "next connection") {
 			t.Errorf("crafted/connect-failed.pcap, stream %d: %s", f.Stream, f.Summary)
 		}

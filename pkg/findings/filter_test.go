@@ -51,7 +51,7 @@ func TestFiltersShowTheFindingsFrames(t *testing.T) {
 	for _, name := range []string{"barelf.pcap", "crafted/retry.pcap", "crafted/masked-pix.pcap", "nat/nat-any.pcap"} {
 		path := capturePath(name)
 		r := analyze(t, path)
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			var stderr bytes.Buffer
 			cmd := exec.Command(tshark, "-r", path, "-n", "-Y", f.Filter, "-T", "fields", "-e", "frame.number", "-e", "tcp.stream")
 			cmd.Stderr = &stderr

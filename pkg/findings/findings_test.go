@@ -277,7 +277,7 @@ func TestEveryFindingHasACaptureThatTriggersIt(t *testing.T) {
 				reports[path] = r
 			}
 			var seen []string
-			for _, f := range r.Findings {
+			for _, f := range r.Findings.All() {
 				if f.ID != tr.id {
 					continue
 				}
@@ -330,7 +330,7 @@ func TestFindingsNameTheirOwnStreamsFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Close()
-		for _, f := range an.Report(nil).Findings {
+		for _, f := range an.Report(nil).Findings.All() {
 			if f.Offset >= 0 && f.Direction != "" {
 				offsets++
 				if n, ok := sent[fmt.Sprint(f.Stream, "/", f.Direction)]; !ok || f.Offset > n {
@@ -370,7 +370,7 @@ func TestOneReplyOneRefusal(t *testing.T) {
 			offset int64
 		}
 		seen := map[reply]string{}
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID != "command-rejected" && f.ID != "command-deferred" && f.ID != "sync-error-reply" {
 				continue
 			}
@@ -431,7 +431,7 @@ func TestCleanCapturesStayQuiet(t *testing.T) {
 		"zerowindow/clean-big.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			r := analyze(t, testcaps.Path(name))
-			for _, f := range r.Findings {
+			for _, f := range r.Findings.All() {
 				if f.Severity > Info {
 					t.Errorf("%s %s stream %d frames %v: %s", f.Severity, f.ID, f.Stream, f.Frames, f.Summary)
 				}
@@ -456,7 +456,7 @@ func TestCorpusFindingsAreTheCheckedOnes(t *testing.T) {
 	var lines []string
 	for _, path := range files {
 		r := analyze(t, path)
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.Severity > Info {
 				lines = append(lines, fmt.Sprintf("%s\tstream %d\t%s\t%s\tframes %s", filepath.Base(path), f.Stream, f.Severity, f.ID, framesText(f.Frames, 6)))
 			}
@@ -510,7 +510,7 @@ func TestGoldenReports(t *testing.T) {
 func TestReportFilterAndWorst(t *testing.T) {
 	r := analyze(t, testcaps.Path("crafted/masked-pix.pcap"))
 	r.Filter(Error, []string{"sync-error-reply"})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.Severity < Error || f.ID == "sync-error-reply" {
 			t.Errorf("kept %s %s", f.Severity, f.ID)
 		}
@@ -567,8 +567,8 @@ func TestResultsDoNotDependOnWorkers(t *testing.T) {
 	if err := json.Unmarshal(one, &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Connections.Len() < 100 || len(r.Findings) == 0 {
-		t.Errorf("%d connections, %d findings: the capture is not what the test needs", r.Connections.Len(), len(r.Findings))
+	if r.Connections.Len() < 100 || r.Findings.Len() == 0 {
+		t.Errorf("%d connections, %d findings: the capture is not what the test needs", r.Connections.Len(), r.Findings.Len())
 	}
 }
 
@@ -579,7 +579,7 @@ func TestCaptureLossIsNotBlamedOnServers(t *testing.T) {
 	for _, name := range []string{"snaplen96.pcap", "crafted/gap.pcap", "crafted/gap-end.pcap"} {
 		r := analyze(t, testcaps.Path(name))
 		lossReported := false
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			switch {
 			case f.ID == "snaplen-truncated" || f.ID == "capture-gap":
 				lossReported = true
@@ -600,7 +600,7 @@ func TestCaptureLossIsNotBlamedOnServers(t *testing.T) {
 func TestLostEndOfDataIsTheCapturesLoss(t *testing.T) {
 	r := analyze(t, testcaps.Path("crafted/gap-end.pcap"))
 	var got []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		got = append(got, fmt.Sprintf("%s %v", f.ID, f.Frames))
 	}
 	if want := "capture-gap [23]"; strings.Join(got, "; ") != want {
@@ -622,7 +622,7 @@ func TestPostscreenPregreetIsTheOnlyStory(t *testing.T) {
 	} {
 		r := analyze(t, testcaps.Path(name))
 		var got []string
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			got = append(got, fmt.Sprintf("%s %v", f.ID, f.Frames))
 		}
 		if strings.Join(got, "; ") != want {
@@ -641,7 +641,7 @@ func TestPostscreenPregreetIsTheOnlyStory(t *testing.T) {
 // sides out of step.
 func TestUnasked421IsNoRepliesWithoutCommand(t *testing.T) {
 	r := analyze(t, testcaps.Path("hold513-server-side.pcap"))
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "reply-without-command" {
 			t.Errorf("stream %d frames %v: %s", f.Stream, f.Frames, f.Summary)
 		}
@@ -667,7 +667,7 @@ func TestSeveralTransactionsInOneConnectionStayQuiet(t *testing.T) {
 		s.Client("QUIT\r\n")
 		s.Server("221 2.0.0 bye\r\n")
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.Severity > Info {
 			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
 		}
@@ -790,7 +790,7 @@ func TestReviewersCasesOfTheSweepFixes(t *testing.T) {
 		})
 		var ids []string
 		lost := ""
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			ids = append(ids, f.ID)
 			if f.ID == "lost-mid-transaction" && f.Severity == Error {
 				lost = f.Summary
@@ -819,7 +819,7 @@ func TestReviewersCasesOfTheSweepFixes(t *testing.T) {
 			s.Server("221 bye\r\n")
 			s.Close()
 		})
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID == "eightbit-not-offered" {
 				t.Errorf("%s %s", f.Severity, f.Summary)
 			}
@@ -837,7 +837,7 @@ func TestReviewersCasesOfTheSweepFixes(t *testing.T) {
 			s.Close()
 		})
 		var told []string
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.contentAsCommands {
 				told = append(told, f.Summary)
 			}
@@ -857,7 +857,7 @@ func TestReviewersCasesOfTheSweepFixes(t *testing.T) {
 			s.Server("221 bye\r\n")
 			s.Close()
 		})
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.contentAsCommands {
 				t.Errorf("%s", f.Summary)
 			}
@@ -874,7 +874,7 @@ func TestReviewersCasesOfTheSweepFixes(t *testing.T) {
 			s.Reset(true)
 		})
 		worst := Info
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			worst = max(worst, f.Severity)
 		}
 		if worst != Error {
@@ -890,7 +890,7 @@ func TestReviewersCasesOfTheSweepFixes(t *testing.T) {
 			fin(true)
 			s.Server("421 mx.example.test lost input connection\r\n")
 		})
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID == "lost-mid-transaction" && (strings.Count(f.Summary, "FIN in frame") != 1 || !strings.HasSuffix(f.Summary, "the server never closing its side")) {
 				t.Errorf("%s", f.Summary)
 			}
@@ -910,7 +910,7 @@ func TestEarlyPipeliningIsNotBlamed(t *testing.T) {
 	if r.Connections.Len() != 1 || r.Connections.All()[0].Transactions != 1 || r.Connections.All()[0].Helo != "relay.example.org" {
 		t.Fatalf("connections %+v", r.Connections)
 	}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.Severity > Info {
 			t.Errorf("%s %s frames %v: %s", f.Severity, f.ID, f.Frames, f.Summary)
 		}
@@ -924,7 +924,7 @@ func TestEarlyPipeliningIsNotBlamed(t *testing.T) {
 func TestEightBitMessagesToRealExim(t *testing.T) {
 	r := analyze(t, testcaps.Path("exim-8bit/8bit.pcap"))
 	byStream := map[int][]Finding{}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		byStream[f.Stream] = append(byStream[f.Stream], f)
 	}
 	if len(byStream[1]) != 0 {
@@ -967,7 +967,7 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 		r := analyze(t, testcaps.Path(w.capture))
 		var found []string
 		ok := false
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID == w.id && f.Stream == w.stream {
 				found = append(found, fmt.Sprintf("frames %v: %s", f.Frames, f.Summary))
 				ok = ok || slices.Equal(f.Frames, w.frames) && strings.Contains(f.Summary, w.summary)
@@ -993,7 +993,7 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range analyze(t, testcaps.Path("exim-sweep/bdat-wrong-size.pcap")).Findings {
+	for _, f := range analyze(t, testcaps.Path("exim-sweep/bdat-wrong-size.pcap")).Findings.All() {
 		if f.ID == "command-deferred" && f.Stream == 0 {
 			t.Errorf("the server's timeout is called a deferral: %s", f.Summary)
 		}
@@ -1039,7 +1039,7 @@ func TestPostfixSweepDiagnoses(t *testing.T) {
 	// Message lines read as commands are explained once, not also listed
 	// as commands the server never answered.
 	for _, name := range []string{"postfix-sweep/s3-data-anyway.pcap", "postfix-sweep/s5-pipelining.pcap", "exim-sweep/data-after-refusal.pcap"} {
-		for _, f := range analyze(t, testcaps.Path(name)).Findings {
+		for _, f := range analyze(t, testcaps.Path(name)).Findings.All() {
 			if f.ID == "unanswered-command" && (strings.Contains(f.Summary, "FROM:") || strings.Contains(f.Summary, "SUBJECT:") || strings.Contains(f.Summary, "BODY")) {
 				t.Errorf("%s stream %d: %s", name, f.Stream, f.Summary)
 			}
@@ -1048,7 +1048,7 @@ func TestPostfixSweepDiagnoses(t *testing.T) {
 	// A UTF-8 address without SMTPUTF8 to a server that offers it; the
 	// server's 550 quotes the client's address back, which is no fault.
 	var utf8 []string
-	for _, f := range analyze(t, testcaps.Path("postfix-sweep/s8-8bit.pcap")).Findings {
+	for _, f := range analyze(t, testcaps.Path("postfix-sweep/s8-8bit.pcap")).Findings.All() {
 		switch {
 		case f.ID == "malformed-reply":
 			t.Errorf("malformed-reply frames %v: %s", f.Frames, f.Summary)
@@ -1059,7 +1059,7 @@ func TestPostfixSweepDiagnoses(t *testing.T) {
 	if !slices.Equal(utf8, []string{"[25]", "[33]"}) {
 		t.Errorf("UTF-8 addresses without SMTPUTF8 in frames %v, want [25] and [33]", utf8)
 	}
-	for _, f := range analyze(t, testcaps.Path("postfix-sweep/s5-pipelining.pcap")).Findings {
+	for _, f := range analyze(t, testcaps.Path("postfix-sweep/s5-pipelining.pcap")).Findings.All() {
 		// Stream 0 delivered the envelope from another client (127.0.1.65,
 		// the loop's is 127.0.1.75): not this client's message.
 		if f.ID == "retry-loop" && (!strings.HasSuffix(f.Summary, "each ended with 554 5.5.0 Error: SMTP protocol synchronization") || strings.Contains(f.Summary, "accepted")) {
@@ -1079,7 +1079,7 @@ func TestPostfixSweepDiagnoses(t *testing.T) {
 func TestTheOtherLegOfAProxiedSession(t *testing.T) {
 	r := analyze(t, testcaps.Path("middlebox-sweep/hold513-513.pcap"))
 	linked := ""
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "unanswered-command" && f.Stream == 0 {
 			linked = f.Summary
 		}
@@ -1131,7 +1131,7 @@ func TestTheOtherLegOfAProxiedSession(t *testing.T) {
 	a.Close()
 	busy := analyzeBytes(t, "busy.pcap", buf.Bytes())
 	took := false
-	for _, f := range busy.Findings {
+	for _, f := range busy.Findings.All() {
 		took = took || f.ID == "unanswered-command" && f.serverTook
 	}
 	if !took {
@@ -1140,7 +1140,7 @@ func TestTheOtherLegOfAProxiedSession(t *testing.T) {
 	quiet := []*Report{busy, analyze(t, testcaps.Path("middlebox-sweep/hold513-512.pcap")),
 		analyzeCapture(t, openGateway(t, capgen.GatewayOptions{Seed: 11, TargetBytes: 4 << 20, Concurrency: 40, MaxBody: 16 << 10, NonSMTP: 10}), session.Options{Stream: -1}).Report(nil)}
 	for _, r := range quiet {
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.linked {
 				t.Errorf("stream %d linked: %s", f.Stream, f.Summary)
 			}
@@ -1170,12 +1170,12 @@ func TestParallelJSONIsEncodersJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(serial.Bytes(), parallel.Bytes()) {
-				t.Errorf("parallel JSON in chunks of %d differs (%d connections, %d findings):\n%s", chunk, r.Connections.Len(), len(r.Findings), textdiff.FirstLine(serial.String(), parallel.String()))
+				t.Errorf("parallel JSON in chunks of %d differs (%d connections, %d findings):\n%s", chunk, r.Connections.Len(), r.Findings.Len(), textdiff.FirstLine(serial.String(), parallel.String()))
 			}
 		}
 	}
-	if full.Connections.Len() < 100 || len(full.Findings) < 10 {
-		t.Errorf("%d connections, %d findings: not the report this test needs", full.Connections.Len(), len(full.Findings))
+	if full.Connections.Len() < 100 || full.Findings.Len() < 10 {
+		t.Errorf("%d connections, %d findings: not the report this test needs", full.Connections.Len(), full.Findings.Len())
 	}
 }
 
@@ -1254,13 +1254,13 @@ func TestTableOfManyConnectionsListsTheTroubledOnes(t *testing.T) {
 	}
 	text := out.String()
 	troubles := 0
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.Severity > Info {
 			troubles++
 		}
 	}
 	note := fmt.Sprintf("listed: the %d of %d connections and %d of %d findings with a warning or an error; --format json or markdown gives them all\n",
-		len(want), r.Connections.Len(), troubles, len(r.Findings))
+		len(want), r.Connections.Len(), troubles, r.Findings.Len())
 	if !strings.Contains(text, note) {
 		t.Errorf("no line %q in:\n%s", note, text[:min(len(text), 500)])
 	}
@@ -1289,16 +1289,17 @@ func TestTableOfManyConnectionsListsTheTroubledOnes(t *testing.T) {
 func TestTableOfManyTroublesKeepsTheWorst(t *testing.T) {
 	r := &Report{}
 	var rows []Connection
+	var stalls []Finding
 	for i := range 250 {
 		sev := Warning
 		if i%10 == 7 {
 			sev = Error
 		}
 		rows = append(rows, Connection{Stream: i, Client: fmt.Sprintf("192.0.2.1:%d", 40000+i), Server: "198.51.100.25:25", Findings: 1, Worst: sev.String()})
-		r.Findings = append(r.Findings, Finding{ID: "stall", Severity: sev, Stream: i, Frames: []int{i + 1}, Summary: "s"})
+		stalls = append(stalls, Finding{ID: "stall", Severity: sev, Stream: i, Frames: []int{i + 1}, Summary: "s"})
 	}
 	r.Connections = NewConnectionList(rows...)
-	r.Findings = append(r.Findings, Finding{ID: "tls-started", Severity: Info, Stream: 3, Frames: []int{9}, Summary: "i"})
+	r.Findings = NewFindingList(append(stalls, Finding{ID: "tls-started", Severity: Info, Stream: 3, Frames: []int{9}, Summary: "i"})...)
 	var out bytes.Buffer
 	if err := WriteTable(&out, r, false); err != nil {
 		t.Fatal(err)
@@ -1348,7 +1349,7 @@ func TestRetryLoopSaysHowTheAttemptsEnded(t *testing.T) {
 	r := analyze(t, testcaps.Path("postfix-client/postfix-client-defer.pcap"))
 	const ended = "each ended with 451 4.7.1 <defer@example.test>: Recipient address rejected: try later"
 	var loops []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "retry-loop" {
 			loops = append(loops, f.Summary)
 		}
@@ -1435,7 +1436,7 @@ func TestUnansweredSmugglingSequenceIsNotCalledAccepted(t *testing.T) {
 func TestRefusedGreetingIsTheWholeStory(t *testing.T) {
 	r := analyze(t, testcaps.Path("exim-client/quit-early.pcap"))
 	var ids []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		ids = append(ids, f.ID+"/"+string(f.Phase))
 	}
 	if want := []string{"command-rejected/greeting"}; !slices.Equal(ids, want) {
@@ -1457,7 +1458,7 @@ func TestSilenceUntilTheCaptureEnded(t *testing.T) {
 		"stall":                "server silent 90.0 s after the client's end of data in frame 22, until the capture ended",
 		"lost-mid-transaction": "the transaction from <a@example.org> had no final reply when the capture ended, during DATA, after 125 bytes of message, with the connection still open",
 	}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if w, ok := want[f.ID]; ok {
 			if f.Summary != w {
 				t.Errorf("%s: %q, want %q", f.ID, f.Summary, w)
@@ -1490,7 +1491,7 @@ func TestSilenceUntilOtherConnectionsEnded(t *testing.T) {
 		}
 	}
 	stalls := 0
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "stall" {
 			stalls++
 		}
@@ -1500,7 +1501,7 @@ func TestSilenceUntilOtherConnectionsEnded(t *testing.T) {
 	}
 
 	r = analyze(t, testcaps.Path("trailing-stall/idle-after-delivery.pcap"))
-	if len(r.Findings) != 0 {
+	if r.Findings.Len() != 0 {
 		t.Errorf("a client idle after its message was answered: %+v, want no findings", r.Findings)
 	}
 
@@ -1586,7 +1587,7 @@ func TestReportTextIsPrintable(t *testing.T) {
 			check(path, "diagnosis", c.Diagnosis)
 			check(path, "helo", c.Helo)
 		}
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			check(path, f.ID+" summary", f.Summary)
 			check(path, f.ID+" evidence", f.Evidence)
 		}
@@ -1614,7 +1615,7 @@ func TestRefusedBareLineEndingsAreExplained(t *testing.T) {
 		if r.Connections.Len() != 1 || r.Connections.All()[0].Diagnosis != want {
 			t.Errorf("%s: diagnosis\n%v\nwant\n%s", name, r.Connections, want)
 		}
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID == "reply-without-command" {
 				t.Errorf("%s: %s", name, f.Summary)
 			}
@@ -1629,7 +1630,7 @@ func TestRefusedBareLineEndingsAreExplained(t *testing.T) {
 func TestLMTPRepliesArePerRecipient(t *testing.T) {
 	r := analyze(t, testcaps.Path("lmtp/lmtp-mixed.pcap"))
 	var got []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		got = append(got, fmt.Sprintf("%s %v %s", f.ID, f.Frames, f.Summary))
 	}
 	want := []string{
@@ -1714,7 +1715,7 @@ func TestNothingIsUnansweredAfterA421(t *testing.T) {
 		s.Client("third\r\n.\r\nQUIT\r\n")
 	})
 	var ids []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		ids = append(ids, f.ID)
 	}
 	if strings.Join(ids, " ") != "bare-lf-in-data lost-mid-transaction" {
@@ -1735,7 +1736,7 @@ func TestRefusalBeforeTheEndOfDataIsARefusal(t *testing.T) {
 		s.Server("221 bye\r\n")
 	})
 	var got []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		got = append(got, fmt.Sprintf("%s %s", f.ID, f.Summary))
 	}
 	want := "command-rejected the message (before its end of data) was rejected: 552 5.3.4 Message size exceeds fixed limit"
@@ -1759,7 +1760,7 @@ func TestRefusedBareLFIsNotCalledLenient(t *testing.T) {
 		s.Client("QUIT\r\n")
 		s.Server("221 bye\r\n")
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "smuggling-end-of-data" && f.Severity == Error {
 			t.Errorf("the server is called lenient: %s", f.Summary)
 		}
@@ -1808,7 +1809,7 @@ func TestLMTPBDATRefusalNamesTheRecipient(t *testing.T) {
 		s.Server("221 bye\r\n")
 	})
 	var got []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		got = append(got, f.ID+" "+f.Summary)
 	}
 	want := "command-rejected the message for <bob@x> was rejected: 552 5.2.2 <bob@x> Quota exceeded"
@@ -1827,7 +1828,7 @@ func TestLMTPBDATRefusalNamesTheRecipient(t *testing.T) {
 // lost transaction.
 func TestClientThatGaveUpIsNotSmuggling(t *testing.T) {
 	r := analyze(t, testcaps.Path("postfix-bare/postfix-yes-barelf-end.pcap"))
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "smuggling-end-of-data" {
 			t.Errorf("smuggling reported: %s", f.Summary)
 		}
@@ -1843,7 +1844,7 @@ func TestClientThatGaveUpIsNotSmuggling(t *testing.T) {
 // summariesOf returns the summaries of a report's findings with ID id.
 func summariesOf(r *Report, id string) []string {
 	var out []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == id {
 			out = append(out, f.Summary)
 		}
@@ -1854,7 +1855,7 @@ func summariesOf(r *Report, id string) []string {
 // dumpAll lists a report's findings, for failure messages.
 func dumpAll(r *Report) string {
 	var b strings.Builder
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		b.WriteString(f.ID + ": " + f.Summary + "\n")
 	}
 	return b.String()
@@ -2012,7 +2013,7 @@ func TestDiagnosesSayOnlyWhatTheCaptureShows(t *testing.T) {
 		if !strings.HasPrefix(got, tc.want) {
 			t.Errorf("%s stream %d:\n%s\nwant\n%s", tc.name, tc.stream, got, tc.want)
 		}
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.Stream == tc.stream && f.ID == "pipelining-not-offered" && tc.name == "postfix/sync-error.pcap" {
 				t.Errorf("%s: %s", tc.name, f.Summary)
 			}
@@ -2025,7 +2026,7 @@ func TestDiagnosesSayOnlyWhatTheCaptureShows(t *testing.T) {
 // are explained as such, not warned about as replies nobody asked for.
 func TestRepliesToAnUnofferedChunkAreExplained(t *testing.T) {
 	r := analyze(t, testcaps.Path("crafted/bdat-not-offered.pcap"))
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "reply-without-command" && (f.Severity != Info || !strings.Contains(f.Summary, "BDAT chunk")) {
 			t.Errorf("%s %s", f.Severity, f.Summary)
 		}
@@ -2047,7 +2048,7 @@ func TestNoStallAcrossAClockStep(t *testing.T) {
 		s.Client("QUIT\r\n")
 		s.Server("221 bye\r\n")
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "stall" {
 			t.Errorf("stall frames %v: %s", f.Frames, f.Summary)
 		}
@@ -2152,7 +2153,7 @@ func TestAddressProbesAreNeitherFailuresNorRetries(t *testing.T) {
 		s.Close()
 	}
 	r := analyzeBytes(t, "probes.pcap", buf.Bytes())
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		t.Errorf("%s %s stream %d: %s", f.Severity, f.ID, f.Stream, f.Summary)
 	}
 	if r.Connections.Len() != 3 {
@@ -2185,7 +2186,7 @@ func TestRefusedCommandsWithoutMailSayNothingWasLost(t *testing.T) {
 		s.Server("221 bye\r\n")
 	})
 	var got []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		got = append(got, f.ID)
 		if !strings.Contains(f.Explanation, "carries no mail") || strings.Contains(f.Explanation, "retries") {
 			t.Errorf("%s: %s", f.Summary, f.Explanation)
@@ -2212,7 +2213,7 @@ func TestStallSurvivesATinyInversion(t *testing.T) {
 		s.Server("221 bye\r\n")
 	})
 	stalls := 0
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "stall" {
 			stalls++
 		}
@@ -2248,7 +2249,7 @@ func TestBulkSendersSessionsAreNeitherLegsNorRetries(t *testing.T) {
 	if r.Connections.Len() != 17 {
 		t.Fatalf("%d connections, want 17", r.Connections.Len())
 	}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if strings.Contains(f.Summary, "other leg") {
 			t.Errorf("stream %d linked to another leg: %s", f.Stream, f.Summary)
 		}
@@ -2264,7 +2265,7 @@ func TestBulkSendersSessionsAreNeitherLegsNorRetries(t *testing.T) {
 	// Streams 14 and 16 went one after the other (to two servers): that
 	// much is a retry as far as the capture can tell.
 	loops := 0
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "retry-loop" {
 			loops++
 		}
@@ -2318,7 +2319,7 @@ func TestKeepAliveProbesSayNothing(t *testing.T) {
 		s.Server("221 bye\r\n")
 	})
 	var stalls []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "stall" {
 			stalls = append(stalls, f.Summary)
 		}
@@ -2352,7 +2353,7 @@ func TestTableOfManyCleanConnectionsSaysSo(t *testing.T) {
 func TestUnansweredCommandsSayWhoEndedTheConnection(t *testing.T) {
 	r := analyze(t, testcaps.Path("hold513-client-side.pcap"))
 	want := "the server never answered the 16 commands (MAIL, RCPT×14, DATA) the client sent in frame 9, a segment of 513 bytes (connection ended: the server's FIN in frame 14); yet"
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "unanswered-command" && f.Stream == 0 {
 			if !strings.HasPrefix(f.Summary, want) {
 				t.Errorf("summary %q, want it to start %q", f.Summary, want)
@@ -2402,7 +2403,7 @@ func TestRetryAfterATimeoutIsARetry(t *testing.T) {
 			attempt("192.0.2.10:40003", "198.51.100.25:25", 1800*time.Second)
 			r := analyzeBytes(t, "retry.pcap", buf.Bytes())
 			var loops []string
-			for _, f := range r.Findings {
+			for _, f := range r.Findings.All() {
 				if f.ID == "retry-loop" {
 					loops = append(loops, fmt.Sprint(f.Streams, " ", f.Severity))
 				}
@@ -2440,7 +2441,7 @@ func TestKeepAliveProbesDoNotHideATimeout(t *testing.T) {
 		s.Server("421 4.4.2 mx Error: timeout exceeded\r\n")
 	})
 	want := "the transaction from <a@example.org> was lost during DATA: the message stopped coming (nothing from the client for 301.0 s after frame 22), and the server gave up with 421"
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "lost-mid-transaction" {
 			if !strings.HasPrefix(f.Summary, want) {
 				t.Errorf("summary %q, want it to start %q", f.Summary, want)
@@ -2481,7 +2482,7 @@ func TestLargeSegmentsLostOnlyWhenNoneOfThatSizePasses(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			for _, f := range scriptedReport(t, 25, script).Findings {
+			for _, f := range scriptedReport(t, 25, script).Findings.All() {
 				if f.ID == "large-segments-lost" {
 					t.Errorf("%s %v: %s", f.ID, f.Frames, f.Summary)
 				}
@@ -2502,7 +2503,7 @@ func TestLargeSegmentsLostNeedsThePeerStillHeard(t *testing.T) {
 			s.Pause(time.Second)
 		}
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "large-segments-lost" {
 			t.Errorf("%s %v: %s", f.ID, f.Frames, f.Summary)
 		}
@@ -2517,16 +2518,16 @@ func TestPathMTUBlackHoleFromBothSides(t *testing.T) {
 	client := analyze(t, testcaps.Path("pmtu/pmtu-client-side.pcap"))
 	server := analyze(t, testcaps.Path("pmtu/pmtu-server-side.pcap"))
 	for _, r := range []*Report{client, server} {
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.Stream == 0 {
 				t.Errorf("stream 0 (a small message, delivered): %s %v: %s", f.ID, f.Frames, f.Summary)
 			}
 		}
 	}
 	var gap *Finding
-	for i, f := range server.Findings {
+	for i, f := range server.Findings.All() {
 		if f.ID == "capture-gap" && f.Stream == 1 {
-			gap = &server.Findings[i]
+			gap = &server.Findings.All()[i]
 		}
 	}
 	want := "8192 bytes of the client's stream at offset 84 never arrived: the server's ACKs never went past offset 84, though later bytes did arrive (frame 36)"
@@ -2542,13 +2543,13 @@ func TestPathMTUBlackHoleFromBothSides(t *testing.T) {
 	}
 	// Between two resends of its lost segment the client was backing off,
 	// not silent: no stall there.
-	for _, f := range client.Findings {
+	for _, f := range client.Findings.All() {
 		if f.ID == "stall" && f.Stream == 1 {
 			t.Errorf("client side, stream 1: stall %v: %s", f.Frames, f.Summary)
 		}
 	}
 	// Bytes the server did acknowledge are missing from the capture only.
-	for _, f := range analyze(t, testcaps.Path("crafted/gap.pcap")).Findings {
+	for _, f := range analyze(t, testcaps.Path("crafted/gap.pcap")).Findings.All() {
 		if f.ID == "capture-gap" && !strings.Contains(f.Summary, "are not in the capture") {
 			t.Errorf("crafted/gap.pcap: %s", f.Summary)
 		}
@@ -2561,7 +2562,7 @@ func TestPathMTUBlackHoleFromBothSides(t *testing.T) {
 func TestStartTLSOutcomes(t *testing.T) {
 	r := analyze(t, testcaps.Path("tls/starttls-failures.pcap"))
 	byStream := map[int][]string{}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		byStream[f.Stream] = append(byStream[f.Stream], f.ID+": "+f.Summary)
 	}
 	want := map[int]string{
@@ -2604,7 +2605,7 @@ func TestNeverArrivedNeedsAnACKAfterTheLaterBytes(t *testing.T) {
 				s.Reset(true)
 			})
 			var got string
-			for _, f := range r.Findings {
+			for _, f := range r.Findings.All() {
 				if f.ID == "capture-gap" {
 					got = f.Summary
 				}
@@ -2641,7 +2642,7 @@ func TestTLSWarningThenFatalAlertFails(t *testing.T) {
 		s.Ack(false)
 	})
 	var got []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if strings.HasPrefix(f.ID, "tls-") {
 			got = append(got, f.ID+": "+f.Summary)
 		}
@@ -2685,7 +2686,7 @@ func TestLargeSegmentsLostKnowsIPv6MinimumMTU(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := false
-		for _, f := range analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil).Findings {
+		for _, f := range analyzeCapture(t, c, session.Options{Stream: -1}).Report(nil).Findings.All() {
 			if f.ID == "large-segments-lost" {
 				got = true
 				t.Logf("%s: %s", tc.client, f.Summary)
@@ -2710,7 +2711,7 @@ func TestStallEndedByAnOlderResendSaysSo(t *testing.T) {
 		s.Client(".\r\n")
 		s.Server("250 ok\r\n")
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "stall" {
 			if !strings.Contains(f.Summary, "then the client sent message data again (a retransmission) in frame") {
 				t.Errorf("stall %v: %s", f.Frames, f.Summary)
@@ -2719,7 +2720,7 @@ func TestStallEndedByAnOlderResendSaysSo(t *testing.T) {
 		}
 	}
 	var got []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		got = append(got, f.ID+": "+f.Summary)
 	}
 	t.Errorf("no stall in %q", got)
@@ -2754,7 +2755,7 @@ func TestAnEnvelopeWithAGapAfterMAILIsNoProbe(t *testing.T) {
 // capture tells them; a message refused once is no retry loop.
 func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 	summary := func(r *Report) (ids []string) {
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			ids = append(ids, fmt.Sprintf("%s %d %s", f.ID, f.Stream, f.Severity))
 		}
 		return ids
@@ -2779,13 +2780,13 @@ func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 		if got := fmt.Sprint(summary(both)); got != tc.want {
 			t.Errorf("%s: findings %s, want %s", tc.both, got, tc.want)
 		}
-		for _, f := range inside.Findings {
+		for _, f := range inside.Findings.All() {
 			if f.ID == "seen-through-nat" || f.ID == "retry-loop" {
 				t.Errorf("%s: %s in stream %d", tc.inside, f.ID, f.Stream)
 			}
 		}
 		var told []Finding // what both tells outside its NAT findings, as the inside capture tells it
-		for _, f := range both.Findings {
+		for _, f := range both.Findings.All() {
 			if f.ID == "seen-through-nat" {
 				first, ok := tc.twins[f.Stream]
 				if !ok || fmt.Sprint(f.Streams) != fmt.Sprint([]int{first, f.Stream}) ||
@@ -2802,8 +2803,8 @@ func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 			}
 			told = append(told, f)
 		}
-		if len(told) != len(inside.Findings) {
-			t.Fatalf("%s: %d findings besides NAT, the inside capture %d", tc.both, len(told), len(inside.Findings))
+		if len(told) != inside.Findings.Len() {
+			t.Fatalf("%s: %d findings besides NAT, the inside capture %d", tc.both, len(told), inside.Findings.Len())
 		}
 		// The table and the markdown say whose mail a second view's is.
 		var table, md bytes.Buffer
@@ -2820,7 +2821,7 @@ func TestASessionSeenThroughNATIsToldOnce(t *testing.T) {
 			}
 		}
 		for i, f := range told {
-			if w := inside.Findings[i]; f.ID != w.ID || f.Summary != w.Summary || both.Connections.All()[f.Stream].Server != inside.Connections.All()[w.Stream].Server {
+			if w := inside.Findings.All()[i]; f.ID != w.ID || f.Summary != w.Summary || both.Connections.All()[f.Stream].Server != inside.Connections.All()[w.Stream].Server {
 				t.Errorf("%s: %s %q in stream %d; inside: %s %q", tc.both, f.ID, f.Summary, f.Stream, w.ID, w.Summary)
 			}
 		}
@@ -2855,7 +2856,7 @@ func TestOneHostsThreeFailuresAreALoopWhoeverElseTried(t *testing.T) {
 		}
 		r := analyzeBytes(t, "hosts.pcap", buf.Bytes())
 		var loops []string
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID == "retry-loop" {
 				loops = append(loops, fmt.Sprint(f.Streams, " ", f.Severity))
 				if !strings.Contains(f.Summary, "; the attempts came from 2 client addresses (192.0.2.10, 192.0.2.77) and carry no SIZE or Message-ID") {

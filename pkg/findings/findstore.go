@@ -1,8 +1,6 @@
 package findings
 
 import (
-	"slices"
-
 	"github.com/smtpcap/smtpcap/internal/recstore"
 )
 
@@ -37,27 +35,37 @@ func (fs *findStore) set(i int, f *Finding) {
 	fs.recs.Replace(i, fs.scratch)
 }
 
-// takeSorted returns the findings, then extra, in stable order of stream
-// (those of one stream as added, then extra's), nil when there are none,
-// and empties the store. extra is sorted in place.
-func (fs *findStore) takeSorted(extra []Finding) []Finding {
-	n := fs.len() + len(extra)
-	if n == 0 {
-		return nil
+// takeSorted returns the findings, then extra, as a FindingList in
+// stable order of stream (those of one stream as added, then extra's, in
+// extra's order), and empties the store. None is decoded.
+func (fs *findStore) takeSorted(extra []Finding) FindingList {
+	for i := range extra {
+		fs.add(&extra[i])
 	}
 	fs.recs.SortByKey()
-	slices.SortStableFunc(extra, func(x, y Finding) int { return x.Stream - y.Stream })
-	out := make([]Finding, 0, n)
-	e := 0
-	for i := range fs.len() {
-		for ; e < len(extra) && extra[e].Stream < fs.recs.Key(i); e++ {
-			out = append(out, extra[e])
-		}
-		out = append(out, fs.get(i))
-	}
-	out = append(out, extra[e:]...)
+	l := FindingList{store: findStore{recs: fs.recs, catalog: fs.catalog}}
 	*fs = findStore{catalog: fs.catalog}
-	return out
+	return l
+}
+
+// head returns what the report's last steps look at of every finding,
+// read without decoding the rest: its ID, severity and stream. The ID is
+// the catalog's own string, not a copy, for any ID the catalog knows.
+func (fs *findStore) head(i int) (id string, sev Severity, stream int) {
+	r := recstore.NewReader(fs.recs.Record(i))
+	r.Uint() // the catalog bits
+	sev = Severity(r.Byte())
+	return fs.readID(&r), sev, fs.recs.Key(i)
+}
+
+// readID reads a finding's ID from r: the catalog's own string for any ID
+// the catalog knows, a copy of the bytes for any other.
+func (fs *findStore) readID(r *recstore.Reader) string {
+	b := r.Bytes()
+	if e, ok := fs.catalog[string(b)]; ok {
+		return e.ID
+	}
+	return string(b)
 }
 
 // marks are a finding's unexported yes-or-no fields, each as a bit of
@@ -80,6 +88,7 @@ func (fs *findStore) encode(b []byte, f *Finding) []byte {
 	madeFilter := f.Filter == filterFor(f.Stream, f.Frames)
 	b = recstore.AppendBits(b, &catalogExplanation, &catalogRemedy, &madeFilter)
 	b = append(b, byte(f.Severity))
+	b = recstore.AppendString(b, f.ID) // first after the severity: what head reads
 	b = recstore.AppendBits(b, f.marks()...)
 	b = recstore.AppendInt(b, int64(f.Stream))
 	b = recstore.AppendInt(b, f.Offset)
@@ -104,7 +113,7 @@ func (fs *findStore) encode(b []byte, f *Finding) []byte {
 	for _, s := range f.FileFrames {
 		b = recstore.AppendString(b, s)
 	}
-	for _, s := range []string{f.ID, f.Direction, string(f.Phase), f.Summary, f.Evidence, f.CaptureLoss} {
+	for _, s := range []string{f.Direction, string(f.Phase), f.Summary, f.Evidence, f.CaptureLoss} {
 		b = recstore.AppendString(b, s)
 	}
 	if !catalogExplanation {
@@ -126,6 +135,7 @@ func (fs *findStore) decode(b []byte) Finding {
 	var catalogExplanation, catalogRemedy, madeFilter bool
 	r.Bits(&catalogExplanation, &catalogRemedy, &madeFilter)
 	f := Finding{Severity: Severity(r.Byte())}
+	f.ID = fs.readID(&r)
 	r.Bits(f.marks()...)
 	f.Stream = int(r.Int())
 	f.Offset = r.Int()
@@ -151,7 +161,7 @@ func (fs *findStore) decode(b []byte) Finding {
 		}
 	}
 	var phase string
-	for _, s := range []*string{&f.ID, &f.Direction, &phase, &f.Summary, &f.Evidence, &f.CaptureLoss} {
+	for _, s := range []*string{&f.Direction, &phase, &f.Summary, &f.Evidence, &f.CaptureLoss} {
 		*s = r.String()
 	}
 	f.Phase = Phase(phase)

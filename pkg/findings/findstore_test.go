@@ -90,10 +90,11 @@ func TestStoredFindingsComeBackAsTheyWere(t *testing.T) {
 	extra := []Finding{random(1), random(2), random(3)}
 	all := append(slices.Clone(want), extra...)
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Stream < all[j].Stream })
-	got := fs.takeSorted(extra)
+	list := fs.takeSorted(extra)
 	if fs.len() != 0 || fs.catalog == nil {
 		t.Errorf("after takeSorted: %d findings left, catalog %v", fs.len(), fs.catalog != nil)
 	}
+	got := list.All()
 	if len(got) != len(all) {
 		t.Fatalf("takeSorted gave %d findings, want %d", len(got), len(all))
 	}
@@ -101,8 +102,11 @@ func TestStoredFindingsComeBackAsTheyWere(t *testing.T) {
 		if !reflect.DeepEqual(got[i], all[i]) {
 			t.Fatalf("takeSorted: finding %d is stream %d %q, want stream %d %q", i, got[i].Stream, got[i].Summary, all[i].Stream, all[i].Summary)
 		}
+		if id, sev, stream := list.head(i); id != all[i].ID || sev != all[i].Severity || stream != all[i].Stream {
+			t.Fatalf("head of finding %d: %q %v stream %d, want %q %v stream %d", i, id, sev, stream, all[i].ID, all[i].Severity, all[i].Stream)
+		}
 	}
-	if got := fs.takeSorted(nil); got != nil {
-		t.Errorf("an empty store gave %d findings", len(got))
+	if got := fs.takeSorted(nil); got.Len() != 0 {
+		t.Errorf("an empty store gave %d findings", got.Len())
 	}
 }

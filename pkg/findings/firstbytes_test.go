@@ -16,7 +16,7 @@ import (
 // SMTPCAP_DUMP set the capture is also written out).
 func reviewLines(r *Report) string {
 	var b strings.Builder
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		fmt.Fprintf(&b, "%s %s %v: %s\n", f.Severity, f.ID, f.Frames, f.Summary)
 	}
 	for _, c := range r.Connections.All() {
@@ -98,7 +98,7 @@ func TestAStrictServersLaterReplyIsNoCutShort(t *testing.T) {
 				strictMessage(s, body)
 				tc.after(s, fin)
 			})
-			for _, f := range r.Findings {
+			for _, f := range r.Findings.All() {
 				if f.ID == "smuggling-end-of-data" && (f.Severity == Error || strings.Contains(f.Summary, "cut short")) {
 					t.Errorf("a strict server's later reply taken for the answer to the rest of the message:\n%s", reviewLines(r))
 				}
@@ -155,7 +155,7 @@ func TestMidStreamTLSIsNoImplicitTLSMismatch(t *testing.T) {
 				// to a TLS hello: the session is encrypted.
 				t.Errorf("mid-stream STARTTLS session reported as not encrypted:\n%s", reviewLines(r))
 			}
-			for _, f := range r.Findings {
+			for _, f := range r.Findings.All() {
 				if f.ID == "tls-handshake-failed" || f.Severity == Error || f.ID == "malformed-reply" {
 					t.Errorf("mid-stream TLS reported as a failure:\n%s", reviewLines(r))
 					break
@@ -184,10 +184,10 @@ func TestAServersTLSAlertInTwoSegments(t *testing.T) {
 				fin(false)
 				fin(true)
 			})
-			if !slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.ID == "tls-handshake-failed" && f.Severity == Error }) {
+			if !slices.ContainsFunc(r.Findings.All(), func(f Finding) bool { return f.ID == "tls-handshake-failed" && f.Severity == Error }) {
 				t.Errorf("no implicit-TLS mismatch:\n%s", reviewLines(r))
 			}
-			for _, f := range r.Findings {
+			for _, f := range r.Findings.All() {
 				if f.ID == "tls-handshake-failed" && !strings.Contains(f.Summary, "a TLS fatal unexpected_message (10) alert") {
 					t.Errorf("the alert is not named: %s", f.Summary)
 				}
@@ -203,7 +203,7 @@ func TestAServersTLSAlertInTwoSegments(t *testing.T) {
 			fin(false)
 			fin(true)
 		})
-		if !slices.ContainsFunc(r.Findings, func(f Finding) bool {
+		if !slices.ContainsFunc(r.Findings.All(), func(f Finding) bool {
 			return f.ID == "tls-handshake-failed" && f.Severity == Error && strings.Contains(f.Summary, `554 "SMTP synchronization error"`)
 		}) {
 			t.Errorf("no implicit-TLS mismatch:\n%s", reviewLines(r))
@@ -223,7 +223,7 @@ func TestACleartextGreetingOn465BlamesTheServer(t *testing.T) {
 		s.Server("220 mx.example.test ESMTP\r\n")
 		s.Reset(true)
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "tls-handshake-failed" && strings.Contains(f.Remedy, "port (465)") {
 			t.Errorf("on port 465 the remedy is %q", f.Remedy)
 		}
@@ -248,7 +248,7 @@ func TestAClientThatLeavesAfterARefusedRecipient(t *testing.T) {
 		s.Ack(true)
 	})
 	var lost []Finding
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "lost-mid-transaction" {
 			lost = append(lost, f)
 		}
@@ -264,7 +264,7 @@ func TestAClientThatLeavesAfterARefusedRecipient(t *testing.T) {
 		fin(false)
 		s.Ack(true)
 	})
-	if !slices.ContainsFunc(r.Findings, func(f Finding) bool {
+	if !slices.ContainsFunc(r.Findings.All(), func(f Finding) bool {
 		return f.ID == "lost-mid-transaction" && f.Severity == Error && strings.Contains(f.Summary, "was lost in the envelope")
 	}) {
 		t.Errorf("before the refusal:\n%s", reviewLines(r))
@@ -287,9 +287,9 @@ func TestSilenceOnPort465(t *testing.T) {
 		}
 	}
 	r := craftedReport(t, "silent-465", 465, silent(8*time.Second))
-	if len(r.Findings) != 1 || r.Findings[0].ID != "tls-handshake-failed" || r.Findings[0].Severity != Warning ||
-		!slices.Equal(r.Findings[0].Frames, []int{4}) ||
-		!strings.Contains(r.Findings[0].Summary, "nothing was sent either way for 8.0 s on port 465, the implicit-TLS port, until the client closed the connection (frame 4)") {
+	if r.Findings.Len() != 1 || r.Findings.All()[0].ID != "tls-handshake-failed" || r.Findings.All()[0].Severity != Warning ||
+		!slices.Equal(r.Findings.All()[0].Frames, []int{4}) ||
+		!strings.Contains(r.Findings.All()[0].Summary, "nothing was sent either way for 8.0 s on port 465, the implicit-TLS port, until the client closed the connection (frame 4)") {
 		t.Errorf("8 s of silence on 465:\n%s", reviewLines(r))
 	}
 	for _, tc := range []struct {
@@ -297,7 +297,7 @@ func TestSilenceOnPort465(t *testing.T) {
 		wait time.Duration
 	}{{465, 100 * time.Millisecond}, {25, 8 * time.Second}} {
 		r := craftedReport(t, "silent", tc.port, silent(tc.wait))
-		if slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.ID == "tls-handshake-failed" }) {
+		if slices.ContainsFunc(r.Findings.All(), func(f Finding) bool { return f.ID == "tls-handshake-failed" }) {
 			t.Errorf("port %d, %v of silence:\n%s", tc.port, tc.wait, reviewLines(r))
 		}
 	}

@@ -47,11 +47,11 @@ func TestRealTCPRecoveryReassemblesTheSameStreamsOnBothSides(t *testing.T) {
 
 		r := analyze(t, path)
 		var found []string
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			found = append(found, fmt.Sprintf("%s %s stream %d %v: %s", f.Severity, f.ID, f.Stream, f.Frames, f.Summary))
 		}
-		if len(r.Findings) != 1 || r.Findings[0].ID != "command-rejected" || r.Findings[0].Stream != 1 ||
-			!strings.Contains(r.Findings[0].Summary, "RCPT TO:<nobody@example.test> was rejected: 550 unknown user") {
+		if r.Findings.Len() != 1 || r.Findings.All()[0].ID != "command-rejected" || r.Findings.All()[0].Stream != 1 ||
+			!strings.Contains(r.Findings.All()[0].Summary, "RCPT TO:<nobody@example.test> was rejected: 550 unknown user") {
 			t.Errorf("%s: findings\n%s", side, strings.Join(found, "\n"))
 		}
 		for _, conn := range r.Connections.All() {

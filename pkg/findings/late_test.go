@@ -70,8 +70,8 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 		if len(got) != 1 || !slices.Equal(got[0].Frames, frames) || !slices.Equal(got[0].Streams, []int{0, 1}) || !strings.HasSuffix(got[0].Summary, "a duplicate; the same envelope was delivered again in stream 1: 2 copies") {
 			t.Errorf("%s: %+v\nwant frames %v, streams [0 1]", name, got, frames)
 		}
-		if len(r.Findings) != 1 {
-			t.Errorf("%s: %d findings, want only accepted-after-client-left", name, len(r.Findings))
+		if r.Findings.Len() != 1 {
+			t.Errorf("%s: %d findings, want only accepted-after-client-left", name, r.Findings.Len())
 		}
 	}
 
@@ -86,7 +86,7 @@ func TestAMessageAcceptedAfterTheClientLeftIsADuplicate(t *testing.T) {
 	if got := findingsOf(r, "accepted-after-client-left", 0); len(got) != 1 || got[0].Summary != want || !slices.Equal(got[0].Frames, []int{15, 17, 19, 21, 22}) {
 		t.Errorf("postfix server: %+v\nwant frames [15 17 19 21 22]: %s", got, want)
 	}
-	if len(r.Findings) != 1 || !strings.HasPrefix(r.Connections.All()[0].Diagnosis, "The server accepted the message") {
+	if r.Findings.Len() != 1 || !strings.HasPrefix(r.Connections.All()[0].Diagnosis, "The server accepted the message") {
 		t.Errorf("postfix server: findings %+v, diagnosis %s", r.Findings, r.Connections.All()[0].Diagnosis)
 	}
 
@@ -112,7 +112,7 @@ func TestOnlyALateAcceptanceIsADuplicate(t *testing.T) {
 		if testcaps.Broken(path) || slices.ContainsFunc(duplicated, func(name string) bool { return strings.HasSuffix(path, filepath.FromSlash(name)) }) {
 			continue
 		}
-		for _, f := range analyze(t, path).Findings {
+		for _, f := range analyze(t, path).Findings.All() {
 			if f.ID == "accepted-after-client-left" {
 				t.Errorf("%s stream %d: %s", path, f.Stream, f.Summary)
 			}
@@ -164,7 +164,7 @@ func TestALateAcceptanceOfBDAT(t *testing.T) {
 	if len(got) != 1 || !slices.Equal(got[0].Frames, []int{14, 16, 17, 18}) || !strings.Contains(got[0].Summary, "(250 in frame 17) 12.0 s after the end of data (frame 14)") {
 		t.Errorf("accepted-after-client-left: %+v", got)
 	}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID != "accepted-after-client-left" && f.Severity > Info {
 			t.Errorf("%s %s: %s", f.Severity, f.ID, f.Summary)
 		}
@@ -218,7 +218,7 @@ func TestALostReplyToAPipelinedEndOfData(t *testing.T) {
 	want := "the server accepted the message from <s@example.org> (250 in frame 9, sent again 7 times, the last in frame 28), but the reply never reached the client: " +
 		"its TCP never acknowledged it, and the client gave up 13.5 s after the end of data (frame 7), its RST in frame 29 acknowledging nothing of the reply. " +
 		"The client never read the acceptance and will send the message again: a duplicate; the same envelope was delivered again in stream 1: 2 copies"
-	if len(r.Findings) != 1 {
+	if r.Findings.Len() != 1 {
 		t.Errorf("findings: %+v; want accepted-after-client-left alone", r.Findings)
 	}
 	got := findingsOf(r, "accepted-after-client-left", 0)
@@ -252,7 +252,7 @@ func TestALostReplyToAPipelinedEndOfData(t *testing.T) {
 	if len(unanswered) != 1 || !strings.Contains(unanswered[0].Summary, "(the client shut its sending side with its FIN in frame 7, and the connection was still half-open when the capture ended)") {
 		t.Errorf("unanswered-command: %+v", unanswered)
 	}
-	if len(r.Findings) != 2 {
+	if r.Findings.Len() != 2 {
 		t.Errorf("findings: %+v; want lost-mid-transaction and unanswered-command alone", r.Findings)
 	}
 }

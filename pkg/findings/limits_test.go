@@ -27,14 +27,14 @@ func TestAConnectionTooLongToKeepSaysSo(t *testing.T) {
 	if !strings.HasSuffix(c.Diagnosis, want) {
 		t.Errorf("diagnosis %q, want it to end %q", c.Diagnosis, want)
 	}
-	if len(r.Findings) != 0 {
+	if r.Findings.Len() != 0 {
 		t.Errorf("findings %+v, want none: every NOOP was answered", r.Findings)
 	}
 
 	// Two NOOPs fewer than the limit: one command fewer than it and as
 	// many replies, all kept, and nothing said of it.
 	r = analyze(t, writeCapture(t, "kept.pcap", noops(limit-2)))
-	if c := connectionOf(t, r, 0); c.Diagnosis != "" || len(r.Findings) != 0 {
+	if c := connectionOf(t, r, 0); c.Diagnosis != "" || r.Findings.Len() != 0 {
 		t.Errorf("all kept: diagnosis %q, findings %+v; want neither", c.Diagnosis, r.Findings)
 	}
 }
@@ -67,14 +67,14 @@ func TestAClientFarAheadOfItsServer(t *testing.T) {
 	if !strings.Contains(c.Diagnosis, want) {
 		t.Errorf("diagnosis %q, want it to contain %q", c.Diagnosis, want)
 	}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		t.Errorf("finding %s: %s", f.ID, f.Summary)
 	}
 
 	// One RSET fewer than the limit, and QUIT: all awaited, nothing said
 	// of it.
 	r = analyze(t, writeCapture(t, "within.pcap", pipelinedRsets(limit-1)))
-	if c := connectionOf(t, r, 0); strings.Contains(c.Diagnosis, "waiting for replies") || len(r.Findings) != 0 {
+	if c := connectionOf(t, r, 0); strings.Contains(c.Diagnosis, "waiting for replies") || r.Findings.Len() != 0 {
 		t.Errorf("all awaited: diagnosis %q, findings %+v; want neither", c.Diagnosis, r.Findings)
 	}
 }
@@ -150,7 +150,7 @@ func TestARelaysLongConnectionIsReadToItsEnd(t *testing.T) {
 	})
 	r := analyze(t, writeCapture(t, "relay.pcap", capture))
 	var ids []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		ids = append(ids, f.ID)
 		if f.ID == "bare-lf-in-data" && f.Offset != bareAt {
 			t.Errorf("bare-lf-in-data at offset %d, want %d: %s", f.Offset, bareAt, f.Summary)
@@ -181,7 +181,7 @@ func TestAHangUpPastTheKeptRepliesIsTold(t *testing.T) {
 	r := analyze(t, writeCapture(t, "hangup.pcap", buf.Bytes()))
 	const want = `the server refused "RCPT TO:<c@example.net>" with 550 "5.7.1 rate limit exceeded"`
 	var told []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "lost-mid-transaction" && strings.HasPrefix(f.Summary, want) && strings.Contains(f.Summary, "closed the connection at once") {
 			return
 		}
@@ -215,7 +215,7 @@ func TestALongConnectionIdleAtTheEndIsNoStall(t *testing.T) {
 		later.SMTP("c@example.org", "d@example.net", "Subject: y\r\n\r\nhi\r\n")
 		r := analyze(t, writeCapture(t, "idle.pcap", buf.Bytes()))
 		var told []string
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			told = append(told, fmt.Sprintf("%d %s: %s", f.Stream, f.ID, f.Summary))
 		}
 		switch {

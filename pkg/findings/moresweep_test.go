@@ -15,7 +15,7 @@ func TestAClientLeavingADeferredEnvelopeLostNothing(t *testing.T) {
 	// stream 2 delivers. Nothing was lost: no lost-mid-transaction, the
 	// retry loop (info) tells the story.
 	r := analyze(t, capturePath("more-sweep/dma-defer.pcap"))
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "lost-mid-transaction" {
 			t.Errorf("stream %d: %s", f.Stream, f.Summary)
 		}

@@ -44,7 +44,7 @@ func natViewsReport(t *testing.T, files map[string]func(w *capgen.Writer)) *Repo
 }
 
 func findingList(r *Report) (out []string) {
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		out = append(out, fmt.Sprintf("%s %d %s", f.ID, f.Stream, f.Severity))
 	}
 	return out
@@ -83,7 +83,7 @@ func TestReview10NATViewsThatDifferAreNotOneView(t *testing.T) {
 	}
 	both := natViewsReport(t, map[string]func(*capgen.Writer){"inside.pcap": inside, "outside.pcap": outside})
 	masked := false
-	for _, f := range both.Findings {
+	for _, f := range both.Findings.All() {
 		if f.ID == "pix-masked-command" {
 			masked = true
 		}
@@ -123,7 +123,7 @@ func TestReview10TheNATViewThatLostBytesIsNotTheOneTold(t *testing.T) {
 		"outside.pcap": view("192.0.2.1:40000", t0.Add(50*time.Microsecond), false),
 	})
 	rejected := false
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "command-rejected" {
 			rejected = true
 		}
@@ -164,7 +164,7 @@ func TestReview10ARetryLoopSurvivesALossyFirstView(t *testing.T) {
 		}
 	}
 	loops := func(r *Report) (out []string) {
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID == "retry-loop" {
 				out = append(out, fmt.Sprint(f.Streams, " ", f.Severity))
 			}
@@ -236,7 +236,7 @@ func TestReview10NATPairsDoNotDependOnTheOrderSessionsFinish(t *testing.T) {
 			an.Add(sessions[i])
 		}
 		var out []string
-		for _, f := range an.Report(nil).Findings {
+		for _, f := range an.Report(nil).Findings.All() {
 			if f.ID == "seen-through-nat" {
 				out = append(out, fmt.Sprint(f.Streams))
 			}
@@ -279,7 +279,7 @@ func TestReview10ANATViewWithoutItsSYNACKIsStillOneSession(t *testing.T) {
 		"inside.pcap":  view("10.0.0.2:40000", t0, true),
 		"outside.pcap": view("192.0.2.1:40000", t0.Add(50*time.Microsecond), false),
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "retry-loop" {
 			t.Errorf("findings %v: %s", findingList(r), f.Summary)
 		}

@@ -33,7 +33,7 @@ func TestReview11NATViewFramesAboveFourBillion(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, f := range an.Report(nil).Findings {
+	for _, f := range an.Report(nil).Findings.All() {
 		if f.ID == "seen-through-nat" {
 			got = append(got, fmt.Sprint(f.Frames))
 		}

@@ -94,7 +94,7 @@ func TestAnImplicitTLSHandshakeTheClientGaveUp(t *testing.T) {
 		t.Errorf("ss-smtpsfail: %v", got)
 	}
 	r := analyze(t, capturePath("node-sweep/ss-smtps.pcap"))
-	if got := findingsOf(r, "tls-started", 0); len(got) != 1 || len(r.Findings) != 1 {
+	if got := findingsOf(r, "tls-started", 0); len(got) != 1 || r.Findings.Len() != 1 {
 		t.Errorf("ss-smtps: %v", r.Findings)
 	}
 }

@@ -73,8 +73,8 @@ func TestAClientIdlingBeforeQUITIsNoStall(t *testing.T) {
 	// message before QUIT (osx-exim-idle.pcap, frames 25 to 27): a
 	// delivery, and nothing wrong with it.
 	r := analyze(t, capturePath("opensmtpd-sweep/osx-exim-idle.pcap"))
-	if len(r.Findings) != 0 {
-		for _, f := range r.Findings {
+	if r.Findings.Len() != 0 {
+		for _, f := range r.Findings.All() {
 			t.Errorf("%s %v: %s", f.ID, f.Frames, f.Summary)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // findingsOf returns the findings with id on stream in r.
 func findingsOf(r *Report, id string, stream int) []Finding {
 	var out []Finding
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == id && f.Stream == stream {
 			out = append(out, f)
 		}
@@ -87,7 +87,7 @@ func TestPlaintextFallbackAfterAFailedHandshake(t *testing.T) {
 	if d := r.Connections.All()[1].Diagnosis; !strings.Contains(d, "The client connected to the same server again in stream 2") {
 		t.Errorf("may, stream 1 diagnosis %q does not tell of the fallback", d)
 	}
-	for _, f := range analyze(t, testcaps.Path("postfix-client-trouble/postfix-client-tls-encrypt.pcap")).Findings {
+	for _, f := range analyze(t, testcaps.Path("postfix-client-trouble/postfix-client-tls-encrypt.pcap")).Findings.All() {
 		if strings.Contains(f.Summary, "fallback") {
 			t.Errorf("encrypt, stream %d: %s", f.Stream, f.Summary)
 		}
@@ -135,7 +135,7 @@ func TestPostfixClientTroubleFindings(t *testing.T) {
 	} {
 		r := analyze(t, testcaps.Path("postfix-client-trouble/"+file))
 		var got []row
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			got = append(got, row{f.ID, f.Stream, f.Streams, f.Frames, f.Severity})
 		}
 		same := len(got) == len(want)

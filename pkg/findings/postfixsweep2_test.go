@@ -69,7 +69,7 @@ func TestACommandTooLongForOneSegmentIsNotBlamedOnTheSplit(t *testing.T) {
 	// (frames 19–21) refused with 501 for its syntax.
 	for _, name := range []string{"postfix-sweep2/straddle.pcap", "postfix-sweep2/oddcmds.pcap"} {
 		r := analyze(t, capturePath(name))
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID == "command-split-across-segments" {
 				t.Errorf("%s: %s %s", name, f.Severity, f.Summary)
 			}

@@ -16,7 +16,7 @@ func TestASnaplenCutIsNoBareLF(t *testing.T) {
 	// session (s7-ipv4-fragments.pcap) has no bare LF.
 	for _, name := range []string{"s7-snap200.pcap", "s7-ipv4-fragments.pcap"} {
 		r := analyze(t, capturePath("realism-sweep/"+name))
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID == "bare-lf-in-data" {
 				t.Errorf("%s: %s in stream %d: %s", name, f.ID, f.Stream, f.Summary)
 			}

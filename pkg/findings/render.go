@@ -35,11 +35,11 @@ const parallelJSONFrom = 2048
 // order, between the pieces of the encoding of the rest of the report;
 // chunk elements at a time.
 func writeJSON(w io.Writer, r *Report, parallelFrom, chunk int) error {
-	if r.Connections.Len()+len(r.Findings) < parallelFrom {
+	if r.Connections.Len()+r.Findings.Len() < parallelFrom {
 		return newJSONEncoder(w, "").Encode(r)
 	}
 	shell := *r
-	shell.Connections, shell.Findings = ConnectionList{}, []Finding{}
+	shell.Connections, shell.Findings = ConnectionList{}, FindingList{}
 	var sb bytes.Buffer
 	if err := newJSONEncoder(&sb, "").Encode(&shell); err != nil {
 		return err
@@ -63,8 +63,8 @@ func writeJSON(w io.Writer, r *Report, parallelFrom, chunk int) error {
 	}
 	bw.Write(b[c+len(connKey)+2 : f+len(findKey)])
 	found := r.Findings
-	if err := writeIndentedArray(bw, len(found), chunk, func(buf *bytes.Buffer, lo, hi int) error {
-		return encodeElements(buf, found[lo:hi], lo > 0)
+	if err := writeIndentedArray(bw, found.Len(), chunk, func(buf *bytes.Buffer, lo, hi int) error {
+		return encodeFindings(buf, found, lo, hi)
 	}); err != nil {
 		return err
 	}
@@ -131,15 +131,17 @@ func newJSONEncoder(w io.Writer, prefix string) *json.Encoder {
 	return enc
 }
 
-// encodeElements appends items to buf as indented array elements, each
-// after a separator unless it is the array's first.
-func encodeElements(buf *bytes.Buffer, items []Finding, afterOthers bool) error {
+// encodeFindings appends found's findings from lo up to hi to buf as
+// indented array elements, each after a separator unless it is the
+// array's first, decoding one at a time.
+func encodeFindings(buf *bytes.Buffer, found FindingList, lo, hi int) error {
 	enc := newJSONEncoder(buf, "    ")
-	for i := range items {
-		if i > 0 || afterOthers {
+	for i := lo; i < hi; i++ {
+		if i > 0 {
 			buf.WriteString(elementSep)
 		}
-		if err := enc.Encode(&items[i]); err != nil {
+		f := found.At(i)
+		if err := enc.Encode(&f); err != nil {
 			return err
 		}
 		buf.Truncate(buf.Len() - 1) // Encode's newline
@@ -218,7 +220,7 @@ func colour(sev Severity, s string, on bool) string {
 // WriteTable writes the report for a terminal: the connections with their
 // diagnoses, then the findings. color adds ANSI colours (for a TTY only).
 func WriteTable(w io.Writer, r *Report, color bool) error {
-	fmt.Fprintf(w, "%s analysed, %s", wording.Plural(int64(r.Connections.Len()), "SMTP connection", "SMTP connections"), wording.Plural(int64(len(r.Findings)), "finding", "findings"))
+	fmt.Fprintf(w, "%s analysed, %s", wording.Plural(int64(r.Connections.Len()), "SMTP connection", "SMTP connections"), wording.Plural(int64(r.Findings.Len()), "finding", "findings"))
 	if len(r.Counts) > 0 {
 		var parts []string
 		for _, c := range r.Counts {
@@ -242,7 +244,7 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 	// findings with something above info to say, and say what they left
 	// out.
 	var conns []Connection
-	found := r.Findings
+	var found []int // indexes in r.Findings
 	filtered := r.Connections.Len() > tableAllConnections
 	if !filtered {
 		conns = r.Connections.All()
@@ -253,11 +255,10 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 				conns = append(conns, c)
 			}
 		}
-		found = nil
-		for _, f := range r.Findings {
-			if f.Severity > Info {
-				found = append(found, f)
-			}
+	}
+	for i := range r.Findings.Len() {
+		if _, sev, _ := r.Findings.head(i); !filtered || sev > Info {
+			found = append(found, i)
 		}
 	}
 	// Nobody reads thousands of rows in a terminal, and the table renderer
@@ -265,7 +266,7 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 	// table keeps its most severe rows, in stream order.
 	troubledConns, troubledFound := len(conns), len(found)
 	conns = mostSevere(conns, tableMaxRows, func(c *Connection) Severity { sev, _ := ParseSeverity(c.Worst); return sev })
-	found = mostSevere(found, tableMaxRows, func(f *Finding) Severity { return f.Severity })
+	found = mostSevere(found, tableMaxRows, func(i *int) Severity { _, sev, _ := r.Findings.head(*i); return sev })
 	capped := len(conns) < troubledConns || len(found) < troubledFound
 	switch {
 	case filtered && troubledConns == 0:
@@ -273,12 +274,12 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 			r.Connections.Len())
 	case filtered && capped:
 		fmt.Fprintf(w, "listed: %d of the %d connections and %d of the %d findings with a warning or an error (%d connections and %d findings in all), errors chosen first; --format json or markdown gives them all\n\n",
-			len(conns), troubledConns, len(found), troubledFound, r.Connections.Len(), len(r.Findings))
+			len(conns), troubledConns, len(found), troubledFound, r.Connections.Len(), r.Findings.Len())
 	case filtered:
 		fmt.Fprintf(w, "listed: the %d of %d connections and %d of %d findings with a warning or an error; --format json or markdown gives them all\n\n",
-			len(conns), r.Connections.Len(), len(found), len(r.Findings))
+			len(conns), r.Connections.Len(), len(found), r.Findings.Len())
 	case capped:
-		fmt.Fprintf(w, "listed: the %d most severe of %d findings; --format json or markdown gives them all\n\n", len(found), len(r.Findings))
+		fmt.Fprintf(w, "listed: the %d most severe of %d findings; --format json or markdown gives them all\n\n", len(found), r.Findings.Len())
 	}
 	if len(conns) > 0 {
 		if err := connectionTable(w, conns, color); err != nil {
@@ -292,7 +293,8 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 		fmt.Fprintln(w)
 	}
 	ft := newTable(w, "Severity", "Finding", "Stream", "Frames", "Summary")
-	for _, f := range found {
+	for _, i := range found {
+		f := r.Findings.At(i)
 		ft.Append(colour(f.Severity, f.Severity.String(), color), f.ID, streamText(f), framesText(f.Frames, 8), f.Summary)
 	}
 	return ft.Render()
@@ -344,7 +346,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	b := bufio.NewWriterSize(w, 64<<10)
 	fmt.Fprintf(b, "# SMTP capture analysis\n\n")
 	fmt.Fprintf(b, "Capture: %s  \n", strings.Join(quoteAll(r.Files), ", "))
-	fmt.Fprintf(b, "Connections analysed: %d; findings: %d\n\n", r.Connections.Len(), len(r.Findings))
+	fmt.Fprintf(b, "Connections analysed: %d; findings: %d\n\n", r.Connections.Len(), r.Findings.Len())
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(b, "> Input problem: %s\n\n", warn)
 	}
@@ -358,13 +360,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		b.WriteString("\n")
 	}
-	byStream := findingsByStream(r.Findings)
+	byStream := indexByStream(&r.Findings)
 	for i := range r.Connections.Len() {
-		if _, ok := byStream[r.Connections.store.stream(i)]; !ok {
+		fs := byStream.of(r.Connections.store.stream(i))
+		if len(fs) == 0 {
 			continue
 		}
 		c := r.Connections.At(i)
-		fs := byStream[c.Stream]
 		fmt.Fprintf(b, "## Stream %d: %s → %s\n\n", c.Stream, c.Client, c.Server)
 		probes := ""
 		if c.EnvelopeOnly > 0 {
@@ -381,7 +383,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			fmt.Fprintf(b, "**Diagnosis:** %s\n\n", c.Diagnosis)
 		}
 		for _, i := range fs {
-			f := &r.Findings[i]
+			found := r.Findings.At(i)
+			f := &found
 			fmt.Fprintf(b, "### %s `%s` (%s)\n\n", f.Severity, f.ID, f.Phase)
 			fmt.Fprintf(b, "%s\n\n", f.sentence())
 			if f.Evidence != "" {
@@ -407,20 +410,4 @@ func quoteAll(v []string) []string {
 		out[i] = "`" + s + "`"
 	}
 	return out
-}
-
-// findingsByStream indexes findings by each stream they concern (a
-// finding about several connections, such as a retry loop, under each of
-// them), in report order.
-func findingsByStream(findings []Finding) map[int][]int {
-	by := make(map[int][]int)
-	for i, f := range findings {
-		by[f.Stream] = append(by[f.Stream], i)
-		for _, s := range f.Streams {
-			if list := by[s]; len(list) == 0 || list[len(list)-1] != i {
-				by[s] = append(list, i)
-			}
-		}
-	}
-	return by
 }

@@ -55,7 +55,7 @@ func TestReview10RetrySeverityFollowsTheHostThatFailedMost(t *testing.T) {
 		}
 		r := analyzeBytes(t, "hosts.pcap", buf.Bytes())
 		var loops []string
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID == "retry-loop" {
 				loops = append(loops, fmt.Sprint(f.Streams, " ", f.Severity))
 			}

@@ -265,12 +265,12 @@ func TestReview12AnAuthResponseAfterATabIsHidden(t *testing.T) {
 		fin(true)
 		fin(false)
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if strings.Contains(f.Summary+f.Evidence, "AGFsaWNl") {
 			t.Errorf("%s shows the credential: %s / %s", f.ID, f.Summary, f.Evidence)
 		}
 	}
-	if d := connectionOf(t, r, 0).Diagnosis; strings.Contains(d, "AGFsaWNl") || !slices.ContainsFunc(r.Findings, func(f Finding) bool {
+	if d := connectionOf(t, r, 0).Diagnosis; strings.Contains(d, "AGFsaWNl") || !slices.ContainsFunc(r.Findings.All(), func(f Finding) bool {
 		return strings.HasPrefix(f.Summary, "AUTH PLAIN (credentials not shown) was rejected: 535")
 	}) {
 		t.Errorf("diagnosis %q, findings %v", d, r.Findings)

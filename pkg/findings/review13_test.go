@@ -124,7 +124,7 @@ func TestReview13AHelloSentBeforeThe220IsTLS(t *testing.T) {
 		fin(true)
 		fin(false)
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "malformed-command" || strings.Contains(f.Summary, "CVE-2011-0411") {
 			t.Errorf("%s: %s", f.ID, f.Summary)
 		}
@@ -147,7 +147,7 @@ func TestReview13AuthAfterATabIsHidden(t *testing.T) {
 		fin(true)
 		fin(false)
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if strings.Contains(f.Summary+f.Evidence, "AHVzZXIA") {
 			t.Errorf("%s shows the credential: %s / %s", f.ID, f.Summary, f.Evidence)
 		}

@@ -51,7 +51,7 @@ func TestReview14AStrayACKBeforeTheSynAckTakesNothingAway(t *testing.T) {
 			s.Emit(true, r14ClientISN+1, capgen.ACK, nil)
 			r14Delivery(s)
 		})
-		if len(r.Findings) != 0 || r.Connections.Len() != 1 || r.Connections.All()[0].Delivered != 1 {
+		if r.Findings.Len() != 0 || r.Connections.Len() != 1 || r.Connections.All()[0].Delivered != 1 {
 			t.Errorf("%s: %v", name, r.Findings)
 		}
 	}
@@ -71,7 +71,7 @@ func TestReview14AOneSidedCaptureIsToldAsSuch(t *testing.T) {
 	}
 	r := analyzeBytes(t, "client-only.pcap", c)
 	var ids []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		ids = append(ids, f.ID)
 	}
 	if !slices.Equal(ids, []string{"one-sided-capture"}) {
@@ -92,7 +92,7 @@ func TestReview14AHelloSentWithTheRefusedSTARTTLSIsFound(t *testing.T) {
 		s.Server("421 4.4.2 timeout\r\n")
 		s.Close()
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "malformed-command" || f.ID == "pipelining-bad-sequence" || f.ID == "unanswered-command" {
 			t.Errorf("%s: %s", f.ID, f.Summary)
 		}
@@ -117,7 +117,7 @@ func TestReview14AMidStreamBDATReplyIsNoEHLOReply(t *testing.T) {
 		s.Server("221 bye\r\n")
 		s.Close()
 	})
-	if len(r.Findings) != 0 {
+	if r.Findings.Len() != 0 {
 		t.Errorf("findings %v", r.Findings)
 	}
 }
@@ -138,7 +138,7 @@ func TestReview14ALostGreetingPutsNoLaterPairingInDoubt(t *testing.T) {
 		s.Close()
 	})
 	var hangUp bool
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		hangUp = hangUp || strings.Contains(f.Summary, `ended the session on "GET / HTTP/1.0"`)
 		if f.ID == "command-rejected" && f.CaptureLoss != "" {
 			t.Errorf("a refusal put in doubt by the lost greeting: %s", f.Summary)

@@ -92,7 +92,7 @@ func rv16ManyTx(n int) func(s *capgen.Session, fin func(bool)) {
 func rv16Only(t *testing.T, r *Report, id string, n int) []Finding {
 	t.Helper()
 	var got []Finding
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == id {
 			got = append(got, f)
 		}
@@ -363,7 +363,7 @@ func TestRV16OneLateCopyAndItsRetry(t *testing.T) {
 func TestRV16TheCasesTheReviewFound(t *testing.T) {
 	none := func(t *testing.T, r *Report, ids ...string) {
 		t.Helper()
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if slices.Contains(ids, f.ID) {
 				t.Errorf("%s frames %v: %s", f.ID, f.Frames, f.Summary)
 			}

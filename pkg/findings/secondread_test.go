@@ -57,7 +57,7 @@ func TestAMessageResentAfterRSETIsNotGivenUp(t *testing.T) {
 		fin(false)
 		fin(true)
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if strings.Contains(f.Summary, "got nothing either") {
 			t.Errorf("the recipient the message was then delivered to is said to have got nothing:\n%s", reviewLines(r))
 		}
@@ -80,7 +80,7 @@ func TestAPortCheckOn465AfterALostSYN(t *testing.T) {
 		fin(false)
 		s.Ack(true)
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "tls-handshake-failed" {
 			t.Errorf("a connection closed right after its handshake is told as a client that waited:\n%s", reviewLines(r))
 		}
@@ -101,7 +101,7 @@ func TestAServerByte0x15ThenTextIsNoAlert(t *testing.T) {
 		fin(false)
 		fin(true)
 	})
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if strings.Contains(f.Summary, "alert") {
 			t.Errorf("bytes 0x15 'g' 'a' … named a TLS alert:\n%s", reviewLines(r))
 		}

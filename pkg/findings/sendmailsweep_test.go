@@ -30,7 +30,7 @@ func TestAClientThatNeverBeganTLSAfterThe220(t *testing.T) {
 		got[0].Summary != "the client never began TLS after the server's 220 (frame 53): it sent nothing in 8.0 s; connection ended: the server's FIN in frame 55" {
 		t.Errorf("stream 2: %v", got)
 	}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "tls-started" && f.Stream != 0 || strings.Contains(f.Summary, "plaintext fallback") {
 			t.Errorf("finding %s in stream %d: %s", f.ID, f.Stream, f.Summary)
 		}

@@ -51,7 +51,7 @@ func TestASnaplenCutEHLOReplyOffersNothingItLost(t *testing.T) {
 	notOffered := "250-mx.example.test Hello client.example.org\r\n250-PIPELINING\r\n250 SIZE 10485760\r\n"
 	ids := func(r *Report) map[string]bool {
 		m := map[string]bool{}
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			m[f.ID] = true
 		}
 		return m

@@ -15,7 +15,7 @@ import (
 // in report order.
 func findingLines(r *Report) []string {
 	var out []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		out = append(out, fmt.Sprintf("%d %s %v %s", f.Stream, f.ID, f.Frames, f.Severity))
 	}
 	return out
@@ -91,7 +91,7 @@ func TestBrokenSwaksSessions(t *testing.T) {
 // report says it cannot tell one message from several, and warns only.
 func TestAcceptanceBetweenRetriesIsNotCalledEarlier(t *testing.T) {
 	loops := 0
-	for _, f := range analyze(t, testcaps.Path("swaks-sweep/broken.pcap")).Findings {
+	for _, f := range analyze(t, testcaps.Path("swaks-sweep/broken.pcap")).Findings.All() {
 		if f.ID != "retry-loop" {
 			continue
 		}
@@ -110,7 +110,7 @@ func TestAcceptanceBetweenRetriesIsNotCalledEarlier(t *testing.T) {
 // TestClientThatLeftAfterRCPTIsNotSaidToStopAtMAIL: swaks --drop-after RCPT
 // closed after the 250 to its RCPT (frame 128), not after MAIL.
 func TestClientThatLeftAfterRCPTIsNotSaidToStopAtMAIL(t *testing.T) {
-	for _, f := range analyze(t, testcaps.Path("swaks-sweep/broken.pcap")).Findings {
+	for _, f := range analyze(t, testcaps.Path("swaks-sweep/broken.pcap")).Findings.All() {
 		if f.ID == "lost-mid-transaction" && f.Stream == 4 &&
 			!strings.HasPrefix(f.Summary, "the transaction from <a@example.org> was lost in the envelope (after MAIL FROM and 1 RCPT TO, before DATA): the connection ended with the client's FIN in frame 129") {
 			t.Errorf("stream 4: %s", f.Summary)
@@ -123,7 +123,7 @@ func TestClientThatLeftAfterRCPTIsNotSaidToStopAtMAIL(t *testing.T) {
 // same segment (frame 112): that 500 answers something, and
 // smuggling-end-of-data already tells the story.
 func TestReplyToBytesAfterALenientEndIsExplained(t *testing.T) {
-	for _, f := range analyze(t, testcaps.Path("swaks-sweep/broken.pcap")).Findings {
+	for _, f := range analyze(t, testcaps.Path("swaks-sweep/broken.pcap")).Findings.All() {
 		if f.ID == "reply-without-command" && f.Summary != `the server sent 500 "5.5.2 Error: bad syntax" with no command waiting for it (it answered "\r\n", what the client sent after the non-standard end-of-data at offset 96, where the server ended the message)` {
 			t.Errorf("stream %d: %s", f.Stream, f.Summary)
 		}
@@ -157,7 +157,7 @@ func TestLFOnlyEndOfDataToAStrictServerStalls(t *testing.T) {
 		if got := findingLines(r); !slices.Equal(got, want) {
 			t.Errorf("%q: findings\n%q\nwant\n%q", tc.tail, got, want)
 		}
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			if f.ID == "data-terminator-not-at-line-start" && !strings.HasPrefix(f.Summary, "the message ends with "+tc.ends+" at offset 95:") {
 				t.Errorf("%q: %s", tc.tail, f.Summary)
 			}

@@ -117,7 +117,7 @@ func TestNothingIsUnansweredAfterAGreetingThatRefuses(t *testing.T) {
 // retryLoops returns a report's retry-loop findings.
 func retryLoops(r *Report) []Finding {
 	var out []Finding
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "retry-loop" {
 			out = append(out, f)
 		}
@@ -177,7 +177,7 @@ func TestTheRefusalFollowsAnotherStory(t *testing.T) {
 func TestAuthRefusalsNameTheMechanismAndACancelIsNone(t *testing.T) {
 	r := analyze(t, capturePath("exim-sweep2/auth-exim.pcap"))
 	var summaries []string
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if f.ID == "command-rejected" {
 			summaries = append(summaries, f.Summary)
 		}
@@ -204,7 +204,7 @@ func TestAReplysFullStopIsNotDoubled(t *testing.T) {
 			t.Errorf("stream %d: %s", c.Stream, c.Diagnosis)
 		}
 	}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if strings.Contains(f.Summary, ".;") || strings.HasSuffix(f.Summary, ".") {
 			t.Errorf("%s stream %d: %s", f.ID, f.Stream, f.Summary)
 		}

@@ -103,7 +103,7 @@ func TestABriefZeroWindowIsFlowControl(t *testing.T) {
 			if zero == 0 {
 				t.Fatal("no zero window in the capture: the test proves nothing")
 			}
-			for _, f := range an.Report(nil).Findings {
+			for _, f := range an.Report(nil).Findings.All() {
 				if f.ID == "window-closed" {
 					t.Errorf("%d zero-window packets from the server, yet window-closed: %+v", zero, f)
 				}
