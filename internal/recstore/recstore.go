@@ -2,13 +2,18 @@
 // key, in large byte blocks the garbage collector has no pointers to
 // follow in, and gives them back in key order. A capture's report keeps a
 // summary of every connection to its end; as Go values with their strings
-// they took ten times the bytes, and the collector's time besides.
+// they took ten times the bytes, and the collector's time besides. A store
+// that grows large compresses the blocks it has filled.
 package recstore
 
 import (
+	"bytes"
 	"cmp"
+	"compress/flate"
 	"encoding/binary"
+	"io"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -16,11 +21,23 @@ import (
 // of its own.
 const blockSize = 256 << 10
 
+// compressFrom is how many bytes of records a store holds before it
+// compresses each block it fills. Records are mostly text that repeats
+// (a server's refusal, told in a summary, its evidence and a diagnosis, in
+// each of a spam-heavy gateway's hundreds of thousands of connections):
+// they take a fifth of the room or less. Below it, a store's records are
+// read as they are, at no cost.
+const compressFrom = 8 << 20
+
 // Store holds records in the order added until SortByKey. The zero value
-// is an empty store.
+// is an empty store. Records may be read from several goroutines at once,
+// but not while any is added or replaced.
 type Store struct {
 	blocks [][]byte // each at most blockSize bytes long, but for a larger record alone
+	packed []bool   // which blocks are compressed
 	refs   []ref    // where each record is
+	size   int      // bytes of records put in blocks
+	z      *packer  // compresses full blocks and reads them back; nil until the first
 }
 
 // ref locates one record, and tells its key.
@@ -43,10 +60,14 @@ func (s *Store) Add(key int, rec []byte) int {
 // record that changes after it is added.
 func (s *Store) Replace(i int, rec []byte) { s.refs[i] = s.put(s.refs[i].key, rec) }
 
-// Record returns record i, which must be below Len, as bytes of the store
-// that must not be changed.
+// Record returns record i, which must be below Len, as bytes that must
+// not be changed: the store's own, or a copy of them from a compressed
+// block.
 func (s *Store) Record(i int) []byte {
 	r := s.refs[i]
+	if s.packed[r.block] {
+		return s.z.record(s.blocks[r.block], int(r.block), r.start, r.end)
+	}
 	return s.blocks[r.block][r.start:r.end:r.end]
 }
 
@@ -85,12 +106,99 @@ func (s *Store) Keep(keep func(i int) bool) {
 func (s *Store) put(key int, rec []byte) ref {
 	k := len(s.blocks) - 1
 	if k < 0 || cap(s.blocks[k])-len(s.blocks[k]) < len(rec) {
+		if k >= 0 && s.size >= compressFrom {
+			s.pack(k)
+		}
 		s.blocks = append(s.blocks, make([]byte, 0, max(blockSize, len(rec))))
+		s.packed = append(s.packed, false)
 		k++
 	}
 	start := len(s.blocks[k])
 	s.blocks[k] = append(s.blocks[k], rec...)
+	s.size += len(rec)
 	return ref{uint32(k), uint32(start), uint32(len(s.blocks[k])), key}
+}
+
+// pack compresses block k, which is full, when that makes it smaller.
+func (s *Store) pack(k int) {
+	if s.z == nil {
+		s.z = newPacker()
+	}
+	if b, ok := s.z.compress(s.blocks[k]); ok {
+		s.blocks[k], s.packed[k] = b, true
+	}
+}
+
+// packer compresses a store's full blocks, and reads records back from
+// them through a few blocks kept decompressed: records are read mostly in
+// key order, and were added mostly in that order.
+type packer struct {
+	w   *flate.Writer
+	out bytes.Buffer
+
+	mu    sync.Mutex // the rest: records are read from several goroutines
+	r     io.ReadCloser
+	in    bytes.Reader
+	cache [16]plainBlock
+	tick  uint64 // counts reads, to find the block read longest ago
+}
+
+// plainBlock is a compressed block decompressed.
+type plainBlock struct {
+	block int // -1: none yet
+	data  []byte
+	used  uint64 // packer.tick when last read
+}
+
+func newPacker() *packer {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed) // the level is valid
+	z := &packer{w: w, r: flate.NewReader(nil)}
+	for i := range z.cache {
+		z.cache[i].block = -1
+	}
+	return z
+}
+
+// compress returns b compressed, in a slice of its own, and whether that
+// is smaller than b.
+func (z *packer) compress(b []byte) ([]byte, bool) {
+	z.out.Reset()
+	z.w.Reset(&z.out)
+	z.w.Write(b) // writes to a bytes.Buffer do not fail
+	z.w.Close()
+	if z.out.Len() >= len(b)-len(b)/8 {
+		return nil, false
+	}
+	return bytes.Clone(z.out.Bytes()), true
+}
+
+// record returns a copy of bytes start to end of compressed block k,
+// whose bytes are packed.
+func (z *packer) record(packed []byte, k int, start, end uint32) []byte {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.tick++
+	oldest := 0
+	for i := range z.cache {
+		c := &z.cache[i]
+		if c.block == k {
+			c.used = z.tick
+			return bytes.Clone(c.data[start:end])
+		}
+		if c.used < z.cache[oldest].used {
+			oldest = i
+		}
+	}
+	c := &z.cache[oldest]
+	z.in.Reset(packed)
+	z.r.(flate.Resetter).Reset(&z.in, nil) // flate's readers are Resetters
+	buf := bytes.NewBuffer(c.data[:0])
+	if _, err := buf.ReadFrom(z.r); err != nil {
+		// The store wrote these bytes itself: only memory going bad could do this.
+		panic("recstore: a compressed block does not read back: " + err.Error())
+	}
+	c.block, c.data, c.used = k, buf.Bytes(), z.tick
+	return bytes.Clone(c.data[start:end])
 }
 
 // AppendInt appends v to b as a varint.

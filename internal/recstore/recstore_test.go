@@ -2,7 +2,10 @@ package recstore
 
 import (
 	"bytes"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 )
@@ -46,6 +49,92 @@ func TestRecordsComeBackWhole(t *testing.T) {
 	}
 	if got := append(s.Record(2), 'z'); &got[0] == &s.Record(2)[0] {
 		t.Errorf("appending to a record wrote into the store")
+	}
+}
+
+// TestLargeStoresCompressWhatTheyFill: past compressFrom bytes a store
+// compresses each block it fills (text that repeats takes far less room),
+// and every record comes back whole, in any order, from several
+// goroutines at once, the replaced one as replaced; incompressible blocks
+// stay as they are.
+func TestLargeStoresCompressWhatTheyFill(t *testing.T) {
+	var s Store
+	var want [][]byte
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; s.size < compressFrom+4<<20; i++ {
+		rec := fmt.Appendf(nil, "stream %d: RCPT TO:<user%d@example.test> was rejected: 550 5.7.1 client host [10.1.%d.%d] listed at zen.example.test",
+			i, rng.IntN(1000), i>>8&255, i&255)
+		if i%1000 == 999 {
+			rec = make([]byte, 3000) // random bytes: no smaller compressed
+			for j := range rec {
+				rec[j] = byte(rng.Uint32())
+			}
+		}
+		want = append(want, rec)
+		s.Add(rng.IntN(100), rec)
+	}
+	noise := len(s.blocks) // from here on, blocks of random bytes
+	for range 3 * blockSize / (64 << 10) {
+		rec := make([]byte, 64<<10)
+		for j := range rec {
+			rec[j] = byte(rng.Uint32())
+		}
+		want = append(want, rec)
+		s.Add(rng.IntN(100), rec)
+	}
+	for k := noise; k < len(s.blocks); k++ {
+		if s.packed[k] {
+			t.Errorf("block %d of random bytes was compressed", k)
+		}
+	}
+	s.Replace(3, []byte("three"))
+	want[3] = []byte("three")
+	plain, packed, stored, held := 0, 0, 0, 0 // held: bytes of the records in compressed blocks
+	for k, b := range s.blocks {
+		if s.packed[k] {
+			packed++
+			stored += len(b)
+		} else {
+			plain++
+		}
+	}
+	for _, r := range s.refs {
+		if s.packed[r.block] {
+			held += int(r.end - r.start)
+		}
+	}
+	if plain < compressFrom/blockSize || packed < 10 || stored > held/3 {
+		t.Errorf("%d blocks compressed, %d not; %d bytes stored for the %d bytes of records in compressed blocks", packed, plain, stored, held)
+	}
+	var wg sync.WaitGroup
+	errs := make([]int, 4)
+	for g := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			order := rand.New(rand.NewPCG(uint64(g), 3)).Perm(len(want))
+			for _, i := range order {
+				if !bytes.Equal(s.Record(i), want[i]) {
+					errs[g]++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for g, n := range errs {
+		if n > 0 {
+			t.Errorf("reader %d: %d records read back wrong", g, n)
+		}
+	}
+	first := s.Record(0)
+	s.SortByKey()
+	for i := 1; i < s.Len(); i++ {
+		if s.Key(i) < s.Key(i-1) {
+			t.Fatalf("record %d out of key order after sorting", i)
+		}
+	}
+	if !bytes.Equal(first, want[0]) {
+		t.Errorf("a record read from a compressed block changed when others were read")
 	}
 }
 
