@@ -3,6 +3,8 @@ package findings
 import (
 	"hash/maphash"
 	"net/netip"
+
+	"github.com/smtpcap/smtpcap/internal/recstore"
 )
 
 // envelopes remembers each envelope tried and the attempts at it, to find
@@ -13,12 +15,16 @@ import (
 // to trace, however many): an envelope is known by a 64-bit hash of its
 // text (two envelopes sharing one would be taken for one: about once in
 // 10^9 captures of a million envelopes), and its text, frames and ending
-// are kept with its failed attempts only, the ones a report tells of.
+// are kept with its failed attempts only, the ones a report tells of,
+// encoded: a spam-heavy gateway's capture has a failed attempt in nearly
+// every connection, and as attempt values with their strings they took
+// 360 bytes each.
 type envelopes struct {
 	index    map[uint64]int    // hash of an envelope's text → its place in list
 	list     chunked[envelope] // in the order first seen
 	tries    chunked[try]      // every attempt
-	failures chunked[attempt]  // the failed attempts, in full
+	failures recstore.Store    // the failed attempts, in full (appendAttempt), in the order added
+	scratch  []byte            // the encoding of the attempt being stored, reused
 	seed     maphash.Seed
 }
 
@@ -67,8 +73,8 @@ func (es *envelopes) add(key, bare string, byMessage bool, at attempt) {
 	t := try{stream: at.stream, host: at.host, start: stampOf(at.time), next: -1, failure: -1}
 	if !at.ok {
 		at.envelope = key
-		t.failure = es.failures.len()
-		es.failures.add(at)
+		es.scratch = appendAttempt(es.scratch[:0], &at)
+		t.failure = es.failures.Add(at.stream, es.scratch)
 		e.failed++
 	}
 	ti := es.tries.len()
@@ -98,7 +104,7 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 		}
 		for ti := e.first; ti >= 0; ti = es.tries.at(ti).next {
 			if t := es.tries.at(ti); t.failure >= 0 { // only failures keep the text
-				retried[maphash.String(es.seed, es.failures.at(t.failure).envelope)] = i
+				retried[maphash.String(es.seed, es.failure(t.failure).envelope)] = i
 				break
 			}
 		}
@@ -128,7 +134,7 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 		for ti := e.first; ti >= 0; ti = es.tries.at(ti).next {
 			t := es.tries.at(ti)
 			if t.failure >= 0 {
-				at := *es.failures.at(t.failure)
+				at := es.failure(t.failure)
 				key = at.envelope
 				list = append(list, at)
 				continue
@@ -137,4 +143,64 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 		}
 		f(key, e.byMessage, append(list, delivered[i]...))
 	}
+}
+
+// failure returns the failed attempt at index i of failures.
+func (es *envelopes) failure(i int) attempt { return decodeAttempt(es.failures.Record(i)) }
+
+// appendAttempt appends what a failed attempt keeps to b: all of it, its
+// times in UTC, as the capture reader gives them.
+func appendAttempt(b []byte, at *attempt) []byte {
+	b = recstore.AppendBits(b, &at.ok, &at.unsent, &at.partial, &at.byBare)
+	b = recstore.AppendInt(b, int64(at.stream))
+	b = recstore.AppendTime(b, at.time)
+	b = recstore.AppendTimeAfter(b, at.end, at.time)
+	b = recstore.AppendString(b, at.envelope)
+	b = recstore.AppendString(b, at.ended)
+	b = recstore.AppendInt(b, int64(at.code))
+	b = recstore.AppendUint(b, at.message)
+	b = recstore.AppendUint(b, at.host)
+	for _, a := range []netip.Addr{at.client, at.server} {
+		ip, _ := a.MarshalBinary() // never fails
+		b = recstore.AppendBytes(b, ip)
+	}
+	// nil and empty frame lists are told apart, as the rest of the
+	// analyzer does not care to: 0 is nil, n+1 is n frames.
+	if at.frames == nil {
+		return recstore.AppendUint(b, 0)
+	}
+	b = recstore.AppendUint(b, uint64(len(at.frames))+1)
+	prev := 0
+	for _, fr := range at.frames {
+		b = recstore.AppendInt(b, int64(fr-prev))
+		prev = fr
+	}
+	return b
+}
+
+// decodeAttempt returns the attempt appendAttempt encoded in b.
+func decodeAttempt(b []byte) attempt {
+	r := recstore.NewReader(b)
+	var at attempt
+	r.Bits(&at.ok, &at.unsent, &at.partial, &at.byBare)
+	at.stream = int(r.Int())
+	at.time = r.Time()
+	at.end = r.TimeAfter(at.time)
+	at.envelope = r.String()
+	at.ended = r.String()
+	at.code = int(r.Int())
+	at.message = r.Uint()
+	at.host = r.Uint()
+	for _, a := range []*netip.Addr{&at.client, &at.server} {
+		a.UnmarshalBinary(r.Bytes()) // what MarshalBinary wrote
+	}
+	if n := int(r.Uint()); n > 0 {
+		at.frames = make([]int, n-1)
+		prev := 0
+		for i := range at.frames {
+			prev += int(r.Int())
+			at.frames[i] = prev
+		}
+	}
+	return at
 }

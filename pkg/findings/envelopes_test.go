@@ -2,6 +2,8 @@ package findings
 
 import (
 	"fmt"
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +80,47 @@ func TestDeliveredWithAMessageIDEndsALoopWithout(t *testing.T) {
 		})
 		if want := "a → b 0:true|a → b 1:false|a → b 2:false|a → b 3:true"; strings.Join(got, "|") != want {
 			t.Errorf("delivered first %v: %q, want %q", deliveredFirst, strings.Join(got, "|"), want)
+		}
+	}
+}
+
+// TestFailedAttemptsComeBackAsTheyWere: a failed attempt is kept encoded,
+// and reads back equal, whatever its fields hold: zero and far-apart
+// times, nil, empty and unsorted frame lists, IPv4, IPv6 with a zone and
+// no address at all, any flags.
+func TestFailedAttemptsComeBackAsTheyWere(t *testing.T) {
+	start := time.Date(2026, 12, 6, 4, 30, 0, 123456789, time.UTC)
+	addrs := []netip.Addr{{}, netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("fe80::1%eth0"), netip.MustParseAddr("2001:db8::25")}
+	var want []attempt
+	for i := range 64 {
+		at := attempt{stream: i * 1000, time: start.Add(time.Duration(i) * time.Hour), ok: i&1 != 0, unsent: i&2 != 0, partial: i&4 != 0, byBare: i&8 != 0,
+			envelope: "<a@example.org> → <b@example.net>", ended: fmt.Sprintf("with 550 5.7.1 refused (%d)", i), code: 550 - i,
+			message: uint64(i) << 60, host: uint64(i) * 0x9e3779b97f4a7c15, client: addrs[i%4], server: addrs[(i/4)%4]}
+		switch i % 3 {
+		case 0:
+			at.frames = []int{}
+		case 1:
+			at.frames = []int{90, 3, 1 << 40}
+		}
+		if i%5 == 0 {
+			at.end = at.time.Add(-time.Minute) // before the start: a clock that went back
+		}
+		if i == 7 {
+			at.time, at.end = time.Time{}, start
+		}
+		want = append(want, at)
+	}
+	es := newEnvelopes()
+	for i := range want {
+		at := want[i]
+		at.ok = false // only failures are kept in full
+		want[i].ok = false
+		want[i].envelope = fmt.Sprintf("key %d", i) // add keeps the key it is given as the text
+		es.add(want[i].envelope, "", false, at)
+	}
+	for i, w := range want {
+		if got := es.failure(i); !reflect.DeepEqual(got, w) {
+			t.Errorf("attempt %d:\n got %+v\nwant %+v", i, got, w)
 		}
 	}
 }
