@@ -244,7 +244,7 @@ func TestAFileGivenTwiceIsReadOnceAndACopyIsNamed(t *testing.T) {
 			errOut != "smtpcap: warning: "+warning+"\n" || r.FrameNote != "" {
 			t.Errorf("%s twice: files %q, warnings %q, stderr %q, note %q", again, r.Files, r.Warnings, errOut, r.FrameNote)
 		}
-		if fmt.Sprint(r.Connections.All(), r.Findings) != fmt.Sprint(once.Connections.All(), once.Findings) {
+		if fmt.Sprint(r.Connections.All(), r.Findings.All()) != fmt.Sprint(once.Connections.All(), once.Findings.All()) {
 			t.Errorf("%s twice: the report differs from the file's own", again)
 		}
 	}

@@ -40,9 +40,10 @@ type Store struct {
 	z      *packer  // compresses full blocks and reads them back; nil until the first
 }
 
-// ref locates one record, and tells its key.
+// ref locates one record, and tells its key and tag.
 type ref struct {
 	block, start, end uint32
+	tag               uint32 // in what would be padding
 	key               int
 }
 
@@ -58,7 +59,19 @@ func (s *Store) Add(key int, rec []byte) int {
 // Replace puts a copy of rec in the place of record i, under the same key.
 // The old record's bytes stay where they were: replacing is for the rare
 // record that changes after it is added.
-func (s *Store) Replace(i int, rec []byte) { s.refs[i] = s.put(s.refs[i].key, rec) }
+func (s *Store) Replace(i int, rec []byte) {
+	tag := s.refs[i].tag
+	s.refs[i] = s.put(s.refs[i].key, rec)
+	s.refs[i].tag = tag
+}
+
+// Tag returns record i's tag: a number its owner keeps with it, to read
+// without reading the record (0 until SetTag). It moves with the record
+// when the store is sorted and stays when the record is replaced.
+func (s *Store) Tag(i int) uint32 { return s.refs[i].tag }
+
+// SetTag sets record i's tag.
+func (s *Store) SetTag(i int, tag uint32) { s.refs[i].tag = tag }
 
 // Record returns record i, which must be below Len, as bytes that must
 // not be changed: the store's own, or a copy of them from a compressed
@@ -69,6 +82,19 @@ func (s *Store) Record(i int) []byte {
 		return s.z.record(s.blocks[r.block], int(r.block), r.start, r.end)
 	}
 	return s.blocks[r.block][r.start:r.end:r.end]
+}
+
+// View calls read with record i, which must be below Len, as bytes that
+// read must neither change nor keep: what it needs of them it copies.
+// Unlike Record it copies nothing from a compressed block, but other
+// readers of compressed blocks wait while read runs.
+func (s *Store) View(i int, read func(rec []byte)) {
+	r := s.refs[i]
+	if s.packed[r.block] {
+		s.z.view(s.blocks[r.block], int(r.block), r.start, r.end, read)
+		return
+	}
+	read(s.blocks[r.block][r.start:r.end:r.end])
 }
 
 // Key returns the key of record i.
@@ -116,7 +142,7 @@ func (s *Store) put(key int, rec []byte) ref {
 	start := len(s.blocks[k])
 	s.blocks[k] = append(s.blocks[k], rec...)
 	s.size += len(rec)
-	return ref{uint32(k), uint32(start), uint32(len(s.blocks[k])), key}
+	return ref{block: uint32(k), start: uint32(start), end: uint32(len(s.blocks[k])), key: key}
 }
 
 // pack compresses block k, which is full, when that makes it smaller.
@@ -175,6 +201,15 @@ func (z *packer) compress(b []byte) ([]byte, bool) {
 // record returns a copy of bytes start to end of compressed block k,
 // whose bytes are packed.
 func (z *packer) record(packed []byte, k int, start, end uint32) []byte {
+	var rec []byte
+	z.view(packed, k, start, end, func(b []byte) { rec = bytes.Clone(b) })
+	return rec
+}
+
+// view calls read with bytes start to end of compressed block k, whose
+// bytes are packed, while no other reader can change the blocks kept
+// decompressed.
+func (z *packer) view(packed []byte, k int, start, end uint32, read func([]byte)) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	z.tick++
@@ -183,7 +218,8 @@ func (z *packer) record(packed []byte, k int, start, end uint32) []byte {
 		c := &z.cache[i]
 		if c.block == k {
 			c.used = z.tick
-			return bytes.Clone(c.data[start:end])
+			read(c.data[start:end:end])
+			return
 		}
 		if c.used < z.cache[oldest].used {
 			oldest = i
@@ -198,7 +234,7 @@ func (z *packer) record(packed []byte, k int, start, end uint32) []byte {
 		panic("recstore: a compressed block does not read back: " + err.Error())
 	}
 	c.block, c.data, c.used = k, buf.Bytes(), z.tick
-	return bytes.Clone(c.data[start:end])
+	read(c.data[start:end:end])
 }
 
 // AppendInt appends v to b as a varint.

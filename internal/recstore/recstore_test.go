@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestRecordsComeBackWhole(t *testing.T) {
 // TestLargeStoresCompressWhatTheyFill: past compressFrom bytes a store
 // compresses each block it fills (text that repeats takes far less room),
 // and every record comes back whole, in any order, from several
-// goroutines at once, the replaced one as replaced; incompressible blocks
+// goroutines at once (by Record and by View), the replaced one as replaced; incompressible blocks
 // stay as they are.
 func TestLargeStoresCompressWhatTheyFill(t *testing.T) {
 	var s Store
@@ -114,8 +115,15 @@ func TestLargeStoresCompressWhatTheyFill(t *testing.T) {
 			defer wg.Done()
 			order := rand.New(rand.NewPCG(uint64(g), 3)).Perm(len(want))
 			for _, i := range order {
-				if !bytes.Equal(s.Record(i), want[i]) {
+				if g%2 == 0 && !bytes.Equal(s.Record(i), want[i]) {
 					errs[g]++
+				}
+				if g%2 == 1 {
+					s.View(i, func(rec []byte) {
+						if !bytes.Equal(rec, want[i]) {
+							errs[g]++
+						}
+					})
 				}
 			}
 		}()
@@ -201,6 +209,28 @@ func TestKeepDropsTheOthersInOrder(t *testing.T) {
 	s.Keep(func(int) bool { return false })
 	if s.Len() != 0 {
 		t.Errorf("%d records left after keeping none", s.Len())
+	}
+}
+
+// TestTagsStayWithTheirRecords: a record's tag moves with it when the
+// store is sorted or records are dropped, and stays when it is replaced.
+func TestTagsStayWithTheirRecords(t *testing.T) {
+	var s Store
+	for i, k := range []int{4, 1, 4, 0} {
+		s.SetTag(s.Add(k, []byte{byte(i)}), uint32(100+i))
+	}
+	s.Replace(2, []byte("two"))
+	s.SortByKey()
+	s.Keep(func(i int) bool { return s.Key(i) != 0 })
+	var got []uint32
+	for i := range s.Len() {
+		got = append(got, s.Tag(i))
+	}
+	if want := []uint32{101, 100, 102}; !slices.Equal(got, want) {
+		t.Errorf("tags %v, want %v", got, want)
+	}
+	if rec := s.Record(2); string(rec) != "two" {
+		t.Errorf("record tagged 102 is %q", rec)
 	}
 }
 

@@ -25,7 +25,10 @@ func (cs *connStore) add(c *Connection) int {
 func (cs *connStore) stream(i int) int { return cs.recs.Key(i) }
 
 // get returns the summary at index i, which must be below len.
-func (cs *connStore) get(i int) Connection { return decodeConnection(cs.recs.Record(i)) }
+func (cs *connStore) get(i int) (c Connection) {
+	cs.recs.View(i, func(rec []byte) { c = decodeConnection(rec) })
+	return c
+}
 
 // set replaces the summary at index i, whose stream c must keep. Summaries
 // are changed rarely (the views of a session seen through NAT, the legs of

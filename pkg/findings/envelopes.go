@@ -146,7 +146,10 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 }
 
 // failure returns the failed attempt at index i of failures.
-func (es *envelopes) failure(i int) attempt { return decodeAttempt(es.failures.Record(i)) }
+func (es *envelopes) failure(i int) (at attempt) {
+	es.failures.View(i, func(rec []byte) { at = decodeAttempt(rec) })
+	return at
+}
 
 // appendAttempt appends what a failed attempt keeps to b: all of it, its
 // times in UTC, as the capture reader gives them.

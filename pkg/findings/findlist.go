@@ -3,6 +3,7 @@ package findings
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 )
 
@@ -42,6 +43,10 @@ func (l FindingList) All() []Finding {
 	}
 	return out
 }
+
+// String returns the list's findings as fmt prints a slice of them: for
+// tests and debugging.
+func (l FindingList) String() string { return fmt.Sprintf("%+v", l.All()) }
 
 // head returns the ID, severity and stream of the i'th finding without
 // decoding the rest of it.

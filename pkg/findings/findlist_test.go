@@ -3,6 +3,7 @@ package findings
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -33,6 +34,9 @@ func TestFindingListReadsBackInStreamOrder(t *testing.T) {
 		if id, sev, stream := l.head(i); id != f.ID || sev != f.Severity || stream != f.Stream {
 			t.Errorf("head(%d) = %q %v %d, want %q %v %d", i, id, sev, stream, f.ID, f.Severity, f.Stream)
 		}
+	}
+	if printed, w := fmt.Sprint(l), fmt.Sprintf("%+v", want); printed != w {
+		t.Errorf("printed as %s, want %s", printed, w)
 	}
 	by := indexByStream(&l)
 	for stream, wantIdx := range map[int][]int{1: {0}, 2: {1}, 3: {0, 2, 3}, 5: {0}, 4: nil} {

@@ -11,10 +11,37 @@ import (
 // one or more for every four connections. The catalog's explanation and
 // remedy, and the filter made of the stream and frames, are not stored
 // but made again: they are what most findings carry.
+//
+// Each record's tag holds the finding's ID (as its place in ids) and
+// severity, which the report's last steps read of every finding: a store
+// past a few megabytes is compressed, and reading them from the records
+// took longer than writing the report.
 type findStore struct {
 	recs    recstore.Store
 	catalog map[string]Entry
-	scratch []byte // the encoding of the finding being stored, reused
+	ids     *idTable // the IDs the tags name; nil until the first finding
+	scratch []byte   // the encoding of the finding being stored, reused
+}
+
+// idTable numbers the finding IDs a store has seen.
+type idTable struct {
+	names []string
+	index map[string]uint32
+}
+
+// tag returns the tag of a record of f: its ID's number, then its
+// severity in the lowest byte.
+func (fs *findStore) tag(f *Finding) uint32 {
+	if fs.ids == nil {
+		fs.ids = &idTable{index: map[string]uint32{}}
+	}
+	n, ok := fs.ids.index[f.ID]
+	if !ok {
+		n = uint32(len(fs.ids.names))
+		fs.ids.names = append(fs.ids.names, f.ID)
+		fs.ids.index[f.ID] = n
+	}
+	return n<<8 | uint32(uint8(f.Severity))
 }
 
 // len returns how many findings the store holds.
@@ -23,16 +50,22 @@ func (fs *findStore) len() int { return fs.recs.Len() }
 // add stores f and returns its index: the order of adding.
 func (fs *findStore) add(f *Finding) int {
 	fs.scratch = fs.encode(fs.scratch[:0], f)
-	return fs.recs.Add(f.Stream, fs.scratch)
+	i := fs.recs.Add(f.Stream, fs.scratch)
+	fs.recs.SetTag(i, fs.tag(f))
+	return i
 }
 
 // get returns the finding at index i.
-func (fs *findStore) get(i int) Finding { return fs.decode(fs.recs.Record(i)) }
+func (fs *findStore) get(i int) (f Finding) {
+	fs.recs.View(i, func(rec []byte) { f = fs.decode(rec) })
+	return f
+}
 
 // set replaces the finding at index i, whose stream f must keep.
 func (fs *findStore) set(i int, f *Finding) {
 	fs.scratch = fs.encode(fs.scratch[:0], f)
 	fs.recs.Replace(i, fs.scratch)
+	fs.recs.SetTag(i, fs.tag(f))
 }
 
 // takeSorted returns the findings, then extra, as a FindingList in
@@ -43,19 +76,16 @@ func (fs *findStore) takeSorted(extra []Finding) FindingList {
 		fs.add(&extra[i])
 	}
 	fs.recs.SortByKey()
-	l := FindingList{store: findStore{recs: fs.recs, catalog: fs.catalog}}
+	l := FindingList{store: findStore{recs: fs.recs, catalog: fs.catalog, ids: fs.ids}}
 	*fs = findStore{catalog: fs.catalog}
 	return l
 }
 
 // head returns what the report's last steps look at of every finding,
-// read without decoding the rest: its ID, severity and stream. The ID is
-// the catalog's own string, not a copy, for any ID the catalog knows.
+// read from its record's tag: its ID, severity and stream.
 func (fs *findStore) head(i int) (id string, sev Severity, stream int) {
-	r := recstore.NewReader(fs.recs.Record(i))
-	r.Uint() // the catalog bits
-	sev = Severity(r.Byte())
-	return fs.readID(&r), sev, fs.recs.Key(i)
+	tag := fs.recs.Tag(i)
+	return fs.ids.names[tag>>8], Severity(uint8(tag)), fs.recs.Key(i)
 }
 
 // readID reads a finding's ID from r: the catalog's own string for any ID
