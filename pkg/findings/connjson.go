@@ -69,6 +69,92 @@ func appendConnectionJSON(b []byte, c *Connection) ([]byte, error) {
 	return append(b, "\n    }"...), nil
 }
 
+// appendFindingJSON appends f as encoding/json's Encoder writes it with
+// prefix "    ", a two-space indent and no HTML escaping, without its
+// trailing newline: an element of the report's findings array. A
+// spam-heavy gateway's capture gives one for nearly every connection.
+// TestFindingJSONIsEncodingJSONs holds the two together.
+func appendFindingJSON(b []byte, f *Finding) ([]byte, error) {
+	const in = "\n      "
+	b = append(b, '{')
+	b = append(b, in+`"id": `...)
+	b = appendJSONString(b, f.ID)
+	b = append(b, ","+in+`"severity": `...)
+	b = appendJSONString(b, f.Severity.String())
+	b = append(b, ","+in+`"stream": `...)
+	b = strconv.AppendInt(b, int64(f.Stream), 10)
+	if f.Direction != "" {
+		b = append(b, ","+in+`"direction": `...)
+		b = appendJSONString(b, f.Direction)
+	}
+	b = append(b, ","+in+`"phase": `...)
+	b = appendJSONString(b, string(f.Phase))
+	b = append(b, ","+in+`"frames": `...)
+	if f.Frames == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONInts(b, f.Frames)
+	}
+	b = append(b, ","+in+`"offset": `...)
+	b = strconv.AppendInt(b, f.Offset, 10)
+	b = append(b, ","+in+`"time": `...)
+	var err error
+	if b, err = appendJSONTime(b, f.Time); err != nil {
+		return b, err
+	}
+	b = append(b, ","+in+`"summary": `...)
+	b = appendJSONString(b, f.Summary)
+	if f.Evidence != "" {
+		b = append(b, ","+in+`"evidence": `...)
+		b = appendJSONString(b, f.Evidence)
+	}
+	b = append(b, ","+in+`"explanation": `...)
+	b = appendJSONString(b, f.Explanation)
+	b = append(b, ","+in+`"remedy": `...)
+	b = appendJSONString(b, f.Remedy)
+	b = append(b, ","+in+`"filter": `...)
+	b = appendJSONString(b, f.Filter)
+	if f.CaptureLoss != "" {
+		b = append(b, ","+in+`"capture_loss": `...)
+		b = appendJSONString(b, f.CaptureLoss)
+	}
+	if len(f.Streams) > 0 {
+		b = append(b, ","+in+`"streams": `...)
+		b = appendJSONInts(b, f.Streams)
+	}
+	if len(f.FileFrames) > 0 {
+		b = append(b, ","+in+`"file_frames": [`...)
+		for i, s := range f.FileFrames {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, in+"  "...)
+			b = appendJSONString(b, s)
+		}
+		b = append(b, in+"]"...)
+	}
+	return append(b, "\n    }"...), nil
+}
+
+// appendJSONInts appends v as an array that is the value of a field of
+// an element of a report's top-level array: [] when empty, else a number
+// a line.
+func appendJSONInts(b []byte, v []int) []byte {
+	const in = "\n        "
+	if len(v) == 0 {
+		return append(b, "[]"...)
+	}
+	b = append(b, '[')
+	for i, n := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, in...)
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return append(b, "\n      ]"...)
+}
+
 // appendJSONTime appends t as time.Time's MarshalJSON does, which refuses
 // years outside 0–9999 and zone offsets of a day or more.
 func appendJSONTime(b []byte, t time.Time) ([]byte, error) {

@@ -62,3 +62,51 @@ func TestConnectionJSONIsEncodingJSONs(t *testing.T) {
 		}
 	}
 }
+
+// TestFindingJSONIsEncodingJSONs: appendFindingJSON writes what
+// encoding/json writes of a finding in the report, for strings of every
+// kind, nil, empty and full number lists, all severities and phases, with
+// and without the fields that are left out when empty; and refuses the
+// times encoding/json refuses.
+func TestFindingJSONIsEncodingJSONs(t *testing.T) {
+	pieces := []string{"", "a", "<x@example.org>", "&", "\"", "\\", "\n", "\r", "\t", "\x00", "\x1f", "\x7f",
+		"\xff", "\xe2\x80", "\u2028", "\u2029", "é", "例", "😀", "┊[3|4]", " ", "550 no"}
+	rng := rand.New(rand.NewPCG(8, 12))
+	str := func() string {
+		var b strings.Builder
+		for range rng.IntN(5) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	ints := func() []int { return randomInts(rng, 5, 1_000_000) }
+	zones := []*time.Location{time.UTC, time.FixedZone("x", 3600+30*60)}
+	for i := range 2000 {
+		f := Finding{
+			ID: str(), Severity: Severity(rng.IntN(4)), Stream: rng.IntN(100000), Direction: str(), Phase: Phase(str()),
+			Frames: ints(), Offset: rng.Int64N(1<<40) - 1, Summary: str(), Evidence: str(), Explanation: str(), Remedy: str(),
+			Filter: str(), CaptureLoss: str(), Streams: ints(),
+			Time: time.Unix(rng.Int64N(5e9), rng.Int64N(1e9)*int64(rng.IntN(2))).In(zones[rng.IntN(len(zones))]),
+		}
+		switch rng.IntN(3) {
+		case 0:
+			f.FileFrames = []string{}
+		case 1:
+			f.FileFrames = []string{"a.pcap:1", str()}
+		}
+		var want bytes.Buffer
+		if err := newJSONEncoder(&want, "    ").Encode(&f); err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendFindingJSON(nil, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := strings.TrimSuffix(want.String(), "\n"); string(got) != w {
+			t.Fatalf("finding %d: %+v\ngot:\n%s\nencoding/json:\n%s", i, f, got, w)
+		}
+	}
+	if _, err := appendFindingJSON(nil, &Finding{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
+		t.Error("year 10000 encoded; encoding/json refuses it")
+	}
+}

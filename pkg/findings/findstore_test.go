@@ -24,16 +24,7 @@ func TestStoredFindingsComeBackAsTheyWere(t *testing.T) {
 	slices.Sort(ids)
 	rng := rand.New(rand.NewPCG(9, 10))
 	ints := func() []int {
-		switch rng.IntN(4) {
-		case 0:
-			return nil
-		case 1:
-			return []int{}
-		}
-		v := make([]int, rng.IntN(30))
-		for i := range v {
-			v[i] = rng.IntN(5_000_000)
-		}
+		v := randomInts(rng, 30, 5_000_000)
 		if rng.IntN(2) == 0 {
 			slices.Sort(v)
 		}
@@ -109,4 +100,20 @@ func TestStoredFindingsComeBackAsTheyWere(t *testing.T) {
 	if got := fs.takeSorted(nil); got.Len() != 0 {
 		t.Errorf("an empty store gave %d findings", got.Len())
 	}
+}
+
+// randomInts returns nil, an empty list or up to n numbers below limit,
+// at random: a finding's frames or streams.
+func randomInts(rng *rand.Rand, n, limit int) []int {
+	switch rng.IntN(4) {
+	case 0:
+		return nil
+	case 1:
+		return []int{}
+	}
+	v := make([]int, rng.IntN(n+1))
+	for i := range v {
+		v[i] = rng.IntN(limit)
+	}
+	return v
 }

@@ -135,17 +135,18 @@ func newJSONEncoder(w io.Writer, prefix string) *json.Encoder {
 // indented array elements, each after a separator unless it is the
 // array's first, decoding one at a time.
 func encodeFindings(buf *bytes.Buffer, found FindingList, lo, hi int) error {
-	enc := newJSONEncoder(buf, "    ")
+	b := buf.AvailableBuffer()
 	for i := lo; i < hi; i++ {
 		if i > 0 {
-			buf.WriteString(elementSep)
+			b = append(b, elementSep...)
 		}
 		f := found.At(i)
-		if err := enc.Encode(&f); err != nil {
+		var err error
+		if b, err = appendFindingJSON(b, &f); err != nil {
 			return err
 		}
-		buf.Truncate(buf.Len() - 1) // Encode's newline
 	}
+	buf.Write(b)
 	return nil
 }
 
