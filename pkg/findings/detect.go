@@ -2312,6 +2312,16 @@ func detectLostMidTransaction(b builder, opts Options) []Finding {
 		if tx.Interrupt != nil {
 			// Where the server gave up, whatever the client sent after.
 			phase, where = PhaseData, "during DATA"
+			if tx.Data == nil && len(tx.Chunks) > 0 {
+				phase, where = PhaseBDAT, "during BDAT"
+				// How much of the message came before the server gave up:
+				// bytes that came after are told as too late.
+				if rf := b.s.Frames(tx.Interrupt.Span); tx.Body != nil && len(rf) > 0 {
+					if n := min(tx.Body.Size, clientBytesBefore(b, rf[0])-tx.Body.Span.Start); n > 0 {
+						where = fmt.Sprintf("during BDAT, after %s of message", wording.Plural(n, "byte", "bytes"))
+					}
+				}
+			}
 		}
 		// The first FIN: whoever closed first is among the frames (endedWith).
 		firstFIN, _ := c.FirstFIN()

@@ -941,7 +941,8 @@ func TestEightBitMessagesToRealExim(t *testing.T) {
 // each told by what happened first: a client killed mid-DATA (its FIN,
 // then Exim's "421 Lost incoming connection"), an Exim process killed
 // mid-DATA (its FIN before the client's end of data), a BDAT chunk shorter
-// than declared (Exim waits, then 421), a client that spoke before the
+// than declared (Exim waits, then 421), a client's FIN inside a chunk
+// (Exim's 421), a chunk held back past Exim's timeout, a client that spoke before the
 // greeting (Exim answers 554 instead of one) and a MAIL answered with 421.
 func TestWhoClosedFirstAndWhy(t *testing.T) {
 	type want struct {
@@ -957,7 +958,15 @@ func TestWhoClosedFirstAndWhy(t *testing.T) {
 			"was lost during DATA, after 187 bytes of message: the server closed its side (its FIN in frame 36) before the end of data came (frame 38), and the connection ended with the server's RST in frame 39"},
 		{"exim-sweep/barelf-wait.pcap", "lost-mid-transaction", 0, []int{8, 19, 20, 21}, "the client closed its side first (its FIN in frame 19)"},
 		{"exim-sweep/bdat-wrong-size.pcap", "lost-mid-transaction", 0, []int{8, 21, 24},
-			`was lost during BDAT, after 1106 bytes of message: the client sent nothing for 20.0 s after frame 19, and the server gave up waiting with 421 "Lost incoming connection" in frame 21`},
+			`was lost during BDAT, after 1106 bytes of message: the message stopped coming (nothing from the client for 20.0 s after frame 19), and the server gave up with 421 "Lost incoming connection" in frame 21`},
+		// The client's FIN in the middle of a BDAT chunk (a proxy dropped the
+		// chunk; the server read QUIT as its first 6 bytes): Exim's 421 is
+		// no answer to the BDAT but the server giving up on the message.
+		{"core-sweep/bdat-drop.pcap", "lost-mid-transaction", 1, []int{16, 17, 21, 25},
+			`was lost during BDAT, after 6 bytes of message: the client closed its side first (its FIN in frame 17), and the server answered with 421 "Lost incoming connection" in frame 21`},
+		// Not a message that never began: its bytes came after the 421.
+		{"core-sweep/bdat-drop-wait.pcap", "lost-mid-transaction", 1, []int{19, 34, 36, 43},
+			`was lost during BDAT: the message never began (nothing from the client for 5.0 s after frame 31), and the server gave up with 421`},
 		{"exim-sweep/refusals.pcap", "command-deferred", 6, []int{129, 130}, "MAIL FROM:<a@example.org> was deferred: 421 too many messages in this connection"},
 		{"exim-sweep/data-after-refusal.pcap", "malformed-command", 0, []int{9, 10},
 			`the client sent its message although DATA was refused (503 in frame 9): the server reads the message's lines, such as "From: a@example.org", as commands`},

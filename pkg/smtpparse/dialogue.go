@@ -205,7 +205,7 @@ type Transaction struct {
 	Body         *Body      // nil if no message content was sent
 	FinalReply   *Reply     // reply to the end of data / BDAT LAST; nil if never seen (LMTP: the first recipient's)
 	PerRecipient []*Reply   // LMTP: the final replies, one per recipient whose RCPT was accepted, in RCPT order
-	Interrupt    *Reply     // a 4xx/5xx reply that came, with no command waiting, while the client was still sending the DATA content: the server gave up on the message before its end (a timeout, a refusal such as Sendmail's "421 4.5.0 Bare linefeed"); not a final reply
+	Interrupt    *Reply     // a 4xx/5xx reply that came while the client was still sending the content (with no command waiting during DATA; in the middle of a BDAT chunk, where it is also that BDAT's Reply): the server gave up on the message before its end (a timeout, a refusal such as Sendmail's "421 4.5.0 Bare linefeed"); not a final reply
 	Reset        *Command   // RSET/QUIT/EHLO/HELO/new MAIL that ended it early, if any
 
 	accepted int // RCPT commands answered 2xx, stored or not (LMTP's count of final replies)

@@ -1484,6 +1484,17 @@ func (p *Parser) finishReply(r *Reply) {
 	}
 	cmd := e.cmd
 	r.Command, cmd.Reply = cmd, r
+	if c := &p.client; c.state == clientChunk && c.chunk != nil && c.chunk.Command == cmd && c.left > 0 && r.Code == 421 && e.tx != nil && e.tx.Interrupt == nil {
+		// A 421 while the chunk's bytes are still coming: the server
+		// answers a BDAT once it has read the whole chunk (RFC 3030), so
+		// this one gave up on the message in the middle of it (on the
+		// client's close, or a timeout), as a server can during DATA.
+		// Other refusals then answer the command itself (its syntax,
+		// its size). The client's bytes stay the chunk's.
+		e.tx.Interrupt = r
+		p.endCollectors()
+		return
+	}
 	if r.Code == 354 && p.dataCutShort(cmd) {
 		return
 	}

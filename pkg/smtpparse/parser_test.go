@@ -742,6 +742,29 @@ func TestBDATChunkCutShortByStreamEnd(t *testing.T) {
 	}
 }
 
+// TestA421InTheMiddleOfABDATChunkInterruptsTheMessage: a server answers a
+// BDAT once it has the whole chunk (RFC 3030), so a 421 while the chunk is
+// still coming (the client closed its side, or stopped sending) is the
+// server giving up on the message, as a 421 during DATA is: no final
+// reply. Any other refusal then answers the BDAT itself (its syntax).
+func TestA421InTheMiddleOfABDATChunkInterruptsTheMessage(t *testing.T) {
+	d := run(t, Options{}, srv("220 mx\r\n"), cli("EHLO c\r\n"), srv("250-mx\r\n250 CHUNKING\r\n"),
+		cli("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nBDAT 1000 LAST\r\n"+strings.Repeat("x", 80)),
+		srv("250 ok\r\n250 ok\r\n421 Lost incoming connection\r\n"))
+	tx := d.Transactions[0]
+	bdat := tx.Chunks[0].Command
+	if tx.Interrupt == nil || tx.Interrupt.Code != 421 || tx.FinalReply != nil || bdat.Reply != tx.Interrupt || tx.Body.Size != 80 || tx.Body.Complete {
+		t.Errorf("interrupt %+v, final reply %+v, BDAT's reply %+v, body %+v", tx.Interrupt, tx.FinalReply, bdat.Reply, tx.Body)
+	}
+
+	d = run(t, Options{}, srv("220 mx\r\n"), cli("EHLO c\r\n"), srv("250-mx\r\n250 CHUNKING\r\n"),
+		cli("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nBDAT 5 X\r\n"),
+		srv("250 ok\r\n250 ok\r\n521 5.5.4 Syntax: BDAT count [LAST]\r\n"))
+	if tx := d.Transactions[0]; tx.Interrupt != nil || tx.Chunks[0].Command.Reply == nil || tx.Chunks[0].Command.Reply.Code != 521 {
+		t.Errorf("a BDAT refused for its syntax: interrupt %+v, its reply %+v", tx.Interrupt, tx.Chunks[0].Command.Reply)
+	}
+}
+
 // TestGapPastTheEndOfABDATChunk: a capture gap that starts inside a chunk
 // and runs past its declared end ends the chunk and the body where the
 // chunk ends, not where the gap does.
