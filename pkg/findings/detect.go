@@ -461,6 +461,12 @@ func detectPipelining(b builder, _ Options) []Finding {
 		if next.Verb == "" || !next.Pipelined || b.afterHello(next) {
 			continue // a TLS hello behind a refused STARTTLS is told by tls-handshake-failed
 		}
+		if c.Reply == nil && serverClosedBefore(b, next) {
+			// Never answered because the server had gone (Exim's 554 on
+			// too many non-mail commands, then its FIN): the next command
+			// went to a closed session, not into a pipelined group.
+			continue
+		}
 		if c.Reply == nil || next.Order < c.Reply.EndOrder {
 			f := b.at("pipelining-bad-sequence", Warning, phaseOf(c), next.Span, next.Time,
 				fmt.Sprintf("%s must end a pipelined group (RFC 2920), but the client sent %s before its reply", clip(c.Verb, 10), clip(next.Verb, 10)))
@@ -474,6 +480,21 @@ func detectPipelining(b builder, _ Options) []Finding {
 		}
 	}
 	return out
+}
+
+// serverClosedBefore reports whether the server's side had closed (its
+// FIN or a reset from it) before the first frame of c.
+func serverClosedBefore(b builder, c *smtpparse.Command) bool {
+	frames := b.s.Frames(c.Span)
+	if len(frames) == 0 {
+		return false
+	}
+	conn := b.s.Conn
+	if fin := conn.FINFrame(reassembly.ServerToClient); fin != 0 && fin < frames[0] {
+		return true
+	}
+	d, ok := conn.RSTDirection()
+	return ok && d == reassembly.ServerToClient && conn.RSTFrame < frames[0]
 }
 
 func detectSyncErrors(b builder, _ Options) []Finding {
@@ -1153,6 +1174,17 @@ func detectRejected(b builder, _ Options) []Finding {
 			}
 			if tx != nil {
 				f.refusedMessage, f.tx = true, tx
+			}
+			if c.Reply != nil && c.Reply == b.hungUp {
+				// The refusal the server hung up on (Exim's "554 Too many
+				// nonmail commands"): it ended the session.
+				closed, _ := b.s.Conn.FirstClose()
+				how := "its FIN"
+				if b.s.Conn.FINFrame(reassembly.ServerToClient) != closed {
+					how = "a reset"
+				}
+				f.Summary += fmt.Sprintf(", and the server closed the connection at once (%s in frame %d)", how, closed)
+				f.hungUp = true
 			}
 			if c.Verb == "RCPT" {
 				f.Summary += givenUp(b.s.Dialogue, c)

@@ -307,7 +307,8 @@ func diagnose(found []Finding) string {
 			var closed *Finding // the server closing the session unasked: told after the refusals
 			for i, f := range found {
 				switch {
-				case f.ID == "command-deferred" && f.closedSession && closed == nil:
+				case f.ID == "command-deferred" && f.closedSession && closed == nil,
+					f.ID == "command-rejected" && f.hungUp && f.code >= 400 && closed == nil:
 					closed = &found[i]
 				case f.ID == "command-deferred" || f.ID == "command-rejected":
 					turned = append(turned, f)
