@@ -3000,6 +3000,10 @@ func detectTLS(b builder, _ Options) []Finding {
 				}
 			}
 		}
+		var out []Finding
+		if f, ok := tlsCut(b, 0, 0); ok {
+			out = append(out, f)
+		}
 		summary := fmt.Sprintf("the client opened the connection with TLS (implicit TLS, as SMTPS on port 465 does; server port %d): nothing to analyse in the clear", c.Server().Port())
 		// The evidence is the ClientHello's record header at the client's
 		// offset 0, not the SYN: that is the frame a reader looks for.
@@ -3010,10 +3014,10 @@ func detectTLS(b builder, _ Options) []Finding {
 				if !ok {
 					t = c.FirstTime
 				}
-				return []Finding{b.at("tls-started", Info, PhaseTLS, hello, t, summary)}
+				return append(out, b.at("tls-started", Info, PhaseTLS, hello, t, summary))
 			}
 		}
-		return []Finding{b.conn("tls-started", Info, PhaseTLS, []int{c.FirstFrame}, c.FirstTime, summary)}
+		return append(out, b.conn("tls-started", Info, PhaseTLS, []int{c.FirstFrame}, c.FirstTime, summary))
 	}
 	t := b.s.Dialogue.TLS
 	if t == nil {
@@ -3057,6 +3061,9 @@ func detectTLS(b builder, _ Options) []Finding {
 	if f, ok := tlsAbandoned(b, t); ok {
 		return append(out, f)
 	}
+	if f, ok := tlsCut(b, t.ClientStart, t.ServerStart); ok {
+		out = append(out, f)
+	}
 	negotiated := ""
 	if h := t.Server.Hello; h != nil {
 		negotiated = fmt.Sprintf("; %s negotiated (frame %d)", smtpparse.TLSVersionName(h.Version), firstFrame(b.s.Frames(h.Span)))
@@ -3070,6 +3077,101 @@ func detectTLS(b builder, _ Options) []Finding {
 			t.Command.Verb, answer, negotiated, t.ClientBytes, t.ServerBytes))
 	f.Frames = tlsStartFrames(b, t)
 	return append(out, f)
+}
+
+// Inside TLS nothing of the dialogue can be read, but TCP still shows who
+// ended the connection and what was on its way: tlsCut tells a session cut
+// in the middle of a transfer. cutAfterServer is how many client bytes
+// after the server's close (more than a TLS alert or two) show the client
+// still sending; cutClientBurst how many client bytes since the server's
+// last word show the client in the middle of a message when it closed.
+const (
+	cutAfterServer = 1024
+	cutClientBurst = 32 << 10
+)
+
+// tlsCut returns the finding for a TLS session (whose client and server
+// bytes begin at clientStart and serverStart) ended in the middle of what
+// the client was sending: the server closed (FIN or reset) while more
+// than cutAfterServer bytes of the client's were still to come, or the
+// client closed right after more than cutClientBurst bytes with no word
+// from the server since. A clean session ends with the server's reply to
+// QUIT before either side closes.
+func tlsCut(b builder, clientStart, serverStart int64) (Finding, bool) {
+	cl, sv := b.s.Stream(smtpparse.ClientToServer), b.s.Stream(smtpparse.ServerToClient)
+	c := b.s.Conn
+	if cl == nil || sv == nil || cl.FactsCut > 0 || sv.FactsCut > 0 {
+		return Finding{}, false // the facts that tell it are incomplete
+	}
+	// clientEnd is the end of the client's TLS bytes sent before frame
+	// (all of them when frame is 0), and the first and last frames that
+	// carried any of them after frame after.
+	clientEnd := func(before, after int) (end int64, first, last int) {
+		end = clientStart
+		for _, sf := range cl.Segments {
+			if sf.Length == 0 || sf.Offset < clientStart || before > 0 && sf.Frame >= before {
+				continue
+			}
+			end = max(end, sf.Offset+int64(sf.Length))
+			if sf.Frame > after {
+				first, last = cmp.Or(first, sf.Frame), sf.Frame
+			}
+		}
+		return end, first, last
+	}
+	serverClose := c.FINFrame(reassembly.ServerToClient)
+	if d, ok := c.RSTDirection(); ok && d == reassembly.ServerToClient && (serverClose == 0 || c.RSTFrame < serverClose) {
+		serverClose = c.RSTFrame
+	}
+	clientClose := c.FINFrame(reassembly.ClientToServer)
+	if d, ok := c.RSTDirection(); ok && d == reassembly.ClientToServer && (clientClose == 0 || c.RSTFrame < clientClose) {
+		clientClose = c.RSTFrame
+	}
+	how := func(frame int, dir reassembly.Direction) string {
+		if c.FINFrame(dir) == frame {
+			return fmt.Sprintf("its FIN in frame %d", frame)
+		}
+		return fmt.Sprintf("its reset in frame %d", frame)
+	}
+	// cut returns the finding, at the time of the frame that ended the
+	// session.
+	cut := func(closed int, frames []int, summary string) (Finding, bool) {
+		at, ok := frameTime(b.s, closed)
+		if !ok {
+			at = c.LastTime
+		}
+		return b.conn("tls-session-cut", Error, PhaseTLS, frames, at, summary), true
+	}
+	if serverClose > 0 && (clientClose == 0 || serverClose < clientClose) {
+		before, _, _ := clientEnd(serverClose, 0)
+		all, first, last := clientEnd(0, serverClose)
+		if sent := all - before; sent > cutAfterServer && first > 0 {
+			return cut(serverClose, []int{serverClose, first, last},
+				fmt.Sprintf("inside TLS, the server ended the connection (%s) while the client was still sending: %s more came after it (frames %d to %d), so the server (or a device in the path) ended the session in the middle of what the client sent, most likely a message",
+					how(serverClose, reassembly.ServerToClient), wording.Plural(sent, "byte", "bytes"), first, last))
+		}
+		return Finding{}, false
+	}
+	if clientClose == 0 {
+		return Finding{}, false
+	}
+	lastWord := 0 // the server's last frame with TLS bytes before the client closed
+	for _, sf := range sv.Segments {
+		if sf.Length > 0 && sf.Offset >= serverStart && sf.Frame < clientClose {
+			lastWord = max(lastWord, sf.Frame)
+		}
+	}
+	if lastWord == 0 {
+		return Finding{}, false // no TLS session: tls-handshake-failed tells
+	}
+	before, _, _ := clientEnd(lastWord, 0)
+	upTo, first, _ := clientEnd(clientClose+1, lastWord)
+	if sent := upTo - before; sent > cutClientBurst && first > 0 {
+		return cut(clientClose, []int{lastWord, first, clientClose},
+			fmt.Sprintf("inside TLS, the client ended the connection (%s) right after sending %s (frames %d to %d), with no word from the server since frame %d: it left in the middle of a transfer, most likely a message, without waiting for its reply (the client, or a device in the path, cut the session)",
+				how(clientClose, reassembly.ClientToServer), wording.Plural(sent, "byte", "bytes"), first, clientClose, lastWord))
+	}
+	return Finding{}, false
 }
 
 // clearAfterTLS returns the finding for a reply the server sent in clear

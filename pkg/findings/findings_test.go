@@ -230,6 +230,8 @@ func triggers() []trigger {
 		{"crafted/gap.pcap", "capture-gap", 0, []int{23}, Warning},                // where Wireshark says "previous segment not captured"
 		{"snaplen96.pcap", "snaplen-truncated", 0, []int{8, 15, 16, 17}, Warning}, // the client side; README: frames 4, 7, 8, 14–17, 22 are cut
 		{"starttls.pcap", "tls-started", 0, []int{8, 9}, Info},
+		// Real Exim 4.96 and swaks inside STARTTLS: swaks killed after its message, before the reply.
+		{"sweep20/tls-kill.pcap", "tls-session-cut", 0, []int{24, 25, 725}, Error},
 		// Real Postfix and swaks, STARTTLS then a failed handshake (testdata/pcaps/tls):
 		// STARTTLS, 220, the hellos and the alert, as tshark shows them.
 		// No alert in the clear: a TLS 1.3 client that gives up with one encrypted record,

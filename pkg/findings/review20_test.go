@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -26,6 +27,23 @@ func TestAServerThatLeftIsNoPipeliningPartner(t *testing.T) {
 	}
 	if slices.Contains(ids, "pipelining-bad-sequence") || !slices.Contains(ids, "unanswered-command") || !slices.Contains(ids, "command-deferred") {
 		t.Errorf("stream 2: findings %q; want the unanswered commands and the 421, and no pipelining-bad-sequence", ids)
+	}
+	// sweep20/nonmail.pcap: NOOP after NOOP to Exim, 554 on the eleventh
+	// (frame 29), its FIN (frame 31), and two more NOOPs (frames 30, 32).
+	var drop []string
+	for _, f := range analyze(t, testcaps.Path("sweep20/nonmail.pcap")).Findings.All() {
+		if f.Stream != 0 {
+			continue
+		}
+		if f.ID == "pipelining-bad-sequence" {
+			t.Errorf("nonmail stream 0: %s", f.Summary)
+		}
+		if f.ID == "command-rejected" && f.hungUp {
+			drop = append(drop, fmt.Sprint(f.Frames, " ", f.Summary))
+		}
+	}
+	if w := "[28 29] NOOP was rejected: 554 Too many nonmail commands, and the server closed the connection at once (its FIN in frame 31)"; !slices.Equal(drop, []string{w}) {
+		t.Errorf("nonmail stream 0: the refusals the server hung up on %q, want %q", drop, w)
 	}
 }
 
@@ -61,5 +79,58 @@ func TestARefusalTheServerHungUpOnSaysSo(t *testing.T) {
 				t.Errorf("%s stream %d: %q tells a hang-up that did not happen", c.capture, c.stream, s)
 			}
 		}
+	}
+}
+
+// TestATLSSessionCutMidTransferIsTold: inside TLS nothing of the dialogue
+// can be read, but who ended the connection and what was on its way can.
+// sweep20/tls-kill.pcap (Exim 4.96, swaks --tls, a 450 KB message over a
+// 1 Mbit/s link): in stream 0 swaks is killed after its whole message and
+// before the reply (its FIN in frame 725, 616863 bytes after the server's
+// last record, the 354 in frame 24); in stream 1 Exim's session process is
+// killed while the message comes (its FIN in frame 1091, and the client's
+// bytes go on to frame 1159); stream 2 is a clean session, told as TLS
+// only.
+func TestATLSSessionCutMidTransferIsTold(t *testing.T) {
+	want := map[int]struct {
+		frames  []int
+		summary string
+	}{
+		0: {[]int{24, 25, 725}, "inside TLS, the client ended the connection (its FIN in frame 725) right after sending 616863 bytes (frames 25 to 725), with no word from the server since frame 24"},
+		1: {[]int{1091, 1105, 1159}, "inside TLS, the server ended the connection (its FIN in frame 1091) while the client was still sending: 102808 bytes more came after it (frames 1105 to 1159)"},
+	}
+	got := map[int][]Finding{}
+	for _, f := range analyze(t, testcaps.Path("sweep20/tls-kill.pcap")).Findings.All() {
+		if f.ID == "tls-session-cut" {
+			got[f.Stream] = append(got[f.Stream], f)
+		}
+	}
+	for stream, w := range want {
+		if fs := got[stream]; len(fs) != 1 || !slices.Equal(fs[0].Frames, w.frames) || !strings.HasPrefix(fs[0].Summary, w.summary) || fs[0].Severity != Error {
+			t.Errorf("stream %d: %+v; want one error in frames %v saying %q", stream, fs, w.frames, w.summary)
+		}
+	}
+	if len(got[2]) > 0 {
+		t.Errorf("the clean TLS session (stream 2) is told as cut: %+v", got[2])
+	}
+}
+
+// TestABDATChunkCutByTheClientIsLost: sweep20/fin-mid-bdat.pcap, a raw
+// client to Exim 4.96: "BDAT 1000 LAST" and 80 bytes, then its FIN (frame
+// 13) and Exim's 421 (frame 14); then the same inside DATA (stream 1).
+// Both are lost transactions.
+func TestABDATChunkCutByTheClientIsLost(t *testing.T) {
+	want := map[int]string{
+		0: `the transaction from <a@example.org> was lost during BDAT, after 80 bytes of message: the client closed its side first (its FIN in frame 13), and the server answered with 421 "Lost incoming connection" in frame 14`,
+		1: `the transaction from <a@example.org> was lost during DATA: the client closed its side first (its FIN in frame 32), and the server answered with 421 "Lost incoming connection" in frame 33`,
+	}
+	frames := map[int][]int{0: {9, 13, 14, 16}, 1: {26, 32, 33, 35}}
+	for _, f := range analyze(t, testcaps.Path("sweep20/fin-mid-bdat.pcap")).Findings.All() {
+		if f.ID == "lost-mid-transaction" && strings.HasPrefix(f.Summary, want[f.Stream]) && slices.Equal(f.Frames, frames[f.Stream]) {
+			delete(want, f.Stream)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("no lost-mid-transaction for %v", want)
 	}
 }
