@@ -134,3 +134,21 @@ func TestABDATChunkCutByTheClientIsLost(t *testing.T) {
 		t.Errorf("no lost-mid-transaction for %v", want)
 	}
 }
+
+// TestAClientThatGaveUpOnATarpitIsAStall: sweep20/tarpit.pcap, Exim 4.96
+// delaying its answer to RCPT by 15 s (an ACL's "delay") and swaks with a
+// 5 s timeout: RCPT in frame 10, QUIT 5 s later (frame 12), the client's
+// FIN 5 s after that (frame 14), and only then Exim's 250 (frame 15). No
+// silence between two packets passed the 10 s threshold, but the server
+// took 10 s to answer. Stream 1, an Exim client delivering at once, is
+// quiet.
+func TestAClientThatGaveUpOnATarpitIsAStall(t *testing.T) {
+	var got []string
+	for _, f := range analyze(t, testcaps.Path("sweep20/tarpit.pcap")).Findings.All() {
+		got = append(got, fmt.Sprint(f.Stream, " ", f.ID, " ", f.Frames, " ", f.Summary))
+	}
+	want := `0 stall [10 15] server silent 10.0 s after the client's "RCPT TO:<tarpit@example.test>" in frame 10, until its answer in frame 15; the client gave up waiting meanwhile: it sent "QUIT" in frame 12, then closed its side (its FIN in frame 14)`
+	if !slices.Equal(got, []string{want}) {
+		t.Errorf("findings %q, want only %q", got, want)
+	}
+}
