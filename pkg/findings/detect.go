@@ -482,6 +482,23 @@ func detectPipelining(b builder, _ Options) []Finding {
 	return out
 }
 
+// halfSent returns the command line the client had begun but not ended
+// when reply r came, the frame of its first byte, the frame that ended it
+// and how many of its bytes came before r; nil if none.
+func halfSent(b builder, r *smtpparse.Reply) (c *smtpparse.Command, first, rest int, n int64) {
+	rf := b.s.Frames(r.Span)
+	if len(rf) == 0 {
+		return nil, 0, 0, 0
+	}
+	for _, cmd := range b.s.Dialogue.Commands {
+		cf := b.s.Frames(cmd.Span)
+		if len(cf) > 1 && cf[0] < rf[0] && cf[len(cf)-1] > rf[0] {
+			return cmd, cf[0], cf[len(cf)-1], clientBytesBefore(b, rf[0]) - cmd.Span.Start
+		}
+	}
+	return nil, 0, 0, 0
+}
+
 // serverClosedBefore reports whether the server's side had closed (its
 // FIN or a reset from it) before the first frame of c.
 func serverClosedBefore(b builder, c *smtpparse.Command) bool {
@@ -648,7 +665,9 @@ func detectUnanswered(b builder, _ Options) []Finding {
 		return b.hungUp != nil && c.Span.Start > b.hungUp.Command.Span.Start
 	}
 	for _, c := range withLast(d.Commands, d.LastCommand) {
-		if c.Reply != nil || c.Forgotten || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.Order > closedAt || behindRefusal(c) || b.lines.all[c] || b.afterHello(c) {
+		// A command finished after the goodbye (begun before it, the
+		// client pausing in the middle of the line) is one too.
+		if c.Reply != nil || c.Forgotten || c.Sensitive || c.Verb == "" || closedAt >= 0 && c.EndOrder > closedAt || behindRefusal(c) || b.lines.all[c] || b.afterHello(c) {
 			flush()
 			continue
 		}
@@ -1230,6 +1249,14 @@ func detectRejected(b builder, _ Options) []Finding {
 		if !told {
 			f := b.at("command-deferred", Info, PhaseConnection, r.Span, r.Time,
 				fmt.Sprintf("the server closed the session unasked with %d %s", r.Code, quote(strings.Join(r.Lines, " "), 80)))
+			if c, first, rest, n := halfSent(b, r); c != nil {
+				// A command line the client stopped in the middle of: the
+				// server's command timeout ran out on it.
+				f.Summary += fmt.Sprintf(" while the client's command %s was still incomplete: frame %d held its first %s, and the rest came only in frame %d, after that",
+					quoteCommand(c, 40), first, wording.Plural(n, "byte", "bytes"), rest)
+				f.Frames = appendUnique(b.s.Frames(c.Span), f.Frames...)
+				slices.Sort(f.Frames)
+			}
 			f.closedSession = true
 			out = append(out, f)
 		}

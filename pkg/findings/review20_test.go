@@ -152,3 +152,28 @@ func TestAClientThatGaveUpOnATarpitIsAStall(t *testing.T) {
 		t.Errorf("findings %q, want only %q", got, want)
 	}
 }
+
+// TestACommandLineLeftHalfSentIsNoUnansweredCommand: sweep20/partial-stall.pcap,
+// Exim 4.96 with a 3 s smtp_receive_timeout and a client that sends
+// "MAIL FROM:<alice@exa" (frame 8) and the rest 6 s later (frame 14):
+// Exim's 421 command timeout (frame 10) came while the line was half
+// sent. The server could not have answered that MAIL; the 421 says why
+// the session ended.
+func TestACommandLineLeftHalfSentIsNoUnansweredCommand(t *testing.T) {
+	var deferred []string
+	for _, f := range analyze(t, testcaps.Path("sweep20/partial-stall.pcap")).Findings.All() {
+		if f.Stream != 0 {
+			continue
+		}
+		if f.ID == "unanswered-command" {
+			t.Errorf("unanswered-command: %s", f.Summary)
+		}
+		if f.ID == "command-deferred" {
+			deferred = append(deferred, fmt.Sprint(f.Frames, " ", f.Summary))
+		}
+	}
+	want := `[8 10 14] the server closed the session unasked with 421 "mx.example.test: SMTP command timeout - closing connection" while the client's command "MAIL FROM:<alice@example.org>" was still incomplete: frame 8 held its first 20 bytes, and the rest came only in frame 14, after that`
+	if !slices.Equal(deferred, []string{want}) {
+		t.Errorf("command-deferred %q, want %q", deferred, want)
+	}
+}
