@@ -12,6 +12,7 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"io"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -162,11 +163,11 @@ type packer struct {
 	w   *flate.Writer
 	out bytes.Buffer
 
-	mu    sync.Mutex // the rest: records are read from several goroutines
-	r     io.ReadCloser
-	in    bytes.Reader
-	cache [16]plainBlock
-	tick  uint64 // counts reads, to find the block read longest ago
+	readers sync.Pool // of flate readers: blocks are decompressed outside the lock
+
+	mu    sync.Mutex   // the rest: records are read from several goroutines
+	cache []plainBlock // 16, or two for each goroutine that can run at once
+	tick  uint64       // counts reads, to find the block read longest ago
 }
 
 // plainBlock is a compressed block decompressed.
@@ -178,7 +179,8 @@ type plainBlock struct {
 
 func newPacker() *packer {
 	w, _ := flate.NewWriter(nil, flate.BestSpeed) // the level is valid
-	z := &packer{w: w, r: flate.NewReader(nil)}
+	z := &packer{w: w, cache: make([]plainBlock, max(16, 2*runtime.GOMAXPROCS(0)))}
+	z.readers.New = func() any { return flate.NewReader(nil) }
 	for i := range z.cache {
 		z.cache[i].block = -1
 	}
@@ -208,33 +210,53 @@ func (z *packer) record(packed []byte, k int, start, end uint32) []byte {
 
 // view calls read with bytes start to end of compressed block k, whose
 // bytes are packed, while no other reader can change the blocks kept
-// decompressed.
+// decompressed. A block not kept is decompressed outside the lock, so
+// that the goroutines writing a report do not wait on one another.
 func (z *packer) view(packed []byte, k int, start, end uint32, read func([]byte)) {
 	z.mu.Lock()
-	defer z.mu.Unlock()
-	z.tick++
-	oldest := 0
-	for i := range z.cache {
-		c := &z.cache[i]
-		if c.block == k {
-			c.used = z.tick
-			read(c.data[start:end:end])
-			return
-		}
-		if c.used < z.cache[oldest].used {
-			oldest = i
-		}
+	if c := z.cached(k); c != nil {
+		read(c.data[start:end:end])
+		z.mu.Unlock()
+		return
 	}
-	c := &z.cache[oldest]
-	z.in.Reset(packed)
-	z.r.(flate.Resetter).Reset(&z.in, nil) // flate's readers are Resetters
-	buf := bytes.NewBuffer(c.data[:0])
-	if _, err := buf.ReadFrom(z.r); err != nil {
+	z.mu.Unlock()
+	r := z.readers.Get().(io.ReadCloser)
+	r.(flate.Resetter).Reset(bytes.NewReader(packed), nil) // flate's readers are Resetters
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(r)
+	z.readers.Put(r)
+	if err != nil {
 		// The store wrote these bytes itself: only memory going bad could do this.
 		panic("recstore: a compressed block does not read back: " + err.Error())
 	}
-	c.block, c.data, c.used = k, buf.Bytes(), z.tick
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	c := z.cached(k) // another reader may have kept it meanwhile
+	if c == nil {
+		c = &z.cache[0]
+		for i := range z.cache {
+			if z.cache[i].used < c.used {
+				c = &z.cache[i]
+			}
+		}
+		c.block, c.data = k, buf.Bytes()
+		z.tick++
+		c.used = z.tick
+	}
 	read(c.data[start:end:end])
+}
+
+// cached returns the kept decompressed block k, marked as just read, or
+// nil. z.mu must be held.
+func (z *packer) cached(k int) *plainBlock {
+	for i := range z.cache {
+		if c := &z.cache[i]; c.block == k {
+			z.tick++
+			c.used = z.tick
+			return c
+		}
+	}
+	return nil
 }
 
 // AppendInt appends v to b as a varint.

@@ -1636,12 +1636,15 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	// A retry loop belongs to the diagnosis of every stream it names. The
 	// extra findings are the only retry loops, and their counts are not
 	// kept once they join the others.
+	// The changes are made together, in stream order: the connections a
+	// loop names are far apart, and a large list is compressed.
+	changes := map[int][]func(c *Connection){}
 	for _, f := range extra {
 		if f.ID != "retry-loop" || dropped(f.Stream, f.ID) {
 			continue
 		}
 		for _, stream := range f.Streams {
-			r.Connections.update(stream, func(c *Connection) {
+			changes[stream] = append(changes[stream], func(c *Connection) {
 				where := "in streams " + shortList(f.Streams)
 				if len(f.Streams) == 1 {
 					where = fmt.Sprintf("%d times in this connection", f.retries)
@@ -1658,6 +1661,7 @@ func (a *Analyzer) Report(inputs []string) *Report {
 			})
 		}
 	}
+	r.Connections.updateAll(changes)
 	r.Findings = a.findings.takeSorted(extra)
 	if second != nil {
 		r.Findings.keep(func(i int) bool {

@@ -59,6 +59,28 @@ func (l *ConnectionList) update(stream int, change func(c *Connection)) {
 	l.store.set(i, &c)
 }
 
+// updateAll applies each stream's changes, in their order, to the
+// connection of that stream, if the list has one: all of them in one pass
+// in stream order, each connection decoded and stored once.
+func (l *ConnectionList) updateAll(changes map[int][]func(c *Connection)) {
+	if len(changes) == 0 {
+		return
+	}
+	for i := range l.Len() {
+		stream := l.store.stream(i)
+		todo, ok := changes[stream]
+		if !ok {
+			continue
+		}
+		delete(changes, stream) // the first connection of a stream, as update does
+		c := l.At(i)
+		for _, change := range todo {
+			change(&c)
+		}
+		l.store.set(i, &c)
+	}
+}
+
 // MarshalJSON encodes the list as a JSON array of connections.
 func (l ConnectionList) MarshalJSON() ([]byte, error) {
 	b := []byte{'['}

@@ -3,6 +3,7 @@ package findings
 import (
 	"hash/maphash"
 	"net/netip"
+	"slices"
 
 	"github.com/smtpcap/smtpcap/internal/recstore"
 )
@@ -96,6 +97,7 @@ func (es *envelopes) add(key, bare string, byMessage bool, at attempt) {
 // never showed theirs. That is worked out here, once, whatever order the
 // attempts were added in.
 func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []attempt)) {
+	failures := es.retriedFailures()
 	retried := map[uint64]int{} // hash of a retried envelope's text → its place in list
 	for i := range es.list.len() {
 		e := es.list.at(i)
@@ -104,7 +106,7 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 		}
 		for ti := e.first; ti >= 0; ti = es.tries.at(ti).next {
 			if t := es.tries.at(ti); t.failure >= 0 { // only failures keep the text
-				retried[maphash.String(es.seed, es.failure(t.failure).envelope)] = i
+				retried[maphash.String(es.seed, failures[t.failure].envelope)] = i
 				break
 			}
 		}
@@ -134,7 +136,7 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 		for ti := e.first; ti >= 0; ti = es.tries.at(ti).next {
 			t := es.tries.at(ti)
 			if t.failure >= 0 {
-				at := es.failure(t.failure)
+				at := failures[t.failure]
 				key = at.envelope
 				list = append(list, at)
 				continue
@@ -143,6 +145,32 @@ func (es *envelopes) eachRetried(f func(key string, byMessage bool, attempts []a
 		}
 		f(key, e.byMessage, append(list, delivered[i]...))
 	}
+}
+
+// retriedFailures returns the failed attempts of every envelope that
+// failed at least twice, by their index in failures: decoded in the order
+// they were stored, one pass over the store. Read envelope by envelope,
+// each attempt was in a block of its own, and a compressed store
+// decompressed a block for nearly every one.
+func (es *envelopes) retriedFailures() map[int]attempt {
+	var want []int
+	for i := range es.list.len() {
+		e := es.list.at(i)
+		if e.failed < 2 {
+			continue
+		}
+		for ti := e.first; ti >= 0; ti = es.tries.at(ti).next {
+			if t := es.tries.at(ti); t.failure >= 0 {
+				want = append(want, t.failure)
+			}
+		}
+	}
+	slices.Sort(want)
+	out := make(map[int]attempt, len(want))
+	for _, i := range want {
+		out[i] = es.failure(i)
+	}
+	return out
 }
 
 // failure returns the failed attempt at index i of failures.

@@ -116,6 +116,9 @@ func nextHosts(r *Report) {
 		}
 		return what
 	})
+	// Told in one pass in stream order: a large list is compressed, and
+	// reads far apart cost a block each.
+	changes := map[int][]func(c *Connection){}
 	for stream, failed := range cameFrom {
 		slices.SortFunc(failed, func(x, y Connection) int { return x.Stream - y.Stream })
 		var tries []string
@@ -124,10 +127,11 @@ func nextHosts(r *Report) {
 				tries = append(tries, t)
 			}
 		}
-		conns.update(stream, func(c *Connection) {
+		changes[stream] = []func(c *Connection){func(c *Connection) {
 			c.Diagnosis = strings.TrimSpace(c.Diagnosis + " The client came here after it failed to connect to " + joinAnd(tries) + ".")
-		})
+		}}
 	}
+	conns.updateAll(changes)
 }
 
 // extendFindings completes each finding of id, and its connection's
