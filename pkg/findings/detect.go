@@ -2049,53 +2049,54 @@ func detectStalls(b builder, opts Options) []Finding {
 }
 
 // slowAnswers returns a stall for each command the server answered more
-// than the threshold after it came, when the client spoke in between, so
-// that no silence between two packets was that long: a client that gave
-// up waiting (QUIT, its FIN) before a tarpitting server's late answer.
-// Stalls already told (told), ending at the answer or inside the wait,
-// and waits held by a closed window are not told again.
+// than the threshold after it came, when the client gave up waiting in
+// between (its QUIT, or its FIN), so that no silence between two packets
+// was that long: a client that left a tarpitting server before its late
+// answer. A client that pipelined more commands meanwhile did not give
+// up. Stalls already told (told), ending at the answer or inside the
+// wait, and waits held by a closed window are not told again.
 func slowAnswers(b builder, opts Options, told []Finding, held func(from, to int64) bool) []Finding {
+	// The client's first QUIT and its FIN: what giving up looks like.
+	quit, quitFrame := (*smtpparse.Command)(nil), 0
+	for _, c := range b.s.Dialogue.Commands {
+		if c.Verb == "QUIT" {
+			if f := b.s.Frames(c.Span); len(f) > 0 {
+				quit, quitFrame = c, f[0]
+			}
+			break
+		}
+	}
+	fin := b.s.Conn.FINFrame(reassembly.ClientToServer)
+	if quit == nil && fin == 0 {
+		return nil
+	}
 	var out []Finding
 	for _, c := range b.s.Dialogue.Commands {
 		r := c.Reply
-		if r == nil || r.Forgotten || c.Verb == "" || r.Final && afterClientFIN(b, r) {
-			continue // a message's answer after the client left: accepted-after-client-left tells it
+		if r == nil || r.Forgotten || c.Verb == "" || c == quit || r.Time.Sub(c.EndTime) <= opts.StallThreshold ||
+			r.Final && afterClientFIN(b, r) { // a message's answer after the client left: accepted-after-client-left tells it
+			continue
 		}
 		cf, rf := b.s.Frames(c.Span), b.s.Frames(r.Span)
 		if len(cf) == 0 || len(rf) == 0 {
 			continue
 		}
 		sent, answered := cf[len(cf)-1], rf[0]
-		from, ok1 := frameTime(b.s, sent)
-		to, ok2 := frameTime(b.s, answered)
-		if !ok1 || !ok2 || to.Sub(from) <= opts.StallThreshold || held(from.UnixNano(), to.UnixNano()) {
-			continue
+		var meanwhile []string
+		if quitFrame > sent && quitFrame < answered {
+			meanwhile = append(meanwhile, fmt.Sprintf("sent %s in frame %d", quoteCommand(quit, 30), quitFrame))
 		}
-		if slices.ContainsFunc(told, func(f Finding) bool {
+		if fin > sent && fin < answered {
+			meanwhile = append(meanwhile, fmt.Sprintf("closed its side (its FIN in frame %d)", fin))
+		}
+		if len(meanwhile) == 0 || held(c.EndTime.UnixNano(), r.Time.UnixNano()) || slices.ContainsFunc(told, func(f Finding) bool {
 			return f.ID == "stall" && len(f.Frames) == 2 && f.Frames[1] > sent && f.Frames[1] <= answered
 		}) {
 			continue
 		}
-		// What the client did meanwhile: its commands, and its close.
-		var sentLater []string
-		for _, later := range b.s.Dialogue.Commands {
-			if lf := b.s.Frames(later.Span); later != c && len(lf) > 0 && lf[0] > sent && lf[0] < answered {
-				sentLater = append(sentLater, fmt.Sprintf("%s in frame %d", quoteCommand(later, 30), lf[0]))
-			}
-		}
-		var meanwhile []string
-		if len(sentLater) > 0 {
-			meanwhile = append(meanwhile, "sent "+joinAnd(sentLater))
-		}
-		if fin := b.s.Conn.FINFrame(reassembly.ClientToServer); fin > sent && fin < answered {
-			meanwhile = append(meanwhile, fmt.Sprintf("closed its side (its FIN in frame %d)", fin))
-		}
-		if len(meanwhile) == 0 {
-			continue // a silence the packets show: the walk has judged it
-		}
-		f := b.conn("stall", Warning, phaseOf(c), []int{sent, answered}, from,
+		f := b.conn("stall", Warning, phaseOf(c), []int{sent, answered}, c.EndTime,
 			fmt.Sprintf("server silent %.1f s after the client's %s in frame %d, until its answer in frame %d; the client gave up waiting meanwhile: it %s",
-				to.Sub(from).Seconds(), quoteCommand(c, 40), sent, answered, strings.Join(meanwhile, ", then ")))
+				r.Time.Sub(c.EndTime).Seconds(), quoteCommand(c, 40), sent, answered, strings.Join(meanwhile, ", then ")))
 		f.Direction = smtpparse.ServerToClient.String()
 		f.waitedOut = true
 		out = append(out, f)

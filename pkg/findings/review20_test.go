@@ -5,7 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/smtpcap/smtpcap/internal/capgen"
 	"github.com/smtpcap/smtpcap/internal/testcaps"
 )
 
@@ -175,5 +177,31 @@ func TestACommandLineLeftHalfSentIsNoUnansweredCommand(t *testing.T) {
 	want := `[8 10 14] the server closed the session unasked with 421 "mx.example.test: SMTP command timeout - closing connection" while the client's command "MAIL FROM:<alice@example.org>" was still incomplete: frame 8 held its first 20 bytes, and the rest came only in frame 14, after that`
 	if !slices.Equal(deferred, []string{want}) {
 		t.Errorf("command-deferred %q, want %q", deferred, want)
+	}
+}
+
+// TestAClientPipeliningThroughASlowAnswerDidNotGiveUp: a slow answer with
+// the client's next commands in between, but no QUIT or close, is no
+// client giving up: the client pipelined (crafted with internal/capgen:
+// MAIL, RCPT 6 s later, the answers 12 s after the MAIL). No silence
+// between two packets passed the threshold either.
+func TestAClientPipeliningThroughASlowAnswerDidNotGiveUp(t *testing.T) {
+	r := craftedReport(t, "slow-pipelined", 25, func(s *capgen.Session, fin func(client bool)) {
+		s.Handshake()
+		eximGreetsWithChunking(s)
+		s.Client("MAIL FROM:<a@example.org>\r\n")
+		s.Pause(6 * time.Second)
+		s.Client("RCPT TO:<b@example.test>\r\n")
+		s.Pause(6 * time.Second)
+		s.Server("250 OK\r\n250 Accepted\r\n")
+		s.Client("QUIT\r\n")
+		s.Server("221 bye\r\n")
+		fin(false)
+		fin(true)
+	})
+	for _, f := range r.Findings.All() {
+		if f.ID == "stall" {
+			t.Errorf("stall: %s", f.Summary)
+		}
 	}
 }
