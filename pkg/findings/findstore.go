@@ -12,10 +12,11 @@ import (
 // remedy, and the filter made of the stream and frames, are not stored
 // but made again: they are what most findings carry.
 //
-// Each record's tag holds the finding's ID (as its place in ids) and
-// severity, which the report's last steps read of every finding: a store
-// past a few megabytes is compressed, and reading them from the records
-// took longer than writing the report.
+// A record's key is its finding's stream, and its tag holds the ID (as
+// its place in ids) and severity, which the report's last steps read of
+// every finding: a store past a few megabytes is compressed, and reading
+// them from the records took longer than writing the report. The record
+// holds the rest.
 type findStore struct {
 	recs    recstore.Store
 	catalog map[string]Entry
@@ -57,7 +58,7 @@ func (fs *findStore) add(f *Finding) int {
 
 // get returns the finding at index i.
 func (fs *findStore) get(i int) (f Finding) {
-	fs.recs.View(i, func(rec []byte) { f = fs.decode(rec) })
+	fs.recs.View(i, func(rec []byte) { f = fs.decode(rec, fs.recs.Tag(i), fs.recs.Key(i)) })
 	return f
 }
 
@@ -84,18 +85,13 @@ func (fs *findStore) takeSorted(extra []Finding) FindingList {
 // head returns what the report's last steps look at of every finding,
 // read from its record's tag: its ID, severity and stream.
 func (fs *findStore) head(i int) (id string, sev Severity, stream int) {
-	tag := fs.recs.Tag(i)
-	return fs.ids.names[tag>>8], Severity(uint8(tag)), fs.recs.Key(i)
+	id, sev = fs.untag(fs.recs.Tag(i))
+	return id, sev, fs.recs.Key(i)
 }
 
-// readID reads a finding's ID from r: the catalog's own string for any ID
-// the catalog knows, a copy of the bytes for any other.
-func (fs *findStore) readID(r *recstore.Reader) string {
-	b := r.Bytes()
-	if e, ok := fs.catalog[string(b)]; ok {
-		return e.ID
-	}
-	return string(b)
+// untag returns the ID and severity a record's tag holds.
+func (fs *findStore) untag(tag uint32) (id string, sev Severity) {
+	return fs.ids.names[tag>>8], Severity(uint8(tag))
 }
 
 // marks are a finding's unexported yes-or-no fields, each as a bit of
@@ -105,8 +101,9 @@ func (f *Finding) marks() []*bool {
 		&f.answersMessage, &f.tlsMismatch, &f.changedInPath, &f.contentAsCommands, &f.hungUp, &f.closedSession, &f.linked, &f.awaitedReply}
 }
 
-// encode appends f's encoding to b: what the report shows of it, what
-// the report's last steps read (envelope, acceptedIn) and its marks. A
+// encode appends f's encoding to b: what the report shows of it but its
+// stream, ID and severity (the record's key and tag), what the report's
+// last steps read (envelope, acceptedIn) and its marks. A
 // finding's pointers into its session (tx, ofEvery, cmds) are dropped by
 // Add before it is stored, and the rest of its unexported fields served
 // the diagnosis, which is made by then.
@@ -117,10 +114,7 @@ func (fs *findStore) encode(b []byte, f *Finding) []byte {
 	catalogExplanation, catalogRemedy := f.Explanation == entry.Explanation, f.Remedy == entry.Remedy
 	madeFilter := f.Filter == filterFor(f.Stream, f.Frames)
 	b = recstore.AppendBits(b, &catalogExplanation, &catalogRemedy, &madeFilter)
-	b = append(b, byte(f.Severity))
-	b = recstore.AppendString(b, f.ID) // first after the severity: what head reads
 	b = recstore.AppendBits(b, f.marks()...)
-	b = recstore.AppendInt(b, int64(f.Stream))
 	b = recstore.AppendInt(b, f.Offset)
 	b = recstore.AppendTime(b, f.Time)
 	b = recstore.AppendUint(b, f.envelope)
@@ -158,16 +152,16 @@ func (fs *findStore) encode(b []byte, f *Finding) []byte {
 	return b
 }
 
-// decode returns the Finding encode encoded in b. Its time is in UTC, as
-// the capture reader gives it.
-func (fs *findStore) decode(b []byte) Finding {
+// decode returns the Finding encode encoded in b, of the record whose tag
+// and key (its stream) are given. Its time is in UTC, as the capture
+// reader gives it.
+func (fs *findStore) decode(b []byte, tag uint32, stream int) Finding {
 	r := recstore.NewReader(b)
 	var catalogExplanation, catalogRemedy, madeFilter bool
 	r.Bits(&catalogExplanation, &catalogRemedy, &madeFilter)
-	f := Finding{Severity: Severity(r.Byte())}
-	f.ID = fs.readID(&r)
+	f := Finding{Stream: stream}
+	f.ID, f.Severity = fs.untag(tag)
 	r.Bits(f.marks()...)
-	f.Stream = int(r.Int())
 	f.Offset = r.Int()
 	f.Time = r.Time()
 	f.envelope = r.Uint()
