@@ -1,7 +1,6 @@
 package findings
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -65,24 +64,22 @@ func (l *FindingList) update(i int, change func(f *Finding)) {
 func (l *FindingList) keep(keep func(i int) bool) { l.store.recs.Keep(keep) }
 
 // MarshalJSON encodes the list as a JSON array of findings, with <, >
-// and & as they are, as the report's own encoder leaves them.
+// and & as they are, as the report's own encoder leaves them. The
+// findings are written as the report writes them; an encoder that
+// marshals the list compacts or indents them again.
 func (l FindingList) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('[')
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
+	b := []byte{'['}
 	for i := range l.Len() {
 		if i > 0 {
-			buf.WriteByte(',')
+			b = append(b, ',')
 		}
 		f := l.At(i)
-		if err := enc.Encode(&f); err != nil {
+		var err error
+		if b, err = appendFindingJSON(b, &f); err != nil {
 			return nil, err
 		}
-		buf.Truncate(buf.Len() - 1) // Encode's newline
 	}
-	buf.WriteByte(']')
-	return buf.Bytes(), nil
+	return append(b, ']'), nil
 }
 
 // UnmarshalJSON decodes a JSON array of findings into the list, in stream
