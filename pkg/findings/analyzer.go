@@ -1674,15 +1674,18 @@ func (a *Analyzer) Report(inputs []string) *Report {
 	unlocated := false // a frame Locate could not place: the inputs interleave too finely to map
 	if a.opts.Locate != nil {
 		for i := range r.Findings.Len() {
-			r.Findings.update(i, func(f *Finding) {
-				for _, fr := range f.Frames {
-					if where, ok := a.opts.Locate(fr); ok {
-						f.FileFrames = append(f.FileFrames, where)
-					} else {
-						unlocated = true
-					}
+			f := r.Findings.At(i)
+			if len(f.Frames) == 0 {
+				continue // its record stays as it is
+			}
+			for _, fr := range f.Frames {
+				if where, ok := a.opts.Locate(fr); ok {
+					f.FileFrames = append(f.FileFrames, where)
+				} else {
+					unlocated = true
 				}
-			})
+			}
+			r.Findings.set(i, &f)
 		}
 	}
 	cuts := slices.Clone(a.cuts)
@@ -1750,7 +1753,7 @@ func (a *Analyzer) noteCopies(r *Report) {
 			did := fmt.Sprintf("the same envelope was delivered later in %s: a second copy if the server had accepted this one", where)
 			f.Summary += "; " + did
 			f.Streams = append([]int{f.Stream}, again...)
-			r.Findings.store.set(i, f)
+			r.Findings.set(i, f)
 			diagnose(f.Stream, "T"+did[1:]+".")
 			for _, stream := range again {
 				diagnose(stream, fmt.Sprintf("The same envelope as stream %d's, whose final reply never came: a second copy if that server had accepted it.", f.Stream))
@@ -1760,7 +1763,7 @@ func (a *Analyzer) noteCopies(r *Report) {
 		did := fmt.Sprintf("the same envelope was delivered again in %s: %d copies", where, 1+len(again))
 		f.Summary += "; " + did
 		f.Streams = append([]int{f.Stream}, again...)
-		r.Findings.store.set(i, f)
+		r.Findings.set(i, f)
 		diagnose(f.Stream, "T"+did[1:]+".")
 		for _, stream := range again {
 			diagnose(stream, fmt.Sprintf("Another copy: stream %d's server had accepted this envelope, and the client never learned it (the acceptance in frame %d).", f.Stream, f.acceptedIn))

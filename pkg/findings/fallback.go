@@ -155,7 +155,7 @@ func extendFindings(r *Report, id string, tell func(f *Finding, at int, c Connec
 			continue
 		}
 		f.Summary += "; " + what
-		r.Findings.store.set(i, &f)
+		r.Findings.set(i, &f)
 		c.Diagnosis = strings.TrimSpace(c.Diagnosis + " " + strings.ToUpper(what[:1]) + what[1:] + ".")
 		conns.store.set(at, &c)
 	}

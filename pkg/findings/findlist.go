@@ -51,13 +51,9 @@ func (l FindingList) String() string { return fmt.Sprintf("%+v", l.All()) }
 // decoding the rest of it.
 func (l FindingList) head(i int) (id string, sev Severity, stream int) { return l.store.head(i) }
 
-// update applies change to the i'th finding and keeps what it made of
-// it. change must not change its stream.
-func (l *FindingList) update(i int, change func(f *Finding)) {
-	f := l.At(i)
-	change(&f)
-	l.store.set(i, &f)
-}
+// set puts f, read with At(i) and changed but for its stream, in the
+// place of the i'th finding.
+func (l *FindingList) set(i int, f *Finding) { l.store.set(i, f) }
 
 // keep keeps the findings keep is true of, in their order; keep is asked
 // of each by its index before any is dropped.
